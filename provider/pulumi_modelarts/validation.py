@@ -1,0 +1,126 @@
+"""Checks on user-supplied values, run before any request is built.
+
+Standard library only: the Pulumi provider's ``check`` uses these in the engine's hot path, and
+importing them must not pull in ``requests`` or ``pydantic``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import quote, urlsplit
+
+from .errors import InvalidInputError
+
+MAX_JOB_ID = 2**63 - 1
+_JOB_ID_DIGITS = re.compile(r"[0-9]{1,19}")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_JOB_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
+_PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 48 else text[:45] + "...'"
+
+
+def parse_job_id(value: object, *, field: str = "job_id") -> int:
+    """Return the job ID as an int, accepting what users and the engine send.
+
+    The engine carries numbers as floats, stack config carries strings, users write ints.
+    """
+    job_id: int | None = None
+    if isinstance(value, bool):
+        job_id = None
+    elif isinstance(value, int):
+        job_id = value
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        job_id = int(value)
+    elif isinstance(value, str) and _JOB_ID_DIGITS.fullmatch(value):
+        job_id = int(value)
+    if job_id is None or not 0 < job_id <= MAX_JOB_ID:
+        raise InvalidInputError(
+            f"{field} must be a positive integer of at most 19 digits, got {_shown(value)}",
+            hint="Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console",
+        )
+    return job_id
+
+
+def check_identifier(value: object, *, field: str) -> str:
+    """Project IDs, project names and regions: letters, digits, '_' and '-' only."""
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
+        raise InvalidInputError(
+            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), "
+            f"got {_shown(value)}"
+        )
+    return value
+
+
+def check_job_name(value: object, *, field: str = "job_name") -> str:
+    """Job names as ModelArts allows them: letters, digits, '_' and '-'."""
+    if not isinstance(value, str) or not _JOB_NAME.fullmatch(value):
+        raise InvalidInputError(
+            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), "
+            f"got {_shown(value)}"
+        )
+    return value
+
+
+def _valid_host(host: str) -> bool:
+    if len(host) <= 253 and _HOSTNAME.fullmatch(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the only hosts allowed over plain http."""
+    name = host.strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(value: object, *, field: str = "endpoint") -> str:
+    """Return a normalised base URL (no trailing slash) or raise.
+
+    https everywhere; http only on loopback so the local emulator works without TLS. No
+    credentials, query or fragment, so the URL cannot smuggle anything into a request.
+    """
+    if not isinstance(value, str) or not value or len(value) > 2048:
+        raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise InvalidInputError(f"{field} is not a valid URL: {_shown(value)}") from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not _valid_host(host):
+        raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInputError(f"{field} must not contain credentials")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise InvalidInputError(f"{field} must not contain a query or fragment, got {_shown(value)}")
+    if not _PATH_PREFIX.fullmatch(parts.path) or "/../" in parts.path + "/" or "/./" in parts.path + "/":
+        raise InvalidInputError(f"{field} has an unusable path, got {_shown(value)}")
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise InvalidInputError(
+            f"{field} must use https:// (plain http is only allowed on loopback), got {_shown(value)}"
+        )
+    return value.rstrip("/")
+
+
+def path_segment(value: str | int) -> str:
+    """Percent-encode one path segment; '/', '.', '%' and friends can never change the path."""
+    encoded = quote(str(value), safe="")
+    # "." and ".." survive quote() and are path operators; they never reach here after
+    # validation, but encoding them keeps this function safe on its own.
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
