@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -50,7 +51,7 @@ def ids(response: requests.Response) -> list[int]:
 
 def assert_error(response: requests.Response, status: int, code: str) -> dict[str, object]:
     assert response.status_code == status, response.text
-    body = response.json()
+    body: dict[str, object] = response.json()
     assert body["is_success"] is False
     assert body["error_code"] == code
     assert isinstance(body["error_message"], str)
@@ -156,7 +157,7 @@ def test_list_ignores_otcextensions_sort_by_spelling(api: Api) -> None:
         ({"sortBy": "duration"}, "ModelArts.2790"),
     ],
 )
-def test_list_rejects_invalid_parameters(api: Api, params: dict[str, object], code: str) -> None:
+def test_list_rejects_invalid_parameters(api: Api, params: dict[str, Any], code: str) -> None:
     assert_error(api.get(**params), 400, code)
 
 
@@ -331,8 +332,7 @@ def test_other_project_of_account_has_no_jobs(emulator: ModelArtsEmulator) -> No
     assert_error(client.get("/197"), 400, "ModelArts.2775")
     assert_error(client.post("/197/stop"), 400, "ModelArts.2775")
     assert_error(client.post(json={"job_name": "x", "train_url": "/b/"}), 403, "ModelArts.0108")
-    assert emulator.get_job(197) is not None
-    assert emulator.get_job(197)["status"] == 8
+    assert emulator.jobs()[0]["status"] == JobStatus.RUNNING
 
 
 # -- seed files -------------------------------------------------------------------------------------

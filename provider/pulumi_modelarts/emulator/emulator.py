@@ -79,6 +79,11 @@ _FAULT_ERRORS: Final[dict[str, dict[int, tuple[str, str]]]] = {
 }
 
 
+def _dropped() -> Reply:
+    """Close the connection without answering."""
+    return Reply(0, action="drop")
+
+
 def _check_identifier(name: str, value: str) -> str:
     if not _IDENTIFIER.fullmatch(value):
         raise ValueError(f"{name} may only contain letters, digits, '_' and '-', got {value!r}")
@@ -302,7 +307,7 @@ class ModelArtsEmulator:
         with self._lock:
             return self._store.add({"job_name": job_name, **fields})
 
-    def update_job(self, job_id: int, **fields: Any) -> dict[str, Any]:
+    def update_job(self, job_id: int, /, **fields: Any) -> dict[str, Any]:
         """Overwrite fields of a job; KeyError when it does not exist."""
         with self._lock:
             return self._store.update(job_id, fields)
@@ -396,18 +401,21 @@ class ModelArtsEmulator:
 
     # -- request pipeline --------------------------------------------------------------------
 
-    def _sleep(self, seconds: float) -> None:
-        """Sleep that stop() interrupts, so a long fault delay cannot hold up shutdown."""
-        self._stopping.wait(seconds)
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep that stop() interrupts; False when it did, so the request goes unanswered."""
+        return not self._stopping.wait(seconds)
 
     def _handle(self, request: Request) -> Reply:
         arrived = time.monotonic()
         match = routes.match(request.method, request.path)
-        if self._latency > 0 and request.path.startswith("/v1/"):
-            self._sleep(self._latency)
         with self._lock:
             fault = self._faults.take(match.route, request.method)
-        reply = self._answer(request, match) if fault is None else self._faulted(request, match, fault)
+        if self._latency > 0 and request.path.startswith("/v1/") and not self._sleep(self._latency):
+            reply = _dropped()
+        elif fault is None:
+            reply = self._answer(request, match)
+        else:
+            reply = self._faulted(request, match, fault)
         record = RequestRecord(
             method=request.method,
             path=request.path,
@@ -422,10 +430,12 @@ class ModelArtsEmulator:
         return reply
 
     def _faulted(self, request: Request, match: Match, fault: Fault) -> Reply:
-        if fault.delay:
-            self._sleep(fault.delay)
-        if fault.drop or fault.reset:
-            return Reply(0, action="drop" if fault.drop else "reset")
+        if fault.delay and not self._sleep(fault.delay):
+            return _dropped()
+        if fault.drop:
+            return _dropped()
+        if fault.reset:
+            return Reply(0, action="reset")
         if fault.body is not None:
             reply = Reply(fault.status or 200, fault.body, fault.content_type or JSON_CONTENT_TYPE)
         elif fault.status is not None:

@@ -263,9 +263,10 @@ class JobStore:
         return {name: copy.deepcopy(job.fields[name]) for name in JOB_FIELDS}
 
     @staticmethod
-    def _check_types(record: Mapping[str, Any]) -> None:
+    def _check_types(record: dict[str, Any]) -> None:
+        """Reject wrong types early (seed typos) and store plain ints, never IntEnum members."""
         for name in _INT_FIELDS:
-            _check_int(name, record[name])
+            record[name] = _check_int(name, record[name])
         for name in _STR_FIELDS:
             if not isinstance(record[name], str):
                 raise ValueError(f"job field {name!r} must be a str, got {record[name]!r}")
