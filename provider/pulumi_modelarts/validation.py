@@ -36,9 +36,9 @@ def parse_job_id(value: object, *, field: str = "job_id") -> int:
         job_id = None
     elif isinstance(value, int):
         job_id = value
-    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        job_id = int(value)
-    elif isinstance(value, str) and _JOB_ID_DIGITS.fullmatch(value):
+    elif (isinstance(value, float) and value.is_integer() and abs(value) < 2**53) or (
+        isinstance(value, str) and _JOB_ID_DIGITS.fullmatch(value)
+    ):
         job_id = int(value)
     if job_id is None or not 0 < job_id <= MAX_JOB_ID:
         raise InvalidInputError(
@@ -52,8 +52,7 @@ def check_identifier(value: object, *, field: str) -> str:
     """Project IDs, project names and regions: letters, digits, '_' and '-' only."""
     if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
         raise InvalidInputError(
-            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), "
-            f"got {_shown(value)}"
+            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), got {_shown(value)}"
         )
     return value
 
@@ -62,8 +61,7 @@ def check_job_name(value: object, *, field: str = "job_name") -> str:
     """Job names as ModelArts allows them: letters, digits, '_' and '-'."""
     if not isinstance(value, str) or not _JOB_NAME.fullmatch(value):
         raise InvalidInputError(
-            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), "
-            f"got {_shown(value)}"
+            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), got {_shown(value)}"
         )
     return value
 

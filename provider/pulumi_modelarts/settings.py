@@ -1,0 +1,254 @@
+"""Where credentials, region, project and endpoint come from, and in which order.
+
+Resolution per key: explicit arguments, then Pulumi stack config (``modelarts:<key>``), then
+environment variables (the Terraform providers' names, ``HW_*`` before ``OS_*``), then the
+``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``. Secrets are held as
+``SecretStr`` so no ``repr``, log line or error message can show them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from .errors import ConfigurationError, InvalidInputError
+from .validation import check_endpoint, check_identifier
+
+CONFIG_NAMESPACE = "modelarts"
+DEFAULT_REGION = "eu-de"
+DEFAULT_CLOUD = "otc.t-systems.com"
+
+AuthMode = Literal["token", "aksk", "password"]
+
+
+@dataclass(frozen=True)
+class SettingKey:
+    """One setting: its Python name, its stack config key and its environment variables."""
+
+    field: str
+    config: str
+    env: tuple[str, ...] = ()
+    secret: bool = False
+
+    @property
+    def config_key(self) -> str:
+        return f"{CONFIG_NAMESPACE}:{self.config}"
+
+    def describe(self) -> str:
+        """``modelarts:accessKey (or HW_ACCESS_KEY)``: how a user sets this key."""
+        return f"{self.config_key} (or {self.env[0]})" if self.env else self.config_key
+
+
+SETTING_KEYS: tuple[SettingKey, ...] = (
+    SettingKey("region", "region", ("HW_REGION_NAME", "OS_REGION_NAME")),
+    SettingKey("project_id", "projectId", ("HW_PROJECT_ID", "OS_PROJECT_ID")),
+    SettingKey("project_name", "projectName", ("HW_PROJECT_NAME", "OS_PROJECT_NAME")),
+    SettingKey("access_key", "accessKey", ("HW_ACCESS_KEY", "OS_ACCESS_KEY"), secret=True),
+    SettingKey("secret_key", "secretKey", ("HW_SECRET_KEY", "OS_SECRET_KEY"), secret=True),
+    SettingKey("security_token", "securityToken", ("HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN"), secret=True),
+    SettingKey("auth_token", "authToken", ("HW_AUTH_TOKEN", "OS_AUTH_TOKEN"), secret=True),
+    SettingKey("user_name", "userName", ("HW_USER_NAME", "OS_USERNAME")),
+    SettingKey("password", "password", ("HW_USER_PASSWORD", "OS_PASSWORD"), secret=True),
+    SettingKey("domain_name", "domainName", ("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME")),
+    SettingKey("auth_url", "authUrl", ("HW_AUTH_URL", "OS_AUTH_URL")),
+    SettingKey("cloud", "cloud", ("HW_CLOUD",)),
+    SettingKey("endpoint", "endpoint", ("MODELARTS_ENDPOINT",)),
+    SettingKey("insecure", "insecure", ("HW_INSECURE", "OS_INSECURE")),
+    SettingKey("ca_cert_file", "caCertFile", ("HW_CACERT_FILE", "OS_CACERT")),
+    SettingKey("max_retries", "maxRetries", ("HW_MAX_RETRIES",)),
+    SettingKey("timeout", "timeout", ("MODELARTS_TIMEOUT",)),
+    SettingKey("connect_timeout", "connectTimeout", ("MODELARTS_CONNECT_TIMEOUT",)),
+    SettingKey("read_timeout", "readTimeout", ("MODELARTS_READ_TIMEOUT",)),
+    SettingKey("cloud_name", "cloudName", ("OS_CLOUD",)),
+)
+KEYS_BY_FIELD: dict[str, SettingKey] = {key.field: key for key in SETTING_KEYS}
+SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.secret)
+
+
+class Settings(BaseModel):
+    """Resolved configuration of one ModelArts client (one region/project/endpoint)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    region: str = DEFAULT_REGION
+    cloud: str = DEFAULT_CLOUD
+    project_id: str | None = None
+    project_name: str | None = None
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    security_token: SecretStr | None = None
+    auth_token: SecretStr | None = None
+    user_name: str | None = None
+    password: SecretStr | None = None
+    domain_name: str | None = None
+    auth_url: str | None = None
+    endpoint: str | None = None
+    insecure: bool = False
+    ca_cert_file: str | None = None
+    max_retries: int = Field(default=5, ge=0, le=20)
+    #: Overall deadline of one call, retries and back-off included (seconds).
+    timeout: float = Field(default=120.0, gt=0, le=3600)
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    read_timeout: float = Field(default=30.0, gt=0, le=3600)
+    cloud_name: str | None = None
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        stack_config: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Merge the sources key by key (first non-empty wins) and validate the result.
+
+        ``args`` uses Python names (``project_id``); ``stack_config`` uses namespaced keys
+        (``modelarts:projectId``) with string values, exactly what a dynamic provider's
+        ``configure()`` receives; ``environ`` defaults to ``os.environ``.
+        """
+        env = os.environ if environ is None else environ
+        config = stack_config or {}
+        explicit = {name: value for name, value in (args or {}).items() if _present(value)}
+        unknown = sorted(set(explicit) - set(KEYS_BY_FIELD))
+        if unknown:
+            raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for key in SETTING_KEYS:
+            value = explicit.get(key.field)
+            if not _present(value):
+                value = config.get(key.config_key)
+            if not _present(value):
+                value = next((env[name] for name in key.env if _present(env.get(name))), None)
+            if _present(value):
+                values[key.field] = value
+        cloud_name = values.get("cloud_name")
+        if cloud_name:
+            from .clouds import load_cloud  # PyYAML only when clouds.yaml is in use
+
+            for field, value in load_cloud(str(cloud_name), env).items():
+                values.setdefault(field, value)
+        return cls.validated(values)
+
+    @classmethod
+    def validated(cls, values: Mapping[str, Any]) -> Settings:
+        """Build settings, turning any invalid value into one ConfigurationError line."""
+        try:
+            settings = cls.model_validate(dict(values))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "settings"
+            key = KEYS_BY_FIELD.get(field)
+            name = key.describe() if key else field
+            raise ConfigurationError(f"invalid {name}: {first['msg']}") from None
+        settings.check_values()
+        return settings
+
+    def check_values(self) -> None:
+        """Reject values that would end up in a host name, a URL or a path."""
+        try:
+            check_identifier(self.region, field="region")
+            if self.project_id is not None:
+                check_identifier(self.project_id, field="projectId")
+            if self.project_name is not None:
+                check_identifier(self.project_name, field="projectName")
+            check_endpoint(f"https://{self.cloud}", field="cloud")
+            check_endpoint(self.resolved_endpoint, field="endpoint")
+            check_endpoint(self.resolved_auth_url, field="authUrl")
+        except InvalidInputError as exc:
+            raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
+
+    def with_overrides(
+        self,
+        *,
+        project_id: str | None = None,
+        region: str | None = None,
+        endpoint: str | None = None,
+    ) -> Settings:
+        """Settings for one lookup that names its own project, region or endpoint.
+
+        A different region means a different IAM project, so a configured project is dropped
+        and looked up again unless the lookup names one too.
+        """
+        updates: dict[str, Any] = {}
+        if region is not None and region != self.region:
+            updates.update(region=region, project_id=None, project_name=None)
+        if project_id is not None:
+            updates["project_id"] = project_id
+        if endpoint is not None:
+            updates["endpoint"] = endpoint
+        if not updates:
+            return self
+        return Settings.validated({**self.model_dump(exclude_none=True), **updates})
+
+    @property
+    def resolved_endpoint(self) -> str:
+        """The ModelArts base URL: configured, or ``https://modelarts.{region}.{cloud}``."""
+        return (self.endpoint or f"https://modelarts.{self.region}.{self.cloud}").rstrip("/")
+
+    @property
+    def resolved_auth_url(self) -> str:
+        """The IAM v3 base URL: configured, or ``https://iam.{region}.{cloud}/v3``."""
+        return (self.auth_url or f"https://iam.{self.region}.{self.cloud}/v3").rstrip("/")
+
+    @property
+    def project_scope_name(self) -> str:
+        """The IAM project name used to scope tokens and to look the project ID up."""
+        return self.project_name or self.region
+
+    @property
+    def verify(self) -> bool | str:
+        """The ``requests`` ``verify`` value: a CA bundle, off when asked explicitly, else on."""
+        if self.insecure:
+            return False
+        return self.ca_cert_file or True
+
+    def auth_mode(self) -> AuthMode:
+        """Pick the credential kind (token, then AK/SK, then password) or say what is missing."""
+        if self.auth_token is not None:
+            return "token"
+        if self.access_key is not None or self.secret_key is not None:
+            _require_together(self, ("access_key", "secret_key"))
+            return "aksk"
+        if self.security_token is not None:
+            raise ConfigurationError(
+                f"{_describe('security_token')} is set without an access key and secret key: "
+                f"set {_describe('access_key')} and {_describe('secret_key')}"
+            )
+        if self.user_name is not None or self.password is not None:
+            _require_together(self, ("user_name", "password", "domain_name"))
+            return "password"
+        raise ConfigurationError(
+            "no ModelArts credentials configured: set "
+            f"{_describe('access_key')} and {_describe('secret_key')}, or "
+            f"{_describe('auth_token')}, or {_describe('user_name')}, "
+            f"{_describe('password')} and {_describe('domain_name')}"
+        )
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret, so error text can be scrubbed of them."""
+        values = (getattr(self, field) for field in SECRET_FIELDS)
+        return tuple(value.get_secret_value() for value in values if value is not None)
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _describe(field: str) -> str:
+    return KEYS_BY_FIELD[field].describe()
+
+
+def _require_together(settings: Settings, fields: tuple[str, ...]) -> None:
+    missing = [field for field in fields if getattr(settings, field) is None]
+    if missing:
+        given = [field for field in fields if field not in missing]
+        raise ConfigurationError(
+            f"{' and '.join(KEYS_BY_FIELD[f].config_key for f in given)} "
+            f"{'is' if len(given) == 1 else 'are'} set but "
+            f"{' and '.join(KEYS_BY_FIELD[f].config_key for f in missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing: set "
+            f"{' and '.join(_describe(f) for f in missing)}"
+        )

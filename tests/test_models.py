@@ -1,0 +1,145 @@
+"""Parsing of job bodies: coercions, tolerance, strictness, derived values and outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from pulumi_modelarts.models import JobPage, VisualizationJob
+from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from pulumi_modelarts.status import JobStatus, status_name
+
+DOC_SAMPLE: dict[str, Any] = {
+    "duration": 33000,
+    "job_name": "apiTest-11",
+    "create_time": 1565149736000,
+    "train_url": "/wph-test/zl-test/Flowers-Set/ApiTest/",
+    "job_id": 197,
+    "job_desc": "ModelArts API Dialtest",
+    "resource_id": "e17dd874-b5e0-4e9b-aaf0-22b045ad8571",
+    "status": 7,
+    "service_url": "https://console.otc.t-systems.com/modelarts2/tensorboard/p/197/",
+}
+
+
+def test_documented_sample_parses_with_optional_fields_none() -> None:
+    job = VisualizationJob.model_validate(DOC_SAMPLE)
+    assert (job.job_id, job.job_name, job.status, job.duration) == (197, "apiTest-11", 7, 33000)
+    assert job.job_type is None and job.flavor is None and job.schedule is None
+    assert job.remaining_duration is None and job.is_success is None
+
+
+def test_numbers_sent_as_json_strings_are_coerced() -> None:
+    body = {**DOC_SAMPLE, "job_id": "10", "status": "1", "create_time": "1524189990635", "duration": "0"}
+    job = VisualizationJob.model_validate(body)
+    assert (job.job_id, job.status, job.create_time, job.duration) == (10, 1, 1524189990635, 0)
+
+
+def test_optional_fields_seen_in_real_responses() -> None:
+    body = {
+        **DOC_SAMPLE,
+        "is_success": True,
+        "remaining_duration": "1800.5",
+        "job_type": "MindInsight",
+        "flavor": {"code": "modelarts.vm.cpu.2u", "extra": 1},
+        "schedule": {"type": "stop", "time_unit": "HOURS", "duration": "4"},
+    }
+    job = VisualizationJob.model_validate_json(json.dumps(body))
+    assert job.is_success is True
+    assert job.remaining_duration == 1800.5
+    assert job.flavor is not None and job.flavor.code == "modelarts.vm.cpu.2u"
+    assert job.schedule is not None and job.schedule.duration == 4
+
+
+def test_unknown_extra_fields_are_ignored() -> None:
+    job = VisualizationJob.model_validate({**DOC_SAMPLE, "brand_new_field": {"a": [1]}})
+    assert job.job_id == 197
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("status", True),  # a boolean must not silently become status 1
+        ("status", "running"),
+        ("job_id", 1.5),
+        ("job_id", 0),
+        ("job_id", -3),
+        ("job_name", 123),
+        ("duration", [1]),
+        ("create_time", {"ms": 1}),
+        ("remaining_duration", False),
+    ],
+)
+def test_wrong_field_types_are_rejected(field: str, value: object) -> None:
+    with pytest.raises(ValidationError):
+        VisualizationJob.model_validate({**DOC_SAMPLE, field: value})
+
+
+@pytest.mark.parametrize("missing", ["job_id", "job_name", "status"])
+def test_identity_fields_are_required(missing: str) -> None:
+    body = {key: value for key, value in DOC_SAMPLE.items() if key != missing}
+    with pytest.raises(ValidationError):
+        VisualizationJob.model_validate(body)
+
+
+def test_job_status_names_and_unknown_codes() -> None:
+    assert [int(s) for s in JobStatus] == list(range(23))
+    assert JobStatus.RUNNING == 8 and JobStatus.FAILED == 11 and JobStatus.MOUNT_FAILED == 22
+    assert status_name(8) == "RUNNING"
+    assert status_name(23) == "UNKNOWN_23"
+    job = VisualizationJob.model_validate({**DOC_SAMPLE, "status": 23})
+    assert job.status_name == "UNKNOWN_23" and job.is_running is False
+
+
+@pytest.mark.parametrize(("status", "running"), [(8, True), (7, False), (10, False), (0, False)])
+def test_is_running(status: int, running: bool) -> None:
+    assert VisualizationJob.model_validate({**DOC_SAMPLE, "status": status}).is_running is running
+
+
+@pytest.mark.parametrize(
+    ("create_time", "created_at"),
+    [
+        (1565149736000, "2019-08-07T03:48:56Z"),
+        (1565149736123, "2019-08-07T03:48:56.123Z"),
+        (0, "1970-01-01T00:00:00Z"),
+        (None, None),
+    ],
+)
+def test_created_at_is_utc_rfc3339(
+    create_time: int | None, created_at: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # a local zone must not leak into the value
+    job = VisualizationJob.model_validate({**DOC_SAMPLE, "create_time": create_time})
+    assert job.created_at == created_at
+
+
+def test_to_outputs_names_types_and_determinism() -> None:
+    body = {**DOC_SAMPLE, "job_type": "TensorBoard", "flavor": {"code": "c1"}, "status": "8"}
+    first = VisualizationJob.model_validate(body).to_outputs(project_id="p1", region="eu-de")
+    second = VisualizationJob.model_validate_json(json.dumps(body)).to_outputs(
+        project_id="p1", region="eu-de"
+    )
+    assert first == second
+    assert tuple(first) == OUTPUT_FIELDS
+    assert "id" not in first and "urn" not in first
+    assert first["status"] == 8 and first["status_name"] == "RUNNING" and first["is_running"] is True
+    assert first["flavor_code"] == "c1" and first["job_type"] == "TensorBoard"
+    assert (first["project_id"], first["region"]) == ("p1", "eu-de")
+    assert json.loads(json.dumps(first)) == first  # JSON-native values only
+
+
+def test_optional_outputs_are_present_as_none() -> None:
+    outputs = VisualizationJob.model_validate({"job_id": 1, "job_name": "a", "status": 1}).to_outputs(
+        project_id="p", region="r"
+    )
+    assert set(outputs) == set(OUTPUT_FIELDS)
+    assert outputs["service_url"] is None and outputs["created_at"] is None and outputs["flavor_code"] is None
+
+
+def test_job_page_defaults_and_items() -> None:
+    page = JobPage.model_validate({"job_total_count": "2", "jobs": [DOC_SAMPLE, {**DOC_SAMPLE, "job_id": 5}]})
+    assert page.job_total_count == 2 and [job.job_id for job in page.jobs] == [197, 5]
+    assert JobPage.model_validate({}).jobs == []
