@@ -1,0 +1,316 @@
+"""Authentication as ``requests`` auth objects: IAM tokens and AK/SK request signing.
+
+* ``StaticTokenAuth`` sends a token the user already has.
+* ``IamTokenAuth`` exchanges user/password/domain for a project-scoped IAM token, caches it
+  until shortly before it expires (fetched once even when many threads start together) and, on
+  a 401, fetches a new one and replays the request once, the way ``HTTPDigestAuth`` replays.
+* ``AkSkAuth`` signs each request with SDK-HMAC-SHA256; nothing to fetch, nothing to expire.
+
+None of them shows a secret in ``repr()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import requests
+from pydantic import SecretStr
+from requests.auth import AuthBase
+
+from . import signing
+from .errors import ConfigurationError, InvalidResponseError
+from .responses import error_for, json_object
+from .settings import Settings
+from .transport import RequestContext, Transport, host_of
+from .validation import path_segment
+
+#: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
+TOKEN_REFRESH_MARGIN_SECONDS = 300.0
+
+
+class StaticTokenAuth(AuthBase):
+    """``X-Auth-Token`` with a token supplied by the user (it cannot be renewed)."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "StaticTokenAuth(token=***)"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["X-Auth-Token"] = self._token.get_secret_value()
+        return request
+
+
+class AkSkAuth(AuthBase):
+    """SDK-HMAC-SHA256 signing with an access key / secret key (and optional security token)."""
+
+    def __init__(
+        self,
+        access_key: SecretStr,
+        secret_key: SecretStr,
+        *,
+        security_token: SecretStr | None = None,
+        project_id: str | None = None,
+    ) -> None:
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._security_token = security_token
+        self._project_id = project_id
+
+    def __repr__(self) -> str:
+        return f"AkSkAuth(access_key=***, project_id={self._project_id!r})"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        parts = urlsplit(request.url or "")
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        # Send exactly the canonical query string, as the reference SDK does, so that no
+        # encoding difference ('+' versus '%20') can make the gateway compute another signature.
+        request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, signing.canonical_query(pairs), ""))
+        headers = request.headers
+        headers["Host"] = parts.netloc
+        headers.setdefault("Content-Type", "application/json")
+        headers[signing.DATE_HEADER] = signing.format_sdk_date()
+        if self._project_id:
+            headers["X-Project-Id"] = self._project_id
+        if self._security_token is not None:
+            headers["X-Security-Token"] = self._security_token.get_secret_value()
+        body = request.body or b""
+        payload = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        present = {name.lower() for name in headers}
+        headers["Authorization"] = signing.sign(
+            method=request.method or "GET",
+            path=parts.path,
+            query=pairs,
+            headers=dict(headers),
+            body=payload,
+            access_key=self._access_key.get_secret_value(),
+            secret_key=self._secret_key.get_secret_value(),
+            signed_headers=[name for name in signing.CLIENT_SIGNED_HEADERS if name in present],
+        )
+        return request
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _parse_expiry(value: object) -> float | None:
+    """``expires_at`` (ISO 8601, usually ending in Z) as a Unix timestamp."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+class TokenSource:
+    """A project-scoped IAM token for user/password/domain, fetched once and renewed before expiry."""
+
+    def __init__(self, settings: Settings, transport: Transport) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._project_id: str | None = settings.project_id
+        self.fetch_count = 0
+
+    def __repr__(self) -> str:
+        return f"TokenSource(user={self._settings.user_name!r}, token=***)"
+
+    @property
+    def project_id(self) -> str:
+        """The project the token is scoped to (fetches a token if none was issued yet)."""
+        self.token()
+        assert self._project_id is not None
+        return self._project_id
+
+    def token(self) -> str:
+        """A valid token; only one thread fetches when it is missing or about to expire."""
+        token = self._token
+        if token is not None and time.monotonic() < self._renew_at:
+            return token
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._renew_at:
+                self._fetch()
+            assert self._token is not None
+            return self._token
+
+    def invalidate(self, rejected: str) -> None:
+        """Forget the token the service just rejected (unless another thread already renewed it)."""
+        with self._lock:
+            if self._token == rejected:
+                self._token = None
+
+    def _fetch(self) -> None:
+        settings = self._settings
+        assert settings.password is not None
+        scope = {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": settings.user_name,
+                            "password": settings.password.get_secret_value(),
+                            "domain": {"name": settings.domain_name},
+                        }
+                    },
+                },
+                "scope": {"project": scope},
+            }
+        }
+        url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
+        context = RequestContext("IAM token request", host_of(url), project_id=settings.project_id)
+        started = time.time()
+        response = self._transport.send("POST", url, context=context, json_body=body)
+        self.fetch_count += 1
+        if response.status not in (200, 201):
+            raise error_for(response, context, self._transport.redact)
+        document = json_object(response, context, self._transport.redact)
+        token = response.headers.get("X-Subject-Token")
+        details = _mapping(document.get("token"))
+        project = _mapping(details.get("project"))
+        project_id = project.get("id")
+        if not token or not isinstance(project_id, str) or not project_id:
+            raise context.error(
+                InvalidResponseError,
+                "IAM answered without a token header or a project-scoped token",
+                status=response.status,
+                request_id=response.request_id,
+            )
+        expires = _parse_expiry(details.get("expires_at")) or started + 3600.0
+        lifetime = max(0.0, expires - started)
+        margin = min(TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 10)
+        self._renew_at = time.monotonic() + max(0.0, expires - time.time() - margin)
+        self._token = token
+        self._project_id = project_id
+
+
+class IamTokenAuth(AuthBase):
+    """``X-Auth-Token`` from a :class:`TokenSource`; one renewal and replay on a 401."""
+
+    def __init__(self, source: TokenSource) -> None:
+        self._source = source
+
+    def __repr__(self) -> str:
+        return f"IamTokenAuth({self._source!r})"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["X-Auth-Token"] = self._source.token()
+        request.hooks.setdefault("response", []).append(self._renew_on_401)
+        return request
+
+    def _renew_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.status_code != 401:
+            return response
+        rejected = str(response.request.headers.get("X-Auth-Token", ""))
+        response.close()
+        self._source.invalidate(rejected)
+        replay = response.request.copy()
+        replay.hooks["response"] = [
+            hook for hook in replay.hooks.get("response", []) if hook != self._renew_on_401
+        ]
+        replay.headers["X-Auth-Token"] = self._source.token()
+        assert response.connection is not None
+        renewed: requests.Response = response.connection.send(replay, **kwargs)
+        renewed.history.append(response)
+        renewed.request = replay
+        return renewed
+
+
+_PROJECT_IDS: dict[tuple[str, str, str], str] = {}
+_PROJECT_IDS_LOCK = threading.Lock()
+
+
+def _identity(settings: Settings) -> str:
+    """A non-reversible name for 'these credentials', to key the project cache."""
+    secret = (
+        settings.access_key
+        or settings.auth_token
+        or SecretStr(f"{settings.user_name}@{settings.domain_name}")
+    )
+    return hashlib.sha256(secret.get_secret_value().encode("utf-8")).hexdigest()[:16]
+
+
+def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
+    """``GET {auth_url}/projects?name={region}``; cached per process; exactly one match required."""
+    name = settings.project_scope_name
+    key = (settings.resolved_auth_url, name, _identity(settings))
+    with _PROJECT_IDS_LOCK:
+        cached = _PROJECT_IDS.get(key)
+    if cached:
+        return cached
+    url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
+    context = RequestContext("IAM project lookup", host_of(url))
+    document = json_object(transport.send("GET", url, context=context, auth=auth), context, transport.redact)
+    projects = document.get("projects")
+    if not isinstance(projects, list):
+        raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
+    ids = sorted(
+        str(item["id"])
+        for item in projects
+        if isinstance(item, dict) and item.get("name") == name and item.get("id")
+    )
+    if len(ids) != 1:
+        found = (
+            f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
+            if ids
+            else (f"no IAM project named '{name}' is visible to these credentials")
+        )
+        raise ConfigurationError(
+            found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use"
+        )
+    with _PROJECT_IDS_LOCK:
+        _PROJECT_IDS[key] = ids[0]
+    return ids[0]
+
+
+def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]:
+    """The auth object for ModelArts calls and the project ID it works in."""
+    mode = settings.auth_mode()
+    if mode == "password":
+        source = TokenSource(
+            settings,
+            Transport(
+                max_retries=settings.max_retries,
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                deadline=settings.timeout,
+                verify=settings.verify,
+                redact=transport.redact,
+            ),
+        )
+        return IamTokenAuth(source), source.project_id
+    if mode == "token":
+        assert settings.auth_token is not None
+        auth: AuthBase = StaticTokenAuth(settings.auth_token)
+        project_id = settings.project_id or discover_project_id(settings, transport, auth)
+        return auth, project_id
+    assert settings.access_key is not None
+    assert settings.secret_key is not None
+    project_id = settings.project_id or discover_project_id(
+        settings,
+        transport,
+        AkSkAuth(settings.access_key, settings.secret_key, security_token=settings.security_token),
+    )
+    return (
+        AkSkAuth(
+            settings.access_key,
+            settings.secret_key,
+            security_token=settings.security_token,
+            project_id=project_id,
+        ),
+        project_id,
+    )

@@ -1,0 +1,231 @@
+"""Read visualization jobs: by ID, by exact name, or all of them page by page.
+
+One client serves one (endpoint, project, credentials) triple and may be shared by any number of
+threads: sessions are per thread, and authentication and project discovery happen once, on first
+use, under a lock. Every call is a GET; this client has no way to change a job.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from requests.auth import AuthBase
+
+from .auth import build_auth
+from .errors import AmbiguousJobNameError, InvalidInputError, InvalidResponseError, JobNotFoundError
+from .models import JobPage, VisualizationJob
+from .responses import excerpt, json_object
+from .settings import Settings
+from .status import JobStatus
+from .transport import HttpResponse, RequestContext, Transport, host_of
+from .validation import check_job_name, parse_job_id, path_segment
+
+MAX_PAGE_SIZE = 1000
+SORT_KEYS = ("job_id", "job_name", "job_desc", "create_time", "status")
+
+
+class Redactor:
+    """Replaces known secret values in text that came from a server or an exception."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} values)"
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class ModelArtsClient:
+    """Read-only client of ModelArts v1 visualization jobs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._endpoint = settings.resolved_endpoint
+        self._host = host_of(self._endpoint)
+        self._transport = Transport(
+            max_retries=settings.max_retries,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            deadline=settings.timeout,
+            verify=settings.verify,
+            redact=Redactor(settings.secret_values()),
+        )
+        self._ready_lock = threading.Lock()
+        self._auth: AuthBase | None = None
+        self._project_id: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelArtsClient(endpoint={self._endpoint!r}, region={self._settings.region!r}, "
+            f"project_id={self._project_id or self._settings.project_id!r})"
+        )
+
+    def __enter__(self) -> ModelArtsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections; the client stays usable and reconnects on demand."""
+        self._transport.close()
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def region(self) -> str:
+        return self._settings.region
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    @property
+    def project_id(self) -> str:
+        """The project every call is made in; discovered through IAM when not configured."""
+        return self._ready()[1]
+
+    def _ready(self) -> tuple[AuthBase, str]:
+        auth, project_id = self._auth, self._project_id
+        if auth is not None and project_id is not None:
+            return auth, project_id
+        with self._ready_lock:
+            if self._auth is None or self._project_id is None:
+                self._auth, self._project_id = build_auth(self._settings, self._transport)
+            return self._auth, self._project_id
+
+    def _get(self, path: str, context_job: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
+        auth, project_id = self._ready()
+        url = f"{self._endpoint}/v1/{path_segment(project_id)}/{path}"
+        context = RequestContext(operation, self._host, project_id=project_id, job_id=context_job)
+        return self._transport.send("GET", url, context=context, auth=auth), context
+
+    def get_visualization_job(self, job_id: int | str) -> VisualizationJob:
+        """The job with this ID; ``JobNotFoundError`` when it does not exist."""
+        number = parse_job_id(job_id)
+        response, context = self._get(
+            f"visualization-jobs/{path_segment(number)}", number, "get visualization job"
+        )
+        if response.status == 200:
+            try:
+                job = VisualizationJob.model_validate_json(response.body)
+            except ValidationError:
+                job = None  # fall through: classify the body below
+            if job is not None and job.is_success is not False:
+                if job.job_id != number:
+                    raise context.error(
+                        InvalidResponseError,
+                        f"asked for job {number} but the service answered with job {job.job_id}",
+                        status=response.status,
+                        request_id=response.request_id,
+                    )
+                return job
+        document = json_object(response, context, self._transport.redact)
+        parsed: VisualizationJob = self._parse(VisualizationJob, document, response, context)
+        return parsed
+
+    def _parse(
+        self,
+        model: type[Any],
+        document: dict[str, Any],
+        response: HttpResponse,
+        context: RequestContext,
+    ) -> Any:
+        try:
+            return model.model_validate(document)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise context.error(
+                InvalidResponseError,
+                f"unexpected response shape at '{where}' ({first['type']}): "
+                f"{excerpt(response.body, self._transport.redact)}",
+                status=response.status,
+                request_id=response.request_id,
+            ) from None
+
+    def list_visualization_jobs(
+        self,
+        *,
+        status: int | JobStatus | None = None,
+        search_content: str | None = None,
+        sort_by: str = "job_id",
+        order: Literal["asc", "desc"] = "asc",
+        per_page: int = MAX_PAGE_SIZE,
+    ) -> Iterator[VisualizationJob]:
+        """Every matching job, fetching pages lazily until ``job_total_count`` is reached."""
+        query = self._list_query(status, search_content, sort_by, order, per_page)
+        return self._pages(query, per_page)
+
+    def _list_query(
+        self,
+        status: int | JobStatus | None,
+        search_content: str | None,
+        sort_by: str,
+        order: str,
+        per_page: int,
+    ) -> dict[str, str]:
+        if sort_by not in SORT_KEYS:
+            raise InvalidInputError(f"sort_by must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
+        if order not in ("asc", "desc"):
+            raise InvalidInputError(f"order must be 'asc' or 'desc', got {order!r}")
+        if not 1 <= per_page <= MAX_PAGE_SIZE:
+            raise InvalidInputError(f"per_page must be between 1 and {MAX_PAGE_SIZE}, got {per_page}")
+        query = {"sortBy": sort_by, "order": order, "per_page": str(per_page)}
+        if status is not None:
+            if isinstance(status, bool) or not isinstance(status, int) or status < 0:
+                raise InvalidInputError(f"status must be a job status code, got {status!r}")
+            query["status"] = str(int(status))
+        if search_content:
+            query["search_content"] = check_job_name(search_content, field="search_content")
+        return query
+
+    def _pages(self, query: dict[str, str], per_page: int) -> Iterator[VisualizationJob]:
+        page = 1
+        seen = 0
+        while True:
+            params = "&".join(
+                f"{key}={path_segment(value)}" for key, value in {**query, "page": str(page)}.items()
+            )
+            response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
+            document = json_object(response, context, self._transport.redact)
+            listing: JobPage = self._parse(JobPage, document, response, context)
+            yield from listing.jobs
+            seen += len(listing.jobs)
+            if not listing.jobs or seen >= listing.job_total_count or len(listing.jobs) < per_page:
+                return
+            page += 1
+
+    def find_visualization_job(self, job_name: str) -> VisualizationJob:
+        """The one job whose name is exactly ``job_name`` (the service's search is fuzzy).
+
+        The match is read again through the details call, so a job found by name has exactly
+        the fields (and outputs) it has when read by ID.
+        """
+        name = check_job_name(job_name)
+        matches = [job for job in self.list_visualization_jobs(search_content=name) if job.job_name == name]
+        if not matches:
+            raise JobNotFoundError(
+                f"no visualization job is named '{name}'",
+                operation="find visualization job",
+                project_id=self.project_id,
+                host=self._host,
+            )
+        if len(matches) > 1:
+            ids = ", ".join(str(job.job_id) for job in matches)
+            raise AmbiguousJobNameError(
+                f"{len(matches)} visualization jobs are named '{name}' (IDs {ids})",
+                operation="find visualization job",
+                project_id=self.project_id,
+                host=self._host,
+            )
+        return self.get_visualization_job(matches[0].job_id)

@@ -1,0 +1,170 @@
+"""Turn HTTP answers from ModelArts, the API gateway and IAM into data or typed errors.
+
+The mapping is deliberately conservative about "not found": a data source that mistakes a
+wrong endpoint or project for a missing job would make ``pulumi refresh`` drop the job from
+state. Only a 404 carrying an API error body (or none), or a 400 with a known not-found code,
+counts as not found.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidResponseError,
+    JobNotFoundError,
+    ModelArtsError,
+    PermissionDeniedError,
+    ServiceError,
+    ThrottledError,
+    one_line,
+)
+from .transport import HttpResponse, RequestContext
+
+NOT_FOUND_CODES = frozenset({"ModelArts.0015", "ModelArts.2775"})
+PROJECT_MISMATCH_CODES = frozenset({"ModelArts.0210", "ModelArts.2786"})
+MISSING_API_CODES = frozenset({"APIG.0101", "APIGW.0101", "ModelArts.4204", "ModelArts.2836"})
+THROTTLE_CODES = frozenset(
+    {
+        "ModelArts.5039",
+        "ModelArts.2799",
+        "ModelArts.4206",
+        "ModelArts.6101",
+        "APIG.0308",
+        "APIGW.0308",
+        "IAM.0012",
+    }
+)
+EXCERPT_CHARS = 120
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """``error_code``/``error_message`` in whichever shape the layer that failed uses."""
+
+    code: str | None
+    message: str | None
+    request_id: str | None
+    is_api_body: bool
+
+
+def excerpt(body: bytes, redact: Callable[[str], str]) -> str:
+    """A short, one-line, secret-free view of a body for error messages."""
+    text = body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    return one_line(redact(text), EXCERPT_CHARS) or "<empty>"
+
+
+def _first_text(document: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = document.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return str(value)
+    return None
+
+
+def parse_error_body(body: bytes) -> ErrorBody:
+    """Read ModelArts v1 (error_message), gateway/IAM (error_msg) and Keystone shapes."""
+    try:
+        document = json.loads(body) if body.strip() else None
+    except ValueError:
+        return ErrorBody(None, None, None, is_api_body=False)
+    if document is None:
+        return ErrorBody(None, None, None, is_api_body=True)
+    if not isinstance(document, dict):
+        return ErrorBody(None, None, None, is_api_body=False)
+    nested = document.get("error")
+    source = nested if isinstance(nested, dict) else document
+    return ErrorBody(
+        code=_first_text(source, "error_code", "errorCode", "code"),
+        message=_first_text(source, "error_message", "error_msg", "errorMsg", "message"),
+        request_id=_first_text(document, "request_id"),
+        is_api_body=True,
+    )
+
+
+def error_for(
+    response: HttpResponse, context: RequestContext, redact: Callable[[str], str]
+) -> ModelArtsError:
+    """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``)."""
+    status = response.status
+    info = parse_error_body(response.body)
+    code = info.code
+    fields: dict[str, Any] = {
+        "status": status,
+        "error_code": code,
+        "error_message": redact(info.message) if info.message else None,
+        "request_id": response.request_id or info.request_id,
+    }
+    tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
+    if 300 <= status < 400:
+        target = response.headers.get("Location", "")
+        return context.error(
+            InvalidResponseError,
+            f"unexpected redirect to {one_line(redact(target), 80) or 'nowhere'}",
+            hint="Point modelarts:endpoint / authUrl at the API host itself",
+            **fields,
+        )
+    if code in PROJECT_MISMATCH_CODES:
+        return context.error(
+            PermissionDeniedError,
+            "the project ID does not match the credentials",
+            hint="Set modelarts:projectId to the project of these credentials, or leave it unset",
+            **fields,
+        )
+    if code in THROTTLE_CODES or status == 429:
+        retry_after = response.headers.get("Retry-After")
+        wait = f"; server asks to wait {one_line(retry_after, 20)} s" if retry_after else ""
+        return context.error(ThrottledError, f"request throttled{tries}{wait}", **fields)
+    if not info.is_api_body:
+        cls = ServiceError if status >= 500 else InvalidResponseError
+        return context.error(
+            cls, f"HTTP {status}{tries} with a non-API body: {excerpt(response.body, redact)}", **fields
+        )
+    if status == 401:
+        return context.error(AuthenticationError, "credentials rejected", **fields)
+    if status == 403:
+        return context.error(PermissionDeniedError, "access denied", **fields)
+    if code in MISSING_API_CODES:
+        return context.error(
+            ConfigurationError,
+            "the endpoint does not serve this API",
+            hint="Check modelarts:endpoint and region",
+            **fields,
+        )
+    if context.job_id is not None and (status == 404 or code in NOT_FOUND_CODES):
+        return context.error(JobNotFoundError, "visualization job not found", **fields)
+    if status >= 500:
+        return context.error(ServiceError, f"service failed{tries}", **fields)
+    return context.error(ServiceError, "request rejected by the service", **fields)
+
+
+def json_object(
+    response: HttpResponse, context: RequestContext, redact: Callable[[str], str]
+) -> dict[str, Any]:
+    """The body of a successful response as a JSON object, or the error it really is."""
+    if not 200 <= response.status < 300:
+        raise error_for(response, context, redact)
+    try:
+        document = json.loads(response.body)
+    except ValueError:
+        raise context.error(
+            InvalidResponseError,
+            f"response is not JSON: {excerpt(response.body, redact)}",
+            status=response.status,
+            request_id=response.request_id,
+        ) from None
+    if not isinstance(document, dict):
+        raise context.error(
+            InvalidResponseError,
+            f"expected a JSON object, got {type(document).__name__}: {excerpt(response.body, redact)}",
+            status=response.status,
+            request_id=response.request_id,
+        )
+    if document.get("is_success") is False:
+        raise error_for(response, context, redact)
+    return document
