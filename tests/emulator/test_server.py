@@ -57,6 +57,18 @@ def test_keep_alive_reuses_one_connection(api: Api) -> None:
     assert elapsed < 2.0
 
 
+def test_accepted_sockets_have_tcp_nodelay(api: Api) -> None:
+    connection = http.client.HTTPConnection(api.em.host, api.em.port, timeout=5)
+    connection.request("GET", job_path(api.em), headers={"X-Auth-Token": api.em.issue_token()})
+    connection.getresponse().read()
+    server = api.em._server
+    assert server is not None
+    accepted = list(server._connections)
+    assert accepted
+    assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in accepted)
+    connection.close()
+
+
 def test_chunked_request_body(api: Api) -> None:
     token = api.session.headers["X-Auth-Token"]
     assert isinstance(token, str)

@@ -7,6 +7,7 @@ tokens, projects, faults and the log; sleeps happen outside it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -210,7 +211,7 @@ class ModelArtsEmulator:
         self.stop()
 
     def __repr__(self) -> str:
-        where = self.url if self._bound_port is not None or self._requested_port else "not started"
+        where = self.url if self.port else "not started"
         return (
             f"ModelArtsEmulator({where}, project_id={self._project_id!r}, "
             f"region={self._region!r}, jobs={len(self._store)})"
@@ -285,19 +286,12 @@ class ModelArtsEmulator:
 
     def describe(self) -> dict[str, Any]:
         """Addresses and demo credentials, for the CLI to print."""
-        creds = self._credentials
         return {
             "url": self.url,
             "iam_url": self.iam_url,
             "region": self._region,
             "project_id": self._project_id,
-            "credentials": {
-                "access_key": creds.access_key,
-                "secret_key": creds.secret_key,
-                "user_name": creds.user_name,
-                "password": creds.password,
-                "domain_name": creds.domain_name,
-            },
+            "credentials": dataclasses.asdict(self._credentials),
         }
 
     # -- jobs --------------------------------------------------------------------------------
@@ -307,7 +301,7 @@ class ModelArtsEmulator:
         with self._lock:
             return self._store.add({"job_name": job_name, **fields})
 
-    def update_job(self, job_id: int, /, **fields: Any) -> dict[str, Any]:
+    def update_job(self, job_id: int, **fields: Any) -> dict[str, Any]:
         """Overwrite fields of a job; KeyError when it does not exist."""
         with self._lock:
             return self._store.update(job_id, fields)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
+
+from .iam import Scheme
 
 #: Records kept; older ones fall off so a long-running CLI emulator does not grow without bound.
 MAX_RECORDS: Final = 100_000
@@ -24,7 +26,7 @@ class RequestRecord:
     time: float
     status: int | None
     route: str
-    auth: Literal["token", "aksk"] | None
+    auth: Scheme | None
 
 
 class RequestLog:

@@ -40,7 +40,6 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     one poll interval; here a self-pipe wakes the accept loop immediately.
     """
 
-    daemon_threads = True
     timeout = 0  # handle_request() must not block: the accept loop only calls it when ready
 
     def __init__(self, host: str, port: int, app: App) -> None:

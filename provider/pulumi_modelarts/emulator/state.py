@@ -96,6 +96,12 @@ def service_url(project_id: str, job_id: int, job_type: object) -> str:
     return f"{CONSOLE_URL}/{kind}/{project_id}/{job_id}/"
 
 
+def _check_known(fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - set(JOB_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+
+
 def _check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"job field {name!r} must be an int, got {value!r}")
@@ -129,9 +135,7 @@ class JobStore:
 
     def add(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Store a job given by (a subset of) its fields; defaults fill the rest."""
-        unknown = set(fields) - set(JOB_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+        _check_known(fields)
         if "job_name" not in fields:
             raise ValueError("a job needs a job_name")
         now = self._clock()
@@ -158,21 +162,16 @@ class JobStore:
             "schedule": None,
         }
         record.update(copy.deepcopy(dict(fields)))
-        record["job_id"] = job_id
         self._check_types(record)
         self._jobs[job_id] = _Job(record, now)
         return self._view(self._jobs[job_id])
 
     def update(self, job_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Overwrite fields of a job; a status change restarts its transition timer."""
+        """Overwrite fields of a job (never its ID); a status change restarts its transition timer."""
         job = self._require(job_id)
-        unknown = set(fields) - set(JOB_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
-        if fields.get("job_id", job_id) != job_id:
-            raise ValueError("job_id cannot be changed")
+        _check_known(fields)
         self._advance(job)
-        record = {**job.fields, **copy.deepcopy(dict(fields))}
+        record = {**job.fields, **copy.deepcopy(dict(fields)), "job_id": job_id}
         self._check_types(record)
         if record["status"] != job.fields["status"]:
             # Go through _enter so the timer restarts and leaving RUNNING books the run time.
