@@ -186,7 +186,7 @@ def test_reset_sends_tcp_rst(api: Api) -> None:
     assert api.get("/197").status_code == 200
 
 
-def test_stop_interrupts_a_long_delay(clock: object) -> None:
+def test_stop_interrupts_a_long_delay() -> None:
     em = ModelArtsEmulator([{"job_name": "a"}]).start()
     em.inject_fault("get_job", delay=30)
     errors: list[BaseException] = []
