@@ -1,0 +1,332 @@
+"""The data source as the engine drives it: the SDK's provider server over gRPC, the emulator
+behind it, and the emulator's request log as the proof of what reached the cloud."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pulumi.output import Unknown
+
+from canaries import CANARY, CANARY_SECRETS
+from harness import CheckFailedError, Desired, Engine, ProviderCallError
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
+from pulumi_modelarts.models import VisualizationJob
+from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+
+SECRET_CONFIG = ("modelarts:accessKey", "modelarts:secretKey", "modelarts:password")
+
+
+@pytest.fixture
+def emulator() -> Iterator[ModelArtsEmulator]:
+    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY) as em:
+        yield em
+
+
+def stack_config(emulator: ModelArtsEmulator, auth: str = "aksk") -> dict[str, str]:
+    """``modelarts:*`` stack config pointing at the emulator (no project: it is looked up)."""
+    config = {"modelarts:endpoint": emulator.url, "modelarts:authUrl": emulator.iam_url}
+    if auth == "aksk":
+        config.update({"modelarts:accessKey": CANARY.access_key, "modelarts:secretKey": CANARY.secret_key})
+    else:
+        config.update(
+            {
+                "modelarts:userName": CANARY.user_name,
+                "modelarts:password": CANARY.password,
+                "modelarts:domainName": CANARY.domain_name,
+            }
+        )
+    return config
+
+
+@pytest.fixture
+def engine(emulator: ModelArtsEmulator) -> Engine:
+    return Engine(
+        VisualizationJobProvider(),
+        config=stack_config(emulator),
+        secret_keys=SECRET_CONFIG,
+        project="quickstart",
+    )
+
+
+def job(job_id: Any, **overrides: Any) -> Desired:
+    """What ``VisualizationJob(name, job_id, ...)`` registers: inputs plus declared outputs."""
+    inputs: dict[str, Any] = dict.fromkeys(STATE_FIELDS)
+    inputs.update(job_id=job_id, project_id=None, region=None, endpoint=None)
+    inputs.update(overrides)
+    return Desired(inputs)
+
+
+def modelarts_calls(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
+    """(method, route) of every ModelArts request; IAM lookups are listed separately."""
+    return [(r.method, r.route) for r in emulator.requests if not r.route.startswith("iam_")]
+
+
+def test_preview_with_an_unknown_job_id_sends_nothing(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    result = engine.preview({"board": job(Unknown())})
+    assert result.ok, result.error
+    step = result.step("board")
+    assert step.kind == "create"
+    assert step.calls == ["Check"]
+    assert step.outputs is not None and isinstance(step.outputs["service_url"], Unknown)
+    assert emulator.requests == []
+
+
+def test_up_reads_the_job_once_and_exports_every_field(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    result = engine.up({"board": job(197)})
+    assert result.ok, result.error
+    step = result.step("board")
+    assert (step.kind, step.id, step.calls) == ("create", "197", ["Check", "Create"])
+    outputs = step.outputs or {}
+    assert "id" not in outputs and "urn" not in outputs
+    # The engine drops top-level nulls from state; every other field is exactly the job's.
+    expected = VisualizationJob.model_validate(emulator.get_job(197)).to_outputs(
+        project_id=emulator.project_id, region="eu-de"
+    )
+    assert {key: outputs.get(key) for key in OUTPUT_FIELDS} == expected
+    assert {key for key in OUTPUT_FIELDS if key not in outputs} == {
+        k for k, v in expected.items() if v is None
+    }
+    assert outputs["job_name"] == "apiTest-11"
+    assert (outputs["status"], outputs["status_name"], outputs["is_running"]) == (8, "RUNNING", True)
+    assert outputs["created_at"] == "2019-08-07T03:48:56Z"
+    assert (outputs["project_id"], outputs["region"], outputs["endpoint"]) == (
+        emulator.project_id,
+        "eu-de",
+        emulator.url,
+    )
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
+
+
+def test_a_no_change_up_reads_once_and_changes_nothing(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    before = dict(engine.state[engine.urn("board")].outputs)
+    emulator.clear_requests()
+    for operation in (engine.preview, engine.up):
+        result = operation({"board": job(197)})
+        assert result.ok, result.error
+        assert result.step("board").kind == "same"
+        assert result.step("board").diff is not None and result.step("board").diff.changes == "none"  # type: ignore[union-attr]
+    assert engine.state[engine.urn("board")].outputs == before
+    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+
+
+def test_a_remote_change_shows_in_preview_and_up_returns_the_new_outputs(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    emulator.update_job(197, job_desc="retrained on v2 data", status=10)
+    emulator.clear_requests()
+
+    preview = engine.preview({"board": job(197)})
+    assert preview.step("board").kind == "update"
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
+
+    emulator.clear_requests()
+    up = engine.up({"board": job(197)})
+    assert up.ok, up.error
+    step = up.step("board")
+    assert (step.kind, step.calls) == ("update", ["Check", "Diff", "Update"])
+    outputs = step.outputs or {}
+    assert outputs["job_desc"] == "retrained on v2 data"
+    assert (outputs["status"], outputs["status_name"], outputs["is_running"]) == (10, "COMPLETED", False)
+    assert outputs["job_name"] == "apiTest-11"  # never an empty output set
+    assert modelarts_calls(emulator) == [("GET", "get_job")]  # Update reuses Diff's read
+
+
+def test_refresh_reads_once_and_records_drift(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    emulator.update_job(197, job_desc="edited in the console")
+    emulator.clear_requests()
+    result = engine.refresh()
+    assert result.ok, result.error
+    step = result.step("board")
+    assert step.calls == ["Read", "Diff"]
+    assert engine.state[engine.urn("board")].outputs["job_desc"] == "edited in the console"
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
+
+
+def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    emulator.remove_job(197)
+    emulator.clear_requests()
+
+    up = engine.up({"board": job(197)})
+    assert isinstance(up.error, ProviderCallError)
+    line = up.error.last_line
+    assert line.startswith("pulumi_modelarts.errors.JobNotFoundError: ")
+    assert "job 197" in line and "not found" in line and f"project {emulator.project_id}" in line
+    assert "Traceback" in up.error.details and "requests" not in up.error.details  # no client internals
+
+    refreshed = engine.refresh()
+    assert refreshed.ok, refreshed.error
+    assert refreshed.step("board").dropped
+    assert engine.state == {}
+    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+
+
+def test_creating_a_missing_job_fails_with_a_clear_message(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    result = engine.up({"board": job(4040)})
+    assert isinstance(result.error, ProviderCallError)
+    assert "JobNotFoundError" in result.error.last_line and "job 4040" in result.error.last_line
+    assert engine.state == {}
+
+
+def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    desired = Desired(dict.fromkeys(STATE_FIELDS) | {"job_id": "212"}, read_id="212")
+    for operation in (engine.preview, engine.up):
+        result = operation({"existing": desired})
+        assert result.ok, result.error
+        step = result.step("existing")
+        assert (step.kind, step.calls) == ("read", ["Read"])
+        assert (step.outputs or {})["job_name"] == "mnist-insight"
+    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+    emulator.clear_requests()
+    assert engine.destroy().ok
+    assert emulator.requests == []  # external: dropped, never deleted
+    missing = engine.up({"ghost": Desired(dict.fromkeys(STATE_FIELDS), read_id="999")})
+    assert isinstance(missing.error, ProviderCallError)
+    assert "JobNotFoundError" in missing.error.last_line
+
+
+def test_destroy_sends_nothing_and_the_job_survives(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    engine.up({"board": job(197), "insight": job(212)}).raise_error()
+    emulator.clear_requests()
+    result = engine.destroy()
+    assert result.ok, result.error
+    assert result.kinds == {"insight": "delete", "board": "delete"}
+    assert emulator.requests == []
+    assert emulator.get_job(197) is not None and emulator.get_job(212) is not None
+    assert engine.state == {}
+
+
+def test_a_different_job_is_a_replacement_and_nothing_is_deleted(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    emulator.clear_requests()
+    result = engine.up({"board": job("212")})
+    assert result.ok, result.error
+    step = result.step("board")
+    assert step.kind == "replace"
+    assert step.diff is not None and step.diff.replaces == ["job_id"]
+    assert step.calls == ["Check", "Diff", "Check", "Create", "Delete"]
+    assert (step.outputs or {})["job_name"] == "mnist-insight"
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
+    assert emulator.get_job(197) is not None
+
+
+@pytest.mark.parametrize(
+    ("override", "replaces"),
+    [({"region": "eu-nl"}, ["project_id", "region"]), ({"endpoint": "http://127.0.0.1:9"}, ["endpoint"])],
+)
+def test_another_region_or_endpoint_is_a_replacement(
+    engine: Engine, emulator: ModelArtsEmulator, override: dict[str, str], replaces: list[str]
+) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    if "region" in override:
+        emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
+    preview = engine.preview({"board": job(197, **override)})
+    assert preview.ok, preview.error
+    assert preview.step("board").kind == "replace"
+    assert preview.step("board").diff.replaces == replaces  # type: ignore[union-attr]
+
+
+def test_unknown_inputs_in_preview_of_an_existing_resource(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    emulator.clear_requests()
+    result = engine.preview({"board": job(Unknown())})
+    assert result.ok, result.error
+    assert result.step("board").kind == "replace"
+    assert modelarts_calls(emulator) == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "property_"),
+    [
+        ({"job_id": "../197"}, "job_id"),
+        ({"job_id": None}, "job_id"),
+        ({"job_id": 197, "project_id": "a/b"}, "project_id"),
+        ({"job_id": 197, "endpoint": "http://modelarts.example.com"}, "endpoint"),
+        ({"job_id": 197, "region": "eu de"}, "region"),
+    ],
+)
+def test_check_names_the_bad_property_and_sends_nothing(
+    engine: Engine, emulator: ModelArtsEmulator, inputs: dict[str, Any], property_: str
+) -> None:
+    result = engine.preview({"board": job(**inputs) if "job_id" in inputs else job(None)})
+    assert isinstance(result.error, CheckFailedError)
+    assert property_ in str(result.error)
+    assert emulator.requests == []
+
+
+def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    ids = [197, 212, 230, 245]
+    engine.up({f"job{i}": job(i) for i in ids}).raise_error()
+    emulator.latency = 0.3
+    emulator.clear_requests()
+    result = engine.refresh(parallel=4)
+    assert result.ok, result.error
+    reads = [r for r in emulator.requests if r.route == "get_job"]
+    assert sorted(int(r.path.rsplit("/", 1)[1]) for r in reads) == ids
+    # All four arrived before the first could have been answered: they were in flight together.
+    assert max(r.time for r in reads) - min(r.time for r in reads) < emulator.latency
+    for i in ids:
+        assert engine.state[engine.urn(f"job{i}")].outputs["job_id"] == i
+
+
+def test_password_auth_fetches_one_token_per_operation(emulator: ModelArtsEmulator) -> None:
+    engine = Engine(
+        VisualizationJobProvider(), config=stack_config(emulator, "password"), secret_keys=SECRET_CONFIG
+    )
+    engine.up({f"job{i}": job(i) for i in (197, 212, 230)}).raise_error()
+    assert [r.route for r in emulator.requests].count("iam_token") == 1
+    assert [r.route for r in emulator.requests].count("get_job") == 3
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+def test_canary_secrets_appear_nowhere(emulator: ModelArtsEmulator, auth: str) -> None:
+    engine = Engine(
+        VisualizationJobProvider(), config=stack_config(emulator, auth), secret_keys=SECRET_CONFIG
+    )
+    assert not any(secret in engine.provider for secret in CANARY_SECRETS)
+    texts: list[str] = [engine.provider]
+    for result in (engine.up({"board": job(197)}), engine.refresh(), engine.preview({"board": job(197)})):
+        assert result.ok, result.error
+        texts += [repr(result.steps), result.stdout, result.stderr]
+    echoed = CANARY.secret_key if auth == "aksk" else CANARY.password  # a server echoing a credential
+    emulator.inject_fault(
+        "get_job", status=403, error_code="ModelArts.0108", error_message=f"denied for {echoed}"
+    )
+    failed = engine.up({"board": job(197)})
+    assert isinstance(failed.error, ProviderCallError)
+    texts += [failed.error.details, failed.stdout, failed.stderr, repr(engine.state)]
+    blob = "\n".join(texts)
+    for secret in CANARY_SECRETS:
+        assert secret not in blob
+    assert "denied for ***" in failed.error.last_line
+
+
+def test_provider_pickle_is_small_and_stable(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    here = serialize_provider(VisualizationJobProvider())
+    script = (
+        "from pulumi.dynamic.dynamic import serialize_provider;"
+        "from pulumi_modelarts.provider import VisualizationJobProvider;"
+        "print(serialize_provider(VisualizationJobProvider()))"
+    )
+    there = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert here == there
+    assert len(here) < 400
