@@ -1,0 +1,475 @@
+"""Function forms of the data source: ``get_visualization_job(s)`` and their ``_output`` twins.
+
+They follow the generated Pulumi SDKs (``get_x`` / ``get_x_output`` returning a ``GetXResult``)
+but read in the program process: dynamic providers cannot serve invokes. Nothing is stored in
+state; the read happens on every preview and up. ``_output`` forms wait for their inputs, give
+an unknown result (and send nothing) while an input is unknown in preview, honour
+``depends_on``, and run the blocking HTTP call on a thread pool so that many lookups in one
+program overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pulumi
+
+from .outputs import OUTPUT_FIELDS
+
+if TYPE_CHECKING:
+    from .client import ModelArtsClient
+    from .models import VisualizationJob as JobModel
+
+__all__ = [
+    "AwaitableGetVisualizationJobResult",
+    "AwaitableGetVisualizationJobsResult",
+    "GetVisualizationJobResult",
+    "GetVisualizationJobsResult",
+    "get_visualization_job",
+    "get_visualization_job_output",
+    "get_visualization_jobs",
+    "get_visualization_jobs_output",
+]
+
+#: Reads that may be in flight at once from one program's ``_output`` calls.
+MAX_CONCURRENT_READS = 16
+RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
+
+
+@pulumi.output_type
+class GetVisualizationJobResult:
+    """A collection of values returned by ``get_visualization_job``."""
+
+    def __init__(
+        self,
+        id: str | None = None,
+        found: bool | None = None,
+        job_id: int | None = None,
+        job_name: str | None = None,
+        job_desc: str | None = None,
+        service_url: str | None = None,
+        resource_id: str | None = None,
+        train_url: str | None = None,
+        status: int | None = None,
+        status_name: str | None = None,
+        is_running: bool | None = None,
+        duration: int | None = None,
+        create_time: int | None = None,
+        created_at: str | None = None,
+        job_type: str | None = None,
+        flavor_code: str | None = None,
+        remaining_duration: float | None = None,
+        project_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        values = locals()
+        for name in RESULT_FIELDS:
+            pulumi.set(self, name, values[name])
+
+    @property
+    @pulumi.getter
+    def id(self) -> str | None:
+        """The job ID as a string (None when not found by name)."""
+        return pulumi.get(self, "id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def found(self) -> bool:
+        """False only with ``allow_missing=True`` and no such job; the other fields are then None."""
+        return pulumi.get(self, "found")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def job_id(self) -> int | None:
+        """The job ID, as the API returns it."""
+        return pulumi.get(self, "job_id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def job_name(self) -> str | None:
+        """Name of the job."""
+        return pulumi.get(self, "job_name")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def job_desc(self) -> str | None:
+        """Description of the job."""
+        return pulumi.get(self, "job_desc")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def service_url(self) -> str | None:
+        """URL of the TensorBoard / MindInsight UI."""
+        return pulumi.get(self, "service_url")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def resource_id(self) -> str | None:
+        """ID of the charged resource."""
+        return pulumi.get(self, "resource_id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def train_url(self) -> str | None:
+        """OBS path of the job's logs."""
+        return pulumi.get(self, "train_url")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def status(self) -> int | None:
+        """Status code (see ``JobStatus``)."""
+        return pulumi.get(self, "status")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def status_name(self) -> str | None:
+        """Short status name, e.g. ``RUNNING``."""
+        return pulumi.get(self, "status_name")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def is_running(self) -> bool | None:
+        """True while the UI is served."""
+        return pulumi.get(self, "is_running")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def duration(self) -> int | None:
+        """Running time in milliseconds."""
+        return pulumi.get(self, "duration")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def create_time(self) -> int | None:
+        """Creation time, epoch milliseconds."""
+        return pulumi.get(self, "create_time")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def created_at(self) -> str | None:
+        """Creation time, RFC 3339 UTC ending in ``Z``."""
+        return pulumi.get(self, "created_at")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def job_type(self) -> str | None:
+        """``TensorBoard`` or ``MindInsight``."""
+        return pulumi.get(self, "job_type")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def flavor_code(self) -> str | None:
+        """Resource specification code."""
+        return pulumi.get(self, "flavor_code")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def remaining_duration(self) -> float | None:
+        """Time left before auto-stop, if scheduled."""
+        return pulumi.get(self, "remaining_duration")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def project_id(self) -> str | None:
+        """Project the job was read in."""
+        return pulumi.get(self, "project_id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def region(self) -> str | None:
+        """Region the job was read in."""
+        return pulumi.get(self, "region")  # type: ignore[no-any-return]
+
+
+class AwaitableGetVisualizationJobResult(GetVisualizationJobResult):
+    """What ``get_visualization_job`` returns: usable directly or with ``await``."""
+
+    def __await__(self) -> Generator[Any, None, GetVisualizationJobResult]:
+        if False:
+            yield self
+        return GetVisualizationJobResult(**{name: getattr(self, name) for name in RESULT_FIELDS})
+
+
+@pulumi.output_type
+class GetVisualizationJobsResult:
+    """A collection of values returned by ``get_visualization_jobs``."""
+
+    def __init__(
+        self,
+        id: str | None = None,
+        jobs: list[GetVisualizationJobResult] | None = None,
+        status: int | None = None,
+        search_content: str | None = None,
+        project_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        pulumi.set(self, "id", id)
+        pulumi.set(self, "jobs", jobs)
+        pulumi.set(self, "status", status)
+        pulumi.set(self, "search_content", search_content)
+        pulumi.set(self, "project_id", project_id)
+        pulumi.set(self, "region", region)
+
+    @property
+    @pulumi.getter
+    def id(self) -> str:
+        """A stable ID of this query (project and filters), never random."""
+        return pulumi.get(self, "id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def jobs(self) -> list[GetVisualizationJobResult]:
+        """Matching jobs sorted by ID; empty when nothing matches. Fields the list call does not
+        return (``job_type``, ``flavor_code``, ``remaining_duration``) are None."""
+        return pulumi.get(self, "jobs")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def status(self) -> int | None:
+        """The status filter that was applied."""
+        return pulumi.get(self, "status")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="search_content")
+    def search_content(self) -> str | None:
+        """The name filter that was applied."""
+        return pulumi.get(self, "search_content")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="project_id")
+    def project_id(self) -> str:
+        """Project the jobs were listed in."""
+        return pulumi.get(self, "project_id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def region(self) -> str:
+        """Region the jobs were listed in."""
+        return pulumi.get(self, "region")  # type: ignore[no-any-return]
+
+
+class AwaitableGetVisualizationJobsResult(GetVisualizationJobsResult):
+    """What ``get_visualization_jobs`` returns: usable directly or with ``await``."""
+
+    def __await__(self) -> Generator[Any, None, GetVisualizationJobsResult]:
+        if False:
+            yield self
+        return GetVisualizationJobsResult(
+            id=self.id,
+            jobs=self.jobs,
+            status=self.status,
+            search_content=self.search_content,
+            project_id=self.project_id,
+            region=self.region,
+        )
+
+
+def get_visualization_job(
+    job_id: int | str | None = None,
+    job_name: str | None = None,
+    *,
+    project_id: str | None = None,
+    region: str | None = None,
+    endpoint: str | None = None,
+    allow_missing: bool = False,
+    opts: pulumi.InvokeOptions | None = None,
+) -> AwaitableGetVisualizationJobResult:
+    """Read one visualization job by ID or by exact name (exactly one of the two).
+
+    A missing job is an error unless ``allow_missing`` is set; then ``found`` is False.
+    """
+    del opts  # accepted for signature compatibility; the read happens in this process
+    values = _as_run_errors(_read_one)(job_id, job_name, project_id, region, endpoint, allow_missing)
+    return AwaitableGetVisualizationJobResult(**values)
+
+
+def get_visualization_job_output(
+    job_id: pulumi.Input[int | str | None] = None,
+    job_name: pulumi.Input[str | None] = None,
+    *,
+    project_id: pulumi.Input[str | None] = None,
+    region: pulumi.Input[str | None] = None,
+    endpoint: pulumi.Input[str | None] = None,
+    allow_missing: bool = False,
+    opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
+) -> pulumi.Output[GetVisualizationJobResult]:
+    """Like :func:`get_visualization_job`, taking ``Input`` values and returning an ``Output``."""
+    inputs = pulumi.Output.all(job_id, job_name, project_id, region, endpoint, _dependencies(opts))
+
+    def read(values: list[Any]) -> Awaitable[GetVisualizationJobResult]:
+        job, name, project, region_, endpoint_ = values[:5]
+        return _in_thread(
+            lambda: GetVisualizationJobResult(
+                **_read_one(job, name, project, region_, endpoint_, allow_missing)
+            )
+        )
+
+    return inputs.apply(read)
+
+
+def get_visualization_jobs(
+    *,
+    status: int | None = None,
+    search_content: str | None = None,
+    project_id: str | None = None,
+    region: str | None = None,
+    endpoint: str | None = None,
+    opts: pulumi.InvokeOptions | None = None,
+) -> AwaitableGetVisualizationJobsResult:
+    """List visualization jobs, optionally filtered by status code and name; never an error
+    when nothing matches."""
+    del opts
+    values = _as_run_errors(_read_many)(status, search_content, project_id, region, endpoint)
+    return AwaitableGetVisualizationJobsResult(**values)
+
+
+def get_visualization_jobs_output(
+    *,
+    status: pulumi.Input[int | None] = None,
+    search_content: pulumi.Input[str | None] = None,
+    project_id: pulumi.Input[str | None] = None,
+    region: pulumi.Input[str | None] = None,
+    endpoint: pulumi.Input[str | None] = None,
+    opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
+) -> pulumi.Output[GetVisualizationJobsResult]:
+    """Like :func:`get_visualization_jobs`, taking ``Input`` values and returning an ``Output``."""
+    inputs = pulumi.Output.all(status, search_content, project_id, region, endpoint, _dependencies(opts))
+
+    def read(values: list[Any]) -> Awaitable[GetVisualizationJobsResult]:
+        return _in_thread(lambda: GetVisualizationJobsResult(**_read_many(*values[:5])))
+
+    return inputs.apply(read)
+
+
+def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
+    """The shared client for the program's ``modelarts:*`` config, environment and overrides."""
+    from .pool import shared_client
+    from .runtime import stack_config_from
+    from .settings import Settings
+
+    config = pulumi.Config()
+    stack_config = stack_config_from(config.get)
+    args = {"project_id": project_id, "region": region, "endpoint": endpoint}
+    return shared_client(Settings.from_sources(args=args, stack_config=stack_config))
+
+
+def _read_one(
+    job_id: int | str | None,
+    job_name: str | None,
+    project_id: str | None,
+    region: str | None,
+    endpoint: str | None,
+    allow_missing: bool,
+) -> dict[str, Any]:
+    from .errors import InvalidInputError, JobNotFoundError
+    from .validation import check_job_name, parse_job_id
+
+    if (job_id is None) == (job_name is None):
+        raise InvalidInputError(
+            "get_visualization_job needs exactly one of job_id or job_name",
+            hint=f"got job_id={job_id!r}, job_name={job_name!r}",
+        )
+    number = parse_job_id(job_id) if job_id is not None else None
+    name = check_job_name(job_name) if job_name is not None else None
+    client = _client(project_id, region, endpoint)
+    try:
+        job = (
+            client.get_visualization_job(number)
+            if number is not None
+            else client.find_visualization_job(str(name))
+        )
+    except JobNotFoundError:
+        if not allow_missing:
+            raise
+        return {"id": None if number is None else str(number), "found": False}
+    return _result_values(job, client)
+
+
+def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
+    return {
+        "id": str(job.job_id),
+        "found": True,
+        **job.to_outputs(project_id=client.project_id, region=client.region),
+    }
+
+
+def _read_many(
+    status: int | None,
+    search_content: str | None,
+    project_id: str | None,
+    region: str | None,
+    endpoint: str | None,
+) -> dict[str, Any]:
+    client = _client(project_id, region, endpoint)
+    jobs = [
+        GetVisualizationJobResult(**_result_values(job, client))
+        for job in client.list_visualization_jobs(status=status, search_content=search_content)
+    ]
+    filters = "&".join(
+        f"{key}={value}"
+        for key, value in (("status", status), ("search_content", search_content))
+        if value is not None
+    )
+    return {
+        "id": f"{client.project_id}/visualization-jobs" + (f"?{filters}" if filters else ""),
+        "jobs": jobs,
+        "status": status,
+        "search_content": search_content,
+        "project_id": client.project_id,
+        "region": client.region,
+    }
+
+
+def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None) -> pulumi.Output[Any]:
+    """An output that resolves once every ``depends_on`` resource exists (unknown until then)."""
+    depends_on = getattr(opts, "depends_on", None)
+    if depends_on is None:
+        return pulumi.Output.from_input(None)
+
+    def wait_for(resources: Any) -> pulumi.Output[Any]:
+        items = resources if isinstance(resources, list | tuple) else [resources]
+        return pulumi.Output.all(
+            *(item.id if isinstance(item, pulumi.CustomResource) else item.urn for item in items)
+        )
+
+    return pulumi.Output.from_input(depends_on).apply(wait_for)
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+_T = TypeVar("_T")
+
+
+def _in_thread(call: Callable[[], _T]) -> Awaitable[_T]:
+    """Run a blocking read on the shared pool so the program's event loop keeps going."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(MAX_CONCURRENT_READS, thread_name_prefix="modelarts-read")
+    return asyncio.get_running_loop().run_in_executor(_EXECUTOR, _as_run_errors(call))
+
+
+_RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
+
+
+def _as_run_errors(function: Callable[..., _T]) -> Callable[..., _T]:
+    """Raise our errors as ``pulumi.RunError`` too, so a program fails with one clear line
+    instead of a traceback; they stay instances of their own class for ``except`` clauses."""
+    from .errors import ModelArtsError
+
+    def wrapper(*args: Any) -> _T:
+        try:
+            return function(*args)
+        except ModelArtsError as exc:
+            cls = type(exc)
+            run_error_type = _RUN_ERROR_TYPES.setdefault(cls, type(cls.__name__, (cls, pulumi.RunError), {}))
+            clean = run_error_type.__new__(run_error_type)
+            clean.__dict__.update(exc.__dict__)
+            clean.args = exc.args
+            raise clean from None
+
+    return wrapper
