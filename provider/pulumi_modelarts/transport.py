@@ -19,8 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import HTTPError as Urllib3Error, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from . import __version__
