@@ -21,10 +21,9 @@ from .responses import excerpt, json_object
 from .settings import Settings
 from .status import JobStatus
 from .transport import HttpResponse, RequestContext, Transport, host_of
-from .validation import check_job_name, parse_job_id, path_segment
+from .validation import SORT_KEYS, check_job_name, parse_job_id, path_segment
 
 MAX_PAGE_SIZE = 1000
-SORT_KEYS = ("job_id", "job_name", "job_desc", "create_time", "status")
 
 
 class Redactor:

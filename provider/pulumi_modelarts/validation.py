@@ -13,6 +13,8 @@ from urllib.parse import quote, urlsplit
 from .errors import InvalidInputError
 
 MAX_JOB_ID = 2**63 - 1
+#: Sort keys the list call accepts (its ``sortBy`` parameter).
+SORT_KEYS: tuple[str, ...] = ("job_id", "job_name", "job_desc", "create_time", "status")
 _JOB_ID_DIGITS = re.compile(r"[0-9]{1,19}")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _JOB_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

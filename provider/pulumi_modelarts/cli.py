@@ -1,0 +1,215 @@
+"""``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
+
+Output is JSON with the same keys as the Pulumi outputs (or a table with ``--format table``).
+Exit codes: 0 ok, 2 usage or bad input, 3 not found, 4 authentication or permission, 5 any
+other API error. Errors are one line on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from . import __version__
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidInputError,
+    JobNotFoundError,
+    ModelArtsError,
+    PermissionDeniedError,
+)
+from .status import JobStatus
+from .validation import SORT_KEYS
+
+if TYPE_CHECKING:
+    from .client import ModelArtsClient
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_AUTH = 4
+EXIT_API = 5
+PROG = "modelarts-vis"
+TABLE_COLUMNS = ("job_id", "job_name", "status_name", "created_at", "service_url")
+
+
+def exit_code_for(error: ModelArtsError) -> int:
+    """The documented exit code of an error class."""
+    if isinstance(error, JobNotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return EXIT_AUTH
+    if isinstance(error, InvalidInputError | ConfigurationError):
+        return EXIT_USAGE
+    return EXIT_API
+
+
+def _status_code(text: str) -> int:
+    """``--status`` takes a code (8) or a name (RUNNING, running)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(JobStatus[text.upper()])
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"unknown status {text!r}; use a code or one of {', '.join(s.name for s in JobStatus)}"
+        ) from None
+
+
+def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> argparse.ArgumentParser:
+    """Options accepted before and after the command; only the top level sets defaults, so a
+    subcommand's parser never overwrites a value given before the command."""
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--region", default=default(None), help="region, e.g. eu-de (default: HW_REGION_NAME or eu-de)"
+    )
+    parser.add_argument(
+        "--project-id", default=default(None), help="project ID (default: HW_PROJECT_ID, else looked up)"
+    )
+    parser.add_argument(
+        "--endpoint",
+        default=default(None),
+        help="ModelArts base URL (default: MODELARTS_ENDPOINT or derived)",
+    )
+    parser.add_argument(
+        "--format", choices=("json", "table"), default=default("json"), help="output format (default: json)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks on errors"
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; global options are accepted before or after the command."""
+    common = _common_options(argparse.ArgumentParser(add_help=False), defaults=False)
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Read ModelArts visualization jobs; credentials come from HW_*/OS_* variables "
+        "or clouds.yaml (OS_CLOUD).",
+    )
+    _common_options(parser, defaults=True)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    get = commands.add_parser("get", parents=[common], help="read one job by ID")
+    get.add_argument("job_id", metavar="JOB_ID")
+    find = commands.add_parser("find", parents=[common], help="read one job by exact name")
+    find.add_argument("job_name", metavar="NAME")
+    listing = commands.add_parser("list", parents=[common], help="list jobs")
+    listing.add_argument("--status", type=_status_code, help="status code or name, e.g. RUNNING")
+    listing.add_argument("--search", dest="search_content", help="name filter (substring)")
+    listing.add_argument("--sort-by", default="job_id", choices=SORT_KEYS, help="sort key (default: job_id)")
+    listing.add_argument("--order", choices=("asc", "desc"), default="asc")
+
+    emulator = commands.add_parser("emulator", help="run the local ModelArts emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    emulator.add_argument("--seed", metavar="FILE", help="JSON file of jobs (default: bundled samples)")
+    return parser
+
+
+def _client(args: argparse.Namespace) -> ModelArtsClient:
+    from .client import ModelArtsClient
+    from .settings import Settings
+
+    overrides = {"region": args.region, "project_id": args.project_id, "endpoint": args.endpoint}
+    return ModelArtsClient(Settings.from_sources(args=overrides))
+
+
+def _write_json(value: Any, out: TextIO) -> None:
+    json.dump(value, out, indent=2)
+    out.write("\n")
+
+
+def _write_record(record: Mapping[str, Any], out: TextIO) -> None:
+    width = max(len(key) for key in record)
+    for key, value in record.items():
+        out.write(f"{key:<{width}}  {'' if value is None else value}\n")
+
+
+def _write_rows(records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+    rows = [[("" if r[c] is None else str(r[c])) for c in TABLE_COLUMNS] for r in records]
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(TABLE_COLUMNS)]
+    for row in [list(TABLE_COLUMNS), *rows]:
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+
+
+def _outputs(jobs: Iterable[Any], client: ModelArtsClient) -> list[dict[str, Any]]:
+    return [job.to_outputs(project_id=client.project_id, region=client.region) for job in jobs]
+
+
+def _run_emulator(args: argparse.Namespace, out: TextIO) -> int:
+    from .emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
+
+    emulator = ModelArtsEmulator.from_seed_file(args.seed or SAMPLE_JOBS_PATH, host=args.host, port=args.port)
+    emulator.start()
+    details = emulator.describe()
+    out.write(f"ModelArts emulator listening on {emulator.url} (IAM {emulator.iam_url})\n")
+    out.write("Point the client, the CLI or a Pulumi stack at it with:\n")
+    for name, value in emulator.environ(auth="aksk").items():
+        out.write(f"  export {name}={value}\n")
+    out.write(f"Jobs: {', '.join(str(job['job_id']) for job in emulator.jobs())}; Ctrl-C stops.\n")
+    out.write(json.dumps(details) + "\n")
+    out.flush()
+    try:
+        emulator.serve_forever()
+    finally:
+        emulator.stop()
+    return EXIT_OK
+
+
+def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run one command; returns the exit code instead of exiting (for tests and embedding)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "emulator":
+            return _run_emulator(args, out)
+        with _client(args) as client:
+            if args.command == "list":
+                jobs = client.list_visualization_jobs(
+                    status=args.status,
+                    search_content=args.search_content,
+                    sort_by=args.sort_by,
+                    order=args.order,
+                )
+                records = _outputs(jobs, client)
+                if args.format == "table":
+                    _write_rows(records, out)
+                else:
+                    _write_json(records, out)
+                return EXIT_OK
+            job = (
+                client.get_visualization_job(args.job_id)
+                if args.command == "get"
+                else client.find_visualization_job(args.job_name)
+            )
+            [record] = _outputs([job], client)
+            if args.format == "table":
+                _write_record(record, out)
+            else:
+                _write_json(record, out)
+            return EXIT_OK
+    except ModelArtsError as exc:
+        if args.debug:
+            traceback.print_exc(file=err)
+        err.write(f"{PROG}: error: {exc}\n")
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
