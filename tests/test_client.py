@@ -455,3 +455,31 @@ def test_repr_of_client_and_transport_hide_secrets(client_for: ClientFactory) ->
         text = repr(client) + repr(client._transport) + repr(client._ready()[0])
         for secret in CANARY_SECRETS:
             assert secret not in text
+
+
+def test_retry_after_is_capped_at_a_minute() -> None:
+    from urllib3 import HTTPResponse
+
+    from pulumi_modelarts.transport import RETRY_AFTER_CAP_SECONDS, BoundedRetry
+
+    retry = BoundedRetry(total=3, respect_retry_after_header=True, retry_after_max=RETRY_AFTER_CAP_SECONDS)
+    assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "3600"})) == 60
+    assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "2"})) == 2
+    assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "soon"})) is None
+
+
+def test_tls_verification_settings_reach_the_session(client_for: ClientFactory, tmp_path: object) -> None:
+    assert client_for()._transport.session().verify is True
+    bundle = f"{tmp_path}/ca.pem"
+    assert client_for(ca_cert_file=bundle)._transport.session().verify == bundle
+    assert client_for(insecure=True, ca_cert_file=bundle)._transport.session().verify is False
+
+
+def test_token_is_renewed_shortly_before_it_expires() -> None:
+    with ModelArtsEmulator(token_ttl=1.0) as emulator:
+        emulator.add_job("short-lived")
+        client = ModelArtsClient(Settings.from_sources(environ=emulator.environ("password")))
+        client.get_visualization_job(1)
+        time.sleep(0.95)  # within the last tenth of the token's life
+        client.get_visualization_job(1)
+    assert _routes(emulator) == [("iam_token", 201), ("get_job", 200), ("iam_token", 201), ("get_job", 200)]
