@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..status import JobStatus
+from ..validation import SORT_KEYS
 
 #: Field order of a job as the details call returns it.
 JOB_FIELDS: Final = (
@@ -43,7 +44,7 @@ LIST_FIELDS: Final = (
     "job_id",
     "resource_id",
 )
-SORT_FIELDS: Final = frozenset({"job_id", "job_name", "job_desc", "create_time", "status"})
+SORT_FIELDS: Final = frozenset(SORT_KEYS)
 DEFAULT_FLAVOR: Final = "modelarts.vm.cpu.2u"
 CONSOLE_URL: Final = "https://console.otc.t-systems.com/modelarts2"
 
