@@ -349,10 +349,10 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
     """The shared client for the program's ``modelarts:*`` config, environment and overrides."""
     from .pool import shared_client
     from .runtime import stack_config_from
-    from .settings import Settings
+    from .settings import CONFIG_NAMESPACE, Settings
 
-    config = pulumi.Config()
-    stack_config = stack_config_from(config.get)
+    config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
+    stack_config = stack_config_from(lambda namespaced: config.get(namespaced.partition(":")[2]))
     args = {"project_id": project_id, "region": region, "endpoint": endpoint}
     return shared_client(Settings.from_sources(args=args, stack_config=stack_config))
 
