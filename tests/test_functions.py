@@ -1,0 +1,428 @@
+"""The function forms (``get_visualization_job(s)`` and their ``_output`` twins) against the emulator.
+
+Direct forms are called in this process with the emulator's ``HW_*`` variables in the environment
+(they need no Pulumi engine). Output forms run inside small programs under mocks
+(:func:`harness.example_programs.run_example`), where preview, unknowns and ``depends_on`` exist.
+The emulator's request log is the proof of what was sent, and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import pytest
+from pulumi.runtime import config as runtime_config
+
+from harness.example_programs import modelarts_requests, run_example
+from pulumi_modelarts import (
+    AmbiguousJobNameError,
+    GetVisualizationJobResult,
+    InvalidInputError,
+    JobNotFoundError,
+    JobStatus,
+    ModelArtsError,
+    get_visualization_job,
+    get_visualization_jobs,
+)
+from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.functions import RESULT_FIELDS
+from pulumi_modelarts.models import VisualizationJob as JobModel
+from pulumi_modelarts.outputs import OUTPUT_FIELDS
+
+#: Fields the list call does not return; the plural form leaves them None.
+NOT_IN_LISTINGS = ("job_type", "flavor_code", "remaining_duration")
+
+
+def expected_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
+    """What every surface must export for this job: the model's outputs of the emulator's record."""
+    record = emulator.get_job(job_id)
+    assert record is not None, f"job {job_id} is not in the emulator"
+    return JobModel.model_validate(record).to_outputs(project_id=emulator.project_id, region=emulator.region)
+
+
+def result_values(result: GetVisualizationJobResult) -> dict[str, Any]:
+    return {name: getattr(result, name) for name in RESULT_FIELDS}
+
+
+@pytest.fixture
+def in_env(monkeypatch: pytest.MonkeyPatch, emulator: ModelArtsEmulator) -> ModelArtsEmulator:
+    """The emulator, with only its AK/SK, project, region and endpoints in the environment."""
+    for name in list(os.environ):
+        if name.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG")):
+            monkeypatch.delenv(name)
+    for name, value in emulator.environ().items():
+        monkeypatch.setenv(name, value)
+    return emulator
+
+
+# -- direct forms, in process ------------------------------------------------------------------
+
+
+def test_by_id_returns_every_field_of_the_job(in_env: ModelArtsEmulator) -> None:
+    result = get_visualization_job(job_id=197)
+
+    assert result.id == "197"
+    assert result.found is True
+    values = result_values(result)
+    expected = expected_outputs(in_env, 197)
+    assert {name: values[name] for name in OUTPUT_FIELDS} == expected
+    assert {name: type(values[name]) for name in OUTPUT_FIELDS} == {
+        name: type(value) for name, value in expected.items()
+    }
+    assert modelarts_requests(in_env) == [("GET", f"/v1/{in_env.project_id}/visualization-jobs/197")]
+
+
+def test_the_direct_result_can_be_awaited(in_env: ModelArtsEmulator) -> None:
+    awaitable = get_visualization_job(job_id="212")
+
+    async def wait() -> GetVisualizationJobResult:
+        return await awaitable
+
+    awaited = asyncio.run(wait())
+    assert type(awaited) is GetVisualizationJobResult
+    assert result_values(awaited) == result_values(awaitable)
+    assert awaited.job_name == "mnist-insight"
+
+
+def test_by_name_reads_the_same_job_as_by_id(in_env: ModelArtsEmulator) -> None:
+    by_id = get_visualization_job(job_id=245)
+    in_env.clear_requests()
+
+    by_name = get_visualization_job(job_name="flowers_vis-2")
+
+    assert result_values(by_name) == result_values(by_id)
+    # Found through the list call, then read through the details call like a lookup by ID.
+    assert [record.route for record in in_env.requests] == ["list_jobs", "get_job"]
+    assert in_env.requests[0].query["search_content"] == ["flowers_vis-2"]
+
+
+@pytest.mark.parametrize("name", ["apiTest-1", "APITEST-11", "no-such-board"])
+def test_a_name_must_match_exactly(in_env: ModelArtsEmulator, name: str) -> None:
+    # The service's search is a case-insensitive substring match: the first two names find
+    # apiTest-11 there, but a lookup by name only accepts the exact name.
+    with pytest.raises(JobNotFoundError) as caught:
+        get_visualization_job(job_name=name)
+    assert f"no visualization job is named '{name}'" in str(caught.value)
+
+
+def test_allow_missing_by_id_reports_found_false(in_env: ModelArtsEmulator) -> None:
+    result = get_visualization_job(job_id=999, allow_missing=True)
+
+    assert result.found is False
+    assert result.id == "999"
+    assert {name: getattr(result, name) for name in OUTPUT_FIELDS} == dict.fromkeys(OUTPUT_FIELDS)
+
+
+def test_allow_missing_by_name_reports_found_false(in_env: ModelArtsEmulator) -> None:
+    result = get_visualization_job(job_name="no-such-board", allow_missing=True)
+
+    assert result.found is False
+    assert result.id is None
+    assert result.job_name is None and result.service_url is None
+
+
+def test_allow_missing_still_reads_an_existing_job(in_env: ModelArtsEmulator) -> None:
+    result = get_visualization_job(job_id=197, allow_missing=True)
+
+    assert result.found is True
+    assert result.job_name == "apiTest-11"
+
+
+def test_a_missing_job_is_a_job_not_found_error_and_a_run_error(in_env: ModelArtsEmulator) -> None:
+    with pytest.raises(JobNotFoundError) as caught:
+        get_visualization_job(job_id=999)
+
+    error = caught.value
+    # RunError makes the Pulumi CLI print the message alone, without a traceback.
+    assert isinstance(error, pulumi.RunError)
+    assert isinstance(error, ModelArtsError)
+    assert type(error).__name__ == "JobNotFoundError"
+    message = str(error)
+    assert "\n" not in message
+    assert "job 999" in message and "HTTP 400" in message and "Check the job ID" in message
+    assert error.job_id == 999
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+def test_several_jobs_of_one_name_are_ambiguous(in_env: ModelArtsEmulator) -> None:
+    first = in_env.add_job("shared-board")["job_id"]
+    second = in_env.add_job("shared-board", status=int(JobStatus.COMPLETED))["job_id"]
+
+    # allow_missing forgives absence, not ambiguity.
+    with pytest.raises(AmbiguousJobNameError) as caught:
+        get_visualization_job(job_name="shared-board", allow_missing=True)
+
+    error = caught.value
+    assert isinstance(error, pulumi.RunError)
+    assert isinstance(error, InvalidInputError)
+    message = str(error)
+    assert "\n" not in message
+    assert f"IDs {first}, {second}" in message
+    assert "Use job_id to pick one" in message
+    # Only the list call was made: no job was read.
+    assert [record.route for record in in_env.requests] == ["list_jobs"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"job_id": 197, "job_name": "apiTest-11"}, {"job_name": "bad/name"}, {"job_id": "12a"}],
+    ids=["neither", "both", "bad-name", "bad-id"],
+)
+def test_invalid_lookups_fail_before_sending_anything(
+    in_env: ModelArtsEmulator, kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        get_visualization_job(**kwargs)
+
+    assert isinstance(caught.value, pulumi.RunError)
+    assert "\n" not in str(caught.value)
+    assert in_env.requests == []
+
+
+def test_exactly_one_of_id_and_name_is_named_in_the_error(in_env: ModelArtsEmulator) -> None:
+    with pytest.raises(InvalidInputError, match="exactly one of job_id or job_name"):
+        get_visualization_job(job_id=197, job_name="apiTest-11")
+
+
+def test_jobs_by_status_lists_the_matching_jobs_by_id(in_env: ModelArtsEmulator) -> None:
+    result = get_visualization_jobs(status=JobStatus.RUNNING)
+
+    assert [job.job_id for job in result.jobs] == [197, 245]
+    assert result.status == 8
+    assert result.search_content is None
+    assert result.project_id == in_env.project_id and result.region == in_env.region
+    assert result.id == f"{in_env.project_id}/visualization-jobs?status=8"
+    for job in result.jobs:
+        expected = expected_outputs(in_env, job.job_id or 0)
+        assert job.found is True and job.id == str(job.job_id)
+        for name in OUTPUT_FIELDS:
+            assert getattr(job, name) == (None if name in NOT_IN_LISTINGS else expected[name]), name
+    assert [record.route for record in in_env.requests] == ["list_jobs"]
+    assert in_env.requests[0].query["status"] == ["8"]
+
+
+def test_jobs_is_an_empty_list_when_nothing_matches(in_env: ModelArtsEmulator) -> None:
+    result = get_visualization_jobs(status=JobStatus.KILLED)
+
+    assert result.jobs == []
+    assert result.id == f"{in_env.project_id}/visualization-jobs?status=12"
+    assert [record.route for record in in_env.requests] == ["list_jobs"]
+
+
+def test_jobs_filters_by_name_and_status_together(in_env: ModelArtsEmulator) -> None:
+    in_env.add_job("flowers-stopped", status=int(JobStatus.COMPLETED))
+
+    flowers = get_visualization_jobs(search_content="flowers")
+    running_flowers = get_visualization_jobs(status=JobStatus.RUNNING, search_content="flowers")
+
+    assert [job.job_name for job in flowers.jobs] == ["flowers_vis-2", "flowers-stopped"]
+    assert [job.job_name for job in running_flowers.jobs] == ["flowers_vis-2"]
+    assert running_flowers.id == f"{in_env.project_id}/visualization-jobs?status=8&search_content=flowers"
+
+
+@pytest.fixture
+def stack_config() -> Iterator[dict[str, str]]:
+    """Stack config set through the Pulumi runtime, restored afterwards."""
+    saved_config = dict(runtime_config.CONFIG.get())
+    saved_secret_keys = list(runtime_config._SECRET_KEYS.get())
+    config: dict[str, str] = {}
+    yield config
+    pulumi.runtime.set_all_config(saved_config, saved_secret_keys)
+
+
+def test_direct_forms_read_modelarts_stack_config(
+    monkeypatch: pytest.MonkeyPatch, emulator: ModelArtsEmulator, stack_config: dict[str, str]
+) -> None:
+    for name in list(os.environ):
+        if name.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG")):
+            monkeypatch.delenv(name)
+    creds = emulator.credentials
+    stack_config.update(
+        {
+            "modelarts:endpoint": emulator.url,
+            "modelarts:authUrl": emulator.iam_url,
+            "modelarts:accessKey": creds.access_key,
+            "modelarts:secretKey": creds.secret_key,
+        }
+    )
+    pulumi.runtime.set_all_config(stack_config, ["modelarts:accessKey", "modelarts:secretKey"])
+
+    # Namespaced keys ("modelarts:endpoint"), not "<project>:modelarts:endpoint"; no HW_* set.
+    result = get_visualization_job(job_id=197)
+
+    assert result.job_name == "apiTest-11"
+    assert result.project_id == emulator.project_id  # looked up through the configured IAM URL
+    assert [record.route for record in emulator.requests] == ["iam_projects", "get_job"]
+
+
+# -- output forms, in programs under mocks -----------------------------------------------------
+
+
+def write_program(directory: Path, body: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    header = """\
+        import pulumi
+        from pulumi_modelarts import (
+            OUTPUT_FIELDS,
+            JobStatus,
+            VisualizationJob,
+            get_visualization_job_output,
+            get_visualization_jobs_output,
+        )
+
+        FIELDS = ("id", "found", *OUTPUT_FIELDS)
+
+
+        def fields(result):
+            return {name: getattr(result, name) for name in FIELDS}
+
+
+        def job_ids(result):
+            return [job.job_id for job in result.jobs]
+
+    """
+    (directory / "__main__.py").write_text(textwrap.dedent(header) + textwrap.dedent(body), encoding="utf-8")
+    return directory
+
+
+def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:
+    config = {"functions:jobName": "apiTest-11", **kwargs.pop("config", {})}
+    return run_example(program, project="functions", config=config, env=emulator.environ(), **kwargs)
+
+
+def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    program = write_program(
+        tmp_path,
+        """
+        job = VisualizationJob("board", job_id=197)
+        pulumi.export(
+            "resource",
+            pulumi.Output.all(*(getattr(job, name) for name in OUTPUT_FIELDS)).apply(
+                lambda values: dict(zip(OUTPUT_FIELDS, values))
+            ),
+        )
+        pulumi.export("by_id", get_visualization_job_output(job_id=197).apply(fields))
+        by_name = get_visualization_job_output(job_name=pulumi.Config().require("jobName"))
+        pulumi.export("by_name", by_name.apply(fields))
+        # Chained from a resource output: an Input the direct form could not take.
+        pulumi.export("chained", get_visualization_job_output(job_name=job.job_name).apply(fields))
+        pulumi.export("missing", get_visualization_job_output(job_id=999, allow_missing=True).apply(fields))
+        pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
+        pulumi.export("killed", get_visualization_jobs_output(status=12).apply(job_ids))
+        """,
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is None, run.error
+    resource = run.value("resource")
+    assert resource == expected_outputs(emulator, 197)
+    for name in ("by_id", "by_name", "chained"):
+        assert run.value(name) == {"id": "197", "found": True, **resource}, name
+    assert run.value("missing") == {"id": "999", "found": False, **dict.fromkeys(OUTPUT_FIELDS)}
+    assert run.value("running") == [197, 245]
+    assert run.value("killed") == []
+
+
+def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    program = write_program(
+        tmp_path,
+        """
+        job = VisualizationJob("board", job_id=197)  # its outputs are unknown in preview
+        pulumi.export("by_name", get_visualization_job_output(job_name=job.job_name).apply(fields))
+        pulumi.export("by_status", get_visualization_jobs_output(status=job.status).apply(job_ids))
+        after_job = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[job]))
+        pulumi.export("after_job", after_job.apply(fields))
+        # Known inputs are read in preview too (functions have no state to fall back on).
+        pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
+        """,
+    )
+
+    run = run_in(emulator, program, preview=True)
+
+    assert run.error is None, run.error
+    assert {name: entry["known"] for name, entry in run.outputs.items()} == {
+        "by_name": False,
+        "by_status": False,
+        "after_job": False,
+        "known": True,
+    }
+    assert run.value("known")["job_name"] == "flowers_vis-2"
+    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
+
+
+def test_depends_on_waits_for_the_resource(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    emulator.latency = 0.3  # every /v1 answer is held back this long
+    program = write_program(
+        tmp_path,
+        """
+        job = VisualizationJob("board", job_id=212)
+        waiting = get_visualization_job_output(job_id=197, opts=pulumi.InvokeOutputOptions(depends_on=[job]))
+        free = get_visualization_job_output(job_id=230)
+        pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
+        pulumi.export("free", free.apply(lambda result: result.job_name))
+        """,
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is None, run.error
+    assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
+    arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
+    assert set(arrived) == {"212", "197", "230"}
+    # The resource exists only once its read of 212 has been answered, which the emulator does
+    # `latency` after that request arrived: the dependent read cannot have been sent earlier.
+    assert arrived["197"] - arrived["212"] >= emulator.latency
+    # Control: without depends_on the read went out while the resource's read was in flight.
+    assert arrived["230"] - arrived["212"] < emulator.latency
+
+
+def test_output_form_reads_overlap(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    for number in range(4):
+        emulator.add_job(f"extra-board-{number}")
+    job_ids = [job["job_id"] for job in emulator.jobs()]
+    assert len(job_ids) == 8
+    emulator.latency = 0.3
+    program = write_program(
+        tmp_path,
+        f"""
+        names = [get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name) for job_id in {job_ids}]
+        pulumi.export("names", pulumi.Output.all(*names))
+        """,
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is None, run.error
+    assert run.value("names") == [job["job_name"] for job in emulator.jobs()]
+    arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")
+    assert len(arrivals) == 8
+    # Each answer is held back `latency` seconds after its request arrived. The last request
+    # arrived before the first could have been answered, so all eight were in flight together.
+    assert arrivals[-1] - arrivals[0] < emulator.latency
+
+
+def test_output_form_fails_the_program_with_one_line(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    program = write_program(
+        tmp_path,
+        """
+        pulumi.export("missing", get_visualization_job_output(job_id=999).apply(fields))
+        """,
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is not None
+    assert run.error["type"] == "JobNotFoundError"
+    assert {"JobNotFoundError", "ModelArtsError", "RunError"} <= set(run.error["mro"])
+    assert "\n" not in run.error["message"]
+    assert "job 999" in run.error["message"]
