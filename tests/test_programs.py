@@ -1,0 +1,545 @@
+"""Whole programs under mocks against a live emulator: the root quickstart and the three examples.
+
+Each program runs in a fresh child process (:func:`harness.example_programs.run_example`); a
+``VisualizationJob`` is served by the real provider calling the emulator over loopback, a
+``StackReference`` reads the outputs a test hands it, and Kubernetes resources echo their inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from canaries import CANARY, CANARY_SECRETS
+from harness.example_programs import (
+    EXAMPLES_DIR,
+    QUICKSTART_DIR,
+    QUICKSTART_PROJECT,
+    SECRET_CONFIG_KEYS,
+    emulator_config,
+    find_text,
+    modelarts_requests,
+    run_example,
+)
+from harness.programs import ProgramRun
+from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.models import VisualizationJob as JobModel
+from pulumi_modelarts.outputs import OUTPUT_FIELDS
+
+try:
+    import pulumi_kubernetes  # noqa: F401 - the examples' programs import it in their child process
+except ImportError:  # pragma: no cover - depends on the environment
+    HAVE_KUBERNETES = False
+else:
+    HAVE_KUBERNETES = True
+#: stack-reference and gitops need pulumi-kubernetes, which belongs in the dev extras.
+needs_kubernetes = pytest.mark.skipif(
+    not HAVE_KUBERNETES,
+    reason="pulumi-kubernetes is not installed (pip install 'pulumi-kubernetes>=4.18,<5')",
+)
+
+JOB_TYPE = "pulumi-python:dynamic/modelarts:VisualizationJob"
+QUICKSTART_REF = "organization/modelarts-quickstart/dev"
+EXTRA_OUTPUTS = ("visualization_job", "dashboard_tile")
+STACK_REFERENCE_DIR = EXAMPLES_DIR / "stack-reference"
+LOOKUP_DIR = EXAMPLES_DIR / "lookup-by-name"
+GITOPS_DIR = EXAMPLES_DIR / "gitops"
+
+
+def expected_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
+    record = emulator.get_job(job_id)
+    assert record is not None, f"job {job_id} is not in the emulator"
+    return JobModel.model_validate(record).to_outputs(project_id=emulator.project_id, region=emulator.region)
+
+
+def run_quickstart(
+    emulator: ModelArtsEmulator, job_id: str | None = "197", *, preview: bool = False, **kwargs: Any
+) -> ProgramRun:
+    config = emulator_config(emulator)
+    if job_id is not None:
+        config[f"{QUICKSTART_PROJECT}:jobId"] = job_id
+    config.update(kwargs.pop("config", {}))
+    return run_example(
+        QUICKSTART_DIR,
+        project=QUICKSTART_PROJECT,
+        config=config,
+        secret_keys=list(SECRET_CONFIG_KEYS),
+        preview=preview,
+        **kwargs,
+    )
+
+
+def as_stack_outputs(run: ProgramRun) -> dict[str, Any]:
+    """The quickstart's outputs as another stack sees them: top-level nulls are left out."""
+    return {name: value for name, value in run.values().items() if value is not None}
+
+
+def only(run: ProgramRun, type_: str) -> dict[str, Any]:
+    resources = run.of_type(type_)
+    assert len(resources) == 1, f"expected one {type_}, got {[r['name'] for r in resources]}"
+    return resources[0]
+
+
+# -- the root quickstart -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("job_id", "title", "status"),
+    [(197, "TensorBoard: apiTest-11", "up"), (212, "TensorBoard: mnist-insight", "down")],
+    ids=["running-tensorboard", "completed-mindinsight"],
+)
+def test_quickstart_exports_every_field(
+    emulator: ModelArtsEmulator, job_id: int, title: str, status: str
+) -> None:
+    run = run_quickstart(emulator, str(job_id))
+
+    assert run.error is None, run.error
+    assert set(run.outputs) == {*OUTPUT_FIELDS, *EXTRA_OUTPUTS}
+    expected = expected_outputs(emulator, job_id)
+    for name in OUTPUT_FIELDS:
+        entry = run.outputs[name]
+        assert entry["known"] and not entry["secret"], name
+        assert entry["value"] == expected[name], name
+        # JSON keeps 197 and 197.0 apart: an int turned into a float would show here.
+        assert type(entry["value"]) is type(expected[name]), name
+    # The object output keeps null fields (remaining_duration), so its key set never changes.
+    assert run.value("visualization_job") == expected
+    assert set(run.value("visualization_job")) == set(OUTPUT_FIELDS)
+    assert run.value("dashboard_tile") == {"title": title, "href": expected["service_url"], "status": status}
+    # One GET of that job and nothing else against ModelArts.
+    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/{job_id}")]
+
+
+def test_quickstart_exports_a_null_field_as_null(emulator: ModelArtsEmulator) -> None:
+    added = emulator.add_job("bare-board", job_desc="", service_url=None, flavor=None, create_time=0)
+
+    run = run_quickstart(emulator, str(added["job_id"]))
+
+    assert run.error is None, run.error
+    assert run.value("service_url") is None and run.value("flavor_code") is None
+    assert run.value("visualization_job")["service_url"] is None
+    assert run.value("created_at") == "1970-01-01T00:00:00Z"
+    assert run.value("dashboard_tile")["href"] is None
+
+
+def test_quickstart_preview_leaves_outputs_unknown_and_sends_nothing(emulator: ModelArtsEmulator) -> None:
+    run = run_quickstart(emulator, "197", preview=True)
+
+    assert run.error is None, run.error
+    unknown = {name for name, entry in run.outputs.items() if not entry["known"]}
+    # job_id is the (checked) input; everything read from the service is unknown until `up`.
+    assert unknown == {*OUTPUT_FIELDS, *EXTRA_OUTPUTS} - {"job_id"}
+    assert run.value("job_id") == 197
+    assert emulator.requests == []
+
+
+def test_quickstart_without_job_id_fails_with_a_config_error(emulator: ModelArtsEmulator) -> None:
+    run = run_quickstart(emulator, None)
+
+    assert run.error is not None
+    assert run.error["type"] == "ConfigMissingError"
+    assert "RunError" in run.error["mro"]
+    assert "Missing required configuration variable 'modelarts-quickstart:jobId'" in run.error["message"]
+    assert "pulumi config set modelarts-quickstart:jobId" in run.error["message"]
+    assert run.of_type(JOB_TYPE) == []
+    assert emulator.requests == []
+
+
+def test_quickstart_with_a_missing_job_fails_with_one_line(emulator: ModelArtsEmulator) -> None:
+    run = run_quickstart(emulator, "999")
+
+    assert run.error is not None
+    assert run.error["type"] == "JobNotFoundError"
+    message = run.error["message"]
+    assert "\n" not in message
+    assert message.startswith("get visualization job: visualization job not found (job 999, ")
+    assert message.endswith("Check the job ID and that it belongs to this project and region")
+    assert run.outputs == {}
+    assert find_text([run.error, run.stdout, run.stderr], CANARY_SECRETS) == []
+
+
+# -- examples/stack-reference ------------------------------------------------------------------
+
+
+def run_stack_reference(
+    emulator: ModelArtsEmulator, referenced: dict[str, Any], stack_name: str = QUICKSTART_REF
+) -> ProgramRun:
+    return run_example(
+        STACK_REFERENCE_DIR,
+        project="modelarts-stack-reference",
+        config={
+            "modelarts-stack-reference:quickstartStack": stack_name,
+            "modelarts-stack-reference:namespace": "ml-dashboards",
+        },
+        stack_references={stack_name: referenced},
+    )
+
+
+@needs_kubernetes
+def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: ModelArtsEmulator) -> None:
+    url = "https://tb-197.modelarts.eu-de.example.com:8443/tensorboard/197/?lang=en"
+    emulator.update_job(197, service_url=url)
+    quickstart = run_quickstart(emulator, "197")
+    assert quickstart.error is None, quickstart.error
+    stack_name = "acme/modelarts-quickstart/prod"
+
+    run = run_stack_reference(emulator, as_stack_outputs(quickstart), stack_name)
+
+    assert run.error is None, run.error
+    assert only(run, "pulumi:pulumi:StackReference")["inputs"]["name"] == stack_name
+    config_map = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]
+    assert config_map["metadata"]["namespace"] == "ml-dashboards"
+    assert config_map["metadata"]["name"] == "tensorboard-endpoint"
+    assert config_map["data"] == {
+        "SERVICE_URL": url,
+        "SERVICE_HOST": "tb-197.modelarts.eu-de.example.com",
+        # Numbers cross the StackReference as floats; the ConfigMap must not say "197.0".
+        "JOB_ID": "197",
+        "JOB_NAME": "apiTest-11",
+        "STATUS_NAME": "RUNNING",
+        "IS_RUNNING": "true",
+    }
+    service = only(run, "kubernetes:core/v1:Service")["inputs"]
+    assert service["metadata"]["namespace"] == "ml-dashboards"
+    assert service["metadata"]["name"] == "tensorboard"
+    assert service["spec"] == {"type": "ExternalName", "externalName": "tb-197.modelarts.eu-de.example.com"}
+    assert run.values() == {
+        "config_map_name": "tensorboard-endpoint",
+        "service_name": "tensorboard",
+        "external_name": "tb-197.modelarts.eu-de.example.com",
+        "in_cluster_dns": "tensorboard.ml-dashboards.svc.cluster.local",
+        "job_is_running": True,
+    }
+    # The consumer reads state only: nothing beyond the quickstart's own GET reached ModelArts.
+    assert len(modelarts_requests(emulator)) == 1
+
+
+@needs_kubernetes
+def test_stack_reference_of_a_stopped_job(emulator: ModelArtsEmulator) -> None:
+    referenced = {
+        "job_id": 212.0,
+        "job_name": "mnist-insight",
+        "service_url": "https://console.otc.t-systems.com/modelarts2/mindinsight/p/212/",
+        "status_name": "COMPLETED",
+        "is_running": False,
+    }
+
+    run = run_stack_reference(emulator, referenced)
+
+    assert run.error is None, run.error
+    data = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]["data"]
+    assert (data["JOB_ID"], data["STATUS_NAME"], data["IS_RUNNING"]) == ("212", "COMPLETED", "false")
+    assert (
+        only(run, "kubernetes:core/v1:Service")["inputs"]["spec"]["externalName"]
+        == "console.otc.t-systems.com"
+    )
+
+
+@needs_kubernetes
+def test_stack_reference_requires_the_service_url(emulator: ModelArtsEmulator) -> None:
+    referenced = {"job_id": 197.0, "job_name": "apiTest-11", "status_name": "RUNNING", "is_running": True}
+
+    run = run_stack_reference(emulator, referenced)
+
+    # StackReference.require_output raises KeyError naming the output; nothing reaches the cluster.
+    assert run.error is not None
+    assert run.error["type"] == "KeyError" and "service_url" in run.error["message"]
+    assert [resource["type"] for resource in run.resources] == ["pulumi:pulumi:StackReference"]
+
+
+# -- examples/lookup-by-name -------------------------------------------------------------------
+
+
+def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) -> None:
+    flowers = expected_outputs(emulator, 245)
+    board = expected_outputs(emulator, 197)
+
+    run = run_example(
+        LOOKUP_DIR,
+        project="modelarts-lookup-by-name",
+        config={
+            "modelarts-lookup-by-name:jobName": "flowers_vis-2",
+            "modelarts-lookup-by-name:probeJobId": "999",
+        },
+        env=emulator.environ(),
+    )
+
+    assert run.error is None, run.error
+    assert run.values() == {
+        "job_id": 245,
+        "service_url": flowers["service_url"],
+        "status_name": "RUNNING",
+        "created_at": flowers["created_at"],
+        "output_form_service_url": flowers["service_url"],
+        "output_form_is_running": True,
+        "probe_job_id": "999",
+        "probe_found": False,
+        "probe_job_name": None,
+        "running_job_ids": [197, 245],
+        "running_job_names": ["apiTest-11", "flowers_vis-2"],
+        "running_service_urls": {"197": board["service_url"], "245": flowers["service_url"]},
+    }
+    assert run.resources == []  # functions only: nothing is registered, nothing is stored
+
+
+def test_lookup_by_name_fails_with_one_line_for_an_unknown_name(emulator: ModelArtsEmulator) -> None:
+    run = run_example(
+        LOOKUP_DIR,
+        project="modelarts-lookup-by-name",
+        config={"modelarts-lookup-by-name:jobName": "no-such-board"},
+        env=emulator.environ(),
+    )
+
+    assert run.error is not None
+    assert run.error["type"] == "JobNotFoundError" and "RunError" in run.error["mro"]
+    assert "\n" not in run.error["message"]
+    assert "no visualization job is named 'no-such-board'" in run.error["message"]
+
+
+# -- examples/gitops ---------------------------------------------------------------------------
+
+GITOPS_SECRET_KEYS = [
+    "modelarts-gitops:accessKey",
+    "modelarts-gitops:secretKey",
+    "modelarts-gitops:pulumiAccessToken",
+    "modelarts-gitops:configPassphrase",
+]
+PULUMI_TOKEN = "pul-canary-token-0123456789abcdef"
+PASSPHRASE = "canary-passphrase-fedcba9876543210"
+
+
+def run_gitops(**config: str) -> ProgramRun:
+    base = {
+        "projectRepo": "https://git.example.com/ml-platform/pulumi-modelarts.git",
+        "jobId": "197",
+        "accessKey": CANARY.access_key,
+        "secretKey": CANARY.secret_key,
+    }
+    return run_example(
+        GITOPS_DIR,
+        project="modelarts-gitops",
+        config={f"modelarts-gitops:{key}": value for key, value in {**base, **config}.items()},
+        secret_keys=GITOPS_SECRET_KEYS,
+    )
+
+
+def secret_ref(key: str) -> dict[str, Any]:
+    return {"type": "Secret", "secret": {"name": "modelarts-quickstart-credentials", "key": key}}
+
+
+@needs_kubernetes
+def test_gitops_creates_the_credentials_secret_and_the_operator_stack() -> None:
+    run = run_gitops(namespace="ml-ops", projectId="0a1b2c3d4e5f", pulumiAccessToken=PULUMI_TOKEN)
+
+    assert run.error is None, run.error
+    secret = only(run, "kubernetes:core/v1:Secret")
+    assert secret["inputs"]["metadata"]["namespace"] == "ml-ops"
+    assert secret["inputs"]["metadata"]["name"] == "modelarts-quickstart-credentials"
+    assert secret["inputs"]["type"] == "Opaque"
+    # The whole stringData is a secret input: encrypted in state, masked in the CLI.
+    assert secret["inputs"]["stringData"] == {
+        "__secret": {
+            "HW_ACCESS_KEY": CANARY.access_key,
+            "HW_SECRET_KEY": CANARY.secret_key,
+            "HW_PROJECT_ID": "0a1b2c3d4e5f",
+            "PULUMI_ACCESS_TOKEN": PULUMI_TOKEN,
+        }
+    }
+    stack = only(run, "kubernetes:pulumi.com/v1:Stack")["inputs"]
+    assert stack["apiVersion"] == "pulumi.com/v1" and stack["kind"] == "Stack"
+    assert stack["metadata"]["name"] == "modelarts-quickstart"
+    assert stack["metadata"]["namespace"] == "ml-ops"
+    assert stack["spec"] == {
+        "stack": "dev",
+        "projectRepo": "https://git.example.com/ml-platform/pulumi-modelarts.git",
+        "branch": "main",
+        "repoDir": ".",
+        "serviceAccountName": "pulumi",
+        "refresh": True,
+        "resyncFrequencySeconds": 300,
+        "destroyOnFinalize": False,
+        "config": {"jobId": "197"},
+        "envRefs": {
+            "HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-de"}},
+            "HW_ACCESS_KEY": secret_ref("HW_ACCESS_KEY"),
+            "HW_SECRET_KEY": secret_ref("HW_SECRET_KEY"),
+            "HW_PROJECT_ID": secret_ref("HW_PROJECT_ID"),
+            "PULUMI_ACCESS_TOKEN": secret_ref("PULUMI_ACCESS_TOKEN"),
+        },
+    }
+    assert run.value("read_service_url") == (
+        "kubectl get stack modelarts-quickstart -n ml-ops -o jsonpath='{.status.outputs.service_url}'"
+    )
+
+
+@needs_kubernetes
+def test_gitops_with_a_diy_backend_passes_the_passphrase() -> None:
+    run = run_gitops(
+        backend="s3://ml-platform-pulumi-state",
+        configPassphrase=PASSPHRASE,
+        stack="organization/modelarts-quickstart/prod",
+        region="eu-nl",
+        resyncFrequencySeconds="120",
+    )
+
+    assert run.error is None, run.error
+    spec = only(run, "kubernetes:pulumi.com/v1:Stack")["inputs"]["spec"]
+    assert spec["backend"] == "s3://ml-platform-pulumi-state"
+    assert spec["stack"] == "organization/modelarts-quickstart/prod"
+    assert spec["resyncFrequencySeconds"] == 120
+    assert spec["envRefs"] == {
+        "HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}},
+        "HW_ACCESS_KEY": secret_ref("HW_ACCESS_KEY"),
+        "HW_SECRET_KEY": secret_ref("HW_SECRET_KEY"),
+        "PULUMI_CONFIG_PASSPHRASE": secret_ref("PULUMI_CONFIG_PASSPHRASE"),
+    }
+    string_data = only(run, "kubernetes:core/v1:Secret")["inputs"]["stringData"]
+    assert set(string_data["__secret"]) == {"HW_ACCESS_KEY", "HW_SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE"}
+
+
+@needs_kubernetes
+def test_gitops_without_backend_credentials_says_what_to_set() -> None:
+    run = run_gitops()
+
+    assert run.error is not None
+    assert run.error["type"] == "RunError"
+    assert "pulumiAccessToken is required" in run.error["message"]
+    assert run.resources == []
+
+
+@needs_kubernetes
+def test_gitops_manifest_matches_the_program() -> None:
+    """stack.yaml is what the program creates, with placeholders where the program takes config."""
+    documents = list(yaml.safe_load_all((GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")))
+    manifest = {document["kind"]: document for document in documents}
+    assert set(manifest) == {"Secret", "Stack"}
+    values = {
+        "projectRepo": manifest["Stack"]["spec"]["projectRepo"],
+        "jobId": manifest["Stack"]["spec"]["config"]["jobId"],
+        "accessKey": manifest["Secret"]["stringData"]["HW_ACCESS_KEY"],
+        "secretKey": manifest["Secret"]["stringData"]["HW_SECRET_KEY"],
+        "pulumiAccessToken": manifest["Secret"]["stringData"]["PULUMI_ACCESS_TOKEN"],
+    }
+
+    run = run_gitops(**values)
+
+    assert run.error is None, run.error
+    secret = only(run, "kubernetes:core/v1:Secret")["inputs"]
+    stack = only(run, "kubernetes:pulumi.com/v1:Stack")["inputs"]
+    assert {key: secret[key] for key in ("apiVersion", "kind", "metadata", "type")} == {
+        key: manifest["Secret"][key] for key in ("apiVersion", "kind", "metadata", "type")
+    }
+    assert secret["stringData"]["__secret"] == manifest["Secret"]["stringData"]
+    assert stack == manifest["Stack"]
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+
+def assert_no_canaries(run: ProgramRun, *, allowed_in_secrets: bool = False) -> None:
+    """No credential in outputs, resources, the pickled provider, stdout or stderr; with
+    ``allowed_in_secrets`` they may appear inside secret-wrapped values only."""
+    assert find_text(run.outputs, CANARY_SECRETS) == []
+    assert find_text(run.resources, CANARY_SECRETS, outside_secrets=allowed_in_secrets) == []
+    for resource in run.resources:
+        if resource["provider"] is not None:
+            pickled = base64.b64decode(resource["provider"])
+            assert not any(secret.encode() in pickled for secret in CANARY_SECRETS)
+    assert find_text([run.stdout, run.stderr], CANARY_SECRETS) == []
+    if run.error is not None:
+        assert find_text(run.error, CANARY_SECRETS) == []
+
+
+def test_canary_credentials_never_leave_the_quickstart(emulator: ModelArtsEmulator) -> None:
+    # Credentials both in secret stack config and in the environment (the emulator's are CANARY).
+    env = emulator.environ()
+    assert env["HW_SECRET_KEY"] == CANARY.secret_key
+    ok = run_quickstart(emulator, "197", env=env)
+    failed = run_quickstart(emulator, "999", env=env)
+
+    assert ok.error is None, ok.error
+    assert failed.error is not None
+    for run in (ok, failed):
+        assert_no_canaries(run)
+    job = only(ok, JOB_TYPE)
+    assert job["provider"] and not job["provider_secret"]
+    assert job["inputs"] == {"job_id": "197"}
+
+
+@needs_kubernetes
+def test_canary_credentials_never_leave_the_examples(emulator: ModelArtsEmulator) -> None:
+    env = emulator.environ()
+    quickstart = run_quickstart(emulator, "197", env=env)
+    assert quickstart.error is None, quickstart.error
+    lookup_config = {**emulator_config(emulator), "modelarts-lookup-by-name:jobName": "apiTest-11"}
+
+    lookup = run_example(
+        LOOKUP_DIR,
+        project="modelarts-lookup-by-name",
+        config=lookup_config,
+        secret_keys=list(SECRET_CONFIG_KEYS),
+        env=env,
+    )
+    consumer = run_example(
+        STACK_REFERENCE_DIR,
+        project="modelarts-stack-reference",
+        config=emulator_config(emulator),
+        secret_keys=list(SECRET_CONFIG_KEYS),
+        env=env,
+        stack_references={QUICKSTART_REF: as_stack_outputs(quickstart)},
+    )
+    gitops = run_gitops(pulumiAccessToken=PULUMI_TOKEN)
+
+    for run in (lookup, consumer, gitops):
+        assert run.error is None, run.error
+    assert_no_canaries(lookup)
+    assert_no_canaries(consumer)
+    assert_no_canaries(gitops, allowed_in_secrets=True)
+    # The gitops Secret does carry them, secret-wrapped: the scan above would have seen them.
+    assert find_text(gitops.resources, CANARY_SECRETS)
+    assert find_text(gitops.resources, (PULUMI_TOKEN,), outside_secrets=True) == []
+    assert find_text(gitops.outputs, (PULUMI_TOKEN,)) == []
+
+
+@needs_kubernetes
+def test_quickstart_service_url_host_is_what_the_consumer_routes_to(emulator: ModelArtsEmulator) -> None:
+    """The ExternalName target is exactly the host of the quickstart's service_url output."""
+    quickstart = run_quickstart(emulator, "245")
+    assert quickstart.error is None, quickstart.error
+
+    run = run_stack_reference(emulator, as_stack_outputs(quickstart))
+
+    assert run.error is None, run.error
+    external_name = only(run, "kubernetes:core/v1:Service")["inputs"]["spec"]["externalName"]
+    assert external_name == urlsplit(quickstart.value("service_url")).hostname
+    assert only(run, "kubernetes:core/v1:ConfigMap")["inputs"]["data"]["JOB_NAME"] == "flowers_vis-2"
+
+
+@pytest.mark.parametrize("directory", [QUICKSTART_DIR, STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR])
+def test_every_project_declares_its_config(directory: Path) -> None:
+    """Pulumi.yaml: python runtime with pip and a virtualenv, every config key described, and
+    every key the program reads declared."""
+    project = yaml.safe_load((directory / "Pulumi.yaml").read_text(encoding="utf-8"))
+    runtime = project["runtime"]
+    assert runtime["name"] == "python"
+    assert runtime["options"]["toolchain"] == "pip"
+    assert runtime["options"]["virtualenv"] in (".venv", "venv")
+    declared = project.get("config", {})
+    assert all(entry.get("description") for entry in declared.values())
+    # A secret key with a default fails `pulumi up` while unset (pulumi/pulumi#21865).
+    assert [key for key, entry in declared.items() if entry.get("secret") and "default" in entry] == []
+    program = (directory / "__main__.py").read_text(encoding="utf-8")
+    read = set(
+        re.findall(r"config\.(?:get|require|get_int|require_secret|get_secret)\(\"([A-Za-z]+)\"", program)
+    )
+    assert read and read <= set(declared), read - set(declared)
+    if directory != QUICKSTART_DIR:
+        requirements = (directory / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        assert "pulumi>=3.272.0,<4" in requirements
+        assert (directory / "README.md").is_file()
