@@ -2,7 +2,7 @@
 
 Direct forms are called in this process with the emulator's ``HW_*`` variables in the environment
 (they need no Pulumi engine). Output forms run inside small programs under mocks
-(:func:`harness.example_programs.run_example`), where preview, unknowns and ``depends_on`` exist.
+(:func:`harness.programs.run_program`), where preview, unknowns and ``depends_on`` exist.
 The emulator's request log is the proof of what was sent, and when.
 """
 
@@ -20,7 +20,8 @@ import pulumi.runtime
 import pytest
 from pulumi.runtime import config as runtime_config
 
-from harness.example_programs import modelarts_requests, run_example
+from harness.example_programs import modelarts_requests
+from harness.programs import run_program
 from pulumi_modelarts import (
     AmbiguousJobNameError,
     GetVisualizationJobResult,
@@ -294,7 +295,7 @@ def write_program(directory: Path, body: str) -> Path:
 
 def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:
     config = {"functions:jobName": "apiTest-11", **kwargs.pop("config", {})}
-    return run_example(program, project="functions", config=config, env=emulator.environ(), **kwargs)
+    return run_program(program, project="functions", config=config, env=emulator.environ(), **kwargs)
 
 
 def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:

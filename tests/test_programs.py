@@ -1,6 +1,6 @@
 """Whole programs under mocks against a live emulator: the root quickstart and the three examples.
 
-Each program runs in a fresh child process (:func:`harness.example_programs.run_example`); a
+Each program runs in a fresh child process (:func:`harness.programs.run_program`); a
 ``VisualizationJob`` is served by the real provider calling the emulator over loopback, a
 ``StackReference`` reads the outputs a test hands it, and Kubernetes resources echo their inputs.
 """
@@ -25,9 +25,8 @@ from harness.example_programs import (
     emulator_config,
     find_text,
     modelarts_requests,
-    run_example,
 )
-from harness.programs import ProgramRun
+from harness.programs import ProgramRun, run_program
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.models import VisualizationJob as JobModel
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
@@ -65,7 +64,7 @@ def run_quickstart(
     if job_id is not None:
         config[f"{QUICKSTART_PROJECT}:jobId"] = job_id
     config.update(kwargs.pop("config", {}))
-    return run_example(
+    return run_program(
         QUICKSTART_DIR,
         project=QUICKSTART_PROJECT,
         config=config,
@@ -170,7 +169,7 @@ def test_quickstart_with_a_missing_job_fails_with_one_line(emulator: ModelArtsEm
 def run_stack_reference(
     emulator: ModelArtsEmulator, referenced: dict[str, Any], stack_name: str = QUICKSTART_REF
 ) -> ProgramRun:
-    return run_example(
+    return run_program(
         STACK_REFERENCE_DIR,
         project="modelarts-stack-reference",
         config={
@@ -260,7 +259,7 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
     flowers = expected_outputs(emulator, 245)
     board = expected_outputs(emulator, 197)
 
-    run = run_example(
+    run = run_program(
         LOOKUP_DIR,
         project="modelarts-lookup-by-name",
         config={
@@ -289,7 +288,7 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
 
 
 def test_lookup_by_name_fails_with_one_line_for_an_unknown_name(emulator: ModelArtsEmulator) -> None:
-    run = run_example(
+    run = run_program(
         LOOKUP_DIR,
         project="modelarts-lookup-by-name",
         config={"modelarts-lookup-by-name:jobName": "no-such-board"},
@@ -321,7 +320,7 @@ def run_gitops(**config: str) -> ProgramRun:
         "accessKey": CANARY.access_key,
         "secretKey": CANARY.secret_key,
     }
-    return run_example(
+    return run_program(
         GITOPS_DIR,
         project="modelarts-gitops",
         config={f"modelarts-gitops:{key}": value for key, value in {**base, **config}.items()},
@@ -479,14 +478,14 @@ def test_canary_credentials_never_leave_the_examples(emulator: ModelArtsEmulator
     assert quickstart.error is None, quickstart.error
     lookup_config = {**emulator_config(emulator), "modelarts-lookup-by-name:jobName": "apiTest-11"}
 
-    lookup = run_example(
+    lookup = run_program(
         LOOKUP_DIR,
         project="modelarts-lookup-by-name",
         config=lookup_config,
         secret_keys=list(SECRET_CONFIG_KEYS),
         env=env,
     )
-    consumer = run_example(
+    consumer = run_program(
         STACK_REFERENCE_DIR,
         project="modelarts-stack-reference",
         config=emulator_config(emulator),

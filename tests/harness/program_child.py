@@ -95,9 +95,11 @@ class ProgramMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
-async def _resolve(outputs: dict[str, pulumi.Output[Any]]) -> dict[str, Any]:
+async def _resolve(exports: dict[str, Any]) -> dict[str, Any]:
+    """Stack exports as plain data; plain values (direct function forms) are exports too."""
     resolved: dict[str, Any] = {}
-    for name, output in outputs.items():
+    for name, export in exports.items():
+        output = pulumi.Output.from_input(export)
         known = await output.is_known()
         value = await output.future() if known else None
         resolved[name] = {"known": known, "secret": await output.is_secret(), "value": _plain(value)}

@@ -18,6 +18,7 @@ from typing import Any
 HARNESS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = HARNESS_DIR.parents[1]
 MARKER = "\n@@RESULT@@"
+CLOUD_VARIABLE_PREFIXES = ("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG")
 
 
 @dataclass
@@ -61,7 +62,10 @@ def run_program(
         "preview": preview,
         "stack_references": dict(stack_references or {}),
     }
-    child_env = {**os.environ, **(env or {}), "PYTHONPATH": str(HARNESS_DIR.parent)}
+    # A program sees only the credentials a test gives it: cloud variables of the test process
+    # (HW_*, OS_*, MODELARTS_*, PULUMI_CONFIG*) are not passed on.
+    base = {key: value for key, value in os.environ.items() if not key.startswith(CLOUD_VARIABLE_PREFIXES)}
+    child_env = {**base, **(env or {}), "PYTHONPATH": str(HARNESS_DIR.parent)}
     completed = subprocess.run(
         [sys.executable, "-m", "harness.program_child", json.dumps(spec)],
         cwd=program_dir,
