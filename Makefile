@@ -23,5 +23,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+# Measured speed against same-run baselines and peers (the peer SDK goes into build/peer-venv).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+# Fault matrix, fuzz, soak and secret-leak checks (a short form runs in `make test`).
+reliability: $(STAMP)
+	$(BIN)/python -m reliability
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
