@@ -427,3 +427,28 @@ def test_output_form_fails_the_program_with_one_line(tmp_path: Path, emulator: M
     assert {"JobNotFoundError", "ModelArtsError", "RunError"} <= set(run.error["mro"])
     assert "\n" not in run.error["message"]
     assert "job 999" in run.error["message"]
+
+
+def test_output_forms_read_modelarts_stack_config(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    """The read runs on a worker thread, but settings come from the program's stack config."""
+    program = write_program(
+        tmp_path / "config-only",
+        """
+        one = get_visualization_job_output(job_id=197)
+        many = get_visualization_jobs_output(status=JobStatus.RUNNING)
+        pulumi.export("name", one.apply(lambda r: r.job_name))
+        pulumi.export("running", many.apply(job_ids))
+        """,
+    )
+    creds = emulator.credentials
+    config = {
+        "modelarts:endpoint": emulator.url,
+        "modelarts:authUrl": emulator.iam_url,
+        "modelarts:accessKey": creds.access_key,
+        "modelarts:secretKey": creds.secret_key,
+    }
+    run = run_program(program, project="functions", config=config)  # no HW_* in the environment
+    assert run.error is None, run.error
+    assert run.value("name") == "apiTest-11"
+    assert run.value("running") == [197, 245]
+    assert [route for route in (r.route for r in emulator.requests)].count("iam_projects") == 1

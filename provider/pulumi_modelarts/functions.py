@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Generator
+import weakref
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
@@ -23,6 +26,7 @@ from .outputs import OUTPUT_FIELDS
 if TYPE_CHECKING:
     from .client import ModelArtsClient
     from .models import VisualizationJob as JobModel
+    from .settings import Settings
 
 __all__ = [
     "AwaitableGetVisualizationJobResult",
@@ -283,7 +287,8 @@ def get_visualization_job(
     A missing job is an error unless ``allow_missing`` is set; then ``found`` is False.
     """
     del opts  # accepted for signature compatibility; the read happens in this process
-    values = _as_run_errors(_read_one)(job_id, job_name, project_id, region, endpoint, allow_missing)
+    with _as_run_errors():
+        values = _JobLookup.prepare(job_id, job_name, project_id, region, endpoint, allow_missing).run()
     return AwaitableGetVisualizationJobResult(**values)
 
 
@@ -302,11 +307,9 @@ def get_visualization_job_output(
 
     def read(values: list[Any]) -> Awaitable[GetVisualizationJobResult]:
         job, name, project, region_, endpoint_ = values[:5]
-        return _in_thread(
-            lambda: GetVisualizationJobResult(
-                **_read_one(job, name, project, region_, endpoint_, allow_missing)
-            )
-        )
+        with _as_run_errors():  # settings resolve here, in the program's context
+            lookup = _JobLookup.prepare(job, name, project, region_, endpoint_, allow_missing)
+        return _in_thread(lambda: GetVisualizationJobResult(**lookup.run()))
 
     return inputs.apply(read)
 
@@ -323,7 +326,8 @@ def get_visualization_jobs(
     """List visualization jobs, optionally filtered by status code and name; never an error
     when nothing matches."""
     del opts
-    values = _as_run_errors(_read_many)(status, search_content, project_id, region, endpoint)
+    with _as_run_errors():
+        values = _JobListing(_client(project_id, region, endpoint), status, search_content).run()
     return AwaitableGetVisualizationJobsResult(**values)
 
 
@@ -340,53 +344,47 @@ def get_visualization_jobs_output(
     inputs = pulumi.Output.all(status, search_content, project_id, region, endpoint, _dependencies(opts))
 
     def read(values: list[Any]) -> Awaitable[GetVisualizationJobsResult]:
-        return _in_thread(lambda: GetVisualizationJobsResult(**_read_many(*values[:5])))
+        status_, search, project, region_, endpoint_ = values[:5]
+        with _as_run_errors():
+            listing = _JobListing(_client(project, region_, endpoint_), status_, search)
+        return _in_thread(lambda: GetVisualizationJobsResult(**listing.run()))
 
     return inputs.apply(read)
 
 
-def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
-    """The shared client for the program's ``modelarts:*`` config, environment and overrides."""
-    from .pool import shared_client
+_PROGRAM_SETTINGS: weakref.WeakKeyDictionary[pulumi.Resource, Settings] = weakref.WeakKeyDictionary()
+_PROGRAM_SETTINGS_LOCK = threading.Lock()
+
+
+def _program_settings() -> Settings:
+    """The program's ``modelarts:*`` stack config and environment, resolved once per program run
+    (keyed by the run's root stack), in the program's context where the stack config is set."""
     from .runtime import stack_config_from
     from .settings import CONFIG_NAMESPACE, Settings
 
+    root = pulumi.runtime.get_root_resource()
+    with _PROGRAM_SETTINGS_LOCK:
+        cached = _PROGRAM_SETTINGS.get(root) if root is not None else None
+    if cached is not None:
+        return cached
     config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
-    stack_config = stack_config_from(lambda namespaced: config.get(namespaced.partition(":")[2]))
-    args = {"project_id": project_id, "region": region, "endpoint": endpoint}
-    return shared_client(Settings.from_sources(args=args, stack_config=stack_config))
+    settings = Settings.from_sources(
+        stack_config=stack_config_from(lambda namespaced: config.get(namespaced.partition(":")[2]))
+    )
+    if root is not None:
+        with _PROGRAM_SETTINGS_LOCK:
+            _PROGRAM_SETTINGS[root] = settings
+    return settings
 
 
-def _read_one(
-    job_id: int | str | None,
-    job_name: str | None,
-    project_id: str | None,
-    region: str | None,
-    endpoint: str | None,
-    allow_missing: bool,
-) -> dict[str, Any]:
-    from .errors import InvalidInputError, JobNotFoundError
-    from .validation import check_job_name, parse_job_id
+def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
+    """The shared client for the program's settings with this lookup's overrides."""
+    from .pool import shared_client
 
-    if (job_id is None) == (job_name is None):
-        raise InvalidInputError(
-            "get_visualization_job needs exactly one of job_id or job_name",
-            hint=f"got job_id={job_id!r}, job_name={job_name!r}",
-        )
-    number = parse_job_id(job_id) if job_id is not None else None
-    name = check_job_name(job_name) if job_name is not None else None
-    client = _client(project_id, region, endpoint)
-    try:
-        job = (
-            client.get_visualization_job(number)
-            if number is not None
-            else client.find_visualization_job(str(name))
-        )
-    except JobNotFoundError:
-        if not allow_missing:
-            raise
-        return {"id": None if number is None else str(number), "found": False}
-    return _result_values(job, client)
+    settings = _program_settings().with_overrides(
+        project_id=project_id or None, region=region or None, endpoint=endpoint or None
+    )
+    return shared_client(settings)
 
 
 def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
@@ -397,31 +395,80 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
     }
 
 
-def _read_many(
-    status: int | None,
-    search_content: str | None,
-    project_id: str | None,
-    region: str | None,
-    endpoint: str | None,
-) -> dict[str, Any]:
-    client = _client(project_id, region, endpoint)
-    jobs = [
-        GetVisualizationJobResult(**_result_values(job, client))
-        for job in client.list_visualization_jobs(status=status, search_content=search_content)
-    ]
-    filters = "&".join(
-        f"{key}={value}"
-        for key, value in (("status", status), ("search_content", search_content))
-        if value is not None
-    )
-    return {
-        "id": f"{client.project_id}/visualization-jobs" + (f"?{filters}" if filters else ""),
-        "jobs": jobs,
-        "status": status,
-        "search_content": search_content,
-        "project_id": client.project_id,
-        "region": client.region,
-    }
+@dataclass(frozen=True)
+class _JobLookup:
+    """One job to read by ID or by name: validated and bound to a client before any I/O."""
+
+    client: ModelArtsClient
+    job_id: int | None
+    job_name: str | None
+    allow_missing: bool
+
+    @classmethod
+    def prepare(
+        cls,
+        job_id: int | str | None,
+        job_name: str | None,
+        project_id: str | None,
+        region: str | None,
+        endpoint: str | None,
+        allow_missing: bool,
+    ) -> _JobLookup:
+        from .errors import InvalidInputError
+        from .validation import check_job_name, parse_job_id
+
+        if (job_id is None) == (job_name is None):
+            raise InvalidInputError(
+                "get_visualization_job needs exactly one of job_id or job_name",
+                hint=f"got job_id={job_id!r}, job_name={job_name!r}",
+            )
+        number = parse_job_id(job_id) if job_id is not None else None
+        name = check_job_name(job_name) if job_name is not None else None
+        return cls(_client(project_id, region, endpoint), number, name, allow_missing)
+
+    def run(self) -> dict[str, Any]:
+        from .errors import JobNotFoundError
+
+        try:
+            job = (
+                self.client.get_visualization_job(self.job_id)
+                if self.job_id is not None
+                else self.client.find_visualization_job(str(self.job_name))
+            )
+        except JobNotFoundError:
+            if not self.allow_missing:
+                raise
+            return {"id": None if self.job_id is None else str(self.job_id), "found": False}
+        return _result_values(job, self.client)
+
+
+@dataclass(frozen=True)
+class _JobListing:
+    """A list query bound to a client."""
+
+    client: ModelArtsClient
+    status: int | None
+    search_content: str | None
+
+    def run(self) -> dict[str, Any]:
+        client = self.client
+        jobs = [
+            GetVisualizationJobResult(**_result_values(job, client))
+            for job in client.list_visualization_jobs(status=self.status, search_content=self.search_content)
+        ]
+        filters = "&".join(
+            f"{key}={value}"
+            for key, value in (("status", self.status), ("search_content", self.search_content))
+            if value is not None
+        )
+        return {
+            "id": f"{client.project_id}/visualization-jobs" + (f"?{filters}" if filters else ""),
+            "jobs": jobs,
+            "status": self.status,
+            "search_content": self.search_content,
+            "project_id": client.project_id,
+            "region": client.region,
+        }
 
 
 def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None) -> pulumi.Output[Any]:
@@ -450,26 +497,29 @@ def _in_thread(call: Callable[[], _T]) -> Awaitable[_T]:
     with _EXECUTOR_LOCK:
         if _EXECUTOR is None:
             _EXECUTOR = ThreadPoolExecutor(MAX_CONCURRENT_READS, thread_name_prefix="modelarts-read")
-    return asyncio.get_running_loop().run_in_executor(_EXECUTOR, _as_run_errors(call))
+
+    def guarded() -> _T:
+        with _as_run_errors():
+            return call()
+
+    return asyncio.get_running_loop().run_in_executor(_EXECUTOR, guarded)
 
 
 _RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
 
 
-def _as_run_errors(function: Callable[..., _T]) -> Callable[..., _T]:
+@contextmanager
+def _as_run_errors() -> Iterator[None]:
     """Raise our errors as ``pulumi.RunError`` too, so a program fails with one clear line
     instead of a traceback; they stay instances of their own class for ``except`` clauses."""
     from .errors import ModelArtsError
 
-    def wrapper(*args: Any) -> _T:
-        try:
-            return function(*args)
-        except ModelArtsError as exc:
-            cls = type(exc)
-            run_error_type = _RUN_ERROR_TYPES.setdefault(cls, type(cls.__name__, (cls, pulumi.RunError), {}))
-            clean = run_error_type.__new__(run_error_type)
-            clean.__dict__.update(exc.__dict__)
-            clean.args = exc.args
-            raise clean from None
-
-    return wrapper
+    try:
+        yield
+    except ModelArtsError as exc:
+        cls = type(exc)
+        run_error_type = _RUN_ERROR_TYPES.setdefault(cls, type(cls.__name__, (cls, pulumi.RunError), {}))
+        clean = run_error_type.__new__(run_error_type)
+        clean.__dict__.update(exc.__dict__)
+        clean.args = exc.args
+        raise clean from None
