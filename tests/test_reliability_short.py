@@ -19,12 +19,6 @@ if str(REPO_ROOT) not in sys.path:
 from reliability import faults, fuzz, leaks, soak  # noqa: E402
 
 #: Probes whose leak is a known package bug; strict, so the fix turns them into failures to remove.
-KNOWN_LEAKS = {
-    "error_code": "responses.error_for shows the server's error_code unredacted",
-    "non-API body, secret after 440 spaces": (
-        "responses.excerpt cuts the body before redacting, so a secret straddling the cut survives in part"
-    ),
-}
 
 
 def test_fault_matrix_short_form() -> None:
@@ -61,18 +55,6 @@ def test_no_secret_in_cli_output_provider_pickle_or_state() -> None:
     assert scanner.leaks == []
 
 
-@pytest.mark.parametrize(
-    "probe",
-    [
-        pytest.param(
-            probe,
-            id=probe.name,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[probe.name])]
-            if probe.name in KNOWN_LEAKS
-            else [],
-        )
-        for probe in leaks.PROBES
-    ],
-)
+@pytest.mark.parametrize("probe", leaks.PROBES, ids=lambda probe: probe.name)
 def test_a_credential_echoed_by_the_server_is_not_repeated(probe: leaks.Probe) -> None:
     assert leaks.run_probe(probe) == []

@@ -54,9 +54,13 @@ class ErrorBody:
 
 
 def excerpt(body: bytes, redact: Callable[[str], str]) -> str:
-    """A short, one-line, secret-free view of a body for error messages."""
-    text = body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
-    return one_line(redact(text), EXCERPT_CHARS) or "<empty>"
+    """A short, one-line, secret-free view of a body for error messages.
+
+    Redaction runs before the cut, with room to spare, so a secret that straddles the cut is
+    still recognised whole.
+    """
+    text = redact(body[: EXCERPT_CHARS * 4 + 4096].decode("utf-8", errors="replace"))
+    return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
 
 def _first_text(document: dict[str, Any], *keys: str) -> str | None:
@@ -94,11 +98,14 @@ def error_for(
     status = response.status
     info = parse_error_body(response.body)
     code = info.code
+    # Everything the server said is scrubbed of known secrets before it can reach a message;
+    # the raw ``code`` is only used to classify the error.
+    request_id = response.request_id or info.request_id
     fields: dict[str, Any] = {
         "status": status,
-        "error_code": code,
+        "error_code": redact(code) if code else None,
         "error_message": redact(info.message) if info.message else None,
-        "request_id": response.request_id or info.request_id,
+        "request_id": redact(request_id) if request_id else None,
     }
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     if 300 <= status < 400:
@@ -118,7 +125,7 @@ def error_for(
         )
     if code in THROTTLE_CODES or status == 429:
         retry_after = response.headers.get("Retry-After")
-        wait = f"; server asks to wait {one_line(retry_after, 20)} s" if retry_after else ""
+        wait = f"; server asks to wait {one_line(redact(retry_after), 20)} s" if retry_after else ""
         return context.error(ThrottledError, f"request throttled{tries}{wait}", **fields)
     if not info.is_api_body:
         cls = ServiceError if status >= 500 else InvalidResponseError
