@@ -106,13 +106,23 @@ class ProviderRuntime:
     def target(self, inputs: Mapping[str, Any]) -> Target:
         """Resolve a resource's inputs to the job, project, region and endpoint it reads."""
         job_id = parse_job_id(inputs.get("job_id"))
-        settings = self.settings().with_overrides(
-            project_id=inputs.get("project_id"),
-            region=inputs.get("region"),
-            endpoint=inputs.get("endpoint"),
-        )
-        client = shared_client(settings)
+        client = self._client_for(inputs.get("project_id"), inputs.get("region"), inputs.get("endpoint"))
         return Target(job_id, client.project_id, client.region, client.endpoint, client)
+
+    def _client_for(
+        self, project_id: str | None, region: str | None, endpoint: str | None
+    ) -> ModelArtsClient:
+        """The provider-wide client, unless the resource names another place to read from.
+
+        Stored outputs name the project, region and endpoint they were read from; when those are
+        the provider's own, the provider's client (and its token) serves the read.
+        """
+        settings = self.settings()
+        default = shared_client(settings)
+        same_place = region in (None, default.region) and endpoint in (None, default.endpoint)
+        if same_place and project_id in (None, default.project_id):
+            return default
+        return shared_client(settings.with_overrides(project_id=project_id, region=region, endpoint=endpoint))
 
     def read(self, target: Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
