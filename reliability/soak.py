@@ -50,10 +50,8 @@ FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
 
 
 def _drain(emulator: ModelArtsEmulator, counts: Counter[str]) -> None:
-    """Move the request log into ``counts`` atomically (the emulator's lock is re-entrant)."""
-    with emulator._lock:  # the public calls below take it too; holding it makes the pair atomic
-        records = emulator.requests
-        emulator.clear_requests()
+    """Move the request log into ``counts``."""
+    records = emulator.drain_requests()
     counts.update(f"{record.route} {record.status}" for record in records)
 
 

@@ -353,6 +353,13 @@ class ModelArtsEmulator:
         with self._lock:
             self._log.clear()
 
+    def drain_requests(self) -> list[RequestRecord]:
+        """The log so far, cleared in the same step (nothing can slip in between)."""
+        with self._lock:
+            records = self._log.snapshot()
+            self._log.clear()
+            return records
+
     def inject_fault(
         self,
         route: str,
