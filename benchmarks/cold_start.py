@@ -22,7 +22,6 @@ from .common import (
     ms,
     run_ok,
     sample_emulator,
-    stack_config,
     time_commands,
     use_test_harness,
 )
@@ -243,7 +242,7 @@ def _provider_server_first_read(runs: int) -> dict[str, float]:
     ready: list[float] = []
     first_read: list[float] = []
     with sample_emulator() as emulator, tempfile.TemporaryDirectory() as cwd:
-        config = stack_config(emulator)
+        config = emulator.stack_config()
         inputs = {"job_id": 197, "__provider": provider}
         for index in range(runs * 2):
             started = time.perf_counter()

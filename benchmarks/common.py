@@ -124,24 +124,5 @@ def max_in_flight(records: Iterable[RequestRecord], service_seconds: float) -> t
     return peak, mean
 
 
-def stack_config(emulator: ModelArtsEmulator, auth: str = "aksk", *, project: bool = True) -> dict[str, str]:
-    """``modelarts:*`` stack config that points a provider process at the emulator."""
-    creds = emulator.credentials
-    config = {"modelarts:endpoint": emulator.url, "modelarts:authUrl": emulator.iam_url}
-    if project:
-        config["modelarts:projectId"] = emulator.project_id
-    if auth == "aksk":
-        config.update({"modelarts:accessKey": creds.access_key, "modelarts:secretKey": creds.secret_key})
-    else:
-        config.update(
-            {
-                "modelarts:userName": creds.user_name,
-                "modelarts:password": creds.password,
-                "modelarts:domainName": creds.domain_name,
-            }
-        )
-    return config
-
-
 #: Stack config keys a user would set with ``pulumi config set --secret``.
 SECRET_CONFIG_KEYS = ("modelarts:accessKey", "modelarts:secretKey", "modelarts:password")

@@ -30,7 +30,6 @@ from .common import (
     clean_env,
     max_in_flight,
     sample_emulator,
-    stack_config,
     use_test_harness,
 )
 from .report import Section, verdict
@@ -92,7 +91,7 @@ def _provider_server(emulator: ModelArtsEmulator, ids: list[int]) -> dict[str, f
         tempfile.TemporaryDirectory() as cwd,
         ProviderServer(Path(cwd), clean_env(), project="bench") as server,
     ):
-        server.configure(stack_config(emulator), SECRET_CONFIG_KEYS)
+        server.configure(emulator.stack_config(), SECRET_CONFIG_KEYS)
         warm = {"job_id": 197, "__provider": provider}
         server.read(urn_for("warm"), "197", warm, warm)
         emulator.clear_requests()

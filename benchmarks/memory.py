@@ -19,7 +19,6 @@ from .common import (
     clean_env,
     proc_status,
     sample_emulator,
-    stack_config,
     use_test_harness,
 )
 from .report import Section, ratio
@@ -41,7 +40,7 @@ def run(quick: bool = False) -> list[Section]:
         ids = add_jobs(emulator, JOBS, "mem")
         with ProviderServer(Path(cwd), clean_env(), project="bench") as server:
             assert server.pid is not None
-            server.configure(stack_config(emulator), SECRET_CONFIG_KEYS)
+            server.configure(emulator.stack_config(), SECRET_CONFIG_KEYS)
             samples["after Configure, before any Read"] = proc_status(server.pid)
 
             def read(index: int) -> None:

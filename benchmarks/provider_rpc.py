@@ -24,7 +24,6 @@ from .common import (
     ms,
     quantile,
     sample_emulator,
-    stack_config,
     use_test_harness,
 )
 from .report import Section
@@ -57,7 +56,7 @@ def run(quick: bool = False) -> list[Section]:
             return client.get_visualization_job(197).to_outputs(project_id=project, region=region)
 
         with ProviderServer(Path(cwd), clean_env(), project="bench") as server:
-            server.configure(stack_config(emulator), SECRET_CONFIG_KEYS)
+            server.configure(emulator.stack_config(), SECRET_CONFIG_KEYS)
             inputs = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
             checked = server.check(urn, {}, inputs).inputs
             created = server.create(urn, checked)

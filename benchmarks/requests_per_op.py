@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .common import SECRET_CONFIG_KEYS, add_jobs, sample_emulator, stack_config, use_test_harness
+from .common import SECRET_CONFIG_KEYS, add_jobs, sample_emulator, use_test_harness
 from .report import Section, verdict
 
 JOBS = 50
@@ -56,7 +56,7 @@ def run(quick: bool = False) -> list[Section]:
             ids = add_jobs(emulator, JOBS, "ops")
             engine = Engine(
                 VisualizationJobProvider(),
-                config=stack_config(emulator, auth, project=False),
+                config=emulator.stack_config(auth, include_project=False),
                 secret_keys=SECRET_CONFIG_KEYS,
                 project="bench",
             )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SECRET_CONFIG_KEYS, clean_env, stack_config, use_test_harness
+from benchmarks.common import SECRET_CONFIG_KEYS, clean_env, use_test_harness
 from benchmarks.report import Section
 
 from pulumi_modelarts.client import ModelArtsClient
@@ -256,7 +256,7 @@ def _server_cases(short: bool, scanner: LeakScanner) -> list[Result]:
     for name, expect, auth, extra, provoke in plans:
         emulator = new_emulator()
         try:
-            config = {**stack_config(emulator, auth), **extra}
+            config = {**emulator.stack_config(auth), **extra}
             with (
                 tempfile.TemporaryDirectory() as cwd,
                 ProviderServer(Path(cwd), clean_env(), project="rel") as server,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BIN_DIR, SECRET_CONFIG_KEYS, clean_env, stack_config, use_test_harness
+from benchmarks.common import BIN_DIR, SECRET_CONFIG_KEYS, clean_env, use_test_harness
 from benchmarks.report import Section
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -198,7 +198,7 @@ def state_paths(scanner: LeakScanner) -> None:
     emulator = new_emulator()
     try:
         for auth in ("aksk", "password"):
-            config = stack_config(emulator, auth, project=False)
+            config = emulator.stack_config(auth, include_project=False)
             provider = VisualizationJobProvider()
             provider.configure(ConfigureRequest(config=Config(raw_config=config, project_name="rel")))
             provider.create({"job_id": JOB})

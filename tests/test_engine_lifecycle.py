@@ -27,18 +27,7 @@ def emulator() -> Iterator[ModelArtsEmulator]:
 
 def stack_config(emulator: ModelArtsEmulator, auth: str = "aksk") -> dict[str, str]:
     """``modelarts:*`` stack config pointing at the emulator (no project: it is looked up)."""
-    config = {"modelarts:endpoint": emulator.url, "modelarts:authUrl": emulator.iam_url}
-    if auth == "aksk":
-        config.update({"modelarts:accessKey": CANARY.access_key, "modelarts:secretKey": CANARY.secret_key})
-    else:
-        config.update(
-            {
-                "modelarts:userName": CANARY.user_name,
-                "modelarts:password": CANARY.password,
-                "modelarts:domainName": CANARY.domain_name,
-            }
-        )
-    return config
+    return emulator.stack_config(auth, include_project=False)
 
 
 @pytest.fixture

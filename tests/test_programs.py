@@ -22,7 +22,6 @@ from harness.example_programs import (
     QUICKSTART_DIR,
     QUICKSTART_PROJECT,
     SECRET_CONFIG_KEYS,
-    emulator_config,
     find_text,
     modelarts_requests,
 )
@@ -60,7 +59,7 @@ def expected_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]
 def run_quickstart(
     emulator: ModelArtsEmulator, job_id: str | None = "197", *, preview: bool = False, **kwargs: Any
 ) -> ProgramRun:
-    config = emulator_config(emulator)
+    config = emulator.stack_config(include_project=False)
     if job_id is not None:
         config[f"{QUICKSTART_PROJECT}:jobId"] = job_id
     config.update(kwargs.pop("config", {}))
@@ -476,7 +475,10 @@ def test_canary_credentials_never_leave_the_examples(emulator: ModelArtsEmulator
     env = emulator.environ()
     quickstart = run_quickstart(emulator, "197", env=env)
     assert quickstart.error is None, quickstart.error
-    lookup_config = {**emulator_config(emulator), "modelarts-lookup-by-name:jobName": "apiTest-11"}
+    lookup_config = {
+        **emulator.stack_config(include_project=False),
+        "modelarts-lookup-by-name:jobName": "apiTest-11",
+    }
 
     lookup = run_program(
         LOOKUP_DIR,
@@ -488,7 +490,7 @@ def test_canary_credentials_never_leave_the_examples(emulator: ModelArtsEmulator
     consumer = run_program(
         STACK_REFERENCE_DIR,
         project="modelarts-stack-reference",
-        config=emulator_config(emulator),
+        config=emulator.stack_config(include_project=False),
         secret_keys=list(SECRET_CONFIG_KEYS),
         env=env,
         stack_references={QUICKSTART_REF: as_stack_outputs(quickstart)},

@@ -17,15 +17,6 @@ EXAMPLES_DIR = REPO_ROOT / "examples"
 SECRET_CONFIG_KEYS = ("modelarts:accessKey", "modelarts:secretKey", "modelarts:password")
 
 
-def emulator_config(emulator: ModelArtsEmulator, *, with_credentials: bool = True) -> dict[str, str]:
-    """``modelarts:*`` stack config pointing at the emulator, with its AK/SK unless told not to."""
-    config = {"modelarts:endpoint": emulator.url, "modelarts:authUrl": emulator.iam_url}
-    if with_credentials:
-        creds = emulator.credentials
-        config.update({"modelarts:accessKey": creds.access_key, "modelarts:secretKey": creds.secret_key})
-    return config
-
-
 def modelarts_requests(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
     """``(method, path)`` of every ModelArts (``/v1``) request the emulator saw."""
     return [(record.method, record.path) for record in emulator.requests if record.path.startswith("/v1/")]

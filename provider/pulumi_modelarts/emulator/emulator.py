@@ -48,6 +48,19 @@ SAMPLE_JOBS_PATH: Final = Path(__file__).with_name("sample_jobs.json")
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _AUTH_KINDS: Final = ("aksk", "password", "token")
+#: Environment variable -> stack config key, for the variables :meth:`ModelArtsEmulator.environ` sets.
+_STACK_CONFIG_KEYS: Final = {
+    "MODELARTS_ENDPOINT": "modelarts:endpoint",
+    "HW_AUTH_URL": "modelarts:authUrl",
+    "HW_REGION_NAME": "modelarts:region",
+    "HW_PROJECT_ID": "modelarts:projectId",
+    "HW_ACCESS_KEY": "modelarts:accessKey",
+    "HW_SECRET_KEY": "modelarts:secretKey",
+    "HW_USER_NAME": "modelarts:userName",
+    "HW_USER_PASSWORD": "modelarts:password",
+    "HW_DOMAIN_NAME": "modelarts:domainName",
+    "HW_AUTH_TOKEN": "modelarts:authToken",
+}
 _STOP_TIMEOUT: Final = 5.0
 _PROJECT_MISMATCH: Final = "The project id in the request URL does not match the token"
 
@@ -283,6 +296,12 @@ class ModelArtsEmulator:
         else:
             env["HW_AUTH_TOKEN"] = self.issue_token()
         return env
+
+    def stack_config(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
+        """The same settings as :meth:`environ`, as ``modelarts:*`` Pulumi stack config."""
+        return {
+            _STACK_CONFIG_KEYS[name]: value for name, value in self.environ(auth, include_project).items()
+        }
 
     def describe(self) -> dict[str, Any]:
         """Addresses and demo credentials, for the CLI to print."""
