@@ -106,6 +106,10 @@ async def _resolve(exports: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def _run_program() -> None:
+    runpy.run_path(os.path.join(os.getcwd(), "__main__.py"), run_name="__main__")
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     mocks = ProgramMocks(spec)
@@ -113,11 +117,7 @@ def main() -> None:
     pulumi.runtime.set_all_config(spec["config"], spec.get("secret_keys"))
     result: dict[str, Any] = {"error": None, "outputs": {}, "resources": mocks.resources}
     try:
-        _sync_await(
-            run_pulumi_func(
-                lambda: runpy.run_path(os.path.join(os.getcwd(), "__main__.py"), run_name="__main__")
-            )
-        )
+        _sync_await(run_pulumi_func(_run_program))
         root = pulumi.runtime.get_root_resource()
         result["outputs"] = _sync_await(_resolve(root.outputs))  # type: ignore[union-attr]
     except Exception as exc:  # reported to the test, which asserts on it

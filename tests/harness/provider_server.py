@@ -25,7 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypedDict
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -99,6 +99,18 @@ def _urn_name_and_type(urn: str) -> tuple[str, str]:
     if len(parts) < 4:
         return "", ""
     return parts[-1], parts[-2].rsplit("$", 1)[-1]
+
+
+class _ResourceFields(TypedDict):
+    urn: str
+    name: str
+    type: str
+
+
+def _resource_fields(urn: str) -> _ResourceFields:
+    """The ``urn``/``name``/``type`` fields every resource request carries, as the engine fills them."""
+    name, type_ = _urn_name_and_type(urn)
+    return {"urn": urn, "name": name, "type": type_}
 
 
 def _serialize(props: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -438,9 +450,8 @@ class ProviderServer:
         )
 
     def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckOutcome:
-        name, type_ = _urn_name_and_type(urn)
         request = provider_pb2.CheckRequest(
-            urn=urn, name=name, type=type_, olds=_serialize(olds), news=_serialize(news)
+            **_resource_fields(urn), olds=_serialize(olds), news=_serialize(news)
         )
         response = self._invoke("Check", request, urn)
         failures = [(f.property, f.reason) for f in response.failures]
@@ -455,12 +466,9 @@ class ProviderServer:
         old_inputs: Mapping[str, Any] | None = None,
     ) -> DiffOutcome:
         """``olds`` are the old *outputs*, ``old_inputs`` the old inputs (the Python SDK ignores them)."""
-        name, type_ = _urn_name_and_type(urn)
         request = provider_pb2.DiffRequest(
             id=id,
-            urn=urn,
-            name=name,
-            type=type_,
+            **_resource_fields(urn),
             olds=_serialize(olds),
             news=_serialize(news),
             old_inputs=_serialize(old_inputs or {}),
@@ -473,10 +481,7 @@ class ProviderServer:
         )
 
     def create(self, urn: str, properties: Mapping[str, Any]) -> CreateOutcome:
-        name, type_ = _urn_name_and_type(urn)
-        request = provider_pb2.CreateRequest(
-            urn=urn, name=name, type=type_, properties=_serialize(properties)
-        )
+        request = provider_pb2.CreateRequest(**_resource_fields(urn), properties=_serialize(properties))
         response = self._invoke("Create", request, urn)
         return CreateOutcome(id=response.id, outputs=_deserialize(response.properties))
 
@@ -489,12 +494,9 @@ class ProviderServer:
         old_inputs: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Return the new outputs; the engine replaces the whole output set with them."""
-        name, type_ = _urn_name_and_type(urn)
         request = provider_pb2.UpdateRequest(
             id=id,
-            urn=urn,
-            name=name,
-            type=type_,
+            **_resource_fields(urn),
             olds=_serialize(olds),
             news=_serialize(news),
             old_inputs=_serialize(old_inputs or {}),
@@ -510,12 +512,9 @@ class ProviderServer:
         inputs: Mapping[str, Any] | None = None,
     ) -> ReadOutcome:
         """Refresh sends old outputs + old inputs; a ``get`` sends the inputs as both."""
-        name, type_ = _urn_name_and_type(urn)
         request = provider_pb2.ReadRequest(
             id=id,
-            urn=urn,
-            name=name,
-            type=type_,
+            **_resource_fields(urn),
             properties=_serialize(properties),
             inputs=_serialize(inputs or {}),
         )
@@ -530,12 +529,9 @@ class ProviderServer:
         properties: Mapping[str, Any],
         old_inputs: Mapping[str, Any] | None = None,
     ) -> None:
-        name, type_ = _urn_name_and_type(urn)
         request = provider_pb2.DeleteRequest(
             id=id,
-            urn=urn,
-            name=name,
-            type=type_,
+            **_resource_fields(urn),
             properties=_serialize(properties),
             old_inputs=_serialize(old_inputs or {}),
         )
