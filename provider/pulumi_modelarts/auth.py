@@ -123,7 +123,6 @@ class TokenSource:
         self._token: str | None = None
         self._renew_at = 0.0
         self._project_id: str | None = settings.project_id
-        self.fetch_count = 0
 
     def __repr__(self) -> str:
         return f"TokenSource(user={self._settings.user_name!r}, token=***)"
@@ -175,7 +174,6 @@ class TokenSource:
         context = RequestContext("IAM token request", host_of(url), project_id=settings.project_id)
         started = time.time()
         response = self._transport.send("POST", url, context=context, json_body=body)
-        self.fetch_count += 1
         if response.status not in (200, 201):
             raise error_for(response, context, self._transport.redact)
         document = json_object(response, context, self._transport.redact)
