@@ -12,10 +12,6 @@ from typing import Any
 
 import pytest
 
-from harness.example_programs import QUICKSTART_DIR, QUICKSTART_PROJECT
-from harness.programs import run_program
-from pulumi_modelarts.emulator import ModelArtsEmulator
-
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "scripts" / "demo.py"
 DEMO_DIR = REPO / ".pulumi-demo"
@@ -80,24 +76,6 @@ def _printed_json(stdout: str) -> str:
     lines = stdout.splitlines()
     start = lines.index("{")
     return "\n".join(lines[start : lines.index("}", start) + 1])
-
-
-def _whole_numbers(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _whole_numbers(item) for key, item in value.items()}
-    return value
-
-
-@pytest.fixture
-def stack_output_json(emulator: ModelArtsEmulator) -> dict[str, Any]:
-    """The quickstart's stack outputs for job 197, from the test harness's own program runner:
-    top-level nulls left out as the engine does, numbers as JSON prints them."""
-    config = {**emulator.stack_config(), f"{QUICKSTART_PROJECT}:jobId": "197"}
-    run = run_program(QUICKSTART_DIR, project=QUICKSTART_PROJECT, config=config)
-    assert run.error is None, run.error
-    return {name: _whole_numbers(value) for name, value in run.values().items() if value is not None}
 
 
 def test_demo_runs_pulumi_up_on_its_own_stack_against_the_emulator(tmp_path: Path) -> None:
