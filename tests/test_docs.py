@@ -166,8 +166,9 @@ def test_make_demo_installs_only_the_runtime_dependencies(tmp_path: Path) -> Non
     """`make demo` on a fresh clone: a virtualenv with `pip install -e .`, no dev extras."""
     venv = tmp_path / "venv"
     planned = subprocess.run(
-        ["make", "--dry-run", "--always-make", "demo", f"VENV={venv}"],
+        ["make", "--dry-run", "--always-make", "--no-print-directory", "demo", f"VENV={venv}"],
         cwd=REPO_ROOT,
+        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
         capture_output=True,
         text=True,
         timeout=60,
