@@ -1,7 +1,7 @@
 """What a newcomer reads and runs first: every README's Python snippets run as written, the shell
 steps install the package before they use its CLI, and the package ships the license it declares.
 
-Each ```python block of README.md and examples/*/README.md runs as a Pulumi program under mocks
+Each ```python block of README.md and examples/**/README.md runs as a Pulumi program under mocks
 (:func:`harness.programs.run_program`) with the emulator's settings in its environment, so a
 resource or function in a snippet reads the emulator. A block whose info string carries
 ``notest`` (```python notest) is illustrative only and reported as skipped.
@@ -24,7 +24,7 @@ from harness.example_programs import EXAMPLES_DIR, modelarts_requests
 from harness.programs import REPO_ROOT, run_program
 from pulumi_modelarts.emulator import ModelArtsEmulator
 
-DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.glob("*/README.md"))]
+DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.rglob("README.md"))]
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
 ILLUSTRATIVE = "notest"
 
