@@ -1,35 +1,47 @@
 # Every target works from a fresh clone: the virtualenv is created and filled on first use.
+# `.venv` is also the virtualenv Pulumi.yaml names, so `pulumi up` in the root runs the same one.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-dev
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench reliability clean
+.PHONY: demo test test-all lint bench reliability clean
 
-$(STAMP): pyproject.toml
+# Runtime dependencies only (pulumi, requests, pydantic, PyYAML): all the demo and the quickstart need.
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
 
-demo: $(STAMP)
+# Plus the [dev] extras: test, lint and type-check tools, the peer SDK used in tests.
+$(DEV): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+demo: $(RUNTIME)
 	$(BIN)/python scripts/demo.py
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Tests marked `slow` (over about 2 s each) are left out here; `make test-all` runs them too.
 test: lint
+	$(BIN)/pytest -q -m "not slow"
+
+# Everything, as CI runs it (.ci/run).
+test-all: lint
 	$(BIN)/pytest -q
 
 # Measured speed against same-run baselines and peers (the peer SDK goes into build/peer-venv).
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python -m benchmarks
 
-# Fault matrix, fuzz, soak and secret-leak checks (a short form runs in `make test`).
-reliability: $(STAMP)
+# Fault matrix, fuzz, soak and secret-leak checks (their short form runs with the tests).
+reliability: $(DEV)
 	$(BIN)/python -m reliability
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .pulumi-demo Pulumi.demo.yaml

@@ -1,25 +1,37 @@
 """`make demo`: the quickstart stack against the bundled emulator, no cloud account needed.
 
-With the `pulumi` CLI on PATH it runs `pulumi up` on the root stack (local file backend inside
-the repository, non-interactive passphrase) and prints `pulumi stack output --json`. Without it,
-it says so and prints the same outputs through `modelarts-vis get`.
+With a working `pulumi` CLI it runs `pulumi up` on the quickstart as its own stack (`demo`, a
+local file backend and Pulumi home in `.pulumi-demo/`, a fixed passphrase), so a cloud quickstart
+on another stack is left alone, and prints `pulumi stack output --json`. Without one (not on PATH,
+or `pulumi version` fails) it says why in one line and runs the same program in this process under
+Pulumi's mocks, with the real provider reading the emulator, and prints what
+`pulumi stack output --json` would print for it.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 
 REPO = Path(__file__).resolve().parent.parent
-STATE_DIR = REPO / ".pulumi-state"
-STACK = "dev"
+DEMO_DIR = REPO / ".pulumi-demo"
+STACK = "demo"
 JOB_ID = "197"
+PASSPHRASE = "modelarts-demo"  # noqa: S105 - protects nothing: the demo stack holds no secrets
 INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
+VERSION_TIMEOUT = 30.0
+CLOUD_VARIABLES = ("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG_PASSPHRASE")
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
@@ -27,29 +39,128 @@ def _run(command: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, cwd=REPO, env=env, check=True)
 
 
+def working_pulumi(env: dict[str, str]) -> tuple[str | None, str]:
+    """The `pulumi` on PATH if `pulumi version` succeeds; otherwise None and why not."""
+    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    if pulumi is None:
+        return None, "the pulumi CLI is not on PATH"
+    try:
+        done = subprocess.run(
+            [pulumi, "version"], env=env, capture_output=True, text=True, timeout=VERSION_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"`{pulumi} version` did not answer within {VERSION_TIMEOUT:.0f} s"
+    except OSError as exc:
+        return None, f"`{pulumi} version` could not start ({exc.strerror or exc})"
+    if done.returncode != 0:
+        said = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+        detail = f": {said[-1][:200]}" if said else ""
+        return None, f"`{pulumi} version` exited with {done.returncode}{detail}"
+    return pulumi, ""
+
+
 def with_pulumi(pulumi: str, env: dict[str, str]) -> None:
-    """The real thing: `pulumi up` on the quickstart, then its outputs as JSON."""
-    STATE_DIR.mkdir(exist_ok=True)
+    """The real thing: `pulumi up` on the quickstart's demo stack, then its outputs as JSON."""
+    (DEMO_DIR / "state").mkdir(parents=True, exist_ok=True)
     env = {
         **env,
-        "PULUMI_BACKEND_URL": STATE_DIR.as_uri(),
-        "PULUMI_CONFIG_PASSPHRASE": env.get("PULUMI_CONFIG_PASSPHRASE", "modelarts-demo"),
+        "PULUMI_BACKEND_URL": (DEMO_DIR / "state").as_uri(),
+        "PULUMI_HOME": str(DEMO_DIR / "home"),  # the user's selected stack and logins stay as they are
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECKS": "true",
     }
     _run([pulumi, "stack", "select", "--create", STACK, "--non-interactive"], env)
     _run([pulumi, "config", "set", "jobId", JOB_ID, "--stack", STACK], env)
-    _run([pulumi, "up", "--yes", "--non-interactive", "--stack", STACK], env)
+    _run([pulumi, "up", "--yes", "--skip-preview", "--non-interactive", "--stack", STACK], env)
     _run([pulumi, "stack", "output", "--json", "--stack", STACK], env)
 
 
-def without_pulumi(env: dict[str, str]) -> None:
-    """No CLI: say so, and show the same fields through the package's own CLI."""
+def stack_outputs(program_dir: Path, config: dict[str, str]) -> dict[str, Any]:
+    """What `pulumi stack output --json` shows after `pulumi up` of the program in ``program_dir``.
+
+    The program runs in this process under Pulumi's mocks. Each dynamic resource is served by its
+    own provider (unpickled from ``__provider``, then Check and Create as on `pulumi up`); other
+    resources keep their inputs. Like the CLI, top-level null outputs are left out and secret
+    ones show as ``"[secret]"``.
+    """
+    import dill
+    import pulumi
+    from pulumi.dynamic import ConfigureRequest
+    from pulumi.dynamic.config import Config
+    from pulumi.runtime import rpc
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    project = yaml.safe_load((program_dir / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
+    full_config = {key if ":" in key else f"{project}:{key}": value for key, value in config.items()}
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            inputs = dict(args.inputs)
+            if "__provider" not in inputs:
+                return f"{args.name}-id", inputs
+            pickled = rpc.unwrap_rpc_secret(inputs.pop("__provider"))
+            provider = dill.loads(base64.b64decode(pickled))  # noqa: S301 - this program's own provider
+            provider.configure(ConfigureRequest(config=Config(raw_config=full_config, project_name=project)))
+            checked = provider.check({}, inputs)
+            if checked.failures:
+                raise ValueError(
+                    "; ".join(f"{failure.property}: {failure.reason}" for failure in checked.failures)
+                )
+            created = provider.create(checked.inputs)
+            return created.id, created.outs
+
+        def call(self, _args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+            return {}, None
+
+    async def resolve(exports: dict[str, Any]) -> dict[str, Any]:
+        shown: dict[str, Any] = {}
+        for name, export in exports.items():
+            output = pulumi.Output.from_input(export)
+            value = await output.future()
+            if value is not None:
+                shown[name] = "[secret]" if await output.is_secret() else value
+        return shown
+
+    pulumi.runtime.set_mocks(Mocks(), project=project, stack=STACK, preview=False)
+    pulumi.runtime.set_all_config(full_config)
+    program = str(program_dir / "__main__.py")
+    cwd = os.getcwd()
+    os.chdir(program_dir)  # as the language host runs it
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+    finally:
+        os.chdir(cwd)
+    root = pulumi.runtime.get_root_resource()
+    assert isinstance(root, pulumi.runtime.stack.Stack)
+    return _sync_await(resolve(root.outputs))
+
+
+def as_cli_json(value: Any) -> str:
+    """JSON as the CLI prints it: keys sorted, two-space indent, UTF-8, and whole numbers without
+    `.0` (the engine keeps every number as a float; Go prints 197.0 as 197)."""
+
+    def plain(item: Any) -> Any:
+        if isinstance(item, float) and item.is_integer():
+            return int(item)
+        if isinstance(item, dict):
+            return {key: plain(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [plain(inner) for inner in item]
+        return item
+
+    return json.dumps(plain(value), indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def without_pulumi(reason: str) -> None:
+    """No usable CLI: say why, then print the quickstart's stack outputs from an in-process run."""
     print(
-        f"pulumi CLI not found on PATH, so no `pulumi up` ran (install it from {INSTALL_URL}); "
-        f"showing the quickstart's outputs for job {JOB_ID} via `modelarts-vis get` instead:",
+        f"No `pulumi up` ran: {reason} (install the CLI from {INSTALL_URL}). Printing what "
+        f"`pulumi stack output --json` would print for the quickstart with jobId={JOB_ID}, "
+        "from the same program run in-process against the emulator:",
         flush=True,
     )
-    _run([str(Path(sys.executable).with_name("modelarts-vis")), "get", JOB_ID], env)
+    print(as_cli_json(stack_outputs(REPO, {"jobId": JOB_ID})), flush=True)
 
 
 def main() -> int:
@@ -59,22 +170,24 @@ def main() -> int:
             f"{', '.join(str(job['job_id']) for job in emulator.jobs())}",
             flush=True,
         )
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("HW_", "OS_", "MODELARTS_"))
-        }
-        env.update(emulator.environ(auth="aksk"))
-        pulumi = shutil.which("pulumi")
+        # Only the emulator's settings: cloud credentials of this shell must not be used.
+        for key in [key for key in os.environ if key.startswith(CLOUD_VARIABLES)]:
+            del os.environ[key]
+        os.environ.update(emulator.environ(auth="aksk"))
+        env = dict(os.environ)
+        pulumi, reason = working_pulumi(env)
         try:
             if pulumi:
                 with_pulumi(pulumi, env)
             else:
-                without_pulumi(env)
+                without_pulumi(reason)
         except subprocess.CalledProcessError as exc:
             print(
                 f"demo failed: `{' '.join(map(str, exc.cmd))}` exited with {exc.returncode}", file=sys.stderr
             )
+            return 1
+        except Exception as exc:  # the program's own error (e.g. pulumi.RunError): one line, no traceback
+            print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
     print("Emulator stopped.", flush=True)
     return 0

@@ -1,4 +1,5 @@
-"""`make demo`'s script: the `pulumi up` path (with a stand-in CLI) and the no-CLI path."""
+"""`make demo`'s script: the `pulumi up` path (with a stand-in CLI), the fallback when no working
+CLI is on PATH, and that the fallback prints what `pulumi stack output --json` prints."""
 
 from __future__ import annotations
 
@@ -7,75 +8,144 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "scripts" / "demo.py"
+DEMO_DIR = REPO / ".pulumi-demo"
+FALLBACK = "No `pulumi up` ran: "
+#: What a user who did the cloud quickstart first may still have in the shell.
+CLOUD_SHELL = {
+    "HW_ACCESS_KEY": "CLOUDACCESSKEY000001",
+    "HW_SECRET_KEY": "CLOUDSECRETKEY0000000000000000000000001",
+    "MODELARTS_ENDPOINT": "https://modelarts.eu-de.otc.t-systems.com",
+    "PULUMI_CONFIG_PASSPHRASE": "the-cloud-stack-passphrase",
+}
 
 FAKE_PULUMI = """#!{python}
 import json, os, subprocess, sys
-log = os.environ["FAKE_PULUMI_LOG"]
 entry = {{"argv": sys.argv[1:], "cwd": os.getcwd(),
-         "env": {{k: os.environ.get(k) for k in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE",
+         "env": {{k: os.environ.get(k) for k in ("PULUMI_BACKEND_URL", "PULUMI_HOME", "PULUMI_CONFIG_PASSPHRASE",
                                                  "MODELARTS_ENDPOINT", "HW_ACCESS_KEY")}}}}
+if sys.argv[1:] == ["version"]:
+    print("v3.200.0")
 if sys.argv[1:2] == ["up"]:
     # What the real provider process would do: read the job, with the credentials it was given.
     read = subprocess.run([{cli!r}, "get", "197"], capture_output=True, text=True)
     entry["read"] = json.loads(read.stdout)["job_name"] if read.returncode == 0 else read.stderr
 if sys.argv[1:3] == ["stack", "output"]:
     print(json.dumps({{"job_name": "from-fake-pulumi"}}))
-with open(log, "a") as handle:
+with open(os.environ["FAKE_PULUMI_LOG"], "a") as handle:
     handle.write(json.dumps(entry) + "\\n")
 """
 
+#: `pulumi` executables that are on PATH but do not work, and what the one-line reason says.
+BROKEN_PULUMIS = {
+    "npm-shim-cannot-download": (
+        '#!/bin/sh\necho "$@" >> "$FAKE_PULUMI_LOG"\n'
+        'echo "Downloading pulumi v3.200.0..." >&2\n'
+        'echo "Error: getaddrinfo ENOTFOUND get.pulumi.com" >&2\nexit 1\n',
+        "version` exited with 1: Error: getaddrinfo ENOTFOUND get.pulumi.com",
+    ),
+    "exits-127-silently": (
+        '#!/bin/sh\necho "$@" >> "$FAKE_PULUMI_LOG"\nexit 127\n',
+        "version` exited with 127",
+    ),
+    "killed-by-a-signal": (
+        '#!/bin/sh\necho "$@" >> "$FAKE_PULUMI_LOG"\nkill -9 $$\n',
+        "version` exited with -9",
+    ),
+    "not-a-program": ("\x7fELF\x00 truncated download\n", "version` could not start (Exec format error)"),
+}
 
-def _environment(path: str) -> dict[str, str]:
+
+def _environment(path: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_"))}
-    env["PATH"] = path
-    return env
+    return {**env, **CLOUD_SHELL, **extra, "PATH": path}
 
 
-def test_demo_runs_pulumi_up_against_the_emulator(tmp_path: Path) -> None:
+def _run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(DEMO)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _printed_json(stdout: str) -> str:
+    lines = stdout.splitlines()
+    start = lines.index("{")
+    return "\n".join(lines[start : lines.index("}", start) + 1])
+
+
+def test_demo_runs_pulumi_up_on_its_own_stack_against_the_emulator(tmp_path: Path) -> None:
     fake = tmp_path / "bin" / "pulumi"
     fake.parent.mkdir()
     cli = str(Path(sys.executable).with_name("modelarts-vis"))
     fake.write_text(FAKE_PULUMI.format(python=sys.executable, cli=cli))
     fake.chmod(0o755)
     log = tmp_path / "calls.jsonl"
-    env = {**_environment(f"{fake.parent}{os.pathsep}/usr/bin:/bin"), "FAKE_PULUMI_LOG": str(log)}
-    done = subprocess.run(
-        [sys.executable, str(DEMO)], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+
+    done = _run_demo(_environment(f"{fake.parent}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log)))
+
     assert done.returncode == 0, done.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [call["argv"][:2] for call in calls] == [
-        ["stack", "select"],
-        ["config", "set"],
-        ["up", "--yes"],
-        ["stack", "output"],
+    assert [call["argv"] for call in calls] == [
+        ["version"],
+        ["stack", "select", "--create", "demo", "--non-interactive"],
+        ["config", "set", "jobId", "197", "--stack", "demo"],
+        ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "demo"],
+        ["stack", "output", "--json", "--stack", "demo"],
     ]
-    assert calls[1]["argv"][2:4] == ["jobId", "197"]
-    assert "--json" in calls[3]["argv"]
-    for call in calls:
+    for call in calls[1:]:
         assert call["cwd"] == str(REPO)
-        assert (
-            call["env"]["PULUMI_BACKEND_URL"] == (REPO / ".pulumi-state").as_uri()
-        )  # a local backend in the repo
-        assert call["env"]["PULUMI_CONFIG_PASSPHRASE"]  # never prompts
+        # Its own file backend and Pulumi home: the user's stacks, logins and selection are untouched.
+        assert call["env"]["PULUMI_BACKEND_URL"] == (DEMO_DIR / "state").as_uri()
+        assert call["env"]["PULUMI_HOME"] == str(DEMO_DIR / "home")
+        assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "modelarts-demo"  # never prompts
         assert call["env"]["MODELARTS_ENDPOINT"].startswith("http://127.0.0.1:")
-    assert calls[2]["read"] == "apiTest-11"  # the emulator served the job during `pulumi up`
+        assert call["env"]["HW_ACCESS_KEY"] != CLOUD_SHELL["HW_ACCESS_KEY"]
+    assert calls[3]["read"] == "apiTest-11"  # the emulator served the job during `pulumi up`
     assert '"job_name": "from-fake-pulumi"' in done.stdout
-    assert "not found on PATH" not in done.stdout
+    assert FALLBACK not in done.stdout
 
 
-def test_demo_without_the_cli_says_so_and_prints_the_outputs(tmp_path: Path) -> None:
-    env = _environment(str(tmp_path))  # an empty PATH entry: no pulumi anywhere
-    done = subprocess.run(
-        [sys.executable, str(DEMO)], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+def test_demo_without_the_cli_says_so_and_prints_the_stack_outputs(
+    tmp_path: Path, stack_output_json: dict[str, Any]
+) -> None:
+    done = _run_demo(_environment(str(tmp_path)))  # nothing on PATH: no pulumi anywhere
+
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    notice = [line for line in lines if "pulumi CLI not found on PATH" in line]
-    assert len(notice) == 1 and "https://www.pulumi.com/" in notice[0] and "no `pulumi up` ran" in notice[0]
-    start = lines.index("{")
-    record = json.loads("\n".join(lines[start : lines.index("}", start) + 1]))
-    assert record["job_id"] == 197 and record["job_name"] == "apiTest-11"
+    notices = [line for line in done.stdout.splitlines() if FALLBACK in line]
+    assert len(notices) == 1
+    assert "the pulumi CLI is not on PATH" in notices[0] and "https://www.pulumi.com/" in notices[0]
+    printed = _printed_json(done.stdout)
+    assert json.loads(printed) == stack_output_json
+    # The CLI's layout: sorted keys, two-space indent, whole numbers without ".0".
+    assert printed == json.dumps(stack_output_json, indent=2, sort_keys=True, ensure_ascii=False)
+    assert '\n  "job_id": 197,\n' in printed
+    assert "remaining_duration" not in json.loads(printed)  # a top-level null is not a stack output
+    assert json.loads(printed)["visualization_job"]["remaining_duration"] is None
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_PULUMIS))
+def test_demo_with_a_broken_cli_falls_back_with_one_line(
+    tmp_path: Path, broken: str, stack_output_json: dict[str, Any]
+) -> None:
+    script, reason = BROKEN_PULUMIS[broken]
+    shim = tmp_path / "bin" / "pulumi"
+    shim.parent.mkdir()
+    shim.write_text(script)
+    shim.chmod(0o755)
+    log = tmp_path / "calls.log"
+    log.touch()
+
+    done = _run_demo(_environment(f"{shim.parent}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log)))
+
+    assert done.returncode == 0, done.stderr
+    notices = [line for line in done.stdout.splitlines() if FALLBACK in line]
+    assert len(notices) == 1, done.stdout
+    assert f"`{shim} {reason}" in notices[0]
+    assert json.loads(_printed_json(done.stdout)) == stack_output_json
+    assert "Traceback" not in done.stdout + done.stderr
+    assert log.read_text().split() in ([], ["version"])  # asked for its version, nothing else

@@ -305,11 +305,11 @@ def test_lookup_by_name_fails_with_one_line_for_an_unknown_name(emulator: ModelA
 GITOPS_SECRET_KEYS = [
     "modelarts-gitops:accessKey",
     "modelarts-gitops:secretKey",
-    "modelarts-gitops:pulumiAccessToken",
-    "modelarts-gitops:configPassphrase",
+    "modelarts-gitops:backendCredential",
 ]
 PULUMI_TOKEN = "pul-canary-token-0123456789abcdef"
 PASSPHRASE = "canary-passphrase-fedcba9876543210"
+GITOPS_KINDS = ("ServiceAccount", "ClusterRoleBinding", "Secret", "Stack")
 
 
 def run_gitops(**config: str) -> ProgramRun:
@@ -327,21 +327,48 @@ def run_gitops(**config: str) -> ProgramRun:
     )
 
 
-def secret_ref(key: str) -> dict[str, Any]:
-    return {"type": "Secret", "secret": {"name": "modelarts-quickstart-credentials", "key": key}}
+def gitops_objects(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    """The Kubernetes objects the program creates, by kind, as the inputs sent to the cluster."""
+    assert run.error is None, run.error
+    objects = {resource["inputs"]["kind"]: resource["inputs"] for resource in run.resources}
+    assert sorted(objects) == sorted(GITOPS_KINDS) and len(run.resources) == len(GITOPS_KINDS)
+    return objects
+
+
+def manifest_objects() -> dict[str, Any]:
+    documents = list(yaml.safe_load_all((GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")))
+    manifest = {document["kind"]: document for document in documents}
+    assert sorted(manifest) == sorted(GITOPS_KINDS) and len(documents) == len(GITOPS_KINDS)
+    return manifest
+
+
+def secret_ref(key: str, secret: str = "modelarts-quickstart-credentials") -> dict[str, Any]:
+    return {"type": "Secret", "secret": {"name": secret, "key": key}}
 
 
 @needs_kubernetes
-def test_gitops_creates_the_credentials_secret_and_the_operator_stack() -> None:
-    run = run_gitops(namespace="ml-ops", projectId="0a1b2c3d4e5f", pulumiAccessToken=PULUMI_TOKEN)
+def test_gitops_creates_the_workspace_identity_the_secret_and_the_operator_stack() -> None:
+    run = run_gitops(namespace="ml-ops", projectId="0a1b2c3d4e5f", backendCredential=PULUMI_TOKEN)
 
-    assert run.error is None, run.error
-    secret = only(run, "kubernetes:core/v1:Secret")
-    assert secret["inputs"]["metadata"]["namespace"] == "ml-ops"
-    assert secret["inputs"]["metadata"]["name"] == "modelarts-quickstart-credentials"
-    assert secret["inputs"]["type"] == "Opaque"
+    objects = gitops_objects(run)
+    account, binding, secret, stack = (objects[kind] for kind in GITOPS_KINDS)
+    assert account["metadata"]["name"] == "modelarts-quickstart"
+    assert account["metadata"]["namespace"] == "ml-ops"
+    # The operator's Helm chart creates no workspace identity: the program binds its own.
+    assert binding["metadata"]["name"] == "ml-ops:modelarts-quickstart:system:auth-delegator"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "system:auth-delegator",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "modelarts-quickstart", "namespace": "ml-ops"}
+    ]
+    assert secret["metadata"]["namespace"] == "ml-ops"
+    assert secret["metadata"]["name"] == "modelarts-quickstart-credentials"
+    assert secret["type"] == "Opaque"
     # The whole stringData is a secret input: encrypted in state, masked in the CLI.
-    assert secret["inputs"]["stringData"] == {
+    assert secret["stringData"] == {
         "__secret": {
             "HW_ACCESS_KEY": CANARY.access_key,
             "HW_SECRET_KEY": CANARY.secret_key,
@@ -349,7 +376,6 @@ def test_gitops_creates_the_credentials_secret_and_the_operator_stack() -> None:
             "PULUMI_ACCESS_TOKEN": PULUMI_TOKEN,
         }
     }
-    stack = only(run, "kubernetes:pulumi.com/v1:Stack")["inputs"]
     assert stack["apiVersion"] == "pulumi.com/v1" and stack["kind"] == "Stack"
     assert stack["metadata"]["name"] == "modelarts-quickstart"
     assert stack["metadata"]["namespace"] == "ml-ops"
@@ -358,8 +384,9 @@ def test_gitops_creates_the_credentials_secret_and_the_operator_stack() -> None:
         "projectRepo": "https://git.example.com/ml-platform/pulumi-modelarts.git",
         "branch": "main",
         "repoDir": ".",
-        "serviceAccountName": "pulumi",
+        "serviceAccountName": "modelarts-quickstart",
         "refresh": True,
+        "continueResyncOnCommitMatch": True,
         "resyncFrequencySeconds": 300,
         "destroyOnFinalize": False,
         "config": {"jobId": "197"},
@@ -371,6 +398,7 @@ def test_gitops_creates_the_credentials_secret_and_the_operator_stack() -> None:
             "PULUMI_ACCESS_TOKEN": secret_ref("PULUMI_ACCESS_TOKEN"),
         },
     }
+    assert run.value("service_account_name") == "modelarts-quickstart"
     assert run.value("read_service_url") == (
         "kubectl get stack modelarts-quickstart -n ml-ops -o jsonpath='{.status.outputs.service_url}'"
     )
@@ -380,61 +408,98 @@ def test_gitops_creates_the_credentials_secret_and_the_operator_stack() -> None:
 def test_gitops_with_a_diy_backend_passes_the_passphrase() -> None:
     run = run_gitops(
         backend="s3://ml-platform-pulumi-state",
-        configPassphrase=PASSPHRASE,
+        backendCredential=PASSPHRASE,
         stack="organization/modelarts-quickstart/prod",
+        stackResourceName="vis-prod",
         region="eu-nl",
         resyncFrequencySeconds="120",
     )
 
-    assert run.error is None, run.error
-    spec = only(run, "kubernetes:pulumi.com/v1:Stack")["inputs"]["spec"]
+    objects = gitops_objects(run)
+    spec = objects["Stack"]["spec"]
     assert spec["backend"] == "s3://ml-platform-pulumi-state"
     assert spec["stack"] == "organization/modelarts-quickstart/prod"
     assert spec["resyncFrequencySeconds"] == 120
+    assert spec["serviceAccountName"] == objects["ServiceAccount"]["metadata"]["name"] == "vis-prod"
+    assert objects["ClusterRoleBinding"]["metadata"]["name"] == "default:vis-prod:system:auth-delegator"
     assert spec["envRefs"] == {
         "HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}},
-        "HW_ACCESS_KEY": secret_ref("HW_ACCESS_KEY"),
-        "HW_SECRET_KEY": secret_ref("HW_SECRET_KEY"),
-        "PULUMI_CONFIG_PASSPHRASE": secret_ref("PULUMI_CONFIG_PASSPHRASE"),
+        "HW_ACCESS_KEY": secret_ref("HW_ACCESS_KEY", "vis-prod-credentials"),
+        "HW_SECRET_KEY": secret_ref("HW_SECRET_KEY", "vis-prod-credentials"),
+        "PULUMI_CONFIG_PASSPHRASE": secret_ref("PULUMI_CONFIG_PASSPHRASE", "vis-prod-credentials"),
     }
-    string_data = only(run, "kubernetes:core/v1:Secret")["inputs"]["stringData"]
-    assert set(string_data["__secret"]) == {"HW_ACCESS_KEY", "HW_SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE"}
+    assert objects["Secret"]["stringData"]["__secret"]["PULUMI_CONFIG_PASSPHRASE"] == PASSPHRASE
+    assert set(objects["Secret"]["stringData"]["__secret"]) == {
+        "HW_ACCESS_KEY",
+        "HW_SECRET_KEY",
+        "PULUMI_CONFIG_PASSPHRASE",
+    }
 
 
 @needs_kubernetes
-def test_gitops_without_backend_credentials_says_what_to_set() -> None:
+def test_gitops_without_a_backend_credential_says_what_to_set() -> None:
     run = run_gitops()
 
     assert run.error is not None
-    assert run.error["type"] == "RunError"
-    assert "pulumiAccessToken is required" in run.error["message"]
+    assert run.error["type"] == "ConfigMissingError"
+    assert "modelarts-gitops:backendCredential" in run.error["message"]
     assert run.resources == []
+
+
+def test_gitops_manifest_has_what_the_operator_relies_on() -> None:
+    """stack.yaml's Stack: periodic refresh-and-update without new commits, config values that
+    stay strings, and every Secret reference naming a key the Secret holds."""
+    manifest = manifest_objects()
+    spec = manifest["Stack"]["spec"]
+    assert spec["refresh"] is True
+    # Without it the operator never runs a revision again once it succeeded (its isSynced check).
+    assert spec["continueResyncOnCommitMatch"] is True
+    assert isinstance(spec["resyncFrequencySeconds"], int) and spec["resyncFrequencySeconds"] >= 60
+    assert spec["destroyOnFinalize"] is False
+    assert spec["serviceAccountName"] == manifest["ServiceAccount"]["metadata"]["name"]
+    account = manifest["ServiceAccount"]["metadata"]
+    assert manifest["ClusterRoleBinding"]["roleRef"]["name"] == "system:auth-delegator"
+    assert manifest["ClusterRoleBinding"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+    ]
+    secret = manifest["Secret"]
+    assert secret["metadata"]["namespace"] == manifest["Stack"]["metadata"]["namespace"]
+    referenced = {name: ref["secret"] for name, ref in spec["envRefs"].items() if ref["type"] == "Secret"}
+    assert referenced, "the credentials reach the workspace through envRefs"
+    for variable, ref in referenced.items():
+        assert ref == {"name": secret["metadata"]["name"], "key": variable}, variable
+    assert set(referenced) == set(secret["stringData"])
+    # spec.config takes JSON values: every value is written as a quoted YAML string.
+    text = (GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")
+    stack_node = next(node for node in yaml.compose_all(text) if "kind: Stack" in yaml.serialize(node))
+    config_node = _mapping_value(_mapping_value(stack_node, "spec"), "config")
+    assert config_node.value, "spec.config sets jobId"
+    for key, value in config_node.value:
+        assert value.style in ('"', "'"), f"spec.config.{key.value} is not a quoted string"
+
+
+def _mapping_value(node: yaml.MappingNode, key: str) -> Any:
+    return next(value for name, value in node.value if name.value == key)
 
 
 @needs_kubernetes
 def test_gitops_manifest_matches_the_program() -> None:
     """stack.yaml is what the program creates, with placeholders where the program takes config."""
-    documents = list(yaml.safe_load_all((GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")))
-    manifest = {document["kind"]: document for document in documents}
-    assert set(manifest) == {"Secret", "Stack"}
+    manifest = manifest_objects()
     values = {
         "projectRepo": manifest["Stack"]["spec"]["projectRepo"],
         "jobId": manifest["Stack"]["spec"]["config"]["jobId"],
         "accessKey": manifest["Secret"]["stringData"]["HW_ACCESS_KEY"],
         "secretKey": manifest["Secret"]["stringData"]["HW_SECRET_KEY"],
-        "pulumiAccessToken": manifest["Secret"]["stringData"]["PULUMI_ACCESS_TOKEN"],
+        "backendCredential": manifest["Secret"]["stringData"]["PULUMI_ACCESS_TOKEN"],
     }
 
-    run = run_gitops(**values)
+    objects = gitops_objects(run_gitops(**values))
 
-    assert run.error is None, run.error
-    secret = only(run, "kubernetes:core/v1:Secret")["inputs"]
-    stack = only(run, "kubernetes:pulumi.com/v1:Stack")["inputs"]
-    assert {key: secret[key] for key in ("apiVersion", "kind", "metadata", "type")} == {
-        key: manifest["Secret"][key] for key in ("apiVersion", "kind", "metadata", "type")
-    }
-    assert secret["stringData"]["__secret"] == manifest["Secret"]["stringData"]
-    assert stack == manifest["Stack"]
+    secret = objects.pop("Secret")
+    assert secret["stringData"] == {"__secret": manifest["Secret"]["stringData"]}
+    assert {**secret, "stringData": None} == {**manifest.pop("Secret"), "stringData": None}
+    assert objects == manifest
 
 
 # -- secrets -----------------------------------------------------------------------------------
@@ -495,7 +560,7 @@ def test_canary_credentials_never_leave_the_examples(emulator: ModelArtsEmulator
         env=env,
         stack_references={QUICKSTART_REF: as_stack_outputs(quickstart)},
     )
-    gitops = run_gitops(pulumiAccessToken=PULUMI_TOKEN)
+    gitops = run_gitops(backendCredential=PULUMI_TOKEN)
 
     for run in (lookup, consumer, gitops):
         assert run.error is None, run.error
@@ -524,8 +589,8 @@ def test_quickstart_service_url_host_is_what_the_consumer_routes_to(emulator: Mo
 
 @pytest.mark.parametrize("directory", [QUICKSTART_DIR, STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR])
 def test_every_project_declares_its_config(directory: Path) -> None:
-    """Pulumi.yaml: python runtime with pip and a virtualenv, every config key described, and
-    every key the program reads declared."""
+    """Pulumi.yaml: python runtime with pip and a virtualenv, every config key described, every
+    key the program reads declared, and every credential declared secret."""
     project = yaml.safe_load((directory / "Pulumi.yaml").read_text(encoding="utf-8"))
     runtime = project["runtime"]
     assert runtime["name"] == "python"
@@ -540,6 +605,15 @@ def test_every_project_declares_its_config(directory: Path) -> None:
         re.findall(r"config\.(?:get|require|get_int|require_secret|get_secret)\(\"([A-Za-z]+)\"", program)
     )
     assert read and read <= set(declared), read - set(declared)
+    # Keys that carry credentials are declared secret, so a plaintext `pulumi config set` of one
+    # fails validation, and are read as secrets, so their values stay secret wherever they flow.
+    declared_secret = {key for key, entry in declared.items() if entry.get("secret")}
+    read_secret = set(re.findall(r"config\.(?:require_secret|get_secret)\(\"([A-Za-z]+)\"", program))
+    assert declared_secret == read_secret
+    named_secret = {
+        key for key in declared if re.search(r"(?i)(key|secret|token|passphrase|password|credential)$", key)
+    }
+    assert named_secret <= declared_secret, named_secret - declared_secret
     if directory != QUICKSTART_DIR:
         requirements = (directory / "requirements.txt").read_text(encoding="utf-8").splitlines()
         assert "pulumi>=3.272.0,<4" in requirements

@@ -21,6 +21,7 @@ from reliability import faults, fuzz, leaks, soak  # noqa: E402
 #: Probes whose leak is a known package bug; strict, so the fix turns them into failures to remove.
 
 
+@pytest.mark.slow
 def test_fault_matrix_short_form() -> None:
     scanner = leaks.new_scanner()
     data = faults.run(True, scanner).data
@@ -47,6 +48,7 @@ def test_soak_short_form() -> None:
     assert scanner.leaks == []
 
 
+@pytest.mark.slow
 def test_no_secret_in_cli_output_provider_pickle_or_state() -> None:
     scanner = leaks.new_scanner()
     leaks.cli_paths(scanner)

@@ -2,11 +2,15 @@
 
 Creates, in one namespace:
 
-* a ``Secret`` holding the ModelArts credentials (and the Pulumi backend credential), taken from
-  secret stack config, so they live encrypted in this stack and only in the Secret in the cluster;
-* a ``pulumi.com/v1`` ``Stack`` that checks out the quickstart from ``projectRepo``/``branch``,
-  refreshes and updates it every ``resyncFrequencySeconds``, and passes the credentials to the
-  workspace pod through ``spec.envRefs`` entries of ``type: Secret``.
+* a ``ServiceAccount`` for the stack's workspace pod, bound cluster-wide to
+  ``system:auth-delegator`` (the operator requires it; its Helm chart creates none);
+* a ``Secret`` holding the ModelArts credentials and the backend credential of the deployed
+  stack, taken from secret stack config, so they live encrypted in this stack and only in the
+  Secret in the cluster;
+* a ``pulumi.com/v1`` ``Stack`` that checks out the quickstart from ``projectRepo``/``branch``
+  and refreshes and updates it every ``resyncFrequencySeconds``, also when no new commit arrived
+  (``continueResyncOnCommitMatch``), passing the credentials to the workspace pod through
+  ``spec.envRefs`` entries of ``type: Secret``.
 
 The quickstart's outputs then appear in the Stack's ``status.outputs`` (see the README). The job
 is never touched: the quickstart only reads it, and ``destroyOnFinalize`` is off so deleting the
@@ -24,7 +28,7 @@ QUICKSTART_PROJECT = "modelarts-quickstart"
 
 config = pulumi.Config()
 namespace = config.get("namespace") or "default"
-stack_resource_name = config.get("stackResourceName") or QUICKSTART_PROJECT
+name = config.get("stackResourceName") or QUICKSTART_PROJECT
 backend = config.get("backend") or ""
 region = config.get("region") or "eu-de"
 project_id = config.get("projectId") or ""
@@ -36,32 +40,30 @@ secret_data: dict[str, pulumi.Input[str]] = {
 }
 if project_id:
     secret_data["HW_PROJECT_ID"] = project_id
-if backend:
-    # A DIY backend (s3://, file://, ...) encrypts stack secrets with a passphrase.
-    if not config.get("configPassphrase"):
-        raise pulumi.RunError(
-            "configPassphrase is required with a DIY backend: "
-            "pulumi config set --secret configPassphrase <passphrase>"
-        )
-    secret_data["PULUMI_CONFIG_PASSPHRASE"] = config.require_secret("configPassphrase")
-else:
-    if not config.get("pulumiAccessToken"):
-        raise pulumi.RunError(
-            "pulumiAccessToken is required without a backend (Pulumi Cloud): "
-            "pulumi config set --secret pulumiAccessToken <token>, or set backend"
-        )
-    secret_data["PULUMI_ACCESS_TOKEN"] = config.require_secret("pulumiAccessToken")
+# The deployed stack's backend credential: the passphrase of a DIY backend (s3://, file://, ...)
+# or an access token for Pulumi Cloud.
+backend_variable = "PULUMI_CONFIG_PASSPHRASE" if backend else "PULUMI_ACCESS_TOKEN"
+secret_data[backend_variable] = config.require_secret("backendCredential")
 
 labels = {
-    "app.kubernetes.io/name": stack_resource_name,
+    "app.kubernetes.io/name": name,
     "app.kubernetes.io/part-of": "modelarts-visualization",
 }
+metadata = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels)
+
+workspace_account = k8s.core.v1.ServiceAccount("workspace", metadata=metadata)
+auth_delegator = k8s.rbac.v1.ClusterRoleBinding(
+    "workspace-auth-delegator",
+    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{namespace}:{name}:system:auth-delegator", labels=labels),
+    role_ref=k8s.rbac.v1.RoleRefArgs(
+        api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="system:auth-delegator"
+    ),
+    subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=name, namespace=namespace)],
+)
 
 credentials = k8s.core.v1.Secret(
     "modelarts-credentials",
-    metadata=k8s.meta.v1.ObjectMetaArgs(
-        name=f"{stack_resource_name}-credentials", namespace=namespace, labels=labels
-    ),
+    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-credentials", namespace=namespace, labels=labels),
     type="Opaque",
     string_data=secret_data,
 )
@@ -72,24 +74,26 @@ def from_secret(key: str) -> dict[str, Any]:
     return {"type": "Secret", "secret": {"name": credentials.metadata.name, "key": key}}
 
 
-env_refs: dict[str, Any] = {
-    "HW_REGION_NAME": {"type": "Literal", "literal": {"value": region}},
-    **{key: from_secret(key) for key in secret_data},
-}
-
 spec: dict[str, Any] = {
     "stack": config.get("stack") or "dev",
     "projectRepo": config.require("projectRepo"),
     "branch": config.get("branch") or "main",
     "repoDir": config.get("repoDir") or ".",
-    "serviceAccountName": config.get("serviceAccountName") or "pulumi",
-    # Re-read the job before every update, so drift (a stopped job, a new URL) reaches the outputs.
+    "serviceAccountName": workspace_account.metadata.name,
+    # Refresh (one GET per job), then update, so a job's new status or URL reaches the outputs ...
     "refresh": True,
+    # ... every resyncFrequencySeconds, not only when a new commit arrives.
+    "continueResyncOnCommitMatch": True,
     "resyncFrequencySeconds": config.get_int("resyncFrequencySeconds") or 300,
     # Deleting the Stack object must not run `pulumi destroy`; the job is only read anyway.
     "destroyOnFinalize": False,
+    # A string stays a string: a bare number would be JSON config, which needs Pulumi >= 3.202
+    # in the workspace image.
     "config": {"jobId": config.require("jobId")},
-    "envRefs": env_refs,
+    "envRefs": {
+        "HW_REGION_NAME": {"type": "Literal", "literal": {"value": region}},
+        **{key: from_secret(key) for key in secret_data},
+    },
 }
 if backend:
     spec["backend"] = backend
@@ -98,15 +102,17 @@ stack = k8s.apiextensions.CustomResource(
     "modelarts-quickstart-stack",
     api_version="pulumi.com/v1",
     kind="Stack",
-    metadata=k8s.meta.v1.ObjectMetaArgs(name=stack_resource_name, namespace=namespace, labels=labels),
+    metadata=metadata,
     spec=spec,
+    opts=pulumi.ResourceOptions(depends_on=[auth_delegator]),
 )
 
 # The name is set explicitly above; going through the URN makes the export wait for the Stack.
-stack_name = stack.urn.apply(lambda _urn: stack_resource_name)
+stack_name = stack.urn.apply(lambda _urn: name)
 
 pulumi.export("namespace", namespace)
 pulumi.export("secret_name", credentials.metadata.name)
+pulumi.export("service_account_name", workspace_account.metadata.name)
 pulumi.export("stack_resource_name", stack_name)
 pulumi.export(
     "read_service_url",

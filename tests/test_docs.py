@@ -1,0 +1,187 @@
+"""What a newcomer reads and runs first: every README's Python snippets run as written, the shell
+steps install the package before they use its CLI, and the package ships the license it declares.
+
+Each ```python block of README.md and examples/**/README.md runs as a Pulumi program under mocks
+(:func:`harness.programs.run_program`) with the emulator's settings in its environment, so a
+resource or function in a snippet reads the emulator. A block whose info string carries
+``notest`` (```python notest) is illustrative only and reported as skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from harness.example_programs import EXAMPLES_DIR, modelarts_requests
+from harness.programs import REPO_ROOT, run_program
+from pulumi_modelarts.emulator import ModelArtsEmulator
+
+DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.rglob("README.md"))]
+SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
+ILLUSTRATIVE = "notest"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of a Markdown file."""
+
+    path: Path
+    line: int
+    language: str
+    flags: tuple[str, ...]
+    code: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.relative_to(REPO_ROOT)}:{self.line}"
+
+
+def fenced_blocks(path: Path) -> list[Block]:
+    """The fenced code blocks of ``path`` in reading order, parsed as CommonMark."""
+    blocks = []
+    for token in MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8")):
+        if token.type == "fence" and token.map is not None:
+            language, *flags = token.info.split() or [""]
+            blocks.append(Block(path, token.map[0] + 1, language, tuple(flags), token.content))
+    return blocks
+
+
+PYTHON_BLOCKS = [block for path in DOCS for block in fenced_blocks(path) if block.language == "python"]
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=lambda block: block.where)
+def test_python_snippet_runs_as_written(block: Block, emulator: ModelArtsEmulator, tmp_path: Path) -> None:
+    if ILLUSTRATIVE in block.flags:
+        pytest.skip(f"{block.where} is marked illustrative (```python {ILLUSTRATIVE})")
+    (tmp_path / "__main__.py").write_text(block.code, encoding="utf-8")
+
+    run = run_program(tmp_path, project="readme-snippet", env=emulator.environ())
+
+    assert run.error is None, f"{block.where} fails as written:\n{run.error['traceback']}"
+    # A data source never mutates the cloud, snippets included.
+    assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
+
+
+def test_the_readme_has_snippets_that_run() -> None:
+    """Guards the parametrization above: a parser that found nothing would skip everything."""
+    runnable = [block for block in PYTHON_BLOCKS if ILLUSTRATIVE not in block.flags]
+    assert any(block.path == REPO_ROOT / "README.md" for block in runnable)
+    assert any("ModelArtsEmulator" in block.code for block in runnable)
+
+
+# -- shell steps ---------------------------------------------------------------------------------
+
+
+def shell_commands(block: Block) -> list[list[str]]:
+    """The simple commands of a shell block as a reader types them (a console block: its `$`
+    lines), split at `&&`, `||`, `;`, `|` and `&`."""
+    lines = block.code.replace("\\\n", " ").splitlines()
+    if block.language == "console":
+        lines = [line[2:] for line in lines if line.startswith("$ ")]
+    commands: list[list[str]] = []
+    for line in lines:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        current: list[str] = []
+        for word in lexer:
+            if word and set(word) <= set(";&|"):
+                commands.append(current)
+                current = []
+            else:
+                current.append(word)
+        commands.append(current)
+    return [command for command in commands if command]
+
+
+def installs_the_package(command: list[str], cwd: Path) -> bool:
+    """Whether ``command`` is a pip install that brings pulumi-modelarts: by name, git URL or
+    path, or through a requirements file that does."""
+    if Path(command[0]).name.startswith("python") and command[1:3] == ["-m", "pip"]:
+        words = command[3:]
+    elif Path(command[0]).name in ("pip", "pip3"):
+        words = command[1:]
+    else:
+        return False
+    if words[:1] != ["install"]:
+        return False
+    targets: list[str] = []
+    arguments = iter(words[1:])
+    for argument in arguments:
+        if argument in ("-r", "--requirement"):
+            lines = (cwd / next(arguments)).read_text(encoding="utf-8").splitlines()
+            targets += [line.removeprefix("-e").strip() for line in lines if not line.startswith("#")]
+        else:
+            targets.append(argument)
+    return any(
+        target.startswith("pulumi-modelarts")
+        or Path(target).name == "pulumi-modelarts"
+        or (target and (cwd / target).resolve() == REPO_ROOT)
+        for target in targets
+    )
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_shell_steps_install_the_package_before_its_cli(doc: Path) -> None:
+    """Typed in reading order, no `modelarts-vis` command comes before a step that installs
+    pulumi-modelarts."""
+    cwd, installed = doc.parent, False
+    for block in (block for block in fenced_blocks(doc) if block.language in SHELL_LANGUAGES):
+        for command in shell_commands(block):
+            program = Path(command[0]).name
+            if program == "cd" and len(command) > 1:
+                cwd = (cwd / os.path.expanduser(command[1])).resolve()
+            elif installs_the_package(command, cwd):
+                installed = True
+            elif program == "modelarts-vis":
+                assert installed, (
+                    f"{block.where}: `{shlex.join(command)}` runs before pulumi-modelarts is installed"
+                )
+
+
+# -- packaging ----------------------------------------------------------------------------------
+
+
+def test_the_package_declares_and_ships_its_license() -> None:
+    """The SPDX form setuptools no longer warns about, with the license text in the package."""
+    info = metadata.metadata("pulumi-modelarts")
+    assert info["License-Expression"] == "Apache-2.0"
+    assert info.get_all("License-File") == ["LICENSE"]
+    assert info["License"] is None  # the deprecated free-text field
+    text = (REPO_ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a pointer to it
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "\n## Unreleased\n" in changelog and f"\n## {info['Version']}\n" in changelog
+
+
+def test_make_demo_installs_only_the_runtime_dependencies(tmp_path: Path) -> None:
+    """`make demo` on a fresh clone: a virtualenv with `pip install -e .`, no dev extras."""
+    venv = tmp_path / "venv"
+    planned = subprocess.run(
+        ["make", "--dry-run", "--always-make", "--no-print-directory", "demo", f"VENV={venv}"],
+        cwd=REPO_ROOT,
+        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert f"-m venv {venv}" in planned
+    assert "pip install --quiet --disable-pip-version-check -e .\n" in planned
+    assert "[dev]" not in planned and "pip install" not in planned.split(" -e .\n", 1)[1]
+    assert planned.rstrip().endswith("scripts/demo.py")
+    runtime = [r for r in metadata.requires("pulumi-modelarts") or [] if "extra ==" not in r]
+    assert sorted(re.split(r"[<>=!~ ;\[]", r)[0] for r in runtime) == [
+        "PyYAML",
+        "pulumi",
+        "pydantic",
+        "requests",
+    ]

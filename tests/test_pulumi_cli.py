@@ -1,0 +1,120 @@
+"""The real `pulumi` CLI on the quickstart against the emulator: what the README's lifecycle table
+claims, end to end, request by request.
+
+Runs only where a working `pulumi` is on PATH (`pulumi version` exits 0) and is skipped, saying
+why, elsewhere. Everything stays in a temporary directory: a copy of the quickstart whose
+Pulumi.yaml names this interpreter's virtualenv, a local file backend, and a Pulumi home of its
+own; the passphrase comes from the environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from canaries import CANARY_SECRETS
+from harness.example_programs import QUICKSTART_DIR, modelarts_requests
+from harness.programs import REPO_ROOT
+from pulumi_modelarts.emulator import ModelArtsEmulator
+
+_spec = importlib.util.spec_from_file_location("demo", REPO_ROOT / "scripts" / "demo.py")
+assert _spec is not None and _spec.loader is not None
+demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo)  # `make demo`'s test of a working CLI, the one definition of it
+
+pytestmark = pytest.mark.slow
+STACK = "e2e"
+JOB_ID = 197
+JOB_NAME = "apiTest-11"  # job 197's name, as the state records it
+COMMAND_TIMEOUT = 300.0
+
+
+class Cli:
+    """Runs `pulumi` in the temporary project and checks each command's requests to ModelArts."""
+
+    def __init__(self, pulumi: str, project: Path, env: dict[str, str], emulator: ModelArtsEmulator) -> None:
+        self.pulumi, self.project, self.env, self.emulator = pulumi, project, env, emulator
+        self.seen: list[tuple[str, str]] = []
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [self.pulumi, *args, "--non-interactive"],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, (
+            f"pulumi {' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        )
+        return done.stdout
+
+    def requests_of(self, *args: str) -> list[tuple[str, str]]:
+        """Run one command; the ModelArts requests it sent."""
+        self.emulator.clear_requests()
+        self.run(*args)
+        sent = modelarts_requests(self.emulator)
+        self.seen += sent
+        return sent
+
+
+@pytest.fixture
+def cli(tmp_path: Path, emulator: ModelArtsEmulator) -> Cli:
+    pulumi, reason = demo.working_pulumi(dict(os.environ))
+    if pulumi is None:
+        pytest.skip(f"needs a working pulumi CLI: {reason}")
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("needs the tests to run in a virtualenv, which the project's Pulumi.yaml then names")
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(QUICKSTART_DIR / "__main__.py", project / "__main__.py")
+    settings = yaml.safe_load((QUICKSTART_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))
+    settings["runtime"]["options"]["virtualenv"] = sys.prefix  # where pulumi-modelarts is installed
+    (project / "Pulumi.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    (tmp_path / "state").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_"))}
+    env.update(
+        emulator.environ(auth="aksk"),
+        PULUMI_BACKEND_URL=(tmp_path / "state").as_uri(),
+        PULUMI_HOME=str(tmp_path / "home"),
+        PULUMI_CONFIG_PASSPHRASE="e2e-passphrase",
+        PULUMI_SKIP_UPDATE_CHECKS="true",
+    )
+    return Cli(pulumi, project, env, emulator)
+
+
+def test_the_quickstart_through_the_real_cli(
+    cli: Cli, emulator: ModelArtsEmulator, stack_output_json: dict[str, Any], tmp_path: Path
+) -> None:
+    one_get = [("GET", f"/v1/{emulator.project_id}/visualization-jobs/{JOB_ID}")]
+    cli.run("stack", "init", STACK)
+    cli.run("config", "set", "jobId", str(JOB_ID))
+
+    # Preview of a new job sends nothing; the update reads it once.
+    assert cli.requests_of("up", "--yes") == one_get
+    assert json.loads(cli.run("stack", "output", "--json")) == stack_output_json
+    # A job in state: preview reads it once and, with no remote change, shows none.
+    assert cli.requests_of("preview", "--expect-no-changes") == one_get
+    assert cli.requests_of("refresh", "--yes", "--skip-preview") == one_get
+    assert json.loads(cli.run("stack", "output", "--json")) == stack_output_json
+    # The credentials (the emulator's are canaries) reach no state file, checkpoint or backup.
+    states = list((tmp_path / "state").rglob("*.json"))
+    assert any(JOB_NAME in state.read_text(encoding="utf-8") for state in states)
+    for state in states:
+        text = state.read_text(encoding="utf-8")
+        assert not any(secret in text for secret in CANARY_SECRETS), state
+    # Destroy forgets the job: nothing is sent at all.
+    assert cli.requests_of("destroy", "--yes", "--skip-preview") == []
+    assert {method for method, _path in cli.seen} == {"GET"}
+    assert emulator.get_job(JOB_ID) is not None
