@@ -6,8 +6,10 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,7 @@ from pulumi_modelarts.cli import run
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 
+CLI = os.path.join(os.path.dirname(sys.executable), "modelarts-vis")
 CLEAN_ENV = {
     key: value for key, value in os.environ.items() if not key.startswith(("HW_", "OS_", "MODELARTS_"))
 }
@@ -119,13 +122,124 @@ def test_debug_adds_the_traceback(cli_env: ModelArtsEmulator) -> None:
     )
 
 
-def test_usage_errors_exit_2() -> None:
-    with pytest.raises(SystemExit) as caught:
-        run(["get"], out=io.StringIO(), err=io.StringIO())
-    assert caught.value.code == 2
-    with pytest.raises(SystemExit) as caught:
-        run(["list", "--status", "sleepy"], out=io.StringIO(), err=io.StringIO())
-    assert caught.value.code == 2
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        ((), "the following arguments are required: COMMAND"),
+        (("get",), "the following arguments are required: JOB_ID"),
+        (("fetch", "197"), "invalid choice: 'fetch'"),
+        (("list", "--status", "sleepy"), "unknown status 'sleepy'"),
+        (("get", "197", "--format", "xml"), "invalid choice: 'xml'"),
+        (("get", "197", "extra"), "unrecognized arguments: extra"),
+        (("list", "--colour"), "unrecognized arguments: --colour"),
+        (("emulator", "--port", "70000"), "port must be a number from 0 to 65535"),
+        (("emulator", "--port", "-1"), "port must be a number from 0 to 65535"),
+        (("emulator", "--host", "192.0.2.10"), "not a loopback address"),
+        (("emulator", "--host", "example.com"), "not a loopback address"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(argv: tuple[str, ...], fragment: str) -> None:
+    code, out, err = invoke(*argv)
+    assert (code, out) == (2, "")
+    assert err.startswith("modelarts-vis: error: ") and err.count("\n") == 1, err
+    assert fragment in err and "usage:" not in err
+
+
+def test_help_and_version_print_to_stdout_and_exit_0() -> None:
+    code, out, err = invoke("--help")
+    assert (code, err) == (0, "") and "get" in out and "emulator" in out
+    code, out, err = invoke("--version")
+    assert (code, err) == (0, "") and out.startswith("modelarts-vis ")
+
+
+def test_an_ambiguous_name_hint_names_what_the_cli_can_do(cli_env: ModelArtsEmulator) -> None:
+    cli_env.add_job("twin")
+    cli_env.add_job("twin")
+    code, out, err = invoke("find", "twin")
+    assert (code, out) == (2, "")
+    assert "2 visualization jobs are named 'twin'" in err and "by its ID" in err
+    assert "job_id" not in err  # the CLI has no such option
+
+
+def test_an_unexpected_failure_is_one_line_without_its_text(
+    cli_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi_modelarts.client import ModelArtsClient
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(f"internal detail {CANARY_SECRETS[0]}")
+
+    monkeypatch.setattr(ModelArtsClient, "get_visualization_job", explode)
+    code, out, err = invoke("get", "197")
+    assert (code, out) == (1, "")
+    assert err.startswith("modelarts-vis: error: unexpected RuntimeError") and err.count("\n") == 1
+    assert CANARY_SECRETS[0] not in err
+    code, _, err = invoke("get", "197", "--debug")
+    assert code == 1 and "Traceback (most recent call last)" in err
+
+
+def test_an_interrupt_is_one_line_with_exit_130(
+    cli_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi_modelarts.client import ModelArtsClient
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ModelArtsClient, "get_visualization_job", interrupted)
+    assert invoke("get", "197") == (130, "", "modelarts-vis: interrupted\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "No such file or directory"),
+        ("", "Expecting value"),
+        ("{not json", "Expecting property name"),
+        ("\udcff", "can't decode"),
+        ('"a string"', "expected a list of job objects"),
+        ('{"jobs": [{"job_id": 7}]}', "a job needs a job_name"),
+        ('{"jobs": [{"job_name": "x", "status": "8"}]}', "job field 'status' must be an int"),
+        ('{"region": 5, "jobs": []}', "region may only contain"),
+    ],
+)
+def test_an_unusable_seed_file_is_one_line_with_exit_2(
+    tmp_path: Path, content: str | None, fragment: str
+) -> None:
+    seed = tmp_path / "jobs.json"
+    if content is not None:
+        seed.write_bytes(content.encode("utf-8", "surrogateescape"))
+    code, out, err = invoke("emulator", "--seed", str(seed))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"modelarts-vis: error: cannot load the seed file '{seed}': ")
+    assert err.count("\n") == 1 and fragment in err
+
+
+def test_a_seed_directory_is_refused(tmp_path: Path) -> None:
+    code, _, err = invoke("emulator", "--seed", str(tmp_path))
+    assert code == 2 and "Is a directory" in err and err.count("\n") == 1
+
+
+def test_a_port_in_use_is_one_line_with_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = invoke("emulator", "--port", str(port))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"modelarts-vis: error: cannot listen on 127.0.0.1 port {port}: ")
+    assert "pick another --port" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [("get", "197"), ("list",), ("list", "--format", "table"), ("--help",)])
+def test_a_closed_stdout_ends_quietly(cli_env: ModelArtsEmulator, argv: tuple[str, ...]) -> None:
+    """``modelarts-vis get 197 | head -0``: the reader is gone before anything is written."""
+    env = {**CLEAN_ENV, **cli_env.environ("aksk")}
+    proc = subprocess.Popen([CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=30), err) == (0, "")
 
 
 def test_secrets_never_printed(cli_env: ModelArtsEmulator) -> None:
@@ -138,11 +252,14 @@ def test_secrets_never_printed(cli_env: ModelArtsEmulator) -> None:
         assert secret not in text
 
 
-def test_emulator_command_serves_the_cli(tmp_path: object) -> None:
-    """The console script end to end: start the emulator, read a job through it, stop it."""
-    script = os.path.join(os.path.dirname(sys.executable), "modelarts-vis")
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_emulator_command_serves_the_cli(host: str) -> None:
+    """The console script end to end: start the emulator, read a job through it, stop it.
+
+    Listening on every interface still prints a loopback endpoint the client accepts, and says
+    on stderr that the demo credentials are exposed."""
     server = subprocess.Popen(
-        [script, "emulator", "--port", "0"],
+        [CLI, "emulator", "--port", "0", "--host", host],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,8 +277,9 @@ def test_emulator_command_serves_the_cli(tmp_path: object) -> None:
             line.strip().removeprefix("export ").split("=", 1) for line in lines if "export " in line
         )
         assert exports["MODELARTS_ENDPOINT"] == described["url"]
+        assert described["url"].startswith("http://127.0.0.1:")
         got = subprocess.run(
-            [script, "get", "245"],
+            [CLI, "get", "245"],
             env={**CLEAN_ENV, **exports},
             capture_output=True,
             text=True,
@@ -173,4 +291,11 @@ def test_emulator_command_serves_the_cli(tmp_path: object) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
-    assert server.returncode in (0, 130)
+    assert server.returncode == 0
+    assert server.stderr is not None
+    warning = server.stderr.read()
+    if host == "0.0.0.0":
+        assert warning.startswith("modelarts-vis: warning: listening on every interface (0.0.0.0)")
+        assert warning.count("\n") == 1
+    else:
+        assert warning == ""

@@ -1,18 +1,22 @@
 """``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
 
 Output is JSON with the same keys as the Pulumi outputs (or a table with ``--format table``).
-Exit codes: 0 ok, 2 usage or bad input, 3 not found, 4 authentication or permission, 5 any
-other API error. Errors are one line on stderr; ``--debug`` adds the traceback.
+Exit codes: 0 ok, 1 unexpected internal error, 2 usage or bad input, 3 not found, 4
+authentication or permission, 5 any other API error, 130 interrupted. Every failure is one line on
+stderr (``--debug`` adds the traceback); a reader that closes the pipe early ends it quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import os
 import sys
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from contextlib import redirect_stdout
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
 from .errors import (
@@ -30,10 +34,12 @@ if TYPE_CHECKING:
     from .client import ModelArtsClient
 
 EXIT_OK = 0
+EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_AUTH = 4
 EXIT_API = 5
+EXIT_INTERRUPTED = 130
 PROG = "modelarts-vis"
 TABLE_COLUMNS = ("job_id", "job_name", "status_name", "created_at", "service_url")
 
@@ -49,6 +55,17 @@ def exit_code_for(error: ModelArtsError) -> int:
     return EXIT_API
 
 
+class UsageError(Exception):
+    """A command line that cannot run: reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming the fix instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
 def _status_code(text: str) -> int:
     """``--status`` takes a code (8) or a name (RUNNING, running)."""
     if text.isdigit():
@@ -61,7 +78,14 @@ def _status_code(text: str) -> int:
         ) from None
 
 
-def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> argparse.ArgumentParser:
+def _port(text: str) -> int:
+    """``--port``: 0 (pick a free one) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     """Options accepted before and after the command; only the top level sets defaults, so a
     subcommand's parser never overwrites a value given before the command."""
 
@@ -85,13 +109,13 @@ def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> argpa
     parser.add_argument(
         "--debug", action="store_true", default=default(False), help="show tracebacks on errors"
     )
-    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; global options are accepted before or after the command."""
-    common = _common_options(argparse.ArgumentParser(add_help=False), defaults=False)
-    parser = argparse.ArgumentParser(
+    common = _Parser(add_help=False)
+    _common_options(common, defaults=False)
+    parser = _Parser(
         prog=PROG,
         description="Read ModelArts visualization jobs; credentials come from HW_*/OS_* variables "
         "or clouds.yaml (OS_CLOUD).",
@@ -111,8 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--order", choices=("asc", "desc"), default="asc")
 
     emulator = commands.add_parser("emulator", help="run the local ModelArts emulator")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    emulator.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="loopback address to listen on (default 127.0.0.1); 0.0.0.0 or :: also listens on "
+        "every interface, e.g. inside a container",
+    )
+    emulator.add_argument("--port", type=_port, default=0, help="0 picks a free port")
     emulator.add_argument("--seed", metavar="FILE", help="JSON file of jobs (default: bundled samples)")
     return parser
 
@@ -126,7 +155,7 @@ def _client(args: argparse.Namespace) -> ModelArtsClient:
 
 
 def _write_json(value: Any, out: TextIO) -> None:
-    json.dump(value, out, indent=2)
+    json.dump(value, out, indent=2, allow_nan=False)
     out.write("\n")
 
 
@@ -149,67 +178,132 @@ def _outputs(jobs: Iterable[Any], client: ModelArtsClient) -> list[dict[str, Any
     return [job.to_outputs(project_id=client.project_id, region=client.region) for job in jobs]
 
 
-def _run_emulator(args: argparse.Namespace, out: TextIO) -> int:
+_WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced
+
+
+def _emulator_host(host: str) -> str:
+    """Loopback addresses and the wildcards only: the client speaks plain http to loopback alone."""
+    if host in _WILDCARD_HOSTS or host == "localhost":
+        return host
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise UsageError(
+        f"--host {host!r} is not a loopback address: clients accept the emulator's plain http only "
+        "on loopback; use 127.0.0.1 (or 0.0.0.0 to also listen on every interface, e.g. in a container)"
+    )
+
+
+def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 
-    emulator = ModelArtsEmulator.from_seed_file(args.seed or SAMPLE_JOBS_PATH, host=args.host, port=args.port)
-    emulator.start()
-    details = emulator.describe()
-    out.write(f"ModelArts emulator listening on {emulator.url} (IAM {emulator.iam_url})\n")
-    out.write("Point the client, the CLI or a Pulumi stack at it with:\n")
-    for name, value in emulator.environ(auth="aksk").items():
-        out.write(f"  export {name}={value}\n")
-    out.write(f"Jobs: {', '.join(str(job['job_id']) for job in emulator.jobs())}; Ctrl-C stops.\n")
-    out.write(json.dumps(details) + "\n")
-    out.flush()
+    host = _emulator_host(args.host)
+    seed = args.seed or SAMPLE_JOBS_PATH
     try:
+        emulator = ModelArtsEmulator.from_seed_file(seed, host=host, port=args.port)
+    except (OSError, ValueError, TypeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"cannot load the seed file {str(seed)!r}: {reason}") from None
+    try:
+        emulator.start()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"cannot listen on {host} port {args.port}: {reason}; pick another --port (0 picks a free one)"
+        ) from None
+    try:
+        if host in _WILDCARD_HOSTS:
+            err.write(
+                f"{PROG}: warning: listening on every interface ({host}) port {emulator.port}; anyone who "
+                "can reach it can use the emulator's fixed demo credentials\n"
+            )
+        out.write(f"ModelArts emulator listening on {emulator.url} (IAM {emulator.iam_url})\n")
+        out.write("Point the client, the CLI or a Pulumi stack at it with:\n")
+        for name, value in emulator.environ(auth="aksk").items():
+            out.write(f"  export {name}={value}\n")
+        out.write(f"Jobs: {', '.join(str(job['job_id']) for job in emulator.jobs())}; Ctrl-C stops.\n")
+        out.write(json.dumps(emulator.describe()) + "\n")
+        out.flush()
         emulator.serve_forever()
     finally:
         emulator.stop()
     return EXIT_OK
 
 
+def _read(args: argparse.Namespace, out: TextIO) -> int:
+    """``get``, ``find`` and ``list``: read, then print only once everything was read."""
+    with _client(args) as client:
+        if args.command == "list":
+            jobs = client.list_visualization_jobs(
+                status=args.status,
+                search_content=args.search_content,
+                sort_by=args.sort_by,
+                order=args.order,
+            )
+            records = _outputs(jobs, client)
+            if args.format == "table":
+                _write_rows(records, out)
+            else:
+                _write_json(records, out)
+            return EXIT_OK
+        job = (
+            client.get_visualization_job(args.job_id)
+            if args.command == "get"
+            else client.find_visualization_job(args.job_name)
+        )
+        [record] = _outputs([job], client)
+        if args.format == "table":
+            _write_record(record, out)
+        else:
+            _write_json(record, out)
+        return EXIT_OK
+
+
 def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one command; returns the exit code instead of exiting (for tests and embedding)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    debug = False
     try:
+        with redirect_stdout(out):  # --help and --version print through argparse
+            args = build_parser().parse_args(argv)
+        debug = args.debug
         if args.command == "emulator":
-            return _run_emulator(args, out)
-        with _client(args) as client:
-            if args.command == "list":
-                jobs = client.list_visualization_jobs(
-                    status=args.status,
-                    search_content=args.search_content,
-                    sort_by=args.sort_by,
-                    order=args.order,
-                )
-                records = _outputs(jobs, client)
-                if args.format == "table":
-                    _write_rows(records, out)
-                else:
-                    _write_json(records, out)
-                return EXIT_OK
-            job = (
-                client.get_visualization_job(args.job_id)
-                if args.command == "get"
-                else client.find_visualization_job(args.job_name)
-            )
-            [record] = _outputs([job], client)
-            if args.format == "table":
-                _write_record(record, out)
-            else:
-                _write_json(record, out)
-            return EXIT_OK
+            return _run_emulator(args, out, err)
+        return _read(args, out)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except UsageError as exc:
+        err.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
     except ModelArtsError as exc:
-        if args.debug:
+        if debug:
             traceback.print_exc(file=err)
         err.write(f"{PROG}: error: {exc}\n")
         return exit_code_for(exc)
     except KeyboardInterrupt:
-        return 130
+        err.write(f"{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
+    except Exception as exc:
+        if debug:
+            traceback.print_exc(file=err)
+        err.write(
+            f"{PROG}: error: unexpected {type(exc).__name__}; this is a bug in {PROG}: "
+            "please report it with the output of --debug\n"
+        )
+        return EXIT_INTERNAL
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run())
+    """Console-script entry point; a reader that closes stdout early (``| head``) ends it quietly."""
+    try:
+        code = run()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's documented recipe: point stdout at devnull so the interpreter's final flush
+        # cannot raise again, then exit as a pipeline expects.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
+    sys.exit(code)

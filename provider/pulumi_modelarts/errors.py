@@ -101,7 +101,7 @@ class InvalidInputError(ModelArtsError):
 class AmbiguousJobNameError(InvalidInputError):
     """A name lookup matched several jobs; the user has to pick one by ID."""
 
-    default_hint = "Use job_id to pick one"
+    default_hint = "Read the one you mean by its ID"
 
 
 class ConfigurationError(ModelArtsError):

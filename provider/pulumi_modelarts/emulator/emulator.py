@@ -99,7 +99,7 @@ def _dropped() -> Reply:
 
 
 def _check_identifier(name: str, value: str) -> str:
-    if not _IDENTIFIER.fullmatch(value):
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
         raise ValueError(f"{name} may only contain letters, digits, '_' and '-', got {value!r}")
     return value
 
@@ -172,7 +172,7 @@ class ModelArtsEmulator:
         else:
             jobs = document
         if not isinstance(jobs, list) or not all(isinstance(job, dict) for job in jobs):
-            raise ValueError(f"{path}: expected a list of job objects or {{'jobs': [...]}}")
+            raise ValueError("expected a list of job objects or {'jobs': [...]}")
         return cls(jobs, host, port, **kwargs)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -243,10 +243,14 @@ class ModelArtsEmulator:
 
     @property
     def url(self) -> str:
-        """ModelArts endpoint base, e.g. ``http://127.0.0.1:8080`` (no trailing slash)."""
+        """ModelArts endpoint base, e.g. ``http://127.0.0.1:8080`` (no trailing slash).
+
+        Bound to every interface (``0.0.0.0``, ``::``), it is still reached through loopback here.
+        """
         if self.port == 0:
             raise RuntimeError("the emulator picks its port on start(); start it first")
-        host = f"[{self._host}]" if ":" in self._host else self._host
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self._host, self._host)  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
     @property
