@@ -166,7 +166,7 @@ def test_several_jobs_of_one_name_are_ambiguous(in_env: ModelArtsEmulator) -> No
     message = str(error)
     assert "\n" not in message
     assert f"IDs {first}, {second}" in message
-    assert "Use job_id to pick one" in message
+    assert "Read the one you mean by its ID" in message
     # Only the list call was made: no job was read.
     assert [record.route for record in in_env.requests] == ["list_jobs"]
 
