@@ -3,14 +3,14 @@ behind it, and the emulator's request log as the proof of what reached the cloud
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from pulumi.output import Unknown
 
 from canaries import CANARY, CANARY_SECRETS
-from harness import CheckFailedError, Desired, Engine, ProviderCallError
+from harness import CheckFailedError, Desired, Engine, ProviderCallError, ResourceState
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.models import VisualizationJob
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
@@ -123,6 +123,133 @@ def test_a_remote_change_shows_in_preview_and_up_returns_the_new_outputs(
     assert (outputs["status"], outputs["status_name"], outputs["is_running"]) == (10, "COMPLETED", False)
     assert outputs["job_name"] == "apiTest-11"  # never an empty output set
     assert modelarts_calls(emulator) == [("GET", "get_job")]  # Update reuses Diff's read
+
+
+def fresh_state_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
+    """What state must hold for the job right now: every field as read, plus the endpoint."""
+    expected = VisualizationJob.model_validate(emulator.get_job(job_id)).to_outputs(
+        project_id=emulator.project_id, region=emulator.region
+    )
+    # The engine leaves top-level nulls out of state.
+    return {key: value for key, value in {**expected, "endpoint": emulator.url}.items() if value is not None}
+
+
+def stored(engine: Engine, name: str) -> dict[str, Any]:
+    outputs = dict(engine.state[engine.urn(name)].outputs)
+    outputs.pop("__provider", None)
+    return outputs
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        {"duration": 9_000_000},
+        {"remaining_duration": 1234.5},
+        {"duration": 33_001, "remaining_duration": 0.5},
+    ],
+    ids=["duration", "remaining-duration", "both"],
+)
+def test_a_running_jobs_clock_alone_is_not_drift(
+    engine: Engine, emulator: ModelArtsEmulator, moved: dict[str, Any]
+) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    before = stored(engine, "board")
+    emulator.update_job(197, **moved)
+    emulator.clear_requests()
+    processes = engine.servers_started
+
+    for operation in (engine.preview, engine.up):  # `preview --expect-no-changes`, an operator resync
+        result = operation({"board": job(197)})
+        assert result.ok, result.error
+        step = result.step("board")
+        assert (step.kind, step.calls) == ("same", ["Check", "Diff"])
+        assert step.diff is not None and step.diff.changes == "none"
+
+    assert engine.servers_started == processes + 2  # a fresh provider process per command
+    assert stored(engine, "board") == before  # state keeps the clock as last recorded
+    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": 10},
+        {"job_desc": "retrained", "duration": 40_000},
+        {"service_url": None, "remaining_duration": 7.5},
+    ],
+    ids=["status-stops-the-clock", "description-and-clock", "url-gone-and-clock"],
+)
+def test_real_drift_updates_every_field_fresh_clock_included(
+    engine: Engine, emulator: ModelArtsEmulator, change: dict[str, Any]
+) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    emulator.update_job(197, **change)
+    emulator.clear_requests()
+
+    preview = engine.preview({"board": job(197)})
+    assert preview.ok, preview.error
+    assert preview.step("board").kind == "update"
+
+    up = engine.up({"board": job(197)})
+    assert up.ok, up.error
+    step = up.step("board")
+    assert (step.kind, step.calls) == ("update", ["Check", "Diff", "Update"])
+    assert stored(engine, "board") == fresh_state_outputs(emulator, 197)
+    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+
+
+#: How state written by this package's 0.1.0 can differ from what it writes now.
+OLD_STATES: dict[str, Callable[[dict[str, Any], dict[str, Any], str], None]] = {
+    "no-place-fields": lambda outputs, inputs, url: [
+        outputs.pop(k) for k in ("endpoint", "region", "project_id")
+    ],
+    "string-job-id": lambda outputs, inputs, url: (outputs.update(job_id="197"), inputs.update(job_id="197")),
+    "trailing-slash": lambda outputs, inputs, url: outputs.update(endpoint=url + "/"),
+    "all-of-them": lambda outputs, inputs, url: (
+        [outputs.pop(k) for k in ("region", "project_id")],
+        outputs.update(job_id="197", endpoint=url + "//"),
+        inputs.update(job_id="197"),
+    ),
+}
+
+
+def write_old_state(engine: Engine, emulator: ModelArtsEmulator, variant: str) -> None:
+    outputs = {**fresh_state_outputs(emulator, 197), "__provider": engine.provider}
+    inputs: dict[str, Any] = {"job_id": 197, "__provider": engine.provider}
+    OLD_STATES[variant](outputs, inputs, emulator.url)
+    engine.state[engine.urn("board")] = ResourceState("197", inputs, outputs)
+
+
+@pytest.mark.parametrize("variant", list(OLD_STATES))
+def test_state_from_an_older_version_is_never_replaced(
+    engine: Engine, emulator: ModelArtsEmulator, variant: str
+) -> None:
+    write_old_state(engine, emulator, variant)
+
+    preview = engine.preview({"board": job(197)})
+    assert preview.ok, preview.error
+    assert preview.step("board").diff.replaces == []  # type: ignore[union-attr]
+
+    up = engine.up({"board": job(197)})
+    assert up.ok, up.error
+    assert up.step("board").kind in ("same", "update")
+    assert "Create" not in up.calls and "Delete" not in up.calls
+    # What the older version left out or wrote differently is now written as this version does.
+    if up.step("board").kind == "update":
+        assert stored(engine, "board") == fresh_state_outputs(emulator, 197)
+    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+
+
+def test_refresh_of_state_from_an_older_version(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    write_old_state(engine, emulator, "all-of-them")
+
+    result = engine.refresh()
+
+    assert result.ok, result.error
+    step = result.step("board")
+    assert not step.dropped and step.diff is not None and step.diff.replaces == []
+    assert stored(engine, "board") == fresh_state_outputs(emulator, 197)
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
 
 
 def test_refresh_reads_once_and_records_drift(engine: Engine, emulator: ModelArtsEmulator) -> None:
@@ -282,6 +409,33 @@ def test_password_auth_fetches_one_token_per_operation(emulator: ModelArtsEmulat
         # Stored outputs name the project and endpoint they came from; the provider's own client
         # (one token) still serves them.
         assert (routes.count("iam_token"), routes.count("get_job")) == (1, 3)
+
+
+@pytest.mark.parametrize("override", ["endpoint", "region"])
+def test_password_auth_fetches_one_token_per_operation_with_a_per_resource_override(
+    emulator: ModelArtsEmulator, override: str
+) -> None:
+    config = stack_config(emulator, "password")
+    if override == "region":  # the stack reads eu-nl (an empty project); this job lives in eu-de
+        emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
+        config["modelarts:region"] = "eu-nl"
+        jobs = {"board": job(197, region=emulator.region)}
+    else:  # the same emulator under another name: another endpoint to the provider
+        jobs = {"board": job(197, endpoint=emulator.url.replace("127.0.0.1", "localhost"))}
+    engine = Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG)
+    engine.up(jobs).raise_error()
+    operations = {
+        "refresh": engine.refresh,
+        "up --refresh": lambda: engine.up(jobs, refresh=True),
+        "up": lambda: engine.up(jobs),
+    }
+    for name, operation in operations.items():
+        emulator.clear_requests()
+        operation().raise_error()
+        routes = [r.route for r in emulator.requests]
+        # Read serves stored outputs (project, region, endpoint named); Diff serves inputs (only
+        # the override named): both are one place, one client, one token.
+        assert routes.count("iam_token") == 1, (name, routes)
 
 
 @pytest.mark.parametrize("auth", ["aksk", "password"])
