@@ -309,6 +309,20 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     assert "JobNotFoundError" in missing.error.last_line
 
 
+def test_get_with_an_unknown_id_is_read_by_no_one(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    """What ``VisualizationJob.get`` registers while an override is unknown: an unknown ID, which the
+    engine never hands to the provider (the provider could not tell the override was asked for:
+    the server drops unknown values from a Read's properties)."""
+    inputs = dict.fromkeys(STATE_FIELDS) | {"job_id": 197, "endpoint": Unknown()}
+    result = engine.preview({"seen": Desired(inputs, read_id=Unknown())})
+
+    assert result.ok, result.error
+    step = result.step("seen")
+    assert (step.kind, step.calls) == ("read", [])
+    assert step.outputs is not None and all(isinstance(step.outputs[key], Unknown) for key in STATE_FIELDS)
+    assert emulator.requests == []
+
+
 def test_destroy_sends_nothing_and_the_job_survives(engine: Engine, emulator: ModelArtsEmulator) -> None:
     engine.up({"board": job(197), "insight": job(212)}).raise_error()
     emulator.clear_requests()

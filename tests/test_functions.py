@@ -21,7 +21,7 @@ import pytest
 from pulumi.runtime import config as runtime_config
 
 from harness.example_programs import modelarts_requests
-from harness.programs import run_program
+from harness.programs import run_program, write_program as harness_write_program
 from pulumi_modelarts import (
     AmbiguousJobNameError,
     GetVisualizationJobResult,
@@ -287,31 +287,31 @@ def test_direct_forms_read_modelarts_stack_config(
 # -- output forms, in programs under mocks -----------------------------------------------------
 
 
+HEADER = """\
+import pulumi
+from pulumi_modelarts import (
+    OUTPUT_FIELDS,
+    JobStatus,
+    VisualizationJob,
+    get_visualization_job_output,
+    get_visualization_jobs_output,
+)
+
+FIELDS = ("id", "found", *OUTPUT_FIELDS)
+
+
+def fields(result):
+    return {name: getattr(result, name) for name in FIELDS}
+
+
+def job_ids(result):
+    return [job.job_id for job in result.jobs]
+
+"""
+
+
 def write_program(directory: Path, body: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    header = """\
-        import pulumi
-        from pulumi_modelarts import (
-            OUTPUT_FIELDS,
-            JobStatus,
-            VisualizationJob,
-            get_visualization_job_output,
-            get_visualization_jobs_output,
-        )
-
-        FIELDS = ("id", "found", *OUTPUT_FIELDS)
-
-
-        def fields(result):
-            return {name: getattr(result, name) for name in FIELDS}
-
-
-        def job_ids(result):
-            return [job.job_id for job in result.jobs]
-
-    """
-    (directory / "__main__.py").write_text(textwrap.dedent(header) + textwrap.dedent(body), encoding="utf-8")
-    return directory
+    return harness_write_program(directory, HEADER + textwrap.dedent(body))
 
 
 def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:

@@ -8,13 +8,18 @@ Each program runs in a fresh child process (:func:`harness.programs.run_program`
 from __future__ import annotations
 
 import base64
+import json
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from pulumi.runtime import rpc
 
 from canaries import CANARY, CANARY_SECRETS
 from harness.example_programs import (
@@ -25,10 +30,11 @@ from harness.example_programs import (
     find_text,
     modelarts_requests,
 )
-from harness.programs import ProgramRun, run_program
+from harness.programs import REPO_ROOT, ProgramRun, run_program, write_program
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.models import VisualizationJob as JobModel
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from pulumi_modelarts.provider import STATE_FIELDS
 
 try:
     import pulumi_kubernetes  # noqa: F401 - the examples' programs import it in their child process
@@ -435,6 +441,212 @@ def test_gitops_manifest_matches_the_program() -> None:
     }
     assert secret["stringData"]["__secret"] == manifest["Secret"]["stringData"]
     assert stack == manifest["Stack"]
+
+
+# -- the resource form in a program ------------------------------------------------------------
+
+#: ``__provider`` as every version of this package has stored it: existing stacks must never see a
+#: ``~__provider`` diff. A by-reference pickle of the provider class with no state, not secret.
+GOLDEN_PROVIDER = (
+    "gASVQAAAAAAAAACMGXB1bHVtaV9tb2RlbGFydHMucHJvdmlkZXKUjBhWaXN1YWxpemF0aW9uSm9iUHJvdmlkZXKUk5QpgZR9lGIu"
+)
+RESOURCE_PROGRAM = """\
+import pulumi
+from pulumi_modelarts import VisualizationJob
+
+secret = pulumi.Output.secret
+"""
+
+
+def run_resources(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: Any) -> ProgramRun:
+    """A program declaring ``VisualizationJob``s, with stack config pointing at the emulator."""
+    write_program(directory, RESOURCE_PROGRAM + textwrap.dedent(body))
+    config = {**emulator.stack_config(include_project=False), **kwargs.pop("config", {})}
+    return run_program(directory, project="resources", config=config, **kwargs)
+
+
+def registered(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {resource["name"]: resource for resource in run.resources}
+
+
+def test_registration_is_what_the_sdks_dynamic_resource_registers(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """The registration bypasses the SDK's per-resource pickling, so compare it with the SDK's own."""
+    run = run_resources(
+        emulator,
+        tmp_path,
+        f"""
+        import pulumi.dynamic
+        from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+
+
+        class SdkPath(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
+            pass
+
+
+        def sdk(name, **targets):
+            props = dict.fromkeys(STATE_FIELDS)
+            props.update(targets)
+            SdkPath(VisualizationJobProvider(), name, props)
+
+
+        place = dict(project_id="{emulator.project_id}", region="eu-de", endpoint="{emulator.url}")
+        VisualizationJob("ours", job_id=197, **place)
+        sdk("sdk", job_id=197, **place)
+        VisualizationJob("ours-plain", job_id="212")
+        sdk("sdk-plain", job_id="212", project_id=None, region=None, endpoint=None)
+        """,
+        preview=True,
+    )
+
+    assert run.error is None, run.error
+    resources = registered(run)
+    for ours, theirs in (("ours", "sdk"), ("ours-plain", "sdk-plain")):
+        mine, sdks = dict(resources[ours]), dict(resources[theirs])
+        assert mine.pop("name") == ours and sdks.pop("name") == theirs
+        mine.pop("id"), sdks.pop("id")
+        assert mine == sdks  # type token, inputs, __provider and its secretness, secret outputs
+        assert mine["type"] == JOB_TYPE
+        assert mine["provider"] == GOLDEN_PROVIDER and mine["provider_secret"] is False
+        assert mine["secret_outputs"] == []
+
+
+def test_thousands_of_resources_in_one_program() -> None:
+    """The SDK's own path dies with RecursionError before 1,000 (benchmarks/sdk_pickle_growth.py)."""
+    # The collector is off in the child only to keep this test short; it changes no result.
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale", "2000", "--collector-off"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["registered"] == 2000
+    assert result["types"] == [JOB_TYPE]
+    assert result["providers"] == 1  # one `__provider`, made once
+    assert result["pickler_unchanged"]  # nothing left wrapped for the next dynamic resource
+
+
+ALL_OUTPUTS_SECRET = sorted({*OUTPUT_FIELDS, "endpoint"})
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        'VisualizationJob("board", job_id=secret(197))',
+        'VisualizationJob("board", job_id=197, project_id=secret(PROJECT))',
+        'VisualizationJob("board", job_id=197, region=secret("eu-de"))',
+        'VisualizationJob("board", job_id=197, endpoint=secret(ENDPOINT))',
+        'VisualizationJob("board", job_id=pulumi.Output.all(secret(1), 197).apply(lambda v: v[1]))',
+        'VisualizationJob.get("board", 197, endpoint=secret(ENDPOINT))',
+        'VisualizationJob.get("board", secret(197))',
+    ],
+    ids=["job-id", "project", "region", "endpoint", "derived-from-secret", "get-endpoint", "get-id"],
+)
+def test_a_secret_input_makes_every_output_secret(
+    tmp_path: Path, emulator: ModelArtsEmulator, declaration: str
+) -> None:
+    run = run_resources(
+        emulator,
+        tmp_path,
+        f"""
+        PROJECT, ENDPOINT = "{emulator.project_id}", "{emulator.url}"
+        board = {declaration}
+        plain = VisualizationJob("plain", job_id=pulumi.Output.from_input(212), endpoint=ENDPOINT)
+        options = pulumi.ResourceOptions(additional_secret_outputs=["x"])
+        VisualizationJob("own-list", job_id=secret(230), opts=options)
+        pulumi.export("id", board.id)
+        pulumi.export("board", pulumi.Output.all(board.service_url, board.job_name, board.status))
+        pulumi.export("plain", pulumi.Output.all(plain.service_url, plain.job_name, plain.status))
+        """,
+    )
+
+    assert run.error is None, run.error
+    resources = registered(run)
+    # The engine marks outputs secret only by input name; these names cover every output.
+    assert sorted(resources["board"]["secret_outputs"]) == ALL_OUTPUTS_SECRET
+    assert resources["plain"]["secret_outputs"] == []  # an Output, but not a secret one
+    assert resources["own-list"]["secret_outputs"] == ["x", *STATE_FIELDS]  # the user's list kept
+    # A resource ID cannot be secret in Pulumi: it stays plain.
+    assert run.outputs["id"] == {"known": True, "secret": False, "value": "197"}
+    # What the engine then hands the program: the read values, secret or not.
+    assert run.outputs["board"]["secret"] and run.value("board")[1:] == ["apiTest-11", 8]
+    assert not run.outputs["plain"]["secret"] and run.value("plain")[1:] == ["mnist-insight", 10]
+
+
+@pytest.mark.parametrize(
+    "job_id",
+    [
+        "197",
+        '"197"',
+        "197.0",
+        "board.job_id",
+        'ref.require_output("job_id")',
+        'pulumi.Output.from_input("197")',
+    ],
+    ids=["int-literal", "string", "float", "resource-output", "stack-reference", "output-of-string"],
+)
+def test_get_takes_a_job_id_in_every_form_the_constructor_does(
+    tmp_path: Path, emulator: ModelArtsEmulator, job_id: str
+) -> None:
+    run = run_resources(
+        emulator,
+        tmp_path,
+        f"""
+        board = VisualizationJob("board", job_id=197)
+        ref = pulumi.StackReference("organization/quickstart/dev")
+        seen = VisualizationJob.get("seen", {job_id})
+        pulumi.export("id", seen.id)
+        pulumi.export("job_name", seen.job_name)
+        """,
+        stack_references={"organization/quickstart/dev": {"job_id": 197}},
+    )
+
+    assert run.error is None, run.error
+    assert run.values() == {"id": "197", "job_name": "apiTest-11"}
+    assert registered(run)["seen"]["resource_id"] == "197"
+
+
+@pytest.mark.parametrize("bad", ['"12a"', "19.5", "0", str(2**53), "True"])
+def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
+    tmp_path: Path, emulator: ModelArtsEmulator, bad: str
+) -> None:
+    run = run_resources(emulator, tmp_path, f'VisualizationJob.get("seen", {bad})\n')
+
+    assert run.error is not None
+    assert {"InvalidInputError", "RunError"} <= set(run.error["mro"])
+    assert run.error["message"].startswith("job_id must be a whole number from 1 to 9007199254740991, got ")
+    assert "\n" not in run.error["message"]
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("override", ["endpoint", "region", "project_id"])
+def test_get_with_an_unknown_override_reads_nothing_in_preview(
+    tmp_path: Path, emulator: ModelArtsEmulator, override: str
+) -> None:
+    run = run_resources(
+        emulator,
+        tmp_path,
+        f"""
+        # An attribute another resource has only after `up`: unknown in preview.
+        place = pulumi.CustomResource("test:index:Place", "place", {{"value": None}})
+        seen = VisualizationJob.get("seen", 197, {override}=place.value)
+        known = VisualizationJob.get("known", 212)
+        pulumi.export("seen", seen.job_name)
+        pulumi.export("known", known.job_name)
+        """,
+        preview=True,
+    )
+
+    assert run.error is None, run.error
+    assert run.outputs["seen"]["known"] is False  # not the configured place's job 197
+    assert run.value("known") == "mnist-insight"
+    assert registered(run)["seen"]["resource_id"] == rpc.UNKNOWN
+    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/212")]
 
 
 # -- secrets -----------------------------------------------------------------------------------
