@@ -140,116 +140,127 @@ def stored(engine: Engine, name: str) -> dict[str, Any]:
     return outputs
 
 
-@pytest.mark.parametrize(
-    "moved",
-    [
-        {"duration": 9_000_000},
-        {"remaining_duration": 1234.5},
-        {"duration": 33_001, "remaining_duration": 0.5},
-    ],
-    ids=["duration", "remaining-duration", "both"],
-)
-def test_a_running_jobs_clock_alone_is_not_drift(
-    engine: Engine, emulator: ModelArtsEmulator, moved: dict[str, Any]
-) -> None:
-    engine.up({"board": job(197)}).raise_error()
-    before = stored(engine, "board")
-    emulator.update_job(197, **moved)
+#: One job per variant, so one stack shows them all: job -> (variant, fields the service changed).
+CLOCK_MOVES: dict[int, tuple[str, dict[str, Any]]] = {
+    197: ("duration", {"duration": 9_000_000}),
+    212: ("remaining-duration", {"remaining_duration": 1234.5}),
+    245: ("both", {"duration": 33_001, "remaining_duration": 0.5}),
+}
+REAL_DRIFT: dict[int, tuple[str, dict[str, Any]]] = {
+    197: ("status-stops-the-clock", {"status": 10}),
+    212: ("description-and-clock", {"job_desc": "retrained", "duration": 40_000}),
+    245: ("url-gone-and-clock", {"service_url": None, "remaining_duration": 7.5}),
+}
+
+
+def apply_changes(
+    engine: Engine, emulator: ModelArtsEmulator, changes: dict[int, tuple[str, dict[str, Any]]]
+) -> dict[str, Desired]:
+    """Create one resource per variant, then change its job remotely; the program to run next."""
+    program = {name: job(job_id) for job_id, (name, _) in changes.items()}
+    engine.up(program).raise_error()
+    for job_id, (_, fields) in changes.items():
+        emulator.update_job(job_id, **fields)
     emulator.clear_requests()
+    return program
+
+
+def test_a_running_jobs_clock_alone_is_not_drift(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    program = apply_changes(engine, emulator, CLOCK_MOVES)
+    before = {name: stored(engine, name) for name in program}
     processes = engine.servers_started
 
     for operation in (engine.preview, engine.up):  # `preview --expect-no-changes`, an operator resync
-        result = operation({"board": job(197)})
+        result = operation(program)
         assert result.ok, result.error
-        step = result.step("board")
-        assert (step.kind, step.calls) == ("same", ["Check", "Diff"])
-        assert step.diff is not None and step.diff.changes == "none"
+        for name in program:
+            step = result.step(name)
+            assert (step.kind, step.calls) == ("same", ["Check", "Diff"]), name
+            assert step.diff is not None and step.diff.changes == "none", name
 
     assert engine.servers_started == processes + 2  # a fresh provider process per command
-    assert stored(engine, "board") == before  # state keeps the clock as last recorded
-    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+    assert {name: stored(engine, name) for name in program} == before  # the clock as last recorded
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"status": 10},
-        {"job_desc": "retrained", "duration": 40_000},
-        {"service_url": None, "remaining_duration": 7.5},
-    ],
-    ids=["status-stops-the-clock", "description-and-clock", "url-gone-and-clock"],
-)
 def test_real_drift_updates_every_field_fresh_clock_included(
-    engine: Engine, emulator: ModelArtsEmulator, change: dict[str, Any]
+    engine: Engine, emulator: ModelArtsEmulator
 ) -> None:
-    engine.up({"board": job(197)}).raise_error()
-    emulator.update_job(197, **change)
-    emulator.clear_requests()
+    program = apply_changes(engine, emulator, REAL_DRIFT)
 
-    preview = engine.preview({"board": job(197)})
+    preview = engine.preview(program)
     assert preview.ok, preview.error
-    assert preview.step("board").kind == "update"
+    assert set(preview.kinds.values()) == {"update"}
 
-    up = engine.up({"board": job(197)})
+    up = engine.up(program)
     assert up.ok, up.error
-    step = up.step("board")
-    assert (step.kind, step.calls) == ("update", ["Check", "Diff", "Update"])
-    assert stored(engine, "board") == fresh_state_outputs(emulator, 197)
-    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+    for job_id, (name, _) in REAL_DRIFT.items():
+        assert (up.step(name).kind, up.step(name).calls) == ("update", ["Check", "Diff", "Update"])
+        assert stored(engine, name) == fresh_state_outputs(emulator, job_id), name
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
 
 
-#: How state written by this package's 0.1.0 can differ from what it writes now.
-OLD_STATES: dict[str, Callable[[dict[str, Any], dict[str, Any], str], None]] = {
-    "no-place-fields": lambda outputs, inputs, url: [
-        outputs.pop(k) for k in ("endpoint", "region", "project_id")
-    ],
-    "string-job-id": lambda outputs, inputs, url: (outputs.update(job_id="197"), inputs.update(job_id="197")),
-    "trailing-slash": lambda outputs, inputs, url: outputs.update(endpoint=url + "/"),
-    "all-of-them": lambda outputs, inputs, url: (
-        [outputs.pop(k) for k in ("region", "project_id")],
-        outputs.update(job_id="197", endpoint=url + "//"),
-        inputs.update(job_id="197"),
+#: How state written by this package's 0.1.0 can differ from what it writes now, one job each.
+OLD_STATES: dict[str, tuple[int, Callable[[dict[str, Any], dict[str, Any], str], None]]] = {
+    "no-place-fields": (
+        197,
+        lambda outputs, inputs, url: [outputs.pop(k) for k in ("endpoint", "region", "project_id")],
+    ),
+    "string-job-id": (
+        212,
+        lambda outputs, inputs, url: (outputs.update(job_id="212"), inputs.update(job_id="212")),
+    ),
+    "trailing-slash": (230, lambda outputs, inputs, url: outputs.update(endpoint=url + "/")),
+    "all-of-them": (
+        245,
+        lambda outputs, inputs, url: (
+            [outputs.pop(k) for k in ("region", "project_id")],
+            outputs.update(job_id="245", endpoint=url + "//"),
+            inputs.update(job_id="245"),
+        ),
     ),
 }
 
 
-def write_old_state(engine: Engine, emulator: ModelArtsEmulator, variant: str) -> None:
-    outputs = {**fresh_state_outputs(emulator, 197), "__provider": engine.provider}
-    inputs: dict[str, Any] = {"job_id": 197, "__provider": engine.provider}
-    OLD_STATES[variant](outputs, inputs, emulator.url)
-    engine.state[engine.urn("board")] = ResourceState("197", inputs, outputs)
+def write_old_states(engine: Engine, emulator: ModelArtsEmulator) -> dict[str, Desired]:
+    """One resource per variant of old state, as a stack written by 0.1.0; the program that declares them."""
+    for name, (job_id, age) in OLD_STATES.items():
+        outputs = {**fresh_state_outputs(emulator, job_id), "__provider": engine.provider}
+        inputs: dict[str, Any] = {"job_id": job_id, "__provider": engine.provider}
+        age(outputs, inputs, emulator.url)
+        engine.state[engine.urn(name)] = ResourceState(str(job_id), inputs, outputs)
+    return {name: job(job_id) for name, (job_id, _) in OLD_STATES.items()}
 
 
-@pytest.mark.parametrize("variant", list(OLD_STATES))
-def test_state_from_an_older_version_is_never_replaced(
-    engine: Engine, emulator: ModelArtsEmulator, variant: str
-) -> None:
-    write_old_state(engine, emulator, variant)
+def test_state_from_an_older_version_is_never_replaced(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    program = write_old_states(engine, emulator)
 
-    preview = engine.preview({"board": job(197)})
+    preview = engine.preview(program)
     assert preview.ok, preview.error
-    assert preview.step("board").diff.replaces == []  # type: ignore[union-attr]
+    for step in preview.steps.values():
+        assert step.diff is not None and step.diff.replaces == [], step.name
 
-    up = engine.up({"board": job(197)})
+    up = engine.up(program)
     assert up.ok, up.error
-    assert up.step("board").kind in ("same", "update")
     assert "Create" not in up.calls and "Delete" not in up.calls
-    # What the older version left out or wrote differently is now written as this version does.
-    if up.step("board").kind == "update":
-        assert stored(engine, "board") == fresh_state_outputs(emulator, 197)
-    assert modelarts_calls(emulator) == [("GET", "get_job"), ("GET", "get_job")]
+    for name, (job_id, _) in OLD_STATES.items():
+        # What the older version left out or wrote differently is now written as this one does.
+        assert up.step(name).kind == "update", name
+        assert stored(engine, name) == fresh_state_outputs(emulator, job_id), name
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
 
 
 def test_refresh_of_state_from_an_older_version(engine: Engine, emulator: ModelArtsEmulator) -> None:
-    write_old_state(engine, emulator, "all-of-them")
+    write_old_states(engine, emulator)
 
     result = engine.refresh()
 
     assert result.ok, result.error
-    step = result.step("board")
-    assert not step.dropped and step.diff is not None and step.diff.replaces == []
-    assert stored(engine, "board") == fresh_state_outputs(emulator, 197)
-    assert modelarts_calls(emulator) == [("GET", "get_job")]
+    for name, (job_id, _) in OLD_STATES.items():
+        step = result.step(name)
+        assert not step.dropped and step.diff is not None and step.diff.replaces == [], name
+        assert stored(engine, name) == fresh_state_outputs(emulator, job_id), name
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * len(OLD_STATES)
 
 
 def test_refresh_reads_once_and_records_drift(engine: Engine, emulator: ModelArtsEmulator) -> None:

@@ -532,86 +532,80 @@ def test_thousands_of_resources_in_one_program() -> None:
 
 
 ALL_OUTPUTS_SECRET = sorted({*OUTPUT_FIELDS, "endpoint"})
+#: Resources with one secret input each (every one job 197, read from the emulator).
+SECRET_INPUTS = {
+    "secret-job-id": 'VisualizationJob("secret-job-id", job_id=secret(197))',
+    "secret-project": 'VisualizationJob("secret-project", job_id=197, project_id=secret(PROJECT))',
+    "secret-region": 'VisualizationJob("secret-region", job_id=197, region=secret("eu-de"))',
+    "secret-endpoint": 'VisualizationJob("secret-endpoint", job_id=197, endpoint=secret(ENDPOINT))',
+    "derived-from-secret": 'VisualizationJob("derived-from-secret", job_id=secret(1).apply(lambda _: 197))',
+    "get-secret-endpoint": 'VisualizationJob.get("get-secret-endpoint", 197, endpoint=secret(ENDPOINT))',
+    "get-secret-id": 'VisualizationJob.get("get-secret-id", secret(197))',
+}
 
 
-@pytest.mark.parametrize(
-    "declaration",
-    [
-        'VisualizationJob("board", job_id=secret(197))',
-        'VisualizationJob("board", job_id=197, project_id=secret(PROJECT))',
-        'VisualizationJob("board", job_id=197, region=secret("eu-de"))',
-        'VisualizationJob("board", job_id=197, endpoint=secret(ENDPOINT))',
-        'VisualizationJob("board", job_id=pulumi.Output.all(secret(1), 197).apply(lambda v: v[1]))',
-        'VisualizationJob.get("board", 197, endpoint=secret(ENDPOINT))',
-        'VisualizationJob.get("board", secret(197))',
-    ],
-    ids=["job-id", "project", "region", "endpoint", "derived-from-secret", "get-endpoint", "get-id"],
-)
-def test_a_secret_input_makes_every_output_secret(
-    tmp_path: Path, emulator: ModelArtsEmulator, declaration: str
-) -> None:
-    run = run_resources(
-        emulator,
-        tmp_path,
-        f"""
-        PROJECT, ENDPOINT = "{emulator.project_id}", "{emulator.url}"
-        board = {declaration}
-        plain = VisualizationJob("plain", job_id=pulumi.Output.from_input(212), endpoint=ENDPOINT)
-        options = pulumi.ResourceOptions(additional_secret_outputs=["x"])
-        VisualizationJob("own-list", job_id=secret(230), opts=options)
-        pulumi.export("id", board.id)
-        pulumi.export("board", pulumi.Output.all(board.service_url, board.job_name, board.status))
-        pulumi.export("plain", pulumi.Output.all(plain.service_url, plain.job_name, plain.status))
-        """,
-    )
+def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    body = [
+        f'PROJECT, ENDPOINT = "{emulator.project_id}", "{emulator.url}"',
+        "jobs = {}",
+        *(f'jobs["{name}"] = {code}' for name, code in SECRET_INPUTS.items()),
+        'jobs["plain"] = VisualizationJob("plain", job_id=pulumi.Output.from_input(212), endpoint=ENDPOINT)',
+        'VisualizationJob("own-list", job_id=secret(230), opts=pulumi.ResourceOptions(additional_secret_outputs=["x"]))',
+        "for name, job in jobs.items():",
+        '    pulumi.export(f"{name}.id", job.id)',
+        "    pulumi.export(name, pulumi.Output.all(job.service_url, job.job_name, job.status))",
+    ]
+    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
 
     assert run.error is None, run.error
     resources = registered(run)
-    # The engine marks outputs secret only by input name; these names cover every output.
-    assert sorted(resources["board"]["secret_outputs"]) == ALL_OUTPUTS_SECRET
+    for name in SECRET_INPUTS:
+        # The engine marks outputs secret only by input name; these names cover every output.
+        assert sorted(resources[name]["secret_outputs"]) == ALL_OUTPUTS_SECRET, name
+        # What the engine then hands the program: the read values, secret.
+        assert run.outputs[name]["secret"] and run.value(name)[1:] == ["apiTest-11", 8], name
+        # A resource ID cannot be secret in Pulumi: it stays plain.
+        assert run.outputs[f"{name}.id"] == {"known": True, "secret": False, "value": "197"}, name
     assert resources["plain"]["secret_outputs"] == []  # an Output, but not a secret one
-    assert resources["own-list"]["secret_outputs"] == ["x", *STATE_FIELDS]  # the user's list kept
-    # A resource ID cannot be secret in Pulumi: it stays plain.
-    assert run.outputs["id"] == {"known": True, "secret": False, "value": "197"}
-    # What the engine then hands the program: the read values, secret or not.
-    assert run.outputs["board"]["secret"] and run.value("board")[1:] == ["apiTest-11", 8]
     assert not run.outputs["plain"]["secret"] and run.value("plain")[1:] == ["mnist-insight", 10]
+    assert resources["own-list"]["secret_outputs"] == ["x", *STATE_FIELDS]  # the user's list kept
 
 
-@pytest.mark.parametrize(
-    "job_id",
-    [
-        "197",
-        '"197"',
-        "197.0",
-        "board.job_id",
-        'ref.require_output("job_id")',
-        'pulumi.Output.from_input("197")',
-    ],
-    ids=["int-literal", "string", "float", "resource-output", "stack-reference", "output-of-string"],
-)
+#: ``VisualizationJob.get`` IDs in every form the constructor takes, all job 197.
+GET_IDS = {
+    "int": "197",
+    "string": '"197"',
+    "float": "197.0",
+    "resource-output": "board.job_id",
+    "stack-reference": 'ref.require_output("job_id")',
+    "output-of-string": 'pulumi.Output.from_input("197")',
+}
+
+
 def test_get_takes_a_job_id_in_every_form_the_constructor_does(
-    tmp_path: Path, emulator: ModelArtsEmulator, job_id: str
+    tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
+    body = [
+        'board = VisualizationJob("board", job_id=197)',
+        'ref = pulumi.StackReference("organization/quickstart/dev")',
+        *(
+            f'pulumi.export("{name}", VisualizationJob.get("{name}", {code}).job_name)'
+            for name, code in GET_IDS.items()
+        ),
+    ]
     run = run_resources(
         emulator,
         tmp_path,
-        f"""
-        board = VisualizationJob("board", job_id=197)
-        ref = pulumi.StackReference("organization/quickstart/dev")
-        seen = VisualizationJob.get("seen", {job_id})
-        pulumi.export("id", seen.id)
-        pulumi.export("job_name", seen.job_name)
-        """,
+        "\n".join(body) + "\n",
         stack_references={"organization/quickstart/dev": {"job_id": 197}},
     )
 
     assert run.error is None, run.error
-    assert run.values() == {"id": "197", "job_name": "apiTest-11"}
-    assert registered(run)["seen"]["resource_id"] == "197"
+    assert run.values() == dict.fromkeys(GET_IDS, "apiTest-11")
+    assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
 
 
-@pytest.mark.parametrize("bad", ['"12a"', "19.5", "0", str(2**53), "True"])
+@pytest.mark.parametrize("bad", ['"12a"', "19.5", str(2**53)])
 def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator, bad: str
 ) -> None:
@@ -624,28 +618,28 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     assert emulator.requests == []
 
 
-@pytest.mark.parametrize("override", ["endpoint", "region", "project_id"])
 def test_get_with_an_unknown_override_reads_nothing_in_preview(
-    tmp_path: Path, emulator: ModelArtsEmulator, override: str
+    tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
+    overrides = ("endpoint", "region", "project_id")
     run = run_resources(
         emulator,
         tmp_path,
-        f"""
+        """
         # An attribute another resource has only after `up`: unknown in preview.
-        place = pulumi.CustomResource("test:index:Place", "place", {{"value": None}})
-        seen = VisualizationJob.get("seen", 197, {override}=place.value)
-        known = VisualizationJob.get("known", 212)
-        pulumi.export("seen", seen.job_name)
-        pulumi.export("known", known.job_name)
+        place = pulumi.CustomResource("test:index:Place", "place", {"value": None})
+        for override in ("endpoint", "region", "project_id"):
+            pulumi.export(override, VisualizationJob.get(override, 197, **{override: place.value}).job_name)
+        pulumi.export("known", VisualizationJob.get("known", 212).job_name)
         """,
         preview=True,
     )
 
     assert run.error is None, run.error
-    assert run.outputs["seen"]["known"] is False  # not the configured place's job 197
+    for override in overrides:
+        assert run.outputs[override]["known"] is False, override  # not the configured place's job
+        assert registered(run)[override]["resource_id"] == rpc.UNKNOWN, override
     assert run.value("known") == "mnist-insight"
-    assert registered(run)["seen"]["resource_id"] == rpc.UNKNOWN
     assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/212")]
 
 
