@@ -393,6 +393,9 @@ def test_unknown_inputs_in_preview_of_an_existing_resource(
     [
         ({"job_id": "../197"}, "job_id"),
         ({"job_id": None}, "job_id"),
+        ({"job_id": str(2**60 + 1)}, "job_id"),  # would arrive as 1.152921504606847e+18
+        ({"job_id": 2**53 + 1}, "job_id"),
+        ({"job_id": 197.5}, "job_id"),
         ({"job_id": 197, "project_id": "a/b"}, "project_id"),
         ({"job_id": 197, "endpoint": "http://modelarts.example.com"}, "endpoint"),
         ({"job_id": 197, "region": "eu de"}, "region"),
@@ -404,6 +407,8 @@ def test_check_names_the_bad_property_and_sends_nothing(
     result = engine.preview({"board": job(**inputs) if "job_id" in inputs else job(None)})
     assert isinstance(result.error, CheckFailedError)
     assert property_ in str(result.error)
+    if property_ == "job_id" and inputs["job_id"] is not None:
+        assert "job_id must be a whole number from 1 to 9007199254740991" in str(result.error)
     assert emulator.requests == []
 
 
