@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from . import cold_start, fanout, memory, provider_pickle, provider_rpc, requests_per_op, warm_read
+from . import cold_start, fanout, memory, provider_pickle, provider_rpc, requests_per_op, scale, warm_read
 from .report import Section, machine, machine_lines, verdict, write_json
 
 FIGURES: dict[str, Callable[[bool], list[Section]]] = {
@@ -17,6 +17,7 @@ FIGURES: dict[str, Callable[[bool], list[Section]]] = {
     "5": requests_per_op.run,
     "6": provider_pickle.run,
     "7": memory.run,
+    "8": scale.run,
 }
 
 

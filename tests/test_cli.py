@@ -75,7 +75,7 @@ def test_table_format_before_or_after_the_command(cli_env: ModelArtsEmulator) ->
     [
         (("get", "4242"), None, 3, "visualization job not found (job 4242"),
         (("find", "ghost"), None, 3, "no visualization job is named 'ghost'"),
-        (("get", "../etc/passwd"), None, 2, "job_id must be a positive integer"),
+        (("get", "../etc/passwd"), None, 2, "job_id must be a whole number from 1 to 9007199254740991"),
         (("find", "a/b"), None, 2, "job_name may only contain"),
         (("get", "197", "--endpoint", "http://example.com"), None, 2, "must use https://"),
         (("get", "197", "--project-id", "a/../b"), None, 2, "projectId may only contain"),

@@ -3,14 +3,14 @@ behind it, and the emulator's request log as the proof of what reached the cloud
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from pulumi.output import Unknown
 
 from canaries import CANARY, CANARY_SECRETS
-from harness import CheckFailedError, Desired, Engine, ProviderCallError
+from harness import CheckFailedError, Desired, Engine, ProviderCallError, ResourceState
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.models import VisualizationJob
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
@@ -125,6 +125,144 @@ def test_a_remote_change_shows_in_preview_and_up_returns_the_new_outputs(
     assert modelarts_calls(emulator) == [("GET", "get_job")]  # Update reuses Diff's read
 
 
+def fresh_state_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
+    """What state must hold for the job right now: every field as read, plus the endpoint."""
+    expected = VisualizationJob.model_validate(emulator.get_job(job_id)).to_outputs(
+        project_id=emulator.project_id, region=emulator.region
+    )
+    # The engine leaves top-level nulls out of state.
+    return {key: value for key, value in {**expected, "endpoint": emulator.url}.items() if value is not None}
+
+
+def stored(engine: Engine, name: str) -> dict[str, Any]:
+    outputs = dict(engine.state[engine.urn(name)].outputs)
+    outputs.pop("__provider", None)
+    return outputs
+
+
+#: One job per variant, so one stack shows them all: job -> (variant, fields the service changed).
+CLOCK_MOVES: dict[int, tuple[str, dict[str, Any]]] = {
+    197: ("duration", {"duration": 9_000_000}),
+    212: ("remaining-duration", {"remaining_duration": 1234.5}),
+    245: ("both", {"duration": 33_001, "remaining_duration": 0.5}),
+}
+REAL_DRIFT: dict[int, tuple[str, dict[str, Any]]] = {
+    197: ("status-stops-the-clock", {"status": 10}),
+    212: ("description-and-clock", {"job_desc": "retrained", "duration": 40_000}),
+    245: ("url-gone-and-clock", {"service_url": None, "remaining_duration": 7.5}),
+}
+
+
+def apply_changes(
+    engine: Engine, emulator: ModelArtsEmulator, changes: dict[int, tuple[str, dict[str, Any]]]
+) -> dict[str, Desired]:
+    """Create one resource per variant, then change its job remotely; the program to run next."""
+    program = {name: job(job_id) for job_id, (name, _) in changes.items()}
+    engine.up(program).raise_error()
+    for job_id, (_, fields) in changes.items():
+        emulator.update_job(job_id, **fields)
+    emulator.clear_requests()
+    return program
+
+
+def test_a_running_jobs_clock_alone_is_not_drift(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    program = apply_changes(engine, emulator, CLOCK_MOVES)
+    before = {name: stored(engine, name) for name in program}
+    processes = engine.servers_started
+
+    for operation in (engine.preview, engine.up):  # `preview --expect-no-changes`, an operator resync
+        result = operation(program)
+        assert result.ok, result.error
+        for name in program:
+            step = result.step(name)
+            assert (step.kind, step.calls) == ("same", ["Check", "Diff"]), name
+            assert step.diff is not None and step.diff.changes == "none", name
+
+    assert engine.servers_started == processes + 2  # a fresh provider process per command
+    assert {name: stored(engine, name) for name in program} == before  # the clock as last recorded
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
+
+
+def test_real_drift_updates_every_field_fresh_clock_included(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    program = apply_changes(engine, emulator, REAL_DRIFT)
+
+    preview = engine.preview(program)
+    assert preview.ok, preview.error
+    assert set(preview.kinds.values()) == {"update"}
+
+    up = engine.up(program)
+    assert up.ok, up.error
+    for job_id, (name, _) in REAL_DRIFT.items():
+        assert (up.step(name).kind, up.step(name).calls) == ("update", ["Check", "Diff", "Update"])
+        assert stored(engine, name) == fresh_state_outputs(emulator, job_id), name
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
+
+
+#: How state written by this package's 0.1.0 can differ from what it writes now, one job each.
+OLD_STATES: dict[str, tuple[int, Callable[[dict[str, Any], dict[str, Any], str], None]]] = {
+    "no-place-fields": (
+        197,
+        lambda outputs, inputs, url: [outputs.pop(k) for k in ("endpoint", "region", "project_id")],
+    ),
+    "string-job-id": (
+        212,
+        lambda outputs, inputs, url: (outputs.update(job_id="212"), inputs.update(job_id="212")),
+    ),
+    "trailing-slash": (230, lambda outputs, inputs, url: outputs.update(endpoint=url + "/")),
+    "all-of-them": (
+        245,
+        lambda outputs, inputs, url: (
+            [outputs.pop(k) for k in ("region", "project_id")],
+            outputs.update(job_id="245", endpoint=url + "//"),
+            inputs.update(job_id="245"),
+        ),
+    ),
+}
+
+
+def write_old_states(engine: Engine, emulator: ModelArtsEmulator) -> dict[str, Desired]:
+    """One resource per variant of old state, as a stack written by 0.1.0; the program that declares them."""
+    for name, (job_id, age) in OLD_STATES.items():
+        outputs = {**fresh_state_outputs(emulator, job_id), "__provider": engine.provider}
+        inputs: dict[str, Any] = {"job_id": job_id, "__provider": engine.provider}
+        age(outputs, inputs, emulator.url)
+        engine.state[engine.urn(name)] = ResourceState(str(job_id), inputs, outputs)
+    return {name: job(job_id) for name, (job_id, _) in OLD_STATES.items()}
+
+
+def test_state_from_an_older_version_is_never_replaced(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    program = write_old_states(engine, emulator)
+
+    preview = engine.preview(program)
+    assert preview.ok, preview.error
+    for step in preview.steps.values():
+        assert step.diff is not None and step.diff.replaces == [], step.name
+
+    up = engine.up(program)
+    assert up.ok, up.error
+    assert "Create" not in up.calls and "Delete" not in up.calls
+    for name, (job_id, _) in OLD_STATES.items():
+        # What the older version left out or wrote differently is now written as this one does.
+        assert up.step(name).kind == "update", name
+        assert stored(engine, name) == fresh_state_outputs(emulator, job_id), name
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
+
+
+def test_refresh_of_state_from_an_older_version(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    write_old_states(engine, emulator)
+
+    result = engine.refresh()
+
+    assert result.ok, result.error
+    for name, (job_id, _) in OLD_STATES.items():
+        step = result.step(name)
+        assert not step.dropped and step.diff is not None and step.diff.replaces == [], name
+        assert stored(engine, name) == fresh_state_outputs(emulator, job_id), name
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * len(OLD_STATES)
+
+
 def test_refresh_reads_once_and_records_drift(engine: Engine, emulator: ModelArtsEmulator) -> None:
     engine.up({"board": job(197)}).raise_error()
     emulator.update_job(197, job_desc="edited in the console")
@@ -180,6 +318,20 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     missing = engine.up({"ghost": Desired(dict.fromkeys(STATE_FIELDS), read_id="999")})
     assert isinstance(missing.error, ProviderCallError)
     assert "JobNotFoundError" in missing.error.last_line
+
+
+def test_get_with_an_unknown_id_is_read_by_no_one(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    """What ``VisualizationJob.get`` registers while an override is unknown: an unknown ID, which the
+    engine never hands to the provider (the provider could not tell the override was asked for:
+    the server drops unknown values from a Read's properties)."""
+    inputs = dict.fromkeys(STATE_FIELDS) | {"job_id": 197, "endpoint": Unknown()}
+    result = engine.preview({"seen": Desired(inputs, read_id=Unknown())})
+
+    assert result.ok, result.error
+    step = result.step("seen")
+    assert (step.kind, step.calls) == ("read", [])
+    assert step.outputs is not None and all(isinstance(step.outputs[key], Unknown) for key in STATE_FIELDS)
+    assert emulator.requests == []
 
 
 def test_destroy_sends_nothing_and_the_job_survives(engine: Engine, emulator: ModelArtsEmulator) -> None:
@@ -241,6 +393,9 @@ def test_unknown_inputs_in_preview_of_an_existing_resource(
     [
         ({"job_id": "../197"}, "job_id"),
         ({"job_id": None}, "job_id"),
+        ({"job_id": str(2**60 + 1)}, "job_id"),  # would arrive as 1.152921504606847e+18
+        ({"job_id": 2**53 + 1}, "job_id"),
+        ({"job_id": 197.5}, "job_id"),
         ({"job_id": 197, "project_id": "a/b"}, "project_id"),
         ({"job_id": 197, "endpoint": "http://modelarts.example.com"}, "endpoint"),
         ({"job_id": 197, "region": "eu de"}, "region"),
@@ -252,6 +407,8 @@ def test_check_names_the_bad_property_and_sends_nothing(
     result = engine.preview({"board": job(**inputs) if "job_id" in inputs else job(None)})
     assert isinstance(result.error, CheckFailedError)
     assert property_ in str(result.error)
+    if property_ == "job_id" and inputs["job_id"] is not None:
+        assert "job_id must be a whole number from 1 to 9007199254740991" in str(result.error)
     assert emulator.requests == []
 
 
@@ -282,6 +439,33 @@ def test_password_auth_fetches_one_token_per_operation(emulator: ModelArtsEmulat
         # Stored outputs name the project and endpoint they came from; the provider's own client
         # (one token) still serves them.
         assert (routes.count("iam_token"), routes.count("get_job")) == (1, 3)
+
+
+@pytest.mark.parametrize("override", ["endpoint", "region"])
+def test_password_auth_fetches_one_token_per_operation_with_a_per_resource_override(
+    emulator: ModelArtsEmulator, override: str
+) -> None:
+    config = stack_config(emulator, "password")
+    if override == "region":  # the stack reads eu-nl (an empty project); this job lives in eu-de
+        emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
+        config["modelarts:region"] = "eu-nl"
+        jobs = {"board": job(197, region=emulator.region)}
+    else:  # the same emulator under another name: another endpoint to the provider
+        jobs = {"board": job(197, endpoint=emulator.url.replace("127.0.0.1", "localhost"))}
+    engine = Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG)
+    engine.up(jobs).raise_error()
+    operations = {
+        "refresh": engine.refresh,
+        "up --refresh": lambda: engine.up(jobs, refresh=True),
+        "up": lambda: engine.up(jobs),
+    }
+    for name, operation in operations.items():
+        emulator.clear_requests()
+        operation().raise_error()
+        routes = [r.route for r in emulator.requests]
+        # Read serves stored outputs (project, region, endpoint named); Diff serves inputs (only
+        # the override named): both are one place, one client, one token.
+        assert routes.count("iam_token") == 1, (name, routes)
 
 
 @pytest.mark.parametrize("auth", ["aksk", "password"])

@@ -21,7 +21,7 @@ import pytest
 from pulumi.runtime import config as runtime_config
 
 from harness.example_programs import modelarts_requests
-from harness.programs import run_program
+from harness.programs import run_program, write_program as harness_write_program
 from pulumi_modelarts import (
     AmbiguousJobNameError,
     GetVisualizationJobResult,
@@ -228,6 +228,27 @@ def test_jobs_filters_by_name_and_status_together(in_env: ModelArtsEmulator) -> 
     assert running_flowers.id == f"{in_env.project_id}/visualization-jobs?status=8&search_content=flowers"
 
 
+@pytest.mark.parametrize("status", [8.0, "8", JobStatus.RUNNING, 8], ids=["float", "string", "enum", "int"])
+def test_status_takes_any_whole_number_form(in_env: ModelArtsEmulator, status: Any) -> None:
+    result = get_visualization_jobs(status=status)
+
+    assert [job.job_id for job in result.jobs] == [197, 245]
+    assert result.status == 8 and type(result.status) is int
+    assert [record.query.get("status") for record in in_env.requests] == [["8"]]
+
+
+@pytest.mark.parametrize("status", [8.5, -1, -8.0, True, "8.0", "RUNNING", float("nan"), 2.0**53])
+def test_status_that_is_not_a_whole_number_is_refused_before_sending(
+    in_env: ModelArtsEmulator, status: Any
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        get_visualization_jobs(status=status)
+
+    assert str(caught.value).startswith("status must be a whole number from 0 to 9007199254740991, got ")
+    assert isinstance(caught.value, pulumi.RunError)
+    assert in_env.requests == []
+
+
 @pytest.fixture
 def stack_config() -> Iterator[dict[str, str]]:
     """Stack config set through the Pulumi runtime, restored afterwards."""
@@ -266,31 +287,31 @@ def test_direct_forms_read_modelarts_stack_config(
 # -- output forms, in programs under mocks -----------------------------------------------------
 
 
+HEADER = """\
+import pulumi
+from pulumi_modelarts import (
+    OUTPUT_FIELDS,
+    JobStatus,
+    VisualizationJob,
+    get_visualization_job_output,
+    get_visualization_jobs_output,
+)
+
+FIELDS = ("id", "found", *OUTPUT_FIELDS)
+
+
+def fields(result):
+    return {name: getattr(result, name) for name in FIELDS}
+
+
+def job_ids(result):
+    return [job.job_id for job in result.jobs]
+
+"""
+
+
 def write_program(directory: Path, body: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    header = """\
-        import pulumi
-        from pulumi_modelarts import (
-            OUTPUT_FIELDS,
-            JobStatus,
-            VisualizationJob,
-            get_visualization_job_output,
-            get_visualization_jobs_output,
-        )
-
-        FIELDS = ("id", "found", *OUTPUT_FIELDS)
-
-
-        def fields(result):
-            return {name: getattr(result, name) for name in FIELDS}
-
-
-        def job_ids(result):
-            return [job.job_id for job in result.jobs]
-
-    """
-    (directory / "__main__.py").write_text(textwrap.dedent(header) + textwrap.dedent(body), encoding="utf-8")
-    return directory
+    return harness_write_program(directory, HEADER + textwrap.dedent(body))
 
 
 def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:
@@ -385,6 +406,129 @@ def test_depends_on_waits_for_the_resource(tmp_path: Path, emulator: ModelArtsEm
     assert arrived["197"] - arrived["212"] >= emulator.latency
     # Control: without depends_on the read went out while the resource's read was in flight.
     assert arrived["230"] - arrived["212"] < emulator.latency
+
+
+COMPONENT = """
+class Boards(pulumi.ComponentResource):
+    def __init__(self, name, job_id, opts=None):
+        super().__init__("test:index:Boards", name, None, opts)
+        self.job = VisualizationJob(f"{name}-job", job_id=job_id, opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+class Site(pulumi.ComponentResource):
+    def __init__(self, name):
+        super().__init__("test:index:Site", name)
+        self.boards = Boards(f"{name}-boards", 212, pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+"""
+
+
+@pytest.mark.parametrize(
+    ("declared", "depends_on"),
+    [
+        ('Boards("boards", 212)', "[boards]"),
+        ('Site("site")', "boards"),  # a single resource (not a list), its job two components down
+        ('Boards("boards", 212)', "pulumi.Output.from_input([boards])"),
+    ],
+    ids=["component", "nested-component", "output-of-list"],
+)
+def test_depends_on_a_component_waits_for_its_children(
+    tmp_path: Path, emulator: ModelArtsEmulator, declared: str, depends_on: str
+) -> None:
+    emulator.latency = 0.3
+    program = write_program(
+        tmp_path,
+        COMPONENT
+        + f"""
+boards = {declared}
+options = pulumi.InvokeOutputOptions(depends_on={depends_on})
+waiting = get_visualization_job_output(job_id=197, opts=options)
+pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
+""",
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is None, run.error
+    assert run.value("waiting") == "apiTest-11"
+    arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
+    assert set(arrived) == {"212", "197"}
+    # The component's child exists only once its read of 212 was answered, `latency` after it arrived.
+    assert arrived["197"] - arrived["212"] >= emulator.latency
+
+
+def test_depends_on_a_component_whose_child_is_new_is_unknown_in_preview(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    program = write_program(
+        tmp_path,
+        COMPONENT
+        + """
+site = Site("site")
+after = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[site]))
+pulumi.export("after", after.apply(fields))
+""",
+    )
+
+    run = run_in(emulator, program, preview=True)
+
+    assert run.error is None, run.error
+    assert run.outputs["after"]["known"] is False
+    assert emulator.requests == []
+
+
+def test_numbers_from_a_stack_reference(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    """A StackReference delivers 197.0 and 8.0: every form takes them as the integers they are."""
+    program = write_program(
+        tmp_path,
+        """
+        ref = pulumi.StackReference("organization/quickstart/dev")
+        job_id, status = ref.require_output("job_id"), ref.require_output("status")
+        pulumi.export("seen", pulumi.Output.all(job_id, status))
+        pulumi.export("by_id", get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name))
+        pulumi.export("by_status", get_visualization_jobs_output(status=status).apply(job_ids))
+        pulumi.export("resource", VisualizationJob("board", job_id=job_id).job_name)
+        """,
+    )
+
+    run = run_in(
+        emulator, program, stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}}
+    )
+
+    assert run.error is None, run.error
+    assert run.value("seen") == [197.0, 8.0]
+    assert run.value("by_id") == "apiTest-11"
+    assert run.value("by_status") == [197, 245]
+    assert run.value("resource") == "apiTest-11"
+
+
+def test_a_secret_input_makes_the_result_secret(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    program = write_program(
+        tmp_path,
+        f"""
+        secret = pulumi.Output.secret
+        pulumi.export("by_secret_id", get_visualization_job_output(job_id=secret(197)).apply(fields))
+        pulumi.export("by_secret_name", get_visualization_job_output(job_name=secret("apiTest-11")).apply(fields))
+        in_secret_project = get_visualization_job_output(job_id=197, project_id=secret("{emulator.project_id}"))
+        pulumi.export("in_secret_project", in_secret_project.apply(fields))
+        pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
+        pulumi.export("plain", get_visualization_job_output(job_id=197).apply(fields))
+        """,
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is None, run.error
+    assert {name: entry["secret"] for name, entry in run.outputs.items()} == {
+        "by_secret_id": True,
+        "by_secret_name": True,
+        "in_secret_project": True,
+        "by_secret_status": True,
+        "plain": False,
+    }
+    assert run.value("by_secret_id") == run.value("plain") == run.value("in_secret_project")
+    assert run.value("by_secret_status") == [197, 245]
 
 
 def test_output_form_reads_overlap(tmp_path: Path, emulator: ModelArtsEmulator) -> None:

@@ -8,13 +8,19 @@ Each program runs in a fresh child process (:func:`harness.programs.run_program`
 from __future__ import annotations
 
 import base64
+import inspect
+import json
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from pulumi.runtime import rpc
 
 from canaries import CANARY, CANARY_SECRETS
 from harness.example_programs import (
@@ -25,10 +31,12 @@ from harness.example_programs import (
     find_text,
     modelarts_requests,
 )
-from harness.programs import ProgramRun, run_program
+from harness.programs import REPO_ROOT, ProgramRun, run_program, write_program
+from pulumi_modelarts import VisualizationJob
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.models import VisualizationJob as JobModel
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from pulumi_modelarts.provider import STATE_FIELDS
 
 try:
     import pulumi_kubernetes  # noqa: F401 - the examples' programs import it in their child process
@@ -500,6 +508,214 @@ def test_gitops_manifest_matches_the_program() -> None:
     assert secret["stringData"] == {"__secret": manifest["Secret"]["stringData"]}
     assert {**secret, "stringData": None} == {**manifest.pop("Secret"), "stringData": None}
     assert objects == manifest
+
+
+# -- the resource form in a program ------------------------------------------------------------
+
+#: ``__provider`` as every version of this package has stored it: existing stacks must never see a
+#: ``~__provider`` diff. A by-reference pickle of the provider class with no state, not secret.
+GOLDEN_PROVIDER = (
+    "gASVQAAAAAAAAACMGXB1bHVtaV9tb2RlbGFydHMucHJvdmlkZXKUjBhWaXN1YWxpemF0aW9uSm9iUHJvdmlkZXKUk5QpgZR9lGIu"
+)
+RESOURCE_PROGRAM = """\
+import pulumi
+from pulumi_modelarts import VisualizationJob
+
+secret = pulumi.Output.secret
+"""
+
+
+def run_resources(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: Any) -> ProgramRun:
+    """A program declaring ``VisualizationJob``s, with stack config pointing at the emulator."""
+    write_program(directory, RESOURCE_PROGRAM + textwrap.dedent(body))
+    config = {**emulator.stack_config(include_project=False), **kwargs.pop("config", {})}
+    return run_program(directory, project="resources", config=config, **kwargs)
+
+
+def registered(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {resource["name"]: resource for resource in run.resources}
+
+
+def test_registration_is_what_the_sdks_dynamic_resource_registers(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """The registration bypasses the SDK's per-resource pickling, so compare it with the SDK's own."""
+    run = run_resources(
+        emulator,
+        tmp_path,
+        f"""
+        import pulumi.dynamic
+        from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+
+
+        class SdkPath(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
+            pass
+
+
+        def sdk(name, **targets):
+            props = dict.fromkeys(STATE_FIELDS)
+            props.update(targets)
+            SdkPath(VisualizationJobProvider(), name, props)
+
+
+        place = dict(project_id="{emulator.project_id}", region="eu-de", endpoint="{emulator.url}")
+        VisualizationJob("ours", job_id=197, **place)
+        sdk("sdk", job_id=197, **place)
+        VisualizationJob("ours-plain", job_id="212")
+        sdk("sdk-plain", job_id="212", project_id=None, region=None, endpoint=None)
+        """,
+        preview=True,
+    )
+
+    assert run.error is None, run.error
+    resources = registered(run)
+    for ours, theirs in (("ours", "sdk"), ("ours-plain", "sdk-plain")):
+        mine, sdks = dict(resources[ours]), dict(resources[theirs])
+        assert mine.pop("name") == ours and sdks.pop("name") == theirs
+        mine.pop("id"), sdks.pop("id")
+        assert mine == sdks  # type token, inputs, __provider and its secretness, secret outputs
+        assert mine["type"] == JOB_TYPE
+        assert mine["provider"] == GOLDEN_PROVIDER and mine["provider_secret"] is False
+        assert mine["secret_outputs"] == []
+
+
+def test_thousands_of_resources_in_one_program() -> None:
+    """The SDK's own path dies with RecursionError before 1,000 (benchmarks/sdk_pickle_growth.py)."""
+    # The collector is off in the child only to keep this test short; it changes no result.
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale", "2000", "--collector-off"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["registered"] == 2000
+    assert result["types"] == [JOB_TYPE]
+    assert result["providers"] == 1  # one `__provider`, made once
+    assert result["pickler_unchanged"]  # nothing left wrapped for the next dynamic resource
+
+
+def test_resource_annotations_are_objects_not_strings() -> None:
+    """The SDK evaluates a resource class's annotations at every registration: strings would be
+    compiled anew each time (benchmarks/scale.py measures it)."""
+    hints = inspect.get_annotations(VisualizationJob)
+    assert set(hints) == {*OUTPUT_FIELDS, "endpoint"}
+    assert not [name for name, hint in hints.items() if isinstance(hint, str)]
+
+
+ALL_OUTPUTS_SECRET = sorted({*OUTPUT_FIELDS, "endpoint"})
+#: Resources with one secret input each (every one job 197, read from the emulator).
+SECRET_INPUTS = {
+    "secret-job-id": 'VisualizationJob("secret-job-id", job_id=secret(197))',
+    "secret-project": 'VisualizationJob("secret-project", job_id=197, project_id=secret(PROJECT))',
+    "secret-region": 'VisualizationJob("secret-region", job_id=197, region=secret("eu-de"))',
+    "secret-endpoint": 'VisualizationJob("secret-endpoint", job_id=197, endpoint=secret(ENDPOINT))',
+    "derived-from-secret": 'VisualizationJob("derived-from-secret", job_id=secret(1).apply(lambda _: 197))',
+    "get-secret-endpoint": 'VisualizationJob.get("get-secret-endpoint", 197, endpoint=secret(ENDPOINT))',
+    "get-secret-id": 'VisualizationJob.get("get-secret-id", secret(197))',
+}
+
+
+def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    body = [
+        f'PROJECT, ENDPOINT = "{emulator.project_id}", "{emulator.url}"',
+        "jobs = {}",
+        *(f'jobs["{name}"] = {code}' for name, code in SECRET_INPUTS.items()),
+        'jobs["plain"] = VisualizationJob("plain", job_id=pulumi.Output.from_input(212), endpoint=ENDPOINT)',
+        'VisualizationJob("own-list", job_id=secret(230), opts=pulumi.ResourceOptions(additional_secret_outputs=["x"]))',
+        "for name, job in jobs.items():",
+        '    pulumi.export(f"{name}.id", job.id)',
+        "    pulumi.export(name, pulumi.Output.all(job.service_url, job.job_name, job.status))",
+    ]
+    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
+
+    assert run.error is None, run.error
+    resources = registered(run)
+    for name in SECRET_INPUTS:
+        # The engine marks outputs secret only by input name; these names cover every output.
+        assert sorted(resources[name]["secret_outputs"]) == ALL_OUTPUTS_SECRET, name
+        # What the engine then hands the program: the read values, secret.
+        assert run.outputs[name]["secret"] and run.value(name)[1:] == ["apiTest-11", 8], name
+        # A resource ID cannot be secret in Pulumi: it stays plain.
+        assert run.outputs[f"{name}.id"] == {"known": True, "secret": False, "value": "197"}, name
+    assert resources["plain"]["secret_outputs"] == []  # an Output, but not a secret one
+    assert not run.outputs["plain"]["secret"] and run.value("plain")[1:] == ["mnist-insight", 10]
+    assert resources["own-list"]["secret_outputs"] == ["x", *STATE_FIELDS]  # the user's list kept
+
+
+#: ``VisualizationJob.get`` IDs in every form the constructor takes, all job 197.
+GET_IDS = {
+    "int": "197",
+    "string": '"197"',
+    "float": "197.0",
+    "resource-output": "board.job_id",
+    "stack-reference": 'ref.require_output("job_id")',
+    "output-of-string": 'pulumi.Output.from_input("197")',
+}
+
+
+def test_get_takes_a_job_id_in_every_form_the_constructor_does(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    body = [
+        'board = VisualizationJob("board", job_id=197)',
+        'ref = pulumi.StackReference("organization/quickstart/dev")',
+        *(
+            f'pulumi.export("{name}", VisualizationJob.get("{name}", {code}).job_name)'
+            for name, code in GET_IDS.items()
+        ),
+    ]
+    run = run_resources(
+        emulator,
+        tmp_path,
+        "\n".join(body) + "\n",
+        stack_references={"organization/quickstart/dev": {"job_id": 197}},
+    )
+
+    assert run.error is None, run.error
+    assert run.values() == dict.fromkeys(GET_IDS, "apiTest-11")
+    assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
+
+
+@pytest.mark.parametrize("bad", ['"12a"', "19.5", str(2**53)])
+def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
+    tmp_path: Path, emulator: ModelArtsEmulator, bad: str
+) -> None:
+    run = run_resources(emulator, tmp_path, f'VisualizationJob.get("seen", {bad})\n')
+
+    assert run.error is not None
+    assert {"InvalidInputError", "RunError"} <= set(run.error["mro"])
+    assert run.error["message"].startswith("job_id must be a whole number from 1 to 9007199254740991, got ")
+    assert "\n" not in run.error["message"]
+    assert emulator.requests == []
+
+
+def test_get_with_an_unknown_override_reads_nothing_in_preview(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    overrides = ("endpoint", "region", "project_id")
+    run = run_resources(
+        emulator,
+        tmp_path,
+        """
+        # An attribute another resource has only after `up`: unknown in preview.
+        place = pulumi.CustomResource("test:index:Place", "place", {"value": None})
+        for override in ("endpoint", "region", "project_id"):
+            pulumi.export(override, VisualizationJob.get(override, 197, **{override: place.value}).job_name)
+        pulumi.export("known", VisualizationJob.get("known", 212).job_name)
+        """,
+        preview=True,
+    )
+
+    assert run.error is None, run.error
+    for override in overrides:
+        assert run.outputs[override]["known"] is False, override  # not the configured place's job
+        assert registered(run)[override]["resource_id"] == rpc.UNKNOWN, override
+    assert run.value("known") == "mnist-insight"
+    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/212")]
 
 
 # -- secrets -----------------------------------------------------------------------------------

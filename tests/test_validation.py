@@ -5,22 +5,36 @@ from __future__ import annotations
 import pytest
 
 from pulumi_modelarts.errors import InvalidInputError
+from pulumi_modelarts.status import JobStatus
 from pulumi_modelarts.validation import (
     check_endpoint,
     check_identifier,
     check_job_name,
     is_loopback_host,
     parse_job_id,
+    parse_whole_number,
     path_segment,
 )
+
+MAX = 2**53 - 1  # 9007199254740991: the largest whole number a float carries exactly
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(197, 197), ("197", 197), (197.0, 197), ("0197", 197), (str(2**63 - 1), 2**63 - 1)],
+    [
+        (197, 197),
+        ("197", 197),
+        (197.0, 197),  # what a StackReference delivers
+        ("0197", 197),
+        (MAX, MAX),
+        (float(MAX), MAX),
+        (str(MAX), MAX),
+        (JobStatus.RUNNING, 8),
+    ],
 )
 def test_job_id_accepts_ints_integral_floats_and_digit_strings(value: object, expected: int) -> None:
     assert parse_job_id(value) == expected
+    assert type(parse_job_id(value)) is int
 
 
 @pytest.mark.parametrize(
@@ -28,36 +42,62 @@ def test_job_id_accepts_ints_integral_floats_and_digit_strings(value: object, ex
     [
         0,
         -1,
+        0.0,
         "0",
         "",
         " 197",
         "197 ",
+        "\t197\n",
         "1e3",
         "19.7",
+        "197.0",
         19.5,
+        -197.0,
         True,
+        False,
         None,
         "../197",
         "197/..",
         "%2e%2e",
         "\uff11\uff19\uff17",  # fullwidth digits
+        "\u0661\u0669\u0667",  # Arabic-Indic digits
         "1" * 20,
-        2**63,
-        str(2**63),
+        MAX + 1,  # the first ID a float can no longer tell from its neighbour
+        str(MAX + 1),
+        float(MAX + 1),
+        2**63 - 1,
+        str(2**63 - 1),
+        1.152921504606847e18,
         "9" * 19,
         [197],
+        b"197",
         "197;drop",
         "0x10",
         float("nan"),
         float("inf"),
+        float("-inf"),
     ],
 )
-def test_job_id_rejections_are_one_line(value: object) -> None:
+def test_job_id_rejections_name_the_real_rule_in_one_line(value: object) -> None:
     with pytest.raises(InvalidInputError) as caught:
         parse_job_id(value)
     message = str(caught.value)
-    assert "job_id must be a positive integer" in message
+    assert message.startswith(f"job_id must be a whole number from 1 to {MAX}, got ")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(0, 0), (8, 8), (8.0, 8), ("22", 22), (JobStatus.KILLED, 12)]
+)
+def test_other_integer_inputs_follow_the_same_rule(value: object, expected: int) -> None:
+    assert parse_whole_number(value, field="status") == expected
+
+
+@pytest.mark.parametrize("value", [8.5, -1, -1.0, "8.0", " 8", True, float("nan"), MAX + 1, "RUNNING"])
+def test_other_integer_inputs_are_refused_with_the_same_wording(value: object) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        parse_whole_number(value, field="status")
+    assert str(caught.value).startswith(f"status must be a whole number from 0 to {MAX}, got ")
 
 
 @pytest.mark.parametrize("value", ["eu-de", "0123456789abcdef0123456789abcdef", "eu-de_sub", "MOS"])

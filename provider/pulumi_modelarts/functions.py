@@ -327,7 +327,7 @@ def get_visualization_jobs(
     when nothing matches."""
     del opts
     with _as_run_errors():
-        values = _JobListing(_client(project_id, region, endpoint), status, search_content).run()
+        values = _JobListing.prepare(status, search_content, project_id, region, endpoint).run()
     return AwaitableGetVisualizationJobsResult(**values)
 
 
@@ -346,7 +346,7 @@ def get_visualization_jobs_output(
     def read(values: list[Any]) -> Awaitable[GetVisualizationJobsResult]:
         status_, search, project, region_, endpoint_ = values[:5]
         with _as_run_errors():
-            listing = _JobListing(_client(project, region_, endpoint_), status_, search)
+            listing = _JobListing.prepare(status_, search, project, region_, endpoint_)
         return _in_thread(lambda: GetVisualizationJobsResult(**listing.run()))
 
     return inputs.apply(read)
@@ -450,6 +450,21 @@ class _JobListing:
     status: int | None
     search_content: str | None
 
+    @classmethod
+    def prepare(
+        cls,
+        status: int | float | str | None,
+        search_content: str | None,
+        project_id: str | None,
+        region: str | None,
+        endpoint: str | None,
+    ) -> _JobListing:
+        from .validation import parse_whole_number
+
+        if status is not None:
+            status = parse_whole_number(status, field="status", hint="Use a JobStatus code, e.g. 8 (RUNNING)")
+        return cls(_client(project_id, region, endpoint), status, search_content)
+
     def run(self) -> dict[str, Any]:
         client = self.client
         jobs = [
@@ -472,18 +487,27 @@ class _JobListing:
 
 
 def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None) -> pulumi.Output[Any]:
-    """An output that resolves once every ``depends_on`` resource exists (unknown until then)."""
-    depends_on = getattr(opts, "depends_on", None)
-    if depends_on is None:
+    """An output that resolves once every ``depends_on`` resource exists (unknown until then).
+
+    A component stands for its children, as in Pulumi's own ``invoke_output``: the SDK's helpers
+    expand it, and the read waits for the ID of every custom resource found.
+    """
+    if not isinstance(opts, pulumi.InvokeOutputOptions) or opts.depends_on is None:
         return pulumi.Output.from_input(None)
+    from pulumi.runtime._depends_on import _resolve_depends_on
+    from pulumi.runtime.rpc import _expand_dependencies
 
-    def wait_for(resources: Any) -> pulumi.Output[Any]:
-        items = resources if isinstance(resources, list | tuple) else [resources]
-        return pulumi.Output.all(
-            *(item.id if isinstance(item, pulumi.CustomResource) else item.urn for item in items)
-        )
+    depends_on = opts._depends_on_list()
 
-    return pulumi.Output.from_input(depends_on).apply(wait_for)
+    async def existence() -> list[pulumi.Output[Any]]:
+        resources = await _expand_dependencies(await _resolve_depends_on(depends_on), None)
+        return [
+            res.id if isinstance(res, pulumi.CustomResource) and "id" in vars(res) else res.urn
+            for res in resources.values()
+        ]
+
+    awaited: Any = existence()  # from_input's overloads do not type an awaitable list of outputs
+    return pulumi.Output.from_input(awaited).apply(lambda outputs: pulumi.Output.all(*outputs))
 
 
 _EXECUTOR: ThreadPoolExecutor | None = None

@@ -1,4 +1,4 @@
-"""The names of the flat outputs every surface exports (Pulumi outputs, CLI JSON).
+"""The flat outputs every surface exports (Pulumi outputs, function results, CLI JSON): one definition.
 
 Kept apart from the pydantic model so the Pulumi resource can declare its outputs without
 importing pydantic; renaming any of these breaks consumers' StackReferences and jsonpaths.
@@ -6,22 +6,44 @@ importing pydantic; renaming any of these breaks consumers' StackReferences and 
 
 from __future__ import annotations
 
-OUTPUT_FIELDS: tuple[str, ...] = (
-    "job_id",
-    "job_name",
-    "job_desc",
-    "service_url",
-    "resource_id",
-    "train_url",
-    "status",
-    "status_name",
-    "is_running",
-    "duration",
-    "create_time",
-    "created_at",
-    "job_type",
-    "flavor_code",
-    "remaining_duration",
-    "project_id",
-    "region",
+
+class OutputField:
+    """One output: its name, Python type, one-line meaning, and whether it moves on its own.
+
+    A field that moves on its own (a running job's clock) changes between two reads of an
+    unchanged job, so it is never drift: ``pulumi preview`` stays quiet while a job runs.
+    Every other field identifies or describes the job; derived ones follow their sources.
+    (A plain class: a NamedTuple would cost this import ten times as much.)
+    """
+
+    __slots__ = ("meaning", "moves", "name", "type")
+
+    def __init__(self, name: str, type: object, meaning: str, *, moves: bool = False) -> None:
+        self.name, self.type, self.meaning, self.moves = name, type, meaning, moves
+
+    def __repr__(self) -> str:
+        return f"OutputField({self.name!r}, {self.type!r}, moves={self.moves})"
+
+
+OUTPUTS: tuple[OutputField, ...] = (
+    OutputField("job_id", int, "Job ID, as the API returns it"),
+    OutputField("job_name", str, "Job name"),
+    OutputField("job_desc", str | None, "Description"),
+    OutputField("service_url", str | None, "URL of the TensorBoard / MindInsight UI"),
+    OutputField("resource_id", str | None, "ID of the charged resource"),
+    OutputField("train_url", str | None, "OBS path of the job's logs"),
+    OutputField("status", int, "Status code (0-22, see JobStatus)"),
+    OutputField("status_name", str, "Short status name (RUNNING, ...); UNKNOWN_<n> for newer codes"),
+    OutputField("is_running", bool, "True while the UI is served (status 8)"),
+    OutputField("duration", int | None, "Running time in milliseconds", moves=True),
+    OutputField("create_time", int | None, "Creation time in epoch milliseconds, as the API returns it"),
+    OutputField("created_at", str | None, "Creation time as RFC 3339 in UTC ending in Z (never local time)"),
+    OutputField("job_type", str | None, "TensorBoard or MindInsight"),
+    OutputField("flavor_code", str | None, "Resource specification code"),
+    OutputField("remaining_duration", float | None, "Time left before auto-stop, when scheduled", moves=True),
+    OutputField("project_id", str, "Project the job was read in"),
+    OutputField("region", str, "Region the job was read in"),
 )
+OUTPUT_FIELDS: tuple[str, ...] = tuple(field.name for field in OUTPUTS)
+#: Outputs the service advances by itself; a change in them alone is not drift.
+MOVING_FIELDS: frozenset[str] = frozenset(field.name for field in OUTPUTS if field.moves)

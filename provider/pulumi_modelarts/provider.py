@@ -10,9 +10,11 @@ Lifecycle (one GET per job per operation, never a write):
 
 * ``check`` validates inputs without I/O and lets preview's unknowns through.
 * ``create``/``update`` read the job; ``delete`` does nothing and sends nothing.
-* ``diff`` re-reads the job and reports a change exactly when it differs from the stored
-  outputs (drift shows up in preview like a Terraform data-source re-read); a different
-  job, project, region or endpoint means replace.
+* ``diff`` re-reads the job and reports a change exactly when a field that identifies or
+  describes it differs from the stored outputs (drift shows up in preview like a Terraform
+  data-source re-read); a running job's clock (``duration``, ``remaining_duration``) alone is
+  not drift. A different job, project, region or endpoint means replace; state written by an
+  older version (fields missing, a string job ID, a trailing slash) is compared normalised.
 * ``read`` re-reads for ``refresh`` (a vanished job is dropped from state) and serves
   ``VisualizationJob.get`` (where a missing job is an error).
 
@@ -40,7 +42,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
-from .outputs import OUTPUT_FIELDS
+from .outputs import MOVING_FIELDS, OUTPUT_FIELDS
 from .validation import check_endpoint, check_identifier, parse_job_id
 
 if TYPE_CHECKING:
@@ -50,8 +52,8 @@ if TYPE_CHECKING:
 TARGET_INPUTS: tuple[str, ...] = ("job_id", "project_id", "region", "endpoint")
 #: Outputs kept in state: the exported fields plus the endpoint that was read.
 STATE_FIELDS: tuple[str, ...] = (*OUTPUT_FIELDS, "endpoint")
-#: Present only in stored outputs, never in inputs: tells a refresh from a ``.get`` read.
-_OUTPUT_MARKER = "status_name"
+#: Stored outputs whose change is drift: all but the clocks that move on their own.
+DRIFT_FIELDS: tuple[str, ...] = tuple(key for key in STATE_FIELDS if key not in MOVING_FIELDS)
 
 _RUNTIME_LOCK = threading.Lock()
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -145,11 +147,12 @@ class VisualizationJobProvider(ResourceProvider):
             return DiffResult(changes=True, replaces=unknown, delete_before_replace=False)
         runtime = self._runtime()
         target = runtime.target(inputs)
-        replaces = [key for key in TARGET_INPUTS if not _same(olds.get(key), target.identity()[key])]
+        identity = target.identity()
+        replaces = [key for key in TARGET_INPUTS if not _same_target(key, olds.get(key), identity[key])]
         if replaces:
             return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = runtime.read(target, reuse_recent=True)
-        changed = any(not _same(olds.get(key), current[key]) for key in STATE_FIELDS)
+        changed = any(not _same(olds.get(key), current[key]) for key in DRIFT_FIELDS)
         return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     @_one_line_errors
@@ -163,7 +166,7 @@ class VisualizationJobProvider(ResourceProvider):
         """Refresh (props = stored outputs) or ``.get`` (props = inputs): one GET of job ``id_``."""
         runtime = self._runtime()
         inputs = {**_user_inputs(props), "job_id": id_}
-        from_state = _OUTPUT_MARKER in props
+        from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         try:
             target: Target = runtime.target(inputs)
             outputs = runtime.read(target, reuse_recent=False)
@@ -175,6 +178,25 @@ class VisualizationJobProvider(ResourceProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Deliberately nothing: a data source never deletes the job it reads."""
+
+
+def _same_target(key: str, old: Any, new: Any) -> bool:
+    """Whether stored outputs name the job and place a resource reads now.
+
+    A value missing from state was not recorded by the version that wrote it, so it cannot show
+    another place; a job ID stored as a string and an endpoint with a trailing slash are the
+    same job and place as their normalised forms.
+    """
+    if old is None:
+        return True
+    if key == "job_id":
+        try:
+            old = parse_job_id(old)
+        except InvalidInputError:
+            return False
+    elif key == "endpoint" and isinstance(old, str):
+        old = old.rstrip("/")
+    return _same(old, new)
 
 
 def _same(old: Any, new: Any) -> bool:

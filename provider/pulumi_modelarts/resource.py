@@ -2,16 +2,86 @@
 
 Every field of the job becomes an ``Output`` usable as stack output or as input of other
 resources. Destroying the stack only forgets the job; nothing is ever sent to delete it.
+
+No ``from __future__ import annotations`` here: the SDK resolves a resource class's annotations
+on every registration (``pulumi._types.resource_types``), and string annotations would cost a
+``compile()`` each, about a third of the per-resource cost of a program.
 """
 
-from __future__ import annotations
-
+import pickle
+import threading
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
+from pulumi.dynamic.dynamic import serialize_provider
 
 from .provider import STATE_FIELDS, VisualizationJobProvider
+from .validation import parse_job_id
+
+_PICKLE_LOCK = threading.Lock()
+_PROVIDER: list[str] = []
+
+
+def _serialized_provider() -> str:
+    """``__provider``, made once per process by the SDK's own ``serialize_provider``.
+
+    Our provider pickles to a constant, so one serialization serves every resource. The SDK's
+    ``serialize_provider`` wraps ``pickle._Pickler._batch_setitems`` once more on every call and
+    never unwraps it: each ``dynamic.Resource`` then costs more than the last, and a program of
+    about a thousand dies with ``RecursionError`` (pulumi/pulumi#17803; reproduced by
+    ``benchmarks/sdk_pickle_growth.py``). After our one call, whatever it changed on the pickler
+    is put back, so other dynamic resources in the program are not affected by ours.
+    """
+    with _PICKLE_LOCK:
+        if not _PROVIDER:
+            pickler, module_pickler = pickle._Pickler, pickle.Pickler
+            saved = dict(vars(pickler))
+            try:
+                _PROVIDER.append(serialize_provider(VisualizationJobProvider()))
+            finally:
+                pickle.Pickler = module_pickler  # type: ignore[misc]
+                for name in set(vars(pickler)) - set(saved):
+                    delattr(pickler, name)
+                for name, value in saved.items():
+                    if vars(pickler).get(name) is not value:
+                        setattr(pickler, name, value)
+        return _PROVIDER[0]
+
+
+def _secret_outputs_when_secret(
+    targets: dict[str, Any], opts: pulumi.ResourceOptions | None
+) -> tuple[Any, pulumi.ResourceOptions | None]:
+    """``job_id`` to register, and options that list every output as secret when any input is.
+
+    The engine marks an output secret only when an input *of the same name* is, so a secret
+    project or job ID would leave ``service_url`` and the rest in plaintext state. Whether an
+    ``Output`` is secret is known only once it resolves, and the SDK reads
+    ``additional_secret_outputs`` after it has serialized the inputs: the returned ``job_id``
+    resolves like the given one, after the list is complete. Plain values are never secret.
+    """
+    if not any(isinstance(value, pulumi.Output) for value in targets.values()):
+        return targets["job_id"], opts
+    merged = pulumi.ResourceOptions.merge(opts, None)
+    secret_outputs = merged.additional_secret_outputs = list(merged.additional_secret_outputs or [])
+    job_id = pulumi.Output.from_input(targets["job_id"])
+    every_target = pulumi.Output.all(*targets.values())
+
+    async def is_secret() -> bool:
+        if await every_target.is_secret():
+            secret_outputs.extend(name for name in STATE_FIELDS if name not in secret_outputs)
+        return await job_id.is_secret()
+
+    value = job_id.future(with_unknowns=True)
+    return pulumi.Output(job_id.resources(), value, job_id.is_known(), is_secret()), merged
+
+
+def _read_id(values: list[Any]) -> str:
+    """The resource ID of ``VisualizationJob.get``: the job ID as the provider's ``read`` takes it."""
+    from .functions import _as_run_errors  # a bad ID ends the program in one line, as in the functions
+
+    with _as_run_errors():
+        return str(parse_job_id(values[0]))
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
@@ -47,20 +117,40 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Read job ``job_id``; ``project_id``, ``region`` and ``endpoint`` override the
-        provider-wide ``modelarts:*`` settings for this job only."""
+        provider-wide ``modelarts:*`` settings for this job only. When any of them is secret,
+        every output is stored as a secret."""
+        targets = {"job_id": job_id, "project_id": project_id, "region": region, "endpoint": endpoint}
+        job_id, opts = _secret_outputs_when_secret(targets, opts)
         props: dict[str, Any] = dict.fromkeys(STATE_FIELDS)
-        props.update(job_id=job_id, project_id=project_id, region=region, endpoint=endpoint)
-        super().__init__(VisualizationJobProvider(), resource_name, props, opts)
+        props.update(targets, job_id=job_id)
+        # What ``dynamic.Resource.__init__`` registers (its type token, these props plus
+        # ``__provider``, not secret since ``serialize_as_secret_always`` is False), without
+        # serializing the provider again for every resource.
+        props["__provider"] = _serialized_provider()
+        pulumi.CustomResource.__init__(
+            self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
+        )
 
     @staticmethod
     def get(
         resource_name: str,
-        id: pulumi.Input[str],
+        id: pulumi.Input[int | str],
         opts: pulumi.ResourceOptions | None = None,
-        **kwargs: Any,
-    ) -> VisualizationJob:
+        *,
+        project_id: pulumi.Input[str] | None = None,
+        region: pulumi.Input[str] | None = None,
+        endpoint: pulumi.Input[str] | None = None,
+    ) -> "VisualizationJob":
         """Read job ``id`` without managing it: the engine reads it on every preview and up,
-        marks it external and never deletes it. ``kwargs`` may name ``project_id``, ``region``
-        or ``endpoint``."""
-        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        return VisualizationJob(resource_name, id, opts=merged, **kwargs)
+        marks it external and never deletes it.
+
+        While an override is unknown (preview), the resource ID is unknown too: the engine then
+        reads nothing and every output is unknown, instead of reading the configured place.
+        """
+        read_id = pulumi.Output.all(id, project_id, region, endpoint).apply(_read_id)
+        # A resource ID cannot be secret in Pulumi; a secret job ID still makes every output secret.
+        read_opts = pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id))
+        merged = pulumi.ResourceOptions.merge(opts, read_opts)
+        return VisualizationJob(
+            resource_name, id, project_id=project_id, region=region, endpoint=endpoint, opts=merged
+        )

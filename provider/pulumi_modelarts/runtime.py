@@ -112,17 +112,20 @@ class ProviderRuntime:
     def _client_for(
         self, project_id: str | None, region: str | None, endpoint: str | None
     ) -> ModelArtsClient:
-        """The provider-wide client, unless the resource names another place to read from.
+        """The one client of the place (region and endpoint) a resource names.
 
-        Stored outputs name the project, region and endpoint they were read from; when those are
-        the provider's own, the provider's client (and its token) serves the read.
+        Stored outputs name the project, region and endpoint a job was read from, while inputs
+        name only overrides. A project that is the place's own (configured or discovered) is
+        served by the place's client, so the Read and Diff of one resource share a client and
+        its token; any other project gets a client of its own.
         """
-        settings = self.settings()
-        default = shared_client(settings)
-        same_place = region in (None, default.region) and endpoint in (None, default.endpoint)
-        if same_place and project_id in (None, default.project_id):
-            return default
-        return shared_client(settings.with_overrides(project_id=project_id, region=region, endpoint=endpoint))
+        place = self.settings().with_overrides(region=region)
+        if endpoint is not None and endpoint.rstrip("/") != place.resolved_endpoint:
+            place = place.with_overrides(endpoint=endpoint.rstrip("/"))
+        client = shared_client(place)
+        if project_id is None or project_id == client.project_id:
+            return client
+        return shared_client(place.with_overrides(project_id=project_id))
 
     def read(self, target: Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""

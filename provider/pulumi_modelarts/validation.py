@@ -12,10 +12,12 @@ from urllib.parse import quote, urlsplit
 
 from .errors import InvalidInputError
 
-MAX_JOB_ID = 2**63 - 1
+#: The largest whole number any input takes (job IDs included): the engine carries numbers as
+#: IEEE doubles, and above 2**53 - 1 two IDs can arrive as the same float.
+MAX_WHOLE_NUMBER = 2**53 - 1
 #: Sort keys the list call accepts (its ``sortBy`` parameter).
 SORT_KEYS: tuple[str, ...] = ("job_id", "job_name", "job_desc", "create_time", "status")
-_JOB_ID_DIGITS = re.compile(r"[0-9]{1,19}")
+_DIGITS = re.compile(r"[0-9]{1,32}")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _JOB_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
@@ -28,26 +30,36 @@ def _shown(value: object) -> str:
     return text if len(text) <= 48 else text[:45] + "...'"
 
 
-def parse_job_id(value: object, *, field: str = "job_id") -> int:
-    """Return the job ID as an int, accepting what users and the engine send.
+def parse_whole_number(value: object, *, field: str, minimum: int = 0, hint: str | None = None) -> int:
+    """One rule for every integer input: an int, an integral float or a string of ASCII digits,
+    from ``minimum`` to :data:`MAX_WHOLE_NUMBER`.
 
-    The engine carries numbers as floats, stack config carries strings, users write ints.
+    Users write ints, stack config carries strings, and the engine (StackReferences, resource
+    outputs on the wire) carries floats such as ``197.0``.
     """
-    job_id: int | None = None
+    number: int | None = None
     if isinstance(value, bool):
-        job_id = None
-    elif isinstance(value, int):
-        job_id = value
-    elif (isinstance(value, float) and value.is_integer() and abs(value) < 2**53) or (
-        isinstance(value, str) and _JOB_ID_DIGITS.fullmatch(value)
-    ):
-        job_id = int(value)
-    if job_id is None or not 0 < job_id <= MAX_JOB_ID:
+        number = None
+    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        number = int(value)  # a plain int, also for IntEnum members
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        number = int(value)
+    if number is None or not minimum <= number <= MAX_WHOLE_NUMBER:
         raise InvalidInputError(
-            f"{field} must be a positive integer of at most 19 digits, got {_shown(value)}",
-            hint="Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console",
+            f"{field} must be a whole number from {minimum} to {MAX_WHOLE_NUMBER}, got {_shown(value)}",
+            hint=hint,
         )
-    return job_id
+    return number
+
+
+def parse_job_id(value: object, *, field: str = "job_id") -> int:
+    """The job ID as an int (see :func:`parse_whole_number`)."""
+    return parse_whole_number(
+        value,
+        field=field,
+        minimum=1,
+        hint="Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console",
+    )
 
 
 def check_identifier(value: object, *, field: str) -> str:

@@ -28,6 +28,8 @@ Modelled:
   otherwise the outputs (and inputs, if returned) replace the stored ones, and for managed
   resources ``Diff(olds=refreshed outputs, news=old inputs, old_inputs=refreshed inputs)`` runs to
   show drift (the raw Diff is kept on the step; the engine displays it inverted).
+- ``up --refresh``: the refresh above for every resource in state, then the up, in one provider
+  process.
 - destroy: ``Delete(id, old outputs)`` for managed resources in reverse order; external ones are
   discarded without a call.
 - secrets: wrapped values (``rpc.wrap_rpc_secret``) in inputs are unwrapped before they are sent
@@ -41,7 +43,7 @@ Not modelled: dependencies between resources (steps run in the given order, or a
 ``parallel``), pending deletes (a create-before-delete replacement whose Delete fails leaves the
 new resource uncommitted; a delete-before-replace whose Create fails leaves the deleted old one in
 state), ``protect``, ``ignoreChanges``, aliases, targets, ``additional_secret_outputs``, import,
-``refresh --preview-only``, ``up --refresh``, a URN switching between managed and read (the engine's
+``refresh --preview-only``, a URN switching between managed and read (the engine's
 read-replacement), the engine's CheckConfig/DiffConfig fallbacks for the default provider (the
 Python server does not implement them), and the program side (the harness passes inputs directly).
 """
@@ -249,8 +251,14 @@ class Engine:
         """Plan against the state without changing it (unknown inputs allowed)."""
         return self._deploy("preview", resources, parallel)
 
-    def up(self, resources: Mapping[str, Desired], *, parallel: int = 1) -> OperationResult:
-        """Apply ``resources``; ``parallel`` runs per-resource step sequences concurrently."""
+    def up(
+        self, resources: Mapping[str, Desired], *, parallel: int = 1, refresh: bool = False
+    ) -> OperationResult:
+        """Apply ``resources``; ``parallel`` runs per-resource step sequences concurrently.
+
+        ``refresh`` is ``pulumi up --refresh``: every resource in state is refreshed first, by the
+        same provider process; ``steps`` then show the up's steps and ``calls`` both.
+        """
         for key, desired in resources.items():
             if (
                 _contains_unknowns(desired.inputs)
@@ -258,16 +266,11 @@ class Engine:
                 or _is_unknown(desired.provider)
             ):
                 raise ValueError(f"{key}: unknown values are only possible in preview")
-        return self._deploy("up", resources, parallel)
+        return self._deploy("up", resources, parallel, refresh=refresh)
 
     def refresh(self, *, parallel: int = 1) -> OperationResult:
         """Read every resource in state; the program is not run."""
-
-        def body(server: ProviderServer, result: OperationResult) -> None:
-            jobs = [(urn, self._bind(self._refresh_one, server, urn, old)) for urn, old in self.state.items()]
-            self._run(jobs, parallel, result, commit=True)
-
-        return self._operate("refresh", body)
+        return self._operate("refresh", lambda server, result: self._refresh_all(server, result, parallel))
 
     def destroy(self, *, parallel: int = 1) -> OperationResult:
         """Delete managed resources (reverse state order) and discard external ones."""
@@ -356,13 +359,21 @@ class Engine:
             elif outcome.state is not None:
                 self.state[urn] = outcome.state
 
+    def _refresh_all(self, server: ProviderServer, result: OperationResult, parallel: int) -> None:
+        jobs = [(urn, self._bind(self._refresh_one, server, urn, old)) for urn, old in self.state.items()]
+        self._run(jobs, parallel, result, commit=True)
+
     def _deploy(
-        self, operation: Operation, resources: Mapping[str, Desired], parallel: int
+        self, operation: Operation, resources: Mapping[str, Desired], parallel: int, *, refresh: bool = False
     ) -> OperationResult:
         preview = operation == "preview"
         desired = {self.urn(key): value for key, value in resources.items()}
 
         def body(server: ProviderServer, result: OperationResult) -> None:
+            if refresh:
+                self._refresh_all(server, result, parallel)
+                if result.error is not None:
+                    return
             jobs = [
                 (urn, self._bind(self._register, server, urn, goal, preview)) for urn, goal in desired.items()
             ]

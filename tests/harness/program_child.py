@@ -3,7 +3,11 @@
 Mocks stand in for the engine and the resource monitor. A ``VisualizationJob`` is served by the
 real provider, unpickled from ``__provider`` and configured with the stack config, calling the
 emulator over loopback, as the engine's provider process would on ``up`` (or, on ``preview``,
-with outputs left unknown as the engine leaves them). Other resources echo their inputs.
+with outputs left unknown as the engine leaves them; a read whose ID is unknown is skipped, as
+the engine skips it). Like the engine, the provider gets secret inputs unwrapped, and outputs
+named like a secret input or in the registration's ``additionalSecretOutputs`` come back secret
+(the mock monitor itself ignores that option; each registration records it). Other resources
+echo their inputs.
 """
 
 from __future__ import annotations
@@ -45,6 +49,18 @@ class ProgramMocks(pulumi.runtime.Mocks):
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.resources: list[dict[str, Any]] = []
+        self.secret_outputs: dict[str, list[str]] = {}
+
+    def watch(self, monitor: Any) -> None:
+        """Record each request's ``additionalSecretOutputs`` before the mock monitor drops them."""
+        for method in ("RegisterResource", "ReadResource"):
+            original = getattr(monitor, method)
+
+            def recording(request: Any, original: Any = original) -> Any:
+                self.secret_outputs[request.name] = list(request.additionalSecretOutputs)
+                return original(request)
+
+            setattr(monitor, method, recording)
 
     def _provider(self, serialized: Any) -> Any:
         provider = dill.loads(base64.b64decode(rpc.unwrap_rpc_secret(serialized)))
@@ -53,7 +69,19 @@ class ProgramMocks(pulumi.runtime.Mocks):
         return provider
 
     def _job(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        inputs = {k: v for k, v in args.inputs.items() if k != "__provider"}
+        resource_id, outputs = self._served(args)
+        # The engine marks outputs secret that are named by additionalSecretOutputs or like a
+        # secret input (the provider itself never sees secrets: it does not accept them).
+        secret = {
+            *self.secret_outputs.get(args.name, []),
+            *(k for k, v in args.inputs.items() if rpc.is_rpc_secret(v)),
+        }
+        return resource_id, {k: rpc.wrap_rpc_secret(v) if k in secret else v for k, v in outputs.items()}
+
+    def _served(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id == rpc.UNKNOWN:
+            return "", {}  # the engine skips a read whose ID is unknown (preview only)
+        inputs = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items() if k != "__provider"}
         provider = self._provider(args.inputs["__provider"])
         if args.resource_id:
             read = provider.read(args.resource_id, inputs)
@@ -87,6 +115,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
                 if "__provider" in args.inputs
                 else None,
                 "outputs": _plain(outputs),
+                "secret_outputs": self.secret_outputs.get(args.name, []),
             }
         )
         return resource_id, outputs
@@ -114,6 +143,7 @@ def main() -> None:
     spec = json.loads(sys.argv[1])
     mocks = ProgramMocks(spec)
     pulumi.runtime.set_mocks(mocks, project=spec["project"], stack=spec["stack"], preview=spec["preview"])
+    mocks.watch(pulumi.runtime.settings.get_monitor())
     pulumi.runtime.set_all_config(spec["config"], spec.get("secret_keys"))
     result: dict[str, Any] = {"error": None, "outputs": {}, "resources": mocks.resources}
     try:

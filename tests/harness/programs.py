@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,13 @@ class ProgramRun:
 
     def of_type(self, type_: str) -> list[dict[str, Any]]:
         return [resource for resource in self.resources if resource["type"] == type_]
+
+
+def write_program(directory: Path, source: str) -> Path:
+    """A program directory whose ``__main__.py`` is ``source`` (dedented)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "__main__.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    return directory
 
 
 def run_program(

@@ -1,0 +1,87 @@
+"""Reproduction of pulumi/pulumi#17803: the SDK's ``serialize_provider`` wraps the pickler anew for
+every ``dynamic.Resource`` and never unwraps it.
+
+``python -m benchmarks.sdk_pickle_growth [max]`` declares plain ``pulumi.dynamic.Resource``s with
+our provider (the SDK's own path, without the workaround in ``pulumi_modelarts.resource``) in one
+program under mocks, and prints what each batch of 100 costs to construct and how many wrappers
+``pickle._Pickler._batch_setitems`` has accumulated, until the program dies with RecursionError.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+from typing import Any
+
+BATCH = 100
+
+
+def wrapper_depth() -> int:
+    """How many sorting wrappers ``serialize_provider`` has stacked on ``_batch_setitems``."""
+    depth, function = 0, pickle._Pickler._batch_setitems
+    while function.__closure__:
+        inner = [cell.cell_contents for cell in function.__closure__ if callable(cell.cell_contents)]
+        if not inner:
+            break
+        depth, function = depth + 1, inner[0]
+    return depth
+
+
+def measure(limit: int) -> dict[str, Any]:
+    """Per-resource construction cost of each batch, and where (if) the program failed.
+
+    Python's cyclic garbage collector is off meanwhile, so that its pauses (which grow with any
+    heap) do not land on random batches: what grows here is the wrapper chain alone.
+    """
+    import gc
+
+    gc.disable()
+    import pulumi.dynamic
+
+    from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+
+    from .scale import run_under_echo_mocks
+
+    class PlainDynamicJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
+        """What ``VisualizationJob`` would be without the workaround."""
+
+    batches: list[dict[str, float]] = []
+    failure: dict[str, Any] = {}
+
+    def program() -> None:
+        declared = 0
+        while declared < limit:
+            started = time.process_time()
+            try:
+                for _ in range(BATCH):
+                    props = {**dict.fromkeys(STATE_FIELDS), "job_id": declared + 1}
+                    PlainDynamicJob(VisualizationJobProvider(), f"job-{declared}", props)
+                    declared += 1
+            except RecursionError:
+                failure.update(error="RecursionError", at=declared + 1, depth=wrapper_depth())
+                return
+            cost = (time.process_time() - started) * 1000 / BATCH
+            batches.append({"up_to": declared, "ms_per_resource": cost, "depth": wrapper_depth()})
+
+    run_under_echo_mocks("repro", program)
+    return {"batches": batches, "failure": failure}
+
+
+def main() -> None:
+    limit = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    result = measure(limit)
+    for batch in result["batches"]:
+        print(
+            f"resources {batch['up_to'] - BATCH + 1:>5}-{batch['up_to']:<5}"
+            f" {batch['ms_per_resource']:6.2f} ms each, {batch['depth']} wrappers"
+        )
+    failure = result["failure"]
+    if failure:
+        print(f"{failure['error']} at resource {failure['at']} ({failure['depth']} wrappers)")
+    else:
+        print(f"no failure up to {limit} resources")
+
+
+if __name__ == "__main__":
+    main()
