@@ -5,21 +5,32 @@ carries a secret into an error."""
 from __future__ import annotations
 
 import codecs
-import html
 import json
 import pickle
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
 
+from hostile import (
+    ANOTHER_JOB_IN_DISGUISE,
+    ECHOES,
+    FOREIGN_NOT_FOUNDS,
+    ISSUED_TOKEN,
+    JOB_197,
+    NON_FINITE,
+    PASSWORD,
+    EchoServer,
+    RawServer,
+    as_json,
+    leaks,
+    reply,
+    settings_for,
+)
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.errors import (
-    ENOUGH_SECRET_PREFIX,
-    MIN_SECRET_PREFIX,
     AuthenticationError,
     ConfigurationError,
     InvalidResponseError,
@@ -28,7 +39,6 @@ from pulumi_modelarts.errors import (
     ServiceError,
     ThrottledError,
 )
-from rawserver import JOB_197, PROJECT, RawServer, header, reply, settings_for
 
 
 class Scripted:
@@ -60,31 +70,6 @@ def _read(
         client.close()
 
 
-def _json(document: object) -> bytes:
-    return json.dumps(document).encode("utf-8")
-
-
-# -- one parse path, one integrity check (defect 5) ----------------------------------------------
-
-OTHER_JOB = {"job_id": 999, "job_name": "someone-else", "status": 8}
-DEEP = b"[" * 100_000 + b"]" * 100_000
-ANOTHER_JOB_IN_DISGUISE = {
-    "UTF-8 BOM": codecs.BOM_UTF8 + _json(OTHER_JOB),
-    "UTF-16 with BOM": json.dumps(OTHER_JOB).encode("utf-16"),
-    "UTF-16-BE": json.dumps(OTHER_JOB).encode("utf-16-be"),
-    "UTF-32": json.dumps(OTHER_JOB).encode("utf-32"),
-    "deep nesting": b'{"job_id": 999, "job_name": "x", "status": 8, "extra": ' + DEEP + b"}",
-    "lone surrogate": b'{"job_id": 999, "job_name": "x\\ud800", "status": 8}',
-    "lone surrogate, UTF-8 BOM": codecs.BOM_UTF8 + b'{"job_id": 999, "job_name": "\\udfff", "status": 8}',
-    "Latin-1 text": '{"job_id": 999, "job_name": "f\u00fcr", "status": 8}'.encode("latin-1"),
-    "ID as text": _json({**OTHER_JOB, "job_id": "999"}),
-    "ID as float": _json({**OTHER_JOB, "job_id": 999.0}),
-    "duplicate ID, the last one foreign": b'{"job_id": 197, "job_name": "x", "status": 8, "job_id": 999}',
-    "surrounding whitespace": b"\r\n\t " + _json(OTHER_JOB) + b" \n",
-    "is_success true": _json({**OTHER_JOB, "is_success": True}),
-}
-
-
 @pytest.mark.parametrize("body", ANOTHER_JOB_IN_DISGUISE.values(), ids=ANOTHER_JOB_IN_DISGUISE.keys())
 def test_no_body_can_return_another_job(server: tuple[Scripted, RawServer], body: bytes) -> None:
     with pytest.raises(InvalidResponseError) as caught:
@@ -95,9 +80,9 @@ def test_no_body_can_return_another_job(server: tuple[Scripted, RawServer], body
 @pytest.mark.parametrize(
     "body",
     [
-        codecs.BOM_UTF8 + _json(JOB_197),
-        b"\n " + _json(JOB_197) + b"\r\n",
-        _json({**JOB_197, "job_id": "197"}),
+        codecs.BOM_UTF8 + as_json(JOB_197),
+        b"\n " + as_json(JOB_197) + b"\r\n",
+        as_json({**JOB_197, "job_id": "197"}),
     ],
     ids=["UTF-8 BOM", "surrounding whitespace", "ID as text"],
 )
@@ -106,19 +91,6 @@ def test_the_same_job_in_another_spelling_is_read(server: tuple[Scripted, RawSer
 
 
 # -- non-finite numbers (defect 6) -------------------------------------------------------------
-
-NON_FINITE = [
-    "NaN",
-    "Infinity",
-    "-Infinity",
-    "1e999",
-    "-1e999",
-    '"nan"',
-    '"inf"',
-    '"-Infinity"',
-    '"1e999"',
-    '"NaN"',
-]
 
 
 @pytest.mark.parametrize("field", ["remaining_duration", "duration", "create_time", "status"])
@@ -146,31 +118,6 @@ def test_non_finite_numbers_are_refused_in_listings(server: tuple[Scripted, RawS
 
 
 # -- only ModelArts' own codes mean "not found" (defect 7) ----------------------------------------
-
-JSON = "application/json"
-FOREIGN_NOT_FOUNDS: dict[str, tuple[int, bytes | dict[str, Any], str]] = {
-    '{"message": "Not Found"}': (404, {"message": "Not Found"}, JSON),
-    "{}": (404, {}, JSON),
-    "empty body": (404, b"", JSON),
-    "null": (404, b"null", JSON),
-    "Spring Boot error": (
-        404,
-        {"timestamp": "2024-01-01T00:00:00Z", "status": 404, "error": "Not Found"},
-        JSON,
-    ),
-    "Kong": (404, {"message": "no Route matched with those values"}, JSON),
-    "nested error object": (404, {"error": {"code": 404, "message": "Not Found"}}, JSON),
-    "Go text": (404, b"404 page not found\n", "text/plain"),
-    "Express HTML": (404, b"<pre>Cannot GET /v1/p/visualization-jobs/197</pre>", "text/html"),
-    "API gateway code": (
-        404,
-        {"error_code": "APIG.1009", "error_msg": "AppKey or AppSecret is invalid"},
-        JSON,
-    ),
-    "another ModelArts code": (404, {"error_code": "ModelArts.0104", "error_message": "bad"}, JSON),
-    "not-found code in a 500": (500, {"error_code": "ModelArts.2775", "error_message": "x"}, JSON),
-    "410 Gone": (410, {"message": "Gone"}, JSON),
-}
 
 
 @pytest.mark.parametrize("answer", FOREIGN_NOT_FOUNDS.values(), ids=FOREIGN_NOT_FOUNDS.keys())
@@ -210,7 +157,7 @@ def test_the_emulator_answers_a_missing_job_the_modelarts_way(style: str) -> Non
             client.get_visualization_job(4242)
 
 
-def _emulator_keys(emulator: ModelArtsEmulator) -> dict[str, str]:
+def _emulator_keys(emulator: ModelArtsEmulator) -> dict[str, Any]:
     environ = emulator.environ("aksk")
     return {"access_key": environ["HW_ACCESS_KEY"], "secret_key": environ["HW_SECRET_KEY"]}
 
@@ -235,84 +182,6 @@ def test_requests_still_trips_over_a_location_that_is_not_utf8(server: tuple[Scr
 
 
 # -- secrets echoed by a server (defect 2) -------------------------------------------------------
-
-ISSUED_TOKEN = "MIIechoTOKEN-" + "Qz7x" * 24
-PASSWORD = 'pa"ss\\w\u00f6rd/with+sp ace&more=9e107d9d37'
-
-
-def _forms(secret: str) -> set[str]:
-    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret)}
-    for ensure_ascii in (True, False):
-        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
-        forms |= {escaped, escaped.replace("/", "\\/")}
-    return forms
-
-
-def _leaks(text: str, secret: str) -> list[str]:
-    """Prefixes of any echoed form long enough that the package promises to scrub them."""
-    found = []
-    for form in _forms(secret):
-        least = min(len(form), max(MIN_SECRET_PREFIX, min(-(-len(form) // 2), ENOUGH_SECRET_PREFIX)))
-        if form[:least].lower() in text.lower():
-            found.append(form[:least])
-    return found
-
-
-def _bad_job(text: str) -> bytes:
-    return json.dumps(
-        {"job_id": 197, "job_name": ["not a name", text], "status": 8}, ensure_ascii=True
-    ).encode()
-
-
-ECHOES = {
-    "error_message": lambda s: reply(400, {"error_code": "ModelArts.0104", "error_message": f"bad {s}"}),
-    "error_code": lambda s: reply(400, {"error_code": s, "error_message": "bad"}),
-    "body request_id": lambda s: reply(400, {"error_code": "X.1", "request_id": s}),
-    "X-Request-Id header": lambda s: reply(400, {"error_code": "X.1"}, X_Request_Id=s),
-    "Location header, raw": lambda s: reply(302, b"", Location=f"https://login.example/?t={s}"),
-    "Location header, quote_plus": lambda s: reply(
-        302, b"", Location=f"https://login.example/?t={quote_plus(s)}"
-    ),
-    "Retry-After header": lambda s: reply(429, {"error_code": "APIG.0308"}, Retry_After=s),
-    "non-API body, raw": lambda s: reply(502, f"<html>{s}</html>", Content_Type="text/html"),
-    "non-API body, HTML-escaped": lambda s: reply(
-        502, f"<html>{html.escape(s)}</html>", Content_Type="text/html"
-    ),
-    "non-API body, URL-encoded": lambda s: reply(
-        502, f"<a href='?x={quote(s, safe='')}'>", Content_Type="text/html"
-    ),
-    "ill-typed JSON, \\u-escaped": lambda s: reply(200, _bad_job(s)),
-    "ill-typed JSON, UTF-8": lambda s: reply(
-        200, json.dumps({"job_id": 197, "job_name": [s], "status": 8}, ensure_ascii=False).encode()
-    ),
-    "ill-typed JSON, escaped slashes": lambda s: reply(200, _bad_job(s).replace(b"/", b"\\/")),
-    "error_message, the first 60 %": lambda s: reply(
-        400, {"error_code": "X.1", "error_message": s[: len(s) * 6 // 10]}
-    ),
-    "error_message, upper-case percent-encoding": lambda s: reply(
-        400, {"error_code": "X.1", "error_message": quote(s)}
-    ),
-    "error_message, lower-case percent-encoding": lambda s: reply(
-        400, {"error_code": "X.1", "error_message": quote(s).lower()}
-    ),
-}
-
-
-class EchoServer:
-    """IAM and ModelArts in one: issues ISSUED_TOKEN, then echoes a secret back as told."""
-
-    def __init__(self) -> None:
-        self.echo = ECHOES["error_message"]
-        self.secret = ISSUED_TOKEN
-        self.seen_tokens: list[str] = []
-
-    def __call__(self, head: bytes) -> Iterator[bytes]:
-        if head.startswith(b"POST ") and b"/auth/tokens" in head.split(b"\r\n")[0]:
-            expires = {"expires_at": "2099-01-01T00:00:00.000000Z", "project": {"id": PROJECT}}
-            yield reply(201, {"token": expires}, X_Subject_Token=ISSUED_TOKEN)
-            return
-        self.seen_tokens.append(header(head, "X-Auth-Token"))
-        yield self.echo(self.secret)
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +216,7 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
     text = " ".join(
         (str(error), repr(error), json.dumps(error.details()), str(pickle.loads(pickle.dumps(error))))
     )
-    assert _leaks(text, echo.secret) == []
+    assert leaks(text, echo.secret) == []
     assert "***" in text
 
 
@@ -394,4 +263,4 @@ def test_every_kind_of_error_keeps_the_secret_out(echo_server: tuple[EchoServer,
         echo.echo, echo.secret = answer, ISSUED_TOKEN
         with pytest.raises(expected) as caught:
             ModelArtsClient(settings).get_visualization_job(197)
-        assert _leaks(str(caught.value), ISSUED_TOKEN) == [], expected
+        assert leaks(str(caught.value), ISSUED_TOKEN) == [], expected

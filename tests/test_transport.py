@@ -4,32 +4,44 @@ bounded compressed bodies, refused connections, proxies from the environment, in
 from __future__ import annotations
 
 import contextlib
-import functools
 import gzip
 import socket
 import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hostile import (
+    BOMBS,
+    JOB_197,
+    PROJECT,
+    RSS_PROBE,
+    SLOW_SERVERS,
+    ForwardProxy,
+    RawServer,
+    reply,
+    self_signed,
+    settings_for,
+    silent,
+    silent_in_body,
+)
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, ModelArtsError, ServiceError
 from pulumi_modelarts.settings import Settings
 from pulumi_modelarts.transport import MAX_BODY_BYTES, bypasses_proxy
-from rawserver import JOB_197, PROJECT, ForwardProxy, RawServer, reply, self_signed, settings_for, trickle
 
 #: The documented tolerance: a call ends at most this long after its deadline.
 TOLERANCE = 0.5
-OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 
 
-def _elapsed_failure(url: str, timeout: float, **overrides: object) -> tuple[float, ModelArtsError]:
+def _elapsed_failure(url: str, timeout: float, **overrides: Any) -> tuple[float, ModelArtsError]:
     client = ModelArtsClient(settings_for(url, timeout=timeout, **overrides))
     started = time.monotonic()
     with pytest.raises(ModelArtsError) as caught:
@@ -42,69 +54,11 @@ def _elapsed_failure(url: str, timeout: float, **overrides: object) -> tuple[flo
 # -- the deadline -------------------------------------------------------------------------------
 
 
-def _status_line_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(b"HTTP/1.1 200", b" ", 0.2, 200)
-
-
-def _header_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(OK_HEAD, b"X-Slow: 1\r\n", 0.2, 200)
-
-
-def _body_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(OK_HEAD + b"Content-Length: 1000\r\n\r\n{", b" ", 0.2, 200)
-
-
-def _chunked_body_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\n \r\n", 0.2, 200)
-
-
-def _gzip_body_trickle(_: bytes) -> Iterable[bytes | float]:
-    data = gzip.compress(b'{"job_id": 197, "job_name": "' + b"x" * 100 + b'", "status": 8}')
-    yield OK_HEAD + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(data)
-    for byte in data:
-        yield 0.2
-        yield bytes([byte])
-
-
-def _unterminated_body_trickle(_: bytes) -> Iterable[bytes | float]:
-    """No Content-Length: the body ends when the connection does, so a cut looks complete."""
-    return trickle(
-        OK_HEAD + b"Connection: close\r\n\r\n" + b'{"job_id": 197, "job_name": "a"', b" ", 0.2, 200
-    )
-
-
-def _silent(_: bytes) -> Iterable[bytes | float]:
-    yield 60.0
-
-
-def _silent_mid_body(_: bytes) -> Iterable[bytes | float]:
-    yield OK_HEAD + b"Content-Length: 100\r\n\r\n{"
-    yield 60.0
-
-
-def _tls_handshake_trickle(_: bytes) -> Iterable[bytes | float]:
-    """Starts a 16 KiB TLS handshake record and trickles it: only the deadline ends the handshake."""
-    return trickle(b"\x16\x03\x03\x40\x00", b"\x00", 0.2, 200)
-
-
-SLOW_SERVERS = {
-    "status line trickled": (_status_line_trickle, "http"),
-    "headers trickled": (_header_trickle, "http"),
-    "body trickled": (_body_trickle, "http"),
-    "chunked body trickled": (_chunked_body_trickle, "http"),
-    "gzip body trickled": (_gzip_body_trickle, "http"),
-    "body without length trickled": (_unterminated_body_trickle, "http"),
-    "silent before the status line": (_silent, "http"),
-    "silent in the body": (_silent_mid_body, "http"),
-    "TLS handshake trickled": (_tls_handshake_trickle, "https"),
-}
-
-
 def test_a_slow_or_silent_server_cannot_hold_a_call_past_its_timeout() -> None:
     """Every phase at once (each its own server and client): each call ends at its deadline."""
     with contextlib.ExitStack() as stack:
         servers = {
-            name: stack.enter_context(RawServer(script, scheme=scheme))  # type: ignore[arg-type]
+            name: stack.enter_context(RawServer(script, scheme=scheme))
             for name, (script, scheme) in SLOW_SERVERS.items()
         }
         with ThreadPoolExecutor(len(servers)) as pool:  # readTimeout stays at 30 s
@@ -127,7 +81,7 @@ def test_a_slow_or_silent_server_cannot_hold_a_call_past_its_timeout() -> None:
 
 
 def test_a_body_that_stalls_past_the_read_timeout_says_so() -> None:
-    with RawServer(_silent_mid_body) as server:
+    with RawServer(silent_in_body) as server:
         elapsed, error = _elapsed_failure(server.url, 5.0, read_timeout=0.5)
     assert isinstance(error, ServiceError) and "stalled for longer than the read timeout" in str(error)
     assert elapsed < 5.0
@@ -166,7 +120,7 @@ def test_connecting_is_bounded_by_the_deadline() -> None:
 
 def test_retries_share_the_deadline_and_the_last_one_is_cut_short() -> None:
     """Each attempt times out after 0.6 s; a 1.5 s deadline allows the third only 0.3 s."""
-    with RawServer(_silent) as server:
+    with RawServer(silent) as server:
         elapsed, error = _elapsed_failure(server.url, 1.5, read_timeout=0.6, max_retries=10)
         attempts = len(server.heads)
     assert elapsed < 1.5 + TOLERANCE
@@ -203,57 +157,6 @@ def test_a_refused_connection_fails_within_a_second_and_says_what_to_check() -> 
 # -- bodies -------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _bomb(wbits: int, decoded_mib: int) -> bytes:
-    """``decoded_mib`` MiB of zero bytes, compressed in the given zlib container (31: gzip)."""
-    compressor = zlib.compressobj(1, zlib.DEFLATED, wbits)
-    block = b"\0" * (1 << 20)
-    return b"".join([compressor.compress(block) for _ in range(decoded_mib)] + [compressor.flush()])
-
-
-_RSS_PROBE = """
-import sys
-from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.errors import InvalidResponseError
-sys.path.insert(0, sys.argv[1])
-from rawserver import settings_for
-
-def kib(field):
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith(field)).split()[1])
-
-for url in sys.argv[2:]:
-    client = ModelArtsClient(settings_for(url))
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # resets the peak (VmHWM) to the current RSS
-    before = kib("VmRSS:")
-    try:
-        client.get_visualization_job(197)
-    except InvalidResponseError as exc:
-        print(url, "refused:", exc, file=sys.stderr)
-    print((kib("VmHWM:") - before) / 1024)
-"""
-
-
-def _chunked(head: bytes, data: bytes) -> Iterator[bytes]:
-    yield head + b"Transfer-Encoding: chunked\r\n\r\n"
-    for start in range(0, len(data), 65536):
-        part = data[start : start + 65536]
-        yield b"%x\r\n%s\r\n" % (len(part), part)
-    yield b"0\r\n\r\n"
-
-
-BOMBS = {
-    "gzip, 100 MiB": lambda _: [reply(200, _bomb(31, 100), Content_Encoding="gzip")],
-    "deflate, 100 MiB": lambda _: [reply(200, _bomb(15, 100), Content_Encoding="deflate")],
-    "gzip, chunked, 100 MiB": lambda _: _chunked(OK_HEAD + b"Content-Encoding: gzip\r\n", _bomb(31, 100)),
-    "gzip in gzip, 100 MiB": lambda _: [
-        reply(200, zlib.compress(_bomb(31, 100), 9, wbits=31), Content_Encoding="gzip, gzip")
-    ],
-    "gzip, just past the limit": lambda _: [reply(200, _bomb(31, 11), Content_Encoding="x-gzip")],
-}
-
-
 @pytest.mark.skipif(
     not Path("/proc/self/clear_refs").exists(), reason="measures peak RSS through Linux /proc"
 )
@@ -266,7 +169,7 @@ def test_a_compression_bomb_is_refused_within_a_few_mib_of_the_limit() -> None:
             [
                 sys.executable,
                 "-c",
-                _RSS_PROBE,
+                RSS_PROBE,
                 str(Path(__file__).parent),
                 *(server.url for server in servers),
             ],
@@ -324,7 +227,7 @@ def _job_server(_: bytes) -> Iterator[bytes]:
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
 def test_requests_go_through_the_proxy_of_the_environment(variable: str) -> None:
     with RawServer(_job_server) as target, ForwardProxy() as proxy:
-        client = ModelArtsClient(settings_for(target.url, {variable: f"http://{proxy.address}"}))
+        client = ModelArtsClient(settings_for(target.url, environ={variable: f"http://{proxy.address}"}))
         for _ in range(2):
             assert client.get_visualization_job(197).job_id == 197
     assert [url for url, _ in proxy.requests] == [f"{target.url}/v1/{PROJECT}/visualization-jobs/197"] * 2
@@ -338,14 +241,19 @@ def test_requests_go_through_the_proxy_of_the_environment(variable: str) -> None
 def test_no_proxy_sends_requests_directly(no_proxy: str) -> None:
     with RawServer(_job_server) as target, ForwardProxy() as proxy:
         environ = {"HTTP_PROXY": f"http://{proxy.address}", "no_proxy": no_proxy}
-        assert ModelArtsClient(settings_for(target.url, environ)).get_visualization_job(197).job_id == 197
+        assert (
+            ModelArtsClient(settings_for(target.url, environ=environ)).get_visualization_job(197).job_id
+            == 197
+        )
     assert proxy.requests == [] and len(target.heads) == 1
 
 
 def test_proxy_credentials_are_sent_to_the_proxy_and_shown_nowhere() -> None:
     password = "proxy-pass-7f0c9d2e4b1a"
     with RawServer(_job_server) as target, ForwardProxy() as proxy:
-        settings = settings_for(target.url, {"http_proxy": f"http://builder:{password}@{proxy.address}"})
+        settings = settings_for(
+            target.url, environ={"http_proxy": f"http://builder:{password}@{proxy.address}"}
+        )
         assert ModelArtsClient(settings).get_visualization_job(197).job_id == 197
     assert proxy.requests[0][1] is not None and proxy.requests[0][1].startswith("Basic ")
     assert password not in repr(settings) + str(settings.model_dump())
@@ -353,7 +261,7 @@ def test_proxy_credentials_are_sent_to_the_proxy_and_shown_nowhere() -> None:
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     settings = settings_for(
-        "http://127.0.0.1:9", {"HTTP_PROXY": f"http://builder:{password}@127.0.0.1:{port}"}
+        "http://127.0.0.1:9", environ={"HTTP_PROXY": f"http://builder:{password}@127.0.0.1:{port}"}
     )
     with pytest.raises(ServiceError) as caught:
         ModelArtsClient(settings).get_visualization_job(197)
@@ -382,12 +290,12 @@ def test_no_proxy_matching(host: str, no_proxy: str, bypass: bool) -> None:
 
 
 def test_proxy_settings_come_from_the_settings_environment() -> None:
-    settings = settings_for("https://modelarts.example.com", {"HTTPS_PROXY": "proxy.corp:3128"})
+    settings = settings_for("https://modelarts.example.com", environ={"HTTPS_PROXY": "proxy.corp:3128"})
     assert settings.https_proxy is not None
     assert settings.https_proxy.get_secret_value() == "http://proxy.corp:3128"  # host:port, as curl reads it
     assert settings.http_proxy is None
     both = settings_for(
-        "https://x.example.com", {"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}
+        "https://x.example.com", environ={"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}
     )
     assert both.https_proxy is not None and "low" in both.https_proxy.get_secret_value()  # lower case first
 
@@ -398,7 +306,7 @@ def test_proxy_settings_come_from_the_settings_environment() -> None:
 )
 def test_unusable_proxies_are_configuration_errors_that_do_not_repeat_the_url(value: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
-        settings_for("https://x.example.com", {"HTTPS_PROXY": value})
+        settings_for("https://x.example.com", environ={"HTTPS_PROXY": value})
     assert "https_proxy / HTTPS_PROXY" in str(caught.value)
     assert "hunter2" not in str(caught.value) and "corp-gw" not in str(caught.value)
 
@@ -413,12 +321,17 @@ def test_ca_bundle_variables_are_honoured_and_ca_cert_file_wins(tmp_path: Path) 
             {"CURL_CA_BUNDLE": str(cert)},
             {"OS_CACERT": str(cert)},
         ):
-            assert ModelArtsClient(settings_for(server.url, environ)).get_visualization_job(197).job_id == 197
+            assert (
+                ModelArtsClient(settings_for(server.url, environ=environ)).get_visualization_job(197).job_id
+                == 197
+            )
         with pytest.raises(ServiceError, match="certificate verification failed"):
             ModelArtsClient(settings_for(server.url, max_retries=0)).get_visualization_job(197)
         environ = {"HW_CACERT_FILE": str(other), "REQUESTS_CA_BUNDLE": str(cert)}
         with pytest.raises(ServiceError, match="certificate verification failed"):
-            ModelArtsClient(settings_for(server.url, environ, max_retries=0)).get_visualization_job(197)
+            ModelArtsClient(settings_for(server.url, environ=environ, max_retries=0)).get_visualization_job(
+                197
+            )
 
 
 def certifi_or_system() -> str:
