@@ -253,7 +253,7 @@ def run(short: bool, scanner: LeakScanner) -> Section:
             results = {
                 "job_id x project_id through the client (live GETs)": fuzz_inputs(emulator, count, scanner),
                 "resource inputs through provider.check (no I/O)": fuzz_check(count),
-                "status x content type x body of GET job (JSON, mutated job, bytes, text)": bodies,
+                "status x content type x body of GET job (JSON, a mutated job in 6 encodings, bytes)": bodies,
             }
     finally:
         emulator.stop()

@@ -152,16 +152,7 @@ def echoed_secrets(secret: str, short: bool, scanner: LeakScanner) -> Outcomes:
     scanner.add_secret(hostile.PASSWORD)
     places = list(hostile.ECHOES)[: 4 if short else None]
     with hostile.RawServer(echo) as raw:
-        settings = hostile.settings_for(
-            raw.url,
-            auth_url=f"{raw.url}/v3",
-            access_key=None,
-            secret_key=None,
-            user_name="echo-user",
-            password=hostile.PASSWORD + "\n",
-            domain_name="echo-domain",
-            max_retries=0,
-        )
+        settings = hostile.EchoServer.settings(raw.url, hostile.PASSWORD + "\n")
         for place in places:
             echo.echo, echo.secret = hostile.ECHOES[place], secret
             _, error = _attempt(
@@ -389,7 +380,7 @@ def run(short: bool, scanner: LeakScanner) -> Section:
     for name, outcomes in classes.items():
         worst = ""
         if outcomes.figures and name.startswith("trickling"):
-            worst = f"{max(outcomes.figures):+.2f} s past the deadline"
+            worst = f"{max(outcomes.figures) * 1000:+.0f} ms past the deadline"
         elif outcomes.figures:
             worst = f"RSS +{max(outcomes.figures):.1f} MiB"
         section.add(

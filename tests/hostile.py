@@ -91,15 +91,16 @@ class RawServer:
             except OSError:
                 return
             client.settimeout(None)
-            self._clients.append(client)
             thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def _serve(self, client: socket.socket) -> None:
+        self._clients.append(client)
         try:
             if self._tls is not None:
                 client = self._tls.wrap_socket(client, server_side=True)
+                self._clients.append(client)  # the raw socket is detached now: stop this one
             while not self._stop.is_set():
                 head = self._read_head(client)
                 if not head:
@@ -183,7 +184,8 @@ def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
 
 
 class ForwardProxy:
-    """A plain-HTTP forward proxy on loopback that records what it forwarded."""
+    """A forward proxy on loopback (plain-HTTP forwarding and CONNECT tunnels) that records what
+    it was asked for."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str | None]] = []  # (absolute URL, Proxy-Authorization)
@@ -209,6 +211,19 @@ class ForwardProxy:
                 self.wfile.write(body)
                 upstream.close()
 
+            def do_CONNECT(self) -> None:
+                proxy.requests.append((self.path, self.headers.get("Proxy-Authorization")))
+                host, _, port = self.path.rpartition(":")
+                with socket.create_connection((host, int(port)), timeout=10) as upstream:
+                    self.send_response(200, "Connection established")
+                    self.end_headers()
+                    self.wfile.flush()
+                    relay = threading.Thread(target=_pipe, args=(upstream, self.connection), daemon=True)
+                    relay.start()
+                    _pipe(self.connection, upstream)
+                    relay.join(timeout=10)
+                self.close_connection = True
+
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
 
@@ -223,6 +238,15 @@ class ForwardProxy:
     def __exit__(self, *exc_info: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy bytes until ``source`` ends, then end ``target``'s sending side too."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
 
 
 def header(head: bytes, name: str) -> str:
@@ -502,6 +526,20 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
 
 class EchoServer:
     """IAM and ModelArts in one: issues ISSUED_TOKEN, then echoes a secret back as told."""
+
+    @staticmethod
+    def settings(url: str, password: str = PASSWORD) -> Settings:
+        """Password login at this server (IAM at ``/v3``), no retries."""
+        return settings_for(
+            url,
+            auth_url=f"{url}/v3",
+            access_key=None,
+            secret_key=None,
+            user_name="echo-user",
+            password=password,
+            domain_name="echo-domain",
+            max_retries=0,
+        )
 
     def __init__(self) -> None:
         self.echo = ECHOES["error_message"]

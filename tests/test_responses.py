@@ -198,17 +198,8 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
 ) -> None:
     echo, raw = echo_server
     echo.echo, echo.secret = ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
-    settings = settings_for(
-        raw.url,
-        auth_url=f"{raw.url}/v3",
-        access_key=None,
-        secret_key=None,
-        user_name="echo-user",
-        password=PASSWORD + "\r\n",  # as read from a file: the stray line end is dropped, not sent
-        domain_name="echo-domain",
-        max_retries=0,
-    )
-    client = ModelArtsClient(settings)
+    # The password as read from a file: the stray line end is dropped, never sent.
+    client = ModelArtsClient(EchoServer.settings(raw.url, PASSWORD + "\r\n"))
     with pytest.raises(ModelArtsError) as caught:
         client.get_visualization_job(197)
     error = caught.value
@@ -225,16 +216,7 @@ def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
 ) -> None:
     echo, raw = echo_server
     echo.echo, echo.secret = ECHOES["error_message"], PASSWORD[:6]  # "pa\"ss\\": too short to matter
-    settings = settings_for(
-        raw.url,
-        auth_url=f"{raw.url}/v3",
-        access_key=None,
-        secret_key=None,
-        user_name="echo-user",
-        password=PASSWORD,
-        domain_name="echo-domain",
-        max_retries=0,
-    )
+    settings = EchoServer.settings(raw.url)
     with pytest.raises(ServiceError) as caught:
         ModelArtsClient(settings).get_visualization_job(197)
     assert PASSWORD[:6] in str(caught.value) and "***" not in str(caught.value)
@@ -249,16 +231,7 @@ def test_every_kind_of_error_keeps_the_secret_out(echo_server: tuple[EchoServer,
         (JobNotFoundError, lambda s: reply(404, {"error_code": "ModelArts.0015", "error_message": s})),
         (InvalidResponseError, lambda s: reply(301, b"", Location=s)),
     ]
-    settings = settings_for(
-        raw.url,
-        auth_url=f"{raw.url}/v3",
-        access_key=None,
-        secret_key=None,
-        user_name="echo-user",
-        password=PASSWORD,
-        domain_name="echo-domain",
-        max_retries=0,
-    )
+    settings = EchoServer.settings(raw.url)
     for expected, answer in cases:
         echo.echo, echo.secret = answer, ISSUED_TOKEN
         with pytest.raises(expected) as caught:

@@ -164,6 +164,16 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     return context.error(ServiceError, "request rejected by the service", **fields)
 
 
+def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
+    """An InvalidResponseError that quotes the start of the body."""
+    return context.error(
+        InvalidResponseError,
+        f"{what}: {excerpt(response.body)}",
+        status=response.status,
+        request_id=response.request_id,
+    )
+
+
 def json_object(response: HttpResponse, context: RequestContext) -> dict[str, Any]:
     """The body of a successful response as a JSON object, or the error it really is."""
     if not 200 <= response.status < 300:
@@ -171,19 +181,9 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
     try:
         document = decode_json(response.body)
     except ValueError as exc:
-        raise context.error(
-            InvalidResponseError,
-            f"response is not JSON ({exc}): {excerpt(response.body)}",
-            status=response.status,
-            request_id=response.request_id,
-        ) from None
+        raise _invalid(response, context, f"response is not JSON ({exc})") from None
     if not isinstance(document, dict):
-        raise context.error(
-            InvalidResponseError,
-            f"expected a JSON object, got {type(document).__name__}: {excerpt(response.body)}",
-            status=response.status,
-            request_id=response.request_id,
-        )
+        raise _invalid(response, context, f"expected a JSON object, got {type(document).__name__}")
     if document.get("is_success") is False:
         raise error_for(response, context)
     return document
@@ -197,9 +197,6 @@ def read_model(model: type[_Model], response: HttpResponse, context: RequestCont
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise context.error(
-            InvalidResponseError,
-            f"unexpected response shape at '{where}' ({first['type']}): {excerpt(response.body)}",
-            status=response.status,
-            request_id=response.request_id,
+        raise _invalid(
+            response, context, f"unexpected response shape at '{where}' ({first['type']})"
         ) from None
