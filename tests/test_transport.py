@@ -109,13 +109,13 @@ def test_connecting_is_bounded_by_the_deadline() -> None:
             pytest.skip("this kernel accepts past the backlog; no hanging connect to test with")
         finally:
             probe.close()
-        elapsed, error = _elapsed_failure(f"http://127.0.0.1:{port}", 1.5, connect_timeout=30, max_retries=5)
+        elapsed, error = _elapsed_failure(f"http://127.0.0.1:{port}", 1.0, connect_timeout=30, max_retries=5)
     finally:
         for filler in fillers:
             filler.close()
         listener.close()
     assert isinstance(error, ServiceError)
-    assert elapsed < 1.5 + TOLERANCE
+    assert elapsed < 1.0 + TOLERANCE
 
 
 def test_retries_share_the_deadline_and_the_last_one_is_cut_short() -> None:
