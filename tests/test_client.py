@@ -467,7 +467,8 @@ def test_retry_after_is_capped_at_a_minute() -> None:
     retry = BoundedRetry(total=3, respect_retry_after_header=True, retry_after_max=RETRY_AFTER_CAP_SECONDS)
     assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "3600"})) == 60
     assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "2"})) == 2
-    assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "soon"})) is None
+    for garbled in ("soon", "nan", "inf", "1e999", "-1"):
+        assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": garbled})) is None
 
 
 def test_tls_verification_settings_reach_the_session(client_for: ClientFactory, tmp_path: Path) -> None:
