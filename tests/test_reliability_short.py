@@ -51,7 +51,8 @@ def test_hostile_servers_short_form() -> None:
     scanner = leaks.new_scanner()
     data = hostile.run(True, scanner).data
     assert data["failed"] == []
-    assert all(part["tried"] > 0 for name, part in data["classes"].items() if name != "compression bombs")
+    timed = ("compression bombs", "trickling and silent servers")  # tests/test_transport.py has them
+    assert all(part["tried"] > 0 for name, part in data["classes"].items() if name not in timed)
     assert scanner.leaks == []
 
 
