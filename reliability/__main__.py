@@ -1,4 +1,5 @@
-"""``python -m reliability [--short]``: fault matrix, fuzz, soak and secrets; JSON in build/."""
+"""``python -m reliability [--short]``: fault matrix, fuzz, soak, hostile servers and secrets;
+JSON in build/."""
 
 from __future__ import annotations
 
@@ -29,11 +30,12 @@ def main() -> None:
         sum(part["unhandled"] for part in result.data("R2")["results"].values())
         + result.data("R3")["unhandled"]
     )
-    failed_cases = result.data("R1")["failed"]
+    failed_cases = result.data("R1")["failed"] + result.data("R5")["failed"]
     leaks = result.data("R4")["total_leaks"]
     print(
         f"Summary: {wrong} wrong outputs, {unhandled} unhandled exceptions, {len(failed_cases)} fault cases "
-        f"not as expected, {leaks} secret leaks; soak RSS growth {result.data('R3')['rss_growth']:+.1%}."
+        f"and hostile variants not as expected, {leaks} secret leaks; "
+        f"soak RSS growth {result.data('R3')['rss_growth']:+.1%}."
     )
     path = write_json(
         "reliability-short" if args.short else "reliability",

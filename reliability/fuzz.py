@@ -63,10 +63,13 @@ VALID_JOB = {
 MUTATED_JOB = st.dictionaries(st.sampled_from(JOB_FIELDS), FIELD_VALUE, max_size=3).map(
     lambda changes: {**VALID_JOB, **changes}
 )
+#: Encodings a server might use instead of UTF-8 (only UTF-8, with or without a BOM, is read).
+ENCODINGS = st.sampled_from(["utf-8-sig", "utf-16", "utf-16-be", "utf-32", "latin-1"])
 BODIES = st.one_of(
     JSON.map(json.dumps),
     JOB_LIKE.map(json.dumps),
     MUTATED_JOB.map(json.dumps),
+    st.tuples(MUTATED_JOB.map(json.dumps), ENCODINGS).map(lambda pair: pair[0].encode(pair[1])),
     st.binary(max_size=200),
     st.text(max_size=200).map(lambda text: text.encode("utf-8", "surrogatepass")),
 )
@@ -250,7 +253,7 @@ def run(short: bool, scanner: LeakScanner) -> Section:
             results = {
                 "job_id x project_id through the client (live GETs)": fuzz_inputs(emulator, count, scanner),
                 "resource inputs through provider.check (no I/O)": fuzz_check(count),
-                "status x content type x body of GET job (JSON, mutated job, bytes, text)": bodies,
+                "status x content type x body of GET job (JSON, a mutated job in 6 encodings, bytes)": bodies,
             }
     finally:
         emulator.stop()

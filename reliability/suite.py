@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.report import Section
 
-from . import faults, fuzz, leaks, soak
+from . import faults, fuzz, hostile, leaks, soak
 from .checks import LeakScanner
 
 
@@ -22,13 +22,14 @@ class SuiteResult:
 
 
 def run(short: bool, *, echo: bool = True) -> SuiteResult:
-    """Fault matrix, fuzz, soak, then the secrets table over all of them."""
+    """Fault matrix, fuzz, soak, hostile servers, then the secrets table over all of them."""
     result = SuiteResult()
     scanners: dict[str, LeakScanner] = {}
     parts = (
         ("fault matrix (errors, reprs, pickles, logs, gRPC details, provider stderr)", faults.run),
         ("fuzz (every error and log record)", fuzz.run),
         ("soak (every error and log record)", soak.run),
+        ("hostile servers and configuration (every error, log record and child output)", hostile.run),
     )
     for name, part in parts:
         started = time.monotonic()

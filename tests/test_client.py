@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from canaries import CANARY_SECRETS
+from canaries import CANARY, CANARY_SECRETS
 from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import (
     AmbiguousJobNameError,
     AuthenticationError,
@@ -465,12 +467,14 @@ def test_retry_after_is_capped_at_a_minute() -> None:
     retry = BoundedRetry(total=3, respect_retry_after_header=True, retry_after_max=RETRY_AFTER_CAP_SECONDS)
     assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "3600"})) == 60
     assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "2"})) == 2
-    assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "soon"})) is None
+    for garbled in ("soon", "nan", "inf", "1e999", "-1"):
+        assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": garbled})) is None
 
 
-def test_tls_verification_settings_reach_the_session(client_for: ClientFactory, tmp_path: object) -> None:
+def test_tls_verification_settings_reach_the_session(client_for: ClientFactory, tmp_path: Path) -> None:
     assert client_for()._transport.session().verify is True
-    bundle = f"{tmp_path}/ca.pem"
+    bundle = str(tmp_path / "ca.pem")
+    Path(bundle).write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
     assert client_for(ca_cert_file=bundle)._transport.session().verify == bundle
     assert client_for(insecure=True, ca_cert_file=bundle)._transport.session().verify is False
 
@@ -483,3 +487,40 @@ def test_token_is_renewed_shortly_before_it_expires() -> None:
         time.sleep(0.95)  # within the last tenth of the token's life
         client.get_visualization_job(1)
     assert _routes(emulator) == [("iam_token", 201), ("get_job", 200), ("iam_token", 201), ("get_job", 200)]
+
+
+# -- hardening (issue 7) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("padding", ["\n", "\r\n", " \t"], ids=repr)
+@pytest.mark.parametrize("auth", ["aksk", "token", "password"])
+def test_credentials_with_stray_whitespace_still_read(
+    emulator: ModelArtsEmulator, auth: str, padding: str
+) -> None:
+    """A Secret made from a file ends in a newline; it must reach IAM and the gateway without it."""
+    environ = {
+        name: value + padding if name in SECRET_VARIABLES else value
+        for name, value in emulator.environ(auth).items()
+    }
+    client = ModelArtsClient(Settings.from_sources(environ=environ))
+    assert client.get_visualization_job(197).job_id == 197
+
+
+SECRET_VARIABLES = {"HW_ACCESS_KEY", "HW_SECRET_KEY", "HW_AUTH_TOKEN", "HW_USER_PASSWORD", "HW_USER_NAME"}
+
+
+def test_a_password_outside_ascii_logs_in() -> None:
+    credentials = dataclasses.replace(CANARY, password="p\u00e4ss-w\u00f6rd-\u5bc6\u7801-9e107d")
+    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=credentials) as emulator:
+        client = ModelArtsClient(Settings.from_sources(environ=emulator.environ("password")))
+        assert client.get_visualization_job(197).job_id == 197
+
+
+def test_find_by_name_speaks_of_the_name_and_its_hint_can_be_replaced(client: ModelArtsClient) -> None:
+    with pytest.raises(JobNotFoundError) as caught:
+        client.find_visualization_job("ghost")
+    assert "Check the name" in str(caught.value) and "job ID" not in str(caught.value)
+    replaced = caught.value.with_hint("Run 'modelarts-vis list' to see the names")
+    assert str(replaced).endswith("Run 'modelarts-vis list' to see the names")
+    assert type(replaced) is JobNotFoundError and replaced.summary == caught.value.summary
+    assert "Check the name" in str(caught.value)  # the original is unchanged

@@ -143,3 +143,14 @@ def test_job_page_defaults_and_items() -> None:
     page = JobPage.model_validate({"job_total_count": "2", "jobs": [DOC_SAMPLE, {**DOC_SAMPLE, "job_id": 5}]})
     assert page.job_total_count == 2 and [job.job_id for job in page.jobs] == [197, 5]
     assert JobPage.model_validate({}).jobs == []
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), float("-inf"), "nan", "NaN", "inf", "-Infinity", "1e999", " 1e400 "]
+)
+@pytest.mark.parametrize("field", ["remaining_duration", "duration", "create_time", "status"])
+def test_non_finite_numbers_are_rejected(field: str, value: object) -> None:
+    with pytest.raises(ValidationError):
+        VisualizationJob.model_validate({**DOC_SAMPLE, field: value})
+    with pytest.raises(ValidationError):
+        JobPage.model_validate({"job_total_count": 1, "jobs": [{**DOC_SAMPLE, field: value}]})

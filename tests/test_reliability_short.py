@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))  # the suite lives in reliability/ at the repository root
 
-from reliability import faults, fuzz, leaks, soak  # noqa: E402
+from reliability import faults, fuzz, hostile, leaks, soak  # noqa: E402
 
 #: Probes whose leak is a known package bug; strict, so the fix turns them into failures to remove.
 
@@ -45,6 +45,15 @@ def test_soak_short_form() -> None:
     assert data["total"] == 800
     assert (data["wrong"], data["unhandled"]) == (0, 0), data["examples"]
     assert sum(data["faults"].values()) > 0  # faults really were injected
+    assert scanner.leaks == []
+
+
+def test_hostile_servers_short_form() -> None:
+    scanner = leaks.new_scanner()
+    data = hostile.run(True, scanner).data
+    assert data["failed"] == []
+    timed = ("compression bombs", "trickling and silent servers")  # tests/test_transport.py has them
+    assert all(part["tried"] > 0 for name, part in data["classes"].items() if name not in timed)
     assert scanner.leaks == []
 
 

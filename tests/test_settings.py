@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from pulumi_modelarts.errors import ConfigurationError
-from pulumi_modelarts.settings import SETTING_KEYS, Settings
+from pulumi_modelarts.errors import ConfigurationError, InvalidInputError
+from pulumi_modelarts.settings import CREDENTIAL_FIELDS, HEADER_FIELDS, KEYS_BY_FIELD, SETTING_KEYS, Settings
+from pulumi_modelarts.validation import check_endpoint
 
 AKSK = {"HW_ACCESS_KEY": "AK-ENV", "HW_SECRET_KEY": "SK-ENV-SECRET"}
 
@@ -123,6 +127,10 @@ def test_missing_or_half_set_credentials_name_the_keys_to_set(
         ({"modelarts:maxRetries": "many"}, "modelarts:maxRetries"),
         ({"modelarts:maxRetries": "99"}, "modelarts:maxRetries"),
         ({"modelarts:timeout": "-1"}, "modelarts:timeout"),
+        ({"modelarts:timeout": "nan"}, "modelarts:timeout"),
+        ({"modelarts:timeout": "inf"}, "modelarts:timeout"),
+        ({"modelarts:readTimeout": "NaN"}, "modelarts:readTimeout"),
+        ({"modelarts:connectTimeout": "1e999"}, "modelarts:connectTimeout"),
         ({"modelarts:region": "../x"}, "region may only contain"),
         ({"modelarts:projectId": "a/b"}, "projectId may only contain"),
         ({"modelarts:endpoint": "http://example.com"}, "https://"),
@@ -142,20 +150,21 @@ def test_unknown_argument_names_are_refused() -> None:
         Settings.from_sources(args={"projectid": "x"}, environ=AKSK)
 
 
-def test_typed_values_from_strings() -> None:
+def test_typed_values_from_strings(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
     config = {
         "modelarts:insecure": "true",
         "modelarts:maxRetries": "2",
         "modelarts:connectTimeout": "1.5",
-        "modelarts:caCertFile": "/etc/ca.pem",
+        "modelarts:caCertFile": str(bundle),
     }
     settings = Settings.from_sources(stack_config=config, environ=AKSK)
     assert settings.insecure is True and settings.max_retries == 2 and settings.connect_timeout == 1.5
     assert settings.verify is False  # explicit insecure wins over a CA bundle
-    assert (
-        Settings.from_sources(stack_config={"modelarts:caCertFile": "/etc/ca.pem"}, environ=AKSK).verify
-        == "/etc/ca.pem"
-    )
+    assert Settings.from_sources(
+        stack_config={"modelarts:caCertFile": str(bundle)}, environ=AKSK
+    ).verify == str(bundle)
 
 
 def test_every_key_is_reachable_from_stack_config_and_environment() -> None:
@@ -241,3 +250,187 @@ def test_clouds_yaml_named_by_stack_config_and_missing_entries(tmp_path: Path) -
         Settings.from_sources(
             stack_config={"modelarts:cloudName": "nope"}, environ={"OS_CLIENT_CONFIG_FILE": str(clouds)}
         )
+
+
+# -- credentials from files and shells (issue 7, defect 1) ---------------------------------------
+
+#: clouds.yaml names of the credential settings (in the entry's "auth" mapping).
+CLOUDS_NAMES = {
+    "access_key": "ak",
+    "secret_key": "sk",
+    "security_token": "security_token",
+    "auth_token": "token",
+    "user_name": "username",
+    "password": "password",
+    "domain_name": "user_domain_name",
+}
+SOURCES = ("argument", "stack config", "first variable", "last variable", "clouds.yaml", "secure.yaml")
+
+
+def _resolve(field: str, source: str, value: str, tmp_path: Path) -> Settings:
+    key = KEYS_BY_FIELD[field]
+    if source == "argument":
+        return Settings.from_sources(args={field: value}, environ={})
+    if source == "stack config":
+        return Settings.from_sources(stack_config={key.config_key: value}, environ={})
+    if source.endswith("variable"):
+        return Settings.from_sources(environ={key.env[0 if source == "first variable" else -1]: value})
+    entry = {"clouds": {"c": {"auth": {CLOUDS_NAMES[field]: value}}}}
+    target = _write(tmp_path / source, json.dumps(entry))  # JSON is YAML, and keeps "\r\n" exact
+    environ = {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(_write(tmp_path / "empty.yaml", "clouds: {}"))}
+    environ["OS_CLIENT_CONFIG_FILE" if source == "clouds.yaml" else "OS_SECURE_FILE"] = str(target)
+    if source == "secure.yaml":
+        environ["OS_CLIENT_CONFIG_FILE"] = str(
+            _write(tmp_path / "clouds.yaml", json.dumps({"clouds": {"c": {}}}))
+        )
+    return Settings.from_sources(environ=environ)
+
+
+def _value(settings: Settings, field: str) -> str:
+    value = getattr(settings, field)
+    return str(value.get_secret_value() if isinstance(value, SecretStr) else value)
+
+
+@pytest.mark.parametrize("padding", ["\n", "\r\n", " \t", "\n\n ", "\t\r\n"], ids=repr)
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+def test_credentials_lose_the_whitespace_files_and_shells_add(
+    field: str, source: str, padding: str, tmp_path: Path
+) -> None:
+    settings = _resolve(field, source, f"{padding}Value-9f8e7d6c{padding}", tmp_path)
+    assert _value(settings, field) == "Value-9f8e7d6c"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff"],
+    ids=["LF", "CR", "NUL", "ESC", "DEL", "NEL", "surrogate"],
+)
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+def test_control_characters_in_credentials_are_refused_without_showing_them(
+    field: str, source: str, inner: str, tmp_path: Path
+) -> None:
+    if inner == "\udcff" and source.endswith("yaml"):
+        pytest.skip("a YAML file cannot hold a lone surrogate")
+    with pytest.raises(ConfigurationError) as caught:
+        _resolve(field, source, f"CANARY-head{inner}tail-9f8e7d", tmp_path)
+    message = str(caught.value)
+    assert KEYS_BY_FIELD[field].config_key in message and "control character" in message
+    assert "CANARY-head" not in message and "tail-9f8e7d" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("field", sorted(HEADER_FIELDS))
+def test_header_credentials_must_be_ascii(field: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(args={field: "CANARY-кл\u00fcч-9f8e7d"}, environ={})
+    assert KEYS_BY_FIELD[field].config_key in str(caught.value) and "ASCII" in str(caught.value)
+    assert "CANARY" not in str(caught.value) and "9f8e7d" not in str(caught.value)
+
+
+@pytest.mark.parametrize("field", sorted(set(CREDENTIAL_FIELDS) - HEADER_FIELDS))
+def test_credentials_in_bodies_and_signatures_may_be_any_text(field: str) -> None:
+    assert _value(
+        Settings.from_sources(args={field: "p\u00e4ss-w\u00f6rd-\u5bc6\u7801"}, environ={}), field
+    ) == ("p\u00e4ss-w\u00f6rd-\u5bc6\u7801")
+
+
+# -- file settings (defect 8) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["stack config", "HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "clouds.yaml"],
+)
+@pytest.mark.parametrize("problem", ["missing", "dangling link", "below a file"])
+def test_an_unreadable_ca_bundle_is_a_configuration_error_when_settings_resolve(
+    source: str, problem: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "ca.pem"
+    if problem == "dangling link":
+        path.symlink_to(tmp_path / "gone.pem")
+    elif problem == "below a file":
+        path = _write(tmp_path / "plain", "x") / "ca.pem"
+    environ = dict(AKSK)
+    config: dict[str, str] = {}
+    if source == "stack config":
+        config["modelarts:caCertFile"] = str(path)
+    elif source == "clouds.yaml":
+        clouds = _write(tmp_path / "clouds.yaml", json.dumps({"clouds": {"c": {"cacert": str(path)}}}))
+        environ.update(OS_CLOUD="c", OS_CLIENT_CONFIG_FILE=str(clouds))
+    else:
+        environ[source] = str(path)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(stack_config=config, environ=environ)
+    message = str(caught.value)
+    assert "modelarts:caCertFile" in message and str(path) in message and "\n" not in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_a_ca_bundle_without_read_permission_is_refused(tmp_path: Path) -> None:
+    bundle = _write(tmp_path / "ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    bundle.chmod(0)
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        Settings.from_sources(environ={**AKSK, "HW_CACERT_FILE": str(bundle)})
+
+
+def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) -> None:
+    assert Settings.from_sources(environ={**AKSK, "OS_CACERT": str(tmp_path)}).verify == str(tmp_path)
+    missing = str(tmp_path / "missing.pem")
+    assert (
+        Settings.from_sources(environ={**AKSK, "OS_CACERT": missing, "HW_INSECURE": "true"}).verify is False
+    )
+
+
+# -- endpoints (defect 9) ------------------------------------------------------------------------
+
+ENDPOINT_KEYS = {"endpoint": "modelarts:endpoint", "authUrl": "modelarts:authUrl", "cloud": "modelarts:cloud"}
+CONTROL_IN_URL = [
+    "https://modelarts.example.com\n",
+    "https://modelarts.example.com\r\n",
+    "\thttps://modelarts.example.com",
+    "https://model\tarts.example.com",
+    "https://modelarts.example.com/\x00",
+    "https://modelarts.example.com/v1\x7f",
+    "https://modelarts.example.com\x85",
+    "https://modelarts.example.com\u2028",
+    " https://modelarts.example.com",
+    "https://modelarts.example.com /v1",
+]
+
+
+@pytest.mark.parametrize("value", CONTROL_IN_URL, ids=repr)
+@pytest.mark.parametrize("key", ENDPOINT_KEYS)
+def test_endpoints_with_whitespace_or_control_characters_are_refused(key: str, value: str) -> None:
+    if key == "cloud":
+        value = value.replace("https://", "")
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(stack_config={ENDPOINT_KEYS[key]: value}, environ=AKSK)
+    assert key in str(caught.value) and "\n" not in str(caught.value)
+
+
+USERINFO_URLS = [
+    "https://user:s3cr3t-pw-in-url@modelarts.example.com",
+    "https://s3cr3t-pw-in-url@modelarts.example.com",
+    "https://:s3cr3t-pw-in-url@modelarts.example.com",
+    "http://user:s3cr3t-pw-in-url@127.0.0.1:1",
+    "ftp://user:s3cr3t-pw-in-url@modelarts.example.com",
+    "https://user:s3cr3t-pw-in-url@modelarts.example.com:notaport",
+    "https://user:s3cr3t-pw-in-url@modelarts example.com",
+    "https://modelarts.example.com/?token=s3cr3t-pw-in-url",
+    "https://modelarts.example.com/#s3cr3t-pw-in-url",
+    "https://user:s3cr3t-pw-in-url@modelarts.example.com\n",
+]
+
+
+@pytest.mark.parametrize("value", USERINFO_URLS)
+@pytest.mark.parametrize("key", ENDPOINT_KEYS)
+def test_credentials_in_endpoint_urls_are_refused_and_not_repeated(key: str, value: str) -> None:
+    if key == "cloud":
+        value = value.split("://", 1)[1]
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(stack_config={ENDPOINT_KEYS[key]: value}, environ=AKSK)
+    assert "s3cr3t" not in str(caught.value) and "modelarts.example" not in str(caught.value)
+    with pytest.raises(InvalidInputError) as refused:
+        check_endpoint(value if key != "cloud" else f"https://{value}")
+    assert "s3cr3t" not in str(refused.value)

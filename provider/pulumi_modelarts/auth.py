@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from requests.auth import AuthBase
 
 from . import signing
-from .errors import ConfigurationError, InvalidResponseError
+from .errors import ConfigurationError, InvalidResponseError, register_secrets
 from .responses import error_for, json_object
 from .settings import Settings
 from .transport import RequestContext, Transport, host_of
@@ -174,10 +174,11 @@ class TokenSource:
         context = RequestContext("IAM token request", host_of(url), project_id=settings.project_id)
         started = time.time()
         response = self._transport.send("POST", url, context=context, json_body=body)
-        if response.status not in (200, 201):
-            raise error_for(response, context, self._transport.redact)
-        document = json_object(response, context, self._transport.redact)
         token = response.headers.get("X-Subject-Token")
+        register_secrets(token)  # before anything of this answer can reach an error message
+        if response.status not in (200, 201):
+            raise error_for(response, context)
+        document = json_object(response, context)
         details = _mapping(document.get("token"))
         project = _mapping(details.get("project"))
         project_id = project.get("id")
@@ -252,7 +253,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
         return cached
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
     context = RequestContext("IAM project lookup", host_of(url))
-    document = json_object(transport.send("GET", url, context=context, auth=auth), context, transport.redact)
+    document = json_object(transport.send("GET", url, context=context, auth=auth), context)
     projects = document.get("projects")
     if not isinstance(projects, list):
         raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
@@ -279,17 +280,7 @@ def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]
     """The auth object for ModelArts calls and the project ID it works in."""
     mode = settings.auth_mode()
     if mode == "password":
-        source = TokenSource(
-            settings,
-            Transport(
-                max_retries=settings.max_retries,
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                deadline=settings.timeout,
-                verify=settings.verify,
-                redact=transport.redact,
-            ),
-        )
+        source = TokenSource(settings, Transport(settings))
         return IamTokenAuth(source), source.project_id
     if mode == "token":
         assert settings.auth_token is not None

@@ -9,36 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import ValidationError
 from requests.auth import AuthBase
 
 from .auth import build_auth
 from .errors import AmbiguousJobNameError, InvalidInputError, InvalidResponseError, JobNotFoundError
 from .models import JobPage, VisualizationJob
-from .responses import excerpt, json_object
+from .responses import read_model
 from .settings import Settings
 from .status import JobStatus
 from .transport import HttpResponse, RequestContext, Transport, host_of
 from .validation import SORT_KEYS, check_job_name, parse_job_id, path_segment
 
 MAX_PAGE_SIZE = 1000
-
-
-class Redactor:
-    """Replaces known secret values in text that came from a server or an exception."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
-
-    def __repr__(self) -> str:
-        return f"Redactor({len(self._secrets)} values)"
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
 
 
 class ModelArtsClient:
@@ -48,14 +32,7 @@ class ModelArtsClient:
         self._settings = settings
         self._endpoint = settings.resolved_endpoint
         self._host = host_of(self._endpoint)
-        self._transport = Transport(
-            max_retries=settings.max_retries,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            deadline=settings.timeout,
-            verify=settings.verify,
-            redact=Redactor(settings.secret_values()),
-        )
+        self._transport = Transport(settings)
         self._ready_lock = threading.Lock()
         self._auth: AuthBase | None = None
         self._project_id: str | None = None
@@ -103,10 +80,12 @@ class ModelArtsClient:
             return self._auth, self._project_id
 
     def _get(self, path: str, context_job: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
-        auth, project_id = self._ready()
-        url = f"{self._endpoint}/v1/{path_segment(project_id)}/{path}"
-        context = RequestContext(operation, self._host, project_id=project_id, job_id=context_job)
-        return self._transport.send("GET", url, context=context, auth=auth), context
+        """One GET under one deadline, authentication and project discovery included."""
+        with self._transport.deadline():
+            auth, project_id = self._ready()
+            url = f"{self._endpoint}/v1/{path_segment(project_id)}/{path}"
+            context = RequestContext(operation, self._host, project_id=project_id, job_id=context_job)
+            return self._transport.send("GET", url, context=context, auth=auth), context
 
     def get_visualization_job(self, job_id: int | str) -> VisualizationJob:
         """The job with this ID; ``JobNotFoundError`` when it does not exist."""
@@ -114,43 +93,15 @@ class ModelArtsClient:
         response, context = self._get(
             f"visualization-jobs/{path_segment(number)}", number, "get visualization job"
         )
-        if response.status == 200:
-            try:
-                job = VisualizationJob.model_validate_json(response.body)
-            except ValidationError:
-                job = None  # fall through: classify the body below
-            if job is not None and job.is_success is not False:
-                if job.job_id != number:
-                    raise context.error(
-                        InvalidResponseError,
-                        f"asked for job {number} but the service answered with job {job.job_id}",
-                        status=response.status,
-                        request_id=response.request_id,
-                    )
-                return job
-        document = json_object(response, context, self._transport.redact)
-        parsed: VisualizationJob = self._parse(VisualizationJob, document, response, context)
-        return parsed
-
-    def _parse(
-        self,
-        model: type[Any],
-        document: dict[str, Any],
-        response: HttpResponse,
-        context: RequestContext,
-    ) -> Any:
-        try:
-            return model.model_validate(document)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
+        job = read_model(VisualizationJob, response, context)
+        if job.job_id != number:
             raise context.error(
                 InvalidResponseError,
-                f"unexpected response shape at '{where}' ({first['type']}): "
-                f"{excerpt(response.body, self._transport.redact)}",
+                f"asked for job {number} but the service answered with job {job.job_id}",
                 status=response.status,
                 request_id=response.request_id,
-            ) from None
+            )
+        return job
 
     def list_visualization_jobs(
         self,
@@ -196,8 +147,7 @@ class ModelArtsClient:
                 f"{key}={path_segment(value)}" for key, value in {**query, "page": str(page)}.items()
             )
             response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
-            document = json_object(response, context, self._transport.redact)
-            listing: JobPage = self._parse(JobPage, document, response, context)
+            listing = read_model(JobPage, response, context)
             yield from listing.jobs
             seen += len(listing.jobs)
             if not listing.jobs or seen >= listing.job_total_count or len(listing.jobs) < per_page:
@@ -218,6 +168,8 @@ class ModelArtsClient:
                 operation="find visualization job",
                 project_id=self.project_id,
                 host=self._host,
+                hint="Check the name (matched exactly, case included) and that the job belongs to this "
+                "project and region",
             )
         if len(matches) > 1:
             ids = ", ".join(str(job.job_id) for job in matches)

@@ -2,15 +2,117 @@
 
 Every message names the operation and whatever context is known (job ID, project, endpoint host,
 HTTP status, ModelArts ``error_code``/``error_message`` and the gateway's ``X-Request-Id``), so a
-user reading a CI log can act on it without a traceback. Messages never carry credentials: the
-client redacts known secret values from server text before it reaches an error.
+user reading a CI log can act on it without a traceback. Messages never carry credentials: every
+error scrubs the secrets this process holds (see :func:`redact`) from all of its text.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import json
+import re
+import string
+import threading
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
 _MAX_SERVER_TEXT = 200
+#: A secret echoed only in part is still scrubbed when the part is a prefix of at least
+#: MIN_SECRET_PREFIX characters and at least half of the (encoded) secret, or at least
+#: ENOUGH_SECRET_PREFIX characters of a long one (a token): long enough not to match ordinary
+#: text, short enough to catch a secret that the server cut off.
+MIN_SECRET_PREFIX = 8
+ENOUGH_SECRET_PREFIX = 24
+_MIN_SECRET_CHARS = 4
+_MAX_SECRETS = 1024
+_E = TypeVar("_E", bound="ModelArtsError")
+_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
+
+
+def _encodings(secret: str) -> set[str]:
+    """The forms in which a server plausibly echoes a value: raw, JSON-escaped (both
+    ``ensure_ascii`` forms, with and without '\\/'), URL-encoded and HTML-escaped."""
+    import html
+
+    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret)}
+    for ensure_ascii in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
+        forms.update((escaped, escaped.replace("/", "\\/")))
+    return forms
+
+
+def _echoed_length(text: str, start: int, form: str) -> int:
+    """How many characters of ``form`` appear at ``start`` of ``text``."""
+    seen = text[start : start + len(form)]
+    return next((i for i, (a, b) in enumerate(zip(form, seen, strict=False)) if a != b), len(seen))
+
+
+class _Secrets:
+    """Every secret this process holds: configured credentials and the IAM tokens it was issued."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, None] = {}  # insertion-ordered; past the cap the oldest go first
+        self._matcher: tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]] | None = None
+
+    def add(self, values: tuple[str | None, ...]) -> None:
+        with self._lock:
+            for value in values:
+                if value and len(value) >= _MIN_SECRET_CHARS and value not in self._values:
+                    self._values[value] = None
+                    self._matcher = None
+            while len(self._values) > _MAX_SECRETS:
+                del self._values[next(iter(self._values))]
+
+    def _compiled(self) -> tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]] | None:
+        """A pattern of every form's first characters; per match, the forms and their least echo."""
+        with self._lock:
+            if self._matcher is None and self._values:
+                table: dict[str, list[tuple[str, int]]] = {}
+                for form in {
+                    form.translate(_ASCII_FOLD) for value in self._values for form in _encodings(value)
+                }:
+                    half = -(-len(form) // 2)
+                    least = min(len(form), max(MIN_SECRET_PREFIX, min(half, ENOUGH_SECRET_PREFIX)))
+                    table.setdefault(form[:MIN_SECRET_PREFIX], []).append((form, least))
+                alternatives = "|".join(map(re.escape, sorted(table, key=len, reverse=True)))
+                self._matcher = (re.compile(alternatives), table)
+            return self._matcher
+
+    def redact(self, text: str) -> str:
+        matcher = self._compiled()
+        if matcher is None:
+            return text
+        pattern, table = matcher
+        folded = text.translate(_ASCII_FOLD)  # percent-encoding and \u escapes come in either case
+        parts: list[str] = []
+        done = position = 0
+        while match := pattern.search(folded, position):
+            start = match.start()
+            ends = [
+                start + echoed
+                for form, least in table[match.group()]
+                if (echoed := _echoed_length(folded, start, form)) >= least
+            ]
+            if not ends:
+                position = start + 1
+                continue
+            parts += (text[done:start], "***")
+            done = position = max(ends)
+        return "".join(parts) + text[done:] if parts else text
+
+
+_SECRETS = _Secrets()
+
+
+def register_secrets(*values: str | None) -> None:
+    """Remember secret values, so that no error this process raises can show them."""
+    _SECRETS.add(values)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret, in any echoed encoding or as a long prefix, as ***."""
+    return _SECRETS.redact(text)
 
 
 def one_line(text: object, limit: int = _MAX_SERVER_TEXT) -> str:
@@ -39,17 +141,25 @@ class ModelArtsError(Exception):
         request_id: str | None = None,
         hint: str | None = None,
     ) -> None:
-        self.summary = one_line(summary, 400)
+        # The one place server and exception text enters an error: scrubbed before it is cut.
+        self.summary = one_line(redact(summary), 400)
         self.operation = operation
         self.job_id = job_id
         self.project_id = project_id
         self.host = host
         self.status = status
-        self.error_code = one_line(error_code, 64) if error_code else None
-        self.error_message = one_line(error_message) if error_message else None
-        self.request_id = one_line(request_id, 80) if request_id else None
-        self.hint = one_line(hint if hint is not None else self.default_hint, 300)
+        self.error_code = one_line(redact(error_code), 64) if error_code else None
+        self.error_message = one_line(redact(error_message)) if error_message else None
+        self.request_id = one_line(redact(request_id), 80) if request_id else None
+        self.hint = one_line(redact(hint if hint is not None else self.default_hint), 300)
         super().__init__(self._render())
+
+    def with_hint(self: _E, hint: str) -> _E:
+        """A copy whose advice fits the caller (e.g. a CLI that names its own options)."""
+        clone = copy.copy(self)
+        clone.hint = one_line(redact(hint), 300)
+        clone.args = (clone._render(),)
+        return clone
 
     def _context(self) -> list[str]:
         parts: list[str] = []

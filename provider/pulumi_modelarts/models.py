@@ -2,11 +2,14 @@
 
 Parsing is tolerant where the API is inconsistent (numbers sent as JSON strings, fields that
 come and go, unknown extra fields) and strict where a silent coercion would hide a broken
-response (a boolean where a number belongs, text where an ID belongs).
+response (a boolean where a number belongs, text where an ID belongs, a number that is not
+finite: ``NaN``, ``Infinity``, ``1e999`` or ``"nan"`` would print as invalid JSON and never
+compare equal, so every diff would show a change).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -35,17 +38,21 @@ def _whole_number(value: Any) -> Any:
 
 
 def _real_number(value: Any) -> Any:
-    """Like :func:`_whole_number` but fractions are allowed (``remaining_duration``)."""
+    """Like :func:`_whole_number` but fractions are allowed (``remaining_duration``); finite only."""
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
-    if isinstance(value, int | float):
-        return value
     if isinstance(value, str):
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
-            pass
-    raise ValueError(f"expected a number, got {type(value).__name__}")
+            raise ValueError("expected a number, got text") from None
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    raise ValueError(
+        "expected a finite number"
+        if isinstance(value, float)
+        else f"expected a number, got {type(value).__name__}"
+    )
 
 
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]

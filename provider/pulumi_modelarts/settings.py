@@ -2,20 +2,25 @@
 
 Resolution per key: explicit arguments, then Pulumi stack config (``modelarts:<key>``), then
 environment variables (the Terraform providers' names, ``HW_*`` before ``OS_*``), then the
-``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``. Secrets are held as
-``SecretStr`` so no ``repr``, log line or error message can show them.
+``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``. Proxies come from the
+same environment mapping (``HTTPS_PROXY``, ``NO_PROXY``, ...). Secrets are held as ``SecretStr``
+and registered with :func:`errors.register_secrets`, so no ``repr``, log line or error message
+can show them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from .errors import ConfigurationError, InvalidInputError
+from .errors import ConfigurationError, InvalidInputError, register_secrets
 from .validation import check_endpoint, check_identifier
 
 CONFIG_NAMESPACE = "modelarts"
@@ -38,9 +43,10 @@ class SettingKey:
     def config_key(self) -> str:
         return f"{CONFIG_NAMESPACE}:{self.config}"
 
-    def describe(self) -> str:
+    def describe(self, *, every_name: bool = False) -> str:
         """``modelarts:accessKey (or HW_ACCESS_KEY)``: how a user sets this key."""
-        return f"{self.config_key} (or {self.env[0]})" if self.env else self.config_key
+        names = self.env if every_name else self.env[:1]
+        return f"{self.config_key} (or {', '.join(names)})" if names else self.config_key
 
 
 SETTING_KEYS: tuple[SettingKey, ...] = (
@@ -58,7 +64,9 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
     SettingKey("cloud", "cloud", ("HW_CLOUD",)),
     SettingKey("endpoint", "endpoint", ("MODELARTS_ENDPOINT",)),
     SettingKey("insecure", "insecure", ("HW_INSECURE", "OS_INSECURE")),
-    SettingKey("ca_cert_file", "caCertFile", ("HW_CACERT_FILE", "OS_CACERT")),
+    SettingKey(
+        "ca_cert_file", "caCertFile", ("HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    ),
     SettingKey("max_retries", "maxRetries", ("HW_MAX_RETRIES",)),
     SettingKey("timeout", "timeout", ("MODELARTS_TIMEOUT",)),
     SettingKey("connect_timeout", "connectTimeout", ("MODELARTS_CONNECT_TIMEOUT",)),
@@ -67,6 +75,25 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
 )
 KEYS_BY_FIELD: dict[str, SettingKey] = {key.field: key for key in SETTING_KEYS}
 SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.secret)
+#: Credentials: surrounding whitespace (a trailing newline from a file) is stripped, control
+#: characters are refused, and those sent in HTTP headers must be ASCII.
+CREDENTIAL_FIELDS = (
+    "access_key",
+    "secret_key",
+    "security_token",
+    "auth_token",
+    "user_name",
+    "password",
+    "domain_name",
+)
+HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
+#: Proxy variables, read as curl and requests read them (lower case first); environment only.
+PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
+    "https_proxy": ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
+    "http_proxy": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
+    "no_proxy": ("no_proxy", "NO_PROXY"),
+}
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class Settings(BaseModel):
@@ -95,6 +122,45 @@ class Settings(BaseModel):
     connect_timeout: float = Field(default=10.0, gt=0, le=600)
     read_timeout: float = Field(default=30.0, gt=0, le=3600)
     cloud_name: str | None = None
+    https_proxy: SecretStr | None = None
+    http_proxy: SecretStr | None = None
+    no_proxy: str | None = None
+
+    @field_validator(*CREDENTIAL_FIELDS, mode="before")
+    @classmethod
+    def _clean_credential(cls, value: Any, info: ValidationInfo) -> Any:
+        """Strip what files and shells add around a value; refuse what no request could carry."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str):
+            return value
+        text = text.strip()
+        if _CONTROL_CHARACTER.search(text):
+            raise PydanticCustomError("control_character", "contains a control character; set it on one line")
+        if info.field_name in HEADER_FIELDS and not text.isascii():
+            raise PydanticCustomError("not_ascii", "must be ASCII, since it is sent in an HTTP header")
+        return text
+
+    @field_validator("https_proxy", "http_proxy", mode="before")
+    @classmethod
+    def _proxy_url(cls, value: Any) -> Any:
+        """``host:port`` means ``http://host:port``, as for curl; only HTTP(S) proxies are supported."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str):
+            return value
+        text = text.strip()
+        url = text if "://" in text else f"http://{text}"
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PydanticCustomError(
+                "proxy_url", "must be an http:// or https:// proxy URL such as http://proxy:3128"
+            )
+        if _CONTROL_CHARACTER.search(url) or " " in url:
+            raise PydanticCustomError("proxy_url", "contains whitespace or a control character")
+        return url
 
     @classmethod
     def from_sources(
@@ -124,6 +190,10 @@ class Settings(BaseModel):
                 value = next((env[name] for name in key.env if _present(env.get(name))), None)
             if _present(value):
                 values[key.field] = value
+        for field, names in PROXY_VARIABLES.items():
+            proxy = next((env[name] for name in names if _present(env.get(name))), None)
+            if proxy is not None:
+                values[field] = proxy
         cloud_name = values.get("cloud_name")
         if cloud_name:
             from .clouds import load_cloud  # PyYAML only when clouds.yaml is in use
@@ -141,8 +211,9 @@ class Settings(BaseModel):
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else "settings"
             key = KEYS_BY_FIELD.get(field)
-            name = key.describe() if key else field
+            name = key.describe() if key else " / ".join(PROXY_VARIABLES.get(field, (field,))[:2])
             raise ConfigurationError(f"invalid {name}: {first['msg']}") from None
+        register_secrets(*settings.secret_values())
         settings.check_values()
         return settings
 
@@ -159,6 +230,8 @@ class Settings(BaseModel):
             check_endpoint(self.resolved_auth_url, field="authUrl")
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
+        if self.ca_cert_file is not None and not self.insecure:
+            _check_readable(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
 
     def with_overrides(
         self,
@@ -228,13 +301,33 @@ class Settings(BaseModel):
         )
 
     def secret_values(self) -> tuple[str, ...]:
-        """Every configured secret, so error text can be scrubbed of them."""
+        """Every configured secret (a proxy's password too), so error text can be scrubbed of them."""
         values = (getattr(self, field) for field in SECRET_FIELDS)
-        return tuple(value.get_secret_value() for value in values if value is not None)
+        secrets = [value.get_secret_value() for value in values if value is not None]
+        for proxy in (self.https_proxy, self.http_proxy):
+            password = urlsplit(proxy.get_secret_value()).password if proxy is not None else None
+            if password:
+                secrets += (password, unquote(password))
+        return tuple(secrets)
 
 
 def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _check_readable(path: str, key: SettingKey) -> None:
+    """A file setting must name something this process can read (a CA directory counts too)."""
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").close()  # only checks that it opens
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{key.describe(every_name=True)} names {path!r}, which cannot be read "
+            f"({exc.strerror or type(exc).__name__})",
+            hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
+        ) from None
 
 
 def _describe(field: str) -> str:

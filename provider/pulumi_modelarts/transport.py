@@ -1,17 +1,31 @@
-"""HTTP plumbing: keep-alive sessions per thread, bounded retries, a per-call deadline, capped bodies.
+"""HTTP plumbing: keep-alive sessions per thread, bounded retries, a real per-call deadline,
+bounded bodies, and the proxies of the environment the settings were resolved from.
 
-Retries are urllib3's own ``Retry`` mounted on an ``HTTPAdapter``; the only additions are a
-deadline (a retry is not attempted if its back-off would end after the call's deadline) and a
-count of attempts so error messages can say how hard we tried.
+Retries are urllib3's own ``Retry`` mounted on an ``HTTPAdapter``. What is added:
+
+* A deadline per call (``modelarts:timeout``) for every phase: each attempt's connect and read
+  timeouts are cut to the time left, a retry whose back-off would end past the deadline is not
+  made, and one watchdog thread per process shuts down the socket of a call still running at its
+  deadline (a server trickling bytes restarts the per-read timeout forever; the watchdog does not
+  care). Only host name resolution is not interruptible.
+* A refused connection is retried at most twice: nothing listens there, waiting will not help.
+* Bodies are capped at 10 MiB after decoding; gzip is decoded as it arrives, never past the cap.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
+import logging
+import os
+import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,28 +33,48 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import HTTPError as Urllib3Error, InvalidHeader, MaxRetryError, ResponseError
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import (
+    HTTPError as Urllib3Error,
+    InvalidHeader,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+    ResponseError,
+)
+from urllib3.poolmanager import PoolManager
+from urllib3.util import Timeout
 from urllib3.util.retry import Retry
 
 from . import __version__
 from .errors import InvalidResponseError, ModelArtsError, ServiceError
+from .settings import Settings
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_CAP_SECONDS = 60
+#: Retries of a refused connection (back-off 0 s, then about 0.5 s: failing takes under a second).
+REFUSED_RETRIES = 2
 USER_AGENT = f"pulumi-modelarts/{__version__}"
+#: The only encoding asked for, and, with identity, the only one accepted.
+ACCEPT_ENCODING = "gzip"
+_CHUNK_BYTES = 64 * 1024
+_LOG = logging.getLogger("pulumi_modelarts")
 
 
-@dataclass
+@dataclass(eq=False)
 class CallBudget:
-    """Deadline and attempt count of the call in progress on this thread."""
+    """Deadline, attempts and open sockets of the call in progress on this thread."""
 
     deadline: float
+    seconds: float
     retries: int = 0
-
-    @property
-    def attempts(self) -> int:
-        return self.retries + 1
+    refused: int = 0
+    expired: bool = False
+    sockets: list[socket.socket] = field(default_factory=list)
+    closed: list[socket.socket] = field(default_factory=list)  # handles to close when the call ends
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -49,8 +83,182 @@ class CallBudget:
 _BUDGET: ContextVar[CallBudget | None] = ContextVar("modelarts_call_budget", default=None)
 
 
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread for the whole process that ends calls still running at their deadline.
+
+    Calls register in a heap by deadline and are crossed off when they end; a call found
+    running at its deadline is marked expired and its sockets are shut down, which makes the
+    blocked read return at once. Started on first use; no thread per request.
+    """
+
+    def __init__(self) -> None:
+        self._wakeup = threading.Condition()
+        self._heap: list[tuple[float, int, CallBudget]] = []
+        self._active: set[CallBudget] = set()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, budget: CallBudget) -> None:
+        with self._wakeup:
+            self._active.add(budget)
+            heapq.heappush(self._heap, (budget.deadline, next(self._order), budget))
+            if len(self._heap) > 2 * len(self._active) + 64:  # drop entries of finished calls
+                self._heap = [entry for entry in self._heap if entry[2] in self._active]
+                heapq.heapify(self._heap)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="modelarts-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is budget:
+                self._wakeup.notify()
+
+    def watch(self, budget: CallBudget, sock: socket.socket) -> None:
+        with self._wakeup:
+            if budget in self._active and sock not in budget.sockets:
+                budget.sockets.append(sock)
+                if budget.expired:
+                    _shutdown(sock)
+
+    def close_later(self, sock: socket.socket) -> bool:
+        """Keep a handle open while the call that uses it still reads (a connection that is
+        closed with ``Connection: close`` hands its socket to the response); False if no call does."""
+        budget = _BUDGET.get()
+        with self._wakeup:
+            if budget is None or budget not in self._active or sock not in budget.sockets:
+                return False
+            budget.closed.append(sock)
+            return True
+
+    def release(self, budget: CallBudget, *, finished: bool = False) -> None:
+        """Forget the call's sockets (their connections go back to the pool or are gone)."""
+        with self._wakeup:
+            if finished:
+                self._active.discard(budget)
+            budget.sockets.clear()
+            for sock in budget.closed:
+                sock.close()
+            budget.closed.clear()
+
+    def _run(self) -> None:
+        with self._wakeup:
+            while True:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][0] <= now or self._heap[0][2] not in self._active):
+                    budget = heapq.heappop(self._heap)[2]
+                    if budget in self._active:
+                        budget.expired = True
+                        for sock in budget.sockets:
+                            _shutdown(sock)
+                self._wakeup.wait(self._heap[0][0] - now if self._heap else None)
+
+    def forget_thread(self) -> None:
+        """After ``fork()`` the child has no watchdog thread; the next call starts one."""
+        self._wakeup = threading.Condition()
+        self._thread = None
+
+
+_WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG.forget_thread)
+
+
+class _WatchedConnection(HTTPConnection):
+    """Registers its socket with the call in progress, so that the watchdog can end an overrun.
+
+    It registers a duplicate handle of the socket: TLS wrapping detaches the original object
+    during the handshake, while a shutdown through the duplicate still ends the connection.
+    """
+
+    _handle: socket.socket | None = None
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self._close_handle()
+        self._handle = sock.dup()
+        self._register()
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._register()  # a kept-alive connection serving another call
+        super().request(*args, **kwargs)
+
+    def close(self) -> None:
+        super().close()
+        self._close_handle()
+
+    def _close_handle(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None and not _WATCHDOG.close_later(handle):
+            handle.close()
+
+    def _register(self) -> None:
+        budget = _BUDGET.get()
+        if budget is not None and self._handle is not None:
+            _WATCHDOG.watch(budget, self._handle)
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+def _within(timeout: object, left: float) -> float:
+    return min(timeout, left) if isinstance(timeout, int | float) else left
+
+
+class _DeadlinePool(HTTPConnectionPool):
+    """Each attempt (retries included) gets connect and read timeouts cut to the time left."""
+
+    ConnectionCls = _WatchedConnection
+
+    def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        budget = _BUDGET.get()
+        timeout = kwargs.get("timeout")
+        if budget is not None and isinstance(timeout, Timeout):
+            left = max(budget.remaining(), 0.001)
+            kwargs["timeout"] = Timeout(
+                connect=_within(timeout.connect_timeout, left), read=_within(timeout.read_timeout, left)
+            )
+        return super().urlopen(method, url, *args, **kwargs)
+
+
+class _DeadlineHTTPSPool(_DeadlinePool, HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+    def _validate_conn(self, conn: Any) -> None:
+        # As urllib3 does, minus its InsecureRequestWarning on every request: with
+        # modelarts:insecure the package has already said so once, in its own words.
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
+
+
+_POOL_CLASSES = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose pools (direct and through proxies) honour the call's deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOL_CLASSES
+        return manager
+
+
+def _is_refused(error: BaseException | None) -> bool:
+    error = getattr(error, "original_error", error)  # a proxy that refuses is refused too
+    return isinstance(error, NewConnectionError) and isinstance(error.__cause__, ConnectionRefusedError)
+
+
 class BoundedRetry(Retry):
-    """urllib3 ``Retry`` that gives up rather than sleep past the current call's deadline."""
+    """urllib3 ``Retry`` that stops at the call's deadline and gives up early on refusals."""
 
     def get_retry_after(self, response: Any) -> float | None:
         try:
@@ -58,24 +266,30 @@ class BoundedRetry(Retry):
         except InvalidHeader:
             return None  # a garbled Retry-After falls back to exponential back-off
 
-    def increment(self, *args: Any, **kwargs: Any) -> BoundedRetry:
-        new_retry = super().increment(*args, **kwargs)
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> BoundedRetry:
+        new_retry: BoundedRetry = super().increment(method, url, response, error, _pool, _stacktrace)
         budget = _BUDGET.get()
         if budget is not None:
-            response = kwargs.get("response", args[2] if len(args) > 2 else None)
+            budget.refused += _is_refused(error)
             planned = new_retry.get_retry_after(response) if response is not None else None
             wait = planned if planned is not None else new_retry.get_backoff_time()
-            if wait >= budget.remaining():
-                url = kwargs.get("url", args[1] if len(args) > 1 else None)
-                error = kwargs.get("error") or ResponseError("the call's deadline would pass")
-                raise MaxRetryError(kwargs.get("_pool"), url, error)  # type: ignore[arg-type]
+            if budget.expired or wait >= budget.remaining() or budget.refused > REFUSED_RETRIES:
+                raise MaxRetryError(_pool, url, error or ResponseError("the call's deadline would pass"))
             budget.retries += 1
         return new_retry
 
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """A fully read response: status, headers and at most MAX_BODY_BYTES of body."""
+    """A fully read response: status, headers and at most MAX_BODY_BYTES of (decoded) body."""
 
     status: int
     headers: CaseInsensitiveDict[str]
@@ -112,24 +326,72 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc
 
 
+def bypasses_proxy(host: str, no_proxy: str) -> bool:
+    """``NO_PROXY`` as curl and requests read it: ``*``, names matching the host or a parent
+    domain (a leading ``.`` or ``*.`` optional), IP addresses and CIDR ranges; ports ignored."""
+    import ipaddress
+
+    host = host.strip("[]").lower().rstrip(".")
+    try:
+        address: Any = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (item.strip().lower() for item in no_proxy.split(",")):
+        if entry.startswith("["):
+            entry = entry[1:].partition("]")[0]
+        elif entry.count(":") == 1:
+            entry = entry.partition(":")[0]
+        name = entry.removeprefix("*").strip(".")
+        if entry == "*" or (name and (host == name or host.endswith("." + name))):
+            return True
+        if address is not None and name:
+            try:
+                if address in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+class _NoRedirectSession(requests.Session):
+    """A session for a client that never follows redirects.
+
+    Even with ``allow_redirects=False`` requests decodes ``Location`` as UTF-8 to prepare
+    ``response.next`` and lets UnicodeDecodeError escape for any other bytes (psf/requests#4926;
+    reproduced in tests/test_responses.py). Redirects are answered with an error that quotes
+    ``Location`` from the headers, so there is never a next request to prepare.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> None:  # noqa: ARG002 - none, ever
+        return None
+
+
+_INSECURE_LOCK = threading.Lock()
+_insecure_said = False
+
+
+def _say_insecure_once() -> None:
+    global _insecure_said
+    with _INSECURE_LOCK:
+        if _insecure_said:
+            return
+        _insecure_said = True
+    _LOG.warning(
+        "pulumi-modelarts: TLS certificate verification is off (modelarts:insecure / HW_INSECURE), so "
+        "anyone on the network path can read and change the traffic; use it only for testing"
+    )
+
+
 class Transport:
     """Sends requests through one keep-alive ``requests.Session`` per thread."""
 
-    def __init__(
-        self,
-        *,
-        max_retries: int,
-        connect_timeout: float,
-        read_timeout: float,
-        deadline: float,
-        verify: bool | str,
-        redact: Callable[[str], str] = lambda text: text,
-    ) -> None:
+    def __init__(self, settings: Settings) -> None:
+        retries = settings.max_retries
         self._retry = BoundedRetry(
-            total=max_retries,
-            connect=max_retries,
-            read=max_retries,
-            status=max_retries,
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
             other=0,
             redirect=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
@@ -142,28 +404,38 @@ class Transport:
             raise_on_status=False,
             raise_on_redirect=False,
         )
-        self._timeouts = (connect_timeout, read_timeout)
-        self._deadline = deadline
-        self._verify = verify
-        self.redact = redact
+        self._timeouts = (settings.connect_timeout, settings.read_timeout)
+        self._seconds = settings.timeout
+        self._verify = settings.verify
+        if self._verify is False:
+            _say_insecure_once()
+        self._proxy_urls = {
+            scheme: value.get_secret_value()
+            for scheme, value in (("https", settings.https_proxy), ("http", settings.http_proxy))
+            if value is not None
+        }
+        self._no_proxy = settings.no_proxy or ""
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._deadline})"
+        return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._seconds})"
 
     def session(self) -> requests.Session:
         """This thread's session; created on first use so nothing is shared across threads."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(max_retries=self._retry, pool_connections=4, pool_maxsize=4)
+            session = _NoRedirectSession()
+            adapter = _DeadlineAdapter(max_retries=self._retry, pool_connections=4, pool_maxsize=4)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
-            session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+            session.headers.update(
+                {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
+            )
             session.verify = self._verify
-            session.trust_env = False  # proxies and netrc would bypass our auth and TLS choices
+            session.trust_env = False  # proxies come from the settings' environment; no netrc
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
@@ -177,6 +449,35 @@ class Transport:
             session.close()
         self._local = threading.local()
 
+    def proxies_for(self, url: str) -> dict[str, str]:
+        """The proxy mapping for ``url``'s host, decided once per host."""
+        if not self._proxy_urls:
+            return {}
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        proxies = self._proxies.get(key)
+        if proxies is None:
+            proxy = self._proxy_urls.get(parts.scheme)
+            bypass = proxy is None or bypasses_proxy(key[1], self._no_proxy)
+            proxies = self._proxies[key] = {} if bypass or proxy is None else {parts.scheme: proxy}
+        return proxies
+
+    @contextlib.contextmanager
+    def deadline(self) -> Iterator[CallBudget]:
+        """The deadline of the call in progress, starting one unless a caller already did."""
+        budget = _BUDGET.get()
+        if budget is not None:
+            yield budget
+            return
+        budget = CallBudget(time.monotonic() + self._seconds, self._seconds)
+        token = _BUDGET.set(budget)
+        _WATCHDOG.add(budget)
+        try:
+            yield budget
+        finally:
+            _WATCHDOG.release(budget, finished=True)
+            _BUDGET.reset(token)
+
     def send(
         self,
         method: str,
@@ -188,11 +489,9 @@ class Transport:
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         """Send one request (with retries) and read its body; transport failures become errors."""
-        budget = CallBudget(deadline=time.monotonic() + self._deadline)
-        token = _BUDGET.set(budget)
-        try:
-            connect, read = self._timeouts
-            timeout = (connect, max(0.05, min(read, budget.remaining())))
+        with self.deadline() as budget:
+            first = budget.retries
+            proxies = self.proxies_for(url)
             try:
                 response = self.session().request(
                     method,
@@ -200,80 +499,146 @@ class Transport:
                     auth=auth,
                     json=json_body,
                     headers=dict(headers or {}),
-                    timeout=timeout,
+                    timeout=self._timeouts,
                     allow_redirects=False,
                     stream=True,
+                    proxies=proxies,
                 )
             except (requests.RequestException, Urllib3Error) as exc:
+                summary, hint = _describe_failure(exc, budget, proxies)
                 raise context.error(
-                    ServiceError,
-                    f"{_describe_failure(exc)} after {budget.attempts} attempt(s)",
-                    hint=_failure_hint(exc),
+                    ServiceError, f"{summary} after {budget.retries - first + 1} attempt(s)", hint=hint
                 ) from None
             try:
-                body = self._read_body(response, context)
+                body = _read_body(response, context, budget)
             except BaseException:
                 response.close()  # discard a connection whose body was not read to the end
                 raise
+            _WATCHDOG.release(budget)
             response.raw.release_conn()  # body fully read: the connection goes back to the pool
             return HttpResponse(
                 status=response.status_code,
                 headers=response.headers,
                 body=body,
-                attempts=budget.attempts,
+                attempts=budget.retries - first + 1,
             )
-        finally:
-            _BUDGET.reset(token)
 
-    @staticmethod
-    def _read_body(response: requests.Response, context: RequestContext) -> bytes:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+
+def _read_body(response: requests.Response, context: RequestContext, budget: CallBudget) -> bytes:
+    """The body, decoded, refused beyond MAX_BODY_BYTES whether declared, sent or inflated."""
+
+    def refuse(summary: str) -> ModelArtsError:
+        return context.error(
+            InvalidResponseError,
+            summary,
+            status=response.status_code,
+            request_id=response.headers.get("X-Request-Id"),
+        )
+
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+        raise refuse(f"response uses Content-Encoding '{encoding[:40]}', which was not asked for")
+    body: bytes | None = b""
+    try:
+        if encoding in ("identity", ""):
+            body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=False)
+        else:
+            body = _inflate(response.raw.stream(_CHUNK_BYTES, decode_content=False))
+    except zlib.error:
+        raise refuse(f"response body is not valid {encoding} data") from None
+    except (requests.RequestException, Urllib3Error, OSError) as exc:
+        if isinstance(exc, ReadTimeoutError | TimeoutError) and not budget.expired:
             raise context.error(
-                InvalidResponseError,
-                f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit",
+                ServiceError,
+                "the response body stalled for longer than the read timeout",
                 status=response.status_code,
-                request_id=response.headers.get("X-Request-Id"),
-            )
-        try:
-            body: bytes = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
-        except (requests.RequestException, Urllib3Error, OSError) as exc:
-            raise context.error(
-                InvalidResponseError,
-                f"response body was cut off ({type(exc).__name__})",
-                status=response.status_code,
-                request_id=response.headers.get("X-Request-Id"),
+                hint="Raise modelarts:readTimeout if the service is this slow",
             ) from None
-        if len(body) > MAX_BODY_BYTES:
-            raise context.error(
-                InvalidResponseError,
-                f"response body exceeds the {MAX_BODY_BYTES >> 20} MiB limit",
-                status=response.status_code,
-                request_id=response.headers.get("X-Request-Id"),
-            )
-        return body
+        if not budget.expired:
+            raise refuse(f"response body was cut off ({type(exc).__name__})") from None
+    if budget.expired:  # the watchdog ended the read: what arrived may look complete but is not
+        raise context.error(
+            ServiceError,
+            f"the response did not arrive within the call's timeout of {budget.seconds:g} s",
+            hint=_TIMEOUT_HINT,
+        )
+    if body is None or len(body) > MAX_BODY_BYTES:
+        raise refuse(f"response body exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
+    return body
 
 
-def _describe_failure(exc: BaseException) -> str:
+def _inflate(chunks: Iterator[bytes]) -> bytes | None:
+    """Decode gzip (or zlib) data as it arrives, in small steps; None as soon as either the
+    decoded or the compressed data passes MAX_BODY_BYTES, so a compression bomb never holds
+    more than the cap in memory."""
+    decoder = zlib.decompressobj(wbits=47)  # 32 + 15: a gzip or a zlib header, detected
+    parts: list[bytes] = []
+    decoded = received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        pending = chunk
+        while decoded <= MAX_BODY_BYTES:
+            limit = min(_CHUNK_BYTES, MAX_BODY_BYTES + 1 - decoded)
+            part = decoder.decompress(pending, limit)
+            parts.append(part)
+            decoded += len(part)
+            pending = decoder.unconsumed_tail
+            if not pending and len(part) < limit:  # input used up, and zlib holds no more output
+                break
+        if decoded > MAX_BODY_BYTES or received > MAX_BODY_BYTES:
+            return None
+    if not decoder.eof or decoder.unused_data:
+        raise zlib.error("truncated, or followed by other data")
+    return b"".join(parts)
+
+
+_TIMEOUT_HINT = "Raise modelarts:timeout if the service is this slow, or check the network"
+
+
+def _reason(exc: BaseException) -> BaseException:
+    """The urllib3 error behind a requests exception (requests wraps it in MaxRetryError)."""
+    inner = exc.args[0] if exc.args else None
+    return inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
+
+
+def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[str, str]) -> tuple[str, str]:
+    """One clause saying what went wrong, and what to do about it; nothing from the URLs' userinfo."""
+    reason = _reason(exc)
+    if budget.expired or budget.remaining() <= 0:
+        return f"no complete answer within the call's timeout of {budget.seconds:g} s", _TIMEOUT_HINT
+    if isinstance(exc, requests.exceptions.ProxyError):
+        proxy = next(iter(proxies.values()), "")
+        return (
+            f"could not connect through the proxy {urlsplit(proxy).hostname or ''}",
+            "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment",
+        )
     if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake or certificate verification failed"
+        return (
+            "TLS handshake or certificate verification failed",
+            "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate "
+            "(or insecure, for testing only)",
+        )
+    if isinstance(reason, NameResolutionError):
+        return (
+            "host name could not be resolved",
+            "Check modelarts:endpoint / authUrl, region and cloud, and DNS",
+        )
+    if _is_refused(reason):
+        return (
+            "connection refused",
+            "Check modelarts:endpoint / authUrl and that the service is running there",
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "connection timed out"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return "no response within the read timeout"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc)
-        if "Read timed out" in text:
-            return "no response within the read timeout"
-        if "NameResolution" in text or "Name or service not known" in text:
-            return "host name could not be resolved"
-        if "refused" in text:
-            return "connection refused"
-        return "connection failed or was reset"
-    return f"request failed ({type(exc).__name__})"
-
-
-def _failure_hint(exc: BaseException) -> str:
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "Set modelarts:caCertFile to your CA bundle (or insecure, for testing only)"
-    return "Check the endpoint and network; raise modelarts:timeout or maxRetries if the service is slow"
+        return "connection timed out", "Check the endpoint and the network (firewall, proxy)"
+    if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
+        return (
+            "no response within the read timeout",
+            "Raise modelarts:readTimeout if the service is this slow",
+        )
+    return (
+        "connection failed or was reset",
+        "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable",
+    )

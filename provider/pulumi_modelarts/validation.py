@@ -23,6 +23,8 @@ _JOB_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
 _PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+#: Whitespace, C0/C1 controls and DEL: urlsplit() silently drops some of them, http.client others.
+_UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 def _shown(value: object) -> str:
@@ -105,10 +107,24 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
     """Return a normalised base URL (no trailing slash) or raise.
 
     https everywhere; http only on loopback so the local emulator works without TLS. No
-    credentials, query or fragment, so the URL cannot smuggle anything into a request.
+    credentials, query or fragment, so the URL cannot smuggle anything into a request. The
+    string checked is the string used: whitespace and control characters are refused, never
+    cleaned away. Messages repeat the URL only once it cannot hold a credential or a token.
     """
     if not isinstance(value, str) or not value or len(value) > 2048:
-        raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
+        shown = _shown(value) if not isinstance(value, str) or not value else "a longer text"
+        raise InvalidInputError(f"{field} must be a URL such as https://host, got {shown}")
+    if "@" in value:
+        raise InvalidInputError(
+            f"{field} must not contain credentials (user:password@ in the URL)",
+            hint="Give credentials through the modelarts:* credential settings, never in a URL",
+        )
+    if _UNSAFE_URL_CHARACTER.search(value):
+        raise InvalidInputError(
+            f"{field} must be a URL such as https://host, without whitespace or control characters"
+        )
+    if "?" in value or "#" in value:
+        raise InvalidInputError(f"{field} must not contain a query or fragment")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -117,10 +133,6 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not _valid_host(host):
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidInputError(f"{field} must not contain credentials")
-    if parts.query or parts.fragment or "?" in value or "#" in value:
-        raise InvalidInputError(f"{field} must not contain a query or fragment, got {_shown(value)}")
     if not _PATH_PREFIX.fullmatch(parts.path) or "/../" in parts.path + "/" or "/./" in parts.path + "/":
         raise InvalidInputError(f"{field} has an unusable path, got {_shown(value)}")
     if parts.scheme == "http" and not is_loopback_host(host):

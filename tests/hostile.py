@@ -1,0 +1,555 @@
+"""Hostile servers and answers, shared by the tests and the reliability suite.
+
+Purpose-built loopback servers for answers the emulator does not give (trickled or silent
+replies, arbitrary bytes and headers, compressed bodies, a forwarding HTTP proxy, an IAM that
+echoes back what it issued), and catalogues of hostile answers: slow servers, compression
+bombs, another job in disguise, non-finite numbers, foreign "not found"s and echoed secrets.
+
+A :class:`RawServer` plays a script per request: the script gets the request head and yields
+``bytes`` (sent at once) or ``float`` (seconds of silence). Everything stops promptly on exit.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import functools
+import gzip
+import html
+import http.client
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from pulumi_modelarts.errors import ENOUGH_SECRET_PREFIX, MIN_SECRET_PREFIX
+from pulumi_modelarts.settings import Settings
+
+Script = Callable[[bytes], Iterable[bytes | float]]
+PROJECT = "0123456789abcdef0123456789abcdef"
+JOB_197 = {"job_id": 197, "job_name": "apiTest-11", "status": 8, "duration": 33000}
+
+
+def reply(status: int = 200, body: bytes | str | dict[str, Any] = b"", **headers: str) -> bytes:
+    """A complete HTTP/1.1 response; a dict body is sent as JSON. Header names use '_' for '-'."""
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    fields = {"Content-Type": "application/json", "Content-Length": str(len(data))}
+    fields.update({name.replace("_", "-"): value for name, value in headers.items()})
+    head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+    return head.encode("latin-1") + data
+
+
+class RawServer:
+    """Serves every request on loopback with ``script``; records each request head."""
+
+    def __init__(self, script: Script, *, scheme: str = "http", tls: ssl.SSLContext | None = None) -> None:
+        self._script = script
+        self._tls = tls
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        scheme = "https" if tls is not None else scheme
+        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.heads: list[bytes] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._clients: list[socket.socket] = []
+
+    def __enter__(self) -> RawServer:
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._listener.close()
+        for client in list(self._clients):
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
+            client.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.1)  # closing a socket does not wake accept(): poll the stop flag
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, client: socket.socket) -> None:
+        self._clients.append(client)
+        try:
+            if self._tls is not None:
+                client = self._tls.wrap_socket(client, server_side=True)
+                self._clients.append(client)  # the raw socket is detached now: stop this one
+            while not self._stop.is_set():
+                head = self._read_head(client)
+                if not head:
+                    return
+                self.heads.append(head)
+                for step in self._script(head):
+                    if isinstance(step, bytes):
+                        client.sendall(step)
+                    elif self._stop.wait(step):
+                        return
+        except OSError:
+            return
+        finally:
+            client.close()
+
+    @staticmethod
+    def _read_head(client: socket.socket) -> bytes:
+        """The request head and its body (by Content-Length), so that keep-alive stays in step."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = client.recv(65536)
+            if not chunk:
+                return b""
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            chunk = client.recv(65536)
+            if not chunk:
+                return b""
+            body += chunk
+        return head + b"\r\n\r\n" + body
+
+
+def settings_for(url: str, *, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """AK/SK settings with a fixed project, so that the only request is the one under test."""
+    args = {"endpoint": url, "project_id": PROJECT, "access_key": "AK-RAW-TEST", "secret_key": "SK-RAW-TEST"}
+    return Settings.from_sources(args={**args, **overrides}, environ=environ or {})
+
+
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and the path of its certificate (its own CA)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
+
+
+class ForwardProxy:
+    """A forward proxy on loopback (plain-HTTP forwarding and CONNECT tunnels) that records what
+    it was asked for."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str | None]] = []  # (absolute URL, Proxy-Authorization)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                proxy.requests.append((self.path, self.headers.get("Proxy-Authorization")))
+                target = http.client.urlsplit(self.path)  # type: ignore[attr-defined]
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-authorization"}
+                upstream.request(
+                    "GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers
+                )
+                answer = upstream.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                upstream.close()
+
+            def do_CONNECT(self) -> None:
+                proxy.requests.append((self.path, self.headers.get("Proxy-Authorization")))
+                host, _, port = self.path.rpartition(":")
+                with socket.create_connection((host, int(port)), timeout=10) as upstream:
+                    self.send_response(200, "Connection established")
+                    self.end_headers()
+                    self.wfile.flush()
+                    relay = threading.Thread(target=_pipe, args=(upstream, self.connection), daemon=True)
+                    relay.start()
+                    _pipe(self.connection, upstream)
+                    relay.join(timeout=10)
+                self.close_connection = True
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> ForwardProxy:
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy bytes until ``source`` ends, then end ``target``'s sending side too."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+def header(head: bytes, name: str) -> str:
+    """A request header's value from a recorded head ('' when absent)."""
+    for line in head.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
+        key, _, value = line.decode("latin-1").partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return ""
+
+
+def trickle(first: bytes, unit: bytes, every: float, count: int) -> Iterator[bytes | float]:
+    """``first``, then ``unit`` every ``every`` seconds, ``count`` times: never silent long enough
+    for a read timeout."""
+    yield first
+    for _ in range(count):
+        yield every
+        yield unit
+
+
+# -- slow and silent servers, one per phase of a call ---------------------------------------------
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
+def _status_line_trickle(_: bytes) -> Iterable[bytes | float]:
+    return trickle(b"HTTP/1.1 200", b" ", 0.2, 200)
+
+
+def _header_trickle(_: bytes) -> Iterable[bytes | float]:
+    return trickle(OK_HEAD, b"X-Slow: 1\r\n", 0.2, 200)
+
+
+def _body_trickle(_: bytes) -> Iterable[bytes | float]:
+    return trickle(OK_HEAD + b"Content-Length: 1000\r\n\r\n{", b" ", 0.2, 200)
+
+
+def _chunked_body_trickle(_: bytes) -> Iterable[bytes | float]:
+    return trickle(OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\n \r\n", 0.2, 200)
+
+
+def _gzip_body_trickle(_: bytes) -> Iterable[bytes | float]:
+    data = gzip.compress(b'{"job_id": 197, "job_name": "' + b"x" * 100 + b'", "status": 8}')
+    yield OK_HEAD + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(data)
+    for byte in data:
+        yield 0.2
+        yield bytes([byte])
+
+
+def _unterminated_body_trickle(_: bytes) -> Iterable[bytes | float]:
+    """No Content-Length: the body ends when the connection does, so a cut looks complete."""
+    return trickle(
+        OK_HEAD + b"Connection: close\r\n\r\n" + b'{"job_id": 197, "job_name": "a"', b" ", 0.2, 200
+    )
+
+
+def silent(_: bytes) -> Iterable[bytes | float]:
+    """Accepts the request and never answers."""
+    yield 60.0
+
+
+def silent_in_body(_: bytes) -> Iterable[bytes | float]:
+    yield OK_HEAD + b"Content-Length: 100\r\n\r\n{"
+    yield 60.0
+
+
+def _tls_handshake_trickle(_: bytes) -> Iterable[bytes | float]:
+    """Starts a 16 KiB TLS handshake record and trickles it: only the deadline ends the handshake."""
+    return trickle(b"\x16\x03\x03\x40\x00", b"\x00", 0.2, 200)
+
+
+#: name -> (script, scheme)
+SLOW_SERVERS: dict[str, tuple[Script, str]] = {
+    "status line trickled": (_status_line_trickle, "http"),
+    "headers trickled": (_header_trickle, "http"),
+    "body trickled": (_body_trickle, "http"),
+    "chunked body trickled": (_chunked_body_trickle, "http"),
+    "gzip body trickled": (_gzip_body_trickle, "http"),
+    "body without length trickled": (_unterminated_body_trickle, "http"),
+    "silent before the status line": (silent, "http"),
+    "silent in the body": (silent_in_body, "http"),
+    "TLS handshake trickled": (_tls_handshake_trickle, "https"),
+}
+
+
+# -- compression bombs ---------------------------------------------------------------------------
+
+
+@functools.cache
+def bomb(wbits: int, decoded_mib: int) -> bytes:
+    """``decoded_mib`` MiB of zero bytes, compressed in the given zlib container (31: gzip)."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, wbits)
+    block = b"\0" * (1 << 20)
+    return b"".join([compressor.compress(block) for _ in range(decoded_mib)] + [compressor.flush()])
+
+
+def chunked(head: bytes, data: bytes) -> Iterator[bytes]:
+    """A response head and ``data`` in 64 KiB chunks (Transfer-Encoding: chunked)."""
+    yield head + b"Transfer-Encoding: chunked\r\n\r\n"
+    for start in range(0, len(data), 65536):
+        part = data[start : start + 65536]
+        yield b"%x\r\n%s\r\n" % (len(part), part)
+    yield b"0\r\n\r\n"
+
+
+BOMBS: dict[str, Script] = {
+    "gzip, 100 MiB": lambda _: [reply(200, bomb(31, 100), Content_Encoding="gzip")],
+    "deflate, 100 MiB": lambda _: [reply(200, bomb(15, 100), Content_Encoding="deflate")],
+    "gzip, chunked, 100 MiB": lambda _: chunked(OK_HEAD + b"Content-Encoding: gzip\r\n", bomb(31, 100)),
+    "gzip in gzip, 100 MiB": lambda _: [
+        reply(200, zlib.compress(bomb(31, 100), 9, wbits=31), Content_Encoding="gzip, gzip")
+    ],
+    "gzip, just past the limit": lambda _: [reply(200, bomb(31, 11), Content_Encoding="x-gzip")],
+}
+
+
+#: Run as ``python -c RSS_PROBE <tests dir> <url>...``: prints the peak RSS growth (MiB) of
+#: reading job 197 from each URL, the peak reset before each read (Linux /proc).
+RSS_PROBE = """
+import sys
+from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.errors import InvalidResponseError
+sys.path.insert(0, sys.argv[1])
+from hostile import settings_for
+
+def kib(field):
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith(field)).split()[1])
+
+for url in sys.argv[2:]:
+    client = ModelArtsClient(settings_for(url))
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # resets the peak (VmHWM) to the current RSS
+    before = kib("VmRSS:")
+    try:
+        client.get_visualization_job(197)
+    except InvalidResponseError as exc:
+        print(url, "refused:", exc, file=sys.stderr)
+    print((kib("VmHWM:") - before) / 1024)
+"""
+
+
+def as_json(document: object) -> bytes:
+    return json.dumps(document).encode("utf-8")
+
+
+# -- another job in disguise: each must be refused as the answer for job 197 ----------------------
+
+OTHER_JOB = {"job_id": 999, "job_name": "someone-else", "status": 8}
+DEEP = b"[" * 100_000 + b"]" * 100_000
+ANOTHER_JOB_IN_DISGUISE = {
+    "UTF-8 BOM": codecs.BOM_UTF8 + as_json(OTHER_JOB),
+    "UTF-16 with BOM": json.dumps(OTHER_JOB).encode("utf-16"),
+    "UTF-16-BE": json.dumps(OTHER_JOB).encode("utf-16-be"),
+    "UTF-32": json.dumps(OTHER_JOB).encode("utf-32"),
+    "deep nesting": b'{"job_id": 999, "job_name": "x", "status": 8, "extra": ' + DEEP + b"}",
+    "lone surrogate": b'{"job_id": 999, "job_name": "x\\ud800", "status": 8}',
+    "lone surrogate, UTF-8 BOM": codecs.BOM_UTF8 + b'{"job_id": 999, "job_name": "\\udfff", "status": 8}',
+    "Latin-1 text": '{"job_id": 999, "job_name": "f\u00fcr", "status": 8}'.encode("latin-1"),
+    "ID as text": as_json({**OTHER_JOB, "job_id": "999"}),
+    "ID as float": as_json({**OTHER_JOB, "job_id": 999.0}),
+    "duplicate ID, the last one foreign": b'{"job_id": 197, "job_name": "x", "status": 8, "job_id": 999}',
+    "surrounding whitespace": b"\r\n\t " + as_json(OTHER_JOB) + b" \n",
+    "is_success true": as_json({**OTHER_JOB, "is_success": True}),
+}
+
+
+#: Non-finite numbers, as JSON tokens and as text, for any numeric field.
+NON_FINITE = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999",
+    "-1e999",
+    '"nan"',
+    '"inf"',
+    '"-Infinity"',
+    '"1e999"',
+    '"NaN"',
+]
+
+
+# -- "not found" in words other than ModelArts' error codes: never a missing job --------------------
+
+JSON = "application/json"
+#: name -> (status, body, content type)
+FOREIGN_NOT_FOUNDS: dict[str, tuple[int, bytes | dict[str, Any], str]] = {
+    '{"message": "Not Found"}': (404, {"message": "Not Found"}, JSON),
+    "{}": (404, {}, JSON),
+    "empty body": (404, b"", JSON),
+    "null": (404, b"null", JSON),
+    "Spring Boot error": (
+        404,
+        {"timestamp": "2024-01-01T00:00:00Z", "status": 404, "error": "Not Found"},
+        JSON,
+    ),
+    "Kong": (404, {"message": "no Route matched with those values"}, JSON),
+    "nested error object": (404, {"error": {"code": 404, "message": "Not Found"}}, JSON),
+    "Go text": (404, b"404 page not found\n", "text/plain"),
+    "Express HTML": (404, b"<pre>Cannot GET /v1/p/visualization-jobs/197</pre>", "text/html"),
+    "API gateway code": (
+        404,
+        {"error_code": "APIG.1009", "error_msg": "AppKey or AppSecret is invalid"},
+        JSON,
+    ),
+    "another ModelArts code": (404, {"error_code": "ModelArts.0104", "error_message": "bad"}, JSON),
+    "not-found code in a 500": (500, {"error_code": "ModelArts.2775", "error_message": "x"}, JSON),
+    "410 Gone": (410, {"message": "Gone"}, JSON),
+}
+
+
+# -- secrets echoed back by a server --------------------------------------------------------------
+
+ISSUED_TOKEN = "MIIechoTOKEN-" + "Qz7x" * 24
+PASSWORD = 'pa"ss\\w\u00f6rd/with+sp ace&more=9e107d9d37'
+
+
+def echoed_forms(secret: str) -> set[str]:
+    """How a server may quote a value: raw, JSON-escaped, URL-encoded, HTML-escaped."""
+    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret)}
+    for ensure_ascii in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
+        forms |= {escaped, escaped.replace("/", "\\/")}
+    return forms
+
+
+def leaks(text: str, secret: str) -> list[str]:
+    """Prefixes of any echoed form long enough that the package promises to scrub them."""
+    found = []
+    for form in echoed_forms(secret):
+        least = min(len(form), max(MIN_SECRET_PREFIX, min(-(-len(form) // 2), ENOUGH_SECRET_PREFIX)))
+        if form[:least].lower() in text.lower():
+            found.append(form[:least])
+    return found
+
+
+def _bad_job(text: str) -> bytes:
+    return json.dumps(
+        {"job_id": 197, "job_name": ["not a name", text], "status": 8}, ensure_ascii=True
+    ).encode()
+
+
+#: place -> answer carrying the secret there
+ECHOES: dict[str, Callable[[str], bytes]] = {
+    "error_message": lambda s: reply(400, {"error_code": "ModelArts.0104", "error_message": f"bad {s}"}),
+    "error_code": lambda s: reply(400, {"error_code": s, "error_message": "bad"}),
+    "body request_id": lambda s: reply(400, {"error_code": "X.1", "request_id": s}),
+    "X-Request-Id header": lambda s: reply(400, {"error_code": "X.1"}, X_Request_Id=s),
+    "Location header, raw": lambda s: reply(302, b"", Location=f"https://login.example/?t={s}"),
+    "Location header, quote_plus": lambda s: reply(
+        302, b"", Location=f"https://login.example/?t={quote_plus(s)}"
+    ),
+    "Retry-After header": lambda s: reply(429, {"error_code": "APIG.0308"}, Retry_After=s),
+    "non-API body, raw": lambda s: reply(502, f"<html>{s}</html>", Content_Type="text/html"),
+    "non-API body, HTML-escaped": lambda s: reply(
+        502, f"<html>{html.escape(s)}</html>", Content_Type="text/html"
+    ),
+    "non-API body, URL-encoded": lambda s: reply(
+        502, f"<a href='?x={quote(s, safe='')}'>", Content_Type="text/html"
+    ),
+    "ill-typed JSON, \\u-escaped": lambda s: reply(200, _bad_job(s)),
+    "ill-typed JSON, UTF-8": lambda s: reply(
+        200, json.dumps({"job_id": 197, "job_name": [s], "status": 8}, ensure_ascii=False).encode()
+    ),
+    "ill-typed JSON, escaped slashes": lambda s: reply(200, _bad_job(s).replace(b"/", b"\\/")),
+    "error_message, the first 60 %": lambda s: reply(
+        400, {"error_code": "X.1", "error_message": s[: len(s) * 6 // 10]}
+    ),
+    "error_message, upper-case percent-encoding": lambda s: reply(
+        400, {"error_code": "X.1", "error_message": quote(s)}
+    ),
+    "error_message, lower-case percent-encoding": lambda s: reply(
+        400, {"error_code": "X.1", "error_message": quote(s).lower()}
+    ),
+}
+
+
+class EchoServer:
+    """IAM and ModelArts in one: issues ISSUED_TOKEN, then echoes a secret back as told."""
+
+    @staticmethod
+    def settings(url: str, password: str = PASSWORD) -> Settings:
+        """Password login at this server (IAM at ``/v3``), no retries."""
+        return settings_for(
+            url,
+            auth_url=f"{url}/v3",
+            access_key=None,
+            secret_key=None,
+            user_name="echo-user",
+            password=password,
+            domain_name="echo-domain",
+            max_retries=0,
+        )
+
+    def __init__(self) -> None:
+        self.echo = ECHOES["error_message"]
+        self.secret = ISSUED_TOKEN
+        self.seen_tokens: list[str] = []
+
+    def __call__(self, head: bytes) -> Iterator[bytes]:
+        if head.startswith(b"POST ") and b"/auth/tokens" in head.split(b"\r\n")[0]:
+            expires = {"expires_at": "2099-01-01T00:00:00.000000Z", "project": {"id": PROJECT}}
+            yield reply(201, {"token": expires}, X_Subject_Token=ISSUED_TOKEN)
+            return
+        self.seen_tokens.append(header(head, "X-Auth-Token"))
+        yield self.echo(self.secret)

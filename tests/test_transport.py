@@ -1,0 +1,387 @@
+"""The transport against purpose-built loopback servers: the call's deadline in every phase,
+bounded compressed bodies, refused connections, proxies from the environment, insecure mode."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import socket
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hostile import (
+    BOMBS,
+    JOB_197,
+    PROJECT,
+    RSS_PROBE,
+    SLOW_SERVERS,
+    ForwardProxy,
+    RawServer,
+    reply,
+    self_signed,
+    settings_for,
+    silent,
+    silent_in_body,
+)
+from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, ModelArtsError, ServiceError
+from pulumi_modelarts.settings import Settings
+from pulumi_modelarts.transport import MAX_BODY_BYTES, bypasses_proxy
+
+#: The documented tolerance: a call ends at most this long after its deadline.
+TOLERANCE = 0.5
+
+
+def _elapsed_failure(url: str, timeout: float, **overrides: Any) -> tuple[float, ModelArtsError]:
+    client = ModelArtsClient(settings_for(url, timeout=timeout, **overrides))
+    started = time.monotonic()
+    with pytest.raises(ModelArtsError) as caught:
+        client.get_visualization_job(197)
+    elapsed = time.monotonic() - started
+    client.close()
+    return elapsed, caught.value
+
+
+# -- the deadline -------------------------------------------------------------------------------
+
+
+def test_a_slow_or_silent_server_cannot_hold_a_call_past_its_timeout() -> None:
+    """Every phase at once (each its own server and client): each call ends at its deadline."""
+    with contextlib.ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(RawServer(script, scheme=scheme))
+            for name, (script, scheme) in SLOW_SERVERS.items()
+        }
+        with ThreadPoolExecutor(len(servers)) as pool:  # readTimeout stays at 30 s
+            outcomes = dict(
+                zip(servers, pool.map(lambda s: _elapsed_failure(s.url, 1.0), servers.values()), strict=True)
+            )
+    wrong = {
+        name: str(error)
+        for name, (_, error) in outcomes.items()
+        if not isinstance(error, ServiceError) or "timeout of 1 s" not in str(error)
+    }
+    late = {
+        name: round(elapsed, 2)
+        for name, (elapsed, _) in outcomes.items()
+        if not 0.9 <= elapsed < 1.0 + TOLERANCE
+    }
+    assert wrong == {} and late == {}
+    assert "modelarts:timeout" in str(outcomes["silent in the body"][1])
+    assert servers["TLS handshake trickled"].heads == []  # the request itself never got out
+
+
+def test_a_body_that_stalls_past_the_read_timeout_says_so() -> None:
+    with RawServer(silent_in_body) as server:
+        elapsed, error = _elapsed_failure(server.url, 5.0, read_timeout=0.5)
+    assert isinstance(error, ServiceError) and "stalled for longer than the read timeout" in str(error)
+    assert elapsed < 5.0
+
+
+def test_connecting_is_bounded_by_the_deadline() -> None:
+    """A listener whose backlog is full: connect() hangs, the deadline ends it (Linux drops the SYNs)."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):  # fill the accept queue; later connects wait for a SYN-ACK
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.1)
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(("127.0.0.1", port))
+        except OSError:
+            pass  # it hangs: the premise holds
+        else:
+            pytest.skip("this kernel accepts past the backlog; no hanging connect to test with")
+        finally:
+            probe.close()
+        elapsed, error = _elapsed_failure(f"http://127.0.0.1:{port}", 1.0, connect_timeout=30, max_retries=5)
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert isinstance(error, ServiceError)
+    assert elapsed < 1.0 + TOLERANCE
+
+
+def test_retries_share_the_deadline_and_the_last_one_is_cut_short() -> None:
+    """Each attempt times out after 0.6 s; a 1.5 s deadline allows the third only 0.3 s."""
+    with RawServer(silent) as server:
+        elapsed, error = _elapsed_failure(server.url, 1.5, read_timeout=0.6, max_retries=10)
+        attempts = len(server.heads)
+    assert elapsed < 1.5 + TOLERANCE
+    assert 2 <= attempts <= 3
+    assert isinstance(error, ServiceError)
+
+
+def test_a_call_within_its_deadline_is_untouched_and_the_connection_is_kept(
+    emulator: ModelArtsEmulator,
+) -> None:
+    client = ModelArtsClient(Settings.from_sources(args={"timeout": 0.3}, environ=emulator.environ()))
+    for _ in range(2):
+        client.get_visualization_job(197)
+        time.sleep(0.4)  # the deadlines of earlier calls pass while their connection is pooled
+    assert client.get_visualization_job(197).job_id == 197
+    pools = client._transport.session().get_adapter(emulator.url).poolmanager.pools  # type: ignore[attr-defined]
+    assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118
+    client.close()
+
+
+# -- refused connections ------------------------------------------------------------------------
+
+
+def test_a_refused_connection_fails_within_a_second_and_says_what_to_check() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    elapsed, error = _elapsed_failure(f"http://127.0.0.1:{port}", 120.0, max_retries=5)
+    assert isinstance(error, ServiceError)
+    assert "connection refused after 3 attempt(s)" in str(error)
+    assert "that the service is running" in str(error) and "timeout" not in str(error)
+    assert elapsed < 1.5
+
+
+# -- bodies -------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/clear_refs").exists(), reason="measures peak RSS through Linux /proc"
+)
+def test_a_compression_bomb_is_refused_within_a_few_mib_of_the_limit() -> None:
+    """All bombs in one child process, the peak reset before each: RSS may grow by the 10 MiB cap
+    and little more."""
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(RawServer(script)) for script in BOMBS.values()]
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                RSS_PROBE,
+                str(Path(__file__).parent),
+                *(server.url for server in servers),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    growth = dict(zip(BOMBS, map(float, probe.stdout.split()), strict=True))
+    assert max(growth.values()) < (MAX_BODY_BYTES >> 20) + 4, growth  # a few MiB over the cap at most
+    assert probe.stderr.count("refused:") == len(BOMBS), probe.stderr
+    assert probe.stderr.count("exceeds the 10 MiB limit") == len(BOMBS) - 1
+    assert "'gzip, gzip', which was not asked for" in probe.stderr
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "GZIP"])
+def test_compressed_answers_are_read(encoding: str) -> None:
+    body = gzip.compress(b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}')
+    if encoding == "deflate":
+        body = zlib.compress(b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}')
+
+    def serve(_: bytes) -> Iterator[bytes]:
+        yield reply(200, body, Content_Encoding=encoding)
+
+    with RawServer(serve) as server:
+        job = ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
+        assert b"accept-encoding: gzip\r\n" in server.heads[0].lower()
+    assert (job.job_id, job.job_name) == (197, "apiTest-11")
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip, gzip", "identity, br"])
+def test_encodings_not_asked_for_are_refused(encoding: str) -> None:
+    def serve(_: bytes) -> Iterator[bytes]:
+        yield reply(200, b"\x0b\x00\x80{}\x03", Content_Encoding=encoding)
+
+    with RawServer(serve) as server, pytest.raises(InvalidResponseError, match="not asked for"):
+        ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
+
+
+def test_a_corrupt_gzip_body_is_an_invalid_response() -> None:
+    def serve(_: bytes) -> Iterator[bytes]:
+        yield reply(200, b"\x1f\x8b\x08\x00garbage", Content_Encoding="gzip")
+
+    with RawServer(serve) as server, pytest.raises(InvalidResponseError, match="not valid gzip data"):
+        ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
+
+
+# -- proxies and TLS ----------------------------------------------------------------------------
+
+
+def _job_server(_: bytes) -> Iterator[bytes]:
+    yield reply(200, JOB_197)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+def test_requests_go_through_the_proxy_of_the_environment(variable: str) -> None:
+    with RawServer(_job_server) as target, ForwardProxy() as proxy:
+        client = ModelArtsClient(settings_for(target.url, environ={variable: f"http://{proxy.address}"}))
+        for _ in range(2):
+            assert client.get_visualization_job(197).job_id == 197
+    assert [url for url, _ in proxy.requests] == [f"{target.url}/v1/{PROJECT}/visualization-jobs/197"] * 2
+    assert len(target.heads) == 2
+
+
+@pytest.mark.parametrize(
+    "no_proxy",
+    ["127.0.0.1", "*", "localhost,127.0.0.0/8", " 127.0.0.1:9 ", "[127.0.0.1]", "example.com, 127.0.0.1"],
+)
+def test_no_proxy_sends_requests_directly(no_proxy: str) -> None:
+    with RawServer(_job_server) as target, ForwardProxy() as proxy:
+        environ = {"HTTP_PROXY": f"http://{proxy.address}", "no_proxy": no_proxy}
+        assert (
+            ModelArtsClient(settings_for(target.url, environ=environ)).get_visualization_job(197).job_id
+            == 197
+        )
+    assert proxy.requests == [] and len(target.heads) == 1
+
+
+def test_proxy_credentials_are_sent_to_the_proxy_and_shown_nowhere() -> None:
+    password = "proxy-pass-7f0c9d2e4b1a"
+    with RawServer(_job_server) as target, ForwardProxy() as proxy:
+        settings = settings_for(
+            target.url, environ={"http_proxy": f"http://builder:{password}@{proxy.address}"}
+        )
+        assert ModelArtsClient(settings).get_visualization_job(197).job_id == 197
+    assert proxy.requests[0][1] is not None and proxy.requests[0][1].startswith("Basic ")
+    assert password not in repr(settings) + str(settings.model_dump())
+    # A proxy that is gone: the failure names the proxy's host, not its credentials.
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    settings = settings_for(
+        "http://127.0.0.1:9", environ={"HTTP_PROXY": f"http://builder:{password}@127.0.0.1:{port}"}
+    )
+    with pytest.raises(ServiceError) as caught:
+        ModelArtsClient(settings).get_visualization_job(197)
+    assert "proxy 127.0.0.1" in str(caught.value) and "HTTPS_PROXY" in str(caught.value)
+    assert password not in str(caught.value) and "builder" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "no_proxy", "bypass"),
+    [
+        ("iam.eu-de.otc.t-systems.com", "otc.t-systems.com", True),
+        ("iam.eu-de.otc.t-systems.com", ".otc.t-systems.com", True),
+        ("iam.eu-de.otc.t-systems.com", "*.t-systems.com", True),
+        ("iam.eu-de.otc.t-systems.com", "systems.com.evil", False),
+        ("nototc.t-systems.com", "otc.t-systems.com", False),
+        ("10.1.2.3", "10.0.0.0/8", True),
+        ("10.1.2.3", "10.1.2.3:443", True),
+        ("11.1.2.3", "10.0.0.0/8", False),
+        ("::1", "[::1]", True),
+        ("::1", "::1", True),
+        ("host", "", False),
+    ],
+)
+def test_no_proxy_matching(host: str, no_proxy: str, bypass: bool) -> None:
+    assert bypasses_proxy(host, no_proxy) is bypass
+
+
+def test_proxy_settings_come_from_the_settings_environment() -> None:
+    settings = settings_for("https://modelarts.example.com", environ={"HTTPS_PROXY": "proxy.corp:3128"})
+    assert settings.https_proxy is not None
+    assert settings.https_proxy.get_secret_value() == "http://proxy.corp:3128"  # host:port, as curl reads it
+    assert settings.http_proxy is None
+    both = settings_for(
+        "https://x.example.com", environ={"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}
+    )
+    assert both.https_proxy is not None and "low" in both.https_proxy.get_secret_value()  # lower case first
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["socks5://user:hunter2hunter2@corp-gw:1080", "http://corp-gw:99999", "http://corp-gw x:1", "http://"],
+)
+def test_unusable_proxies_are_configuration_errors_that_do_not_repeat_the_url(value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        settings_for("https://x.example.com", environ={"HTTPS_PROXY": value})
+    assert "https_proxy / HTTPS_PROXY" in str(caught.value)
+    assert "hunter2" not in str(caught.value) and "corp-gw" not in str(caught.value)
+
+
+def test_ca_bundle_variables_are_honoured_and_ca_cert_file_wins(tmp_path: Path) -> None:
+    context, cert = self_signed(tmp_path)
+    other = tmp_path / "other.pem"
+    other.write_text(Path(certifi_or_system()).read_text(encoding="utf-8"), encoding="utf-8")
+    with RawServer(_job_server, tls=context) as server:
+        for environ in (
+            {"REQUESTS_CA_BUNDLE": str(cert)},
+            {"CURL_CA_BUNDLE": str(cert)},
+            {"OS_CACERT": str(cert)},
+        ):
+            assert (
+                ModelArtsClient(settings_for(server.url, environ=environ)).get_visualization_job(197).job_id
+                == 197
+            )
+        with pytest.raises(ServiceError, match="certificate verification failed"):
+            ModelArtsClient(settings_for(server.url, max_retries=0)).get_visualization_job(197)
+        environ = {"HW_CACERT_FILE": str(other), "REQUESTS_CA_BUNDLE": str(cert)}
+        with pytest.raises(ServiceError, match="certificate verification failed"):
+            ModelArtsClient(settings_for(server.url, environ=environ, max_retries=0)).get_visualization_job(
+                197
+            )
+
+
+def certifi_or_system() -> str:
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.openssl_cafile
+
+
+_INSECURE_CHILD = """
+import sys, warnings
+warnings.simplefilter("always")
+from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.settings import Settings
+for _ in range(3):
+    settings = Settings.from_sources(args={"endpoint": sys.argv[1], "project_id": "p", "access_key": "a-key",
+        "secret_key": "s-key", "insecure": True}, environ={})
+    assert ModelArtsClient(settings).get_visualization_job(197).job_id == 197
+import urllib3
+urllib3.PoolManager(cert_reqs="CERT_NONE").request("GET", sys.argv[1] + "/v1/p/visualization-jobs/197")
+"""
+
+
+def test_https_goes_through_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> None:
+    context, cert = self_signed(tmp_path)
+    with RawServer(_job_server, tls=context) as target, ForwardProxy() as proxy:
+        environ = {"HTTPS_PROXY": proxy.address, "HTTP_PROXY": "http://127.0.0.1:9", "OS_CACERT": str(cert)}
+        client = ModelArtsClient(settings_for(target.url, environ=environ))
+        for _ in range(2):
+            assert client.get_visualization_job(197).job_id == 197
+    assert [path for path, _ in proxy.requests] == [
+        target.url.removeprefix("https://")
+    ]  # one kept-alive tunnel
+    assert len(target.heads) == 2
+
+
+def test_insecure_mode_is_said_once_per_process_in_our_words_and_only_for_our_requests(
+    tmp_path: Path,
+) -> None:
+    context, _ = self_signed(tmp_path)
+    with RawServer(_job_server, tls=context) as server:
+        done = subprocess.run(
+            [sys.executable, "-c", _INSECURE_CHILD, server.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    ours = [line for line in lines if "TLS certificate verification is off" in line]
+    assert len(ours) == 1 and "modelarts:insecure" in ours[0]
+    # urllib3's own warning is left alone for requests that are not ours: exactly one.
+    assert sum("InsecureRequestWarning" in line for line in lines) == 1, done.stderr
