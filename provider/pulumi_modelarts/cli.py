@@ -19,15 +19,8 @@ from contextlib import redirect_stdout
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
-from .errors import (
-    AuthenticationError,
-    ConfigurationError,
-    InvalidInputError,
-    JobNotFoundError,
-    ModelArtsError,
-    PermissionDeniedError,
-)
-from .status import JobStatus
+from .errors import ModelArtsError
+from .outputs import JobStatus
 from .validation import SORT_KEYS
 
 if TYPE_CHECKING:
@@ -35,24 +28,10 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
-EXIT_AUTH = 4
-EXIT_API = 5
+EXIT_USAGE = 2  # and each error class's own ``exit_code`` (errors.py)
 EXIT_INTERRUPTED = 130
 PROG = "modelarts-vis"
 TABLE_COLUMNS = ("job_id", "job_name", "status_name", "created_at", "service_url")
-
-
-def exit_code_for(error: ModelArtsError) -> int:
-    """The documented exit code of an error class."""
-    if isinstance(error, JobNotFoundError):
-        return EXIT_NOT_FOUND
-    if isinstance(error, AuthenticationError | PermissionDeniedError):
-        return EXIT_AUTH
-    if isinstance(error, InvalidInputError | ConfigurationError):
-        return EXIT_USAGE
-    return EXIT_API
 
 
 class UsageError(Exception):
@@ -280,7 +259,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
         if debug:
             traceback.print_exc(file=err)
         err.write(f"{PROG}: error: {exc}\n")
-        return exit_code_for(exc)
+        return exc.exit_code
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED

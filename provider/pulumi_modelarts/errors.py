@@ -8,12 +8,12 @@ error scrubs the secrets this process holds (see :func:`redact`) from all of its
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import string
 import threading
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 _MAX_SERVER_TEXT = 200
@@ -25,7 +25,6 @@ MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
 _MIN_SECRET_CHARS = 4
 _MAX_SECRETS = 1024
-_E = TypeVar("_E", bound="ModelArtsError")
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
 
 
@@ -126,6 +125,8 @@ class ModelArtsError(Exception):
 
     #: Short default advice appended to the message when the caller gives none.
     default_hint: str = ""
+    #: The CLI's exit status for this kind of failure (README, "Errors").
+    exit_code: int = 5
 
     def __init__(
         self,
@@ -153,13 +154,6 @@ class ModelArtsError(Exception):
         self.request_id = one_line(redact(request_id), 80) if request_id else None
         self.hint = one_line(redact(hint if hint is not None else self.default_hint), 300)
         super().__init__(self._render())
-
-    def with_hint(self: _E, hint: str) -> _E:
-        """A copy whose advice fits the caller (e.g. a CLI that names its own options)."""
-        clone = copy.copy(self)
-        clone.hint = one_line(redact(hint), 300)
-        clone.args = (clone._render(),)
-        return clone
 
     def _context(self) -> list[str]:
         parts: list[str] = []
@@ -207,6 +201,8 @@ class ModelArtsError(Exception):
 class InvalidInputError(ModelArtsError):
     """A value given by the user (job ID, project, name, endpoint) is unusable; nothing was sent."""
 
+    exit_code = 2
+
 
 class AmbiguousJobNameError(InvalidInputError):
     """A name lookup matched several jobs; the user has to pick one by ID."""
@@ -217,23 +213,28 @@ class AmbiguousJobNameError(InvalidInputError):
 class ConfigurationError(ModelArtsError):
     """Settings are missing, half-set or contradictory; nothing was sent."""
 
+    exit_code = 2
+
 
 class JobNotFoundError(ModelArtsError):
     """The visualization job does not exist (HTTP 404, or 400 with a not-found error code)."""
 
     default_hint = "Check the job ID and that it belongs to this project and region"
+    exit_code = 3
 
 
 class AuthenticationError(ModelArtsError):
     """The credentials were rejected or could not be exchanged for a token."""
 
     default_hint = "Check the access key/secret key, token or user/password/domain settings"
+    exit_code = 4
 
 
 class PermissionDeniedError(ModelArtsError):
     """The credentials are valid but may not read this job or project."""
 
     default_hint = "Check the IAM permissions and that the project ID matches the credentials"
+    exit_code = 4
 
 
 class ThrottledError(ModelArtsError):
@@ -250,3 +251,16 @@ class InvalidResponseError(ModelArtsError):
     """The service answered something that is not a valid ModelArts response."""
 
     default_hint = "Check that the endpoint points at the ModelArts API"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What an error about one request names: the operation, host, project and job."""
+
+    operation: str
+    host: str
+    project_id: str | None = None
+    job_id: int | None = None
+
+    def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
+        return cls(summary, **vars(self), **extra)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, V
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigurationError, InvalidInputError, register_secrets
-from .validation import check_endpoint, check_identifier
+from .validation import check_endpoint, check_name
 
 CONFIG_NAMESPACE = "modelarts"
 DEFAULT_REGION = "eu-de"
@@ -220,11 +220,11 @@ class Settings(BaseModel):
     def check_values(self) -> None:
         """Reject values that would end up in a host name, a URL or a path."""
         try:
-            check_identifier(self.region, field="region")
+            check_name(self.region, field="region")
             if self.project_id is not None:
-                check_identifier(self.project_id, field="projectId")
+                check_name(self.project_id, field="projectId")
             if self.project_name is not None:
-                check_identifier(self.project_name, field="projectName")
+                check_name(self.project_name, field="projectName")
             check_endpoint(f"https://{self.cloud}", field="cloud")
             check_endpoint(self.resolved_endpoint, field="endpoint")
             check_endpoint(self.resolved_auth_url, field="authUrl")
@@ -309,6 +309,12 @@ class Settings(BaseModel):
             if password:
                 secrets += (password, unquote(password))
         return tuple(secrets)
+
+
+def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
+    """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``."""
+    values = ((key.config_key, get(key.config_key)) for key in SETTING_KEYS)
+    return {name: str(value) for name, value in values if value is not None}
 
 
 def _present(value: object) -> bool:
