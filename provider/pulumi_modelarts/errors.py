@@ -155,47 +155,25 @@ class ModelArtsError(Exception):
         self.hint = one_line(redact(hint if hint is not None else self.default_hint), 300)
         super().__init__(self._render())
 
-    def _context(self) -> list[str]:
-        parts: list[str] = []
-        if self.job_id is not None:
-            parts.append(f"job {self.job_id}")
-        if self.project_id:
-            parts.append(f"project {self.project_id}")
-        if self.host:
-            parts.append(f"host {self.host}")
-        if self.status is not None:
-            parts.append(f"HTTP {self.status}")
-        if self.error_code:
-            parts.append(self.error_code)
-        if self.error_message:
-            parts.append(f'"{self.error_message}"')
-        if self.request_id:
-            parts.append(f"request-id {self.request_id}")
-        return parts
-
     def _render(self) -> str:
-        head = f"{self.operation}: {self.summary}" if self.operation else self.summary
-        context = self._context()
-        if context:
-            head = f"{head} ({', '.join(context)})"
-        if self.hint:
-            head = f"{head}. {self.hint}"
-        return head
+        context = [
+            f"job {self.job_id}" if self.job_id is not None else "",
+            f"project {self.project_id}" if self.project_id else "",
+            f"host {self.host}" if self.host else "",
+            f"HTTP {self.status}" if self.status is not None else "",
+            self.error_code or "",
+            f'"{self.error_message}"' if self.error_message else "",
+            f"request-id {self.request_id}" if self.request_id else "",
+        ]
+        text = f"{self.operation}: {self.summary}" if self.operation else self.summary
+        if any(context):
+            text += f" ({', '.join(part for part in context if part)})"
+        return f"{text}. {self.hint}" if self.hint else text
 
     def details(self) -> dict[str, Any]:
-        """The structured context, for the CLI's JSON error output and for logs."""
-        return {
-            "error": type(self).__name__,
-            "message": str(self),
-            "operation": self.operation,
-            "job_id": self.job_id,
-            "project_id": self.project_id,
-            "host": self.host,
-            "status": self.status,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-            "request_id": self.request_id,
-        }
+        """The structured context, for logs and reports."""
+        context = {key: value for key, value in vars(self).items() if key not in ("summary", "hint")}
+        return {"error": type(self).__name__, "message": str(self), **context}
 
 
 class InvalidInputError(ModelArtsError):
