@@ -1,19 +1,10 @@
 """The dynamic provider behind ``VisualizationJob``: Terraform data-source semantics on the engine.
 
-Lifecycle (one GET per job per operation, never a write):
-
-* ``check`` validates inputs without I/O and lets preview's unknowns through.
-* ``create``/``update`` read the job; ``delete`` does nothing and sends nothing.
-* ``diff`` re-reads the job and reports a change exactly when a field that identifies or
-  describes it differs from the stored outputs (drift shows up in preview like a Terraform
-  data-source re-read); a running job's clock alone is not drift. A different job, project,
-  region or endpoint means replace; state written by an older version (fields missing, a string
-  job ID, a trailing slash) is compared normalised.
-* ``read`` re-reads for ``refresh`` (a vanished job is dropped from state) and serves
-  ``VisualizationJob.get`` (where a missing job is an error).
-
-Standard library and the SDK only at import: the program process imports this module with the
-resource, and only the provider process, when it reads, loads the client.
+One GET per job per operation, never a write: ``create``/``update`` read the job, ``diff`` re-reads
+it and reports drift against the stored outputs (as a data source's re-read shows in preview),
+``read`` serves ``refresh`` and ``VisualizationJob.get``, ``delete`` sends nothing. Only the SDK and
+the standard library load on import: the program imports this module with the resource, and only
+the provider process, when it reads, loads the client.
 """
 
 from __future__ import annotations
