@@ -12,7 +12,6 @@ import json
 import re
 import string
 import threading
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -231,14 +230,20 @@ class InvalidResponseError(ModelArtsError):
     default_hint = "Check that the endpoint points at the ModelArts API"
 
 
-@dataclass(frozen=True)
 class RequestContext:
-    """What an error about one request names: the operation, host, project and job."""
+    """What an error about one request names: the operation, host, project and job.
 
-    operation: str
-    host: str
-    project_id: str | None = None
-    job_id: int | None = None
+    A plain class: this module is on the resource's import path, where a dataclass would cost
+    more than half a millisecond.
+    """
+
+    __slots__ = ("host", "job_id", "operation", "project_id")
+
+    def __init__(
+        self, operation: str, host: str, project_id: str | None = None, job_id: int | None = None
+    ) -> None:
+        self.operation, self.host, self.project_id, self.job_id = operation, host, project_id, job_id
 
     def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
-        return cls(summary, **vars(self), **extra)
+        where = {name: getattr(self, name) for name in self.__slots__}
+        return cls(summary, **where, **extra)

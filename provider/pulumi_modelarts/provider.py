@@ -14,7 +14,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pulumi.dynamic import (
@@ -69,15 +68,14 @@ def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {key: props.get(key) for key in TARGET_INPUTS}
 
 
-@dataclass(frozen=True)
 class _Target:
     """One job at one endpoint in one project: what a resource reads."""
 
-    job_id: int
-    project_id: str
-    region: str
-    endpoint: str
-    client: ModelArtsClient = field(compare=False, repr=False)
+    __slots__ = ("client", "endpoint", "job_id", "project_id", "region")
+
+    def __init__(self, job_id: int, client: ModelArtsClient) -> None:
+        self.job_id, self.client = job_id, client
+        self.project_id, self.region, self.endpoint = client.project_id, client.region, client.endpoint
 
 
 class _Runtime:
@@ -125,7 +123,7 @@ class _Runtime:
         client = shared_client(place)
         if project_id is not None and project_id != client.project_id:
             client = shared_client(place.with_overrides(project_id=project_id))
-        return _Target(job_id, client.project_id, client.region, client.endpoint, client)
+        return _Target(job_id, client)
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
