@@ -383,7 +383,7 @@ class Transport:
             if value is not None
         }
         self._no_proxy = settings.no_proxy or ""
-        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._bypassed: dict[str, bool] = {}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -418,17 +418,14 @@ class Transport:
         self._local = threading.local()
 
     def proxies_for(self, url: str) -> dict[str, str]:
-        """The proxy mapping for ``url``'s host, decided once per host."""
+        """The proxy mapping for ``url``'s host; ``NO_PROXY`` is consulted once per host."""
         if not self._proxy_urls:
             return {}
         parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname or "")
-        proxies = self._proxies.get(key)
-        if proxies is None:
-            proxy = self._proxy_urls.get(parts.scheme)
-            bypass = proxy is None or bypasses_proxy(key[1], self._no_proxy)
-            proxies = self._proxies[key] = {} if bypass or proxy is None else {parts.scheme: proxy}
-        return proxies
+        proxy, host = self._proxy_urls.get(parts.scheme), parts.hostname or ""
+        if proxy is not None and host not in self._bypassed:
+            self._bypassed[host] = bypasses_proxy(host, self._no_proxy)
+        return {} if proxy is None or self._bypassed[host] else {parts.scheme: proxy}
 
     @contextlib.contextmanager
     def deadline(self) -> Iterator[CallBudget]:
