@@ -80,6 +80,17 @@ def test_the_readme_outputs_table_is_the_definition() -> None:
     assert described == expected
 
 
+def test_the_readme_errors_table_gives_each_class_its_exit_code() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| Error | When | CLI exit code |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(\w+)`(?: \(`(\w+)`\))? \| .+ \| (\d) \|$", table, re.MULTILINE)
+    codes = {name: int(code) for *names, code in rows for name in names if name}
+    classes = {
+        name: getattr(pulumi_modelarts, name) for name in pulumi_modelarts.__all__ if name.endswith("Error")
+    }
+    assert codes == {name: cls.exit_code for name, cls in classes.items() if name != "ModelArtsError"}
+
+
 def test_the_root_exports_what_its_imports_list() -> None:
     exported = pulumi_modelarts.__all__
     assert {"VisualizationJob", "get_visualization_job_output", "ModelArtsClient", "Settings"} <= set(
