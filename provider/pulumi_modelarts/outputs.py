@@ -49,8 +49,6 @@ OUTPUTS: tuple[OutputField, ...] = (
 OUTPUT_FIELDS: tuple[str, ...] = tuple(field.name for field in OUTPUTS)
 #: Outputs the service advances by itself; a change in them alone is not drift.
 MOVING_FIELDS: frozenset[str] = frozenset(field.name for field in OUTPUTS if field.moves)
-#: Outputs that say where the job was read, not what the API answered about it.
-PLACE_FIELDS = ("project_id", "region")
 
 
 class JobStatus(IntEnum):
