@@ -44,10 +44,10 @@ OURS = {
     ),
     "function form: pulumi + what the first read loads": (
         "import pulumi\nfrom pulumi_modelarts import get_visualization_job_output\n"
-        "import pulumi_modelarts.pool, pulumi_modelarts.runtime"
+        "import pulumi_modelarts.client"
     ),
     "provider process: pulumi.dynamic + provider + runtime": (
-        "import pulumi.dynamic\nimport pulumi_modelarts.provider, pulumi_modelarts.runtime"
+        "import pulumi.dynamic\nimport pulumi_modelarts.provider, pulumi_modelarts.client"
     ),
     "import requests": "import requests",
     "HTTP client only: pulumi_modelarts.client": "import pulumi_modelarts.client",

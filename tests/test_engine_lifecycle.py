@@ -12,9 +12,9 @@ from pulumi.output import Unknown
 from canaries import CANARY, CANARY_SECRETS
 from harness import CheckFailedError, Desired, Engine, ProviderCallError, ResourceState
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
-from pulumi_modelarts.models import VisualizationJob
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+from pulumi_modelarts.responses import JobModel
 
 SECRET_CONFIG = ("modelarts:accessKey", "modelarts:secretKey", "modelarts:password")
 
@@ -71,7 +71,7 @@ def test_up_reads_the_job_once_and_exports_every_field(engine: Engine, emulator:
     outputs = step.outputs or {}
     assert "id" not in outputs and "urn" not in outputs
     # The engine drops top-level nulls from state; every other field is exactly the job's.
-    expected = VisualizationJob.model_validate(emulator.get_job(197)).to_outputs(
+    expected = JobModel.model_validate(emulator.get_job(197)).to_outputs(
         project_id=emulator.project_id, region="eu-de"
     )
     assert {key: outputs.get(key) for key in OUTPUT_FIELDS} == expected
@@ -127,7 +127,7 @@ def test_a_remote_change_shows_in_preview_and_up_returns_the_new_outputs(
 
 def fresh_state_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
     """What state must hold for the job right now: every field as read, plus the endpoint."""
-    expected = VisualizationJob.model_validate(emulator.get_job(job_id)).to_outputs(
+    expected = JobModel.model_validate(emulator.get_job(job_id)).to_outputs(
         project_id=emulator.project_id, region=emulator.region
     )
     # The engine leaves top-level nulls out of state.

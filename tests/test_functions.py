@@ -34,8 +34,8 @@ from pulumi_modelarts import (
 )
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.functions import RESULT_FIELDS
-from pulumi_modelarts.models import VisualizationJob as JobModel
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from pulumi_modelarts.responses import JobModel
 
 #: Fields the list call does not return; the plural form leaves them None.
 NOT_IN_LISTINGS = ("job_type", "flavor_code", "remaining_duration")

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pulumi_modelarts.models import JobPage, VisualizationJob
-from pulumi_modelarts.outputs import OUTPUT_FIELDS
-from pulumi_modelarts.status import JobStatus, status_name
+from pulumi_modelarts.outputs import OUTPUT_FIELDS, JobStatus, status_name
+from pulumi_modelarts.responses import JobModel, JobPage
 
 DOC_SAMPLE: dict[str, Any] = {
     "duration": 33000,
@@ -26,7 +25,7 @@ DOC_SAMPLE: dict[str, Any] = {
 
 
 def test_documented_sample_parses_with_optional_fields_none() -> None:
-    job = VisualizationJob.model_validate(DOC_SAMPLE)
+    job = JobModel.model_validate(DOC_SAMPLE)
     assert (job.job_id, job.job_name, job.status, job.duration) == (197, "apiTest-11", 7, 33000)
     assert job.job_type is None and job.flavor is None and job.schedule is None
     assert job.remaining_duration is None and job.is_success is None
@@ -34,7 +33,7 @@ def test_documented_sample_parses_with_optional_fields_none() -> None:
 
 def test_numbers_sent_as_json_strings_are_coerced() -> None:
     body = {**DOC_SAMPLE, "job_id": "10", "status": "1", "create_time": "1524189990635", "duration": "0"}
-    job = VisualizationJob.model_validate(body)
+    job = JobModel.model_validate(body)
     assert (job.job_id, job.status, job.create_time, job.duration) == (10, 1, 1524189990635, 0)
 
 
@@ -47,7 +46,7 @@ def test_optional_fields_seen_in_real_responses() -> None:
         "flavor": {"code": "modelarts.vm.cpu.2u", "extra": 1},
         "schedule": {"type": "stop", "time_unit": "HOURS", "duration": "4"},
     }
-    job = VisualizationJob.model_validate_json(json.dumps(body))
+    job = JobModel.model_validate_json(json.dumps(body))
     assert job.is_success is True
     assert job.remaining_duration == 1800.5
     assert job.flavor is not None and job.flavor.code == "modelarts.vm.cpu.2u"
@@ -55,7 +54,7 @@ def test_optional_fields_seen_in_real_responses() -> None:
 
 
 def test_unknown_extra_fields_are_ignored() -> None:
-    job = VisualizationJob.model_validate({**DOC_SAMPLE, "brand_new_field": {"a": [1]}})
+    job = JobModel.model_validate({**DOC_SAMPLE, "brand_new_field": {"a": [1]}})
     assert job.job_id == 197
 
 
@@ -75,14 +74,14 @@ def test_unknown_extra_fields_are_ignored() -> None:
 )
 def test_wrong_field_types_are_rejected(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
-        VisualizationJob.model_validate({**DOC_SAMPLE, field: value})
+        JobModel.model_validate({**DOC_SAMPLE, field: value})
 
 
 @pytest.mark.parametrize("missing", ["job_id", "job_name", "status"])
 def test_identity_fields_are_required(missing: str) -> None:
     body = {key: value for key, value in DOC_SAMPLE.items() if key != missing}
     with pytest.raises(ValidationError):
-        VisualizationJob.model_validate(body)
+        JobModel.model_validate(body)
 
 
 def test_job_status_names_and_unknown_codes() -> None:
@@ -90,13 +89,13 @@ def test_job_status_names_and_unknown_codes() -> None:
     assert JobStatus.RUNNING == 8 and JobStatus.FAILED == 11 and JobStatus.MOUNT_FAILED == 22
     assert status_name(8) == "RUNNING"
     assert status_name(23) == "UNKNOWN_23"
-    job = VisualizationJob.model_validate({**DOC_SAMPLE, "status": 23})
+    job = JobModel.model_validate({**DOC_SAMPLE, "status": 23})
     assert job.status_name == "UNKNOWN_23" and job.is_running is False
 
 
 @pytest.mark.parametrize(("status", "running"), [(8, True), (7, False), (10, False), (0, False)])
 def test_is_running(status: int, running: bool) -> None:
-    assert VisualizationJob.model_validate({**DOC_SAMPLE, "status": status}).is_running is running
+    assert JobModel.model_validate({**DOC_SAMPLE, "status": status}).is_running is running
 
 
 @pytest.mark.parametrize(
@@ -112,16 +111,14 @@ def test_created_at_is_utc_rfc3339(
     create_time: int | None, created_at: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # a local zone must not leak into the value
-    job = VisualizationJob.model_validate({**DOC_SAMPLE, "create_time": create_time})
+    job = JobModel.model_validate({**DOC_SAMPLE, "create_time": create_time})
     assert job.created_at == created_at
 
 
 def test_to_outputs_names_types_and_determinism() -> None:
     body = {**DOC_SAMPLE, "job_type": "TensorBoard", "flavor": {"code": "c1"}, "status": "8"}
-    first = VisualizationJob.model_validate(body).to_outputs(project_id="p1", region="eu-de")
-    second = VisualizationJob.model_validate_json(json.dumps(body)).to_outputs(
-        project_id="p1", region="eu-de"
-    )
+    first = JobModel.model_validate(body).to_outputs(project_id="p1", region="eu-de")
+    second = JobModel.model_validate_json(json.dumps(body)).to_outputs(project_id="p1", region="eu-de")
     assert first == second
     assert tuple(first) == OUTPUT_FIELDS
     assert "id" not in first and "urn" not in first
@@ -132,7 +129,7 @@ def test_to_outputs_names_types_and_determinism() -> None:
 
 
 def test_optional_outputs_are_present_as_none() -> None:
-    outputs = VisualizationJob.model_validate({"job_id": 1, "job_name": "a", "status": 1}).to_outputs(
+    outputs = JobModel.model_validate({"job_id": 1, "job_name": "a", "status": 1}).to_outputs(
         project_id="p", region="r"
     )
     assert set(outputs) == set(OUTPUT_FIELDS)
@@ -151,6 +148,6 @@ def test_job_page_defaults_and_items() -> None:
 @pytest.mark.parametrize("field", ["remaining_duration", "duration", "create_time", "status"])
 def test_non_finite_numbers_are_rejected(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
-        VisualizationJob.model_validate({**DOC_SAMPLE, field: value})
+        JobModel.model_validate({**DOC_SAMPLE, field: value})
     with pytest.raises(ValidationError):
         JobPage.model_validate({"job_total_count": 1, "jobs": [{**DOC_SAMPLE, field: value}]})

@@ -34,9 +34,9 @@ from harness.example_programs import (
 from harness.programs import REPO_ROOT, ProgramRun, run_program, write_program
 from pulumi_modelarts import VisualizationJob
 from pulumi_modelarts.emulator import ModelArtsEmulator
-from pulumi_modelarts.models import VisualizationJob as JobModel
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.provider import STATE_FIELDS
+from pulumi_modelarts.responses import JobModel
 
 try:
     import pulumi_kubernetes  # noqa: F401 - the examples' programs import it in their child process

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pulumi_modelarts.errors import InvalidInputError
-from pulumi_modelarts.status import JobStatus
+from pulumi_modelarts.outputs import JobStatus
 from pulumi_modelarts.validation import (
     check_endpoint,
-    check_identifier,
-    check_job_name,
+    check_name,
     is_loopback_host,
     parse_job_id,
     parse_whole_number,
@@ -102,20 +101,20 @@ def test_other_integer_inputs_are_refused_with_the_same_wording(value: object) -
 
 @pytest.mark.parametrize("value", ["eu-de", "0123456789abcdef0123456789abcdef", "eu-de_sub", "MOS"])
 def test_identifiers_accept_project_ids_and_names(value: str) -> None:
-    assert check_identifier(value, field="project_id") == value
+    assert check_name(value, field="project_id") == value
 
 
 @pytest.mark.parametrize("value", ["", "..", "a/b", "a b", "p%2F", "é", "a" * 65, "a.b", 5])
 def test_identifiers_reject_anything_path_like(value: object) -> None:
     with pytest.raises(InvalidInputError, match="project_id may only contain"):
-        check_identifier(value, field="project_id")
+        check_name(value, field="project_id")
 
 
 def test_job_names() -> None:
-    assert check_job_name("apiTest-11_x") == "apiTest-11_x"
+    assert check_name("apiTest-11_x", field="job_name") == "apiTest-11_x"
     for bad in ("", "a b", "a/b", "x" * 65, "名字"):
         with pytest.raises(InvalidInputError, match="job_name"):
-            check_job_name(bad)
+            check_name(bad, field="job_name")
 
 
 @pytest.mark.parametrize(

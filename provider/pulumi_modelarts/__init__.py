@@ -1,44 +1,18 @@
 """Pulumi data source for ModelArts visualization jobs (Open Telekom Cloud, Huawei Cloud).
 
 Names are imported on first use: a program that only declares ``VisualizationJob`` resources
-never loads ``requests`` or ``pydantic`` (the provider process does, when it reads).
+never loads ``requests`` or ``pydantic`` (the provider process does, when it reads), and the CLI
+and the emulator never load ``pulumi``. The imports below are the one list of what the package
+exports: type checkers read them, and ``__getattr__`` reads them from this file to import a name
+from its module when it is first used.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-
-_EXPORTS: dict[str, str] = {
-    "VisualizationJob": "resource",
-    "VisualizationJobProvider": "provider",
-    "GetVisualizationJobResult": "functions",
-    "AwaitableGetVisualizationJobResult": "functions",
-    "GetVisualizationJobsResult": "functions",
-    "AwaitableGetVisualizationJobsResult": "functions",
-    "get_visualization_job": "functions",
-    "get_visualization_job_output": "functions",
-    "get_visualization_jobs": "functions",
-    "get_visualization_jobs_output": "functions",
-    "ModelArtsClient": "client",
-    "Settings": "settings",
-    "JobStatus": "status",
-    "OUTPUT_FIELDS": "outputs",
-    "ModelArtsError": "errors",
-    "JobNotFoundError": "errors",
-    "AmbiguousJobNameError": "errors",
-    "AuthenticationError": "errors",
-    "PermissionDeniedError": "errors",
-    "ThrottledError": "errors",
-    "ServiceError": "errors",
-    "InvalidResponseError": "errors",
-    "ConfigurationError": "errors",
-    "InvalidInputError": "errors",
-}
-
-__all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient as ModelArtsClient
@@ -64,21 +38,37 @@ if TYPE_CHECKING:
         get_visualization_jobs as get_visualization_jobs,
         get_visualization_jobs_output as get_visualization_jobs_output,
     )
-    from .outputs import OUTPUT_FIELDS as OUTPUT_FIELDS
+    from .outputs import OUTPUT_FIELDS as OUTPUT_FIELDS, JobStatus as JobStatus
     from .provider import VisualizationJobProvider as VisualizationJobProvider
     from .resource import VisualizationJob as VisualizationJob
     from .settings import Settings as Settings
-    from .status import JobStatus as JobStatus
+
+
+@functools.cache
+def _exports() -> dict[str, str]:
+    """Each exported name and its module, as the ``TYPE_CHECKING`` imports above state them."""
+    import ast
+    from pathlib import Path
+
+    source = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(node for node in source.body if isinstance(node, ast.If))
+    imports = [node for node in block.body if isinstance(node, ast.ImportFrom)]
+    return {alias.name: f"{__name__}.{node.module}" for node in imports for alias in node.names}
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pulumi_modelarts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    import importlib
+
+    exports = _exports()
+    if name == "__all__":
+        value: Any = ["__version__", *exports]
+    elif name in exports:
+        value = getattr(importlib.import_module(exports[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted(["__version__", *_exports()])

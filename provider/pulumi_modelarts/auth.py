@@ -1,4 +1,4 @@
-"""Authentication as ``requests`` auth objects: IAM tokens and AK/SK request signing.
+"""Authentication as ``requests`` auth objects, and the project every call is made in.
 
 * ``StaticTokenAuth`` sends a token the user already has.
 * ``IamTokenAuth`` exchanges user/password/domain for a project-scoped IAM token, caches it
@@ -23,10 +23,10 @@ from pydantic import SecretStr
 from requests.auth import AuthBase
 
 from . import signing
-from .errors import ConfigurationError, InvalidResponseError, register_secrets
+from .errors import ConfigurationError, InvalidResponseError, RequestContext, register_secrets
 from .responses import error_for, json_object
 from .settings import Settings
-from .transport import RequestContext, Transport, host_of
+from .transport import Transport, host_of
 from .validation import path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
@@ -81,14 +81,13 @@ class AkSkAuth(AuthBase):
         if self._security_token is not None:
             headers["X-Security-Token"] = self._security_token.get_secret_value()
         body = request.body or b""
-        payload = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         present = {name.lower() for name in headers}
         headers["Authorization"] = signing.sign(
             method=request.method or "GET",
             path=parts.path,
             query=pairs,
             headers=dict(headers),
-            body=payload,
+            body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
             access_key=self._access_key.get_secret_value(),
             secret_key=self._secret_key.get_secret_value(),
             signed_headers=[name for name in signing.CLIENT_SIGNED_HEADERS if name in present],
@@ -108,9 +107,7 @@ def _parse_expiry(value: object) -> float | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 class TokenSource:
@@ -154,19 +151,15 @@ class TokenSource:
     def _fetch(self) -> None:
         settings = self._settings
         assert settings.password is not None
+        user = {
+            "name": settings.user_name,
+            "password": settings.password.get_secret_value(),
+            "domain": {"name": settings.domain_name},
+        }
         scope = {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
         body = {
             "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": settings.user_name,
-                            "password": settings.password.get_secret_value(),
-                            "domain": {"name": settings.domain_name},
-                        }
-                    },
-                },
+                "identity": {"methods": ["password"], "password": {"user": user}},
                 "scope": {"project": scope},
             }
         }
@@ -178,10 +171,8 @@ class TokenSource:
         register_secrets(token)  # before anything of this answer can reach an error message
         if response.status not in (200, 201):
             raise error_for(response, context)
-        document = json_object(response, context)
-        details = _mapping(document.get("token"))
-        project = _mapping(details.get("project"))
-        project_id = project.get("id")
+        details = _mapping(json_object(response, context).get("token"))
+        project_id = _mapping(details.get("project")).get("id")
         if not token or not isinstance(project_id, str) or not project_id:
             raise context.error(
                 InvalidResponseError,
@@ -190,8 +181,7 @@ class TokenSource:
                 request_id=response.request_id,
             )
         expires = _parse_expiry(details.get("expires_at")) or started + 3600.0
-        lifetime = max(0.0, expires - started)
-        margin = min(TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 10)
+        margin = min(TOKEN_REFRESH_MARGIN_SECONDS, max(0.0, expires - started) / 10)
         self._renew_at = time.monotonic() + max(0.0, expires - time.time() - margin)
         self._token = token
         self._project_id = project_id
@@ -229,32 +219,25 @@ class IamTokenAuth(AuthBase):
         return renewed
 
 
+#: Project IDs looked up in this process, by (IAM URL, project name, hash of the credentials):
+#: one lookup per place and credentials for the life of the process, whatever client asks.
 _PROJECT_IDS: dict[tuple[str, str, str], str] = {}
-_PROJECT_IDS_LOCK = threading.Lock()
 
 
-def _identity(settings: Settings) -> str:
-    """A non-reversible name for 'these credentials', to key the project cache."""
-    secret = (
+def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
+    """``GET {auth_url}/projects?name={region}``; exactly one match required."""
+    name = settings.project_scope_name
+    who = (
         settings.access_key
         or settings.auth_token
         or SecretStr(f"{settings.user_name}@{settings.domain_name}")
     )
-    return hashlib.sha256(secret.get_secret_value().encode("utf-8")).hexdigest()[:16]
-
-
-def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
-    """``GET {auth_url}/projects?name={region}``; cached per process; exactly one match required."""
-    name = settings.project_scope_name
-    key = (settings.resolved_auth_url, name, _identity(settings))
-    with _PROJECT_IDS_LOCK:
-        cached = _PROJECT_IDS.get(key)
-    if cached:
-        return cached
+    key = (settings.resolved_auth_url, name, hashlib.sha256(who.get_secret_value().encode()).hexdigest()[:16])
+    if key in _PROJECT_IDS:
+        return _PROJECT_IDS[key]
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
     context = RequestContext("IAM project lookup", host_of(url))
-    document = json_object(transport.send("GET", url, context=context, auth=auth), context)
-    projects = document.get("projects")
+    projects = json_object(transport.send("GET", url, context=context, auth=auth), context).get("projects")
     if not isinstance(projects, list):
         raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
     ids = sorted(
@@ -266,13 +249,12 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
         found = (
             f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
             if ids
-            else (f"no IAM project named '{name}' is visible to these credentials")
+            else f"no IAM project named '{name}' is visible to these credentials"
         )
         raise ConfigurationError(
             found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use"
         )
-    with _PROJECT_IDS_LOCK:
-        _PROJECT_IDS[key] = ids[0]
+    _PROJECT_IDS[key] = ids[0]
     return ids[0]
 
 
@@ -285,21 +267,11 @@ def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]
     if mode == "token":
         assert settings.auth_token is not None
         auth: AuthBase = StaticTokenAuth(settings.auth_token)
-        project_id = settings.project_id or discover_project_id(settings, transport, auth)
-        return auth, project_id
+        return auth, settings.project_id or discover_project_id(settings, transport, auth)
     assert settings.access_key is not None
     assert settings.secret_key is not None
+    keys = (settings.access_key, settings.secret_key)
     project_id = settings.project_id or discover_project_id(
-        settings,
-        transport,
-        AkSkAuth(settings.access_key, settings.secret_key, security_token=settings.security_token),
+        settings, transport, AkSkAuth(*keys, security_token=settings.security_token)
     )
-    return (
-        AkSkAuth(
-            settings.access_key,
-            settings.secret_key,
-            security_token=settings.security_token,
-            project_id=project_id,
-        ),
-        project_id,
-    )
+    return AkSkAuth(*keys, security_token=settings.security_token, project_id=project_id), project_id

@@ -9,50 +9,28 @@ stderr (``--debug`` adds the traceback); a reader that closes the pipe early end
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import redirect_stdout
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
-from .errors import (
-    AuthenticationError,
-    ConfigurationError,
-    InvalidInputError,
-    JobNotFoundError,
-    ModelArtsError,
-    PermissionDeniedError,
-)
-from .status import JobStatus
-from .validation import SORT_KEYS
+from .errors import ModelArtsError
+from .outputs import JobStatus
+from .validation import SORT_KEYS, is_loopback_host
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
-EXIT_AUTH = 4
-EXIT_API = 5
+EXIT_USAGE = 2  # and each error class's own ``exit_code`` (errors.py)
 EXIT_INTERRUPTED = 130
 PROG = "modelarts-vis"
 TABLE_COLUMNS = ("job_id", "job_name", "status_name", "created_at", "service_url")
-
-
-def exit_code_for(error: ModelArtsError) -> int:
-    """The documented exit code of an error class."""
-    if isinstance(error, JobNotFoundError):
-        return EXIT_NOT_FOUND
-    if isinstance(error, AuthenticationError | PermissionDeniedError):
-        return EXIT_AUTH
-    if isinstance(error, InvalidInputError | ConfigurationError):
-        return EXIT_USAGE
-    return EXIT_API
 
 
 class UsageError(Exception):
@@ -154,17 +132,6 @@ def _client(args: argparse.Namespace) -> ModelArtsClient:
     return ModelArtsClient(Settings.from_sources(args=overrides))
 
 
-def _write_json(value: Any, out: TextIO) -> None:
-    json.dump(value, out, indent=2, allow_nan=False)
-    out.write("\n")
-
-
-def _write_record(record: Mapping[str, Any], out: TextIO) -> None:
-    width = max(len(key) for key in record)
-    for key, value in record.items():
-        out.write(f"{key:<{width}}  {'' if value is None else value}\n")
-
-
 def _write_rows(records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
     rows = [[("" if r[c] is None else str(r[c])) for c in TABLE_COLUMNS] for r in records]
     widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(TABLE_COLUMNS)]
@@ -174,22 +141,13 @@ def _write_rows(records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
         )
 
 
-def _outputs(jobs: Iterable[Any], client: ModelArtsClient) -> list[dict[str, Any]]:
-    return [job.to_outputs(project_id=client.project_id, region=client.region) for job in jobs]
-
-
 _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced
 
 
 def _emulator_host(host: str) -> str:
     """Loopback addresses and the wildcards only: the client speaks plain http to loopback alone."""
-    if host in _WILDCARD_HOSTS or host == "localhost":
+    if host in _WILDCARD_HOSTS or is_loopback_host(host):
         return host
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return host
-    except ValueError:
-        pass
     raise UsageError(
         f"--host {host!r} is not a loopback address: clients accept the emulator's plain http only "
         "on loopback; use 127.0.0.1 (or 0.0.0.0 to also listen on every interface, e.g. in a container)"
@@ -236,29 +194,30 @@ def _read(args: argparse.Namespace, out: TextIO) -> int:
     """``get``, ``find`` and ``list``: read, then print only once everything was read."""
     with _client(args) as client:
         if args.command == "list":
-            jobs = client.list_visualization_jobs(
-                status=args.status,
-                search_content=args.search_content,
-                sort_by=args.sort_by,
-                order=args.order,
+            jobs = list(
+                client.list_visualization_jobs(
+                    status=args.status,
+                    search_content=args.search_content,
+                    sort_by=args.sort_by,
+                    order=args.order,
+                )
             )
-            records = _outputs(jobs, client)
-            if args.format == "table":
-                _write_rows(records, out)
-            else:
-                _write_json(records, out)
-            return EXIT_OK
-        job = (
-            client.get_visualization_job(args.job_id)
-            if args.command == "get"
-            else client.find_visualization_job(args.job_name)
-        )
-        [record] = _outputs([job], client)
-        if args.format == "table":
-            _write_record(record, out)
+        elif args.command == "get":
+            jobs = [client.get_visualization_job(args.job_id)]
         else:
-            _write_json(record, out)
-        return EXIT_OK
+            jobs = [client.find_visualization_job(args.job_name)]
+        records = [job.to_outputs(project_id=client.project_id, region=client.region) for job in jobs]
+    if args.format == "json":
+        json.dump(records if args.command == "list" else records[0], out, indent=2, allow_nan=False)
+        out.write("\n")
+    elif args.command == "list":
+        _write_rows(records, out)
+    else:
+        width = max(len(key) for key in records[0])
+        out.writelines(
+            f"{key:<{width}}  {'' if value is None else value}\n" for key, value in records[0].items()
+        )
+    return EXIT_OK
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -280,7 +239,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
         if debug:
             traceback.print_exc(file=err)
         err.write(f"{PROG}: error: {exc}\n")
-        return exit_code_for(exc)
+        return exc.exit_code
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED

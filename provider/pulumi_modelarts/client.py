@@ -8,21 +8,30 @@ use, under a lock. Every call is a GET; this client has no way to change a job.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from requests.auth import AuthBase
 
 from .auth import build_auth
-from .errors import AmbiguousJobNameError, InvalidInputError, InvalidResponseError, JobNotFoundError
-from .models import JobPage, VisualizationJob
-from .responses import read_model
+from .errors import (
+    AmbiguousJobNameError,
+    InvalidInputError,
+    InvalidResponseError,
+    JobNotFoundError,
+    RequestContext,
+)
+from .outputs import JobStatus
+from .responses import JobModel, JobPage, read_model
 from .settings import Settings
-from .status import JobStatus
-from .transport import HttpResponse, RequestContext, Transport, host_of
-from .validation import SORT_KEYS, check_job_name, parse_job_id, path_segment
+from .transport import HttpResponse, Transport, host_of
+from .validation import SORT_KEYS, check_name, parse_job_id, path_segment
 
 MAX_PAGE_SIZE = 1000
+#: Distinct settings one process reads with are few (one per region/project/endpoint override);
+#: the bound only guards long-lived processes such as test runners.
+MAX_SHARED_CLIENTS = 32
 
 
 class ModelArtsClient:
@@ -79,25 +88,28 @@ class ModelArtsClient:
                 self._auth, self._project_id = build_auth(self._settings, self._transport)
             return self._auth, self._project_id
 
-    def _get(self, path: str, context_job: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
+    def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
         """One GET under one deadline, authentication and project discovery included."""
         with self._transport.deadline():
             auth, project_id = self._ready()
             url = f"{self._endpoint}/v1/{path_segment(project_id)}/{path}"
-            context = RequestContext(operation, self._host, project_id=project_id, job_id=context_job)
+            context = RequestContext(operation, self._host, project_id=project_id, job_id=job_id)
             return self._transport.send("GET", url, context=context, auth=auth), context
 
-    def get_visualization_job(self, job_id: int | str) -> VisualizationJob:
+    def get_visualization_job(self, job_id: int | str) -> JobModel:
         """The job with this ID; ``JobNotFoundError`` when it does not exist."""
-        number = parse_job_id(job_id)
+        return self.read_job(parse_job_id(job_id))
+
+    def read_job(self, job_id: int) -> JobModel:
+        """:meth:`get_visualization_job` for a job ID its caller has already parsed."""
         response, context = self._get(
-            f"visualization-jobs/{path_segment(number)}", number, "get visualization job"
+            f"visualization-jobs/{path_segment(job_id)}", job_id, "get visualization job"
         )
-        job = read_model(VisualizationJob, response, context)
-        if job.job_id != number:
+        job = read_model(JobModel, response, context)
+        if job.job_id != job_id:
             raise context.error(
                 InvalidResponseError,
-                f"asked for job {number} but the service answered with job {job.job_id}",
+                f"asked for job {job_id} but the service answered with job {job.job_id}",
                 status=response.status,
                 request_id=response.request_id,
             )
@@ -111,19 +123,8 @@ class ModelArtsClient:
         sort_by: str = "job_id",
         order: Literal["asc", "desc"] = "asc",
         per_page: int = MAX_PAGE_SIZE,
-    ) -> Iterator[VisualizationJob]:
+    ) -> Iterator[JobModel]:
         """Every matching job, fetching pages lazily until ``job_total_count`` is reached."""
-        query = self._list_query(status, search_content, sort_by, order, per_page)
-        return self._pages(query, per_page)
-
-    def _list_query(
-        self,
-        status: int | JobStatus | None,
-        search_content: str | None,
-        sort_by: str,
-        order: str,
-        per_page: int,
-    ) -> dict[str, str]:
         if sort_by not in SORT_KEYS:
             raise InvalidInputError(f"sort_by must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
         if order not in ("asc", "desc"):
@@ -136,12 +137,11 @@ class ModelArtsClient:
                 raise InvalidInputError(f"status must be a job status code, got {status!r}")
             query["status"] = str(int(status))
         if search_content:
-            query["search_content"] = check_job_name(search_content, field="search_content")
-        return query
+            query["search_content"] = check_name(search_content, field="search_content")
+        return self._pages(query, per_page)
 
-    def _pages(self, query: dict[str, str], per_page: int) -> Iterator[VisualizationJob]:
-        page = 1
-        seen = 0
+    def _pages(self, query: dict[str, str], per_page: int) -> Iterator[JobModel]:
+        page, seen = 1, 0
         while True:
             params = "&".join(
                 f"{key}={path_segment(value)}" for key, value in {**query, "page": str(page)}.items()
@@ -154,29 +154,47 @@ class ModelArtsClient:
                 return
             page += 1
 
-    def find_visualization_job(self, job_name: str) -> VisualizationJob:
+    def find_visualization_job(self, job_name: str) -> JobModel:
         """The one job whose name is exactly ``job_name`` (the service's search is fuzzy).
 
         The match is read again through the details call, so a job found by name has exactly
         the fields (and outputs) it has when read by ID.
         """
-        name = check_job_name(job_name)
+        name = check_name(job_name, field="job_name")
         matches = [job for job in self.list_visualization_jobs(search_content=name) if job.job_name == name]
+        if len(matches) == 1:
+            return self.read_job(matches[0].job_id)
+        where: dict[str, Any] = {
+            "operation": "find visualization job",
+            "project_id": self.project_id,
+            "host": self._host,
+        }
         if not matches:
             raise JobNotFoundError(
                 f"no visualization job is named '{name}'",
-                operation="find visualization job",
-                project_id=self.project_id,
-                host=self._host,
                 hint="Check the name (matched exactly, case included) and that the job belongs to this "
                 "project and region",
+                **where,
             )
-        if len(matches) > 1:
-            ids = ", ".join(str(job.job_id) for job in matches)
-            raise AmbiguousJobNameError(
-                f"{len(matches)} visualization jobs are named '{name}' (IDs {ids})",
-                operation="find visualization job",
-                project_id=self.project_id,
-                host=self._host,
-            )
-        return self.get_visualization_job(matches[0].job_id)
+        ids = ", ".join(str(job.job_id) for job in matches)
+        raise AmbiguousJobNameError(
+            f"{len(matches)} visualization jobs are named '{name}' (IDs {ids})", **where
+        )
+
+
+#: One client per distinct settings for the life of the process, so every read in it shares
+#: connections, tokens and project discovery (least recently used past MAX_SHARED_CLIENTS).
+_SHARED: OrderedDict[Settings, ModelArtsClient] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_client(settings: Settings) -> ModelArtsClient:
+    """The process-wide client for these settings, created on first use."""
+    with _SHARED_LOCK:
+        client = _SHARED.get(settings)
+        if client is None:
+            client = _SHARED[settings] = ModelArtsClient(settings)
+            while len(_SHARED) > MAX_SHARED_CLIENTS:
+                _SHARED.popitem(last=False)[1].close()
+        _SHARED.move_to_end(settings)
+        return client

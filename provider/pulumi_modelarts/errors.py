@@ -8,12 +8,11 @@ error scrubs the secrets this process holds (see :func:`redact`) from all of its
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import string
 import threading
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 _MAX_SERVER_TEXT = 200
@@ -25,7 +24,6 @@ MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
 _MIN_SECRET_CHARS = 4
 _MAX_SECRETS = 1024
-_E = TypeVar("_E", bound="ModelArtsError")
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
 
 
@@ -126,6 +124,8 @@ class ModelArtsError(Exception):
 
     #: Short default advice appended to the message when the caller gives none.
     default_hint: str = ""
+    #: The CLI's exit status for this kind of failure (README, "Errors").
+    exit_code: int = 5
 
     def __init__(
         self,
@@ -154,58 +154,31 @@ class ModelArtsError(Exception):
         self.hint = one_line(redact(hint if hint is not None else self.default_hint), 300)
         super().__init__(self._render())
 
-    def with_hint(self: _E, hint: str) -> _E:
-        """A copy whose advice fits the caller (e.g. a CLI that names its own options)."""
-        clone = copy.copy(self)
-        clone.hint = one_line(redact(hint), 300)
-        clone.args = (clone._render(),)
-        return clone
-
-    def _context(self) -> list[str]:
-        parts: list[str] = []
-        if self.job_id is not None:
-            parts.append(f"job {self.job_id}")
-        if self.project_id:
-            parts.append(f"project {self.project_id}")
-        if self.host:
-            parts.append(f"host {self.host}")
-        if self.status is not None:
-            parts.append(f"HTTP {self.status}")
-        if self.error_code:
-            parts.append(self.error_code)
-        if self.error_message:
-            parts.append(f'"{self.error_message}"')
-        if self.request_id:
-            parts.append(f"request-id {self.request_id}")
-        return parts
-
     def _render(self) -> str:
-        head = f"{self.operation}: {self.summary}" if self.operation else self.summary
-        context = self._context()
-        if context:
-            head = f"{head} ({', '.join(context)})"
-        if self.hint:
-            head = f"{head}. {self.hint}"
-        return head
+        context = [
+            f"job {self.job_id}" if self.job_id is not None else "",
+            f"project {self.project_id}" if self.project_id else "",
+            f"host {self.host}" if self.host else "",
+            f"HTTP {self.status}" if self.status is not None else "",
+            self.error_code or "",
+            f'"{self.error_message}"' if self.error_message else "",
+            f"request-id {self.request_id}" if self.request_id else "",
+        ]
+        text = f"{self.operation}: {self.summary}" if self.operation else self.summary
+        if any(context):
+            text += f" ({', '.join(part for part in context if part)})"
+        return f"{text}. {self.hint}" if self.hint else text
 
     def details(self) -> dict[str, Any]:
-        """The structured context, for the CLI's JSON error output and for logs."""
-        return {
-            "error": type(self).__name__,
-            "message": str(self),
-            "operation": self.operation,
-            "job_id": self.job_id,
-            "project_id": self.project_id,
-            "host": self.host,
-            "status": self.status,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-            "request_id": self.request_id,
-        }
+        """The structured context, for logs and reports."""
+        context = {key: value for key, value in vars(self).items() if key not in ("summary", "hint")}
+        return {"error": type(self).__name__, "message": str(self), **context}
 
 
 class InvalidInputError(ModelArtsError):
     """A value given by the user (job ID, project, name, endpoint) is unusable; nothing was sent."""
+
+    exit_code = 2
 
 
 class AmbiguousJobNameError(InvalidInputError):
@@ -217,23 +190,28 @@ class AmbiguousJobNameError(InvalidInputError):
 class ConfigurationError(ModelArtsError):
     """Settings are missing, half-set or contradictory; nothing was sent."""
 
+    exit_code = 2
+
 
 class JobNotFoundError(ModelArtsError):
     """The visualization job does not exist (HTTP 404, or 400 with a not-found error code)."""
 
     default_hint = "Check the job ID and that it belongs to this project and region"
+    exit_code = 3
 
 
 class AuthenticationError(ModelArtsError):
     """The credentials were rejected or could not be exchanged for a token."""
 
     default_hint = "Check the access key/secret key, token or user/password/domain settings"
+    exit_code = 4
 
 
 class PermissionDeniedError(ModelArtsError):
     """The credentials are valid but may not read this job or project."""
 
     default_hint = "Check the IAM permissions and that the project ID matches the credentials"
+    exit_code = 4
 
 
 class ThrottledError(ModelArtsError):
@@ -250,3 +228,22 @@ class InvalidResponseError(ModelArtsError):
     """The service answered something that is not a valid ModelArts response."""
 
     default_hint = "Check that the endpoint points at the ModelArts API"
+
+
+class RequestContext:
+    """What an error about one request names: the operation, host, project and job.
+
+    A plain class: this module is on the resource's import path, where a dataclass would cost
+    more than half a millisecond.
+    """
+
+    __slots__ = ("host", "job_id", "operation", "project_id")
+
+    def __init__(
+        self, operation: str, host: str, project_id: str | None = None, job_id: int | None = None
+    ) -> None:
+        self.operation, self.host, self.project_id, self.job_id = operation, host, project_id, job_id
+
+    def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
+        where = {name: getattr(self, name) for name in self.__slots__}
+        return cls(summary, **where, **extra)

@@ -5,188 +5,65 @@ but read in the program process: dynamic providers cannot serve invokes. Nothing
 state; the read happens on every preview and up. ``_output`` forms wait for their inputs, give
 an unknown result (and send nothing) while an input is unknown in preview, honour
 ``depends_on``, and run the blocking HTTP call on a thread pool so that many lookups in one
-program overlap.
+program overlap. The client and pydantic load on the first read, not on import.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
 
+from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import OUTPUT_FIELDS
+from .validation import check_name, parse_job_id, parse_whole_number
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
-    from .models import VisualizationJob as JobModel
+    from .responses import JobModel
     from .settings import Settings
-
-__all__ = [
-    "AwaitableGetVisualizationJobResult",
-    "AwaitableGetVisualizationJobsResult",
-    "GetVisualizationJobResult",
-    "GetVisualizationJobsResult",
-    "get_visualization_job",
-    "get_visualization_job_output",
-    "get_visualization_jobs",
-    "get_visualization_jobs_output",
-]
 
 #: Reads that may be in flight at once from one program's ``_output`` calls.
 MAX_CONCURRENT_READS = 16
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
+_R = TypeVar("_R")
 
 
 @pulumi.output_type
 class GetVisualizationJobResult:
-    """A collection of values returned by ``get_visualization_job``."""
+    """What ``get_visualization_job`` returns: ``id`` (the job ID as a string), ``found`` (False
+    only with ``allow_missing=True`` and no such job, every other field then None) and the fields
+    of :data:`outputs.OUTPUTS`, whose names, types and order these annotations follow."""
 
-    def __init__(
-        self,
-        id: str | None = None,
-        found: bool | None = None,
-        job_id: int | None = None,
-        job_name: str | None = None,
-        job_desc: str | None = None,
-        service_url: str | None = None,
-        resource_id: str | None = None,
-        train_url: str | None = None,
-        status: int | None = None,
-        status_name: str | None = None,
-        is_running: bool | None = None,
-        duration: int | None = None,
-        create_time: int | None = None,
-        created_at: str | None = None,
-        job_type: str | None = None,
-        flavor_code: str | None = None,
-        remaining_duration: float | None = None,
-        project_id: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        values = locals()
-        for name in RESULT_FIELDS:
-            pulumi.set(self, name, values[name])
+    id: str | None
+    found: bool
+    job_id: int | None
+    job_name: str | None
+    job_desc: str | None
+    service_url: str | None
+    resource_id: str | None
+    train_url: str | None
+    status: int | None
+    status_name: str | None
+    is_running: bool | None
+    duration: int | None
+    create_time: int | None
+    created_at: str | None
+    job_type: str | None
+    flavor_code: str | None
+    remaining_duration: float | None
+    project_id: str | None
+    region: str | None
 
-    @property
-    @pulumi.getter
-    def id(self) -> str | None:
-        """The job ID as a string (None when not found by name)."""
-        return pulumi.get(self, "id")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def found(self) -> bool:
-        """False only with ``allow_missing=True`` and no such job; the other fields are then None."""
-        return pulumi.get(self, "found")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def job_id(self) -> int | None:
-        """The job ID, as the API returns it."""
-        return pulumi.get(self, "job_id")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def job_name(self) -> str | None:
-        """Name of the job."""
-        return pulumi.get(self, "job_name")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def job_desc(self) -> str | None:
-        """Description of the job."""
-        return pulumi.get(self, "job_desc")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def service_url(self) -> str | None:
-        """URL of the TensorBoard / MindInsight UI."""
-        return pulumi.get(self, "service_url")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def resource_id(self) -> str | None:
-        """ID of the charged resource."""
-        return pulumi.get(self, "resource_id")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def train_url(self) -> str | None:
-        """OBS path of the job's logs."""
-        return pulumi.get(self, "train_url")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def status(self) -> int | None:
-        """Status code (see ``JobStatus``)."""
-        return pulumi.get(self, "status")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def status_name(self) -> str | None:
-        """Short status name, e.g. ``RUNNING``."""
-        return pulumi.get(self, "status_name")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def is_running(self) -> bool | None:
-        """True while the UI is served."""
-        return pulumi.get(self, "is_running")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def duration(self) -> int | None:
-        """Running time in milliseconds."""
-        return pulumi.get(self, "duration")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def create_time(self) -> int | None:
-        """Creation time, epoch milliseconds."""
-        return pulumi.get(self, "create_time")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def created_at(self) -> str | None:
-        """Creation time, RFC 3339 UTC ending in ``Z``."""
-        return pulumi.get(self, "created_at")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def job_type(self) -> str | None:
-        """``TensorBoard`` or ``MindInsight``."""
-        return pulumi.get(self, "job_type")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def flavor_code(self) -> str | None:
-        """Resource specification code."""
-        return pulumi.get(self, "flavor_code")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def remaining_duration(self) -> float | None:
-        """Time left before auto-stop, if scheduled."""
-        return pulumi.get(self, "remaining_duration")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def project_id(self) -> str | None:
-        """Project the job was read in."""
-        return pulumi.get(self, "project_id")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def region(self) -> str | None:
-        """Region the job was read in."""
-        return pulumi.get(self, "region")  # type: ignore[no-any-return]
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)  # where pulumi.get() looks; a missing field reads None
 
 
 class AwaitableGetVisualizationJobResult(GetVisualizationJobResult):
@@ -195,65 +72,24 @@ class AwaitableGetVisualizationJobResult(GetVisualizationJobResult):
     def __await__(self) -> Generator[Any, None, GetVisualizationJobResult]:
         if False:
             yield self
-        return GetVisualizationJobResult(**{name: getattr(self, name) for name in RESULT_FIELDS})
+        return GetVisualizationJobResult(**self.__dict__)
 
 
 @pulumi.output_type
 class GetVisualizationJobsResult:
-    """A collection of values returned by ``get_visualization_jobs``."""
+    """What ``get_visualization_jobs`` returns: the matching jobs sorted by ID (empty when none
+    match; the list call does not return ``job_type``, ``flavor_code`` or ``remaining_duration``),
+    the filters applied, the place listed and a stable ``id`` of the query, never random."""
 
-    def __init__(
-        self,
-        id: str | None = None,
-        jobs: list[GetVisualizationJobResult] | None = None,
-        status: int | None = None,
-        search_content: str | None = None,
-        project_id: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        pulumi.set(self, "id", id)
-        pulumi.set(self, "jobs", jobs)
-        pulumi.set(self, "status", status)
-        pulumi.set(self, "search_content", search_content)
-        pulumi.set(self, "project_id", project_id)
-        pulumi.set(self, "region", region)
+    id: str
+    jobs: list[GetVisualizationJobResult]
+    status: int | None
+    search_content: str | None
+    project_id: str
+    region: str
 
-    @property
-    @pulumi.getter
-    def id(self) -> str:
-        """A stable ID of this query (project and filters), never random."""
-        return pulumi.get(self, "id")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def jobs(self) -> list[GetVisualizationJobResult]:
-        """Matching jobs sorted by ID; empty when nothing matches. Fields the list call does not
-        return (``job_type``, ``flavor_code``, ``remaining_duration``) are None."""
-        return pulumi.get(self, "jobs")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def status(self) -> int | None:
-        """The status filter that was applied."""
-        return pulumi.get(self, "status")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter(name="search_content")
-    def search_content(self) -> str | None:
-        """The name filter that was applied."""
-        return pulumi.get(self, "search_content")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter(name="project_id")
-    def project_id(self) -> str:
-        """Project the jobs were listed in."""
-        return pulumi.get(self, "project_id")  # type: ignore[no-any-return]
-
-    @property
-    @pulumi.getter
-    def region(self) -> str:
-        """Region the jobs were listed in."""
-        return pulumi.get(self, "region")  # type: ignore[no-any-return]
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
 
 
 class AwaitableGetVisualizationJobsResult(GetVisualizationJobsResult):
@@ -262,14 +98,7 @@ class AwaitableGetVisualizationJobsResult(GetVisualizationJobsResult):
     def __await__(self) -> Generator[Any, None, GetVisualizationJobsResult]:
         if False:
             yield self
-        return GetVisualizationJobsResult(
-            id=self.id,
-            jobs=self.jobs,
-            status=self.status,
-            search_content=self.search_content,
-            project_id=self.project_id,
-            region=self.region,
-        )
+        return GetVisualizationJobsResult(**self.__dict__)
 
 
 def get_visualization_job(
@@ -286,10 +115,10 @@ def get_visualization_job(
 
     A missing job is an error unless ``allow_missing`` is set; then ``found`` is False.
     """
-    del opts  # accepted for signature compatibility; the read happens in this process
+    del opts  # accepted like the generated SDKs'; the read happens in this process
     with _as_run_errors():
-        values = _JobLookup.prepare(job_id, job_name, project_id, region, endpoint, allow_missing).run()
-    return AwaitableGetVisualizationJobResult(**values)
+        read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing=allow_missing)
+        return AwaitableGetVisualizationJobResult(**read())
 
 
 def get_visualization_job_output(
@@ -303,15 +132,8 @@ def get_visualization_job_output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
 ) -> pulumi.Output[GetVisualizationJobResult]:
     """Like :func:`get_visualization_job`, taking ``Input`` values and returning an ``Output``."""
-    inputs = pulumi.Output.all(job_id, job_name, project_id, region, endpoint, _dependencies(opts))
-
-    def read(values: list[Any]) -> Awaitable[GetVisualizationJobResult]:
-        job, name, project, region_, endpoint_ = values[:5]
-        with _as_run_errors():  # settings resolve here, in the program's context
-            lookup = _JobLookup.prepare(job, name, project, region_, endpoint_, allow_missing)
-        return _in_thread(lambda: GetVisualizationJobResult(**lookup.run()))
-
-    return inputs.apply(read)
+    lookup = functools.partial(_job_lookup, allow_missing=allow_missing)
+    return _output(lookup, GetVisualizationJobResult, [job_id, job_name, project_id, region, endpoint], opts)
 
 
 def get_visualization_jobs(
@@ -327,8 +149,9 @@ def get_visualization_jobs(
     when nothing matches."""
     del opts
     with _as_run_errors():
-        values = _JobListing.prepare(status, search_content, project_id, region, endpoint).run()
-    return AwaitableGetVisualizationJobsResult(**values)
+        return AwaitableGetVisualizationJobsResult(
+            **_job_listing(status, search_content, project_id, region, endpoint)()
+        )
 
 
 def get_visualization_jobs_output(
@@ -341,50 +164,86 @@ def get_visualization_jobs_output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
 ) -> pulumi.Output[GetVisualizationJobsResult]:
     """Like :func:`get_visualization_jobs`, taking ``Input`` values and returning an ``Output``."""
-    inputs = pulumi.Output.all(status, search_content, project_id, region, endpoint, _dependencies(opts))
+    return _output(
+        _job_listing, GetVisualizationJobsResult, [status, search_content, project_id, region, endpoint], opts
+    )
 
-    def read(values: list[Any]) -> Awaitable[GetVisualizationJobsResult]:
-        status_, search, project, region_, endpoint_ = values[:5]
+
+def _output(
+    prepare: Callable[..., Callable[[], dict[str, Any]]],
+    result: Callable[..., _R],
+    inputs: list[Any],
+    opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None,
+) -> pulumi.Output[_R]:
+    """An ``_output`` form: once every input and dependency is known, prepare the read in the
+    program's context (where its stack config is) and run it on the shared pool."""
+
+    def read(values: list[Any]) -> Awaitable[_R]:
         with _as_run_errors():
-            listing = _JobListing.prepare(status_, search, project, region_, endpoint_)
-        return _in_thread(lambda: GetVisualizationJobsResult(**listing.run()))
+            call = prepare(*values[:-1])
+        return _in_thread(lambda: result(**call()))
 
-    return inputs.apply(read)
-
-
-_PROGRAM_SETTINGS: weakref.WeakKeyDictionary[pulumi.Resource, Settings] = weakref.WeakKeyDictionary()
-_PROGRAM_SETTINGS_LOCK = threading.Lock()
+    return pulumi.Output.all(*inputs, _dependencies(opts)).apply(read)
 
 
-def _program_settings() -> Settings:
-    """The program's ``modelarts:*`` stack config and environment, resolved once per program run
-    (keyed by the run's root stack), in the program's context where the stack config is set."""
-    from .runtime import stack_config_from
-    from .settings import CONFIG_NAMESPACE, Settings
+def _job_lookup(
+    job_id: int | str | None,
+    job_name: str | None,
+    project_id: str | None,
+    region: str | None,
+    endpoint: str | None,
+    *,
+    allow_missing: bool,
+) -> Callable[[], dict[str, Any]]:
+    """Validate one lookup by ID or name and bind it to its client, before any I/O."""
+    if (job_id is None) == (job_name is None):
+        raise InvalidInputError(
+            "get_visualization_job needs exactly one of job_id or job_name",
+            hint=f"got job_id={job_id!r}, job_name={job_name!r}",
+        )
+    number = parse_job_id(job_id) if job_id is not None else None
+    name = check_name(job_name, field="job_name") if job_name is not None else ""
+    client = _client(project_id, region, endpoint)
 
-    root = pulumi.runtime.get_root_resource()
-    with _PROGRAM_SETTINGS_LOCK:
-        cached = _PROGRAM_SETTINGS.get(root) if root is not None else None
-    if cached is not None:
-        return cached
-    config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
-    settings = Settings.from_sources(
-        stack_config=stack_config_from(lambda namespaced: config.get(namespaced.partition(":")[2]))
-    )
-    if root is not None:
-        with _PROGRAM_SETTINGS_LOCK:
-            _PROGRAM_SETTINGS[root] = settings
-    return settings
+    def read() -> dict[str, Any]:
+        try:
+            job = client.read_job(number) if number is not None else client.find_visualization_job(name)
+        except JobNotFoundError:
+            if not allow_missing:
+                raise
+            return {"id": None if number is None else str(number), "found": False}
+        return _result_values(job, client)
+
+    return read
 
 
-def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
-    """The shared client for the program's settings with this lookup's overrides."""
-    from .pool import shared_client
+def _job_listing(
+    status: int | float | str | None,
+    search_content: str | None,
+    project_id: str | None,
+    region: str | None,
+    endpoint: str | None,
+) -> Callable[[], dict[str, Any]]:
+    """Validate a list query and bind it to its client, before any I/O."""
+    if status is not None:
+        status = parse_whole_number(status, field="status", hint="Use a JobStatus code, e.g. 8 (RUNNING)")
+    client = _client(project_id, region, endpoint)
 
-    settings = _program_settings().with_overrides(
-        project_id=project_id or None, region=region or None, endpoint=endpoint or None
-    )
-    return shared_client(settings)
+    def read() -> dict[str, Any]:
+        listed = client.list_visualization_jobs(status=status, search_content=search_content)
+        jobs = [GetVisualizationJobResult(**_result_values(job, client)) for job in listed]
+        filters = (("status", status), ("search_content", search_content))
+        query = "&".join(f"{key}={value}" for key, value in filters if value is not None)
+        return {
+            "id": f"{client.project_id}/visualization-jobs" + (f"?{query}" if query else ""),
+            "jobs": jobs,
+            "status": status,
+            "search_content": search_content,
+            "project_id": client.project_id,
+            "region": client.region,
+        }
+
+    return read
 
 
 def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
@@ -395,95 +254,27 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _JobLookup:
-    """One job to read by ID or by name: validated and bound to a client before any I/O."""
-
-    client: ModelArtsClient
-    job_id: int | None
-    job_name: str | None
-    allow_missing: bool
-
-    @classmethod
-    def prepare(
-        cls,
-        job_id: int | str | None,
-        job_name: str | None,
-        project_id: str | None,
-        region: str | None,
-        endpoint: str | None,
-        allow_missing: bool,
-    ) -> _JobLookup:
-        from .errors import InvalidInputError
-        from .validation import check_job_name, parse_job_id
-
-        if (job_id is None) == (job_name is None):
-            raise InvalidInputError(
-                "get_visualization_job needs exactly one of job_id or job_name",
-                hint=f"got job_id={job_id!r}, job_name={job_name!r}",
-            )
-        number = parse_job_id(job_id) if job_id is not None else None
-        name = check_job_name(job_name) if job_name is not None else None
-        return cls(_client(project_id, region, endpoint), number, name, allow_missing)
-
-    def run(self) -> dict[str, Any]:
-        from .errors import JobNotFoundError
-
-        try:
-            job = (
-                self.client.get_visualization_job(self.job_id)
-                if self.job_id is not None
-                else self.client.find_visualization_job(str(self.job_name))
-            )
-        except JobNotFoundError:
-            if not self.allow_missing:
-                raise
-            return {"id": None if self.job_id is None else str(self.job_id), "found": False}
-        return _result_values(job, self.client)
+#: The settings of each program run (its root stack resource), resolved once per run from its
+#: ``modelarts:*`` stack config and the environment; gone with the run.
+_PROGRAM_SETTINGS: weakref.WeakKeyDictionary[pulumi.Resource, Settings] = weakref.WeakKeyDictionary()
 
 
-@dataclass(frozen=True)
-class _JobListing:
-    """A list query bound to a client."""
+def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
+    """The shared client for the program's settings with this lookup's overrides."""
+    from .client import shared_client
+    from .settings import CONFIG_NAMESPACE, Settings, stack_config_from
 
-    client: ModelArtsClient
-    status: int | None
-    search_content: str | None
-
-    @classmethod
-    def prepare(
-        cls,
-        status: int | float | str | None,
-        search_content: str | None,
-        project_id: str | None,
-        region: str | None,
-        endpoint: str | None,
-    ) -> _JobListing:
-        from .validation import parse_whole_number
-
-        if status is not None:
-            status = parse_whole_number(status, field="status", hint="Use a JobStatus code, e.g. 8 (RUNNING)")
-        return cls(_client(project_id, region, endpoint), status, search_content)
-
-    def run(self) -> dict[str, Any]:
-        client = self.client
-        jobs = [
-            GetVisualizationJobResult(**_result_values(job, client))
-            for job in client.list_visualization_jobs(status=self.status, search_content=self.search_content)
-        ]
-        filters = "&".join(
-            f"{key}={value}"
-            for key, value in (("status", self.status), ("search_content", self.search_content))
-            if value is not None
+    root = pulumi.runtime.get_root_resource()
+    settings = _PROGRAM_SETTINGS.get(root) if root is not None else None
+    if settings is None:
+        config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
+        settings = Settings.from_sources(
+            stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
         )
-        return {
-            "id": f"{client.project_id}/visualization-jobs" + (f"?{filters}" if filters else ""),
-            "jobs": jobs,
-            "status": self.status,
-            "search_content": self.search_content,
-            "project_id": client.project_id,
-            "region": client.region,
-        }
+        if root is not None:
+            _PROGRAM_SETTINGS[root] = settings
+    overrides = {"project_id": project_id, "region": region, "endpoint": endpoint}
+    return shared_client(settings.with_overrides(**{key: value or None for key, value in overrides.items()}))
 
 
 def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None) -> pulumi.Output[Any]:
@@ -512,17 +303,16 @@ def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None
 
 _EXECUTOR: ThreadPoolExecutor | None = None
 _EXECUTOR_LOCK = threading.Lock()
-_T = TypeVar("_T")
 
 
-def _in_thread(call: Callable[[], _T]) -> Awaitable[_T]:
+def _in_thread(call: Callable[[], _R]) -> Awaitable[_R]:
     """Run a blocking read on the shared pool so the program's event loop keeps going."""
     global _EXECUTOR
     with _EXECUTOR_LOCK:
         if _EXECUTOR is None:
             _EXECUTOR = ThreadPoolExecutor(MAX_CONCURRENT_READS, thread_name_prefix="modelarts-read")
 
-    def guarded() -> _T:
+    def guarded() -> _R:
         with _as_run_errors():
             return call()
 
@@ -536,8 +326,6 @@ _RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
 def _as_run_errors() -> Iterator[None]:
     """Raise our errors as ``pulumi.RunError`` too, so a program fails with one clear line
     instead of a traceback; they stay instances of their own class for ``except`` clauses."""
-    from .errors import ModelArtsError
-
     try:
         yield
     except ModelArtsError as exc:

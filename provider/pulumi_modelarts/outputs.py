@@ -1,10 +1,13 @@
-"""The flat outputs every surface exports (Pulumi outputs, function results, CLI JSON): one definition.
+"""The job's fields as every surface exports them (Pulumi outputs, function results, CLI JSON),
+and its status codes: the one definition the other modules derive from.
 
-Kept apart from the pydantic model so the Pulumi resource can declare its outputs without
-importing pydantic; renaming any of these breaks consumers' StackReferences and jsonpaths.
+Standard library only, so the Pulumi resource can declare its outputs without importing pydantic;
+renaming a field breaks consumers' StackReferences and jsonpaths.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
 
 
 class OutputField:
@@ -12,7 +15,6 @@ class OutputField:
 
     A field that moves on its own (a running job's clock) changes between two reads of an
     unchanged job, so it is never drift: ``pulumi preview`` stays quiet while a job runs.
-    Every other field identifies or describes the job; derived ones follow their sources.
     (A plain class: a NamedTuple would cost this import ten times as much.)
     """
 
@@ -47,3 +49,39 @@ OUTPUTS: tuple[OutputField, ...] = (
 OUTPUT_FIELDS: tuple[str, ...] = tuple(field.name for field in OUTPUTS)
 #: Outputs the service advances by itself; a change in them alone is not drift.
 MOVING_FIELDS: frozenset[str] = frozenset(field.name for field in OUTPUTS if field.moves)
+
+
+class JobStatus(IntEnum):
+    """Status codes 0-22 (ModelArts "Job Statuses") with the names otcextensions and the console use."""
+
+    UNKNOWN = 0
+    INIT = 1
+    IMAGE_CREATING = 2
+    IMAGE_FAILED = 3
+    SUBMIT_TRYING = 4
+    SUBMIT_FAILED = 5
+    DELETE_FAILED = 6
+    WAITING = 7
+    RUNNING = 8
+    KILLING = 9
+    COMPLETED = 10
+    FAILED = 11
+    KILLED = 12
+    CANCELED = 13
+    LOST = 14
+    SCALING = 15
+    SUBMIT_MODEL_FAILED = 16
+    DEPLOY_SERVICE_FAILED = 17
+    CHECK_INIT = 18
+    CHECK_RUNNING = 19
+    CHECK_RUNNING_COMPLETED = 20
+    CHECK_FAILED = 21
+    MOUNT_FAILED = 22
+
+
+def status_name(code: int) -> str:
+    """The short name of a status code; codes newer than this table read ``UNKNOWN_<code>``."""
+    try:
+        return JobStatus(code).name
+    except ValueError:
+        return f"UNKNOWN_{code}"

@@ -1,31 +1,18 @@
 """The dynamic provider behind ``VisualizationJob``: Terraform data-source semantics on the engine.
 
-The engine pickles this class into state as ``__provider``. It is pickled by reference and
-carries no state at all (no credentials, sessions, clients or locks), so ``__provider`` is a
-few dozen bytes, identical on every machine and checkout, and safe to store unencrypted.
-Everything it needs at run time lives in a :class:`ProviderRuntime` built inside the provider
-process from the stack config handed to ``configure()`` and the environment.
-
-Lifecycle (one GET per job per operation, never a write):
-
-* ``check`` validates inputs without I/O and lets preview's unknowns through.
-* ``create``/``update`` read the job; ``delete`` does nothing and sends nothing.
-* ``diff`` re-reads the job and reports a change exactly when a field that identifies or
-  describes it differs from the stored outputs (drift shows up in preview like a Terraform
-  data-source re-read); a running job's clock (``duration``, ``remaining_duration``) alone is
-  not drift. A different job, project, region or endpoint means replace; state written by an
-  older version (fields missing, a string job ID, a trailing slash) is compared normalised.
-* ``read`` re-reads for ``refresh`` (a vanished job is dropped from state) and serves
-  ``VisualizationJob.get`` (where a missing job is an error).
-
-Within one provider process (one ``pulumi`` command) a job read by ``read`` or ``diff`` is not
-fetched again by the ``diff``/``update`` the engine runs right after it.
+One GET per job per operation, never a write: ``create``/``update`` read the job, ``diff`` re-reads
+it and reports drift against the stored outputs (as a data source's re-read shows in preview),
+``read`` serves ``refresh`` and ``VisualizationJob.get``, ``delete`` sends nothing. Only the SDK and
+the standard library load on import: the program imports this module with the resource, and only
+the provider process, when it reads, loads the client.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,10 +30,11 @@ from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import MOVING_FIELDS, OUTPUT_FIELDS
-from .validation import check_endpoint, check_identifier, parse_job_id
+from .validation import check_endpoint, check_name, parse_job_id
 
 if TYPE_CHECKING:
-    from .runtime import ProviderRuntime, Target
+    from .client import ModelArtsClient
+    from .settings import Settings
 
 #: Inputs that name *which* job is read; changing any of them reads another job: replace.
 TARGET_INPUTS: tuple[str, ...] = ("job_id", "project_id", "region", "endpoint")
@@ -54,6 +42,10 @@ TARGET_INPUTS: tuple[str, ...] = ("job_id", "project_id", "region", "endpoint")
 STATE_FIELDS: tuple[str, ...] = (*OUTPUT_FIELDS, "endpoint")
 #: Stored outputs whose change is drift: all but the clocks that move on their own.
 DRIFT_FIELDS: tuple[str, ...] = tuple(key for key in STATE_FIELDS if key not in MOVING_FIELDS)
+#: How long a job read in this process may stand in for another read of the same job: the engine
+#: runs Read then Diff (refresh), or Diff then Update (up), back to back.
+RECENT_READ_SECONDS = 60.0
+MAX_RECENT_READS = 4096
 
 _RUNTIME_LOCK = threading.Lock()
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -72,16 +64,97 @@ def _one_line_errors(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-def _is_unknown(value: object) -> bool:
-    return isinstance(value, Unknown)
-
-
 def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {key: props.get(key) for key in TARGET_INPUTS}
 
 
+class _Target:
+    """One job at one endpoint in one project: what a resource reads."""
+
+    __slots__ = ("client", "endpoint", "job_id", "project_id", "region")
+
+    def __init__(self, job_id: int, client: ModelArtsClient) -> None:
+        self.job_id, self.client = job_id, client
+        self.project_id, self.region, self.endpoint = client.project_id, client.region, client.endpoint
+
+
+class _Runtime:
+    """Settings, clients and recent reads of one provider process.
+
+    The engine starts a provider process for every command, so what is kept here lives for one
+    ``pulumi`` command: a job read by ``read`` or ``diff`` is not fetched again by the
+    ``diff``/``update`` that follows, and nothing is reused across commands.
+    """
+
+    def __init__(self, stack_config: Mapping[str, str]) -> None:
+        self._stack_config = dict(stack_config)
+        self._settings: Settings | None = None
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[tuple[str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"_Runtime(config_keys={sorted(self._stack_config)})"
+
+    def settings(self) -> Settings:
+        """Provider-wide settings, resolved on first use so that ``delete`` never needs them."""
+        if self._settings is None:
+            from .settings import Settings
+
+            with self._lock:
+                if self._settings is None:
+                    self._settings = Settings.from_sources(stack_config=self._stack_config)
+        return self._settings
+
+    def target(self, inputs: Mapping[str, Any]) -> _Target:
+        """Resolve a resource's inputs to the job, project, region and endpoint it reads.
+
+        Stored outputs name the project, region and endpoint a job was read from, while inputs
+        name only overrides. A project that is the place's own (configured or discovered) is
+        served by the place's client, so the Read and Diff of one resource share a client and its
+        token; any other project gets a client of its own.
+        """
+        from .client import shared_client
+
+        job_id = parse_job_id(inputs.get("job_id"))
+        project_id, endpoint = inputs.get("project_id"), inputs.get("endpoint")
+        place = self.settings().with_overrides(region=inputs.get("region"))
+        if endpoint is not None and endpoint.rstrip("/") != place.resolved_endpoint:
+            place = place.with_overrides(endpoint=endpoint.rstrip("/"))
+        client = shared_client(place)
+        if project_id is not None and project_id != client.project_id:
+            client = shared_client(place.with_overrides(project_id=project_id))
+        return _Target(job_id, client)
+
+    def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
+        """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
+        key = (target.endpoint, target.project_id, target.job_id)
+        with self._lock:
+            recent = self._recent.get(key)
+        if reuse_recent and recent is not None and time.monotonic() - recent[0] <= RECENT_READ_SECONDS:
+            return dict(recent[1])
+        job = target.client.read_job(target.job_id)
+        outputs = {
+            **job.to_outputs(project_id=target.project_id, region=target.region),
+            "endpoint": target.endpoint,
+        }
+        with self._lock:
+            self._recent[key] = (time.monotonic(), outputs)
+            self._recent.move_to_end(key)
+            if len(self._recent) > MAX_RECENT_READS:
+                self._recent.popitem(last=False)
+        return dict(outputs)
+
+
 class VisualizationJobProvider(ResourceProvider):
-    """Reads a ModelArts visualization job; never creates, changes or deletes one."""
+    """Reads a ModelArts visualization job; never creates, changes or deletes one.
+
+    Every stack stores this class in state by reference, as ``__provider``: its import path
+    ``pulumi_modelarts.provider.VisualizationJobProvider`` must never move or be renamed (the
+    golden value is pinned in tests/test_programs.py). It pickles no state at all (no
+    credentials, sessions, clients or locks), so ``__provider`` is identical on every machine
+    and checkout and safe to store unencrypted; what it needs at run time is a :class:`_Runtime`
+    built in the provider process from the stack config given to ``configure()``.
+    """
 
     #: Nothing secret is ever pickled, so ``__provider`` need not be an encrypted state secret.
     serialize_as_secret_always = False
@@ -94,17 +167,15 @@ class VisualizationJobProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the ``modelarts:*`` stack config (secrets arrive decrypted) for lazy use."""
-        from .runtime import ProviderRuntime, stack_config_from
+        from .settings import stack_config_from
 
-        self.__dict__["_live_runtime"] = ProviderRuntime(stack_config_from(req.config.get))
+        self.__dict__["_live_runtime"] = _Runtime(stack_config_from(req.config.get))
 
-    def _runtime(self) -> ProviderRuntime:
-        runtime: ProviderRuntime | None = self.__dict__.get("_live_runtime")
+    def _runtime(self) -> _Runtime:
+        runtime: _Runtime | None = self.__dict__.get("_live_runtime")
         if runtime is None:
-            from .runtime import ProviderRuntime
-
             with _RUNTIME_LOCK:
-                runtime = self.__dict__.setdefault("_live_runtime", ProviderRuntime({}))
+                runtime = self.__dict__.setdefault("_live_runtime", _Runtime({}))
         return runtime
 
     @_one_line_errors
@@ -114,15 +185,15 @@ class VisualizationJobProvider(ResourceProvider):
         failures: list[CheckFailure] = []
         validators: dict[str, Callable[[Any], Any]] = {
             "job_id": parse_job_id,
-            "project_id": lambda value: check_identifier(value, field="project_id"),
-            "region": lambda value: check_identifier(value, field="region"),
+            "project_id": lambda value: check_name(value, field="project_id"),
+            "region": lambda value: check_name(value, field="region"),
             "endpoint": check_endpoint,
         }
         if inputs.get("job_id") is None:
             failures.append(CheckFailure("job_id", "job_id is required: the ID of the visualization job"))
         for key, validate in validators.items():
             value = inputs.get(key)
-            if value is None or _is_unknown(value):
+            if value is None or isinstance(value, Unknown):
                 continue
             try:
                 inputs[key] = validate(value)
@@ -135,20 +206,20 @@ class VisualizationJobProvider(ResourceProvider):
         """Read the job (one GET); its ID becomes the resource ID."""
         runtime = self._runtime()
         target = runtime.target(_user_inputs(props))
-        outputs = runtime.read(target, reuse_recent=True)
-        return CreateResult(str(target.job_id), outputs)
+        return CreateResult(str(target.job_id), runtime.read(target, reuse_recent=True))
 
     @_one_line_errors
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace for another job; otherwise re-read and report drift against stored outputs."""
         inputs = _user_inputs(news)
-        unknown = [key for key, value in inputs.items() if _is_unknown(value)]
+        unknown = [key for key, value in inputs.items() if isinstance(value, Unknown)]
         if unknown:
             return DiffResult(changes=True, replaces=unknown, delete_before_replace=False)
         runtime = self._runtime()
         target = runtime.target(inputs)
-        identity = target.identity()
-        replaces = [key for key in TARGET_INPUTS if not _same_target(key, olds.get(key), identity[key])]
+        replaces = [
+            key for key in TARGET_INPUTS if not _same_target(key, olds.get(key), getattr(target, key))
+        ]
         if replaces:
             return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = runtime.read(target, reuse_recent=True)
@@ -165,10 +236,9 @@ class VisualizationJobProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh (props = stored outputs) or ``.get`` (props = inputs): one GET of job ``id_``."""
         runtime = self._runtime()
-        inputs = {**_user_inputs(props), "job_id": id_}
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         try:
-            target: Target = runtime.target(inputs)
+            target = runtime.target({**_user_inputs(props), "job_id": id_})
             outputs = runtime.read(target, reuse_recent=False)
         except JobNotFoundError:
             if from_state:

@@ -1,20 +1,26 @@
-"""Turn HTTP answers from ModelArts, the API gateway and IAM into data or typed errors.
+"""What ModelArts, the API gateway and IAM answer, turned into models or typed errors.
 
 Every body takes one path: bytes to a JSON value (:func:`decode_json`), then a pydantic model
 (:func:`read_model`), and the caller checks that the answer is about what it asked for.
 
-The mapping is deliberately conservative about "not found": a data source that mistakes a
-wrong endpoint or project for a missing job would make ``pulumi refresh`` drop the job from
-state. Only ModelArts' own not-found error codes count, whatever else a 404 carries.
+Parsing is tolerant where the API is inconsistent (numbers sent as JSON strings, fields that come
+and go, unknown extra fields) and strict where a silent coercion would hide a broken response (a
+boolean where a number belongs, text where an ID belongs, a number that is not finite: ``NaN`` or
+``1e999`` would print as invalid JSON and never compare equal, so every diff would show a change).
+
+"Not found" is read conservatively: a data source that mistakes a wrong endpoint or project for a
+missing job would make ``pulumi refresh`` drop the job from state. Only ModelArts' own not-found
+codes count, whatever else a 404 carries.
 """
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
-from typing import Any, TypeVar
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import from_json
 
 from .errors import (
@@ -24,12 +30,14 @@ from .errors import (
     JobNotFoundError,
     ModelArtsError,
     PermissionDeniedError,
+    RequestContext,
     ServiceError,
     ThrottledError,
     one_line,
     redact,
 )
-from .transport import HttpResponse, RequestContext
+from .outputs import OUTPUT_FIELDS, JobStatus, status_name
+from .transport import HttpResponse
 
 NOT_FOUND_CODES = frozenset({"ModelArts.0015", "ModelArts.2775"})
 PROJECT_MISMATCH_CODES = frozenset({"ModelArts.0210", "ModelArts.2786"})
@@ -46,17 +54,118 @@ THROTTLE_CODES = frozenset(
     }
 )
 EXCERPT_CHARS = 120
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class ErrorBody:
-    """``error_code``/``error_message`` in whichever shape the layer that failed uses."""
+def _whole_number(value: Any) -> Any:
+    """Accept ints, integral floats and decimal strings; reject bools and everything else."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] == "-" else text
+        if digits.isascii() and digits.isdigit() and len(digits) <= 19:
+            return int(text)
+    raise ValueError(f"expected a whole number, got {type(value).__name__}")
 
-    code: str | None
-    message: str | None
-    request_id: str | None
-    is_api_body: bool
+
+def _real_number(value: Any) -> Any:
+    """Like :func:`_whole_number` but fractions are allowed (``remaining_duration``); finite only."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError("expected a number, got text") from None
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    if isinstance(value, float):
+        raise ValueError("expected a finite number")
+    raise ValueError(f"expected a number, got {type(value).__name__}")
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+RealNumber = Annotated[float, BeforeValidator(_real_number)]
+
+
+class _ApiModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=False)
+
+
+class Flavor(_ApiModel):
+    code: str | None = None
+
+
+class Schedule(_ApiModel):
+    type: str | None = None
+    time_unit: str | None = None
+    duration: WholeNumber | None = None
+
+
+class JobModel(_ApiModel):
+    """One visualization job, from ``GET /v1/{project_id}/visualization-jobs/{job_id}``.
+
+    It has an attribute for every output of :data:`outputs.OUTPUTS` but the place it was read in.
+    """
+
+    job_id: WholeNumber = Field(gt=0)
+    job_name: str
+    status: WholeNumber
+    job_desc: str | None = None
+    service_url: str | None = None
+    resource_id: str | None = None
+    train_url: str | None = None
+    duration: WholeNumber | None = None
+    create_time: WholeNumber | None = None
+    remaining_duration: RealNumber | None = None
+    job_type: str | None = None
+    flavor: Flavor | None = None
+    schedule: Schedule | None = None
+    is_success: bool | None = None
+
+    @property
+    def status_name(self) -> str:
+        return status_name(self.status)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == JobStatus.RUNNING
+
+    @property
+    def flavor_code(self) -> str | None:
+        return self.flavor.code if self.flavor else None
+
+    @property
+    def created_at(self) -> str | None:
+        """``create_time`` as RFC 3339 in UTC ending in ``Z``; never the machine's local time."""
+        if self.create_time is None:
+            return None
+        seconds, millis = divmod(self.create_time, 1000)
+        try:
+            moment = _EPOCH + timedelta(seconds=seconds)
+        except OverflowError:
+            return None
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+
+    def to_outputs(self, *, project_id: str, region: str) -> dict[str, Any]:
+        """The flat, JSON-native outputs in :data:`outputs.OUTPUTS` order; equal jobs, equal dicts."""
+        place = {"project_id": project_id, "region": region}
+        return {name: place[name] if name in place else getattr(self, name) for name in OUTPUT_FIELDS}
+
+
+class JobPage(_ApiModel):
+    """One page of ``GET /v1/{project_id}/visualization-jobs``."""
+
+    job_total_count: WholeNumber = 0
+    jobs: list[JobModel] = Field(default_factory=list)
+    is_success: bool | None = None
 
 
 def excerpt(body: bytes) -> str:
@@ -69,6 +178,12 @@ def excerpt(body: bytes) -> str:
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
 
+def decode_json(body: bytes) -> Any:
+    """The JSON value of a body, or ValueError: UTF-8 only (a leading BOM is ignored), no NaN or
+    Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these)."""
+    return from_json(body.removeprefix(codecs.BOM_UTF8), allow_inf_nan=False)
+
+
 def _first_text(document: dict[str, Any], *keys: str) -> str | None:
     for key in keys:
         value = document.get(key)
@@ -77,42 +192,28 @@ def _first_text(document: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
-def decode_json(body: bytes) -> Any:
-    """The JSON value of a body, or ValueError: UTF-8 only (a leading BOM is ignored), no NaN or
-    Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these)."""
-    return from_json(body.removeprefix(codecs.BOM_UTF8), allow_inf_nan=False)
+def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError:
+    """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``).
 
-
-def parse_error_body(body: bytes) -> ErrorBody:
-    """Read ModelArts v1 (error_message), gateway/IAM (error_msg) and Keystone shapes."""
-    if not body.strip():
-        return ErrorBody(None, None, None, is_api_body=True)
+    The body may be ModelArts v1 (``error_message``), gateway/IAM (``error_msg``) or Keystone
+    (``{"error": {...}}``); an empty body counts as an API answer, anything not a JSON object not.
+    """
+    status = response.status
+    document: Any
     try:
-        document = decode_json(body)
+        document = decode_json(response.body) if response.body.strip() else {}
     except ValueError:
-        return ErrorBody(None, None, None, is_api_body=False)
-    if not isinstance(document, dict):
-        return ErrorBody(None, None, None, is_api_body=False)
+        document = None
+    is_api_body = isinstance(document, dict)
+    document = document if is_api_body else {}
     nested = document.get("error")
     source = nested if isinstance(nested, dict) else document
-    return ErrorBody(
-        code=_first_text(source, "error_code", "errorCode", "code"),
-        message=_first_text(source, "error_message", "error_msg", "errorMsg", "message"),
-        request_id=_first_text(document, "request_id"),
-        is_api_body=True,
-    )
-
-
-def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError:
-    """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``)."""
-    status = response.status
-    info = parse_error_body(response.body)
-    code = info.code
+    code = _first_text(source, "error_code", "errorCode", "code")
     fields: dict[str, Any] = {
         "status": status,
         "error_code": code,
-        "error_message": info.message,
-        "request_id": response.request_id or info.request_id,
+        "error_message": _first_text(source, "error_message", "error_msg", "errorMsg", "message"),
+        "request_id": response.request_id or _first_text(document, "request_id"),
     }
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
@@ -137,28 +238,20 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         return context.error(ThrottledError, f"request throttled{tries}{wait}", **fields)
     if context.job_id is not None and code in NOT_FOUND_CODES and status < 500:
         return context.error(JobNotFoundError, "visualization job not found", **fields)
-    if not info.is_api_body:
+    if not is_api_body:
         cls = ServiceError if status >= 500 else InvalidResponseError
-        return context.error(
-            cls, f"HTTP {status}{tries} with a non-API body: {excerpt(response.body)}", **fields
-        )
+        summary = f"HTTP {status}{tries} with a non-API body: {excerpt(response.body)}"
+        return context.error(cls, summary, **fields)
     if status == 401:
         return context.error(AuthenticationError, "credentials rejected", **fields)
     if status == 403:
         return context.error(PermissionDeniedError, "access denied", **fields)
     if code in MISSING_API_CODES:
-        return context.error(
-            ConfigurationError,
-            "the endpoint does not serve this API",
-            hint="Check modelarts:endpoint and region",
-            **fields,
-        )
+        hint = "Check modelarts:endpoint and region"
+        return context.error(ConfigurationError, "the endpoint does not serve this API", hint=hint, **fields)
     if status == 404:
-        return context.error(
-            InvalidResponseError,
-            "HTTP 404 without a ModelArts error code, so not taken for a missing job",
-            **fields,
-        )
+        summary = "HTTP 404 without a ModelArts error code, so not taken for a missing job"
+        return context.error(InvalidResponseError, summary, **fields)
     if status >= 500:
         return context.error(ServiceError, f"service failed{tries}", **fields)
     return context.error(ServiceError, "request rejected by the service", **fields)
@@ -166,11 +259,9 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
     """An InvalidResponseError that quotes the start of the body."""
+    summary = f"{what}: {excerpt(response.body)}"
     return context.error(
-        InvalidResponseError,
-        f"{what}: {excerpt(response.body)}",
-        status=response.status,
-        request_id=response.request_id,
+        InvalidResponseError, summary, status=response.status, request_id=response.request_id
     )
 
 

@@ -2,7 +2,8 @@
 
 Resolution per key: explicit arguments, then Pulumi stack config (``modelarts:<key>``), then
 environment variables (the Terraform providers' names, ``HW_*`` before ``OS_*``), then the
-``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``. Proxies come from the
+``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD`` (OpenStack's file, which
+platform teams on OTC already keep for the ``openstack`` CLI). Proxies come from the
 same environment mapping (``HTTPS_PROXY``, ``NO_PROXY``, ...). Secrets are held as ``SecretStr``
 and registered with :func:`errors.register_secrets`, so no ``repr``, log line or error message
 can show them.
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -21,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, V
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigurationError, InvalidInputError, register_secrets
-from .validation import check_endpoint, check_identifier
+from .validation import check_endpoint, check_name
 
 CONFIG_NAMESPACE = "modelarts"
 DEFAULT_REGION = "eu-de"
@@ -77,16 +79,25 @@ KEYS_BY_FIELD: dict[str, SettingKey] = {key.field: key for key in SETTING_KEYS}
 SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.secret)
 #: Credentials: surrounding whitespace (a trailing newline from a file) is stripped, control
 #: characters are refused, and those sent in HTTP headers must be ASCII.
-CREDENTIAL_FIELDS = (
-    "access_key",
-    "secret_key",
-    "security_token",
-    "auth_token",
-    "user_name",
-    "password",
-    "domain_name",
-)
+CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
 HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
+#: ``clouds.yaml`` keys (in an entry's ``auth`` mapping, or the entry itself) and their settings.
+CLOUDS_YAML_KEYS: tuple[tuple[str, str], ...] = (
+    ("auth_url", "auth_url"),
+    ("username", "user_name"),
+    ("password", "password"),
+    ("user_domain_name", "domain_name"),
+    ("domain_name", "domain_name"),
+    ("project_domain_name", "domain_name"),
+    ("project_id", "project_id"),
+    ("project_name", "project_name"),
+    ("token", "auth_token"),
+    ("ak", "access_key"),
+    ("access_key", "access_key"),
+    ("sk", "secret_key"),
+    ("secret_key", "secret_key"),
+    ("security_token", "security_token"),
+)
 #: Proxy variables, read as curl and requests read them (lower case first); environment only.
 PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "https_proxy": ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
@@ -194,11 +205,8 @@ class Settings(BaseModel):
             proxy = next((env[name] for name in names if _present(env.get(name))), None)
             if proxy is not None:
                 values[field] = proxy
-        cloud_name = values.get("cloud_name")
-        if cloud_name:
-            from .clouds import load_cloud  # PyYAML only when clouds.yaml is in use
-
-            for field, value in load_cloud(str(cloud_name), env).items():
+        if values.get("cloud_name"):
+            for field, value in _cloud_entry(str(values["cloud_name"]), env).items():
                 values.setdefault(field, value)
         return cls.validated(values)
 
@@ -220,11 +228,11 @@ class Settings(BaseModel):
     def check_values(self) -> None:
         """Reject values that would end up in a host name, a URL or a path."""
         try:
-            check_identifier(self.region, field="region")
+            check_name(self.region, field="region")
             if self.project_id is not None:
-                check_identifier(self.project_id, field="projectId")
+                check_name(self.project_id, field="projectId")
             if self.project_name is not None:
-                check_identifier(self.project_name, field="projectName")
+                check_name(self.project_name, field="projectName")
             check_endpoint(f"https://{self.cloud}", field="cloud")
             check_endpoint(self.resolved_endpoint, field="endpoint")
             check_endpoint(self.resolved_auth_url, field="authUrl")
@@ -309,6 +317,76 @@ class Settings(BaseModel):
             if password:
                 secrets += (password, unquote(password))
         return tuple(secrets)
+
+
+def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
+    """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``."""
+    values = ((key.config_key, get(key.config_key)) for key in SETTING_KEYS)
+    return {name: str(value) for name, value in values if value is not None}
+
+
+def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``."""
+    clouds_path = _openstack_file("clouds.yaml", "OS_CLIENT_CONFIG_FILE", environ)
+    entry = _merged(
+        _yaml_entry(clouds_path, name),
+        _yaml_entry(_openstack_file("secure.yaml", "OS_SECURE_FILE", environ), name),
+    )
+    if not entry:
+        where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
+        raise ConfigurationError(
+            f"cloud '{name}' is not defined in {where}",
+            hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
+        )
+    auth = entry["auth"] if isinstance(entry.get("auth"), dict) else {}
+    fields: dict[str, Any] = {}
+    for key, field in CLOUDS_YAML_KEYS:
+        value = auth.get(key, entry.get(key))
+        if value not in (None, "") and field not in fields:
+            fields[field] = str(value)
+    for key, field in (("region_name", "region"), ("cacert", "ca_cert_file")):
+        if entry.get(key):
+            fields[field] = str(entry[key])
+    if entry.get("verify") is False:
+        fields["insecure"] = True
+    return fields
+
+
+def _openstack_file(filename: str, override: str, environ: Mapping[str, str]) -> Path | None:
+    """The file named by ``override``, or the first found where openstacksdk looks."""
+    if environ.get(override):
+        return Path(environ[override])
+    home = Path(environ.get("HOME") or Path.home())
+    for directory in (
+        Path.cwd(),
+        Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "openstack",
+        Path("/etc/openstack"),
+    ):
+        if (directory / filename).is_file():
+            return directory / filename
+    return None
+
+
+def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
+    if path is None:
+        return {}
+    import yaml  # only when clouds.yaml is in use
+
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
+    clouds = document.get("clouds") if isinstance(document, dict) else None
+    entry = clouds.get(name) if isinstance(clouds, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        nested = isinstance(value, Mapping) and isinstance(merged.get(key), dict)
+        merged[key] = _merged(merged[key], value) if nested else value
+    return merged
 
 
 def _present(value: object) -> bool:

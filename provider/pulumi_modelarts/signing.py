@@ -106,16 +106,6 @@ def string_to_sign(canonical: str, sdk_date: str) -> str:
     return f"{ALGORITHM}\n{sdk_date}\n{digest}"
 
 
-def signature(secret_key: str, to_sign: str) -> str:
-    """Lowercase hex HMAC-SHA256 keyed by the secret key itself (no key derivation)."""
-    return hmac.new(secret_key.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def authorization_header(access_key: str, signed_headers: Iterable[str], sig: str) -> str:
-    """``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex``."""
-    return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(signed_headers)}, Signature={sig}"
-
-
 def sign(
     *,
     method: str,
@@ -127,11 +117,14 @@ def sign(
     secret_key: str,
     signed_headers: Iterable[str] | None = None,
 ) -> str:
-    """Return the ``Authorization`` value for a request whose headers already hold X-Sdk-Date."""
+    """The ``Authorization`` value (``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex``)
+    for a request whose headers already hold X-Sdk-Date: a lowercase hex HMAC-SHA256 keyed by the
+    secret key itself, without key derivation."""
     names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
     sdk_date = lower_keys(headers).get(DATE_HEADER.lower(), "")
-    canonical = canonical_request(method, path, query, headers, names, body)
-    return authorization_header(access_key, names, signature(secret_key, string_to_sign(canonical, sdk_date)))
+    to_sign = string_to_sign(canonical_request(method, path, query, headers, names, body), sdk_date)
+    signature = hmac.new(secret_key.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={signature}"
 
 
 def parse_authorization(value: str) -> Authorization | None:

@@ -15,8 +15,7 @@ Retries are urllib3's own ``Retry`` mounted on an ``HTTPAdapter``. What is added
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
+import functools
 import logging
 import os
 import socket
@@ -49,7 +48,7 @@ from urllib3.util import Timeout
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .errors import InvalidResponseError, ModelArtsError, ServiceError
+from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError
 from .settings import Settings
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -61,6 +60,7 @@ USER_AGENT = f"pulumi-modelarts/{__version__}"
 #: The only encoding asked for, and, with identity, the only one accepted.
 ACCEPT_ENCODING = "gzip"
 _CHUNK_BYTES = 64 * 1024
+_TIMEOUT_HINT = "Raise modelarts:timeout if the service is this slow, or check the network"
 _LOG = logging.getLogger("pulumi_modelarts")
 
 
@@ -91,29 +91,24 @@ def _shutdown(sock: socket.socket) -> None:
 class _Watchdog:
     """One thread for the whole process that ends calls still running at their deadline.
 
-    Calls register in a heap by deadline and are crossed off when they end; a call found
-    running at its deadline is marked expired and its sockets are shut down, which makes the
-    blocked read return at once. Started on first use; no thread per request.
+    A call found running at its deadline is marked expired and its sockets are shut down, which
+    makes the blocked read return at once. Started on first use; no thread per request, and it
+    is woken only when a call ends before any other it waits for.
     """
 
     def __init__(self) -> None:
         self._wakeup = threading.Condition()
-        self._heap: list[tuple[float, int, CallBudget]] = []
         self._active: set[CallBudget] = set()
-        self._order = itertools.count()
+        self._next = float("inf")  # the deadline the thread sleeps until
         self._thread: threading.Thread | None = None
 
     def add(self, budget: CallBudget) -> None:
         with self._wakeup:
             self._active.add(budget)
-            heapq.heappush(self._heap, (budget.deadline, next(self._order), budget))
-            if len(self._heap) > 2 * len(self._active) + 64:  # drop entries of finished calls
-                self._heap = [entry for entry in self._heap if entry[2] in self._active]
-                heapq.heapify(self._heap)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="modelarts-deadlines", daemon=True)
                 self._thread.start()
-            elif self._heap[0][2] is budget:
+            elif budget.deadline < self._next:
                 self._wakeup.notify()
 
     def watch(self, budget: CallBudget, sock: socket.socket) -> None:
@@ -147,17 +142,18 @@ class _Watchdog:
         with self._wakeup:
             while True:
                 now = time.monotonic()
-                while self._heap and (self._heap[0][0] <= now or self._heap[0][2] not in self._active):
-                    budget = heapq.heappop(self._heap)[2]
-                    if budget in self._active:
+                for budget in self._active:
+                    if budget.deadline <= now and not budget.expired:
                         budget.expired = True
                         for sock in budget.sockets:
                             _shutdown(sock)
-                self._wakeup.wait(self._heap[0][0] - now if self._heap else None)
+                self._next = min((b.deadline for b in self._active if not b.expired), default=float("inf"))
+                self._wakeup.wait(None if self._next == float("inf") else self._next - now)
 
     def forget_thread(self) -> None:
         """After ``fork()`` the child has no watchdog thread; the next call starts one."""
         self._wakeup = threading.Condition()
+        self._next = float("inf")
         self._thread = None
 
 
@@ -301,26 +297,6 @@ class HttpResponse:
         return self.headers.get("X-Request-Id") or self.headers.get("X-IAM-Trace-Id")
 
 
-@dataclass(frozen=True)
-class RequestContext:
-    """What an error message should name about the request that failed."""
-
-    operation: str
-    host: str
-    project_id: str | None = None
-    job_id: int | None = None
-
-    def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
-        return cls(
-            summary,
-            operation=self.operation,
-            job_id=self.job_id,
-            project_id=self.project_id,
-            host=self.host,
-            **extra,
-        )
-
-
 def host_of(url: str) -> str:
     """``host[:port]`` of a URL, as error messages show it."""
     return urlsplit(url).netloc
@@ -366,16 +342,8 @@ class _NoRedirectSession(requests.Session):
         return None
 
 
-_INSECURE_LOCK = threading.Lock()
-_insecure_said = False
-
-
+@functools.cache
 def _say_insecure_once() -> None:
-    global _insecure_said
-    with _INSECURE_LOCK:
-        if _insecure_said:
-            return
-        _insecure_said = True
     _LOG.warning(
         "pulumi-modelarts: TLS certificate verification is off (modelarts:insecure / HW_INSECURE), so "
         "anyone on the network path can read and change the traffic; use it only for testing"
@@ -415,7 +383,7 @@ class Transport:
             if value is not None
         }
         self._no_proxy = settings.no_proxy or ""
-        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._bypassed: dict[str, bool] = {}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -450,17 +418,14 @@ class Transport:
         self._local = threading.local()
 
     def proxies_for(self, url: str) -> dict[str, str]:
-        """The proxy mapping for ``url``'s host, decided once per host."""
+        """The proxy mapping for ``url``'s host; ``NO_PROXY`` is consulted once per host."""
         if not self._proxy_urls:
             return {}
         parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname or "")
-        proxies = self._proxies.get(key)
-        if proxies is None:
-            proxy = self._proxy_urls.get(parts.scheme)
-            bypass = proxy is None or bypasses_proxy(key[1], self._no_proxy)
-            proxies = self._proxies[key] = {} if bypass or proxy is None else {parts.scheme: proxy}
-        return proxies
+        proxy, host = self._proxy_urls.get(parts.scheme), parts.hostname or ""
+        if proxy is not None and host not in self._bypassed:
+            self._bypassed[host] = bypasses_proxy(host, self._no_proxy)
+        return {} if proxy is None or self._bypassed[host] else {parts.scheme: proxy}
 
     @contextlib.contextmanager
     def deadline(self) -> Iterator[CallBudget]:
@@ -486,7 +451,6 @@ class Transport:
         context: RequestContext,
         auth: AuthBase | None = None,
         json_body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         """Send one request (with retries) and read its body; transport failures become errors."""
         with self.deadline() as budget:
@@ -498,7 +462,6 @@ class Transport:
                     url,
                     auth=auth,
                     json=json_body,
-                    headers=dict(headers or {}),
                     timeout=self._timeouts,
                     allow_redirects=False,
                     stream=True,
@@ -506,8 +469,9 @@ class Transport:
                 )
             except (requests.RequestException, Urllib3Error) as exc:
                 summary, hint = _describe_failure(exc, budget, proxies)
+                attempts = budget.retries - first + 1
                 raise context.error(
-                    ServiceError, f"{summary} after {budget.retries - first + 1} attempt(s)", hint=hint
+                    ServiceError, f"{summary} after {attempts} attempt(s)", hint=hint
                 ) from None
             try:
                 body = _read_body(response, context, budget)
@@ -516,23 +480,16 @@ class Transport:
                 raise
             _WATCHDOG.release(budget)
             response.raw.release_conn()  # body fully read: the connection goes back to the pool
-            return HttpResponse(
-                status=response.status_code,
-                headers=response.headers,
-                body=body,
-                attempts=budget.retries - first + 1,
-            )
+            return HttpResponse(response.status_code, response.headers, body, budget.retries - first + 1)
 
 
 def _read_body(response: requests.Response, context: RequestContext, budget: CallBudget) -> bytes:
     """The body, decoded, refused beyond MAX_BODY_BYTES whether declared, sent or inflated."""
 
     def refuse(summary: str) -> ModelArtsError:
+        request_id = response.headers.get("X-Request-Id")
         return context.error(
-            InvalidResponseError,
-            summary,
-            status=response.status_code,
-            request_id=response.headers.get("X-Request-Id"),
+            InvalidResponseError, summary, status=response.status_code, request_id=request_id
         )
 
     declared = response.headers.get("Content-Length", "")
@@ -560,11 +517,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         if not budget.expired:
             raise refuse(f"response body was cut off ({type(exc).__name__})") from None
     if budget.expired:  # the watchdog ended the read: what arrived may look complete but is not
-        raise context.error(
-            ServiceError,
-            f"the response did not arrive within the call's timeout of {budget.seconds:g} s",
-            hint=_TIMEOUT_HINT,
-        )
+        summary = f"the response did not arrive within the call's timeout of {budget.seconds:g} s"
+        raise context.error(ServiceError, summary, hint=_TIMEOUT_HINT)
     if body is None or len(body) > MAX_BODY_BYTES:
         raise refuse(f"response body exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
     return body
@@ -595,24 +549,16 @@ def _inflate(chunks: Iterator[bytes]) -> bytes | None:
     return b"".join(parts)
 
 
-_TIMEOUT_HINT = "Raise modelarts:timeout if the service is this slow, or check the network"
-
-
-def _reason(exc: BaseException) -> BaseException:
-    """The urllib3 error behind a requests exception (requests wraps it in MaxRetryError)."""
-    inner = exc.args[0] if exc.args else None
-    return inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
-
-
 def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[str, str]) -> tuple[str, str]:
     """One clause saying what went wrong, and what to do about it; nothing from the URLs' userinfo."""
-    reason = _reason(exc)
+    inner = exc.args[0] if exc.args else None  # requests wraps urllib3's MaxRetryError
+    reason = inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
     if budget.expired or budget.remaining() <= 0:
         return f"no complete answer within the call's timeout of {budget.seconds:g} s", _TIMEOUT_HINT
     if isinstance(exc, requests.exceptions.ProxyError):
-        proxy = next(iter(proxies.values()), "")
+        proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
         return (
-            f"could not connect through the proxy {urlsplit(proxy).hostname or ''}",
+            f"could not connect through the proxy {proxy}",
             "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment",
         )
     if isinstance(exc, requests.exceptions.SSLError):

@@ -18,8 +18,9 @@ MAX_WHOLE_NUMBER = 2**53 - 1
 #: Sort keys the list call accepts (its ``sortBy`` parameter).
 SORT_KEYS: tuple[str, ...] = ("job_id", "job_name", "job_desc", "create_time", "status")
 _DIGITS = re.compile(r"[0-9]{1,32}")
-_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_JOB_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Every name a lookup sends (job names, projects, project names, regions): 1-64 letters, digits,
+#: '_' and '-', what the list call accepts as ``search_content`` and what ModelArts allows in a name.
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
 _PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -64,18 +65,9 @@ def parse_job_id(value: object, *, field: str = "job_id") -> int:
     )
 
 
-def check_identifier(value: object, *, field: str) -> str:
-    """Project IDs, project names and regions: letters, digits, '_' and '-' only."""
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise InvalidInputError(
-            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), got {_shown(value)}"
-        )
-    return value
-
-
-def check_job_name(value: object, *, field: str = "job_name") -> str:
-    """Job names as ModelArts allows them: letters, digits, '_' and '-'."""
-    if not isinstance(value, str) or not _JOB_NAME.fullmatch(value):
+def check_name(value: object, *, field: str) -> str:
+    """A job name, project ID, project name or region (see ``_NAME``); it ends up in a URL."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInputError(
             f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), got {_shown(value)}"
         )

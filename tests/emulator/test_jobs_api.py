@@ -11,7 +11,7 @@ import requests
 
 from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.emulator.iam import mos_project_id
-from pulumi_modelarts.status import JobStatus
+from pulumi_modelarts.outputs import JobStatus
 
 from .conftest import Api, FakeClock
 

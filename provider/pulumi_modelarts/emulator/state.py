@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..status import JobStatus
+from ..outputs import JobStatus
 from ..validation import SORT_KEYS
 
 #: Field order of a job as the details call returns it.

@@ -1,0 +1,141 @@
+"""The package's shape: every typed surface of a job's fields follows ``outputs.OUTPUTS``, and the
+package root exports its names lazily, each once."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import typing
+from typing import Any
+
+import pulumi
+import pytest
+
+import pulumi_modelarts
+from harness.programs import REPO_ROOT
+from pulumi_modelarts.functions import RESULT_FIELDS, GetVisualizationJobResult
+from pulumi_modelarts.outputs import OUTPUTS
+from pulumi_modelarts.provider import STATE_FIELDS
+from pulumi_modelarts.resource import VisualizationJob
+from pulumi_modelarts.responses import JobModel
+
+FULL_JOB: dict[str, Any] = {
+    "job_id": 7,
+    "job_name": "full",
+    "status": 8,
+    "job_desc": "d",
+    "service_url": "https://ui",
+    "resource_id": "r",
+    "train_url": "obs://x/",
+    "duration": 5,
+    "create_time": 1565149736000,
+    "remaining_duration": 1.5,
+    "job_type": "TensorBoard",
+    "flavor": {"code": "c"},
+}
+
+
+def test_the_resource_declares_every_output_with_its_type() -> None:
+    declared = VisualizationJob.__annotations__  # real objects: resource.py keeps them unstringified
+    expected = {field.name: pulumi.Output[field.type] for field in OUTPUTS}
+    assert declared == {**expected, "endpoint": pulumi.Output[str]}
+    assert tuple(declared) == STATE_FIELDS
+
+
+def test_the_function_result_declares_every_output_with_its_type() -> None:
+    declared = typing.get_type_hints(GetVisualizationJobResult)
+    assert tuple(declared) == RESULT_FIELDS
+    assert declared == {
+        "id": str | None,
+        "found": bool,
+        **{field.name: field.type | None for field in OUTPUTS},
+    }
+    result = GetVisualizationJobResult(job_name="a", found=True)
+    assert (result.job_name, result.found, result.job_id) == ("a", True, None)
+
+
+def test_the_model_gives_every_output_of_its_declared_type() -> None:
+    outputs = JobModel.model_validate(FULL_JOB).to_outputs(project_id="p", region="eu-de")
+    assert tuple(outputs) == tuple(field.name for field in OUTPUTS)
+    wrong = {
+        field.name: outputs[field.name]
+        for field in OUTPUTS
+        if not isinstance(outputs[field.name], field.type)
+    }
+    assert wrong == {}
+    assert None not in outputs.values()  # every field was really read, not left out
+
+
+def test_the_readme_outputs_table_is_the_definition() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| Output | Type | Meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+?(?:\\\|[^|]+?)?) \| (.+) \|$", table, re.MULTILINE)
+    described = [
+        (name, kind.replace("\\|", "|"), "*Moves on its own*" in meaning) for name, kind, meaning in rows
+    ]
+    expected = [
+        (field.name, getattr(field.type, "__name__", str(field.type)), field.moves) for field in OUTPUTS
+    ]
+    assert described == expected
+
+
+def test_the_readme_errors_table_gives_each_class_its_exit_code() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| Error | When | CLI exit code |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(\w+)`(?: \(`(\w+)`\))? \| .+ \| (\d) \|$", table, re.MULTILINE)
+    codes = {name: int(code) for *names, code in rows for name in names if name}
+    classes = {
+        name: getattr(pulumi_modelarts, name) for name in pulumi_modelarts.__all__ if name.endswith("Error")
+    }
+    assert codes == {name: cls.exit_code for name, cls in classes.items() if name != "ModelArtsError"}
+
+
+def test_the_root_exports_what_its_imports_list() -> None:
+    exported = pulumi_modelarts.__all__
+    assert {"VisualizationJob", "get_visualization_job_output", "ModelArtsClient", "Settings"} <= set(
+        exported
+    )
+    assert len(exported) == len(set(exported)) == 25
+    for name in exported:
+        assert getattr(pulumi_modelarts, name) is not None, name
+    assert pulumi_modelarts.VisualizationJob is VisualizationJob
+    assert dir(pulumi_modelarts) == sorted(exported)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        pulumi_modelarts.nothing_here  # noqa: B018
+
+
+LAZY = """
+import sys
+{imports}
+loaded = sorted(name for name in {absent} if name in sys.modules)
+assert not loaded, loaded
+"""
+
+
+@pytest.mark.parametrize(
+    ("imports", "absent"),
+    [
+        pytest.param(
+            "import pulumi\nfrom pulumi_modelarts import VisualizationJob, JobStatus, ModelArtsError, OUTPUT_FIELDS",
+            ("requests", "pydantic", "urllib3"),
+            id="a resource-only program: no HTTP client, no pydantic",
+        ),
+        pytest.param(
+            "from pulumi_modelarts import get_visualization_job_output, GetVisualizationJobResult",
+            ("requests", "pydantic", "urllib3"),
+            id="the function forms until their first read",
+        ),
+        pytest.param(
+            "import pulumi_modelarts.cli, pulumi_modelarts.emulator",
+            ("pulumi",),
+            id="the CLI and the emulator: no Pulumi SDK",
+        ),
+    ],
+)
+def test_imports_stay_lazy(imports: str, absent: tuple[str, ...]) -> None:
+    code = LAZY.format(imports=imports, absent=absent)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
