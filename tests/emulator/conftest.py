@@ -1,6 +1,6 @@
 """Helpers for the emulator's own tests.
 
-They talk HTTP to the emulator with ``requests``, signing AK/SK headers with
+They talk HTTP to the emulator with ``requests`` and AK/SK headers signed by
 ``pulumi_modelarts.signing``, never through the product's client, so they pin the emulator's wire
 behaviour on their own.
 """
@@ -24,43 +24,30 @@ def jobs_path(em: ModelArtsEmulator, suffix: str = "", project_id: str | None = 
 
 
 def signed_headers(
-    em: ModelArtsEmulator,
-    method: str,
-    path: str,
-    query: Sequence[tuple[str, str]] = (),
-    *,
-    skew: float = 0.0,
-    access_key: str | None = None,
-    secret_key: str | None = None,
-    project_id: str | None = None,
-    signed: Sequence[str] | None = None,
+    em: ModelArtsEmulator, path: str, query: Sequence[tuple[str, str]] = (), skew: float = 0, **sign: Any
 ) -> dict[str, str]:
-    """Headers of an AK/SK-signed request as huaweicloudsdkcore sends them, dated ``skew`` s from now."""
-    moment = datetime.fromtimestamp(time.time() + skew, timezone.utc)
+    """A signed GET's headers as huaweicloudsdkcore sends them, dated ``skew`` seconds from now.
+
+    ``sign`` overrides ``signing.sign``'s arguments; ``project_id`` adds ``X-Project-Id``.
+    """
     headers = {"Content-Type": "application/json", "Host": f"{em.host}:{em.port}"}
-    headers["X-Sdk-Date"] = signing.format_sdk_date(moment)
-    if project_id is not None:
-        headers["X-Project-Id"] = project_id
+    headers["X-Sdk-Date"] = signing.format_sdk_date(datetime.fromtimestamp(time.time() + skew, timezone.utc))
+    if sign.get("project_id"):
+        headers["X-Project-Id"] = sign["project_id"]
+    keys = {"access_key": em.credentials.access_key, "secret_key": em.credentials.secret_key}
+    keys |= {key: value for key, value in sign.items() if key != "project_id"}
     headers["Authorization"] = signing.sign(
-        method=method,
-        path=path,
-        query=query,
-        headers=headers,
-        body=b"",
-        access_key=access_key or em.credentials.access_key,
-        secret_key=secret_key or em.credentials.secret_key,
-        signed_headers=signed,
+        method="GET", path=path, query=query, headers=headers, body=b"", **keys
     )
     return headers
 
 
 def signed_get(
-    em: ModelArtsEmulator, path: str, query: Sequence[tuple[str, str]] = (), **kwargs: Any
+    em: ModelArtsEmulator, path: str, query: Sequence[tuple[str, str]] = (), **sign: Any
 ) -> requests.Response:
     """A signed GET; the query goes out in its canonical form, as the SDK sends it."""
-    raw = signing.canonical_query(query)
-    url = em.url + path + (f"?{raw}" if raw else "")
-    return requests.get(url, headers=signed_headers(em, "GET", path, query, **kwargs), timeout=5)
+    url = em.url + path + (f"?{signing.canonical_query(query)}" if query else "")
+    return requests.get(url, headers=signed_headers(em, path, query, **sign), timeout=5)
 
 
 class Api(requests.Session):

@@ -8,7 +8,6 @@ faults and the log; sleeps happen outside it.
 from __future__ import annotations
 
 import collections
-import copy
 import dataclasses
 import json
 import threading
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from . import wire
-from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials, Project, check_identifier
+from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials
 from .server import EmulatorHTTPServer
 from .wire import Reply, Request
 
@@ -96,8 +95,9 @@ class Fault:
             raise ValueError("body, truncate, drop and reset are mutually exclusive")
 
 
-class ModelArtsEmulator:
-    """Local stand-in for the ModelArts visualization-job API and the IAM calls it needs.
+class ModelArtsEmulator(Backend):
+    """Local stand-in for the ModelArts visualization-job API and the IAM calls it needs: its
+    :class:`Backend` (jobs, projects, tokens) served over HTTP, with faults and a request log.
 
     Use as a context manager (``with ModelArtsEmulator() as em: ...``) or via start()/stop().
     """
@@ -117,25 +117,19 @@ class ModelArtsEmulator:
     ) -> None:
         if not_found_style not in ("400", "404"):
             raise ValueError(f"not_found_style must be '400' or '404', got {not_found_style!r}")
-        if token_ttl <= 0:
-            raise ValueError("token_ttl must be positive")
+        super().__init__(project_id, region, credentials, token_ttl)
         self.host = host
         self.port = port  # the bound one once started, kept after stop so a restart reuses it
-        self.region = check_identifier("region", region)
         self.not_found_style = not_found_style
-        self._backend = Backend(
-            Project(region, check_identifier("project_id", project_id)),
-            credentials or EmulatorCredentials(),
-            token_ttl,
-        )
-        self._lock = threading.Lock()
+        self.latency = latency
         self._faults: list[Fault] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=MAX_RECORDS)
-        self.latency = latency
         self._server: EmulatorHTTPServer | None = None
         self._stopping = threading.Event()
         for job in jobs:
-            self._backend.add_job(job)
+            if "job_name" not in job:
+                raise ValueError("a job needs a job_name")
+            self.add_job(**job)
 
     @classmethod
     def from_seed_file(
@@ -194,7 +188,7 @@ class ModelArtsEmulator:
         where = self.url if self.port else "not started"
         return (
             f"ModelArtsEmulator({where}, project_id={self.project_id!r}, "
-            f"region={self.region!r}, jobs={len(self._backend.jobs)})"
+            f"region={self.region!r}, jobs={len(self.by_id)})"
         )
 
     # -- addresses and settings ----------------------------------------------------------------
@@ -217,14 +211,6 @@ class ModelArtsEmulator:
         return f"{self.url}/v3"
 
     @property
-    def project_id(self) -> str:
-        return self._backend.project_id
-
-    @property
-    def credentials(self) -> EmulatorCredentials:
-        return self._backend.credentials
-
-    @property
     def latency(self) -> float:
         """Seconds added to every ModelArts (/v1) request; may be changed while running."""
         return self._latency
@@ -237,6 +223,8 @@ class ModelArtsEmulator:
 
     def environ(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
         """Environment variables that point our client at this emulator."""
+        if auth not in ("aksk", "password", "token"):
+            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
         env = {"MODELARTS_ENDPOINT": self.url, "HW_AUTH_URL": self.iam_url, "HW_REGION_NAME": self.region}
         if include_project:
             env["HW_PROJECT_ID"] = self.project_id
@@ -244,15 +232,10 @@ class ModelArtsEmulator:
         if auth == "aksk":
             env.update(HW_ACCESS_KEY=creds.access_key, HW_SECRET_KEY=creds.secret_key)
         elif auth == "password":
-            env.update(
-                HW_USER_NAME=creds.user_name,
-                HW_USER_PASSWORD=creds.password,
-                HW_DOMAIN_NAME=creds.domain_name,
-            )
-        elif auth == "token":
-            env["HW_AUTH_TOKEN"] = self.issue_token()
+            env.update(HW_USER_NAME=creds.user_name, HW_USER_PASSWORD=creds.password)
+            env["HW_DOMAIN_NAME"] = creds.domain_name
         else:
-            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
+            env["HW_AUTH_TOKEN"] = self.issue_token()
         return env
 
     def stack_config(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
@@ -271,69 +254,21 @@ class ModelArtsEmulator:
             "credentials": dataclasses.asdict(self.credentials),
         }
 
-    # -- jobs ----------------------------------------------------------------------------------
-
-    def add_job(self, job_name: str, **fields: Any) -> dict[str, Any]:
-        """Store a job (RUNNING unless told otherwise); returns a copy with every field."""
-        with self._lock:
-            return self._backend.add_job({"job_name": job_name, **fields})
-
-    def update_job(self, job_id: int, **fields: Any) -> dict[str, Any]:
-        """Overwrite fields of a job (never its ID); KeyError when it does not exist."""
-        with self._lock:
-            return self._backend.update_job(job_id, fields)
-
-    def remove_job(self, job_id: int) -> None:
-        """Forget a job; KeyError when it does not exist."""
-        with self._lock:
-            del self._backend.jobs[job_id]
-
-    def get_job(self, job_id: int) -> dict[str, Any] | None:
-        """A copy of the job as the details call shows it, or None."""
-        with self._lock:
-            job = self._backend.jobs.get(job_id)
-            return copy.deepcopy(job)
-
-    def jobs(self) -> list[dict[str, Any]]:
-        """Copies of every job, by job ID."""
-        with self._lock:
-            return copy.deepcopy([self._backend.jobs[key] for key in sorted(self._backend.jobs)])
-
-    # -- identity ------------------------------------------------------------------------------
-
-    def add_project(self, name: str, project_id: str) -> None:
-        """Register another project of the account (names may repeat); it holds no jobs."""
-        with self._lock:
-            self._backend.add_project(name, project_id)
-
-    def issue_token(self, project_id: str | None = None, ttl: float | None = None) -> str:
-        """A valid token scoped to a project (the emulator's by default), for static-token auth."""
-        with self._lock:
-            project = self._backend.project(project_id or self.project_id)
-            if project is None:
-                raise ValueError(f"unknown project ID {project_id!r}")
-            return self._backend.issue_token(project, ("password",), ttl)[0]
-
-    def expire_tokens(self) -> None:
-        """Every token issued so far is expired from now on."""
-        with self._lock:
-            self._backend.expire_tokens()
-
     # -- request log and faults ----------------------------------------------------------------
 
     @property
     def requests(self) -> list[RequestRecord]:
         """Every request so far, oldest first."""
-        with self._lock:
+        with self.lock:
             return list(self._log)
 
     def clear_requests(self) -> None:
-        with self._lock:
+        with self.lock:
             self._log.clear()
 
     def drain_requests(self) -> list[RequestRecord]:
         """The log so far, cleared in the same step (nothing can slip in between)."""
-        with self._lock:
+        with self.lock:
             records = list(self._log)
             self._log.clear()
             return records
@@ -341,11 +276,11 @@ class ModelArtsEmulator:
     def inject_fault(self, route: str, **options: Any) -> None:
         """Queue a :class:`Fault` for the next requests on ``route``, behind those already queued."""
         fault = Fault(route, **options)
-        with self._lock:
+        with self.lock:
             self._faults.append(fault)
 
     def clear_faults(self) -> None:
-        with self._lock:
+        with self.lock:
             self._faults.clear()
 
     # -- request pipeline ----------------------------------------------------------------------
@@ -353,7 +288,7 @@ class ModelArtsEmulator:
     def _handle(self, request: Request) -> Reply:
         arrived = time.monotonic()
         match = wire.route(request.method, request.path)
-        with self._lock:
+        with self.lock:
             fault = self._take_fault(match.route)
         delay = (fault.delay if fault else 0.0) + (self._latency if request.path.startswith("/v1/") else 0.0)
         if delay and self._stopping.wait(delay):  # stop() ends the wait: the request goes unanswered
@@ -371,7 +306,7 @@ class ModelArtsEmulator:
             route=match.route,
             auth=request.auth,
         )
-        with self._lock:
+        with self.lock:
             self._log.append(record)
         return reply
 
@@ -387,9 +322,9 @@ class ModelArtsEmulator:
         return None
 
     def _answer(self, request: Request, match: wire.Match) -> Reply:
-        with self._lock:
+        with self.lock:
             return wire.answer(
-                request, match, self._backend, not_found_style=self.not_found_style, iam_url=self.iam_url
+                request, match, self, not_found_style=self.not_found_style, iam_url=self.iam_url
             )
 
     def _faulted(self, request: Request, match: wire.Match, fault: Fault) -> Reply:

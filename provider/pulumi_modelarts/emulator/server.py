@@ -111,22 +111,21 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ModelArtsEmulator"
     server: EmulatorHTTPServer
 
-    def version_string(self) -> str:
-        return self.server_version  # the stdlib default appends the Python version
-
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the emulator keeps its own request log."""
 
     def _serve(self) -> None:
         request_id = uuid.uuid4().hex
         length = (self.headers.get("Content-Length") or "0").strip()
-        usable = length.isascii() and length.isdigit() and len(length) <= 12
-        if not usable or self.headers.get("Transfer-Encoding"):
-            # Without a usable length the next request on this connection cannot be found.
-            self._refuse(400, "Invalid Content-Length or Transfer-Encoding header", request_id)
-            return
-        if int(length) > MAX_BODY:
-            self._refuse(413, "Request body is larger than 12 MB", request_id)
+        chunked = "Transfer-Encoding" in self.headers
+        usable = length.isascii() and length.isdigit() and len(length) <= 12 and not chunked
+        if not usable or int(length) > MAX_BODY:
+            # Where the next request on this connection starts is unknown, or not worth reading for.
+            self.close_connection = True
+            status, message = (
+                (413, "larger than 12 MB") if usable else (400, "without a usable Content-Length")
+            )
+            self._send(gateway_error(status, "APIG.0201", f"Request body {message}", request_id), request_id)
             return
         path, _, query = self.path.partition("?")
         headers = {name.lower(): value.strip() for name, value in self.headers.items()}
@@ -148,10 +147,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(reply, request_id)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
-
-    def _refuse(self, status: int, message: str, request_id: str) -> None:
-        self.close_connection = True
-        self._send(gateway_error(status, "APIG.0201", message, request_id), request_id)
 
     def _send(self, reply: Reply, request_id: str) -> None:
         """Status line, headers and body in a single write (one segment for small replies)."""

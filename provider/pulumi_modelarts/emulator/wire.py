@@ -33,6 +33,8 @@ SORT_KEYS: Final = ("job_id", "job_name", "job_desc", "create_time", "status")
 MAX_SKEW_SECONDS: Final = 15 * 60
 DOMAIN_ID: Final = "0d1e2f3a4b5c4d6e8f7a9b0c1d2e3f40"
 USER_ID: Final = "5e6f7a8b9c0d4e1f8a2b3c4d5e6f7a81"
+_NOT_PUBLISHED: Final = "The API does not exist or has not been published in the environment"
+_PROJECT_MISMATCH: Final = "The project id in the request URL does not match the token"
 _JOB_ID = re.compile(r"[0-9]{1,19}")
 _COUNT = re.compile(r"[0-9]{1,9}")
 #: Error code and message of a status-only fault on a ModelArts route; others get APIG.0201.
@@ -158,12 +160,7 @@ def answer(request: Request, match: Match, backend: Backend, *, not_found_style:
     """The normal answer: the gateway's checks, then the call itself."""
     name, project_id, job_id = match
     if name == UNKNOWN:
-        return gateway_error(
-            404,
-            "APIG.0101",
-            "The API does not exist or has not been published in the environment",
-            request.request_id,
-        )
+        return gateway_error(404, "APIG.0101", _NOT_PUBLISHED, request.request_id)
     try:
         if name == IAM_TOKEN:
             return _issue_token(request, backend)
@@ -198,11 +195,7 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
             backend.project(project_id) is not None and request.header("X-Project-Id") in (None, project_id)
         )
     if not allowed:
-        raise Refused(
-            modelarts_error(
-                403, "ModelArts.0210", "The project id in the request URL does not match the token"
-            )
-        )
+        raise Refused(modelarts_error(403, "ModelArts.0210", _PROJECT_MISMATCH))
 
 
 def _signature_failure(request: Request, backend: Backend) -> str | None:
@@ -239,7 +232,7 @@ def _signature_failure(request: Request, backend: Backend) -> str | None:
 def _get_job(raw_id: str, backend: Backend, own: bool, not_found_style: str) -> Reply:
     if not _JOB_ID.fullmatch(raw_id) or int(raw_id) > 2**63 - 1:
         raise _bad_parameter(f"Invalid parameter: job_id should be a number, got {raw_id[:64]}")
-    job = backend.jobs.get(int(raw_id)) if own else None
+    job = backend.by_id.get(int(raw_id)) if own else None
     if job is not None:
         return json_reply(200, {"is_success": True, **job})
     if not_found_style == "404":
@@ -262,9 +255,8 @@ def _list_jobs(request: Request, backend: Backend, own: bool) -> Reply:
     page = _count(request, "page", 1, 2**31 - 1)
     sort_by = request.param("sortBy") or "job_id"
     if sort_by not in SORT_KEYS:
-        raise _bad_parameter(
-            f"UnsupportedSortBy: sortBy should be one of {', '.join(SORT_KEYS)}", "ModelArts.2790"
-        )
+        message = f"UnsupportedSortBy: sortBy should be one of {', '.join(SORT_KEYS)}"
+        raise _bad_parameter(message, "ModelArts.2790")
     order = request.param("order") or "asc"
     if order not in ("asc", "desc"):
         raise _bad_parameter("The value of order should be asc or desc")
@@ -276,15 +268,10 @@ def _list_jobs(request: Request, backend: Backend, own: bool) -> Reply:
         raise _bad_parameter("The value of status should be a job status code")
     wanted = None if status is None else int(status)
     found = backend.query(wanted, search, sort_by, order == "desc") if own else []
-    shown = found[(page - 1) * per_page : page * per_page]
-    return json_reply(
-        200,
-        {
-            "is_success": True,
-            "job_total_count": len(found),
-            "jobs": [{name: job[name] for name in _LIST_FIELDS} for job in shown],
-        },
-    )
+    shown = [
+        {name: job[name] for name in _LIST_FIELDS} for job in found[(page - 1) * per_page : page * per_page]
+    ]
+    return json_reply(200, {"is_success": True, "job_total_count": len(found), "jobs": shown})
 
 
 #: Fields of one item of the list call (§1.3), in the documented order.
@@ -323,35 +310,33 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
     auth = _object(_object(document, "body").get("auth"), "auth")
     ident = _object(auth.get("identity"), "auth.identity")
     methods = ident.get("methods")
-    if not isinstance(methods, list) or not methods or not set(methods) <= {"password", "token"}:
+    if methods == ["password"]:
+        user = _object(_object(ident.get("password"), "auth.identity.password").get("user"), "user")
+        domain = _object(user.get("domain", {}), "user.domain").get("name")
+        # One message for every mismatch: IAM does not reveal which of the three was wrong.
+        if not backend.check_password(user.get("name"), user.get("password"), domain):
+            raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
+    elif methods == ["token"]:
+        section = ident.get("token")
+        # Huawei IAM falls back to the X-Auth-Token header when identity.token.id is absent.
+        token_id = (section.get("id") if isinstance(section, dict) else None) or request.header(
+            "X-Auth-Token"
+        )
+        token = backend.tokens.get(token_id) if isinstance(token_id, str) else None
+        if token is None:
+            raise iam_error(401, "IAM.0067", "Invalid token")
+        if not token.valid:
+            raise iam_error(401, "IAM.0066", "The token has expired")
+    else:
         raise iam_error(400, "IAM.0011", "Request parameter auth.identity.methods is invalid")
-    for method in methods:
-        if method == "password":
-            user = _object(_object(ident.get("password"), "auth.identity.password").get("user"), "user")
-            domain = _object(user.get("domain", {}), "user.domain")
-            domain_name = domain.get("name")
-            if domain_name is None and domain.get("id") == DOMAIN_ID:
-                domain_name = backend.credentials.domain_name
-            # One message for every mismatch: IAM does not reveal which of the three was wrong.
-            if not backend.check_password(user.get("name"), user.get("password"), domain_name):
-                raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
-        else:
-            section = ident.get("token")
-            # Huawei IAM falls back to the X-Auth-Token header when identity.token.id is absent.
-            token_id = section.get("id") if isinstance(section, dict) else None
-            token_id = token_id or request.header("X-Auth-Token")
-            token = backend.tokens.get(token_id) if isinstance(token_id, str) else None
-            if token is None:
-                raise iam_error(401, "IAM.0067", "Invalid token")
-            if not token.valid:
-                raise iam_error(401, "IAM.0066", "The token has expired")
     project = _scope(auth, backend)
-    token_id, token = backend.issue_token(project, tuple(methods))
+    token_id = backend.mint(project)
+    token = backend.tokens[token_id]
     domain_info = {"id": DOMAIN_ID, "name": backend.credentials.domain_name}
     body = {
         "expires_at": _iso(token.expires_at),
         "issued_at": _iso(token.issued_at),
-        "methods": list(methods),
+        "methods": methods,
         "project": {"id": project.id, "name": project.name, "domain": domain_info},
         "user": {"id": USER_ID, "name": backend.credentials.user_name, "domain": domain_info},
         "roles": [],
@@ -364,9 +349,8 @@ def _scope(auth: dict[str, Any], backend: Backend) -> Project:
     scope = auth.get("scope")
     wanted = scope.get("project") if isinstance(scope, dict) else None
     if not isinstance(wanted, dict) or not (wanted.get("id") or wanted.get("name")):
-        raise iam_error(
-            400, "IAM.0008", "The token must be scoped to a project: set auth.scope.project.id or .name"
-        )
+        message = "The token must be scoped to a project: set auth.scope.project.id or .name"
+        raise iam_error(400, "IAM.0008", message)
     if wanted.get("id"):
         project = backend.project(str(wanted["id"]))
     else:
