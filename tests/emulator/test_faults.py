@@ -24,17 +24,11 @@ BIG = b'{"is_success":true,"pad":"' + b"x" * (12 * 1024 * 1024) + b'"}'
 @pytest.mark.parametrize(
     ("route", "fault", "expected"),
     [
-        (
-            "get_job",
-            {"status": 429, "retry_after": 2},
-            [False, "ModelArts.2799", "services too many requests"],
-        ),
-        ("get_job", {"status": 503}, [False, "ModelArts.4302", "Gateway forwarding error"]),
-        ("get_job", {"status": 502}, [False, "APIG.0201", "Bad Gateway"]),
+        ("get_job", {"status": 429, "retry_after": 2}, [False, "APIG.0201", "Too Many Requests"]),
         (
             "list_jobs",
-            {"status": 500, "error_code": "ModelArts.5039", "error_message": "busy"},
-            [False, "ModelArts.5039", "busy"],
+            {"status": 500, "error_code": "ModelArts.5039", "error_message": "x"},
+            [False, "ModelArts.5039", "x"],
         ),
         ("iam_token", {"status": 500, "retry_after": 0.5}, ["APIG.0201", "Internal Server Error"]),
         ("iam_projects", {"status": 429, "error_code": "IAM.0012"}, ["IAM.0012", "Too Many Requests"]),

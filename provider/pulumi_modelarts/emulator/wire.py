@@ -37,18 +37,6 @@ _NOT_PUBLISHED: Final = "The API does not exist or has not been published in the
 _PROJECT_MISMATCH: Final = "The project id in the request URL does not match the token"
 _JOB_ID = re.compile(r"[0-9]{1,19}")
 _COUNT = re.compile(r"[0-9]{1,9}")
-#: Error code and message of a status-only fault on a ModelArts route; others get APIG.0201.
-FAULT_ERRORS: Final = {
-    400: ("ModelArts.0104", "Parameter error"),
-    401: ("ModelArts.0202", "Invalid token header because the token has expired"),
-    403: ("ModelArts.0108", "You are not authorized to perform the operation"),
-    404: ("ModelArts.0015", "The resource you requested is not exist"),
-    409: ("ModelArts.5044", "Operations conflict, please try again later"),
-    429: ("ModelArts.2799", "services too many requests"),
-    500: ("ModelArts.0010", "Internal error"),
-    503: ("ModelArts.4302", "Gateway forwarding error"),
-    504: ("ModelArts.4503", "Backend response timed out"),
-}
 
 
 @dataclass(frozen=True)
@@ -63,9 +51,6 @@ class Request:
     body: bytes
     request_id: str
 
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
     @cached_property
     def params(self) -> dict[str, list[str]]:
         return parse_qs(self.query, keep_blank_values=True)
@@ -77,9 +62,9 @@ class Request:
     @property
     def auth(self) -> Literal["token", "aksk"] | None:
         """The kind of credentials presented, valid or not (for the request log)."""
-        if self.header("X-Auth-Token"):
+        if self.headers.get("x-auth-token"):
             return "token"
-        return "aksk" if (self.header("Authorization") or "").startswith(signing.ALGORITHM) else None
+        return "aksk" if (self.headers.get("authorization") or "").startswith(signing.ALGORITHM) else None
 
 
 @dataclass
@@ -124,11 +109,12 @@ def _bad_parameter(message: str, code: str = "ModelArts.0104") -> Refused:
 
 
 def fault_error(route: str, status: int, code: str | None, message: str | None, request_id: str) -> Reply:
-    """A fault's error answer, in the shape of the layer that owns the route."""
-    default_code, default_message = FAULT_ERRORS.get(status, ("APIG.0201", responses.get(status, "Error")))
+    """A fault's error answer in the shape of the layer that owns the route; by default the
+    gateway's catch-all for an upstream failure, APIG.0201."""
+    code, message = code or "APIG.0201", message or responses.get(status, "Error")
     if route in (GET_JOB, LIST_JOBS):
-        return modelarts_error(status, code or default_code, message or default_message)
-    return gateway_error(status, code or "APIG.0201", message or responses.get(status, "Error"), request_id)
+        return modelarts_error(status, code, message)
+    return gateway_error(status, code, message, request_id)
 
 
 class Match(NamedTuple):
@@ -181,7 +167,7 @@ def answer(request: Request, match: Match, backend: Backend, *, not_found_style:
 def _gateway_check(request: Request, backend: Backend, project_id: str | None) -> None:
     """Token or AK/SK signature, as the gateway checks them; a token works in its own project
     only, AK/SK in any project of the account (and ``X-Project-Id``, if sent, must match)."""
-    token_id = request.header("X-Auth-Token")
+    token_id = request.headers.get("x-auth-token")
     if token_id:
         token = backend.tokens.get(token_id)
         if token is None or not token.valid:
@@ -192,21 +178,22 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
         if failure:
             raise Refused(gateway_error(401, "APIG.0301", failure, request.request_id))
         allowed = project_id is None or (
-            backend.project(project_id) is not None and request.header("X-Project-Id") in (None, project_id)
+            backend.project(project_id) is not None
+            and request.headers.get("x-project-id") in (None, project_id)
         )
     if not allowed:
         raise Refused(modelarts_error(403, "ModelArts.0210", _PROJECT_MISMATCH))
 
 
 def _signature_failure(request: Request, backend: Backend) -> str | None:
-    header = request.header("Authorization")
+    header = request.headers.get("authorization")
     if header is None:
         return "Incorrect IAM authentication information: Authorization header not found"
     parsed = signing.parse_authorization(header)
     if parsed is not None and parsed.access_key != backend.credentials.access_key:
         return "Get secretKey failed, ak not exist"
     try:
-        signed_at = signing.parse_sdk_date(request.header(signing.DATE_HEADER) or "").timestamp()
+        signed_at = signing.parse_sdk_date(request.headers.get(signing.DATE_HEADER.lower()) or "").timestamp()
     except ValueError:
         signed_at = 0.0
     valid = (
@@ -313,15 +300,14 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
     if methods == ["password"]:
         user = _object(_object(ident.get("password"), "auth.identity.password").get("user"), "user")
         domain = _object(user.get("domain", {}), "user.domain").get("name")
-        # One message for every mismatch: IAM does not reveal which of the three was wrong.
+        # One message for every mismatch, as IAM answers.
         if not backend.check_password(user.get("name"), user.get("password"), domain):
             raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
     elif methods == ["token"]:
         section = ident.get("token")
         # Huawei IAM falls back to the X-Auth-Token header when identity.token.id is absent.
-        token_id = (section.get("id") if isinstance(section, dict) else None) or request.header(
-            "X-Auth-Token"
-        )
+        token_id = section.get("id") if isinstance(section, dict) else None
+        token_id = token_id or request.headers.get("x-auth-token")
         token = backend.tokens.get(token_id) if isinstance(token_id, str) else None
         if token is None:
             raise iam_error(401, "IAM.0067", "Invalid token")
@@ -339,8 +325,6 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
         "methods": methods,
         "project": {"id": project.id, "name": project.name, "domain": domain_info},
         "user": {"id": USER_ID, "name": backend.credentials.user_name, "domain": domain_info},
-        "roles": [],
-        "catalog": [],
     }
     return json_reply(201, {"token": body}, {"X-Subject-Token": token_id})
 
@@ -364,15 +348,7 @@ def _list_projects(request: Request, backend: Backend, iam_url: str) -> Reply:
     """``GET /v3/projects``: the account's projects, filtered by exact ``name`` when given."""
     name = request.param("name")
     listed = [
-        {
-            "id": project.id,
-            "name": project.name,
-            "domain_id": DOMAIN_ID,
-            "enabled": True,
-            "is_domain": False,
-            "parent_id": DOMAIN_ID,
-            "description": "",
-        }
+        {"id": project.id, "name": project.name, "domain_id": DOMAIN_ID, "enabled": True}
         for project in backend.projects
         if name in (None, project.name)
     ]
