@@ -150,14 +150,13 @@ def test_secrets_never_leak(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_stop_closes_keep_alive_connections_and_a_restart_serves_again() -> None:
-    em = ModelArtsEmulator([{"job_name": "a"}], host="0.0.0.0")
+    em = ModelArtsEmulator([{"job_name": "a"}])
     assert "not started" in repr(em)
     with pytest.raises(RuntimeError, match="start"):
         _ = em.url
     em.start()
     url, headers = em.url, {"X-Auth-Token": em.issue_token()}
-    assert url == f"http://127.0.0.1:{em.port}"  # every interface, reached through loopback
-    connection = http.client.HTTPConnection("127.0.0.1", em.port, timeout=5)
+    connection = http.client.HTTPConnection(em.host, em.port, timeout=5)
     connection.request("GET", jobs_path(em, "/1"), headers=headers)
     assert connection.getresponse().read()
     em.stop()
@@ -172,6 +171,11 @@ def test_stop_closes_keep_alive_connections_and_a_restart_serves_again() -> None
     connection.close()
     with em:
         assert requests.get(url + jobs_path(em, "/1"), headers=headers, timeout=5).status_code == 200
+
+
+def test_every_interface_is_reached_through_loopback() -> None:
+    assert ModelArtsEmulator(host="0.0.0.0", port=8123).iam_url == "http://127.0.0.1:8123/v3"
+    assert ModelArtsEmulator(host="::", port=8123).url == "http://[::1]:8123"
 
 
 def test_ipv6_loopback() -> None:

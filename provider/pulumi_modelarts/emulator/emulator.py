@@ -311,7 +311,7 @@ class ModelArtsEmulator(Backend):
         return reply
 
     def _take_fault(self, route: str) -> Fault | None:
-        """Consume one use of the first fault queued for the route."""
+        """Use up one of the ``count`` uses of the first fault queued for the route."""
         for index, fault in enumerate(self._faults):
             if fault.route == route:
                 if fault.count == 1:

@@ -146,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(reply, request_id)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
     def _send(self, reply: Reply, request_id: str) -> None:
         """Status line, headers and body in a single write (one segment for small replies)."""
@@ -160,5 +160,4 @@ class _Handler(BaseHTTPRequestHandler):
             *(f"{name}: {value}" for name, value in reply.headers.items()),
             *(["Connection: close"] if self.close_connection else []),
         ]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + reply.body)
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body)
