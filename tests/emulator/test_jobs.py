@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from pulumi_modelarts import JobStatus
-from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, ModelArtsEmulator, mos_project_id
+from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, ModelArtsEmulator, mos_project_id, wire
 from pulumi_modelarts.emulator.backend import JOB_FIELDS
 from pulumi_modelarts.errors import InvalidInputError
 from pulumi_modelarts.outputs import OUTPUTS
-from pulumi_modelarts.validation import check_job_name
+from pulumi_modelarts.validation import SORT_KEYS, check_job_name
 
 from .conftest import Api
 
@@ -60,6 +60,7 @@ def test_the_wire_job_carries_every_output_the_product_reads() -> None:
     read = outputs - set(DERIVED) | set(DERIVED.values())
     assert set(DERIVED) <= outputs
     assert read <= set(JOB_FIELDS) and set(JOB_FIELDS) - read == {"schedule"}  # no output shows it
+    assert wire.SORT_KEYS == SORT_KEYS  # the list call takes every sortBy the product sends
 
 
 @pytest.mark.parametrize(
