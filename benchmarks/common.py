@@ -10,8 +10,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
-from pulumi_modelarts.emulator.records import RequestRecord
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator, RequestRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTS_DIR = REPO_ROOT / "tests"

@@ -1,0 +1,218 @@
+"""The emulator's state, apart from any HTTP: the account (credentials, projects, tokens) and its jobs.
+
+Like a moto backend, it is also the Python API tests use to seed and change that state.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: Project ID of the emulator's own project unless told otherwise (32 hex digits, like IAM's).
+DEFAULT_PROJECT_ID: Final = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
+#: A job as the details call returns it: every field in the documented order (§1.2), each with the
+#: value a seeded job gets unless told otherwise (``add_job`` fills in the ones marked per job).
+JOB_TEMPLATE: Final[dict[str, Any]] = {
+    "job_id": "per job",
+    "job_name": "per job",
+    "job_desc": "",
+    "service_url": "per job",
+    "resource_id": "per job",
+    "train_url": "per job",
+    "status": 8,  # RUNNING
+    "duration": 0,
+    "create_time": "per job",
+    "remaining_duration": None,
+    "job_type": "TensorBoard",
+    "flavor": {"code": "modelarts.vm.cpu.2u"},
+    "schedule": None,
+}
+JOB_FIELDS: Final = tuple(JOB_TEMPLATE)
+#: Job names the service allows; 64 is also the longest ``search_content`` the list call takes.
+JOB_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Project IDs and regions: they become URL path segments, so nothing that needs escaping.
+IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CONSOLE_URL: Final = "https://console.otc.t-systems.com/modelarts2"
+
+
+@dataclass(frozen=True)
+class EmulatorCredentials:
+    """The one account the emulator knows. Defaults are public demo values, not secrets.
+
+    ``secret_key`` and ``password`` stay out of ``repr`` so logging an emulator never prints them.
+    """
+
+    access_key: str = "EMULATORACCESSKEY0001"
+    secret_key: str = field(default="EMULATORSECRETKEY000000000000000000000001", repr=False)
+    user_name: str = "emulator-user"
+    password: str = field(default="emulator-password", repr=False)
+    domain_name: str = "emulator-domain"
+
+
+@dataclass(frozen=True)
+class Project:
+    """An IAM project; several may share a name (the case project lookup must reject)."""
+
+    name: str
+    id: str
+
+
+@dataclass
+class Token:
+    """An issued token, scoped to one project."""
+
+    project: Project
+    issued_at: float
+    expires_at: float
+
+    @property
+    def valid(self) -> bool:
+        return time.time() < self.expires_at
+
+
+def mos_project_id(project_id: str) -> str:
+    """ID of the built-in OBS project "MOS": fixed per emulator project, distinct from it."""
+    return hashlib.sha256(f"MOS:{project_id}".encode()).hexdigest()[:32]
+
+
+def check_identifier(name: str, value: object) -> str:
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        raise ValueError(f"{name} may only contain letters, digits, '_' and '-', got {value!r}")
+    return value
+
+
+def _checked(job: dict[str, Any]) -> dict[str, Any]:
+    """Refuse seed typos early; store plain ints (never IntEnum members) in the documented order."""
+    unknown = set(job) - set(JOB_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+    for name in ("job_id", "status", "duration", "create_time"):
+        if isinstance(job[name], bool) or not isinstance(job[name], int):
+            raise ValueError(f"job field {name!r} must be an int, got {job[name]!r}")
+        job[name] = int(job[name])
+    if job["job_id"] <= 0:
+        raise ValueError(f"job_id must be positive, got {job['job_id']}")
+    if not isinstance(job["job_name"], str) or not JOB_NAME.fullmatch(job["job_name"]):
+        raise ValueError(f"job_name must be 1-64 letters, digits, '_' or '-', got {job['job_name']!r}")
+    if not isinstance(job["job_desc"], str):
+        raise ValueError(f"job field 'job_desc' must be a str, got {job['job_desc']!r}")
+    return {name: job[name] for name in JOB_FIELDS}
+
+
+class Backend:
+    """Jobs of the account's own project (its other projects hold none), its projects and tokens.
+
+    ``lock`` guards all of it; the wire layer holds it while it answers a request.
+    """
+
+    def __init__(
+        self, project_id: str, region: str, credentials: EmulatorCredentials | None, token_ttl: float
+    ) -> None:
+        if token_ttl <= 0:
+            raise ValueError("token_ttl must be positive")
+        self.project_id = check_identifier("project_id", project_id)
+        self.region = check_identifier("region", region)
+        self.credentials = credentials or EmulatorCredentials()
+        self.token_ttl = token_ttl
+        self.projects = [Project(region, project_id), Project("MOS", mos_project_id(project_id))]
+        self.tokens: dict[str, Token] = {}
+        self.by_id: dict[int, dict[str, Any]] = {}
+        self.lock = threading.RLock()
+
+    def add_job(self, job_name: str, **fields: Any) -> dict[str, Any]:
+        """Store a job (RUNNING unless told otherwise); returns a copy with every field."""
+        with self.lock:
+            job_id = fields.get("job_id", max(self.by_id, default=0) + 1)
+            kind = "mindinsight" if str(fields.get("job_type")).lower() == "mindinsight" else "tensorboard"
+            job = {
+                **copy.deepcopy(JOB_TEMPLATE),
+                "job_id": job_id,
+                "job_name": job_name,
+                "service_url": f"{CONSOLE_URL}/{kind}/{self.project_id}/{job_id}/",
+                "resource_id": str(uuid.uuid4()),
+                "train_url": f"/obs/{job_name}/",
+                "create_time": int(time.time() * 1000),
+            }
+            job = _checked({**job, **copy.deepcopy(fields)})
+            if job["job_id"] in self.by_id:
+                raise ValueError(f"job {job['job_id']} already exists")
+            self.by_id[job["job_id"]] = job
+            return copy.deepcopy(job)
+
+    def update_job(self, job_id: int, **fields: Any) -> dict[str, Any]:
+        """Overwrite fields of a job (never its ID); KeyError when it does not exist."""
+        with self.lock:
+            job = _checked({**self.by_id[job_id], **copy.deepcopy(fields), "job_id": job_id})
+            self.by_id[job_id] = job
+            return copy.deepcopy(job)
+
+    def remove_job(self, job_id: int) -> None:
+        """Forget a job; KeyError when it does not exist."""
+        with self.lock:
+            del self.by_id[job_id]
+
+    def get_job(self, job_id: int) -> dict[str, Any] | None:
+        """A copy of the job as the details call shows it, or None."""
+        with self.lock:
+            return copy.deepcopy(self.by_id.get(job_id))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Copies of every job, by job ID."""
+        with self.lock:
+            return copy.deepcopy([self.by_id[job_id] for job_id in sorted(self.by_id)])
+
+    def query(self, status: int | None, search: str, sort_by: str, descending: bool) -> list[dict[str, Any]]:
+        """Jobs filtered by status and name substring (case-insensitive), sorted stably."""
+        needle = search.casefold()
+        found = [
+            job
+            for job in self.by_id.values()
+            if status in (None, job["status"]) and needle in job["job_name"].casefold()
+        ]
+        return sorted(found, key=lambda job: (job[sort_by], job["job_id"]), reverse=descending)
+
+    def add_project(self, name: str, project_id: str) -> None:
+        """Register another project of the account (names may repeat, IDs may not); it holds no jobs."""
+        with self.lock:
+            if self.project(project_id) is not None:
+                raise ValueError(f"project ID {project_id!r} already exists")
+            self.projects.append(Project(name, check_identifier("project_id", project_id)))
+
+    def project(self, project_id: str | None = None, name: str | None = None) -> Project | None:
+        """The project with that ID, else the first one with that name, or None."""
+        if project_id is not None:
+            return next((p for p in self.projects if p.id == project_id), None)
+        return next((p for p in self.projects if p.name == name), None)
+
+    def issue_token(self, project_id: str | None = None, ttl: float | None = None) -> str:
+        """A valid token scoped to a project (the emulator's by default), for static-token auth."""
+        with self.lock:
+            project = self.project(project_id or self.project_id)
+            if project is None:
+                raise ValueError(f"unknown project ID {project_id!r}")
+            return self.mint(project, ttl)
+
+    def mint(self, project: Project, ttl: float | None = None) -> str:
+        """A new opaque token; like IAM's, it does not invalidate older ones."""
+        token = "MIIemu" + secrets.token_urlsafe(48)
+        now = time.time()
+        self.tokens[token] = Token(project, now, now + (self.token_ttl if ttl is None else ttl))
+        return token
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far is expired from now on."""
+        with self.lock:
+            for token in self.tokens.values():
+                token.expires_at = min(token.expires_at, time.time())
+
+    def check_password(self, user: object, password: object, domain: object) -> bool:
+        """All three at once, so that a refusal never tells which one was wrong."""
+        wanted = self.credentials
+        return [user, password, domain] == [wanted.user_name, wanted.password, wanted.domain_name]
