@@ -363,32 +363,6 @@ BOMBS: dict[str, Script] = {
 }
 
 
-#: Run as ``python -c RSS_PROBE <tests dir> <url>...``: prints the peak RSS growth (MiB) of
-#: reading job 197 from each URL, the peak reset before each read (Linux /proc).
-RSS_PROBE = """
-import sys
-from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.errors import InvalidResponseError
-sys.path.insert(0, sys.argv[1])
-from hostile import settings_for
-
-def kib(field):
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith(field)).split()[1])
-
-for url in sys.argv[2:]:
-    client = ModelArtsClient(settings_for(url))
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # resets the peak (VmHWM) to the current RSS
-    before = kib("VmRSS:")
-    try:
-        client.get_visualization_job(197)
-    except InvalidResponseError as exc:
-        print(url, "refused:", exc, file=sys.stderr)
-    print((kib("VmHWM:") - before) / 1024)
-"""
-
-
 def as_json(document: object) -> bytes:
     return json.dumps(document).encode("utf-8")
 
@@ -473,7 +447,7 @@ def echoed_forms(secret: str) -> set[str]:
     return forms
 
 
-def leaks(text: str, secret: str) -> list[str]:
+def leaked_forms(text: str, secret: str) -> list[str]:
     """Prefixes of any echoed form long enough that the package promises to scrub them."""
     found = []
     for form in echoed_forms(secret):

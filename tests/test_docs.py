@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from harness.example_programs import EXAMPLES_DIR, modelarts_requests
-from harness.programs import REPO_ROOT, run_program
 from pulumi_modelarts.emulator import ModelArtsEmulator
+from tests.programs import EXAMPLES_DIR, REPO_ROOT, modelarts_requests, run_program
 
 DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.rglob("README.md"))]
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}

@@ -291,6 +291,7 @@ def _value(settings: Settings, field: str) -> str:
     return str(value.get_secret_value() if isinstance(value, SecretStr) else value)
 
 
+@pytest.mark.reliability("whitespace secrets")
 @pytest.mark.parametrize("padding", ["\n", "\r\n", " \t", "\n\n ", "\t\r\n"], ids=repr)
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
@@ -301,6 +302,7 @@ def test_credentials_lose_the_whitespace_files_and_shells_add(
     assert _value(settings, field) == "Value-9f8e7d6c"
 
 
+@pytest.mark.reliability("whitespace secrets")
 @pytest.mark.parametrize(
     "inner",
     ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff"],
