@@ -102,6 +102,7 @@ def test_find_picks_the_exact_name_and_its_errors_name_the_problem(
 # -- errors and faults ----------------------------------------------------------------------------
 
 
+@pytest.mark.reliability("fault matrix")
 @pytest.mark.parametrize(
     ("style", "status", "code"), [("400", 400, "ModelArts.2775"), ("404", 404, "ModelArts.0015")]
 )
@@ -377,6 +378,7 @@ def test_one_token_for_a_hundred_reads_and_for_sixteen_threads_at_once(
     assert [r.route for r in emulator.requests].count("iam_token") == 1
 
 
+@pytest.mark.reliability("fault matrix")
 def test_an_expired_token_is_renewed_once_and_the_read_replayed(
     client_for: ClientFactory, emulator: ModelArtsEmulator
 ) -> None:
