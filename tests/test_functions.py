@@ -2,7 +2,7 @@
 
 Direct forms are called in this process with the emulator's ``HW_*`` variables in the environment
 (they need no Pulumi engine). Output forms run inside small programs under mocks
-(:func:`harness.programs.run_program`), where preview, unknowns and ``depends_on`` exist.
+(:func:`tests.programs.run_program`), where preview, unknowns and ``depends_on`` exist.
 The emulator's request log is the proof of what was sent, and when.
 """
 

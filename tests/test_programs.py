@@ -1,6 +1,6 @@
 """Whole programs under mocks against a live emulator: the root quickstart and the three examples.
 
-Each program runs in a fresh child process (:func:`harness.programs.run_program`); a
+Each program runs in a fresh child process (:func:`tests.programs.run_program`); a
 ``VisualizationJob`` is served by the real provider calling the emulator over loopback, a
 ``StackReference`` reads the outputs a test hands it, and Kubernetes resources echo their inputs.
 """
