@@ -2,7 +2,7 @@
 steps install the package before they use its CLI, and the package ships the license it declares.
 
 Each ```python block of README.md and examples/**/README.md runs as a Pulumi program under mocks
-(:func:`harness.programs.run_program`) with the emulator's settings in its environment, so a
+(:func:`tests.programs.run_program`) with the emulator's settings in its environment, so a
 resource or function in a snippet reads the emulator. A block whose info string carries
 ``notest`` (```python notest) is illustrative only and reported as skipped.
 """
