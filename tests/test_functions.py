@@ -298,14 +298,10 @@ def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:
 def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
     program = write_program(
         tmp_path,
-        """
+        f"""
         job = VisualizationJob("board", job_id=197)
-        pulumi.export(
-            "resource",
-            pulumi.Output.all(*(getattr(job, name) for name in OUTPUT_FIELDS)).apply(
-                lambda values: dict(zip(OUTPUT_FIELDS, values))
-            ),
-        )
+        values = pulumi.Output.all(*(getattr(job, name) for name in OUTPUT_FIELDS))
+        pulumi.export("resource", values.apply(lambda values: dict(zip(OUTPUT_FIELDS, values))))
         pulumi.export("by_id", get_visualization_job_output(job_id=197).apply(fields))
         by_name = get_visualization_job_output(job_name=pulumi.Config().require("jobName"))
         pulumi.export("by_name", by_name.apply(fields))
@@ -314,48 +310,43 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         pulumi.export("missing", get_visualization_job_output(job_id=999, allow_missing=True).apply(fields))
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
         pulumi.export("killed", get_visualization_jobs_output(status=12).apply(job_ids))
+        # A StackReference delivers 197.0 and 8.0: every form takes them as the integers they are.
+        ref = pulumi.StackReference("organization/quickstart/dev")
+        job_id, status = ref.require_output("job_id"), ref.require_output("status")
+        pulumi.export("seen", pulumi.Output.all(job_id, status))
+        pulumi.export("ref_by_id", get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name))
+        pulumi.export("ref_by_status", get_visualization_jobs_output(status=status).apply(job_ids))
+        pulumi.export("ref_resource", VisualizationJob("ref-board", job_id=job_id).job_name)
+        # A secret input makes the result secret.
+        secret = pulumi.Output.secret
+        pulumi.export("by_secret_id", get_visualization_job_output(job_id=secret(197)).apply(fields))
+        pulumi.export("by_secret_name", get_visualization_job_output(job_name=secret("apiTest-11")).apply(fields))
+        in_secret_project = get_visualization_job_output(job_id=197, project_id=secret("{emulator.project_id}"))
+        pulumi.export("in_secret_project", in_secret_project.apply(fields))
+        pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
         """,
     )
 
-    run = run_in(emulator, program)
+    run = run_in(
+        emulator, program, stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}}
+    )
 
     assert run.error is None, run.error
     resource = run.value("resource")
     assert resource == outputs_of(emulator, 197)
-    for name in ("by_id", "by_name", "chained"):
+    for name in ("by_id", "by_name", "chained", "by_secret_id", "by_secret_name", "in_secret_project"):
         assert run.value(name) == {"id": "197", "found": True, **resource}, name
     assert run.value("missing") == {"id": "999", "found": False, **dict.fromkeys(OUTPUT_FIELDS)}
-    assert run.value("running") == [197, 245]
+    assert run.value("running") == run.value("ref_by_status") == run.value("by_secret_status") == [197, 245]
     assert run.value("killed") == []
-
-
-def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
-    tmp_path: Path, emulator: ModelArtsEmulator
-) -> None:
-    program = write_program(
-        tmp_path,
-        """
-        job = VisualizationJob("board", job_id=197)  # its outputs are unknown in preview
-        pulumi.export("by_name", get_visualization_job_output(job_name=job.job_name).apply(fields))
-        pulumi.export("by_status", get_visualization_jobs_output(status=job.status).apply(job_ids))
-        after_job = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[job]))
-        pulumi.export("after_job", after_job.apply(fields))
-        # Known inputs are read in preview too (functions have no state to fall back on).
-        pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
-        """,
-    )
-
-    run = run_in(emulator, program, preview=True)
-
-    assert run.error is None, run.error
-    assert {name: entry["known"] for name, entry in run.outputs.items()} == {
-        "by_name": False,
-        "by_status": False,
-        "after_job": False,
-        "known": True,
+    assert run.value("seen") == [197.0, 8.0]
+    assert run.value("ref_by_id") == run.value("ref_resource") == "apiTest-11"
+    assert {name for name, entry in run.outputs.items() if entry["secret"]} == {
+        "by_secret_id",
+        "by_secret_name",
+        "in_secret_project",
+        "by_secret_status",
     }
-    assert run.value("known")["job_name"] == "flowers_vis-2"
-    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
 
 
 COMPONENT = """
@@ -372,6 +363,40 @@ class Site(pulumi.ComponentResource):
         self.boards = Boards(f"{name}-boards", 212, pulumi.ResourceOptions(parent=self))
         self.register_outputs({})
 """
+
+
+def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    program = write_program(
+        tmp_path,
+        COMPONENT
+        + textwrap.dedent("""
+        job = VisualizationJob("board", job_id=197)  # its outputs are unknown in preview
+        pulumi.export("by_name", get_visualization_job_output(job_name=job.job_name).apply(fields))
+        pulumi.export("by_status", get_visualization_jobs_output(status=job.status).apply(job_ids))
+        after_job = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[job]))
+        pulumi.export("after_job", after_job.apply(fields))
+        # A component whose child is new: as unknown as the child.
+        after_site = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[Site("site")]))
+        pulumi.export("after_site", after_site.apply(fields))
+        # Known inputs are read in preview too (functions have no state to fall back on).
+        pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
+        """),
+    )
+
+    run = run_in(emulator, program, preview=True)
+
+    assert run.error is None, run.error
+    assert {name: entry["known"] for name, entry in run.outputs.items()} == {
+        "by_name": False,
+        "by_status": False,
+        "after_job": False,
+        "after_site": False,
+        "known": True,
+    }
+    assert run.value("known")["job_name"] == "flowers_vis-2"
+    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
 
 
 @pytest.mark.parametrize(
@@ -411,79 +436,6 @@ pulumi.export("free", free.apply(lambda result: result.job_name))
     assert arrived["197"] - arrived["212"] >= emulator.latency
     # Control: without depends_on the read went out while the resource's read was in flight.
     assert arrived["230"] - arrived["212"] < emulator.latency
-
-
-def test_depends_on_a_component_whose_child_is_new_is_unknown_in_preview(
-    tmp_path: Path, emulator: ModelArtsEmulator
-) -> None:
-    program = write_program(
-        tmp_path,
-        COMPONENT
-        + """
-site = Site("site")
-after = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[site]))
-pulumi.export("after", after.apply(fields))
-""",
-    )
-
-    run = run_in(emulator, program, preview=True)
-
-    assert run.error is None, run.error
-    assert run.outputs["after"]["known"] is False
-    assert emulator.requests == []
-
-
-def test_numbers_from_a_stack_reference(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    """A StackReference delivers 197.0 and 8.0: every form takes them as the integers they are."""
-    program = write_program(
-        tmp_path,
-        """
-        ref = pulumi.StackReference("organization/quickstart/dev")
-        job_id, status = ref.require_output("job_id"), ref.require_output("status")
-        pulumi.export("seen", pulumi.Output.all(job_id, status))
-        pulumi.export("by_id", get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name))
-        pulumi.export("by_status", get_visualization_jobs_output(status=status).apply(job_ids))
-        pulumi.export("resource", VisualizationJob("board", job_id=job_id).job_name)
-        """,
-    )
-
-    run = run_in(
-        emulator, program, stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}}
-    )
-
-    assert run.error is None, run.error
-    assert run.value("seen") == [197.0, 8.0]
-    assert run.value("by_id") == "apiTest-11"
-    assert run.value("by_status") == [197, 245]
-    assert run.value("resource") == "apiTest-11"
-
-
-def test_a_secret_input_makes_the_result_secret(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    program = write_program(
-        tmp_path,
-        f"""
-        secret = pulumi.Output.secret
-        pulumi.export("by_secret_id", get_visualization_job_output(job_id=secret(197)).apply(fields))
-        pulumi.export("by_secret_name", get_visualization_job_output(job_name=secret("apiTest-11")).apply(fields))
-        in_secret_project = get_visualization_job_output(job_id=197, project_id=secret("{emulator.project_id}"))
-        pulumi.export("in_secret_project", in_secret_project.apply(fields))
-        pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
-        pulumi.export("plain", get_visualization_job_output(job_id=197).apply(fields))
-        """,
-    )
-
-    run = run_in(emulator, program)
-
-    assert run.error is None, run.error
-    assert {name: entry["secret"] for name, entry in run.outputs.items()} == {
-        "by_secret_id": True,
-        "by_secret_name": True,
-        "in_secret_project": True,
-        "by_secret_status": True,
-        "plain": False,
-    }
-    assert run.value("by_secret_id") == run.value("plain") == run.value("in_secret_project")
-    assert run.value("by_secret_status") == [197, 245]
 
 
 def test_output_form_reads_overlap(tmp_path: Path, emulator: ModelArtsEmulator) -> None:

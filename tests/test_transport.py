@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,16 @@ from tests.programs import REPO_ROOT
 
 #: The documented tolerance: a call ends at most this long after its deadline.
 TOLERANCE = 0.5
+
+
+def read_197(url: str, **overrides: Any) -> int:
+    """Job 197's ID as read from ``url`` (AK/SK, a fixed project) by a fresh client."""
+    return ModelArtsClient(settings_for(url, **overrides)).get_visualization_job(197).job_id
+
+
+def answering(data: bytes) -> Callable[[bytes], list[bytes]]:
+    """A server script that answers every request with ``data``."""
+    return lambda _: [data]
 
 
 def _elapsed_failure(url: str, timeout: float, **overrides: Any) -> tuple[float, ModelArtsError]:
@@ -213,41 +223,36 @@ def test_a_compression_bomb_is_refused_within_a_few_mib_of_the_limit(
 
 @pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "GZIP"])
 def test_compressed_answers_are_read(encoding: str) -> None:
-    body = gzip.compress(b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}')
-    if encoding == "deflate":
-        body = zlib.compress(b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}')
-
-    def serve(_: bytes) -> Iterator[bytes]:
-        yield reply(200, body, Content_Encoding=encoding)
-
-    with RawServer(serve) as server:
+    text = b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}'
+    body = zlib.compress(text) if encoding == "deflate" else gzip.compress(text)
+    with RawServer(answering(reply(200, body, Content_Encoding=encoding))) as server:
         job = ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
         assert b"accept-encoding: gzip\r\n" in server.heads[0].lower()
     assert (job.job_id, job.job_name) == (197, "apiTest-11")
 
 
-@pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip, gzip", "identity, br"])
-def test_encodings_not_asked_for_are_refused(encoding: str) -> None:
-    def serve(_: bytes) -> Iterator[bytes]:
-        yield reply(200, b"\x0b\x00\x80{}\x03", Content_Encoding=encoding)
-
-    with RawServer(serve) as server, pytest.raises(InvalidResponseError, match="not asked for"):
-        ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
+UNASKED = ["br", "zstd", "compress", "gzip, gzip", "identity, br"]
 
 
-def test_a_corrupt_gzip_body_is_an_invalid_response() -> None:
-    def serve(_: bytes) -> Iterator[bytes]:
-        yield reply(200, b"\x1f\x8b\x08\x00garbage", Content_Encoding="gzip")
-
-    with RawServer(serve) as server, pytest.raises(InvalidResponseError, match="not valid gzip data"):
-        ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
+@pytest.mark.parametrize(
+    ("encoding", "body", "fragment"),
+    [
+        *((name, b"\x0b\x00\x80{}\x03", "not asked for") for name in UNASKED),
+        ("gzip", b"\x1f\x8b\x08\x00bad", "not valid gzip"),
+    ],
+)
+def test_encodings_not_asked_for_and_corrupt_gzip_are_refused(
+    encoding: str, body: bytes, fragment: str
+) -> None:
+    answer = answering(reply(200, body, Content_Encoding=encoding))
+    with RawServer(answer) as server, pytest.raises(InvalidResponseError, match=fragment):
+        read_197(server.url)
 
 
 # -- proxies and TLS ----------------------------------------------------------------------------
 
 
-def _job_server(_: bytes) -> Iterator[bytes]:
-    yield reply(200, JOB_197)
+_job_server = answering(reply(200, JOB_197))
 
 
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
@@ -267,10 +272,7 @@ def test_requests_go_through_the_proxy_of_the_environment(variable: str) -> None
 def test_no_proxy_sends_requests_directly(no_proxy: str) -> None:
     with RawServer(_job_server) as target, ForwardProxy() as proxy:
         environ = {"HTTP_PROXY": f"http://{proxy.address}", "no_proxy": no_proxy}
-        assert (
-            ModelArtsClient(settings_for(target.url, environ=environ)).get_visualization_job(197).job_id
-            == 197
-        )
+        assert read_197(target.url, environ=environ) == 197
     assert proxy.requests == [] and len(target.heads) == 1
 
 
@@ -342,22 +344,13 @@ def test_ca_bundle_variables_are_honoured_and_ca_cert_file_wins(tmp_path: Path) 
     other = tmp_path / "other.pem"
     other.write_text(Path(certifi_or_system()).read_text(encoding="utf-8"), encoding="utf-8")
     with RawServer(_job_server, tls=context) as server:
-        for environ in (
-            {"REQUESTS_CA_BUNDLE": str(cert)},
-            {"CURL_CA_BUNDLE": str(cert)},
-            {"OS_CACERT": str(cert)},
-        ):
-            assert (
-                ModelArtsClient(settings_for(server.url, environ=environ)).get_visualization_job(197).job_id
-                == 197
-            )
+        for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "OS_CACERT"):
+            assert read_197(server.url, environ={variable: str(cert)}) == 197
         with pytest.raises(ServiceError, match="certificate verification failed"):
-            ModelArtsClient(settings_for(server.url, max_retries=0)).get_visualization_job(197)
+            read_197(server.url, max_retries=0)
         environ = {"HW_CACERT_FILE": str(other), "REQUESTS_CA_BUNDLE": str(cert)}
         with pytest.raises(ServiceError, match="certificate verification failed"):
-            ModelArtsClient(settings_for(server.url, environ=environ, max_retries=0)).get_visualization_job(
-                197
-            )
+            read_197(server.url, environ=environ, max_retries=0)
 
 
 def certifi_or_system() -> str:
@@ -399,13 +392,8 @@ def test_insecure_mode_is_said_once_per_process_in_our_words_and_only_for_our_re
 ) -> None:
     context, _ = self_signed(tmp_path)
     with RawServer(_job_server, tls=context) as server:
-        done = subprocess.run(
-            [sys.executable, "-c", _INSECURE_CHILD, server.url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        child = [sys.executable, "-c", _INSECURE_CHILD, server.url]
+        done = subprocess.run(child, capture_output=True, text=True, timeout=60, check=True)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     ours = [line for line in lines if "TLS certificate verification is off" in line]
     assert len(ours) == 1 and "modelarts:insecure" in ours[0]
