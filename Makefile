@@ -39,7 +39,8 @@ test-all: test
 bench: $(DEV)
 	$(BIN)/python -m benchmarks
 
-# Fault matrix, fuzz, soak and secret-leak checks (their short form runs with the tests).
+# The tests marked reliability (fault matrix, fuzz, soak, secrets, hostile servers) at full size,
+# with a report of what each class tried; `make test` runs them small.
 reliability: $(DEV)
 	$(BIN)/python -m reliability
 

@@ -23,7 +23,6 @@ from .common import (
     run_ok,
     sample_emulator,
     time_commands,
-    use_test_harness,
 )
 from .peer_venv import PROBE, peer_python
 from .report import Section, ratio, verdict
@@ -234,9 +233,8 @@ def first_result(quick: bool) -> Section:
 
 
 def _provider_server_first_read(runs: int) -> dict[str, float]:
-    use_test_harness()
-    from harness import ProviderServer, serialized_provider, urn_for
     from pulumi_modelarts.provider import VisualizationJobProvider
+    from tests.harness import ProviderServer, serialized_provider, urn_for
 
     provider = serialized_provider(VisualizationJobProvider())
     ready: list[float] = []

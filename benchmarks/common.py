@@ -13,18 +13,10 @@ from pathlib import Path
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator, RequestRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TESTS_DIR = REPO_ROOT / "tests"
 BUILD_DIR = REPO_ROOT / "build"
 BIN_DIR = Path(sys.executable).parent
 #: Variables that would point a child process at another cloud or change its settings.
 _CLOUD_PREFIXES = ("HW_", "OS_", "MODELARTS_", "PULUMI_", "HUAWEICLOUD_")
-
-
-def use_test_harness() -> None:
-    """Make ``tests/`` importable (``harness``, ``canaries``) without copying it."""
-    path = str(TESTS_DIR)
-    if path not in sys.path:
-        sys.path.insert(0, path)
 
 
 def median(values: Iterable[float]) -> float:

@@ -1,6 +1,6 @@
 """Figure 4: 200 reads at 20 ms emulator latency, against the ideal ``N x latency / concurrency``.
 
-* function form: a Pulumi program under mocks (tests/harness/programs.py, a child process)
+* function form: a Pulumi program under mocks (tests/programs.py, a child process)
   calling ``get_visualization_job_output`` 200 times; its wall time runs from the program's
   first line to the last result; concurrency is the package's read pool (16 threads);
 * provider server: 200 concurrent ``Read`` RPCs against one ``python -m pulumi.dynamic``
@@ -30,7 +30,6 @@ from .common import (
     clean_env,
     max_in_flight,
     sample_emulator,
-    use_test_harness,
 )
 from .report import Section, verdict
 
@@ -52,8 +51,7 @@ def _in_flight(emulator: ModelArtsEmulator) -> tuple[int, float, float]:
 
 
 def _function_form(emulator: ModelArtsEmulator, ids: list[int]) -> dict[str, float | int | bool]:
-    use_test_harness()
-    from harness.programs import run_program
+    from tests.programs import run_program
 
     expected = {str(job_id): emulator.get_job(job_id)["job_name"] for job_id in ids}  # type: ignore[index]
     emulator.clear_requests()
@@ -82,9 +80,8 @@ def _function_form(emulator: ModelArtsEmulator, ids: list[int]) -> dict[str, flo
 
 
 def _provider_server(emulator: ModelArtsEmulator, ids: list[int]) -> dict[str, float | int | bool]:
-    use_test_harness()
-    from harness import ProviderServer, serialized_provider, urn_for
     from pulumi_modelarts.provider import VisualizationJobProvider
+    from tests.harness import ProviderServer, serialized_provider, urn_for
 
     provider = serialized_provider(VisualizationJobProvider())
     with (

@@ -19,7 +19,6 @@ from .common import (
     clean_env,
     proc_status,
     sample_emulator,
-    use_test_harness,
 )
 from .report import Section, ratio
 
@@ -29,9 +28,8 @@ CLIENT_THREADS = 4
 
 
 def run(quick: bool = False) -> list[Section]:
-    use_test_harness()
-    from harness import ProviderServer, serialized_provider, urn_for
     from pulumi_modelarts.provider import VisualizationJobProvider
+    from tests.harness import ProviderServer, serialized_provider, urn_for
 
     checkpoints = (100, 2_000) if quick else CHECKPOINTS
     provider = serialized_provider(VisualizationJobProvider())

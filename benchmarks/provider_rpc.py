@@ -24,7 +24,6 @@ from .common import (
     ms,
     quantile,
     sample_emulator,
-    use_test_harness,
 )
 from .report import Section
 
@@ -42,9 +41,8 @@ def _timed(call: Callable[[], object], count: int) -> list[float]:
 
 
 def run(quick: bool = False) -> list[Section]:
-    use_test_harness()
-    from harness import ProviderServer, serialized_provider, urn_for
     from pulumi_modelarts.provider import VisualizationJobProvider
+    from tests.harness import ProviderServer, serialized_provider, urn_for
 
     calls = 300 if quick else CALLS
     urn = urn_for("job")

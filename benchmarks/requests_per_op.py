@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .common import SECRET_CONFIG_KEYS, add_jobs, sample_emulator, use_test_harness
+from .common import SECRET_CONFIG_KEYS, add_jobs, sample_emulator
 from .report import Section, verdict
 
 JOBS = 50
@@ -19,9 +19,8 @@ EXPECTED_GETS_PER_JOB = {"up": 1, "no-change up": 1, "refresh": 1, "destroy": 0}
 
 
 def _desired(job_id: int) -> Any:
-    use_test_harness()
-    from harness import Desired
     from pulumi_modelarts.provider import STATE_FIELDS
+    from tests.harness import Desired
 
     inputs: dict[str, Any] = dict.fromkeys(STATE_FIELDS)
     inputs.update(job_id=job_id, project_id=None, region=None, endpoint=None)
@@ -30,9 +29,8 @@ def _desired(job_id: int) -> Any:
 
 def run(quick: bool = False) -> list[Section]:
     del quick
-    use_test_harness()
-    from harness import Engine
     from pulumi_modelarts.provider import VisualizationJobProvider
+    from tests.harness import Engine
 
     section = Section(
         f"5. Requests per lifecycle operation ({JOBS} jobs, engine parallelism {PARALLEL}, one provider "

@@ -1,6 +1,7 @@
-"""Reliability suite: fault matrix, fuzz, soak and secret-leak checks against the emulator.
+"""The reliability classes (fault matrix, fuzz, soak, secrets, hostile servers and careless
+configuration) at full size: ``python -m reliability`` (``make reliability``).
 
-``python -m reliability`` (``make reliability``) runs the full suite and prints one table per
-part; ``--short`` runs the reduced form that ``tests/test_reliability_short.py`` uses in
-``make test``. Results go to ``build/reliability.json``.
+The classes are the test suite's own tests, marked ``@pytest.mark.reliability("<class>")``:
+``make test`` runs them small, ``python -m reliability`` runs them with ``--full`` and reports per
+class the variants tried, how many ended as expected and the figures the tests recorded.
 """

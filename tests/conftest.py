@@ -1,18 +1,56 @@
-"""Shared fixtures: a live emulator on loopback and clients pointed at it."""
+"""Shared fixtures: a live emulator on loopback and clients pointed at it; the size of the
+reliability classes (``--full``: what ``python -m reliability`` runs)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
-from canaries import CANARY
-from harness.example_programs import QUICKSTART_DIR, QUICKSTART_PROJECT
-from harness.programs import run_program
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.settings import Settings
+from tests.checks import CANARY, LeakScanner
+from tests.programs import CLOUD_VARIABLE_PREFIXES, QUICKSTART_DIR, QUICKSTART_PROJECT, run_program
+
+# Hypothesis tests that name no example count are the fuzz of the reliability classes.
+settings.register_profile(
+    "short", max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile("full", settings.get_profile("short"), max_examples=1000)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true", help="the reliability classes at full size")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile("full" if config.getoption("full") else "short")
+
+
+@pytest.fixture
+def full(request: pytest.FixtureRequest) -> bool:
+    """Whether the reliability classes run at full size (``python -m reliability``)."""
+    return bool(request.config.getoption("full"))
+
+
+@pytest.fixture(autouse=True)
+def leaks(
+    request: pytest.FixtureRequest, record_property: Callable[[str, Any], None]
+) -> Iterator[LeakScanner]:
+    """In a reliability class: every log record is scanned for the canaries, as is every error a
+    test hands to ``leaks.scan_error``; none may hold one."""
+    scanner = LeakScanner()
+    if request.node.get_closest_marker("reliability") is None:
+        yield scanner
+        return
+    with scanner.logs(request.node.name):
+        yield scanner
+    record_property("texts scanned for secrets", scanner.scanned)
+    assert scanner.leaks == []
 
 
 @pytest.fixture
@@ -23,24 +61,25 @@ def emulator() -> Iterator[ModelArtsEmulator]:
 
 
 @pytest.fixture
-def settings_for(emulator: ModelArtsEmulator) -> Callable[..., Settings]:
-    """Settings pointed at the emulator, for one auth mode, with optional overrides."""
-
-    def make(auth: str = "aksk", include_project: bool = True, **overrides: object) -> Settings:
-        return Settings.from_sources(args=overrides, environ=emulator.environ(auth, include_project))
-
-    return make
+def in_env(monkeypatch: pytest.MonkeyPatch, emulator: ModelArtsEmulator) -> ModelArtsEmulator:
+    """The emulator, with only its AK/SK, project, region and endpoints in the environment."""
+    for name in list(os.environ):
+        if name.startswith(CLOUD_VARIABLE_PREFIXES):
+            monkeypatch.delenv(name)
+    for name, value in emulator.environ().items():
+        monkeypatch.setenv(name, value)
+    return emulator
 
 
 @pytest.fixture
-def client_for(settings_for: Callable[..., Settings]) -> Iterator[Callable[..., ModelArtsClient]]:
-    """Clients pointed at the emulator; closed after the test."""
+def client_for(emulator: ModelArtsEmulator) -> Iterator[Callable[..., ModelArtsClient]]:
+    """Clients pointed at the emulator for one auth mode, with setting overrides; closed after."""
     made: list[ModelArtsClient] = []
 
     def make(auth: str = "aksk", include_project: bool = True, **overrides: object) -> ModelArtsClient:
-        client = ModelArtsClient(settings_for(auth, include_project, **overrides))
-        made.append(client)
-        return client
+        environ = emulator.environ(auth, include_project)
+        made.append(ModelArtsClient(Settings.from_sources(args=overrides, environ=environ)))
+        return made[-1]
 
     yield make
     for client in made:
@@ -53,13 +92,14 @@ def client(client_for: Callable[..., ModelArtsClient]) -> ModelArtsClient:
     return client_for()
 
 
-@pytest.fixture
-def stack_output_json(emulator: ModelArtsEmulator) -> dict[str, Any]:
-    """What `pulumi stack output --json` shows for the quickstart reading job 197: its exports from
-    the harness's program runner, top-level nulls left out as the engine does, and numbers as the
-    CLI prints them (the engine keeps them as floats; Go prints 197.0 as 197)."""
-    config = {**emulator.stack_config(), f"{QUICKSTART_PROJECT}:jobId": "197"}
-    run = run_program(QUICKSTART_DIR, project=QUICKSTART_PROJECT, config=config)
+@pytest.fixture(scope="session")
+def stack_output_json() -> dict[str, Any]:
+    """What `pulumi stack output --json` shows for the quickstart reading job 197: its exports,
+    top-level nulls left out as the engine does, whole numbers as the CLI prints them (the engine
+    keeps them as floats; Go prints 197.0 as 197)."""
+    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY) as emulator:
+        config = {**emulator.stack_config(), f"{QUICKSTART_PROJECT}:jobId": "197"}
+        run = run_program(QUICKSTART_DIR, project=QUICKSTART_PROJECT, config=config)
     assert run.error is None, run.error
 
     def as_printed(value: Any) -> Any:

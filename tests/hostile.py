@@ -154,30 +154,17 @@ def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
     if openssl is None:
         pytest.skip("needs the openssl command to make a test certificate")
     cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-days",
-            "2",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    options = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1"
+    arguments = [
+        *options.split(),
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+    ]
+    subprocess.run([openssl, *arguments], check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context, cert
@@ -258,49 +245,10 @@ def header(head: bytes, name: str) -> str:
     return ""
 
 
-def trickle(first: bytes, unit: bytes, every: float, count: int) -> Iterator[bytes | float]:
-    """``first``, then ``unit`` every ``every`` seconds, ``count`` times: never silent long enough
-    for a read timeout."""
-    yield first
-    for _ in range(count):
-        yield every
-        yield unit
-
-
-# -- slow and silent servers, one per phase of a call ---------------------------------------------
-
-OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-
-
-def _status_line_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(b"HTTP/1.1 200", b" ", 0.2, 200)
-
-
-def _header_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(OK_HEAD, b"X-Slow: 1\r\n", 0.2, 200)
-
-
-def _body_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(OK_HEAD + b"Content-Length: 1000\r\n\r\n{", b" ", 0.2, 200)
-
-
-def _chunked_body_trickle(_: bytes) -> Iterable[bytes | float]:
-    return trickle(OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\n \r\n", 0.2, 200)
-
-
-def _gzip_body_trickle(_: bytes) -> Iterable[bytes | float]:
-    data = gzip.compress(b'{"job_id": 197, "job_name": "' + b"x" * 100 + b'", "status": 8}')
-    yield OK_HEAD + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(data)
-    for byte in data:
-        yield 0.2
-        yield bytes([byte])
-
-
-def _unterminated_body_trickle(_: bytes) -> Iterable[bytes | float]:
-    """No Content-Length: the body ends when the connection does, so a cut looks complete."""
-    return trickle(
-        OK_HEAD + b"Connection: close\r\n\r\n" + b'{"job_id": 197, "job_name": "a"', b" ", 0.2, 200
-    )
+def trickled(first: bytes, *units: bytes) -> Script:
+    """A script sending ``first``, then each unit (``units`` or 200 spaces) after 0.2 s of silence:
+    never silent long enough for a read timeout."""
+    return lambda _: [first, *(step for unit in units or [b" "] * 200 for step in (0.2, unit))]
 
 
 def silent(_: bytes) -> Iterable[bytes | float]:
@@ -313,22 +261,33 @@ def silent_in_body(_: bytes) -> Iterable[bytes | float]:
     yield 60.0
 
 
-def _tls_handshake_trickle(_: bytes) -> Iterable[bytes | float]:
-    """Starts a 16 KiB TLS handshake record and trickles it: only the deadline ends the handshake."""
-    return trickle(b"\x16\x03\x03\x40\x00", b"\x00", 0.2, 200)
-
-
+OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+GZIPPED = gzip.compress(b'{"job_id": 197, "job_name": "' + b"x" * 100 + b'", "status": 8}')
 #: name -> (script, scheme)
 SLOW_SERVERS: dict[str, tuple[Script, str]] = {
-    "status line trickled": (_status_line_trickle, "http"),
-    "headers trickled": (_header_trickle, "http"),
-    "body trickled": (_body_trickle, "http"),
-    "chunked body trickled": (_chunked_body_trickle, "http"),
-    "gzip body trickled": (_gzip_body_trickle, "http"),
-    "body without length trickled": (_unterminated_body_trickle, "http"),
+    "status line trickled": (trickled(b"HTTP/1.1 200"), "http"),
+    "headers trickled": (trickled(OK_HEAD, *[b"X-Slow: 1\r\n"] * 200), "http"),
+    "body trickled": (trickled(OK_HEAD + b"Content-Length: 1000\r\n\r\n{"), "http"),
+    "chunked body trickled": (
+        trickled(OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n", *[b"1\r\n \r\n"] * 200),
+        "http",
+    ),
+    "gzip body trickled": (
+        trickled(
+            OK_HEAD + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(GZIPPED),
+            *map(bytes, zip(GZIPPED)),
+        ),
+        "http",
+    ),
+    # No Content-Length: the body ends when the connection does, so a cut looks complete.
+    "body without length trickled": (
+        trickled(OK_HEAD + b'Connection: close\r\n\r\n{"job_id": 197, "job_name": "a"'),
+        "http",
+    ),
     "silent before the status line": (silent, "http"),
     "silent in the body": (silent_in_body, "http"),
-    "TLS handshake trickled": (_tls_handshake_trickle, "https"),
+    # A 16 KiB TLS handshake record, trickled: only the deadline ends the handshake.
+    "TLS handshake trickled": (trickled(b"\x16\x03\x03\x40\x00", *[b"\x00"] * 200), "https"),
 }
 
 
@@ -361,32 +320,6 @@ BOMBS: dict[str, Script] = {
     ],
     "gzip, just past the limit": lambda _: [reply(200, bomb(31, 11), Content_Encoding="x-gzip")],
 }
-
-
-#: Run as ``python -c RSS_PROBE <tests dir> <url>...``: prints the peak RSS growth (MiB) of
-#: reading job 197 from each URL, the peak reset before each read (Linux /proc).
-RSS_PROBE = """
-import sys
-from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.errors import InvalidResponseError
-sys.path.insert(0, sys.argv[1])
-from hostile import settings_for
-
-def kib(field):
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith(field)).split()[1])
-
-for url in sys.argv[2:]:
-    client = ModelArtsClient(settings_for(url))
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # resets the peak (VmHWM) to the current RSS
-    before = kib("VmRSS:")
-    try:
-        client.get_visualization_job(197)
-    except InvalidResponseError as exc:
-        print(url, "refused:", exc, file=sys.stderr)
-    print((kib("VmHWM:") - before) / 1024)
-"""
 
 
 def as_json(document: object) -> bytes:
@@ -438,11 +371,7 @@ FOREIGN_NOT_FOUNDS: dict[str, tuple[int, bytes | dict[str, Any], str]] = {
     "{}": (404, {}, JSON),
     "empty body": (404, b"", JSON),
     "null": (404, b"null", JSON),
-    "Spring Boot error": (
-        404,
-        {"timestamp": "2024-01-01T00:00:00Z", "status": 404, "error": "Not Found"},
-        JSON,
-    ),
+    "Spring Boot error": (404, {"timestamp": "2024-01-01T00:00Z", "status": 404, "error": "Not Found"}, JSON),
     "Kong": (404, {"message": "no Route matched with those values"}, JSON),
     "nested error object": (404, {"error": {"code": 404, "message": "Not Found"}}, JSON),
     "Go text": (404, b"404 page not found\n", "text/plain"),
@@ -473,7 +402,7 @@ def echoed_forms(secret: str) -> set[str]:
     return forms
 
 
-def leaks(text: str, secret: str) -> list[str]:
+def leaked_forms(text: str, secret: str) -> list[str]:
     """Prefixes of any echoed form long enough that the package promises to scrub them."""
     found = []
     for form in echoed_forms(secret):
@@ -483,44 +412,40 @@ def leaks(text: str, secret: str) -> list[str]:
     return found
 
 
-def _bad_job(text: str) -> bytes:
+def _bad_job(text: str, ensure_ascii: bool = True) -> bytes:
     return json.dumps(
-        {"job_id": 197, "job_name": ["not a name", text], "status": 8}, ensure_ascii=True
+        {"job_id": 197, "job_name": ["not a name", text], "status": 8}, ensure_ascii=ensure_ascii
     ).encode()
+
+
+def _error(status: int, text: str, code: str = "X.1", **headers: str) -> bytes:
+    return reply(status, {"error_code": code, "error_message": text}, **headers)
+
+
+def _page(text: str) -> bytes:
+    return reply(502, f"<html>{text}</html>", Content_Type="text/html")
 
 
 #: place -> answer carrying the secret there
 ECHOES: dict[str, Callable[[str], bytes]] = {
-    "error_message": lambda s: reply(400, {"error_code": "ModelArts.0104", "error_message": f"bad {s}"}),
+    "error_message": lambda s: _error(400, f"bad {s}", "ModelArts.0104"),
     "error_code": lambda s: reply(400, {"error_code": s, "error_message": "bad"}),
     "body request_id": lambda s: reply(400, {"error_code": "X.1", "request_id": s}),
-    "X-Request-Id header": lambda s: reply(400, {"error_code": "X.1"}, X_Request_Id=s),
+    "X-Request-Id header": lambda s: _error(400, "bad", X_Request_Id=s),
     "Location header, raw": lambda s: reply(302, b"", Location=f"https://login.example/?t={s}"),
     "Location header, quote_plus": lambda s: reply(
         302, b"", Location=f"https://login.example/?t={quote_plus(s)}"
     ),
-    "Retry-After header": lambda s: reply(429, {"error_code": "APIG.0308"}, Retry_After=s),
-    "non-API body, raw": lambda s: reply(502, f"<html>{s}</html>", Content_Type="text/html"),
-    "non-API body, HTML-escaped": lambda s: reply(
-        502, f"<html>{html.escape(s)}</html>", Content_Type="text/html"
-    ),
-    "non-API body, URL-encoded": lambda s: reply(
-        502, f"<a href='?x={quote(s, safe='')}'>", Content_Type="text/html"
-    ),
+    "Retry-After header": lambda s: _error(429, "slow down", "APIG.0308", Retry_After=s),
+    "non-API body, raw": _page,
+    "non-API body, HTML-escaped": lambda s: _page(html.escape(s)),
+    "non-API body, URL-encoded": lambda s: _page(f"<a href='?x={quote(s, safe='')}'>"),
     "ill-typed JSON, \\u-escaped": lambda s: reply(200, _bad_job(s)),
-    "ill-typed JSON, UTF-8": lambda s: reply(
-        200, json.dumps({"job_id": 197, "job_name": [s], "status": 8}, ensure_ascii=False).encode()
-    ),
+    "ill-typed JSON, UTF-8": lambda s: reply(200, _bad_job(s, ensure_ascii=False)),
     "ill-typed JSON, escaped slashes": lambda s: reply(200, _bad_job(s).replace(b"/", b"\\/")),
-    "error_message, the first 60 %": lambda s: reply(
-        400, {"error_code": "X.1", "error_message": s[: len(s) * 6 // 10]}
-    ),
-    "error_message, upper-case percent-encoding": lambda s: reply(
-        400, {"error_code": "X.1", "error_message": quote(s)}
-    ),
-    "error_message, lower-case percent-encoding": lambda s: reply(
-        400, {"error_code": "X.1", "error_message": quote(s).lower()}
-    ),
+    "error_message, the first 60 %": lambda s: _error(400, s[: len(s) * 6 // 10]),
+    "error_message, upper-case percent-encoding": lambda s: _error(400, quote(s)),
+    "error_message, lower-case percent-encoding": lambda s: _error(400, quote(s).lower()),
 }
 
 
@@ -530,15 +455,9 @@ class EchoServer:
     @staticmethod
     def settings(url: str, password: str = PASSWORD) -> Settings:
         """Password login at this server (IAM at ``/v3``), no retries."""
+        login = {"user_name": "echo-user", "password": password, "domain_name": "echo-domain"}
         return settings_for(
-            url,
-            auth_url=f"{url}/v3",
-            access_key=None,
-            secret_key=None,
-            user_name="echo-user",
-            password=password,
-            domain_name="echo-domain",
-            max_retries=0,
+            url, auth_url=f"{url}/v3", access_key=None, secret_key=None, max_retries=0, **login
         )
 
     def __init__(self) -> None:

@@ -13,25 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from canaries import CANARY_SECRETS
 from pulumi_modelarts.cli import run
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner
+from tests.programs import clean_environ
 
 CLI = os.path.join(os.path.dirname(sys.executable), "modelarts-vis")
-CLEAN_ENV = {
-    key: value for key, value in os.environ.items() if not key.startswith(("HW_", "OS_", "MODELARTS_"))
-}
-
-
-@pytest.fixture
-def cli_env(emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> ModelArtsEmulator:
-    for key in list(os.environ):
-        if key.startswith(("HW_", "OS_", "MODELARTS_")):
-            monkeypatch.delenv(key)
-    for key, value in emulator.environ("aksk").items():
-        monkeypatch.setenv(key, value)
-    return emulator
 
 
 def invoke(*argv: str) -> tuple[int, str, str]:
@@ -40,15 +28,15 @@ def invoke(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_get_prints_the_pulumi_output_keys_as_json(cli_env: ModelArtsEmulator) -> None:
+def test_get_prints_the_pulumi_output_keys_as_json(in_env: ModelArtsEmulator) -> None:
     code, out, err = invoke("get", "197")
     assert (code, err) == (0, "")
     record = json.loads(out)
     assert tuple(record) == OUTPUT_FIELDS
-    assert record["job_name"] == "apiTest-11" and record["project_id"] == cli_env.project_id
+    assert record["job_name"] == "apiTest-11" and record["project_id"] == in_env.project_id
 
 
-def test_find_and_list(cli_env: ModelArtsEmulator) -> None:
+def test_find_and_list(in_env: ModelArtsEmulator) -> None:
     code, out, _ = invoke("find", "mnist-insight")
     assert code == 0 and json.loads(out)["job_id"] == 212
     code, out, _ = invoke("list", "--status", "running")
@@ -59,7 +47,7 @@ def test_find_and_list(cli_env: ModelArtsEmulator) -> None:
     assert (code, json.loads(out)) == (0, [])
 
 
-def test_table_format_before_or_after_the_command(cli_env: ModelArtsEmulator) -> None:
+def test_table_format_before_or_after_the_command(in_env: ModelArtsEmulator) -> None:
     for argv in (("--format", "table", "list"), ("list", "--format", "table")):
         code, out, _ = invoke(*argv)
         lines = out.splitlines()
@@ -86,7 +74,7 @@ def test_table_format_before_or_after_the_command(cli_env: ModelArtsEmulator) ->
     ],
 )
 def test_errors_are_one_line_with_documented_exit_codes(
-    cli_env: ModelArtsEmulator,
+    in_env: ModelArtsEmulator,
     monkeypatch: pytest.MonkeyPatch,
     argv: tuple[str, ...],
     fault: dict[str, object] | None,
@@ -95,26 +83,26 @@ def test_errors_are_one_line_with_documented_exit_codes(
 ) -> None:
     monkeypatch.setenv("HW_MAX_RETRIES", "1")
     if fault:
-        cli_env.inject_fault("get_job", **fault)  # type: ignore[arg-type]
-    before = len(cli_env.requests)
+        in_env.inject_fault("get_job", **fault)  # type: ignore[arg-type]
+    before = len(in_env.requests)
     status, out, err = invoke(*argv)
     assert status == code
     assert out == ""
     assert err.startswith("modelarts-vis: error: ") and err.count("\n") == 1
     assert fragment in err
     if code == 2:
-        assert len(cli_env.requests) == before  # bad input never reaches the service
+        assert len(in_env.requests) == before  # bad input never reaches the service
 
 
 def test_missing_credentials_is_a_usage_error(
-    cli_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HW_SECRET_KEY")
     code, _, err = invoke("get", "197")
     assert code == 2 and "modelarts:secretKey (or HW_SECRET_KEY)" in err
 
 
-def test_debug_adds_the_traceback(cli_env: ModelArtsEmulator) -> None:
+def test_debug_adds_the_traceback(in_env: ModelArtsEmulator) -> None:
     code, _, err = invoke("get", "4242", "--debug")
     assert code == 3
     assert "Traceback (most recent call last)" in err and err.rstrip().splitlines()[-1].startswith(
@@ -152,9 +140,9 @@ def test_help_and_version_print_to_stdout_and_exit_0() -> None:
     assert (code, err) == (0, "") and out.startswith("modelarts-vis ")
 
 
-def test_an_ambiguous_name_hint_names_what_the_cli_can_do(cli_env: ModelArtsEmulator) -> None:
-    cli_env.add_job("twin")
-    cli_env.add_job("twin")
+def test_an_ambiguous_name_hint_names_what_the_cli_can_do(in_env: ModelArtsEmulator) -> None:
+    in_env.add_job("twin")
+    in_env.add_job("twin")
     code, out, err = invoke("find", "twin")
     assert (code, out) == (2, "")
     assert "2 visualization jobs are named 'twin'" in err and "by its ID" in err
@@ -162,7 +150,7 @@ def test_an_ambiguous_name_hint_names_what_the_cli_can_do(cli_env: ModelArtsEmul
 
 
 def test_an_unexpected_failure_is_one_line_without_its_text(
-    cli_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pulumi_modelarts.client import ModelArtsClient
 
@@ -179,7 +167,7 @@ def test_an_unexpected_failure_is_one_line_without_its_text(
 
 
 def test_an_interrupt_is_one_line_with_exit_130(
-    cli_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pulumi_modelarts.client import ModelArtsClient
 
@@ -232,9 +220,9 @@ def test_a_port_in_use_is_one_line_with_exit_2() -> None:
 
 
 @pytest.mark.parametrize("argv", [("get", "197"), ("list",), ("list", "--format", "table"), ("--help",)])
-def test_a_closed_stdout_ends_quietly(cli_env: ModelArtsEmulator, argv: tuple[str, ...]) -> None:
+def test_a_closed_stdout_ends_quietly(in_env: ModelArtsEmulator, argv: tuple[str, ...]) -> None:
     """``modelarts-vis get 197 | head -0``: the reader is gone before anything is written."""
-    env = {**CLEAN_ENV, **cli_env.environ("aksk")}
+    env = {**clean_environ(), **in_env.environ("aksk")}
     proc = subprocess.Popen([CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
@@ -242,14 +230,25 @@ def test_a_closed_stdout_ends_quietly(cli_env: ModelArtsEmulator, argv: tuple[st
     assert (proc.wait(timeout=30), err) == (0, "")
 
 
-def test_secrets_never_printed(cli_env: ModelArtsEmulator) -> None:
-    cli_env.inject_fault(
-        "get_job", status=400, error_code="ModelArts.0104", error_message=f"key {CANARY_SECRETS[1]}"
+@pytest.mark.reliability("secrets")
+def test_secrets_never_printed(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, leaks: LeakScanner
+) -> None:
+    """Success, a server echoing a key, wrong credentials, and ``--debug`` tracebacks."""
+    in_env.inject_fault(
+        "get_job", status=400, error_code="ModelArts.0104", error_message=f"key {CANARY_SECRETS[1]}", count=2
     )
-    outputs = [invoke("get", "197"), invoke("get", "197", "--debug"), invoke("list")]
-    text = "".join(out + err for _, out, err in outputs)
-    for secret in CANARY_SECRETS:
-        assert secret not in text
+    outputs = [
+        invoke("get", "197"),
+        invoke("get", "197", "--debug"),
+        invoke("list"),
+        invoke("get", "197", "--format", "table"),
+    ]
+    monkeypatch.setenv("HW_SECRET_KEY", WRONG_SECRET_KEY)
+    outputs += [invoke("get", "197"), invoke("--debug", "get", "197"), invoke("--debug", "get", "4242")]
+    assert [code for code, _, _ in outputs] == [5, 5, 0, 0, 4, 4, 4]
+    for _, out, err in outputs:
+        leaks.scan("cli", out + err)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
@@ -263,7 +262,7 @@ def test_emulator_command_serves_the_cli(host: str) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=CLEAN_ENV,
+        env=clean_environ(),
     )
     try:
         assert server.stdout is not None
@@ -280,7 +279,7 @@ def test_emulator_command_serves_the_cli(host: str) -> None:
         assert described["url"].startswith("http://127.0.0.1:")
         got = subprocess.run(
             [CLI, "get", "245"],
-            env={**CLEAN_ENV, **exports},
+            env={**clean_environ(), **exports},
             capture_output=True,
             text=True,
             timeout=30,

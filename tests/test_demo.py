@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.programs import clean_environ
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "scripts" / "demo.py"
 DEMO_DIR = REPO / ".pulumi-demo"
@@ -62,8 +64,7 @@ BROKEN_PULUMIS = {
 
 
 def _environment(path: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_"))}
-    return {**env, **CLOUD_SHELL, **extra, "PATH": path}
+    return clean_environ({**CLOUD_SHELL, **extra, "PATH": path})
 
 
 def _run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

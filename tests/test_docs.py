@@ -2,7 +2,7 @@
 steps install the package before they use its CLI, and the package ships the license it declares.
 
 Each ```python block of README.md and examples/**/README.md runs as a Pulumi program under mocks
-(:func:`harness.programs.run_program`) with the emulator's settings in its environment, so a
+(:func:`tests.programs.run_program`) with the emulator's settings in its environment, so a
 resource or function in a snippet reads the emulator. A block whose info string carries
 ``notest`` (```python notest) is illustrative only and reported as skipped.
 """
@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from harness.example_programs import EXAMPLES_DIR, modelarts_requests
-from harness.programs import REPO_ROOT, run_program
 from pulumi_modelarts.emulator import ModelArtsEmulator
+from tests.programs import EXAMPLES_DIR, REPO_ROOT, modelarts_requests, run_program
 
 DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.rglob("README.md"))]
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}

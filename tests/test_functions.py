@@ -2,7 +2,7 @@
 
 Direct forms are called in this process with the emulator's ``HW_*`` variables in the environment
 (they need no Pulumi engine). Output forms run inside small programs under mocks
-(:func:`harness.programs.run_program`), where preview, unknowns and ``depends_on`` exist.
+(:func:`tests.programs.run_program`), where preview, unknowns and ``depends_on`` exist.
 The emulator's request log is the proof of what was sent, and when.
 """
 
@@ -20,8 +20,6 @@ import pulumi.runtime
 import pytest
 from pulumi.runtime import config as runtime_config
 
-from harness.example_programs import modelarts_requests
-from harness.programs import run_program, write_program as harness_write_program
 from pulumi_modelarts import (
     AmbiguousJobNameError,
     GetVisualizationJobResult,
@@ -35,32 +33,15 @@ from pulumi_modelarts import (
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.functions import RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
-from pulumi_modelarts.responses import JobModel
+from tests.checks import outputs_of
+from tests.programs import CLOUD_VARIABLE_PREFIXES, modelarts_requests, run_program, write_program as write
 
 #: Fields the list call does not return; the plural form leaves them None.
 NOT_IN_LISTINGS = ("job_type", "flavor_code", "remaining_duration")
 
 
-def expected_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
-    """What every surface must export for this job: the model's outputs of the emulator's record."""
-    record = emulator.get_job(job_id)
-    assert record is not None, f"job {job_id} is not in the emulator"
-    return JobModel.model_validate(record).to_outputs(project_id=emulator.project_id, region=emulator.region)
-
-
 def result_values(result: GetVisualizationJobResult) -> dict[str, Any]:
     return {name: getattr(result, name) for name in RESULT_FIELDS}
-
-
-@pytest.fixture
-def in_env(monkeypatch: pytest.MonkeyPatch, emulator: ModelArtsEmulator) -> ModelArtsEmulator:
-    """The emulator, with only its AK/SK, project, region and endpoints in the environment."""
-    for name in list(os.environ):
-        if name.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG")):
-            monkeypatch.delenv(name)
-    for name, value in emulator.environ().items():
-        monkeypatch.setenv(name, value)
-    return emulator
 
 
 # -- direct forms, in process ------------------------------------------------------------------
@@ -72,7 +53,7 @@ def test_by_id_returns_every_field_of_the_job(in_env: ModelArtsEmulator) -> None
     assert result.id == "197"
     assert result.found is True
     values = result_values(result)
-    expected = expected_outputs(in_env, 197)
+    expected = outputs_of(in_env, 197)
     assert {name: values[name] for name in OUTPUT_FIELDS} == expected
     assert {name: type(values[name]) for name in OUTPUT_FIELDS} == {
         name: type(value) for name, value in expected.items()
@@ -113,27 +94,22 @@ def test_a_name_must_match_exactly(in_env: ModelArtsEmulator, name: str) -> None
     assert f"no visualization job is named '{name}'" in str(caught.value)
 
 
-def test_allow_missing_by_id_reports_found_false(in_env: ModelArtsEmulator) -> None:
-    result = get_visualization_job(job_id=999, allow_missing=True)
+@pytest.mark.parametrize(
+    ("lookup", "found", "id_"),
+    [
+        ({"job_id": 999}, False, "999"),
+        ({"job_name": "no-such-board"}, False, None),
+        ({"job_id": 197}, True, "197"),
+    ],
+)
+def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
+    in_env: ModelArtsEmulator, lookup: dict[str, Any], found: bool, id_: str | None
+) -> None:
+    result = get_visualization_job(**lookup, allow_missing=True)
 
-    assert result.found is False
-    assert result.id == "999"
-    assert {name: getattr(result, name) for name in OUTPUT_FIELDS} == dict.fromkeys(OUTPUT_FIELDS)
-
-
-def test_allow_missing_by_name_reports_found_false(in_env: ModelArtsEmulator) -> None:
-    result = get_visualization_job(job_name="no-such-board", allow_missing=True)
-
-    assert result.found is False
-    assert result.id is None
-    assert result.job_name is None and result.service_url is None
-
-
-def test_allow_missing_still_reads_an_existing_job(in_env: ModelArtsEmulator) -> None:
-    result = get_visualization_job(job_id=197, allow_missing=True)
-
-    assert result.found is True
-    assert result.job_name == "apiTest-11"
+    assert (result.found, result.id) == (found, id_)
+    expected = outputs_of(in_env, 197) if found else dict.fromkeys(OUTPUT_FIELDS)
+    assert {name: getattr(result, name) for name in OUTPUT_FIELDS} == expected
 
 
 def test_a_missing_job_is_a_job_not_found_error_and_a_run_error(in_env: ModelArtsEmulator) -> None:
@@ -172,24 +148,24 @@ def test_several_jobs_of_one_name_are_ambiguous(in_env: ModelArtsEmulator) -> No
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{}, {"job_id": 197, "job_name": "apiTest-11"}, {"job_name": "bad/name"}, {"job_id": "12a"}],
+    ("kwargs", "message"),
+    [
+        ({}, "exactly one of job_id or job_name"),
+        ({"job_id": 197, "job_name": "apiTest-11"}, "exactly one of job_id or job_name"),
+        ({"job_name": "bad/name"}, "job_name"),
+        ({"job_id": "12a"}, "job_id must be a whole number"),
+    ],
     ids=["neither", "both", "bad-name", "bad-id"],
 )
 def test_invalid_lookups_fail_before_sending_anything(
-    in_env: ModelArtsEmulator, kwargs: dict[str, Any]
+    in_env: ModelArtsEmulator, kwargs: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(InvalidInputError) as caught:
+    with pytest.raises(InvalidInputError, match=message) as caught:
         get_visualization_job(**kwargs)
 
     assert isinstance(caught.value, pulumi.RunError)
     assert "\n" not in str(caught.value)
     assert in_env.requests == []
-
-
-def test_exactly_one_of_id_and_name_is_named_in_the_error(in_env: ModelArtsEmulator) -> None:
-    with pytest.raises(InvalidInputError, match="exactly one of job_id or job_name"):
-        get_visualization_job(job_id=197, job_name="apiTest-11")
 
 
 def test_jobs_by_status_lists_the_matching_jobs_by_id(in_env: ModelArtsEmulator) -> None:
@@ -201,7 +177,7 @@ def test_jobs_by_status_lists_the_matching_jobs_by_id(in_env: ModelArtsEmulator)
     assert result.project_id == in_env.project_id and result.region == in_env.region
     assert result.id == f"{in_env.project_id}/visualization-jobs?status=8"
     for job in result.jobs:
-        expected = expected_outputs(in_env, job.job_id or 0)
+        expected = outputs_of(in_env, job.job_id or 0)
         assert job.found is True and job.id == str(job.job_id)
         for name in OUTPUT_FIELDS:
             assert getattr(job, name) == (None if name in NOT_IN_LISTINGS else expected[name]), name
@@ -263,7 +239,7 @@ def test_direct_forms_read_modelarts_stack_config(
     monkeypatch: pytest.MonkeyPatch, emulator: ModelArtsEmulator, stack_config: dict[str, str]
 ) -> None:
     for name in list(os.environ):
-        if name.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG")):
+        if name.startswith(CLOUD_VARIABLE_PREFIXES):
             monkeypatch.delenv(name)
     creds = emulator.credentials
     stack_config.update(
@@ -311,7 +287,7 @@ def job_ids(result):
 
 
 def write_program(directory: Path, body: str) -> Path:
-    return harness_write_program(directory, HEADER + textwrap.dedent(body))
+    return write(directory, HEADER + textwrap.dedent(body))
 
 
 def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:
@@ -322,14 +298,10 @@ def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:
 def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
     program = write_program(
         tmp_path,
-        """
+        f"""
         job = VisualizationJob("board", job_id=197)
-        pulumi.export(
-            "resource",
-            pulumi.Output.all(*(getattr(job, name) for name in OUTPUT_FIELDS)).apply(
-                lambda values: dict(zip(OUTPUT_FIELDS, values))
-            ),
-        )
+        values = pulumi.Output.all(*(getattr(job, name) for name in OUTPUT_FIELDS))
+        pulumi.export("resource", values.apply(lambda values: dict(zip(OUTPUT_FIELDS, values))))
         pulumi.export("by_id", get_visualization_job_output(job_id=197).apply(fields))
         by_name = get_visualization_job_output(job_name=pulumi.Config().require("jobName"))
         pulumi.export("by_name", by_name.apply(fields))
@@ -338,74 +310,43 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         pulumi.export("missing", get_visualization_job_output(job_id=999, allow_missing=True).apply(fields))
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
         pulumi.export("killed", get_visualization_jobs_output(status=12).apply(job_ids))
+        # A StackReference delivers 197.0 and 8.0: every form takes them as the integers they are.
+        ref = pulumi.StackReference("organization/quickstart/dev")
+        job_id, status = ref.require_output("job_id"), ref.require_output("status")
+        pulumi.export("seen", pulumi.Output.all(job_id, status))
+        pulumi.export("ref_by_id", get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name))
+        pulumi.export("ref_by_status", get_visualization_jobs_output(status=status).apply(job_ids))
+        pulumi.export("ref_resource", VisualizationJob("ref-board", job_id=job_id).job_name)
+        # A secret input makes the result secret.
+        secret = pulumi.Output.secret
+        pulumi.export("by_secret_id", get_visualization_job_output(job_id=secret(197)).apply(fields))
+        pulumi.export("by_secret_name", get_visualization_job_output(job_name=secret("apiTest-11")).apply(fields))
+        in_secret_project = get_visualization_job_output(job_id=197, project_id=secret("{emulator.project_id}"))
+        pulumi.export("in_secret_project", in_secret_project.apply(fields))
+        pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
         """,
     )
 
-    run = run_in(emulator, program)
+    run = run_in(
+        emulator, program, stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}}
+    )
 
     assert run.error is None, run.error
     resource = run.value("resource")
-    assert resource == expected_outputs(emulator, 197)
-    for name in ("by_id", "by_name", "chained"):
+    assert resource == outputs_of(emulator, 197)
+    for name in ("by_id", "by_name", "chained", "by_secret_id", "by_secret_name", "in_secret_project"):
         assert run.value(name) == {"id": "197", "found": True, **resource}, name
     assert run.value("missing") == {"id": "999", "found": False, **dict.fromkeys(OUTPUT_FIELDS)}
-    assert run.value("running") == [197, 245]
+    assert run.value("running") == run.value("ref_by_status") == run.value("by_secret_status") == [197, 245]
     assert run.value("killed") == []
-
-
-def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
-    tmp_path: Path, emulator: ModelArtsEmulator
-) -> None:
-    program = write_program(
-        tmp_path,
-        """
-        job = VisualizationJob("board", job_id=197)  # its outputs are unknown in preview
-        pulumi.export("by_name", get_visualization_job_output(job_name=job.job_name).apply(fields))
-        pulumi.export("by_status", get_visualization_jobs_output(status=job.status).apply(job_ids))
-        after_job = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[job]))
-        pulumi.export("after_job", after_job.apply(fields))
-        # Known inputs are read in preview too (functions have no state to fall back on).
-        pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
-        """,
-    )
-
-    run = run_in(emulator, program, preview=True)
-
-    assert run.error is None, run.error
-    assert {name: entry["known"] for name, entry in run.outputs.items()} == {
-        "by_name": False,
-        "by_status": False,
-        "after_job": False,
-        "known": True,
+    assert run.value("seen") == [197.0, 8.0]
+    assert run.value("ref_by_id") == run.value("ref_resource") == "apiTest-11"
+    assert {name for name, entry in run.outputs.items() if entry["secret"]} == {
+        "by_secret_id",
+        "by_secret_name",
+        "in_secret_project",
+        "by_secret_status",
     }
-    assert run.value("known")["job_name"] == "flowers_vis-2"
-    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
-
-
-def test_depends_on_waits_for_the_resource(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    emulator.latency = 0.3  # every /v1 answer is held back this long
-    program = write_program(
-        tmp_path,
-        """
-        job = VisualizationJob("board", job_id=212)
-        waiting = get_visualization_job_output(job_id=197, opts=pulumi.InvokeOutputOptions(depends_on=[job]))
-        free = get_visualization_job_output(job_id=230)
-        pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
-        pulumi.export("free", free.apply(lambda result: result.job_name))
-        """,
-    )
-
-    run = run_in(emulator, program)
-
-    assert run.error is None, run.error
-    assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
-    arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
-    assert set(arrived) == {"212", "197", "230"}
-    # The resource exists only once its read of 212 has been answered, which the emulator does
-    # `latency` after that request arrived: the dependent read cannot have been sent earlier.
-    assert arrived["197"] - arrived["212"] >= emulator.latency
-    # Control: without depends_on the read went out while the resource's read was in flight.
-    assert arrived["230"] - arrived["212"] < emulator.latency
 
 
 COMPONENT = """
@@ -424,111 +365,77 @@ class Site(pulumi.ComponentResource):
 """
 
 
-@pytest.mark.parametrize(
-    ("declared", "depends_on"),
-    [
-        ('Boards("boards", 212)', "[boards]"),
-        ('Site("site")', "boards"),  # a single resource (not a list), its job two components down
-        ('Boards("boards", 212)', "pulumi.Output.from_input([boards])"),
-    ],
-    ids=["component", "nested-component", "output-of-list"],
-)
-def test_depends_on_a_component_waits_for_its_children(
-    tmp_path: Path, emulator: ModelArtsEmulator, declared: str, depends_on: str
-) -> None:
-    emulator.latency = 0.3
-    program = write_program(
-        tmp_path,
-        COMPONENT
-        + f"""
-boards = {declared}
-options = pulumi.InvokeOutputOptions(depends_on={depends_on})
-waiting = get_visualization_job_output(job_id=197, opts=options)
-pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
-""",
-    )
-
-    run = run_in(emulator, program)
-
-    assert run.error is None, run.error
-    assert run.value("waiting") == "apiTest-11"
-    arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
-    assert set(arrived) == {"212", "197"}
-    # The component's child exists only once its read of 212 was answered, `latency` after it arrived.
-    assert arrived["197"] - arrived["212"] >= emulator.latency
-
-
-def test_depends_on_a_component_whose_child_is_new_is_unknown_in_preview(
+def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
     program = write_program(
         tmp_path,
         COMPONENT
-        + """
-site = Site("site")
-after = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[site]))
-pulumi.export("after", after.apply(fields))
-""",
+        + textwrap.dedent("""
+        job = VisualizationJob("board", job_id=197)  # its outputs are unknown in preview
+        pulumi.export("by_name", get_visualization_job_output(job_name=job.job_name).apply(fields))
+        pulumi.export("by_status", get_visualization_jobs_output(status=job.status).apply(job_ids))
+        after_job = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[job]))
+        pulumi.export("after_job", after_job.apply(fields))
+        # A component whose child is new: as unknown as the child.
+        after_site = get_visualization_job_output(job_id=230, opts=pulumi.InvokeOutputOptions(depends_on=[Site("site")]))
+        pulumi.export("after_site", after_site.apply(fields))
+        # Known inputs are read in preview too (functions have no state to fall back on).
+        pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
+        """),
     )
 
     run = run_in(emulator, program, preview=True)
 
     assert run.error is None, run.error
-    assert run.outputs["after"]["known"] is False
-    assert emulator.requests == []
+    assert {name: entry["known"] for name, entry in run.outputs.items()} == {
+        "by_name": False,
+        "by_status": False,
+        "after_job": False,
+        "after_site": False,
+        "known": True,
+    }
+    assert run.value("known")["job_name"] == "flowers_vis-2"
+    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
 
 
-def test_numbers_from_a_stack_reference(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    """A StackReference delivers 197.0 and 8.0: every form takes them as the integers they are."""
+@pytest.mark.parametrize(
+    ("declared", "depends_on"),
+    [
+        ('VisualizationJob("board", job_id=212)', "[boards]"),
+        ('Boards("boards", 212)', "[boards]"),
+        ('Site("site")', "boards"),  # a single resource (not a list), its job two components down
+        ('Boards("boards", 212)', "pulumi.Output.from_input([boards])"),
+    ],
+    ids=["resource", "component", "nested-component", "output-of-list"],
+)
+def test_depends_on_waits_for_the_resource_and_a_components_children(
+    tmp_path: Path, emulator: ModelArtsEmulator, declared: str, depends_on: str
+) -> None:
+    emulator.latency = 0.3  # every /v1 answer is held back this long
     program = write_program(
         tmp_path,
-        """
-        ref = pulumi.StackReference("organization/quickstart/dev")
-        job_id, status = ref.require_output("job_id"), ref.require_output("status")
-        pulumi.export("seen", pulumi.Output.all(job_id, status))
-        pulumi.export("by_id", get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name))
-        pulumi.export("by_status", get_visualization_jobs_output(status=status).apply(job_ids))
-        pulumi.export("resource", VisualizationJob("board", job_id=job_id).job_name)
-        """,
-    )
-
-    run = run_in(
-        emulator, program, stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}}
-    )
-
-    assert run.error is None, run.error
-    assert run.value("seen") == [197.0, 8.0]
-    assert run.value("by_id") == "apiTest-11"
-    assert run.value("by_status") == [197, 245]
-    assert run.value("resource") == "apiTest-11"
-
-
-def test_a_secret_input_makes_the_result_secret(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    program = write_program(
-        tmp_path,
-        f"""
-        secret = pulumi.Output.secret
-        pulumi.export("by_secret_id", get_visualization_job_output(job_id=secret(197)).apply(fields))
-        pulumi.export("by_secret_name", get_visualization_job_output(job_name=secret("apiTest-11")).apply(fields))
-        in_secret_project = get_visualization_job_output(job_id=197, project_id=secret("{emulator.project_id}"))
-        pulumi.export("in_secret_project", in_secret_project.apply(fields))
-        pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
-        pulumi.export("plain", get_visualization_job_output(job_id=197).apply(fields))
-        """,
+        COMPONENT
+        + f"""
+boards = {declared}
+waiting = get_visualization_job_output(job_id=197, opts=pulumi.InvokeOutputOptions(depends_on={depends_on}))
+free = get_visualization_job_output(job_id=230)
+pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
+pulumi.export("free", free.apply(lambda result: result.job_name))
+""",
     )
 
     run = run_in(emulator, program)
 
     assert run.error is None, run.error
-    assert {name: entry["secret"] for name, entry in run.outputs.items()} == {
-        "by_secret_id": True,
-        "by_secret_name": True,
-        "in_secret_project": True,
-        "by_secret_status": True,
-        "plain": False,
-    }
-    assert run.value("by_secret_id") == run.value("plain") == run.value("in_secret_project")
-    assert run.value("by_secret_status") == [197, 245]
+    assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
+    arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
+    assert set(arrived) == {"212", "197", "230"}
+    # The resource (a component's child) exists only once its read of 212 has been answered,
+    # `latency` after that request arrived: the dependent read cannot have been sent earlier.
+    assert arrived["197"] - arrived["212"] >= emulator.latency
+    # Control: without depends_on the read went out while the resource's read was in flight.
+    assert arrived["230"] - arrived["212"] < emulator.latency
 
 
 def test_output_form_reads_overlap(tmp_path: Path, emulator: ModelArtsEmulator) -> None:

@@ -13,12 +13,12 @@ import pulumi
 import pytest
 
 import pulumi_modelarts
-from harness.programs import REPO_ROOT
 from pulumi_modelarts.functions import RESULT_FIELDS, GetVisualizationJobResult
 from pulumi_modelarts.outputs import OUTPUTS
 from pulumi_modelarts.provider import STATE_FIELDS
 from pulumi_modelarts.resource import VisualizationJob
 from pulumi_modelarts.responses import JobModel
+from tests.programs import REPO_ROOT
 
 FULL_JOB: dict[str, Any] = {
     "job_id": 7,

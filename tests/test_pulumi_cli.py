@@ -21,10 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-from canaries import CANARY_SECRETS
-from harness.example_programs import QUICKSTART_DIR, modelarts_requests
-from harness.programs import REPO_ROOT
 from pulumi_modelarts.emulator import ModelArtsEmulator
+from tests.checks import CANARY_SECRETS
+from tests.programs import QUICKSTART_DIR, REPO_ROOT, clean_environ, modelarts_requests
 
 _spec = importlib.util.spec_from_file_location("demo", REPO_ROOT / "scripts" / "demo.py")
 assert _spec is not None and _spec.loader is not None
@@ -83,9 +82,8 @@ def cli(tmp_path: Path, emulator: ModelArtsEmulator) -> Cli:
     settings["runtime"]["options"]["virtualenv"] = sys.prefix  # where pulumi-modelarts is installed
     (project / "Pulumi.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     (tmp_path / "state").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "MODELARTS_", "PULUMI_"))}
+    env = clean_environ(emulator.environ(auth="aksk"))
     env.update(
-        emulator.environ(auth="aksk"),
         PULUMI_BACKEND_URL=(tmp_path / "state").as_uri(),
         PULUMI_HOME=str(tmp_path / "home"),
         PULUMI_CONFIG_PASSPHRASE="e2e-passphrase",

@@ -13,7 +13,17 @@ from typing import Any
 import pytest
 import requests
 
-from hostile import (
+from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidResponseError,
+    JobNotFoundError,
+    ModelArtsError,
+    ServiceError,
+    ThrottledError,
+)
+from tests.hostile import (
     ANOTHER_JOB_IN_DISGUISE,
     ECHOES,
     FOREIGN_NOT_FOUNDS,
@@ -24,20 +34,9 @@ from hostile import (
     EchoServer,
     RawServer,
     as_json,
-    leaks,
+    leaked_forms,
     reply,
     settings_for,
-)
-from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.emulator import ModelArtsEmulator
-from pulumi_modelarts.errors import (
-    AuthenticationError,
-    ConfigurationError,
-    InvalidResponseError,
-    JobNotFoundError,
-    ModelArtsError,
-    ServiceError,
-    ThrottledError,
 )
 
 
@@ -70,6 +69,7 @@ def _read(
         client.close()
 
 
+@pytest.mark.reliability("alternate encodings")
 @pytest.mark.parametrize("body", ANOTHER_JOB_IN_DISGUISE.values(), ids=ANOTHER_JOB_IN_DISGUISE.keys())
 def test_no_body_can_return_another_job(server: tuple[Scripted, RawServer], body: bytes) -> None:
     with pytest.raises(InvalidResponseError) as caught:
@@ -93,6 +93,7 @@ def test_the_same_job_in_another_spelling_is_read(server: tuple[Scripted, RawSer
 # -- non-finite numbers (defect 6) -------------------------------------------------------------
 
 
+@pytest.mark.reliability("non-finite numbers")
 @pytest.mark.parametrize("field", ["remaining_duration", "duration", "create_time", "status"])
 @pytest.mark.parametrize("number", NON_FINITE)
 def test_non_finite_numbers_are_refused(server: tuple[Scripted, RawServer], field: str, number: str) -> None:
@@ -120,6 +121,7 @@ def test_non_finite_numbers_are_refused_in_listings(server: tuple[Scripted, RawS
 # -- only ModelArts' own codes mean "not found" (defect 7) ----------------------------------------
 
 
+@pytest.mark.reliability("foreign 404s")
 @pytest.mark.parametrize("answer", FOREIGN_NOT_FOUNDS.values(), ids=FOREIGN_NOT_FOUNDS.keys())
 def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
     server: tuple[Scripted, RawServer], answer: tuple[int, bytes | dict[str, Any], str]
@@ -145,21 +147,6 @@ def test_modelarts_not_found_codes_are_a_missing_job(
 ) -> None:
     with pytest.raises(JobNotFoundError):
         _read(server, body, status)
-
-
-@pytest.mark.parametrize("style", ["400", "404"])
-def test_the_emulator_answers_a_missing_job_the_modelarts_way(style: str) -> None:
-    with ModelArtsEmulator(not_found_style=style) as emulator:
-        client = ModelArtsClient(
-            settings_for(emulator.url, project_id=emulator.project_id, **_emulator_keys(emulator))
-        )
-        with pytest.raises(JobNotFoundError):
-            client.get_visualization_job(4242)
-
-
-def _emulator_keys(emulator: ModelArtsEmulator) -> dict[str, Any]:
-    environ = emulator.environ("aksk")
-    return {"access_key": environ["HW_ACCESS_KEY"], "secret_key": environ["HW_SECRET_KEY"]}
 
 
 @pytest.mark.parametrize("location", [b"https://login.example/f\xfcr", b"\xff\xfe", b"/ok"])
@@ -191,6 +178,7 @@ def echo_server() -> Iterator[tuple[EchoServer, RawServer]]:
         yield echo, raw
 
 
+@pytest.mark.reliability("echoed secrets")
 @pytest.mark.parametrize("secret", ["token", "password"])
 @pytest.mark.parametrize("place", ECHOES)
 def test_no_secret_the_process_holds_comes_back_in_an_error(
@@ -207,7 +195,7 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
     text = " ".join(
         (str(error), repr(error), json.dumps(error.details()), str(pickle.loads(pickle.dumps(error))))
     )
-    assert leaks(text, echo.secret) == []
+    assert leaked_forms(text, echo.secret) == []
     assert "***" in text
 
 
@@ -236,4 +224,4 @@ def test_every_kind_of_error_keeps_the_secret_out(echo_server: tuple[EchoServer,
         echo.echo, echo.secret = answer, ISSUED_TOKEN
         with pytest.raises(expected) as caught:
             ModelArtsClient(settings).get_visualization_job(197)
-        assert leaks(str(caught.value), ISSUED_TOKEN) == [], expected
+        assert leaked_forms(str(caught.value), ISSUED_TOKEN) == [], expected

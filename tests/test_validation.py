@@ -16,73 +16,45 @@ from pulumi_modelarts.validation import (
 )
 
 MAX = 2**53 - 1  # 9007199254740991: the largest whole number a float carries exactly
+#: Refused job IDs, by why: out of range, not plain decimal digits, not a number at all, path-like.
+OUT_OF_RANGE = [
+    0,
+    -1,
+    0.0,
+    "0",
+    MAX + 1,
+    str(MAX + 1),
+    float(MAX + 1),
+    2**63 - 1,
+    str(2**63 - 1),
+    1.152921504606847e18,
+]
+NOT_DIGITS = ["", " 197", "197 ", "\t197\n", "1e3", "19.7", "197.0", 19.5, -197.0, "1" * 20, "9" * 19, "0x10"]
+FOREIGN_DIGITS = ["\uff11\uff19\uff17", "\u0661\u0669\u0667"]  # fullwidth, Arabic-Indic
+NOT_NUMBERS = [True, False, None, [197], b"197", float("nan"), float("inf"), float("-inf")]
+PATH_LIKE = ["../197", "197/..", "%2e%2e", "197;drop"]
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (197, 197),
-        ("197", 197),
-        (197.0, 197),  # what a StackReference delivers
-        ("0197", 197),
-        (MAX, MAX),
-        (float(MAX), MAX),
-        (str(MAX), MAX),
-        (JobStatus.RUNNING, 8),
-    ],
-)
+ACCEPTED = [
+    (197, 197),
+    ("197", 197),
+    (197.0, 197),
+    ("0197", 197),
+    (JobStatus.RUNNING, 8),
+]  # 197.0: a StackReference's
+
+
+@pytest.mark.parametrize(("value", "expected"), [*ACCEPTED, (MAX, MAX), (float(MAX), MAX), (str(MAX), MAX)])
 def test_job_id_accepts_ints_integral_floats_and_digit_strings(value: object, expected: int) -> None:
-    assert parse_job_id(value) == expected
-    assert type(parse_job_id(value)) is int
+    assert parse_job_id(value) == expected and type(parse_job_id(value)) is int
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        0,
-        -1,
-        0.0,
-        "0",
-        "",
-        " 197",
-        "197 ",
-        "\t197\n",
-        "1e3",
-        "19.7",
-        "197.0",
-        19.5,
-        -197.0,
-        True,
-        False,
-        None,
-        "../197",
-        "197/..",
-        "%2e%2e",
-        "\uff11\uff19\uff17",  # fullwidth digits
-        "\u0661\u0669\u0667",  # Arabic-Indic digits
-        "1" * 20,
-        MAX + 1,  # the first ID a float can no longer tell from its neighbour
-        str(MAX + 1),
-        float(MAX + 1),
-        2**63 - 1,
-        str(2**63 - 1),
-        1.152921504606847e18,
-        "9" * 19,
-        [197],
-        b"197",
-        "197;drop",
-        "0x10",
-        float("nan"),
-        float("inf"),
-        float("-inf"),
-    ],
-)
+@pytest.mark.parametrize("value", [*OUT_OF_RANGE, *NOT_DIGITS, *FOREIGN_DIGITS, *NOT_NUMBERS, *PATH_LIKE])
 def test_job_id_rejections_name_the_real_rule_in_one_line(value: object) -> None:
     with pytest.raises(InvalidInputError) as caught:
         parse_job_id(value)
-    message = str(caught.value)
-    assert message.startswith(f"job_id must be a whole number from 1 to {MAX}, got ")
-    assert "\n" not in message
+    assert str(caught.value).startswith(f"job_id must be a whole number from 1 to {MAX}, got ")
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -121,11 +93,11 @@ def test_job_names() -> None:
     ("value", "expected"),
     [
         ("https://modelarts.eu-de.otc.t-systems.com/", "https://modelarts.eu-de.otc.t-systems.com"),
-        ("https://host:8443/prefix/v", "https://host:8443/prefix/v"),
-        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
-        ("http://127.5.6.7:1", "http://127.5.6.7:1"),
-        ("http://localhost:9", "http://localhost:9"),
-        ("http://[::1]:9", "http://[::1]:9"),
+        *(
+            (url, url)
+            for url in ["https://host:8443/prefix/v", "http://127.0.0.1:8080", "http://127.5.6.7:1"]
+        ),
+        *((url, url) for url in ["http://localhost:9", "http://[::1]:9"]),
     ],
 )
 def test_endpoints_accepted(value: str, expected: str) -> None:
@@ -135,17 +107,15 @@ def test_endpoints_accepted(value: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [
-        ("http://modelarts.eu-de.otc.t-systems.com", "https://"),
-        ("http://10.0.0.1:80", "https://"),
-        ("ftp://host", "URL such as"),
+        *((url, "https://") for url in ["http://modelarts.eu-de.otc.t-systems.com", "http://10.0.0.1:80"]),
+        *(
+            (url, "URL such as")
+            for url in ["ftp://host", "https://ho st", "modelarts.eu-de.otc.t-systems.com", ""]
+        ),
+        *((url, "query") for url in ["https://host/?a=1", "https://host/#x"]),
         ("https://user:pw@host", "credentials"),
-        ("https://host/?a=1", "query"),
-        ("https://host/#x", "query"),
         ("https://host/a/../b", "path"),
         ("https://host:99999", "not a valid URL"),
-        ("https://ho st", "URL such as"),
-        ("modelarts.eu-de.otc.t-systems.com", "URL such as"),
-        ("", "URL such as"),
     ],
 )
 def test_endpoints_rejected(value: str, fragment: str) -> None:
@@ -155,8 +125,8 @@ def test_endpoints_rejected(value: str, fragment: str) -> None:
 
 
 def test_loopback_detection() -> None:
-    assert is_loopback_host("127.0.0.1") and is_loopback_host("::1") and is_loopback_host("LOCALHOST")
-    assert not is_loopback_host("128.0.0.1") and not is_loopback_host("localhost.evil.com")
+    assert all(is_loopback_host(host) for host in ("127.0.0.1", "::1", "LOCALHOST"))
+    assert not any(is_loopback_host(host) for host in ("128.0.0.1", "localhost.evil.com"))
 
 
 @pytest.mark.parametrize("segment", ["..", ".", "a/b", "%2F", "?x", "#y", "a b", "é"])

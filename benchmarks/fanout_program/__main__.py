@@ -1,6 +1,6 @@
 """Fan-out program: ``get_visualization_job_output`` for every ID in ``fanout:jobIds``.
 
-Run under mocks by tests/harness/programs.py. ``started``/``finished`` are ``time.monotonic()``
+Run under mocks by tests/programs.py. ``started``/``finished`` are ``time.monotonic()``
 (system-wide on Linux, so comparable with the emulator's request log in the parent process);
 ``cpu`` is the CPU time this process spent between the two.
 """

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from canaries import CANARY
 from pulumi_modelarts.emulator import ModelArtsEmulator
+from tests.checks import CANARY
 
 from .conftest import Api, jobs_path, signed_get
 

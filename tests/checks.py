@@ -1,0 +1,129 @@
+"""What the tests and the reliability runs count as right: canary credentials that must never
+show up anywhere, and a job's outputs compared with the emulator's stored JSON."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from pulumi_modelarts.emulator import EmulatorCredentials, ModelArtsEmulator
+from pulumi_modelarts.errors import ModelArtsError
+from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from pulumi_modelarts.responses import JobModel
+
+CANARY = EmulatorCredentials(
+    access_key="CANARYAK7f3e9d2c1b0a",
+    secret_key="canary-secret-key-5d41402abc4b2a76b9719d911017c592",
+    user_name="canary-user",
+    password="canary-password-9e107d9d372bb6826bd81d3542a419d6",
+    domain_name="canary-domain",
+)
+CANARY_SECRETS = (CANARY.access_key, CANARY.secret_key, CANARY.password)
+#: Wrong credentials are secrets too: they must not show up in the errors they cause.
+WRONG_SECRET_KEY = "WRONGCANARY-sk-0f9e8d7c6b5a49382716"
+WRONG_PASSWORD = "WRONGCANARY-pw-1a2b3c4d5e6f70819283"
+#: Stack config keys that carry credentials: what ``pulumi config set --secret`` marks.
+SECRET_CONFIG_KEYS = ("modelarts:accessKey", "modelarts:secretKey", "modelarts:password")
+#: A run of this many characters of a secret counts as a leak (a secret cut short still leaks).
+FRAGMENT = 12
+
+
+class LeakScanner:
+    """Counts the texts it is shown and the ones holding a secret, whole or any ``FRAGMENT``
+    characters of one."""
+
+    def __init__(
+        self, secrets: tuple[str, ...] = (*CANARY_SECRETS, WRONG_SECRET_KEY, WRONG_PASSWORD)
+    ) -> None:
+        self.fragments = {s[i : i + FRAGMENT] for s in secrets for i in range(max(1, len(s) - FRAGMENT + 1))}
+        self.scanned = 0
+        self.leaks: list[str] = []
+        self._lock = threading.Lock()
+
+    def scan(self, where: str, text: str | bytes) -> None:
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        found = [f"{where}: {fragment[:6]}..." for fragment in self.fragments if fragment in text]
+        with self._lock:
+            self.scanned += 1
+            self.leaks += found[:1]
+
+    def scan_error(self, where: str, error: BaseException) -> None:
+        """An error as every consumer may see it: message, repr, structured details and pickle."""
+        details = repr(error.details()) if isinstance(error, ModelArtsError) else ""
+        for text in (str(error), repr(error), details, pickle.dumps(error)):
+            self.scan(where, text)
+
+    @contextmanager
+    def logs(self, where: str) -> Iterator[None]:
+        """Scan every log record (DEBUG and up, every logger) emitted inside the block."""
+        scanner = self
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                scanner.scan(f"{where} log {record.name}", self.format(record))
+
+        root, handler = logging.getLogger(), Handler(logging.DEBUG)
+        level, root.level = root.level, logging.DEBUG
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
+
+
+def find_text(
+    value: Any, needles: tuple[str, ...], *, outside_secrets: bool = False, path: str = "$"
+) -> list[str]:
+    """JSON paths of the strings (and keys) in ``value`` that contain one of ``needles``; with
+    ``outside_secrets``, values wrapped as ``{"__secret": ...}`` are not searched."""
+    if isinstance(value, dict):
+        if outside_secrets and set(value) == {"__secret"}:
+            return []
+        found = [f"{path}.{key} (key)" for key in value if any(needle in str(key) for needle in needles)]
+        for key, item in value.items():
+            found += find_text(item, needles, outside_secrets=outside_secrets, path=f"{path}.{key}")
+        return found
+    if isinstance(value, list):
+        return [
+            hit
+            for i, item in enumerate(value)
+            for hit in find_text(item, needles, outside_secrets=outside_secrets, path=f"{path}[{i}]")
+        ]
+    return [path] if isinstance(value, str) and any(needle in value for needle in needles) else []
+
+
+def outputs_of(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
+    """What every surface must export for a job: the package model's outputs of the stored record."""
+    record = emulator.get_job(job_id)
+    assert record is not None, f"job {job_id} is not in the emulator"
+    return JobModel.model_validate(record).to_outputs(project_id=emulator.project_id, region=emulator.region)
+
+
+#: Outputs computed from the raw job rather than carried over unchanged (``status_name`` and
+#: ``created_at`` are not checked here: the model's own tests pin them).
+DERIVED = ("flavor_code", "is_running", "project_id", "region", "status_name", "created_at")
+
+
+def mismatches(
+    outputs: Mapping[str, Any], stored: Mapping[str, Any], project_id: str, region: str
+) -> list[str]:
+    """Fields where ``outputs`` differ from the emulator's stored job (empty when right).
+
+    Computed from the stored JSON, not through the package's model, so that a parsing bug cannot
+    hide itself. Numbers compare by value (the gRPC round trip makes every int a float).
+    """
+    wrong = [name for name in OUTPUT_FIELDS if name not in DERIVED and outputs.get(name) != stored.get(name)]
+    derived = {
+        "flavor_code": (stored.get("flavor") or {}).get("code"),
+        "project_id": project_id,
+        "region": region,
+    }
+    wrong += [name for name, value in derived.items() if outputs.get(name) != value]
+    if outputs.get("is_running") is not (stored.get("status") == 8):
+        wrong.append("is_running")
+    return wrong

@@ -1,0 +1,250 @@
+"""Run a Pulumi program (the quickstart, an example, a test's own) under mocks, in a child process.
+
+Each run gets a fresh interpreter (``python -m tests.programs``), so the Pulumi runtime's global
+settings, the program's module-level code and process-wide caches start clean, as under
+``pulumi up``. In the child, mocks stand in for the engine: a ``VisualizationJob`` is served by
+the real provider, unpickled from ``__provider`` and configured with the stack config, calling
+the emulator over loopback as the engine's provider process would on ``up`` (on ``preview`` its
+outputs stay unknown, and a read whose ID is unknown is skipped, as the engine does). Like the
+engine, the provider gets secret inputs unwrapped, and outputs named like a secret input or in
+the registration's ``additionalSecretOutputs`` come back secret. Other resources echo their
+inputs; a ``StackReference`` serves the outputs a test hands it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pulumi_modelarts.emulator import ModelArtsEmulator
+
+JOB_TYPE = "pulumi-python:dynamic/modelarts:VisualizationJob"
+#: Variables that would point a child process at another cloud or stack.
+CLOUD_VARIABLE_PREFIXES = ("HW_", "OS_", "MODELARTS_", "PULUMI_")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART_DIR = REPO_ROOT
+QUICKSTART_PROJECT = "modelarts-quickstart"
+EXAMPLES_DIR = REPO_ROOT / "examples"
+MARKER = "\n@@RESULT@@"
+
+
+@dataclass
+class ProgramRun:
+    """What a program registered and exported, and what it printed."""
+
+    outputs: dict[str, dict[str, Any]]  # name -> {"known", "secret", "value"}
+    resources: list[dict[str, Any]]
+    error: dict[str, Any] | None  # {"type", "mro", "message", "traceback"}
+    stdout: str
+    stderr: str
+
+    def value(self, name: str) -> Any:
+        return self.outputs[name]["value"]
+
+    def values(self) -> dict[str, Any]:
+        return {name: entry["value"] for name, entry in self.outputs.items()}
+
+    def of_type(self, type_: str) -> list[dict[str, Any]]:
+        return [resource for resource in self.resources if resource["type"] == type_]
+
+
+def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without cloud settings, plus ``extra``: a child process sees
+    only the credentials a test gives it."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(CLOUD_VARIABLE_PREFIXES)}
+    return {**env, **(extra or {})}
+
+
+def write_program(directory: Path, source: str) -> Path:
+    """A program directory whose ``__main__.py`` is ``source`` (dedented)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "__main__.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    return directory
+
+
+def run_program(
+    program_dir: Path,
+    *,
+    project: str,
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    preview: bool = False,
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+    timeout: float = 120.0,
+) -> ProgramRun:
+    """Run ``program_dir/__main__.py``; config keys are namespaced. The program sees only the
+    credentials the test gives it (``env``, ``config``)."""
+    spec = {
+        "project": project,
+        "stack": stack,
+        "config": dict(config or {}),
+        "secret_keys": secret_keys,
+        "preview": preview,
+        "stack_references": dict(stack_references or {}),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.programs", json.dumps(spec)],
+        cwd=program_dir,
+        env={**clean_environ(env), "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    stdout, marker, payload = completed.stdout.rpartition(MARKER)
+    if not marker:
+        raise RuntimeError(f"program run crashed (exit {completed.returncode}):\n{completed.stderr}")
+    result = json.loads(payload)
+    return ProgramRun(result["outputs"], result["resources"], result["error"], stdout, completed.stderr)
+
+
+def modelarts_requests(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
+    """``(method, path)`` of every ModelArts (``/v1``) request the emulator saw."""
+    return [(record.method, record.path) for record in emulator.requests if record.path.startswith("/v1/")]
+
+
+# -- the child process ---------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly mock values: secrets as ``{"__secret": ...}``, anything else not JSON as repr."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return {"__secret": _plain(rpc.unwrap_rpc_secret(value))}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value if isinstance(value, str | int | float | bool | None) else repr(value)
+
+
+def _child(spec: dict[str, Any]) -> dict[str, Any]:
+    import base64
+    import runpy
+    import traceback
+
+    import dill
+    import pulumi
+    from pulumi.dynamic import ConfigureRequest
+    from pulumi.dynamic.config import Config
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    resources: list[dict[str, Any]] = []
+    secret_outputs: dict[str, list[str]] = {}
+
+    def served(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id == rpc.UNKNOWN:
+            return "", {}  # the engine skips a read whose ID is unknown (preview only)
+        serialized = rpc.unwrap_rpc_secret(args.inputs["__provider"])
+        provider = dill.loads(base64.b64decode(serialized))
+        provider.configure(ConfigureRequest(Config(raw_config=spec["config"], project_name=spec["project"])))
+        inputs = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items() if k != "__provider"}
+        if args.resource_id:
+            read = provider.read(args.resource_id, inputs)
+            return read.id or args.resource_id, read.outs
+        checked = provider.check({}, inputs)
+        if checked.failures:
+            raise RuntimeError("; ".join(f"{f.property}: {f.reason}" for f in checked.failures))
+        if spec["preview"]:
+            return "", checked.inputs  # the engine shows checked inputs; outputs stay unknown
+        created = provider.create(checked.inputs)
+        return created.id, created.outs
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+            if args.typ == JOB_TYPE:
+                resource_id, outputs = served(args)
+                # The engine marks outputs secret that additionalSecretOutputs names or that are
+                # named like a secret input (the provider, which refuses secrets, never sees one).
+                secret = {
+                    *secret_outputs.get(args.name, []),
+                    *(k for k, v in args.inputs.items() if rpc.is_rpc_secret(v)),
+                }
+                outputs = {k: rpc.wrap_rpc_secret(v) if k in secret else v for k, v in outputs.items()}
+            elif args.typ == "pulumi:pulumi:StackReference":
+                name = args.inputs["name"]
+                resource_id = name
+                outputs = {"name": name, "outputs": spec["stack_references"][name], "secretOutputNames": []}
+            else:
+                resource_id, outputs = f"{args.name}-id", dict(args.inputs)
+            provider = args.inputs.get("__provider")
+            resources.append(
+                {
+                    "type": args.typ,
+                    "name": args.name,
+                    "id": resource_id,
+                    "resource_id": args.resource_id,
+                    "inputs": _plain({k: v for k, v in args.inputs.items() if k != "__provider"}),
+                    "provider_secret": rpc.is_rpc_secret(provider),
+                    "provider": rpc.unwrap_rpc_secret(provider) if provider is not None else None,
+                    "outputs": _plain(outputs),
+                    "secret_outputs": secret_outputs.get(args.name, []),
+                }
+            )
+            return resource_id, outputs
+
+        def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+            return {}, None
+
+    pulumi.runtime.set_mocks(Mocks(), project=spec["project"], stack=spec["stack"], preview=spec["preview"])
+    monitor = pulumi.runtime.settings.get_monitor()
+
+    def recording(original: Any) -> Any:
+        """The mock monitor drops ``additionalSecretOutputs``: keep them first."""
+
+        def register(request: Any) -> Any:
+            secret_outputs[request.name] = list(request.additionalSecretOutputs)
+            return original(request)
+
+        return register
+
+    for method in ("RegisterResource", "ReadResource"):
+        setattr(monitor, method, recording(getattr(monitor, method)))
+    pulumi.runtime.set_all_config(spec["config"], spec.get("secret_keys"))
+
+    async def exported(exports: dict[str, Any]) -> dict[str, Any]:
+        """Stack exports as plain data; plain values (direct function forms) are exports too."""
+        resolved = {}
+        for name, export in exports.items():
+            output = pulumi.Output.from_input(export)
+            known = await output.is_known()
+            value = _plain(await output.future()) if known else None
+            resolved[name] = {"known": known, "secret": await output.is_secret(), "value": value}
+        return resolved
+
+    result: dict[str, Any] = {"error": None, "outputs": {}, "resources": resources}
+    try:
+        _sync_await(
+            run_pulumi_func(
+                lambda: runpy.run_path(os.path.join(os.getcwd(), "__main__.py"), run_name="__main__")
+            )
+        )
+        root = pulumi.runtime.get_root_resource()
+        result["outputs"] = _sync_await(exported(root.outputs))  # type: ignore[union-attr]
+    except Exception as exc:  # reported to the test, which asserts on it
+        mro = [cls.__name__ for cls in type(exc).__mro__]
+        result["error"] = {
+            "type": mro[0],
+            "mro": mro,
+            "message": str(exc),
+            "traceback": traceback.format_exc(),
+        }
+    return result
+
+
+if __name__ == "__main__":
+    sys.stdout.write(MARKER + json.dumps(_child(json.loads(sys.argv[1]))))

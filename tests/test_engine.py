@@ -1,0 +1,512 @@
+"""The data source as the engine drives it: the SDK's provider server over gRPC, the emulator
+behind it, and the emulator's request log as the proof of what reached the cloud."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
+from pulumi.output import Unknown
+
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
+from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+from tests.checks import CANARY, SECRET_CONFIG_KEYS, LeakScanner, mismatches, outputs_of
+from tests.harness import (
+    CheckFailedError,
+    Desired,
+    Engine,
+    OperationResult,
+    ProviderCallError,
+    ProviderServer,
+    ResourceState,
+    serialized_provider,
+    urn_for,
+)
+from tests.hostile import FOREIGN_NOT_FOUNDS, NON_FINITE, as_json
+
+PLUGIN_CALLS = ["GetPluginInfo", "Configure"]
+
+
+def stack_config(emulator: ModelArtsEmulator, auth: str = "aksk") -> dict[str, str]:
+    """``modelarts:*`` stack config pointing at the emulator (no project: it is looked up)."""
+    return emulator.stack_config(auth, include_project=False)
+
+
+@pytest.fixture
+def engine(emulator: ModelArtsEmulator) -> Engine:
+    return Engine(
+        VisualizationJobProvider(),
+        config=stack_config(emulator),
+        secret_keys=SECRET_CONFIG_KEYS,
+        project="quickstart",
+    )
+
+
+def job(job_id: Any, read_id: Any = None, **overrides: Any) -> Desired:
+    """What ``VisualizationJob(name, job_id, ...)`` (or ``.get`` with ``read_id``) registers:
+    inputs plus the declared outputs."""
+    return Desired({**dict.fromkeys(STATE_FIELDS), "job_id": job_id, **overrides}, read_id)
+
+
+def modelarts_calls(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
+    """(method, route) of every ModelArts request; IAM lookups are left out."""
+    return [(r.method, r.route) for r in emulator.requests if not r.route.startswith("iam_")]
+
+
+def fresh_state_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
+    """What state must hold for the job now: every field as read, plus the endpoint; the engine
+    leaves top-level nulls out of state."""
+    expected = {**outputs_of(emulator, job_id), "endpoint": emulator.url}
+    return {key: value for key, value in expected.items() if value is not None}
+
+
+def put_in_state(
+    engine: Engine, emulator: ModelArtsEmulator, name: str, job_id: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """State as an ``up`` of job ``job_id`` writes it (without running one); its inputs and outputs."""
+    outputs = {**fresh_state_outputs(emulator, job_id), "__provider": engine.provider}
+    inputs: dict[str, Any] = {"job_id": job_id, "__provider": engine.provider}
+    engine.state[engine.urn(name)] = ResourceState(str(job_id), inputs, outputs)
+    return inputs, outputs
+
+
+def stored(engine: Engine, name: str) -> dict[str, Any]:
+    return {k: v for k, v in engine.state[engine.urn(name)].outputs.items() if k != "__provider"}
+
+
+# -- the harness: the engine's call sequences ------------------------------------------------------
+
+
+def test_the_harness_issues_the_engines_call_sequences(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    """The rows of the engine's lifecycle (pulumi-dynamic notes, section 1.2) one operation after
+    the other on one stack, each in a fresh provider process told the plugin info and config; the
+    other tests check the remaining rows (preview, same, update) where they use them."""
+    program = {"board": job(197), "seen": job(212, read_id="212"), "later": job(230, read_id=Unknown())}
+    rows: list[tuple[Callable[[], OperationResult], dict[str, list[str]]]] = [
+        (lambda: engine.up(program), {"board": ["Check", "Create"], "seen": ["Read"], "later": []}),
+        (engine.refresh, {"board": ["Read", "Diff"], "seen": ["Read"]}),
+        (
+            lambda: engine.up({"board": job(212)}),
+            {"board": ["Check", "Diff", "Check", "Create", "Delete"], "seen": []},
+        ),
+        (lambda: engine.up({"other": job(197)}), {"other": ["Check", "Create"], "board": ["Delete"]}),
+        (engine.destroy, {"other": ["Delete"]}),
+    ]
+    pids = set()
+    for operation, calls in rows:
+        emulator.clear_requests()
+        result = operation()
+        assert result.ok, result.error
+        assert {step.name: step.calls for step in result.steps.values()} == calls
+        assert result.calls == [*PLUGIN_CALLS, *(call for step in calls.values() for call in step)]
+        pids.add(result.server_pid)
+    assert len(pids) == engine.servers_started == len(rows) and engine.state == {}
+    # Destroy (the last row) sent nothing, and the jobs survive it.
+    assert emulator.requests == [] and emulator.get_job(197) is not None and emulator.get_job(212) is not None
+
+
+def test_the_harness_stops_at_the_first_failure_and_commits_what_finished(engine: Engine) -> None:
+    with pytest.raises(CheckFailedError, match="job_id"):
+        engine.preview({"bad": job("../197")}).raise_error()
+    result = engine.up({"a": job(197), "b": job(4040), "c": job(212)})
+    assert isinstance(result.error, ProviderCallError) and "JobNotFoundError" in result.error.last_line
+    assert result.calls == [*PLUGIN_CALLS, "Check", "Create", "Check", "Create"]
+    assert list(engine.state) == [engine.urn("a")]
+
+
+# -- reading jobs ----------------------------------------------------------------------------------
+
+
+def test_preview_with_an_unknown_job_id_sends_nothing(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    result = engine.preview({"board": job(Unknown())})
+    assert result.ok, result.error
+    step = result.step("board")
+    assert (step.kind, step.calls) == ("create", ["Check"])
+    assert step.outputs is not None and isinstance(step.outputs["service_url"], Unknown)
+    assert emulator.requests == []
+
+
+def test_up_reads_the_job_once_and_exports_every_field(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    result = engine.up({"board": job(197)})
+    assert result.ok, result.error
+    step = result.step("board")
+    assert (step.kind, step.id, step.calls) == ("create", "197", ["Check", "Create"])
+    outputs = step.outputs or {}
+    # Every field exactly the job's, no "id" or "urn"; the engine drops top-level nulls from state.
+    assert {key: value for key, value in outputs.items() if key != "__provider"} == fresh_state_outputs(
+        emulator, 197
+    )
+    assert (outputs["status"], outputs["status_name"], outputs["is_running"]) == (8, "RUNNING", True)
+    assert (outputs["created_at"], outputs["region"], outputs["endpoint"]) == (
+        "2019-08-07T03:48:56Z",
+        "eu-de",
+        emulator.url,
+    )
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
+
+
+#: One job per variant, so one stack shows them all: job -> (variant, fields the service changed).
+CLOCK_MOVES = {
+    197: ("duration", {"duration": 9_000_000}),
+    212: ("remaining-duration", {"remaining_duration": 1234.5}),
+    245: ("both", {"duration": 33_001, "remaining_duration": 0.5}),
+}
+REAL_DRIFT = {
+    197: ("status-stops-the-clock", {"status": 10}),
+    212: ("description-and-clock", {"job_desc": "retrained", "duration": 40_000}),
+    245: ("url-gone-and-clock", {"service_url": None, "remaining_duration": 7.5}),
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "drift"), [(CLOCK_MOVES, False), (REAL_DRIFT, True)], ids=["clock", "drift"]
+)
+def test_a_running_jobs_clock_alone_is_not_drift(
+    engine: Engine, emulator: ModelArtsEmulator, changes: dict[int, tuple[str, dict[str, Any]]], drift: bool
+) -> None:
+    program = {name: job(job_id) for job_id, (name, _) in changes.items()}
+    engine.up(program).raise_error()
+    before = {name: stored(engine, name) for name in program}
+    for job_id, (_, fields) in changes.items():
+        emulator.update_job(job_id, **fields)
+    emulator.clear_requests()
+    for operation in ("preview", "up"):  # `preview --expect-no-changes`, an operator resync
+        result = getattr(engine, operation)(program)
+        calls = ["Check", "Diff", "Update"] if drift and operation == "up" else ["Check", "Diff"]
+        for name in program:
+            assert (result.step(name).kind, result.step(name).calls) == (
+                "update" if drift else "same",
+                calls,
+            ), name
+    for job_id, (name, _) in changes.items():
+        # A clock alone keeps the values last recorded; real drift writes every field fresh, clock included.
+        assert stored(engine, name) == (fresh_state_outputs(emulator, job_id) if drift else before[name]), (
+            name
+        )
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
+
+
+#: How state written by this package's 0.1.0 can differ from what it writes now, one job each.
+OLD_STATES: dict[str, tuple[int, Callable[[dict[str, Any], dict[str, Any], str], None]]] = {
+    "no-place-fields": (
+        197,
+        lambda outputs, inputs, url: [outputs.pop(k) for k in ("endpoint", "region", "project_id")],
+    ),
+    "string-job-id": (
+        212,
+        lambda outputs, inputs, url: (outputs.update(job_id="212"), inputs.update(job_id="212")),
+    ),
+    "trailing-slash": (230, lambda outputs, inputs, url: outputs.update(endpoint=url + "/")),
+    "all-of-them": (
+        245,
+        lambda outputs, inputs, url: (
+            [outputs.pop(k) for k in ("region", "project_id")],
+            outputs.update(job_id="245", endpoint=url + "//"),
+            inputs.update(job_id="245"),
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", ["up", "refresh"])
+def test_state_from_an_older_version_is_never_replaced(
+    engine: Engine, emulator: ModelArtsEmulator, operation: str
+) -> None:
+    for name, (job_id, age) in OLD_STATES.items():
+        inputs, outputs = put_in_state(engine, emulator, name, job_id)
+        age(outputs, inputs, emulator.url)
+    program = {name: job(job_id) for name, (job_id, _) in OLD_STATES.items()}
+    if operation == "up":
+        assert all(step.diff and step.diff.replaces == [] for step in engine.preview(program).steps.values())
+    result = engine.up(program) if operation == "up" else engine.refresh()
+    assert result.ok, result.error
+    assert "Create" not in result.calls and "Delete" not in result.calls
+    for name, (job_id, _) in OLD_STATES.items():
+        # What the older version left out or wrote differently is now written as this one does.
+        step = result.step(name)
+        assert step.diff is not None and step.diff.replaces == [] and not step.dropped, name
+        assert stored(engine, name) == fresh_state_outputs(emulator, job_id), name
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * (2 if operation == "up" else 1) * len(program)
+
+
+def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    engine.up({"board": job(197)}).raise_error()
+    emulator.remove_job(197)
+    emulator.clear_requests()
+    up = engine.up({"board": job(197)})
+    assert isinstance(up.error, ProviderCallError)
+    line = up.error.last_line
+    assert line.startswith("pulumi_modelarts.errors.JobNotFoundError: ")
+    assert "job 197" in line and "not found" in line and f"project {emulator.project_id}" in line
+    assert "Traceback" in up.error.details and "requests" not in up.error.details  # no client internals
+    refreshed = engine.refresh()
+    assert refreshed.ok and refreshed.step("board").dropped and engine.state == {}
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2
+    missing = engine.up({"board": job(4040)})  # creating a missing job: one clear line, nothing stored
+    assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
+    assert "job 4040" in missing.error.last_line and engine.state == {}
+
+
+def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    for operation in (engine.preview, engine.up):
+        step = operation({"existing": job("212", read_id="212")}).step("existing")
+        assert (step.kind, step.calls, (step.outputs or {})["job_name"]) == (
+            "read",
+            ["Read"],
+            "mnist-insight",
+        )
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2
+    emulator.clear_requests()
+    assert engine.destroy().kinds == {"existing": "discard"}
+    assert emulator.requests == [] and engine.state == {}  # external: dropped, never deleted
+    missing = engine.up({"ghost": job(None, read_id="999")})
+    assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
+
+
+def test_get_with_an_unknown_id_is_read_by_no_one(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    """What ``VisualizationJob.get`` registers while an override is unknown: an unknown ID, which
+    the engine never hands to the provider (it could not tell the override was asked for: the
+    server drops unknown values from a Read's properties)."""
+    step = engine.preview({"seen": job(197, read_id=Unknown(), endpoint=Unknown())}).step("seen")
+    assert (step.kind, step.calls) == ("read", [])
+    assert step.outputs is not None and all(isinstance(step.outputs[key], Unknown) for key in STATE_FIELDS)
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("override", "replaces"),
+    [
+        ({"job_id": "212"}, ["job_id"]),
+        ({"region": "eu-nl"}, ["project_id", "region"]),
+        ({"endpoint": "http://127.0.0.1:9"}, ["endpoint"]),
+        ({"job_id": Unknown()}, ["job_id"]),
+    ],
+    ids=["job", "region", "endpoint", "unknown-job"],
+)
+def test_another_job_or_place_is_a_replacement_and_nothing_is_deleted(
+    engine: Engine, emulator: ModelArtsEmulator, override: dict[str, Any], replaces: list[str]
+) -> None:
+    put_in_state(engine, emulator, "board", 197)
+    emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
+    emulator.clear_requests()
+    preview = engine.preview({"board": job(**{"job_id": 197, **override})}).step("board")
+    assert (preview.kind, preview.calls) == ("replace", ["Check", "Diff", "Check"])
+    assert preview.diff is not None and preview.diff.replaces == replaces
+    assert modelarts_calls(emulator) == []  # no read is needed to see another job
+    if override == {"job_id": "212"}:
+        step = engine.up({"board": job("212")}).step("board")
+        assert (step.kind, (step.outputs or {})["job_name"]) == ("replace", "mnist-insight")
+        assert modelarts_calls(emulator) == [("GET", "get_job")] and emulator.get_job(197) is not None
+
+
+def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelArtsEmulator) -> None:
+    ids = [197, 212, 230, 245]
+    engine.up({f"job{i}": job(i) for i in ids}).raise_error()
+    emulator.latency = 0.3
+    emulator.clear_requests()
+    engine.refresh(parallel=4).raise_error()
+    reads = [r for r in emulator.requests if r.route == "get_job"]
+    assert sorted(int(r.path.rsplit("/", 1)[1]) for r in reads) == ids
+    # All four arrived before the first could have been answered: they were in flight together.
+    assert max(r.time for r in reads) - min(r.time for r in reads) < emulator.latency
+    assert [engine.state[engine.urn(f"job{i}")].outputs["job_id"] for i in ids] == ids
+
+
+@pytest.mark.parametrize("override", [None, "endpoint", "region"])
+def test_password_auth_fetches_one_token_per_operation(
+    emulator: ModelArtsEmulator, override: str | None
+) -> None:
+    config = stack_config(emulator, "password")
+    jobs = {f"job{i}": job(i) for i in (197, 212, 230)}
+    if override == "region":  # the stack reads eu-nl (an empty project); this job lives in eu-de
+        emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
+        config["modelarts:region"] = "eu-nl"
+        jobs = {"board": job(197, region=emulator.region)}
+    elif override == "endpoint":  # the same emulator under another name: another endpoint
+        jobs = {"board": job(197, endpoint=emulator.url.replace("127.0.0.1", "localhost"))}
+    engine = Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG_KEYS)
+    engine.up(jobs).raise_error()
+    # Each in a provider process of its own: a refresh, and what reads and diffs in one process.
+    operations = {"refresh": engine.refresh, "up": lambda: engine.up(jobs, refresh=override is not None)}
+    for name, operation in operations.items():
+        emulator.clear_requests()
+        operation().raise_error()
+        routes = [r.route for r in emulator.requests]
+        # Read serves stored outputs (project, region, endpoint named); Diff serves inputs (only the
+        # override named): one place, one client, one token.
+        assert routes.count("iam_token") == 1, (name, routes)
+        assert override is not None or routes.count("get_job") == 3, (name, routes)
+
+
+@pytest.mark.reliability("secrets")
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+def test_canary_secrets_appear_nowhere(emulator: ModelArtsEmulator, auth: str, leaks: LeakScanner) -> None:
+    engine = Engine(
+        VisualizationJobProvider(), config=stack_config(emulator, auth), secret_keys=SECRET_CONFIG_KEYS
+    )
+    provider = VisualizationJobProvider()  # after configure() saw the secrets and a read used them
+    provider.configure(ConfigureRequest(Config(raw_config=stack_config(emulator, auth), project_name="p")))
+    provider.create({"job_id": 197})
+    texts = [engine.provider, serialized_provider(provider), repr(provider), repr(vars(provider))]
+    for result in (engine.up({"board": job(197)}), engine.refresh(), engine.preview({"board": job(197)})):
+        assert result.ok, result.error
+        texts += [repr(result.steps), result.stdout, result.stderr]
+    echoed = CANARY.secret_key if auth == "aksk" else CANARY.password  # a server echoing a credential
+    emulator.inject_fault(
+        "get_job", status=403, error_code="ModelArts.0108", error_message=f"denied for {echoed}"
+    )
+    failed = engine.up({"board": job(197)})
+    assert isinstance(failed.error, ProviderCallError) and "denied for ***" in failed.error.last_line
+    texts += [
+        failed.error.details,
+        failed.stdout,
+        failed.stderr,
+        json.dumps({u: vars(s) for u, s in engine.state.items()}),
+    ]
+    for text in texts:
+        leaks.scan(f"engine ({auth})", text)
+
+
+# -- refresh under faults: the provider server keeps a job unless it is really gone -----------------
+
+HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+REFRESH_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
+    "502 HTML x3, maxRetries 2 (exhausted)": (
+        {"status": 502, "body": HTML_502, "content_type": "text/html", "count": 3},
+        "kept: ServiceError",
+    ),
+    "429 x2 (Retry-After: 0)": (
+        {"status": 429, "error_code": "APIG.0308", "retry_after": 0, "count": 2},
+        "recovered",
+    ),
+    "404 HTML page (not a ModelArts answer)": (
+        {"status": 404, "body": "<html>404 Not Found</html>", "content_type": "text/html"},
+        "kept: InvalidResponseError",
+    ),
+    "truncated JSON": ({"truncate": True}, "kept: InvalidResponseError"),
+    "credentials rejected": (
+        {"status": 401, "error_code": "APIG.0301", "count": 5},
+        "kept: AuthenticationError",
+    ),
+    "job gone (ModelArts.2775)": ({"status": 400, "error_code": "ModelArts.2775"}, "dropped"),
+}
+CASES = [
+    *(
+        pytest.param(fault, expected, id=name, marks=pytest.mark.reliability("fault matrix"))
+        for name, (fault, expected) in REFRESH_FAULTS.items()
+    ),
+    *(
+        pytest.param(
+            {
+                "status": status,
+                "body": as_json(body) if isinstance(body, dict) else body,
+                "content_type": content_type,
+            },
+            "kept or recovered",
+            id=f"foreign 404: {name}",
+            marks=pytest.mark.reliability("foreign 404s"),
+        )
+        for name, (status, body, content_type) in FOREIGN_NOT_FOUNDS.items()
+    ),
+    *(
+        pytest.param(
+            {
+                "body": b'{"job_id": 197, "job_name": "apiTest-11", "status": 8, "remaining_duration": %s}'
+                % n.encode()
+            },
+            "kept: InvalidResponseError",
+            id=f"non-finite: {n}",
+            marks=pytest.mark.reliability("non-finite numbers"),
+        )
+        for n in NON_FINITE
+    ),
+]
+
+
+@pytest.fixture(scope="module", params=["aksk", "password"])
+def refresher(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One provider process per auth mode, configured with credentials as a Secret made from a file
+    gives them (a trailing newline), and the outputs of job 197 as a refresh finds them in state."""
+    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY) as emulator:
+        padded = {
+            k: v + "\n" if k in SECRET_CONFIG_KEYS else v
+            for k, v in emulator.stack_config(request.param).items()
+        }
+        with ProviderServer(tmp_path_factory.mktemp("cwd")) as server:
+            server.configure({**padded, "modelarts:maxRetries": "2"}, SECRET_CONFIG_KEYS)
+            inputs = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
+            outputs = server.create(urn_for("job"), server.check(urn_for("job"), {}, inputs).inputs).outputs
+            yield request.param, emulator, server, inputs, outputs
+
+
+@pytest.mark.parametrize(("fault", "expected"), CASES)
+def test_a_refresh_keeps_the_job_unless_it_is_really_gone(
+    refresher: Any, fault: dict[str, Any], expected: str, leaks: LeakScanner
+) -> None:
+    _, emulator, server, inputs, outputs = refresher
+    emulator.clear_faults()
+    emulator.inject_fault("get_job", **fault)
+    try:
+        read = server.read(urn_for("job"), "197", outputs, inputs)
+    except ProviderCallError as exc:
+        leaks.scan("refresh", exc.details)
+        outcome = f"kept: {exc.last_line.split(':')[0].rsplit('.', 1)[-1]}"
+    else:
+        wrong = mismatches(read.outputs, emulator.get_job(197) or {}, emulator.project_id, emulator.region)
+        outcome = (
+            "dropped"
+            if read.id == ""
+            else "recovered"
+            if read.id == "197" and not wrong
+            else f"wrong {wrong}"
+        )
+    if expected == "kept or recovered":  # a transient answer (a 500) may be retried into the right job
+        assert outcome == "recovered" or (outcome.startswith("kept") and "JobNotFoundError" not in outcome)
+    else:
+        assert outcome == expected
+    leaks.scan("provider server stderr", server.stderr_text())
+
+
+@pytest.mark.reliability("fault matrix")
+def test_a_token_expiring_mid_run_is_renewed_by_the_provider_process(refresher: Any) -> None:
+    auth, emulator, server, inputs, outputs = refresher
+    emulator.clear_faults()
+    emulator.expire_tokens()
+    emulator.clear_requests()
+    assert server.read(urn_for("job"), "197", outputs, inputs).id == "197"
+    routes = [(r.route, r.status) for r in emulator.requests]
+    expected = (
+        [("get_job", 401), ("iam_token", 201), ("get_job", 200)] if auth == "password" else [("get_job", 200)]
+    )
+    assert routes == expected
+
+
+@pytest.mark.parametrize(
+    ("inputs", "property_"),
+    [
+        ({"job_id": "../197"}, "job_id"),
+        ({"job_id": None}, "job_id"),
+        ({"job_id": str(2**60 + 1)}, "job_id"),  # would arrive as 1.152921504606847e+18
+        ({"job_id": 2**53 + 1}, "job_id"),
+        ({"job_id": 197.5}, "job_id"),
+        ({"job_id": 197, "project_id": "a/b"}, "project_id"),
+        ({"job_id": 197, "endpoint": "http://modelarts.example.com"}, "endpoint"),
+        ({"job_id": 197, "region": "eu de"}, "region"),
+    ],
+)
+def test_check_names_the_bad_property_and_sends_nothing(
+    refresher: Any, inputs: dict[str, Any], property_: str
+) -> None:
+    _, emulator, server, *_ = refresher
+    emulator.clear_requests()
+    failures = server.check(
+        urn_for("board"), {}, {**inputs, "__provider": serialized_provider(VisualizationJobProvider())}
+    ).failures
+    assert [name for name, _ in failures] == [property_]
+    if property_ == "job_id" and inputs["job_id"] is not None:
+        assert failures[0][1].startswith("job_id must be a whole number from 1 to 9007199254740991")
+    assert emulator.requests == []
