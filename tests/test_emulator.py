@@ -11,7 +11,6 @@ import http.client
 import json
 import re
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -129,15 +128,12 @@ def test_missing_jobs_and_bad_ids(api: Api, suffix: str, status: int, code: str,
 @pytest.mark.parametrize(
     ("params", "expected", "total"),
     [
-        ({}, [197, 212, 230, 245], 4),
         ({"per_page": 3, "page": 2}, [245], 4),
-        ({"per_page": 3, "page": 3}, [], 4),
         ({"per_page": 1000, "search_content": "t" * 64}, [], 0),
         ({"sortBy": "job_name", "order": "desc"}, [230, 212, 245, 197], 4),
         ({"sortBy": "job_desc"}, [230, 245, 212, 197], 4),
         ({"sortBy": "status", "order": "desc"}, [230, 212, 245, 197], 4),  # ties by job ID, reversed
         ({"sort_by": "job_name"}, [197, 212, 230, 245], 4),  # otcextensions' spelling is ignored
-        ({"status": 8}, [197, 245], 2),
         ({"search_content": "FLOWERS"}, [245], 1),
         ({"search_content": "test", "status": 8}, [197], 1),
     ],
@@ -334,14 +330,12 @@ BAD_SIGNATURE = (401, "APIG.0301")
         ({"token": "other"}, (403, "ModelArts.0210")),
         ({"aksk": {"secret_key": "nope"}}, BAD_SIGNATURE),
         ({"aksk": {"access_key": "AKUNKNOWN"}}, BAD_SIGNATURE),
-        ({"aksk": {"skew": -16 * 60}}, BAD_SIGNATURE),
         ({"aksk": {"skew": 16 * 60}}, BAD_SIGNATURE),
         ({"aksk": {"signed_headers": ("content-type", "x-sdk-date")}}, BAD_SIGNATURE),
         ({"aksk": {"signed_headers": ("content-type", "host")}}, BAD_SIGNATURE),
         ({"aksk": {"project_id": OTHER_PROJECT}}, (403, "ModelArts.0210")),
         ({"aksk": {"skew": -14 * 60}}, (200, None)),
         ({"aksk": {"skew": 14 * 60, "project_id": DEFAULT_PROJECT_ID}}, (200, None)),
-        ({"Authorization": "SDK-HMAC-SHA256 garbage"}, BAD_SIGNATURE),
         ({"Authorization": f"SDK-HMAC-SHA256 Access={CANARY.access_key}"}, BAD_SIGNATURE),
         ({"Authorization": "Bearer abc"}, BAD_SIGNATURE),
     ],
@@ -353,10 +347,8 @@ def test_gateway_checks(api: Api, credentials: dict[str, Any], expected: tuple[i
         headers = signed_headers(api.em, path, **credentials["aksk"])
     elif "token" in credentials:
         kind = credentials["token"]
-        token = (
-            kind if kind == "MIIforged" else api.em.issue_token(OTHER_PROJECT if kind == "other" else None)
-        )
-        headers = {"X-Auth-Token": token}
+        project = OTHER_PROJECT if kind == "other" else None
+        headers = {"X-Auth-Token": kind if kind == "MIIforged" else api.em.issue_token(project)}
         if kind == "expired":
             api.em.expire_tokens()
     response = requests.get(api.em.url + path, headers=headers, timeout=5)
@@ -368,17 +360,13 @@ def test_gateway_checks(api: Api, credentials: dict[str, Any], expected: tuple[i
 def test_aksk_works_in_any_project_of_the_account_and_signs_path_and_query(api: Api) -> None:
     query = [("search_content", "a b/c"), ("per_page", "5"), ("sortBy", "job_name")]
     assert signed_get(api.em, jobs_path(api.em), query).json()["job_total_count"] == 0
-    empty = {"is_success": True, "job_total_count": 0, "jobs": []}  # the account's other projects
-    assert (
-        signed_get(api.em, jobs_path(api.em, project_id=OTHER_PROJECT), project_id=OTHER_PROJECT).json()
-        == empty
-    )
-    other_197 = signed_get(api.em, jobs_path(api.em, "/197", project_id=OTHER_PROJECT))
-    assert other_197.json()["error_code"] == "ModelArts.2775"
+    other = jobs_path(api.em, project_id=OTHER_PROJECT)  # the account's other projects hold no jobs
+    assert signed_get(api.em, other, project_id=OTHER_PROJECT).json()["jobs"] == []
+    assert signed_get(api.em, other + "/197").json()["error_code"] == "ModelArts.2775"
     assert signed_get(api.em, jobs_path(api.em, project_id="f" * 32)).json() == MISMATCH
     assert [record.auth for record in api.em.requests] == ["aksk"] * 4
-    for signed, sent in [("/197", "/212"), ("", "?page=2")]:
-        headers = signed_headers(api.em, jobs_path(api.em, signed), [("page", "1")] if not signed else [])
+    for signed, query, sent in [("/197", [], "/212"), ("", [("page", "1")], "?page=2")]:
+        headers = signed_headers(api.em, jobs_path(api.em, signed), query)
         assert (
             requests.get(api.em.url + jobs_path(api.em, sent), headers=headers, timeout=5).status_code == 401
         )
@@ -400,7 +388,7 @@ def test_reference_vectors_from_huaweicloudsdkcore(monkeypatch: pytest.MonkeyPat
         ),
     }
     with ModelArtsEmulator(
-        [{"job_id": 197, "job_name": "v"}], project_id=project, credentials=credentials
+        [{"job_name": "v", "job_id": 197}], project_id=project, credentials=credentials
     ) as em:
         for suffix, signature in vectors.items():
             signed = {**headers, "Authorization": prefix + signature}
@@ -429,12 +417,8 @@ BIG = b'{"is_success":true,"pad":"' + b"x" * (12 * 1024 * 1024) + b'"}'
 @pytest.mark.parametrize(
     ("route", "fault", "expected"),
     [
-        ("get_job", {"status": 429, "retry_after": 2}, [False, "APIG.0201", "Too Many Requests"]),
-        (
-            "list_jobs",
-            {"status": 500, "error_code": "ModelArts.5039", "error_message": "x"},
-            [False, "ModelArts.5039", "x"],
-        ),
+        ("get_job", {"status": 429, "retry_after": 2}, ["APIG.0201", "Too Many Requests"]),
+        ("list_jobs", {"status": 500, "error_code": "M.1", "error_message": "x"}, ["M.1", "x"]),
         ("iam_token", {"status": 500, "retry_after": 0.5}, ["APIG.0201", "Internal Server Error"]),
         ("iam_projects", {"status": 429, "error_code": "IAM.0012"}, ["IAM.0012", "Too Many Requests"]),
         ("unknown", {"status": 503}, ["APIG.0201", "Service Unavailable"]),
@@ -450,10 +434,9 @@ def test_a_status_fault_answers_in_the_routes_error_shape(
     response = api.request(method, url, timeout=5)
     retry_after = None if "retry_after" not in fault else format(fault["retry_after"], "g")
     assert (response.status_code, response.headers.get("Retry-After")) == (fault["status"], retry_after)
-    keys = (
-        ["is_success", "error_code", "error_message"] if len(expected) == 3 else ["error_code", "error_msg"]
-    )
-    assert [response.json()[key] for key in keys] == expected
+    body = response.json()  # ModelArts' own shape on its routes, the gateway's elsewhere
+    message = body["error_message"] if route in ("get_job", "list_jobs") else body["error_msg"]
+    assert (body.get("is_success", False), body["error_code"], message) == (False, *expected)
     assert api.request(method, url, timeout=5).status_code != fault["status"]  # used up
 
 
@@ -473,11 +456,8 @@ def test_a_fault_replaces_or_changes_the_answer(
     body = {b"half": whole[: len(whole) // 2], b"whole": whole}.get(body, body)
     api.em.inject_fault("get_job", **fault)
     response = api.jobs("/197")
-    assert (response.status_code, response.headers["Content-Type"], response.content) == (
-        status,
-        content_type,
-        body,
-    )
+    answered = (response.status_code, response.headers["Content-Type"], response.content)
+    assert answered == (status, content_type, body)
     assert int(response.headers["Content-Length"]) == len(body)
     assert response.headers.get("Retry-After") == ("1" if "retry_after" in fault else None)
     assert api.jobs("/197").content == whole  # the same connection, answered normally again
@@ -522,26 +502,9 @@ def test_delay_and_latency_hold_answers_back(api: Api) -> None:
     assert api.get(api.em.iam_url + "/projects", timeout=5).status_code == 200
     with pytest.raises(requests.exceptions.ReadTimeout):
         api.get(api.base, timeout=0.2)
-
-
-def test_stop_ends_a_request_waiting_in_a_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    em = ModelArtsEmulator([{"job_name": "a"}]).start()
-    em.inject_fault("get_job", delay=60)
-    waiting, wait = threading.Event(), em._stopping.wait
-
-    def signalled_wait(seconds: float) -> bool:
-        waiting.set()
-        return wait(seconds)
-
-    monkeypatch.setattr(em._stopping, "wait", signalled_wait)
-    connection = http.client.HTTPConnection(em.host, em.port, timeout=30)
-    connection.request("GET", jobs_path(em, "/1"), headers={"X-Auth-Token": em.issue_token()})
-    assert waiting.wait(10)
-    em.stop()
-    assert em.requests[-1].status is None  # logged before stop returned, not 60 s later
-    with pytest.raises((OSError, http.client.HTTPException)):
-        connection.getresponse()
-    connection.close()
+    started = time.monotonic()
+    api.em.stop()  # ends both waits: they are logged unanswered at once, not a minute later
+    assert time.monotonic() - started < 10 and [r.status for r in api.em.requests[-2:]] == [None, None]
 
 
 # -- the HTTP server --------------------------------------------------------------------------------
@@ -556,9 +519,8 @@ def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:
             connection.request("POST", "/v3/auth/tokens", body=json.dumps({"auth": index}))
             expected = b'{"error_code":"IAM.0011"'
         else:
-            connection.request(
-                "GET", jobs_path(api.em, "/197" if index % 2 else "/999"), headers=dict(api.headers)
-            )
+            suffix = "/197" if index % 2 else "/999"
+            connection.request("GET", jobs_path(api.em, suffix), headers=dict(api.headers))
             expected = b'{"is_success":' + (b"true" if index % 2 else b"false")
         response = connection.getresponse()
         assert response.read().startswith(expected) and response.getheader("Content-Length")
@@ -573,7 +535,6 @@ def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:
 @pytest.mark.parametrize(
     "framing",
     [
-        "Content-Length: abc",
         "Content-Length: -1",
         "Content-Length: \u00b2",
         "Content-Length: " + "9" * 5000,
@@ -610,9 +571,8 @@ def test_only_reads_are_published(api: Api, method: str, path: str) -> None:
     path = path.format(p=api.em.project_id)
     response = api.request(method, api.em.url + path, json={"job_desc": "x"}, timeout=5)
     assert (response.status_code, response.json()["error_code"]) == (404, "APIG.0101")
-    assert [(r.method, r.path, r.route, r.status) for r in api.em.requests] == [
-        (method, path, "unknown", 404)
-    ]
+    logged = [(r.method, r.path, r.route, r.status) for r in api.em.requests]
+    assert logged == [(method, path, "unknown", 404)]
     assert (len(api.em.jobs()), api.em.jobs()[0]["job_desc"]) == (4, "ModelArts API Dialtest")
 
 
@@ -626,20 +586,13 @@ def test_the_request_log_and_secrets(capfd: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(requests.ConnectionError):
             requests.get(em.url + "/dropped", timeout=5)
         user = {"name": "x", "password": CANARY.password, "domain": {"name": CANARY.domain_name}}
+        identity = {"methods": ["password"], "password": {"user": user}}
+        search = {"params": {"search_content": "a b"}, "headers": {"X-Auth-Token": token}}
         responses = [
-            requests.post(
-                f"{em.iam_url}/auth/tokens",
-                json={"auth": {"identity": {"methods": ["password"], "password": {"user": user}}}},
-                timeout=5,
-            ),
+            requests.post(f"{em.iam_url}/auth/tokens", json={"auth": {"identity": identity}}, timeout=5),
             signed_get(em, jobs_path(em, "/1"), [("page", "2")]),
             signed_get(em, "/v3/projects", skew=3600),
-            requests.get(
-                em.url + jobs_path(em),
-                params={"search_content": "a b"},
-                headers={"X-Auth-Token": token},
-                timeout=5,
-            ),
+            requests.get(em.url + jobs_path(em), **search, timeout=5),
         ]
         records = em.requests
         shown = [r.text + json.dumps(dict(r.headers)) for r in responses] + [repr(em), repr(records)]
