@@ -240,16 +240,6 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
 
 
-def test_get_with_an_unknown_id_is_read_by_no_one(engine: Engine, emulator: ModelArtsEmulator) -> None:
-    """What ``VisualizationJob.get`` registers while an override is unknown: an unknown ID, which
-    the engine never hands to the provider (it could not tell the override was asked for: the
-    server drops unknown values from a Read's properties)."""
-    step = engine.preview({"seen": job(197, read_id=Unknown(), endpoint=Unknown())}).step("seen")
-    assert (step.kind, step.calls) == ("read", [])
-    assert step.outputs is not None and all(isinstance(step.outputs[key], Unknown) for key in STATE_FIELDS)
-    assert emulator.requests == []
-
-
 @pytest.mark.parametrize(
     ("override", "replaces"),
     [
