@@ -77,9 +77,7 @@ def test_demo_runs_pulumi_up_on_its_own_stack_against_the_emulator(tmp_path: Pat
     fake.write_text(FAKE_PULUMI.format(python=sys.executable, cli=cli))
     fake.chmod(0o755)
     log = tmp_path / "calls.jsonl"
-
     done = _run_demo(_environment(f"{fake.parent}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log)))
-
     assert done.returncode == 0, done.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert [call["argv"] for call in calls] == [
@@ -113,10 +111,8 @@ def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_ou
     if script is not None:
         shim.write_text(script)
         shim.chmod(0o755)
-
     path = f"{shim.parent}{os.pathsep}/usr/bin:/bin" if script else str(shim.parent)  # no pulumi anywhere
     done = _run_demo(_environment(path, FAKE_PULUMI_LOG=str(log)))
-
     assert done.returncode == 0, done.stderr
     [notice] = [line for line in done.stdout.splitlines() if FALLBACK in line]
     assert (

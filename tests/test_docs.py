@@ -57,9 +57,7 @@ def test_python_snippet_runs_as_written(block: Block, emulator: ModelArtsEmulato
     if ILLUSTRATIVE in block.flags:
         pytest.skip(f"{block.where} is marked illustrative (```python {ILLUSTRATIVE})")
     (tmp_path / "__main__.py").write_text(block.code, encoding="utf-8")
-
     run = run_program(tmp_path, project="readme-snippet", env=emulator.environ())
-
     assert run.error is None, f"{block.where} fails as written:\n{run.error['traceback']}"
     # A data source never mutates the cloud, snippets included.
     assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []

@@ -93,7 +93,6 @@ def test_quickstart_exports_every_field(
     emulator: ModelArtsEmulator, job_id: int, title: str, status: str
 ) -> None:
     run = run_quickstart(emulator, str(job_id))
-
     assert run.error is None, run.error
     assert set(run.outputs) == {*OUTPUT_FIELDS, *EXTRA_OUTPUTS}
     expected = outputs_of(emulator, job_id)
@@ -116,9 +115,7 @@ def test_quickstart_exports_a_null_field_as_null_and_preview_sends_nothing(
     emulator: ModelArtsEmulator,
 ) -> None:
     added = emulator.add_job("bare-board", job_desc="", service_url=None, flavor=None, create_time=0)
-
     run = run_quickstart(emulator, str(added["job_id"]))
-
     assert run.error is None, run.error
     assert run.value("service_url") is None and run.value("flavor_code") is None
     assert run.value("visualization_job")["service_url"] is run.value("dashboard_tile")["href"] is None
@@ -153,7 +150,6 @@ def test_quickstart_fails_with_one_line(
     emulator: ModelArtsEmulator, job_id: str | None, error: set[str], start: str, end: str
 ) -> None:
     run = run_quickstart(emulator, job_id)
-
     assert run.error is not None and run.error["type"] in error and error <= set(run.error["mro"])
     assert run.error["message"].startswith(start) and run.error["message"].rstrip().endswith(end)
     assert run.outputs == {} and (job_id is None or "\n" not in run.error["message"])  # Pulumi's own is two
@@ -187,9 +183,7 @@ def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: Mo
     assert quickstart.error is None, quickstart.error
     # The quickstart's outputs as another stack sees them: top-level nulls are left out.
     referenced = {name: value for name, value in quickstart.values().items() if value is not None}
-
     run = run_stack_reference(emulator, referenced)
-
     assert run.error is None, run.error
     assert only(run, "pulumi:pulumi:StackReference")["inputs"]["name"] == "acme/modelarts-quickstart/prod"
     config_map = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]
@@ -221,9 +215,7 @@ def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: Mo
 def test_stack_reference_of_a_stopped_job_or_one_without_a_url(emulator: ModelArtsEmulator) -> None:
     url = "https://console.otc.t-systems.com/modelarts2/mindinsight/p/212/"
     stopped = {"job_id": 212.0, "job_name": "mnist-insight", "status_name": "COMPLETED", "is_running": False}
-
     run = run_stack_reference(emulator, {**stopped, "service_url": url})
-
     assert run.error is None, run.error
     data = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]["data"]
     assert (data["JOB_ID"], data["STATUS_NAME"], data["IS_RUNNING"]) == ("212", "COMPLETED", "false")
@@ -312,7 +304,6 @@ def secret_ref(key: str, secret: str = "modelarts-quickstart-credentials") -> di
 @needs_kubernetes
 def test_gitops_places_everything_and_passes_credentials_as_secrets_only() -> None:
     run, objects = gitops_objects(namespace="ml-ops", projectId="0a1b2c3", backendCredential=PULUMI_TOKEN)
-
     binding, secret, account, stack = (objects[kind] for kind in GITOPS_KINDS)
     assert placed(account) == placed(stack) == ("ml-ops", "modelarts-quickstart")
     # The operator's Helm chart creates no workspace identity: the program binds its own.
@@ -341,7 +332,6 @@ def test_gitops_with_a_diy_backend_passes_the_passphrase() -> None:
         region="eu-nl",
         resyncFrequencySeconds="120",
     )
-
     spec = objects["Stack"]["spec"]
     assert spec["backend"] == "s3://ml-platform-pulumi-state"
     assert spec["stack"] == "organization/modelarts-quickstart/prod"
@@ -394,9 +384,7 @@ def test_gitops_manifest_matches_the_program() -> None:
     data, spec = manifest["Secret"]["stringData"], manifest["Stack"]["spec"]
     values = {"projectRepo": spec["projectRepo"], "jobId": spec["config"]["jobId"]}
     values |= {"accessKey": data["HW_ACCESS_KEY"], "secretKey": data["HW_SECRET_KEY"]}
-
     _, objects = gitops_objects(**values, backendCredential=data["PULUMI_ACCESS_TOKEN"])
-
     secret = objects.pop("Secret")
     assert secret["stringData"] == {"__secret": data}
     assert {**secret, "stringData": None} == {**manifest.pop("Secret"), "stringData": None}
@@ -452,7 +440,6 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
         """,
         preview=True,
     )
-
     assert run.error is None, run.error
     resources = registered(run)
     for ours, theirs in (("ours", "sdk"), ("ours-plain", "sdk-plain")):
@@ -501,7 +488,6 @@ def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: Mode
         "    pulumi.export(name, pulumi.Output.all(job.service_url, job.job_name, job.status))",
     ]
     run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
-
     assert run.error is None, run.error
     resources = registered(run)
     for name in SECRET_INPUTS:
@@ -538,7 +524,6 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
     ]
     references = {"organization/quickstart/dev": {"job_id": 197}}
     run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", stack_references=references)
-
     assert run.error is None, run.error
     assert run.values() == dict.fromkeys(GET_IDS, "apiTest-11")
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
@@ -549,7 +534,6 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator, bad: str
 ) -> None:
     run = run_resources(emulator, tmp_path, f'VisualizationJob.get("seen", {bad})\n')
-
     assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"])
     assert run.error["message"].startswith("job_id must be a whole number from 1 to 9007199254740991, got ")
     assert "\n" not in run.error["message"] and emulator.requests == []
@@ -571,7 +555,6 @@ def test_get_with_an_unknown_override_reads_nothing_in_preview(
         """,
         preview=True,
     )
-
     assert run.error is None, run.error
     for override in overrides:
         assert run.outputs[override]["known"] is False, override  # not the configured place's job

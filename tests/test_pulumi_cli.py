@@ -86,7 +86,6 @@ def test_the_quickstart_through_the_real_cli(
     one_get = [("GET", f"/v1/{emulator.project_id}/visualization-jobs/{JOB_ID}")]
     cli.run("stack", "init", STACK)
     cli.run("config", "set", "jobId", str(JOB_ID))
-
     # Preview of a new job sends nothing; the update reads it once.
     assert cli.requests_of("up", "--yes") == one_get
     assert json.loads(cli.run("stack", "output", "--json")) == stack_output_json
