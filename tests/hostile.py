@@ -1,13 +1,8 @@
-"""Hostile servers and answers, shared by the tests and the reliability suite.
-
-Purpose-built loopback servers for answers the emulator does not give (trickled or silent
-replies, arbitrary bytes and headers, compressed bodies, a forwarding HTTP proxy, an IAM that
-echoes back what it issued), and catalogues of hostile answers: slow servers, compression
-bombs, another job in disguise, non-finite numbers, foreign "not found"s and echoed secrets.
-
-A :class:`RawServer` plays a script per request: the script gets the request head and yields
-``bytes`` (sent at once) or ``float`` (seconds of silence). Everything stops promptly on exit.
-"""
+"""Hostile servers and answers the emulator does not give, shared by the tests and the reliability
+suite: a :class:`RawServer` playing a script per request (it gets the request head and yields
+``bytes`` to send or ``float`` seconds of silence), a CONNECT proxy, an IAM echoing what it issued,
+and catalogues: slow servers, compression bombs, another job in disguise, non-finite numbers,
+foreign "not found"s and echoed secrets."""
 
 from __future__ import annotations
 
@@ -125,15 +120,7 @@ class RawServer:
                 return b""
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            (
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            ),
-            0,
-        )
-        while len(body) < length:
+        while len(body) < int(header(head, "Content-Length") or 0):
             chunk = client.recv(65536)
             if not chunk:
                 return b""
@@ -154,16 +141,8 @@ def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
         pytest.skip("needs the openssl command to make a test certificate")
     cert, key = directory / "cert.pem", directory / "key.pem"
     options = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1"
-    arguments = [
-        *options.split(),
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        str(key),
-        "-out",
-        str(cert),
-    ]
-    subprocess.run([openssl, *arguments], check=True, capture_output=True)
+    options += " -addext subjectAltName=IP:127.0.0.1"
+    subprocess.run([openssl, *options.split(), "-keyout", key, "-out", cert], check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context, cert
