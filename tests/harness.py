@@ -1,9 +1,7 @@
-"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC, as the engine does.
-
-The Pulumi CLI is not available to the tests. :class:`ProviderServer` spawns the process the
-``pulumi-resource-pulumi-python`` plugin script runs and calls it with the engine's protobuf
-messages, through the SDK's own ``serialize_properties`` and ``deserialize_properties(keep_unknowns=
-True)``: numbers come back as floats, unknowns as ``pulumi.output.Unknown``.
+"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC, as the engine does
+(the Pulumi CLI is not available to the tests): :class:`ProviderServer` spawns the process the
+``pulumi-resource-pulumi-python`` plugin runs and sends it the engine's protobuf messages, made by
+the SDK's own (de)serializers, so numbers come back as floats and unknowns as ``Unknown``.
 
 :class:`Engine` plays ``preview``, ``up``, ``refresh`` and ``destroy`` over a stack state, a fresh
 provider process per operation (``GetPluginInfo``, ``Configure``, then the steps), with the call
@@ -177,13 +175,6 @@ class ProviderServer:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
-
-    def stderr_text(self) -> str:
-        return "".join(self.output["stderr"])
-
-    def call_names(self, urn: str | None = None) -> list[str]:
-        """The RPCs sent so far, in order; only those for ``urn`` if given."""
-        return [method for method, of in list(self.calls) if urn is None or of == urn]
 
     def _call(self, method: str, urn: str | None = None, **fields: Any) -> Any:
         """Send one RPC; property maps become ``Struct``s, resource requests get the fields the
@@ -377,11 +368,13 @@ class Engine:
                 body(server, result)
             except (ProviderCallError, CheckFailedError) as err:
                 result.error = err
-        result.calls = server.call_names()
+        result.calls = [method for method, _ in server.calls]
         for urn, step in result.steps.items():
-            step.calls = server.call_names(urn)
-        result.output = "".join(server.output["stdout"] + server.output["stderr"])
-        result.server_pid = server.pid
+            step.calls = [method for method, of in server.calls if of == urn]
+        result.output, result.server_pid = (
+            "".join(server.output["stdout"] + server.output["stderr"]),
+            server.pid,
+        )
         return result
 
     def _run(

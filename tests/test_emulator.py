@@ -114,14 +114,10 @@ def test_the_wire_job_carries_every_output_the_product_reads() -> None:
 @pytest.mark.parametrize(
     ("params", "expected", "total"),
     [
-        ({"per_page": 3, "page": 2}, [245], 4),
-        ({"per_page": 1000, "search_content": "t" * 64}, [], 0),
         ({"sortBy": "job_name", "order": "desc"}, [230, 212, 245, 197], 4),
-        ({"sortBy": "job_desc"}, [230, 245, 212, 197], 4),
         ({"sortBy": "status", "order": "desc"}, [230, 212, 245, 197], 4),  # ties by job ID, reversed
         ({"sort_by": "job_name"}, [197, 212, 230, 245], 4),  # otcextensions' spelling is ignored
         ({"search_content": "FLOWERS"}, [245], 1),
-        ({"search_content": "test", "status": 8}, [197], 1),
     ],
 )
 def test_list_paging_sorting_and_filters(
@@ -189,14 +185,12 @@ def test_add_update_and_remove_jobs() -> None:
     ("call", "message"),
     [
         (lambda em: em.add_job("x", job_id=True), "'job_id' must be an int"),
-        (lambda em: em.add_job("x", duration=1.5), "'duration' must be an int"),
         (lambda em: em.add_job("x", colour="red"), "unknown job field"),
         (lambda em: em.add_job("x", job_id=5), "already exists"),
         (lambda em: em.update_job(5, status="8"), "'status' must be an int"),
         (lambda em: ModelArtsEmulator([{"job_id": 1}]), "a job needs a job_name"),
         (lambda em: ModelArtsEmulator(token_ttl=0), "token_ttl"),
         (lambda em: ModelArtsEmulator(project_id="a/b"), "project_id"),
-        (lambda em: ModelArtsEmulator(region=""), "region"),
         (lambda em: em.issue_token("0" * 32), "unknown project"),
         (lambda em: em.add_project("x", "../other"), "project_id"),
         (lambda em: em.add_project("x", em.project_id), "already exists"),

@@ -372,7 +372,7 @@ def test_a_refresh_keeps_the_job_unless_it_is_really_gone(
             "dropped" if not read.id else "recovered" if read.id == "197" and not wrong else f"wrong {wrong}"
         )
     assert outcome == expected
-    leaks.scan("provider server stderr", server.stderr_text())
+    leaks.scan("provider server stderr", "".join(server.output["stderr"]))
 
 
 @pytest.mark.reliability("fault matrix")

@@ -263,7 +263,6 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
 
 # -- examples/gitops ---------------------------------------------------------------------------
 
-PULUMI_TOKEN = "pul-canary-token-0123456789abcdef"
 PASSPHRASE = "canary-passphrase-fedcba9876543210"
 GITOPS_KINDS = ["ClusterRoleBinding", "Secret", "ServiceAccount", "Stack"]
 
@@ -287,7 +286,7 @@ def gitops_objects(**config: str) -> tuple[ProgramRun, dict[str, dict[str, Any]]
     objects = {resource["inputs"]["kind"]: resource["inputs"] for resource in run.resources}
     assert sorted(objects) == GITOPS_KINDS and len(run.resources) == len(GITOPS_KINDS)
     assert_no_canaries(run, allowed_in_secrets=True)
-    assert find_text([run.resources, run.outputs], (PULUMI_TOKEN, PASSPHRASE), outside_secrets=True) == []
+    assert find_text([run.resources, run.outputs], (PASSPHRASE,), outside_secrets=True) == []
     return run, objects
 
 
@@ -302,47 +301,32 @@ def secret_ref(key: str, secret: str = "modelarts-quickstart-credentials") -> di
 
 
 @needs_kubernetes
-def test_gitops_places_everything_and_passes_credentials_as_secrets_only() -> None:
-    run, objects = gitops_objects(namespace="ml-ops", projectId="0a1b2c3", backendCredential=PULUMI_TOKEN)
+def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> None:
+    """Every setting the program takes, on a DIY backend (the passphrase instead of a token); the
+    defaults, with a Pulumi Cloud token, are the manifest's (test_gitops_manifest_matches_the_program)."""
+    config = {"namespace": "ml-ops", "projectId": "0a1b2c3", "backend": "s3://state", "stack": "org/q/prod"}
+    config |= {"stackResourceName": "vis", "region": "eu-nl", "backendCredential": PASSPHRASE}
+    run, objects = gitops_objects(**config, resyncFrequencySeconds="120")
     binding, secret, account, stack = (objects[kind] for kind in GITOPS_KINDS)
-    assert placed(account) == placed(stack) == ("ml-ops", "modelarts-quickstart")
+    spec = stack["spec"]
+    assert placed(account) == placed(stack) == ("ml-ops", "vis") and spec["serviceAccountName"] == "vis"
+    assert (spec["backend"], spec["stack"], spec["resyncFrequencySeconds"]) == (
+        "s3://state",
+        "org/q/prod",
+        120,
+    )
     # The operator's Helm chart creates no workspace identity: the program binds its own.
-    assert binding["metadata"]["name"] == "ml-ops:modelarts-quickstart:system:auth-delegator"
-    subject = {"kind": "ServiceAccount", "name": "modelarts-quickstart", "namespace": "ml-ops"}
-    assert binding["subjects"] == [subject]
-    assert placed(secret) == ("ml-ops", "modelarts-quickstart-credentials")
+    assert binding["metadata"]["name"] == "ml-ops:vis:system:auth-delegator"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vis", "namespace": "ml-ops"}]
+    assert placed(secret) == ("ml-ops", "vis-credentials")
     # The whole stringData is a secret input: encrypted in state, masked in the CLI.
     variables = {"HW_ACCESS_KEY": CANARY.access_key, "HW_SECRET_KEY": CANARY.secret_key}
-    variables |= {"HW_PROJECT_ID": "0a1b2c3", "PULUMI_ACCESS_TOKEN": PULUMI_TOKEN}
+    variables |= {"HW_PROJECT_ID": "0a1b2c3", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
     assert secret["stringData"] == {"__secret": variables}
-    region = {"HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-de"}}}
-    assert stack["spec"]["envRefs"] == {**region, **{key: secret_ref(key) for key in variables}}
-    assert (stack["spec"]["stack"], stack["spec"]["config"]) == ("dev", {"jobId": "197"})
-    jsonpath = "-o jsonpath='{.status.outputs.service_url}'"
-    assert run.value("read_service_url") == f"kubectl get stack modelarts-quickstart -n ml-ops {jsonpath}"
-
-
-@needs_kubernetes
-def test_gitops_with_a_diy_backend_passes_the_passphrase() -> None:
-    _, objects = gitops_objects(
-        backend="s3://ml-platform-pulumi-state",
-        backendCredential=PASSPHRASE,
-        stack="organization/modelarts-quickstart/prod",
-        stackResourceName="vis-prod",
-        region="eu-nl",
-        resyncFrequencySeconds="120",
-    )
-    spec = objects["Stack"]["spec"]
-    assert spec["backend"] == "s3://ml-platform-pulumi-state"
-    assert spec["stack"] == "organization/modelarts-quickstart/prod"
-    assert spec["resyncFrequencySeconds"] == 120
-    assert spec["serviceAccountName"] == objects["ServiceAccount"]["metadata"]["name"] == "vis-prod"
-    assert objects["ClusterRoleBinding"]["metadata"]["name"] == "default:vis-prod:system:auth-delegator"
-    variables = ("HW_ACCESS_KEY", "HW_SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE")
     region = {"HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}}}
-    assert spec["envRefs"] == region | {key: secret_ref(key, "vis-prod-credentials") for key in variables}
-    secrets = objects["Secret"]["stringData"]["__secret"]
-    assert set(secrets) == set(variables) and secrets["PULUMI_CONFIG_PASSPHRASE"] == PASSPHRASE
+    assert spec["envRefs"] == region | {key: secret_ref(key, "vis-credentials") for key in variables}
+    jsonpath = "-o jsonpath='{.status.outputs.service_url}'"
+    assert run.value("read_service_url") == f"kubectl get stack vis -n ml-ops {jsonpath}"
     missing = run_gitops()  # without a backend credential: says what to set, creates nothing
     assert missing.error is not None and missing.error["type"] == "ConfigMissingError"
     assert "modelarts-gitops:backendCredential" in missing.error["message"] and missing.resources == []
