@@ -239,10 +239,6 @@ class ProviderServer:
 # -- the engine ----------------------------------------------------------------------------------
 
 
-class CheckFailedError(Exception):
-    """What the engine reports for check failures; a provider's failures are ``ProviderCallError``."""
-
-
 @dataclass
 class Desired:
     """What a program registers for one resource: its inputs (``None`` declares an output-only
@@ -362,12 +358,9 @@ class Engine:
         result = OperationResult()
         self.servers_started += 1
         with ProviderServer(project=self.project) as server:
-            try:
-                server.get_plugin_info()
-                server.configure(self.config, self.secret_keys)
-                body(server, result)
-            except (ProviderCallError, CheckFailedError) as err:
-                result.error = err
+            server.get_plugin_info()
+            server.configure(self.config, self.secret_keys)
+            body(server, result)
         result.calls = [method for method, _ in server.calls]
         for urn, step in result.steps.items():
             step.calls = [method for method, of in server.calls if of == urn]
@@ -393,7 +386,7 @@ class Engine:
                 return None
             try:
                 return jobs[urn]()
-            except (ProviderCallError, CheckFailedError) as err:
+            except ProviderCallError as err:
                 with lock:
                     result.error = result.error or err
                 return None
@@ -437,8 +430,7 @@ class Engine:
 
     def _check(self, server: ProviderServer, urn: str, olds: Props, news: Props) -> dict[str, Any]:
         checked, failures = server.check(urn, olds, news)
-        if failures:
-            raise CheckFailedError(f"resource {urn} has check errors: {failures}")
+        assert not failures, f"the engine refuses {urn} with check errors: {failures}"
         return checked
 
     def _register(self, server: ProviderServer, urn: str, desired: Desired, preview: bool) -> Step:

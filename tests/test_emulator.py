@@ -98,6 +98,7 @@ def test_details_and_list_items_carry_the_documented_fields_in_order(api: Api) -
     assert list(response.json().items()) == [(key, seeded[key]) for key in DETAILS]
     assert seeded["service_url"].endswith(f"/tensorboard/{DEFAULT_PROJECT_ID}/197/")
     assert api.jobs("/197").content == response.content  # byte-identical, so diffs stay quiet
+    assert api.jobs("/1e3").json()["error_code"] == "ModelArts.0104"  # no job ID: a bad parameter
     [item] = api.jobs(per_page=1).json()["jobs"]
     assert list(item.items()) == [(key, seeded[key]) for key in LIST_ITEM]
 

@@ -85,6 +85,7 @@ def test_parse_authorization_and_verify_detect_tampering() -> None:
     assert not signing.verify(path=DETAILS, headers=WITH_PROJECT, **{**common, "secret_key": SK + "x"})
     assert signing.parse_authorization("Bearer abc") is None
     assert signing.parse_authorization("SDK-HMAC-SHA256 Access=a") is None
+    assert signing.parse_authorization("SDK-HMAC-SHA256 garbage") is None
 
 
 def sign(method: str, path: str, query: Query, headers: dict[str, str], body: bytes) -> str:
