@@ -36,9 +36,8 @@ class LeakScanner:
     """Counts the texts it is shown and the ones holding a secret, whole or any ``FRAGMENT``
     characters of one."""
 
-    def __init__(
-        self, secrets: tuple[str, ...] = (*CANARY_SECRETS, WRONG_SECRET_KEY, WRONG_PASSWORD)
-    ) -> None:
+    def __init__(self) -> None:
+        secrets = (*CANARY_SECRETS, WRONG_SECRET_KEY, WRONG_PASSWORD)
         self.fragments = {s[i : i + FRAGMENT] for s in secrets for i in range(max(1, len(s) - FRAGMENT + 1))}
         self.scanned = 0
         self.leaks: list[str] = []

@@ -84,22 +84,12 @@ def run_program(
 ) -> ProgramRun:
     """Run ``program_dir/__main__.py``; config keys are namespaced. The program sees only the
     credentials the test gives it (``env``, ``config``)."""
-    spec = {
-        "project": project,
-        "stack": stack,
-        "config": dict(config or {}),
-        "secret_keys": secret_keys,
-        "preview": preview,
-        "stack_references": dict(stack_references or {}),
-    }
+    spec = {"project": project, "stack": stack, "config": dict(config or {}), "secret_keys": secret_keys}
+    spec |= {"preview": preview, "stack_references": dict(stack_references or {})}
+    command = [sys.executable, "-m", "tests.programs", json.dumps(spec)]
+    env = {**clean_environ(env), "PYTHONPATH": str(REPO_ROOT)}
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.programs", json.dumps(spec)],
-        cwd=program_dir,
-        env={**clean_environ(env), "PYTHONPATH": str(REPO_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        command, cwd=program_dir, env=env, capture_output=True, text=True, timeout=timeout
     )
     stdout, marker, payload = completed.stdout.rpartition(MARKER)
     if not marker:
@@ -182,19 +172,12 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
             else:
                 resource_id, outputs = f"{args.name}-id", dict(args.inputs)
             provider = args.inputs.get("__provider")
-            resources.append(
-                {
-                    "type": args.typ,
-                    "name": args.name,
-                    "id": resource_id,
-                    "resource_id": args.resource_id,
-                    "inputs": _plain({k: v for k, v in args.inputs.items() if k != "__provider"}),
-                    "provider_secret": rpc.is_rpc_secret(provider),
-                    "provider": rpc.unwrap_rpc_secret(provider) if provider is not None else None,
-                    "outputs": _plain(outputs),
-                    "secret_outputs": secret_outputs.get(args.name, []),
-                }
-            )
+            record = {"type": args.typ, "name": args.name, "id": resource_id, "resource_id": args.resource_id}
+            record["inputs"] = _plain({k: v for k, v in args.inputs.items() if k != "__provider"})
+            record["provider_secret"] = rpc.is_rpc_secret(provider)
+            record["provider"] = rpc.unwrap_rpc_secret(provider) if provider is not None else None
+            record |= {"outputs": _plain(outputs), "secret_outputs": secret_outputs.get(args.name, [])}
+            resources.append(record)
             return resource_id, outputs
 
         def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:

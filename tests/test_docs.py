@@ -1,11 +1,7 @@
-"""What a newcomer reads and runs first: every README's Python snippets run as written, the shell
-steps install the package before they use its CLI, and the package ships the license it declares.
-
-Each ```python block of README.md and examples/**/README.md runs as a Pulumi program under mocks
-(:func:`tests.programs.run_program`) with the emulator's settings in its environment, so a
-resource or function in a snippet reads the emulator. A block whose info string carries
-``notest`` (```python notest) is illustrative only and reported as skipped.
-"""
+"""What a newcomer reads and runs first: every README's Python snippets run as written (as Pulumi
+programs under mocks, with the emulator's settings in their environment; a ```python notest block
+is illustrative and skipped), the shell steps install the package before they use its CLI, and the
+package ships the license it declares."""
 
 from __future__ import annotations
 
@@ -61,9 +57,7 @@ def test_python_snippet_runs_as_written(block: Block, emulator: ModelArtsEmulato
     if ILLUSTRATIVE in block.flags:
         pytest.skip(f"{block.where} is marked illustrative (```python {ILLUSTRATIVE})")
     (tmp_path / "__main__.py").write_text(block.code, encoding="utf-8")
-
     run = run_program(tmp_path, project="readme-snippet", env=emulator.environ())
-
     assert run.error is None, f"{block.where} fails as written:\n{run.error['traceback']}"
     # A data source never mutates the cloud, snippets included.
     assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
@@ -85,34 +79,31 @@ def shell_commands(block: Block) -> list[list[str]]:
     lines = block.code.replace("\\\n", " ").splitlines()
     if block.language == "console":
         lines = [line[2:] for line in lines if line.startswith("$ ")]
-    commands: list[list[str]] = []
+    commands: list[list[str]] = [[]]
     for line in lines:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
         lexer.whitespace_split = True
-        current: list[str] = []
         for word in lexer:
-            if word and set(word) <= set(";&|"):
-                commands.append(current)
-                current = []
+            if set(word) <= set(";&|"):
+                commands.append([])
             else:
-                current.append(word)
-        commands.append(current)
+                commands[-1].append(word)
+        commands.append([])
     return [command for command in commands if command]
 
 
 def installs_the_package(command: list[str], cwd: Path) -> bool:
     """Whether ``command`` is a pip install that brings pulumi-modelarts: by name, git URL or
     path, or through a requirements file that does."""
-    if Path(command[0]).name.startswith("python") and command[1:3] == ["-m", "pip"]:
-        words = command[3:]
-    elif Path(command[0]).name in ("pip", "pip3"):
-        words = command[1:]
-    else:
+    program = Path(command[0]).name
+    if program.startswith("python") and command[1:3] == ["-m", "pip"]:
+        command = command[2:]
+    elif program not in ("pip", "pip3"):
         return False
-    if words[:1] != ["install"]:
+    if command[1:2] != ["install"]:
         return False
     targets: list[str] = []
-    arguments = iter(words[1:])
+    arguments = iter(command[2:])
     for argument in arguments:
         if argument in ("-r", "--requirement"):
             lines = (cwd / next(arguments)).read_text(encoding="utf-8").splitlines()
@@ -164,14 +155,10 @@ def test_the_package_declares_and_ships_its_license() -> None:
 def test_make_demo_installs_only_the_runtime_dependencies(tmp_path: Path) -> None:
     """`make demo` on a fresh clone: a virtualenv with `pip install -e .`, no dev extras."""
     venv = tmp_path / "venv"
+    command = ["make", "--dry-run", "--always-make", "--no-print-directory", "demo", f"VENV={venv}"]
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     planned = subprocess.run(
-        ["make", "--dry-run", "--always-make", "--no-print-directory", "demo", f"VENV={venv}"],
-        cwd=REPO_ROOT,
-        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
     ).stdout
     assert f"-m venv {venv}" in planned
     assert "pip install --quiet --disable-pip-version-check -e .\n" in planned

@@ -9,16 +9,13 @@ The emulator's request log is the proof of what was sent, and when.
 from __future__ import annotations
 
 import asyncio
-import os
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi.runtime
 import pytest
-from pulumi.runtime import config as runtime_config
 
 from pulumi_modelarts import (
     AmbiguousJobNameError,
@@ -34,7 +31,7 @@ from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.functions import RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import outputs_of
-from tests.programs import CLOUD_VARIABLE_PREFIXES, modelarts_requests, run_program, write_program as write
+from tests.programs import modelarts_requests, run_program, write_program as write
 
 #: Fields the list call does not return; the plural form leaves them None.
 NOT_IN_LISTINGS = ("job_type", "flavor_code", "remaining_duration")
@@ -47,51 +44,30 @@ def result_values(result: GetVisualizationJobResult) -> dict[str, Any]:
 # -- direct forms, in process ------------------------------------------------------------------
 
 
-def test_by_id_returns_every_field_of_the_job(in_env: ModelArtsEmulator) -> None:
+def test_by_id_returns_every_field_of_the_job_and_can_be_awaited(in_env: ModelArtsEmulator) -> None:
     result = get_visualization_job(job_id=197)
-
-    assert result.id == "197"
-    assert result.found is True
-    values = result_values(result)
-    expected = outputs_of(in_env, 197)
-    assert {name: values[name] for name in OUTPUT_FIELDS} == expected
-    assert {name: type(values[name]) for name in OUTPUT_FIELDS} == {
-        name: type(value) for name, value in expected.items()
+    assert (result.id, result.found) == ("197", True)
+    values, expected = result_values(result), outputs_of(in_env, 197)
+    assert {name: (values[name], type(values[name])) for name in OUTPUT_FIELDS} == {
+        name: (value, type(value)) for name, value in expected.items()
     }
     assert modelarts_requests(in_env) == [("GET", f"/v1/{in_env.project_id}/visualization-jobs/197")]
 
-
-def test_the_direct_result_can_be_awaited(in_env: ModelArtsEmulator) -> None:
-    awaitable = get_visualization_job(job_id="212")
-
     async def wait() -> GetVisualizationJobResult:
-        return await awaitable
+        return await result
 
     awaited = asyncio.run(wait())
-    assert type(awaited) is GetVisualizationJobResult
-    assert result_values(awaited) == result_values(awaitable)
-    assert awaited.job_name == "mnist-insight"
+    assert type(awaited) is GetVisualizationJobResult and result_values(awaited) == values
 
 
 def test_by_name_reads_the_same_job_as_by_id(in_env: ModelArtsEmulator) -> None:
     by_id = get_visualization_job(job_id=245)
     in_env.clear_requests()
-
     by_name = get_visualization_job(job_name="flowers_vis-2")
-
     assert result_values(by_name) == result_values(by_id)
     # Found through the list call, then read through the details call like a lookup by ID.
     assert [record.route for record in in_env.requests] == ["list_jobs", "get_job"]
     assert in_env.requests[0].query["search_content"] == ["flowers_vis-2"]
-
-
-@pytest.mark.parametrize("name", ["apiTest-1", "APITEST-11", "no-such-board"])
-def test_a_name_must_match_exactly(in_env: ModelArtsEmulator, name: str) -> None:
-    # The service's search is a case-insensitive substring match: the first two names find
-    # apiTest-11 there, but a lookup by name only accepts the exact name.
-    with pytest.raises(JobNotFoundError) as caught:
-        get_visualization_job(job_name=name)
-    assert f"no visualization job is named '{name}'" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -106,158 +82,84 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
     in_env: ModelArtsEmulator, lookup: dict[str, Any], found: bool, id_: str | None
 ) -> None:
     result = get_visualization_job(**lookup, allow_missing=True)
-
     assert (result.found, result.id) == (found, id_)
     expected = outputs_of(in_env, 197) if found else dict.fromkeys(OUTPUT_FIELDS)
     assert {name: getattr(result, name) for name in OUTPUT_FIELDS} == expected
 
 
-def test_a_missing_job_is_a_job_not_found_error_and_a_run_error(in_env: ModelArtsEmulator) -> None:
-    with pytest.raises(JobNotFoundError) as caught:
-        get_visualization_job(job_id=999)
-
-    error = caught.value
-    # RunError makes the Pulumi CLI print the message alone, without a traceback.
-    assert isinstance(error, pulumi.RunError)
-    assert isinstance(error, ModelArtsError)
-    assert type(error).__name__ == "JobNotFoundError"
-    message = str(error)
-    assert "\n" not in message
-    assert "job 999" in message and "HTTP 400" in message and "Check the job ID" in message
-    assert error.job_id == 999
-    assert error.__cause__ is None and error.__suppress_context__
-
-
-def test_several_jobs_of_one_name_are_ambiguous(in_env: ModelArtsEmulator) -> None:
-    first = in_env.add_job("shared-board")["job_id"]
-    second = in_env.add_job("shared-board", status=int(JobStatus.COMPLETED))["job_id"]
-
-    # allow_missing forgives absence, not ambiguity.
-    with pytest.raises(AmbiguousJobNameError) as caught:
-        get_visualization_job(job_name="shared-board", allow_missing=True)
-
-    error = caught.value
-    assert isinstance(error, pulumi.RunError)
-    assert isinstance(error, InvalidInputError)
-    message = str(error)
-    assert "\n" not in message
-    assert f"IDs {first}, {second}" in message
-    assert "Read the one you mean by its ID" in message
-    # Only the list call was made: no job was read.
-    assert [record.route for record in in_env.requests] == ["list_jobs"]
+@pytest.mark.parametrize(
+    ("lookup", "error", "fragments", "routes"),
+    [
+        ({"job_id": 999}, JobNotFoundError, ["job 999", "HTTP 400", "Check the job ID"], ["get_job"]),
+        # allow_missing forgives absence, not ambiguity; no job is read.
+        (
+            {"job_name": "twin", "allow_missing": True},
+            AmbiguousJobNameError,
+            ["IDs 1000, 1001", "by its ID"],
+            ["list_jobs"],
+        ),
+        ({}, InvalidInputError, ["exactly one of job_id or job_name"], []),
+        (
+            {"job_id": 197, "job_name": "apiTest-11"},
+            InvalidInputError,
+            ["exactly one of job_id or job_name"],
+            [],
+        ),
+        ({"job_name": "bad/name"}, InvalidInputError, ["job_name"], []),
+        ({"job_id": "12a"}, InvalidInputError, ["job_id must be a whole number"], []),
+    ],
+)
+def test_a_failed_lookup_is_one_line_and_a_run_error(
+    in_env: ModelArtsEmulator,
+    lookup: dict[str, Any],
+    error: type[Exception],
+    fragments: list[str],
+    routes: list[str],
+) -> None:
+    """RunError makes the Pulumi CLI print the message alone, without a traceback."""
+    for job_id in (1000, 1001):
+        in_env.add_job("twin", job_id=job_id)
+    with pytest.raises(error) as caught:
+        get_visualization_job(**lookup)
+    assert isinstance(caught.value, pulumi.RunError) and isinstance(caught.value, ModelArtsError)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert "\n" not in str(caught.value) and all(fragment in str(caught.value) for fragment in fragments)
+    assert [record.route for record in in_env.requests] == routes
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("status", "search", "expected", "query"),
     [
-        ({}, "exactly one of job_id or job_name"),
-        ({"job_id": 197, "job_name": "apiTest-11"}, "exactly one of job_id or job_name"),
-        ({"job_name": "bad/name"}, "job_name"),
-        ({"job_id": "12a"}, "job_id must be a whole number"),
+        (JobStatus.RUNNING, None, [197, 245], "status=8"),
+        (8.0, None, [197, 245], "status=8"),  # what a StackReference delivers
+        ("8", None, [197, 245], "status=8"),
+        (12, None, [], "status=12"),
+        (None, "flowers", [245, 1000], "search_content=flowers"),
+        (JobStatus.RUNNING, "flowers", [245], "status=8&search_content=flowers"),
     ],
-    ids=["neither", "both", "bad-name", "bad-id"],
 )
-def test_invalid_lookups_fail_before_sending_anything(
-    in_env: ModelArtsEmulator, kwargs: dict[str, Any], message: str
+def test_jobs_filter_by_status_and_name(
+    in_env: ModelArtsEmulator, status: Any, search: str | None, expected: list[int], query: str
 ) -> None:
-    with pytest.raises(InvalidInputError, match=message) as caught:
-        get_visualization_job(**kwargs)
-
-    assert isinstance(caught.value, pulumi.RunError)
-    assert "\n" not in str(caught.value)
-    assert in_env.requests == []
-
-
-def test_jobs_by_status_lists_the_matching_jobs_by_id(in_env: ModelArtsEmulator) -> None:
-    result = get_visualization_jobs(status=JobStatus.RUNNING)
-
-    assert [job.job_id for job in result.jobs] == [197, 245]
-    assert result.status == 8
-    assert result.search_content is None
-    assert result.project_id == in_env.project_id and result.region == in_env.region
-    assert result.id == f"{in_env.project_id}/visualization-jobs?status=8"
-    for job in result.jobs:
-        expected = outputs_of(in_env, job.job_id or 0)
-        assert job.found is True and job.id == str(job.job_id)
-        for name in OUTPUT_FIELDS:
-            assert getattr(job, name) == (None if name in NOT_IN_LISTINGS else expected[name]), name
-    assert [record.route for record in in_env.requests] == ["list_jobs"]
-    assert in_env.requests[0].query["status"] == ["8"]
-
-
-def test_jobs_is_an_empty_list_when_nothing_matches(in_env: ModelArtsEmulator) -> None:
-    result = get_visualization_jobs(status=JobStatus.KILLED)
-
-    assert result.jobs == []
-    assert result.id == f"{in_env.project_id}/visualization-jobs?status=12"
-    assert [record.route for record in in_env.requests] == ["list_jobs"]
-
-
-def test_jobs_filters_by_name_and_status_together(in_env: ModelArtsEmulator) -> None:
-    in_env.add_job("flowers-stopped", status=int(JobStatus.COMPLETED))
-
-    flowers = get_visualization_jobs(search_content="flowers")
-    running_flowers = get_visualization_jobs(status=JobStatus.RUNNING, search_content="flowers")
-
-    assert [job.job_name for job in flowers.jobs] == ["flowers_vis-2", "flowers-stopped"]
-    assert [job.job_name for job in running_flowers.jobs] == ["flowers_vis-2"]
-    assert running_flowers.id == f"{in_env.project_id}/visualization-jobs?status=8&search_content=flowers"
-
-
-@pytest.mark.parametrize("status", [8.0, "8", JobStatus.RUNNING, 8], ids=["float", "string", "enum", "int"])
-def test_status_takes_any_whole_number_form(in_env: ModelArtsEmulator, status: Any) -> None:
-    result = get_visualization_jobs(status=status)
-
-    assert [job.job_id for job in result.jobs] == [197, 245]
-    assert result.status == 8 and type(result.status) is int
-    assert [record.query.get("status") for record in in_env.requests] == [["8"]]
-
-
-@pytest.mark.parametrize("status", [8.5, -1, -8.0, True, "8.0", "RUNNING", float("nan"), 2.0**53])
-def test_status_that_is_not_a_whole_number_is_refused_before_sending(
-    in_env: ModelArtsEmulator, status: Any
-) -> None:
-    with pytest.raises(InvalidInputError) as caught:
-        get_visualization_jobs(status=status)
-
-    assert str(caught.value).startswith("status must be a whole number from 0 to 9007199254740991, got ")
-    assert isinstance(caught.value, pulumi.RunError)
-    assert in_env.requests == []
-
-
-@pytest.fixture
-def stack_config() -> Iterator[dict[str, str]]:
-    """Stack config set through the Pulumi runtime, restored afterwards."""
-    saved_config = dict(runtime_config.CONFIG.get())
-    saved_secret_keys = list(runtime_config._SECRET_KEYS.get())
-    config: dict[str, str] = {}
-    yield config
-    pulumi.runtime.set_all_config(saved_config, saved_secret_keys)
-
-
-def test_direct_forms_read_modelarts_stack_config(
-    monkeypatch: pytest.MonkeyPatch, emulator: ModelArtsEmulator, stack_config: dict[str, str]
-) -> None:
-    for name in list(os.environ):
-        if name.startswith(CLOUD_VARIABLE_PREFIXES):
-            monkeypatch.delenv(name)
-    creds = emulator.credentials
-    stack_config.update(
-        {
-            "modelarts:endpoint": emulator.url,
-            "modelarts:authUrl": emulator.iam_url,
-            "modelarts:accessKey": creds.access_key,
-            "modelarts:secretKey": creds.secret_key,
-        }
+    in_env.add_job("flowers-stopped", job_id=1000, status=int(JobStatus.COMPLETED))
+    in_env.clear_requests()
+    result = get_visualization_jobs(status=status, search_content=search)
+    assert [job.job_id for job in result.jobs] == expected
+    assert [r.route for r in in_env.requests] == ["list_jobs"] and result.search_content == search
+    assert (
+        (result.status, type(result.status)) == (None, type(None)) if status is None else (int(status), int)
     )
-    pulumi.runtime.set_all_config(stack_config, ["modelarts:accessKey", "modelarts:secretKey"])
-
-    # Namespaced keys ("modelarts:endpoint"), not "<project>:modelarts:endpoint"; no HW_* set.
-    result = get_visualization_job(job_id=197)
-
-    assert result.job_name == "apiTest-11"
-    assert result.project_id == emulator.project_id  # looked up through the configured IAM URL
-    assert [record.route for record in emulator.requests] == ["iam_projects", "get_job"]
+    assert (result.project_id, result.region) == (in_env.project_id, in_env.region)
+    assert result.id == f"{in_env.project_id}/visualization-jobs?{query}"
+    for job in result.jobs:  # the list call's fields, and None for those it does not return
+        stored = outputs_of(in_env, job.job_id or 0)
+        assert (job.found, job.id) == (True, str(job.job_id))
+        assert [getattr(job, name) for name in OUTPUT_FIELDS] == [
+            None if name in NOT_IN_LISTINGS else stored[name] for name in OUTPUT_FIELDS
+        ]
+    with pytest.raises(InvalidInputError, match="^status must be a whole number from 0 to 9007199254740991"):
+        get_visualization_jobs(status=8.5)  # refused before sending (tests/test_validation.py: every kind)
+    assert len(in_env.requests) == 1
 
 
 # -- output forms, in programs under mocks -----------------------------------------------------
@@ -326,11 +228,9 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
         """,
     )
-
     run = run_in(
         emulator, program, stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}}
     )
-
     assert run.error is None, run.error
     resource = run.value("resource")
     assert resource == outputs_of(emulator, 197)
@@ -341,12 +241,8 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
     assert run.value("killed") == []
     assert run.value("seen") == [197.0, 8.0]
     assert run.value("ref_by_id") == run.value("ref_resource") == "apiTest-11"
-    assert {name for name, entry in run.outputs.items() if entry["secret"]} == {
-        "by_secret_id",
-        "by_secret_name",
-        "in_secret_project",
-        "by_secret_status",
-    }
+    secret = {name for name, entry in run.outputs.items() if entry["secret"]}
+    assert secret == {"by_secret_id", "by_secret_name", "in_secret_project", "by_secret_status"}
 
 
 COMPONENT = """
@@ -384,17 +280,9 @@ def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
         pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
         """),
     )
-
     run = run_in(emulator, program, preview=True)
-
     assert run.error is None, run.error
-    assert {name: entry["known"] for name, entry in run.outputs.items()} == {
-        "by_name": False,
-        "by_status": False,
-        "after_job": False,
-        "after_site": False,
-        "known": True,
-    }
+    assert [name for name, entry in run.outputs.items() if entry["known"]] == ["known"]
     assert run.value("known")["job_name"] == "flowers_vis-2"
     assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
 
@@ -424,9 +312,7 @@ pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
 pulumi.export("free", free.apply(lambda result: result.job_name))
 """,
     )
-
     run = run_in(emulator, program)
-
     assert run.error is None, run.error
     assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
     arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
@@ -438,68 +324,44 @@ pulumi.export("free", free.apply(lambda result: result.job_name))
     assert arrived["230"] - arrived["212"] < emulator.latency
 
 
-def test_output_form_reads_overlap(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    for number in range(4):
-        emulator.add_job(f"extra-board-{number}")
-    job_ids = [job["job_id"] for job in emulator.jobs()]
-    assert len(job_ids) == 8
-    emulator.latency = 0.3
+def test_output_form_fails_the_program_with_one_line(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
+    program = write_program(
+        tmp_path, 'pulumi.export("gone", get_visualization_job_output(job_id=999).apply(fields))'
+    )
+    run = run_in(emulator, program)
+    assert run.error is not None and run.error["type"] == "JobNotFoundError"
+    assert {"ModelArtsError", "RunError"} <= set(run.error["mro"])
+    assert "\n" not in run.error["message"] and "job 999" in run.error["message"]
+
+
+def test_both_forms_read_stack_config_and_output_form_reads_overlap(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """Settings come from the program's stack config (no ``HW_*`` set), for the direct form and
+    for the output forms' reads on worker threads; eight of those are in flight together."""
+    job_ids = [197, 212, 230, 245, *(emulator.add_job(f"extra-{n}")["job_id"] for n in range(4))]
+    emulator.latency = 0.3  # every /v1 answer is held back this long
     program = write_program(
         tmp_path,
         f"""
+        from pulumi_modelarts import get_visualization_job
+        pulumi.export("direct", get_visualization_job(job_id=197).job_name)  # answered before the rest
         names = [get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name) for job_id in {job_ids}]
         pulumi.export("names", pulumi.Output.all(*names))
-        """,
-    )
-
-    run = run_in(emulator, program)
-
-    assert run.error is None, run.error
-    assert run.value("names") == [job["job_name"] for job in emulator.jobs()]
-    arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")
-    assert len(arrivals) == 8
-    # Each answer is held back `latency` seconds after its request arrived. The last request
-    # arrived before the first could have been answered, so all eight were in flight together.
-    assert arrivals[-1] - arrivals[0] < emulator.latency
-
-
-def test_output_form_fails_the_program_with_one_line(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    program = write_program(
-        tmp_path,
-        """
-        pulumi.export("missing", get_visualization_job_output(job_id=999).apply(fields))
-        """,
-    )
-
-    run = run_in(emulator, program)
-
-    assert run.error is not None
-    assert run.error["type"] == "JobNotFoundError"
-    assert {"JobNotFoundError", "ModelArtsError", "RunError"} <= set(run.error["mro"])
-    assert "\n" not in run.error["message"]
-    assert "job 999" in run.error["message"]
-
-
-def test_output_forms_read_modelarts_stack_config(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    """The read runs on a worker thread, but settings come from the program's stack config."""
-    program = write_program(
-        tmp_path / "config-only",
-        """
-        one = get_visualization_job_output(job_id=197)
-        many = get_visualization_jobs_output(status=JobStatus.RUNNING)
-        pulumi.export("name", one.apply(lambda r: r.job_name))
-        pulumi.export("running", many.apply(job_ids))
+        pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
         """,
     )
     creds = emulator.credentials
-    config = {
-        "modelarts:endpoint": emulator.url,
-        "modelarts:authUrl": emulator.iam_url,
-        "modelarts:accessKey": creds.access_key,
-        "modelarts:secretKey": creds.secret_key,
-    }
-    run = run_program(program, project="functions", config=config)  # no HW_* in the environment
+    config = {"modelarts:endpoint": emulator.url, "modelarts:authUrl": emulator.iam_url}
+    config |= {"modelarts:accessKey": creds.access_key, "modelarts:secretKey": creds.secret_key}
+    run = run_program(program, project="functions", config=config)  # namespaced keys, as the CLI sets
     assert run.error is None, run.error
-    assert run.value("name") == "apiTest-11"
-    assert run.value("running") == [197, 245]
-    assert [route for route in (r.route for r in emulator.requests)].count("iam_projects") == 1
+    assert (
+        run.value("names") == [job["job_name"] for job in emulator.jobs()]
+        and run.value("direct") == "apiTest-11"
+    )
+    assert run.value("running") == [n for n in job_ids if (emulator.get_job(n) or {})["status"] == 8]
+    assert [r.route for r in emulator.requests].count("iam_projects") == 1  # looked up once per process
+    arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")[1:]
+    # The last request arrived before the first could have been answered: all were in flight together.
+    assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] < emulator.latency

@@ -20,20 +20,9 @@ from pulumi_modelarts.resource import VisualizationJob
 from pulumi_modelarts.responses import JobModel
 from tests.programs import REPO_ROOT
 
-FULL_JOB: dict[str, Any] = {
-    "job_id": 7,
-    "job_name": "full",
-    "status": 8,
-    "job_desc": "d",
-    "service_url": "https://ui",
-    "resource_id": "r",
-    "train_url": "obs://x/",
-    "duration": 5,
-    "create_time": 1565149736000,
-    "remaining_duration": 1.5,
-    "job_type": "TensorBoard",
-    "flavor": {"code": "c"},
-}
+FULL_JOB: dict[str, Any] = {"job_id": 7, "job_name": "full", "status": 8, "job_desc": "d", "service_url": "u"}
+FULL_JOB |= {"resource_id": "r", "train_url": "obs://x/", "duration": 5, "create_time": 1565149736000}
+FULL_JOB |= {"remaining_duration": 1.5, "job_type": "TensorBoard", "flavor": {"code": "c"}}
 
 
 def test_the_resource_declares_every_output_with_its_type() -> None:
@@ -46,11 +35,7 @@ def test_the_resource_declares_every_output_with_its_type() -> None:
 def test_the_function_result_declares_every_output_with_its_type() -> None:
     declared = typing.get_type_hints(GetVisualizationJobResult)
     assert tuple(declared) == RESULT_FIELDS
-    assert declared == {
-        "id": str | None,
-        "found": bool,
-        **{field.name: field.type | None for field in OUTPUTS},
-    }
+    assert declared == {"id": str | None, "found": bool, **{f.name: f.type | None for f in OUTPUTS}}
     result = GetVisualizationJobResult(job_name="a", found=True)
     assert (result.job_name, result.found, result.job_id) == ("a", True, None)
 
@@ -58,12 +43,7 @@ def test_the_function_result_declares_every_output_with_its_type() -> None:
 def test_the_model_gives_every_output_of_its_declared_type() -> None:
     outputs = JobModel.model_validate(FULL_JOB).to_outputs(project_id="p", region="eu-de")
     assert tuple(outputs) == tuple(field.name for field in OUTPUTS)
-    wrong = {
-        field.name: outputs[field.name]
-        for field in OUTPUTS
-        if not isinstance(outputs[field.name], field.type)
-    }
-    assert wrong == {}
+    assert {f.name: outputs[f.name] for f in OUTPUTS if not isinstance(outputs[f.name], f.type)} == {}
     assert None not in outputs.values()  # every field was really read, not left out
 
 
@@ -71,13 +51,8 @@ def test_the_readme_outputs_table_is_the_definition() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("| Output | Type | Meaning |", 1)[1].split("\n\n", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \| ([^|]+?(?:\\\|[^|]+?)?) \| (.+) \|$", table, re.MULTILINE)
-    described = [
-        (name, kind.replace("\\|", "|"), "*Moves on its own*" in meaning) for name, kind, meaning in rows
-    ]
-    expected = [
-        (field.name, getattr(field.type, "__name__", str(field.type)), field.moves) for field in OUTPUTS
-    ]
-    assert described == expected
+    described = [(name, kind.replace("\\|", "|"), "*Moves on its own*" in text) for name, kind, text in rows]
+    assert described == [(f.name, getattr(f.type, "__name__", str(f.type)), f.moves) for f in OUTPUTS]
 
 
 def test_the_readme_errors_table_gives_each_class_its_exit_code() -> None:
@@ -85,10 +60,8 @@ def test_the_readme_errors_table_gives_each_class_its_exit_code() -> None:
     table = readme.split("| Error | When | CLI exit code |", 1)[1].split("\n\n", 1)[0]
     rows = re.findall(r"^\| `(\w+)`(?: \(`(\w+)`\))? \| .+ \| (\d) \|$", table, re.MULTILINE)
     codes = {name: int(code) for *names, code in rows for name in names if name}
-    classes = {
-        name: getattr(pulumi_modelarts, name) for name in pulumi_modelarts.__all__ if name.endswith("Error")
-    }
-    assert codes == {name: cls.exit_code for name, cls in classes.items() if name != "ModelArtsError"}
+    errors = {name for name in pulumi_modelarts.__all__ if name.endswith("Error")} - {"ModelArtsError"}
+    assert codes == {name: getattr(pulumi_modelarts, name).exit_code for name in errors}
 
 
 def test_the_root_exports_what_its_imports_list() -> None:
@@ -97,8 +70,7 @@ def test_the_root_exports_what_its_imports_list() -> None:
         exported
     )
     assert len(exported) == len(set(exported)) == 25
-    for name in exported:
-        assert getattr(pulumi_modelarts, name) is not None, name
+    assert [name for name in exported if getattr(pulumi_modelarts, name) is None] == []
     assert pulumi_modelarts.VisualizationJob is VisualizationJob
     assert dir(pulumi_modelarts) == sorted(exported)
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
@@ -135,7 +107,5 @@ assert not loaded, loaded
 )
 def test_imports_stay_lazy(imports: str, absent: tuple[str, ...]) -> None:
     code = LAZY.format(imports=imports, absent=absent)
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

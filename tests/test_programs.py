@@ -1,8 +1,7 @@
-"""Whole programs under mocks against a live emulator: the root quickstart and the three examples.
-
-Each program runs in a fresh child process (:func:`tests.programs.run_program`); a
-``VisualizationJob`` is served by the real provider calling the emulator over loopback, a
-``StackReference`` reads the outputs a test hands it, and Kubernetes resources echo their inputs.
+"""Whole programs under mocks against a live emulator: the root quickstart, the three examples, and
+the resource form as programs use it. Each runs in a fresh child process
+(:func:`tests.programs.run_program`): a ``VisualizationJob`` is served by the real provider calling
+the emulator, a ``StackReference`` reads what a test hands it, Kubernetes resources echo their inputs.
 """
 
 from __future__ import annotations
@@ -46,10 +45,8 @@ needs_kubernetes = pytest.mark.skipif(
     importlib.util.find_spec("pulumi_kubernetes") is None,
     reason="pulumi-kubernetes is not installed (pip install 'pulumi-kubernetes>=4.18,<5')",
 )
-QUICKSTART_REF = "organization/modelarts-quickstart/dev"
 EXTRA_OUTPUTS = ("visualization_job", "dashboard_tile")
-STACK_REFERENCE_DIR = EXAMPLES_DIR / "stack-reference"
-LOOKUP_DIR = EXAMPLES_DIR / "lookup-by-name"
+STACK_REFERENCE_DIR, LOOKUP_DIR = EXAMPLES_DIR / "stack-reference", EXAMPLES_DIR / "lookup-by-name"
 GITOPS_DIR = EXAMPLES_DIR / "gitops"
 
 
@@ -65,12 +62,6 @@ def run_quickstart(emulator: ModelArtsEmulator, job_id: str | None = "197", **kw
         env=emulator.environ(),
         **kwargs,
     )
-
-
-def as_stack_outputs(run: ProgramRun) -> dict[str, Any]:
-    """The quickstart's outputs as another stack sees them: top-level nulls are left out."""
-    assert run.error is None, run.error
-    return {name: value for name, value in run.values().items() if value is not None}
 
 
 def only(run: ProgramRun, type_: str) -> dict[str, Any]:
@@ -104,7 +95,6 @@ def test_quickstart_exports_every_field(
     emulator: ModelArtsEmulator, job_id: int, title: str, status: str
 ) -> None:
     run = run_quickstart(emulator, str(job_id))
-
     assert run.error is None, run.error
     assert set(run.outputs) == {*OUTPUT_FIELDS, *EXTRA_OUTPUTS}
     expected = outputs_of(emulator, job_id)
@@ -123,30 +113,21 @@ def test_quickstart_exports_every_field(
     assert_no_canaries(run)
 
 
-def test_quickstart_exports_a_null_field_as_null(emulator: ModelArtsEmulator) -> None:
+def test_quickstart_exports_a_null_field_as_null_and_preview_sends_nothing(
+    emulator: ModelArtsEmulator,
+) -> None:
     added = emulator.add_job("bare-board", job_desc="", service_url=None, flavor=None, create_time=0)
-
     run = run_quickstart(emulator, str(added["job_id"]))
-
     assert run.error is None, run.error
     assert run.value("service_url") is None and run.value("flavor_code") is None
-    assert (
-        run.value("visualization_job")["service_url"] is None and run.value("dashboard_tile")["href"] is None
-    )
+    assert run.value("visualization_job")["service_url"] is run.value("dashboard_tile")["href"] is None
     assert run.value("created_at") == "1970-01-01T00:00:00Z"
-
-
-def test_quickstart_preview_leaves_outputs_unknown_and_sends_nothing(emulator: ModelArtsEmulator) -> None:
-    run = run_quickstart(emulator, "197", preview=True)
-
-    assert run.error is None, run.error
+    emulator.clear_requests()
+    preview = run_quickstart(emulator, "197", preview=True)
     # job_id is the (checked) input; everything read from the service is unknown until `up`.
-    assert {name for name, entry in run.outputs.items() if not entry["known"]} == {
-        *OUTPUT_FIELDS,
-        *EXTRA_OUTPUTS,
-    } - {"job_id"}
-    assert run.value("job_id") == 197
-    assert emulator.requests == []
+    unknown = {name for name, entry in preview.outputs.items() if not entry["known"]}
+    assert preview.error is None and unknown == {*OUTPUT_FIELDS, *EXTRA_OUTPUTS} - {"job_id"}
+    assert preview.value("job_id") == 197 and emulator.requests == []
 
 
 @pytest.mark.parametrize(
@@ -171,7 +152,6 @@ def test_quickstart_fails_with_one_line(
     emulator: ModelArtsEmulator, job_id: str | None, error: set[str], start: str, end: str
 ) -> None:
     run = run_quickstart(emulator, job_id)
-
     assert run.error is not None and run.error["type"] in error and error <= set(run.error["mro"])
     assert run.error["message"].startswith(start) and run.error["message"].rstrip().endswith(end)
     assert run.outputs == {} and (job_id is None or "\n" not in run.error["message"])  # Pulumi's own is two
@@ -179,19 +159,18 @@ def test_quickstart_fails_with_one_line(
     assert_no_canaries(run)
 
 
-# -- examples/stack-reference ------------------------------------------------------------------
+# -- examples/stack-reference and examples/lookup-by-name ----------------------------------------
 
 
 def run_stack_reference(emulator: ModelArtsEmulator, referenced: dict[str, Any]) -> ProgramRun:
     """The consumer, with credentials in its config and environment that it must not need."""
+    config = emulator.stack_config(include_project=False)
+    config["modelarts-stack-reference:namespace"] = "ml-boards"
+    config["modelarts-stack-reference:quickstartStack"] = "acme/modelarts-quickstart/prod"
     return run_program(
         STACK_REFERENCE_DIR,
         project="modelarts-stack-reference",
-        config={
-            **emulator.stack_config(include_project=False),
-            "modelarts-stack-reference:quickstartStack": "acme/modelarts-quickstart/prod",
-            "modelarts-stack-reference:namespace": "ml-dashboards",
-        },
+        config=config,
         secret_keys=list(SECRET_CONFIG_KEYS),
         env=emulator.environ(),
         stack_references={"acme/modelarts-quickstart/prod": referenced},
@@ -199,43 +178,34 @@ def run_stack_reference(emulator: ModelArtsEmulator, referenced: dict[str, Any])
 
 
 @needs_kubernetes
-@pytest.mark.parametrize(
-    ("job_id", "url"),
-    [(197, "https://tb-197.modelarts.eu-de.example.com:8443/tensorboard/197/?lang=en"), (245, None)],
-)
-def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(
-    emulator: ModelArtsEmulator, job_id: int, url: str | None
-) -> None:
-    if url is not None:
-        emulator.update_job(job_id, service_url=url)
-    quickstart = as_stack_outputs(run_quickstart(emulator, str(job_id)))
-    host = urlsplit(quickstart["service_url"]).hostname
-
-    run = run_stack_reference(emulator, quickstart)
-
+def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: ModelArtsEmulator) -> None:
+    host = "tb-197.modelarts.eu-de.example.com"
+    emulator.update_job(197, service_url=f"https://{host}:8443/tensorboard/197/?lang=en")
+    quickstart = run_quickstart(emulator, "197")
+    assert quickstart.error is None, quickstart.error
+    # The quickstart's outputs as another stack sees them: top-level nulls are left out.
+    referenced = {name: value for name, value in quickstart.values().items() if value is not None}
+    run = run_stack_reference(emulator, referenced)
     assert run.error is None, run.error
     assert only(run, "pulumi:pulumi:StackReference")["inputs"]["name"] == "acme/modelarts-quickstart/prod"
     config_map = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]
-    assert (config_map["metadata"]["namespace"], config_map["metadata"]["name"]) == (
-        "ml-dashboards",
-        "tensorboard-endpoint",
-    )
+    assert placed(config_map) == ("ml-boards", "tensorboard-endpoint")
     assert config_map["data"] == {
-        "SERVICE_URL": quickstart["service_url"],
+        "SERVICE_URL": referenced["service_url"],
         "SERVICE_HOST": host,
-        "JOB_ID": str(job_id),  # numbers cross the StackReference as floats: never "197.0"
-        "JOB_NAME": quickstart["job_name"],
+        "JOB_ID": "197",  # numbers cross the StackReference as floats: never "197.0"
+        "JOB_NAME": "apiTest-11",
         "STATUS_NAME": "RUNNING",
         "IS_RUNNING": "true",
     }
     service = only(run, "kubernetes:core/v1:Service")["inputs"]
-    assert placed(service) == ("ml-dashboards", "tensorboard")
+    assert placed(service) == ("ml-boards", "tensorboard")
     assert service["spec"] == {"type": "ExternalName", "externalName": host}
     assert run.values() == {
         "config_map_name": "tensorboard-endpoint",
         "service_name": "tensorboard",
         "external_name": host,
-        "in_cluster_dns": "tensorboard.ml-dashboards.svc.cluster.local",
+        "in_cluster_dns": "tensorboard.ml-boards.svc.cluster.local",
         "job_is_running": True,
     }
     # The consumer reads state only: nothing beyond the quickstart's own GET reached ModelArts.
@@ -247,42 +217,28 @@ def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(
 def test_stack_reference_of_a_stopped_job_or_one_without_a_url(emulator: ModelArtsEmulator) -> None:
     url = "https://console.otc.t-systems.com/modelarts2/mindinsight/p/212/"
     stopped = {"job_id": 212.0, "job_name": "mnist-insight", "status_name": "COMPLETED", "is_running": False}
-
     run = run_stack_reference(emulator, {**stopped, "service_url": url})
-
     assert run.error is None, run.error
     data = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]["data"]
     assert (data["JOB_ID"], data["STATUS_NAME"], data["IS_RUNNING"]) == ("212", "COMPLETED", "false")
-    assert (
-        only(run, "kubernetes:core/v1:Service")["inputs"]["spec"]["externalName"]
-        == "console.otc.t-systems.com"
-    )
+    assert only(run, "kubernetes:core/v1:Service")["inputs"]["spec"]["externalName"] == urlsplit(url).hostname
     # StackReference.require_output raises KeyError naming the output; nothing reaches the cluster.
     failed = run_stack_reference(emulator, stopped)
-    assert (
-        failed.error is not None
-        and failed.error["type"] == "KeyError"
-        and "service_url" in failed.error["message"]
-    )
+    assert failed.error is not None and failed.error["type"] == "KeyError"
+    assert "service_url" in failed.error["message"]
     assert [resource["type"] for resource in failed.resources] == ["pulumi:pulumi:StackReference"]
-
-
-# -- examples/lookup-by-name -------------------------------------------------------------------
-
-
-def run_lookup(emulator: ModelArtsEmulator, **config: str) -> ProgramRun:
-    return run_program(
-        LOOKUP_DIR,
-        project="modelarts-lookup-by-name",
-        config={f"modelarts-lookup-by-name:{key}": value for key, value in config.items()},
-        env=emulator.environ(),
-    )
 
 
 def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) -> None:
     flowers, board = outputs_of(emulator, 245), outputs_of(emulator, 197)
 
-    run = run_lookup(emulator, jobName="flowers_vis-2", probeJobId="999")
+    def run_lookup(**config: str) -> ProgramRun:
+        settings = {f"modelarts-lookup-by-name:{key}": value for key, value in config.items()}
+        return run_program(
+            LOOKUP_DIR, project="modelarts-lookup-by-name", config=settings, env=emulator.environ()
+        )
+
+    run = run_lookup(jobName="flowers_vis-2", probeJobId="999")
 
     assert run.error is None, run.error
     assert run.values() == {
@@ -301,7 +257,7 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
     }
     assert run.resources == []  # functions only: nothing is registered, nothing is stored
     assert_no_canaries(run)
-    missing = run_lookup(emulator, jobName="no-such-board")
+    missing = run_lookup(jobName="no-such-board")
     assert missing.error is not None and {"JobNotFoundError", "RunError"} <= set(missing.error["mro"])
     assert "\n" not in missing.error["message"]
     assert "no visualization job is named 'no-such-board'" in missing.error["message"]
@@ -309,18 +265,13 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
 
 # -- examples/gitops ---------------------------------------------------------------------------
 
-PULUMI_TOKEN = "pul-canary-token-0123456789abcdef"
 PASSPHRASE = "canary-passphrase-fedcba9876543210"
-GITOPS_KINDS = ("ServiceAccount", "ClusterRoleBinding", "Secret", "Stack")
+GITOPS_KINDS = ["ClusterRoleBinding", "Secret", "ServiceAccount", "Stack"]
 
 
 def run_gitops(**config: str) -> ProgramRun:
-    base = {
-        "projectRepo": "https://git.example.com/ml-platform/pulumi-modelarts.git",
-        "jobId": "197",
-        "accessKey": CANARY.access_key,
-        "secretKey": CANARY.secret_key,
-    }
+    base = {"projectRepo": "https://git.example.com/ml/pulumi-modelarts.git", "jobId": "197"}
+    base |= {"accessKey": CANARY.access_key, "secretKey": CANARY.secret_key}
     return run_program(
         GITOPS_DIR,
         project="modelarts-gitops",
@@ -329,23 +280,22 @@ def run_gitops(**config: str) -> ProgramRun:
     )
 
 
-def gitops_objects(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    """The Kubernetes objects the program creates, by kind, as the inputs sent to the cluster; the
-    credentials reach them only as secrets."""
+def gitops_objects(**config: str) -> tuple[ProgramRun, dict[str, dict[str, Any]]]:
+    """The program's run and the Kubernetes objects it creates, by kind, as the inputs sent to the
+    cluster; credentials reach them only as secrets."""
+    run = run_gitops(**config)
     assert run.error is None, run.error
     objects = {resource["inputs"]["kind"]: resource["inputs"] for resource in run.resources}
-    assert sorted(objects) == sorted(GITOPS_KINDS) and len(run.resources) == len(GITOPS_KINDS)
+    assert sorted(objects) == GITOPS_KINDS and len(run.resources) == len(GITOPS_KINDS)
     assert_no_canaries(run, allowed_in_secrets=True)
-    for token in (PULUMI_TOKEN, PASSPHRASE):
-        assert find_text([run.resources, run.outputs], (token,), outside_secrets=True) == []
-    return objects
+    assert find_text([run.resources, run.outputs], (PASSPHRASE,), outside_secrets=True) == []
+    return run, objects
 
 
 def manifest_objects() -> dict[str, Any]:
     documents = list(yaml.safe_load_all((GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")))
-    manifest = {document["kind"]: document for document in documents}
-    assert sorted(manifest) == sorted(GITOPS_KINDS) and len(documents) == len(GITOPS_KINDS)
-    return manifest
+    assert sorted(document["kind"] for document in documents) == GITOPS_KINDS
+    return {document["kind"]: document for document in documents}
 
 
 def secret_ref(key: str, secret: str = "modelarts-quickstart-credentials") -> dict[str, Any]:
@@ -353,91 +303,32 @@ def secret_ref(key: str, secret: str = "modelarts-quickstart-credentials") -> di
 
 
 @needs_kubernetes
-def test_gitops_creates_the_workspace_identity_the_secret_and_the_operator_stack() -> None:
-    run = run_gitops(namespace="ml-ops", projectId="0a1b2c3d4e5f", backendCredential=PULUMI_TOKEN)
-
-    account, binding, secret, stack = (gitops_objects(run)[kind] for kind in GITOPS_KINDS)
-    assert placed(account) == ("ml-ops", "modelarts-quickstart")
+def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> None:
+    """Every setting the program takes, on a DIY backend (the passphrase instead of a token); the
+    defaults, with a Pulumi Cloud token, are the manifest's (test_gitops_manifest_matches_the_program)."""
+    config = {"namespace": "ml-ops", "projectId": "0a1b2c3", "backend": "s3://state", "stack": "org/q/prod"}
+    config |= {"stackResourceName": "vis", "region": "eu-nl", "backendCredential": PASSPHRASE}
+    run, objects = gitops_objects(**config, resyncFrequencySeconds="120")
+    binding, secret, account, stack = (objects[kind] for kind in GITOPS_KINDS)
+    spec = stack["spec"]
+    assert placed(account) == placed(stack) == ("ml-ops", "vis") and spec["serviceAccountName"] == "vis"
+    assert (spec["backend"], spec["stack"], spec["resyncFrequencySeconds"]) == (
+        "s3://state",
+        "org/q/prod",
+        120,
+    )
     # The operator's Helm chart creates no workspace identity: the program binds its own.
-    assert binding["metadata"]["name"] == "ml-ops:modelarts-quickstart:system:auth-delegator"
-    assert binding["roleRef"] == {
-        "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "ClusterRole",
-        "name": "system:auth-delegator",
-    }
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "modelarts-quickstart", "namespace": "ml-ops"}
-    ]
-    assert placed(secret) == ("ml-ops", "modelarts-quickstart-credentials")
-    assert secret["type"] == "Opaque"
-    # The whole stringData is a secret input: encrypted in state, masked in the CLI (and the scan
-    # for canaries outside secrets does see these).
-    assert find_text(run.resources, CANARY_SECRETS)
-    assert secret["stringData"] == {
-        "__secret": {
-            "HW_ACCESS_KEY": CANARY.access_key,
-            "HW_SECRET_KEY": CANARY.secret_key,
-            "HW_PROJECT_ID": "0a1b2c3d4e5f",
-            "PULUMI_ACCESS_TOKEN": PULUMI_TOKEN,
-        }
-    }
-    assert (stack["apiVersion"], stack["kind"]) == ("pulumi.com/v1", "Stack")
-    assert placed(stack) == ("ml-ops", "modelarts-quickstart")
-    assert stack["spec"] == {
-        "stack": "dev",
-        "projectRepo": "https://git.example.com/ml-platform/pulumi-modelarts.git",
-        "branch": "main",
-        "repoDir": ".",
-        "serviceAccountName": "modelarts-quickstart",
-        "refresh": True,
-        "continueResyncOnCommitMatch": True,
-        "resyncFrequencySeconds": 300,
-        "destroyOnFinalize": False,
-        "config": {"jobId": "197"},
-        "envRefs": {
-            "HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-de"}},
-            **{
-                key: secret_ref(key)
-                for key in ("HW_ACCESS_KEY", "HW_SECRET_KEY", "HW_PROJECT_ID", "PULUMI_ACCESS_TOKEN")
-            },
-        },
-    }
-    assert run.value("service_account_name") == "modelarts-quickstart"
-    assert run.value("read_service_url") == (
-        "kubectl get stack modelarts-quickstart -n ml-ops -o jsonpath='{.status.outputs.service_url}'"
-    )
-
-
-@needs_kubernetes
-def test_gitops_with_a_diy_backend_passes_the_passphrase() -> None:
-    run = run_gitops(
-        backend="s3://ml-platform-pulumi-state",
-        backendCredential=PASSPHRASE,
-        stack="organization/modelarts-quickstart/prod",
-        stackResourceName="vis-prod",
-        region="eu-nl",
-        resyncFrequencySeconds="120",
-    )
-
-    objects = gitops_objects(run)
-    spec = objects["Stack"]["spec"]
-    assert (spec["backend"], spec["stack"]) == (
-        "s3://ml-platform-pulumi-state",
-        "organization/modelarts-quickstart/prod",
-    )
-    assert spec["resyncFrequencySeconds"] == 120
-    assert spec["serviceAccountName"] == objects["ServiceAccount"]["metadata"]["name"] == "vis-prod"
-    assert objects["ClusterRoleBinding"]["metadata"]["name"] == "default:vis-prod:system:auth-delegator"
-    assert spec["envRefs"] == {
-        "HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}},
-        **{
-            key: secret_ref(key, "vis-prod-credentials")
-            for key in ("HW_ACCESS_KEY", "HW_SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE")
-        },
-    }
-    secrets = objects["Secret"]["stringData"]["__secret"]
-    assert secrets["PULUMI_CONFIG_PASSPHRASE"] == PASSPHRASE
-    assert set(secrets) == {"HW_ACCESS_KEY", "HW_SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE"}
+    assert binding["metadata"]["name"] == "ml-ops:vis:system:auth-delegator"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vis", "namespace": "ml-ops"}]
+    assert placed(secret) == ("ml-ops", "vis-credentials")
+    # The whole stringData is a secret input: encrypted in state, masked in the CLI.
+    variables = {"HW_ACCESS_KEY": CANARY.access_key, "HW_SECRET_KEY": CANARY.secret_key}
+    variables |= {"HW_PROJECT_ID": "0a1b2c3", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    assert secret["stringData"] == {"__secret": variables}
+    region = {"HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}}}
+    assert spec["envRefs"] == region | {key: secret_ref(key, "vis-credentials") for key in variables}
+    jsonpath = "-o jsonpath='{.status.outputs.service_url}'"
+    assert run.value("read_service_url") == f"kubectl get stack vis -n ml-ops {jsonpath}"
     missing = run_gitops()  # without a backend credential: says what to set, creates nothing
     assert missing.error is not None and missing.error["type"] == "ConfigMissingError"
     assert "modelarts-gitops:backendCredential" in missing.error["message"] and missing.resources == []
@@ -447,32 +338,25 @@ def test_gitops_manifest_has_what_the_operator_relies_on() -> None:
     """stack.yaml's Stack: periodic refresh-and-update without new commits, config values that
     stay strings, and every Secret reference naming a key the Secret holds."""
     manifest = manifest_objects()
-    spec = manifest["Stack"]["spec"]
-    assert spec["refresh"] is True
+    spec, account = manifest["Stack"]["spec"], manifest["ServiceAccount"]["metadata"]
+    assert (spec["refresh"], spec["destroyOnFinalize"]) == (True, False)
     # Without it the operator never runs a revision again once it succeeded (its isSynced check).
     assert spec["continueResyncOnCommitMatch"] is True
     assert isinstance(spec["resyncFrequencySeconds"], int) and spec["resyncFrequencySeconds"] >= 60
-    assert spec["destroyOnFinalize"] is False
-    assert spec["serviceAccountName"] == manifest["ServiceAccount"]["metadata"]["name"]
-    account = manifest["ServiceAccount"]["metadata"]
+    assert spec["serviceAccountName"] == account["name"]
     assert manifest["ClusterRoleBinding"]["roleRef"]["name"] == "system:auth-delegator"
-    assert manifest["ClusterRoleBinding"]["subjects"] == [
-        {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
-    ]
+    subject = {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+    assert manifest["ClusterRoleBinding"]["subjects"] == [subject]
     secret = manifest["Secret"]
     assert secret["metadata"]["namespace"] == manifest["Stack"]["metadata"]["namespace"]
     referenced = {name: ref["secret"] for name, ref in spec["envRefs"].items() if ref["type"] == "Secret"}
-    assert referenced, "the credentials reach the workspace through envRefs"
-    for variable, ref in referenced.items():
-        assert ref == {"name": secret["metadata"]["name"], "key": variable}, variable
-    assert set(referenced) == set(secret["stringData"])
+    name = secret["metadata"]["name"]
+    assert referenced and referenced == {key: {"name": name, "key": key} for key in secret["stringData"]}
     # spec.config takes JSON values: every value is written as a quoted YAML string.
     text = (GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")
     stack_node = next(node for node in yaml.compose_all(text) if "kind: Stack" in yaml.serialize(node))
-    config_node = _mapping_value(_mapping_value(stack_node, "spec"), "config")
-    assert config_node.value, "spec.config sets jobId"
-    for key, value in config_node.value:
-        assert value.style in ('"', "'"), f"spec.config.{key.value} is not a quoted string"
+    config = _mapping_value(_mapping_value(stack_node, "spec"), "config")
+    assert config.value and all(value.style in ('"', "'") for _, value in config.value)
 
 
 def _mapping_value(node: yaml.MappingNode, key: str) -> Any:
@@ -483,18 +367,12 @@ def _mapping_value(node: yaml.MappingNode, key: str) -> Any:
 def test_gitops_manifest_matches_the_program() -> None:
     """stack.yaml is what the program creates, with placeholders where the program takes config."""
     manifest = manifest_objects()
-    values = {
-        "projectRepo": manifest["Stack"]["spec"]["projectRepo"],
-        "jobId": manifest["Stack"]["spec"]["config"]["jobId"],
-        "accessKey": manifest["Secret"]["stringData"]["HW_ACCESS_KEY"],
-        "secretKey": manifest["Secret"]["stringData"]["HW_SECRET_KEY"],
-        "backendCredential": manifest["Secret"]["stringData"]["PULUMI_ACCESS_TOKEN"],
-    }
-
-    objects = gitops_objects(run_gitops(**values))
-
+    data, spec = manifest["Secret"]["stringData"], manifest["Stack"]["spec"]
+    values = {"projectRepo": spec["projectRepo"], "jobId": spec["config"]["jobId"]}
+    values |= {"accessKey": data["HW_ACCESS_KEY"], "secretKey": data["HW_SECRET_KEY"]}
+    _, objects = gitops_objects(**values, backendCredential=data["PULUMI_ACCESS_TOKEN"])
     secret = objects.pop("Secret")
-    assert secret["stringData"] == {"__secret": manifest["Secret"]["stringData"]}
+    assert secret["stringData"] == {"__secret": data}
     assert {**secret, "stringData": None} == {**manifest.pop("Secret"), "stringData": None}
     assert objects == manifest
 
@@ -506,17 +384,12 @@ def test_gitops_manifest_matches_the_program() -> None:
 GOLDEN_PROVIDER = (
     "gASVQAAAAAAAAACMGXB1bHVtaV9tb2RlbGFydHMucHJvdmlkZXKUjBhWaXN1YWxpemF0aW9uSm9iUHJvdmlkZXKUk5QpgZR9lGIu"
 )
-RESOURCE_PROGRAM = """\
-import pulumi
-from pulumi_modelarts import VisualizationJob
-
-secret = pulumi.Output.secret
-"""
 
 
 def run_resources(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: Any) -> ProgramRun:
     """A program declaring ``VisualizationJob``s, with stack config pointing at the emulator."""
-    write_program(directory, RESOURCE_PROGRAM + textwrap.dedent(body))
+    header = "import pulumi\nfrom pulumi_modelarts import VisualizationJob\n\nsecret = pulumi.Output.secret\n"
+    write_program(directory, header + textwrap.dedent(body))
     config = {**emulator.stack_config(include_project=False), **kwargs.pop("config", {})}
     return run_program(directory, project="resources", config=config, **kwargs)
 
@@ -542,9 +415,7 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
 
 
         def sdk(name, **targets):
-            props = dict.fromkeys(STATE_FIELDS)
-            props.update(targets)
-            SdkPath(VisualizationJobProvider(), name, props)
+            SdkPath(VisualizationJobProvider(), name, {{**dict.fromkeys(STATE_FIELDS), **targets}})
 
 
         place = dict(project_id="{emulator.project_id}", region="eu-de", endpoint="{emulator.url}")
@@ -555,16 +426,13 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
         """,
         preview=True,
     )
-
     assert run.error is None, run.error
     resources = registered(run)
     for ours, theirs in (("ours", "sdk"), ("ours-plain", "sdk-plain")):
         mine, sdks = dict(resources[ours]), dict(resources[theirs])
-        assert mine.pop("name") == ours and sdks.pop("name") == theirs
-        mine.pop("id"), sdks.pop("id")
+        assert (mine.pop("name"), mine.pop("id"), sdks.pop("name"), sdks.pop("id")) == (ours, "", theirs, "")
         assert mine == sdks  # type token, inputs, __provider and its secretness, secret outputs
-        assert mine["type"] == JOB_TYPE
-        assert mine["provider"] == GOLDEN_PROVIDER and mine["provider_secret"] is False
+        assert (mine["type"], mine["provider"], mine["provider_secret"]) == (JOB_TYPE, GOLDEN_PROVIDER, False)
         assert mine["secret_outputs"] == []
     assert serialized_provider(VisualizationJobProvider()) == GOLDEN_PROVIDER  # in this process too
 
@@ -573,18 +441,11 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
 def test_thousands_of_resources_in_one_program() -> None:
     """The SDK's own path dies with RecursionError before 1,000 (benchmarks/sdk_pickle_growth.py)."""
     # The collector is off in the child only to keep this test short; it changes no result.
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.scale", "2000", "--collector-off"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    command = [sys.executable, "-m", "benchmarks.scale", "2000", "--collector-off"]
+    completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert result["registered"] == 2000
-    assert result["types"] == [JOB_TYPE]
+    assert (result["registered"], result["types"]) == (2000, [JOB_TYPE])
     assert result["providers"] == 1  # one `__provider`, made once
     assert result["pickler_unchanged"]  # nothing left wrapped for the next dynamic resource
 
@@ -592,12 +453,11 @@ def test_thousands_of_resources_in_one_program() -> None:
 def test_resource_annotations_are_objects_not_strings() -> None:
     """The SDK evaluates a resource class's annotations at every registration: strings would be
     compiled anew each time (benchmarks/scale.py measures it)."""
-    hints = inspect.get_annotations(VisualizationJob)
-    assert set(hints) == {*OUTPUT_FIELDS, "endpoint"}
-    assert not [name for name, hint in hints.items() if isinstance(hint, str)]
+    assert not [
+        name for name, hint in inspect.get_annotations(VisualizationJob).items() if isinstance(hint, str)
+    ]
 
 
-ALL_OUTPUTS_SECRET = sorted({*OUTPUT_FIELDS, "endpoint"})
 #: Resources with one secret input each (every one job 197, read from the emulator).
 SECRET_INPUTS = {
     "secret-job-id": 'VisualizationJob("secret-job-id", job_id=secret(197))',
@@ -622,12 +482,11 @@ def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: Mode
         "    pulumi.export(name, pulumi.Output.all(job.service_url, job.job_name, job.status))",
     ]
     run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
-
     assert run.error is None, run.error
     resources = registered(run)
     for name in SECRET_INPUTS:
         # The engine marks outputs secret only by input name; these names cover every output.
-        assert sorted(resources[name]["secret_outputs"]) == ALL_OUTPUTS_SECRET, name
+        assert sorted(resources[name]["secret_outputs"]) == sorted(STATE_FIELDS), name
         # What the engine then hands the program: the read values, secret.
         assert run.outputs[name]["secret"] and run.value(name)[1:] == ["apiTest-11", 8], name
         # A resource ID cannot be secret in Pulumi: it stays plain.
@@ -651,21 +510,14 @@ GET_IDS = {
 def test_get_takes_a_job_id_in_every_form_the_constructor_does(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
+    ids = GET_IDS.items()
     body = [
         'board = VisualizationJob("board", job_id=197)',
         'ref = pulumi.StackReference("organization/quickstart/dev")',
-        *(
-            f'pulumi.export("{name}", VisualizationJob.get("{name}", {code}).job_name)'
-            for name, code in GET_IDS.items()
-        ),
+        *(f'pulumi.export("{name}", VisualizationJob.get("{name}", {id_}).job_name)' for name, id_ in ids),
     ]
-    run = run_resources(
-        emulator,
-        tmp_path,
-        "\n".join(body) + "\n",
-        stack_references={"organization/quickstart/dev": {"job_id": 197}},
-    )
-
+    references = {"organization/quickstart/dev": {"job_id": 197}}
+    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", stack_references=references)
     assert run.error is None, run.error
     assert run.values() == dict.fromkeys(GET_IDS, "apiTest-11")
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
@@ -676,12 +528,9 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator, bad: str
 ) -> None:
     run = run_resources(emulator, tmp_path, f'VisualizationJob.get("seen", {bad})\n')
-
-    assert run.error is not None
-    assert {"InvalidInputError", "RunError"} <= set(run.error["mro"])
+    assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"])
     assert run.error["message"].startswith("job_id must be a whole number from 1 to 9007199254740991, got ")
-    assert "\n" not in run.error["message"]
-    assert emulator.requests == []
+    assert "\n" not in run.error["message"] and emulator.requests == []
 
 
 def test_get_with_an_unknown_override_reads_nothing_in_preview(
@@ -691,16 +540,15 @@ def test_get_with_an_unknown_override_reads_nothing_in_preview(
     run = run_resources(
         emulator,
         tmp_path,
-        """
+        f"""
         # An attribute another resource has only after `up`: unknown in preview.
-        place = pulumi.CustomResource("test:index:Place", "place", {"value": None})
-        for override in ("endpoint", "region", "project_id"):
-            pulumi.export(override, VisualizationJob.get(override, 197, **{override: place.value}).job_name)
+        place = pulumi.CustomResource("test:index:Place", "place", {{"value": None}})
+        for override in {overrides}:
+            pulumi.export(override, VisualizationJob.get(override, 197, **{{override: place.value}}).job_name)
         pulumi.export("known", VisualizationJob.get("known", 212).job_name)
         """,
         preview=True,
     )
-
     assert run.error is None, run.error
     for override in overrides:
         assert run.outputs[override]["known"] is False, override  # not the configured place's job
@@ -714,27 +562,21 @@ def test_every_project_declares_its_config(directory: Path) -> None:
     """Pulumi.yaml: python runtime with pip and a virtualenv, every config key described, every
     key the program reads declared, and every credential declared secret."""
     project = yaml.safe_load((directory / "Pulumi.yaml").read_text(encoding="utf-8"))
-    runtime = project["runtime"]
-    assert runtime["name"] == "python"
-    assert runtime["options"]["toolchain"] == "pip"
+    runtime, declared = project["runtime"], project.get("config", {})
+    assert (runtime["name"], runtime["options"]["toolchain"]) == ("python", "pip")
     assert runtime["options"]["virtualenv"] in (".venv", "venv")
-    declared = project.get("config", {})
     assert all(entry.get("description") for entry in declared.values())
     # A secret key with a default fails `pulumi up` while unset (pulumi/pulumi#21865).
     assert [key for key, entry in declared.items() if entry.get("secret") and "default" in entry] == []
     program = (directory / "__main__.py").read_text(encoding="utf-8")
-    read = set(
-        re.findall(r"config\.(?:get|require|get_int|require_secret|get_secret)\(\"([A-Za-z]+)\"", program)
-    )
+    read = set(re.findall(r"config\.(?:get|require|get_int|require_secret|get_secret)\(\"(\w+)\"", program))
     assert read and read <= set(declared), read - set(declared)
     # Keys that carry credentials are declared secret, so a plaintext `pulumi config set` of one
     # fails validation, and are read as secrets, so their values stay secret wherever they flow.
     declared_secret = {key for key, entry in declared.items() if entry.get("secret")}
-    read_secret = set(re.findall(r"config\.(?:require_secret|get_secret)\(\"([A-Za-z]+)\"", program))
-    assert declared_secret == read_secret
-    named_secret = {
-        key for key in declared if re.search(r"(?i)(key|secret|token|passphrase|password|credential)$", key)
-    }
+    assert declared_secret == set(re.findall(r"config\.(?:require_secret|get_secret)\(\"(\w+)\"", program))
+    secret_name = re.compile(r"(?i)(key|secret|token|passphrase|password|credential)$")
+    named_secret = {key for key in declared if secret_name.search(key)}
     assert named_secret <= declared_secret, named_secret - declared_secret
     if directory != QUICKSTART_DIR:
         requirements = (directory / "requirements.txt").read_text(encoding="utf-8").splitlines()

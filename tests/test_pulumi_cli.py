@@ -1,11 +1,7 @@
 """The real `pulumi` CLI on the quickstart against the emulator: what the README's lifecycle table
-claims, end to end, request by request.
-
-Runs only where a working `pulumi` is on PATH (`pulumi version` exits 0) and is skipped, saying
-why, elsewhere. Everything stays in a temporary directory: a copy of the quickstart whose
-Pulumi.yaml names this interpreter's virtualenv, a local file backend, and a Pulumi home of its
-own; the passphrase comes from the environment.
-"""
+claims, end to end, request by request. Runs only where a working `pulumi` is on PATH, and is
+skipped, saying why, elsewhere. Everything stays in a temporary directory: a copy of the quickstart
+naming this virtualenv, a local file backend, a Pulumi home of its own, the passphrase from env."""
 
 from __future__ import annotations
 
@@ -34,7 +30,6 @@ pytestmark = pytest.mark.slow
 STACK = "e2e"
 JOB_ID = 197
 JOB_NAME = "apiTest-11"  # job 197's name, as the state records it
-COMMAND_TIMEOUT = 300.0
 
 
 class Cli:
@@ -45,18 +40,11 @@ class Cli:
         self.seen: list[tuple[str, str]] = []
 
     def run(self, *args: str) -> str:
+        command = [self.pulumi, *args, "--non-interactive"]
         done = subprocess.run(
-            [self.pulumi, *args, "--non-interactive"],
-            cwd=self.project,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
+            command, cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300
         )
-        assert done.returncode == 0, (
-            f"pulumi {' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
+        assert done.returncode == 0, f"pulumi {' '.join(args)} exited with {done.returncode}:\n{done.stderr}"
         return done.stdout
 
     def requests_of(self, *args: str) -> list[tuple[str, str]]:
@@ -98,7 +86,6 @@ def test_the_quickstart_through_the_real_cli(
     one_get = [("GET", f"/v1/{emulator.project_id}/visualization-jobs/{JOB_ID}")]
     cli.run("stack", "init", STACK)
     cli.run("config", "set", "jobId", str(JOB_ID))
-
     # Preview of a new job sends nothing; the update reads it once.
     assert cli.requests_of("up", "--yes") == one_get
     assert json.loads(cli.run("stack", "output", "--json")) == stack_output_json

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -27,8 +28,9 @@ from tests.hostile import (
     JOB_197,
     PROJECT,
     SLOW_SERVERS,
-    ForwardProxy,
     RawServer,
+    TunnelProxy,
+    header,
     reply,
     self_signed,
     settings_for,
@@ -39,11 +41,7 @@ from tests.programs import REPO_ROOT
 
 #: The documented tolerance: a call ends at most this long after its deadline.
 TOLERANCE = 0.5
-
-
-def read_197(url: str, **overrides: Any) -> int:
-    """Job 197's ID as read from ``url`` (AK/SK, a fixed project) by a fresh client."""
-    return ModelArtsClient(settings_for(url, **overrides)).get_visualization_job(197).job_id
+JOB_URL = f"/v1/{PROJECT}/visualization-jobs/197"
 
 
 def answering(data: bytes) -> Callable[[bytes], list[bytes]]:
@@ -51,7 +49,16 @@ def answering(data: bytes) -> Callable[[bytes], list[bytes]]:
     return lambda _: [data]
 
 
-def _elapsed_failure(url: str, timeout: float, **overrides: Any) -> tuple[float, ModelArtsError]:
+ANSWER_197 = answering(reply(200, JOB_197))
+
+
+def read_197(url: str, **overrides: Any) -> int:
+    """Job 197's ID as read from ``url`` (AK/SK, a fixed project) by a fresh client."""
+    return ModelArtsClient(settings_for(url, **overrides)).get_visualization_job(197).job_id
+
+
+def failure(url: str, timeout: float = 120.0, **overrides: Any) -> tuple[float, ModelArtsError]:
+    """How long a read of job 197 took to fail, and its error."""
     client = ModelArtsClient(settings_for(url, timeout=timeout, **overrides))
     started = time.monotonic()
     with pytest.raises(ModelArtsError) as caught:
@@ -59,6 +66,12 @@ def _elapsed_failure(url: str, timeout: float, **overrides: Any) -> tuple[float,
     elapsed = time.monotonic() - started
     client.close()
     return elapsed, caught.value
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
 
 
 # -- the deadline -------------------------------------------------------------------------------
@@ -71,14 +84,9 @@ def test_a_slow_or_silent_server_cannot_hold_a_call_past_its_timeout(
 ) -> None:
     """Every phase at once (each its own server and client): each call ends at its deadline."""
     with contextlib.ExitStack() as stack:
-        servers = {
-            name: stack.enter_context(RawServer(script, scheme=scheme))
-            for name, (script, scheme) in SLOW_SERVERS.items()
-        }
+        servers = {name: stack.enter_context(RawServer(*server)) for name, server in SLOW_SERVERS.items()}
         with ThreadPoolExecutor(len(servers)) as pool:  # readTimeout stays at 30 s
-            failures = pool.map(
-                lambda server: _elapsed_failure(server.url, deadline, max_retries=5), servers.values()
-            )
+            failures = pool.map(lambda server: failure(server.url, deadline, max_retries=5), servers.values())
             outcomes = dict(zip(servers, failures, strict=True))
     wrong = {
         name: str(error)
@@ -86,58 +94,51 @@ def test_a_slow_or_silent_server_cannot_hold_a_call_past_its_timeout(
         if not isinstance(error, ServiceError) or f"timeout of {deadline:g} s" not in str(error)
     }
     late = {
-        name: round(elapsed, 2)
-        for name, (elapsed, _) in outcomes.items()
-        if not deadline - 0.1 <= elapsed < deadline + TOLERANCE
+        name: round(t, 2)
+        for name, (t, _) in outcomes.items()
+        if not deadline - 0.1 <= t < deadline + TOLERANCE
     }
     assert wrong == {} and late == {}
     record_property("servers", len(servers))
-    record_property(
-        "worst ms past the deadline", round(1000 * max(e for e, _ in outcomes.values()) - 1000 * deadline)
-    )
+    worst = max(elapsed for elapsed, _ in outcomes.values())
+    record_property("worst ms past the deadline", round(1000 * worst - 1000 * deadline))
     assert "modelarts:timeout" in str(outcomes["silent in the body"][1])
     assert servers["TLS handshake trickled"].heads == []  # the request itself never got out
 
 
-def test_a_body_that_stalls_past_the_read_timeout_says_so() -> None:
+def test_read_timeout_retries_and_the_deadline_they_share() -> None:
+    """A stalled body says so; each attempt times out after 0.6 s and a 1.5 s deadline allows the
+    third only 0.3 s."""
     with RawServer(silent_in_body) as server:
-        elapsed, error = _elapsed_failure(server.url, 5.0, read_timeout=0.5)
+        elapsed, error = failure(server.url, 5.0, read_timeout=0.5)
     assert isinstance(error, ServiceError) and "stalled for longer than the read timeout" in str(error)
     assert elapsed < 5.0
+    with RawServer(silent) as server:
+        elapsed, error = failure(server.url, 1.5, read_timeout=0.6, max_retries=10)
+    assert isinstance(error, ServiceError) and elapsed < 1.5 + TOLERANCE and 2 <= len(server.heads) <= 3
 
 
 def test_connecting_is_bounded_by_the_deadline() -> None:
     """A listener whose backlog is full: connect() hangs, the deadline ends it (Linux drops the SYNs)."""
     listener = socket.create_server(("127.0.0.1", 0), backlog=0)
-    port = listener.getsockname()[1]
     fillers: list[socket.socket] = []
     try:
         while len(fillers) < 8:  # fill the accept queue until a connect hangs waiting for a SYN-ACK
             fillers.append(socket.socket())
             fillers[-1].settimeout(0.3)
             try:
-                fillers[-1].connect(("127.0.0.1", port))
+                fillers[-1].connect(listener.getsockname())
             except OSError:
                 break  # it hangs: the premise holds
         else:
             pytest.skip("this kernel accepts past the backlog; no hanging connect to test with")
-        elapsed, error = _elapsed_failure(f"http://127.0.0.1:{port}", 1.0, connect_timeout=30, max_retries=5)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        elapsed, error = failure(url, 1.0, connect_timeout=30, max_retries=5)
     finally:
         for filler in fillers:
             filler.close()
         listener.close()
-    assert isinstance(error, ServiceError)
-    assert elapsed < 1.0 + TOLERANCE
-
-
-def test_retries_share_the_deadline_and_the_last_one_is_cut_short() -> None:
-    """Each attempt times out after 0.6 s; a 1.5 s deadline allows the third only 0.3 s."""
-    with RawServer(silent) as server:
-        elapsed, error = _elapsed_failure(server.url, 1.5, read_timeout=0.6, max_retries=10)
-        attempts = len(server.heads)
-    assert elapsed < 1.5 + TOLERANCE
-    assert 2 <= attempts <= 3
-    assert isinstance(error, ServiceError)
+    assert isinstance(error, ServiceError) and elapsed < 1.0 + TOLERANCE
 
 
 def test_a_call_within_its_deadline_is_untouched_and_the_connection_is_kept(
@@ -147,20 +148,14 @@ def test_a_call_within_its_deadline_is_untouched_and_the_connection_is_kept(
     emulator.latency = 0.35  # each call outlives the deadline of the call before it on the same connection
     for _ in range(3):
         assert client.get_visualization_job(197).job_id == 197
-    pools = client._transport.session().get_adapter(emulator.url).poolmanager.pools  # type: ignore[attr-defined]
+    pools = client._transport.session().get_adapter(emulator.url).poolmanager.pools
     assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118
     client.close()
 
 
-# -- refused connections ------------------------------------------------------------------------
-
-
 def test_a_refused_connection_fails_within_a_second_and_says_what_to_check() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port = probe.getsockname()[1]  # closed again: nothing listens there
-    elapsed, error = _elapsed_failure(f"http://127.0.0.1:{port}", 120.0, max_retries=5)
-    assert isinstance(error, ServiceError)
-    assert "connection refused after 3 attempt(s)" in str(error)
+    elapsed, error = failure(f"http://127.0.0.1:{free_port()}", max_retries=5)
+    assert isinstance(error, ServiceError) and "connection refused after 3 attempt(s)" in str(error)
     assert "that the service is running" in str(error) and "timeout" not in str(error)
     assert elapsed < 1.5
 
@@ -194,24 +189,16 @@ for url in sys.argv[1:]:
 
 
 @pytest.mark.reliability("compression bombs")
-@pytest.mark.skipif(
-    not Path("/proc/self/clear_refs").exists(), reason="measures peak RSS through Linux /proc"
-)
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures peak RSS in Linux /proc")
 def test_a_compression_bomb_is_refused_within_a_few_mib_of_the_limit(
     record_property: Callable[[str, Any], None],
 ) -> None:
     """All bombs in one child process, the peak reset before each: RSS may grow by the 10 MiB cap
     and little more."""
     with contextlib.ExitStack() as stack:
-        servers = [stack.enter_context(RawServer(script)) for script in BOMBS.values()]
-        probe = subprocess.run(
-            [sys.executable, "-c", RSS_PROBE, *(server.url for server in servers)],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        urls = [stack.enter_context(RawServer(script)).url for script in BOMBS.values()]
+        command = [sys.executable, "-c", RSS_PROBE, *urls]
+        probe = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     growth = dict(zip(BOMBS, map(float, probe.stdout.split()), strict=True))
     assert max(growth.values()) < (MAX_BODY_BYTES >> 20) + 4, growth  # a few MiB over the cap at most
     assert probe.stderr.count("refused:") == len(BOMBS), probe.stderr
@@ -227,23 +214,19 @@ def test_compressed_answers_are_read(encoding: str) -> None:
     body = zlib.compress(text) if encoding == "deflate" else gzip.compress(text)
     with RawServer(answering(reply(200, body, Content_Encoding=encoding))) as server:
         job = ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
-        assert b"accept-encoding: gzip\r\n" in server.heads[0].lower()
+        assert header(server.heads[0], "Accept-Encoding") == "gzip"
     assert (job.job_id, job.job_name) == (197, "apiTest-11")
-
-
-UNASKED = ["br", "zstd", "compress", "gzip, gzip", "identity, br"]
 
 
 @pytest.mark.parametrize(
     ("encoding", "body", "fragment"),
     [
-        *((name, b"\x0b\x00\x80{}\x03", "not asked for") for name in UNASKED),
+        *((name, b"\x0b\x00\x80{}\x03", "not asked for") for name in ["br", "zstd", "compress"]),
+        *((name, b"\x0b\x00\x80{}\x03", "not asked for") for name in ["gzip, gzip", "identity, br"]),
         ("gzip", b"\x1f\x8b\x08\x00bad", "not valid gzip"),
     ],
 )
-def test_encodings_not_asked_for_and_corrupt_gzip_are_refused(
-    encoding: str, body: bytes, fragment: str
-) -> None:
+def test_unasked_encodings_and_corrupt_gzip_are_refused(encoding: str, body: bytes, fragment: str) -> None:
     answer = answering(reply(200, body, Content_Encoding=encoding))
     with RawServer(answer) as server, pytest.raises(InvalidResponseError, match=fragment):
         read_197(server.url)
@@ -251,50 +234,41 @@ def test_encodings_not_asked_for_and_corrupt_gzip_are_refused(
 
 # -- proxies and TLS ----------------------------------------------------------------------------
 
-
-_job_server = answering(reply(200, JOB_197))
-
-
-@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
-def test_requests_go_through_the_proxy_of_the_environment(variable: str) -> None:
-    with RawServer(_job_server) as target, ForwardProxy() as proxy:
-        client = ModelArtsClient(settings_for(target.url, environ={variable: f"http://{proxy.address}"}))
-        for _ in range(2):
-            assert client.get_visualization_job(197).job_id == 197
-    assert [url for url, _ in proxy.requests] == [f"{target.url}/v1/{PROJECT}/visualization-jobs/197"] * 2
-    assert len(target.heads) == 2
+PROXY_PASSWORD = "proxy-pass-7f0c9d2e4b1a"
 
 
 @pytest.mark.parametrize(
-    "no_proxy",
-    ["127.0.0.1", "*", "localhost,127.0.0.0/8", " 127.0.0.1:9 ", "[127.0.0.1]", "example.com, 127.0.0.1"],
+    ("variable", "no_proxy"),
+    [
+        *((variable, None) for variable in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]),
+        *(("HTTP_PROXY", value) for value in ["127.0.0.1", "*", "localhost,127.0.0.0/8", " 127.0.0.1:9 "]),
+        *(("HTTP_PROXY", value) for value in ["[127.0.0.1]", "example.com, 127.0.0.1"]),
+    ],
 )
-def test_no_proxy_sends_requests_directly(no_proxy: str) -> None:
-    with RawServer(_job_server) as target, ForwardProxy() as proxy:
-        environ = {"HTTP_PROXY": f"http://{proxy.address}", "no_proxy": no_proxy}
-        assert read_197(target.url, environ=environ) == 197
-    assert proxy.requests == [] and len(target.heads) == 1
+def test_requests_go_through_the_proxy_of_the_environment_unless_no_proxy_says_not(
+    variable: str, no_proxy: str | None
+) -> None:
+    """The proxy, a raw server answering the absolute-form request itself, sees it with its
+    credentials; a matching ``no_proxy`` sends the request straight to the target instead."""
+    with RawServer(ANSWER_197) as target, RawServer(ANSWER_197) as proxy:
+        environ = {variable: f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        settings = settings_for(target.url, environ=environ | ({"no_proxy": no_proxy} if no_proxy else {}))
+        client = ModelArtsClient(settings)
+        for _ in range(2):
+            assert client.get_visualization_job(197).job_id == 197
+    if no_proxy:
+        assert (len(proxy.heads), len(target.heads)) == (0, 2)
+    else:
+        assert [head.split(b" ")[1].decode() for head in proxy.heads] == [target.url + JOB_URL] * 2
+        assert header(proxy.heads[0], "Proxy-Authorization").startswith("Basic ") and target.heads == []
+    assert PROXY_PASSWORD not in repr(settings) + str(settings.model_dump())
 
 
-def test_proxy_credentials_are_sent_to_the_proxy_and_shown_nowhere() -> None:
-    password = "proxy-pass-7f0c9d2e4b1a"
-    with RawServer(_job_server) as target, ForwardProxy() as proxy:
-        settings = settings_for(
-            target.url, environ={"http_proxy": f"http://builder:{password}@{proxy.address}"}
-        )
-        assert ModelArtsClient(settings).get_visualization_job(197).job_id == 197
-    assert proxy.requests[0][1] is not None and proxy.requests[0][1].startswith("Basic ")
-    assert password not in repr(settings) + str(settings.model_dump())
-    # A proxy that is gone: the failure names the proxy's host, not its credentials.
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port = probe.getsockname()[1]
-    settings = settings_for(
-        "http://127.0.0.1:9", environ={"HTTP_PROXY": f"http://builder:{password}@127.0.0.1:{port}"}
-    )
-    with pytest.raises(ServiceError) as caught:
-        ModelArtsClient(settings).get_visualization_job(197)
-    assert "proxy 127.0.0.1" in str(caught.value) and "HTTPS_PROXY" in str(caught.value)
-    assert password not in str(caught.value) and "builder" not in str(caught.value)
+def test_a_proxy_that_is_gone_is_named_without_its_credentials() -> None:
+    proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{free_port()}"
+    _, error = failure("http://127.0.0.1:9", environ={"HTTP_PROXY": proxy})
+    assert isinstance(error, ServiceError) and "proxy 127.0.0.1" in str(error) and "HTTPS_PROXY" in str(error)
+    assert PROXY_PASSWORD not in str(error) and "builder" not in str(error)
 
 
 @pytest.mark.parametrize(
@@ -317,17 +291,6 @@ def test_no_proxy_matching(host: str, no_proxy: str, bypass: bool) -> None:
     assert bypasses_proxy(host, no_proxy) is bypass
 
 
-def test_proxy_settings_come_from_the_settings_environment() -> None:
-    settings = settings_for("https://modelarts.example.com", environ={"HTTPS_PROXY": "proxy.corp:3128"})
-    assert settings.https_proxy is not None
-    assert settings.https_proxy.get_secret_value() == "http://proxy.corp:3128"  # host:port, as curl reads it
-    assert settings.http_proxy is None
-    both = settings_for(
-        "https://x.example.com", environ={"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}
-    )
-    assert both.https_proxy is not None and "low" in both.https_proxy.get_secret_value()  # lower case first
-
-
 @pytest.mark.parametrize(
     "value",
     ["socks5://user:hunter2hunter2@corp-gw:1080", "http://corp-gw:99999", "http://corp-gw x:1", "http://"],
@@ -339,25 +302,30 @@ def test_unusable_proxies_are_configuration_errors_that_do_not_repeat_the_url(va
     assert "hunter2" not in str(caught.value) and "corp-gw" not in str(caught.value)
 
 
-def test_ca_bundle_variables_are_honoured_and_ca_cert_file_wins(tmp_path: Path) -> None:
+def test_the_lower_case_proxy_variable_wins_as_in_curl() -> None:
+    environ = {"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}
+    both = settings_for("https://x.example.com", environ=environ)
+    assert both.https_proxy is not None and "low" in both.https_proxy.get_secret_value()
+
+
+def test_ca_bundles_and_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> None:
+    """CA bundle variables are honoured, ``caCertFile`` wins over them; HTTPS goes through one
+    kept-alive CONNECT tunnel of an ``HTTPS_PROXY`` given as host:port, as curl reads it."""
     context, cert = self_signed(tmp_path)
     other = tmp_path / "other.pem"
-    other.write_text(Path(certifi_or_system()).read_text(encoding="utf-8"), encoding="utf-8")
-    with RawServer(_job_server, tls=context) as server:
+    system = ssl.get_default_verify_paths()
+    other.write_text(Path(system.cafile or system.openssl_cafile).read_text(encoding="utf-8"))
+    with RawServer(ANSWER_197, tls=context) as server, TunnelProxy() as proxy:
         for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "OS_CACERT"):
             assert read_197(server.url, environ={variable: str(cert)}) == 197
-        with pytest.raises(ServiceError, match="certificate verification failed"):
-            read_197(server.url, max_retries=0)
-        environ = {"HW_CACERT_FILE": str(other), "REQUESTS_CA_BUNDLE": str(cert)}
-        with pytest.raises(ServiceError, match="certificate verification failed"):
-            read_197(server.url, environ=environ, max_retries=0)
-
-
-def certifi_or_system() -> str:
-    import ssl
-
-    paths = ssl.get_default_verify_paths()
-    return paths.cafile or paths.openssl_cafile
+        for environ in ({}, {"HW_CACERT_FILE": str(other), "REQUESTS_CA_BUNDLE": str(cert)}):
+            with pytest.raises(ServiceError, match="certificate verification failed"):
+                read_197(server.url, environ=environ, max_retries=0)
+        environ = {"HTTPS_PROXY": proxy.address, "HTTP_PROXY": "http://127.0.0.1:9", "OS_CACERT": str(cert)}
+        server.heads.clear()
+        client = ModelArtsClient(settings_for(server.url, environ=environ))
+        assert [client.get_visualization_job(197).job_id for _ in range(2)] == [197, 197]
+    assert proxy.requests == [server.url.removeprefix("https://")] and len(server.heads) == 2
 
 
 _INSECURE_CHILD = """
@@ -374,26 +342,13 @@ urllib3.PoolManager(cert_reqs="CERT_NONE").request("GET", sys.argv[1] + "/v1/p/v
 """
 
 
-def test_https_goes_through_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> None:
-    context, cert = self_signed(tmp_path)
-    with RawServer(_job_server, tls=context) as target, ForwardProxy() as proxy:
-        environ = {"HTTPS_PROXY": proxy.address, "HTTP_PROXY": "http://127.0.0.1:9", "OS_CACERT": str(cert)}
-        client = ModelArtsClient(settings_for(target.url, environ=environ))
-        for _ in range(2):
-            assert client.get_visualization_job(197).job_id == 197
-    assert [path for path, _ in proxy.requests] == [
-        target.url.removeprefix("https://")
-    ]  # one kept-alive tunnel
-    assert len(target.heads) == 2
-
-
 def test_insecure_mode_is_said_once_per_process_in_our_words_and_only_for_our_requests(
     tmp_path: Path,
 ) -> None:
     context, _ = self_signed(tmp_path)
-    with RawServer(_job_server, tls=context) as server:
-        child = [sys.executable, "-c", _INSECURE_CHILD, server.url]
-        done = subprocess.run(child, capture_output=True, text=True, timeout=60, check=True)
+    with RawServer(ANSWER_197, tls=context) as server:
+        command = [sys.executable, "-c", _INSECURE_CHILD, server.url]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     ours = [line for line in lines if "TLS certificate verification is off" in line]
     assert len(ours) == 1 and "modelarts:insecure" in ours[0]

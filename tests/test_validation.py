@@ -17,39 +17,22 @@ from pulumi_modelarts.validation import (
 
 MAX = 2**53 - 1  # 9007199254740991: the largest whole number a float carries exactly
 #: Refused job IDs, by why: out of range, not plain decimal digits, not a number at all, path-like.
-OUT_OF_RANGE = [
-    0,
-    -1,
-    0.0,
-    "0",
-    MAX + 1,
-    str(MAX + 1),
-    float(MAX + 1),
-    2**63 - 1,
-    str(2**63 - 1),
-    1.152921504606847e18,
-]
-NOT_DIGITS = ["", " 197", "197 ", "\t197\n", "1e3", "19.7", "197.0", 19.5, -197.0, "1" * 20, "9" * 19, "0x10"]
-FOREIGN_DIGITS = ["\uff11\uff19\uff17", "\u0661\u0669\u0667"]  # fullwidth, Arabic-Indic
+OUT_OF_RANGE = [0, -1, 0.0, "0", MAX + 1, str(MAX + 1), float(MAX + 1), 2**63 - 1, str(2**63 - 1)]
+OUT_OF_RANGE += [1.152921504606847e18]
+NOT_DIGITS = ["", " 197", "197 ", "\t197\n", "1e3", "19.7", "197.0", 19.5, -197.0, "1" * 20, "9" * 19]
+NOT_DIGITS += ["0x10", "\uff11\uff19\uff17", "\u0661\u0669\u0667"]  # hex, fullwidth, Arabic-Indic
 NOT_NUMBERS = [True, False, None, [197], b"197", float("nan"), float("inf"), float("-inf")]
 PATH_LIKE = ["../197", "197/..", "%2e%2e", "197;drop"]
+ACCEPTED = [(197, 197), ("197", 197), (197.0, 197), ("0197", 197), (JobStatus.RUNNING, 8)]  # 197.0: a float
+ACCEPTED += [(MAX, MAX), (float(MAX), MAX), (str(MAX), MAX)]
 
 
-ACCEPTED = [
-    (197, 197),
-    ("197", 197),
-    (197.0, 197),
-    ("0197", 197),
-    (JobStatus.RUNNING, 8),
-]  # 197.0: a StackReference's
-
-
-@pytest.mark.parametrize(("value", "expected"), [*ACCEPTED, (MAX, MAX), (float(MAX), MAX), (str(MAX), MAX)])
+@pytest.mark.parametrize(("value", "expected"), ACCEPTED)
 def test_job_id_accepts_ints_integral_floats_and_digit_strings(value: object, expected: int) -> None:
     assert parse_job_id(value) == expected and type(parse_job_id(value)) is int
 
 
-@pytest.mark.parametrize("value", [*OUT_OF_RANGE, *NOT_DIGITS, *FOREIGN_DIGITS, *NOT_NUMBERS, *PATH_LIKE])
+@pytest.mark.parametrize("value", [*OUT_OF_RANGE, *NOT_DIGITS, *NOT_NUMBERS, *PATH_LIKE])
 def test_job_id_rejections_name_the_real_rule_in_one_line(value: object) -> None:
     with pytest.raises(InvalidInputError) as caught:
         parse_job_id(value)
@@ -71,33 +54,30 @@ def test_other_integer_inputs_are_refused_with_the_same_wording(value: object) -
     assert str(caught.value).startswith(f"status must be a whole number from 0 to {MAX}, got ")
 
 
-@pytest.mark.parametrize("value", ["eu-de", "0123456789abcdef0123456789abcdef", "eu-de_sub", "MOS"])
-def test_identifiers_accept_project_ids_and_names(value: str) -> None:
+@pytest.mark.parametrize("value", ["eu-de", "0123456789abcdef0123456789abcdef", "eu-de_sub", "MOS", "a" * 64])
+def test_names_accept_project_ids_and_names(value: str) -> None:
     assert check_name(value, field="project_id") == value
 
 
-@pytest.mark.parametrize("value", ["", "..", "a/b", "a b", "p%2F", "é", "a" * 65, "a.b", 5])
-def test_identifiers_reject_anything_path_like(value: object) -> None:
-    with pytest.raises(InvalidInputError, match="project_id may only contain"):
-        check_name(value, field="project_id")
+@pytest.mark.parametrize("value", ["", "..", "a/b", "a b", "p%2F", "é", "名字", "a" * 65, "a.b", 5])
+def test_names_reject_anything_path_like(value: object) -> None:
+    with pytest.raises(InvalidInputError, match="job_name may only contain"):
+        check_name(value, field="job_name")
 
 
-def test_job_names() -> None:
-    assert check_name("apiTest-11_x", field="job_name") == "apiTest-11_x"
-    for bad in ("", "a b", "a/b", "x" * 65, "名字"):
-        with pytest.raises(InvalidInputError, match="job_name"):
-            check_name(bad, field="job_name")
+ENDPOINTS = [
+    "https://host:8443/prefix/v",
+    "http://127.0.0.1:8080",
+    "http://127.5.6.7:1",
+    "http://localhost:9",
+]
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
         ("https://modelarts.eu-de.otc.t-systems.com/", "https://modelarts.eu-de.otc.t-systems.com"),
-        *(
-            (url, url)
-            for url in ["https://host:8443/prefix/v", "http://127.0.0.1:8080", "http://127.5.6.7:1"]
-        ),
-        *((url, url) for url in ["http://localhost:9", "http://[::1]:9"]),
+        *((url, url) for url in [*ENDPOINTS, "http://[::1]:9"]),
     ],
 )
 def test_endpoints_accepted(value: str, expected: str) -> None:
@@ -132,5 +112,4 @@ def test_loopback_detection() -> None:
 @pytest.mark.parametrize("segment", ["..", ".", "a/b", "%2F", "?x", "#y", "a b", "é"])
 def test_path_segments_can_never_change_the_path(segment: str) -> None:
     encoded = path_segment(segment)
-    assert "/" not in encoded and "?" not in encoded and "#" not in encoded
-    assert encoded not in (".", "..")
+    assert not {"/", "?", "#"} & set(encoded) and encoded not in (".", "..")

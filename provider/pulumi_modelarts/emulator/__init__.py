@@ -1,10 +1,7 @@
-"""Local ModelArts emulator: the visualization-job API and the IAM calls it depends on.
+"""Local ModelArts emulator: the visualization-job API and the IAM calls it depends on, standard
+library only. ``backend`` holds the state, ``wire`` the HTTP shapes, ``server`` the sockets."""
 
-Standard library only, so it starts fast and needs nothing installed; see ``ModelArtsEmulator``.
-``backend`` holds the state (jobs, projects, tokens), ``wire`` the HTTP shapes, ``server`` the sockets.
-"""
-
-from .backend import DEFAULT_PROJECT_ID, EmulatorCredentials, mos_project_id
+from .backend import DEFAULT_PROJECT_ID, EmulatorCredentials
 from .emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator, RequestRecord
 
 __all__ = [
@@ -13,5 +10,4 @@ __all__ = [
     "EmulatorCredentials",
     "ModelArtsEmulator",
     "RequestRecord",
-    "mos_project_id",
 ]

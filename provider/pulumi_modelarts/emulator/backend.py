@@ -1,12 +1,9 @@
-"""The emulator's state, apart from any HTTP: the account (credentials, projects, tokens) and its jobs.
-
-Like a moto backend, it is also the Python API tests use to seed and change that state.
-"""
+"""The emulator's state apart from HTTP: the account (credentials, projects, tokens) and its
+jobs. Like a moto backend, it is also the Python API tests use to seed and change that state."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
 import secrets
 import threading
@@ -17,8 +14,7 @@ from typing import Any, Final
 
 #: Project ID of the emulator's own project unless told otherwise (32 hex digits, like IAM's).
 DEFAULT_PROJECT_ID: Final = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
-#: A job as the details call returns it: every field in the documented order (§1.2), each with the
-#: value a seeded job gets unless told otherwise (``add_job`` fills in the ones marked per job).
+#: A job as the details call returns it (§1.2, in order), with a seeded job's defaults.
 JOB_TEMPLATE: Final[dict[str, Any]] = {
     "job_id": "per job",
     "job_name": "per job",
@@ -35,19 +31,14 @@ JOB_TEMPLATE: Final[dict[str, Any]] = {
     "schedule": None,
 }
 JOB_FIELDS: Final = tuple(JOB_TEMPLATE)
-#: Job names the service allows; 64 is also the longest ``search_content`` the list call takes.
-JOB_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-#: Project IDs and regions: they become URL path segments, so nothing that needs escaping.
+#: Job names, project IDs and regions: path segments, so nothing that needs escaping.
 IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONSOLE_URL: Final = "https://console.otc.t-systems.com/modelarts2"
 
 
 @dataclass(frozen=True)
 class EmulatorCredentials:
-    """The one account the emulator knows. Defaults are public demo values, not secrets.
-
-    ``secret_key`` and ``password`` stay out of ``repr`` so logging an emulator never prints them.
-    """
+    """The one account the emulator knows: public demo values, still kept out of ``repr``."""
 
     access_key: str = "EMULATORACCESSKEY0001"
     secret_key: str = field(default="EMULATORSECRETKEY000000000000000000000001", repr=False)
@@ -69,17 +60,11 @@ class Token:
     """An issued token, scoped to one project."""
 
     project: Project
-    issued_at: float
     expires_at: float
 
     @property
     def valid(self) -> bool:
         return time.time() < self.expires_at
-
-
-def mos_project_id(project_id: str) -> str:
-    """ID of the built-in OBS project "MOS": fixed per emulator project, distinct from it."""
-    return hashlib.sha256(f"MOS:{project_id}".encode()).hexdigest()[:32]
 
 
 def check_identifier(name: str, value: object) -> str:
@@ -97,20 +82,12 @@ def _checked(job: dict[str, Any]) -> dict[str, Any]:
         if isinstance(job[name], bool) or not isinstance(job[name], int):
             raise ValueError(f"job field {name!r} must be an int, got {job[name]!r}")
         job[name] = int(job[name])
-    if job["job_id"] <= 0:
-        raise ValueError(f"job_id must be positive, got {job['job_id']}")
-    if not isinstance(job["job_name"], str) or not JOB_NAME.fullmatch(job["job_name"]):
-        raise ValueError(f"job_name must be 1-64 letters, digits, '_' or '-', got {job['job_name']!r}")
-    if not isinstance(job["job_desc"], str):
-        raise ValueError(f"job field 'job_desc' must be a str, got {job['job_desc']!r}")
+    check_identifier("job_name", job["job_name"])
     return {name: job[name] for name in JOB_FIELDS}
 
 
 class Backend:
-    """Jobs of the account's own project (its other projects hold none), its projects and tokens.
-
-    ``lock`` guards all of it; the wire layer holds it while it answers a request.
-    """
+    """The account's projects and tokens, and its own project's jobs, all guarded by ``lock``."""
 
     def __init__(
         self, project_id: str, region: str, credentials: EmulatorCredentials | None, token_ttl: float
@@ -121,7 +98,7 @@ class Backend:
         self.region = check_identifier("region", region)
         self.credentials = credentials or EmulatorCredentials()
         self.token_ttl = token_ttl
-        self.projects = [Project(region, project_id), Project("MOS", mos_project_id(project_id))]
+        self.projects = [Project(region, project_id)]
         self.tokens: dict[str, Token] = {}
         self.by_id: dict[int, dict[str, Any]] = {}
         self.lock = threading.RLock()
@@ -191,19 +168,18 @@ class Backend:
             return next((p for p in self.projects if p.id == project_id), None)
         return next((p for p in self.projects if p.name == name), None)
 
-    def issue_token(self, project_id: str | None = None, ttl: float | None = None) -> str:
+    def issue_token(self, project_id: str | None = None) -> str:
         """A valid token scoped to a project (the emulator's by default), for static-token auth."""
         with self.lock:
             project = self.project(project_id or self.project_id)
             if project is None:
                 raise ValueError(f"unknown project ID {project_id!r}")
-            return self.mint(project, ttl)
+            return self.mint(project)
 
-    def mint(self, project: Project, ttl: float | None = None) -> str:
+    def mint(self, project: Project) -> str:
         """A new opaque token; like IAM's, it does not invalidate older ones."""
         token = "MIIemu" + secrets.token_urlsafe(48)
-        now = time.time()
-        self.tokens[token] = Token(project, now, now + (self.token_ttl if ttl is None else ttl))
+        self.tokens[token] = Token(project, time.time() + self.token_ttl)
         return token
 
     def expire_tokens(self) -> None:
@@ -211,8 +187,3 @@ class Backend:
         with self.lock:
             for token in self.tokens.values():
                 token.expires_at = min(token.expires_at, time.time())
-
-    def check_password(self, user: object, password: object, domain: object) -> bool:
-        """All three at once, so that a refusal never tells which one was wrong."""
-        wanted = self.credentials
-        return [user, password, domain] == [wanted.user_name, wanted.password, wanted.domain_name]

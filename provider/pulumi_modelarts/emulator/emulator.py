@@ -1,13 +1,11 @@
-"""``ModelArtsEmulator``: the public face of the emulator and its request pipeline.
-
-Pipeline per request: route -> latency -> fault (before authentication, like a flaky network
-or gateway) -> the gateway's checks -> the call -> request log. One lock guards the backend,
-faults and the log; sleeps happen outside it.
-"""
+"""``ModelArtsEmulator``, the emulator's public face. Each request: route -> latency -> fault
+(before authentication, like a flaky network) -> the gateway's checks -> the call -> request log.
+One lock guards the backend, faults and log; sleeps happen outside it."""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import threading
@@ -44,11 +42,8 @@ _STOP_TIMEOUT: Final = 5.0
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the emulator saw it, never its headers, body or credentials.
-
-    ``time`` is ``time.monotonic()`` at arrival; ``status`` is None when a fault dropped or reset
-    the connection; ``auth`` is the kind of credentials presented (valid or not), None if none.
-    """
+    """One request, never its headers, body or credentials: ``time`` is ``time.monotonic()`` at
+    arrival, ``status`` None for a dropped or reset connection, ``auth`` what was presented."""
 
     method: str
     path: str
@@ -61,13 +56,11 @@ class RequestRecord:
 
 @dataclass(frozen=True)
 class Fault:
-    """How the next ``count`` answers on ``route`` (a name from ``wire.ROUTES``) deviate.
-
-    ``status`` alone answers with that route's error shape (``error_code``/``error_message``
-    override its defaults); ``body`` replaces the answer (status 200 unless given); ``retry_after``
-    adds the header; ``delay`` holds the answer back; ``truncate`` sends half the body; ``drop``
-    closes the connection without answering; ``reset`` sends a TCP RST.
-    """
+    """How the next ``count`` answers on ``route`` (from ``wire.ROUTES``) deviate: ``status`` alone
+    answers in the route's error shape (``error_code``/``error_message`` override its defaults);
+    ``body`` replaces the answer (status 200 unless given); ``retry_after`` adds the header; ``delay``
+    holds the answer back; ``truncate`` sends half the body; ``drop`` closes the connection without
+    an answer, ``reset`` with a TCP RST."""
 
     route: str
     count: int = 1
@@ -83,24 +76,13 @@ class Fault:
     reset: bool = False
 
     def __post_init__(self) -> None:
-        if self.route not in wire.ROUTES:
+        if self.route not in wire.ROUTES:  # a fault on a misspelt route would never fire
             raise ValueError(f"unknown route {self.route!r}; use one of {', '.join(wire.ROUTES)}")
-        if self.count < 1:
-            raise ValueError("count must be at least 1")
-        if self.status is not None and not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status code, got {self.status}")
-        if self.delay < 0 or (self.retry_after is not None and self.retry_after < 0):
-            raise ValueError("delay and retry_after must not be negative")
-        if sum((self.body is not None, self.truncate, self.drop, self.reset)) > 1:
-            raise ValueError("body, truncate, drop and reset are mutually exclusive")
 
 
 class ModelArtsEmulator(Backend):
-    """Local stand-in for the ModelArts visualization-job API and the IAM calls it needs: its
-    :class:`Backend` (jobs, projects, tokens) served over HTTP, with faults and a request log.
-
-    Use as a context manager (``with ModelArtsEmulator() as em: ...``) or via start()/stop().
-    """
+    """The :class:`Backend` (jobs, projects, tokens) served over HTTP like the ModelArts API and
+    the IAM calls it needs, with faults and a request log; a context manager, or start()/stop()."""
 
     def __init__(
         self,
@@ -112,22 +94,19 @@ class ModelArtsEmulator(Backend):
         region: str = "eu-de",
         credentials: EmulatorCredentials | None = None,
         latency: float = 0.0,
-        not_found_style: str = "400",
         token_ttl: float = 86400.0,
     ) -> None:
-        if not_found_style not in ("400", "404"):
-            raise ValueError(f"not_found_style must be '400' or '404', got {not_found_style!r}")
         super().__init__(project_id, region, credentials, token_ttl)
         self.host = host
         self.port = port  # the bound one once started, kept after stop so a restart reuses it
-        self.not_found_style = not_found_style
+        #: Seconds added to every ModelArts (/v1) request; may be changed while running.
         self.latency = latency
         self._faults: list[Fault] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=MAX_RECORDS)
         self._server: EmulatorHTTPServer | None = None
         self._stopping = threading.Event()
         for job in jobs:
-            if "job_name" not in job:
+            if not isinstance(job, Mapping) or "job_name" not in job:
                 raise ValueError("a job needs a job_name")
             self.add_job(**job)
 
@@ -135,21 +114,13 @@ class ModelArtsEmulator(Backend):
     def from_seed_file(
         cls, path: str | Path, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any
     ) -> ModelArtsEmulator:
-        """Build an emulator from ``{"project_id"?, "region"?, "jobs": [...]}`` or a bare job list.
-
-        Explicit keyword arguments win over the file's ``project_id``/``region``.
-        """
+        """From ``{"project_id"?, "region"?, "jobs": [...]}`` or a job list; arguments win."""
         document = json.loads(Path(path).read_text(encoding="utf-8"))
-        if isinstance(document, dict):
-            for key in ("project_id", "region"):
-                if key in document:
-                    kwargs.setdefault(key, document[key])
-        jobs = document.get("jobs", []) if isinstance(document, dict) else document
-        if not isinstance(jobs, list) or not all(isinstance(job, dict) for job in jobs):
+        document = {"jobs": document} if isinstance(document, list) else document
+        if not isinstance(document, dict) or not isinstance(jobs := document.get("jobs", []), list):
             raise ValueError("expected a list of job objects or {'jobs': [...]}")
+        kwargs = {key: document[key] for key in ("project_id", "region") if key in document} | kwargs
         return cls(jobs, host, port, **kwargs)
-
-    # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> ModelArtsEmulator:
         """Bind and serve in a daemon thread; a no-op when already running."""
@@ -169,14 +140,9 @@ class ModelArtsEmulator(Backend):
 
     def serve_forever(self) -> None:
         """Blocking variant for the CLI: serve until stop() or Ctrl-C, then shut down cleanly."""
-        self.start()
-        try:
+        with self, contextlib.suppress(KeyboardInterrupt):
             while not self._stopping.wait(0.5):
                 pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
 
     def __enter__(self) -> ModelArtsEmulator:
         return self.start()
@@ -184,21 +150,9 @@ class ModelArtsEmulator(Backend):
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def __repr__(self) -> str:
-        where = self.url if self.port else "not started"
-        return (
-            f"ModelArtsEmulator({where}, project_id={self.project_id!r}, "
-            f"region={self.region!r}, jobs={len(self.by_id)})"
-        )
-
-    # -- addresses and settings ----------------------------------------------------------------
-
     @property
     def url(self) -> str:
-        """ModelArts endpoint base, e.g. ``http://127.0.0.1:8080`` (no trailing slash).
-
-        Bound to every interface (``0.0.0.0``, ``::``), it is still reached through loopback here.
-        """
+        """ModelArts endpoint base, no trailing slash; on every interface, still through loopback."""
         if self.port == 0:
             raise RuntimeError("the emulator picks its port on start(); start it first")
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104
@@ -210,21 +164,8 @@ class ModelArtsEmulator(Backend):
         """IAM endpoint base: the same server under ``/v3``."""
         return f"{self.url}/v3"
 
-    @property
-    def latency(self) -> float:
-        """Seconds added to every ModelArts (/v1) request; may be changed while running."""
-        return self._latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("latency must not be negative")
-        self._latency = float(seconds)
-
     def environ(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
-        """Environment variables that point our client at this emulator."""
-        if auth not in ("aksk", "password", "token"):
-            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
+        """Environment variables that point our client at this emulator, for one auth mode."""
         env = {"MODELARTS_ENDPOINT": self.url, "HW_AUTH_URL": self.iam_url, "HW_REGION_NAME": self.region}
         if include_project:
             env["HW_PROJECT_ID"] = self.project_id
@@ -234,8 +175,10 @@ class ModelArtsEmulator(Backend):
         elif auth == "password":
             env.update(HW_USER_NAME=creds.user_name, HW_USER_PASSWORD=creds.password)
             env["HW_DOMAIN_NAME"] = creds.domain_name
-        else:
+        elif auth == "token":
             env["HW_AUTH_TOKEN"] = self.issue_token()
+        else:
+            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
         return env
 
     def stack_config(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
@@ -254,8 +197,6 @@ class ModelArtsEmulator(Backend):
             "credentials": dataclasses.asdict(self.credentials),
         }
 
-    # -- request log and faults ----------------------------------------------------------------
-
     @property
     def requests(self) -> list[RequestRecord]:
         """Every request so far, oldest first."""
@@ -266,16 +207,9 @@ class ModelArtsEmulator(Backend):
         with self.lock:
             self._log.clear()
 
-    def drain_requests(self) -> list[RequestRecord]:
-        """The log so far, cleared in the same step (nothing can slip in between)."""
-        with self.lock:
-            records = list(self._log)
-            self._log.clear()
-            return records
-
     def inject_fault(self, route: str, **options: Any) -> None:
         """Queue a :class:`Fault` for the next requests on ``route``, behind those already queued."""
-        fault = Fault(route, **options)
+        fault = Fault(route, **options)  # refused here, not on the request it was meant for
         with self.lock:
             self._faults.append(fault)
 
@@ -283,28 +217,21 @@ class ModelArtsEmulator(Backend):
         with self.lock:
             self._faults.clear()
 
-    # -- request pipeline ----------------------------------------------------------------------
-
     def _handle(self, request: Request) -> Reply:
         arrived = time.monotonic()
         match = wire.route(request.method, request.path)
         with self.lock:
             fault = self._take_fault(match.route)
-        delay = (fault.delay if fault else 0.0) + (self._latency if request.path.startswith("/v1/") else 0.0)
+        delay = (fault.delay if fault else 0.0) + (self.latency if request.path.startswith("/v1/") else 0.0)
         if delay and self._stopping.wait(delay):  # stop() ends the wait: the request goes unanswered
             reply = Reply(0, action="drop")
         elif fault is None:
             reply = self._answer(request, match)
         else:
             reply = self._faulted(request, match, fault)
+        status = reply.status if reply.action == "respond" else None
         record = RequestRecord(
-            method=request.method,
-            path=request.path,
-            query=request.params,
-            time=arrived,
-            status=reply.status if reply.action == "respond" else None,
-            route=match.route,
-            auth=request.auth,
+            request.method, request.path, request.params, arrived, status, match.route, request.auth
         )
         with self.lock:
             self._log.append(record)
@@ -323,9 +250,7 @@ class ModelArtsEmulator(Backend):
 
     def _answer(self, request: Request, match: wire.Match) -> Reply:
         with self.lock:
-            return wire.answer(
-                request, match, self, not_found_style=self.not_found_style, iam_url=self.iam_url
-            )
+            return wire.answer(request, match, self)
 
     def _faulted(self, request: Request, match: wire.Match, fault: Fault) -> Reply:
         if fault.drop or fault.reset:

@@ -1,9 +1,6 @@
-"""HTTP/1.1 plumbing: a threading server that turns each request into one ``app(Request)`` call.
-
-It knows nothing about ModelArts. It keeps connections alive, frames every response with
-Content-Length, sets TCP_NODELAY (otherwise delayed ACKs add ~40 ms to each keep-alive call),
-and can drop or reset a connection when a fault asks for it.
-"""
+"""HTTP/1.1 plumbing that knows nothing about ModelArts: one ``app(Request)`` call per request,
+kept-alive connections with TCP_NODELAY (delayed ACKs would add ~40 ms to each call), and a
+connection dropped or reset when a fault asks for it."""
 
 from __future__ import annotations
 
@@ -19,12 +16,9 @@ import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from typing import Any, Final
+from typing import Any
 
 from .wire import Reply, Request, gateway_error
-
-#: The gateway refuses bodies above 12 MB (§4b); reading them would only waste memory.
-MAX_BODY: Final = 12 * 1024 * 1024
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -117,24 +111,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         request_id = uuid.uuid4().hex
         length = (self.headers.get("Content-Length") or "0").strip()
-        chunked = "Transfer-Encoding" in self.headers
-        usable = length.isascii() and length.isdigit() and len(length) <= 12 and not chunked
-        if not usable or int(length) > MAX_BODY:
-            # Where the next request on this connection starts is unknown, or not worth reading for.
+        framed = length.isascii() and length.isdigit() and len(length) <= 8
+        if not framed or "Transfer-Encoding" in self.headers:
+            # Where the next request on this connection starts is unknown: answer, then close.
             self.close_connection = True
-            status, message = (
-                (413, "larger than 12 MB") if usable else (400, "without a usable Content-Length")
-            )
-            self._send(gateway_error(status, "APIG.0201", f"Request body {message}", request_id), request_id)
-            return
-        path, _, query = self.path.partition("?")
-        headers = {name.lower(): value.strip() for name, value in self.headers.items()}
-        request = Request(self.command, path, query, headers, self.rfile.read(int(length)), request_id)
-        try:
-            reply = self.server.app(request)
-        except Exception:
-            traceback.print_exc()
-            reply = gateway_error(500, "APIG.0201", "The emulator failed to handle the request", request_id)
+            reply = gateway_error(400, "APIG.0201", "Request body without a usable length", request_id)
+        else:
+            path, _, query = self.path.partition("?")
+            headers = {name.lower(): value.strip() for name, value in self.headers.items()}
+            body = self.rfile.read(int(length))
+            try:
+                reply = self.server.app(Request(self.command, path, query, headers, body, request_id))
+            except Exception:
+                traceback.print_exc()
+                reply = gateway_error(
+                    500, "APIG.0201", "The emulator failed to handle the request", request_id
+                )
         if reply.action == "drop":
             self.close_connection = True
         elif reply.action == "reset":  # SO_LINGER 0: the kernel sends a TCP RST instead of a FIN

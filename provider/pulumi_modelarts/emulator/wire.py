@@ -1,8 +1,5 @@
-"""The emulator on the wire: routes, the gateway's checks, and the ModelArts and IAM JSON shapes.
-
-Requests and replies are plain values, so nothing here touches sockets. The three error shapes
-(ModelArts v1, API gateway, IAM) live together so that every route answers consistently.
-"""
+"""The emulator on the wire, without sockets: routes, the gateway's checks, and the JSON shapes
+of ModelArts, the API gateway and IAM (their errors together, so every route answers alike)."""
 
 from __future__ import annotations
 
@@ -17,32 +14,25 @@ from typing import Any, Final, Literal, NamedTuple
 from urllib.parse import parse_qs, parse_qsl, unquote
 
 from .. import signing
-from .backend import Backend, Project
+from .backend import Backend
 
 JSON_CONTENT_TYPE: Final = "application/json;charset=UTF-8"
-GET_JOB: Final = "get_job"
-LIST_JOBS: Final = "list_jobs"
-IAM_TOKEN: Final = "iam_token"  # noqa: S105 - a route name, not a secret
-IAM_PROJECTS: Final = "iam_projects"
-UNKNOWN: Final = "unknown"
 #: Route names: what faults and the request log refer to. Anything not published is ``unknown``.
-ROUTES: Final = (GET_JOB, LIST_JOBS, IAM_TOKEN, IAM_PROJECTS, UNKNOWN)
+ROUTES: Final = ("get_job", "list_jobs", "iam_token", "iam_projects", "unknown")
 #: Sort keys the list call accepts (``sortBy``).
 SORT_KEYS: Final = ("job_id", "job_name", "job_desc", "create_time", "status")
 #: Clock skew the gateway tolerates on ``X-Sdk-Date``.
 MAX_SKEW_SECONDS: Final = 15 * 60
-DOMAIN_ID: Final = "0d1e2f3a4b5c4d6e8f7a9b0c1d2e3f40"
-USER_ID: Final = "5e6f7a8b9c0d4e1f8a2b3c4d5e6f7a81"
 _NOT_PUBLISHED: Final = "The API does not exist or has not been published in the environment"
 _PROJECT_MISMATCH: Final = "The project id in the request URL does not match the token"
+_BAD_SIGNATURE: Final = "Incorrect IAM authentication information: verify aksk signature fail"
 _JOB_ID = re.compile(r"[0-9]{1,19}")
 _COUNT = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
 class Request:
-    """One HTTP request: raw path and query exactly as sent (signatures cover them), header names
-    lowercased."""
+    """One HTTP request: path and query as sent (signatures cover them), header names lowercased."""
 
     method: str
     path: str
@@ -104,15 +94,14 @@ def iam_error(status: int, code: str, message: str) -> Refused:
     return Refused(json_reply(status, {"error_code": code, "error_msg": message}))
 
 
-def _bad_parameter(message: str, code: str = "ModelArts.0104") -> Refused:
-    return Refused(modelarts_error(400, code, message))
+def _bad_parameter(message: str) -> Refused:
+    return Refused(modelarts_error(400, "ModelArts.0104", message))
 
 
 def fault_error(route: str, status: int, code: str | None, message: str | None, request_id: str) -> Reply:
-    """A fault's error answer in the shape of the layer that owns the route; by default the
-    gateway's catch-all for an upstream failure, APIG.0201."""
+    """A fault's error in the shape of the route's layer; by default the gateway's APIG.0201."""
     code, message = code or "APIG.0201", message or responses.get(status, "Error")
-    if route in (GET_JOB, LIST_JOBS):
+    if route in ("get_job", "list_jobs"):
         return modelarts_error(status, code, message)
     return gateway_error(status, code, message, request_id)
 
@@ -126,42 +115,38 @@ class Match(NamedTuple):
 
 
 def route(method: str, path: str) -> Match:
-    """Match a request exactly like the gateway does (no trailing slash, no empty segment), so a
-    client that builds URLs wrongly sees APIG.0101 here first. Only reads are published."""
+    """Route exactly like the gateway (only reads, no empty segment): wrong URLs get APIG.0101."""
     if path == "/v3/auth/tokens":
-        return Match(IAM_TOKEN if method == "POST" else UNKNOWN)
+        return Match("iam_token" if method == "POST" else "unknown")
     if path == "/v3/projects":
-        return Match(IAM_PROJECTS if method == "GET" else UNKNOWN)
+        return Match("iam_projects" if method == "GET" else "unknown")
     parts = [unquote(part) for part in path.split("/")]
     if method != "GET" or not 4 <= len(parts) <= 5 or "" in parts[2:]:
-        return Match(UNKNOWN)
+        return Match("unknown")
     if parts[:2] != ["", "v1"] or parts[3] != "visualization-jobs":
-        return Match(UNKNOWN)
+        return Match("unknown")
     if len(parts) == 4:
-        return Match(LIST_JOBS, parts[2])
-    return Match(GET_JOB, parts[2], parts[4])
+        return Match("list_jobs", parts[2])
+    return Match("get_job", parts[2], parts[4])
 
 
-def answer(request: Request, match: Match, backend: Backend, *, not_found_style: str, iam_url: str) -> Reply:
+def answer(request: Request, match: Match, backend: Backend) -> Reply:
     """The normal answer: the gateway's checks, then the call itself."""
     name, project_id, job_id = match
-    if name == UNKNOWN:
+    if name == "unknown":
         return gateway_error(404, "APIG.0101", _NOT_PUBLISHED, request.request_id)
     try:
-        if name == IAM_TOKEN:
+        if name == "iam_token":
             return _issue_token(request, backend)
         _gateway_check(request, backend, project_id)
-        if name == IAM_PROJECTS:
-            return _list_projects(request, backend, iam_url)
+        if name == "iam_projects":
+            return _list_projects(request, backend)
         own = project_id == backend.project_id
-        if name == LIST_JOBS:
+        if name == "list_jobs":
             return _list_jobs(request, backend, own)
-        return _get_job(job_id or "", backend, own, not_found_style)
+        return _get_job(job_id or "", backend, own)
     except Refused as refused:
         return refused.reply
-
-
-# -- the API gateway -------------------------------------------------------------------------------
 
 
 def _gateway_check(request: Request, backend: Backend, project_id: str | None) -> None:
@@ -174,9 +159,8 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
             raise Refused(gateway_error(401, "APIG.0307", "The token must be updated", request.request_id))
         allowed = project_id in (None, token.project.id)
     else:
-        failure = _signature_failure(request, backend)
-        if failure:
-            raise Refused(gateway_error(401, "APIG.0301", failure, request.request_id))
+        if not _signed(request, backend):
+            raise Refused(gateway_error(401, "APIG.0301", _BAD_SIGNATURE, request.request_id))
         allowed = project_id is None or (
             backend.project(project_id) is not None
             and request.headers.get("x-project-id") in (None, project_id)
@@ -185,19 +169,16 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
         raise Refused(modelarts_error(403, "ModelArts.0210", _PROJECT_MISMATCH))
 
 
-def _signature_failure(request: Request, backend: Backend) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return "Incorrect IAM authentication information: Authorization header not found"
-    parsed = signing.parse_authorization(header)
-    if parsed is not None and parsed.access_key != backend.credentials.access_key:
-        return "Get secretKey failed, ak not exist"
+def _signed(request: Request, backend: Backend) -> bool:
+    """A valid AK/SK signature of this request, dated within the tolerated skew."""
+    parsed = signing.parse_authorization(request.headers.get("authorization") or "")
     try:
-        signed_at = signing.parse_sdk_date(request.headers.get(signing.DATE_HEADER.lower()) or "").timestamp()
+        signed_at = signing.parse_sdk_date(request.headers.get("x-sdk-date") or "").timestamp()
     except ValueError:
-        signed_at = 0.0
-    valid = (
+        return False
+    return (
         parsed is not None
+        and parsed.access_key == backend.credentials.access_key
         and {"host", "x-sdk-date"} <= set(parsed.signed_headers)
         and abs(signed_at - time.time()) <= MAX_SKEW_SECONDS
         and signing.verify(
@@ -210,147 +191,80 @@ def _signature_failure(request: Request, backend: Backend) -> str | None:
             authorization=parsed,
         )
     )
-    return None if valid else "verify aksk signature fail"
 
 
-# -- ModelArts v1 ----------------------------------------------------------------------------------
-
-
-def _get_job(raw_id: str, backend: Backend, own: bool, not_found_style: str) -> Reply:
+def _get_job(raw_id: str, backend: Backend, own: bool) -> Reply:
     if not _JOB_ID.fullmatch(raw_id) or int(raw_id) > 2**63 - 1:
         raise _bad_parameter(f"Invalid parameter: job_id should be a number, got {raw_id[:64]}")
     job = backend.by_id.get(int(raw_id)) if own else None
     if job is not None:
         return json_reply(200, {"is_success": True, **job})
-    if not_found_style == "404":
-        return modelarts_error(404, "ModelArts.0015", "The resource you requested is not exist")
     return modelarts_error(400, "ModelArts.2775", f"training job (ID {raw_id}) not found")
-
-
-def _count(request: Request, name: str, default: int, high: int) -> int:
-    raw = request.param(name)
-    if raw is None:
-        return default
-    if not _COUNT.fullmatch(raw) or not 1 <= int(raw) <= high:
-        raise _bad_parameter(f"The value of {name} should be in [1,{high}]")
-    return int(raw)
 
 
 def _list_jobs(request: Request, backend: Backend, own: bool) -> Reply:
     """Other projects of the account exist only so auth can be tested: they hold no jobs."""
-    per_page = _count(request, "per_page", 10, 1000)
-    page = _count(request, "page", 1, 2**31 - 1)
-    sort_by = request.param("sortBy") or "job_id"
-    if sort_by not in SORT_KEYS:
-        message = f"UnsupportedSortBy: sortBy should be one of {', '.join(SORT_KEYS)}"
-        raise _bad_parameter(message, "ModelArts.2790")
-    order = request.param("order") or "asc"
-    if order not in ("asc", "desc"):
-        raise _bad_parameter("The value of order should be asc or desc")
-    search = request.param("search_content") or ""
-    if len(search) > 64:
-        raise _bad_parameter("The length of search content should be in [0,64]")
-    status = request.param("status") or None
-    if status is not None and not _COUNT.fullmatch(status):
-        raise _bad_parameter("The value of status should be a job status code")
+    per_page, page = request.param("per_page") or "10", request.param("page") or "1"
+    sort_by, order = request.param("sortBy") or "job_id", request.param("order") or "asc"
+    search, status = request.param("search_content") or "", request.param("status") or None
+    valid = {
+        "per_page": _COUNT.fullmatch(per_page) and 1 <= int(per_page) <= 1000,
+        "page": _COUNT.fullmatch(page) and int(page) >= 1,
+        "sortBy": sort_by in SORT_KEYS,
+        "order": order in ("asc", "desc"),
+        "search_content": len(search) <= 64,
+        "status": status is None or _COUNT.fullmatch(status),
+    }
+    if not all(valid.values()):
+        raise _bad_parameter(f"Invalid parameter: {', '.join(name for name, ok in valid.items() if not ok)}")
     wanted = None if status is None else int(status)
     found = backend.query(wanted, search, sort_by, order == "desc") if own else []
-    shown = [
-        {name: job[name] for name in _LIST_FIELDS} for job in found[(page - 1) * per_page : page * per_page]
-    ]
+    start = (int(page) - 1) * int(per_page)
+    shown = [{name: job[name] for name in _LIST_FIELDS} for job in found[start : start + int(per_page)]]
     return json_reply(200, {"is_success": True, "job_total_count": len(found), "jobs": shown})
 
 
 #: Fields of one item of the list call (§1.3), in the documented order.
 _LIST_FIELDS: Final = (
-    "job_name",
-    "status",
-    "create_time",
-    "duration",
-    "job_desc",
-    "service_url",
-    "train_url",
-    "job_id",
-    "resource_id",
+    *("job_name", "status", "create_time", "duration", "job_desc"),
+    *("service_url", "train_url", "job_id", "resource_id"),
 )
 
 
-# -- IAM -------------------------------------------------------------------------------------------
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise iam_error(400, "IAM.0011", f"Request parameter {where} is invalid")
-    return value
-
-
 def _issue_token(request: Request, backend: Backend) -> Reply:
-    """``POST /v3/auth/tokens``: a password or a valid token for a project-scoped token (201)."""
+    """``POST /v3/auth/tokens`` with a password: a project-scoped token (201). Only what the
+    package reads is answered: the ``X-Subject-Token`` header, the project and the expiry."""
     try:
-        document = json.loads(request.body or b"null")
-    except ValueError:  # UnicodeDecodeError included
-        document = None
-    auth = _object(_object(document, "body").get("auth"), "auth")
-    ident = _object(auth.get("identity"), "auth.identity")
-    methods = ident.get("methods")
-    if methods == ["password"]:
-        user = _object(_object(ident.get("password"), "auth.identity.password").get("user"), "user")
-        domain = _object(user.get("domain", {}), "user.domain").get("name")
-        # One message for every mismatch, as IAM answers.
-        if not backend.check_password(user.get("name"), user.get("password"), domain):
-            raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
-    elif methods == ["token"]:
-        section = ident.get("token")
-        # Huawei IAM falls back to the X-Auth-Token header when identity.token.id is absent.
-        token_id = section.get("id") if isinstance(section, dict) else None
-        token_id = token_id or request.headers.get("x-auth-token")
-        token = backend.tokens.get(token_id) if isinstance(token_id, str) else None
-        if token is None:
-            raise iam_error(401, "IAM.0067", "Invalid token")
-        if not token.valid:
-            raise iam_error(401, "IAM.0066", "The token has expired")
-    else:
+        auth = json.loads(request.body)["auth"]
+        methods, user = auth["identity"]["methods"], auth["identity"]["password"]["user"]
+        given = [user["name"], user["password"], user.get("domain", {}).get("name")]
+        wanted = (auth.get("scope") or {}).get("project") or {}
+        project_id, project_name = wanted.get("id"), wanted.get("name")
+    except (ValueError, KeyError, TypeError, AttributeError):  # UnicodeDecodeError included
+        raise iam_error(400, "IAM.0011", "Request parameter auth is invalid") from None
+    creds = backend.credentials
+    if methods != ["password"]:
         raise iam_error(400, "IAM.0011", "Request parameter auth.identity.methods is invalid")
-    project = _scope(auth, backend)
+    if given != [creds.user_name, creds.password, creds.domain_name]:
+        # One message for every mismatch, as IAM answers, so a refusal never tells which was wrong.
+        raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
+    if not (project_id or project_name):
+        message = "The token must be scoped to a project: set auth.scope.project.id or .name"
+        raise iam_error(400, "IAM.0008", message)
+    project = backend.project(str(project_id)) if project_id else backend.project(name=str(project_name))
+    if project is None:
+        raise iam_error(400, "IAM.1109", "The project does not exist")
     token_id = backend.mint(project)
-    token = backend.tokens[token_id]
-    domain_info = {"id": DOMAIN_ID, "name": backend.credentials.domain_name}
+    expires = datetime.fromtimestamp(backend.tokens[token_id].expires_at, timezone.utc)
     body = {
-        "expires_at": _iso(token.expires_at),
-        "issued_at": _iso(token.issued_at),
-        "methods": methods,
-        "project": {"id": project.id, "name": project.name, "domain": domain_info},
-        "user": {"id": USER_ID, "name": backend.credentials.user_name, "domain": domain_info},
+        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "project": {"id": project.id, "name": project.name},
     }
     return json_reply(201, {"token": body}, {"X-Subject-Token": token_id})
 
 
-def _scope(auth: dict[str, Any], backend: Backend) -> Project:
-    scope = auth.get("scope")
-    wanted = scope.get("project") if isinstance(scope, dict) else None
-    if not isinstance(wanted, dict) or not (wanted.get("id") or wanted.get("name")):
-        message = "The token must be scoped to a project: set auth.scope.project.id or .name"
-        raise iam_error(400, "IAM.0008", message)
-    if wanted.get("id"):
-        project = backend.project(str(wanted["id"]))
-    else:
-        project = backend.project(name=str(wanted["name"]))
-    if project is None:
-        raise iam_error(400, "IAM.1109", "The project does not exist")
-    return project
-
-
-def _list_projects(request: Request, backend: Backend, iam_url: str) -> Reply:
+def _list_projects(request: Request, backend: Backend) -> Reply:
     """``GET /v3/projects``: the account's projects, filtered by exact ``name`` when given."""
     name = request.param("name")
-    listed = [
-        {"id": project.id, "name": project.name, "domain_id": DOMAIN_ID, "enabled": True}
-        for project in backend.projects
-        if name in (None, project.name)
-    ]
-    self_link = f"{iam_url}/projects" + (f"?{request.query}" if request.query else "")
-    return json_reply(200, {"projects": listed, "links": {"self": self_link, "next": None, "previous": None}})
+    listed = [{"id": p.id, "name": p.name} for p in backend.projects if name in (None, p.name)]
+    return json_reply(200, {"projects": listed})

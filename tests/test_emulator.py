@@ -1,0 +1,519 @@
+"""The emulator on its own: the job calls, IAM and the gateway's checks, faults, and its HTTP server.
+
+These tests speak HTTP to it with ``requests`` and AK/SK headers signed by ``signing``, never
+through the product's client, so that they pin the emulator's wire behaviour on their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import re
+import socket
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from pulumi_modelarts import JobStatus, signing
+from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, ModelArtsEmulator, wire
+from pulumi_modelarts.emulator.backend import JOB_FIELDS
+from pulumi_modelarts.errors import InvalidInputError
+from pulumi_modelarts.outputs import OUTPUTS
+from pulumi_modelarts.validation import SORT_KEYS, check_name
+from tests.checks import CANARY
+
+OTHER_PROJECT = "e" * 32
+MISMATCH = {
+    "is_success": False,
+    "error_code": "ModelArts.0210",
+    "error_message": "The project id in the request URL does not match the token",
+}
+
+
+def jobs_path(em: ModelArtsEmulator, suffix: str = "", project_id: str | None = None) -> str:
+    return f"/v1/{project_id or em.project_id}/visualization-jobs{suffix}"
+
+
+def signed_headers(
+    em: ModelArtsEmulator, path: str, query: Sequence[tuple[str, str]] = (), skew: float = 0, **sign: Any
+) -> dict[str, str]:
+    """A signed GET's headers as huaweicloudsdkcore sends them, dated ``skew`` seconds from now;
+    ``sign`` overrides ``signing.sign``'s arguments, ``project_id`` adds ``X-Project-Id``."""
+    date = signing.format_sdk_date(datetime.fromtimestamp(time.time() + skew, timezone.utc))
+    headers = {"Content-Type": "application/json", "Host": f"{em.host}:{em.port}", "X-Sdk-Date": date}
+    if project_id := sign.pop("project_id", None):
+        headers["X-Project-Id"] = project_id
+    keys = {"access_key": em.credentials.access_key, "secret_key": em.credentials.secret_key, **sign}
+    headers["Authorization"] = signing.sign(
+        method="GET", path=path, query=query, headers=headers, body=b"", **keys
+    )
+    return headers
+
+
+def signed_get(em: ModelArtsEmulator, path: str, query: Sequence[tuple[str, str]] = (), **sign: Any) -> Any:
+    """A signed GET whose query goes out in its canonical form, as the SDK sends it."""
+    url = em.url + path + (f"?{signing.canonical_query(query)}" if query else "")
+    return requests.get(url, headers=signed_headers(em, path, query, **sign), timeout=5)
+
+
+class Api(requests.Session):
+    """Token-authenticated calls to one project's visualization jobs."""
+
+    def __init__(self, em: ModelArtsEmulator, project_id: str | None = None) -> None:
+        super().__init__()
+        self.em, self.base = em, em.url + jobs_path(em, project_id=project_id)
+        self.headers["X-Auth-Token"] = em.issue_token(project_id)
+
+    def jobs(self, suffix: str = "", **params: Any) -> requests.Response:
+        return self.get(self.base + suffix, params=params, timeout=5)
+
+
+@pytest.fixture
+def api(emulator: ModelArtsEmulator) -> Iterator[Api]:
+    emulator.add_project("other", OTHER_PROJECT)
+    with Api(emulator) as client:
+        yield client
+
+
+# -- the job calls and the Python API ---------------------------------------------------------------
+
+#: A details answer's fields in the documented order (§1.2), and a list item's (§1.3).
+DETAILS = ["is_success", "job_id", "job_name", "job_desc", "service_url", "resource_id", "train_url"]
+DETAILS += ["status", "duration", "create_time", "remaining_duration", "job_type", "flavor", "schedule"]
+LIST_ITEM = ["job_name", "status", "create_time", "duration", "job_desc", "service_url", "train_url"]
+LIST_ITEM += ["job_id", "resource_id"]
+
+
+def test_details_and_list_items_carry_the_documented_fields_in_order(api: Api) -> None:
+    response = api.jobs("/197")
+    assert response.headers["Content-Type"] == "application/json;charset=UTF-8"
+    seeded = {**(api.em.get_job(197) or {}), "is_success": True}
+    assert list(response.json().items()) == [(key, seeded[key]) for key in DETAILS]
+    assert seeded["service_url"].endswith(f"/tensorboard/{DEFAULT_PROJECT_ID}/197/")
+    assert api.jobs("/197").content == response.content  # byte-identical, so diffs stay quiet
+    assert api.jobs("/1e3").json()["error_code"] == "ModelArts.0104"  # no job ID: a bad parameter
+    [item] = api.jobs(per_page=1).json()["jobs"]
+    assert list(item.items()) == [(key, seeded[key]) for key in LIST_ITEM]
+
+
+def test_the_wire_job_carries_every_output_the_product_reads() -> None:
+    derived = {"status_name": "status", "is_running": "status", "created_at": "create_time"}
+    derived |= {"flavor_code": "flavor"}  # outputs computed from a wire field of another name
+    outputs = {field.name for field in OUTPUTS} - {"project_id", "region"}  # from the request
+    assert set(derived) <= outputs
+    assert set(JOB_FIELDS) - (outputs - set(derived) | set(derived.values())) == {"schedule"}
+    assert wire.SORT_KEYS == SORT_KEYS  # the list call takes every sortBy the product sends
+
+
+@pytest.mark.parametrize(
+    ("params", "expected", "total"),
+    [
+        ({"sortBy": "job_name", "order": "desc"}, [230, 212, 245, 197], 4),
+        ({"sortBy": "status", "order": "desc"}, [230, 212, 245, 197], 4),  # ties by job ID, reversed
+        ({"sort_by": "job_name"}, [197, 212, 230, 245], 4),  # otcextensions' spelling is ignored
+        ({"search_content": "FLOWERS"}, [245], 1),
+    ],
+)
+def test_list_paging_sorting_and_filters(
+    api: Api, params: dict[str, Any], expected: list[int], total: int
+) -> None:
+    body = api.jobs(**params).json()
+    assert (body["is_success"], body["job_total_count"]) == (True, total)
+    assert [job["job_id"] for job in body["jobs"]] == expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"per_page": 1001},
+        {"per_page": "ten"},
+        {"page": 0},
+        {"order": "up"},
+        {"status": "x"},
+        {"search_content": "x" * 65},
+        {"sortBy": "duration"},
+    ],
+)
+def test_list_rejects_invalid_parameters(api: Api, params: dict[str, Any]) -> None:
+    response = api.jobs(**params)
+    assert (response.status_code, response.json()["error_code"]) == (400, "ModelArts.0104")
+    assert next(iter(params)) in response.json()["error_message"]
+
+
+@pytest.mark.parametrize("name", ["a", "A" * 21, "n" * 64, "n" * 65, "", "bad name", "bad/name", "für"])
+def test_job_names_follow_the_products_rule(api: Api, name: str) -> None:
+    """A job the product cannot look up by name must not be seedable; every other one is found."""
+    try:
+        check_name(name, field="job_name")
+    except InvalidInputError:
+        with pytest.raises(ValueError, match="job_name may only contain"):
+            api.em.add_job(name)
+        return
+    job_id = api.em.add_job(name)["job_id"]
+    found = api.jobs(search_content=name, per_page=1000).json()["jobs"]
+    assert job_id in [job["job_id"] for job in found if job["job_name"] == name]
+
+
+def test_add_update_and_remove_jobs() -> None:
+    em = ModelArtsEmulator(project_id="proj")
+    job = em.add_job("first")
+    assert (list(job), job["status"], job["train_url"]) == (list(JOB_FIELDS), 8, "/obs/first/")
+    assert job["service_url"] == "https://console.otc.t-systems.com/modelarts2/tensorboard/proj/1/"
+    assert uuid.UUID(job["resource_id"]).version == 4 and job["create_time"] > 1_700_000_000_000
+    job["flavor"]["code"] = "changed"  # a copy
+    assert em.get_job(1) == {**job, "flavor": {"code": "modelarts.vm.cpu.2u"}}
+    mind = em.add_job("mi", job_id=10, job_type="MindInsight", status=JobStatus.COMPLETED)
+    assert mind["service_url"].endswith("/mindinsight/proj/10/") and type(mind["status"]) is int
+    assert [j["job_id"] for j in (em.add_job("next"), *em.jobs())] == [11, 1, 10, 11]
+    updated = em.update_job(10, status=8, job_desc="again")
+    assert (updated["job_id"], updated["status"], updated["job_desc"]) == (10, 8, "again")
+    assert em.get_job(10) == updated
+    em.remove_job(10)
+    assert em.get_job(10) is None
+    for change in (em.remove_job, lambda job_id: em.update_job(job_id, job_desc="x")):
+        with pytest.raises(KeyError):
+            change(10)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda em: em.add_job("x", job_id=True), "'job_id' must be an int"),
+        (lambda em: em.add_job("x", colour="red"), "unknown job field"),
+        (lambda em: em.add_job("x", job_id=5), "already exists"),
+        (lambda em: em.update_job(5, status="8"), "'status' must be an int"),
+        (lambda em: ModelArtsEmulator([{"job_id": 1}]), "a job needs a job_name"),
+        (lambda em: ModelArtsEmulator(token_ttl=0), "token_ttl"),
+        (lambda em: ModelArtsEmulator(project_id="a/b"), "project_id"),
+        (lambda em: em.issue_token("0" * 32), "unknown project"),
+        (lambda em: em.add_project("x", "../other"), "project_id"),
+        (lambda em: em.add_project("x", em.project_id), "already exists"),
+        (lambda em: em.inject_fault("get"), "unknown route 'get'"),
+    ],
+)
+def test_bad_seeds_and_settings_are_refused(call: Any, message: str) -> None:
+    em = ModelArtsEmulator([{"job_name": "a", "job_id": 5}])
+    with pytest.raises(ValueError, match=message):
+        call(em)
+    assert [(job["job_name"], job["status"]) for job in em.jobs()] == [("a", 8)]
+
+
+def test_seed_files(tmp_path: Path) -> None:
+    """Refusals of bad seed files are tested through the CLI (tests/test_cli.py)."""
+    seed = tmp_path / "jobs.json"
+    seed.write_text(json.dumps([{"job_id": 7, "job_name": "seven", "status": 10}]))
+    em = ModelArtsEmulator.from_seed_file(seed, project_id="p1", region="eu-nl")
+    assert (em.project_id, em.region, (em.get_job(7) or {})["status"]) == ("p1", "eu-nl", 10)
+    seed.write_text(json.dumps({"project_id": "abc", "region": "eu-ch2", "jobs": []}))
+    em = ModelArtsEmulator.from_seed_file(seed)
+    assert (em.project_id, em.region, em.jobs()) == ("abc", "eu-ch2", [])
+    assert ModelArtsEmulator.from_seed_file(seed, project_id="xyz").project_id == "xyz"
+
+
+def test_describe_and_the_credentials_repr(emulator: ModelArtsEmulator) -> None:
+    """What ``modelarts-vis emulator`` prints; the secret key and password stay out of ``repr``."""
+    creds, url = emulator.credentials, emulator.url
+    described = {"url": url, "iam_url": url + "/v3", "region": "eu-de", "project_id": DEFAULT_PROJECT_ID}
+    assert emulator.describe() == described | {"credentials": dataclasses.asdict(creds)}
+    assert creds.access_key in repr(creds)
+    assert creds.secret_key not in repr(creds) and creds.password not in repr(creds)
+    with pytest.raises(ValueError, match="auth must be"):
+        emulator.environ("oauth")
+
+
+# -- IAM and the API gateway ------------------------------------------------------------------------
+
+
+def login(em: ModelArtsEmulator, wrong: str = "", scope: Any = None, body: Any = None) -> requests.Response:
+    """A password login scoped to ``scope`` (eu-de by name), with one part ``wrong`` if asked."""
+    creds = em.credentials
+    user = {"name": creds.user_name, "password": creds.password, "domain": {"name": creds.domain_name}}
+    user |= {wrong: {"name": "wrong"} if wrong == "domain" else "wrong"} if wrong else {}
+    identity = {"methods": ["totp" if wrong == "methods" else "password"], "password": {"user": user}}
+    auth = {"identity": identity, "scope": {"project": {"name": "eu-de"} if scope is None else scope}}
+    data = json.dumps({"auth": auth}).encode() if body is None else body
+    return requests.post(f"{em.iam_url}/auth/tokens", data=data, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "scope", "body", "status", "code"),
+    [
+        ("domain", None, None, 401, "IAM.0062"),
+        ("", {}, None, 400, "IAM.0008"),
+        ("", {"name": "eu-nl"}, None, 400, "IAM.1109"),
+        ("", {"id": "f" * 32}, None, 400, "IAM.1109"),
+        ("methods", None, None, 400, "IAM.0011"),
+        *(("", None, body, 400, "IAM.0011") for body in [b"{not json", b'{"auth": "x"}', b"\xff"]),
+    ],
+)
+def test_login_refusals(
+    emulator: ModelArtsEmulator, wrong: str, scope: Any, body: bytes | None, status: int, code: str
+) -> None:
+    response = login(emulator, wrong, scope, body)
+    assert (response.status_code, response.json()["error_code"]) == (status, code)
+    assert set(response.json()) == {"error_code", "error_msg"} and "X-Subject-Token" not in response.headers
+
+
+BAD_SIGNATURE = (401, "APIG.0301")
+
+
+@pytest.mark.parametrize(
+    ("credentials", "expected"),
+    [
+        ({}, BAD_SIGNATURE),
+        ({"token": "MIIforged"}, (401, "APIG.0307")),
+        ({"token": "expired"}, (401, "APIG.0307")),
+        ({"token": "other"}, (403, "ModelArts.0210")),
+        ({"aksk": {"secret_key": "nope"}}, BAD_SIGNATURE),
+        ({"aksk": {"access_key": "AKUNKNOWN"}}, BAD_SIGNATURE),
+        ({"aksk": {"skew": 16 * 60}}, BAD_SIGNATURE),
+        ({"aksk": {"signed_headers": ("content-type", "x-sdk-date")}}, BAD_SIGNATURE),
+        ({"aksk": {"signed_headers": ("content-type", "host")}}, BAD_SIGNATURE),
+        ({"aksk": {"project_id": OTHER_PROJECT}}, (403, "ModelArts.0210")),
+        ({"aksk": {"skew": -14 * 60}}, (200, None)),
+        ({"aksk": {"skew": 14 * 60, "project_id": DEFAULT_PROJECT_ID}}, (200, None)),
+        ({"Authorization": f"SDK-HMAC-SHA256 Access={CANARY.access_key}"}, BAD_SIGNATURE),
+        ({"Authorization": "Bearer abc"}, BAD_SIGNATURE),
+    ],
+)
+def test_gateway_checks(api: Api, credentials: dict[str, Any], expected: tuple[int, str | None]) -> None:
+    path = jobs_path(api.em, "/197")
+    headers = credentials
+    if "aksk" in credentials:
+        headers = signed_headers(api.em, path, **credentials["aksk"])
+    elif "token" in credentials:
+        kind = credentials["token"]
+        project = OTHER_PROJECT if kind == "other" else None
+        headers = {"X-Auth-Token": kind if kind == "MIIforged" else api.em.issue_token(project)}
+        if kind == "expired":
+            api.em.expire_tokens()
+    response = requests.get(api.em.url + path, headers=headers, timeout=5)
+    assert (response.status_code, response.json().get("error_code")) == expected, response.text
+    if response.status_code == 401:  # the gateway's shape, with its request ID
+        assert response.json()["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_aksk_works_in_any_project_of_the_account_and_signs_path_and_query(api: Api) -> None:
+    query = [("search_content", "a b/c"), ("per_page", "5"), ("sortBy", "job_name")]
+    assert signed_get(api.em, jobs_path(api.em), query).json()["job_total_count"] == 0
+    other = jobs_path(api.em, project_id=OTHER_PROJECT)  # the account's other projects hold no jobs
+    assert signed_get(api.em, other, project_id=OTHER_PROJECT).json()["jobs"] == []
+    assert signed_get(api.em, other + "/197").json()["error_code"] == "ModelArts.2775"
+    assert signed_get(api.em, jobs_path(api.em, project_id="f" * 32)).json() == MISMATCH
+    assert [record.auth for record in api.em.requests] == ["aksk"] * 4
+    for signed, query, sent in [("/197", [], "/212"), ("", [("page", "1")], "?page=2")]:
+        headers = signed_headers(api.em, jobs_path(api.em, signed), query)
+        assert (
+            requests.get(api.em.url + jobs_path(api.em, sent), headers=headers, timeout=5).status_code == 401
+        )
+
+
+# -- faults -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("route", "fault", "expected"),
+    [
+        ("get_job", {"status": 429, "retry_after": 2}, ["APIG.0201", "Too Many Requests"]),
+        ("list_jobs", {"status": 500, "error_code": "M.1", "error_message": "x"}, ["M.1", "x"]),
+        ("iam_token", {"status": 500, "retry_after": 0.5}, ["APIG.0201", "Internal Server Error"]),
+        ("iam_projects", {"status": 429, "error_code": "IAM.0012"}, ["IAM.0012", "Too Many Requests"]),
+        ("unknown", {"status": 503}, ["APIG.0201", "Service Unavailable"]),
+    ],
+)
+def test_a_status_fault_answers_in_the_routes_error_shape(
+    api: Api, route: str, fault: dict[str, Any], expected: list[Any]
+) -> None:
+    paths = {"get_job": jobs_path(api.em, "/197"), "list_jobs": jobs_path(api.em), "unknown": "/v2/x"}
+    method = "POST" if route == "iam_token" else "GET"
+    url = api.em.url + (paths.get(route) or ("/v3/auth/tokens" if method == "POST" else "/v3/projects"))
+    api.em.inject_fault(route, **fault)
+    response = api.request(method, url, timeout=5)
+    retry_after = None if "retry_after" not in fault else format(fault["retry_after"], "g")
+    assert (response.status_code, response.headers.get("Retry-After")) == (fault["status"], retry_after)
+    body = response.json()  # ModelArts' own shape on its routes, the gateway's elsewhere
+    message = body["error_message"] if route in ("get_job", "list_jobs") else body["error_msg"]
+    assert (body.get("is_success", False), body["error_code"], message) == (False, *expected)
+    assert api.request(method, url, timeout=5).status_code != fault["status"]  # used up
+
+
+def test_faults_come_before_authentication_in_order_and_count(api: Api) -> None:
+    api.em.inject_fault("get_job", status=500, count=2)
+    api.em.inject_fault("get_job", status=503)
+    api.em.inject_fault("list_jobs", status=502)
+    assert requests.get(api.base + "/197", timeout=5).status_code == 500  # no credentials at all
+    assert [api.jobs("/197").status_code for _ in range(3)] == [500, 503, 200]
+    assert [api.jobs().status_code for _ in range(2)] == [502, 200]
+    api.em.inject_fault("get_job", status=500, count=5)
+    api.em.clear_faults()
+    assert api.jobs("/197").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"), [("drop", http.client.RemoteDisconnected), ("reset", ConnectionResetError)]
+)
+def test_drop_and_reset_end_the_connection_unanswered(api: Api, fault: str, error: type[Exception]) -> None:
+    api.em.inject_fault("get_job", **{fault: True})
+    connection = http.client.HTTPConnection(api.em.host, api.em.port, timeout=5)
+    connection.request("GET", jobs_path(api.em, "/197"), headers={"X-Auth-Token": api.em.issue_token()})
+    with pytest.raises(error) as caught:
+        connection.getresponse()
+    assert fault == "drop" or not isinstance(caught.value, http.client.RemoteDisconnected)  # RST, not FIN
+    connection.close()
+    assert (api.em.requests[-1].route, api.em.requests[-1].status) == ("get_job", None)
+    assert api.jobs("/197").status_code == 200
+
+
+def test_delay_and_latency_hold_answers_back(api: Api) -> None:
+    api.em.inject_fault("get_job", delay=0.2)
+    started = time.monotonic()
+    assert api.jobs("/197").json()["job_id"] == 197
+    assert time.monotonic() - started >= 0.2
+    api.em.inject_fault("get_job", delay=60)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        api.get(api.base + "/197", timeout=0.2)
+    api.em.latency = 60  # on ModelArts calls only
+    assert api.get(api.em.iam_url + "/projects", timeout=5).status_code == 200
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        api.get(api.base, timeout=0.2)
+    started = time.monotonic()
+    api.em.stop()  # ends both waits: they are logged unanswered at once, not a minute later
+    assert time.monotonic() - started < 10 and [r.status for r in api.em.requests[-2:]] == [None, None]
+
+
+# -- the HTTP server --------------------------------------------------------------------------------
+
+
+def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:
+    connection = http.client.HTTPConnection(api.em.host, api.em.port, timeout=5)
+    connection.connect()
+    first_socket, ids = connection.sock, set()
+    for index in range(20):
+        if index % 10 == 5:  # a body in between must be consumed exactly
+            connection.request("POST", "/v3/auth/tokens", body=json.dumps({"auth": index}))
+            expected = b'{"error_code":"IAM.0011"'
+        else:
+            suffix = "/197" if index % 2 else "/999"
+            connection.request("GET", jobs_path(api.em, suffix), headers=dict(api.headers))
+            expected = b'{"is_success":' + (b"true" if index % 2 else b"false")
+        response = connection.getresponse()
+        assert response.read().startswith(expected) and response.getheader("Content-Length")
+        ids.add(response.getheader("X-Request-Id"))
+    assert connection.sock is first_socket  # http.client would have reconnected otherwise
+    assert len(ids) == 20 and all(re.fullmatch(r"[0-9a-f]{32}", str(id_)) for id_ in ids)
+    assert api.em._server is not None and api.em._server.connections
+    assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in api.em._server.connections)
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "Content-Length: -1",
+        "Content-Length: \u00b2",
+        "Content-Length: " + "9" * 5000,
+        "Transfer-Encoding: chunked",
+    ],
+)
+def test_unusable_framing_is_refused_and_closed(emulator: ModelArtsEmulator, framing: str) -> None:
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(f"POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\n{framing}\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in head
+    assert json.loads(body)["error_code"] == "APIG.0201"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/{p}/visualization-jobs/"),
+        ("GET", "/v1/{p}/visualization-jobs//197"),
+        ("GET", "/v1/{p}/training-jobs"),
+        ("POST", "/v1/{p}/visualization-jobs"),
+        ("PUT", "/v1/{p}/visualization-jobs/197"),
+        ("DELETE", "/v1/{p}/visualization-jobs/197"),
+        ("POST", "/v1/{p}/visualization-jobs/197/stop"),
+        ("GET", "/v3/auth/tokens"),
+        ("POST", "/v3/projects"),
+    ],
+)
+def test_only_reads_are_published(api: Api, method: str, path: str) -> None:
+    """Anything else gets the gateway's 404 and reaches the log, so tests can prove it was never sent."""
+    path = path.format(p=api.em.project_id)
+    response = api.request(method, api.em.url + path, json={"job_desc": "x"}, timeout=5)
+    assert (response.status_code, response.json()["error_code"]) == (404, "APIG.0101")
+    logged = [(r.method, r.path, r.route, r.status) for r in api.em.requests]
+    assert logged == [(method, path, "unknown", 404)]
+    assert (len(api.em.jobs()), api.em.jobs()[0]["job_desc"]) == (4, "ModelArts API Dialtest")
+
+
+def test_the_request_log_and_secrets(capfd: pytest.CaptureFixture[str]) -> None:
+    """The log records no headers or bodies; the secret key and password appear nowhere (the access
+    key is no secret: the gateway echoes it)."""
+    with ModelArtsEmulator([{"job_name": "a"}], credentials=CANARY) as em:
+        token = em.environ(auth="token")["HW_AUTH_TOKEN"]
+        started = time.monotonic()
+        em.inject_fault("unknown", drop=True)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(em.url + "/dropped", timeout=5)
+        user = {"name": "x", "password": CANARY.password, "domain": {"name": CANARY.domain_name}}
+        identity = {"methods": ["password"], "password": {"user": user}}
+        search = {"params": {"search_content": "a b"}, "headers": {"X-Auth-Token": token}}
+        responses = [
+            requests.post(f"{em.iam_url}/auth/tokens", json={"auth": {"identity": identity}}, timeout=5),
+            signed_get(em, jobs_path(em, "/1"), [("page", "2")]),
+            signed_get(em, "/v3/projects", skew=3600),
+            requests.get(em.url + jobs_path(em), **search, timeout=5),
+        ]
+        records = em.requests
+        shown = [r.text + json.dumps(dict(r.headers)) for r in responses] + [repr(em), repr(records)]
+        shown.append(json.dumps({k: v for k, v in em.describe().items() if k != "credentials"}))
+    assert [(r.method, r.path, r.route, r.status, r.auth, r.query) for r in records] == [
+        ("GET", "/dropped", "unknown", None, None, {}),
+        ("POST", "/v3/auth/tokens", "iam_token", 401, None, {}),
+        ("GET", jobs_path(em, "/1"), "get_job", 200, "aksk", {"page": ["2"]}),
+        ("GET", "/v3/projects", "iam_projects", 401, "aksk", {}),
+        ("GET", jobs_path(em), "list_jobs", 200, "token", {"search_content": ["a b"]}),
+    ]
+    assert started <= records[0].time <= records[-1].time <= time.monotonic()
+    assert not [text for text in shown if CANARY.secret_key in text or CANARY.password in text]
+    assert token not in repr(records) and capfd.readouterr().err == ""  # no access log either
+
+
+def test_stop_closes_keep_alive_connections_and_a_restart_serves_again() -> None:
+    em = ModelArtsEmulator([{"job_name": "a"}])
+    with pytest.raises(RuntimeError, match="start"):
+        _ = em.url
+    em.start()
+    url, headers = em.url, {"X-Auth-Token": em.issue_token()}
+    connection = http.client.HTTPConnection(em.host, em.port, timeout=5)
+    connection.request("GET", jobs_path(em, "/1"), headers=headers)
+    assert connection.getresponse().read()
+    em.stop()
+    em.stop()  # idempotent
+    assert connection.sock.recv(1) == b""  # the server ended the kept-alive connection
+    connection.close()
+    with em:
+        assert requests.get(url + jobs_path(em, "/1"), headers=headers, timeout=5).status_code == 200
+
+
+def test_every_interface_is_reached_through_loopback_and_ipv6_works() -> None:
+    assert ModelArtsEmulator(host="0.0.0.0", port=8123).iam_url == "http://127.0.0.1:8123/v3"
+    assert ModelArtsEmulator(host="::", port=8123).url == "http://[::1]:8123"
+    try:
+        em = ModelArtsEmulator([{"job_name": "six"}], host="::1").start()
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    with em, Api(em) as client:
+        assert em.iam_url == f"http://[::1]:{em.port}/v3"
+        assert client.jobs("/1").json()["job_name"] == "six"
