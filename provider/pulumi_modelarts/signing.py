@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -33,9 +35,18 @@ class Authorization(NamedTuple):
     signature: str
 
 
+_now_formatted = (0, "")  # (second, its X-Sdk-Date): one formatting per second, not per request
+
+
 def format_sdk_date(moment: datetime | None = None) -> str:
     """The ``X-Sdk-Date`` value for a moment (now by default), always UTC."""
-    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(DATE_FORMAT)
+    global _now_formatted
+    if moment is not None:
+        return moment.astimezone(timezone.utc).strftime(DATE_FORMAT)
+    second = int(time.time())
+    if _now_formatted[0] != second:
+        _now_formatted = (second, time.strftime(DATE_FORMAT, time.gmtime(second)))
+    return _now_formatted[1]
 
 
 def parse_sdk_date(value: str) -> datetime:
@@ -47,9 +58,16 @@ def _encode(text: str) -> str:
     return quote(text, safe="~")
 
 
+#: A path of unreserved characters only: decoding and re-encoding it changes nothing.
+_CANONICAL_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
+
+
 def canonical_uri(path: str) -> str:
     """Decode, re-encode each segment (RFC 3986 unreserved kept) and end with '/'."""
-    uri = "/".join(_encode(segment) for segment in unquote(path).split("/"))
+    if _CANONICAL_PATH.fullmatch(path):
+        uri = path
+    else:
+        uri = "/".join(_encode(segment) for segment in unquote(path).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
 
@@ -106,6 +124,38 @@ def string_to_sign(canonical: str, sdk_date: str) -> str:
     return f"{ALGORITHM}\n{sdk_date}\n{digest}"
 
 
+class Signer:
+    """Signs with one key pair; the keyed HMAC state is made once and copied for each request."""
+
+    __slots__ = ("_hmac", "_prefix")
+
+    def __init__(self, access_key: str, secret_key: str) -> None:
+        self._prefix = f"{ALGORITHM} Access={access_key}, SignedHeaders="
+        self._hmac = hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
+
+    def __repr__(self) -> str:
+        return "Signer(***)"
+
+    def sign(
+        self,
+        method: str,
+        path: str,
+        query: Iterable[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes = b"",
+        signed_headers: Iterable[str] | None = None,
+    ) -> str:
+        """The ``Authorization`` value (``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b,
+        Signature=hex``) for a request whose headers already hold X-Sdk-Date: a lowercase hex
+        HMAC-SHA256 keyed by the secret key itself, without key derivation."""
+        names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
+        sdk_date = lower_keys(headers).get(DATE_HEADER.lower(), "")
+        to_sign = string_to_sign(canonical_request(method, path, query, headers, names, body), sdk_date)
+        mac = self._hmac.copy()
+        mac.update(to_sign.encode("utf-8"))
+        return f"{self._prefix}{';'.join(names)}, Signature={mac.hexdigest()}"
+
+
 def sign(
     *,
     method: str,
@@ -117,14 +167,8 @@ def sign(
     secret_key: str,
     signed_headers: Iterable[str] | None = None,
 ) -> str:
-    """The ``Authorization`` value (``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex``)
-    for a request whose headers already hold X-Sdk-Date: a lowercase hex HMAC-SHA256 keyed by the
-    secret key itself, without key derivation."""
-    names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
-    sdk_date = lower_keys(headers).get(DATE_HEADER.lower(), "")
-    to_sign = string_to_sign(canonical_request(method, path, query, headers, names, body), sdk_date)
-    signature = hmac.new(secret_key.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-    return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={signature}"
+    """:meth:`Signer.sign` for one request."""
+    return Signer(access_key, secret_key).sign(method, path, query, headers, body, signed_headers)
 
 
 def parse_authorization(value: str) -> Authorization | None:
