@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import queue
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,10 +30,11 @@ from .validation import check_name, parse_job_id, parse_whole_number
 if TYPE_CHECKING:
     from .client import ModelArtsClient
     from .responses import JobModel
-    from .settings import Settings
 
 #: Reads that may be in flight at once from one program's ``_output`` calls.
 MAX_CONCURRENT_READS = 16
+#: How long a read's result may wait to be handed back with others, per output still waiting.
+BATCH_SECONDS_PER_WAITING = 20e-6
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
 _R = TypeVar("_R")
 
@@ -176,14 +179,42 @@ def _output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None,
 ) -> pulumi.Output[_R]:
     """An ``_output`` form: once every input and dependency is known, prepare the read in the
-    program's context (where its stack config is) and run it on the shared pool."""
+    program's context (where its stack config is) and run it on the shared pool.
+
+    Plain inputs and no ``depends_on`` (most lookups of a large program) need no waiting: the
+    read is prepared at once and the result is one ``Output`` over it, without the ``Output``
+    plumbing over each input, which costs more CPU than the read itself.
+    """
+    loop = _running_loop()
+    if (
+        loop is not None
+        and all(value is None or isinstance(value, str | int | float) for value in inputs)
+        and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on is not None)
+    ):
+        reads = _LoopReads.of(loop)
+        try:
+            with _as_run_errors():
+                call = prepare(*inputs)
+        except Exception as exc:  # raised where the result is awaited, as on the general path
+            future = loop.create_future()
+            future.set_exception(exc)
+        else:
+            future = reads.start(call, result)
+        return pulumi.Output(set(), future, reads.known)
 
     def read(values: list[Any]) -> Awaitable[_R]:
         with _as_run_errors():
             call = prepare(*values[:-1])
-        return _in_thread(lambda: result(**call()))
+        return _LoopReads.of(asyncio.get_running_loop()).start(call, result)
 
     return pulumi.Output.all(*inputs, _dependencies(opts)).apply(read)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # outside a running program (a unit test's module level): the general path
+        return None
 
 
 def _job_lookup(
@@ -254,27 +285,36 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
     }
 
 
-#: The settings of each program run (its root stack resource), resolved once per run from its
-#: ``modelarts:*`` stack config and the environment; gone with the run.
-_PROGRAM_SETTINGS: weakref.WeakKeyDictionary[pulumi.Resource, Settings] = weakref.WeakKeyDictionary()
+#: The clients of each program run (its root stack resource), by the lookup's overrides; the
+#: settings are resolved once per run from its ``modelarts:*`` stack config and the environment.
+_PROGRAM_CLIENTS: weakref.WeakKeyDictionary[
+    pulumi.Resource, dict[tuple[str | None, ...], ModelArtsClient]
+] = weakref.WeakKeyDictionary()
 
 
 def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
     """The shared client for the program's settings with this lookup's overrides."""
-    from .client import shared_client
-    from .settings import CONFIG_NAMESPACE, Settings, stack_config_from
-
     root = pulumi.runtime.get_root_resource()
-    settings = _PROGRAM_SETTINGS.get(root) if root is not None else None
-    if settings is None:
-        config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
-        settings = Settings.from_sources(
-            stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
-        )
+    clients = _PROGRAM_CLIENTS.get(root, {}) if root is not None else {}
+    overrides = (project_id or None, region or None, endpoint or None)
+    client = clients.get(overrides)
+    if client is None:
+        from .client import shared_client
+        from .settings import CONFIG_NAMESPACE, Settings, stack_config_from
+
+        program = clients.get((None, None, None))
+        if program is not None:
+            settings = program.settings
+        else:
+            config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
+            settings = Settings.from_sources(
+                stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
+            )
+        names = ("project_id", "region", "endpoint")
+        client = shared_client(settings.with_overrides(**dict(zip(names, overrides, strict=True))))
         if root is not None:
-            _PROGRAM_SETTINGS[root] = settings
-    overrides = {"project_id": project_id, "region": region, "endpoint": endpoint}
-    return shared_client(settings.with_overrides(**{key: value or None for key, value in overrides.items()}))
+            _PROGRAM_CLIENTS.setdefault(root, {})[overrides] = client
+    return client
 
 
 def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None) -> pulumi.Output[Any]:
@@ -301,22 +341,134 @@ def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None
     return pulumi.Output.from_input(awaited).apply(lambda outputs: pulumi.Output.all(*outputs))
 
 
-_EXECUTOR: ThreadPoolExecutor | None = None
-_EXECUTOR_LOCK = threading.Lock()
+class _LoopReads:
+    """The reads of one event loop (one program run): started on the shared pool, their results
+    handed back to the loop in batches.
+
+    The SDK's ``wait_for_rpcs`` looks at every pending output again whenever one of them
+    completes (pulumi/pulumi#22411; ``benchmarks/sdk_output_wait.py``): results handed back one
+    by one would cost a program of N lookups N² steps. A batch goes back at once when no other
+    read is running; otherwise within ``BATCH_SECONDS_PER_WAITING`` per output still waiting, so
+    that the program spends a small, fixed share of its time on those steps, and a program with
+    a few lookups sees each at once.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._waiting = self._running = 0
+        self._done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
+        self.known.set_result(True)
+
+    @staticmethod
+    def of(loop: asyncio.AbstractEventLoop) -> _LoopReads:
+        with _POOL_LOCK:
+            reads = _LOOP_READS.get(loop)
+            if reads is None:
+                reads = _LOOP_READS[loop] = _LoopReads(loop)
+            return reads
+
+    def start(self, call: Callable[[], dict[str, Any]], result: Callable[..., _R]) -> asyncio.Future[_R]:
+        """Read ``result(**call())`` on the pool; its future belongs to this loop."""
+        future: asyncio.Future[_R] = self._loop.create_future()
+        with self._lock:
+            self._waiting += 1
+            self._running += 1
+        _POOL.submit((self, future, call, result))
+        return future
+
+    def finish(self, future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+        """In a pool thread: keep the outcome, and have the loop take the batch when it is due."""
+        with self._lock:
+            self._running -= 1
+            self._done.append((future, result, error))
+            first, delay = len(self._done) == 1, self._waiting * BATCH_SECONDS_PER_WAITING
+            now = self._running == 0 or delay < 0.001
+        if now:
+            self._loop.call_soon_threadsafe(self._deliver)
+        elif first:
+            self._loop.call_soon_threadsafe(self._loop.call_later, delay, self._deliver)
+
+    def _deliver(self) -> None:
+        with self._lock:
+            batch, self._done = self._done, []
+            self._waiting -= len(batch)
+        for future, result, error in batch:
+            if future.cancelled():
+                continue
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
 
 
-def _in_thread(call: Callable[[], _R]) -> Awaitable[_R]:
-    """Run a blocking read on the shared pool so the program's event loop keeps going."""
-    global _EXECUTOR
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(MAX_CONCURRENT_READS, thread_name_prefix="modelarts-read")
+_Job = tuple[_LoopReads, "asyncio.Future[Any]", Callable[[], dict[str, Any]], Callable[..., Any]]
 
-    def guarded() -> _R:
-        with _as_run_errors():
-            return call()
 
-    return asyncio.get_running_loop().run_in_executor(_EXECUTOR, guarded)
+class _Pool:
+    """Threads that run the reads of every program in the process, as many as pay.
+
+    Reads that mostly wait for the network want many threads; reads that keep the interpreter
+    busy gain nothing from more than two, and every extra thread then costs CPU in switches of
+    the interpreter lock. Up to ``limit`` threads read at once: it starts at
+    ``MAX_CONCURRENT_READS``, halves (to two at least) while the process is busy more than 90 %
+    of the time, and doubles back while it is idle more than half of the time.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = self._busy = 0
+        self._limit = MAX_CONCURRENT_READS
+        self._since = (0.0, 0.0)  # start of the current measure: wall and process CPU seconds
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            self._busy += 1
+            self._start_threads()
+        self._jobs.put(job)
+
+    def _start_threads(self) -> None:
+        while self._threads < min(self._busy, self._limit):
+            self._threads += 1
+            threading.Thread(target=self._work, name="modelarts-read", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            reads, future, call, result = self._jobs.get()
+            try:
+                with _as_run_errors():
+                    value = result(**call())
+            except BaseException as exc:  # handed to the awaiting output
+                reads.finish(future, None, exc)
+            else:
+                reads.finish(future, value, None)
+            with self._lock:
+                self._busy -= 1
+                now, cpu = time.perf_counter(), time.process_time()
+                if now - self._since[0] >= 0.05:
+                    busy = (cpu - self._since[1]) / (now - self._since[0])
+                    if busy > 0.9:
+                        self._limit = max(2, self._limit // 2)
+                    elif busy < 0.5:
+                        self._limit = min(MAX_CONCURRENT_READS, self._limit * 2)
+                    self._since = (now, cpu)
+                if self._threads > self._limit:
+                    self._threads -= 1
+                    return
+                self._start_threads()
+
+    def forget_threads(self) -> None:
+        """After ``fork()`` the child has none of the threads; the next read starts them."""
+        self.__init__()  # type: ignore[misc]
+
+
+_POOL = _Pool()
+_POOL_LOCK = threading.Lock()
+_LOOP_READS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopReads] = weakref.WeakKeyDictionary()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_POOL.forget_threads)
 
 
 _RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
