@@ -7,10 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from pulumi_modelarts.errors import ConfigurationError, InvalidInputError
-from pulumi_modelarts.settings import CREDENTIAL_FIELDS, HEADER_FIELDS, KEYS_BY_FIELD, SETTING_KEYS, Settings
+from pulumi_modelarts.settings import (
+    CREDENTIAL_FIELDS,
+    HEADER_FIELDS,
+    KEYS_BY_FIELD,
+    SETTING_KEYS,
+    SecretStr,
+    Settings,
+)
 from pulumi_modelarts.validation import check_endpoint
 
 AKSK = {"HW_ACCESS_KEY": "AK-ENV", "HW_SECRET_KEY": "SK-ENV-SECRET"}
@@ -149,7 +155,7 @@ def test_secrets_never_show_in_repr_or_str() -> None:
     names = ("HW_ACCESS_KEY", "HW_SECRET_KEY", "HW_SECURITY_TOKEN", "HW_AUTH_TOKEN", "HW_USER_PASSWORD")
     secrets = {name: f"CANARY-{name}-123456" for name in names}
     settings = Settings.from_sources(environ={**secrets, "HW_USER_NAME": "someone", "HW_DOMAIN_NAME": "dom"})
-    assert "CANARY" not in repr(settings) + str(settings) + str(settings.model_dump())
+    assert "CANARY" not in repr(settings) + str(settings)
     assert set(settings.secret_values()) == set(secrets.values())
 
 

@@ -11,10 +11,10 @@ import requests
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from pydantic import SecretStr
 
 from pulumi_modelarts import signing
 from pulumi_modelarts.auth import AkSkAuth
+from pulumi_modelarts.settings import SecretStr
 
 AK = "AKIDEXAMPLE0000000001"
 SK = "SKEXAMPLE0000000000000000000000000000001"

@@ -19,13 +19,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
-from pydantic import SecretStr
 from requests.auth import AuthBase
 
 from . import signing
 from .errors import ConfigurationError, InvalidResponseError, RequestContext, register_secrets
 from .responses import error_for, json_object
-from .settings import Settings
+from .settings import SecretStr, Settings
 from .transport import Transport, host_of
 from .validation import path_segment
 
@@ -70,7 +69,8 @@ class AkSkAuth(AuthBase):
             for name, value in fixed.items()
             if value is not None
         }
-        present = {"content-type", "host", "x-sdk-date", *(name.lower() for name in self._fixed)}
+        self._fixed_values = signing.lower_keys(self._fixed)
+        present = {"content-type", "host", "x-sdk-date", *self._fixed_values}
         self._signed = tuple(name for name in signing.CLIENT_SIGNED_HEADERS if name in present)
 
     def __repr__(self) -> str:
@@ -79,25 +79,28 @@ class AkSkAuth(AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         url = request.url or ""
         parts = urlsplit(url)
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        pairs: list[tuple[str, str]] = []
         if "?" in url or "#" in url:
             # Send exactly the canonical query string, as the reference SDK does, so that no
             # encoding difference ('+' versus '%20') can make the gateway compute another signature.
-            query = signing.canonical_query(pairs)
-            request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-        headers = request.headers
-        headers["Host"] = parts.netloc
-        headers.setdefault("Content-Type", "application/json")
-        headers[signing.DATE_HEADER] = signing.format_sdk_date()
+            pairs = parse_qsl(parts.query, keep_blank_values=True)
+            request.url = urlunsplit(
+                (parts.scheme, parts.netloc, parts.path, signing.canonical_query(pairs), "")
+            )
+        headers, date = request.headers, signing.format_sdk_date()
+        # A request with a body has its content type set by requests; one without, none.
+        content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
+        headers.update({"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date})
         headers.update(self._fixed)
+        values = {"content-type": content_type.strip(), "host": parts.netloc, "x-sdk-date": date}
         body = request.body or b""
         headers["Authorization"] = self._signer.sign(
             request.method or "GET",
             parts.path,
             pairs,
-            {name: headers[name] for name in self._signed},
-            body.encode("utf-8") if isinstance(body, str) else bytes(body),
+            {**values, **self._fixed_values},
             self._signed,
+            body.encode("utf-8") if isinstance(body, str) else bytes(body),
         )
         return request
 

@@ -73,6 +73,8 @@ def canonical_uri(path: str) -> str:
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """Sorted ``k=v`` pairs, both encoded; also the exact query string the client sends."""
+    if not pairs:
+        return ""
     return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(pairs))
 
 
@@ -103,9 +105,19 @@ def canonical_request(
     body: bytes = b"",
 ) -> str:
     """The six-line canonical request that is hashed into the string to sign."""
-    values = lower_keys(headers)
-    names = list(signed_headers)
-    canonical_headers = "".join(f"{name}:{values.get(name, '')}\n" for name in names)
+    return _canonical(method, path, query, lower_keys(headers), tuple(signed_headers), body)
+
+
+def _canonical(
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]],
+    values: Mapping[str, str],
+    names: tuple[str, ...],
+    body: bytes,
+) -> str:
+    """:func:`canonical_request` of header values already keyed by lowercase name and trimmed."""
+    canonical_headers = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
     return "\n".join(
         (
             method.upper(),
@@ -113,7 +125,7 @@ def canonical_request(
             canonical_query(query),
             canonical_headers,
             ";".join(names),
-            payload_hash(body, headers),
+            payload_hash(body, values),
         )
     )
 
@@ -141,18 +153,17 @@ class Signer:
         method: str,
         path: str,
         query: Iterable[tuple[str, str]],
-        headers: Mapping[str, str],
+        values: Mapping[str, str],
+        names: tuple[str, ...],
         body: bytes = b"",
-        signed_headers: Iterable[str] | None = None,
     ) -> str:
         """The ``Authorization`` value (``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b,
-        Signature=hex``) for a request whose headers already hold X-Sdk-Date: a lowercase hex
-        HMAC-SHA256 keyed by the secret key itself, without key derivation."""
-        names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
-        sdk_date = lower_keys(headers).get(DATE_HEADER.lower(), "")
-        to_sign = string_to_sign(canonical_request(method, path, query, headers, names, body), sdk_date)
+        Signature=hex``) of a request whose signed headers ``names`` have ``values`` (keyed by
+        lowercase name and trimmed, X-Sdk-Date among them): a lowercase hex HMAC-SHA256 keyed by
+        the secret key itself, without key derivation."""
+        canonical = _canonical(method, path, query, values, names, body)
         mac = self._hmac.copy()
-        mac.update(to_sign.encode("utf-8"))
+        mac.update(string_to_sign(canonical, values.get(DATE_HEADER.lower(), "")).encode("utf-8"))
         return f"{self._prefix}{';'.join(names)}, Signature={mac.hexdigest()}"
 
 
@@ -167,8 +178,10 @@ def sign(
     secret_key: str,
     signed_headers: Iterable[str] | None = None,
 ) -> str:
-    """:meth:`Signer.sign` for one request."""
-    return Signer(access_key, secret_key).sign(method, path, query, headers, body, signed_headers)
+    """:meth:`Signer.sign` for one request; ``headers`` in any case, and all of them signed
+    (as the reference signer does) unless ``signed_headers`` says which."""
+    names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
+    return Signer(access_key, secret_key).sign(method, path, query, lower_keys(headers), names, body)
 
 
 def parse_authorization(value: str) -> Authorization | None:
