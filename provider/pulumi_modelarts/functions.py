@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 #: Reads that may be in flight at once from one program's ``_output`` calls.
 MAX_CONCURRENT_READS = 16
 #: How long a read's result may wait to be handed back with others, per output still waiting.
-BATCH_SECONDS_PER_WAITING = 20e-6
+BATCH_SECONDS_PER_WAITING = 50e-6
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
 _R = TypeVar("_R")
 
