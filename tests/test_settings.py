@@ -120,6 +120,12 @@ def test_missing_or_half_set_credentials_name_the_keys_to_set(
         ({"modelarts:endpoint": "http://example.com"}, "https://"),
         ({"modelarts:cloud": "bad host/x"}, "cloud"),
         ({"modelarts:insecure": "perhaps"}, "modelarts:insecure"),
+        ({"modelarts:insecure": "2"}, "modelarts:insecure"),
+        ({"modelarts:maxRetries": "7.5"}, "modelarts:maxRetries"),
+        ({"modelarts:maxRetries": "-1"}, "modelarts:maxRetries"),
+        ({"modelarts:timeout": "0"}, "modelarts:timeout"),
+        ({"modelarts:timeout": "3600.5"}, "modelarts:timeout"),
+        ({"modelarts:connectTimeout": "ten"}, "modelarts:connectTimeout"),
     ],
 )
 def test_invalid_values_are_one_line_configuration_errors(config: dict[str, str], fragment: str) -> None:
@@ -128,6 +134,41 @@ def test_invalid_values_are_one_line_configuration_errors(config: dict[str, str]
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(ConfigurationError, match="unknown setting"):
         Settings.from_sources(args={"projectid": "x"}, environ=AKSK)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "value"),
+    [
+        ("maxRetries", "0", 0),
+        ("maxRetries", " 7 ", 7),
+        ("maxRetries", "7.0", 7),
+        ("maxRetries", "+20", 20),
+        ("timeout", "1e2", 100.0),
+        ("timeout", "3600", 3600.0),
+        ("connectTimeout", " .5 ", 0.5),
+        ("readTimeout", "1_0", 10.0),
+        ("insecure", "YES", True),
+        ("insecure", " on ", True),
+        ("insecure", "t", True),
+        ("insecure", "off", False),
+        ("insecure", "0", False),
+    ],
+)
+def test_numbers_and_flags_in_the_forms_config_and_environment_carry(
+    key: str, text: str, value: object
+) -> None:
+    """The forms pydantic took for these settings, which stack config and variables carry as text."""
+    field = next(setting.field for setting in SETTING_KEYS if setting.config == key)
+    settings = Settings.from_sources(stack_config={f"modelarts:{key}": text}, environ=AKSK)
+    assert getattr(settings, field) == value and type(getattr(settings, field)) is type(value)
+
+
+def test_equal_settings_are_one_client_key() -> None:
+    """Settings key the process-wide clients: equal sources, equal settings and hash."""
+    first, second = (Settings.from_sources(environ={**AKSK, "HW_PROJECT_ID": "p1"}) for _ in range(2))
+    assert first == second and hash(first) == hash(second) and first is not second
+    assert first.with_overrides(region="eu-nl") != first
+    assert Settings.from_sources(environ={**AKSK, "HW_SECRET_KEY": "other"}) != first
 
 
 def test_typed_values_from_strings(tmp_path: Path) -> None:

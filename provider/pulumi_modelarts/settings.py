@@ -11,10 +11,11 @@ can show them.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -118,9 +119,6 @@ class SecretStr:
     def __repr__(self) -> str:
         return "SecretStr('**********')"
 
-    def __str__(self) -> str:
-        return "**********"
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SecretStr) and other._value == self._value
 
@@ -128,72 +126,48 @@ class SecretStr:
         return hash(self._value)
 
 
-#: Every field of :class:`Settings`, in order: the settings of :data:`SETTING_KEYS`, then the proxies.
-FIELDS: tuple[str, ...] = (*KEYS_BY_FIELD, *PROXY_VARIABLES)
-_DEFAULTS: dict[str, Any] = {"region": DEFAULT_REGION, "cloud": DEFAULT_CLOUD, "insecure": False}
-#: Numeric settings: their type, default and bounds (seconds are above the lower bound).
-_NUMBERS: dict[str, tuple[type, float, float, float]] = {
-    "max_retries": (int, 5, 0, 20),
-    "timeout": (float, 120.0, 0, 3600),  # the deadline of one call, retries and back-off included
-    "connect_timeout": (float, 10.0, 0, 600),
-    "read_timeout": (float, 30.0, 0, 3600),
+#: Numeric settings: their type and bounds (seconds are above the lower bound).
+_NUMBERS: dict[str, tuple[type, float, float]] = {
+    "max_retries": (int, 0, 20),
+    "timeout": (float, 0, 3600),
+    "connect_timeout": (float, 0, 600),
+    "read_timeout": (float, 0, 3600),
 }
 _FLAGS = {
-    "true": True,
-    "1": True,
-    "yes": True,
-    "on": True,
-    "false": False,
-    "0": False,
-    "no": False,
-    "off": False,
+    **dict.fromkeys(("1", "true", "t", "yes", "y", "on"), True),
+    **dict.fromkeys(("0", "false", "f", "no", "n", "off"), False),
 }
 
 
+@dataclass(frozen=True)
 class Settings:
-    """Resolved configuration of one ModelArts client (one region/project/endpoint).
+    """Resolved configuration of one ModelArts client (one region/project/endpoint), made by
+    :meth:`from_sources` or :meth:`validated`; equal settings share one client per process."""
 
-    Made only by :meth:`from_sources` or :meth:`validated`, and never changed afterwards: equal
-    settings share one client per process (``client.shared_client``).
-    """
-
-    __slots__ = FIELDS
-    region: str
-    cloud: str
-    project_id: str | None
-    project_name: str | None
-    access_key: SecretStr | None
-    secret_key: SecretStr | None
-    security_token: SecretStr | None
-    auth_token: SecretStr | None
-    user_name: str | None
-    password: SecretStr | None
-    domain_name: str | None
-    auth_url: str | None
-    endpoint: str | None
-    insecure: bool
-    ca_cert_file: str | None
-    max_retries: int
-    timeout: float
-    connect_timeout: float
-    read_timeout: float
-    cloud_name: str | None
-    https_proxy: SecretStr | None
-    http_proxy: SecretStr | None
-    no_proxy: str | None
-
-    def __repr__(self) -> str:
-        shown = (f"{name}={getattr(self, name)!r}" for name in FIELDS if getattr(self, name) is not None)
-        return f"Settings({', '.join(shown)})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Settings) and self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._values().items()))
-
-    def _values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
+    region: str = DEFAULT_REGION
+    cloud: str = DEFAULT_CLOUD
+    project_id: str | None = None
+    project_name: str | None = None
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    security_token: SecretStr | None = None
+    auth_token: SecretStr | None = None
+    user_name: str | None = None
+    password: SecretStr | None = None
+    domain_name: str | None = None
+    auth_url: str | None = None
+    endpoint: str | None = None
+    insecure: bool = False
+    ca_cert_file: str | None = None
+    max_retries: int = 5
+    #: Overall deadline of one call, retries and back-off included (seconds).
+    timeout: float = 120.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    cloud_name: str | None = None
+    https_proxy: SecretStr | None = None
+    http_proxy: SecretStr | None = None
+    no_proxy: str | None = None
 
     @classmethod
     def from_sources(
@@ -235,16 +209,17 @@ class Settings:
     @classmethod
     def validated(cls, values: Mapping[str, Any]) -> Settings:
         """Build settings, turning any invalid value into one ConfigurationError line."""
-        settings = object.__new__(cls)
-        for field in FIELDS:
-            value = values.get(field)
+        converted = {}
+        for field, value in values.items():
+            if value is None:  # the default
+                continue
             try:
-                value = _defaults(field) if value is None else _converted(field, value)
+                converted[field] = _converted(field, value)
             except ValueError as exc:
                 key = KEYS_BY_FIELD.get(field)
                 name = key.describe() if key else " / ".join(PROXY_VARIABLES[field][:2])
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
-            object.__setattr__(settings, field, value)
+        settings = cls(**converted)
         register_secrets(*settings.secret_values())
         settings.check_values()
         return settings
@@ -286,7 +261,8 @@ class Settings:
             updates["endpoint"] = endpoint
         if not updates:
             return self
-        return Settings.validated({**self._values(), **updates})
+        current = {field.name: getattr(self, field.name) for field in fields(self)}
+        return Settings.validated({**current, **updates})
 
     @property
     def resolved_endpoint(self) -> str:
@@ -349,23 +325,24 @@ def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
     return {name: str(value) for name, value in values if value is not None}
 
 
-def _defaults(field: str) -> Any:
-    return _NUMBERS[field][1] if field in _NUMBERS else _DEFAULTS.get(field)
-
-
 def _converted(field: str, value: Any) -> Any:
     """One setting's value as :class:`Settings` holds it; ValueError says what is wrong with it."""
     if field in _NUMBERS:
-        kind, _, low, high = _NUMBERS[field]
-        number = _number(value, int if kind is int else float)
-        if kind is int and not low <= number <= high:
-            raise ValueError(f"must be a whole number from {low:g} to {high:g}")
-        if kind is float and not low < number <= high:  # NaN fails too
+        kind, low, high = _NUMBERS[field]
+        try:  # a number, or the text stack config and variables carry (" 5 ", "2.0", "1e2")
+            number = math.nan if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if kind is int:
+            if not (number.is_integer() and low <= number <= high):
+                raise ValueError(f"must be a whole number from {low:g} to {high:g}")
+            return int(number)
+        if not low < number <= high:  # NaN fails too
             raise ValueError(f"must be a number of seconds above {low:g} and at most {high:g}")
         return number
     if field == "insecure":
-        flag = _FLAGS.get(value.strip().lower()) if isinstance(value, str) else value
-        if not isinstance(flag, bool):
+        flag = value if isinstance(value, bool) else _FLAGS.get(str(value).strip().lower())
+        if flag is None:
             raise ValueError("must be true or false")
         return flag
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
@@ -376,16 +353,6 @@ def _converted(field: str, value: Any) -> Any:
     elif field in ("https_proxy", "http_proxy"):
         text = _proxy_url(text)
     return SecretStr(text) if field in SECRET_FIELDS or field in ("https_proxy", "http_proxy") else text
-
-
-def _number(value: Any, kind: type[int] | type[float]) -> float:
-    if isinstance(value, str):
-        return kind(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"must be a number, got {type(value).__name__}")
-    if kind is int and value != int(value):
-        raise ValueError("must be a whole number")
-    return kind(value)
 
 
 def _credential(field: str, text: str) -> str:
