@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import datetime, timezone
 from unittest import mock
 from urllib.parse import unquote, urlsplit
 
@@ -216,3 +217,21 @@ def test_repr_of_auth_objects_hides_keys() -> None:
         SecretStr("CANARY-AK-1"), SecretStr("CANARY-SK-1"), security_token=SecretStr("CANARY-ST-1")
     )
     assert "CANARY" not in repr(auth)
+
+
+@pytest.mark.parametrize(
+    "moments",
+    [
+        (1704067199.0, 1704067199.999, 1704067200.0, 1704067200.5),  # a new year at midnight
+        (1709164800.25, 1709164801.0, 1709164799.75),  # 29 February, and a clock stepped back
+        (0.0, 4102444800.0),  # the epoch, then 2100
+    ],
+)
+def test_the_sdk_date_is_always_the_current_second_in_utc(
+    moments: tuple[float, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The date is formatted once per second and reused within it; never a stale second."""
+    for moment in moments:
+        monkeypatch.setattr(signing.time, "time", lambda moment=moment: moment)
+        expected = datetime.fromtimestamp(int(moment), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        assert signing.format_sdk_date() == expected

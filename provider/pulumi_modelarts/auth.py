@@ -61,7 +61,8 @@ class AkSkAuth(AuthBase):
         security_token: SecretStr | None = None,
         project_id: str | None = None,
     ) -> None:
-        self._signer = signing.Signer(access_key.get_secret_value(), secret_key.get_secret_value())
+        self._access_key = access_key.get_secret_value()
+        self._key = signing.secret_key_hmac(secret_key.get_secret_value())
         self._project_id = project_id
         fixed = {"X-Project-Id": project_id or None, "X-Security-Token": security_token}
         self._fixed = {
@@ -94,13 +95,15 @@ class AkSkAuth(AuthBase):
         headers.update(self._fixed)
         values = {"content-type": content_type.strip(), "host": parts.netloc, "x-sdk-date": date}
         body = request.body or b""
-        headers["Authorization"] = self._signer.sign(
-            request.method or "GET",
-            parts.path,
-            pairs,
-            {**values, **self._fixed_values},
-            self._signed,
-            body.encode("utf-8") if isinstance(body, str) else bytes(body),
+        headers["Authorization"] = signing.sign(
+            method=request.method or "GET",
+            path=parts.path,
+            query=pairs,
+            headers={**values, **self._fixed_values},
+            body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
+            access_key=self._access_key,
+            secret_key=self._key,
+            signed_headers=self._signed,
         )
         return request
 

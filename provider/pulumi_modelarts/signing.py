@@ -105,18 +105,8 @@ def canonical_request(
     body: bytes = b"",
 ) -> str:
     """The six-line canonical request that is hashed into the string to sign."""
-    return _canonical(method, path, query, lower_keys(headers), tuple(signed_headers), body)
-
-
-def _canonical(
-    method: str,
-    path: str,
-    query: Iterable[tuple[str, str]],
-    values: Mapping[str, str],
-    names: tuple[str, ...],
-    body: bytes,
-) -> str:
-    """:func:`canonical_request` of header values already keyed by lowercase name and trimmed."""
+    values = lower_keys(headers)
+    names = list(signed_headers)
     canonical_headers = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
     return "\n".join(
         (
@@ -136,35 +126,10 @@ def string_to_sign(canonical: str, sdk_date: str) -> str:
     return f"{ALGORITHM}\n{sdk_date}\n{digest}"
 
 
-class Signer:
-    """Signs with one key pair; the keyed HMAC state is made once and copied for each request."""
-
-    __slots__ = ("_hmac", "_prefix")
-
-    def __init__(self, access_key: str, secret_key: str) -> None:
-        self._prefix = f"{ALGORITHM} Access={access_key}, SignedHeaders="
-        self._hmac = hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
-
-    def __repr__(self) -> str:
-        return "Signer(***)"
-
-    def sign(
-        self,
-        method: str,
-        path: str,
-        query: Iterable[tuple[str, str]],
-        values: Mapping[str, str],
-        names: tuple[str, ...],
-        body: bytes = b"",
-    ) -> str:
-        """The ``Authorization`` value (``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b,
-        Signature=hex``) of a request whose signed headers ``names`` have ``values`` (keyed by
-        lowercase name and trimmed, X-Sdk-Date among them): a lowercase hex HMAC-SHA256 keyed by
-        the secret key itself, without key derivation."""
-        canonical = _canonical(method, path, query, values, names, body)
-        mac = self._hmac.copy()
-        mac.update(string_to_sign(canonical, values.get(DATE_HEADER.lower(), "")).encode("utf-8"))
-        return f"{self._prefix}{';'.join(names)}, Signature={mac.hexdigest()}"
+def secret_key_hmac(secret_key: str) -> hmac.HMAC:
+    """The HMAC-SHA256 state keyed by a secret key: keying costs as much as signing, so a client
+    keys once and copies the state for every signature."""
+    return hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
 
 
 def sign(
@@ -175,13 +140,21 @@ def sign(
     headers: Mapping[str, str],
     body: bytes,
     access_key: str,
-    secret_key: str,
+    secret_key: str | hmac.HMAC,
     signed_headers: Iterable[str] | None = None,
 ) -> str:
-    """:meth:`Signer.sign` for one request; ``headers`` in any case, and all of them signed
-    (as the reference signer does) unless ``signed_headers`` says which."""
+    """The ``Authorization`` value (``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex``)
+    for a request whose headers already hold X-Sdk-Date: a lowercase hex HMAC-SHA256 keyed by the
+    secret key itself (or its :func:`secret_key_hmac`), without key derivation. Every header is
+    signed, as the reference signer does, unless ``signed_headers`` names them."""
     names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
-    return Signer(access_key, secret_key).sign(method, path, query, lower_keys(headers), names, body)
+    values = lower_keys(headers)
+    to_sign = string_to_sign(
+        canonical_request(method, path, query, values, names, body), values.get("x-sdk-date", "")
+    )
+    mac = (secret_key_hmac(secret_key) if isinstance(secret_key, str) else secret_key).copy()
+    mac.update(to_sign.encode("utf-8"))
+    return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={mac.hexdigest()}"
 
 
 def parse_authorization(value: str) -> Authorization | None:
