@@ -5,7 +5,7 @@ but read in the program process: dynamic providers cannot serve invokes. Nothing
 state; the read happens on every preview and up. ``_output`` forms wait for their inputs, give
 an unknown result (and send nothing) while an input is unknown in preview, honour
 ``depends_on``, and run the blocking HTTP call on a thread pool so that many lookups in one
-program overlap. The client and pydantic load on the first read, not on import.
+program overlap. The HTTP client loads on the first read, not on import.
 """
 
 from __future__ import annotations
@@ -179,19 +179,14 @@ def _output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None,
 ) -> pulumi.Output[_R]:
     """An ``_output`` form: once every input and dependency is known, prepare the read in the
-    program's context (where its stack config is) and run it on the shared pool.
-
-    Plain inputs and no ``depends_on`` (most lookups of a large program) need no waiting: the
-    read is prepared at once and the result is one ``Output`` over it, without the ``Output``
-    plumbing over each input, which costs more CPU than the read itself.
-    """
-    loop = _running_loop()
-    if (
-        loop is not None
-        and all(value is None or isinstance(value, str | int | float) for value in inputs)
-        and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on is not None)
-    ):
-        reads = _LoopReads.of(loop)
+    program's context (where its stack config is) and run it on the shared pool. Plain inputs
+    without ``depends_on`` are prepared at once, skipping the per-input ``Output`` plumbing."""
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:  # not in a running program (a unit test's module level): the general path
+        loop = None
+    plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
+    if loop is not None and plain and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on):
         try:
             with _as_run_errors():
                 call = prepare(*inputs)
@@ -199,22 +194,15 @@ def _output(
             future = loop.create_future()
             future.set_exception(exc)
         else:
-            future = reads.start(call, result)
-        return pulumi.Output(set(), future, reads.known)
+            future = _READS.start(loop, lambda: result(**call()))
+        return pulumi.Output(set(), future, _READS.loop(loop).known)
 
     def read(values: list[Any]) -> Awaitable[_R]:
         with _as_run_errors():
             call = prepare(*values[:-1])
-        return _LoopReads.of(asyncio.get_running_loop()).start(call, result)
+        return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
 
     return pulumi.Output.all(*inputs, _dependencies(opts)).apply(read)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # outside a running program (a unit test's module level): the general path
-        return None
 
 
 def _job_lookup(
@@ -341,93 +329,41 @@ def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None
     return pulumi.Output.from_input(awaited).apply(lambda outputs: pulumi.Output.all(*outputs))
 
 
-class _LoopReads:
-    """The reads of one event loop (one program run): started on the shared pool, their results
-    handed back to the loop in batches.
+class _Reads:
+    """The threads that run every program's reads, and the hand-back of their results.
 
-    The SDK's ``wait_for_rpcs`` looks at every pending output again whenever one of them
-    completes (pulumi/pulumi#22411; ``benchmarks/sdk_output_wait.py``): results handed back one
-    by one would cost a program of N lookups N² steps. A batch goes back at once when no other
-    read is running; otherwise within ``BATCH_SECONDS_PER_WAITING`` per output still waiting, so
-    that the program spends a small, fixed share of its time on those steps, and a program with
-    a few lookups sees each at once.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._lock = threading.Lock()
-        self._waiting = self._running = 0
-        self._done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
-        self.known.set_result(True)
-
-    @staticmethod
-    def of(loop: asyncio.AbstractEventLoop) -> _LoopReads:
-        with _POOL_LOCK:
-            reads = _LOOP_READS.get(loop)
-            if reads is None:
-                reads = _LOOP_READS[loop] = _LoopReads(loop)
-            return reads
-
-    def start(self, call: Callable[[], dict[str, Any]], result: Callable[..., _R]) -> asyncio.Future[_R]:
-        """Read ``result(**call())`` on the pool; its future belongs to this loop."""
-        future: asyncio.Future[_R] = self._loop.create_future()
-        with self._lock:
-            self._waiting += 1
-            self._running += 1
-        _POOL.submit((self, future, call, result))
-        return future
-
-    def finish(self, future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-        """In a pool thread: keep the outcome, and have the loop take the batch when it is due."""
-        with self._lock:
-            self._running -= 1
-            self._done.append((future, result, error))
-            first, delay = len(self._done) == 1, self._waiting * BATCH_SECONDS_PER_WAITING
-            now = self._running == 0 or delay < 0.001
-        if now:
-            self._loop.call_soon_threadsafe(self._deliver)
-        elif first:
-            self._loop.call_soon_threadsafe(self._loop.call_later, delay, self._deliver)
-
-    def _deliver(self) -> None:
-        with self._lock:
-            batch, self._done = self._done, []
-            self._waiting -= len(batch)
-        for future, result, error in batch:
-            if future.cancelled():
-                continue
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
-
-
-_Job = tuple[_LoopReads, "asyncio.Future[Any]", Callable[[], dict[str, Any]], Callable[..., Any]]
-
-
-class _Pool:
-    """Threads that run the reads of every program in the process, as many as pay.
-
-    Reads that mostly wait for the network want many threads; reads that keep the interpreter
-    busy gain nothing from more than two, and every extra thread then costs CPU in switches of
-    the interpreter lock. Up to ``limit`` threads read at once: it starts at
-    ``MAX_CONCURRENT_READS``, halves (to two at least) while the process is busy more than 90 %
-    of the time, and doubles back while it is idle more than half of the time.
+    Reads waiting on the network want many threads; reads that keep the interpreter busy gain
+    nothing from more than two and pay for every lock switch. So up to ``limit`` threads read at
+    once: it halves (to two) while the process is busy over 90 % of the time, doubles back (to
+    ``MAX_CONCURRENT_READS``) while it is idle over half of it. The SDK's ``wait_for_rpcs``
+    rescans every pending output whenever one completes (pulumi/pulumi#22411; reproduced by
+    ``benchmarks/sdk_output_wait.py``), so results go back in batches: at once when no read is
+    running, else within ``BATCH_SECONDS_PER_WAITING`` per result the program waits for.
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]] = (
+            queue.SimpleQueue()
+        )
         self._lock = threading.Lock()
         self._threads = self._busy = 0
         self._limit = MAX_CONCURRENT_READS
         self._since = (0.0, 0.0)  # start of the current measure: wall and process CPU seconds
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
 
-    def submit(self, job: _Job) -> None:
+    def loop(self, loop: asyncio.AbstractEventLoop) -> _Loop:
         with self._lock:
+            return self._loops.get(loop) or self._loops.setdefault(loop, _Loop(loop))
+
+    def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
+        """Run ``read`` on a pool thread; its result arrives as a future of ``loop``."""
+        state, future = self.loop(loop), loop.create_future()
+        with self._lock:
+            state.waiting += 1
             self._busy += 1
             self._start_threads()
-        self._jobs.put(job)
+        self._jobs.put((state, future, read))
+        return future
 
     def _start_threads(self) -> None:
         while self._threads < min(self._busy, self._limit):
@@ -436,39 +372,65 @@ class _Pool:
 
     def _work(self) -> None:
         while True:
-            reads, future, call, result = self._jobs.get()
+            state, future, read = self._jobs.get()
             try:
                 with _as_run_errors():
-                    value = result(**call())
+                    outcome: tuple[Any, BaseException | None] = (read(), None)
             except BaseException as exc:  # handed to the awaiting output
-                reads.finish(future, None, exc)
-            else:
-                reads.finish(future, value, None)
+                outcome = (None, exc)
             with self._lock:
                 self._busy -= 1
-                now, cpu = time.perf_counter(), time.process_time()
-                if now - self._since[0] >= 0.05:
-                    busy = (cpu - self._since[1]) / (now - self._since[0])
-                    if busy > 0.9:
-                        self._limit = max(2, self._limit // 2)
-                    elif busy < 0.5:
-                        self._limit = min(MAX_CONCURRENT_READS, self._limit * 2)
-                    self._since = (now, cpu)
-                if self._threads > self._limit:
-                    self._threads -= 1
-                    return
-                self._start_threads()
+                state.done.append((future, *outcome))
+                delay = state.waiting * BATCH_SECONDS_PER_WAITING
+                now, first = self._busy == 0 or delay < 0.001, len(state.done) == 1
+                self._resize()
+                leave = self._threads > self._limit
+                self._threads -= leave
+            if now:
+                state.loop.call_soon_threadsafe(self._deliver, state)
+            elif first:
+                state.loop.call_soon_threadsafe(state.loop.call_later, delay, self._deliver, state)
+            if leave:
+                return
+
+    def _resize(self) -> None:
+        """Every 50 ms: fewer threads while the process is busy, more while it is idle."""
+        now = time.perf_counter()
+        if now - self._since[0] >= 0.05:
+            busy = (time.process_time() - self._since[1]) / (now - self._since[0])
+            if busy > 0.9:
+                self._limit = max(2, self._limit // 2)
+            elif busy < 0.5:
+                self._limit = min(MAX_CONCURRENT_READS, self._limit * 2)
+            self._since = (now, time.process_time())
+        self._start_threads()
+
+    def _deliver(self, state: _Loop) -> None:
+        with self._lock:
+            batch, state.done = state.done, []
+            state.waiting -= len(batch)
+        for future, result, error in batch:
+            if not future.cancelled():
+                future.set_exception(error) if error else future.set_result(result)
 
     def forget_threads(self) -> None:
         """After ``fork()`` the child has none of the threads; the next read starts them."""
         self.__init__()  # type: ignore[misc]
 
 
-_POOL = _Pool()
-_POOL_LOCK = threading.Lock()
-_LOOP_READS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopReads] = weakref.WeakKeyDictionary()
+class _Loop:
+    """One program run's event loop: its results waiting to go back, and the count it waits for."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.waiting = loop, 0
+        self.done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
+        self.known.set_result(True)
+
+
+_READS = _Reads()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_POOL.forget_threads)
+    os.register_at_fork(after_in_child=_READS.forget_threads)
 
 
 _RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
