@@ -46,7 +46,7 @@ def test_optional_fields_seen_in_real_responses() -> None:
         "flavor": {"code": "modelarts.vm.cpu.2u", "extra": 1},
         "schedule": {"type": "stop", "time_unit": "HOURS", "duration": "4"},
     }
-    job = JobModel.model_validate_json(json.dumps(body))
+    job = JobModel.model_validate(json.loads(json.dumps(body)))
     assert job.is_success is True
     assert job.remaining_duration == 1800.5
     assert job.flavor is not None and job.flavor.code == "modelarts.vm.cpu.2u"
@@ -110,7 +110,7 @@ def test_created_at_is_utc_rfc3339(
 def test_to_outputs_names_types_and_determinism() -> None:
     body = {**DOC_SAMPLE, "job_type": "TensorBoard", "flavor": {"code": "c1"}, "status": "8"}
     first = JobModel.model_validate(body).to_outputs(project_id="p1", region="eu-de")
-    second = JobModel.model_validate_json(json.dumps(body)).to_outputs(project_id="p1", region="eu-de")
+    second = JobModel.model_validate(json.loads(json.dumps(body))).to_outputs(project_id="p1", region="eu-de")
     assert first == second
     assert tuple(first) == OUTPUT_FIELDS
     assert "id" not in first and "urn" not in first
