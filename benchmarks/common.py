@@ -41,10 +41,12 @@ class Spread:
         return float(statistics.median(self.values))
 
     def show(self, unit: str = "x", digits: int = 2) -> str:
-        low, high = min(self.values), max(self.values)
-        return (
-            f"{self.median:.{digits}f}{unit} ({low:.{digits}f} to {high:.{digits}f}, {len(self.values)} runs)"
+        """``1.04x (1.01 to 1.07 over 9 runs)``: the range, or from ten runs on the middle half."""
+        ordered, n = sorted(self.values), len(self.values)
+        low, high, kind = (
+            (ordered[n // 4], ordered[(3 * n) // 4], "IQR") if n >= 10 else (ordered[0], ordered[-1], "range")
         )
+        return f"{self.median:.{digits}f}{unit} ({kind} {low:.{digits}f} to {high:.{digits}f}, {n} runs)"
 
 
 def paired(a: Sequence[float], b: Sequence[float], *, difference: bool = False) -> float:
