@@ -91,8 +91,9 @@ class AkSkAuth(AuthBase):
         headers, date = request.headers, signing.format_sdk_date()
         # A request with a body has its content type set by requests; one without, none.
         content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
-        headers.update({"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date})
-        headers.update(self._fixed)
+        headers.update(
+            {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
+        )
         values = {"content-type": content_type.strip(), "host": parts.netloc, "x-sdk-date": date}
         body = request.body or b""
         headers["Authorization"] = signing.sign(
