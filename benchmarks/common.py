@@ -1,119 +1,245 @@
-"""Shared measuring helpers: paths, statistics, process timing, /proc memory, the emulator."""
+"""What every figure shares: paired measurement, the non-verifying server, targets and reporting.
+
+Every ratio is measured against a baseline taken in the same run, in interleaved blocks (A B A
+B ...), so that the machine's noise falls on both alike; a run's figure is the median of its
+paired blocks, and a target is judged on the median over runs, quoted with its spread (min-max).
+"""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
-
-from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator, RequestRecord
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = REPO_ROOT / "build"
 BIN_DIR = Path(sys.executable).parent
+PROJECT = "0123456789abcdef0123456789abcdef"
+PACKAGES = ("pulumi", "requests", "urllib3", "pydantic", "grpcio", "dill")
 #: Variables that would point a child process at another cloud or change its settings.
 _CLOUD_PREFIXES = ("HW_", "OS_", "MODELARTS_", "PULUMI_", "HUAWEICLOUD_")
 
 
-def median(values: Iterable[float]) -> float:
-    return float(statistics.median(list(values)))
+@dataclass
+class Spread:
+    """The median of some runs' figures and their range."""
+
+    values: list[float]
+
+    @property
+    def median(self) -> float:
+        return float(statistics.median(self.values))
+
+    def show(self, unit: str = "x", digits: int = 2) -> str:
+        """``1.04x (1.01 to 1.07 over 9 runs)``: the range, or from ten runs on the middle half."""
+        ordered, n = sorted(self.values), len(self.values)
+        low, high, kind = (
+            (ordered[n // 4], ordered[(3 * n) // 4], "IQR") if n >= 10 else (ordered[0], ordered[-1], "range")
+        )
+        return f"{self.median:.{digits}f}{unit} ({kind} {low:.{digits}f} to {high:.{digits}f}, {n} runs)"
 
 
-def quantile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank quantile (``q`` in [0, 1]) of a non-empty sequence."""
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return float(ordered[index])
+def paired(a: Sequence[float], b: Sequence[float], *, difference: bool = False) -> float:
+    """The median over blocks of ``a/b`` (or ``a - b``), each block's two measured side by side."""
+    pairs = zip(a, b, strict=True)
+    return float(statistics.median((x - y) if difference else (x / y) for x, y in pairs))
 
 
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
+def blocks(
+    calls: Mapping[str, Callable[[], object]], count: int, per_block: int
+) -> dict[str, list[tuple[float, float]]]:
+    """Wall and CPU (this thread's) seconds per call of each callable, ``count`` blocks of
+    ``per_block`` calls, the callables taking turns block by block (their order rotates)."""
+    names = list(calls)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for block in range(count):
+        for name in names[block % len(names) :] + names[: block % len(names)]:
+            call, wall, cpu = calls[name], time.perf_counter(), time.thread_time()
+            for _ in range(per_block):
+                call()
+            samples[name].append(
+                ((time.perf_counter() - wall) / per_block, (time.thread_time() - cpu) / per_block)
+            )
+    return samples
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without cloud settings, plus ``extra``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(_CLOUD_PREFIXES)}
-    env.update(extra or {})
-    return env
+    return {**env, "PYTHONPATH": str(REPO_ROOT), **(extra or {})}
 
 
-def run_ok(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None) -> str:
-    """Run a command, returning stdout; any failure raises with the command's stderr."""
-    completed = subprocess.run(
-        list(argv), env=dict(env), cwd=cwd, capture_output=True, text=True, check=False, timeout=300
+def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
+    """Run a command and parse the last line it prints as JSON; a failure raises with its stderr."""
+    done = subprocess.run(
+        list(argv), env=dict(env or clean_env()), cwd=REPO_ROOT, capture_output=True, text=True, timeout=900
     )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {completed.returncode}: {completed.stderr[-2000:]}")
-    return completed.stdout
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def time_commands(
-    commands: Mapping[str, Sequence[str]],
-    runs: int,
-    *,
-    env: Mapping[str, str],
-    cwd: Path | None = None,
-    warmups: int = 2,
+def spawn_rounds(
+    commands: Mapping[str, Sequence[str]], rounds: int, env: Mapping[str, str]
 ) -> dict[str, list[float]]:
-    """Wall seconds of each command, spawned ``runs`` times, interleaved round-robin so that
-    machine noise falls on every command alike. ``warmups`` rounds fill the page cache first."""
+    """Wall seconds of each command, spawned once per round, round-robin, after one warm-up round."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for round_ in range(warmups + runs):
+    for round_ in range(rounds + 1):
         for name, argv in commands.items():
             started = time.perf_counter()
-            run_ok(argv, env=env, cwd=cwd)
-            elapsed = time.perf_counter() - started
-            if round_ >= warmups:
-                samples[name].append(elapsed)
+            subprocess.run(list(argv), env=dict(env), cwd=REPO_ROOT, capture_output=True, check=True)
+            if round_:
+                samples[name].append(time.perf_counter() - started)
     return samples
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """``VmRSS``/``VmHWM`` (peak RSS) of a process in KiB, read from ``/proc/<pid>/status``."""
-    values: dict[str, int] = {}
+def proc_kib(pid: int, name: str) -> int:
+    """``VmRSS``, ``VmHWM`` (peak RSS), ... of a process in KiB, from ``/proc/<pid>/status``."""
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            name, _, rest = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                values[name] = int(rest.split()[0])
-    return values
+        return next(int(line.split()[1]) for line in status if line.startswith(f"{name}:"))
 
 
-def sample_emulator(**kwargs: object) -> ModelArtsEmulator:
-    """An emulator seeded with the bundled sample jobs (not started)."""
-    return ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, **kwargs)  # type: ignore[arg-type]
+class Server:
+    """``benchmarks.server`` in a process of its own: answers without verifying anything."""
+
+    def __enter__(self) -> Server:
+        argv = [sys.executable, "-m", "benchmarks.server"]
+        self._process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        self.port = int(self._process.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._process.kill()
+        self._process.wait()
+
+    def control(self, what: str) -> dict[str, float]:
+        """``latency/<seconds>`` or ``stats`` (see benchmarks.server)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port)
+        connection.request("GET", f"/control/{what}")
+        answer: dict[str, float] = json.loads(connection.getresponse().read())
+        connection.close()
+        return answer
+
+    def environ(self, auth: str = "aksk") -> dict[str, str]:
+        return client_environ(self.url, auth)
 
 
-def add_jobs(emulator: ModelArtsEmulator, count: int, prefix: str) -> list[int]:
-    """Store ``count`` RUNNING jobs named ``<prefix>-<n>``; their IDs in creation order."""
-    return [int(emulator.add_job(f"{prefix}-{index}", status=8)["job_id"]) for index in range(count)]
+def client_environ(url: str, auth: str = "aksk") -> dict[str, str]:
+    """Settings for our client: this endpoint, a fixed project (no IAM), AK/SK or a token."""
+    env = {"MODELARTS_ENDPOINT": url, "HW_PROJECT_ID": PROJECT, "HW_REGION_NAME": "eu-de"}
+    if auth == "aksk":
+        return {**env, "HW_ACCESS_KEY": "BENCHACCESSKEY000001", "HW_SECRET_KEY": "BENCHSECRET" * 4}
+    return {**env, "HW_AUTH_TOKEN": "BENCH-TOKEN-" + "0" * 52}
 
 
-def max_in_flight(records: Iterable[RequestRecord], service_seconds: float) -> tuple[int, float]:
-    """Peak and mean number of requests the emulator was serving at once.
+@dataclass
+class Target:
+    """One target of issue #10 (or an earlier one kept): a measured figure against its limit."""
 
-    A request occupies ``[arrival, arrival + service_seconds]`` (the emulator sleeps its latency
-    before answering, so this is a lower bound of its real service time).
-    """
-    events: list[tuple[float, int]] = []
-    for record in records:
-        events.append((record.time, 1))
-        events.append((record.time + service_seconds, -1))
-    if not events:
-        return 0, 0.0
-    events.sort(key=lambda event: (event[0], event[1]))
-    peak = current = 0
-    for _, delta in events:
-        current += delta
-        peak = max(peak, current)
-    span = events[-1][0] - events[0][0]
-    mean = (len(events) // 2) * service_seconds / span if span > 0 else float(peak)
-    return peak, mean
+    name: str
+    figure: Spread
+    limit: float
+    unit: str = "x"
+    digits: int = 2
+
+    @property
+    def met(self) -> bool:
+        return self.figure.median <= self.limit
+
+    def show(self) -> str:
+        mark = "met" if self.met else "MISSED"
+        return f"{self.name}: {self.figure.show(self.unit, self.digits)} ≤ {self.limit:g}{self.unit}: {mark}"
 
 
-#: Stack config keys a user would set with ``pulumi config set --secret``.
-SECRET_CONFIG_KEYS = ("modelarts:accessKey", "modelarts:secretKey", "modelarts:password")
+@dataclass
+class Check:
+    """A target that holds or not (exact counts, identical bytes)."""
+
+    name: str
+    met: bool
+    detail: str
+
+    def show(self) -> str:
+        return f"{self.name}: {self.detail}: {'met' if self.met else 'MISSED'}"
+
+
+@dataclass
+class Section:
+    """One figure: a titled table, its targets, notes, and the raw numbers behind it."""
+
+    title: str
+    columns: Sequence[str]
+    rows: list[list[str]] = field(default_factory=list)
+    targets: list[Target | Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, *cells: object) -> None:
+        self.rows.append([_cell(cell) for cell in cells])
+
+    def render(self) -> str:
+        """A Markdown table (readable on a terminal, pasteable into the docs), then the targets."""
+        widths = [max(len(str(c)), *(len(row[i]) for row in self.rows)) for i, c in enumerate(self.columns)]
+
+        def line(cells: Iterable[str]) -> str:
+            return (
+                "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
+            )
+
+        out = [
+            f"### {self.title}",
+            "",
+            line(map(str, self.columns)),
+            "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+        ]
+        out += [line(row) for row in self.rows] + [""]
+        out += [f"Target: {target.show()}" for target in self.targets]
+        out += [f"\n{note}" for note in self.notes]
+        return "\n".join(out) + "\n"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "cpu": f"{os.cpu_count()} x {cpu}",
+        "system": " ".join(platform.uname()[:3]),
+        "python": sys.version.split()[0],
+        "load_1min": round(os.getloadavg()[0], 2),
+        "commit": commit.stdout.strip() or "unknown",
+        "packages": {name: metadata.version(name) for name in PACKAGES},
+    }
+
+
+def write_json(sections: Sequence[Section], info: dict[str, Any], **extra: Any) -> Path:
+    """``build/bench.json``: the machine, every section and any extra fields."""
+    BUILD_DIR.mkdir(exist_ok=True)
+    path = BUILD_DIR / "bench.json"
+    document = {"machine": info, **extra, "sections": [asdict(section) for section in sections]}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

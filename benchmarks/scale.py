@@ -1,15 +1,13 @@
-"""Figure 8: one program declaring 100, 1,000 and 10,000 ``VisualizationJob``s under mocks.
+"""Figure 5: one program declaring 100, 1,000 and 10,000 ``VisualizationJob``s under mocks.
 
-Each program runs in a fresh interpreter (``python -m benchmarks.scale <count>``): the mocks
-echo the inputs, so the figure is what the program side costs per resource (constructing it and
-registering it through the SDK), the part pulumi/pulumi#17803 made grow until RecursionError.
-Counts run round-robin; the least CPU time of each count is kept. The child also checks that
-every registration carried the one ``__provider`` and that the pickler was left as it was found.
-Each count also runs with Python's cyclic garbage collector off (``--collector-off``), which
-separates what our code costs from what the collector costs as the heap grows; and 1,000 run
-once more with the class's annotations as strings (``--string-annotations``, as resource.py had
-them), which the SDK evaluates anew at every registration. The SDK's own behaviour without our
-workaround comes from ``benchmarks/sdk_pickle_growth.py``.
+Each program runs in a fresh interpreter (``python -m benchmarks.scale <count> [--collector-off]``)
+under mocks that echo the inputs, so the figure is what the program side costs per resource
+(constructing it and registering it through the SDK), the part pulumi/pulumi#17803 made grow until
+``RecursionError``. Counts take turns round after round. The
+child also checks that every registration carried the one ``__provider`` and that the pickler was
+left as found. With ``--collector-off`` Python's cyclic garbage collector is off, which separates
+what the program's own work costs from what the collector costs as the heap grows. The SDK's
+own path without our workaround comes from ``benchmarks/sdk_pickle_growth.py``.
 """
 
 from __future__ import annotations
@@ -19,14 +17,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .common import REPO_ROOT, clean_env, run_ok
-from .report import Section, verdict
+from .common import Check, Section, Spread, Target, clean_env, run_json
 
 if TYPE_CHECKING:
     from pulumi.runtime import MockCallArgs, MockResourceArgs
 
 COUNTS = (100, 1000, 10_000)
-#: The issue's target: per-resource cost at 10,000 at most this many times the cost at 100.
 MAX_RATIO = 1.3
 
 
@@ -51,40 +47,25 @@ def run_under_echo_mocks(project: str, declare_resources: Callable[[], None]) ->
     return registered
 
 
-def declare(count: int, *, string_annotations: bool = False) -> dict[str, Any]:
+def declare(count: int) -> dict[str, Any]:
     """One program declaring ``count`` resources: what it cost and what it registered."""
-    import inspect
     import pickle
     import resource
     import time
 
     from pulumi_modelarts import VisualizationJob
 
-    job_class = VisualizationJob
-    if (
-        string_annotations
-    ):  # the same class, its annotations as `from __future__ import annotations` leaves them
-
-        class StringAnnotated(VisualizationJob, module="modelarts", name="VisualizationJob"):
-            pass
-
-        StringAnnotated.__annotations__ = {
-            name: inspect.formatannotation(hint) for name, hint in VisualizationJob.__annotations__.items()
-        }
-        job_class = StringAnnotated
     pickler = dict(vars(pickle._Pickler))
 
     def program() -> None:
         for index in range(count):
-            job_class(f"job-{index}", job_id=index + 1)
+            VisualizationJob(f"job-{index}", job_id=index + 1)
 
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu = time.process_time()
     registered = run_under_echo_mocks("scale", program)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     return {
         "count": count,
-        "cpu_s": cpu,
-        "wall_s": wall,
+        "cpu_s": time.process_time() - cpu,
         "registered": len(registered),
         "types": sorted({args.typ for args in registered}),
         "providers": len({args.inputs["__provider"] for args in registered}),
@@ -93,90 +74,58 @@ def declare(count: int, *, string_annotations: bool = False) -> dict[str, Any]:
     }
 
 
-def in_child(count: int, *flags: str) -> dict[str, Any]:
-    """:func:`declare` in a fresh interpreter, so each count starts from a clean heap."""
-    out = run_ok(
-        [sys.executable, "-m", "benchmarks.scale", str(count), *flags], env=clean_env(), cwd=REPO_ROOT
-    )
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
-
-
 def run(quick: bool = False) -> list[Section]:
     rounds = 1 if quick else 3
-    variants = [(count, flags) for count in COUNTS for flags in ((), ("--collector-off",))]
-    variants.append((1000, ("--collector-off", "--string-annotations")))
-    # The smallest programs take a tenth of a second: three times as many tries steady their minimum.
-    variants += [(COUNTS[0], flags) for flags in ((), ("--collector-off",))] * 2
-    best: dict[tuple[int, tuple[str, ...]], dict[str, Any]] = {}
+    found: list[dict[tuple[int, bool], float]] = []  # per round: CPU ms per resource
+    children = []
     for _ in range(rounds):
-        for count, flags in variants:
-            child = in_child(count, *flags)
-            if (count, flags) not in best or child["cpu_s"] < best[count, flags]["cpu_s"]:
-                best[count, flags] = child
-    cost = {key: child["cpu_s"] * 1000 / key[0] for key, child in best.items()}
-    on, off, first, last = (), ("--collector-off",), COUNTS[0], COUNTS[-1]
+        cost: dict[tuple[int, bool], list[float]] = {}
+        # The smallest programs take a tenth of a second: three of them per round, their median kept.
+        for count, off in [(c, off) for c in (*COUNTS, COUNTS[0], COUNTS[0]) for off in (False, True)]:
+            argv = [
+                sys.executable,
+                "-m",
+                "benchmarks.scale",
+                str(count),
+                *(["--collector-off"] if off else []),
+            ]
+            children.append(run_json(argv, clean_env()))
+            cost.setdefault((count, off), []).append(children[-1]["cpu_s"] * 1000 / count)
+        found.append({key: Spread(values).median for key, values in cost.items()})
+
+    def ratio(count: int, off: bool) -> Spread:
+        return Spread([costs[count, off] / costs[COUNTS[0], off] for costs in found])
+
     section = Section(
-        "8. Resources in one program (mocks): CPU ms per resource, least of "
-        f"{rounds} fresh interpreter(s) per count ({3 * rounds} for {COUNTS[0]}), interleaved",
-        ["resources", "CPU ms per resource", "vs 100", "collector off: CPU ms", "vs 100", "registered"],
+        f"5. Resources in one program (mocks): CPU ms per resource, medians of {rounds} rounds of fresh "
+        "interpreters, each count's ratio to 100 taken within its round",
+        ["resources", "CPU ms per resource", "vs 100", "collector off: CPU ms", "vs 100", "peak RSS MiB"],
     )
     for count in COUNTS:
-        section.add(
-            f"{count:,}",
-            cost[count, on],
-            f"{cost[count, on] / cost[first, on]:.2f}x",
-            cost[count, off],
-            f"{cost[count, off] / cost[first, off]:.2f}x",
-            best[count, on]["registered"],
-        )
-    ratio = cost[last, on] / cost[first, on]
+        cpu = [Spread([costs[count, off] for costs in found]).median for off in (False, True)]
+        rss = max(c["peak_rss_mib"] for c in children if c["count"] == count)
+        section.add(f"{count:,}", cpu[0], ratio(count, False).show(), cpu[1], ratio(count, True).show(), rss)
     intact = all(
-        child["pickler_unchanged"] and child["registered"] == child["count"] and child["providers"] == 1
-        for child in best.values()
+        c["pickler_unchanged"] and c["registered"] == c["count"] and c["providers"] == 1 for c in children
     )
-    met = ratio <= MAX_RATIO and intact
-    strings = cost[1000, (*off, "--string-annotations")]
-    section.notes += [
-        f"Per-resource CPU at {last:,} is {ratio:.2f}x the cost at {first} (target <= {MAX_RATIO}x): "
-        f"{verdict(met)}; with Python's cyclic garbage collector off it is "
-        f"{cost[last, off] / cost[first, off]:.2f}x. Every registration carried the one "
-        f"`__provider` and the pickler was left as found: {verdict(intact)}.",
-        f"Annotations as strings (resource.py before): {strings:.2f} ms per resource at 1,000 with the "
-        f"collector off, against {cost[1000, off]:.2f} ms with real annotations "
-        f"(+{strings - cost[1000, off]:.2f} ms, {strings / cost[1000, off]:.2f}x).",
-        f"Peak RSS of the {last:,}-resource program (mocks included): "
-        f"{best[last, on]['peak_rss_mib']:.0f} MiB, {best[last, off]['peak_rss_mib']:.0f} MiB with the "
-        "collector off.",
+    section.targets += [
+        Target(f"CPU per resource at {COUNTS[-1]:,} vs at 100", ratio(COUNTS[-1], False), MAX_RATIO),
+        Check(
+            "every registration carried the one `__provider`, pickler left as found", intact, "all programs"
+        ),
     ]
-    sdk = _sdk_without_workaround()
-    section.notes.append(sdk["note"])
-    section.data = {
-        "per_resource_ms": {f"{n} {' '.join(flags)}".strip(): ms for (n, flags), ms in cost.items()},
-        "ratio": ratio,
-        "target_met": met,
-        "runs": [best[key] | {"flags": list(key[1])} for key in sorted(best)],
-        **sdk,
-    }
-    return [section]
-
-
-def _sdk_without_workaround() -> dict[str, Any]:
-    """The same provider through the SDK's own ``dynamic.Resource`` path, in a fresh interpreter."""
-    code = "import json; from benchmarks.sdk_pickle_growth import measure; print(json.dumps(measure(3000)))"
-    result: dict[str, Any] = json.loads(
-        run_ok([sys.executable, "-c", code], env=clean_env(), cwd=REPO_ROOT).strip().splitlines()[-1]
-    )
-    batches, failure = result["batches"], result["failure"]
-    first, last = batches[0], batches[-1]
-    note = (
-        f"Without the workaround (the SDK's own `dynamic.Resource`, `benchmarks/sdk_pickle_growth.py`, "
-        f"collector off): {first['ms_per_resource']:.2f} ms per resource to construct the first "
-        f"{first['up_to']}, {last['ms_per_resource']:.2f} ms for resources {last['up_to'] - 99}-"
-        f"{last['up_to']}, then "
+    sdk = run_json([sys.executable, "-m", "benchmarks.sdk_pickle_growth", "3000", "--json"], clean_env())
+    first, last, failure = sdk["batches"][0], sdk["batches"][-1], sdk["failure"]
+    section.notes.append(
+        f"The SDK's own `dynamic.Resource` (collector off): {first['ms_per_resource']:.2f} ms per resource "
+        f"for the first {first['up_to']}, {last['ms_per_resource']:.2f} ms by resource {last['up_to']:,}; "
         + (f"{failure['error']} at resource {failure['at']:,}." if failure else "no failure up to 3,000.")
     )
-    return {"sdk_without_workaround": result, "note": note}
+    section.data = {
+        "rounds": [{f"{n} {'off' if off else 'on'}": v for (n, off), v in r.items()} for r in found]
+    }
+    section.data["sdk"] = sdk
+    return [section]
 
 
 if __name__ == "__main__":
@@ -185,7 +134,7 @@ if __name__ == "__main__":
             import gc
 
             gc.disable()
-        print(json.dumps(declare(int(sys.argv[1]), string_annotations="--string-annotations" in sys.argv)))
+        print(json.dumps(declare(int(sys.argv[1]))))
     else:
         for result in run(quick="--quick" in sys.argv):
             print(result.render())

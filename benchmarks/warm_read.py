@@ -1,206 +1,84 @@
-"""Figure 2: warm per-read cost of ``ModelArtsClient.get_visualization_job`` against bare HTTP.
+"""Figure 1: the warm per-read cost of ``ModelArtsClient`` against a plain ``requests`` GET.
 
-All clients read job 197 from the same in-process loopback emulator (its handling time is in
-every row alike). Calls are timed one by one with ``perf_counter``; each client gets 200
-warm-up calls, then ``ROUNDS`` rounds of ``PER_ROUND`` calls, the clients taking turns per round.
+Each run is a fresh process reading job 197 from ``benchmarks.server`` (another process, which
+verifies nothing, so the client has the cores to itself): blocks of calls of each kind take
+turns, and a run's ratio is the median of its blocks' ratios. The bare GET is a keep-alive
+``requests.Session`` (``trust_env=False``) with static headers, ``.json()`` on the answer.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import time
-from collections.abc import Callable
-from urllib.parse import urlsplit
+import sys
 
-import requests
+from .common import Section, Server, Spread, Target, blocks, clean_env, client_environ, paired, run_json
 
-from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.settings import Settings
-
-from .common import clean_env, median, ms, quantile, sample_emulator
-from .peer_venv import PROBE, peer_python
-from .report import Section, ratio, verdict
-
-WARMUP = 200
-ROUNDS = 5
-PER_ROUND = 250
-TARGET_RATIO = 1.3
+AKSK_OVER_BEARER = 1.10
+AKSK_OVER_GET = 1.15
+BEARER_OVER_GET = 1.3
+GET = "requests GET, static headers"
+BEARER = "ModelArtsClient, token"
+AKSK = "ModelArtsClient, AK/SK signed"
 
 
-def _timed(call: Callable[[], object], count: int, into: list[float]) -> None:
-    clock = time.perf_counter
-    for _ in range(count):
-        started = clock()
-        call()
-        into.append(clock() - started)
+def _one_run(url: str, count: int, per_block: int) -> dict[str, list[tuple[float, float]]]:
+    """In the child: every kind of call, warmed up, then ``count`` blocks of each in turn."""
+    import requests
 
+    from pulumi_modelarts.client import ModelArtsClient
+    from pulumi_modelarts.settings import Settings
 
-_OWN_PROCESS = """
-import json, statistics, sys, time
-from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.settings import Settings
-client = ModelArtsClient(Settings.from_sources())
-count = int(sys.argv[1])
-for _ in range(200):
-    client.get_visualization_job(197)
-times = []
-for _ in range(count):
-    started = time.perf_counter()
-    client.get_visualization_job(197)
-    times.append(time.perf_counter() - started)
-print(json.dumps(statistics.median(times) * 1000))
-"""
-
-
-def _own_process_ms(environ: dict[str, str], count: int) -> float:
-    """Our client in a process of its own, as the peer runs: the emulator is not in its GIL."""
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-c", _OWN_PROCESS, str(count)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=clean_env(environ),
-    )
-    return float(done.stdout)
+    session = requests.Session()
+    session.trust_env = False  # no proxy or netrc lookups per call: the fastest requests can be
+    environ = client_environ(url, "token")
+    headers = {"X-Auth-Token": environ["HW_AUTH_TOKEN"], "Accept": "application/json", "User-Agent": "bench"}
+    job_url = f"{url}/v1/{environ['HW_PROJECT_ID']}/visualization-jobs/197"
+    token = ModelArtsClient(Settings.from_sources(environ=environ))
+    aksk = ModelArtsClient(Settings.from_sources(environ=client_environ(url, "aksk")))
+    calls = {
+        GET: lambda: session.get(job_url, headers=headers).json(),
+        BEARER: lambda: token.get_visualization_job(197),
+        AKSK: lambda: aksk.get_visualization_job(197),
+    }
+    blocks(calls, 3, per_block)  # warm-up: connections, caches
+    return blocks(calls, count, per_block)
 
 
 def run(quick: bool = False) -> list[Section]:
-    rounds = 2 if quick else ROUNDS
-    with sample_emulator() as emulator:
-        token = emulator.issue_token()
-        url = f"{emulator.url}/v1/{emulator.project_id}/visualization-jobs/197"
-        headers = {"X-Auth-Token": token, "Accept": "application/json", "User-Agent": "bench"}
-        token_client = ModelArtsClient(
-            Settings.from_sources(environ={**emulator.environ("token"), "HW_AUTH_TOKEN": token})
-        )
-        aksk_client = ModelArtsClient(Settings.from_sources(environ=emulator.environ("aksk")))
-        password_client = ModelArtsClient(Settings.from_sources(environ=emulator.environ("password")))
-        session = requests.Session()
-        strict = requests.Session()
-        strict.trust_env = False  # no proxy/netrc lookups per call: the fastest requests can be
-        parts = urlsplit(url)
-        connection = http.client.HTTPConnection(parts.netloc)
-
-        def raw_http() -> object:
-            connection.request("GET", parts.path, headers=headers)
-            response = connection.getresponse()
-            return json.loads(response.read())
-
-        calls: dict[str, Callable[[], object]] = {
-            "http.client keep-alive GET + json.loads (floor)": raw_http,
-            "requests.Session().get + .json() (keep-alive)": lambda: session.get(url, headers=headers).json(),
-            "requests.Session(trust_env=False).get + .json() (keep-alive)": lambda: strict.get(
-                url, headers=headers
-            ).json(),
-            "requests.get + .json() (bare, new connection per call)": lambda: requests.get(  # noqa: S113 - the bare call, as users write it
-                url, headers=headers
-            ).json(),
-            "ModelArtsClient.get_visualization_job, token": lambda: token_client.get_visualization_job(197),
-            "ModelArtsClient.get_visualization_job, IAM password token": lambda: (
-                password_client.get_visualization_job(197)
-            ),
-            "ModelArtsClient.get_visualization_job, AK/SK signed": lambda: aksk_client.get_visualization_job(
-                197
-            ),
-        }
-        samples: dict[str, list[float]] = {name: [] for name in calls}
-        for call in calls.values():
-            _timed(call, WARMUP, [])
-        for _ in range(rounds):
-            for name, call in calls.items():
-                _timed(call, PER_ROUND, samples[name])
-        peer, reason = peer_python()
-        peer_ms: float | None = None
-        if peer is not None:
-            import subprocess
-
-            done = subprocess.run(
-                [
-                    str(peer),
-                    "-I",
-                    str(PROBE),
-                    "warm",
-                    emulator.url,
-                    emulator.project_id,
-                    token,
-                    "197",
-                    str(rounds * PER_ROUND),
-                    str(WARMUP),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode == 0:
-                peer_ms = float(json.loads(done.stdout)["median_ms"])
-            else:
-                reason = done.stderr.strip().splitlines()[-1][:160] if done.stderr.strip() else "failed"
-        own_ms = _own_process_ms(emulator.environ("token") | {"HW_AUTH_TOKEN": token}, rounds * PER_ROUND)
-        connection.close()
-        strict.close()
-        session.close()
-        for client in (token_client, aksk_client, password_client):
-            client.close()
-
-    med = {name: ms(median(values)) for name, values in samples.items()}
-    p90 = {name: ms(quantile(values, 0.9)) for name, values in samples.items()}
-    keep_alive = med["requests.Session(trust_env=False).get + .json() (keep-alive)"]
-    bare = med["requests.get + .json() (bare, new connection per call)"]
+    runs, count, per_block = (3, 10, 50) if quick else (9, 30, 100)
+    with Server() as server:
+        argv = [sys.executable, "-m", "benchmarks.warm_read", server.url, str(count), str(per_block)]
+        found = [run_json(argv, clean_env()) for _ in range(runs)]
     section = Section(
-        f"2. Warm per-read cost (median of {rounds * PER_ROUND} calls each after {WARMUP} warm-ups, µs)",
-        ["client", "median µs", "p90 µs", "vs Session(trust_env=False)", "vs bare requests.get"],
+        f"1. Warm read (medians per call; {count} blocks x {per_block} calls in each of {runs} processes)",
+        ["client", "wall us", "CPU us", "CPU vs requests GET", "wall vs requests GET"],
     )
-    for name in calls:
-        section.add(
-            name, med[name] * 1000, p90[name] * 1000, ratio(med[name], keep_alive), ratio(med[name], bare)
+
+    def ratio(name: str, base: str, column: int) -> Spread:
+        return Spread([paired([b[column] for b in r[name]], [b[column] for b in r[base]]) for r in found])
+
+    for name in (GET, BEARER, AKSK):
+        wall, cpu = (
+            Spread([Spread([b[i] * 1e6 for b in r[name]]).median for r in found]).median for i in (0, 1)
         )
-    section.add(
-        "ModelArtsClient, token (own process, like the peer)",
-        own_ms * 1000,
-        None,
-        ratio(own_ms, keep_alive),
-        ratio(own_ms, bare),
-    )
-    if peer_ms is not None:
-        section.add(
-            "peer: otcextensions get_visualization_job (own process)",
-            peer_ms * 1000,
-            None,
-            ratio(peer_ms, keep_alive),
-            ratio(peer_ms, bare),
-        )
-    else:
-        section.add("peer: otcextensions get_visualization_job", f"not measured: {reason}", None, None, None)
-    ours = med["ModelArtsClient.get_visualization_job, token"]
-    met = ours <= TARGET_RATIO * keep_alive
+        section.add(name, wall, cpu, ratio(name, GET, 1).show(), ratio(name, GET, 0).show())
+    for what, column in (("CPU", 1), ("wall", 0)):
+        section.targets += [
+            Target(f"AK/SK read vs token read, {what}", ratio(AKSK, BEARER, column), AKSK_OVER_BEARER),
+            Target(f"AK/SK read vs requests GET, {what}", ratio(AKSK, GET, column), AKSK_OVER_GET),
+        ]
+    section.targets.append(Target("token read vs requests GET, CPU", ratio(BEARER, GET, 1), BEARER_OVER_GET))
     section.notes.append(
-        f"Target: warm read <= {TARGET_RATIO}x a bare `requests` GET with the same headers. Against the "
-        "fastest `requests` set-up, a keep-alive `Session` with `trust_env=False` (the strict reading): "
-        f"{ours / keep_alive:.2f}x — {verdict(met)}; against "
-        f"module-level `requests.get` (new connection per call): {ours / bare:.2f}x. Our reads also validate "
-        "the body into a typed model and check the job ID; the bare calls only `json.loads`."
+        "Our reads also check the body (UTF-8 JSON, size), validate it into a typed model and check the "
+        "job ID, under a per-call deadline; the GET only parses the JSON."
     )
-    section.data = {
-        "calls_each": rounds * PER_ROUND,
-        "warmup": WARMUP,
-        "median_ms": med,
-        "p90_ms": p90,
-        "peer_median_ms": peer_ms,
-        "peer": reason,
-        "own_process_median_ms": own_ms,
-        "ratio_vs_session": ours / keep_alive,
-        "ratio_vs_bare_get": ours / bare,
-        "target_met": met,
-    }
+    section.data = {"runs": found}
     return [section]
 
 
 if __name__ == "__main__":
-    import sys
-
-    for result in run(quick="--quick" in sys.argv):
-        print(result.render())
+    if len(sys.argv) == 4:
+        print(json.dumps(_one_run(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
+    else:
+        for result in run(quick="--quick" in sys.argv):
+            print(result.render())

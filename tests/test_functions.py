@@ -9,6 +9,8 @@ The emulator's request log is the proof of what was sent, and when.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import random
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from pulumi_modelarts import (
     get_visualization_jobs,
 )
 from pulumi_modelarts.emulator import ModelArtsEmulator
-from pulumi_modelarts.functions import RESULT_FIELDS
+from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import outputs_of
 from tests.programs import modelarts_requests, run_program, write_program as write
@@ -322,6 +324,61 @@ pulumi.export("free", free.apply(lambda result: result.job_name))
     assert arrived["197"] - arrived["212"] >= emulator.latency
     # Control: without depends_on the read went out while the resource's read was in flight.
     assert arrived["230"] - arrived["212"] < emulator.latency
+
+
+@pytest.mark.parametrize(("latency", "found", "missing"), [(0.0, 240, 60), (0.05, 40, 8)])
+def test_many_output_lookups_each_get_their_own_result(
+    tmp_path: Path, emulator: ModelArtsEmulator, latency: float, found: int, missing: int
+) -> None:
+    """Results go back to the program in batches, from a pool of at most MAX_CONCURRENT_READS
+    threads: every output still gets its own job (or its own absence), read once."""
+    job_ids = [int(emulator.add_job(f"many-{n}")["job_id"]) for n in range(found)]
+    wanted = [*job_ids, *range(900_000, 900_000 + missing)]
+    random.Random(7).shuffle(wanted)
+    emulator.latency = latency
+    program = write_program(
+        tmp_path,
+        f"""
+        results = {{str(i): get_visualization_job_output(job_id=i, allow_missing=True) for i in {wanted}}}
+        pulumi.export("names", pulumi.Output.all(**results).apply(
+            lambda values: {{key: [r.id, r.found, r.job_name] for key, r in values.items()}}
+        ))
+        """,
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is None, run.error
+    names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
+    assert run.value("names") == {str(i): [str(i), i in names, names.get(i)] for i in wanted}
+    arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")
+    assert len(arrivals) == len(wanted)
+    if latency:  # a thread sends its next request only once its last was answered, `latency` later
+        at_once = max(bisect.bisect_left(arrivals, t + latency) - n for n, t in enumerate(arrivals))
+        assert at_once <= MAX_CONCURRENT_READS
+
+
+@pytest.mark.parametrize("job_id", ["abc", 0, 2.5, "12/34"])
+def test_a_plain_lookup_with_bad_input_fails_the_program_and_sends_nothing(
+    tmp_path: Path, emulator: ModelArtsEmulator, job_id: object
+) -> None:
+    program = write_program(
+        tmp_path,
+        f"""
+        pulumi.export("ok", get_visualization_job_output(job_id=197).apply(lambda r: r.job_name))
+        pulumi.export("bad", get_visualization_job_output(job_id={job_id!r}).apply(fields))
+        """,
+    )
+
+    run = run_in(emulator, program)
+
+    assert run.error is not None and run.error["type"] == "InvalidInputError"
+    assert "RunError" in run.error["mro"] and "\n" not in run.error["message"]
+    assert "job_id must be a whole number" in run.error["message"]
+    assert modelarts_requests(emulator) in (
+        [],
+        [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")],
+    )
 
 
 def test_output_form_fails_the_program_with_one_line(tmp_path: Path, emulator: ModelArtsEmulator) -> None:

@@ -42,7 +42,7 @@ def test_numbers_sent_as_json_strings_are_coerced_and_optional_fields_read() -> 
         "flavor": {"code": "modelarts.vm.cpu.2u", "extra": 1},
         "schedule": {"type": "stop", "duration": "4"},
     }
-    job = JobModel.model_validate_json(json.dumps(body))
+    job = JobModel.model_validate(json.loads(json.dumps(body)))
     assert (job.job_id, job.status, job.create_time, job.duration) == (10, 1, 1524189990635, 0)
     assert (job.is_success, job.remaining_duration, job.job_type) == (True, 1800.5, "MindInsight")
     assert job.flavor is not None and job.flavor.code == "modelarts.vm.cpu.2u"

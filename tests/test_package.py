@@ -90,12 +90,12 @@ assert not loaded, loaded
     [
         pytest.param(
             "import pulumi\nfrom pulumi_modelarts import VisualizationJob, JobStatus, ModelArtsError, OUTPUT_FIELDS",
-            ("requests", "pydantic", "urllib3"),
+            ("requests", "pydantic", "pydantic_core", "urllib3"),
             id="a resource-only program: no HTTP client, no pydantic",
         ),
         pytest.param(
             "from pulumi_modelarts import get_visualization_job_output, GetVisualizationJobResult",
-            ("requests", "pydantic", "urllib3"),
+            ("requests", "pydantic", "pydantic_core", "urllib3"),
             id="the function forms until their first read",
         ),
         pytest.param(

@@ -7,10 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from pulumi_modelarts.errors import ConfigurationError, InvalidInputError
-from pulumi_modelarts.settings import CREDENTIAL_FIELDS, HEADER_FIELDS, KEYS_BY_FIELD, SETTING_KEYS, Settings
+from pulumi_modelarts.settings import (
+    CREDENTIAL_FIELDS,
+    HEADER_FIELDS,
+    KEYS_BY_FIELD,
+    SETTING_KEYS,
+    SecretStr,
+    Settings,
+)
 from pulumi_modelarts.validation import check_endpoint
 
 AKSK = {"HW_ACCESS_KEY": "AK-ENV", "HW_SECRET_KEY": "SK-ENV-SECRET"}
@@ -99,12 +105,53 @@ def test_missing_or_half_set_credentials_name_what_to_set(environ: dict[str, str
         ("endpoint", "http://example.com", "https://"),
         ("cloud", "bad host/x", "cloud"),
         ("insecure", "perhaps", "modelarts:insecure"),
+        ("insecure", "2", "modelarts:insecure"),
+        ("maxRetries", "7.5", "modelarts:maxRetries"),
+        ("maxRetries", "-1", "modelarts:maxRetries"),
+        ("timeout", "0", "modelarts:timeout"),
+        ("timeout", "3600.5", "modelarts:timeout"),
+        ("connectTimeout", "ten", "modelarts:connectTimeout"),
     ],
 )
 def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, fragment: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_sources(stack_config={f"modelarts:{key}": value}, environ=AKSK)
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "value"),
+    [
+        ("maxRetries", "0", 0),
+        ("maxRetries", " 7 ", 7),
+        ("maxRetries", "7.0", 7),
+        ("maxRetries", "+20", 20),
+        ("timeout", "1e2", 100.0),
+        ("timeout", "3600", 3600.0),
+        ("connectTimeout", " .5 ", 0.5),
+        ("readTimeout", "1_0", 10.0),
+        ("insecure", "YES", True),
+        ("insecure", " on ", True),
+        ("insecure", "t", True),
+        ("insecure", "off", False),
+        ("insecure", "0", False),
+    ],
+)
+def test_numbers_and_flags_in_the_forms_config_and_environment_carry(
+    key: str, text: str, value: object
+) -> None:
+    """The forms pydantic took for these settings, which stack config and variables carry as text."""
+    field = next(setting.field for setting in SETTING_KEYS if setting.config == key)
+    settings = Settings.from_sources(stack_config={f"modelarts:{key}": text}, environ=AKSK)
+    assert getattr(settings, field) == value and type(getattr(settings, field)) is type(value)
+
+
+def test_equal_settings_are_one_client_key() -> None:
+    """Settings key the process-wide clients: equal sources, equal settings and hash."""
+    first, second = (Settings.from_sources(environ={**AKSK, "HW_PROJECT_ID": "p1"}) for _ in range(2))
+    assert first == second and hash(first) == hash(second) and first is not second
+    assert first.with_overrides(region="eu-nl") != first
+    assert Settings.from_sources(environ={**AKSK, "HW_SECRET_KEY": "other"}) != first
 
 
 def test_typed_values_from_strings_and_every_key_from_config_and_environment(tmp_path: Path) -> None:
@@ -125,7 +172,7 @@ def test_secrets_never_show_in_repr_or_str() -> None:
     names = ("HW_ACCESS_KEY", "HW_SECRET_KEY", "HW_SECURITY_TOKEN", "HW_AUTH_TOKEN", "HW_USER_PASSWORD")
     secrets = {name: f"CANARY-{name}-123456" for name in names}
     settings = Settings.from_sources(environ={**secrets, "HW_USER_NAME": "someone", "HW_DOMAIN_NAME": "dom"})
-    assert "CANARY" not in repr(settings) + str(settings) + str(settings.model_dump())
+    assert "CANARY" not in repr(settings) + str(settings)
     assert set(settings.secret_values()) == set(secrets.values())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import datetime, timezone
 from typing import Any
 from unittest import mock
 from urllib.parse import unquote, urlsplit
@@ -12,10 +13,10 @@ import requests
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from pydantic import SecretStr
 
 from pulumi_modelarts import signing
 from pulumi_modelarts.auth import AkSkAuth
+from pulumi_modelarts.settings import SecretStr
 
 AK = "AKIDEXAMPLE0000000001"
 SK = "SKEXAMPLE0000000000000000000000000000001"
@@ -160,3 +161,21 @@ def test_requests_auth_matches_huaweicloudsdkcore(
     assert (signed.headers["Authorization"], signed.headers["Host"]) == (expected, HOST)
     # What is sent is exactly the canonical query string, so a server recomputes the same value.
     assert sent.query == signing.canonical_query(sorted(decoded))
+
+
+@pytest.mark.parametrize(
+    "moments",
+    [
+        (1704067199.0, 1704067199.999, 1704067200.0, 1704067200.5),  # a new year at midnight
+        (1709164800.25, 1709164801.0, 1709164799.75),  # 29 February, and a clock stepped back
+        (0.0, 4102444800.0),  # the epoch, then 2100
+    ],
+)
+def test_the_sdk_date_is_always_the_current_second_in_utc(
+    moments: tuple[float, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The date is formatted once per second and reused within it; never a stale second."""
+    for moment in moments:
+        monkeypatch.setattr(signing.time, "time", lambda moment=moment: moment)
+        expected = datetime.fromtimestamp(int(moment), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        assert signing.format_sdk_date() == expected

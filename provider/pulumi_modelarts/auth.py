@@ -19,13 +19,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
-from pydantic import SecretStr
 from requests.auth import AuthBase
 
 from . import signing
 from .errors import ConfigurationError, InvalidResponseError, RequestContext, register_secrets
 from .responses import error_for, json_object
-from .settings import Settings
+from .settings import SecretStr, Settings
 from .transport import Transport, host_of
 from .validation import path_segment
 
@@ -48,7 +47,11 @@ class StaticTokenAuth(AuthBase):
 
 
 class AkSkAuth(AuthBase):
-    """SDK-HMAC-SHA256 signing with an access key / secret key (and optional security token)."""
+    """SDK-HMAC-SHA256 signing with an access key / secret key (and optional security token).
+
+    What is the same for every request (the keyed HMAC, the headers signed and the fixed ones
+    among them) is prepared once; a request adds its host, date, path and query.
+    """
 
     def __init__(
         self,
@@ -58,39 +61,50 @@ class AkSkAuth(AuthBase):
         security_token: SecretStr | None = None,
         project_id: str | None = None,
     ) -> None:
-        self._access_key = access_key
-        self._secret_key = secret_key
-        self._security_token = security_token
+        self._access_key = access_key.get_secret_value()
+        self._key = signing.secret_key_hmac(secret_key.get_secret_value())
         self._project_id = project_id
+        fixed = {"X-Project-Id": project_id or None, "X-Security-Token": security_token}
+        self._fixed = {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in fixed.items()
+            if value is not None
+        }
+        self._fixed_values = signing.lower_keys(self._fixed)
+        present = {"content-type", "host", "x-sdk-date", *self._fixed_values}
+        self._signed = tuple(name for name in signing.CLIENT_SIGNED_HEADERS if name in present)
 
     def __repr__(self) -> str:
         return f"AkSkAuth(access_key=***, project_id={self._project_id!r})"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        parts = urlsplit(request.url or "")
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        # Send exactly the canonical query string, as the reference SDK does, so that no
-        # encoding difference ('+' versus '%20') can make the gateway compute another signature.
-        request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, signing.canonical_query(pairs), ""))
-        headers = request.headers
-        headers["Host"] = parts.netloc
-        headers.setdefault("Content-Type", "application/json")
-        headers[signing.DATE_HEADER] = signing.format_sdk_date()
-        if self._project_id:
-            headers["X-Project-Id"] = self._project_id
-        if self._security_token is not None:
-            headers["X-Security-Token"] = self._security_token.get_secret_value()
+        url = request.url or ""
+        parts = urlsplit(url)
+        pairs: list[tuple[str, str]] = []
+        if "?" in url or "#" in url:
+            # Send exactly the canonical query string, as the reference SDK does, so that no
+            # encoding difference ('+' versus '%20') can make the gateway compute another signature.
+            pairs = parse_qsl(parts.query, keep_blank_values=True)
+            request.url = urlunsplit(
+                (parts.scheme, parts.netloc, parts.path, signing.canonical_query(pairs), "")
+            )
+        headers, date = request.headers, signing.format_sdk_date()
+        # A request with a body has its content type set by requests; one without, none.
+        content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
+        headers.update(
+            {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
+        )
+        values = {"content-type": content_type.strip(), "host": parts.netloc, "x-sdk-date": date}
         body = request.body or b""
-        present = {name.lower() for name in headers}
         headers["Authorization"] = signing.sign(
             method=request.method or "GET",
             path=parts.path,
             query=pairs,
-            headers=dict(headers),
+            headers={**values, **self._fixed_values},
             body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
-            access_key=self._access_key.get_secret_value(),
-            secret_key=self._secret_key.get_secret_value(),
-            signed_headers=[name for name in signing.CLIENT_SIGNED_HEADERS if name in present],
+            access_key=self._access_key,
+            secret_key=self._key,
+            signed_headers=self._signed,
         )
         return request
 

@@ -5,17 +5,19 @@ but read in the program process: dynamic providers cannot serve invokes. Nothing
 state; the read happens on every preview and up. ``_output`` forms wait for their inputs, give
 an unknown result (and send nothing) while an input is unknown in preview, honour
 ``depends_on``, and run the blocking HTTP call on a thread pool so that many lookups in one
-program overlap. The client and pydantic load on the first read, not on import.
+program overlap. The HTTP client loads on the first read, not on import.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import queue
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,10 +30,11 @@ from .validation import check_name, parse_job_id, parse_whole_number
 if TYPE_CHECKING:
     from .client import ModelArtsClient
     from .responses import JobModel
-    from .settings import Settings
 
 #: Reads that may be in flight at once from one program's ``_output`` calls.
 MAX_CONCURRENT_READS = 16
+#: How long a read's result may wait to be handed back with others, per output still waiting.
+BATCH_SECONDS_PER_WAITING = 50e-6
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
 _R = TypeVar("_R")
 
@@ -176,12 +179,28 @@ def _output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None,
 ) -> pulumi.Output[_R]:
     """An ``_output`` form: once every input and dependency is known, prepare the read in the
-    program's context (where its stack config is) and run it on the shared pool."""
+    program's context (where its stack config is) and run it on the shared pool. Plain inputs
+    without ``depends_on`` are prepared at once, skipping the per-input ``Output`` plumbing."""
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:  # not in a running program (a unit test's module level): the general path
+        loop = None
+    plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
+    if loop is not None and plain and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on):
+        try:
+            with _as_run_errors():
+                call = prepare(*inputs)
+        except Exception as exc:  # raised where the result is awaited, as on the general path
+            future = loop.create_future()
+            future.set_exception(exc)
+        else:
+            future = _READS.start(loop, lambda: result(**call()))
+        return pulumi.Output(set(), future, _READS.loop(loop).known)
 
     def read(values: list[Any]) -> Awaitable[_R]:
         with _as_run_errors():
             call = prepare(*values[:-1])
-        return _in_thread(lambda: result(**call()))
+        return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
 
     return pulumi.Output.all(*inputs, _dependencies(opts)).apply(read)
 
@@ -254,27 +273,36 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
     }
 
 
-#: The settings of each program run (its root stack resource), resolved once per run from its
-#: ``modelarts:*`` stack config and the environment; gone with the run.
-_PROGRAM_SETTINGS: weakref.WeakKeyDictionary[pulumi.Resource, Settings] = weakref.WeakKeyDictionary()
+#: The clients of each program run (its root stack resource), by the lookup's overrides; the
+#: settings are resolved once per run from its ``modelarts:*`` stack config and the environment.
+_PROGRAM_CLIENTS: weakref.WeakKeyDictionary[
+    pulumi.Resource, dict[tuple[str | None, ...], ModelArtsClient]
+] = weakref.WeakKeyDictionary()
 
 
 def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
     """The shared client for the program's settings with this lookup's overrides."""
-    from .client import shared_client
-    from .settings import CONFIG_NAMESPACE, Settings, stack_config_from
-
     root = pulumi.runtime.get_root_resource()
-    settings = _PROGRAM_SETTINGS.get(root) if root is not None else None
-    if settings is None:
-        config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
-        settings = Settings.from_sources(
-            stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
-        )
+    clients = _PROGRAM_CLIENTS.get(root, {}) if root is not None else {}
+    overrides = (project_id or None, region or None, endpoint or None)
+    client = clients.get(overrides)
+    if client is None:
+        from .client import shared_client
+        from .settings import CONFIG_NAMESPACE, Settings, stack_config_from
+
+        program = clients.get((None, None, None))
+        if program is not None:
+            settings = program.settings
+        else:
+            config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
+            settings = Settings.from_sources(
+                stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
+            )
+        names = ("project_id", "region", "endpoint")
+        client = shared_client(settings.with_overrides(**dict(zip(names, overrides, strict=True))))
         if root is not None:
-            _PROGRAM_SETTINGS[root] = settings
-    overrides = {"project_id": project_id, "region": region, "endpoint": endpoint}
-    return shared_client(settings.with_overrides(**{key: value or None for key, value in overrides.items()}))
+            _PROGRAM_CLIENTS.setdefault(root, {})[overrides] = client
+    return client
 
 
 def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None) -> pulumi.Output[Any]:
@@ -301,22 +329,108 @@ def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None
     return pulumi.Output.from_input(awaited).apply(lambda outputs: pulumi.Output.all(*outputs))
 
 
-_EXECUTOR: ThreadPoolExecutor | None = None
-_EXECUTOR_LOCK = threading.Lock()
+class _Reads:
+    """The threads that run every program's reads, and the hand-back of their results.
+
+    Reads waiting on the network want many threads; reads that keep the interpreter busy gain
+    nothing from more than two and pay for every lock switch. So up to ``limit`` threads read at
+    once: it halves (to two) while the process is busy over 90 % of the time, doubles back (to
+    ``MAX_CONCURRENT_READS``) while it is idle over half of it. The SDK's ``wait_for_rpcs``
+    rescans every pending output whenever one completes (pulumi/pulumi#22411; reproduced by
+    ``benchmarks/sdk_output_wait.py``), so results go back in batches: at once when no read is
+    running, else within ``BATCH_SECONDS_PER_WAITING`` per result the program waits for.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._threads = self._busy = 0
+        self._limit = MAX_CONCURRENT_READS
+        self._since = (0.0, 0.0)  # start of the current measure: wall and process CPU seconds
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
+
+    def loop(self, loop: asyncio.AbstractEventLoop) -> _Loop:
+        with self._lock:
+            return self._loops.get(loop) or self._loops.setdefault(loop, _Loop(loop))
+
+    def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
+        """Run ``read`` on a pool thread; its result arrives as a future of ``loop``."""
+        state, future = self.loop(loop), loop.create_future()
+        with self._lock:
+            state.waiting += 1
+            self._busy += 1
+            self._start_threads()
+        self._jobs.put((state, future, read))
+        return future
+
+    def _start_threads(self) -> None:
+        while self._threads < min(self._busy, self._limit):
+            self._threads += 1
+            threading.Thread(target=self._work, name="modelarts-read", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            state, future, read = self._jobs.get()
+            try:
+                with _as_run_errors():
+                    outcome: tuple[Any, BaseException | None] = (read(), None)
+            except BaseException as exc:  # handed to the awaiting output
+                outcome = (None, exc)
+            with self._lock:
+                self._busy -= 1
+                state.done.append((future, *outcome))
+                delay = state.waiting * BATCH_SECONDS_PER_WAITING
+                now, first = self._busy == 0 or delay < 0.001, len(state.done) == 1
+                self._resize()
+                leave = self._threads > self._limit
+                self._threads -= leave
+            if now:
+                state.loop.call_soon_threadsafe(self._deliver, state)
+            elif first:
+                state.loop.call_soon_threadsafe(state.loop.call_later, delay, self._deliver, state)
+            if leave:
+                return
+
+    def _resize(self) -> None:
+        """Every 50 ms: fewer threads while the process is busy, more while it is idle."""
+        now = time.perf_counter()
+        if now - self._since[0] >= 0.05:
+            busy = (time.process_time() - self._since[1]) / (now - self._since[0])
+            if busy > 0.9:
+                self._limit = max(2, self._limit // 2)
+            elif busy < 0.5:
+                self._limit = min(MAX_CONCURRENT_READS, self._limit * 2)
+            self._since = (now, time.process_time())
+        self._start_threads()
+
+    def _deliver(self, state: _Loop) -> None:
+        with self._lock:
+            batch, state.done = state.done, []
+            state.waiting -= len(batch)
+        for future, result, error in batch:
+            if not future.cancelled():
+                future.set_exception(error) if error else future.set_result(result)
+
+    def forget_threads(self) -> None:
+        """After ``fork()`` the child has none of the threads; the next read starts them."""
+        self.__init__()  # type: ignore[misc]
 
 
-def _in_thread(call: Callable[[], _R]) -> Awaitable[_R]:
-    """Run a blocking read on the shared pool so the program's event loop keeps going."""
-    global _EXECUTOR
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(MAX_CONCURRENT_READS, thread_name_prefix="modelarts-read")
+class _Loop:
+    """One program run's event loop: its results waiting to go back, and the count it waits for."""
 
-    def guarded() -> _R:
-        with _as_run_errors():
-            return call()
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.waiting = loop, 0
+        self.done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
+        self.known.set_result(True)
 
-    return asyncio.get_running_loop().run_in_executor(_EXECUTOR, guarded)
+
+_READS = _Reads()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_READS.forget_threads)
 
 
 _RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}

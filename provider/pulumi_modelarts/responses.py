@@ -1,7 +1,7 @@
 """What ModelArts, the API gateway and IAM answer, turned into models or typed errors.
 
-Every body takes one path: bytes to a JSON value (:func:`decode_json`), then a pydantic model
-(:func:`read_model`), and the caller checks that the answer is about what it asked for.
+Every body takes one path: bytes to a JSON value (:func:`decode_json`), then a model validated by
+``pydantic_core`` (:func:`read_model`), and the caller checks that the answer is what it asked for.
 
 Parsing is tolerant where the API is inconsistent (numbers sent as JSON strings, fields that come
 and go, unknown extra fields) and strict where a silent coercion would hide a broken response (a
@@ -16,12 +16,12 @@ codes count, whatever else a 404 carries.
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic_core import from_json
+from pydantic_core import SchemaValidator, ValidationError, core_schema, from_json
 
 from .errors import (
     AuthenticationError,
@@ -55,7 +55,7 @@ THROTTLE_CODES = frozenset(
 )
 EXCERPT_CHARS = 120
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_Model = TypeVar("_Model", bound=BaseModel)
+_V = TypeVar("_V", bound="_Validated")
 
 
 def _whole_number(value: Any) -> Any:
@@ -90,44 +90,49 @@ def _real_number(value: Any) -> Any:
     raise ValueError(f"expected a number, got {type(value).__name__}")
 
 
-WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-RealNumber = Annotated[float, BeforeValidator(_real_number)]
+class _Validated:
+    """Made from a JSON value by its ``pydantic_core`` validator (see :func:`_validators`)."""
+
+    @classmethod
+    def model_validate(cls: type[_V], document: Any) -> _V:
+        """The object a JSON value describes; ``pydantic_core.ValidationError`` if it does not."""
+        return cast(_V, _validators()[cls].validate_python(document))
 
 
-class _ApiModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=False)
+class Flavor:
+    """A job's ``flavor``: the resource specification it runs on."""
+
+    code: str | None
 
 
-class Flavor(_ApiModel):
-    code: str | None = None
+class Schedule:
+    """A job's ``schedule``: when it stops by itself."""
+
+    type: str | None
+    time_unit: str | None
+    duration: int | None
 
 
-class Schedule(_ApiModel):
-    type: str | None = None
-    time_unit: str | None = None
-    duration: WholeNumber | None = None
-
-
-class JobModel(_ApiModel):
+class JobModel(_Validated):
     """One visualization job, from ``GET /v1/{project_id}/visualization-jobs/{job_id}``.
 
     It has an attribute for every output of :data:`outputs.OUTPUTS` but the place it was read in.
     """
 
-    job_id: WholeNumber = Field(gt=0)
+    job_id: int
     job_name: str
-    status: WholeNumber
-    job_desc: str | None = None
-    service_url: str | None = None
-    resource_id: str | None = None
-    train_url: str | None = None
-    duration: WholeNumber | None = None
-    create_time: WholeNumber | None = None
-    remaining_duration: RealNumber | None = None
-    job_type: str | None = None
-    flavor: Flavor | None = None
-    schedule: Schedule | None = None
-    is_success: bool | None = None
+    status: int
+    job_desc: str | None
+    service_url: str | None
+    resource_id: str | None
+    train_url: str | None
+    duration: int | None
+    create_time: int | None
+    remaining_duration: float | None
+    job_type: str | None
+    flavor: Flavor | None
+    schedule: Schedule | None
+    is_success: bool | None
 
     @property
     def status_name(self) -> str:
@@ -160,12 +165,43 @@ class JobModel(_ApiModel):
         return {name: place[name] if name in place else getattr(self, name) for name in OUTPUT_FIELDS}
 
 
-class JobPage(_ApiModel):
+class JobPage(_Validated):
     """One page of ``GET /v1/{project_id}/visualization-jobs``."""
 
-    job_total_count: WholeNumber = 0
-    jobs: list[JobModel] = Field(default_factory=list)
-    is_success: bool | None = None
+    job_total_count: int
+    jobs: list[JobModel]
+    is_success: bool | None
+
+
+@functools.cache
+def _validators() -> dict[type, SchemaValidator]:
+    """The validators of :class:`JobModel` and :class:`JobPage`, made from their annotations on
+    first use, with ``pydantic_core`` alone (``pydantic``'s model layer would add tens of
+    milliseconds to every process's first read). ``X | None`` may be missing or null; numbers
+    sent as JSON strings are accepted, extra fields ignored, other types refused."""
+    kinds: dict[str, Any] = {
+        "int": core_schema.no_info_before_validator_function(_whole_number, core_schema.int_schema()),
+        "float": core_schema.no_info_before_validator_function(_real_number, core_schema.float_schema()),
+        "str": core_schema.str_schema(),
+        "bool": core_schema.bool_schema(),
+    }
+    kinds["job_id"] = core_schema.no_info_before_validator_function(
+        _whole_number, core_schema.int_schema(gt=0)
+    )
+    kinds["job_total_count"] = core_schema.with_default_schema(kinds["int"], default=0)
+    for cls in (Flavor, Schedule, JobModel, JobPage):
+        fields = {}
+        for name, hint in cls.__annotations__.items():
+            schema = kinds.get(name) or kinds[hint.removesuffix(" | None")]
+            if hint.endswith(" | None"):
+                schema = core_schema.with_default_schema(core_schema.nullable_schema(schema), default=None)
+            fields[name] = core_schema.model_field(schema)
+        kinds[cls.__name__] = core_schema.model_schema(cls, core_schema.model_fields_schema(fields))
+        if cls is JobModel:  # a page's jobs
+            kinds["list[JobModel]"] = core_schema.with_default_schema(
+                core_schema.list_schema(kinds["JobModel"]), default_factory=list
+            )
+    return {cls: SchemaValidator(kinds[cls.__name__]) for cls in (JobModel, JobPage)}
 
 
 def excerpt(body: bytes) -> str:
@@ -280,7 +316,7 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
     return document
 
 
-def read_model(model: type[_Model], response: HttpResponse, context: RequestContext) -> _Model:
+def read_model(model: type[_V], response: HttpResponse, context: RequestContext) -> _V:
     """The body of a successful response as ``model``; any other answer is a typed error."""
     document = json_object(response, context)
     try:

@@ -11,16 +11,14 @@ can show them.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
 
 from .errors import ConfigurationError, InvalidInputError, register_secrets
 from .validation import check_endpoint, check_name
@@ -107,10 +105,44 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-class Settings(BaseModel):
-    """Resolved configuration of one ModelArts client (one region/project/endpoint)."""
+class SecretStr:
+    """A credential that ``repr()`` and ``str()`` never show (the interface of pydantic's)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+#: Numeric settings: their type and bounds (seconds are above the lower bound).
+_NUMBERS: dict[str, tuple[type, float, float]] = {
+    "max_retries": (int, 0, 20),
+    "timeout": (float, 0, 3600),
+    "connect_timeout": (float, 0, 600),
+    "read_timeout": (float, 0, 3600),
+}
+_FLAGS = {
+    **dict.fromkeys(("1", "true", "t", "yes", "y", "on"), True),
+    **dict.fromkeys(("0", "false", "f", "no", "n", "off"), False),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration of one ModelArts client (one region/project/endpoint), made by
+    :meth:`from_sources` or :meth:`validated`; equal settings share one client per process."""
 
     region: str = DEFAULT_REGION
     cloud: str = DEFAULT_CLOUD
@@ -127,51 +159,15 @@ class Settings(BaseModel):
     endpoint: str | None = None
     insecure: bool = False
     ca_cert_file: str | None = None
-    max_retries: int = Field(default=5, ge=0, le=20)
+    max_retries: int = 5
     #: Overall deadline of one call, retries and back-off included (seconds).
-    timeout: float = Field(default=120.0, gt=0, le=3600)
-    connect_timeout: float = Field(default=10.0, gt=0, le=600)
-    read_timeout: float = Field(default=30.0, gt=0, le=3600)
+    timeout: float = 120.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
     cloud_name: str | None = None
     https_proxy: SecretStr | None = None
     http_proxy: SecretStr | None = None
     no_proxy: str | None = None
-
-    @field_validator(*CREDENTIAL_FIELDS, mode="before")
-    @classmethod
-    def _clean_credential(cls, value: Any, info: ValidationInfo) -> Any:
-        """Strip what files and shells add around a value; refuse what no request could carry."""
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if not isinstance(text, str):
-            return value
-        text = text.strip()
-        if _CONTROL_CHARACTER.search(text):
-            raise PydanticCustomError("control_character", "contains a control character; set it on one line")
-        if info.field_name in HEADER_FIELDS and not text.isascii():
-            raise PydanticCustomError("not_ascii", "must be ASCII, since it is sent in an HTTP header")
-        return text
-
-    @field_validator("https_proxy", "http_proxy", mode="before")
-    @classmethod
-    def _proxy_url(cls, value: Any) -> Any:
-        """``host:port`` means ``http://host:port``, as for curl; only HTTP(S) proxies are supported."""
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if not isinstance(text, str):
-            return value
-        text = text.strip()
-        url = text if "://" in text else f"http://{text}"
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError on a malformed port
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PydanticCustomError(
-                "proxy_url", "must be an http:// or https:// proxy URL such as http://proxy:3128"
-            )
-        if _CONTROL_CHARACTER.search(url) or " " in url:
-            raise PydanticCustomError("proxy_url", "contains whitespace or a control character")
-        return url
 
     @classmethod
     def from_sources(
@@ -213,14 +209,17 @@ class Settings(BaseModel):
     @classmethod
     def validated(cls, values: Mapping[str, Any]) -> Settings:
         """Build settings, turning any invalid value into one ConfigurationError line."""
-        try:
-            settings = cls.model_validate(dict(values))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else "settings"
-            key = KEYS_BY_FIELD.get(field)
-            name = key.describe() if key else " / ".join(PROXY_VARIABLES.get(field, (field,))[:2])
-            raise ConfigurationError(f"invalid {name}: {first['msg']}") from None
+        converted = {}
+        for field, value in values.items():
+            if value is None:  # the default
+                continue
+            try:
+                converted[field] = _converted(field, value)
+            except ValueError as exc:
+                key = KEYS_BY_FIELD.get(field)
+                name = key.describe() if key else " / ".join(PROXY_VARIABLES[field][:2])
+                raise ConfigurationError(f"invalid {name}: {exc}") from None
+        settings = cls(**converted)
         register_secrets(*settings.secret_values())
         settings.check_values()
         return settings
@@ -262,7 +261,8 @@ class Settings(BaseModel):
             updates["endpoint"] = endpoint
         if not updates:
             return self
-        return Settings.validated({**self.model_dump(exclude_none=True), **updates})
+        current = {field.name: getattr(self, field.name) for field in fields(self)}
+        return Settings.validated({**current, **updates})
 
     @property
     def resolved_endpoint(self) -> str:
@@ -323,6 +323,62 @@ def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
     """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``."""
     values = ((key.config_key, get(key.config_key)) for key in SETTING_KEYS)
     return {name: str(value) for name, value in values if value is not None}
+
+
+def _converted(field: str, value: Any) -> Any:
+    """One setting's value as :class:`Settings` holds it; ValueError says what is wrong with it."""
+    if field in _NUMBERS:
+        kind, low, high = _NUMBERS[field]
+        try:  # a number, or the text stack config and variables carry (" 5 ", "2.0", "1e2")
+            number = math.nan if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if kind is int:
+            if not (number.is_integer() and low <= number <= high):
+                raise ValueError(f"must be a whole number from {low:g} to {high:g}")
+            return int(number)
+        if not low < number <= high:  # NaN fails too
+            raise ValueError(f"must be a number of seconds above {low:g} and at most {high:g}")
+        return number
+    if field == "insecure":
+        flag = value if isinstance(value, bool) else _FLAGS.get(str(value).strip().lower())
+        if flag is None:
+            raise ValueError("must be true or false")
+        return flag
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(text, str):
+        raise ValueError(f"must be text, got {type(text).__name__}")
+    if field in CREDENTIAL_FIELDS:
+        text = _credential(field, text)
+    elif field in ("https_proxy", "http_proxy"):
+        text = _proxy_url(text)
+    return SecretStr(text) if field in SECRET_FIELDS or field in ("https_proxy", "http_proxy") else text
+
+
+def _credential(field: str, text: str) -> str:
+    """Strip what files and shells add around a value; refuse what no request could carry."""
+    text = text.strip()
+    if _CONTROL_CHARACTER.search(text):
+        raise ValueError("contains a control character; set it on one line")
+    if field in HEADER_FIELDS and not text.isascii():
+        raise ValueError("must be ASCII, since it is sent in an HTTP header")
+    return text
+
+
+def _proxy_url(text: str) -> str:
+    """``host:port`` means ``http://host:port``, as for curl; only HTTP(S) proxies are supported."""
+    text = text.strip()
+    url = text if "://" in text else f"http://{text}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// proxy URL such as http://proxy:3128")
+    if _CONTROL_CHARACTER.search(url) or " " in url:
+        raise ValueError("contains whitespace or a control character")
+    return url
 
 
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:

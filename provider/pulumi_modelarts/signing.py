@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -33,9 +35,18 @@ class Authorization(NamedTuple):
     signature: str
 
 
+_now_formatted = (0, "")  # (second, its X-Sdk-Date): one formatting per second, not per request
+
+
 def format_sdk_date(moment: datetime | None = None) -> str:
     """The ``X-Sdk-Date`` value for a moment (now by default), always UTC."""
-    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(DATE_FORMAT)
+    global _now_formatted
+    if moment is not None:
+        return moment.astimezone(timezone.utc).strftime(DATE_FORMAT)
+    second = int(time.time())
+    if _now_formatted[0] != second:
+        _now_formatted = (second, time.strftime(DATE_FORMAT, time.gmtime(second)))
+    return _now_formatted[1]
 
 
 def parse_sdk_date(value: str) -> datetime:
@@ -47,14 +58,23 @@ def _encode(text: str) -> str:
     return quote(text, safe="~")
 
 
+#: A path of unreserved characters only: decoding and re-encoding it changes nothing.
+_CANONICAL_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
+
+
 def canonical_uri(path: str) -> str:
     """Decode, re-encode each segment (RFC 3986 unreserved kept) and end with '/'."""
-    uri = "/".join(_encode(segment) for segment in unquote(path).split("/"))
+    if _CANONICAL_PATH.fullmatch(path):
+        uri = path
+    else:
+        uri = "/".join(_encode(segment) for segment in unquote(path).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """Sorted ``k=v`` pairs, both encoded; also the exact query string the client sends."""
+    if not pairs:
+        return ""
     return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(pairs))
 
 
@@ -87,7 +107,7 @@ def canonical_request(
     """The six-line canonical request that is hashed into the string to sign."""
     values = lower_keys(headers)
     names = list(signed_headers)
-    canonical_headers = "".join(f"{name}:{values.get(name, '')}\n" for name in names)
+    canonical_headers = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
     return "\n".join(
         (
             method.upper(),
@@ -95,7 +115,7 @@ def canonical_request(
             canonical_query(query),
             canonical_headers,
             ";".join(names),
-            payload_hash(body, headers),
+            payload_hash(body, values),
         )
     )
 
@@ -106,6 +126,12 @@ def string_to_sign(canonical: str, sdk_date: str) -> str:
     return f"{ALGORITHM}\n{sdk_date}\n{digest}"
 
 
+def secret_key_hmac(secret_key: str) -> hmac.HMAC:
+    """The HMAC-SHA256 state keyed by a secret key: keying costs as much as signing, so a client
+    keys once and copies the state for every signature."""
+    return hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha256)
+
+
 def sign(
     *,
     method: str,
@@ -114,17 +140,21 @@ def sign(
     headers: Mapping[str, str],
     body: bytes,
     access_key: str,
-    secret_key: str,
+    secret_key: str | hmac.HMAC,
     signed_headers: Iterable[str] | None = None,
 ) -> str:
     """The ``Authorization`` value (``SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex``)
     for a request whose headers already hold X-Sdk-Date: a lowercase hex HMAC-SHA256 keyed by the
-    secret key itself, without key derivation."""
+    secret key itself (or its :func:`secret_key_hmac`), without key derivation. Every header is
+    signed, as the reference signer does, unless ``signed_headers`` names them."""
     names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
-    sdk_date = lower_keys(headers).get(DATE_HEADER.lower(), "")
-    to_sign = string_to_sign(canonical_request(method, path, query, headers, names, body), sdk_date)
-    signature = hmac.new(secret_key.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-    return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={signature}"
+    values = lower_keys(headers)
+    to_sign = string_to_sign(
+        canonical_request(method, path, query, values, names, body), values.get("x-sdk-date", "")
+    )
+    mac = (secret_key_hmac(secret_key) if isinstance(secret_key, str) else secret_key).copy()
+    mac.update(to_sign.encode("utf-8"))
+    return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={mac.hexdigest()}"
 
 
 def parse_authorization(value: str) -> Authorization | None:

@@ -1,0 +1,102 @@
+"""Figure 3: the function form's CPU per read, its fan-out, its cost at 0 latency, and its memory.
+
+Each run is a fresh program under mocks (``benchmarks/function_program``) reading from
+``benchmarks.server``; in it, blocks of reads through ``get_visualization_job_output`` take turns
+with the same reads made another way (see the program's docstring), so each block has its pair.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from .common import REPO_ROOT, Section, Server, Spread, Target, paired
+
+PROGRAM = REPO_ROOT / "benchmarks" / "function_program"
+LATENCY = 0.02
+POOL = 16
+CPU_LIMIT = 1.3
+FANOUT_LIMIT = 2.0
+MEMORY_LIMIT = 1.10
+#: (reads at once, blocks per run, server latency, the other way): the rows of the table.
+SCENARIOS = ((16, 30, LATENCY, "client"), (200, 8, LATENCY, "client"), (2000, 4, 0.0, "direct"))
+
+Blocks = dict[str, list[dict[str, float]]]
+
+
+def _program(server: Server, **spec: Any) -> Any:
+    from tests.programs import run_program
+
+    config = {"bench:spec": json.dumps(spec)}
+    run = run_program(PROGRAM, project="bench", config=config, env=server.environ(), timeout=900)
+    if run.error is not None:
+        raise RuntimeError(f"benchmark program failed: {run.error['traceback']}")
+    return run.value("result")
+
+
+def _ratio(runs: list[Blocks], other: str, key: str) -> Spread:
+    """Per run, the median over blocks of the function form's figure over the other way's."""
+    return Spread([paired([b[key] for b in r["function"]], [b[key] for b in r[other]]) for r in runs])
+
+
+def _median(blocks: list[dict[str, float]], key: str) -> float:
+    return Spread([block[key] for block in blocks]).median
+
+
+def run(quick: bool = False) -> list[Section]:
+    runs = 2 if quick else 3
+    section = Section(
+        f"3. Function form (medians of paired blocks in each of {runs} fresh programs; CPU of every thread)",
+        ["reads at once", "latency", "other way", "function form: wall s", "CPU ms per read",
+         "other way: wall s", "CPU ms per read", "CPU ratio", "wall ratio", "in flight at most"],
+    )  # fmt: skip
+    found: dict[int, list[Blocks]] = {}
+    with Server() as server:
+        for count, blocks, latency, other in SCENARIOS:
+            server.control(f"latency/{latency}")
+            spec = {"scenario": "blocks", "count": count, "other": other, "blocks": 2 if quick else blocks}
+            found[count] = [_program(server, **spec) for _ in range(runs)]
+            cpu, wall = _ratio(found[count], other, "cpu"), _ratio(found[count], other, "wall")
+            every = {way: [block for r in found[count] for block in r[way]] for way in ("function", other)}
+            section.add(
+                count, f"{latency * 1000:.0f} ms", other, _median(every["function"], "wall"),
+                _median(every["function"], "cpu") * 1000 / count, _median(every[other], "wall"),
+                _median(every[other], "cpu") * 1000 / count, cpu.show(), wall.show(),
+                max(int(block["peak"]) for block in every["function"]),
+            )  # fmt: skip
+            if other == "client":
+                name = f"CPU per read, {count} reads at once, vs the bare client"
+                section.targets.append(Target(name, cpu, CPU_LIMIT))
+            else:
+                section.targets += [
+                    Target(f"{count:,} reads at 0 latency, wall vs a sequential loop", wall, 1.0),
+                    Target(f"{count:,} reads at 0 latency, CPU vs a sequential loop", cpu, 1.0),
+                ]
+        ideal = 200 * LATENCY / POOL
+        fanout = Spread([_median(r["function"], "wall") / ideal for r in found[200]])
+        floor = Spread([_median(r["function"], "cpu") / ideal for r in found[200]])
+        name = f"fan-out, 200 reads at 20 ms, vs ideal {ideal:.2f} s"
+        section.targets.append(Target(name, fanout, FANOUT_LIMIT))
+        server.control("latency/0")
+        memory = [_program(server, scenario="memory", first=200, count=2000) for _ in range(runs)]
+    growth = Spread([m["all_kib"] / m["first_kib"] for m in memory])
+    section.targets.append(
+        Target("peak RSS after 2,000 reads vs after 200, one program", growth, MEMORY_LIMIT)
+    )
+    section.notes += [
+        "'client': the same reads by `ModelArtsClient.read_job` on 16 plain threads; 'direct': "
+        "`get_visualization_job` in a sequential loop. The program awaits each result in turn; "
+        "combining thousands with `Output.all` costs a program more, in the SDK.",
+        f"Fan-out CPU floor: the program's CPU seconds per 200-read block are {floor.show('x')} the ideal "
+        "wall time; one interpreter lock cannot finish sooner than its own CPU work.",
+        "Peak RSS: "
+        + ", ".join(f"{m['first_kib'] / 1024:.1f} -> {m['all_kib'] / 1024:.1f} MiB" for m in memory),
+    ]
+    section.data = {"runs": found, "memory": memory}
+    return [section]
+
+
+if __name__ == "__main__":
+    for result in run(quick="--quick" in sys.argv):
+        print(result.render())

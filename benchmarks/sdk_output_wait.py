@@ -1,0 +1,57 @@
+"""Reproduction of the cost of ``wait_for_rpcs`` since pulumi/pulumi#22411: whenever a pending
+output completes, it waits anew on every pending output (``asyncio.wait(..., FIRST_COMPLETED)``),
+so a program whose N outputs complete one by one spends N² steps there. This is why
+``pulumi_modelarts.functions`` hands read results back to the program in batches.
+
+``python -m benchmarks.sdk_output_wait [N ...]`` runs, in fresh interpreters under mocks, a program
+whose N outputs complete one per event-loop turn and one whose N outputs complete in one turn,
+and prints the CPU seconds of each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def measure(count: int, together: bool) -> float:
+    """CPU seconds of a program whose ``count`` outputs complete one by one, or all at once."""
+    import asyncio
+
+    import pulumi
+
+    from .scale import run_under_echo_mocks
+
+    def program() -> None:
+        loop = asyncio.get_running_loop()
+        known, futures = loop.create_future(), [loop.create_future() for _ in range(count)]
+        known.set_result(True)
+        for future in futures:
+            pulumi.Output(set(), future, known)
+
+        def complete(index: int) -> None:
+            for future in futures[index:] if together else futures[index : index + 1]:
+                future.set_result(index)
+            if not together and index + 1 < count:
+                loop.call_soon(complete, index + 1)
+
+        loop.call_soon(complete, 0)
+
+    started = time.process_time()
+    run_under_echo_mocks("wait", program)
+    return time.process_time() - started
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[2] in ("apart", "together"):
+        print(json.dumps(measure(int(sys.argv[1]), sys.argv[2] == "together")))
+    else:
+        from .common import clean_env, run_json
+
+        for count in [int(arg) for arg in sys.argv[1:]] or [250, 500, 1000, 2000]:
+            apart, together = (
+                run_json([sys.executable, "-m", "benchmarks.sdk_output_wait", str(count), how], clean_env())
+                for how in ("apart", "together")
+            )
+            print(f"{count:>5} outputs: one by one {apart:.2f} s CPU, all at once {together:.2f} s")
