@@ -135,7 +135,7 @@ class _Watchdog:
             return True
 
     def release(self, budget: CallBudget, *, finished: bool = False) -> None:
-        """Forget the call's sockets (their connections go back to the pool or are gone)."""
+        """Forget the call's sockets: their connections went back to the pool or are gone."""
         with self._wakeup:
             if finished:
                 self._active.discard(budget)
@@ -303,11 +303,6 @@ class HttpResponse:
         return self.headers.get("X-Request-Id") or self.headers.get("X-IAM-Trace-Id")
 
 
-def host_of(url: str) -> str:
-    """``host[:port]`` of a URL, as error messages show it."""
-    return urlsplit(url).netloc
-
-
 def bypasses_proxy(host: str, no_proxy: str) -> bool:
     """``NO_PROXY`` as curl and requests read it: ``*``, names matching the host or a parent
     domain (a leading ``.`` or ``*.`` optional), IP addresses and CIDR ranges; ports ignored."""
@@ -357,7 +352,8 @@ def _say_insecure_once() -> None:
 
 
 class Transport:
-    """Sends requests through one keep-alive ``requests.Session`` per thread."""
+    """Sends requests through one keep-alive ``requests.Session`` per thread, so that nothing
+    is shared across threads."""
 
     def __init__(self, settings: Settings) -> None:
         retries = settings.max_retries
@@ -398,7 +394,6 @@ class Transport:
         return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._seconds})"
 
     def session(self) -> requests.Session:
-        """This thread's session; created on first use so nothing is shared across threads."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = _NoRedirectSession()
@@ -413,7 +408,6 @@ class Transport:
         return session
 
     def close(self) -> None:
-        """Close every session this transport opened."""
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
