@@ -57,7 +57,6 @@ def _status_code(text: str) -> int:
 
 
 def _port(text: str) -> int:
-    """``--port``: 0 (pick a free one) to 65535."""
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
     return int(text)
@@ -90,7 +89,6 @@ def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; global options are accepted before or after the command."""
     common = _Parser(add_help=False)
     _common_options(common, defaults=False)
     parser = _Parser(

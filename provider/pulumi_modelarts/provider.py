@@ -69,8 +69,6 @@ def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Target:
-    """One job at one endpoint in one project: what a resource reads."""
-
     __slots__ = ("client", "endpoint", "job_id", "project_id", "region")
 
     def __init__(self, job_id: int, client: ModelArtsClient) -> None:

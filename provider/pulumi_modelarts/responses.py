@@ -294,7 +294,6 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
 
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
-    """An InvalidResponseError that quotes the start of the body."""
     summary = f"{what}: {excerpt(response.body)}"
     return context.error(
         InvalidResponseError, summary, status=response.status, request_id=response.request_id
