@@ -95,12 +95,8 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 class _Watchdog:
-    """One thread for the whole process that ends calls still running at their deadline.
-
-    A call found running at its deadline is marked expired and its sockets are shut down, which
-    makes the blocked read return at once. Started on first use; no thread per request, and it
-    is woken only when a call ends before any other it waits for.
-    """
+    """One thread per process, started on first use, that marks a call still running at its
+    deadline expired and shuts its sockets down, so that a blocked read returns at once."""
 
     def __init__(self) -> None:
         self._wakeup = threading.Condition()
@@ -169,11 +165,8 @@ if hasattr(os, "register_at_fork"):
 
 
 class _WatchedConnection(HTTPConnection):
-    """Registers its socket with the call in progress, so that the watchdog can end an overrun.
-
-    It registers a duplicate handle of the socket: TLS wrapping detaches the original object
-    during the handshake, while a shutdown through the duplicate still ends the connection.
-    """
+    """Registers a duplicate handle of its socket with the call in progress, for the watchdog:
+    TLS wrapping detaches the original object during the handshake."""
 
     _handle: socket.socket | None = None
 
@@ -356,12 +349,8 @@ class Transport:
     is shared across threads."""
 
     def __init__(self, settings: Settings) -> None:
-        retries = settings.max_retries
         self._retry = BoundedRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
+            total=settings.max_retries,  # connection, read and status retries alike; no others
             other=0,
             redirect=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
@@ -369,7 +358,6 @@ class Transport:
             backoff_factor=0.25,
             backoff_max=8.0,
             backoff_jitter=0.25,
-            respect_retry_after_header=True,
             retry_after_max=RETRY_AFTER_CAP_SECONDS,
             raise_on_status=False,
             raise_on_redirect=False,
