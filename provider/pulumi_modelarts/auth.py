@@ -125,9 +125,6 @@ def _parse_expiry(value: object) -> float | None:
 
 
 class IamTokenAuth(AuthBase):
-    """``X-Auth-Token`` with a project-scoped IAM token for user/password/domain, fetched once and
-    renewed before it expires; on a 401, renewed and the request replayed once."""
-
     def __init__(self, settings: Settings, transport: Transport) -> None:
         self._settings = settings
         self._transport = transport

@@ -1,9 +1,8 @@
 """``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
 
 Output is JSON with the same keys as the Pulumi outputs (or a table with ``--format table``).
-Exit codes: 0 ok, 1 unexpected internal error, 2 usage or bad input, 3 not found, 4
-authentication or permission, 5 any other API error, 130 interrupted. Every failure is one line on
-stderr (``--debug`` adds the traceback); a reader that closes the pipe early ends it quietly.
+Every failure is one line on stderr (``--debug`` adds the traceback) and exits with the error
+class's ``exit_code``; a reader that closes the pipe early ends it quietly.
 """
 
 from __future__ import annotations

@@ -183,19 +183,13 @@ class Settings:
         unknown = sorted(set(explicit) - set(KEYS_BY_FIELD))
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for key in SETTING_KEYS:
-            value = explicit.get(key.field)
-            if not _present(value):
-                value = config.get(key.config_key)
-            if not _present(value):
-                value = next((env[name] for name in key.env if _present(env.get(name))), None)
-            if _present(value):
-                values[key.field] = value
-        for field, names in PROXY_VARIABLES.items():
-            proxy = next((env[name] for name in names if _present(env.get(name))), None)
-            if proxy is not None:
-                values[field] = proxy
+        sources = {
+            key.field: (explicit.get(key.field), config.get(key.config_key), *map(env.get, key.env))
+            for key in SETTING_KEYS
+        }
+        sources.update({field: tuple(map(env.get, names)) for field, names in PROXY_VARIABLES.items()})
+        present = {field: [value for value in found if _present(value)] for field, found in sources.items()}
+        values = {field: found[0] for field, found in present.items() if found}
         if values.get("cloud_name"):
             for field, value in _cloud_entry(str(values["cloud_name"]), env).items():
                 values.setdefault(field, value)
@@ -236,11 +230,7 @@ class Settings:
             _check_readable(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
 
     def with_overrides(
-        self,
-        *,
-        project_id: str | None = None,
-        region: str | None = None,
-        endpoint: str | None = None,
+        self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
     ) -> Settings:
         """Settings for one lookup that names its own project, region or endpoint.
 

@@ -163,9 +163,7 @@ def parse_authorization(value: str) -> Authorization | None:
         fields[key] = item
     try:
         return Authorization(
-            fields["Access"],
-            tuple(filter(None, fields["SignedHeaders"].split(";"))),
-            fields["Signature"],
+            fields["Access"], tuple(filter(None, fields["SignedHeaders"].split(";"))), fields["Signature"]
         )
     except KeyError:
         return None

@@ -448,11 +448,7 @@ class Transport:
                 request = requests.PreparedRequest()
                 request.prepare(method=method, url=url, headers=_HEADERS, json=json_body, auth=auth)
                 response = self.session().send(
-                    request,
-                    timeout=self._timeouts,
-                    allow_redirects=False,
-                    stream=True,
-                    proxies=proxies,
+                    request, timeout=self._timeouts, allow_redirects=False, stream=True, proxies=proxies
                 )
             except (requests.RequestException, Urllib3Error) as exc:
                 summary, hint = _describe_failure(exc, budget, proxies)
