@@ -1,8 +1,8 @@
 """``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
 
 Output is JSON with the same keys as the Pulumi outputs (or a table with ``--format table``).
-Every failure is one line on stderr (``--debug`` adds the traceback) and exits with the error
-class's ``exit_code``; a reader that closes the pipe early ends it quietly.
+Every failure is one line on stderr (``--debug`` adds the traceback), its exit code the error
+class's ``exit_code`` or an ``EXIT_*`` below; a reader that closes the pipe early ends it quietly.
 """
 
 from __future__ import annotations
