@@ -83,7 +83,6 @@ def payload_hash(body: bytes, headers: Mapping[str, str]) -> str:
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
-    """Header names lowercased and values trimmed, as the canonical form uses them."""
     return {name.lower(): str(value).strip() for name, value in headers.items()}
 
 
