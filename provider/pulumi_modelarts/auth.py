@@ -25,7 +25,7 @@ from . import signing
 from .errors import ConfigurationError, InvalidResponseError, RequestContext, register_secrets
 from .responses import error_for, json_object
 from .settings import SecretStr, Settings
-from .transport import Transport, host_of
+from .transport import Transport
 from .validation import path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
@@ -124,9 +124,7 @@ def _parse_expiry(value: object) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
-class TokenSource:
-    """A project-scoped IAM token for user/password/domain, fetched once and renewed before expiry."""
-
+class IamTokenAuth(AuthBase):
     def __init__(self, settings: Settings, transport: Transport) -> None:
         self._settings = settings
         self._transport = transport
@@ -136,7 +134,7 @@ class TokenSource:
         self._project_id: str | None = settings.project_id
 
     def __repr__(self) -> str:
-        return f"TokenSource(user={self._settings.user_name!r}, token=***)"
+        return f"IamTokenAuth(user={self._settings.user_name!r}, token=***)"
 
     @property
     def project_id(self) -> str:
@@ -156,12 +154,6 @@ class TokenSource:
             assert self._token is not None
             return self._token
 
-    def invalidate(self, rejected: str) -> None:
-        """Forget the token the service just rejected (unless another thread already renewed it)."""
-        with self._lock:
-            if self._token == rejected:
-                self._token = None
-
     def _fetch(self) -> None:
         settings = self._settings
         assert settings.password is not None
@@ -178,7 +170,7 @@ class TokenSource:
             }
         }
         url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
-        context = RequestContext("IAM token request", host_of(url), project_id=settings.project_id)
+        context = RequestContext("IAM token request", urlsplit(url).netloc, project_id=settings.project_id)
         started = time.time()
         response = self._transport.send("POST", url, context=context, json_body=body)
         token = response.headers.get("X-Subject-Token")
@@ -200,18 +192,8 @@ class TokenSource:
         self._token = token
         self._project_id = project_id
 
-
-class IamTokenAuth(AuthBase):
-    """``X-Auth-Token`` from a :class:`TokenSource`; one renewal and replay on a 401."""
-
-    def __init__(self, source: TokenSource) -> None:
-        self._source = source
-
-    def __repr__(self) -> str:
-        return f"IamTokenAuth({self._source!r})"
-
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["X-Auth-Token"] = self._source.token()
+        request.headers["X-Auth-Token"] = self.token()
         request.hooks.setdefault("response", []).append(self._renew_on_401)
         return request
 
@@ -220,12 +202,14 @@ class IamTokenAuth(AuthBase):
             return response
         rejected = str(response.request.headers.get("X-Auth-Token", ""))
         response.close()
-        self._source.invalidate(rejected)
+        with self._lock:
+            if self._token == rejected:  # unless another thread already renewed it
+                self._token = None
         replay = response.request.copy()
         replay.hooks["response"] = [
             hook for hook in replay.hooks.get("response", []) if hook != self._renew_on_401
         ]
-        replay.headers["X-Auth-Token"] = self._source.token()
+        replay.headers["X-Auth-Token"] = self.token()
         assert response.connection is not None
         renewed: requests.Response = response.connection.send(replay, **kwargs)
         renewed.history.append(response)
@@ -250,7 +234,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     if key in _PROJECT_IDS:
         return _PROJECT_IDS[key]
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
-    context = RequestContext("IAM project lookup", host_of(url))
+    context = RequestContext("IAM project lookup", urlsplit(url).netloc)
     projects = json_object(transport.send("GET", url, context=context, auth=auth), context).get("projects")
     if not isinstance(projects, list):
         raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
@@ -276,8 +260,8 @@ def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]
     """The auth object for ModelArts calls and the project ID it works in."""
     mode = settings.auth_mode()
     if mode == "password":
-        source = TokenSource(settings, Transport(settings))
-        return IamTokenAuth(source), source.project_id
+        iam = IamTokenAuth(settings, Transport(settings))
+        return iam, iam.project_id
     if mode == "token":
         assert settings.auth_token is not None
         auth: AuthBase = StaticTokenAuth(settings.auth_token)

@@ -1,9 +1,8 @@
 """``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
 
 Output is JSON with the same keys as the Pulumi outputs (or a table with ``--format table``).
-Exit codes: 0 ok, 1 unexpected internal error, 2 usage or bad input, 3 not found, 4
-authentication or permission, 5 any other API error, 130 interrupted. Every failure is one line on
-stderr (``--debug`` adds the traceback); a reader that closes the pipe early ends it quietly.
+Every failure is one line on stderr (``--debug`` adds the traceback), its exit code the error
+class's ``exit_code`` or an ``EXIT_*`` below; a reader that closes the pipe early ends it quietly.
 """
 
 from __future__ import annotations
@@ -57,7 +56,6 @@ def _status_code(text: str) -> int:
 
 
 def _port(text: str) -> int:
-    """``--port``: 0 (pick a free one) to 65535."""
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
     return int(text)
@@ -90,7 +88,6 @@ def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; global options are accepted before or after the command."""
     common = _Parser(add_help=False)
     _common_options(common, defaults=False)
     parser = _Parser(

@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from requests.auth import AuthBase
 
@@ -25,7 +26,7 @@ from .errors import (
 from .outputs import JobStatus
 from .responses import JobModel, JobPage, read_model
 from .settings import Settings
-from .transport import HttpResponse, Transport, host_of
+from .transport import HttpResponse, Transport
 from .validation import SORT_KEYS, check_name, parse_job_id, path_segment
 
 MAX_PAGE_SIZE = 1000
@@ -40,7 +41,7 @@ class ModelArtsClient:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._endpoint = settings.resolved_endpoint
-        self._host = host_of(self._endpoint)
+        self._host = urlsplit(self._endpoint).netloc
         self._transport = Transport(settings)
         self._ready_lock = threading.Lock()
         self._auth: AuthBase | None = None

@@ -40,13 +40,15 @@ def _encodings(secret: str) -> set[str]:
 
 
 def _echoed_length(text: str, start: int, form: str) -> int:
-    """How many characters of ``form`` appear at ``start`` of ``text``."""
     seen = text[start : start + len(form)]
     return next((i for i, (a, b) in enumerate(zip(form, seen, strict=False)) if a != b), len(seen))
 
 
 class _Secrets:
-    """Every secret this process holds: configured credentials and the IAM tokens it was issued."""
+    """Every secret this process holds: configured credentials and the IAM tokens it was issued.
+
+    ``register_secrets`` adds to it, ``redact`` replaces each one, in any echoed encoding or as a
+    long prefix, with ***."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -101,16 +103,11 @@ class _Secrets:
 
 
 _SECRETS = _Secrets()
+redact = _SECRETS.redact
 
 
 def register_secrets(*values: str | None) -> None:
-    """Remember secret values, so that no error this process raises can show them."""
     _SECRETS.add(values)
-
-
-def redact(text: str) -> str:
-    """``text`` with every registered secret, in any echoed encoding or as a long prefix, as ***."""
-    return _SECRETS.redact(text)
 
 
 def one_line(text: object, limit: int = _MAX_SERVER_TEXT) -> str:
@@ -122,8 +119,7 @@ def one_line(text: object, limit: int = _MAX_SERVER_TEXT) -> str:
 class ModelArtsError(Exception):
     """Base class of every error raised by pulumi-modelarts."""
 
-    #: Short default advice appended to the message when the caller gives none.
-    default_hint: str = ""
+    default_hint: str = ""  # advice when the caller gives none
     #: The CLI's exit status for this kind of failure (README, "Errors").
     exit_code: int = 5
 
@@ -170,7 +166,7 @@ class ModelArtsError(Exception):
         return f"{text}. {self.hint}" if self.hint else text
 
     def details(self) -> dict[str, Any]:
-        """The structured context, for logs and reports."""
+        """The structured context, for logs."""
         context = {key: value for key, value in vars(self).items() if key not in ("summary", "hint")}
         return {"error": type(self).__name__, "message": str(self), **context}
 
@@ -231,11 +227,8 @@ class InvalidResponseError(ModelArtsError):
 
 
 class RequestContext:
-    """What an error about one request names: the operation, host, project and job.
-
-    A plain class: this module is on the resource's import path, where a dataclass would cost
-    more than half a millisecond.
-    """
+    """What an error about one request names. A plain class: this module is on the resource's
+    import path, where a dataclass would cost more than half a millisecond."""
 
     __slots__ = ("host", "job_id", "operation", "project_id")
 

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -181,6 +181,12 @@ def _output(
     """An ``_output`` form: once every input and dependency is known, prepare the read in the
     program's context (where its stack config is) and run it on the shared pool. Plain inputs
     without ``depends_on`` are prepared at once, skipping the per-input ``Output`` plumbing."""
+
+    def read(values: list[Any]) -> asyncio.Future[_R]:
+        with _as_run_errors():
+            call = prepare(*values)
+        return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
+
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:  # not in a running program (a unit test's module level): the general path
@@ -188,21 +194,12 @@ def _output(
     plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
     if loop is not None and plain and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on):
         try:
-            with _as_run_errors():
-                call = prepare(*inputs)
+            future = read(inputs)
         except Exception as exc:  # raised where the result is awaited, as on the general path
             future = loop.create_future()
             future.set_exception(exc)
-        else:
-            future = _READS.start(loop, lambda: result(**call()))
         return pulumi.Output(set(), future, _READS.loop(loop).known)
-
-    def read(values: list[Any]) -> Awaitable[_R]:
-        with _as_run_errors():
-            call = prepare(*values[:-1])
-        return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
-
-    return pulumi.Output.all(*inputs, _dependencies(opts)).apply(read)
+    return pulumi.Output.all(*inputs, _dependencies(opts)).apply(lambda values: read(values[:-1]))
 
 
 def _job_lookup(

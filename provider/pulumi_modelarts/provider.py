@@ -47,7 +47,6 @@ DRIFT_FIELDS: tuple[str, ...] = tuple(key for key in STATE_FIELDS if key not in 
 RECENT_READ_SECONDS = 60.0
 MAX_RECENT_READS = 4096
 
-_RUNTIME_LOCK = threading.Lock()
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -69,8 +68,6 @@ def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Target:
-    """One job at one endpoint in one project: what a resource reads."""
-
     __slots__ = ("client", "endpoint", "job_id", "project_id", "region")
 
     def __init__(self, job_id: int, client: ModelArtsClient) -> None:
@@ -88,22 +85,18 @@ class _Runtime:
 
     def __init__(self, stack_config: Mapping[str, str]) -> None:
         self._stack_config = dict(stack_config)
-        self._settings: Settings | None = None
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"_Runtime(config_keys={sorted(self._stack_config)})"
 
+    @functools.cached_property
     def settings(self) -> Settings:
         """Provider-wide settings, resolved on first use so that ``delete`` never needs them."""
-        if self._settings is None:
-            from .settings import Settings
+        from .settings import Settings
 
-            with self._lock:
-                if self._settings is None:
-                    self._settings = Settings.from_sources(stack_config=self._stack_config)
-        return self._settings
+        return Settings.from_sources(stack_config=self._stack_config)
 
     def target(self, inputs: Mapping[str, Any]) -> _Target:
         """Resolve a resource's inputs to the job, project, region and endpoint it reads.
@@ -117,7 +110,7 @@ class _Runtime:
 
         job_id = parse_job_id(inputs.get("job_id"))
         project_id, endpoint = inputs.get("project_id"), inputs.get("endpoint")
-        place = self.settings().with_overrides(region=inputs.get("region"))
+        place = self.settings.with_overrides(region=inputs.get("region"))
         if endpoint is not None and endpoint.rstrip("/") != place.resolved_endpoint:
             place = place.with_overrides(endpoint=endpoint.rstrip("/"))
         client = shared_client(place)
@@ -172,10 +165,9 @@ class VisualizationJobProvider(ResourceProvider):
         self.__dict__["_live_runtime"] = _Runtime(stack_config_from(req.config.get))
 
     def _runtime(self) -> _Runtime:
-        runtime: _Runtime | None = self.__dict__.get("_live_runtime")
-        if runtime is None:
-            with _RUNTIME_LOCK:
-                runtime = self.__dict__.setdefault("_live_runtime", _Runtime({}))
+        runtime: _Runtime = self.__dict__.get("_live_runtime") or self.__dict__.setdefault(
+            "_live_runtime", _Runtime({})
+        )
         return runtime
 
     @_one_line_errors

@@ -59,7 +59,6 @@ _V = TypeVar("_V", bound="_Validated")
 
 
 def _whole_number(value: Any) -> Any:
-    """Accept ints, integral floats and decimal strings; reject bools and everything else."""
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
     if isinstance(value, int):
@@ -75,7 +74,6 @@ def _whole_number(value: Any) -> Any:
 
 
 def _real_number(value: Any) -> Any:
-    """Like :func:`_whole_number` but fractions are allowed (``remaining_duration``); finite only."""
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
     if isinstance(value, str):
@@ -294,7 +292,6 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
 
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
-    """An InvalidResponseError that quotes the start of the body."""
     summary = f"{what}: {excerpt(response.body)}"
     return context.error(
         InvalidResponseError, summary, status=response.status, request_id=response.request_id

@@ -32,8 +32,6 @@ AuthMode = Literal["token", "aksk", "password"]
 
 @dataclass(frozen=True)
 class SettingKey:
-    """One setting: its Python name, its stack config key and its environment variables."""
-
     field: str
     config: str
     env: tuple[str, ...] = ()
@@ -79,23 +77,20 @@ SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.
 #: characters are refused, and those sent in HTTP headers must be ASCII.
 CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
 HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
-#: ``clouds.yaml`` keys (in an entry's ``auth`` mapping, or the entry itself) and their settings.
-CLOUDS_YAML_KEYS: tuple[tuple[str, str], ...] = (
-    ("auth_url", "auth_url"),
-    ("username", "user_name"),
-    ("password", "password"),
-    ("user_domain_name", "domain_name"),
-    ("domain_name", "domain_name"),
-    ("project_domain_name", "domain_name"),
-    ("project_id", "project_id"),
-    ("project_name", "project_name"),
-    ("token", "auth_token"),
-    ("ak", "access_key"),
-    ("access_key", "access_key"),
-    ("sk", "secret_key"),
-    ("secret_key", "secret_key"),
-    ("security_token", "security_token"),
-)
+#: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping, or the entry itself),
+#: the first one set winning.
+CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
+    "auth_url": ("auth_url",),
+    "user_name": ("username",),
+    "password": ("password",),
+    "domain_name": ("user_domain_name", "domain_name", "project_domain_name"),
+    "project_id": ("project_id",),
+    "project_name": ("project_name",),
+    "auth_token": ("token",),
+    "access_key": ("ak", "access_key"),
+    "secret_key": ("sk", "secret_key"),
+    "security_token": ("security_token",),
+}
 #: Proxy variables, read as curl and requests read them (lower case first); environment only.
 PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "https_proxy": ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
@@ -188,19 +183,13 @@ class Settings:
         unknown = sorted(set(explicit) - set(KEYS_BY_FIELD))
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for key in SETTING_KEYS:
-            value = explicit.get(key.field)
-            if not _present(value):
-                value = config.get(key.config_key)
-            if not _present(value):
-                value = next((env[name] for name in key.env if _present(env.get(name))), None)
-            if _present(value):
-                values[key.field] = value
-        for field, names in PROXY_VARIABLES.items():
-            proxy = next((env[name] for name in names if _present(env.get(name))), None)
-            if proxy is not None:
-                values[field] = proxy
+        sources = {
+            key.field: (explicit.get(key.field), config.get(key.config_key), *map(env.get, key.env))
+            for key in SETTING_KEYS
+        }
+        sources.update({field: tuple(map(env.get, names)) for field, names in PROXY_VARIABLES.items()})
+        present = {field: [value for value in found if _present(value)] for field, found in sources.items()}
+        values = {field: found[0] for field, found in present.items() if found}
         if values.get("cloud_name"):
             for field, value in _cloud_entry(str(values["cloud_name"]), env).items():
                 values.setdefault(field, value)
@@ -241,11 +230,7 @@ class Settings:
             _check_readable(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
 
     def with_overrides(
-        self,
-        *,
-        project_id: str | None = None,
-        region: str | None = None,
-        endpoint: str | None = None,
+        self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
     ) -> Settings:
         """Settings for one lookup that names its own project, region or endpoint.
 
@@ -266,12 +251,10 @@ class Settings:
 
     @property
     def resolved_endpoint(self) -> str:
-        """The ModelArts base URL: configured, or ``https://modelarts.{region}.{cloud}``."""
         return (self.endpoint or f"https://modelarts.{self.region}.{self.cloud}").rstrip("/")
 
     @property
     def resolved_auth_url(self) -> str:
-        """The IAM v3 base URL: configured, or ``https://iam.{region}.{cloud}/v3``."""
         return (self.auth_url or f"https://iam.{self.region}.{self.cloud}/v3").rstrip("/")
 
     @property
@@ -281,10 +264,8 @@ class Settings:
 
     @property
     def verify(self) -> bool | str:
-        """The ``requests`` ``verify`` value: a CA bundle, off when asked explicitly, else on."""
-        if self.insecure:
-            return False
-        return self.ca_cert_file or True
+        """The ``requests`` ``verify`` value."""
+        return False if self.insecure else self.ca_cert_file or True
 
     def auth_mode(self) -> AuthMode:
         """Pick the credential kind (token, then AK/SK, then password) or say what is missing."""
@@ -309,7 +290,7 @@ class Settings:
         )
 
     def secret_values(self) -> tuple[str, ...]:
-        """Every configured secret (a proxy's password too), so error text can be scrubbed of them."""
+        """Every configured secret, a proxy's password too."""
         values = (getattr(self, field) for field in SECRET_FIELDS)
         secrets = [value.get_secret_value() for value in values if value is not None]
         for proxy in (self.https_proxy, self.http_proxy):
@@ -396,9 +377,10 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
         )
     auth = entry["auth"] if isinstance(entry.get("auth"), dict) else {}
     fields: dict[str, Any] = {}
-    for key, field in CLOUDS_YAML_KEYS:
-        value = auth.get(key, entry.get(key))
-        if value not in (None, "") and field not in fields:
+    for field, keys in CLOUDS_YAML_KEYS.items():
+        values = [auth.get(key, entry.get(key)) for key in keys]
+        value = next((value for value in values if value not in (None, "")), None)
+        if value is not None:
             fields[field] = str(value)
     for key, field in (("region_name", "region"), ("cacert", "ca_cert_file")):
         if entry.get(key):

@@ -95,12 +95,8 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 class _Watchdog:
-    """One thread for the whole process that ends calls still running at their deadline.
-
-    A call found running at its deadline is marked expired and its sockets are shut down, which
-    makes the blocked read return at once. Started on first use; no thread per request, and it
-    is woken only when a call ends before any other it waits for.
-    """
+    """One thread per process, started on first use, that marks a call still running at its
+    deadline expired and shuts its sockets down, so that a blocked read returns at once."""
 
     def __init__(self) -> None:
         self._wakeup = threading.Condition()
@@ -135,7 +131,7 @@ class _Watchdog:
             return True
 
     def release(self, budget: CallBudget, *, finished: bool = False) -> None:
-        """Forget the call's sockets (their connections go back to the pool or are gone)."""
+        """Forget the call's sockets: their connections went back to the pool or are gone."""
         with self._wakeup:
             if finished:
                 self._active.discard(budget)
@@ -169,11 +165,8 @@ if hasattr(os, "register_at_fork"):
 
 
 class _WatchedConnection(HTTPConnection):
-    """Registers its socket with the call in progress, so that the watchdog can end an overrun.
-
-    It registers a duplicate handle of the socket: TLS wrapping detaches the original object
-    during the handshake, while a shutdown through the duplicate still ends the connection.
-    """
+    """Registers a duplicate handle of its socket with the call in progress, for the watchdog:
+    TLS wrapping detaches the original object during the handshake."""
 
     _handle: socket.socket | None = None
 
@@ -303,11 +296,6 @@ class HttpResponse:
         return self.headers.get("X-Request-Id") or self.headers.get("X-IAM-Trace-Id")
 
 
-def host_of(url: str) -> str:
-    """``host[:port]`` of a URL, as error messages show it."""
-    return urlsplit(url).netloc
-
-
 def bypasses_proxy(host: str, no_proxy: str) -> bool:
     """``NO_PROXY`` as curl and requests read it: ``*``, names matching the host or a parent
     domain (a leading ``.`` or ``*.`` optional), IP addresses and CIDR ranges; ports ignored."""
@@ -357,15 +345,12 @@ def _say_insecure_once() -> None:
 
 
 class Transport:
-    """Sends requests through one keep-alive ``requests.Session`` per thread."""
+    """Sends requests through one keep-alive ``requests.Session`` per thread, so that nothing
+    is shared across threads."""
 
     def __init__(self, settings: Settings) -> None:
-        retries = settings.max_retries
         self._retry = BoundedRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
+            total=settings.max_retries,  # connection, read and status retries alike; no others
             other=0,
             redirect=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
@@ -373,7 +358,6 @@ class Transport:
             backoff_factor=0.25,
             backoff_max=8.0,
             backoff_jitter=0.25,
-            respect_retry_after_header=True,
             retry_after_max=RETRY_AFTER_CAP_SECONDS,
             raise_on_status=False,
             raise_on_redirect=False,
@@ -398,7 +382,6 @@ class Transport:
         return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._seconds})"
 
     def session(self) -> requests.Session:
-        """This thread's session; created on first use so nothing is shared across threads."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = _NoRedirectSession()
@@ -413,7 +396,6 @@ class Transport:
         return session
 
     def close(self) -> None:
-        """Close every session this transport opened."""
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
@@ -466,11 +448,7 @@ class Transport:
                 request = requests.PreparedRequest()
                 request.prepare(method=method, url=url, headers=_HEADERS, json=json_body, auth=auth)
                 response = self.session().send(
-                    request,
-                    timeout=self._timeouts,
-                    allow_redirects=False,
-                    stream=True,
-                    proxies=proxies,
+                    request, timeout=self._timeouts, allow_redirects=False, stream=True, proxies=proxies
                 )
             except (requests.RequestException, Urllib3Error) as exc:
                 summary, hint = _describe_failure(exc, budget, proxies)

@@ -56,7 +56,6 @@ def parse_whole_number(value: object, *, field: str, minimum: int = 0, hint: str
 
 
 def parse_job_id(value: object, *, field: str = "job_id") -> int:
-    """The job ID as an int (see :func:`parse_whole_number`)."""
     return parse_whole_number(
         value,
         field=field,
