@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import BIN_DIR, Section, Server, Spread, Target, clean_env, spawn_rounds
+from .common import BIN_DIR, Section, Server, Spread, Target, clean_env, spawn_rounds, stack_config
 
 RESOURCE_BUDGET_MS = 60.0
 CLI_LIMIT = 1.5
@@ -47,10 +47,7 @@ def _provider_first_read(server: Server, runs: int) -> tuple[list[float], list[f
     from pulumi_modelarts.provider import VisualizationJobProvider
     from tests.harness import ProviderServer, serialized_provider, urn_for
 
-    env, keys = server.environ(), ("modelarts:accessKey", "modelarts:secretKey")
-    names = {"MODELARTS_ENDPOINT": "endpoint", "HW_PROJECT_ID": "projectId", "HW_REGION_NAME": "region"}
-    names |= {"HW_ACCESS_KEY": "accessKey", "HW_SECRET_KEY": "secretKey"}
-    config = {f"modelarts:{names[key]}": value for key, value in env.items()}
+    config, keys = stack_config(server.environ()), ("modelarts:accessKey", "modelarts:secretKey")
     inputs = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
     ready, first_read = [], []
     with tempfile.TemporaryDirectory() as cwd:
@@ -67,7 +64,7 @@ def _provider_first_read(server: Server, runs: int) -> tuple[list[float], list[f
     return ready, first_read
 
 
-def run(quick: bool = False) -> list[Section]:
+def run(quick: bool = False) -> Section:
     rounds = 5 if quick else 21
     section = Section(
         f"2. Cold start (wall ms; medians of {rounds} rounds of fresh processes, a round's pair together)",
@@ -96,9 +93,9 @@ def run(quick: bool = False) -> list[Section]:
     cli = over(CLI, ms[GET], GET, ratio=True)
     added = over(READ, plugin, "spawn to GetPluginInfo")
     section.targets += [
-        Target("resource form: import over `import pulumi`", resource, RESOURCE_BUDGET_MS, " ms", 1),
-        Target("CLI `get` vs a one-`requests.get` process", cli, CLI_LIMIT),
-        Target("provider: first Read over GetPluginInfo", added, FIRST_READ_BUDGET_MS, " ms", 0),
+        Target.limit("resource form: import over `import pulumi`", resource, RESOURCE_BUDGET_MS, " ms", 1),
+        Target.limit("CLI `get` vs a one-`requests.get` process", cli, CLI_LIMIT),
+        Target.limit("provider: first Read over GetPluginInfo", added, FIRST_READ_BUDGET_MS, " ms", 0),
     ]
     runs = 3 if quick else 9
     resource_it = _importtime_ms(IMPORTS[RESOURCE], "pulumi_modelarts", runs).show(" ms", 1)
@@ -108,9 +105,4 @@ def run(quick: bool = False) -> list[Section]:
         f"{resource_it}; `import pulumi_modelarts.client`, everything it loads, {client_it}."
     )
     section.data = {"ms": ms, "provider_ready_ms": plugin}
-    return [section]
-
-
-if __name__ == "__main__":
-    for result in run(quick="--quick" in sys.argv):
-        print(result.render())
+    return section

@@ -15,19 +15,20 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from tests.programs import clean_environ
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = REPO_ROOT / "build"
 BIN_DIR = Path(sys.executable).parent
 PROJECT = "0123456789abcdef0123456789abcdef"
 PACKAGES = ("pulumi", "requests", "urllib3", "pydantic", "grpcio", "dill")
-#: Variables that would point a child process at another cloud or change its settings.
-_CLOUD_PREFIXES = ("HW_", "OS_", "MODELARTS_", "PULUMI_", "HUAWEICLOUD_")
 
 
 @dataclass
@@ -49,10 +50,9 @@ class Spread:
         return f"{self.median:.{digits}f}{unit} ({kind} {low:.{digits}f} to {high:.{digits}f}, {n} runs)"
 
 
-def paired(a: Sequence[float], b: Sequence[float], *, difference: bool = False) -> float:
-    """The median over blocks of ``a/b`` (or ``a - b``), each block's two measured side by side."""
-    pairs = zip(a, b, strict=True)
-    return float(statistics.median((x - y) if difference else (x / y) for x, y in pairs))
+def paired(a: Sequence[float], b: Sequence[float]) -> float:
+    """The median over blocks of ``a/b``, each block's two measured side by side."""
+    return float(statistics.median(x / y for x, y in zip(a, b, strict=True)))
 
 
 def blocks(
@@ -75,8 +75,7 @@ def blocks(
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without cloud settings, plus ``extra``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(_CLOUD_PREFIXES)}
-    return {**env, "PYTHONPATH": str(REPO_ROOT), **(extra or {})}
+    return clean_environ({"PYTHONPATH": str(REPO_ROOT), **(extra or {})})
 
 
 def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
@@ -103,12 +102,6 @@ def spawn_rounds(
     return samples
 
 
-def proc_kib(pid: int, name: str) -> int:
-    """``VmRSS``, ``VmHWM`` (peak RSS), ... of a process in KiB, from ``/proc/<pid>/status``."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(f"{name}:"))
-
-
 class Server:
     """``benchmarks.server`` in a process of its own: answers without verifying anything."""
 
@@ -124,16 +117,17 @@ class Server:
         self._process.kill()
         self._process.wait()
 
-    def control(self, what: str) -> dict[str, float]:
-        """``latency/<seconds>`` or ``stats`` (see benchmarks.server)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port)
-        connection.request("GET", f"/control/{what}")
-        answer: dict[str, float] = json.loads(connection.getresponse().read())
-        connection.close()
-        return answer
-
     def environ(self, auth: str = "aksk") -> dict[str, str]:
         return client_environ(self.url, auth)
+
+
+def control(url: str, what: str) -> Any:
+    """Ask ``benchmarks.server`` at ``url`` for ``latency/<seconds>`` or ``stats``."""
+    connection = http.client.HTTPConnection(urlsplit(url).netloc)
+    connection.request("GET", f"/control/{what}")
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    return answer
 
 
 def client_environ(url: str, auth: str = "aksk") -> dict[str, str]:
@@ -144,35 +138,28 @@ def client_environ(url: str, auth: str = "aksk") -> dict[str, str]:
     return {**env, "HW_AUTH_TOKEN": "BENCH-TOKEN-" + "0" * 52}
 
 
+def stack_config(environ: Mapping[str, str]) -> dict[str, str]:
+    """The same settings as ``client_environ`` gives them, as ``modelarts:*`` stack config."""
+    names = {"MODELARTS_ENDPOINT": "endpoint", "HW_PROJECT_ID": "projectId", "HW_REGION_NAME": "region"}
+    names |= {"HW_ACCESS_KEY": "accessKey", "HW_SECRET_KEY": "secretKey", "HW_AUTH_TOKEN": "authToken"}
+    return {f"modelarts:{names[key]}": value for key, value in environ.items()}
+
+
 @dataclass
 class Target:
-    """One target of issue #10 (or an earlier one kept): a measured figure against its limit."""
+    """One target of issue #10 (or an earlier one kept): a measured figure and whether it is met."""
 
     name: str
-    figure: Spread
-    limit: float
-    unit: str = "x"
-    digits: int = 2
-
-    @property
-    def met(self) -> bool:
-        return self.figure.median <= self.limit
-
-    def show(self) -> str:
-        mark = "met" if self.met else "MISSED"
-        return f"{self.name}: {self.figure.show(self.unit, self.digits)} ≤ {self.limit:g}{self.unit}: {mark}"
-
-
-@dataclass
-class Check:
-    """A target that holds or not (exact counts, identical bytes)."""
-
-    name: str
+    shown: str
     met: bool
-    detail: str
+
+    @classmethod
+    def limit(cls, name: str, figure: Spread, limit: float, unit: str = "x", digits: int = 2) -> Target:
+        """A figure whose median must be at most ``limit``."""
+        return cls(name, f"{figure.show(unit, digits)} ≤ {limit:g}{unit}", figure.median <= limit)
 
     def show(self) -> str:
-        return f"{self.name}: {self.detail}: {'met' if self.met else 'MISSED'}"
+        return f"{self.name}: {self.shown}: {'met' if self.met else 'MISSED'}"
 
 
 @dataclass
@@ -182,7 +169,7 @@ class Section:
     title: str
     columns: Sequence[str]
     rows: list[list[str]] = field(default_factory=list)
-    targets: list[Target | Check] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -192,20 +179,10 @@ class Section:
     def render(self) -> str:
         """A Markdown table (readable on a terminal, pasteable into the docs), then the targets."""
         widths = [max(len(str(c)), *(len(row[i]) for row in self.rows)) for i, c in enumerate(self.columns)]
-
-        def line(cells: Iterable[str]) -> str:
-            return (
-                "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
-            )
-
-        out = [
-            f"### {self.title}",
-            "",
-            line(map(str, self.columns)),
-            "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-        ]
-        out += [line(row) for row in self.rows] + [""]
-        out += [f"Target: {target.show()}" for target in self.targets]
+        table = [list(map(str, self.columns)), ["-" * width for width in widths], *self.rows]
+        out = [f"### {self.title}", ""]
+        out += ["| " + " | ".join(map(str.ljust, row, widths)) + " |" for row in table]
+        out += ["", *(f"Target: {target.show()}" for target in self.targets)]
         out += [f"\n{note}" for note in self.notes]
         return "\n".join(out) + "\n"
 

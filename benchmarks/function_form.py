@@ -8,10 +8,9 @@ with the same reads made another way (see the program's docstring), so each bloc
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from .common import REPO_ROOT, Section, Server, Spread, Target, paired
+from .common import REPO_ROOT, Section, Server, Spread, Target, control, paired
 
 PROGRAM = REPO_ROOT / "benchmarks" / "function_program"
 LATENCY = 0.02
@@ -44,7 +43,7 @@ def _median(blocks: list[dict[str, float]], key: str) -> float:
     return Spread([block[key] for block in blocks]).median
 
 
-def run(quick: bool = False) -> list[Section]:
+def run(quick: bool = False) -> Section:
     runs = 2 if quick else 3
     section = Section(
         f"3. Function form (medians of paired blocks in each of {runs} fresh programs; CPU of every thread)",
@@ -54,7 +53,7 @@ def run(quick: bool = False) -> list[Section]:
     found: dict[int, list[Blocks]] = {}
     with Server() as server:
         for count, blocks, latency, other in SCENARIOS:
-            server.control(f"latency/{latency}")
+            control(server.url, f"latency/{latency}")
             spec = {"scenario": "blocks", "count": count, "other": other, "blocks": 2 if quick else blocks}
             found[count] = [_program(server, **spec) for _ in range(runs)]
             cpu, wall = _ratio(found[count], other, "cpu"), _ratio(found[count], other, "wall")
@@ -67,22 +66,22 @@ def run(quick: bool = False) -> list[Section]:
             )  # fmt: skip
             if other == "client":
                 name = f"CPU per read, {count} reads at once, vs the bare client"
-                section.targets.append(Target(name, cpu, CPU_LIMIT))
+                section.targets.append(Target.limit(name, cpu, CPU_LIMIT))
             else:
                 section.targets += [
-                    Target(f"{count:,} reads at 0 latency, wall vs a sequential loop", wall, 1.0),
-                    Target(f"{count:,} reads at 0 latency, CPU vs a sequential loop", cpu, 1.0),
+                    Target.limit(f"{count:,} reads at 0 latency, wall vs a sequential loop", wall, 1.0),
+                    Target.limit(f"{count:,} reads at 0 latency, CPU vs a sequential loop", cpu, 1.0),
                 ]
         ideal = 200 * LATENCY / POOL
         fanout = Spread([_median(r["function"], "wall") / ideal for r in found[200]])
         floor = Spread([_median(r["function"], "cpu") / ideal for r in found[200]])
         name = f"fan-out, 200 reads at 20 ms, vs ideal {ideal:.2f} s"
-        section.targets.append(Target(name, fanout, FANOUT_LIMIT))
-        server.control("latency/0")
+        section.targets.append(Target.limit(name, fanout, FANOUT_LIMIT))
+        control(server.url, "latency/0")
         memory = [_program(server, scenario="memory", first=200, count=2000) for _ in range(runs)]
     growth = Spread([m["all_kib"] / m["first_kib"] for m in memory])
     section.targets.append(
-        Target("peak RSS after 2,000 reads vs after 200, one program", growth, MEMORY_LIMIT)
+        Target.limit("peak RSS after 2,000 reads vs after 200, one program", growth, MEMORY_LIMIT)
     )
     section.notes += [
         "'client': the same reads by `ModelArtsClient.read_job` on 16 plain threads; 'direct': "
@@ -94,9 +93,4 @@ def run(quick: bool = False) -> list[Section]:
         + ", ".join(f"{m['first_kib'] / 1024:.1f} -> {m['all_kib'] / 1024:.1f} MiB" for m in memory),
     ]
     section.data = {"runs": found, "memory": memory}
-    return [section]
-
-
-if __name__ == "__main__":
-    for result in run(quick="--quick" in sys.argv):
-        print(result.render())
+    return section

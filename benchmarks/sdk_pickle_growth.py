@@ -1,10 +1,10 @@
 """Reproduction of pulumi/pulumi#17803: the SDK's ``serialize_provider`` wraps the pickler anew for
 every ``dynamic.Resource`` and never unwraps it.
 
-``python -m benchmarks.sdk_pickle_growth [max] [--json]`` declares plain ``pulumi.dynamic.Resource``s with
+``python -m benchmarks.sdk_pickle_growth [max]`` declares plain ``pulumi.dynamic.Resource``s with
 our provider (the SDK's own path, without the workaround in ``pulumi_modelarts.resource``) in one
-program under mocks, and prints what each batch of 100 costs to construct and how many wrappers
-``pickle._Pickler._batch_setitems`` has accumulated, until the program dies with RecursionError.
+program under mocks, and prints (as JSON) what each batch of 100 costs to construct and how many
+wrappers ``pickle._Pickler._batch_setitems`` has accumulated, until it dies with RecursionError.
 """
 
 from __future__ import annotations
@@ -69,23 +69,5 @@ def measure(limit: int) -> dict[str, Any]:
     return {"batches": batches, "failure": failure}
 
 
-def main() -> None:
-    limit = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    result = measure(limit)
-    if "--json" in sys.argv:
-        print(json.dumps(result))
-        return
-    for batch in result["batches"]:
-        print(
-            f"resources {batch['up_to'] - BATCH + 1:>5}-{batch['up_to']:<5}"
-            f" {batch['ms_per_resource']:6.2f} ms each, {batch['depth']} wrappers"
-        )
-    failure = result["failure"]
-    if failure:
-        print(f"{failure['error']} at resource {failure['at']} ({failure['depth']} wrappers)")
-    else:
-        print(f"no failure up to {limit} resources")
-
-
 if __name__ == "__main__":
-    main()
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)))
