@@ -1,24 +1,16 @@
 """Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC, as the engine does
-(the Pulumi CLI is not available to the tests): :class:`ProviderServer` spawns the process the
+(the Pulumi CLI is not available to the tests). :class:`ProviderServer` spawns the process the
 ``pulumi-resource-pulumi-python`` plugin runs and sends it the engine's protobuf messages, made by
 the SDK's own (de)serializers, so numbers come back as floats and unknowns as ``Unknown``.
 
 :class:`Engine` plays ``preview``, ``up``, ``refresh`` and ``destroy`` over a stack state, a fresh
-provider process per operation (``GetPluginInfo``, ``Configure``, then the steps), with the call
-sequences of the engine's step generator (``pkg/resource/deploy/step_generator.go``, ``step.go``):
-
-- new resource: ``Check(olds={})``; up adds ``Create``. Preview shows the checked inputs, with
-  declared output-only properties unknown.
-- in state: ``Check(olds=old inputs)``, ``Diff(olds=old outputs)``; no changes keeps the old
-  outputs; changes: up ``Update`` (its outputs replace the set); replaces: ``Check(olds={})``
-  again, then up ``Create`` and ``Delete``.
-- ``Desired(read_id=...)`` (``ResourceOptions(id=...)``): ``Read(id, inputs, inputs)`` on preview
-  and up, none while the ID is unknown; the resource is external.
-- refresh: ``Read(id, old outputs, old inputs)``; a blank ID drops the resource; a managed one
-  then gets ``Diff(olds=refreshed outputs, news=old inputs)``.
-- destroy, or a resource gone from the program: ``Delete`` (managed) or nothing (external).
-- the first failing step stops the operation; with ``parallel``, running steps finish and are
-  committed, queued ones are not started.
+provider process per operation, with the call sequences of the engine's step generator
+(``pkg/resource/deploy/step_generator.go``): a new resource gets ``Check``, then ``Create`` on up;
+one in state ``Check`` and ``Diff``, then ``Update``, or for a replacement ``Check`` again,
+``Create`` and ``Delete``; ``Desired(read_id=...)`` gets ``Read(id, inputs, inputs)`` (none while
+the ID is unknown); refresh sends ``Read(id, old outputs, old inputs)`` (a blank ID drops the
+resource), then ``Diff`` for a managed one; destroy ``Delete``s managed resources only. The first
+failing step stops the operation; running steps finish and are committed.
 """
 
 from __future__ import annotations

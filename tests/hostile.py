@@ -1,8 +1,7 @@
-"""Hostile servers and answers the emulator does not give, shared by the tests and the reliability
-suite: a :class:`RawServer` playing a script per request (it gets the request head and yields
-``bytes`` to send or ``float`` seconds of silence), a CONNECT proxy, an IAM echoing what it issued,
-and catalogues: slow servers, compression bombs, another job in disguise, non-finite numbers,
-foreign "not found"s and echoed secrets."""
+"""Hostile servers and answers the emulator does not give: a :class:`RawServer` playing a script per
+request (given the request head, it yields ``bytes`` to send or ``float`` seconds of silence), a
+CONNECT proxy, an IAM echoing what it issued, and catalogues of slow servers, compression bombs,
+other jobs in disguise, non-finite numbers, foreign "not found"s and echoed secrets."""
 
 from __future__ import annotations
 
