@@ -1,9 +1,8 @@
 """What every figure shares: paired measurement, the non-verifying server, targets and reporting.
 
-Every ratio is measured against a baseline taken in the same run, in interleaved blocks (A B A
-B ...), so that the machine's noise falls on both alike; a run's figure is the median of its
-paired blocks, and a target is judged on the median over runs, quoted with its spread (min-max).
-"""
+Every ratio is measured against a baseline taken in the same run, in interleaved blocks, so that
+the machine's noise falls on both alike; a run's figure is the median of its paired blocks, and a
+target is judged on the median over runs, quoted with its spread."""
 
 from __future__ import annotations
 
@@ -15,7 +14,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -44,9 +44,8 @@ class Spread:
     def show(self, unit: str = "x", digits: int = 2) -> str:
         """``1.04x (1.01 to 1.07 over 9 runs)``: the range, or from ten runs on the middle half."""
         ordered, n = sorted(self.values), len(self.values)
-        low, high, kind = (
-            (ordered[n // 4], ordered[(3 * n) // 4], "IQR") if n >= 10 else (ordered[0], ordered[-1], "range")
-        )
+        low, high = (ordered[n // 4], ordered[3 * n // 4]) if n >= 10 else (ordered[0], ordered[-1])
+        kind = "IQR" if n >= 10 else "range"
         return f"{self.median:.{digits}f}{unit} ({kind} {low:.{digits}f} to {high:.{digits}f}, {n} runs)"
 
 
@@ -67,9 +66,8 @@ def blocks(
             call, wall, cpu = calls[name], time.perf_counter(), time.thread_time()
             for _ in range(per_block):
                 call()
-            samples[name].append(
-                ((time.perf_counter() - wall) / per_block, (time.thread_time() - cpu) / per_block)
-            )
+            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            samples[name].append((wall / per_block, cpu / per_block))
     return samples
 
 
@@ -88,46 +86,23 @@ def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def spawn_rounds(
-    commands: Mapping[str, Sequence[str]], rounds: int, env: Mapping[str, str]
-) -> dict[str, list[float]]:
-    """Wall seconds of each command, spawned once per round, round-robin, after one warm-up round."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for round_ in range(rounds + 1):
-        for name, argv in commands.items():
-            started = time.perf_counter()
-            subprocess.run(list(argv), env=dict(env), cwd=REPO_ROOT, capture_output=True, check=True)
-            if round_:
-                samples[name].append(time.perf_counter() - started)
-    return samples
-
-
-class Server:
-    """``benchmarks.server`` in a process of its own: answers without verifying anything."""
-
-    def __enter__(self) -> Server:
-        argv = [sys.executable, "-m", "benchmarks.server"]
-        self._process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
-        self.port = int(self._process.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._process.kill()
-        self._process.wait()
-
-    def environ(self, auth: str = "aksk") -> dict[str, str]:
-        return client_environ(self.url, auth)
+@contextmanager
+def server() -> Iterator[str]:
+    """``benchmarks.server`` in a process of its own (it answers without verifying anything); its URL."""
+    argv = [sys.executable, "-m", "benchmarks.server"]
+    with subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        try:
+            yield f"http://127.0.0.1:{int(process.stdout.readline())}"
+        finally:
+            process.kill()
 
 
 def control(url: str, what: str) -> Any:
     """Ask ``benchmarks.server`` at ``url`` for ``latency/<seconds>`` or ``stats``."""
     connection = http.client.HTTPConnection(urlsplit(url).netloc)
     connection.request("GET", f"/control/{what}")
-    answer = json.loads(connection.getresponse().read())
-    connection.close()
-    return answer
+    return json.loads(connection.getresponse().read())
 
 
 def client_environ(url: str, auth: str = "aksk") -> dict[str, str]:
@@ -199,9 +174,8 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
         cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
+    git = ["git", "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(git, cwd=REPO_ROOT, capture_output=True, text=True)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "cpu": f"{os.cpu_count()} x {cpu}",

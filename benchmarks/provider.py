@@ -1,22 +1,19 @@
-"""Figure 4: the resource form through the SDK's provider server (tests/harness).
-
-* GETs per operation: the harness ``Engine`` runs up, a no-change up, refresh and destroy over
-  50 jobs, each in a fresh ``python -m pulumi.dynamic`` (as the CLI does), 8 steps at a time,
-  against the emulator (no project is configured, so AK/SK also looks it up once per process).
-* ``__provider``: the same here, in two fresh interpreters with other hash seeds, and in a
-  ``git clone`` of HEAD imported through ``PYTHONPATH`` (the child prints which copy it imported).
-* Peak RSS of one provider process after 100 and after 10,000 refresh-style ``Read`` RPCs over
-  200 jobs, 4 at a time (the server's worker count), from ``benchmarks.server``.
-"""
+"""Figure 4: the resource form through the SDK's provider server (tests/harness): GETs per operation
+(the harness ``Engine``'s up, no-change up, refresh and destroy over 50 jobs, each in a fresh
+``python -m pulumi.dynamic``, 8 steps at a time, against the emulator, no project configured);
+``__provider`` here, in two interpreters with other hash seeds and in a ``git clone`` of HEAD; and
+the provider process's peak RSS after 100 and 10,000 ``Read``s, 4 at a time, from ``benchmarks.server``."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from tests.checks import SECRET_CONFIG_KEYS
 from tests.programs import proc_kib
@@ -48,7 +45,8 @@ def requests_per_operation(section: Section) -> bool:
             engine = Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG_KEYS)
             desired = {f"job-{i}": Desired({**dict.fromkeys(STATE_FIELDS), "job_id": i}) for i in ids}
             up = partial(engine.up, desired)
-            operations = {"up": up, "no-change up": up, "refresh": engine.refresh, "destroy": engine.destroy}
+            operations: dict[str, Callable[..., Any]] = {"up": up, "no-change up": up}
+            operations |= {"refresh": engine.refresh, "destroy": engine.destroy}
             for name, expected in EXPECTED_GETS.items():
                 emulator.clear_requests()
                 result = operations[name](parallel=8)
@@ -87,13 +85,13 @@ def provider_memory(reads: tuple[int, int]) -> dict[str, int]:
     provider = serialized_provider(VisualizationJobProvider())
     peaks: dict[str, int] = {}
     with (
-        common.Server() as server,
+        common.server() as url,
         tempfile.TemporaryDirectory() as cwd,
         ProviderServer(cwd, clean_env(), project="bench") as process,
         ThreadPoolExecutor(4) as pool,
     ):
         assert process.pid is not None
-        process.configure(common.stack_config(server.environ()), SECRET_CONFIG_KEYS)
+        process.configure(common.stack_config(common.client_environ(url)), SECRET_CONFIG_KEYS)
 
         def read(index: int) -> None:
             props = {"job_id": 1 + index % 200, "status_name": "RUNNING", "__provider": provider}

@@ -1,12 +1,8 @@
-"""Figure 5: one program declaring 100, 1,000 and 10,000 ``VisualizationJob``s under mocks.
-
-Each program runs in a fresh interpreter (``python -m benchmarks.scale <count> [--collector-off]``)
-under mocks that echo the inputs: what the program side costs per resource, the part
-pulumi/pulumi#17803 made grow until ``RecursionError`` (``benchmarks/sdk_pickle_growth.py`` shows
-the SDK's own path). Counts take turns round after round; the child also checks that every
-registration carried the one ``__provider`` and that the pickler was left as found. With the
-cyclic garbage collector off, the program's own work shows apart from the collector's.
-"""
+"""Figure 5: one program declaring 100, 1,000 and 10,000 ``VisualizationJob``s under mocks that echo
+the inputs (``python -m benchmarks.scale <count> [--collector-off]``, a fresh interpreter each, counts
+taking turns): what the program side costs per resource, the part pulumi/pulumi#17803 made grow
+(``sdk_pickle_growth`` shows the SDK's own path), with and without the cyclic garbage collector. The
+child also checks that every registration carried the one ``__provider`` and left the pickler as found."""
 
 from __future__ import annotations
 
@@ -114,10 +110,8 @@ def run(quick: bool = False) -> Section:
         f"for the first {first['up_to']}, {last['ms_per_resource']:.2f} ms by resource {last['up_to']:,}; "
         + (f"{failure['error']} at resource {failure['at']:,}." if failure else "no failure up to 3,000.")
     )
-    section.data = {
-        "rounds": [{f"{n} {'off' if off else 'on'}": v for (n, off), v in r.items()} for r in found]
-    }
-    section.data["sdk"] = sdk
+    rounds_data = [{f"{n} {'off' if off else 'on'}": v for (n, off), v in r.items()} for r in found]
+    section.data = {"rounds": rounds_data, "sdk": sdk}
     return section
 
 

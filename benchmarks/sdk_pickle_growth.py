@@ -1,11 +1,8 @@
 """Reproduction of pulumi/pulumi#17803: the SDK's ``serialize_provider`` wraps the pickler anew for
-every ``dynamic.Resource`` and never unwraps it.
-
-``python -m benchmarks.sdk_pickle_growth [max]`` declares plain ``pulumi.dynamic.Resource``s with
-our provider (the SDK's own path, without the workaround in ``pulumi_modelarts.resource``) in one
-program under mocks, and prints (as JSON) what each batch of 100 costs to construct and how many
-wrappers ``pickle._Pickler._batch_setitems`` has accumulated, until it dies with RecursionError.
-"""
+every ``dynamic.Resource`` and never unwraps it. ``python -m benchmarks.sdk_pickle_growth [max]``
+declares plain ``pulumi.dynamic.Resource``s with our provider (without the workaround in
+``pulumi_modelarts.resource``) under mocks and prints, as JSON, what each batch of 100 costs and how
+many wrappers ``pickle._Pickler._batch_setitems`` holds, until RecursionError."""
 
 from __future__ import annotations
 
@@ -30,11 +27,8 @@ def wrapper_depth() -> int:
 
 
 def measure(limit: int) -> dict[str, Any]:
-    """Per-resource construction cost of each batch, and where (if) the program failed.
-
-    Python's cyclic garbage collector is off meanwhile, so that its pauses (which grow with any
-    heap) do not land on random batches: what grows here is the wrapper chain alone.
-    """
+    """Per-resource construction cost of each batch, and where (if) the program failed; the cyclic
+    garbage collector is off, so that what grows is the wrapper chain alone."""
     import gc
 
     gc.disable()

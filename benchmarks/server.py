@@ -1,11 +1,9 @@
-"""A loopback ModelArts stand-in that does no work beyond answering: ``python -m benchmarks.server``.
+"""A loopback ModelArts stand-in that answers and does nothing else: ``python -m benchmarks.server``.
 
 It verifies no signature and no token, so the client under test keeps both cores to itself. Any
-``GET .../visualization-jobs/<id>`` is answered with job 197's fields under that ID (named
-``job-<id>`` unless it is 197); ``/control/latency/<seconds>`` holds every later answer back that
-long, and ``/control/stats`` answers (and resets) the most requests answered at once. Runs in a
-process of its own (asyncio, one thread); prints its port, then serves.
-"""
+``GET .../visualization-jobs/<id>`` gets job 197's fields under that ID; ``/control/latency/<s>``
+holds every later answer back that long, ``/control/stats`` answers (and resets) the most requests
+answered at once. One asyncio thread in a process of its own; prints its port, then serves."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
-"""The program behind figure 3, run under mocks by ``tests.programs`` against ``benchmarks.server``.
+"""The program behind figure 3 (``benchmarks.function_form``), run under mocks by ``tests.programs``.
 
-``bench:spec`` (JSON) names a scenario. After one warm-up read, blocks of ``count`` reads through
-``get_visualization_job_output`` (all issued at once, then each awaited in turn) take turns with
-the same reads made another way, ``client`` or ``direct`` (see ``benchmarks.function_form``);
-each block records its wall and CPU seconds and the server's most requests at once. ``memory``
-records the peak RSS after ``first`` reads and after ``count``. The result is the output ``result``.
-"""
+After one warm-up read, blocks of ``count`` reads through ``get_visualization_job_output`` (issued
+at once, awaited in turn) take turns with the same reads made the ``other`` way, each block
+recording wall and CPU seconds and the server's most requests at once; or, for ``memory``, the peak
+RSS after ``first`` reads and after ``count``. ``bench:spec`` (JSON) says which; the output is ``result``."""
 
 import asyncio
 import json
