@@ -25,7 +25,6 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
 import grpc
@@ -101,13 +100,9 @@ class ProviderServer:
         self,
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
-        *,
         project: str = "project",
-        timeout: float = 120.0,
     ) -> None:
-        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
-        self.env = {**clean_environ(env), "PULUMI_CONFIG": "{}", "PULUMI_PROJECT": project}
-        self.timeout = timeout
+        self.cwd, self.env = cwd, {**clean_environ(env), "PULUMI_CONFIG": "{}", "PULUMI_PROJECT": project}
         self.calls: list[tuple[str, str | None]] = []
         self.output: dict[str, list[str]] = {"stdout": [], "stderr": []}  # after the port line
         self._readers: list[threading.Thread] = []
@@ -121,12 +116,9 @@ class ProviderServer:
             command, cwd=self.cwd, env=self.env, stdout=pipe, stderr=pipe, text=True, errors="replace"
         )
         for name, stream in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
-            first = port if name == "stdout" else None
-            reader = threading.Thread(
-                target=self._drain, args=(stream, self.output[name], first), daemon=True
-            )
-            reader.start()
-            self._readers.append(reader)
+            args = (stream, self.output[name], port if name == "stdout" else None)
+            self._readers.append(threading.Thread(target=self._drain, args=args, daemon=True))
+            self._readers[-1].start()
         try:
             line = port.get(timeout=20)
             assert line.strip().isdigit(), f"provider server printed {line!r}, not its port"
@@ -180,7 +172,7 @@ class ProviderServer:
         request = getattr(provider_pb2, f"{method}Request", empty_pb2.Empty)(**fields)
         self.calls.append((method, urn))
         try:
-            return getattr(self._stub, method)(request, timeout=self.timeout)
+            return getattr(self._stub, method)(request, timeout=120)
         except grpc.RpcError as err:
             raise ProviderCallError(method, err.code(), err.details() or "") from None
 

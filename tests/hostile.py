@@ -379,6 +379,8 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "error_message, the first 60 %": lambda s: _error(400, s[: len(s) * 6 // 10]),
     "error_message, upper-case percent-encoding": lambda s: _error(400, quote(s)),
     "error_message, lower-case percent-encoding": lambda s: _error(400, quote(s).lower()),
+    "error_msg of a 401": lambda s: reply(401, {"error_code": "APIG.0301", "error_msg": s}),
+    "error_message of a missing job": lambda s: _error(404, s, "ModelArts.0015"),
 }
 
 

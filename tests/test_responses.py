@@ -17,13 +17,11 @@ from pydantic import ValidationError
 
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.errors import (
-    AuthenticationError,
     ConfigurationError,
     InvalidResponseError,
     JobNotFoundError,
     ModelArtsError,
     ServiceError,
-    ThrottledError,
 )
 from pulumi_modelarts.outputs import JobStatus, status_name
 from pulumi_modelarts.responses import JobModel, JobPage
@@ -72,15 +70,14 @@ def test_no_body_can_return_another_job(server: Scripted, body: bytes) -> None:
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        codecs.BOM_UTF8 + as_json(JOB_197),
-        b"\n " + as_json(JOB_197) + b"\r\n",
-        as_json({**JOB_197, "job_id": "197"}),
-    ],
-    ids=["UTF-8 BOM", "surrounding whitespace", "ID as text"],
-)
+SAME_JOB = {
+    "UTF-8 BOM": codecs.BOM_UTF8 + as_json(JOB_197),
+    "surrounding whitespace": b"\n " + as_json(JOB_197) + b"\r\n",
+    "ID as text": as_json({**JOB_197, "job_id": "197"}),
+}
+
+
+@pytest.mark.parametrize("body", SAME_JOB.values(), ids=SAME_JOB.keys())
 def test_the_same_job_in_another_spelling_is_read(server: Scripted, body: bytes) -> None:
     assert server.read(body).job_id == 197
 
@@ -113,18 +110,10 @@ def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
         server.read(body, status, Content_Type=content_type)
 
 
-@pytest.mark.parametrize(
-    ("status", "body"),
-    [
-        (404, {"error_code": "ModelArts.0015", "error_message": "The resource you requested is not exist"}),
-        (400, {"is_success": False, "error_code": "ModelArts.2775", "error_message": "not found"}),
-        (404, {"error_code": "ModelArts.2775", "error_message": "training job (ID 197) not found"}),
-        (200, {"is_success": False, "error_code": "ModelArts.0015", "error_message": "gone"}),
-    ],
-)
-def test_modelarts_not_found_codes_are_a_missing_job(
-    server: Scripted, status: int, body: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize(("status", "code"), [(404, "0015"), (400, "2775"), (404, "2775"), (200, "0015")])
+def test_modelarts_not_found_codes_are_a_missing_job(server: Scripted, status: int, code: str) -> None:
+    body = {"error_code": f"ModelArts.{code}", "error_message": "not found"}
+    body |= {"is_success": False} if status != 404 else {}  # as the 400 and the 200 styles answer
     with pytest.raises(JobNotFoundError):
         server.read(body, status)
 
@@ -185,23 +174,6 @@ def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
     with pytest.raises(ServiceError) as caught:
         ModelArtsClient(settings).get_visualization_job(197)
     assert PASSWORD[:6] in str(caught.value) and "***" not in str(caught.value)
-
-
-def test_every_kind_of_error_keeps_the_secret_out(echo_server: tuple[EchoServer, RawServer]) -> None:
-    """The same echo through each classification: auth, throttling, not found, redirect."""
-    echo, raw = echo_server
-    cases: list[tuple[type[ModelArtsError], Any]] = [
-        (AuthenticationError, lambda s: reply(401, {"error_code": "APIG.0301", "error_msg": s})),
-        (ThrottledError, lambda s: reply(429, {"error_code": "APIG.0308", "error_msg": s}, Retry_After=s)),
-        (JobNotFoundError, lambda s: reply(404, {"error_code": "ModelArts.0015", "error_message": s})),
-        (InvalidResponseError, lambda s: reply(301, b"", Location=s)),
-    ]
-    settings = EchoServer.settings(raw.url)
-    for expected, answer in cases:
-        echo.echo, echo.secret = answer, ISSUED_TOKEN
-        with pytest.raises(expected) as caught:
-            ModelArtsClient(settings).get_visualization_job(197)
-        assert leaked_forms(str(caught.value), ISSUED_TOKEN) == [], expected
 
 
 # -- the model ----------------------------------------------------------------------------------
