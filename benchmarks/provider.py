@@ -61,7 +61,7 @@ def requests_per_operation(section: Section) -> bool:
     return exact
 
 
-def provider_pickle() -> tuple[int, bool, list[str]]:
+def provider_pickle() -> tuple[int, bool]:
     from pulumi.dynamic.dynamic import serialize_provider
 
     from pulumi_modelarts.provider import VisualizationJobProvider
@@ -75,7 +75,7 @@ def provider_pickle() -> tuple[int, bool, list[str]]:
         children.append(clean_env({"PYTHONPATH": str(clone / "provider")}))
         found = [common.run_json([sys.executable, "-c", _PICKLE], env) for env in children]
     assert str(clone) in found[-1][1], found[-1][1]  # the clone's copy was imported
-    return len(here), all(pickled == here for pickled, _ in found), [where for _, where in found]
+    return len(here), all(pickled == here for pickled, _ in found)
 
 
 def provider_memory(reads: tuple[int, int]) -> dict[str, int]:
@@ -111,7 +111,7 @@ def run(quick: bool = False) -> Section:
     )
     exact = requests_per_operation(section)
     section.targets.append(Target("GETs per job: up, no-change up, refresh, destroy", "1, 1, 1, 0", exact))
-    size, identical, imported_from = provider_pickle()
+    size, identical = provider_pickle()
     detail = f"{size} characters, identical in 3 more processes and a second checkout"
     section.targets.append(Target("`__provider` size and determinism", detail, identical))
     reads = (100, 2_000) if quick else (100, 10_000)
@@ -120,11 +120,7 @@ def run(quick: bool = False) -> Section:
     name = f"provider peak RSS after {reads[1]:,} Reads vs after {reads[0]}"
     section.targets.append(Target.limit(name, Spread([last / first]), RSS_GROWTH_LIMIT))
     after = ", ".join(f"after {n} Reads {kib / 1024:.1f} MiB" for n, kib in peaks.items())
-    section.notes += [
-        f"`__provider`: {size} characters, the class by reference with no state; the same in this process, "
-        f"two fresh ones and a second checkout ({imported_from[-1]}).",
-        f"Provider peak RSS (VmHWM): {after}.",
-    ]
+    section.notes.append(f"Provider peak RSS (VmHWM): {after}.")
     section.data = {"exact_gets": exact, "provider_characters": size}
     section.data |= {"identical": identical, "peak_kib": peaks}
     return section

@@ -6,11 +6,18 @@ many wrappers ``pickle._Pickler._batch_setitems`` holds, until RecursionError.""
 
 from __future__ import annotations
 
+import gc
 import json
 import pickle
 import sys
 import time
 from typing import Any
+
+import pulumi.dynamic
+
+from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+
+from .scale import run_under_echo_mocks
 
 BATCH = 100
 
@@ -18,10 +25,9 @@ BATCH = 100
 def wrapper_depth() -> int:
     """How many sorting wrappers ``serialize_provider`` has stacked on ``_batch_setitems``."""
     depth, function = 0, pickle._Pickler._batch_setitems
-    while function.__closure__:
-        inner = [cell.cell_contents for cell in function.__closure__ if callable(cell.cell_contents)]
-        if not inner:
-            break
+    while inner := [
+        cell.cell_contents for cell in function.__closure__ or () if callable(cell.cell_contents)
+    ]:
         depth, function = depth + 1, inner[0]
     return depth
 
@@ -29,14 +35,7 @@ def wrapper_depth() -> int:
 def measure(limit: int) -> dict[str, Any]:
     """Per-resource construction cost of each batch, and where (if) the program failed; the cyclic
     garbage collector is off, so that what grows is the wrapper chain alone."""
-    import gc
-
     gc.disable()
-    import pulumi.dynamic
-
-    from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
-
-    from .scale import run_under_echo_mocks
 
     class PlainDynamicJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
         """What ``VisualizationJob`` would be without the workaround."""

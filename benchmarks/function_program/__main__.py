@@ -1,9 +1,6 @@
-"""The program behind figure 3 (``benchmarks.function_form``), run under mocks by ``tests.programs``.
-
-After one warm-up read, blocks of ``count`` reads through ``get_visualization_job_output`` (issued
-at once, awaited in turn) take turns with the same reads made the ``other`` way, each block
-recording wall and CPU seconds and the server's most requests at once; or, for ``memory``, the peak
-RSS after ``first`` reads and after ``count``. ``bench:spec`` (JSON) says which; the output is ``result``."""
+"""The program behind figure 3, run under mocks by ``tests.programs``: blocks of reads through
+``get_visualization_job_output`` (issued at once, awaited in turn) paired with the same reads made
+the ``other`` way, or the peak RSS after ``first`` and ``count`` reads, as ``bench:spec`` says."""
 
 import asyncio
 import json
