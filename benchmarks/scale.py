@@ -97,11 +97,10 @@ def run(quick: bool = False) -> Section:
     intact = all(
         c["pickler_unchanged"] and c["registered"] == c["count"] and c["providers"] == 1 for c in children
     )
+    check = "every registration carried the one `__provider`, pickler left as found"
     section.targets += [
         Target.limit(f"CPU per resource at {COUNTS[-1]:,} vs at 100", ratio(COUNTS[-1], False), MAX_RATIO),
-        Target(
-            "every registration carried the one `__provider`, pickler left as found", "all programs", intact
-        ),
+        Target(check, "all programs", intact),
     ]
     sdk = run_json([sys.executable, "-m", "benchmarks.sdk_pickle_growth", "3000"], clean_env())
     first, last, failure = sdk["batches"][0], sdk["batches"][-1], sdk["failure"]
