@@ -227,6 +227,7 @@ def test_numbers_sent_as_json_strings_are_coerced_and_optional_fields_read() -> 
         ("duration", [1]),
         ("create_time", {"ms": 1}),
         ("remaining_duration", False),
+        ("remaining_duration", [1.5]),
         *((identity, MISSING) for identity in ("job_id", "job_name", "status")),
     ],
 )
