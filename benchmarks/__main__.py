@@ -9,13 +9,12 @@ from collections.abc import Callable
 from . import cold_start, function_form, provider, scale, warm_read
 from .common import Section, machine, write_json
 
-FIGURES: dict[str, Callable[[bool], list[Section]]] = {
+FIGURES: dict[str, Callable[[bool], Section]] = {
     "1": warm_read.run,
     "2": cold_start.run,
     "3": function_form.run,
-    "4": provider.run,
-    "5": scale.run,
 }
+FIGURES |= {"4": provider.run, "5": scale.run}
 
 
 def main() -> None:
@@ -31,14 +30,12 @@ def main() -> None:
     sections: list[Section] = []
     for number in args.only.split(","):
         figure_started = time.monotonic()
-        for section in FIGURES[number.strip()](args.quick):
-            print(section.render(), flush=True)
-            sections.append(section)
+        sections.append(FIGURES[number.strip()](args.quick))
+        print(sections[-1].render(), flush=True)
         print(f"(figure {number} took {time.monotonic() - figure_started:.0f} s)\n", flush=True)
     print("## Targets\n")
     for section in sections:
-        for target in section.targets:
-            print(f"- figure {section.title.split('.')[0]}: {target.show()}")
+        print("\n".join(f"- figure {section.title.split('.')[0]}: {t.show()}" for t in section.targets))
     path = write_json(sections, info, quick=args.quick, seconds=time.monotonic() - started)
     print(f"\nTotal {time.monotonic() - started:.0f} s; results in {path}")
 

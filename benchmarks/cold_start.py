@@ -2,10 +2,8 @@
 
 Every command is spawned once per round, round-robin after a warm-up round (``-I`` keeps the
 current directory and ``PYTHON*`` variables out), against ``benchmarks.server``; a round's pair
-is its two commands side by side. The provider row times one ``python -m pulumi.dynamic`` per
-round (tests/harness ``ProviderServer``): from spawn to ``GetPluginInfo`` answered, and on to the
-answers of ``Configure`` and a first ``Read`` (AK/SK, one GET).
-"""
+is its two commands side by side. The provider row times a ``python -m pulumi.dynamic`` (tests/harness)
+from spawn to ``GetPluginInfo`` answered, and on to ``Configure`` and a first ``Read`` answered."""
 
 from __future__ import annotations
 
@@ -16,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import BIN_DIR, Section, Server, Spread, Target, clean_env, spawn_rounds
+from . import common
+from .common import Section, Spread, Target, clean_env, client_environ, server, stack_config
 
 RESOURCE_BUDGET_MS = 60.0
 CLI_LIMIT = 1.5
@@ -31,6 +30,18 @@ IMPORTS = {
 }
 
 
+def spawn_rounds(commands: dict[str, list[str]], rounds: int, env: dict[str, str]) -> dict[str, list[float]]:
+    """Wall seconds of each command, spawned once per round, round-robin, after one warm-up round."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(rounds + 1):
+        for name, argv in commands.items():
+            started = time.perf_counter()
+            subprocess.run(argv, env=env, cwd=common.REPO_ROOT, capture_output=True, check=True)
+            if round_:
+                samples[name].append(time.perf_counter() - started)
+    return samples
+
+
 def _importtime_ms(code: str, prefix: str, runs: int) -> Spread:
     """Cumulative ms of the top-level imports named ``prefix...`` by ``-X importtime``."""
     values = []
@@ -42,15 +53,12 @@ def _importtime_ms(code: str, prefix: str, runs: int) -> Spread:
     return Spread(values)
 
 
-def _provider_first_read(server: Server, runs: int) -> tuple[list[float], list[float]]:
+def _provider_first_read(url: str, runs: int) -> tuple[list[float], list[float]]:
     """Seconds from spawn to ``GetPluginInfo`` answered, and to the first ``Read`` answered."""
     from pulumi_modelarts.provider import VisualizationJobProvider
     from tests.harness import ProviderServer, serialized_provider, urn_for
 
-    env, keys = server.environ(), ("modelarts:accessKey", "modelarts:secretKey")
-    names = {"MODELARTS_ENDPOINT": "endpoint", "HW_PROJECT_ID": "projectId", "HW_REGION_NAME": "region"}
-    names |= {"HW_ACCESS_KEY": "accessKey", "HW_SECRET_KEY": "secretKey"}
-    config = {f"modelarts:{names[key]}": value for key, value in env.items()}
+    config, keys = stack_config(client_environ(url)), ("modelarts:accessKey", "modelarts:secretKey")
     inputs = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
     ready, first_read = [], []
     with tempfile.TemporaryDirectory() as cwd:
@@ -67,20 +75,20 @@ def _provider_first_read(server: Server, runs: int) -> tuple[list[float], list[f
     return ready, first_read
 
 
-def run(quick: bool = False) -> list[Section]:
+def run(quick: bool = False) -> Section:
     rounds = 5 if quick else 21
     section = Section(
         f"2. Cold start (wall ms; medians of {rounds} rounds of fresh processes, a round's pair together)",
         ["process", "median ms", "baseline", "baseline ms", "over baseline"],
     )
     commands = {name: [sys.executable, "-I", "-c", code] for name, code in IMPORTS.items()}
-    with Server() as server:
-        url = f"{server.url}/v1/{server.environ()['HW_PROJECT_ID']}/visualization-jobs/197"
-        get = f"import requests\nassert requests.get({url!r}, headers={{'X-Auth-Token': 't'}}).json()"
+    with server() as url:
+        job_url = f"{url}/v1/{client_environ(url)['HW_PROJECT_ID']}/visualization-jobs/197"
+        get = f"import requests\nassert requests.get({job_url!r}, headers={{'X-Auth-Token': 't'}}).json()"
         commands[GET] = [sys.executable, "-I", "-c", get]
-        commands[CLI] = [str(BIN_DIR / "modelarts-vis"), "get", "197"]  # AK/SK, like the provider
-        wall = spawn_rounds(commands, rounds, clean_env(server.environ()))
-        ready, first_read = _provider_first_read(server, 3 if quick else 11)
+        commands[CLI] = [str(common.BIN_DIR / "modelarts-vis"), "get", "197"]  # AK/SK, like the provider
+        wall = spawn_rounds(commands, rounds, clean_env(client_environ(url)))
+        ready, first_read = _provider_first_read(url, 3 if quick else 11)
     ms = {name: [seconds * 1000 for seconds in values] for name, values in wall.items()}
     plugin = [seconds * 1000 for seconds in ready]
     ms[READ] = [seconds * 1000 for seconds in first_read]
@@ -96,9 +104,9 @@ def run(quick: bool = False) -> list[Section]:
     cli = over(CLI, ms[GET], GET, ratio=True)
     added = over(READ, plugin, "spawn to GetPluginInfo")
     section.targets += [
-        Target("resource form: import over `import pulumi`", resource, RESOURCE_BUDGET_MS, " ms", 1),
-        Target("CLI `get` vs a one-`requests.get` process", cli, CLI_LIMIT),
-        Target("provider: first Read over GetPluginInfo", added, FIRST_READ_BUDGET_MS, " ms", 0),
+        Target.limit("resource form: import over `import pulumi`", resource, RESOURCE_BUDGET_MS, " ms", 1),
+        Target.limit("CLI `get` vs a one-`requests.get` process", cli, CLI_LIMIT),
+        Target.limit("provider: first Read over GetPluginInfo", added, FIRST_READ_BUDGET_MS, " ms", 0),
     ]
     runs = 3 if quick else 9
     resource_it = _importtime_ms(IMPORTS[RESOURCE], "pulumi_modelarts", runs).show(" ms", 1)
@@ -108,9 +116,4 @@ def run(quick: bool = False) -> list[Section]:
         f"{resource_it}; `import pulumi_modelarts.client`, everything it loads, {client_it}."
     )
     section.data = {"ms": ms, "provider_ready_ms": plugin}
-    return [section]
-
-
-if __name__ == "__main__":
-    for result in run(quick="--quick" in sys.argv):
-        print(result.render())
+    return section

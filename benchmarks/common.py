@@ -1,9 +1,8 @@
 """What every figure shares: paired measurement, the non-verifying server, targets and reporting.
 
-Every ratio is measured against a baseline taken in the same run, in interleaved blocks (A B A
-B ...), so that the machine's noise falls on both alike; a run's figure is the median of its
-paired blocks, and a target is judged on the median over runs, quoted with its spread (min-max).
-"""
+Every ratio is measured against a baseline taken in the same run, in interleaved blocks, so that
+the machine's noise falls on both alike; a run's figure is the median of its paired blocks, and a
+target is judged on the median over runs, quoted with its spread."""
 
 from __future__ import annotations
 
@@ -15,19 +14,21 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from tests.programs import clean_environ
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = REPO_ROOT / "build"
 BIN_DIR = Path(sys.executable).parent
 PROJECT = "0123456789abcdef0123456789abcdef"
 PACKAGES = ("pulumi", "requests", "urllib3", "pydantic", "grpcio", "dill")
-#: Variables that would point a child process at another cloud or change its settings.
-_CLOUD_PREFIXES = ("HW_", "OS_", "MODELARTS_", "PULUMI_", "HUAWEICLOUD_")
 
 
 @dataclass
@@ -43,16 +44,14 @@ class Spread:
     def show(self, unit: str = "x", digits: int = 2) -> str:
         """``1.04x (1.01 to 1.07 over 9 runs)``: the range, or from ten runs on the middle half."""
         ordered, n = sorted(self.values), len(self.values)
-        low, high, kind = (
-            (ordered[n // 4], ordered[(3 * n) // 4], "IQR") if n >= 10 else (ordered[0], ordered[-1], "range")
-        )
+        low, high = (ordered[n // 4], ordered[3 * n // 4]) if n >= 10 else (ordered[0], ordered[-1])
+        kind = "IQR" if n >= 10 else "range"
         return f"{self.median:.{digits}f}{unit} ({kind} {low:.{digits}f} to {high:.{digits}f}, {n} runs)"
 
 
-def paired(a: Sequence[float], b: Sequence[float], *, difference: bool = False) -> float:
-    """The median over blocks of ``a/b`` (or ``a - b``), each block's two measured side by side."""
-    pairs = zip(a, b, strict=True)
-    return float(statistics.median((x - y) if difference else (x / y) for x, y in pairs))
+def paired(a: Sequence[float], b: Sequence[float]) -> float:
+    """The median over blocks of ``a/b``, each block's two measured side by side."""
+    return float(statistics.median(x / y for x, y in zip(a, b, strict=True)))
 
 
 def blocks(
@@ -67,16 +66,14 @@ def blocks(
             call, wall, cpu = calls[name], time.perf_counter(), time.thread_time()
             for _ in range(per_block):
                 call()
-            samples[name].append(
-                ((time.perf_counter() - wall) / per_block, (time.thread_time() - cpu) / per_block)
-            )
+            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            samples[name].append((wall / per_block, cpu / per_block))
     return samples
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without cloud settings, plus ``extra``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(_CLOUD_PREFIXES)}
-    return {**env, "PYTHONPATH": str(REPO_ROOT), **(extra or {})}
+    return clean_environ({"PYTHONPATH": str(REPO_ROOT), **(extra or {})})
 
 
 def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
@@ -89,51 +86,23 @@ def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def spawn_rounds(
-    commands: Mapping[str, Sequence[str]], rounds: int, env: Mapping[str, str]
-) -> dict[str, list[float]]:
-    """Wall seconds of each command, spawned once per round, round-robin, after one warm-up round."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for round_ in range(rounds + 1):
-        for name, argv in commands.items():
-            started = time.perf_counter()
-            subprocess.run(list(argv), env=dict(env), cwd=REPO_ROOT, capture_output=True, check=True)
-            if round_:
-                samples[name].append(time.perf_counter() - started)
-    return samples
+@contextmanager
+def server() -> Iterator[str]:
+    """``benchmarks.server`` in a process of its own (it answers without verifying anything); its URL."""
+    argv = [sys.executable, "-m", "benchmarks.server"]
+    with subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        try:
+            yield f"http://127.0.0.1:{int(process.stdout.readline())}"
+        finally:
+            process.kill()
 
 
-def proc_kib(pid: int, name: str) -> int:
-    """``VmRSS``, ``VmHWM`` (peak RSS), ... of a process in KiB, from ``/proc/<pid>/status``."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(f"{name}:"))
-
-
-class Server:
-    """``benchmarks.server`` in a process of its own: answers without verifying anything."""
-
-    def __enter__(self) -> Server:
-        argv = [sys.executable, "-m", "benchmarks.server"]
-        self._process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
-        self.port = int(self._process.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._process.kill()
-        self._process.wait()
-
-    def control(self, what: str) -> dict[str, float]:
-        """``latency/<seconds>`` or ``stats`` (see benchmarks.server)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port)
-        connection.request("GET", f"/control/{what}")
-        answer: dict[str, float] = json.loads(connection.getresponse().read())
-        connection.close()
-        return answer
-
-    def environ(self, auth: str = "aksk") -> dict[str, str]:
-        return client_environ(self.url, auth)
+def control(url: str, what: str) -> Any:
+    """Ask ``benchmarks.server`` at ``url`` for ``latency/<seconds>`` or ``stats``."""
+    connection = http.client.HTTPConnection(urlsplit(url).netloc)
+    connection.request("GET", f"/control/{what}")
+    return json.loads(connection.getresponse().read())
 
 
 def client_environ(url: str, auth: str = "aksk") -> dict[str, str]:
@@ -144,35 +113,28 @@ def client_environ(url: str, auth: str = "aksk") -> dict[str, str]:
     return {**env, "HW_AUTH_TOKEN": "BENCH-TOKEN-" + "0" * 52}
 
 
+def stack_config(environ: Mapping[str, str]) -> dict[str, str]:
+    """The same settings as ``client_environ`` gives them, as ``modelarts:*`` stack config."""
+    names = {"MODELARTS_ENDPOINT": "endpoint", "HW_PROJECT_ID": "projectId", "HW_REGION_NAME": "region"}
+    names |= {"HW_ACCESS_KEY": "accessKey", "HW_SECRET_KEY": "secretKey", "HW_AUTH_TOKEN": "authToken"}
+    return {f"modelarts:{names[key]}": value for key, value in environ.items()}
+
+
 @dataclass
 class Target:
-    """One target of issue #10 (or an earlier one kept): a measured figure against its limit."""
+    """One target of issue #10 (or an earlier one kept): a measured figure and whether it is met."""
 
     name: str
-    figure: Spread
-    limit: float
-    unit: str = "x"
-    digits: int = 2
-
-    @property
-    def met(self) -> bool:
-        return self.figure.median <= self.limit
-
-    def show(self) -> str:
-        mark = "met" if self.met else "MISSED"
-        return f"{self.name}: {self.figure.show(self.unit, self.digits)} ≤ {self.limit:g}{self.unit}: {mark}"
-
-
-@dataclass
-class Check:
-    """A target that holds or not (exact counts, identical bytes)."""
-
-    name: str
+    shown: str
     met: bool
-    detail: str
+
+    @classmethod
+    def limit(cls, name: str, figure: Spread, limit: float, unit: str = "x", digits: int = 2) -> Target:
+        """A figure whose median must be at most ``limit``."""
+        return cls(name, f"{figure.show(unit, digits)} ≤ {limit:g}{unit}", figure.median <= limit)
 
     def show(self) -> str:
-        return f"{self.name}: {self.detail}: {'met' if self.met else 'MISSED'}"
+        return f"{self.name}: {self.shown}: {'met' if self.met else 'MISSED'}"
 
 
 @dataclass
@@ -182,7 +144,7 @@ class Section:
     title: str
     columns: Sequence[str]
     rows: list[list[str]] = field(default_factory=list)
-    targets: list[Target | Check] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -192,20 +154,10 @@ class Section:
     def render(self) -> str:
         """A Markdown table (readable on a terminal, pasteable into the docs), then the targets."""
         widths = [max(len(str(c)), *(len(row[i]) for row in self.rows)) for i, c in enumerate(self.columns)]
-
-        def line(cells: Iterable[str]) -> str:
-            return (
-                "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
-            )
-
-        out = [
-            f"### {self.title}",
-            "",
-            line(map(str, self.columns)),
-            "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-        ]
-        out += [line(row) for row in self.rows] + [""]
-        out += [f"Target: {target.show()}" for target in self.targets]
+        table = [list(map(str, self.columns)), ["-" * width for width in widths], *self.rows]
+        out = [f"### {self.title}", ""]
+        out += ["| " + " | ".join(map(str.ljust, row, widths)) + " |" for row in table]
+        out += ["", *(f"Target: {target.show()}" for target in self.targets)]
         out += [f"\n{note}" for note in self.notes]
         return "\n".join(out) + "\n"
 
@@ -222,9 +174,8 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
         cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
+    git = ["git", "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(git, cwd=REPO_ROOT, capture_output=True, text=True)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "cpu": f"{os.cpu_count()} x {cpu}",

@@ -1,17 +1,13 @@
-"""Figure 3: the function form's CPU per read, its fan-out, its cost at 0 latency, and its memory.
-
-Each run is a fresh program under mocks (``benchmarks/function_program``) reading from
-``benchmarks.server``; in it, blocks of reads through ``get_visualization_job_output`` take turns
-with the same reads made another way (see the program's docstring), so each block has its pair.
-"""
+"""Figure 3: the function form's CPU per read, its fan-out, its cost at 0 latency, and its memory,
+each run a fresh program under mocks (``benchmarks/function_program``) reading from
+``benchmarks.server``, its blocks of reads paired with the same reads made another way."""
 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from .common import REPO_ROOT, Section, Server, Spread, Target, paired
+from .common import REPO_ROOT, Section, Spread, Target, client_environ, control, paired, server
 
 PROGRAM = REPO_ROOT / "benchmarks" / "function_program"
 LATENCY = 0.02
@@ -25,11 +21,11 @@ SCENARIOS = ((16, 30, LATENCY, "client"), (200, 8, LATENCY, "client"), (2000, 4,
 Blocks = dict[str, list[dict[str, float]]]
 
 
-def _program(server: Server, **spec: Any) -> Any:
+def _program(url: str, **spec: Any) -> Any:
     from tests.programs import run_program
 
     config = {"bench:spec": json.dumps(spec)}
-    run = run_program(PROGRAM, project="bench", config=config, env=server.environ(), timeout=900)
+    run = run_program(PROGRAM, project="bench", config=config, env=client_environ(url), timeout=900)
     if run.error is not None:
         raise RuntimeError(f"benchmark program failed: {run.error['traceback']}")
     return run.value("result")
@@ -44,7 +40,7 @@ def _median(blocks: list[dict[str, float]], key: str) -> float:
     return Spread([block[key] for block in blocks]).median
 
 
-def run(quick: bool = False) -> list[Section]:
+def run(quick: bool = False) -> Section:
     runs = 2 if quick else 3
     section = Section(
         f"3. Function form (medians of paired blocks in each of {runs} fresh programs; CPU of every thread)",
@@ -52,11 +48,11 @@ def run(quick: bool = False) -> list[Section]:
          "other way: wall s", "CPU ms per read", "CPU ratio", "wall ratio", "in flight at most"],
     )  # fmt: skip
     found: dict[int, list[Blocks]] = {}
-    with Server() as server:
+    with server() as url:
         for count, blocks, latency, other in SCENARIOS:
-            server.control(f"latency/{latency}")
+            control(url, f"latency/{latency}")
             spec = {"scenario": "blocks", "count": count, "other": other, "blocks": 2 if quick else blocks}
-            found[count] = [_program(server, **spec) for _ in range(runs)]
+            found[count] = [_program(url, **spec) for _ in range(runs)]
             cpu, wall = _ratio(found[count], other, "cpu"), _ratio(found[count], other, "wall")
             every = {way: [block for r in found[count] for block in r[way]] for way in ("function", other)}
             section.add(
@@ -67,23 +63,22 @@ def run(quick: bool = False) -> list[Section]:
             )  # fmt: skip
             if other == "client":
                 name = f"CPU per read, {count} reads at once, vs the bare client"
-                section.targets.append(Target(name, cpu, CPU_LIMIT))
+                section.targets.append(Target.limit(name, cpu, CPU_LIMIT))
             else:
                 section.targets += [
-                    Target(f"{count:,} reads at 0 latency, wall vs a sequential loop", wall, 1.0),
-                    Target(f"{count:,} reads at 0 latency, CPU vs a sequential loop", cpu, 1.0),
+                    Target.limit(f"{count:,} reads at 0 latency, wall vs a sequential loop", wall, 1.0),
+                    Target.limit(f"{count:,} reads at 0 latency, CPU vs a sequential loop", cpu, 1.0),
                 ]
         ideal = 200 * LATENCY / POOL
         fanout = Spread([_median(r["function"], "wall") / ideal for r in found[200]])
         floor = Spread([_median(r["function"], "cpu") / ideal for r in found[200]])
         name = f"fan-out, 200 reads at 20 ms, vs ideal {ideal:.2f} s"
-        section.targets.append(Target(name, fanout, FANOUT_LIMIT))
-        server.control("latency/0")
-        memory = [_program(server, scenario="memory", first=200, count=2000) for _ in range(runs)]
+        section.targets.append(Target.limit(name, fanout, FANOUT_LIMIT))
+        control(url, "latency/0")
+        memory = [_program(url, scenario="memory", first=200, count=2000) for _ in range(runs)]
     growth = Spread([m["all_kib"] / m["first_kib"] for m in memory])
-    section.targets.append(
-        Target("peak RSS after 2,000 reads vs after 200, one program", growth, MEMORY_LIMIT)
-    )
+    name = "peak RSS after 2,000 reads vs after 200, one program"
+    section.targets.append(Target.limit(name, growth, MEMORY_LIMIT))
     section.notes += [
         "'client': the same reads by `ModelArtsClient.read_job` on 16 plain threads; 'direct': "
         "`get_visualization_job` in a sequential loop. The program awaits each result in turn; "
@@ -94,9 +89,4 @@ def run(quick: bool = False) -> list[Section]:
         + ", ".join(f"{m['first_kib'] / 1024:.1f} -> {m['all_kib'] / 1024:.1f} MiB" for m in memory),
     ]
     section.data = {"runs": found, "memory": memory}
-    return [section]
-
-
-if __name__ == "__main__":
-    for result in run(quick="--quick" in sys.argv):
-        print(result.render())
+    return section

@@ -1,23 +1,18 @@
-"""Figure 5: one program declaring 100, 1,000 and 10,000 ``VisualizationJob``s under mocks.
-
-Each program runs in a fresh interpreter (``python -m benchmarks.scale <count> [--collector-off]``)
-under mocks that echo the inputs, so the figure is what the program side costs per resource
-(constructing it and registering it through the SDK), the part pulumi/pulumi#17803 made grow until
-``RecursionError``. Counts take turns round after round. The
-child also checks that every registration carried the one ``__provider`` and that the pickler was
-left as found. With ``--collector-off`` Python's cyclic garbage collector is off, which separates
-what the program's own work costs from what the collector costs as the heap grows. The SDK's
-own path without our workaround comes from ``benchmarks/sdk_pickle_growth.py``.
-"""
+"""Figure 5: one program declaring 100, 1,000 and 10,000 ``VisualizationJob``s under mocks that echo
+the inputs (``python -m benchmarks.scale <count> [--collector-off]``, a fresh interpreter each, counts
+taking turns): what the program side costs per resource, the part pulumi/pulumi#17803 made grow
+(``sdk_pickle_growth`` shows the SDK's own path), with and without the cyclic garbage collector. The
+child also checks that every registration carried the one ``__provider`` and left the pickler as found."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .common import Check, Section, Spread, Target, clean_env, run_json
+from .common import Section, Spread, Target, clean_env, run_json
 
 if TYPE_CHECKING:
     from pulumi.runtime import MockCallArgs, MockResourceArgs
@@ -74,7 +69,7 @@ def declare(count: int) -> dict[str, Any]:
     }
 
 
-def run(quick: bool = False) -> list[Section]:
+def run(quick: bool = False) -> Section:
     rounds = 1 if quick else 3
     found: list[dict[tuple[int, bool], float]] = []  # per round: CPU ms per resource
     children = []
@@ -82,13 +77,7 @@ def run(quick: bool = False) -> list[Section]:
         cost: dict[tuple[int, bool], list[float]] = {}
         # The smallest programs take a tenth of a second: three of them per round, their median kept.
         for count, off in [(c, off) for c in (*COUNTS, COUNTS[0], COUNTS[0]) for off in (False, True)]:
-            argv = [
-                sys.executable,
-                "-m",
-                "benchmarks.scale",
-                str(count),
-                *(["--collector-off"] if off else []),
-            ]
+            argv = [sys.executable, "-m", "benchmarks.scale", str(count), *(["--collector-off"] * off)]
             children.append(run_json(argv, clean_env()))
             cost.setdefault((count, off), []).append(children[-1]["cpu_s"] * 1000 / count)
         found.append({key: Spread(values).median for key, values in cost.items()})
@@ -108,33 +97,24 @@ def run(quick: bool = False) -> list[Section]:
     intact = all(
         c["pickler_unchanged"] and c["registered"] == c["count"] and c["providers"] == 1 for c in children
     )
+    check = "every registration carried the one `__provider`, pickler left as found"
     section.targets += [
-        Target(f"CPU per resource at {COUNTS[-1]:,} vs at 100", ratio(COUNTS[-1], False), MAX_RATIO),
-        Check(
-            "every registration carried the one `__provider`, pickler left as found", intact, "all programs"
-        ),
+        Target.limit(f"CPU per resource at {COUNTS[-1]:,} vs at 100", ratio(COUNTS[-1], False), MAX_RATIO),
+        Target(check, "all programs", intact),
     ]
-    sdk = run_json([sys.executable, "-m", "benchmarks.sdk_pickle_growth", "3000", "--json"], clean_env())
+    sdk = run_json([sys.executable, "-m", "benchmarks.sdk_pickle_growth", "3000"], clean_env())
     first, last, failure = sdk["batches"][0], sdk["batches"][-1], sdk["failure"]
     section.notes.append(
         f"The SDK's own `dynamic.Resource` (collector off): {first['ms_per_resource']:.2f} ms per resource "
         f"for the first {first['up_to']}, {last['ms_per_resource']:.2f} ms by resource {last['up_to']:,}; "
         + (f"{failure['error']} at resource {failure['at']:,}." if failure else "no failure up to 3,000.")
     )
-    section.data = {
-        "rounds": [{f"{n} {'off' if off else 'on'}": v for (n, off), v in r.items()} for r in found]
-    }
-    section.data["sdk"] = sdk
-    return [section]
+    rounds_data = [{f"{n} {'off' if off else 'on'}": v for (n, off), v in r.items()} for r in found]
+    section.data = {"rounds": rounds_data, "sdk": sdk}
+    return section
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1].isdigit():
-        if "--collector-off" in sys.argv:
-            import gc
-
-            gc.disable()
-        print(json.dumps(declare(int(sys.argv[1]))))
-    else:
-        for result in run(quick="--quick" in sys.argv):
-            print(result.render())
+    if "--collector-off" in sys.argv:
+        gc.disable()
+    print(json.dumps(declare(int(sys.argv[1]))))

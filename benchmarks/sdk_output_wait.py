@@ -1,18 +1,17 @@
 """Reproduction of the cost of ``wait_for_rpcs`` since pulumi/pulumi#22411: whenever a pending
-output completes, it waits anew on every pending output (``asyncio.wait(..., FIRST_COMPLETED)``),
-so a program whose N outputs complete one by one spends N² steps there. This is why
-``pulumi_modelarts.functions`` hands read results back to the program in batches.
+output completes, it waits anew on every pending output, so a program whose N outputs complete one
+by one spends N² steps there; hence ``pulumi_modelarts.functions`` hands results back in batches.
 
-``python -m benchmarks.sdk_output_wait [N ...]`` runs, in fresh interpreters under mocks, a program
-whose N outputs complete one per event-loop turn and one whose N outputs complete in one turn,
-and prints the CPU seconds of each.
-"""
+``python -m benchmarks.sdk_output_wait [N ...]`` prints the CPU seconds of programs (fresh
+interpreters, mocks) whose N outputs complete one per event-loop turn, and all in one turn."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
+
+from .common import clean_env, run_json
 
 
 def measure(count: int, together: bool) -> float:
@@ -44,14 +43,10 @@ def measure(count: int, together: bool) -> float:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[2] in ("apart", "together"):
+    if sys.argv[-1] in ("apart", "together"):
         print(json.dumps(measure(int(sys.argv[1]), sys.argv[2] == "together")))
     else:
-        from .common import clean_env, run_json
-
-        for count in [int(arg) for arg in sys.argv[1:]] or [250, 500, 1000, 2000]:
-            apart, together = (
-                run_json([sys.executable, "-m", "benchmarks.sdk_output_wait", str(count), how], clean_env())
-                for how in ("apart", "together")
-            )
+        for count in map(int, sys.argv[1:] or ["250", "500", "1000", "2000"]):
+            argv = [sys.executable, "-m", "benchmarks.sdk_output_wait", str(count)]
+            apart, together = (run_json([*argv, how], clean_env()) for how in ("apart", "together"))
             print(f"{count:>5} outputs: one by one {apart:.2f} s CPU, all at once {together:.2f} s")

@@ -1,19 +1,23 @@
 """Reproduction of pulumi/pulumi#17803: the SDK's ``serialize_provider`` wraps the pickler anew for
-every ``dynamic.Resource`` and never unwraps it.
-
-``python -m benchmarks.sdk_pickle_growth [max] [--json]`` declares plain ``pulumi.dynamic.Resource``s with
-our provider (the SDK's own path, without the workaround in ``pulumi_modelarts.resource``) in one
-program under mocks, and prints what each batch of 100 costs to construct and how many wrappers
-``pickle._Pickler._batch_setitems`` has accumulated, until the program dies with RecursionError.
-"""
+every ``dynamic.Resource`` and never unwraps it. ``python -m benchmarks.sdk_pickle_growth [max]``
+declares plain ``pulumi.dynamic.Resource``s with our provider (without the workaround in
+``pulumi_modelarts.resource``) under mocks and prints, as JSON, what each batch of 100 costs and how
+many wrappers ``pickle._Pickler._batch_setitems`` holds, until RecursionError."""
 
 from __future__ import annotations
 
+import gc
 import json
 import pickle
 import sys
 import time
 from typing import Any
+
+import pulumi.dynamic
+
+from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+
+from .scale import run_under_echo_mocks
 
 BATCH = 100
 
@@ -21,28 +25,17 @@ BATCH = 100
 def wrapper_depth() -> int:
     """How many sorting wrappers ``serialize_provider`` has stacked on ``_batch_setitems``."""
     depth, function = 0, pickle._Pickler._batch_setitems
-    while function.__closure__:
-        inner = [cell.cell_contents for cell in function.__closure__ if callable(cell.cell_contents)]
-        if not inner:
-            break
+    while inner := [
+        cell.cell_contents for cell in function.__closure__ or () if callable(cell.cell_contents)
+    ]:
         depth, function = depth + 1, inner[0]
     return depth
 
 
 def measure(limit: int) -> dict[str, Any]:
-    """Per-resource construction cost of each batch, and where (if) the program failed.
-
-    Python's cyclic garbage collector is off meanwhile, so that its pauses (which grow with any
-    heap) do not land on random batches: what grows here is the wrapper chain alone.
-    """
-    import gc
-
+    """Per-resource construction cost of each batch, and where (if) the program failed; the cyclic
+    garbage collector is off, so that what grows is the wrapper chain alone."""
     gc.disable()
-    import pulumi.dynamic
-
-    from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
-
-    from .scale import run_under_echo_mocks
 
     class PlainDynamicJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
         """What ``VisualizationJob`` would be without the workaround."""
@@ -69,23 +62,5 @@ def measure(limit: int) -> dict[str, Any]:
     return {"batches": batches, "failure": failure}
 
 
-def main() -> None:
-    limit = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    result = measure(limit)
-    if "--json" in sys.argv:
-        print(json.dumps(result))
-        return
-    for batch in result["batches"]:
-        print(
-            f"resources {batch['up_to'] - BATCH + 1:>5}-{batch['up_to']:<5}"
-            f" {batch['ms_per_resource']:6.2f} ms each, {batch['depth']} wrappers"
-        )
-    failure = result["failure"]
-    if failure:
-        print(f"{failure['error']} at resource {failure['at']} ({failure['depth']} wrappers)")
-    else:
-        print(f"no failure up to {limit} resources")
-
-
 if __name__ == "__main__":
-    main()
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)))

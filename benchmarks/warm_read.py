@@ -1,24 +1,18 @@
 """Figure 1: the warm per-read cost of ``ModelArtsClient`` against a plain ``requests`` GET.
 
-Each run is a fresh process reading job 197 from ``benchmarks.server`` (another process, which
-verifies nothing, so the client has the cores to itself): blocks of calls of each kind take
-turns, and a run's ratio is the median of its blocks' ratios. The bare GET is a keep-alive
-``requests.Session`` (``trust_env=False``) with static headers, ``.json()`` on the answer.
-"""
+Each run is a fresh process reading job 197 from ``benchmarks.server``, blocks of each kind of
+call taking turns; a run's ratio is the median of its blocks' ratios. The bare GET is a keep-alive
+``requests.Session`` (``trust_env=False``) with static headers, ``.json()`` on the answer."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from .common import Section, Server, Spread, Target, blocks, clean_env, client_environ, paired, run_json
+from .common import Section, Spread, Target, blocks, clean_env, client_environ, paired, run_json, server
 
-AKSK_OVER_BEARER = 1.10
-AKSK_OVER_GET = 1.15
-BEARER_OVER_GET = 1.3
-GET = "requests GET, static headers"
-BEARER = "ModelArtsClient, token"
-AKSK = "ModelArtsClient, AK/SK signed"
+AKSK_OVER_BEARER, AKSK_OVER_GET, BEARER_OVER_GET = 1.10, 1.15, 1.3
+GET, BEARER, AKSK = "requests GET, static headers", "ModelArtsClient, token", "ModelArtsClient, AK/SK signed"
 
 
 def _one_run(url: str, count: int, per_block: int) -> dict[str, list[tuple[float, float]]]:
@@ -44,10 +38,10 @@ def _one_run(url: str, count: int, per_block: int) -> dict[str, list[tuple[float
     return blocks(calls, count, per_block)
 
 
-def run(quick: bool = False) -> list[Section]:
+def run(quick: bool = False) -> Section:
     runs, count, per_block = (3, 10, 50) if quick else (9, 30, 100)
-    with Server() as server:
-        argv = [sys.executable, "-m", "benchmarks.warm_read", server.url, str(count), str(per_block)]
+    with server() as url:
+        argv = [sys.executable, "-m", "benchmarks.warm_read", url, str(count), str(per_block)]
         found = [run_json(argv, clean_env()) for _ in range(runs)]
     section = Section(
         f"1. Warm read (medians per call; {count} blocks x {per_block} calls in each of {runs} processes)",
@@ -64,21 +58,18 @@ def run(quick: bool = False) -> list[Section]:
         section.add(name, wall, cpu, ratio(name, GET, 1).show(), ratio(name, GET, 0).show())
     for what, column in (("CPU", 1), ("wall", 0)):
         section.targets += [
-            Target(f"AK/SK read vs token read, {what}", ratio(AKSK, BEARER, column), AKSK_OVER_BEARER),
-            Target(f"AK/SK read vs requests GET, {what}", ratio(AKSK, GET, column), AKSK_OVER_GET),
+            Target.limit(f"AK/SK read vs token read, {what}", ratio(AKSK, BEARER, column), AKSK_OVER_BEARER),
+            Target.limit(f"AK/SK read vs requests GET, {what}", ratio(AKSK, GET, column), AKSK_OVER_GET),
         ]
-    section.targets.append(Target("token read vs requests GET, CPU", ratio(BEARER, GET, 1), BEARER_OVER_GET))
+    bearer = ratio(BEARER, GET, 1)
+    section.targets.append(Target.limit("token read vs requests GET, CPU", bearer, BEARER_OVER_GET))
     section.notes.append(
         "Our reads also check the body (UTF-8 JSON, size), validate it into a typed model and check the "
         "job ID, under a per-call deadline; the GET only parses the JSON."
     )
     section.data = {"runs": found}
-    return [section]
+    return section
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4:
-        print(json.dumps(_one_run(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
-    else:
-        for result in run(quick="--quick" in sys.argv):
-            print(result.render())
+    print(json.dumps(_one_run(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))

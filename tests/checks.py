@@ -80,20 +80,16 @@ def find_text(
 ) -> list[str]:
     """JSON paths of the strings (and keys) in ``value`` that contain one of ``needles``; with
     ``outside_secrets``, values wrapped as ``{"__secret": ...}`` are not searched."""
-    if isinstance(value, dict):
-        if outside_secrets and set(value) == {"__secret"}:
-            return []
+    if isinstance(value, dict) and not (outside_secrets and set(value) == {"__secret"}):
         found = [f"{path}.{key} (key)" for key in value if any(needle in str(key) for needle in needles)]
-        for key, item in value.items():
-            found += find_text(item, needles, outside_secrets=outside_secrets, path=f"{path}.{key}")
-        return found
-    if isinstance(value, list):
-        return [
-            hit
-            for i, item in enumerate(value)
-            for hit in find_text(item, needles, outside_secrets=outside_secrets, path=f"{path}[{i}]")
-        ]
-    return [path] if isinstance(value, str) and any(needle in value for needle in needles) else []
+        items = [(f"{path}.{key}", item) for key, item in value.items()]
+    elif isinstance(value, list):
+        found, items = [], [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    else:
+        return [path] if isinstance(value, str) and any(needle in value for needle in needles) else []
+    for where, item in items:
+        found += find_text(item, needles, outside_secrets=outside_secrets, path=where)
+    return found
 
 
 def outputs_of(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:

@@ -1,24 +1,16 @@
 """Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC, as the engine does
-(the Pulumi CLI is not available to the tests): :class:`ProviderServer` spawns the process the
+(the Pulumi CLI is not available to the tests). :class:`ProviderServer` spawns the process the
 ``pulumi-resource-pulumi-python`` plugin runs and sends it the engine's protobuf messages, made by
 the SDK's own (de)serializers, so numbers come back as floats and unknowns as ``Unknown``.
 
 :class:`Engine` plays ``preview``, ``up``, ``refresh`` and ``destroy`` over a stack state, a fresh
-provider process per operation (``GetPluginInfo``, ``Configure``, then the steps), with the call
-sequences of the engine's step generator (``pkg/resource/deploy/step_generator.go``, ``step.go``):
-
-- new resource: ``Check(olds={})``; up adds ``Create``. Preview shows the checked inputs, with
-  declared output-only properties unknown.
-- in state: ``Check(olds=old inputs)``, ``Diff(olds=old outputs)``; no changes keeps the old
-  outputs; changes: up ``Update`` (its outputs replace the set); replaces: ``Check(olds={})``
-  again, then up ``Create`` and ``Delete``.
-- ``Desired(read_id=...)`` (``ResourceOptions(id=...)``): ``Read(id, inputs, inputs)`` on preview
-  and up, none while the ID is unknown; the resource is external.
-- refresh: ``Read(id, old outputs, old inputs)``; a blank ID drops the resource; a managed one
-  then gets ``Diff(olds=refreshed outputs, news=old inputs)``.
-- destroy, or a resource gone from the program: ``Delete`` (managed) or nothing (external).
-- the first failing step stops the operation; with ``parallel``, running steps finish and are
-  committed, queued ones are not started.
+provider process per operation, with the call sequences of the engine's step generator
+(``pkg/resource/deploy/step_generator.go``): a new resource gets ``Check``, then ``Create`` on up;
+one in state ``Check`` and ``Diff``, then ``Update``, or for a replacement ``Check`` again,
+``Create`` and ``Delete``; ``Desired(read_id=...)`` gets ``Read(id, inputs, inputs)`` (none while
+the ID is unknown); refresh sends ``Read(id, old outputs, old inputs)`` (a blank ID drops the
+resource), then ``Diff`` for a managed one; destroy ``Delete``s managed resources only. The first
+failing step stops the operation; running steps finish and are committed.
 """
 
 from __future__ import annotations
@@ -33,7 +25,6 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
 import grpc
@@ -109,13 +100,9 @@ class ProviderServer:
         self,
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
-        *,
         project: str = "project",
-        timeout: float = 120.0,
     ) -> None:
-        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
-        self.env = {**clean_environ(env), "PULUMI_CONFIG": "{}", "PULUMI_PROJECT": project}
-        self.timeout = timeout
+        self.cwd, self.env = cwd, {**clean_environ(env), "PULUMI_CONFIG": "{}", "PULUMI_PROJECT": project}
         self.calls: list[tuple[str, str | None]] = []
         self.output: dict[str, list[str]] = {"stdout": [], "stderr": []}  # after the port line
         self._readers: list[threading.Thread] = []
@@ -129,12 +116,9 @@ class ProviderServer:
             command, cwd=self.cwd, env=self.env, stdout=pipe, stderr=pipe, text=True, errors="replace"
         )
         for name, stream in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
-            first = port if name == "stdout" else None
-            reader = threading.Thread(
-                target=self._drain, args=(stream, self.output[name], first), daemon=True
-            )
-            reader.start()
-            self._readers.append(reader)
+            args = (stream, self.output[name], port if name == "stdout" else None)
+            self._readers.append(threading.Thread(target=self._drain, args=args, daemon=True))
+            self._readers[-1].start()
         try:
             line = port.get(timeout=20)
             assert line.strip().isdigit(), f"provider server printed {line!r}, not its port"
@@ -188,7 +172,7 @@ class ProviderServer:
         request = getattr(provider_pb2, f"{method}Request", empty_pb2.Empty)(**fields)
         self.calls.append((method, urn))
         try:
-            return getattr(self._stub, method)(request, timeout=self.timeout)
+            return getattr(self._stub, method)(request, timeout=120)
         except grpc.RpcError as err:
             raise ProviderCallError(method, err.code(), err.details() or "") from None
 

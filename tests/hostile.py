@@ -1,8 +1,7 @@
-"""Hostile servers and answers the emulator does not give, shared by the tests and the reliability
-suite: a :class:`RawServer` playing a script per request (it gets the request head and yields
-``bytes`` to send or ``float`` seconds of silence), a CONNECT proxy, an IAM echoing what it issued,
-and catalogues: slow servers, compression bombs, another job in disguise, non-finite numbers,
-foreign "not found"s and echoed secrets."""
+"""Hostile servers and answers the emulator does not give: a :class:`RawServer` playing a script per
+request (given the request head, it yields ``bytes`` to send or ``float`` seconds of silence), a
+CONNECT proxy, an IAM echoing what it issued, and catalogues of slow servers, compression bombs,
+other jobs in disguise, non-finite numbers, foreign "not found"s and echoed secrets."""
 
 from __future__ import annotations
 
@@ -380,6 +379,8 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "error_message, the first 60 %": lambda s: _error(400, s[: len(s) * 6 // 10]),
     "error_message, upper-case percent-encoding": lambda s: _error(400, quote(s)),
     "error_message, lower-case percent-encoding": lambda s: _error(400, quote(s).lower()),
+    "error_msg of a 401": lambda s: reply(401, {"error_code": "APIG.0301", "error_msg": s}),
+    "error_message of a missing job": lambda s: _error(404, s, "ModelArts.0015"),
 }
 
 

@@ -1,14 +1,12 @@
-"""Run a Pulumi program (the quickstart, an example, a test's own) under mocks, in a child process.
+"""Run a Pulumi program (the quickstart, an example, a test's own) under mocks, in a fresh child
+interpreter (``python -m tests.programs``), so runtime settings and process-wide caches start clean.
 
-Each run gets a fresh interpreter (``python -m tests.programs``), so the Pulumi runtime's global
-settings, the program's module-level code and process-wide caches start clean, as under
-``pulumi up``. In the child, mocks stand in for the engine: a ``VisualizationJob`` is served by
-the real provider, unpickled from ``__provider`` and configured with the stack config, calling
-the emulator over loopback as the engine's provider process would on ``up`` (on ``preview`` its
-outputs stay unknown, and a read whose ID is unknown is skipped, as the engine does). Like the
-engine, the provider gets secret inputs unwrapped, and outputs named like a secret input or in
-the registration's ``additionalSecretOutputs`` come back secret. Other resources echo their
-inputs; a ``StackReference`` serves the outputs a test hands it.
+In the child, mocks stand in for the engine: a ``VisualizationJob`` is served by the real provider,
+unpickled from ``__provider`` and configured with the stack config, calling the emulator as the
+engine's provider process would (on ``preview`` its outputs stay unknown; a read of an unknown ID
+is skipped). Secret inputs reach it unwrapped; outputs named like a secret input or in
+``additionalSecretOutputs`` come back secret. Other resources echo their inputs; a
+``StackReference`` serves the outputs a test hands it.
 """
 
 from __future__ import annotations
@@ -61,6 +59,12 @@ def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     only the credentials a test gives it."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(CLOUD_VARIABLE_PREFIXES)}
     return {**env, **(extra or {})}
+
+
+def proc_kib(name: str, pid: int | str = "self") -> int:
+    """``VmRSS``, ``VmHWM`` (peak RSS), ... of a process in KiB, from ``/proc/<pid>/status``."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(f"{name}:"))
 
 
 def write_program(directory: Path, source: str) -> Path:

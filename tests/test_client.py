@@ -24,7 +24,7 @@ from pulumi_modelarts.errors import (
     ThrottledError,
 )
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
-from pulumi_modelarts.settings import KEYS_BY_FIELD, Settings
+from pulumi_modelarts.settings import Settings
 from pulumi_modelarts.transport import RETRY_AFTER_CAP_SECONDS, BoundedRetry
 from tests.checks import CANARY, CANARY_SECRETS, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
 
@@ -126,10 +126,8 @@ def test_endpoint_without_the_api_is_a_configuration_error(
 
 HTML = {"body": "<html><body>502 Bad Gateway</body></html>", "content_type": "text/html"}
 ECHO = f"bad key {CANARY.secret_key} for {CANARY.access_key}"
-ECHO_PW, PW = f"bad password {CANARY.password}", {"auth": "password"}
 DENIED = {"is_success": False, "error_code": "ModelArts.0104", "error_message": "job denied"}
-OTHER_PROJECT = {"project_id": "0" * 28 + "beef"}
-TWO = {"max_retries": 2}
+OTHER, PW, TWO = {"project_id": "0" * 28 + "beef"}, {"auth": "password"}, {"max_retries": 2}
 
 
 def err(status: int, code: str, count: int = 1, **more: Any) -> dict[str, Any]:
@@ -140,13 +138,17 @@ def body(document: Any) -> dict[str, Any]:
     return {"body": json.dumps(document)}
 
 
+def page(status: int, count: int = 1) -> dict[str, Any]:
+    return {"status": status, **HTML, "count": count}
+
+
 #: name -> (fault on the next GETs of job 197, settings (``auth`` picks the mode), the outcome:
 #: "recovered" or "<error class>: <part of its message>", GET attempts). Retries at their
 #: defaults (5, back-off 0.25 s doubling, Retry-After honoured) unless ``max_retries`` is set.
 FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "500 ModelArts.5039 x3": (err(500, "ModelArts.5039", 3), {}, "recovered", 4),
     "503 ModelArts.4302 x3": (err(503, "ModelArts.4302", 3), {}, "recovered", 4),
-    "502 HTML page x2": ({"status": 502, **HTML, "count": 2}, {}, "recovered", 3),
+    "502 HTML page x2": (page(502, 2), {}, "recovered", 3),
     "504 ModelArts.4503": (err(504, "ModelArts.4503"), {}, "recovered", 2),
     "connection reset x2": ({"reset": True, "count": 2}, {}, "recovered", 3),
     "connection dropped without answer x2": ({"drop": True, "count": 2}, {}, "recovered", 3),
@@ -157,12 +159,7 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "429 beyond 2 retries": (err(429, "APIG.0308", 50), TWO, "ThrottledError: throttled after 3 attempts", 3),
     "500 ModelArts.5039 beyond 2 retries": (err(500, "ModelArts.5039", 50), TWO, "ThrottledError: 5039", 3),
     "dropped beyond 2 retries": ({"drop": True, "count": 50}, TWO, "ServiceError: after 3 attempt(s)", 3),
-    "502 HTML beyond 1 retry": (
-        {"status": 502, **HTML, "count": 9},
-        {"max_retries": 1},
-        "ServiceError: 502",
-        2,
-    ),
+    "502 HTML beyond 1 retry": (page(502, 9), {"max_retries": 1}, "ServiceError: 502", 2),
     "HTML page (200)": (HTML, {}, "InvalidResponseError: not JSON", 1),
     "truncated JSON (200, half the body)": ({"truncate": True}, {}, "InvalidResponseError: not JSON", 1),
     "wrong field types (200)": (body({**JOB, "status": "running"}), {}, "InvalidResponseError: 'status'", 1),
@@ -170,12 +167,7 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "12 MiB body (200)": ({"body": b"{" + b" " * (12 << 20) + b"}"}, {}, "InvalidResponseError: 10 MiB", 1),
     "answer for another job (200)": (body({**JOB, "job_id": 5}), {}, "InvalidResponseError: with job 5", 1),
     "is_success false (200)": (body(DENIED), {}, "ServiceError: ModelArts.0104", 1),
-    "404 HTML page (a proxy, a wrong path)": (
-        {"status": 404, **HTML},
-        {},
-        "InvalidResponseError: non-API",
-        1,
-    ),
+    "404 HTML page (a proxy, a wrong path)": (page(404), {}, "InvalidResponseError: non-API", 1),
     "the server echoes the AK/SK": (
         err(400, "X.1", error_message=ECHO),
         {},
@@ -183,7 +175,7 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
         1,
     ),
     "the server echoes the password": (
-        err(400, "X.1", error_message=ECHO_PW),
+        err(400, "X.1", error_message=f"bad password {CANARY.password}"),
         PW,
         "ServiceError: bad password ***",
         1,
@@ -195,18 +187,13 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
         "AuthenticationError: IAM token",
         0,
     ),
-    "a project not in the account": ({}, OTHER_PROJECT, "PermissionDeniedError: HTTP 403", 1),
-    "a token for another project": (
-        {},
-        {"auth": "token", **OTHER_PROJECT},
-        "PermissionDeniedError: not match",
-        1,
-    ),
+    "a project not in the account": ({}, OTHER, "PermissionDeniedError: HTTP 403", 1),
+    "a token for another project": ({}, {"auth": "token", **OTHER}, "PermissionDeniedError: not match", 1),
 }
 SLOW_FAULTS = {  # the default 5 retries exhausted: several seconds of back-off each
     "429 x6 with Retry-After: 1": (err(429, "APIG.0308", 6, retry_after=1), "ThrottledError"),
     "500 ModelArts.5039 x6": (err(500, "ModelArts.5039", 6), "ThrottledError"),
-    "502 HTML page x6": ({"status": 502, **HTML, "count": 6}, "ServiceError"),
+    "502 HTML page x6": (page(502, 6), "ServiceError"),
 }
 CASES = [
     *(pytest.param(*case, id=name) for name, case in FAULTS.items()),
@@ -363,30 +350,6 @@ def test_project_discovery_is_cached_per_process_and_needs_exactly_one_match(
         with pytest.raises(ConfigurationError) as caught:
             client.get_visualization_job(197)
         assert message in str(caught.value)
-
-
-#: Credentials as files and shells give them: the padding must never reach IAM or the gateway.
-PADDED = {"aksk": ("access_key", "secret_key"), "token": ("auth_token",)}
-PADDED["password"] = ("user_name", "password", "domain_name")
-
-
-@pytest.mark.reliability("whitespace secrets")
-@pytest.mark.parametrize("source", ["HW_ variables", "OS_ variables", "stack config"])
-@pytest.mark.parametrize("padding", ["\n", "\r\n", " \t", "\n\n ", " \r\n\t"], ids=repr)
-@pytest.mark.parametrize("auth", PADDED)
-def test_credentials_with_stray_whitespace_still_read(
-    emulator: ModelArtsEmulator, auth: str, padding: str, source: str
-) -> None:
-    environ, config = emulator.environ(auth), {}
-    for name in PADDED[auth]:
-        key = KEYS_BY_FIELD[name]
-        value = environ.pop(key.env[0]) + padding
-        if source == "stack config":
-            config[key.config_key] = value
-        else:
-            environ[key.env[0 if source.startswith("HW") else -1]] = value
-    client = ModelArtsClient(Settings.from_sources(stack_config=config, environ=environ))
-    assert client.get_visualization_job(197).job_id == 197
 
 
 def test_a_password_outside_ascii_logs_in() -> None:

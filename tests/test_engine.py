@@ -29,19 +29,19 @@ from tests.harness import (
 PLUGIN_CALLS, REPLACE = ["GetPluginInfo", "Configure"], ["Check", "Diff", "Check"]
 
 
-def stack_config(emulator: ModelArtsEmulator, auth: str = "aksk") -> dict[str, str]:
-    """``modelarts:*`` stack config pointing at the emulator (no project: it is looked up)."""
-    return emulator.stack_config(auth, include_project=False)
+def engine_for(emulator: ModelArtsEmulator, auth: str = "aksk") -> Engine:
+    """An engine whose stack config points at the emulator (no project: it is looked up)."""
+    config = emulator.stack_config(auth, include_project=False)
+    return Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG_KEYS)
 
 
 @pytest.fixture
 def engine(emulator: ModelArtsEmulator) -> Engine:
-    return Engine(VisualizationJobProvider(), config=stack_config(emulator), secret_keys=SECRET_CONFIG_KEYS)
+    return engine_for(emulator)
 
 
 def job(job_id: Any, read_id: Any = None, **overrides: Any) -> Desired:
-    """What ``VisualizationJob(name, job_id, ...)`` (or ``.get`` with ``read_id``) registers:
-    inputs plus the declared outputs."""
+    """What ``VisualizationJob(...)`` (or ``.get`` with ``read_id``) registers: inputs and outputs."""
     return Desired({**dict.fromkeys(STATE_FIELDS), "job_id": job_id, **overrides}, read_id)
 
 
@@ -213,11 +213,8 @@ def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> 
 def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmulator) -> None:
     for operation in (engine.preview, engine.up):
         step = operation({"existing": job("212", read_id="212")}).step("existing")
-        assert (step.kind, step.calls, (step.outputs or {})["job_name"]) == (
-            "read",
-            ["Read"],
-            "mnist-insight",
-        )
+        assert (step.kind, step.calls) == ("read", ["Read"])
+        assert step.outputs is not None and step.outputs["job_name"] == "mnist-insight"
     assert modelarts_calls(emulator) == [("GET", "get_job")] * 2
     emulator.clear_requests()
     assert engine.destroy().kinds == {"existing": "discard"}
@@ -269,15 +266,13 @@ def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelAr
 def test_password_auth_fetches_one_token_per_operation(
     emulator: ModelArtsEmulator, override: str | None
 ) -> None:
-    config = stack_config(emulator, "password")
-    jobs = {f"job{i}": job(i) for i in (197, 212, 230)}
+    engine, jobs = engine_for(emulator, "password"), {f"job{i}": job(i) for i in (197, 212, 230)}
     if override == "region":  # the stack reads eu-nl (an empty project); this job lives in eu-de
         emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
-        config["modelarts:region"] = "eu-nl"
+        engine.config["modelarts:region"] = "eu-nl"
         jobs = {"board": job(197, region=emulator.region)}
     elif override == "endpoint":  # the same emulator under another name: another endpoint
         jobs = {"board": job(197, endpoint=emulator.url.replace("127.0.0.1", "localhost"))}
-    engine = Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG_KEYS)
     engine.up(jobs).raise_error()
     # Each in a provider process of its own: a refresh, and what reads and diffs in one process.
     operations = {"refresh": engine.refresh, "up": lambda: engine.up(jobs, refresh=override is not None)}
@@ -294,10 +289,9 @@ def test_password_auth_fetches_one_token_per_operation(
 @pytest.mark.reliability("secrets")
 @pytest.mark.parametrize("auth", ["aksk", "password"])
 def test_canary_secrets_appear_nowhere(emulator: ModelArtsEmulator, auth: str, leaks: LeakScanner) -> None:
-    config = stack_config(emulator, auth)
-    engine = Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG_KEYS)
+    engine = engine_for(emulator, auth)
     provider = VisualizationJobProvider()  # after configure() saw the secrets and a read used them
-    provider.configure(ConfigureRequest(Config(raw_config=config, project_name="p")))
+    provider.configure(ConfigureRequest(Config(raw_config=engine.config, project_name="p")))
     provider.create({"job_id": 197})
     texts = [engine.provider, serialized_provider(provider), repr(provider), repr(vars(provider))]
     for result in (engine.up({"board": job(197)}), engine.refresh(), engine.preview({"board": job(197)})):
@@ -321,21 +315,19 @@ HTML_502, HTML_404 = ({"body": body, "content_type": "text/html"} for body in (P
 NAN = {"body": b'{"job_id": 197, "job_name": "apiTest-11", "status": 8, "remaining_duration": NaN}'}
 #: name -> (fault, outcome). Every foreign 404 and non-finite number is refused by the client
 #: (tests/test_responses.py); here one of each shows what the provider server makes of that.
+INVALID = "kept: InvalidResponseError"
 REFRESH_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
     "502 HTML x3, maxRetries 2 (exhausted)": ({"status": 502, **HTML_502, "count": 3}, "kept: ServiceError"),
     "429 x2 (Retry-After: 0)": ({"status": 429, "retry_after": 0, "count": 2}, "recovered"),
-    "404 HTML page (not a ModelArts answer)": ({"status": 404, **HTML_404}, "kept: InvalidResponseError"),
-    "truncated JSON": ({"truncate": True}, "kept: InvalidResponseError"),
+    "404 HTML page (not a ModelArts answer)": ({"status": 404, **HTML_404}, INVALID),
+    "truncated JSON": ({"truncate": True}, INVALID),
     "credentials rejected": (
         {"status": 401, "error_code": "APIG.0301", "count": 5},
         "kept: AuthenticationError",
     ),
     "job gone (ModelArts.2775)": ({"status": 400, "error_code": "ModelArts.2775"}, "dropped"),
-    "foreign 404 (Not Found)": (
-        {"status": 404, "body": '{"message": "Not Found"}'},
-        "kept: InvalidResponseError",
-    ),
-    "non-finite number (NaN)": (NAN, "kept: InvalidResponseError"),
+    "foreign 404 (Not Found)": ({"status": 404, "body": '{"message": "Not Found"}'}, INVALID),
+    "non-finite number (NaN)": (NAN, INVALID),
 }
 
 

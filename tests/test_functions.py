@@ -46,30 +46,25 @@ def result_values(result: GetVisualizationJobResult) -> dict[str, Any]:
 # -- direct forms, in process ------------------------------------------------------------------
 
 
-def test_by_id_returns_every_field_of_the_job_and_can_be_awaited(in_env: ModelArtsEmulator) -> None:
-    result = get_visualization_job(job_id=197)
-    assert (result.id, result.found) == ("197", True)
-    values, expected = result_values(result), outputs_of(in_env, 197)
+def test_by_id_or_name_returns_every_field_of_the_job_and_can_be_awaited(in_env: ModelArtsEmulator) -> None:
+    result = get_visualization_job(job_id=245)
+    assert (result.id, result.found) == ("245", True)
+    values, expected = result_values(result), outputs_of(in_env, 245)
     assert {name: (values[name], type(values[name])) for name in OUTPUT_FIELDS} == {
         name: (value, type(value)) for name, value in expected.items()
     }
-    assert modelarts_requests(in_env) == [("GET", f"/v1/{in_env.project_id}/visualization-jobs/197")]
+    assert modelarts_requests(in_env) == [("GET", f"/v1/{in_env.project_id}/visualization-jobs/245")]
+    in_env.clear_requests()
+    # By name: found through the list call, then read through the details call like a lookup by ID.
+    assert result_values(get_visualization_job(job_name="flowers_vis-2")) == values
+    assert [record.route for record in in_env.requests] == ["list_jobs", "get_job"]
+    assert in_env.requests[0].query["search_content"] == ["flowers_vis-2"]
 
     async def wait() -> GetVisualizationJobResult:
         return await result
 
     awaited = asyncio.run(wait())
     assert type(awaited) is GetVisualizationJobResult and result_values(awaited) == values
-
-
-def test_by_name_reads_the_same_job_as_by_id(in_env: ModelArtsEmulator) -> None:
-    by_id = get_visualization_job(job_id=245)
-    in_env.clear_requests()
-    by_name = get_visualization_job(job_name="flowers_vis-2")
-    assert result_values(by_name) == result_values(by_id)
-    # Found through the list call, then read through the details call like a lookup by ID.
-    assert [record.route for record in in_env.requests] == ["list_jobs", "get_job"]
-    assert in_env.requests[0].query["search_content"] == ["flowers_vis-2"]
 
 
 @pytest.mark.parametrize(
@@ -358,10 +353,17 @@ def test_many_output_lookups_each_get_their_own_result(
         assert at_once <= MAX_CONCURRENT_READS
 
 
-@pytest.mark.parametrize("job_id", ["abc", 0, 2.5, "12/34"])
-def test_a_plain_lookup_with_bad_input_fails_the_program_and_sends_nothing(
-    tmp_path: Path, emulator: ModelArtsEmulator, job_id: object
+@pytest.mark.parametrize(
+    ("job_id", "error", "fragment"),
+    [
+        *((bad, "InvalidInputError", "job_id must be a whole number") for bad in ["abc", 0, 2.5, "12/34"]),
+        (999, "JobNotFoundError", "job 999"),
+    ],
+)
+def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
+    tmp_path: Path, emulator: ModelArtsEmulator, job_id: object, error: str, fragment: str
 ) -> None:
+    """Bad input sends nothing; a missing job is read once."""
     program = write_program(
         tmp_path,
         f"""
@@ -372,23 +374,12 @@ def test_a_plain_lookup_with_bad_input_fails_the_program_and_sends_nothing(
 
     run = run_in(emulator, program)
 
-    assert run.error is not None and run.error["type"] == "InvalidInputError"
-    assert "RunError" in run.error["mro"] and "\n" not in run.error["message"]
-    assert "job_id must be a whole number" in run.error["message"]
-    assert modelarts_requests(emulator) in (
-        [],
-        [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")],
-    )
-
-
-def test_output_form_fails_the_program_with_one_line(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    program = write_program(
-        tmp_path, 'pulumi.export("gone", get_visualization_job_output(job_id=999).apply(fields))'
-    )
-    run = run_in(emulator, program)
-    assert run.error is not None and run.error["type"] == "JobNotFoundError"
-    assert {"ModelArtsError", "RunError"} <= set(run.error["mro"])
-    assert "\n" not in run.error["message"] and "job 999" in run.error["message"]
+    assert run.error is not None and run.error["type"] == error
+    assert {"ModelArtsError", "RunError"} <= set(run.error["mro"]) and "\n" not in run.error["message"]
+    assert fragment in run.error["message"]
+    readable = (197, job_id) if error == "JobNotFoundError" else (197,)
+    sent = {path for _, path in modelarts_requests(emulator)}
+    assert sent <= {f"/v1/{emulator.project_id}/visualization-jobs/{n}" for n in readable}
 
 
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import inspect
 import json
 import re
 import subprocess
@@ -22,7 +21,6 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from pulumi_modelarts import VisualizationJob
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
@@ -50,18 +48,20 @@ STACK_REFERENCE_DIR, LOOKUP_DIR = EXAMPLES_DIR / "stack-reference", EXAMPLES_DIR
 GITOPS_DIR = EXAMPLES_DIR / "gitops"
 
 
-def run_quickstart(emulator: ModelArtsEmulator, job_id: str | None = "197", **kwargs: Any) -> ProgramRun:
-    """The quickstart with credentials both in secret stack config and in its environment."""
+def run_with_credentials(
+    emulator: ModelArtsEmulator, directory: Path, project: str, settings: dict[str, str], **kwargs: Any
+) -> ProgramRun:
+    """A program with the emulator's credentials both in secret stack config and in its environment,
+    and ``settings`` as its own stack config."""
     config = emulator.stack_config(include_project=False)
-    config.update({f"{QUICKSTART_PROJECT}:jobId": job_id} if job_id is not None else {})
-    return run_program(
-        QUICKSTART_DIR,
-        project=QUICKSTART_PROJECT,
-        config=config,
-        secret_keys=list(SECRET_CONFIG_KEYS),
-        env=emulator.environ(),
-        **kwargs,
-    )
+    config |= {f"{project}:{key}": value for key, value in settings.items()}
+    secret_keys, env = list(SECRET_CONFIG_KEYS), emulator.environ()
+    return run_program(directory, project=project, config=config, secret_keys=secret_keys, env=env, **kwargs)
+
+
+def run_quickstart(emulator: ModelArtsEmulator, job_id: str | None = "197", **kwargs: Any) -> ProgramRun:
+    settings = {"jobId": job_id} if job_id is not None else {}
+    return run_with_credentials(emulator, QUICKSTART_DIR, QUICKSTART_PROJECT, settings, **kwargs)
 
 
 def only(run: ProgramRun, type_: str) -> dict[str, Any]:
@@ -130,22 +130,19 @@ def test_quickstart_exports_a_null_field_as_null_and_preview_sends_nothing(
     assert preview.value("job_id") == 197 and emulator.requests == []
 
 
+NO_JOB_ID = (
+    "Missing required configuration variable 'modelarts-quickstart:jobId'",
+    "pulumi config set modelarts-quickstart:jobId <value>`",
+)
+MISSING_JOB = (
+    "get visualization job: visualization job not found (job 999, ",
+    "Check the job ID and that it belongs to this project and region",
+)
+
+
 @pytest.mark.parametrize(
     ("job_id", "error", "start", "end"),
-    [
-        (
-            None,
-            {"ConfigMissingError", "RunError"},
-            "Missing required configuration variable 'modelarts-quickstart:jobId'",
-            "pulumi config set modelarts-quickstart:jobId <value>`",
-        ),
-        (
-            "999",
-            {"JobNotFoundError"},
-            "get visualization job: visualization job not found (job 999, ",
-            "Check the job ID and that it belongs to this project and region",
-        ),
-    ],
+    [(None, {"ConfigMissingError", "RunError"}, *NO_JOB_ID), ("999", {"JobNotFoundError"}, *MISSING_JOB)],
     ids=["no-job-id", "missing-job"],
 )
 def test_quickstart_fails_with_one_line(
@@ -164,17 +161,10 @@ def test_quickstart_fails_with_one_line(
 
 def run_stack_reference(emulator: ModelArtsEmulator, referenced: dict[str, Any]) -> ProgramRun:
     """The consumer, with credentials in its config and environment that it must not need."""
-    config = emulator.stack_config(include_project=False)
-    config["modelarts-stack-reference:namespace"] = "ml-boards"
-    config["modelarts-stack-reference:quickstartStack"] = "acme/modelarts-quickstart/prod"
-    return run_program(
-        STACK_REFERENCE_DIR,
-        project="modelarts-stack-reference",
-        config=config,
-        secret_keys=list(SECRET_CONFIG_KEYS),
-        env=emulator.environ(),
-        stack_references={"acme/modelarts-quickstart/prod": referenced},
-    )
+    stack = "acme/modelarts-quickstart/prod"
+    settings = {"namespace": "ml-boards", "quickstartStack": stack}
+    project, references = "modelarts-stack-reference", {stack: referenced}
+    return run_with_credentials(emulator, STACK_REFERENCE_DIR, project, settings, stack_references=references)
 
 
 @needs_kubernetes
@@ -448,14 +438,6 @@ def test_thousands_of_resources_in_one_program() -> None:
     assert (result["registered"], result["types"]) == (2000, [JOB_TYPE])
     assert result["providers"] == 1  # one `__provider`, made once
     assert result["pickler_unchanged"]  # nothing left wrapped for the next dynamic resource
-
-
-def test_resource_annotations_are_objects_not_strings() -> None:
-    """The SDK evaluates a resource class's annotations at every registration: strings would be
-    compiled anew each time (benchmarks/scale.py measures it)."""
-    assert not [
-        name for name, hint in inspect.get_annotations(VisualizationJob).items() if isinstance(hint, str)
-    ]
 
 
 #: Resources with one secret input each (every one job 197, read from the emulator).

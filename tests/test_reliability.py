@@ -9,8 +9,6 @@ reaches another path: it is refused before any request, or it becomes exactly
 from __future__ import annotations
 
 import json
-import math
-import os
 import random
 import re
 import threading
@@ -29,6 +27,7 @@ from pulumi_modelarts.errors import ConfigurationError, InvalidInputError, Model
 from pulumi_modelarts.provider import VisualizationJobProvider
 from pulumi_modelarts.settings import Settings
 from tests.checks import CANARY, LeakScanner, mismatches
+from tests.programs import proc_kib
 
 Record = Callable[[str, Any], None]
 
@@ -48,16 +47,12 @@ def quiet_client(live: ModelArtsEmulator) -> Iterator[ModelArtsClient]:
         yield client
 
 
-def denotes(value: Any, number: int) -> bool:
-    """Whether a user's job ID means ``number`` (a bool never means a number)."""
-    if isinstance(value, str):
-        return value.strip().isdecimal() and int(value) == number
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and value == number
-    )
+def whole(value: Any) -> int | None:
+    """The whole number a user's or a server's value means, if any (a bool never means a number)."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
+        return int(value)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return int(value) if number and float(value).is_integer() else None
 
 
 # -- fuzz ------------------------------------------------------------------------------------------
@@ -119,7 +114,7 @@ def test_any_job_id_and_project_is_refused_or_read_at_exactly_its_path(
     else:
         outputs = job.to_outputs(project_id=client.project_id, region=client.region)
         assert mismatches(outputs, live.get_job(job.job_id) or {}, live.project_id, live.region) == []
-        assert denotes(job_id, job.job_id)
+        assert whole(job_id) == job.job_id
         record_property("outcomes", {"the right job": 1})
     for request in (r for r in live.requests if r.route != "iam_projects"):
         assert re.fullmatch(r"/v1/[A-Za-z0-9_-]{1,64}/visualization-jobs/[1-9][0-9]{0,18}", request.path)
@@ -152,7 +147,7 @@ def test_any_resource_input_is_checked_without_io(
     record_property("examples", 1)
     record_property("outcomes", {"check failures" if result.failures else "accepted": 1})
     accepted = result.inputs.get("job_id")
-    assert result.failures or (type(accepted) is int and denotes(job_id, accepted))
+    assert result.failures or (type(accepted) is int and whole(job_id) == accepted)
 
 
 #: The sample job 197 as the API returns it, with up to three fields given other values.
@@ -173,13 +168,6 @@ BODIES = st.one_of(
     st.binary(max_size=200),
     st.text(max_size=200).map(lambda text: text.encode("utf-8", "surrogatepass")),
 )
-
-
-def whole(value: Any) -> int | None:
-    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
-        return int(value)
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return int(value) if number and float(value).is_integer() else None
 
 
 @pytest.mark.reliability("fuzz: status, content type and body of an answer")
@@ -230,11 +218,6 @@ SOAK_FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def rss_kib() -> int:
-    with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
-        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
-
-
 @pytest.mark.reliability("soak")
 def test_soak_eight_threads_share_one_client_through_random_faults(
     emulator: ModelArtsEmulator, leaks: LeakScanner, record_property: Record, full: bool
@@ -279,7 +262,7 @@ def test_soak_eight_threads_share_one_client_through_random_faults(
                 outcomes[outcome] += 1
                 done = outcomes.total()
             if done == reads // 10:
-                rss["warm"] = rss_kib()  # every thread, session and connection exists by now
+                rss["warm"] = proc_kib("VmRSS")  # every thread, session and connection exists by now
             if done % 2000 == 0:
                 emulator.expire_tokens()
             if done % 500 == 0:  # the request log is counted and emptied as the soak runs: no growth
@@ -288,7 +271,7 @@ def test_soak_eight_threads_share_one_client_through_random_faults(
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(worker, range(threads)))
     count_requests()
-    growth = rss_kib() / rss.get("warm", rss_kib()) - 1
+    growth = proc_kib("VmRSS") / rss.get("warm", proc_kib("VmRSS")) - 1
     assert outcomes.total() == reads and not [name for name in outcomes if name.startswith("WRONG")], outcomes
     assert faults.total() > 0  # faults really were injected
     assert not full or growth < 0.10

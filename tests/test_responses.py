@@ -1,6 +1,6 @@
 """Every answer takes one path (bytes, JSON value, model, "is it the job we asked for"), numbers
-must be finite, only ModelArts' own codes mean "not found", and nothing a server echoes back
-carries a secret into an error."""
+must be finite, only ModelArts' own codes mean "not found", nothing a server echoes back carries
+a secret into an error; and the model's coercions, tolerance, strictness and derived values."""
 
 from __future__ import annotations
 
@@ -13,17 +13,18 @@ from typing import Any
 
 import pytest
 import requests
+from pydantic import ValidationError
 
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.errors import (
-    AuthenticationError,
     ConfigurationError,
     InvalidResponseError,
     JobNotFoundError,
     ModelArtsError,
     ServiceError,
-    ThrottledError,
 )
+from pulumi_modelarts.outputs import JobStatus, status_name
+from pulumi_modelarts.responses import JobModel, JobPage
 from tests.hostile import (
     ANOTHER_JOB_IN_DISGUISE,
     ECHOES,
@@ -69,15 +70,14 @@ def test_no_body_can_return_another_job(server: Scripted, body: bytes) -> None:
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        codecs.BOM_UTF8 + as_json(JOB_197),
-        b"\n " + as_json(JOB_197) + b"\r\n",
-        as_json({**JOB_197, "job_id": "197"}),
-    ],
-    ids=["UTF-8 BOM", "surrounding whitespace", "ID as text"],
-)
+SAME_JOB = {
+    "UTF-8 BOM": codecs.BOM_UTF8 + as_json(JOB_197),
+    "surrounding whitespace": b"\n " + as_json(JOB_197) + b"\r\n",
+    "ID as text": as_json({**JOB_197, "job_id": "197"}),
+}
+
+
+@pytest.mark.parametrize("body", SAME_JOB.values(), ids=SAME_JOB.keys())
 def test_the_same_job_in_another_spelling_is_read(server: Scripted, body: bytes) -> None:
     assert server.read(body).job_id == 197
 
@@ -110,18 +110,10 @@ def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
         server.read(body, status, Content_Type=content_type)
 
 
-@pytest.mark.parametrize(
-    ("status", "body"),
-    [
-        (404, {"error_code": "ModelArts.0015", "error_message": "The resource you requested is not exist"}),
-        (400, {"is_success": False, "error_code": "ModelArts.2775", "error_message": "not found"}),
-        (404, {"error_code": "ModelArts.2775", "error_message": "training job (ID 197) not found"}),
-        (200, {"is_success": False, "error_code": "ModelArts.0015", "error_message": "gone"}),
-    ],
-)
-def test_modelarts_not_found_codes_are_a_missing_job(
-    server: Scripted, status: int, body: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize(("status", "code"), [(404, "0015"), (400, "2775"), (404, "2775"), (200, "0015")])
+def test_modelarts_not_found_codes_are_a_missing_job(server: Scripted, status: int, code: str) -> None:
+    body = {"error_code": f"ModelArts.{code}", "error_message": "not found"}
+    body |= {"is_success": False} if status != 404 else {}  # as the 400 and the 200 styles answer
     with pytest.raises(JobNotFoundError):
         server.read(body, status)
 
@@ -184,18 +176,89 @@ def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
     assert PASSWORD[:6] in str(caught.value) and "***" not in str(caught.value)
 
 
-def test_every_kind_of_error_keeps_the_secret_out(echo_server: tuple[EchoServer, RawServer]) -> None:
-    """The same echo through each classification: auth, throttling, not found, redirect."""
-    echo, raw = echo_server
-    cases: list[tuple[type[ModelArtsError], Any]] = [
-        (AuthenticationError, lambda s: reply(401, {"error_code": "APIG.0301", "error_msg": s})),
-        (ThrottledError, lambda s: reply(429, {"error_code": "APIG.0308", "error_msg": s}, Retry_After=s)),
-        (JobNotFoundError, lambda s: reply(404, {"error_code": "ModelArts.0015", "error_message": s})),
-        (InvalidResponseError, lambda s: reply(301, b"", Location=s)),
-    ]
-    settings = EchoServer.settings(raw.url)
-    for expected, answer in cases:
-        echo.echo, echo.secret = answer, ISSUED_TOKEN
-        with pytest.raises(expected) as caught:
-            ModelArtsClient(settings).get_visualization_job(197)
-        assert leaked_forms(str(caught.value), ISSUED_TOKEN) == [], expected
+# -- the model ----------------------------------------------------------------------------------
+
+DOC_SAMPLE: dict[str, Any] = {
+    "duration": 33000,
+    "job_name": "apiTest-11",
+    "create_time": 1565149736000,
+    "train_url": "/wph-test/zl-test/Flowers-Set/ApiTest/",
+    "job_id": 197,
+    "job_desc": "ModelArts API Dialtest",
+    "resource_id": "e17dd874-b5e0-4e9b-aaf0-22b045ad8571",
+    "status": 7,
+    "service_url": "https://console.otc.t-systems.com/modelarts2/tensorboard/p/197/",
+}
+MISSING = object()
+
+
+def test_documented_sample_parses_with_optional_fields_none_and_extra_fields_ignored() -> None:
+    job = JobModel.model_validate({**DOC_SAMPLE, "brand_new_field": {"a": [1]}})
+    assert (job.job_id, job.job_name, job.status, job.duration) == (197, "apiTest-11", 7, 33000)
+    assert job.job_type is job.flavor is job.schedule is job.remaining_duration is job.is_success is None
+    page = JobPage.model_validate({"job_total_count": "2", "jobs": [DOC_SAMPLE, {**DOC_SAMPLE, "job_id": 5}]})
+    assert page.job_total_count == 2 and [job.job_id for job in page.jobs] == [197, 5]
+    assert JobPage.model_validate({}).jobs == []
+
+
+def test_numbers_sent_as_json_strings_are_coerced_and_optional_fields_read() -> None:
+    body = {**DOC_SAMPLE, "job_id": "10", "status": "1", "create_time": "1524189990635", "duration": "0"}
+    body |= {"is_success": True, "remaining_duration": "1800.5", "job_type": "MindInsight"}
+    body |= {
+        "flavor": {"code": "modelarts.vm.cpu.2u", "extra": 1},
+        "schedule": {"type": "stop", "duration": "4"},
+    }
+    job = JobModel.model_validate(json.loads(json.dumps(body)))
+    assert (job.job_id, job.status, job.create_time, job.duration) == (10, 1, 1524189990635, 0)
+    assert (job.is_success, job.remaining_duration, job.job_type) == (True, 1800.5, "MindInsight")
+    assert job.flavor is not None and job.flavor.code == "modelarts.vm.cpu.2u"
+    assert job.schedule is not None and job.schedule.duration == 4
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("status", True),  # a boolean must not silently become status 1
+        ("status", "running"),
+        ("job_id", 1.5),
+        ("job_id", 0),
+        ("job_id", -3),
+        ("job_name", 123),
+        ("duration", [1]),
+        ("create_time", {"ms": 1}),
+        ("remaining_duration", False),
+        ("remaining_duration", [1.5]),
+        *((identity, MISSING) for identity in ("job_id", "job_name", "status")),
+    ],
+)
+def test_wrong_field_types_and_missing_identity_are_rejected(field: str, value: object) -> None:
+    body = {key: item for key, item in {**DOC_SAMPLE, field: value}.items() if item is not MISSING}
+    with pytest.raises(ValidationError):
+        JobModel.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("status", "name"), [(8, "RUNNING"), (7, None), (10, None), (0, None), (23, "UNKNOWN_23")]
+)
+def test_status_names_unknown_codes_and_is_running(status: int, name: str | None) -> None:
+    assert [int(s) for s in JobStatus] == list(range(23))
+    assert JobStatus.RUNNING == 8 and JobStatus.FAILED == 11 and JobStatus.MOUNT_FAILED == 22
+    job = JobModel.model_validate({**DOC_SAMPLE, "status": status})
+    assert job.status_name == status_name(status) and (name is None or status_name(status) == name)
+    assert job.is_running is (status == 8)
+
+
+@pytest.mark.parametrize(
+    ("create_time", "created_at"),
+    [
+        (1565149736000, "2019-08-07T03:48:56Z"),
+        (1565149736123, "2019-08-07T03:48:56.123Z"),
+        (0, "1970-01-01T00:00:00Z"),
+        (None, None),
+    ],
+)
+def test_created_at_is_utc_rfc3339(
+    create_time: int | None, created_at: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # a local zone must not leak into the value
+    assert JobModel.model_validate({**DOC_SAMPLE, "create_time": create_time}).created_at == created_at

@@ -55,11 +55,10 @@ def test_precedence_args_then_stack_config_then_environment() -> None:
     empty = Settings.from_sources(
         args={"region": None}, stack_config={"modelarts:region": " "}, environ=environ
     )
-    assert (empty.region, value_of(empty, "access_key"), value_of(empty, "secret_key")) == (
-        "nl",
+    assert empty.region == "nl" and [value_of(empty, f) for f in ("access_key", "secret_key")] == [
         "hw",
         "os-sk",
-    )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -90,27 +89,19 @@ def test_missing_or_half_set_credentials_name_what_to_set(environ: dict[str, str
     assert "\n" not in str(caught.value) and [name for name in names if name not in str(caught.value)] == []
 
 
+#: key -> values refused with an error naming ``modelarts:<key>``.
+INVALID = {"maxRetries": ["many", "99", "7.5", "-1"], "timeout": ["-1", "nan", "inf", "0", "3600.5"]}
+INVALID |= {"readTimeout": ["NaN"], "connectTimeout": ["1e999", "ten"], "insecure": ["perhaps", "2"]}
+
+
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
-        ("maxRetries", "many", "modelarts:maxRetries"),
-        ("maxRetries", "99", "modelarts:maxRetries"),
-        ("timeout", "-1", "modelarts:timeout"),
-        ("timeout", "nan", "modelarts:timeout"),
-        ("timeout", "inf", "modelarts:timeout"),
-        ("readTimeout", "NaN", "modelarts:readTimeout"),
-        ("connectTimeout", "1e999", "modelarts:connectTimeout"),
+        *((key, value, f"modelarts:{key}") for key, values in INVALID.items() for value in values),
         ("region", "../x", "region may only contain"),
         ("projectId", "a/b", "projectId may only contain"),
         ("endpoint", "http://example.com", "https://"),
         ("cloud", "bad host/x", "cloud"),
-        ("insecure", "perhaps", "modelarts:insecure"),
-        ("insecure", "2", "modelarts:insecure"),
-        ("maxRetries", "7.5", "modelarts:maxRetries"),
-        ("maxRetries", "-1", "modelarts:maxRetries"),
-        ("timeout", "0", "modelarts:timeout"),
-        ("timeout", "3600.5", "modelarts:timeout"),
-        ("connectTimeout", "ten", "modelarts:connectTimeout"),
     ],
 )
 def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, fragment: str) -> None:
@@ -122,19 +113,12 @@ def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, 
 @pytest.mark.parametrize(
     ("key", "text", "value"),
     [
-        ("maxRetries", "0", 0),
-        ("maxRetries", " 7 ", 7),
-        ("maxRetries", "7.0", 7),
-        ("maxRetries", "+20", 20),
-        ("timeout", "1e2", 100.0),
-        ("timeout", "3600", 3600.0),
+        *(("maxRetries", text, value) for text, value in [("0", 0), (" 7 ", 7), ("7.0", 7), ("+20", 20)]),
+        *(("timeout", text, value) for text, value in [("1e2", 100.0), ("3600", 3600.0)]),
         ("connectTimeout", " .5 ", 0.5),
         ("readTimeout", "1_0", 10.0),
-        ("insecure", "YES", True),
-        ("insecure", " on ", True),
-        ("insecure", "t", True),
-        ("insecure", "off", False),
-        ("insecure", "0", False),
+        *(("insecure", text, True) for text in ["YES", " on ", "t"]),
+        *(("insecure", text, False) for text in ["off", "0"]),
     ],
 )
 def test_numbers_and_flags_in_the_forms_config_and_environment_carry(

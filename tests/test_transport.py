@@ -170,21 +170,18 @@ import sys
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.errors import InvalidResponseError
 from tests.hostile import settings_for
-
-def kib(field):
-    with open("/proc/self/status") as status:
-        return int(next(line for line in status if line.startswith(field)).split()[1])
+from tests.programs import proc_kib
 
 for url in sys.argv[1:]:
     client = ModelArtsClient(settings_for(url))
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # resets the peak (VmHWM) to the current RSS
-    before = kib("VmRSS:")
+    before = proc_kib("VmRSS")
     try:
         client.get_visualization_job(197)
     except InvalidResponseError as exc:
         print(url, "refused:", exc, file=sys.stderr)
-    print((kib("VmHWM:") - before) / 1024)
+    print((proc_kib("VmHWM") - before) / 1024)
 """
 
 
