@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import json
 import random
 import textwrap
 from pathlib import Path
@@ -29,10 +30,10 @@ from pulumi_modelarts import (
     get_visualization_job,
     get_visualization_jobs,
 )
-from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
-from tests.checks import outputs_of
+from tests.checks import CANARY, outputs_of
 from tests.programs import modelarts_requests, run_program, write_program as write
 
 #: Fields the list call does not return; the plural form leaves them None.
@@ -351,6 +352,75 @@ def test_many_output_lookups_each_get_their_own_result(
     if latency:  # a thread sends its next request only once its last was answered, `latency` later
         at_once = max(bisect.bisect_left(arrivals, t + latency) - n for n, t in enumerate(arrivals))
         assert at_once <= MAX_CONCURRENT_READS
+
+
+@pytest.mark.slow
+def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_they_wait(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """A thread spinning keeps the program busy, so reads of an instant server soon run in the
+    program's own thread, with the results the pool gives; reads of a slow server (another
+    endpoint) then go back to threads and overlap. A read that fails inline fails the program
+    with one line, as from the pool."""
+    latency = 0.1
+    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY, latency=latency) as slow:
+        program = write_program(
+            tmp_path,
+            f"""
+            import asyncio
+            import json
+            import threading
+            import time
+
+            from pulumi_modelarts import functions
+
+
+            def spin(stop):
+                while not stop.is_set():
+                    pass
+
+
+            async def read_all(job_ids, **options):
+                outputs = [get_visualization_job_output(job_id=i, allow_missing=True, **options) for i in job_ids]
+                return [(await output.future()).job_name for output in outputs]
+
+
+            async def busy_until_inline():
+                stop, started, names = threading.Event(), time.monotonic(), []
+                threading.Thread(target=spin, args=(stop,), daemon=True).start()
+                while not functions._READS._inline and time.monotonic() < started + 60:
+                    names.append(await read_all([197, 212, 999_999] * 20))
+                stop.set()
+                return functions._READS._inline, names
+
+
+            async def phases():
+                inline, busy = await busy_until_inline()
+                slow = await read_all([197, 212, 230, 245] * 8, endpoint={slow.url!r})
+                seen = {{"inline": inline, "busy": busy, "slow": slow, "inline_after": functions._READS._inline}}
+                seen["inline_again"] = (await busy_until_inline())[0]
+                with open("phases.json", "w") as file:
+                    json.dump(seen, file)
+                await get_visualization_job_output(job_id=999_999).future()
+
+
+            pulumi.export("phases", pulumi.Output.from_input(asyncio.ensure_future(phases())))
+            """,
+        )
+
+        run = run_in(emulator, program)
+
+        phases = json.loads((tmp_path / "phases.json").read_text())
+        assert phases["inline"] is phases["inline_again"] is True and phases["inline_after"] is False
+        names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
+        assert phases["busy"] and all(read == [names[197], names[212], None] * 20 for read in phases["busy"])
+        assert phases["slow"] == [names[197], names[212], names[230], names[245]] * 8
+        arrivals = sorted(record.time for record in slow.requests if record.route == "get_job")
+        assert len(arrivals) == 32
+        at_once = max(bisect.bisect_left(arrivals, t + latency) - n for n, t in enumerate(arrivals))
+        assert at_once >= 8  # after at most a few reads in turn, they overlap again
+        assert run.error is not None and run.error["type"] == "JobNotFoundError"
+        assert "RunError" in run.error["mro"] and "\n" not in run.error["message"]
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 MAX_CONCURRENT_READS = 16
 #: How long a read's result may wait to be handed back with others, per output still waiting.
 BATCH_SECONDS_PER_WAITING = 50e-6
+#: Inline reads in a row that each waited longer than this (and than they computed) send reads
+#: back to the threads; one alone may be a hiccup of the machine.
+INLINE_WAIT_SECONDS = 0.001
+INLINE_WAITS = 3
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
 _R = TypeVar("_R")
 
@@ -336,6 +340,11 @@ class _Reads:
     rescans every pending output whenever one completes (pulumi/pulumi#22411; reproduced by
     ``benchmarks/sdk_output_wait.py``), so results go back in batches: at once when no read is
     running, else within ``BATCH_SECONDS_PER_WAITING`` per result the program waits for.
+
+    Still busy over 90 % with two threads, the process gains nothing from a thread per read and
+    pays for each hand-off (the program's thread rescanning pending outputs, lock switches): reads
+    then run in the program's own thread, like the direct form, until ``INLINE_WAITS`` in a row
+    wait on the network longer than they compute and ``INLINE_WAIT_SECONDS``.
     """
 
     def __init__(self) -> None:
@@ -344,6 +353,7 @@ class _Reads:
         )
         self._lock = threading.Lock()
         self._threads = self._busy = 0
+        self._inline, self._waits = False, 0
         self._limit = MAX_CONCURRENT_READS
         self._since = (0.0, 0.0)  # start of the current measure: wall and process CPU seconds
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
@@ -353,8 +363,21 @@ class _Reads:
             return self._loops.get(loop) or self._loops.setdefault(loop, _Loop(loop))
 
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
-        """Run ``read`` on a pool thread; its result arrives as a future of ``loop``."""
+        """Run ``read`` on a pool thread (or at once, see above); its result arrives as a future
+        of ``loop``."""
         state, future = self.loop(loop), loop.create_future()
+        if self._inline:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                with _as_run_errors():
+                    future.set_result(read())
+            except Exception as exc:  # raised where the result is awaited, as from the pool
+                future.set_exception(exc)
+            cpu = time.thread_time() - cpu
+            waited = time.perf_counter() - wall - cpu > max(cpu, INLINE_WAIT_SECONDS)
+            self._waits = self._waits + 1 if waited else 0
+            self._inline = self._waits < INLINE_WAITS
+            return future
         with self._lock:
             state.waiting += 1
             self._busy += 1
@@ -396,6 +419,7 @@ class _Reads:
         if now - self._since[0] >= 0.05:
             busy = (time.process_time() - self._since[1]) / (now - self._since[0])
             if busy > 0.9:
+                self._inline, self._waits = self._limit == 2, 0
                 self._limit = max(2, self._limit // 2)
             elif busy < 0.5:
                 self._limit = min(MAX_CONCURRENT_READS, self._limit * 2)
