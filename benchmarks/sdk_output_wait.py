@@ -1,6 +1,7 @@
-"""Reproduction of the cost of ``wait_for_rpcs`` since pulumi/pulumi#22411: whenever a pending
-output completes, it waits anew on every pending output, so a program whose N outputs complete one
-by one spends N² steps there; hence ``pulumi_modelarts.functions`` hands results back in batches.
+"""Reproduction of the cost of the SDK's ``wait_for_rpcs`` (``pulumi/runtime/stack.py``, which
+waits on pending outputs since pulumi/pulumi#15744): whenever a pending output completes, it waits
+anew on every pending output, so a program whose N outputs complete one by one spends N² steps
+there; hence ``pulumi_modelarts.functions`` hands results back in batches.
 
 ``python -m benchmarks.sdk_output_wait [N ...]`` prints the CPU seconds of programs (fresh
 interpreters, mocks) whose N outputs complete one per event-loop turn, and all in one turn."""

@@ -337,9 +337,10 @@ class _Reads:
     nothing from more than two and pay for every lock switch. So up to ``limit`` threads read at
     once: it halves (to two) while the process is busy over 90 % of the time, doubles back (to
     ``MAX_CONCURRENT_READS``) while it is idle over half of it. The SDK's ``wait_for_rpcs``
-    rescans every pending output whenever one completes (pulumi/pulumi#22411; reproduced by
-    ``benchmarks/sdk_output_wait.py``), so results go back in batches: at once when no read is
-    running, else within ``BATCH_SECONDS_PER_WAITING`` per result the program waits for.
+    (``pulumi/runtime/stack.py``; it waits on pending outputs since pulumi/pulumi#15744) waits anew
+    on every pending output whenever one completes (``benchmarks/sdk_output_wait.py`` shows it),
+    so results go back in batches: at once when no read is running, else within
+    ``BATCH_SECONDS_PER_WAITING`` per result the program waits for.
 
     Still busy over 90 % with two threads, the process gains nothing from a thread per read and
     pays for each hand-off (the program's thread rescanning pending outputs, lock switches): reads
