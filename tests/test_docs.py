@@ -144,7 +144,7 @@ def test_the_package_declares_and_ships_its_license() -> None:
     info = metadata.metadata("pulumi-modelarts")
     assert info["License-Expression"] == "Apache-2.0"
     assert info.get_all("License-File") == ["LICENSE"]
-    assert info["License"] is None  # the deprecated free-text field
+    assert info.get_all("License") is None  # the deprecated free-text field
     text = (REPO_ROOT / "LICENSE").read_text(encoding="utf-8")
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a pointer to it
