@@ -366,7 +366,7 @@ class _Reads:
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
         """Run ``read`` on a pool thread (or at once, see above); its result arrives as a future
         of ``loop``."""
-        state, future = self.loop(loop), loop.create_future()
+        future = loop.create_future()
         if self._inline:
             wall, cpu = time.perf_counter(), time.thread_time()
             try:
@@ -379,6 +379,7 @@ class _Reads:
             self._waits = self._waits + 1 if waited else 0
             self._inline = self._waits < INLINE_WAITS
             return future
+        state = self.loop(loop)
         with self._lock:
             state.waiting += 1
             self._busy += 1
