@@ -369,11 +369,10 @@ class _Reads:
         future = loop.create_future()
         if self._inline:
             wall, cpu = time.perf_counter(), time.thread_time()
-            try:
-                with _as_run_errors():
-                    future.set_result(read())
-            except Exception as exc:  # raised where the result is awaited, as from the pool
-                future.set_exception(exc)
+            result, error = _outcome(read)
+            if error is not None and not isinstance(error, Exception):
+                raise error  # an interrupt stops the program here, as the direct form's would
+            _settle(future, result, error)
             cpu = time.thread_time() - cpu
             waited = time.perf_counter() - wall - cpu > max(cpu, INLINE_WAIT_SECONDS)
             self._waits = self._waits + 1 if waited else 0
@@ -395,11 +394,7 @@ class _Reads:
     def _work(self) -> None:
         while True:
             state, future, read = self._jobs.get()
-            try:
-                with _as_run_errors():
-                    outcome: tuple[Any, BaseException | None] = (read(), None)
-            except BaseException as exc:  # handed to the awaiting output
-                outcome = (None, exc)
+            outcome = _outcome(read)
             with self._lock:
                 self._busy -= 1
                 state.done.append((future, *outcome))
@@ -433,12 +428,25 @@ class _Reads:
             batch, state.done = state.done, []
             state.waiting -= len(batch)
         for future, result, error in batch:
-            if not future.cancelled():
-                future.set_exception(error) if error else future.set_result(result)
+            _settle(future, result, error)
 
     def forget_threads(self) -> None:
         """After ``fork()`` the child has none of the threads; the next read starts them."""
         self.__init__()  # type: ignore[misc]
+
+
+def _outcome(read: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """What ``read()`` returned, or what it raised (as one of :func:`_as_run_errors`' errors)."""
+    try:
+        with _as_run_errors():
+            return read(), None
+    except BaseException as exc:  # handed to the awaiting output
+        return None, exc
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if not future.cancelled():
+        future.set_exception(error) if error else future.set_result(result)
 
 
 class _Loop:
