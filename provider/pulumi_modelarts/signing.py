@@ -142,7 +142,7 @@ def sign(
     names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
     values = lower_keys(headers)
     to_sign = string_to_sign(
-        canonical_request(method, path, query, values, names, body), values.get("x-sdk-date", "")
+        canonical_request(method, path, query, values, names, body), values.get(DATE_HEADER.lower(), "")
     )
     mac = (secret_key_hmac(secret_key) if isinstance(secret_key, str) else secret_key).copy()
     mac.update(to_sign.encode("utf-8"))
