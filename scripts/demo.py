@@ -3,9 +3,9 @@
 With a working `pulumi` CLI it runs `pulumi up` on the quickstart as its own stack (`demo`, a
 local file backend and Pulumi home in `.pulumi-demo/`, a fixed passphrase), so a cloud quickstart
 on another stack is left alone, and prints `pulumi stack output --json`. Without one (not on PATH,
-or `pulumi version` fails) it says why in one line and runs the same program in this process under
-Pulumi's mocks, with the real provider reading the emulator, and prints what
-`pulumi stack output --json` would print for it.
+or `pulumi version` fails, hangs or prints no version number) it says why in one line and runs the
+same program in this process under Pulumi's mocks, with the real provider reading the emulator,
+and prints what `pulumi stack output --json` would print for it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import runpy
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,7 @@ JOB_ID = "197"
 PASSPHRASE = "modelarts-demo"  # noqa: S105 - protects nothing: the demo stack holds no secrets
 INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
 VERSION_TIMEOUT = 30.0
+VERSION = re.compile(r"^v?\d+\.\d+\.\d+\S*$", re.MULTILINE)  # what `pulumi version` prints
 CLOUD_VARIABLES = ("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG_PASSPHRASE")
 
 
@@ -39,23 +42,40 @@ def _run(command: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, cwd=REPO, env=env, check=True)
 
 
-def working_pulumi(env: dict[str, str]) -> tuple[str | None, str]:
-    """The `pulumi` on PATH if `pulumi version` succeeds; otherwise None and why not."""
+def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tuple[str | None, str]:
+    """The `pulumi` on PATH if `pulumi version` prints a version number; otherwise None and why not.
+
+    It runs with stdin closed (an npm shim that asks before it downloads gets no answer) in a
+    session of its own, so one that hangs is stopped with everything it started.
+    """
     pulumi = shutil.which("pulumi", path=env.get("PATH"))
     if pulumi is None:
         return None, "the pulumi CLI is not on PATH"
+    asked = f"`{pulumi} version`"
     try:
-        done = subprocess.run(
-            [pulumi, "version"], env=env, capture_output=True, text=True, timeout=VERSION_TIMEOUT, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return None, f"`{pulumi} version` did not answer within {VERSION_TIMEOUT:.0f} s"
+        with subprocess.Popen(
+            [pulumi, "version"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        ) as process:
+            try:
+                out, err = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                return None, f"{asked} did not answer within {timeout:.0f} s"
     except OSError as exc:
-        return None, f"`{pulumi} version` could not start ({exc.strerror or exc})"
-    if done.returncode != 0:
-        said = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        detail = f": {said[-1][:200]}" if said else ""
-        return None, f"`{pulumi} version` exited with {done.returncode}{detail}"
+        return None, f"{asked} could not start ({exc.strerror or exc})"
+    said = [line.strip() for line in (err + out).splitlines() if line.strip()]
+    last = said[-1][:200] if said else ""
+    if process.returncode != 0:
+        return None, f"{asked} exited with {process.returncode}" + (f": {last}" if last else "")
+    if not VERSION.search(out):
+        return None, f"{asked} printed no version number" + (f": {last}" if last else "")
     return pulumi, ""
 
 

@@ -3,17 +3,24 @@ show up anywhere, and a job's outputs compared with the emulator's stored JSON."
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import pickle
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from pulumi_modelarts.emulator import EmulatorCredentials, ModelArtsEmulator
 from pulumi_modelarts.errors import ModelArtsError
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.responses import JobModel
+
+_spec = importlib.util.spec_from_file_location("demo", Path(__file__).parents[1] / "scripts" / "demo.py")
+assert _spec is not None and _spec.loader is not None
+demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo)  # `make demo`'s script, with its test of a working CLI
 
 CANARY = EmulatorCredentials(
     access_key="CANARYAK7f3e9d2c1b0a",

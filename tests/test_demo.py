@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.checks import demo
 from tests.programs import clean_environ
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +55,16 @@ BROKEN_PULUMIS = {
     "exits-127-silently": (LOGGED + "exit 127\n", "version` exited with 127"),
     "killed-by-a-signal": (LOGGED + "kill -9 $$\n", "version` exited with -9"),
     "not-a-program": ("\x7fELF\x00 truncated download\n", "version` could not start (Exec format error)"),
+    "prints-no-version": (
+        LOGGED + 'echo "<html>502 Bad Gateway</html>"\n',
+        "version` printed no version number: <html>",
+    ),
+    # An npm shim asking before it downloads: the demo's stdin (a terminal that never answers) is
+    # not passed on, so the question ends at once instead of at the version check's timeout.
+    "asks-before-download": (
+        LOGGED + 'printf "Ok to proceed? (y) "\nread a || exit 1\n',
+        "version` exited with 1: Ok to",
+    ),
 }
 
 
@@ -61,7 +73,19 @@ def _environment(path: str, **extra: str) -> dict[str, str]:
 
 
 def _run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(DEMO)], env=env, capture_output=True, text=True, timeout=120)
+    """The demo as a user starts it, its stdin a terminal that stays open and never answers."""
+    never_answers, held_open = os.pipe()
+    try:
+        return subprocess.run(
+            [sys.executable, str(DEMO)],
+            env=env,
+            stdin=never_answers,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(never_answers), os.close(held_open)
 
 
 def _printed_json(stdout: str) -> str:
@@ -126,3 +150,23 @@ def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_ou
     assert '\n  "job_id": 197,\n' in printed and "remaining_duration" not in json.loads(printed)
     assert json.loads(printed)["visualization_job"]["remaining_duration"] is None
     assert log.read_text().split() in ([], ["version"])  # asked for its version, nothing else
+
+
+def test_a_pulumi_that_hangs_is_stopped_with_what_it_started(tmp_path: Path) -> None:
+    shim, started = tmp_path / "pulumi", tmp_path / "started.pid"
+    shim.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {started}\nwait\n")
+    shim.chmod(0o755)
+    pulumi, reason = demo.working_pulumi({"PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin"}, timeout=1)
+    assert (pulumi, reason) == (None, f"`{shim} version` did not answer within 1 s")
+    grandchild, deadline = int(started.read_text()), time.monotonic() + 10
+    while _running(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(grandchild)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a killed process not yet reaped by init does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] not in "ZX"
+    except FileNotFoundError:
+        return False

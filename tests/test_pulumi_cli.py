@@ -5,7 +5,6 @@ naming this virtualenv, a local file backend, a Pulumi home of its own, the pass
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,13 +17,8 @@ import pytest
 import yaml
 
 from pulumi_modelarts.emulator import ModelArtsEmulator
-from tests.checks import CANARY_SECRETS
-from tests.programs import QUICKSTART_DIR, REPO_ROOT, clean_environ, modelarts_requests
-
-_spec = importlib.util.spec_from_file_location("demo", REPO_ROOT / "scripts" / "demo.py")
-assert _spec is not None and _spec.loader is not None
-demo = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(demo)  # `make demo`'s test of a working CLI, the one definition of it
+from tests.checks import CANARY_SECRETS, demo
+from tests.programs import QUICKSTART_DIR, clean_environ, modelarts_requests
 
 pytestmark = pytest.mark.slow
 STACK = "e2e"
