@@ -33,12 +33,13 @@ class Cli:
         self.pulumi, self.project, self.env, self.emulator = pulumi, project, env, emulator
         self.seen: list[tuple[str, str]] = []
 
-    def run(self, *args: str) -> str:
+    def run(self, *args: str, succeeds: bool = True) -> str:
         command = [self.pulumi, *args, "--non-interactive"]
         done = subprocess.run(
             command, cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300
         )
-        assert done.returncode == 0, f"pulumi {' '.join(args)} exited with {done.returncode}:\n{done.stderr}"
+        said = f"pulumi {' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        assert (done.returncode == 0) is succeeds, said
         return done.stdout
 
     def requests_of(self, *args: str) -> list[tuple[str, str]]:
@@ -83,10 +84,23 @@ def test_the_quickstart_through_the_real_cli(
     # Preview of a new job sends nothing; the update reads it once.
     assert cli.requests_of("up", "--yes") == one_get
     assert json.loads(cli.run("stack", "output", "--json")) == stack_output_json
-    # A job in state: preview reads it once and, with no remote change, shows none.
+    # A job in state: preview reads it once and, with no remote change, shows none; nor when only
+    # a running job's clock moved.
     assert cli.requests_of("preview", "--expect-no-changes") == one_get
+    emulator.update_job(JOB_ID, duration=9_000_000)
+    assert cli.requests_of("preview", "--expect-no-changes") == one_get
+    # A status change is drift: the gate fails, and the update stores every field fresh, clock included.
+    emulator.update_job(JOB_ID, status=10)
+    cli.run("preview", "--expect-no-changes", succeeds=False)
+    assert cli.requests_of("up", "--yes", "--skip-preview") == one_get
+    updated = json.loads(cli.run("stack", "output", "--json"))
+    assert (updated["status_name"], updated["is_running"], updated["duration"]) == (
+        "COMPLETED",
+        False,
+        9_000_000,
+    )
     assert cli.requests_of("refresh", "--yes", "--skip-preview") == one_get
-    assert json.loads(cli.run("stack", "output", "--json")) == stack_output_json
+    assert json.loads(cli.run("stack", "output", "--json")) == updated
     # The credentials (the emulator's are canaries) reach no state file, checkpoint or backup.
     states = list((tmp_path / "state").rglob("*.json"))
     assert any(JOB_NAME in state.read_text(encoding="utf-8") for state in states)
