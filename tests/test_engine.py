@@ -13,7 +13,8 @@ from pulumi.dynamic.config import Config
 from pulumi.output import Unknown
 
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
-from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+from pulumi_modelarts.outputs import OUTPUTS
+from pulumi_modelarts.provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
 from tests.checks import CANARY, SECRET_CONFIG_KEYS, LeakScanner, mismatches, outputs_of
 from tests.harness import (
     Desired,
@@ -151,6 +152,35 @@ def test_a_running_jobs_clock_alone_is_not_drift(
     fresh = {name: fresh_state_outputs(emulator, job_id) for job_id, (name, _) in changes.items()}
     assert {name: stored(engine, name) for name in program} == (fresh if drift else before)
     assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
+
+
+#: A value of each stored field that the job (197) does not have.
+ANOTHER_VALUE: dict[str, Any] = {
+    **{field.name: f"other-{field.name}" for field in OUTPUTS if field.type in (str, str | None)},
+    **dict(job_id=212, status=10, is_running=False, duration=1, create_time=1, remaining_duration=0.5),
+    **dict(project_id="0" * 32, region="eu-nl", endpoint="http://127.0.0.1:9"),
+}
+
+
+def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    """Every stored field, one resource each, its stored value changed or dropped (a field
+    appearing), next to a field of another version: only the clock is no change, a field naming
+    the job or its place replaces, any other field is an update."""
+    assert set(ANOTHER_VALUE) == set(STATE_FIELDS)
+    emulator.update_job(197, remaining_duration=3600.0)  # every field has a value
+    expected = {}
+    for key, how in ((key, how) for key in STATE_FIELDS for how in ("changed", "absent")):
+        _, outputs = put_in_state(engine, emulator, f"{key}-{how}", 197)
+        outputs.pop(key) if how == "absent" else outputs.update({key: ANOTHER_VALUE[key]})
+        outputs["field_of_another_version"] = "kept"
+        replaced = [key] if how == "changed" and key in TARGET_INPUTS else []
+        kind = "same" if key in ("duration", "remaining_duration") else "replace" if replaced else "update"
+        expected[f"{key}-{how}"] = (kind, replaced)
+    steps = engine.preview({name: job(197) for name in expected}).steps.values()
+    assert {step.name: (step.kind, step.diff and step.diff.replaces) for step in steps} == expected
+    assert modelarts_calls(emulator) == [("GET", "get_job")]  # one read of job 197 serves every Diff
 
 
 #: How state written by this package's 0.1.0 can differ from what it writes now, one job each:
