@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from markdown_it import MarkdownIt
 
 from pulumi_modelarts.emulator import ModelArtsEmulator
@@ -68,6 +69,21 @@ def test_the_readme_has_snippets_that_run() -> None:
     runnable = [block for block in PYTHON_BLOCKS if ILLUSTRATIVE not in block.flags]
     assert any(block.path == REPO_ROOT / "README.md" for block in runnable)
     assert any("ModelArtsEmulator" in block.code for block in runnable)
+
+
+YAML_BLOCKS = [block for path in DOCS for block in fenced_blocks(path) if block.language == "yaml"]
+
+
+@pytest.mark.parametrize("block", YAML_BLOCKS, ids=lambda block: block.where)
+def test_yaml_snippet_shows_what_the_manifest_holds(block: Block) -> None:
+    """A `Stack` spec fragment in a README is the one in the `stack.yaml` beside it; its envRefs
+    sketch has every entry the manifest has, as the manifest writes it."""
+    manifest = yaml.safe_load_all((block.path.parent / "stack.yaml").read_text(encoding="utf-8"))
+    spec = next(document for document in manifest if document["kind"] == "Stack")["spec"]
+    shown = yaml.safe_load(block.code)
+    refs = shown.pop("envRefs", None)
+    assert shown == {key: spec.get(key) for key in shown}, block.where
+    assert refs is None or {key: refs[key] for key in spec["envRefs"]} == spec["envRefs"], block.where
 
 
 # -- shell steps ---------------------------------------------------------------------------------
