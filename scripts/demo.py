@@ -35,6 +35,9 @@ INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
 VERSION_TIMEOUT = 30.0
 VERSION = re.compile(r"^v?\d+\.\d+\.\d+\S*$", re.MULTILINE)  # what `pulumi version` prints
 CLOUD_VARIABLES = ("HW_", "OS_", "MODELARTS_", "PULUMI_CONFIG_PASSPHRASE")
+#: The emulator's port when free: the endpoint is part of the demo stack's state, so a port that
+#: changed between two runs would show the demo resource as replaced.
+DEMO_PORT = 18197
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
@@ -183,8 +186,16 @@ def without_pulumi(reason: str) -> None:
     print(as_cli_json(stack_outputs(REPO, {"jobId": JOB_ID})), flush=True)
 
 
+def start_emulator() -> ModelArtsEmulator:
+    """The bundled emulator on :data:`DEMO_PORT`, or on any free port when that one is taken."""
+    try:
+        return ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, port=DEMO_PORT).start()
+    except OSError:
+        return ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH).start()
+
+
 def main() -> int:
-    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH) as emulator:
+    with start_emulator() as emulator:
         print(
             f"ModelArts emulator running at {emulator.url} with jobs "
             f"{', '.join(str(job['job_id']) for job in emulator.jobs())}",

@@ -170,3 +170,14 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] not in "ZX"
     except FileNotFoundError:
         return False
+
+
+def test_the_demo_emulator_keeps_its_port_between_runs_and_takes_another_when_it_is_busy() -> None:
+    # The endpoint is in the demo stack's state: a new port on every run would replace the resource.
+    with demo.start_emulator() as first:
+        assert first.port == demo.DEMO_PORT
+        with demo.start_emulator() as second:  # the port is taken: any free one serves as well
+            assert second.port not in (0, demo.DEMO_PORT)
+            assert [job["job_id"] for job in second.jobs()] == [job["job_id"] for job in first.jobs()]
+    with demo.start_emulator() as again:
+        assert again.port == demo.DEMO_PORT
