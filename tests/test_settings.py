@@ -230,7 +230,11 @@ def resolve(field: str, source: str, value: str, tmp_path: Path) -> Settings:
 
 
 @pytest.mark.reliability("whitespace secrets")
-@pytest.mark.parametrize("padding", ["\n", "\r\n", " \t", "\n\n ", "\t\r\n"], ids=repr)
+@pytest.mark.parametrize(
+    "padding",
+    ["\n", "\r\n", " \t", "\n\n ", "\t\r\n", "\ufeff", "\u00a0\u3000\u2028", "\u200b\r\n"],
+    ids=repr,
+)
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
 def test_credentials_lose_the_whitespace_files_and_shells_add(
@@ -243,8 +247,8 @@ def test_credentials_lose_the_whitespace_files_and_shells_add(
 @pytest.mark.reliability("whitespace secrets")
 @pytest.mark.parametrize(
     "inner",
-    ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff"],
-    ids=["LF", "CR", "NUL", "ESC", "DEL", "NEL", "surrogate"],
+    ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff", "\u2028", "\ufeff", "\u200b"],
+    ids=["LF", "CR", "NUL", "ESC", "DEL", "NEL", "surrogate", "LS", "BOM", "ZWSP"],
 )
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
@@ -258,6 +262,14 @@ def test_control_characters_in_credentials_are_refused_without_showing_them(
     message = str(caught.value)
     assert KEYS_BY_FIELD[field].config_key in message and "control character" in message
     assert "CANARY-head" not in message and "tail-9f8e7d" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("blank", ["\r\n", "\ufeff", "\u00a0\u200b\n"], ids=repr)
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+def test_a_credential_that_is_only_padding_is_not_set(field: str, blank: str) -> None:
+    key = KEYS_BY_FIELD[field]
+    settings = Settings.from_sources(stack_config={key.config_key: blank}, environ={key.env[0]: "Value-9f8e"})
+    assert value_of(settings, field) == "Value-9f8e"
 
 
 @pytest.mark.parametrize("field", sorted(CREDENTIAL_FIELDS))

@@ -97,7 +97,12 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "http_proxy": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
     "no_proxy": ("no_proxy", "NO_PROXY"),
 }
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
+_PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
+#: C0/C1 controls, line and paragraph separators, invisible marks and lone surrogates.
+_CONTROL_CHARACTER = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
+)
 
 
 class SecretStr:
@@ -338,9 +343,9 @@ def _converted(field: str, value: Any) -> Any:
 
 def _credential(field: str, text: str) -> str:
     """Strip what files and shells add around a value; refuse what no request could carry."""
-    text = text.strip()
+    text = _PADDING.sub("", text)
     if _CONTROL_CHARACTER.search(text):
-        raise ValueError("contains a control character; set it on one line")
+        raise ValueError("contains a control character, a line break or an invisible one; set it on one line")
     if field in HEADER_FIELDS and not text.isascii():
         raise ValueError("must be ASCII, since it is sent in an HTTP header")
     return text
@@ -428,7 +433,7 @@ def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _present(value: object) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
+    return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
 
 
 def _check_readable(path: str, key: SettingKey) -> None:
