@@ -11,6 +11,7 @@ can show them.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -232,7 +233,7 @@ class Settings:
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
         if self.ca_cert_file is not None and not self.insecure:
-            _check_readable(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
+            _check_ca_bundle(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
 
     def with_overrides(
         self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
@@ -385,8 +386,8 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     for field, keys in CLOUDS_YAML_KEYS.items():
         values = [auth.get(key, entry.get(key)) for key in keys]
         value = next((value for value in values if value not in (None, "")), None)
-        if value is not None:
-            fields[field] = str(value)
+        if value is not None:  # numbers as text; a list or mapping is refused as not text
+            fields[field] = str(value) if isinstance(value, int | float) else value
     for key, field in (("region_name", "region"), ("cacert", "ca_cert_file")):
         if entry.get(key):
             fields[field] = str(entry[key])
@@ -417,11 +418,16 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
 
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
-    clouds = document.get("clouds") if isinstance(document, dict) else None
-    entry = clouds.get(name) if isinstance(clouds, dict) else None
-    return entry if isinstance(entry, dict) else {}
+    clouds = document.get("clouds", {}) if isinstance(document, dict) else None
+    entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("auth", {}), dict):
+        raise ConfigurationError(
+            f"cannot read {path}: not a mapping of clouds with mappings of settings",
+            hint=f"Write it as clouds: {{{name}: {{auth: {{...}}, region_name: ...}}}}",
+        )
+    return entry
 
 
 def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -436,19 +442,33 @@ def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
 
 
-def _check_readable(path: str, key: SettingKey) -> None:
-    """A file setting must name something this process can read (a CA directory counts too)."""
+def _check_ca_bundle(path: str, key: SettingKey) -> None:
+    """A CA bundle must be a directory this process can list or a file of PEM certificates that
+    loads: found wrong where settings resolve, not as a failed verification at the first call."""
+    import ssl  # only when a CA bundle is set; requests imports it anyway
+
     try:
         if os.path.isdir(path):
             os.listdir(path)
         else:
-            open(path, "rb").close()  # only checks that it opens
+            stat = os.stat(path)
+            _load_ca_file(path, stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
+        not_pem = isinstance(exc, ssl.SSLError)
+        why = f"cannot be read ({exc.strerror or type(exc).__name__})"
         raise ConfigurationError(
-            f"{key.describe(every_name=True)} names {path!r}, which cannot be read "
-            f"({exc.strerror or type(exc).__name__})",
+            f"{key.describe(every_name=True)} names {path!r}, which "
+            + ("holds no PEM certificate that loads" if not_pem else why),
             hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
         ) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _load_ca_file(path: str, mtime_ns: int, size: int) -> None:  # noqa: ARG001 - the cache key
+    """Loading a bundle of ~150 certificates costs ~17 ms: once per file version and process."""
+    import ssl
+
+    ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
 
 
 def _describe(field: str) -> str:
