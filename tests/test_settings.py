@@ -386,6 +386,10 @@ USERINFO_URLS = [
     "https://modelarts.example.com/?token=s3cr3t-pw-in-url",
     "https://modelarts.example.com/#s3cr3t-pw-in-url",
     "https://user:s3cr3t-pw-in-url@modelarts.example.com\n",
+    "https://user%3As3cr3t-pw-in-url%40modelarts.example.com",
+    "https://user%3As3cr3t-pw-in-url@modelarts.example.com",
+    "https://modelarts.example.com:s3cr3t-pw-in-url",
+    "https://user:s3cr3t-pw-in-url",
 ]
 
 
