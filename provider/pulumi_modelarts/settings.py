@@ -212,7 +212,7 @@ class Settings:
                 converted[field] = _converted(field, value)
             except ValueError as exc:
                 key = KEYS_BY_FIELD.get(field)
-                name = key.describe() if key else " / ".join(PROXY_VARIABLES[field][:2])
+                name = key.describe() if key else f"proxy ({', '.join(PROXY_VARIABLES[field])})"
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
@@ -361,6 +361,10 @@ def _proxy_url(text: str) -> str:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         parts = None
+    if parts is not None and parts.scheme.startswith("socks"):
+        raise ValueError(
+            "SOCKS proxies are not supported (requests needs PySocks for them); use an http:// proxy"
+        )
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// proxy URL such as http://proxy:3128")
     if _CONTROL_CHARACTER.search(url) or " " in url:
