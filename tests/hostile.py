@@ -327,9 +327,21 @@ ISSUED_TOKEN = "MIIechoTOKEN-" + "Qz7x" * 24
 PASSWORD = 'pa"ss\\w\u00f6rd/with+sp ace&more=9e107d9d37'
 
 
+def every_character(secret: str, template: str) -> str:
+    """``secret`` with each character (or, for a %-template, each UTF-8 byte) escaped."""
+    units = secret.encode() if template.startswith("%") else map(ord, secret)
+    return "".join(template.format(unit) for unit in units)
+
+
+#: Escapes a server may apply to every character of an echo, ASCII ones included.
+PER_CHARACTER = ("\\u{:04x}", "\\u{:04X}", "%{:02x}", "%{:02X}", "&#{};")
+
+
 def echoed_forms(secret: str) -> set[str]:
-    """How a server may quote a value: raw, JSON-escaped, URL-encoded, HTML-escaped."""
+    """How a server may quote a value: raw, JSON-escaped (once or twice), URL-encoded,
+    HTML-escaped, or every character escaped."""
     forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret)}
+    forms |= {json.dumps(json.dumps(secret))[1:-1], *(every_character(secret, t) for t in PER_CHARACTER)}
     for ensure_ascii in (True, False):
         escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
         forms |= {escaped, escaped.replace("/", "\\/")}
@@ -353,6 +365,12 @@ def _bad_job(text: str, ensure_ascii: bool = True) -> bytes:
 
 def _error(status: int, text: str, code: str = "X.1", **headers: str) -> bytes:
     return reply(status, {"error_code": code, "error_message": text}, **headers)
+
+
+def _go_escaped(text: str) -> str:
+    """As Go's encoding/json quotes a string: '<', '>' and '&' as \\u escapes, '/' as '\\/'."""
+    escaped = json.dumps(text)
+    return escaped.translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&"}).replace("/", "\\/")
 
 
 def _page(text: str) -> bytes:
@@ -381,6 +399,18 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "error_message, lower-case percent-encoding": lambda s: _error(400, quote(s).lower()),
     "error_msg of a 401": lambda s: reply(401, {"error_code": "APIG.0301", "error_msg": s}),
     "error_message of a missing job": lambda s: _error(404, s, "ModelArts.0015"),
+    "error_message, every character \\u-escaped": lambda s: _error(400, every_character(s, "\\u{:04X}")),
+    "error_message, JSON-escaped twice": lambda s: _error(400, json.dumps(json.dumps(s))),
+    "error_message, JSON-escaped as Go does": lambda s: _error(400, _go_escaped(s)),
+    "non-API body, every byte percent-encoded": lambda s: _page(every_character(s, "%{:02x}")),
+    "non-API body, HTML character references": lambda s: _page(every_character(s, "&#{};")),
+    "non-API body, URL-encoded in JSON": lambda s: _page(json.dumps({"next": f"/?t={quote(s)}"})),
+    "X-Request-Id header, every character \\u-escaped": lambda s: _error(
+        400, "bad", X_Request_Id=every_character(s, "\\u{:04x}")
+    ),
+    "Location header, every byte percent-encoded": lambda s: reply(
+        302, b"", Location="https://login.example/?t=" + every_character(s, "%{:02X}")
+    ),
 }
 
 

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import certifi
 import pytest
 
 from pulumi_modelarts.errors import ConfigurationError, InvalidInputError
@@ -139,7 +140,7 @@ def test_equal_settings_are_one_client_key() -> None:
 
 
 def test_typed_values_from_strings_and_every_key_from_config_and_environment(tmp_path: Path) -> None:
-    bundle = write(tmp_path / "ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    bundle = Path(certifi.where())
     config = {"modelarts:insecure": "true", "modelarts:maxRetries": "2", "modelarts:connectTimeout": "1.5"}
     ca = {"modelarts:caCertFile": str(bundle)}
     settings = Settings.from_sources(stack_config={**config, **ca}, environ=AKSK)
@@ -203,6 +204,42 @@ def test_clouds_yaml_entry_is_the_last_resort(tmp_path: Path) -> None:
         Settings.from_sources(stack_config={"modelarts:cloudName": "nope"}, environ=environ)
 
 
+#: clouds.yaml / secure.yaml contents that cannot be used, and what the one-line error names.
+BROKEN_CLOUDS = {
+    "not YAML": (b"clouds: [unclosed\n", "cannot read"),
+    "not UTF-8": (b"clouds:\n  c:\n    auth: {ak: \xe4\xe4\xe4\xe4}\n", "cannot read"),
+    "a list": (b"- c\n", "not a mapping"),
+    "a scalar": (b"clouds\n", "not a mapping"),
+    "clouds a list": (b"clouds: [c]\n", "not a mapping"),
+    "the entry a scalar": (b"clouds: {c: 5}\n", "not a mapping"),
+    "auth a list": (b"clouds: {c: {auth: [ak, sk]}}\n", "not a mapping"),
+    "a key a list": (b"clouds: {c: {auth: {ak: AK-1234, sk: [1, 2]}}}\n", "modelarts:secretKey"),
+    "missing": (None, "cannot read"),
+    "a directory": (b"", "cannot read"),
+}
+
+
+@pytest.mark.parametrize("which", ["clouds.yaml", "secure.yaml"])
+@pytest.mark.parametrize("broken", BROKEN_CLOUDS)
+def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
+    which: str, broken: str, tmp_path: Path
+) -> None:
+    content, fragment = BROKEN_CLOUDS[broken]
+    path = tmp_path / "broken.yaml"
+    if broken == "a directory":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    good = write(tmp_path / "good.yaml", "clouds: {c: {region_name: eu-nl}}")
+    files = (path, good) if which == "clouds.yaml" else (good, path)
+    environ = {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(files[0]), "OS_SECURE_FILE": str(files[1])}
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(environ=environ)
+    message = str(caught.value)
+    assert fragment in message and "\n" not in message and "Traceback" not in message
+    assert broken == "a key a list" or str(path) in message
+
+
 # -- credentials from files and shells (issue 7, defect 1) ---------------------------------------
 
 #: clouds.yaml names of the credential settings (in the entry's "auth" mapping).
@@ -230,7 +267,11 @@ def resolve(field: str, source: str, value: str, tmp_path: Path) -> Settings:
 
 
 @pytest.mark.reliability("whitespace secrets")
-@pytest.mark.parametrize("padding", ["\n", "\r\n", " \t", "\n\n ", "\t\r\n"], ids=repr)
+@pytest.mark.parametrize(
+    "padding",
+    ["\n", "\r\n", " \t", "\n\n ", "\t\r\n", "\ufeff", "\u00a0\u3000\u2028", "\u200b\r\n"],
+    ids=repr,
+)
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
 def test_credentials_lose_the_whitespace_files_and_shells_add(
@@ -243,8 +284,8 @@ def test_credentials_lose_the_whitespace_files_and_shells_add(
 @pytest.mark.reliability("whitespace secrets")
 @pytest.mark.parametrize(
     "inner",
-    ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff"],
-    ids=["LF", "CR", "NUL", "ESC", "DEL", "NEL", "surrogate"],
+    ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff", "\u2028", "\ufeff", "\u200b"],
+    ids=["LF", "CR", "NUL", "ESC", "DEL", "NEL", "surrogate", "LS", "BOM", "ZWSP"],
 )
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
@@ -258,6 +299,14 @@ def test_control_characters_in_credentials_are_refused_without_showing_them(
     message = str(caught.value)
     assert KEYS_BY_FIELD[field].config_key in message and "control character" in message
     assert "CANARY-head" not in message and "tail-9f8e7d" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("blank", ["\r\n", "\ufeff", "\u00a0\u200b\n"], ids=repr)
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+def test_a_credential_that_is_only_padding_is_not_set(field: str, blank: str) -> None:
+    key = KEYS_BY_FIELD[field]
+    settings = Settings.from_sources(stack_config={key.config_key: blank}, environ={key.env[0]: "Value-9f8e"})
+    assert value_of(settings, field) == "Value-9f8e"
 
 
 @pytest.mark.parametrize("field", sorted(CREDENTIAL_FIELDS))
@@ -278,9 +327,14 @@ CA_SOURCES = ["stack config", "HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE
 CA_SOURCES += ["clouds.yaml"]
 
 
+#: CA bundle files that exist but hold no PEM certificate that loads.
+NOT_PEM = {"empty": b"", "text": b"not a bundle\n", "DER": b"0\x82\x01\n0\x81\xf1\xa0\x03\x02\x01\x02"}
+NOT_PEM["PEM armour around junk"] = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+
+
 @pytest.mark.parametrize("source", CA_SOURCES)
-@pytest.mark.parametrize("problem", ["missing", "dangling link", "below a file", "unreadable"])
-def test_an_unreadable_ca_bundle_is_a_configuration_error_when_settings_resolve(
+@pytest.mark.parametrize("problem", ["missing", "dangling link", "below a file", "unreadable", *NOT_PEM])
+def test_an_unusable_ca_bundle_is_a_configuration_error_when_settings_resolve(
     source: str, problem: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "ca.pem"
@@ -291,7 +345,10 @@ def test_an_unreadable_ca_bundle_is_a_configuration_error_when_settings_resolve(
     elif problem == "unreadable":
         if os.geteuid() == 0:
             pytest.skip("root reads any file")
-        write(path, "-----BEGIN CERTIFICATE-----\n").chmod(0)
+        path.write_bytes(Path(certifi.where()).read_bytes())
+        path.chmod(0)
+    elif problem in NOT_PEM:
+        path.write_bytes(NOT_PEM[problem])
     environ, config = dict(AKSK), {}
     if source == "stack config":
         config["modelarts:caCertFile"] = str(path)
@@ -329,6 +386,10 @@ USERINFO_URLS = [
     "https://modelarts.example.com/?token=s3cr3t-pw-in-url",
     "https://modelarts.example.com/#s3cr3t-pw-in-url",
     "https://user:s3cr3t-pw-in-url@modelarts.example.com\n",
+    "https://user%3As3cr3t-pw-in-url%40modelarts.example.com",
+    "https://user%3As3cr3t-pw-in-url@modelarts.example.com",
+    "https://modelarts.example.com:s3cr3t-pw-in-url",
+    "https://user:s3cr3t-pw-in-url",
 ]
 
 

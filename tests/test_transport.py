@@ -300,14 +300,22 @@ def test_no_proxy_matching(host: str, no_proxy: str, bypass: bool) -> None:
     assert bypasses_proxy(host, no_proxy) is bypass
 
 
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY"])
 @pytest.mark.parametrize(
     "value",
-    ["socks5://user:hunter2hunter2@corp-gw:1080", "http://corp-gw:99999", "http://corp-gw x:1", "http://"],
+    [
+        *(f"{scheme}://user:hunter2hunter2@corp-gw:1080" for scheme in ("socks5", "socks5h", "socks4")),
+        *("http://corp-gw:99999", "http://corp-gw x:1", "http://", "ftp://user:hunter2hunter2@corp-gw"),
+    ],
 )
-def test_unusable_proxies_are_configuration_errors_that_do_not_repeat_the_url(value: str) -> None:
+def test_unusable_proxies_are_configuration_errors_that_do_not_repeat_the_url(
+    variable: str, value: str
+) -> None:
+    """One line naming the variables the value may have come from (and SOCKS as unsupported)."""
+    endpoint = "https://x.example.com" if variable != "HTTP_PROXY" else "http://127.0.0.1:9"
     with pytest.raises(ConfigurationError) as caught:
-        settings_for("https://x.example.com", environ={"HTTPS_PROXY": value})
-    assert "https_proxy / HTTPS_PROXY" in str(caught.value)
+        settings_for(endpoint, environ={variable: value})
+    assert variable in str(caught.value) and ("SOCKS" in str(caught.value)) is value.startswith("socks")
     assert "hunter2" not in str(caught.value) and "corp-gw" not in str(caught.value)
 
 

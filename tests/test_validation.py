@@ -95,7 +95,7 @@ def test_endpoints_accepted(value: str, expected: str) -> None:
         *((url, "query") for url in ["https://host/?a=1", "https://host/#x"]),
         ("https://user:pw@host", "credentials"),
         ("https://host/a/../b", "path"),
-        ("https://host:99999", "not a valid URL"),
+        *((url, "port") for url in ["https://host:99999", "https://host:+80", "https://host:\uff18\uff10"]),
     ],
 )
 def test_endpoints_rejected(value: str, fragment: str) -> None:

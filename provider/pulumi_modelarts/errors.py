@@ -13,7 +13,7 @@ import re
 import string
 import threading
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import unquote
 
 _MAX_SERVER_TEXT = 200
 #: A secret echoed only in part is still scrubbed when the part is a prefix of at least
@@ -24,19 +24,53 @@ MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
 _MIN_SECRET_CHARS = 4
 _MAX_SECRETS = 1024
+#: Text past this is dropped before it is scrubbed: every caller shows a few hundred characters.
+_MAX_REDACTED_CHARS = 1 << 16
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
 
 
-def _encodings(secret: str) -> set[str]:
-    """The forms in which a server plausibly echoes a value: raw, JSON-escaped (both
-    ``ensure_ascii`` forms, with and without '\\/'), URL-encoded and HTML-escaped."""
-    import html
+#: Escapes a server may apply to any character it echoes, ASCII ones too, in text already
+#: case-folded: JSON's (a surrogate pair as one), runs of percent-encoded UTF-8, HTML references.
+_ESCAPE = re.compile(r"\\ud[89ab]..\\ud[c-f]..|\\u[0-9a-f]{4}|\\[^u]|(?:%[0-9a-f]{2})+|&#?[0-9a-z]{1,8};")
+#: Decoding rounds: an echo JSON-escaped inside JSON, or URL-encoded inside JSON, needs two.
+_DECODINGS = 2
 
-    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret)}
-    for ensure_ascii in (True, False):
-        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
-        forms.update((escaped, escaped.replace("/", "\\/")))
-    return forms
+
+def _forms(secret: str) -> set[str]:
+    """What an echo of ``secret`` decodes to: itself, '+' for each space, or JSON-escaped (when
+    the secret holds text that looks like an escape and the server escaped only some of it)."""
+    return {secret, secret.replace(" ", "+"), json.dumps(secret, ensure_ascii=False)[1:-1]}
+
+
+def _unescaped(token: str) -> str:
+    if token[0] == "&":
+        import html  # only once a server echoes an escape
+
+        return html.unescape(token)
+    if token[0] == "%":
+        return unquote(token)
+    try:
+        return str(json.loads(f'"{token}"'))
+    except ValueError:
+        return token
+
+
+Spans = list[tuple[int, int]]
+
+
+def _decoded(text: str, spans: Spans) -> tuple[str, Spans]:
+    """``text`` with every escape decoded once (and case-folded); ``spans`` say where each of the
+    text's characters came from in the original, the result's where each decoded one did."""
+    parts: list[str] = []
+    where: Spans = []
+    done = 0
+    for match in _ESCAPE.finditer(text):
+        start, end = match.span()
+        decoded = _unescaped(match.group()).translate(_ASCII_FOLD)
+        parts += (text[done:start], decoded)
+        where += spans[done:start] + [(spans[start][0], spans[end - 1][1])] * len(decoded)
+        done = end
+    return "".join(parts) + text[done:], where + spans[done:]
 
 
 def _echoed_length(text: str, start: int, form: str) -> int:
@@ -47,8 +81,8 @@ def _echoed_length(text: str, start: int, form: str) -> int:
 class _Secrets:
     """Every secret this process holds: configured credentials and the IAM tokens it was issued.
 
-    ``register_secrets`` adds to it, ``redact`` replaces each one, in any echoed encoding or as a
-    long prefix, with ***."""
+    ``register_secrets`` adds to it, ``redact`` replaces each one, raw or escaped in any way a
+    server plausibly echoes it, whole or as a long prefix, with ***."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -69,9 +103,7 @@ class _Secrets:
         with self._lock:
             if self._matcher is None and self._values:
                 table: dict[str, list[tuple[str, int]]] = {}
-                for form in {
-                    form.translate(_ASCII_FOLD) for value in self._values for form in _encodings(value)
-                }:
+                for form in {form.translate(_ASCII_FOLD) for value in self._values for form in _forms(value)}:
                     half = -(-len(form) // 2)
                     least = min(len(form), max(MIN_SECRET_PREFIX, min(half, ENOUGH_SECRET_PREFIX)))
                     table.setdefault(form[:MIN_SECRET_PREFIX], []).append((form, least))
@@ -83,23 +115,40 @@ class _Secrets:
         matcher = self._compiled()
         if matcher is None:
             return text
-        pattern, table = matcher
-        folded = text.translate(_ASCII_FOLD)  # percent-encoding and \u escapes come in either case
+        text = text[:_MAX_REDACTED_CHARS]
+        folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
+        spans: Spans | None = None  # None: each character is where it was
+        cuts: Spans = []
+        for decodings in range(_DECODINGS + 1):
+            echoes = _echoes(folded, *matcher)
+            cuts += (
+                echoes if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in echoes]
+            )
+            if decodings == _DECODINGS or not _ESCAPE.search(folded):
+                break
+            folded, spans = _decoded(folded, spans or [(i, i + 1) for i in range(len(text))])
         parts: list[str] = []
-        done = position = 0
-        while match := pattern.search(folded, position):
-            start = match.start()
-            ends = [
-                start + echoed
-                for form, least in table[match.group()]
-                if (echoed := _echoed_length(folded, start, form)) >= least
-            ]
-            if not ends:
-                position = start + 1
-                continue
-            parts += (text[done:start], "***")
-            done = position = max(ends)
+        done = 0
+        for start, end in sorted(cuts):
+            parts += (text[done:start], "***") if start >= done else ()
+            done = max(done, end)
         return "".join(parts) + text[done:] if parts else text
+
+
+def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[str, int]]]) -> Spans:
+    """Where in ``folded`` a form is echoed for at least its least length."""
+    found: Spans = []
+    position = 0
+    while match := pattern.search(folded, position):
+        start = match.start()
+        ends = [
+            start + echoed
+            for form, least in table[match.group()]
+            if (echoed := _echoed_length(folded, start, form)) >= least
+        ]
+        found += [(start, max(ends))] if ends else []
+        position = max(ends, default=start + 1)
+    return found
 
 
 _SECRETS = _Secrets()

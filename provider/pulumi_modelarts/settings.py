@@ -11,6 +11,7 @@ can show them.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -97,7 +98,12 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "http_proxy": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
     "no_proxy": ("no_proxy", "NO_PROXY"),
 }
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
+_PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
+#: C0/C1 controls, line and paragraph separators, invisible marks and lone surrogates.
+_CONTROL_CHARACTER = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
+)
 
 
 class SecretStr:
@@ -206,7 +212,7 @@ class Settings:
                 converted[field] = _converted(field, value)
             except ValueError as exc:
                 key = KEYS_BY_FIELD.get(field)
-                name = key.describe() if key else " / ".join(PROXY_VARIABLES[field][:2])
+                name = key.describe() if key else f"proxy ({', '.join(PROXY_VARIABLES[field])})"
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
@@ -227,7 +233,7 @@ class Settings:
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
         if self.ca_cert_file is not None and not self.insecure:
-            _check_readable(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
+            _check_ca_bundle(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
 
     def with_overrides(
         self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
@@ -338,9 +344,9 @@ def _converted(field: str, value: Any) -> Any:
 
 def _credential(field: str, text: str) -> str:
     """Strip what files and shells add around a value; refuse what no request could carry."""
-    text = text.strip()
+    text = _PADDING.sub("", text)
     if _CONTROL_CHARACTER.search(text):
-        raise ValueError("contains a control character; set it on one line")
+        raise ValueError("contains a control character, a line break or an invisible one; set it on one line")
     if field in HEADER_FIELDS and not text.isascii():
         raise ValueError("must be ASCII, since it is sent in an HTTP header")
     return text
@@ -355,6 +361,10 @@ def _proxy_url(text: str) -> str:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         parts = None
+    if parts is not None and parts.scheme.startswith("socks"):
+        raise ValueError(
+            "SOCKS proxies are not supported (requests needs PySocks for them); use an http:// proxy"
+        )
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// proxy URL such as http://proxy:3128")
     if _CONTROL_CHARACTER.search(url) or " " in url:
@@ -380,8 +390,8 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     for field, keys in CLOUDS_YAML_KEYS.items():
         values = [auth.get(key, entry.get(key)) for key in keys]
         value = next((value for value in values if value not in (None, "")), None)
-        if value is not None:
-            fields[field] = str(value)
+        if value is not None:  # numbers as text; a list or mapping is refused as not text
+            fields[field] = str(value) if isinstance(value, int | float) else value
     for key, field in (("region_name", "region"), ("cacert", "ca_cert_file")):
         if entry.get(key):
             fields[field] = str(entry[key])
@@ -412,11 +422,16 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
 
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
-    clouds = document.get("clouds") if isinstance(document, dict) else None
-    entry = clouds.get(name) if isinstance(clouds, dict) else None
-    return entry if isinstance(entry, dict) else {}
+    clouds = document.get("clouds", {}) if isinstance(document, dict) else None
+    entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("auth", {}), dict):
+        raise ConfigurationError(
+            f"cannot read {path}: not a mapping of clouds with mappings of settings",
+            hint=f"Write it as clouds: {{{name}: {{auth: {{...}}, region_name: ...}}}}",
+        )
+    return entry
 
 
 def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -428,22 +443,36 @@ def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _present(value: object) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
+    return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
 
 
-def _check_readable(path: str, key: SettingKey) -> None:
-    """A file setting must name something this process can read (a CA directory counts too)."""
+def _check_ca_bundle(path: str, key: SettingKey) -> None:
+    """A CA bundle must be a directory this process can list or a file of PEM certificates that
+    loads: found wrong where settings resolve, not as a failed verification at the first call."""
+    import ssl  # only when a CA bundle is set; requests imports it anyway
+
     try:
         if os.path.isdir(path):
             os.listdir(path)
         else:
-            open(path, "rb").close()  # only checks that it opens
+            stat = os.stat(path)
+            _load_ca_file(path, stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
+        not_pem = isinstance(exc, ssl.SSLError)
+        why = f"cannot be read ({exc.strerror or type(exc).__name__})"
         raise ConfigurationError(
-            f"{key.describe(every_name=True)} names {path!r}, which cannot be read "
-            f"({exc.strerror or type(exc).__name__})",
+            f"{key.describe(every_name=True)} names {path!r}, which "
+            + ("holds no PEM certificate that loads" if not_pem else why),
             hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
         ) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _load_ca_file(path: str, mtime_ns: int, size: int) -> None:  # noqa: ARG001 - the cache key
+    """Loading a bundle of ~150 certificates costs ~17 ms: once per file version and process."""
+    import ssl
+
+    ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
 
 
 def _describe(field: str) -> str:

@@ -105,9 +105,9 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
     if not isinstance(value, str) or not value or len(value) > 2048:
         shown = _shown(value) if not isinstance(value, str) or not value else "a longer text"
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {shown}")
-    if "@" in value:
+    if "@" in value or "%" in value.partition("://")[2].partition("/")[0]:
         raise InvalidInputError(
-            f"{field} must not contain credentials (user:password@ in the URL)",
+            f"{field} must not contain credentials (user:password@) or percent-encoding in its host",
             hint="Give credentials through the modelarts:* credential settings, never in a URL",
         )
     if _UNSAFE_URL_CHARACTER.search(value):
@@ -119,8 +119,8 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise InvalidInputError(f"{field} is not a valid URL: {_shown(value)}") from None
+    except ValueError:  # not repeated: "https://user:password" fails here as a port
+        raise InvalidInputError(f"{field} has a port that is not a number from 0 to 65535") from None
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not _valid_host(host):
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
