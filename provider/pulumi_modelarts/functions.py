@@ -25,7 +25,7 @@ import pulumi
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import OUTPUT_FIELDS
-from .validation import check_name, parse_job_id, parse_whole_number
+from .validation import check_name, parse_job_id
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
@@ -244,13 +244,13 @@ def _job_listing(
     region: str | None,
     endpoint: str | None,
 ) -> Callable[[], dict[str, Any]]:
-    """Validate a list query and bind it to its client, before any I/O."""
-    if status is not None:
-        status = parse_whole_number(status, field="status", hint="Use a JobStatus code, e.g. 8 (RUNNING)")
+    """Validate a list query and bind it to its client, before any I/O (the pages are fetched
+    only as they are iterated)."""
     client = _client(project_id, region, endpoint)
+    listed = client.list_visualization_jobs(status=status, search_content=search_content)
+    status = None if status is None else int(status)  # checked by the client: "8", 8.0 and 8 are 8
 
     def read() -> dict[str, Any]:
-        listed = client.list_visualization_jobs(status=status, search_content=search_content)
         jobs = [GetVisualizationJobResult(**_result_values(job, client)) for job in listed]
         filters = (("status", status), ("search_content", search_content))
         query = "&".join(f"{key}={value}" for key, value in filters if value is not None)
