@@ -66,6 +66,14 @@ def parse_job_id(value: object, *, field: str = "job_id") -> int:
     )
 
 
+def check_target(name: str, value: object) -> object:
+    """Check one input naming which job is read (``job_id``, ``project_id``, ``region`` or
+    ``endpoint``), given to a resource or a function, under its own name; the normalised value."""
+    if name == "job_id":
+        return parse_job_id(value)
+    return check_endpoint(value) if name == "endpoint" else check_name(value, field=name)
+
+
 def check_name(value: object, *, field: str) -> str:
     """A job name, project ID, project name or region (see ``_NAME``); it ends up in a URL."""
     if not isinstance(value, str) or not _NAME.fullmatch(value):
