@@ -59,6 +59,8 @@ def test_get_find_and_list_print_the_pulumi_output_keys(in_env: ModelArtsEmulato
         (("find", "ghost"), None, 3, "no visualization job is named 'ghost'"),
         (("get", "../etc/passwd"), None, 2, "job_id must be a whole number from 1 to 9007199254740991"),
         (("find", "a/b"), None, 2, "job_name may only contain"),
+        (("list", "--status", "\uff18"), None, 2, "unknown status '\uff18'"),  # fullwidth 8: not ASCII digits
+        (("list", "--status", "9" * 20), None, 2, "status must be a whole number from 0 to 9007199254740991"),
         (("get", "197", "--endpoint", "http://example.com"), None, 2, "must use https://"),
         (("get", "197", "--project-id", "a/../b"), None, 2, "projectId may only contain"),
         (("get", "197"), {"status": 401, "error_code": "APIG.0301"}, 4, "credentials rejected"),

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from urllib3 import HTTPResponse
 
-from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.client import MAX_PAGE_SIZE, ModelArtsClient
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import (
     AmbiguousJobNameError,
     AuthenticationError,
     ConfigurationError,
+    InvalidInputError,
     JobNotFoundError,
     ModelArtsError,
     ThrottledError,
@@ -26,6 +27,7 @@ from pulumi_modelarts.errors import (
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import Settings
 from pulumi_modelarts.transport import RETRY_AFTER_CAP_SECONDS, BoundedRetry
+from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests.checks import CANARY, CANARY_SECRETS, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
 
 ClientFactory = Callable[..., ModelArtsClient]
@@ -73,6 +75,40 @@ def test_list_pages_filters_and_order(client: ModelArtsClient, emulator: ModelAr
     descending = [job.job_id for job in client.list_visualization_jobs(order="desc")]
     assert descending == sorted(descending, reverse=True)
     assert list(client.list_visualization_jobs(search_content="no-such-name")) == []
+
+
+#: Whole-number list inputs as the engine (floats) and text (digits) carry them, and what is sent.
+LIST_NUMBERS = [({"status": 8.0}, "status", "8"), ({"status": "8"}, "status", "8")]
+LIST_NUMBERS += [({"per_page": 2.0}, "per_page", "2"), ({"per_page": "2"}, "per_page", "2")]
+ALL_JOBS, RUNNING_JOBS = [197, 212, 230, 245], [197, 245]
+BAD_LIST_NUMBERS = [({"status": value}, "status", 0, MAX_WHOLE_NUMBER) for value in (8.5, True, "8.0", 2**60)]
+BAD_LIST_NUMBERS += [
+    ({"per_page": v}, "per_page", 1, MAX_PAGE_SIZE) for v in (2.5, True, 0, "2.0", MAX_PAGE_SIZE + 1)
+]
+
+
+@pytest.mark.parametrize(("options", "name", "sent"), LIST_NUMBERS)
+def test_list_takes_integral_floats_and_digit_strings(
+    client: ModelArtsClient, emulator: ModelArtsEmulator, options: dict[str, Any], name: str, sent: str
+) -> None:
+    expected = RUNNING_JOBS if name == "status" else ALL_JOBS  # two pages of two
+    assert [job.job_id for job in client.list_visualization_jobs(**options)] == expected
+    assert {r.query[name][0] for r in emulator.requests if r.route == "list_jobs"} == {sent}
+
+
+@pytest.mark.parametrize(("options", "name", "low", "high"), BAD_LIST_NUMBERS)
+def test_list_refuses_other_numbers_in_one_line_before_sending(
+    client: ModelArtsClient,
+    emulator: ModelArtsEmulator,
+    options: dict[str, Any],
+    name: str,
+    low: int,
+    high: int,
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        client.list_visualization_jobs(**options)
+    assert str(caught.value).startswith(f"{name} must be a whole number from {low} to {high}, got ")
+    assert emulator.requests == []
 
 
 def test_find_picks_the_exact_name_and_its_errors_name_the_problem(

@@ -260,8 +260,11 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
         ({"region": "eu-nl"}, ["project_id", "region"]),
         ({"endpoint": "http://127.0.0.1:9"}, ["endpoint"]),
         ({"job_id": Unknown()}, ["job_id"]),
+        # An override unknown in preview is another place until known: nothing is read from the old one.
+        ({"endpoint": Unknown()}, ["endpoint"]),
+        ({"project_id": Unknown(), "region": Unknown()}, ["project_id", "region"]),
     ],
-    ids=["job", "region", "endpoint", "unknown-job"],
+    ids=["job", "region", "endpoint", "unknown-job", "unknown-endpoint", "unknown-project-and-region"],
 )
 def test_another_job_or_place_is_a_replacement_and_nothing_is_deleted(
     engine: Engine, emulator: ModelArtsEmulator, override: dict[str, Any], replaces: list[str]
@@ -305,7 +308,8 @@ def test_password_auth_fetches_one_token_per_operation(
         jobs = {"board": job(197, endpoint=emulator.url.replace("127.0.0.1", "localhost"))}
     engine.up(jobs).raise_error()
     # Each in a provider process of its own: a refresh, and what reads and diffs in one process.
-    operations = {"refresh": engine.refresh, "up": lambda: engine.up(jobs, refresh=override is not None)}
+    operations = {"preview": lambda: engine.preview(jobs), "refresh": engine.refresh}
+    operations["up"] = lambda: engine.up(jobs, refresh=override is not None)
     for name, operation in operations.items():
         emulator.clear_requests()
         operation().raise_error()

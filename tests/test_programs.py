@@ -515,6 +515,69 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     assert "\n" not in run.error["message"] and emulator.requests == []
 
 
+#: Known inputs each form refuses in the program, named as the argument and shown as given:
+#: name -> (call, start of the one-line message).
+REFUSED_IN_THE_PROGRAM = {
+    "resource-id-above-2**53": (
+        "VisualizationJob('big', 2**53 + 1)",
+        "job_id must be a whole number from 1 to ",
+    ),
+    "get-id-above-2**53": (
+        "VisualizationJob.get('big', 2**53 + 1)",
+        "job_id must be a whole number from 1 to ",
+    ),
+    "resource-project": ("VisualizationJob('p', 197, project_id=5)", "project_id may only contain "),
+    "get-project": ("VisualizationJob.get('p', 197, project_id=5.0)", "project_id may only contain "),
+    "get-region": (
+        "VisualizationJob.get('r', pulumi.Output.from_input(197), region='eu/de')",
+        "region may only ",
+    ),
+    "function-project": (
+        "get_visualization_job(job_id=197, project_id='a/b')",
+        "project_id may only contain ",
+    ),
+    "function-region": ("get_visualization_jobs(region='eu de')", "region may only contain "),
+    "direct-with-output": (
+        "get_visualization_job(job_id=secret(197))",
+        "job_id is an Output; get_visualization_job()",
+    ),
+    "direct-with-output-place": (
+        "get_visualization_jobs(endpoint=pulumi.Output.from_input(ENDPOINT))",
+        "endpoint is an Output; get_visualization_jobs() takes plain values. Use get_visualization_jobs_output()",
+    ),
+}
+
+
+def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """What Check or the settings would refuse is refused where the program gives it: over the
+    engine ``2**53 + 1`` would read ``9007199254740992.0``, ``.get`` has no Check, and an override
+    is the function's argument, not the ``modelarts:projectId`` setting."""
+    body = [
+        "from pulumi_modelarts import get_visualization_job, get_visualization_jobs",
+        f'ENDPOINT, seen = "{emulator.url}", {{}}',
+        "calls = {",
+        *(f"    {name!r}: lambda: {call}," for name, (call, _) in REFUSED_IN_THE_PROGRAM.items()),
+        "}",
+        "for name, call in calls.items():",
+        "    try:",
+        "        seen[name] = ['no error', call()]",
+        "    except Exception as error:",
+        "        seen[name] = [[cls.__name__ for cls in type(error).__mro__], str(error)]",
+        'pulumi.export("seen", seen)',
+    ]
+    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
+    assert run.error is None, run.error
+    seen = run.value("seen")
+    for name, (_, start) in REFUSED_IN_THE_PROGRAM.items():
+        mro, message = seen[name]
+        assert {"InvalidInputError", "RunError"} <= set(mro) and "\n" not in message, (name, mro, message)
+        assert message.startswith(start), (name, message)
+    assert "got 9007199254740993" in seen["resource-id-above-2**53"][1]  # as given, not as a double
+    assert run.resources == [] and emulator.requests == []
+
+
 def test_get_with_an_unknown_override_reads_nothing_in_preview(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:

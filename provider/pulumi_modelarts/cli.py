@@ -44,8 +44,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _status_code(text: str) -> int:
-    """``--status`` takes a code (8) or a name (RUNNING, running)."""
-    if text.isdigit():
+    """``--status`` takes a code (8, ASCII digits as everywhere) or a name (RUNNING, running)."""
+    if text.isascii() and text.isdigit():
         return int(text)
     try:
         return int(JobStatus[text.upper()])

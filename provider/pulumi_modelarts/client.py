@@ -23,11 +23,10 @@ from .errors import (
     JobNotFoundError,
     RequestContext,
 )
-from .outputs import JobStatus
 from .responses import JobModel, JobPage, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport
-from .validation import SORT_KEYS, check_name, parse_job_id, path_segment
+from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number, path_segment
 
 MAX_PAGE_SIZE = 1000
 #: Distinct settings one process reads with are few (one per region/project/endpoint override);
@@ -119,7 +118,7 @@ class ModelArtsClient:
     def list_visualization_jobs(
         self,
         *,
-        status: int | JobStatus | None = None,
+        status: int | float | str | None = None,
         search_content: str | None = None,
         sort_by: str = "job_id",
         order: Literal["asc", "desc"] = "asc",
@@ -130,13 +129,11 @@ class ModelArtsClient:
             raise InvalidInputError(f"sort_by must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
         if order not in ("asc", "desc"):
             raise InvalidInputError(f"order must be 'asc' or 'desc', got {order!r}")
-        if not 1 <= per_page <= MAX_PAGE_SIZE:
-            raise InvalidInputError(f"per_page must be between 1 and {MAX_PAGE_SIZE}, got {per_page}")
+        per_page = parse_whole_number(per_page, field="per_page", minimum=1, maximum=MAX_PAGE_SIZE)
         query = {"sortBy": sort_by, "order": order, "per_page": str(per_page)}
         if status is not None:
-            if isinstance(status, bool) or not isinstance(status, int) or status < 0:
-                raise InvalidInputError(f"status must be a job status code, got {status!r}")
-            query["status"] = str(int(status))
+            hint = "Use a JobStatus code, e.g. 8 (RUNNING)"
+            query["status"] = str(parse_whole_number(status, field="status", hint=hint))
         if search_content:
             query["search_content"] = check_name(search_content, field="search_content")
         return self._pages(query, per_page)

@@ -25,7 +25,7 @@ import pulumi
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import OUTPUT_FIELDS
-from .validation import check_name, parse_job_id, parse_whole_number
+from .validation import check_name, check_target, parse_job_id
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
@@ -124,6 +124,7 @@ def get_visualization_job(
     """
     del opts  # accepted like the generated SDKs'; the read happens in this process
     with _as_run_errors():
+        _no_outputs("get_visualization_job", locals())
         read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing=allow_missing)
         return AwaitableGetVisualizationJobResult(**read())
 
@@ -156,6 +157,7 @@ def get_visualization_jobs(
     when nothing matches."""
     del opts
     with _as_run_errors():
+        _no_outputs("get_visualization_jobs", locals())
         return AwaitableGetVisualizationJobsResult(
             **_job_listing(status, search_content, project_id, region, endpoint)()
         )
@@ -174,6 +176,15 @@ def get_visualization_jobs_output(
     return _output(
         _job_listing, GetVisualizationJobsResult, [status, search_content, project_id, region, endpoint], opts
     )
+
+
+def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
+    """A direct form reads at once and cannot wait for an ``Output``: name the form that can."""
+    for name, value in arguments.items():
+        if isinstance(value, pulumi.Output):
+            raise InvalidInputError(
+                f"{name} is an Output; {form}() takes plain values", hint=f"Use {form}_output()"
+            )
 
 
 def _output(
@@ -244,13 +255,13 @@ def _job_listing(
     region: str | None,
     endpoint: str | None,
 ) -> Callable[[], dict[str, Any]]:
-    """Validate a list query and bind it to its client, before any I/O."""
-    if status is not None:
-        status = parse_whole_number(status, field="status", hint="Use a JobStatus code, e.g. 8 (RUNNING)")
+    """Validate a list query and bind it to its client, before any I/O (the pages are fetched
+    only as they are iterated)."""
     client = _client(project_id, region, endpoint)
+    listed = client.list_visualization_jobs(status=status, search_content=search_content)
+    status = None if status is None else int(status)  # checked by the client: "8", 8.0 and 8 are 8
 
     def read() -> dict[str, Any]:
-        listed = client.list_visualization_jobs(status=status, search_content=search_content)
         jobs = [GetVisualizationJobResult(**_result_values(job, client)) for job in listed]
         filters = (("status", status), ("search_content", search_content))
         query = "&".join(f"{key}={value}" for key, value in filters if value is not None)
@@ -300,6 +311,9 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
                 stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
             )
         names = ("project_id", "region", "endpoint")
+        for name, value in zip(names, overrides, strict=True):
+            if value is not None:  # named as the argument, not as the setting it overrides
+                check_target(name, value)
         client = shared_client(settings.with_overrides(**dict(zip(names, overrides, strict=True))))
         if root is not None:
             _PROGRAM_CLIENTS.setdefault(root, {})[overrides] = client

@@ -30,7 +30,7 @@ from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import MOVING_FIELDS, OUTPUT_FIELDS
-from .validation import check_endpoint, check_name, parse_job_id
+from .validation import check_target, parse_job_id
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
@@ -175,20 +175,14 @@ class VisualizationJobProvider(ResourceProvider):
         """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked."""
         inputs = dict(news)
         failures: list[CheckFailure] = []
-        validators: dict[str, Callable[[Any], Any]] = {
-            "job_id": parse_job_id,
-            "project_id": lambda value: check_name(value, field="project_id"),
-            "region": lambda value: check_name(value, field="region"),
-            "endpoint": check_endpoint,
-        }
         if inputs.get("job_id") is None:
             failures.append(CheckFailure("job_id", "job_id is required: the ID of the visualization job"))
-        for key, validate in validators.items():
+        for key in TARGET_INPUTS:
             value = inputs.get(key)
             if value is None or isinstance(value, Unknown):
                 continue
             try:
-                inputs[key] = validate(value)
+                inputs[key] = check_target(key, value)
             except InvalidInputError as exc:
                 failures.append(CheckFailure(key, str(exc)))
         return CheckResult(inputs, failures)

@@ -10,14 +10,16 @@ on every registration (``pulumi._types.resource_types``), and string annotations
 
 import pickle
 import threading
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 from pulumi.dynamic.dynamic import serialize_provider
 
-from .provider import STATE_FIELDS, VisualizationJobProvider
-from .validation import parse_job_id
+from .errors import InvalidInputError
+from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
+from .validation import check_target, parse_job_id
 
 _PICKLE_LOCK = threading.Lock()
 _PROVIDER: list[str] = []
@@ -76,12 +78,24 @@ def _secret_outputs_when_secret(
     return pulumi.Output(job_id.resources(), value, job_id.is_known(), is_secret()), merged
 
 
+def _check_known(targets: Mapping[str, Any]) -> None:
+    """Refuse in the program what Check would refuse, under the argument's name and with the value
+    as given (over the engine, ``2**53 + 1`` reads ``9007199254740992.0``; ``.get`` has no Check)."""
+    try:
+        for key, value in targets.items():
+            if not isinstance(value, pulumi.Output | Awaitable) and (value is not None or key == "job_id"):
+                check_target(key, value)
+    except InvalidInputError:
+        from .functions import _as_run_errors  # one line, as in the functions; loaded on failure only
+
+        with _as_run_errors():
+            raise
+
+
 def _read_id(values: list[Any]) -> str:
     """The resource ID of ``VisualizationJob.get``: the job ID as the provider's ``read`` takes it."""
-    from .functions import _as_run_errors  # a bad ID ends the program in one line, as in the functions
-
-    with _as_run_errors():
-        return str(parse_job_id(values[0]))
+    _check_known(dict(zip(TARGET_INPUTS, values, strict=True)))
+    return str(parse_job_id(values[0]))
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
@@ -120,6 +134,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         provider-wide ``modelarts:*`` settings for this job only. When any of them is secret,
         every output is stored as a secret."""
         targets = {"job_id": job_id, "project_id": project_id, "region": region, "endpoint": endpoint}
+        _check_known(targets)
         job_id, opts = _secret_outputs_when_secret(targets, opts)
         props: dict[str, Any] = dict.fromkeys(STATE_FIELDS)
         props.update(targets, job_id=job_id)
@@ -147,7 +162,9 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         While an override is unknown (preview), the resource ID is unknown too: the engine then
         reads nothing and every output is unknown, instead of reading the configured place.
         """
-        read_id = pulumi.Output.all(id, project_id, region, endpoint).apply(_read_id)
+        targets = [id, project_id, region, endpoint]
+        _check_known(dict(zip(TARGET_INPUTS, targets, strict=True)))  # before any output can fail too
+        read_id = pulumi.Output.all(*targets).apply(_read_id)
         # A resource ID cannot be secret in Pulumi; a secret job ID still makes every output secret.
         read_opts = pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id))
         merged = pulumi.ResourceOptions.merge(opts, read_opts)

@@ -33,9 +33,11 @@ def _shown(value: object) -> str:
     return text if len(text) <= 48 else text[:45] + "...'"
 
 
-def parse_whole_number(value: object, *, field: str, minimum: int = 0, hint: str | None = None) -> int:
+def parse_whole_number(
+    value: object, *, field: str, minimum: int = 0, maximum: int = MAX_WHOLE_NUMBER, hint: str | None = None
+) -> int:
     """One rule for every integer input: an int, an integral float or a string of ASCII digits,
-    from ``minimum`` to :data:`MAX_WHOLE_NUMBER`.
+    from ``minimum`` to ``maximum``.
 
     Users write ints, stack config carries strings, and the engine (StackReferences, resource
     outputs on the wire) carries floats such as ``197.0``.
@@ -47,9 +49,9 @@ def parse_whole_number(value: object, *, field: str, minimum: int = 0, hint: str
         number = int(value)  # a plain int, also for IntEnum members
     elif isinstance(value, str) and _DIGITS.fullmatch(value):
         number = int(value)
-    if number is None or not minimum <= number <= MAX_WHOLE_NUMBER:
+    if number is None or not minimum <= number <= maximum:
         raise InvalidInputError(
-            f"{field} must be a whole number from {minimum} to {MAX_WHOLE_NUMBER}, got {_shown(value)}",
+            f"{field} must be a whole number from {minimum} to {maximum}, got {_shown(value)}",
             hint=hint,
         )
     return number
@@ -62,6 +64,14 @@ def parse_job_id(value: object, *, field: str = "job_id") -> int:
         minimum=1,
         hint="Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console",
     )
+
+
+def check_target(name: str, value: object) -> object:
+    """Check one input naming which job is read (``job_id``, ``project_id``, ``region`` or
+    ``endpoint``), given to a resource or a function, under its own name; the normalised value."""
+    if name == "job_id":
+        return parse_job_id(value)
+    return check_endpoint(value) if name == "endpoint" else check_name(value, field=name)
 
 
 def check_name(value: object, *, field: str) -> str:
