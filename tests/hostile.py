@@ -262,6 +262,8 @@ def chunked(head: bytes, data: bytes) -> Iterator[bytes]:
 BOMBS: dict[str, Script] = {
     "gzip, 100 MiB": lambda _: [reply(200, bomb(31, 100), Content_Encoding="gzip")],
     "deflate, 100 MiB": lambda _: [reply(200, bomb(15, 100), Content_Encoding="deflate")],
+    "raw deflate, 100 MiB": lambda _: [reply(200, bomb(-15, 100), Content_Encoding="deflate")],
+    "gzip members, 100 MiB": lambda _: [reply(200, bomb(31, 1) * 100, Content_Encoding="gzip")],
     "gzip, chunked, 100 MiB": lambda _: chunked(OK_HEAD + b"Content-Encoding: gzip\r\n", bomb(31, 100)),
     "gzip in gzip, 100 MiB": lambda _: [
         reply(200, gzip.compress(bomb(31, 100)), Content_Encoding="gzip, gzip")
