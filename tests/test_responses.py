@@ -74,6 +74,9 @@ SAME_JOB = {
     "UTF-8 BOM": codecs.BOM_UTF8 + as_json(JOB_197),
     "surrounding whitespace": b"\n " + as_json(JOB_197) + b"\r\n",
     "ID as text": as_json({**JOB_197, "job_id": "197"}),
+    "ID as a float": as_json({**JOB_197, "job_id": 1.97e2}),
+    # Duplicate keys: the last one wins, as in every JSON parser, on the one path the outputs take too.
+    "duplicate ID, the last one asked for": b'{"job_id": 999, "job_name": "x", "status": 8, "job_id": 197}',
 }
 
 

@@ -249,7 +249,18 @@ def test_cookies_a_server_sets_are_never_sent(cookie: str) -> None:
         ("deflate", zlib.compress(TEXT) + zlib.compress(TEXT), "not valid deflate"),
         ("deflate", b"\xff", "not valid deflate"),
     ],
-    ids=[*"br zstd compress stacked identity+br corrupt trailing truncated two-zlib one-byte".split()],
+    ids=[
+        "br",
+        "zstd",
+        "compress",
+        "stacked",
+        "identity+br",
+        "corrupt",
+        "trailing",
+        "truncated",
+        "two-zlib",
+        "one-byte",
+    ],
 )
 def test_unasked_encodings_and_corrupt_gzip_are_refused(encoding: str, body: bytes, fragment: str) -> None:
     answer = answering(reply(200, body, Content_Encoding=encoding))
