@@ -27,7 +27,7 @@ from .outputs import JobStatus
 from .responses import JobModel, JobPage, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport
-from .validation import SORT_KEYS, check_name, parse_job_id, path_segment
+from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number, path_segment
 
 MAX_PAGE_SIZE = 1000
 #: Distinct settings one process reads with are few (one per region/project/endpoint override);
@@ -134,24 +134,36 @@ class ModelArtsClient:
             raise InvalidInputError(f"per_page must be between 1 and {MAX_PAGE_SIZE}, got {per_page}")
         query = {"sortBy": sort_by, "order": order, "per_page": str(per_page)}
         if status is not None:
-            if isinstance(status, bool) or not isinstance(status, int) or status < 0:
-                raise InvalidInputError(f"status must be a job status code, got {status!r}")
-            query["status"] = str(int(status))
+            query["status"] = str(parse_whole_number(status, field="status"))
         if search_content:
             query["search_content"] = check_name(search_content, field="search_content")
         return self._pages(query, per_page)
 
     def _pages(self, query: dict[str, str], per_page: int) -> Iterator[JobModel]:
-        page, seen = 1, 0
+        """Each job once; a page of jobs outside the status asked for, or of nothing but jobs
+        already listed (a server that ignores ``page`` would repeat it forever), is refused."""
+        page, seen, status = 1, set[int](), query.get("status")
         while True:
             params = "&".join(
                 f"{key}={path_segment(value)}" for key, value in {**query, "page": str(page)}.items()
             )
             response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
             listing = read_model(JobPage, response, context)
-            yield from listing.jobs
-            seen += len(listing.jobs)
-            if not listing.jobs or seen >= listing.job_total_count or len(listing.jobs) < per_page:
+            fresh = {job.job_id: job for job in listing.jobs if job.job_id not in seen}
+            stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
+            if stray is not None or (listing.jobs and not fresh):
+                wrong = (
+                    f"job {stray.job_id} in status {stray.status}, not {status}"
+                    if stray
+                    else "only jobs already listed"
+                )
+                summary = f"page {page} lists {wrong}"
+                raise context.error(
+                    InvalidResponseError, summary, status=response.status, request_id=response.request_id
+                )
+            yield from fresh.values()
+            seen.update(fresh)
+            if not listing.jobs or len(seen) >= listing.job_total_count or len(listing.jobs) < per_page:
                 return
             page += 1
 
