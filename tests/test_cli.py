@@ -143,6 +143,14 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
         assert "Traceback (most recent call last)" in invoke("get", "197", "--debug")[2]
 
 
+def test_a_seed_file_with_a_byte_order_mark_is_read(tmp_path: Path, monkeypatch: Any) -> None:
+    seed = tmp_path / "jobs.json"
+    seed.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"job_name": "bom", "job_id": 7}]).encode())
+    monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)
+    code, out, err = invoke("emulator", "--seed", str(seed))
+    assert (code, err) == (0, "") and "Jobs: 7;" in out
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
@@ -154,6 +162,12 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
         ('{"jobs": [{"job_id": 7}]}', "a job needs a job_name"),
         ('{"jobs": [{"job_name": "x", "status": "8"}]}', "job field 'status' must be an int"),
         ('{"region": 5, "jobs": []}', "region may only contain"),
+        ('{"job": [{"job_name": "x"}]}', "expected a list of job objects or {'jobs': [...]}"),
+        ('[{"job_name": "x", "job_id": 0}]', "'job_id' must be an int from 1 to 9007199254740991"),
+        ('[{"job_name": "x", "job_id": 9007199254740992}]', "'job_id' must be an int from 1 to"),
+        ('[{"job_name": "x", "duration": -1}]', "'duration' must be an int from 0 to"),
+        ('[{"job_name": "x", "remaining_duration": NaN}]', "'remaining_duration' must be a finite number"),
+        ('[{"job_name": "x", "remaining_duration": "5"}]', "'remaining_duration' must be a finite number"),
         ("a directory", "Is a directory"),
     ],
 )
