@@ -262,6 +262,8 @@ def chunked(head: bytes, data: bytes) -> Iterator[bytes]:
 BOMBS: dict[str, Script] = {
     "gzip, 100 MiB": lambda _: [reply(200, bomb(31, 100), Content_Encoding="gzip")],
     "deflate, 100 MiB": lambda _: [reply(200, bomb(15, 100), Content_Encoding="deflate")],
+    "raw deflate, 100 MiB": lambda _: [reply(200, bomb(-15, 100), Content_Encoding="deflate")],
+    "gzip members, 100 MiB": lambda _: [reply(200, bomb(31, 1) * 100, Content_Encoding="gzip")],
     "gzip, chunked, 100 MiB": lambda _: chunked(OK_HEAD + b"Content-Encoding: gzip\r\n", bomb(31, 100)),
     "gzip in gzip, 100 MiB": lambda _: [
         reply(200, gzip.compress(bomb(31, 100)), Content_Encoding="gzip, gzip")
@@ -295,9 +297,11 @@ ANOTHER_JOB_IN_DISGUISE = {
 }
 
 
-#: Non-finite numbers, as JSON tokens and as text, for any numeric field.
-NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"]
-NON_FINITE += [f'"{text}"' for text in ("nan", "inf", "-Infinity", "1e999", "NaN")]
+#: Non-finite numbers, and numbers past 2**53 - 1 that the engine's doubles do not carry exactly,
+#: as JSON tokens and as text, for any numeric field.
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "9007199254740993", "-" + "9" * 30]
+NON_FINITE += [f'"{text}"' for text in ("nan", "inf", "-Infinity", "1e999", "NaN", "9007199254740993")]
+NON_FINITE += ['"1_000"', '"\u0661\u0669\u0667"']  # text Python's float() and int() would take
 
 
 # -- "not found" in words other than ModelArts' error codes: never a missing job --------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -144,6 +145,14 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
         assert "Traceback (most recent call last)" in invoke("get", "197", "--debug")[2]
 
 
+def test_a_seed_file_with_a_byte_order_mark_is_read(tmp_path: Path, monkeypatch: Any) -> None:
+    seed = tmp_path / "jobs.json"
+    seed.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"job_name": "bom", "job_id": 7}]).encode())
+    monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)
+    code, out, err = invoke("emulator", "--seed", str(seed))
+    assert (code, err) == (0, "") and "Jobs: 7;" in out
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
@@ -155,6 +164,12 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
         ('{"jobs": [{"job_id": 7}]}', "a job needs a job_name"),
         ('{"jobs": [{"job_name": "x", "status": "8"}]}', "job field 'status' must be an int"),
         ('{"region": 5, "jobs": []}', "region may only contain"),
+        ('{"job": [{"job_name": "x"}]}', "expected a list of job objects or {'jobs': [...]}"),
+        ('[{"job_name": "x", "job_id": 0}]', "'job_id' must be an int from 1 to 9007199254740991"),
+        ('[{"job_name": "x", "job_id": 9007199254740992}]', "'job_id' must be an int from 1 to"),
+        ('[{"job_name": "x", "duration": -1}]', "'duration' must be an int from 0 to"),
+        ('[{"job_name": "x", "remaining_duration": NaN}]', "'remaining_duration' must be a finite number"),
+        ('[{"job_name": "x", "remaining_duration": "5"}]', "'remaining_duration' must be a finite number"),
         ("a directory", "Is a directory"),
     ],
 )
@@ -169,14 +184,27 @@ def test_an_unusable_seed_file_is_one_line(tmp_path: Path, content: str | None, 
     assert err.startswith(f"modelarts-vis: error: cannot load the seed file '{seed}': ")
 
 
-def test_a_port_in_use_is_one_line_with_exit_2() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "0.0.0.0", "::"])
+def test_a_port_in_use_is_one_line_with_exit_2(host: str) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if family == socket.AF_INET6 and not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    with socket.create_server((host.strip("[]"), 0), family=family) as taken:
         port = taken.getsockname()[1]
-        code, out, err = invoke("emulator", "--port", str(port))
-    assert (code, out) == (2, "") and one_line_error(err, "pick another --port")
-    assert err.startswith(f"modelarts-vis: error: cannot listen on 127.0.0.1 port {port}: ")
+        code, out, err = invoke("emulator", "--host", host, "--port", str(port))
+    assert (code, out) == (2, "") and one_line_error(err, "; pick another --port")
+    assert err.startswith(f"modelarts-vis: error: cannot listen on {host.strip('[]')} port {port}: ")
+
+
+def test_a_host_that_cannot_be_listened_on_is_blamed_on_the_host(monkeypatch: Any) -> None:
+    """Not every failure to listen is a port in use (here: ::1 on a machine without IPv6)."""
+
+    def unavailable(_self: object) -> None:
+        raise OSError(errno.EADDRNOTAVAIL, os.strerror(errno.EADDRNOTAVAIL))
+
+    monkeypatch.setattr(ModelArtsEmulator, "start", unavailable)
+    code, out, err = invoke("emulator", "--host", "::1")
+    assert (code, out) == (2, "") and one_line_error(err, "Cannot assign requested address; check --host")
 
 
 @pytest.mark.parametrize("argv", [("get", "197"), ("list",), ("list", "--format", "table"), ("--help",)])
@@ -188,6 +216,30 @@ def test_a_closed_stdout_ends_quietly(in_env: ModelArtsEmulator, argv: tuple[str
     proc.stdout.close()
     err = proc.stderr.read()
     assert (proc.wait(timeout=30), err) == (0, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    ("command", "code", "fragment"),
+    [
+        ("get 197 >&-", 0, ""),  # stdout not open at all: the output goes nowhere, quietly
+        ("list --format table >&-", 0, ""),
+        ("--help >&-", 0, ""),
+        ("get 4242 >&-", 3, "visualization job not found"),  # an error still says so
+        ("get 4242 2>&-", 3, ""),  # and still ends with its exit code without a stderr
+        ("get 197 >/dev/full", 1, "cannot write the output: No space left on device"),
+        ("list --format table >/dev/full", 1, "cannot write the output: No space left on device"),
+    ],
+)
+def test_output_that_cannot_be_written(
+    in_env: ModelArtsEmulator, command: str, code: int, fragment: str
+) -> None:
+    env = {**clean_environ(), **in_env.environ("aksk")}
+    shell = ["sh", "-c", f'exec "$0" {command}', CLI]
+    proc = subprocess.run(shell, env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == code and (
+        one_line_error(proc.stderr, fragment) if fragment else proc.stderr == ""
+    )
 
 
 @pytest.mark.reliability("secrets")

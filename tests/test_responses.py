@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.errors import (
     ConfigurationError,
+    InvalidInputError,
     InvalidResponseError,
     JobNotFoundError,
     ModelArtsError,
@@ -74,12 +75,61 @@ SAME_JOB = {
     "UTF-8 BOM": codecs.BOM_UTF8 + as_json(JOB_197),
     "surrounding whitespace": b"\n " + as_json(JOB_197) + b"\r\n",
     "ID as text": as_json({**JOB_197, "job_id": "197"}),
+    "ID as a float": as_json({**JOB_197, "job_id": 1.97e2}),
+    # Duplicate keys: the last one wins, as in every JSON parser, on the one path the outputs take too.
+    "duplicate ID, the last one asked for": b'{"job_id": 999, "job_name": "x", "status": 8, "job_id": 197}',
 }
 
 
 @pytest.mark.parametrize("body", SAME_JOB.values(), ids=SAME_JOB.keys())
 def test_the_same_job_in_another_spelling_is_read(server: Scripted, body: bytes) -> None:
     assert server.read(body).job_id == 197
+
+
+def _listing(*jobs: dict[str, Any], total: int = 6) -> bytes:
+    """A page of the list call: job 197 changed by each of ``jobs``."""
+    return as_json({"job_total_count": total, "jobs": [{**JOB_197, **job} for job in jobs]})
+
+
+@pytest.mark.parametrize(
+    ("page", "status", "fragment"),
+    [
+        (_listing({"job_id": 1}, {"job_id": 2}), None, "page 2 lists only jobs already listed"),
+        (
+            _listing({"job_id": 1}, {"job_id": 1}, {"job_id": 2}, total=6),
+            None,
+            "page 2 lists only jobs already",
+        ),
+        (_listing({"job_id": 1}, {"job_id": 2, "status": 7}), 8, "lists job 2 in status 7, not 8"),
+        (
+            _listing({"job_id": 1, "status": "8"}, {"job_id": 2, "status": 8.0}, total=2),
+            7,
+            "job 1 in status 8",
+        ),
+    ],
+    ids=["page ignored", "page ignored, a job twice", "another status", "another status, as text"],
+)
+def test_a_listing_that_repeats_itself_or_ignores_its_filter_is_refused(
+    server: Scripted, page: bytes, status: int | None, fragment: str
+) -> None:
+    """A server that ignores ``page`` would be read for ever, and one that ignores ``status`` would
+    hand over jobs that were not asked for."""
+    server.answer, before = reply(200, page), len(server.heads)
+    with closing(ModelArtsClient(settings_for(server.url))) as client:
+        jobs = client.list_visualization_jobs(status=status, per_page=2)
+        with pytest.raises(InvalidResponseError, match=fragment):
+            list(jobs)
+    assert len(server.heads) - before == (2 if "already" in fragment else 1)
+
+
+@pytest.mark.parametrize("status", [-1, 10**30, 8.5, "8x", True])
+def test_a_status_filter_that_is_no_status_code_is_refused_before_any_request(
+    server: Scripted, status: Any
+) -> None:
+    before = len(server.heads)
+    with pytest.raises(InvalidInputError, match="status must be a whole number"):
+        ModelArtsClient(settings_for(server.url)).list_visualization_jobs(status=status)
+    assert len(server.heads) == before
 
 
 # -- non-finite numbers (defect 6) -------------------------------------------------------------

@@ -205,10 +205,21 @@ def test_a_compression_bomb_is_refused_within_a_few_mib_of_the_limit(
     record_property("worst MiB of peak RSS growth", max(growth.values()))
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "GZIP"])
-def test_compressed_answers_are_read(encoding: str) -> None:
-    text = b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}'
-    body = zlib.compress(text) if encoding == "deflate" else gzip.compress(text)
+TEXT = b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}'
+RAW_DEFLATE = zlib.compressobj(wbits=-15)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        *((name, gzip.compress(TEXT)) for name in ["gzip", "x-gzip", "GZIP", " gzip\t", "deflate"]),
+        ("deflate", zlib.compress(TEXT)),
+        ("deflate", RAW_DEFLATE.compress(TEXT) + RAW_DEFLATE.flush()),  # no zlib header, as many send it
+        ("gzip", gzip.compress(TEXT[:9]) + gzip.compress(TEXT[9:30]) + gzip.compress(TEXT[30:])),  # members
+    ],
+    ids=["gzip", "x-gzip", "GZIP", "whitespace", "deflate as gzip", "deflate", "raw deflate", "gzip members"],
+)
+def test_compressed_answers_are_read(encoding: str, body: bytes) -> None:
     with RawServer(answering(reply(200, body, Content_Encoding=encoding))) as server:
         job = ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
         assert header(server.heads[0], "Accept-Encoding") == "gzip"
@@ -233,6 +244,22 @@ def test_cookies_a_server_sets_are_never_sent(cookie: str) -> None:
         *((name, b"\x0b\x00\x80{}\x03", "not asked for") for name in ["br", "zstd", "compress"]),
         *((name, b"\x0b\x00\x80{}\x03", "not asked for") for name in ["gzip, gzip", "identity, br"]),
         ("gzip", b"\x1f\x8b\x08\x00bad", "not valid gzip"),
+        ("gzip", gzip.compress(TEXT) + b"\x00 trailing", "not valid gzip"),
+        ("gzip", gzip.compress(TEXT)[:-4], "not valid gzip"),
+        ("deflate", zlib.compress(TEXT) + zlib.compress(TEXT), "not valid deflate"),
+        ("deflate", b"\xff", "not valid deflate"),
+    ],
+    ids=[
+        "br",
+        "zstd",
+        "compress",
+        "stacked",
+        "identity+br",
+        "corrupt",
+        "trailing",
+        "truncated",
+        "two-zlib",
+        "one-byte",
     ],
 )
 def test_unasked_encodings_and_corrupt_gzip_are_refused(encoding: str, body: bytes, fragment: str) -> None:

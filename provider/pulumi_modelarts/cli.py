@@ -8,6 +8,7 @@ class's ``exit_code`` or an ``EXIT_*`` below; a reader that closes the pipe earl
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -143,6 +144,7 @@ _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-
 
 def _emulator_host(host: str) -> str:
     """Loopback addresses and the wildcards only: the client speaks plain http to loopback alone."""
+    host = host.strip("[]")  # [::1], as URLs write it
     if host in _WILDCARD_HOSTS or is_loopback_host(host):
         return host
     raise UsageError(
@@ -164,10 +166,9 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         emulator.start()
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UsageError(
-            f"cannot listen on {host} port {args.port}: {reason}; pick another --port (0 picks a free one)"
-        ) from None
+        taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
+        fix = "pick another --port (0 picks a free one)" if taken else "check --host"
+        raise UsageError(f"cannot listen on {host} port {args.port}: {exc.strerror or exc}; {fix}") from None
     try:
         if host in _WILDCARD_HOSTS:
             err.write(
@@ -242,6 +243,8 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         raise  # the reader went away: main() ends quietly
+    except OSError as exc:  # the output's: a read's own failures are typed errors
+        return _cannot_write(exc, err)
     except Exception as exc:
         if debug:
             traceback.print_exc(file=err)
@@ -252,14 +255,21 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
         return EXIT_INTERNAL
 
 
+def _cannot_write(exc: OSError, err: TextIO) -> int:
+    err.write(f"{PROG}: error: cannot write the output: {exc.strerror or type(exc).__name__}\n")
+    return EXIT_INTERNAL
+
+
 def main() -> None:
-    """Console-script entry point; a reader that closes stdout early (``| head``) ends it quietly."""
+    """Console-script entry point. A reader that closes stdout early (``| head``) ends it quietly,
+    as does a stdout (or stderr) that is not open at all (``>&-``): output goes nowhere, errors
+    still end with their exit code; output that cannot be written (a full disk) is one line."""
+    out, err = (stream or open(os.devnull, "w") for stream in (sys.stdout, sys.stderr))  # noqa: SIM115
     try:
-        code = run()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python's documented recipe: point stdout at devnull so the interpreter's final flush
-        # cannot raise again, then exit as a pipeline expects.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = EXIT_OK
+        code = run(out=out, err=err)
+        out.flush()
+    except OSError as exc:  # a broken pipe ends quietly, as a pipeline expects
+        code = EXIT_OK if isinstance(exc, BrokenPipeError) else _cannot_write(exc, err)
+        # Python's documented recipe: point stdout at devnull so the final flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
     sys.exit(code)

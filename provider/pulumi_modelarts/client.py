@@ -139,16 +139,30 @@ class ModelArtsClient:
         return self._pages(query, per_page)
 
     def _pages(self, query: dict[str, str], per_page: int) -> Iterator[JobModel]:
-        page, seen = 1, 0
+        """Each job once; a page of jobs outside the status asked for, or of nothing but jobs
+        already listed (a server that ignores ``page`` would repeat it forever), is refused."""
+        page, seen, status = 1, set[int](), query.get("status")
         while True:
             params = "&".join(
                 f"{key}={path_segment(value)}" for key, value in {**query, "page": str(page)}.items()
             )
             response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
             listing = read_model(JobPage, response, context)
-            yield from listing.jobs
-            seen += len(listing.jobs)
-            if not listing.jobs or seen >= listing.job_total_count or len(listing.jobs) < per_page:
+            fresh = {job.job_id: job for job in listing.jobs if job.job_id not in seen}
+            stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
+            if stray is not None or (listing.jobs and not fresh):
+                wrong = (
+                    f"job {stray.job_id} in status {stray.status}, not {status}"
+                    if stray
+                    else "only jobs already listed"
+                )
+                summary = f"page {page} lists {wrong}"
+                raise context.error(
+                    InvalidResponseError, summary, status=response.status, request_id=response.request_id
+                )
+            yield from fresh.values()
+            seen.update(fresh)
+            if not listing.jobs or len(seen) >= listing.job_total_count or len(listing.jobs) < per_page:
                 return
             page += 1
 

@@ -5,8 +5,9 @@ Every body takes one path: bytes to a JSON value (:func:`decode_json`), then a m
 
 Parsing is tolerant where the API is inconsistent (numbers sent as JSON strings, fields that come
 and go, unknown extra fields) and strict where a silent coercion would hide a broken response (a
-boolean where a number belongs, text where an ID belongs, a number that is not finite: ``NaN`` or
-``1e999`` would print as invalid JSON and never compare equal, so every diff would show a change).
+boolean where a number belongs, text where an ID belongs, a number that is not finite or past
+2**53 - 1: ``NaN`` or ``1e999`` would print as invalid JSON and never compare equal, and a larger
+number would not survive the engine's doubles, so every diff would show a change).
 
 "Not found" is read conservatively: a data source that mistakes a wrong endpoint or project for a
 missing job would make ``pulumi refresh`` drop the job from state. Only ModelArts' own not-found
@@ -16,6 +17,7 @@ codes count, whatever else a 404 carries.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import math
 from datetime import datetime, timedelta, timezone
@@ -38,6 +40,7 @@ from .errors import (
 )
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .transport import HttpResponse
+from .validation import MAX_WHOLE_NUMBER
 
 NOT_FOUND_CODES = frozenset({"ModelArts.0015", "ModelArts.2775"})
 PROJECT_MISMATCH_CODES = frozenset({"ModelArts.0210", "ModelArts.2786"})
@@ -58,34 +61,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _V = TypeVar("_V", bound="_Validated")
 
 
-def _whole_number(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected a number, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+def _number(value: Any, *, whole: bool) -> Any:
+    """A JSON number, also sent as JSON text (``"197"``): finite, and at most 2**53 - 1 in size
+    (the engine's doubles carry no more exactly; a larger one would show a change on every diff)."""
     if isinstance(value, str):
-        text = value.strip()
-        digits = text[1:] if text[:1] == "-" else text
-        if digits.isascii() and digits.isdigit() and len(digits) <= 19:
-            return int(text)
-    raise ValueError(f"expected a whole number, got {type(value).__name__}")
-
-
-def _real_number(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected a number, got a boolean")
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise ValueError("expected a number, got text") from None
-    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
-        return value
-    if isinstance(value, float):
-        raise ValueError("expected a finite number")
-    raise ValueError(f"expected a number, got {type(value).__name__}")
+        with contextlib.suppress(ValueError):  # text that is not a JSON number stays text: refused
+            value = from_json(value.strip(), allow_inf_nan=False)
+    if whole and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+        raise ValueError(f"expected a {'whole ' if whole else ''}number, got {type(value).__name__}")
+    if abs(value) > MAX_WHOLE_NUMBER if isinstance(value, int) else not math.isfinite(value):
+        raise ValueError(f"expected a finite number of at most {MAX_WHOLE_NUMBER}")
+    return value
 
 
 class _Validated:
@@ -177,15 +165,14 @@ def _validators() -> dict[type, SchemaValidator]:
     first use, with ``pydantic_core`` alone (``pydantic``'s model layer would add tens of
     milliseconds to every process's first read). ``X | None`` may be missing or null; numbers
     sent as JSON strings are accepted, extra fields ignored, other types refused."""
+    whole, real = functools.partial(_number, whole=True), functools.partial(_number, whole=False)
     kinds: dict[str, Any] = {
-        "int": core_schema.no_info_before_validator_function(_whole_number, core_schema.int_schema()),
-        "float": core_schema.no_info_before_validator_function(_real_number, core_schema.float_schema()),
+        "int": core_schema.no_info_before_validator_function(whole, core_schema.int_schema()),
+        "float": core_schema.no_info_before_validator_function(real, core_schema.float_schema()),
         "str": core_schema.str_schema(),
         "bool": core_schema.bool_schema(),
     }
-    kinds["job_id"] = core_schema.no_info_before_validator_function(
-        _whole_number, core_schema.int_schema(gt=0)
-    )
+    kinds["job_id"] = core_schema.no_info_before_validator_function(whole, core_schema.int_schema(gt=0))
     kinds["job_total_count"] = core_schema.with_default_schema(kinds["int"], default=0)
     for cls in (Flavor, Schedule, JobModel, JobPage):
         fields = {}

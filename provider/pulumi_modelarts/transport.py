@@ -9,7 +9,8 @@ Retries are urllib3's own ``Retry`` mounted on an ``HTTPAdapter``. What is added
   deadline (a server trickling bytes restarts the per-read timeout forever; the watchdog does not
   care). Only host name resolution is not interruptible.
 * A refused connection is retried at most twice: nothing listens there, waiting will not help.
-* Bodies are capped at 10 MiB after decoding; gzip is decoded as it arrives, never past the cap.
+* Bodies are capped at 10 MiB after decoding; gzip and deflate (zlib-wrapped or raw) are decoded
+  as they arrive, never past the cap.
 """
 
 from __future__ import annotations
@@ -486,7 +487,7 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         if encoding in ("identity", ""):
             body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=False)
         else:
-            body = _inflate(response.raw.stream(_CHUNK_BYTES, decode_content=False))
+            body = _inflate(response.raw.stream(_CHUNK_BYTES, decode_content=False), encoding)
     except zlib.error:
         raise refuse(f"response body is not valid {encoding} data") from None
     except (requests.RequestException, Urllib3Error, OSError) as exc:
@@ -507,27 +508,35 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     return body
 
 
-def _inflate(chunks: Iterator[bytes]) -> bytes | None:
-    """Decode gzip (or zlib) data as it arrives, in small steps; None as soon as either the
-    decoded or the compressed data passes MAX_BODY_BYTES, so a compression bomb never holds
-    more than the cap in memory."""
-    decoder = zlib.decompressobj(wbits=47)  # 32 + 15: a gzip or a zlib header, detected
+def _inflate(chunks: Iterator[bytes], encoding: str) -> bytes | None:
+    """Decode gzip (one member after another, RFC 1952) or deflate (zlib-wrapped, or raw as many
+    servers send it) as it arrives, in small steps; None as soon as either the decoded or the
+    compressed data passes MAX_BODY_BYTES, so a compression bomb never holds more than the cap."""
+    decoder: Any = None
     parts: list[bytes] = []
     decoded = received = 0
+    pending = b""
     for chunk in chunks:
         received += len(chunk)
-        pending = chunk
+        pending += chunk
         while decoded <= MAX_BODY_BYTES:
+            if decoder is None or decoder.eof:
+                if len(pending) < 2 or (decoder is not None and encoding == "deflate"):
+                    break  # too little to tell a zlib header from raw deflate, or data past the end
+                head = int.from_bytes(pending[:2], "big")
+                wrapped = head == 0x1F8B or (head >> 8 & 0x0F == 8 and head % 31 == 0)
+                # 47: a gzip or a zlib header, detected; -15: raw deflate; 31: another gzip member
+                decoder = zlib.decompressobj(wbits=31 if decoder else 47 if wrapped else -15)
             limit = min(_CHUNK_BYTES, MAX_BODY_BYTES + 1 - decoded)
             part = decoder.decompress(pending, limit)
             parts.append(part)
             decoded += len(part)
-            pending = decoder.unconsumed_tail
+            pending = decoder.unused_data if decoder.eof else decoder.unconsumed_tail
             if not pending and len(part) < limit:  # input used up, and zlib holds no more output
                 break
         if decoded > MAX_BODY_BYTES or received > MAX_BODY_BYTES:
             return None
-    if not decoder.eof or decoder.unused_data:
+    if decoder is None or not decoder.eof or pending:
         raise zlib.error("truncated, or followed by other data")
     return b"".join(parts)
 

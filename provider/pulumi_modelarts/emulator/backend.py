@@ -4,6 +4,7 @@ jobs. Like a moto backend, it is also the Python API tests use to seed and chang
 from __future__ import annotations
 
 import copy
+import math
 import re
 import secrets
 import threading
@@ -11,6 +12,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from ..validation import MAX_WHOLE_NUMBER
 
 #: Project ID of the emulator's own project unless told otherwise (32 hex digits, like IAM's).
 DEFAULT_PROJECT_ID: Final = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
@@ -78,10 +81,18 @@ def _checked(job: dict[str, Any]) -> dict[str, Any]:
     unknown = set(job) - set(JOB_FIELDS)
     if unknown:
         raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
-    for name in ("job_id", "status", "duration", "create_time"):
-        if isinstance(job[name], bool) or not isinstance(job[name], int):
-            raise ValueError(f"job field {name!r} must be an int, got {job[name]!r}")
-        job[name] = int(job[name])
+    for name in ("job_id", "status", "duration", "create_time"):  # what the client can read back
+        low, value = int(name == "job_id"), job[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_WHOLE_NUMBER:
+            raise ValueError(
+                f"job field {name!r} must be an int from {low} to {MAX_WHOLE_NUMBER}, got {value!r}"
+            )
+        job[name] = int(value)
+    left = job["remaining_duration"]
+    if left is not None and (
+        isinstance(left, bool) or not isinstance(left, int | float) or not math.isfinite(left)
+    ):
+        raise ValueError(f"job field 'remaining_duration' must be a finite number or null, got {left!r}")
     check_identifier("job_name", job["job_name"])
     return {name: job[name] for name in JOB_FIELDS}
 

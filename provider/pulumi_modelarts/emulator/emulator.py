@@ -115,10 +115,13 @@ class ModelArtsEmulator(Backend):
         cls, path: str | Path, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any
     ) -> ModelArtsEmulator:
         """From ``{"project_id"?, "region"?, "jobs": [...]}`` or a job list; arguments win."""
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # a BOM from an editor is fine
         document = {"jobs": document} if isinstance(document, list) else document
-        if not isinstance(document, dict) or not isinstance(jobs := document.get("jobs", []), list):
-            raise ValueError("expected a list of job objects or {'jobs': [...]}")
+        shape = isinstance(document, dict) and not set(document) - {"project_id", "region", "jobs"}
+        if not shape or not isinstance(jobs := document.get("jobs", []), list):
+            raise ValueError(
+                "expected a list of job objects or {'jobs': [...]} (project_id, region optional)"
+            )
         kwargs = {key: document[key] for key in ("project_id", "region") if key in document} | kwargs
         return cls(jobs, host, port, **kwargs)
 
