@@ -1,12 +1,7 @@
-"""Where credentials, region, project and endpoint come from, and in which order.
-
-Resolution per key: explicit arguments, then Pulumi stack config (``modelarts:<key>``), then
-environment variables (the Terraform providers' names, ``HW_*`` before ``OS_*``), then the
-``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD`` (OpenStack's file, which
-platform teams on OTC already keep for the ``openstack`` CLI). Proxies come from the
-same environment mapping (``HTTPS_PROXY``, ``NO_PROXY``, ...). Secrets are held as ``SecretStr``
-and registered with :func:`errors.register_secrets`, so no ``repr``, log line or error message
-can show them.
+"""Where credentials, region, project and endpoint come from, and in which order: arguments, stack
+config (``modelarts:<key>``), environment variables (the Terraform providers' names, ``HW_*``
+before ``OS_*``), then the ``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``.
+Secrets are held as ``SecretStr`` and registered with :func:`errors.register_secrets`.
 """
 
 from __future__ import annotations
@@ -16,7 +11,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -81,16 +76,12 @@ HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
 #: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping, or the entry itself),
 #: the first one set winning.
 CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
-    "auth_url": ("auth_url",),
+    **{name: (name,) for name in ("auth_url", "password", "project_id", "project_name", "security_token")},
     "user_name": ("username",),
-    "password": ("password",),
     "domain_name": ("user_domain_name", "domain_name", "project_domain_name"),
-    "project_id": ("project_id",),
-    "project_name": ("project_name",),
     "auth_token": ("token",),
     "access_key": ("ak", "access_key"),
     "secret_key": ("sk", "secret_key"),
-    "security_token": ("security_token",),
 }
 #: Proxy variables, read as curl and requests read them (lower case first); environment only.
 PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -106,25 +97,17 @@ _CONTROL_CHARACTER = re.compile(
 )
 
 
+@dataclass(frozen=True, repr=False)
 class SecretStr:
     """A credential that ``repr()`` and ``str()`` never show (the interface of pydantic's)."""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
+    _value: str
 
     def get_secret_value(self) -> str:
         return self._value
 
     def __repr__(self) -> str:
         return "SecretStr('**********')"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretStr) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 #: Numeric settings: their type and bounds (seconds are above the lower bound).
@@ -177,12 +160,8 @@ class Settings:
         stack_config: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Merge the sources key by key (first non-empty wins) and validate the result.
-
-        ``args`` uses Python names (``project_id``); ``stack_config`` uses namespaced keys
-        (``modelarts:projectId``) with string values, exactly what a dynamic provider's
-        ``configure()`` receives; ``environ`` defaults to ``os.environ``.
-        """
+        """Merge the sources key by key (first non-empty wins) and validate the result: ``args`` by
+        Python name, ``stack_config`` as ``configure()`` receives it, ``environ`` or ``os.environ``."""
         env = os.environ if environ is None else environ
         config = stack_config or {}
         explicit = {name: value for name, value in (args or {}).items() if _present(value)}
@@ -222,11 +201,9 @@ class Settings:
     def check_values(self) -> None:
         """Reject values that would end up in a host name, a URL or a path."""
         try:
-            check_name(self.region, field="region")
-            if self.project_id is not None:
-                check_name(self.project_id, field="projectId")
-            if self.project_name is not None:
-                check_name(self.project_name, field="projectName")
+            for name in ("region", "project_id", "project_name"):
+                if getattr(self, name) is not None:
+                    check_name(getattr(self, name), field=KEYS_BY_FIELD[name].config)
             check_endpoint(f"https://{self.cloud}", field="cloud")
             check_endpoint(self.resolved_endpoint, field="endpoint")
             check_endpoint(self.resolved_auth_url, field="authUrl")
@@ -238,11 +215,8 @@ class Settings:
     def with_overrides(
         self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
     ) -> Settings:
-        """Settings for one lookup that names its own project, region or endpoint.
-
-        A different region means a different IAM project, so a configured project is dropped
-        and looked up again unless the lookup names one too.
-        """
+        """Settings for one lookup naming its own project, region or endpoint. Another region is
+        another IAM project: the configured one is dropped unless the lookup names one too."""
         updates: dict[str, Any] = {}
         if region is not None and region != self.region:
             updates.update(region=region, project_id=None, project_name=None)
@@ -252,8 +226,7 @@ class Settings:
             updates["endpoint"] = endpoint
         if not updates:
             return self
-        current = {field.name: getattr(self, field.name) for field in fields(self)}
-        return Settings.validated({**current, **updates})
+        return Settings.validated({**vars(self), **updates})
 
     @property
     def resolved_endpoint(self) -> str:
@@ -336,20 +309,16 @@ def _converted(field: str, value: Any) -> Any:
     if not isinstance(text, str):
         raise ValueError(f"must be text, got {type(text).__name__}")
     if field in CREDENTIAL_FIELDS:
-        text = _credential(field, text)
+        text = _PADDING.sub("", text)  # what files and shells add around a value
+        if _CONTROL_CHARACTER.search(text):
+            raise ValueError(
+                "contains a control character, a line break or an invisible one; set it on one line"
+            )
+        if field in HEADER_FIELDS and not text.isascii():
+            raise ValueError("must be ASCII, since it is sent in an HTTP header")
     elif field in ("https_proxy", "http_proxy"):
         text = _proxy_url(text)
     return SecretStr(text) if field in SECRET_FIELDS or field in ("https_proxy", "http_proxy") else text
-
-
-def _credential(field: str, text: str) -> str:
-    """Strip what files and shells add around a value; refuse what no request could carry."""
-    text = _PADDING.sub("", text)
-    if _CONTROL_CHARACTER.search(text):
-        raise ValueError("contains a control character, a line break or an invisible one; set it on one line")
-    if field in HEADER_FIELDS and not text.isascii():
-        raise ValueError("must be ASCII, since it is sent in an HTTP header")
-    return text
 
 
 def _proxy_url(text: str) -> str:
@@ -375,10 +344,8 @@ def _proxy_url(text: str) -> str:
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``."""
     clouds_path = _openstack_file("clouds.yaml", "OS_CLIENT_CONFIG_FILE", environ)
-    entry = _merged(
-        _yaml_entry(clouds_path, name),
-        _yaml_entry(_openstack_file("secure.yaml", "OS_SECURE_FILE", environ), name),
-    )
+    secure_path = _openstack_file("secure.yaml", "OS_SECURE_FILE", environ)
+    entry = _merged(_yaml_entry(clouds_path, name), _yaml_entry(secure_path, name))
     if not entry:
         where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
         raise ConfigurationError(
