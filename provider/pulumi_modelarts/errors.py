@@ -109,16 +109,13 @@ class _Secrets:
             return text
         text = text[:_MAX_REDACTED_CHARS]
         folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
-        spans: Spans | None = None  # None: each character is where it was
+        spans: Spans = [(i, i + 1) for i in range(len(text))]  # where each character of folded is in text
         cuts: Spans = []
         for decodings in range(_DECODINGS + 1):
-            echoes = _echoes(folded, *matcher)
-            cuts += (
-                echoes if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in echoes]
-            )
+            cuts += [(spans[start][0], spans[end - 1][1]) for start, end in _echoes(folded, *matcher)]
             if decodings == _DECODINGS or not _ESCAPE.search(folded):
                 break
-            folded, spans = _decoded(folded, spans or [(i, i + 1) for i in range(len(text))])
+            folded, spans = _decoded(folded, spans)
         parts: list[str] = []
         done = 0
         for start, end in sorted(cuts):

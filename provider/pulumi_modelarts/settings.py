@@ -210,7 +210,7 @@ class Settings:
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
         if self.ca_cert_file is not None and not self.insecure:
-            _check_ca_bundle(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
+            _check_ca_bundle(self.ca_cert_file)
 
     def with_overrides(
         self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
@@ -344,15 +344,17 @@ def _proxy_url(text: str) -> str:
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``."""
     clouds_path = _openstack_file("clouds.yaml", "OS_CLIENT_CONFIG_FILE", environ)
-    secure_path = _openstack_file("secure.yaml", "OS_SECURE_FILE", environ)
-    entry = _merged(_yaml_entry(clouds_path, name), _yaml_entry(secure_path, name))
-    if not entry:
+    clouds = _yaml_entry(clouds_path, name)
+    secure = _yaml_entry(_openstack_file("secure.yaml", "OS_SECURE_FILE", environ), name)
+    if not clouds and not secure:
         where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
         raise ConfigurationError(
             f"cloud '{name}' is not defined in {where}",
             hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
         )
-    auth = entry["auth"] if isinstance(entry.get("auth"), dict) else {}
+    # Only the entry and its auth mapping are read: merging them is merging the files.
+    entry = {**clouds, **secure}
+    auth = {**clouds.get("auth", {}), **secure.get("auth", {})}
     fields: dict[str, Any] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
         values = [auth.get(key, entry.get(key)) for key in keys]
@@ -371,15 +373,13 @@ def _openstack_file(filename: str, override: str, environ: Mapping[str, str]) ->
     """The file named by ``override``, or the first found where openstacksdk looks."""
     if environ.get(override):
         return Path(environ[override])
-    home = Path(environ.get("HOME") or Path.home())
-    for directory in (
-        Path.cwd(),
-        Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "openstack",
-        Path("/etc/openstack"),
-    ):
-        if (directory / filename).is_file():
-            return directory / filename
-    return None
+    config_home = environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME") or Path.home()) / ".config"
+    paths = (
+        Path.cwd() / filename,
+        Path(config_home, "openstack", filename),
+        Path("/etc/openstack", filename),
+    )
+    return next((path for path in paths if path.is_file()), None)
 
 
 def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
@@ -401,19 +401,11 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
     return entry
 
 
-def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        nested = isinstance(value, Mapping) and isinstance(merged.get(key), dict)
-        merged[key] = _merged(merged[key], value) if nested else value
-    return merged
-
-
 def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
 
 
-def _check_ca_bundle(path: str, key: SettingKey) -> None:
+def _check_ca_bundle(path: str) -> None:
     """A CA bundle must be a directory this process can list or a file of PEM certificates that
     loads: found wrong where settings resolve, not as a failed verification at the first call."""
     import ssl  # only when a CA bundle is set; requests imports it anyway
@@ -428,7 +420,7 @@ def _check_ca_bundle(path: str, key: SettingKey) -> None:
         not_pem = isinstance(exc, ssl.SSLError)
         why = f"cannot be read ({exc.strerror or type(exc).__name__})"
         raise ConfigurationError(
-            f"{key.describe(every_name=True)} names {path!r}, which "
+            f"{KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
             + ("holds no PEM certificate that loads" if not_pem else why),
             hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
         ) from None

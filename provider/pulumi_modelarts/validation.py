@@ -33,16 +33,12 @@ def _shown(value: object) -> str:
 def parse_whole_number(
     value: object, *, field: str, minimum: int = 0, maximum: int = MAX_WHOLE_NUMBER, hint: str | None = None
 ) -> int:
-    """One rule for every integer input: an int, an integral float or a string of ASCII digits,
-    from ``minimum`` to ``maximum``.
-
-    Users write ints, stack config carries strings, and the engine (StackReferences, resource
-    outputs on the wire) carries floats such as ``197.0``.
-    """
+    """One rule for every integer input: an int, an integral float (the engine carries numbers as
+    floats such as ``197.0``) or a string of ASCII digits (stack config), from minimum to maximum."""
     number: int | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+    if (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    ):
         number = int(value)  # a plain int, also for IntEnum members
     elif isinstance(value, str) and _DIGITS.fullmatch(value):
         number = int(value)
