@@ -6,6 +6,7 @@ Secrets are held as ``SecretStr`` and registered with :func:`errors.register_sec
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -29,9 +30,14 @@ AuthMode = Literal["token", "aksk", "password"]
 @dataclass(frozen=True)
 class SettingKey:
     field: str
-    config: str
-    env: tuple[str, ...] = ()
+    env: tuple[str, ...]
     secret: bool = False
+
+    @property
+    def config(self) -> str:
+        """The stack config name: the field's in camelCase (``project_id``: ``projectId``)."""
+        head, *words = self.field.split("_")
+        return head + "".join(word.title() for word in words)
 
     @property
     def config_key(self) -> str:
@@ -43,36 +49,11 @@ class SettingKey:
         return f"{self.config_key} (or {', '.join(names)})" if names else self.config_key
 
 
-SETTING_KEYS: tuple[SettingKey, ...] = (
-    SettingKey("region", "region", ("HW_REGION_NAME", "OS_REGION_NAME")),
-    SettingKey("project_id", "projectId", ("HW_PROJECT_ID", "OS_PROJECT_ID")),
-    SettingKey("project_name", "projectName", ("HW_PROJECT_NAME", "OS_PROJECT_NAME")),
-    SettingKey("access_key", "accessKey", ("HW_ACCESS_KEY", "OS_ACCESS_KEY"), secret=True),
-    SettingKey("secret_key", "secretKey", ("HW_SECRET_KEY", "OS_SECRET_KEY"), secret=True),
-    SettingKey("security_token", "securityToken", ("HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN"), secret=True),
-    SettingKey("auth_token", "authToken", ("HW_AUTH_TOKEN", "OS_AUTH_TOKEN"), secret=True),
-    SettingKey("user_name", "userName", ("HW_USER_NAME", "OS_USERNAME")),
-    SettingKey("password", "password", ("HW_USER_PASSWORD", "OS_PASSWORD"), secret=True),
-    SettingKey("domain_name", "domainName", ("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME")),
-    SettingKey("auth_url", "authUrl", ("HW_AUTH_URL", "OS_AUTH_URL")),
-    SettingKey("cloud", "cloud", ("HW_CLOUD",)),
-    SettingKey("endpoint", "endpoint", ("MODELARTS_ENDPOINT",)),
-    SettingKey("insecure", "insecure", ("HW_INSECURE", "OS_INSECURE")),
-    SettingKey(
-        "ca_cert_file", "caCertFile", ("HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-    ),
-    SettingKey("max_retries", "maxRetries", ("HW_MAX_RETRIES",)),
-    SettingKey("timeout", "timeout", ("MODELARTS_TIMEOUT",)),
-    SettingKey("connect_timeout", "connectTimeout", ("MODELARTS_CONNECT_TIMEOUT",)),
-    SettingKey("read_timeout", "readTimeout", ("MODELARTS_READ_TIMEOUT",)),
-    SettingKey("cloud_name", "cloudName", ("OS_CLOUD",)),
-)
-KEYS_BY_FIELD: dict[str, SettingKey] = {key.field: key for key in SETTING_KEYS}
-SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.secret)
-#: Credentials: surrounding whitespace (a trailing newline from a file) is stripped, control
-#: characters are refused, and those sent in HTTP headers must be ASCII.
-CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
-HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
+def _setting(*env: str, default: Any = None, secret: bool = False) -> Any:
+    """A setting read from stack config, then from the variables ``env`` in order."""
+    return dataclasses.field(default=default, metadata={"env": env, "secret": secret})
+
+
 #: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping, or the entry itself),
 #: the first one set winning.
 CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
@@ -128,27 +109,28 @@ class Settings:
     """Resolved configuration of one ModelArts client (one region/project/endpoint), made by
     :meth:`from_sources` or :meth:`validated`; equal settings share one client per process."""
 
-    region: str = DEFAULT_REGION
-    cloud: str = DEFAULT_CLOUD
-    project_id: str | None = None
-    project_name: str | None = None
-    access_key: SecretStr | None = None
-    secret_key: SecretStr | None = None
-    security_token: SecretStr | None = None
-    auth_token: SecretStr | None = None
-    user_name: str | None = None
-    password: SecretStr | None = None
-    domain_name: str | None = None
-    auth_url: str | None = None
-    endpoint: str | None = None
-    insecure: bool = False
-    ca_cert_file: str | None = None
-    max_retries: int = 5
+    region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", default=DEFAULT_REGION)
+    cloud: str = _setting("HW_CLOUD", default=DEFAULT_CLOUD)
+    project_id: str | None = _setting("HW_PROJECT_ID", "OS_PROJECT_ID")
+    project_name: str | None = _setting("HW_PROJECT_NAME", "OS_PROJECT_NAME")
+    access_key: SecretStr | None = _setting("HW_ACCESS_KEY", "OS_ACCESS_KEY", secret=True)
+    secret_key: SecretStr | None = _setting("HW_SECRET_KEY", "OS_SECRET_KEY", secret=True)
+    security_token: SecretStr | None = _setting("HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN", secret=True)
+    auth_token: SecretStr | None = _setting("HW_AUTH_TOKEN", "OS_AUTH_TOKEN", secret=True)
+    user_name: str | None = _setting("HW_USER_NAME", "OS_USERNAME")
+    password: SecretStr | None = _setting("HW_USER_PASSWORD", "OS_PASSWORD", secret=True)
+    domain_name: str | None = _setting("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME")
+    auth_url: str | None = _setting("HW_AUTH_URL", "OS_AUTH_URL")
+    endpoint: str | None = _setting("MODELARTS_ENDPOINT")
+    insecure: bool = _setting("HW_INSECURE", "OS_INSECURE", default=False)
+    ca_cert_file: str | None = _setting("HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    max_retries: int = _setting("HW_MAX_RETRIES", default=5)
     #: Overall deadline of one call, retries and back-off included (seconds).
-    timeout: float = 120.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    cloud_name: str | None = None
+    timeout: float = _setting("MODELARTS_TIMEOUT", default=120.0)
+    connect_timeout: float = _setting("MODELARTS_CONNECT_TIMEOUT", default=10.0)
+    read_timeout: float = _setting("MODELARTS_READ_TIMEOUT", default=30.0)
+    cloud_name: str | None = _setting("OS_CLOUD")
+    #: Proxies: from the environment only (PROXY_VARIABLES).
     https_proxy: SecretStr | None = None
     http_proxy: SecretStr | None = None
     no_proxy: str | None = None
@@ -277,6 +259,17 @@ class Settings:
             if password:
                 secrets += (password, unquote(password))
         return tuple(secrets)
+
+
+SETTING_KEYS: tuple[SettingKey, ...] = tuple(
+    SettingKey(field.name, **field.metadata) for field in dataclasses.fields(Settings) if field.metadata
+)
+KEYS_BY_FIELD: dict[str, SettingKey] = {key.field: key for key in SETTING_KEYS}
+SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.secret)
+#: Credentials: surrounding whitespace (a trailing newline from a file) is stripped, control
+#: characters are refused, and those sent in HTTP headers must be ASCII.
+CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
+HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
 
 
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
