@@ -11,6 +11,7 @@ import functools
 import math
 import os
 import re
+import ssl  # requests imports it too
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,22 +178,18 @@ class Settings:
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
-        settings.check_values()
-        return settings
-
-    def check_values(self) -> None:
-        """Reject values that would end up in a host name, a URL or a path."""
-        try:
+        try:  # values that end up in a host name, a URL or a path
             for name in ("region", "project_id", "project_name"):
-                if getattr(self, name) is not None:
-                    check_name(getattr(self, name), field=KEYS_BY_FIELD[name].config)
-            check_endpoint(f"https://{self.cloud}", field="cloud")
-            check_endpoint(self.resolved_endpoint, field="endpoint")
-            check_endpoint(self.resolved_auth_url, field="authUrl")
+                if getattr(settings, name) is not None:
+                    check_name(getattr(settings, name), field=KEYS_BY_FIELD[name].config)
+            check_endpoint(f"https://{settings.cloud}", field="cloud")
+            check_endpoint(settings.resolved_endpoint, field="endpoint")
+            check_endpoint(settings.resolved_auth_url, field="authUrl")
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
-        if self.ca_cert_file is not None and not self.insecure:
-            _check_ca_bundle(self.ca_cert_file)
+        if settings.ca_cert_file is not None and not settings.insecure:
+            _check_ca_bundle(settings.ca_cert_file)
+        return settings
 
     def with_overrides(
         self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
@@ -401,8 +398,6 @@ def _present(value: object) -> bool:
 def _check_ca_bundle(path: str) -> None:
     """A CA bundle must be a directory this process can list or a file of PEM certificates that
     loads: found wrong where settings resolve, not as a failed verification at the first call."""
-    import ssl  # only when a CA bundle is set; requests imports it anyway
-
     try:
         if os.path.isdir(path):
             os.listdir(path)
@@ -422,8 +417,6 @@ def _check_ca_bundle(path: str) -> None:
 @functools.lru_cache(maxsize=8)
 def _load_ca_file(path: str, mtime_ns: int, size: int) -> None:  # noqa: ARG001 - the cache key
     """Loading a bundle of ~150 certificates costs ~17 ms: once per file version and process."""
-    import ssl
-
     ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
 
 
