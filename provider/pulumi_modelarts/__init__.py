@@ -1,15 +1,14 @@
 """Pulumi data source for ModelArts visualization jobs (Open Telekom Cloud, Huawei Cloud).
 
-Names are imported on first use: a program that only declares ``VisualizationJob`` resources
-never loads ``requests`` or ``pydantic`` (the provider process does, when it reads), and the CLI
-and the emulator never load ``pulumi``. The imports below are the one list of what the package
-exports: type checkers read them, and ``__getattr__`` reads them from this file to import a name
-from its module when it is first used.
+Names are imported on first use, so a program declaring resources never loads ``requests`` or
+``pydantic`` and the CLI never loads ``pulumi``. The ``TYPE_CHECKING`` imports are the one export
+list: type checkers read them, and ``__getattr__`` parses them from this file.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 
 @functools.cache
 def _exports() -> dict[str, str]:
-    """Each exported name and its module, as the ``TYPE_CHECKING`` imports above state them."""
     import ast
     from pathlib import Path
 
@@ -57,8 +55,6 @@ def _exports() -> dict[str, str]:
 
 
 def __getattr__(name: str) -> Any:
-    import importlib
-
     exports = _exports()
     if name == "__all__":
         value: Any = ["__version__", *exports]

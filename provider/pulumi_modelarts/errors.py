@@ -1,9 +1,8 @@
-"""Typed errors whose message is one line that says what failed, where, and what to do.
+"""Typed errors whose message is one line saying what failed, where, and what to do.
 
-Every message names the operation and whatever context is known (job ID, project, endpoint host,
-HTTP status, ModelArts ``error_code``/``error_message`` and the gateway's ``X-Request-Id``), so a
-user reading a CI log can act on it without a traceback. Messages never carry credentials: every
-error scrubs the secrets this process holds (see :func:`redact`) from all of its text.
+Messages name the operation and the known context (job, project, host, HTTP status, ModelArts
+``error_code``/``error_message``, ``X-Request-Id``), so a CI log is enough to act on, and never
+carry credentials: every error scrubs the secrets this process holds (:func:`redact`).
 """
 
 from __future__ import annotations
@@ -12,14 +11,14 @@ import json
 import re
 import string
 import threading
+from os.path import commonprefix
 from typing import Any
 from urllib.parse import unquote
 
 _MAX_SERVER_TEXT = 200
-#: A secret echoed only in part is still scrubbed when the part is a prefix of at least
-#: MIN_SECRET_PREFIX characters and at least half of the (encoded) secret, or at least
-#: ENOUGH_SECRET_PREFIX characters of a long one (a token): long enough not to match ordinary
-#: text, short enough to catch a secret that the server cut off.
+#: A secret echoed in part is still scrubbed when the part is a prefix of at least MIN_SECRET_PREFIX
+#: characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one (a token):
+#: long enough not to match ordinary text, short enough to catch a secret the server cut off.
 MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
 _MIN_SECRET_CHARS = 4
@@ -73,23 +72,16 @@ def _decoded(text: str, spans: Spans) -> tuple[str, Spans]:
     return "".join(parts) + text[done:], where + spans[done:]
 
 
-def _echoed_length(text: str, start: int, form: str) -> int:
-    seen = text[start : start + len(form)]
-    return next((i for i, (a, b) in enumerate(zip(form, seen, strict=False)) if a != b), len(seen))
-
-
 class _Secrets:
-    """Every secret this process holds: configured credentials and the IAM tokens it was issued.
-
-    ``register_secrets`` adds to it, ``redact`` replaces each one, raw or escaped in any way a
-    server plausibly echoes it, whole or as a long prefix, with ***."""
+    """Every secret this process holds (credentials, issued IAM tokens); ``redact`` replaces each,
+    raw or escaped as a server plausibly echoes it, whole or as a long prefix, with ***."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[str, None] = {}  # insertion-ordered; past the cap the oldest go first
         self._matcher: tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]] | None = None
 
-    def add(self, values: tuple[str | None, ...]) -> None:
+    def add(self, *values: str | None) -> None:
         with self._lock:
             for value in values:
                 if value and len(value) >= _MIN_SECRET_CHARS and value not in self._values:
@@ -117,16 +109,13 @@ class _Secrets:
             return text
         text = text[:_MAX_REDACTED_CHARS]
         folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
-        spans: Spans | None = None  # None: each character is where it was
+        spans: Spans = [(i, i + 1) for i in range(len(text))]  # where each character of folded is in text
         cuts: Spans = []
         for decodings in range(_DECODINGS + 1):
-            echoes = _echoes(folded, *matcher)
-            cuts += (
-                echoes if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in echoes]
-            )
+            cuts += [(spans[start][0], spans[end - 1][1]) for start, end in _echoes(folded, *matcher)]
             if decodings == _DECODINGS or not _ESCAPE.search(folded):
                 break
-            folded, spans = _decoded(folded, spans or [(i, i + 1) for i in range(len(text))])
+            folded, spans = _decoded(folded, spans)
         parts: list[str] = []
         done = 0
         for start, end in sorted(cuts):
@@ -144,7 +133,7 @@ def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[s
         ends = [
             start + echoed
             for form, least in table[match.group()]
-            if (echoed := _echoed_length(folded, start, form)) >= least
+            if (echoed := len(commonprefix((form, folded[start : start + len(form)])))) >= least  # noqa: RUF071
         ]
         found += [(start, max(ends))] if ends else []
         position = max(ends, default=start + 1)
@@ -153,10 +142,7 @@ def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[s
 
 _SECRETS = _Secrets()
 redact = _SECRETS.redact
-
-
-def register_secrets(*values: str | None) -> None:
-    _SECRETS.add(values)
+register_secrets = _SECRETS.add
 
 
 def one_line(text: object, limit: int = _MAX_SERVER_TEXT) -> str:
@@ -188,11 +174,8 @@ class ModelArtsError(Exception):
     ) -> None:
         # The one place server and exception text enters an error: scrubbed before it is cut.
         self.summary = one_line(redact(summary), 400)
-        self.operation = operation
-        self.job_id = job_id
-        self.project_id = project_id
-        self.host = host
-        self.status = status
+        self.operation, self.job_id, self.project_id = operation, job_id, project_id
+        self.host, self.status = host, status
         self.error_code = one_line(redact(error_code), 64) if error_code else None
         self.error_message = one_line(redact(error_message)) if error_message else None
         self.request_id = one_line(redact(request_id), 80) if request_id else None
@@ -276,8 +259,8 @@ class InvalidResponseError(ModelArtsError):
 
 
 class RequestContext:
-    """What an error about one request names. A plain class: this module is on the resource's
-    import path, where a dataclass would cost more than half a millisecond."""
+    """What an error about one request names. A plain class: on the resource's import path a
+    dataclass would cost more than half a millisecond."""
 
     __slots__ = ("host", "job_id", "operation", "project_id")
 

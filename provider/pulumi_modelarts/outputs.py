@@ -1,8 +1,6 @@
 """The job's fields as every surface exports them (Pulumi outputs, function results, CLI JSON),
-and its status codes: the one definition the other modules derive from.
-
-Standard library only, so the Pulumi resource can declare its outputs without importing pydantic;
-renaming a field breaks consumers' StackReferences and jsonpaths.
+and its status codes: the one definition the others derive from. Standard library only, so the
+resource declares its outputs without pydantic; renaming a field breaks consumers' StackReferences.
 """
 
 from __future__ import annotations
@@ -11,20 +9,13 @@ from enum import IntEnum
 
 
 class OutputField:
-    """One output: its name, Python type, one-line meaning, and whether it moves on its own.
-
-    A field that moves on its own (a running job's clock) changes between two reads of an
-    unchanged job, so it is never drift: ``pulumi preview`` stays quiet while a job runs.
-    (A plain class: a NamedTuple would cost this import ten times as much.)
-    """
+    """One output: name, Python type, meaning, and whether it moves on its own (a running job's
+    clock), which is never drift. A plain class: a NamedTuple costs this import ten times as much."""
 
     __slots__ = ("meaning", "moves", "name", "type")
 
     def __init__(self, name: str, type: object, meaning: str, *, moves: bool = False) -> None:
         self.name, self.type, self.meaning, self.moves = name, type, meaning, moves
-
-    def __repr__(self) -> str:
-        return f"OutputField({self.name!r}, {self.type!r}, moves={self.moves})"
 
 
 OUTPUTS: tuple[OutputField, ...] = (

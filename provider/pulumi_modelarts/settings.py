@@ -1,22 +1,19 @@
-"""Where credentials, region, project and endpoint come from, and in which order.
-
-Resolution per key: explicit arguments, then Pulumi stack config (``modelarts:<key>``), then
-environment variables (the Terraform providers' names, ``HW_*`` before ``OS_*``), then the
-``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD`` (OpenStack's file, which
-platform teams on OTC already keep for the ``openstack`` CLI). Proxies come from the
-same environment mapping (``HTTPS_PROXY``, ``NO_PROXY``, ...). Secrets are held as ``SecretStr``
-and registered with :func:`errors.register_secrets`, so no ``repr``, log line or error message
-can show them.
+"""Where credentials, region, project and endpoint come from, and in which order: arguments, stack
+config (``modelarts:<key>``), environment variables (the Terraform providers' names, ``HW_*``
+before ``OS_*``), then the ``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``.
+Secrets are held as ``SecretStr`` and registered with :func:`errors.register_secrets`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
 import re
+import ssl  # requests imports it too
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -34,9 +31,14 @@ AuthMode = Literal["token", "aksk", "password"]
 @dataclass(frozen=True)
 class SettingKey:
     field: str
-    config: str
-    env: tuple[str, ...] = ()
+    env: tuple[str, ...]
     secret: bool = False
+
+    @property
+    def config(self) -> str:
+        """The stack config name: the field's in camelCase (``project_id``: ``projectId``)."""
+        head, *words = self.field.split("_")
+        return head + "".join(word.title() for word in words)
 
     @property
     def config_key(self) -> str:
@@ -48,49 +50,20 @@ class SettingKey:
         return f"{self.config_key} (or {', '.join(names)})" if names else self.config_key
 
 
-SETTING_KEYS: tuple[SettingKey, ...] = (
-    SettingKey("region", "region", ("HW_REGION_NAME", "OS_REGION_NAME")),
-    SettingKey("project_id", "projectId", ("HW_PROJECT_ID", "OS_PROJECT_ID")),
-    SettingKey("project_name", "projectName", ("HW_PROJECT_NAME", "OS_PROJECT_NAME")),
-    SettingKey("access_key", "accessKey", ("HW_ACCESS_KEY", "OS_ACCESS_KEY"), secret=True),
-    SettingKey("secret_key", "secretKey", ("HW_SECRET_KEY", "OS_SECRET_KEY"), secret=True),
-    SettingKey("security_token", "securityToken", ("HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN"), secret=True),
-    SettingKey("auth_token", "authToken", ("HW_AUTH_TOKEN", "OS_AUTH_TOKEN"), secret=True),
-    SettingKey("user_name", "userName", ("HW_USER_NAME", "OS_USERNAME")),
-    SettingKey("password", "password", ("HW_USER_PASSWORD", "OS_PASSWORD"), secret=True),
-    SettingKey("domain_name", "domainName", ("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME")),
-    SettingKey("auth_url", "authUrl", ("HW_AUTH_URL", "OS_AUTH_URL")),
-    SettingKey("cloud", "cloud", ("HW_CLOUD",)),
-    SettingKey("endpoint", "endpoint", ("MODELARTS_ENDPOINT",)),
-    SettingKey("insecure", "insecure", ("HW_INSECURE", "OS_INSECURE")),
-    SettingKey(
-        "ca_cert_file", "caCertFile", ("HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-    ),
-    SettingKey("max_retries", "maxRetries", ("HW_MAX_RETRIES",)),
-    SettingKey("timeout", "timeout", ("MODELARTS_TIMEOUT",)),
-    SettingKey("connect_timeout", "connectTimeout", ("MODELARTS_CONNECT_TIMEOUT",)),
-    SettingKey("read_timeout", "readTimeout", ("MODELARTS_READ_TIMEOUT",)),
-    SettingKey("cloud_name", "cloudName", ("OS_CLOUD",)),
-)
-KEYS_BY_FIELD: dict[str, SettingKey] = {key.field: key for key in SETTING_KEYS}
-SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.secret)
-#: Credentials: surrounding whitespace (a trailing newline from a file) is stripped, control
-#: characters are refused, and those sent in HTTP headers must be ASCII.
-CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
-HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
+def _setting(*env: str, default: Any = None, secret: bool = False) -> Any:
+    """A setting read from stack config, then from the variables ``env`` in order."""
+    return dataclasses.field(default=default, metadata={"env": env, "secret": secret})
+
+
 #: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping, or the entry itself),
 #: the first one set winning.
 CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
-    "auth_url": ("auth_url",),
+    **{name: (name,) for name in ("auth_url", "password", "project_id", "project_name", "security_token")},
     "user_name": ("username",),
-    "password": ("password",),
     "domain_name": ("user_domain_name", "domain_name", "project_domain_name"),
-    "project_id": ("project_id",),
-    "project_name": ("project_name",),
     "auth_token": ("token",),
     "access_key": ("ak", "access_key"),
     "secret_key": ("sk", "secret_key"),
-    "security_token": ("security_token",),
 }
 #: Proxy variables, read as curl and requests read them (lower case first); environment only.
 PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -106,25 +79,17 @@ _CONTROL_CHARACTER = re.compile(
 )
 
 
+@dataclass(frozen=True, repr=False)
 class SecretStr:
     """A credential that ``repr()`` and ``str()`` never show (the interface of pydantic's)."""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
+    _value: str
 
     def get_secret_value(self) -> str:
         return self._value
 
     def __repr__(self) -> str:
         return "SecretStr('**********')"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretStr) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 #: Numeric settings: their type and bounds (seconds are above the lower bound).
@@ -145,27 +110,28 @@ class Settings:
     """Resolved configuration of one ModelArts client (one region/project/endpoint), made by
     :meth:`from_sources` or :meth:`validated`; equal settings share one client per process."""
 
-    region: str = DEFAULT_REGION
-    cloud: str = DEFAULT_CLOUD
-    project_id: str | None = None
-    project_name: str | None = None
-    access_key: SecretStr | None = None
-    secret_key: SecretStr | None = None
-    security_token: SecretStr | None = None
-    auth_token: SecretStr | None = None
-    user_name: str | None = None
-    password: SecretStr | None = None
-    domain_name: str | None = None
-    auth_url: str | None = None
-    endpoint: str | None = None
-    insecure: bool = False
-    ca_cert_file: str | None = None
-    max_retries: int = 5
+    region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", default=DEFAULT_REGION)
+    cloud: str = _setting("HW_CLOUD", default=DEFAULT_CLOUD)
+    project_id: str | None = _setting("HW_PROJECT_ID", "OS_PROJECT_ID")
+    project_name: str | None = _setting("HW_PROJECT_NAME", "OS_PROJECT_NAME")
+    access_key: SecretStr | None = _setting("HW_ACCESS_KEY", "OS_ACCESS_KEY", secret=True)
+    secret_key: SecretStr | None = _setting("HW_SECRET_KEY", "OS_SECRET_KEY", secret=True)
+    security_token: SecretStr | None = _setting("HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN", secret=True)
+    auth_token: SecretStr | None = _setting("HW_AUTH_TOKEN", "OS_AUTH_TOKEN", secret=True)
+    user_name: str | None = _setting("HW_USER_NAME", "OS_USERNAME")
+    password: SecretStr | None = _setting("HW_USER_PASSWORD", "OS_PASSWORD", secret=True)
+    domain_name: str | None = _setting("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME")
+    auth_url: str | None = _setting("HW_AUTH_URL", "OS_AUTH_URL")
+    endpoint: str | None = _setting("MODELARTS_ENDPOINT")
+    insecure: bool = _setting("HW_INSECURE", "OS_INSECURE", default=False)
+    ca_cert_file: str | None = _setting("HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    max_retries: int = _setting("HW_MAX_RETRIES", default=5)
     #: Overall deadline of one call, retries and back-off included (seconds).
-    timeout: float = 120.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    cloud_name: str | None = None
+    timeout: float = _setting("MODELARTS_TIMEOUT", default=120.0)
+    connect_timeout: float = _setting("MODELARTS_CONNECT_TIMEOUT", default=10.0)
+    read_timeout: float = _setting("MODELARTS_READ_TIMEOUT", default=30.0)
+    cloud_name: str | None = _setting("OS_CLOUD")
+    #: Proxies: from the environment only (PROXY_VARIABLES).
     https_proxy: SecretStr | None = None
     http_proxy: SecretStr | None = None
     no_proxy: str | None = None
@@ -177,12 +143,8 @@ class Settings:
         stack_config: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Merge the sources key by key (first non-empty wins) and validate the result.
-
-        ``args`` uses Python names (``project_id``); ``stack_config`` uses namespaced keys
-        (``modelarts:projectId``) with string values, exactly what a dynamic provider's
-        ``configure()`` receives; ``environ`` defaults to ``os.environ``.
-        """
+        """Merge the sources key by key (first non-empty wins) and validate the result: ``args`` by
+        Python name, ``stack_config`` as ``configure()`` receives it, ``environ`` or ``os.environ``."""
         env = os.environ if environ is None else environ
         config = stack_config or {}
         explicit = {name: value for name, value in (args or {}).items() if _present(value)}
@@ -216,33 +178,24 @@ class Settings:
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
-        settings.check_values()
-        return settings
-
-    def check_values(self) -> None:
-        """Reject values that would end up in a host name, a URL or a path."""
-        try:
-            check_name(self.region, field="region")
-            if self.project_id is not None:
-                check_name(self.project_id, field="projectId")
-            if self.project_name is not None:
-                check_name(self.project_name, field="projectName")
-            check_endpoint(f"https://{self.cloud}", field="cloud")
-            check_endpoint(self.resolved_endpoint, field="endpoint")
-            check_endpoint(self.resolved_auth_url, field="authUrl")
+        try:  # values that end up in a host name, a URL or a path
+            for name in ("region", "project_id", "project_name"):
+                if getattr(settings, name) is not None:
+                    check_name(getattr(settings, name), field=KEYS_BY_FIELD[name].config)
+            check_endpoint(f"https://{settings.cloud}", field="cloud")
+            check_endpoint(settings.resolved_endpoint, field="endpoint")
+            check_endpoint(settings.resolved_auth_url, field="authUrl")
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
-        if self.ca_cert_file is not None and not self.insecure:
-            _check_ca_bundle(self.ca_cert_file, KEYS_BY_FIELD["ca_cert_file"])
+        if settings.ca_cert_file is not None and not settings.insecure:
+            _check_ca_bundle(settings.ca_cert_file)
+        return settings
 
     def with_overrides(
         self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
     ) -> Settings:
-        """Settings for one lookup that names its own project, region or endpoint.
-
-        A different region means a different IAM project, so a configured project is dropped
-        and looked up again unless the lookup names one too.
-        """
+        """Settings for one lookup naming its own project, region or endpoint. Another region is
+        another IAM project: the configured one is dropped unless the lookup names one too."""
         updates: dict[str, Any] = {}
         if region is not None and region != self.region:
             updates.update(region=region, project_id=None, project_name=None)
@@ -252,8 +205,7 @@ class Settings:
             updates["endpoint"] = endpoint
         if not updates:
             return self
-        current = {field.name: getattr(self, field.name) for field in fields(self)}
-        return Settings.validated({**current, **updates})
+        return Settings.validated({**vars(self), **updates})
 
     @property
     def resolved_endpoint(self) -> str:
@@ -306,6 +258,17 @@ class Settings:
         return tuple(secrets)
 
 
+SETTING_KEYS: tuple[SettingKey, ...] = tuple(
+    SettingKey(field.name, **field.metadata) for field in dataclasses.fields(Settings) if field.metadata
+)
+KEYS_BY_FIELD: dict[str, SettingKey] = {key.field: key for key in SETTING_KEYS}
+SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.secret)
+#: Credentials: surrounding whitespace (a trailing newline from a file) is stripped, control
+#: characters are refused, and those sent in HTTP headers must be ASCII.
+CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
+HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
+
+
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
     """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``."""
     values = ((key.config_key, get(key.config_key)) for key in SETTING_KEYS)
@@ -336,20 +299,16 @@ def _converted(field: str, value: Any) -> Any:
     if not isinstance(text, str):
         raise ValueError(f"must be text, got {type(text).__name__}")
     if field in CREDENTIAL_FIELDS:
-        text = _credential(field, text)
+        text = _PADDING.sub("", text)  # what files and shells add around a value
+        if _CONTROL_CHARACTER.search(text):
+            raise ValueError(
+                "contains a control character, a line break or an invisible one; set it on one line"
+            )
+        if field in HEADER_FIELDS and not text.isascii():
+            raise ValueError("must be ASCII, since it is sent in an HTTP header")
     elif field in ("https_proxy", "http_proxy"):
         text = _proxy_url(text)
     return SecretStr(text) if field in SECRET_FIELDS or field in ("https_proxy", "http_proxy") else text
-
-
-def _credential(field: str, text: str) -> str:
-    """Strip what files and shells add around a value; refuse what no request could carry."""
-    text = _PADDING.sub("", text)
-    if _CONTROL_CHARACTER.search(text):
-        raise ValueError("contains a control character, a line break or an invisible one; set it on one line")
-    if field in HEADER_FIELDS and not text.isascii():
-        raise ValueError("must be ASCII, since it is sent in an HTTP header")
-    return text
 
 
 def _proxy_url(text: str) -> str:
@@ -375,17 +334,17 @@ def _proxy_url(text: str) -> str:
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``."""
     clouds_path = _openstack_file("clouds.yaml", "OS_CLIENT_CONFIG_FILE", environ)
-    entry = _merged(
-        _yaml_entry(clouds_path, name),
-        _yaml_entry(_openstack_file("secure.yaml", "OS_SECURE_FILE", environ), name),
-    )
-    if not entry:
+    clouds = _yaml_entry(clouds_path, name)
+    secure = _yaml_entry(_openstack_file("secure.yaml", "OS_SECURE_FILE", environ), name)
+    if not clouds and not secure:
         where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
         raise ConfigurationError(
             f"cloud '{name}' is not defined in {where}",
             hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
         )
-    auth = entry["auth"] if isinstance(entry.get("auth"), dict) else {}
+    # Only the entry and its auth mapping are read: merging them is merging the files.
+    entry = {**clouds, **secure}
+    auth = {**clouds.get("auth", {}), **secure.get("auth", {})}
     fields: dict[str, Any] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
         values = [auth.get(key, entry.get(key)) for key in keys]
@@ -404,15 +363,13 @@ def _openstack_file(filename: str, override: str, environ: Mapping[str, str]) ->
     """The file named by ``override``, or the first found where openstacksdk looks."""
     if environ.get(override):
         return Path(environ[override])
-    home = Path(environ.get("HOME") or Path.home())
-    for directory in (
-        Path.cwd(),
-        Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "openstack",
-        Path("/etc/openstack"),
-    ):
-        if (directory / filename).is_file():
-            return directory / filename
-    return None
+    config_home = environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME") or Path.home()) / ".config"
+    paths = (
+        Path.cwd() / filename,
+        Path(config_home, "openstack", filename),
+        Path("/etc/openstack", filename),
+    )
+    return next((path for path in paths if path.is_file()), None)
 
 
 def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
@@ -434,23 +391,13 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
     return entry
 
 
-def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        nested = isinstance(value, Mapping) and isinstance(merged.get(key), dict)
-        merged[key] = _merged(merged[key], value) if nested else value
-    return merged
-
-
 def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
 
 
-def _check_ca_bundle(path: str, key: SettingKey) -> None:
+def _check_ca_bundle(path: str) -> None:
     """A CA bundle must be a directory this process can list or a file of PEM certificates that
     loads: found wrong where settings resolve, not as a failed verification at the first call."""
-    import ssl  # only when a CA bundle is set; requests imports it anyway
-
     try:
         if os.path.isdir(path):
             os.listdir(path)
@@ -461,7 +408,7 @@ def _check_ca_bundle(path: str, key: SettingKey) -> None:
         not_pem = isinstance(exc, ssl.SSLError)
         why = f"cannot be read ({exc.strerror or type(exc).__name__})"
         raise ConfigurationError(
-            f"{key.describe(every_name=True)} names {path!r}, which "
+            f"{KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
             + ("holds no PEM certificate that loads" if not_pem else why),
             hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
         ) from None
@@ -470,8 +417,6 @@ def _check_ca_bundle(path: str, key: SettingKey) -> None:
 @functools.lru_cache(maxsize=8)
 def _load_ca_file(path: str, mtime_ns: int, size: int) -> None:  # noqa: ARG001 - the cache key
     """Loading a bundle of ~150 certificates costs ~17 ms: once per file version and process."""
-    import ssl
-
     ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
 
 

@@ -1,8 +1,5 @@
-"""Checks on user-supplied values, run before any request is built.
-
-Standard library only: the Pulumi provider's ``check`` uses these in the engine's hot path, and
-importing them must not pull in ``requests`` or ``pydantic``.
-"""
+"""Checks on user-supplied values, run before any request is built. Standard library only: the
+provider's ``check`` runs them in the engine's hot path, without ``requests`` or ``pydantic``."""
 
 from __future__ import annotations
 
@@ -36,16 +33,12 @@ def _shown(value: object) -> str:
 def parse_whole_number(
     value: object, *, field: str, minimum: int = 0, maximum: int = MAX_WHOLE_NUMBER, hint: str | None = None
 ) -> int:
-    """One rule for every integer input: an int, an integral float or a string of ASCII digits,
-    from ``minimum`` to ``maximum``.
-
-    Users write ints, stack config carries strings, and the engine (StackReferences, resource
-    outputs on the wire) carries floats such as ``197.0``.
-    """
+    """One rule for every integer input: an int, an integral float (the engine carries numbers as
+    floats such as ``197.0``) or a string of ASCII digits (stack config), from minimum to maximum."""
     number: int | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+    if (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    ):
         number = int(value)  # a plain int, also for IntEnum members
     elif isinstance(value, str) and _DIGITS.fullmatch(value):
         number = int(value)
@@ -57,13 +50,9 @@ def parse_whole_number(
     return number
 
 
-def parse_job_id(value: object, *, field: str = "job_id") -> int:
-    return parse_whole_number(
-        value,
-        field=field,
-        minimum=1,
-        hint="Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console",
-    )
+def parse_job_id(value: object) -> int:
+    hint = "Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console"
+    return parse_whole_number(value, field="job_id", minimum=1, hint=hint)
 
 
 def check_target(name: str, value: object) -> object:
@@ -83,35 +72,24 @@ def check_name(value: object, *, field: str) -> str:
     return value
 
 
-def _valid_host(host: str) -> bool:
-    if len(host) <= 253 and _HOSTNAME.fullmatch(host):
-        return True
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ipaddress.ip_address(host)
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def is_loopback_host(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost: the only hosts allowed over plain http."""
     name = host.strip("[]").lower()
-    if name in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+    address = _ip_address(name)
+    return name in _LOOPBACK_NAMES or (address is not None and address.is_loopback)
 
 
 def check_endpoint(value: object, *, field: str = "endpoint") -> str:
-    """Return a normalised base URL (no trailing slash) or raise.
-
-    https everywhere; http only on loopback so the local emulator works without TLS. No
-    credentials, query or fragment, so the URL cannot smuggle anything into a request. The
-    string checked is the string used: whitespace and control characters are refused, never
-    cleaned away. Messages repeat the URL only once it cannot hold a credential or a token.
-    """
+    """The base URL without a trailing slash: https, or http on loopback (the emulator); no
+    credentials, query or fragment. The string checked is the string used: whitespace and controls
+    are refused, never cleaned. Messages repeat the URL only once it cannot hold a credential."""
     if not isinstance(value, str) or not value or len(value) > 2048:
         shown = _shown(value) if not isinstance(value, str) or not value else "a longer text"
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {shown}")
@@ -132,7 +110,8 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
     except ValueError:  # not repeated: "https://user:password" fails here as a port
         raise InvalidInputError(f"{field} has a port that is not a number from 0 to 65535") from None
     host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not _valid_host(host):
+    valid_host = (len(host) <= 253 and _HOSTNAME.fullmatch(host)) or _ip_address(host)
+    if parts.scheme not in ("https", "http") or not valid_host:
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
     if not _PATH_PREFIX.fullmatch(parts.path) or "/../" in parts.path + "/" or "/./" in parts.path + "/":
         raise InvalidInputError(f"{field} has an unusable path, got {_shown(value)}")
@@ -146,6 +125,5 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
 def path_segment(value: str | int) -> str:
     """Percent-encode one path segment; '/', '.', '%' and friends can never change the path."""
     encoded = quote(str(value), safe="")
-    # "." and ".." survive quote() and are path operators; they never reach here after
-    # validation, but encoding them keeps this function safe on its own.
+    # "." and ".." survive quote() and are path operators; validation refuses them before here.
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
