@@ -71,8 +71,9 @@ class AkSkAuth(AuthBase):
             if value is not None
         }
         self._fixed_values = signing.lower_keys(self._fixed)
-        present = {"content-type", "host", "x-sdk-date", *self._fixed_values}
-        self._signed = tuple(name for name in signing.CLIENT_SIGNED_HEADERS if name in present)
+        # Hop-by-hop and transport headers (Connection, Accept-Encoding, User-Agent, Content-Length)
+        # are left unsigned so that proxies cannot break signatures.
+        self._signed = tuple(sorted({"content-type", "host", "x-sdk-date", *self._fixed_values}))
 
     def __repr__(self) -> str:
         return f"AkSkAuth(access_key=***, project_id={self._project_id!r})"
