@@ -86,16 +86,9 @@ def canonical_request(
     # The body's hash, unless X-Sdk-Content-Sha256 declares one (e.g. UNSIGNED-PAYLOAD).
     declared = values.get(CONTENT_SHA256_HEADER)
     payload = (declared or hashlib.sha256(body).hexdigest()) if body else EMPTY_PAYLOAD_HASH
-    return "\n".join(
-        (
-            method.upper(),
-            canonical_uri(path),
-            canonical_query(query),
-            "".join([f"{name}:{values.get(name, '')}\n" for name in names]),
-            ";".join(names),
-            payload,
-        )
-    )
+    start = (method.upper(), canonical_uri(path), canonical_query(query))
+    header_lines = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
+    return "\n".join((*start, header_lines, ";".join(names), payload))
 
 
 def string_to_sign(canonical: str, sdk_date: str) -> str:
