@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
@@ -77,7 +77,8 @@ class AkSkAuth(AuthBase):
             # Send exactly the canonical query string, as the reference SDK does, so that no
             # encoding difference ('+' versus '%20') can make the gateway compute another signature.
             pairs = parse_qsl(parts.query, keep_blank_values=True)
-            request.url = parts._replace(query=signing.canonical_query(pairs), fragment="").geturl()
+            query = signing.canonical_query(pairs)
+            request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
         headers, date = request.headers, signing.format_sdk_date()
         # A request with a body has its content type set by requests; one without, none.
         content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"

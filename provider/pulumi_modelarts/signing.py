@@ -56,7 +56,6 @@ def _encode(text: str) -> str:
 
 
 def canonical_uri(path: str) -> str:
-    """Decode, re-encode each segment (RFC 3986 unreserved kept) and end with '/'."""
     if not _CANONICAL_PATH.fullmatch(path):
         path = "/".join(_encode(segment) for segment in unquote(path).split("/"))
     return path if path.endswith("/") else path + "/"
@@ -83,17 +82,16 @@ def canonical_request(
 ) -> str:
     values = lower_keys(headers)
     names = list(signed)
-    # The body's hash, unless X-Sdk-Content-Sha256 declares one (e.g. UNSIGNED-PAYLOAD).
-    declared = values.get(CONTENT_SHA256_HEADER)
-    payload = (declared or hashlib.sha256(body).hexdigest()) if body else EMPTY_PAYLOAD_HASH
-    start = (method.upper(), canonical_uri(path), canonical_query(query))
+    payload = EMPTY_PAYLOAD_HASH
+    if body:  # hashed, unless X-Sdk-Content-Sha256 declares its hash (e.g. UNSIGNED-PAYLOAD)
+        payload = values.get(CONTENT_SHA256_HEADER) or hashlib.sha256(body).hexdigest()
+    uri, query_string = canonical_uri(path), canonical_query(query)
     header_lines = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
-    return "\n".join((*start, header_lines, ";".join(names), payload))
+    return "\n".join((method.upper(), uri, query_string, header_lines, ";".join(names), payload))
 
 
 def string_to_sign(canonical: str, sdk_date: str) -> str:
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return f"{ALGORITHM}\n{sdk_date}\n{digest}"
+    return f"{ALGORITHM}\n{sdk_date}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
 
 
 def secret_key_hmac(secret_key: str) -> hmac.HMAC:
@@ -123,7 +121,6 @@ def sign(
 
 
 def parse_authorization(value: str) -> Authorization | None:
-    """None when ``value`` is not an SDK-HMAC-SHA256 header."""
     algorithm, _, rest = value.strip().partition(" ")
     parts = [part.strip().partition("=") for part in rest.split(",")]
     fields = {key: item for key, _, item in parts}
@@ -134,8 +131,7 @@ def parse_authorization(value: str) -> Authorization | None:
 
 
 def verify(*, secret_key: str, authorization: Authorization, **request: Any) -> bool:
-    """Recompute the signature of ``request`` (:func:`sign`'s arguments) over the headers the client
-    declared, and compare in constant time."""
+    """Recompute :func:`sign` over the headers the client declared, and compare in constant time."""
     access_key, signed_headers, signature = authorization
     expected = sign(**request, access_key=access_key, secret_key=secret_key, signed_headers=signed_headers)
     return hmac.compare_digest(expected.rpartition("Signature=")[2], signature)
