@@ -61,10 +61,9 @@ class AkSkAuth(AuthBase):
         self._fixed = {"X-Project-Id": project_id} if project_id else {}
         if security_token is not None:
             self._fixed["X-Security-Token"] = security_token.get_secret_value()
-        self._fixed_values = signing.lower_keys(self._fixed)
         # Hop-by-hop and transport headers (Connection, Accept-Encoding, User-Agent, Content-Length)
         # are left unsigned so that proxies cannot break signatures.
-        self._signed = tuple(sorted({"content-type", "host", "x-sdk-date", *self._fixed_values}))
+        self._signed = tuple(sorted({"content-type", "host", "x-sdk-date", *map(str.lower, self._fixed)}))
 
     def __repr__(self) -> str:
         return f"AkSkAuth(access_key=***, project_id={self._project_id!r})"
@@ -82,16 +81,14 @@ class AkSkAuth(AuthBase):
         headers, date = request.headers, signing.format_sdk_date()
         # A request with a body has its content type set by requests; one without, none.
         content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
-        headers.update(
-            {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
-        )
-        values = {"content-type": content_type.strip(), "host": parts.netloc, "x-sdk-date": date}
+        added = {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
+        headers.update(added)
         body = request.body or b""
         headers["Authorization"] = signing.sign(
             method=request.method or "GET",
             path=parts.path,
             query=pairs,
-            headers={**values, **self._fixed_values},
+            headers=added,
             body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
             access_key=self._access_key,
             secret_key=self._key,
@@ -182,10 +179,8 @@ class IamTokenAuth(AuthBase):
         hooks = replay.hooks.get("response", [])
         replay.hooks["response"] = [hook for hook in hooks if hook != self._renew_on_401]
         replay.headers["X-Auth-Token"] = self.token()
-        assert response.connection is not None
-        renewed: requests.Response = response.connection.send(replay, **kwargs)
+        renewed = response.connection.send(replay, **kwargs)
         renewed.history.append(response)
-        renewed.request = replay
         return renewed
 
 
@@ -209,14 +204,12 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
         raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
     named = [item for item in projects if isinstance(item, dict) and item.get("name") == name]
     ids = sorted(str(item["id"]) for item in named if item.get("id"))
-    if len(ids) != 1:
-        many = f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
-        found = many if ids else f"no IAM project named '{name}' is visible to these credentials"
-        raise ConfigurationError(
-            found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use"
-        )
-    _PROJECT_IDS[key] = ids[0]
-    return ids[0]
+    if len(ids) == 1:
+        _PROJECT_IDS[key] = ids[0]
+        return ids[0]
+    many = f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
+    found = many if ids else f"no IAM project named '{name}' is visible to these credentials"
+    raise ConfigurationError(found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use")
 
 
 def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]:
