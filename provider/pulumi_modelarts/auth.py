@@ -1,9 +1,8 @@
 """Authentication as ``requests`` auth objects, and the project every call is made in.
 
-``StaticTokenAuth`` sends the user's token. ``IamTokenAuth`` exchanges user/password/domain for a
-project-scoped IAM token, fetched once however many threads start together, renewed shortly before it
-expires and, on a 401, renewed with the request replayed once (as ``HTTPDigestAuth`` replays).
-``AkSkAuth`` signs each request with SDK-HMAC-SHA256. None shows a secret in ``repr()``.
+``IamTokenAuth`` exchanges user/password/domain for a project-scoped token, fetched once however many
+threads start together, renewed shortly before it expires and, on a 401, renewed with the request
+replayed once (as ``HTTPDigestAuth`` replays). None of them shows a secret in ``repr()``.
 """
 
 from __future__ import annotations
@@ -44,8 +43,7 @@ class StaticTokenAuth(AuthBase):
 
 
 class AkSkAuth(AuthBase):
-    """What every request shares (the keyed HMAC, the headers signed, the fixed ones among them) is
-    prepared once; a request adds its host, date, path and query."""
+    """SDK-HMAC-SHA256 signing; what every request shares (keyed HMAC, fixed headers) is prepared once."""
 
     def __init__(
         self,
@@ -61,8 +59,7 @@ class AkSkAuth(AuthBase):
         self._fixed = {"X-Project-Id": project_id} if project_id else {}
         if security_token is not None:
             self._fixed["X-Security-Token"] = security_token.get_secret_value()
-        # Hop-by-hop and transport headers (Connection, Accept-Encoding, User-Agent, Content-Length)
-        # are left unsigned so that proxies cannot break signatures.
+        # Transport headers (Connection, Accept-Encoding, User-Agent...) stay unsigned: proxies change them.
         self._signed = tuple(sorted({"content-type", "host", "x-sdk-date", *map(str.lower, self._fixed)}))
 
     def __repr__(self) -> str:
@@ -73,8 +70,7 @@ class AkSkAuth(AuthBase):
         parts = urlsplit(url)
         pairs: list[tuple[str, str]] = []
         if "?" in url or "#" in url:
-            # Send exactly the canonical query string, as the reference SDK does, so that no
-            # encoding difference ('+' versus '%20') can make the gateway compute another signature.
+            # Sent as signed, as the reference SDK does: no '+' versus '%20' can differ at the gateway.
             pairs = parse_qsl(parts.query, keep_blank_values=True)
             query = signing.canonical_query(pairs)
             request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

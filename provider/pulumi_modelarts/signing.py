@@ -18,20 +18,17 @@ from urllib.parse import quote, unquote
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_HEADER = "X-Sdk-Date"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-CONTENT_SHA256_HEADER = "x-sdk-content-sha256"
 EMPTY_PAYLOAD_HASH = hashlib.sha256(b"").hexdigest()
 #: A path of unreserved characters only: decoding and re-encoding it changes nothing.
 _CANONICAL_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 Query = Iterable[tuple[str, str]]
+_FIELDS = {"Access", "SignedHeaders", "Signature"}  # of the Authorization header
 
 
 class Authorization(NamedTuple):
     access_key: str
     signed_headers: tuple[str, ...]
     signature: str
-
-
-_FIELDS = {"Access", "SignedHeaders", "Signature"}  # of the Authorization header
 
 
 _now_formatted = (0, "")  # (second, its X-Sdk-Date): one formatting per second, not per request
@@ -84,7 +81,7 @@ def canonical_request(
     names = list(signed)
     payload = EMPTY_PAYLOAD_HASH
     if body:  # hashed, unless X-Sdk-Content-Sha256 declares its hash (e.g. UNSIGNED-PAYLOAD)
-        payload = values.get(CONTENT_SHA256_HEADER) or hashlib.sha256(body).hexdigest()
+        payload = values.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
     uri, query_string = canonical_uri(path), canonical_query(query)
     header_lines = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
     return "\n".join((method.upper(), uri, query_string, header_lines, ";".join(names), payload))
