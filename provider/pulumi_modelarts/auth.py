@@ -1,12 +1,8 @@
 """Authentication as ``requests`` auth objects, and the project every call is made in.
 
-* ``StaticTokenAuth`` sends a token the user already has.
-* ``IamTokenAuth`` exchanges user/password/domain for a project-scoped IAM token, caches it
-  until shortly before it expires (fetched once even when many threads start together) and, on
-  a 401, fetches a new one and replays the request once, the way ``HTTPDigestAuth`` replays.
-* ``AkSkAuth`` signs each request with SDK-HMAC-SHA256; nothing to fetch, nothing to expire.
-
-None of them shows a secret in ``repr()``.
+``IamTokenAuth`` exchanges user/password/domain for a project-scoped token, fetched once however many
+threads start together, renewed shortly before it expires and, on a 401, renewed with the request
+replayed once (as ``HTTPDigestAuth`` replays). None of them shows a secret in ``repr()``.
 """
 
 from __future__ import annotations
@@ -47,11 +43,7 @@ class StaticTokenAuth(AuthBase):
 
 
 class AkSkAuth(AuthBase):
-    """SDK-HMAC-SHA256 signing with an access key / secret key (and optional security token).
-
-    What is the same for every request (the keyed HMAC, the headers signed and the fixed ones
-    among them) is prepared once; a request adds its host, date, path and query.
-    """
+    """SDK-HMAC-SHA256 signing; what every request shares (keyed HMAC, fixed headers) is prepared once."""
 
     def __init__(
         self,
@@ -64,15 +56,11 @@ class AkSkAuth(AuthBase):
         self._access_key = access_key.get_secret_value()
         self._key = signing.secret_key_hmac(secret_key.get_secret_value())
         self._project_id = project_id
-        fixed = {"X-Project-Id": project_id or None, "X-Security-Token": security_token}
-        self._fixed = {
-            name: value.get_secret_value() if isinstance(value, SecretStr) else value
-            for name, value in fixed.items()
-            if value is not None
-        }
-        self._fixed_values = signing.lower_keys(self._fixed)
-        present = {"content-type", "host", "x-sdk-date", *self._fixed_values}
-        self._signed = tuple(name for name in signing.CLIENT_SIGNED_HEADERS if name in present)
+        self._fixed = {"X-Project-Id": project_id} if project_id else {}
+        if security_token is not None:
+            self._fixed["X-Security-Token"] = security_token.get_secret_value()
+        # Transport headers (Connection, Accept-Encoding, User-Agent...) stay unsigned: proxies change them.
+        self._signed = tuple(sorted({"content-type", "host", "x-sdk-date", *map(str.lower, self._fixed)}))
 
     def __repr__(self) -> str:
         return f"AkSkAuth(access_key=***, project_id={self._project_id!r})"
@@ -82,25 +70,21 @@ class AkSkAuth(AuthBase):
         parts = urlsplit(url)
         pairs: list[tuple[str, str]] = []
         if "?" in url or "#" in url:
-            # Send exactly the canonical query string, as the reference SDK does, so that no
-            # encoding difference ('+' versus '%20') can make the gateway compute another signature.
+            # Sent as signed, as the reference SDK does: no '+' versus '%20' can differ at the gateway.
             pairs = parse_qsl(parts.query, keep_blank_values=True)
-            request.url = urlunsplit(
-                (parts.scheme, parts.netloc, parts.path, signing.canonical_query(pairs), "")
-            )
+            query = signing.canonical_query(pairs)
+            request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
         headers, date = request.headers, signing.format_sdk_date()
         # A request with a body has its content type set by requests; one without, none.
         content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
-        headers.update(
-            {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
-        )
-        values = {"content-type": content_type.strip(), "host": parts.netloc, "x-sdk-date": date}
+        added = {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
+        headers.update(added)
         body = request.body or b""
         headers["Authorization"] = signing.sign(
             method=request.method or "GET",
             path=parts.path,
             query=pairs,
-            headers={**values, **self._fixed_values},
+            headers=added,
             body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
             access_key=self._access_key,
             secret_key=self._key,
@@ -131,17 +115,10 @@ class IamTokenAuth(AuthBase):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
-        self._project_id: str | None = settings.project_id
+        self.project_id = ""  # the project the token is scoped to, once a token is fetched
 
     def __repr__(self) -> str:
         return f"IamTokenAuth(user={self._settings.user_name!r}, token=***)"
-
-    @property
-    def project_id(self) -> str:
-        """The project the token is scoped to (fetches a token if none was issued yet)."""
-        self.token()
-        assert self._project_id is not None
-        return self._project_id
 
     def token(self) -> str:
         """A valid token; only one thread fetches when it is missing or about to expire."""
@@ -150,25 +127,17 @@ class IamTokenAuth(AuthBase):
             return token
         with self._lock:
             if self._token is None or time.monotonic() >= self._renew_at:
-                self._fetch()
-            assert self._token is not None
+                self._token = self._fetch()
             return self._token
 
-    def _fetch(self) -> None:
+    def _fetch(self) -> str:
         settings = self._settings
         assert settings.password is not None
-        user = {
-            "name": settings.user_name,
-            "password": settings.password.get_secret_value(),
-            "domain": {"name": settings.domain_name},
-        }
+        password = settings.password.get_secret_value()
+        user = {"name": settings.user_name, "password": password, "domain": {"name": settings.domain_name}}
         scope = {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
-        body = {
-            "auth": {
-                "identity": {"methods": ["password"], "password": {"user": user}},
-                "scope": {"project": scope},
-            }
-        }
+        identity = {"methods": ["password"], "password": {"user": user}}
+        body = {"auth": {"identity": identity, "scope": {"project": scope}}}
         url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         context = RequestContext("IAM token request", urlsplit(url).netloc, project_id=settings.project_id)
         started = time.time()
@@ -180,17 +149,14 @@ class IamTokenAuth(AuthBase):
         details = _mapping(json_object(response, context).get("token"))
         project_id = _mapping(details.get("project")).get("id")
         if not token or not isinstance(project_id, str) or not project_id:
-            raise context.error(
-                InvalidResponseError,
-                "IAM answered without a token header or a project-scoped token",
-                status=response.status,
-                request_id=response.request_id,
-            )
+            summary = "IAM answered without a token header or a project-scoped token"
+            extra = {"status": response.status, "request_id": response.request_id}
+            raise context.error(InvalidResponseError, summary, **extra)
         expires = _parse_expiry(details.get("expires_at")) or started + 3600.0
         margin = min(TOKEN_REFRESH_MARGIN_SECONDS, max(0.0, expires - started) / 10)
         self._renew_at = time.monotonic() + max(0.0, expires - time.time() - margin)
-        self._token = token
-        self._project_id = project_id
+        self.project_id = project_id
+        return token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["X-Auth-Token"] = self.token()
@@ -206,14 +172,11 @@ class IamTokenAuth(AuthBase):
             if self._token == rejected:  # unless another thread already renewed it
                 self._token = None
         replay = response.request.copy()
-        replay.hooks["response"] = [
-            hook for hook in replay.hooks.get("response", []) if hook != self._renew_on_401
-        ]
+        hooks = replay.hooks.get("response", [])
+        replay.hooks["response"] = [hook for hook in hooks if hook != self._renew_on_401]
         replay.headers["X-Auth-Token"] = self.token()
-        assert response.connection is not None
-        renewed: requests.Response = response.connection.send(replay, **kwargs)
+        renewed = response.connection.send(replay, **kwargs)
         renewed.history.append(response)
-        renewed.request = replay
         return renewed
 
 
@@ -225,11 +188,8 @@ _PROJECT_IDS: dict[tuple[str, str, str], str] = {}
 def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
     """``GET {auth_url}/projects?name={region}``; exactly one match required."""
     name = settings.project_scope_name
-    who = (
-        settings.access_key
-        or settings.auth_token
-        or SecretStr(f"{settings.user_name}@{settings.domain_name}")
-    )
+    who = settings.access_key or settings.auth_token
+    assert who is not None  # password auth has its project scoped by IAM, never looked up
     key = (settings.resolved_auth_url, name, hashlib.sha256(who.get_secret_value().encode()).hexdigest()[:16])
     if key in _PROJECT_IDS:
         return _PROJECT_IDS[key]
@@ -238,22 +198,14 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     projects = json_object(transport.send("GET", url, context=context, auth=auth), context).get("projects")
     if not isinstance(projects, list):
         raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
-    ids = sorted(
-        str(item["id"])
-        for item in projects
-        if isinstance(item, dict) and item.get("name") == name and item.get("id")
-    )
-    if len(ids) != 1:
-        found = (
-            f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
-            if ids
-            else f"no IAM project named '{name}' is visible to these credentials"
-        )
-        raise ConfigurationError(
-            found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use"
-        )
-    _PROJECT_IDS[key] = ids[0]
-    return ids[0]
+    named = [item for item in projects if isinstance(item, dict) and item.get("name") == name]
+    ids = sorted(str(item["id"]) for item in named if item.get("id"))
+    if len(ids) == 1:
+        _PROJECT_IDS[key] = ids[0]
+        return ids[0]
+    many = f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
+    found = many if ids else f"no IAM project named '{name}' is visible to these credentials"
+    raise ConfigurationError(found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use")
 
 
 def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]:
@@ -261,6 +213,7 @@ def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]
     mode = settings.auth_mode()
     if mode == "password":
         iam = IamTokenAuth(settings, Transport(settings))
+        iam.token()
         return iam, iam.project_id
     if mode == "token":
         assert settings.auth_token is not None
