@@ -22,9 +22,7 @@ from .transport import HttpResponse, Transport
 from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number, path_segment
 
 MAX_PAGE_SIZE = 1000
-#: Distinct settings one process reads with are few (one per region/project/endpoint override);
-#: the bound only guards long-lived processes such as test runners.
-MAX_SHARED_CLIENTS = 32
+MAX_SHARED_CLIENTS = 32  # settings are few (one per override); this guards long-lived processes
 
 
 class ModelArtsClient:
@@ -73,13 +71,11 @@ class ModelArtsClient:
         return self._ready()[1]
 
     def _ready(self) -> tuple[AuthBase, str]:
-        auth, project_id = self._auth, self._project_id
-        if auth is not None and project_id is not None:
-            return auth, project_id
-        with self._ready_lock:
-            if self._auth is None or self._project_id is None:
-                self._auth, self._project_id = build_auth(self._settings, self._transport)
-            return self._auth, self._project_id
+        if self._auth is None or self._project_id is None:
+            with self._ready_lock:
+                if self._auth is None or self._project_id is None:
+                    self._auth, self._project_id = build_auth(self._settings, self._transport)
+        return self._auth, self._project_id
 
     def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
         """One GET under one deadline, authentication and project discovery included."""
@@ -169,8 +165,7 @@ class ModelArtsClient:
         raise context.error(AmbiguousJobNameError, summary)
 
 
-#: One client per distinct settings for the life of the process, so every read in it shares
-#: connections, tokens and project discovery (least recently used past MAX_SHARED_CLIENTS).
+#: One client per distinct settings, so that reads share connections, tokens and project discovery.
 _SHARED: OrderedDict[Settings, ModelArtsClient] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 
