@@ -1,8 +1,7 @@
 """``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
 
-Output is JSON with the same keys as the Pulumi outputs (or a table with ``--format table``).
-Every failure is one line on stderr (``--debug`` adds the traceback), its exit code the error
-class's ``exit_code`` or an ``EXIT_*`` below; a reader that closes the pipe early ends it quietly.
+Output is JSON with the Pulumi outputs' keys (or a table). Every failure is one line on stderr
+(``--debug`` adds the traceback), its exit code the error class's ``exit_code`` or an ``EXIT_*``.
 """
 
 from __future__ import annotations
@@ -15,15 +14,12 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from contextlib import redirect_stdout
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .errors import ModelArtsError
 from .outputs import JobStatus
 from .validation import SORT_KEYS, is_loopback_host
-
-if TYPE_CHECKING:
-    from .client import ModelArtsClient
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -62,41 +58,25 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
-    """Options accepted before and after the command; only the top level sets defaults, so a
-    subcommand's parser never overwrites a value given before the command."""
-
-    def default(value: object) -> object:
-        return value if defaults else argparse.SUPPRESS
-
-    parser.add_argument(
-        "--region", default=default(None), help="region, e.g. eu-de (default: HW_REGION_NAME or eu-de)"
-    )
-    parser.add_argument(
-        "--project-id", default=default(None), help="project ID (default: HW_PROJECT_ID, else looked up)"
-    )
-    parser.add_argument(
-        "--endpoint",
-        default=default(None),
-        help="ModelArts base URL (default: MODELARTS_ENDPOINT or derived)",
-    )
-    parser.add_argument(
-        "--format", choices=("json", "table"), default=default("json"), help="output format (default: json)"
-    )
-    parser.add_argument(
-        "--debug", action="store_true", default=default(False), help="show tracebacks on errors"
-    )
+def _common_options(parser: _Parser) -> _Parser:
+    """Options accepted before and after the command."""
+    parser.add_argument("--region", help="region, e.g. eu-de (default: HW_REGION_NAME or eu-de)")
+    parser.add_argument("--project-id", help="project ID (default: HW_PROJECT_ID, else looked up)")
+    parser.add_argument("--endpoint", help="ModelArts base URL (default: MODELARTS_ENDPOINT or derived)")
+    parser.add_argument("--format", choices=("json", "table"), help="output format (default: json)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    _common_options(common, defaults=False)
+    # The subcommands' copy has no defaults, so it never overwrites a value given before the command.
+    common = _common_options(_Parser(add_help=False, argument_default=argparse.SUPPRESS))
     parser = _Parser(
         prog=PROG,
         description="Read ModelArts visualization jobs; credentials come from HW_*/OS_* variables "
         "or clouds.yaml (OS_CLOUD).",
     )
-    _common_options(parser, defaults=True)
+    _common_options(parser).set_defaults(format="json")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -122,21 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _client(args: argparse.Namespace) -> ModelArtsClient:
-    from .client import ModelArtsClient
-    from .settings import Settings
-
-    overrides = {"region": args.region, "project_id": args.project_id, "endpoint": args.endpoint}
-    return ModelArtsClient(Settings.from_sources(args=overrides))
-
-
 def _write_rows(records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
     rows = [[("" if r[c] is None else str(r[c])) for c in TABLE_COLUMNS] for r in records]
     widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(TABLE_COLUMNS)]
     for row in [list(TABLE_COLUMNS), *rows]:
-        out.write(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.write(line.rstrip() + "\n")
 
 
 _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced
@@ -190,16 +161,14 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _read(args: argparse.Namespace, out: TextIO) -> int:
     """``get``, ``find`` and ``list``: read, then print only once everything was read."""
-    with _client(args) as client:
+    from .client import ModelArtsClient
+    from .settings import Settings
+
+    overrides = {"region": args.region, "project_id": args.project_id, "endpoint": args.endpoint}
+    with ModelArtsClient(Settings.from_sources(args=overrides)) as client:
         if args.command == "list":
-            jobs = list(
-                client.list_visualization_jobs(
-                    status=args.status,
-                    search_content=args.search_content,
-                    sort_by=args.sort_by,
-                    order=args.order,
-                )
-            )
+            query = {key: getattr(args, key) for key in ("status", "search_content", "sort_by", "order")}
+            jobs = list(client.list_visualization_jobs(**query))
         elif args.command == "get":
             jobs = [client.get_visualization_job(args.job_id)]
         else:
@@ -233,11 +202,6 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
     except UsageError as exc:
         err.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
-    except ModelArtsError as exc:
-        if debug:
-            traceback.print_exc(file=err)
-        err.write(f"{PROG}: error: {exc}\n")
-        return exc.exit_code
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
@@ -248,6 +212,9 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
     except Exception as exc:
         if debug:
             traceback.print_exc(file=err)
+        if isinstance(exc, ModelArtsError):
+            err.write(f"{PROG}: error: {exc}\n")
+            return exc.exit_code
         err.write(
             f"{PROG}: error: unexpected {type(exc).__name__}; this is a bug in {PROG}: "
             "please report it with the output of --debug\n"

@@ -1,8 +1,7 @@
 """Read visualization jobs: by ID, by exact name, or all of them page by page.
 
-One client serves one (endpoint, project, credentials) triple and may be shared by any number of
-threads: sessions are per thread, and authentication and project discovery happen once, on first
-use, under a lock. Every call is a GET; this client has no way to change a job.
+One client serves one (endpoint, project, credentials) triple to any number of threads: sessions
+are per thread; authentication and project discovery happen once, under a lock. Every call is a GET.
 """
 
 from __future__ import annotations
@@ -10,28 +9,20 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from requests.auth import AuthBase
 
 from .auth import build_auth
-from .errors import (
-    AmbiguousJobNameError,
-    InvalidInputError,
-    InvalidResponseError,
-    JobNotFoundError,
-    RequestContext,
-)
-from .responses import JobModel, JobPage, read_model
+from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext
+from .responses import JobModel, JobPage, invalid_response, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport
 from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number, path_segment
 
 MAX_PAGE_SIZE = 1000
-#: Distinct settings one process reads with are few (one per region/project/endpoint override);
-#: the bound only guards long-lived processes such as test runners.
-MAX_SHARED_CLIENTS = 32
+MAX_SHARED_CLIENTS = 32  # settings are few (one per override); this guards long-lived processes
 
 
 class ModelArtsClient:
@@ -80,13 +71,11 @@ class ModelArtsClient:
         return self._ready()[1]
 
     def _ready(self) -> tuple[AuthBase, str]:
-        auth, project_id = self._auth, self._project_id
-        if auth is not None and project_id is not None:
-            return auth, project_id
-        with self._ready_lock:
-            if self._auth is None or self._project_id is None:
-                self._auth, self._project_id = build_auth(self._settings, self._transport)
-            return self._auth, self._project_id
+        if self._auth is None or self._project_id is None:
+            with self._ready_lock:
+                if self._auth is None or self._project_id is None:
+                    self._auth, self._project_id = build_auth(self._settings, self._transport)
+        return self._auth, self._project_id
 
     def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
         """One GET under one deadline, authentication and project discovery included."""
@@ -107,12 +96,8 @@ class ModelArtsClient:
         )
         job = read_model(JobModel, response, context)
         if job.job_id != job_id:
-            raise context.error(
-                InvalidResponseError,
-                f"asked for job {job_id} but the service answered with job {job.job_id}",
-                status=response.status,
-                request_id=response.request_id,
-            )
+            summary = f"asked for job {job_id} but the service answered with job {job.job_id}"
+            raise invalid_response(response, context, summary)
         return job
 
     def list_visualization_jobs(
@@ -150,16 +135,11 @@ class ModelArtsClient:
             listing = read_model(JobPage, response, context)
             fresh = {job.job_id: job for job in listing.jobs if job.job_id not in seen}
             stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
-            if stray is not None or (listing.jobs and not fresh):
-                wrong = (
-                    f"job {stray.job_id} in status {stray.status}, not {status}"
-                    if stray
-                    else "only jobs already listed"
-                )
-                summary = f"page {page} lists {wrong}"
-                raise context.error(
-                    InvalidResponseError, summary, status=response.status, request_id=response.request_id
-                )
+            if stray is not None:
+                wrong = f"job {stray.job_id} in status {stray.status}, not {status}"
+                raise invalid_response(response, context, f"page {page} lists {wrong}")
+            if listing.jobs and not fresh:
+                raise invalid_response(response, context, f"page {page} lists only jobs already listed")
             yield from fresh.values()
             seen.update(fresh)
             if not listing.jobs or len(seen) >= listing.job_total_count or len(listing.jobs) < per_page:
@@ -167,35 +147,25 @@ class ModelArtsClient:
             page += 1
 
     def find_visualization_job(self, job_name: str) -> JobModel:
-        """The one job whose name is exactly ``job_name`` (the service's search is fuzzy).
-
-        The match is read again through the details call, so a job found by name has exactly
-        the fields (and outputs) it has when read by ID.
-        """
+        """The one job whose name is exactly ``job_name`` (the service's search is fuzzy), read
+        again by ID so that it has exactly the fields (and outputs) it has when read by ID."""
         name = check_name(job_name, field="job_name")
         matches = [job for job in self.list_visualization_jobs(search_content=name) if job.job_name == name]
         if len(matches) == 1:
             return self.read_job(matches[0].job_id)
-        where: dict[str, Any] = {
-            "operation": "find visualization job",
-            "project_id": self.project_id,
-            "host": self._host,
-        }
+        context = RequestContext("find visualization job", self._host, project_id=self.project_id)
         if not matches:
-            raise JobNotFoundError(
-                f"no visualization job is named '{name}'",
-                hint="Check the name (matched exactly, case included) and that the job belongs to this "
-                "project and region",
-                **where,
+            hint = (
+                "Check the name (matched exactly, case included) and that the job belongs to this "
+                "project and region"
             )
+            raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
         ids = ", ".join(str(job.job_id) for job in matches)
-        raise AmbiguousJobNameError(
-            f"{len(matches)} visualization jobs are named '{name}' (IDs {ids})", **where
-        )
+        summary = f"{len(matches)} visualization jobs are named '{name}' (IDs {ids})"
+        raise context.error(AmbiguousJobNameError, summary)
 
 
-#: One client per distinct settings for the life of the process, so every read in it shares
-#: connections, tokens and project discovery (least recently used past MAX_SHARED_CLIENTS).
+#: One client per distinct settings, so that reads share connections, tokens and project discovery.
 _SHARED: OrderedDict[Settings, ModelArtsClient] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 

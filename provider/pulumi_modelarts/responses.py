@@ -1,17 +1,10 @@
 """What ModelArts, the API gateway and IAM answer, turned into models or typed errors.
 
-Every body takes one path: bytes to a JSON value (:func:`decode_json`), then a model validated by
-``pydantic_core`` (:func:`read_model`), and the caller checks that the answer is what it asked for.
-
-Parsing is tolerant where the API is inconsistent (numbers sent as JSON strings, fields that come
-and go, unknown extra fields) and strict where a silent coercion would hide a broken response (a
-boolean where a number belongs, text where an ID belongs, a number that is not finite or past
-2**53 - 1: ``NaN`` or ``1e999`` would print as invalid JSON and never compare equal, and a larger
-number would not survive the engine's doubles, so every diff would show a change).
-
-"Not found" is read conservatively: a data source that mistakes a wrong endpoint or project for a
-missing job would make ``pulumi refresh`` drop the job from state. Only ModelArts' own not-found
-codes count, whatever else a 404 carries.
+Tolerant where the API is inconsistent (numbers sent as JSON strings, fields that come and go,
+extra fields), strict where a coercion would hide a broken answer (a boolean for a number, text for
+an ID, a number not finite or past 2**53 - 1). Only ModelArts' own not-found codes mean "not found",
+whatever else a 404 carries: taking a wrong endpoint for a missing job would make ``pulumi refresh``
+drop the job from state.
 """
 
 from __future__ import annotations
@@ -100,10 +93,7 @@ class Schedule:
 
 
 class JobModel(_Validated):
-    """One visualization job, from ``GET /v1/{project_id}/visualization-jobs/{job_id}``.
-
-    It has an attribute for every output of :data:`outputs.OUTPUTS` but the place it was read in.
-    """
+    """One visualization job: every output of :data:`outputs.OUTPUTS` but the place it was read in."""
 
     job_id: int
     job_name: str
@@ -139,10 +129,9 @@ class JobModel(_Validated):
             return None
         seconds, millis = divmod(self.create_time, 1000)
         try:
-            moment = _EPOCH + timedelta(seconds=seconds)
+            text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
         except OverflowError:
             return None
-        text = moment.strftime("%Y-%m-%dT%H:%M:%S")
         return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
 
     def to_outputs(self, *, project_id: str, region: str) -> dict[str, Any]:
@@ -190,11 +179,8 @@ def _validators() -> dict[type, SchemaValidator]:
 
 
 def excerpt(body: bytes) -> str:
-    """A short, one-line, secret-free view of a body for error messages.
-
-    Redaction runs before the cut, with room to spare, so a secret that straddles the cut is
-    still recognised whole.
-    """
+    """A short, one-line, secret-free view of a body for error messages; redaction runs before the
+    cut, with room to spare, so a secret that straddles the cut is still recognised whole."""
     text = redact(body[: EXCERPT_CHARS * 4 + 4096].decode("utf-8", errors="replace"))
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
@@ -230,59 +216,58 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     nested = document.get("error")
     source = nested if isinstance(nested, dict) else document
     code = _first_text(source, "error_code", "errorCode", "code")
-    fields: dict[str, Any] = {
-        "status": status,
-        "error_code": code,
-        "error_message": _first_text(source, "error_message", "error_msg", "errorMsg", "message"),
-        "request_id": response.request_id or _first_text(document, "request_id"),
-    }
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
+    cls: type[ModelArtsError] = ServiceError
+    hint = None
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
     if 300 <= status < 400:
         target = one_line(redact(response.headers.get("Location", "")), 80) or "nowhere"
-        return context.error(
-            InvalidResponseError,
-            f"unexpected redirect to {target}",
-            hint="Point modelarts:endpoint / authUrl at the API host itself",
-            **fields,
-        )
-    if code in PROJECT_MISMATCH_CODES:
-        return context.error(
-            PermissionDeniedError,
-            "the project ID does not match the credentials",
-            hint="Set modelarts:projectId to the project of these credentials, or leave it unset",
-            **fields,
-        )
-    if code in THROTTLE_CODES or status == 429:
+        cls, summary = InvalidResponseError, f"unexpected redirect to {target}"
+        hint = "Point modelarts:endpoint / authUrl at the API host itself"
+    elif code in PROJECT_MISMATCH_CODES:
+        cls, summary = PermissionDeniedError, "the project ID does not match the credentials"
+        hint = "Set modelarts:projectId to the project of these credentials, or leave it unset"
+    elif code in THROTTLE_CODES or status == 429:
         retry_after = response.headers.get("Retry-After")
         wait = f"; server asks to wait {one_line(redact(retry_after), 20)} s" if retry_after else ""
-        return context.error(ThrottledError, f"request throttled{tries}{wait}", **fields)
-    if context.job_id is not None and code in NOT_FOUND_CODES and status < 500:
-        return context.error(JobNotFoundError, "visualization job not found", **fields)
-    if not is_api_body:
+        cls, summary = ThrottledError, f"request throttled{tries}{wait}"
+    elif context.job_id is not None and code in NOT_FOUND_CODES and status < 500:
+        cls, summary = JobNotFoundError, "visualization job not found"
+    elif not is_api_body:
         cls = ServiceError if status >= 500 else InvalidResponseError
         summary = f"HTTP {status}{tries} with a non-API body: {excerpt(response.body)}"
-        return context.error(cls, summary, **fields)
-    if status == 401:
-        return context.error(AuthenticationError, "credentials rejected", **fields)
-    if status == 403:
-        return context.error(PermissionDeniedError, "access denied", **fields)
-    if code in MISSING_API_CODES:
+    elif status == 401:
+        cls, summary = AuthenticationError, "credentials rejected"
+    elif status == 403:
+        cls, summary = PermissionDeniedError, "access denied"
+    elif code in MISSING_API_CODES:
+        cls, summary = ConfigurationError, "the endpoint does not serve this API"
         hint = "Check modelarts:endpoint and region"
-        return context.error(ConfigurationError, "the endpoint does not serve this API", hint=hint, **fields)
-    if status == 404:
+    elif status == 404:
+        cls = InvalidResponseError
         summary = "HTTP 404 without a ModelArts error code, so not taken for a missing job"
-        return context.error(InvalidResponseError, summary, **fields)
-    if status >= 500:
-        return context.error(ServiceError, f"service failed{tries}", **fields)
-    return context.error(ServiceError, "request rejected by the service", **fields)
+    else:
+        summary = f"service failed{tries}" if status >= 500 else "request rejected by the service"
+    return context.error(
+        cls,
+        summary,
+        hint=hint,
+        status=status,
+        error_code=code,
+        error_message=_first_text(source, "error_message", "error_msg", "errorMsg", "message"),
+        request_id=response.request_id or _first_text(document, "request_id"),
+    )
 
 
-def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
-    summary = f"{what}: {excerpt(response.body)}"
+def invalid_response(response: HttpResponse, context: RequestContext, summary: str) -> ModelArtsError:
+    """An answer with a successful status that is not what was asked for."""
     return context.error(
         InvalidResponseError, summary, status=response.status, request_id=response.request_id
     )
+
+
+def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
+    return invalid_response(response, context, f"{what}: {excerpt(response.body)}")
 
 
 def json_object(response: HttpResponse, context: RequestContext) -> dict[str, Any]:
@@ -302,9 +287,8 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
 
 def read_model(model: type[_V], response: HttpResponse, context: RequestContext) -> _V:
     """The body of a successful response as ``model``; any other answer is a typed error."""
-    document = json_object(response, context)
     try:
-        return model.model_validate(document)
+        return model.model_validate(json_object(response, context))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"

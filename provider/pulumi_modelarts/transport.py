@@ -1,16 +1,11 @@
-"""HTTP plumbing: keep-alive sessions per thread, bounded retries, a real per-call deadline,
-bounded bodies, and the proxies of the environment the settings were resolved from.
+"""HTTP plumbing: keep-alive sessions per thread, urllib3's ``Retry`` on an ``HTTPAdapter``, bodies
+capped at 10 MiB after decoding (gzip and deflate, zlib-wrapped or raw, decoded as they arrive), and
+the proxies of the environment the settings were resolved from.
 
-Retries are urllib3's own ``Retry`` mounted on an ``HTTPAdapter``. What is added:
-
-* A deadline per call (``modelarts:timeout``) for every phase: each attempt's connect and read
-  timeouts are cut to the time left, a retry whose back-off would end past the deadline is not
-  made, and one watchdog thread per process shuts down the socket of a call still running at its
-  deadline (a server trickling bytes restarts the per-read timeout forever; the watchdog does not
-  care). Only host name resolution is not interruptible.
-* A refused connection is retried at most twice: nothing listens there, waiting will not help.
-* Bodies are capped at 10 MiB after decoding; gzip and deflate (zlib-wrapped or raw) are decoded
-  as they arrive, never past the cap.
+A call's deadline (``modelarts:timeout``) covers every phase but name resolution: each attempt's
+timeouts are cut to the time left, no retry is made whose back-off ends past it, and one watchdog
+thread shuts down the sockets of a call still running at it (a server trickling bytes would restart
+the per-read timeout forever). A refused connection is retried at most twice.
 """
 
 from __future__ import annotations
@@ -30,23 +25,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import (
-    HTTPError as Urllib3Error,
-    InvalidHeader,
-    MaxRetryError,
-    NameResolutionError,
-    NewConnectionError,
-    ReadTimeoutError,
-    ResponseError,
-)
-from urllib3.poolmanager import PoolManager
-from urllib3.util import Timeout
-from urllib3.util.retry import Retry
+from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError
 
 from . import __version__
 from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError
@@ -68,6 +52,7 @@ _HEADERS = {
 }
 _CHUNK_BYTES = 64 * 1024
 _TIMEOUT_HINT = "Raise modelarts:timeout if the service is this slow, or check the network"
+_READ_TIMEOUT_HINT = "Raise modelarts:readTimeout if the service is this slow"
 _LOG = logging.getLogger("pulumi_modelarts")
 
 
@@ -81,7 +66,7 @@ class CallBudget:
     refused: int = 0
     expired: bool = False
     sockets: list[socket.socket] = field(default_factory=list)
-    closed: list[socket.socket] = field(default_factory=list)  # handles to close when the call ends
+    closed: list[socket.socket] = field(default_factory=list)  # to close when the call ends
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -96,8 +81,8 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 class _Watchdog:
-    """One thread per process, started on first use, that marks a call still running at its
-    deadline expired and shuts its sockets down, so that a blocked read returns at once."""
+    """One thread per process, started on first use: a call still running at its deadline is
+    marked expired and its sockets shut down, so that a blocked read returns at once."""
 
     def __init__(self) -> None:
         self._wakeup = threading.Condition()
@@ -114,16 +99,17 @@ class _Watchdog:
             elif budget.deadline < self._next:
                 self._wakeup.notify()
 
-    def watch(self, budget: CallBudget, sock: socket.socket) -> None:
+    def watch(self, sock: socket.socket) -> None:
+        budget = _BUDGET.get()
         with self._wakeup:
-            if budget in self._active and sock not in budget.sockets:
+            if budget is not None and budget in self._active and sock not in budget.sockets:
                 budget.sockets.append(sock)
                 if budget.expired:
                     _shutdown(sock)
 
     def close_later(self, sock: socket.socket) -> bool:
-        """Keep a handle open while the call that uses it still reads (a connection that is
-        closed with ``Connection: close`` hands its socket to the response); False if no call does."""
+        """Keep a handle open while a call still reads through it (``Connection: close`` hands the
+        socket to the response); False if no call does."""
         budget = _BUDGET.get()
         with self._wakeup:
             if budget is None or budget not in self._active or sock not in budget.sockets:
@@ -166,8 +152,8 @@ if hasattr(os, "register_at_fork"):
 
 
 class _WatchedConnection(HTTPConnection):
-    """Registers a duplicate handle of its socket with the call in progress, for the watchdog:
-    TLS wrapping detaches the original object during the handshake."""
+    """Registers a duplicate of its socket with the call in progress, for the watchdog (TLS
+    wrapping detaches the original object during the handshake)."""
 
     _handle: socket.socket | None = None
 
@@ -175,11 +161,12 @@ class _WatchedConnection(HTTPConnection):
         sock = super()._new_conn()
         self._close_handle()
         self._handle = sock.dup()
-        self._register()
+        _WATCHDOG.watch(self._handle)
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        self._register()  # a kept-alive connection serving another call
+        if self._handle is not None:  # a kept-alive connection serving another call
+            _WATCHDOG.watch(self._handle)
         super().request(*args, **kwargs)
 
     def close(self) -> None:
@@ -191,11 +178,6 @@ class _WatchedConnection(HTTPConnection):
         if handle is not None and not _WATCHDOG.close_later(handle):
             handle.close()
 
-    def _register(self) -> None:
-        budget = _BUDGET.get()
-        if budget is not None and self._handle is not None:
-            _WATCHDOG.watch(budget, self._handle)
-
 
 class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
     pass
@@ -205,7 +187,7 @@ def _within(timeout: object, left: float) -> float:
     return min(timeout, left) if isinstance(timeout, int | float) else left
 
 
-class _DeadlinePool(HTTPConnectionPool):
+class _DeadlinePool(urllib3.HTTPConnectionPool):
     """Each attempt (retries included) gets connect and read timeouts cut to the time left."""
 
     ConnectionCls = _WatchedConnection
@@ -213,21 +195,21 @@ class _DeadlinePool(HTTPConnectionPool):
     def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         budget = _BUDGET.get()
         timeout = kwargs.get("timeout")
-        if budget is not None and isinstance(timeout, Timeout):
+        if budget is not None and isinstance(timeout, urllib3.Timeout):
             left = max(budget.remaining(), 0.001)
-            kwargs["timeout"] = Timeout(
+            kwargs["timeout"] = urllib3.Timeout(
                 connect=_within(timeout.connect_timeout, left), read=_within(timeout.read_timeout, left)
             )
         return super().urlopen(method, url, *args, **kwargs)
 
 
-class _DeadlineHTTPSPool(_DeadlinePool, HTTPSConnectionPool):
+class _DeadlineHTTPSPool(_DeadlinePool, urllib3.HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
     def _validate_conn(self, conn: Any) -> None:
         # As urllib3 does, minus its InsecureRequestWarning on every request: with
         # modelarts:insecure the package has already said so once, in its own words.
-        HTTPConnectionPool._validate_conn(self, conn)
+        urllib3.HTTPConnectionPool._validate_conn(self, conn)
         if conn.is_closed:
             conn.connect()
 
@@ -242,8 +224,8 @@ class _DeadlineAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
-        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = _POOL_CLASSES
         return manager
 
@@ -253,13 +235,13 @@ def _is_refused(error: BaseException | None) -> bool:
     return isinstance(error, NewConnectionError) and isinstance(error.__cause__, ConnectionRefusedError)
 
 
-class BoundedRetry(Retry):
+class BoundedRetry(urllib3.Retry):
     """urllib3 ``Retry`` that stops at the call's deadline and gives up early on refusals."""
 
     def get_retry_after(self, response: Any) -> float | None:
         try:
             return super().get_retry_after(response)
-        except InvalidHeader:
+        except urllib3.exceptions.InvalidHeader:
             return None  # a garbled Retry-After falls back to exponential back-off
 
     def increment(
@@ -278,7 +260,8 @@ class BoundedRetry(Retry):
             planned = new_retry.get_retry_after(response) if response is not None else None
             wait = planned if planned is not None else new_retry.get_backoff_time()
             if budget.expired or wait >= budget.remaining() or budget.refused > REFUSED_RETRIES:
-                raise MaxRetryError(_pool, url, error or ResponseError("the call's deadline would pass"))
+                reason = error or urllib3.exceptions.ResponseError("the call's deadline would pass")
+                raise MaxRetryError(_pool, url, reason)
             budget.retries += 1
         return new_retry
 
@@ -303,10 +286,9 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
     import ipaddress
 
     host = host.strip("[]").lower().rstrip(".")
-    try:
-        address: Any = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
+    address: Any = None
+    with contextlib.suppress(ValueError):
+        address = ipaddress.ip_address(host)
     for entry in (item.strip().lower() for item in no_proxy.split(",")):
         if entry.startswith("["):
             entry = entry[1:].partition("]")[0]
@@ -316,22 +298,16 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
         if entry == "*" or (name and (host == name or host.endswith("." + name))):
             return True
         if address is not None and name:
-            try:
+            with contextlib.suppress(ValueError):
                 if address in ipaddress.ip_network(name, strict=False):
                     return True
-            except ValueError:
-                continue
     return False
 
 
 class _NoRedirectSession(requests.Session):
-    """A session for a client that never follows redirects.
-
-    Even with ``allow_redirects=False`` requests decodes ``Location`` as UTF-8 to prepare
-    ``response.next`` and lets UnicodeDecodeError escape for any other bytes (psf/requests#4926;
-    reproduced in tests/test_responses.py). Redirects are answered with an error that quotes
-    ``Location`` from the headers, so there is never a next request to prepare.
-    """
+    """Never a next request to prepare: even with ``allow_redirects=False`` requests decodes
+    ``Location`` as UTF-8 for ``response.next`` and lets UnicodeDecodeError escape for other bytes
+    (psf/requests#4926; reproduced in tests/test_responses.py). Redirects are errors instead."""
 
     def get_redirect_target(self, resp: requests.Response) -> None:  # noqa: ARG002 - none, ever
         return None
@@ -346,8 +322,7 @@ def _say_insecure_once() -> None:
 
 
 class Transport:
-    """Sends requests through one keep-alive ``requests.Session`` per thread, so that nothing
-    is shared across threads."""
+    """Sends requests through one keep-alive ``requests.Session`` per thread."""
 
     def __init__(self, settings: Settings) -> None:
         self._retry = BoundedRetry(
@@ -453,10 +428,8 @@ class Transport:
                 )
             except (requests.RequestException, Urllib3Error) as exc:
                 summary, hint = _describe_failure(exc, budget, proxies)
-                attempts = budget.retries - first + 1
-                raise context.error(
-                    ServiceError, f"{summary} after {attempts} attempt(s)", hint=hint
-                ) from None
+                summary += f" after {budget.retries - first + 1} attempt(s)"
+                raise context.error(ServiceError, summary, hint=hint) from None
             try:
                 body = _read_body(response, context, budget)
             except BaseException:
@@ -491,13 +464,10 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     except zlib.error:
         raise refuse(f"response body is not valid {encoding} data") from None
     except (requests.RequestException, Urllib3Error, OSError) as exc:
-        if isinstance(exc, ReadTimeoutError | TimeoutError) and not budget.expired:
-            raise context.error(
-                ServiceError,
-                "the response body stalled for longer than the read timeout",
-                status=response.status_code,
-                hint="Raise modelarts:readTimeout if the service is this slow",
-            ) from None
+        if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError) and not budget.expired:
+            summary = "the response body stalled for longer than the read timeout"
+            status, hint = response.status_code, _READ_TIMEOUT_HINT
+            raise context.error(ServiceError, summary, status=status, hint=hint) from None
         if not budget.expired:
             raise refuse(f"response body was cut off ({type(exc).__name__})") from None
     if budget.expired:  # the watchdog ended the read: what arrived may look complete but is not
@@ -559,7 +529,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
             "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate "
             "(or insecure, for testing only)",
         )
-    if isinstance(reason, NameResolutionError):
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
         return (
             "host name could not be resolved",
             "Check modelarts:endpoint / authUrl, region and cloud, and DNS",
@@ -572,10 +542,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connection timed out", "Check the endpoint and the network (firewall, proxy)"
     if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
-        return (
-            "no response within the read timeout",
-            "Raise modelarts:readTimeout if the service is this slow",
-        )
+        return "no response within the read timeout", _READ_TIMEOUT_HINT
     return (
         "connection failed or was reset",
         "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable",
