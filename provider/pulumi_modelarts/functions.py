@@ -252,11 +252,8 @@ def _job_listing(status: int | float | str | None, search_content: str | None, *
 
 
 def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
-    return {
-        "id": str(job.job_id),
-        "found": True,
-        **job.to_outputs(project_id=client.project_id, region=client.region),
-    }
+    outputs = job.to_outputs(project_id=client.project_id, region=client.region)
+    return {"id": str(job.job_id), "found": True, **outputs}
 
 
 #: The clients of each program run (its root stack resource), by the lookup's overrides; the
