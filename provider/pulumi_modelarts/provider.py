@@ -1,10 +1,6 @@
-"""The dynamic provider behind ``VisualizationJob``: Terraform data-source semantics on the engine.
-
-One GET per job per operation, never a write: ``create``/``update`` read the job, ``diff`` re-reads
-it and reports drift against the stored outputs, ``read`` serves ``refresh`` and
-``VisualizationJob.get``, ``delete`` sends nothing. Only the SDK and the standard library load on
-import (the program imports this module with the resource); the client loads when a read needs it.
-"""
+"""The dynamic provider behind ``VisualizationJob``: Terraform data-source semantics on the engine,
+one GET per job per operation and never a write. Only the SDK and the standard library load on
+import (the program imports this module with the resource); the client loads when a read needs it."""
 
 from __future__ import annotations
 
@@ -53,22 +49,15 @@ def _one_line_errors(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: props.get(key) for key in TARGET_INPUTS}
-
-
 class _Target:
-    __slots__ = ("client", "endpoint", "job_id", "project_id", "region")
-
     def __init__(self, job_id: int, client: ModelArtsClient) -> None:
         self.job_id, self.client = job_id, client
         self.project_id, self.region, self.endpoint = client.project_id, client.region, client.endpoint
 
 
 class _Runtime:
-    """Settings, clients and recent reads of one provider process, which the engine starts for
-    every command: a job read by ``read`` or ``diff`` is not fetched again by the ``diff``/``update``
-    that follows, and nothing is reused across commands."""
+    """Settings, clients and recent reads of one provider process (one ``pulumi`` command): a job
+    read by ``read`` or ``diff`` is not fetched again by the ``diff``/``update`` that follows."""
 
     def __init__(self, stack_config: Mapping[str, str]) -> None:
         self._stack_config = dict(stack_config)
@@ -83,9 +72,9 @@ class _Runtime:
         return Settings.from_sources(stack_config=self._stack_config)
 
     def target(self, inputs: Mapping[str, Any]) -> _Target:
-        """The job, project, region and endpoint that a resource's inputs (overrides only) or
-        stored outputs (the place read) name. The place's own project is served by the place's
-        client, so the Read and Diff of one resource share a client and its token."""
+        """The job and place that a resource's inputs (overrides only) or stored outputs (the place
+        read) name. The place's own project is served by the place's client, so the Read and Diff
+        of one resource share a client and its token."""
         from .client import shared_client
 
         job_id = parse_job_id(inputs.get("job_id"))
@@ -101,15 +90,12 @@ class _Runtime:
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
         key = (target.endpoint, target.project_id, target.job_id)
-        with self._lock:
-            recent = self._recent.get(key)
+        recent = self._recent.get(key)
         if reuse_recent and recent is not None and time.monotonic() - recent[0] <= RECENT_READ_SECONDS:
             return dict(recent[1])
         job = target.client.read_job(target.job_id)
-        outputs = {
-            **job.to_outputs(project_id=target.project_id, region=target.region),
-            "endpoint": target.endpoint,
-        }
+        outputs = job.to_outputs(project_id=target.project_id, region=target.region)
+        outputs["endpoint"] = target.endpoint
         with self._lock:
             self._recent[key] = (time.monotonic(), outputs)
             self._recent.move_to_end(key)
@@ -122,10 +108,9 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     """Reads a ModelArts visualization job; never creates, changes or deletes one.
 
     Every stack stores this class by reference as ``__provider``: its import path
-    ``pulumi_modelarts.provider.VisualizationJobProvider`` must never move or be renamed (pinned
-    in tests/test_programs.py). It pickles no state (no credentials, clients or locks), so
-    ``__provider`` is the same everywhere and safe unencrypted; the provider process builds its
-    :class:`_Runtime` from the stack config given to ``configure()``.
+    ``pulumi_modelarts.provider.VisualizationJobProvider`` must never move or be renamed (pinned in
+    tests/test_programs.py). It pickles no state, so ``__provider`` is the same everywhere and safe
+    unencrypted; the provider process builds its runtime from the config given to ``configure()``.
     """
 
     serialize_as_secret_always = False
@@ -165,17 +150,15 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     @_one_line_errors
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Read the job (one GET); its ID becomes the resource ID."""
-        target = self._runtime.target(_user_inputs(props))
+        target = self._runtime.target(props)
         return dynamic.CreateResult(str(target.job_id), self._runtime.read(target, reuse_recent=True))
 
     @_one_line_errors
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        """Replace for another job (or one unknown in preview); otherwise re-read and report drift
-        against the stored outputs."""
-        inputs = _user_inputs(news)
-        replaces = [key for key, value in inputs.items() if isinstance(value, Unknown)]
+        """Replace for another job (or one unknown in preview); otherwise re-read and report drift."""
+        replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
         if not replaces:
-            target = self._runtime.target(inputs)
+            target = self._runtime.target(news)
             replaces = [key for key in TARGET_INPUTS if not _same_target(key, olds, target)]
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
@@ -186,7 +169,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     @_one_line_errors
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
-        target = self._runtime.target(_user_inputs(news))
+        target = self._runtime.target(news)
         return dynamic.UpdateResult(self._runtime.read(target, reuse_recent=True))
 
     @_one_line_errors
@@ -194,7 +177,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         """Refresh (props = stored outputs) or ``.get`` (props = inputs): one GET of job ``id_``."""
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         try:
-            target = self._runtime.target({**_user_inputs(props), "job_id": id_})
+            target = self._runtime.target({**props, "job_id": id_})
             outputs = self._runtime.read(target, reuse_recent=False)
         except JobNotFoundError:
             if from_state:
@@ -207,9 +190,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
 
 def _same_target(key: str, olds: Mapping[str, Any], target: _Target) -> bool:
-    """Whether stored outputs name the job and place a resource reads now: a value missing from
-    state (not recorded by an older version) names no other place; a job ID stored as a string
-    and an endpoint with a trailing slash are the same as their normalised forms."""
+    """Whether stored outputs name the job and place read now. A value an older version did not
+    store names no other place; a job ID as a string or an endpoint ending in "/" is the same."""
     old = olds.get(key)
     if old is None:
         return True
