@@ -168,9 +168,8 @@ def get_visualization_jobs_output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
 ) -> pulumi.Output[GetVisualizationJobsResult]:
     """Like :func:`get_visualization_jobs`, taking ``Input`` values and returning an ``Output``."""
-    return _output(
-        _job_listing, GetVisualizationJobsResult, [status, search_content, project_id, region, endpoint], opts
-    )
+    inputs = [status, search_content, project_id, region, endpoint]
+    return _output(_job_listing, GetVisualizationJobsResult, inputs, opts)
 
 
 def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
@@ -310,6 +309,19 @@ def _dependencies(opts: _Options) -> pulumi.Output[Any]:
     return pulumi.Output.from_input(awaited).apply(lambda outputs: pulumi.Output.all(*outputs))
 
 
+class _Loop:
+    """One program run's event loop: its results waiting to go back, and the count it waits for."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.waiting = loop, 0
+        self.done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
+        self.known.set_result(True)
+
+
+_Job = tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]
+
+
 class _Reads:
     """The threads that run every program's reads, and the hand-back of their results.
 
@@ -325,9 +337,7 @@ class _Reads:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]] = (
-            queue.SimpleQueue()
-        )
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = self._busy = 0
         self._inline, self._waits = False, 0
@@ -340,8 +350,7 @@ class _Reads:
             return self._loops.get(loop) or self._loops.setdefault(loop, _Loop(loop))
 
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
-        """Run ``read`` on a pool thread (or at once, see above); its result arrives as a future
-        of ``loop``."""
+        """Run ``read`` on a pool thread (or inline, see above); its result is a future of ``loop``."""
         future = loop.create_future()
         if not self._inline:
             state = self.loop(loop)
@@ -415,16 +424,6 @@ class _Reads:
     def forget_threads(self) -> None:
         """After ``fork()`` the child has none of the threads; the next read starts them."""
         self.__init__()  # type: ignore[misc]
-
-
-class _Loop:
-    """One program run's event loop: its results waiting to go back, and the count it waits for."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop, self.waiting = loop, 0
-        self.done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
-        self.known.set_result(True)
 
 
 _READS = _Reads()
