@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 #: Reads that may be in flight at once from one program's ``_output`` calls.
 MAX_CONCURRENT_READS = 16
-#: How long a read's result may wait to be handed back with others, per output still waiting.
+#: How long a result may wait to go back with others, per output still waiting (none if no read runs).
 BATCH_SECONDS_PER_WAITING = 50e-6
 #: Inline reads in a row that each waited longer than this (and than they computed) send reads
 #: back to the threads; one alone may be a hiccup of the machine.
@@ -325,15 +325,12 @@ _Job = tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]
 class _Reads:
     """The threads that run every program's reads, and the hand-back of their results.
 
-    Reads waiting on the network want many threads; reads that keep the interpreter busy gain
-    nothing from more than two and pay for every lock switch. So the threads reading at once halve
-    (to two) while the process is busy over 90 % of the time and double back (to
-    ``MAX_CONCURRENT_READS``) while it is idle over half of it. Still busy with two, reads run in
-    the program's own thread like the direct form, until ``INLINE_WAITS`` in a row wait on the
-    network longer than they compute and ``INLINE_WAIT_SECONDS``. The SDK's ``wait_for_rpcs`` waits
-    anew on every pending output whenever one completes (``benchmarks/sdk_output_wait.py``), so
-    results go back in batches: at once when no read runs, else within ``BATCH_SECONDS_PER_WAITING``
-    per result the program waits for.
+    Reads waiting on the network want many threads; reads keeping the interpreter busy gain nothing
+    from more than two and pay for every lock switch. So the threads reading at once halve (to two)
+    while the process is busy over 90 % of the time and double back while it is idle over half of
+    it; still busy with two, reads run inline like the direct form until they wait on the network
+    again (see the constants). The SDK's ``wait_for_rpcs`` waits anew on every pending output
+    whenever one completes (``benchmarks/sdk_output_wait.py``), so results go back in batches.
     """
 
     def __init__(self) -> None:
