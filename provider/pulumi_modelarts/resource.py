@@ -35,8 +35,7 @@ def _serialized_provider() -> str:
         pickler, module_pickler = pickle._Pickler, pickle.Pickler
         saved = dict(vars(pickler))
         try:
-            serialized: str = serialize_provider(VisualizationJobProvider())
-            return serialized
+            return str(serialize_provider(VisualizationJobProvider()))
         finally:
             pickle.Pickler = module_pickler  # type: ignore[misc]
             for name in set(vars(pickler)) - set(saved):
