@@ -265,9 +265,8 @@ _PROGRAM_CLIENTS: weakref.WeakKeyDictionary[
 def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
     """The shared client for the program's settings with this lookup's overrides."""
     root = pulumi.runtime.get_root_resource()
-    clients = _PROGRAM_CLIENTS.setdefault(root, {}) if root is not None else {}
-    overrides = {"project_id": project_id or None, "region": region or None, "endpoint": endpoint or None}
-    key = tuple(overrides.values())
+    clients = _PROGRAM_CLIENTS.get(root, {}) if root is not None else {}
+    key = (project_id or None, region or None, endpoint or None)
     client = clients.get(key)
     if client is None:
         from .client import shared_client
@@ -281,10 +280,13 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
             settings = Settings.from_sources(
                 stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
             )
+        overrides = dict(zip(("project_id", "region", "endpoint"), key, strict=True))
         for name, value in overrides.items():
             if value is not None:  # named as the argument, not as the setting it overrides
                 check_target(name, value)
-        client = clients[key] = shared_client(settings.with_overrides(**overrides))
+        client = shared_client(settings.with_overrides(**overrides))
+        if root is not None:
+            _PROGRAM_CLIENTS.setdefault(root, {})[key] = client
     return client
 
 
