@@ -1,11 +1,9 @@
 """Function forms of the data source: ``get_visualization_job(s)`` and their ``_output`` twins.
 
-They follow the generated Pulumi SDKs (``get_x`` / ``get_x_output`` returning a ``GetXResult``)
-but read in the program process: dynamic providers cannot serve invokes. Nothing is stored in
-state; the read happens on every preview and up. ``_output`` forms wait for their inputs, give
-an unknown result (and send nothing) while an input is unknown in preview, honour
-``depends_on``, and run the blocking HTTP call on a thread pool so that many lookups in one
-program overlap. The HTTP client loads on the first read, not on import.
+Shaped like the generated Pulumi SDKs' ``get_x`` / ``get_x_output``, but read in the program
+process (dynamic providers cannot serve invokes), on every preview and up, storing nothing. An
+``_output`` form waits for its inputs and ``depends_on``, sends nothing while an input is unknown,
+and reads on a shared thread pool so that many lookups overlap. The client loads on the first read.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ if TYPE_CHECKING:
 
 #: Reads that may be in flight at once from one program's ``_output`` calls.
 MAX_CONCURRENT_READS = 16
-#: How long a read's result may wait to be handed back with others, per output still waiting.
+#: How long a result may wait to go back with others, per output still waiting (none if no read runs).
 BATCH_SECONDS_PER_WAITING = 50e-6
 #: Inline reads in a row that each waited longer than this (and than they computed) send reads
 #: back to the threads; one alone may be a hiccup of the machine.
@@ -41,6 +39,8 @@ INLINE_WAIT_SECONDS = 0.001
 INLINE_WAITS = 3
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
 _R = TypeVar("_R")
+_Read = Callable[[], dict[str, Any]]
+_Options = pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None
 
 
 @pulumi.output_type
@@ -77,8 +77,7 @@ class AwaitableGetVisualizationJobResult(GetVisualizationJobResult):
     """What ``get_visualization_job`` returns: usable directly or with ``await``."""
 
     def __await__(self) -> Generator[Any, None, GetVisualizationJobResult]:
-        if False:
-            yield self
+        yield from ()
         return GetVisualizationJobResult(**self.__dict__)
 
 
@@ -103,8 +102,7 @@ class AwaitableGetVisualizationJobsResult(GetVisualizationJobsResult):
     """What ``get_visualization_jobs`` returns: usable directly or with ``await``."""
 
     def __await__(self) -> Generator[Any, None, GetVisualizationJobsResult]:
-        if False:
-            yield self
+        yield from ()
         return GetVisualizationJobsResult(**self.__dict__)
 
 
@@ -118,10 +116,8 @@ def get_visualization_job(
     allow_missing: bool = False,
     opts: pulumi.InvokeOptions | None = None,
 ) -> AwaitableGetVisualizationJobResult:
-    """Read one visualization job by ID or by exact name (exactly one of the two).
-
-    A missing job is an error unless ``allow_missing`` is set; then ``found`` is False.
-    """
+    """Read one visualization job by ID or by exact name (exactly one of the two); a missing job
+    is an error unless ``allow_missing`` is set, then ``found`` is False."""
     del opts  # accepted like the generated SDKs'; the read happens in this process
     with _as_run_errors():
         _no_outputs("get_visualization_job", locals())
@@ -158,9 +154,8 @@ def get_visualization_jobs(
     del opts
     with _as_run_errors():
         _no_outputs("get_visualization_jobs", locals())
-        return AwaitableGetVisualizationJobsResult(
-            **_job_listing(status, search_content, project_id, region, endpoint)()
-        )
+        read = _job_listing(status, search_content, project_id, region, endpoint)
+        return AwaitableGetVisualizationJobsResult(**read())
 
 
 def get_visualization_jobs_output(
@@ -173,9 +168,8 @@ def get_visualization_jobs_output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
 ) -> pulumi.Output[GetVisualizationJobsResult]:
     """Like :func:`get_visualization_jobs`, taking ``Input`` values and returning an ``Output``."""
-    return _output(
-        _job_listing, GetVisualizationJobsResult, [status, search_content, project_id, region, endpoint], opts
-    )
+    inputs = [status, search_content, project_id, region, endpoint]
+    return _output(_job_listing, GetVisualizationJobsResult, inputs, opts)
 
 
 def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
@@ -188,10 +182,7 @@ def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
 
 
 def _output(
-    prepare: Callable[..., Callable[[], dict[str, Any]]],
-    result: Callable[..., _R],
-    inputs: list[Any],
-    opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None,
+    prepare: Callable[..., _Read], result: Callable[..., _R], inputs: list[Any], opts: _Options
 ) -> pulumi.Output[_R]:
     """An ``_output`` form: once every input and dependency is known, prepare the read in the
     program's context (where its stack config is) and run it on the shared pool. Plain inputs
@@ -218,15 +209,10 @@ def _output(
 
 
 def _job_lookup(
-    job_id: int | str | None,
-    job_name: str | None,
-    project_id: str | None,
-    region: str | None,
-    endpoint: str | None,
-    *,
-    allow_missing: bool,
-) -> Callable[[], dict[str, Any]]:
-    """Validate one lookup by ID or name and bind it to its client, before any I/O."""
+    job_id: int | str | None, job_name: str | None, *place: str | None, allow_missing: bool
+) -> _Read:
+    """Validate one lookup by ID or name and bind it to the client of ``place`` (project ID,
+    region, endpoint), before any I/O."""
     if (job_id is None) == (job_name is None):
         raise InvalidInputError(
             "get_visualization_job needs exactly one of job_id or job_name",
@@ -234,7 +220,7 @@ def _job_lookup(
         )
     number = parse_job_id(job_id) if job_id is not None else None
     name = check_name(job_name, field="job_name") if job_name is not None else ""
-    client = _client(project_id, region, endpoint)
+    client = _client(*place)
 
     def read() -> dict[str, Any]:
         try:
@@ -248,41 +234,25 @@ def _job_lookup(
     return read
 
 
-def _job_listing(
-    status: int | float | str | None,
-    search_content: str | None,
-    project_id: str | None,
-    region: str | None,
-    endpoint: str | None,
-) -> Callable[[], dict[str, Any]]:
-    """Validate a list query and bind it to its client, before any I/O (the pages are fetched
-    only as they are iterated)."""
-    client = _client(project_id, region, endpoint)
+def _job_listing(status: int | float | str | None, search_content: str | None, *place: str | None) -> _Read:
+    """Validate a list query and bind it to its client, before any I/O (pages load as iterated)."""
+    client = _client(*place)
     listed = client.list_visualization_jobs(status=status, search_content=search_content)
     status = None if status is None else int(status)  # checked by the client: "8", 8.0 and 8 are 8
 
     def read() -> dict[str, Any]:
         jobs = [GetVisualizationJobResult(**_result_values(job, client)) for job in listed]
-        filters = (("status", status), ("search_content", search_content))
-        query = "&".join(f"{key}={value}" for key, value in filters if value is not None)
-        return {
-            "id": f"{client.project_id}/visualization-jobs" + (f"?{query}" if query else ""),
-            "jobs": jobs,
-            "status": status,
-            "search_content": search_content,
-            "project_id": client.project_id,
-            "region": client.region,
-        }
+        filters = {"status": status, "search_content": search_content}
+        query = "&".join(f"{key}={value}" for key, value in filters.items() if value is not None)
+        path = f"{client.project_id}/visualization-jobs" + (f"?{query}" if query else "")
+        return {"id": path, "jobs": jobs, **filters, "project_id": client.project_id, "region": client.region}
 
     return read
 
 
 def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
-    return {
-        "id": str(job.job_id),
-        "found": True,
-        **job.to_outputs(project_id=client.project_id, region=client.region),
-    }
+    outputs = job.to_outputs(project_id=client.project_id, region=client.region)
+    return {"id": str(job.job_id), "found": True, **outputs}
 
 
 #: The clients of each program run (its root stack resource), by the lookup's overrides; the
@@ -296,8 +266,8 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
     """The shared client for the program's settings with this lookup's overrides."""
     root = pulumi.runtime.get_root_resource()
     clients = _PROGRAM_CLIENTS.get(root, {}) if root is not None else {}
-    overrides = (project_id or None, region or None, endpoint or None)
-    client = clients.get(overrides)
+    key = (project_id or None, region or None, endpoint or None)
+    client = clients.get(key)
     if client is None:
         from .client import shared_client
         from .settings import CONFIG_NAMESPACE, Settings, stack_config_from
@@ -310,22 +280,19 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
             settings = Settings.from_sources(
                 stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
             )
-        names = ("project_id", "region", "endpoint")
-        for name, value in zip(names, overrides, strict=True):
+        overrides = dict(zip(("project_id", "region", "endpoint"), key, strict=True))
+        for name, value in overrides.items():
             if value is not None:  # named as the argument, not as the setting it overrides
                 check_target(name, value)
-        client = shared_client(settings.with_overrides(**dict(zip(names, overrides, strict=True))))
+        client = shared_client(settings.with_overrides(**overrides))
         if root is not None:
-            _PROGRAM_CLIENTS.setdefault(root, {})[overrides] = client
+            _PROGRAM_CLIENTS.setdefault(root, {})[key] = client
     return client
 
 
-def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None) -> pulumi.Output[Any]:
-    """An output that resolves once every ``depends_on`` resource exists (unknown until then).
-
-    A component stands for its children, as in Pulumi's own ``invoke_output``: the SDK's helpers
-    expand it, and the read waits for the ID of every custom resource found.
-    """
+def _dependencies(opts: _Options) -> pulumi.Output[Any]:
+    """An output that resolves once every ``depends_on`` resource exists (unknown until then); a
+    component stands for its children, as in Pulumi's own ``invoke_output``."""
     if not isinstance(opts, pulumi.InvokeOutputOptions) or opts.depends_on is None:
         return pulumi.Output.from_input(None)
     from pulumi.runtime._depends_on import _resolve_depends_on
@@ -344,28 +311,32 @@ def _dependencies(opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None
     return pulumi.Output.from_input(awaited).apply(lambda outputs: pulumi.Output.all(*outputs))
 
 
+class _Loop:
+    """One program run's event loop: its results waiting to go back, and the count it waits for."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.waiting = loop, 0
+        self.done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
+        self.known.set_result(True)
+
+
+_Job = tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]
+
+
 class _Reads:
     """The threads that run every program's reads, and the hand-back of their results.
 
-    Reads waiting on the network want many threads; reads that keep the interpreter busy gain
-    nothing from more than two and pay for every lock switch. So up to ``limit`` threads read at
-    once: it halves (to two) while the process is busy over 90 % of the time, doubles back (to
-    ``MAX_CONCURRENT_READS``) while it is idle over half of it. The SDK's ``wait_for_rpcs``
-    (``pulumi/runtime/stack.py``; it waits on pending outputs since pulumi/pulumi#15744) waits anew
-    on every pending output whenever one completes (``benchmarks/sdk_output_wait.py`` shows it),
-    so results go back in batches: at once when no read is running, else within
-    ``BATCH_SECONDS_PER_WAITING`` per result the program waits for.
-
-    Still busy over 90 % with two threads, the process gains nothing from a thread per read and
-    pays for each hand-off (the program's thread rescanning pending outputs, lock switches): reads
-    then run in the program's own thread, like the direct form, until ``INLINE_WAITS`` in a row
-    wait on the network longer than they compute and ``INLINE_WAIT_SECONDS``.
+    Reads waiting on the network want many threads; reads keeping the interpreter busy gain nothing
+    from more than two and pay for every lock switch. So the threads reading at once halve (to two)
+    while the process is busy over 90 % of the time and double back while it is idle over half of
+    it; still busy with two, reads run inline like the direct form until they wait on the network
+    again (see the constants). The SDK's ``wait_for_rpcs`` waits anew on every pending output
+    whenever one completes (``benchmarks/sdk_output_wait.py``), so results go back in batches.
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]] = (
-            queue.SimpleQueue()
-        )
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = self._busy = 0
         self._inline, self._waits = False, 0
@@ -378,26 +349,26 @@ class _Reads:
             return self._loops.get(loop) or self._loops.setdefault(loop, _Loop(loop))
 
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
-        """Run ``read`` on a pool thread (or at once, see above); its result arrives as a future
-        of ``loop``."""
+        """Run ``read`` on a pool thread (or inline, see above); its result is a future of ``loop``."""
         future = loop.create_future()
-        if self._inline:
-            wall, cpu = time.perf_counter(), time.thread_time()
-            result, error = _outcome(read)
-            if error is not None and not isinstance(error, Exception):
-                raise error  # an interrupt stops the program here, as the direct form's would
-            _settle(future, result, error)
-            cpu = time.thread_time() - cpu
-            waited = time.perf_counter() - wall - cpu > max(cpu, INLINE_WAIT_SECONDS)
-            self._waits = self._waits + 1 if waited else 0
-            self._inline = self._waits < INLINE_WAITS
+        if not self._inline:
+            state = self.loop(loop)
+            with self._lock:
+                state.waiting += 1
+                self._busy += 1
+                self._start_threads()
+            self._jobs.put((state, future, read))
             return future
-        state = self.loop(loop)
-        with self._lock:
-            state.waiting += 1
-            self._busy += 1
-            self._start_threads()
-        self._jobs.put((state, future, read))
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:  # an interrupt stops the program here, as the direct form's would
+            with _as_run_errors():
+                future.set_result(read())
+        except Exception as exc:
+            future.set_exception(exc)
+        cpu = time.thread_time() - cpu
+        waited = time.perf_counter() - wall - cpu > max(cpu, INLINE_WAIT_SECONDS)
+        self._waits = self._waits + 1 if waited else 0
+        self._inline = self._waits < INLINE_WAITS
         return future
 
     def _start_threads(self) -> None:
@@ -408,7 +379,11 @@ class _Reads:
     def _work(self) -> None:
         while True:
             state, future, read = self._jobs.get()
-            outcome = _outcome(read)
+            try:
+                with _as_run_errors():
+                    outcome: tuple[Any, BaseException | None] = (read(), None)
+            except BaseException as exc:  # handed to the awaiting output
+                outcome = (None, exc)
             with self._lock:
                 self._busy -= 1
                 state.done.append((future, *outcome))
@@ -442,35 +417,12 @@ class _Reads:
             batch, state.done = state.done, []
             state.waiting -= len(batch)
         for future, result, error in batch:
-            _settle(future, result, error)
+            if not future.cancelled():
+                future.set_exception(error) if error else future.set_result(result)
 
     def forget_threads(self) -> None:
         """After ``fork()`` the child has none of the threads; the next read starts them."""
         self.__init__()  # type: ignore[misc]
-
-
-def _outcome(read: Callable[[], Any]) -> tuple[Any, BaseException | None]:
-    """What ``read()`` returned, or what it raised (as one of :func:`_as_run_errors`' errors)."""
-    try:
-        with _as_run_errors():
-            return read(), None
-    except BaseException as exc:  # handed to the awaiting output
-        return None, exc
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if not future.cancelled():
-        future.set_exception(error) if error else future.set_result(result)
-
-
-class _Loop:
-    """One program run's event loop: its results waiting to go back, and the count it waits for."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop, self.waiting = loop, 0
-        self.done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
-        self.known.set_result(True)
 
 
 _READS = _Reads()

@@ -1,11 +1,6 @@
-"""The dynamic provider behind ``VisualizationJob``: Terraform data-source semantics on the engine.
-
-One GET per job per operation, never a write: ``create``/``update`` read the job, ``diff`` re-reads
-it and reports drift against the stored outputs (as a data source's re-read shows in preview),
-``read`` serves ``refresh`` and ``VisualizationJob.get``, ``delete`` sends nothing. Only the SDK and
-the standard library load on import: the program imports this module with the resource, and only
-the provider process, when it reads, loads the client.
-"""
+"""The dynamic provider behind ``VisualizationJob``: Terraform data-source semantics on the engine,
+one GET per job per operation and never a write. Only the SDK and the standard library load on
+import (the program imports this module with the resource); the client loads when a read needs it."""
 
 from __future__ import annotations
 
@@ -16,16 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pulumi.dynamic import (
-    CheckFailure,
-    CheckResult,
-    ConfigureRequest,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    ResourceProvider,
-    UpdateResult,
-)
+from pulumi import dynamic
 from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
@@ -63,33 +49,20 @@ def _one_line_errors(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-def _user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: props.get(key) for key in TARGET_INPUTS}
-
-
 class _Target:
-    __slots__ = ("client", "endpoint", "job_id", "project_id", "region")
-
     def __init__(self, job_id: int, client: ModelArtsClient) -> None:
         self.job_id, self.client = job_id, client
         self.project_id, self.region, self.endpoint = client.project_id, client.region, client.endpoint
 
 
 class _Runtime:
-    """Settings, clients and recent reads of one provider process.
-
-    The engine starts a provider process for every command, so what is kept here lives for one
-    ``pulumi`` command: a job read by ``read`` or ``diff`` is not fetched again by the
-    ``diff``/``update`` that follows, and nothing is reused across commands.
-    """
+    """Settings, clients and recent reads of one provider process (one ``pulumi`` command): a job
+    read by ``read`` or ``diff`` is not fetched again by the ``diff``/``update`` that follows."""
 
     def __init__(self, stack_config: Mapping[str, str]) -> None:
         self._stack_config = dict(stack_config)
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
-
-    def __repr__(self) -> str:
-        return f"_Runtime(config_keys={sorted(self._stack_config)})"
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -99,13 +72,9 @@ class _Runtime:
         return Settings.from_sources(stack_config=self._stack_config)
 
     def target(self, inputs: Mapping[str, Any]) -> _Target:
-        """Resolve a resource's inputs to the job, project, region and endpoint it reads.
-
-        Stored outputs name the project, region and endpoint a job was read from, while inputs
-        name only overrides. A project that is the place's own (configured or discovered) is
-        served by the place's client, so the Read and Diff of one resource share a client and its
-        token; any other project gets a client of its own.
-        """
+        """The job and place that a resource's inputs (overrides only) or stored outputs (the place
+        read) name. The place's own project is served by the place's client, so the Read and Diff
+        of one resource share a client and its token."""
         from .client import shared_client
 
         job_id = parse_job_id(inputs.get("job_id"))
@@ -121,15 +90,12 @@ class _Runtime:
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
         key = (target.endpoint, target.project_id, target.job_id)
-        with self._lock:
-            recent = self._recent.get(key)
+        recent = self._recent.get(key)
         if reuse_recent and recent is not None and time.monotonic() - recent[0] <= RECENT_READ_SECONDS:
             return dict(recent[1])
         job = target.client.read_job(target.job_id)
-        outputs = {
-            **job.to_outputs(project_id=target.project_id, region=target.region),
-            "endpoint": target.endpoint,
-        }
+        outputs = job.to_outputs(project_id=target.project_id, region=target.region)
+        outputs["endpoint"] = target.endpoint
         with self._lock:
             self._recent[key] = (time.monotonic(), outputs)
             self._recent.move_to_end(key)
@@ -138,18 +104,15 @@ class _Runtime:
         return dict(outputs)
 
 
-class VisualizationJobProvider(ResourceProvider):
+class VisualizationJobProvider(dynamic.ResourceProvider):
     """Reads a ModelArts visualization job; never creates, changes or deletes one.
 
-    Every stack stores this class in state by reference, as ``__provider``: its import path
-    ``pulumi_modelarts.provider.VisualizationJobProvider`` must never move or be renamed (the
-    golden value is pinned in tests/test_programs.py). It pickles no state at all (no
-    credentials, sessions, clients or locks), so ``__provider`` is identical on every machine
-    and checkout and safe to store unencrypted; what it needs at run time is a :class:`_Runtime`
-    built in the provider process from the stack config given to ``configure()``.
+    Every stack stores this class by reference as ``__provider``: its import path
+    ``pulumi_modelarts.provider.VisualizationJobProvider`` must never move or be renamed (pinned in
+    tests/test_programs.py). It pickles no state, so ``__provider`` is the same everywhere and safe
+    unencrypted; the provider process builds its runtime from the config given to ``configure()``.
     """
 
-    #: Nothing secret is ever pickled, so ``__provider`` need not be an encrypted state secret.
     serialize_as_secret_always = False
 
     def __getstate__(self) -> dict[str, Any]:
@@ -158,91 +121,78 @@ class VisualizationJobProvider(ResourceProvider):
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         """Nothing to restore: the runtime is rebuilt in the provider process."""
 
-    def configure(self, req: ConfigureRequest) -> None:
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
         """Keep the ``modelarts:*`` stack config (secrets arrive decrypted) for lazy use."""
         from .settings import stack_config_from
 
-        self.__dict__["_live_runtime"] = _Runtime(stack_config_from(req.config.get))
+        self._runtime = _Runtime(stack_config_from(req.config.get))
 
+    @functools.cached_property
     def _runtime(self) -> _Runtime:
-        runtime: _Runtime = self.__dict__.get("_live_runtime") or self.__dict__.setdefault(
-            "_live_runtime", _Runtime({})
-        )
-        return runtime
+        """Unconfigured (used directly, not by the engine): settings from the environment only."""
+        return _Runtime({})
 
     @_one_line_errors
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked."""
         inputs = dict(news)
-        failures: list[CheckFailure] = []
-        if inputs.get("job_id") is None:
-            failures.append(CheckFailure("job_id", "job_id is required: the ID of the visualization job"))
+        missing = dynamic.CheckFailure("job_id", "job_id is required: the ID of the visualization job")
+        failures = [missing] if inputs.get("job_id") is None else []
         for key in TARGET_INPUTS:
             value = inputs.get(key)
-            if value is None or isinstance(value, Unknown):
-                continue
-            try:
-                inputs[key] = check_target(key, value)
-            except InvalidInputError as exc:
-                failures.append(CheckFailure(key, str(exc)))
-        return CheckResult(inputs, failures)
+            if value is not None and not isinstance(value, Unknown):
+                try:
+                    inputs[key] = check_target(key, value)
+                except InvalidInputError as exc:
+                    failures.append(dynamic.CheckFailure(key, str(exc)))
+        return dynamic.CheckResult(inputs, failures)
 
     @_one_line_errors
-    def create(self, props: dict[str, Any]) -> CreateResult:
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Read the job (one GET); its ID becomes the resource ID."""
-        runtime = self._runtime()
-        target = runtime.target(_user_inputs(props))
-        return CreateResult(str(target.job_id), runtime.read(target, reuse_recent=True))
+        target = self._runtime.target(props)
+        return dynamic.CreateResult(str(target.job_id), self._runtime.read(target, reuse_recent=True))
 
     @_one_line_errors
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Replace for another job; otherwise re-read and report drift against stored outputs."""
-        inputs = _user_inputs(news)
-        unknown = [key for key, value in inputs.items() if isinstance(value, Unknown)]
-        if unknown:
-            return DiffResult(changes=True, replaces=unknown, delete_before_replace=False)
-        runtime = self._runtime()
-        target = runtime.target(inputs)
-        replaces = [
-            key for key in TARGET_INPUTS if not _same_target(key, olds.get(key), getattr(target, key))
-        ]
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        """Replace for another job (or one unknown in preview); otherwise re-read and report drift."""
+        replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
+        if not replaces:
+            target = self._runtime.target(news)
+            replaces = [key for key in TARGET_INPUTS if not _same_target(key, olds, target)]
         if replaces:
-            return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
-        current = runtime.read(target, reuse_recent=True)
+            return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
+        current = self._runtime.read(target, reuse_recent=True)
         changed = any(not _same(olds.get(key), current[key]) for key in DRIFT_FIELDS)
-        return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
+        return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     @_one_line_errors
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
-        runtime = self._runtime()
-        return UpdateResult(runtime.read(runtime.target(_user_inputs(news)), reuse_recent=True))
+        target = self._runtime.target(news)
+        return dynamic.UpdateResult(self._runtime.read(target, reuse_recent=True))
 
     @_one_line_errors
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """Refresh (props = stored outputs) or ``.get`` (props = inputs): one GET of job ``id_``."""
-        runtime = self._runtime()
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         try:
-            target = runtime.target({**_user_inputs(props), "job_id": id_})
-            outputs = runtime.read(target, reuse_recent=False)
+            target = self._runtime.target({**props, "job_id": id_})
+            outputs = self._runtime.read(target, reuse_recent=False)
         except JobNotFoundError:
             if from_state:
-                return ReadResult("", {})  # gone: refresh drops it from state
+                return dynamic.ReadResult("", {})  # gone: refresh drops it from state
             raise
-        return ReadResult(str(target.job_id), outputs)
+        return dynamic.ReadResult(str(target.job_id), outputs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Deliberately nothing: a data source never deletes the job it reads."""
 
 
-def _same_target(key: str, old: Any, new: Any) -> bool:
-    """Whether stored outputs name the job and place a resource reads now.
-
-    A value missing from state was not recorded by the version that wrote it, so it cannot show
-    another place; a job ID stored as a string and an endpoint with a trailing slash are the
-    same job and place as their normalised forms.
-    """
+def _same_target(key: str, olds: Mapping[str, Any], target: _Target) -> bool:
+    """Whether stored outputs name the job and place read now. A value an older version did not
+    store names no other place; a job ID as a string or an endpoint ending in "/" is the same."""
+    old = olds.get(key)
     if old is None:
         return True
     if key == "job_id":
@@ -252,7 +202,7 @@ def _same_target(key: str, old: Any, new: Any) -> bool:
             return False
     elif key == "endpoint" and isinstance(old, str):
         old = old.rstrip("/")
-    return _same(old, new)
+    return _same(old, getattr(target, key))
 
 
 def _same(old: Any, new: Any) -> bool:

@@ -1,13 +1,12 @@
 """``VisualizationJob``: a ModelArts visualization job read into Pulumi state, data-source style.
+Every field becomes an ``Output``; destroying the stack only forgets the job, never deletes it.
 
-Every field of the job becomes an ``Output`` usable as stack output or as input of other
-resources. Destroying the stack only forgets the job; nothing is ever sent to delete it.
-
-No ``from __future__ import annotations`` here: the SDK resolves a resource class's annotations
-on every registration (``pulumi._types.resource_types``), and string annotations would cost a
+No ``from __future__ import annotations`` here: the SDK resolves a resource class's annotations on
+every registration (``pulumi._types.resource_types``), and string annotations would cost a
 ``compile()`` each, about a third of the per-resource cost of a program.
 """
 
+import functools
 import pickle
 import threading
 from collections.abc import Awaitable, Mapping
@@ -22,33 +21,28 @@ from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
 from .validation import check_target, parse_job_id
 
 _PICKLE_LOCK = threading.Lock()
-_PROVIDER: list[str] = []
 
 
+@functools.cache
 def _serialized_provider() -> str:
-    """``__provider``, made once per process by the SDK's own ``serialize_provider``.
-
-    Our provider pickles to a constant, so one serialization serves every resource. The SDK's
-    ``serialize_provider`` wraps ``pickle._Pickler._batch_setitems`` once more on every call and
-    never unwraps it: each ``dynamic.Resource`` then costs more than the last, and a program of
-    about a thousand dies with ``RecursionError`` (pulumi/pulumi#17803; reproduced by
-    ``benchmarks/sdk_pickle_growth.py``). After our one call, whatever it changed on the pickler
-    is put back, so other dynamic resources in the program are not affected by ours.
+    """``__provider``, made by the SDK's own ``serialize_provider`` (our provider pickles to a
+    constant). That wraps ``pickle._Pickler._batch_setitems`` once more on every call and never
+    unwraps it: each ``dynamic.Resource`` then costs more than the last, and about a thousand end in
+    ``RecursionError`` (pulumi/pulumi#17803; ``benchmarks/sdk_pickle_growth.py``). So it is called
+    once, and the pickler put back as found, leaving other dynamic resources in the program alone.
     """
     with _PICKLE_LOCK:
-        if not _PROVIDER:
-            pickler, module_pickler = pickle._Pickler, pickle.Pickler
-            saved = dict(vars(pickler))
-            try:
-                _PROVIDER.append(serialize_provider(VisualizationJobProvider()))
-            finally:
-                pickle.Pickler = module_pickler  # type: ignore[misc]
-                for name in set(vars(pickler)) - set(saved):
-                    delattr(pickler, name)
-                for name, value in saved.items():
-                    if vars(pickler).get(name) is not value:
-                        setattr(pickler, name, value)
-        return _PROVIDER[0]
+        pickler, module_pickler = pickle._Pickler, pickle.Pickler
+        saved = dict(vars(pickler))
+        try:
+            return str(serialize_provider(VisualizationJobProvider()))
+        finally:
+            pickle.Pickler = module_pickler  # type: ignore[misc]
+            for name in set(vars(pickler)) - set(saved):
+                delattr(pickler, name)
+            for name, value in saved.items():
+                if vars(pickler).get(name) is not value:
+                    setattr(pickler, name, value)
 
 
 def _secret_outputs_when_secret(
@@ -56,11 +50,10 @@ def _secret_outputs_when_secret(
 ) -> tuple[Any, pulumi.ResourceOptions | None]:
     """``job_id`` to register, and options that list every output as secret when any input is.
 
-    The engine marks an output secret only when an input *of the same name* is, so a secret
-    project or job ID would leave ``service_url`` and the rest in plaintext state. Whether an
-    ``Output`` is secret is known only once it resolves, and the SDK reads
-    ``additional_secret_outputs`` after it has serialized the inputs: the returned ``job_id``
-    resolves like the given one, after the list is complete. Plain values are never secret.
+    The engine marks an output secret only when an input *of the same name* is. An ``Output``'s
+    secrecy is known once it resolves, and the SDK reads ``additional_secret_outputs`` after it has
+    serialized the inputs: the returned ``job_id`` resolves like the given one, once the list is
+    complete. Plain values are never secret.
     """
     if not any(isinstance(value, pulumi.Output) for value in targets.values()):
         return targets["job_id"], opts
@@ -136,11 +129,9 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         targets = {"job_id": job_id, "project_id": project_id, "region": region, "endpoint": endpoint}
         _check_known(targets)
         job_id, opts = _secret_outputs_when_secret(targets, opts)
-        props: dict[str, Any] = dict.fromkeys(STATE_FIELDS)
-        props.update(targets, job_id=job_id)
-        # What ``dynamic.Resource.__init__`` registers (its type token, these props plus
-        # ``__provider``, not secret since ``serialize_as_secret_always`` is False), without
-        # serializing the provider again for every resource.
+        # What ``dynamic.Resource.__init__`` registers (``__provider`` not secret, as
+        # ``serialize_as_secret_always`` is False), without serializing the provider every time.
+        props = {**dict.fromkeys(STATE_FIELDS), **targets, "job_id": job_id}
         props["__provider"] = _serialized_provider()
         pulumi.CustomResource.__init__(
             self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
@@ -156,12 +147,9 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         region: pulumi.Input[str] | None = None,
         endpoint: pulumi.Input[str] | None = None,
     ) -> "VisualizationJob":
-        """Read job ``id`` without managing it: the engine reads it on every preview and up,
-        marks it external and never deletes it.
-
-        While an override is unknown (preview), the resource ID is unknown too: the engine then
-        reads nothing and every output is unknown, instead of reading the configured place.
-        """
+        """Read job ``id`` without managing it: the engine reads it on every preview and up, marks
+        it external and never deletes it. While an override is unknown (preview), so is the
+        resource ID: the engine then reads nothing, rather than the configured place."""
         targets = [id, project_id, region, endpoint]
         _check_known(dict(zip(TARGET_INPUTS, targets, strict=True)))  # before any output can fail too
         read_id = pulumi.Output.all(*targets).apply(_read_id)
