@@ -235,21 +235,14 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = {"error": None, "outputs": {}, "resources": resources}
     try:
-        _sync_await(
-            run_pulumi_func(
-                lambda: runpy.run_path(os.path.join(os.getcwd(), "__main__.py"), run_name="__main__")
-            )
-        )
+        main = os.path.join(os.getcwd(), "__main__.py")
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
         root = pulumi.runtime.get_root_resource()
         result["outputs"] = _sync_await(exported(root.outputs))  # type: ignore[union-attr]
     except Exception as exc:  # reported to the test, which asserts on it
         mro = [cls.__name__ for cls in type(exc).__mro__]
-        result["error"] = {
-            "type": mro[0],
-            "mro": mro,
-            "message": str(exc),
-            "traceback": traceback.format_exc(),
-        }
+        result["error"] = {"type": mro[0], "mro": mro, "message": str(exc)}
+        result["error"]["traceback"] = traceback.format_exc()
     return result
 
 
