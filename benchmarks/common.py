@@ -1,8 +1,7 @@
 """What every figure shares: paired measurement, the non-verifying server, targets and reporting.
-
-Every ratio is measured against a baseline taken in the same run, in interleaved blocks, so that
-the machine's noise falls on both alike; a run's figure is the median of its paired blocks, and a
-target is judged on the median over runs, quoted with its spread."""
+Every ratio is against a baseline of the same run, in interleaved blocks, so that noise falls on
+both alike; a run's figure is the median of its paired blocks, a target is judged on the median over
+runs, quoted with its spread."""
 
 from __future__ import annotations
 
@@ -69,7 +68,6 @@ def blocks(
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without cloud settings, plus ``extra``."""
     return clean_environ({"PYTHONPATH": str(REPO_ROOT), **(extra or {})})
 
 
