@@ -6,8 +6,10 @@ import argparse
 import time
 from collections.abc import Callable
 
+from tests.programs import machine
+
 from . import cold_start, function_form, provider, scale, warm_read
-from .common import Section, machine, write_json
+from .common import PACKAGES, Section, write_json
 
 FIGURES: dict[str, Callable[[bool], Section]] = {
     "1": warm_read.run,
@@ -22,7 +24,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs (for trying changes)")
     parser.add_argument("--only", default=",".join(FIGURES), help="comma-separated figure numbers")
     args = parser.parse_args()
-    info, started = machine(), time.monotonic()
+    info, started = machine(*PACKAGES), time.monotonic()
     print("# pulumi-modelarts benchmarks\n")
     print(f"{info['cpu']}; {info['system']}; Python {info['python']}; load {info['load_1min']}", end="; ")
     print(f"commit {info['commit']}")

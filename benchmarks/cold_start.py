@@ -1,9 +1,7 @@
-"""Figure 2: what a fresh process pays before its first result.
-
-Every command is spawned once per round, round-robin after a warm-up round (``-I`` keeps the
-current directory and ``PYTHON*`` variables out), against ``benchmarks.server``; a round's pair
-is its two commands side by side. The provider row times a ``python -m pulumi.dynamic`` (tests/harness)
-from spawn to ``GetPluginInfo`` answered, and on to ``Configure`` and a first ``Read`` answered."""
+"""Figure 2: what a fresh process pays before its first result. Every command is spawned once per
+round, round-robin after a warm-up round (``-I`` keeps the current directory and ``PYTHON*``
+variables out), against ``benchmarks.server``; the provider row times a ``python -m pulumi.dynamic``
+(tests/harness) from spawn to ``GetPluginInfo``, and on to ``Configure`` and a first ``Read``."""
 
 from __future__ import annotations
 
@@ -17,9 +15,7 @@ from pathlib import Path
 from . import common
 from .common import Section, Spread, Target, clean_env, client_environ, server, stack_config
 
-RESOURCE_BUDGET_MS = 60.0
-CLI_LIMIT = 1.5
-FIRST_READ_BUDGET_MS = 120.0
+RESOURCE_BUDGET_MS, CLI_LIMIT, FIRST_READ_BUDGET_MS = 60.0, 1.5, 120.0
 RESOURCE, CLIENT = "+ VisualizationJob (resource form)", "+ the HTTP client (pulumi_modelarts.client)"
 GET, CLI, READ = "one requests.get", "modelarts-vis get 197", "provider: + Configure, first Read"
 IMPORTS = {
@@ -54,7 +50,6 @@ def _importtime_ms(code: str, prefix: str, runs: int) -> Spread:
 
 
 def _provider_first_read(url: str, runs: int) -> tuple[list[float], list[float]]:
-    """Seconds from spawn to ``GetPluginInfo`` answered, and to the first ``Read`` answered."""
     from pulumi_modelarts.provider import VisualizationJobProvider
     from tests.harness import ProviderServer, serialized_provider, urn_for
 

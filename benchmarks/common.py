@@ -1,15 +1,12 @@
 """What every figure shares: paired measurement, the non-verifying server, targets and reporting.
-
-Every ratio is measured against a baseline taken in the same run, in interleaved blocks, so that
-the machine's noise falls on both alike; a run's figure is the median of its paired blocks, and a
-target is judged on the median over runs, quoted with its spread."""
+Every ratio is against a baseline of the same run, in interleaved blocks, so that noise falls on
+both alike; a run's figure is the median of its paired blocks, a target is judged on the median over
+runs, quoted with its spread."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -17,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,7 +68,6 @@ def blocks(
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without cloud settings, plus ``extra``."""
     return clean_environ({"PYTHONPATH": str(REPO_ROOT), **(extra or {})})
 
 
@@ -168,23 +163,6 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
     return str(value)
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    git = ["git", "rev-parse", "--short", "HEAD"]
-    commit = subprocess.run(git, cwd=REPO_ROOT, capture_output=True, text=True)
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "cpu": f"{os.cpu_count()} x {cpu}",
-        "system": " ".join(platform.uname()[:3]),
-        "python": sys.version.split()[0],
-        "load_1min": round(os.getloadavg()[0], 2),
-        "commit": commit.stdout.strip() or "unknown",
-        "packages": {name: metadata.version(name) for name in PACKAGES},
-    }
 
 
 def write_json(sections: Sequence[Section], info: dict[str, Any], **extra: Any) -> Path:

@@ -10,11 +10,8 @@ from typing import Any
 from .common import REPO_ROOT, Section, Spread, Target, client_environ, control, paired, server
 
 PROGRAM = REPO_ROOT / "benchmarks" / "function_program"
-LATENCY = 0.02
-POOL = 16
-CPU_LIMIT = 1.3
-FANOUT_LIMIT = 2.0
-MEMORY_LIMIT = 1.10
+LATENCY, POOL = 0.02, 16
+CPU_LIMIT, FANOUT_LIMIT, MEMORY_LIMIT = 1.3, 2.0, 1.10
 #: (reads at once, blocks per run, server latency, the other ways): a row of the table per other way.
 SCENARIOS = (
     (16, 30, LATENCY, ("client",)),

@@ -22,7 +22,6 @@ MAX_RATIO = 1.3
 
 
 def run_under_echo_mocks(project: str, declare_resources: Callable[[], None]) -> list[MockResourceArgs]:
-    """Run a program under mocks that answer every resource with its own inputs; what it registered."""
     import pulumi
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -43,7 +42,6 @@ def run_under_echo_mocks(project: str, declare_resources: Callable[[], None]) ->
 
 
 def declare(count: int) -> dict[str, Any]:
-    """One program declaring ``count`` resources: what it cost and what it registered."""
     import pickle
     import resource
     import time

@@ -1,10 +1,8 @@
-"""Reproduction of the cost of the SDK's ``wait_for_rpcs`` (``pulumi/runtime/stack.py``, which
-waits on pending outputs since pulumi/pulumi#15744): whenever a pending output completes, it waits
-anew on every pending output, so a program whose N outputs complete one by one spends N² steps
-there; hence ``pulumi_modelarts.functions`` hands results back in batches.
-
-``python -m benchmarks.sdk_output_wait [N ...]`` prints the CPU seconds of programs (fresh
-interpreters, mocks) whose N outputs complete one per event-loop turn, and all in one turn."""
+"""Reproduction of the SDK's ``wait_for_rpcs`` cost (``pulumi/runtime/stack.py``, pulumi/pulumi#15744):
+each completed output makes it wait anew on every pending one, N² steps for N outputs completing one
+by one; hence ``pulumi_modelarts.functions`` hands results back in batches.
+``python -m benchmarks.sdk_output_wait [N ...]``: CPU seconds of programs (fresh interpreters, mocks)
+whose N outputs complete one per event-loop turn, and all in one turn."""
 
 from __future__ import annotations
 
@@ -16,7 +14,6 @@ from .common import clean_env, run_json
 
 
 def measure(count: int, together: bool) -> float:
-    """CPU seconds of a program whose ``count`` outputs complete one by one, or all at once."""
     import asyncio
 
     import pulumi

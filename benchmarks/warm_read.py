@@ -1,8 +1,7 @@
-"""Figure 1: the warm per-read cost of ``ModelArtsClient`` against a plain ``requests`` GET.
-
-Each run is a fresh process reading job 197 from ``benchmarks.server``, blocks of each kind of
-call taking turns; a run's ratio is the median of its blocks' ratios. The bare GET is a keep-alive
-``requests.Session`` (``trust_env=False``) with static headers, ``.json()`` on the answer."""
+"""Figure 1: the warm per-read cost of ``ModelArtsClient`` against a plain ``requests`` GET (keep-alive,
+``trust_env=False``, static headers, ``.json()``). Each run is a fresh process reading job 197 from
+``benchmarks.server``, blocks of each kind of call taking turns; a run's ratio is the median of its
+blocks' ratios."""
 
 from __future__ import annotations
 

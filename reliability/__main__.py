@@ -4,19 +4,14 @@ with ``--short``, at the size ``make test`` runs them); a table on stdout, JSON 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import subprocess
 import sys
-import time
 from collections import Counter
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.programs import REPO_ROOT, machine
+
 PACKAGES = ("pulumi", "requests", "urllib3", "pydantic", "hypothesis")
 
 
@@ -37,12 +32,10 @@ class Report:
                 self.class_of[item.nodeid] = marker.args[0]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        name = self.class_of.get(report.nodeid)
-        if name is None or self.ok.get(report.nodeid, True) is None:
+        name, was = self.class_of.get(report.nodeid), self.ok.get(report.nodeid, True)
+        if name is None or was is None:
             return
-        self.ok[report.nodeid] = (
-            None if report.skipped else self.ok.get(report.nodeid, True) and report.passed
-        )
+        self.ok[report.nodeid] = None if report.skipped else was and report.passed
         if report.when != "teardown" or self.ok[report.nodeid] is None:
             return
         figures = self.figures.setdefault(name, {})
@@ -57,28 +50,22 @@ class Report:
     def classes(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
         for nodeid, ok in self.ok.items():
-            if ok is None:
-                continue
-            part = result.setdefault(
-                self.class_of[nodeid], {"tried": 0, "as expected": 0, "not as expected": []}
-            )
-            part["tried"] += 1
-            if ok:
-                part["as expected"] += 1
-            else:
-                part["not as expected"].append(nodeid)
+            if ok is not None:
+                empty = {"tried": 0, "as expected": 0, "not as expected": []}
+                part = result.setdefault(self.class_of[nodeid], empty)
+                part["tried"] += 1
+                part["as expected"] += ok
+                part["not as expected"] += [] if ok else [nodeid]
         for name, part in result.items():
-            part["figures"] = {
-                key: dict(v) if isinstance(v, Counter) else v for key, v in self.figures.get(name, {}).items()
-            }
+            figures = self.figures.get(name, {}).items()
+            part["figures"] = {key: dict(v) if isinstance(v, Counter) else v for key, v in figures}
         return dict(sorted(result.items()))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        classes, info = self.classes(), machine()
+        classes, info = self.classes(), machine(*PACKAGES)
         lines = [
             f"\n# pulumi-modelarts reliability ({'full' if self.full else 'short'})\n",
-            f"{info['cpus']} x {info['cpu']}; Python {info['python']}; load {info['load']}; "
-            f"commit {info['commit']}\n",
+            f"{info['cpu']}; Python {info['python']}; load {info['load_1min']}; commit {info['commit']}\n",
             "| class | variants tried | as expected | figures |",
             "|---|---|---|---|",
         ]
@@ -86,11 +73,9 @@ class Report:
             figures = "; ".join(f"{key} {_shown(value)}" for key, value in part["figures"].items())
             lines.append(f"| {name} | {part['tried']:,} | {part['as expected']:,} | {figures or '-'} |")
         scanned = sum(part["figures"].get("texts scanned for secrets", 0) for part in classes.values())
+        lines.append(f"\nSecrets: {scanned:,} texts scanned in every class (errors as message, repr, details")
         lines.append(
-            f"\nSecrets: {scanned:,} texts scanned in every class (errors as message, repr, details and"
-        )
-        lines.append(
-            "pickle; log records; outputs); a test fails on any 12 characters of a canary credential."
+            "and pickle; log records; outputs); a test fails on any 12 characters of a canary credential."
         )
         failed = [nodeid for part in classes.values() for nodeid in part["not as expected"]]
         lines += [f"\nNot as expected: {nodeid}" for nodeid in failed]
@@ -104,25 +89,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key} {count:,}" for key, count in sorted(value.items())) or "0"
     return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "cpus": os.cpu_count(),
-        "cpu": cpu or platform.processor(),
-        "python": platform.python_version(),
-        "load": round(os.getloadavg()[0], 2),
-        "commit": commit.stdout.strip() or "unknown",
-        "packages": {name: metadata.version(name) for name in PACKAGES},
-    }
 
 
 def main() -> int:

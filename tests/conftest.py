@@ -33,7 +33,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def full(request: pytest.FixtureRequest) -> bool:
-    """Whether the reliability classes run at full size (``python -m reliability``)."""
     return bool(request.config.getoption("full"))
 
 
@@ -88,8 +87,7 @@ def client_for(emulator: ModelArtsEmulator) -> Iterator[Callable[..., ModelArtsC
 
 @pytest.fixture
 def client(client_for: Callable[..., ModelArtsClient]) -> ModelArtsClient:
-    """An AK/SK client with a configured project."""
-    return client_for()
+    return client_for()  # AK/SK, a configured project
 
 
 @pytest.fixture(scope="session")

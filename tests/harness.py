@@ -1,16 +1,13 @@
-"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC, as the engine does
-(the Pulumi CLI is not available to the tests). :class:`ProviderServer` spawns the process the
-``pulumi-resource-pulumi-python`` plugin runs and sends it the engine's protobuf messages, made by
-the SDK's own (de)serializers, so numbers come back as floats and unknowns as ``Unknown``.
+"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC as the engine does
+(no Pulumi CLI here), with messages made by the SDK's own (de)serializers: numbers come back as
+floats, unknowns as ``Unknown``.
 
 :class:`Engine` plays ``preview``, ``up``, ``refresh`` and ``destroy`` over a stack state, a fresh
 provider process per operation, with the call sequences of the engine's step generator
-(``pkg/resource/deploy/step_generator.go``): a new resource gets ``Check``, then ``Create`` on up;
-one in state ``Check`` and ``Diff``, then ``Update``, or for a replacement ``Check`` again,
-``Create`` and ``Delete``; ``Desired(read_id=...)`` gets ``Read(id, inputs, inputs)`` (none while
-the ID is unknown); refresh sends ``Read(id, old outputs, old inputs)`` (a blank ID drops the
-resource), then ``Diff`` for a managed one; destroy ``Delete``s managed resources only. The first
-failing step stops the operation; running steps finish and are committed.
+(``pkg/resource/deploy/step_generator.go``): new: ``Check``, ``Create``; in state: ``Check``,
+``Diff``, then ``Update``, or ``Check``, ``Create``, ``Delete`` to replace; ``read_id``: ``Read``
+(none while unknown); refresh: ``Read`` (a blank ID drops it), then ``Diff`` if managed; destroy:
+``Delete`` for managed ones. The first failing step stops the operation; running steps commit.
 """
 
 from __future__ import annotations
@@ -41,7 +38,6 @@ Props = Mapping[str, Any]
 
 
 def urn_for(name: str, type_: str = JOB_TYPE, project: str = "project", stack: str = "stack") -> str:
-    """The URN the engine gives a resource without a parent."""
     return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
 
@@ -50,7 +46,7 @@ def serialized_provider(provider: ResourceProvider) -> str:
     return str(serialize_provider(provider))
 
 
-def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+def _struct(props: Props) -> struct_pb2.Struct:
     result: struct_pb2.Struct = asyncio.run(rpc.serialize_properties(dict(props), {}))
     return result
 
@@ -60,8 +56,8 @@ def _props(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 
 class ProviderCallError(Exception):
-    """A failed RPC. The server turns a provider's exception into ``UNKNOWN`` with the whole
-    traceback as details; ``last_line`` is its last line, what the CLI shows last."""
+    """A failed RPC: a provider's exception arrives as ``UNKNOWN`` with the whole traceback;
+    ``last_line`` is what the CLI shows last."""
 
     def __init__(self, method: str, code: grpc.StatusCode, details: str) -> None:
         self.method, self.code, self.details = method, code, details
@@ -74,14 +70,12 @@ class Checked(NamedTuple):
     failures: list[tuple[str, str]]  # (property, reason)
 
 
-@dataclass(frozen=True)
-class Diff:
+class Diff(NamedTuple):
     changes: bool
-    replaces: list[str] = field(default_factory=list)
+    replaces: list[str]
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(NamedTuple):
     """What ``Create`` and ``Read`` answer."""
 
     id: str
@@ -89,12 +83,9 @@ class Read:
 
 
 class ProviderServer:
-    """A running ``python -u -m pulumi.dynamic`` with a gRPC stub, as a context manager.
-
-    Like the CLI's plugin host it gets ``cwd`` (the program directory), the environment without
-    cloud settings plus ``env``, ``PULUMI_PROJECT``, and ``PULUMI_CONFIG={}``. Safe to call from
-    several threads, as the engine does (the server itself runs at most 4 RPCs at once).
-    """
+    """A running ``python -u -m pulumi.dynamic`` with a gRPC stub, as a context manager. Like the
+    CLI's plugin host it gets ``cwd``, the environment without cloud settings plus ``env``,
+    ``PULUMI_PROJECT`` and ``PULUMI_CONFIG={}``. Thread-safe, as the engine needs."""
 
     def __init__(
         self,
@@ -110,8 +101,8 @@ class ProviderServer:
         self._channel: grpc.Channel | None = None
 
     def __enter__(self) -> ProviderServer:
-        command = [sys.executable, "-u", "-m", "pulumi.dynamic"]
         pipe, port = subprocess.PIPE, queue.Queue[str]()
+        command = [sys.executable, "-u", "-m", "pulumi.dynamic"]
         self._proc = subprocess.Popen(
             command, cwd=self.cwd, env=self.env, stdout=pipe, stderr=pipe, text=True, errors="replace"
         )
@@ -161,8 +152,7 @@ class ProviderServer:
         return self._proc.pid if self._proc is not None else None
 
     def _call(self, method: str, urn: str | None = None, **fields: Any) -> Any:
-        """Send one RPC; property maps become ``Struct``s, resource requests get the fields the
-        engine derives from the URN."""
+        """One RPC; property maps become ``Struct``s, a URN gives the name and type fields."""
         if urn is not None:
             parts = urn.split("::")
             fields.update(urn=urn, name=parts[-1], type=parts[-2].rsplit("$", 1)[-1])
@@ -180,23 +170,20 @@ class ProviderServer:
         return str(self._call("GetPluginInfo").version)
 
     def configure(self, config: Mapping[str, str], secret_keys: Collection[str] = ()) -> Any:
-        """The stack config as the engine sends it: namespaced keys, string values, secrets wrapped."""
+        """Namespaced keys, string values, secrets wrapped: the stack config as the engine sends it."""
         args = {
             key: rpc.wrap_rpc_secret(value) if key in secret_keys else value for key, value in config.items()
         }
         kind = "pulumi:providers:pulumi-python"
-        return self._call(
-            "Configure", args=args, acceptSecrets=True, acceptResources=True, type=kind, name="default"
-        )
+        flags = {"acceptSecrets": True, "acceptResources": True}
+        return self._call("Configure", args=args, type=kind, name="default", **flags)
 
     def check(self, urn: str, olds: Props, news: Props) -> Checked:
         response = self._call("Check", urn, olds=olds, news=news)
-        return Checked(
-            _props(response.inputs), [(failure.property, failure.reason) for failure in response.failures]
-        )
+        return Checked(_props(response.inputs), [(fail.property, fail.reason) for fail in response.failures])
 
     def diff(self, urn: str, id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        """``olds`` are the old outputs; ``old_inputs`` go on the wire, the Python SDK ignores them."""
+        """``olds`` are the old outputs; the Python SDK ignores ``old_inputs``."""
         response = self._call("Diff", urn, id=id, olds=olds, news=news, old_inputs=old_inputs)
         assert response.changes != provider_pb2.DiffResponse.DIFF_UNKNOWN and not response.deleteBeforeReplace
         return Diff(response.changes == provider_pb2.DiffResponse.DIFF_SOME, list(response.replaces))
@@ -206,13 +193,12 @@ class ProviderServer:
         return Read(response.id, _props(response.properties))
 
     def update(self, urn: str, id: str, olds: Props, news: Props, old_inputs: Props) -> dict[str, Any]:
-        """The new outputs: the engine replaces the whole output set with them."""
-        return _props(
-            self._call("Update", urn, id=id, olds=olds, news=news, old_inputs=old_inputs).properties
-        )
+        """The new outputs, which replace the whole output set."""
+        response = self._call("Update", urn, id=id, olds=olds, news=news, old_inputs=old_inputs)
+        return _props(response.properties)
 
     def read(self, urn: str, id: str, properties: Props, inputs: Props | None = None) -> Read:
-        """A refresh sends the old outputs and old inputs; a ``get`` sends the inputs as both."""
+        """A refresh sends the old outputs and inputs; a ``get`` sends the inputs as both."""
         response = self._call("Read", urn, id=id, properties=properties, inputs=inputs or {})
         return Read(response.id, _props(response.properties))
 
@@ -225,8 +211,8 @@ class ProviderServer:
 
 @dataclass
 class Desired:
-    """What a program registers for one resource: its inputs (``None`` declares an output-only
-    property: not sent) and ``ResourceOptions(id=...)`` as ``read_id``."""
+    """What a program registers: inputs (``None``: an output-only property, not sent) and
+    ``ResourceOptions(id=...)`` as ``read_id``."""
 
     inputs: dict[str, Any] = field(default_factory=dict)
     read_id: Any = None
@@ -245,8 +231,7 @@ Kind = Literal["create", "same", "update", "replace", "read", "refresh", "delete
 
 @dataclass
 class Step:
-    """One resource's step; ``calls`` are the RPCs sent for its URN, in order. ``state`` is what it
-    commits (None: the resource leaves the state)."""
+    """One resource's step: the RPCs sent for its URN, and the ``state`` it commits (None: it leaves)."""
 
     urn: str
     kind: Kind
@@ -265,7 +250,7 @@ class Step:
 
     @property
     def dropped(self) -> bool:
-        """A refresh whose Read answered a blank ID: the resource left the state."""
+        """A refresh whose Read answered a blank ID."""
         return self.kind == "refresh" and self.state is None
 
 
@@ -275,7 +260,7 @@ class OperationResult:
     calls: list[str] = field(default_factory=list)  # every RPC, GetPluginInfo and Configure included
     error: Exception | None = None
     output: str = ""  # what the provider process printed
-    server_pid: int | None = None  # each operation has a provider process of its own
+    server_pid: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -283,7 +268,6 @@ class OperationResult:
 
     @property
     def kinds(self) -> dict[str, Kind]:
-        """Step kind per resource name, in resource order."""
         return {step.name: step.kind for step in self.steps.values()}
 
     def step(self, name: str) -> Step:
@@ -295,8 +279,8 @@ class OperationResult:
 
 
 class Engine:
-    """The engine over one stack (see the module docstring). Config keys without a namespace get
-    ``<project>:``, as ``pulumi config set`` stores them."""
+    """The engine over one stack; config keys without a namespace get ``<project>:``, as
+    ``pulumi config set`` stores them."""
 
     def __init__(
         self,
@@ -306,8 +290,7 @@ class Engine:
         secret_keys: Collection[str] = (),
         project: str = "project",
     ) -> None:
-        self.provider = serialized_provider(provider)
-        self.project = project
+        self.provider, self.project = serialized_provider(provider), project
         self.config = {self._qualify(key): value for key, value in (config or {}).items()}
         self.secret_keys = {self._qualify(key) for key in secret_keys}
         self.state: dict[str, ResourceState] = {}
@@ -325,7 +308,7 @@ class Engine:
     def up(
         self, resources: Mapping[str, Desired], *, parallel: int = 1, refresh: bool = False
     ) -> OperationResult:
-        """``refresh`` is ``up --refresh``: every resource in state is refreshed first, same process."""
+        """``refresh``: ``up --refresh``, every resource in state refreshed first, same process."""
         return self._operate(partial(self._deploy, resources, parallel, refresh=refresh))
 
     def refresh(self, *, parallel: int = 1) -> OperationResult:
@@ -348,10 +331,8 @@ class Engine:
         result.calls = [method for method, _ in server.calls]
         for urn, step in result.steps.items():
             step.calls = [method for method, of in server.calls if of == urn]
-        result.output, result.server_pid = (
-            "".join(server.output["stdout"] + server.output["stderr"]),
-            server.pid,
-        )
+        result.output = "".join(server.output["stdout"] + server.output["stderr"])
+        result.server_pid = server.pid
         return result
 
     def _run(
@@ -361,8 +342,8 @@ class Engine:
         result: OperationResult,
         commit: bool = True,
     ) -> None:
-        """Each resource's steps, ``parallel`` at a time; after a failure nothing new starts.
-        Finished steps are recorded (and committed) in program order."""
+        """Each resource's step, ``parallel`` at a time, nothing new after a failure; finished steps
+        are recorded (and committed) in program order."""
         lock = threading.Lock()
 
         def attempt(urn: str) -> Step | None:

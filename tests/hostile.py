@@ -1,7 +1,6 @@
 """Hostile servers and answers the emulator does not give: a :class:`RawServer` playing a script per
-request (given the request head, it yields ``bytes`` to send or ``float`` seconds of silence), a
-CONNECT proxy, an IAM echoing what it issued, and catalogues of slow servers, compression bombs,
-other jobs in disguise, non-finite numbers, foreign "not found"s and echoed secrets."""
+request, a CONNECT proxy, an IAM echoing what it issued, and catalogues of slow servers, compression
+bombs, other jobs in disguise, non-finite numbers, foreign "not found"s and echoed secrets."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ import subprocess
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,11 @@ def reply(status: int = 200, body: bytes | str | dict[str, Any] = b"", **headers
 
 
 class RawServer:
-    """Serves every request on loopback with ``script``; records each request head."""
+    """Serves every request on loopback with ``script`` (given the request head, it yields ``bytes``
+    to send or ``float`` seconds of silence); records each request head."""
 
     def __init__(self, script: Script, scheme: str = "http", *, tls: ssl.SSLContext | None = None) -> None:
-        self._script = script
-        self._tls = tls
+        self._script, self._tls = script, tls
         self._listener = socket.create_server(("127.0.0.1", 0))
         scheme = "https" if tls is not None else scheme
         self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
@@ -59,10 +59,12 @@ class RawServer:
         self._clients: list[socket.socket] = []
 
     def __enter__(self) -> RawServer:
-        thread = threading.Thread(target=self._accept, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._start(self._accept)
         return self
+
+    def _start(self, target: Callable[..., None], *args: Any) -> None:
+        self._threads.append(threading.Thread(target=target, args=args, daemon=True))
+        self._threads[-1].start()
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
@@ -84,9 +86,7 @@ class RawServer:
             except OSError:
                 return
             client.settimeout(None)
-            thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._start(self._serve, client)
 
     def _serve(self, client: socket.socket) -> None:
         self._clients.append(client)
@@ -113,18 +113,13 @@ class RawServer:
     def _read_head(client: socket.socket) -> bytes:
         """The request head and its body (by Content-Length), so that keep-alive stays in step."""
         data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = client.recv(65536)
-            if not chunk:
+        while True:
+            head, found, body = data.partition(b"\r\n\r\n")
+            if found and len(body) >= int(header(head, "Content-Length") or 0):
+                return data
+            if not (chunk := client.recv(65536)):
                 return b""
             data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        while len(body) < int(header(head, "Content-Length") or 0):
-            chunk = client.recv(65536)
-            if not chunk:
-                return b""
-            body += chunk
-        return head + b"\r\n\r\n" + body
 
 
 def settings_for(url: str, *, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -381,16 +376,16 @@ def _page(text: str) -> bytes:
     return reply(502, f"<html>{text}</html>", Content_Type="text/html")
 
 
+LOGIN = "https://login.example/?t="
+U, PCT = partial(every_character, template="\\u{:04x}"), partial(every_character, template="%{:02X}")
 #: place -> answer carrying the secret there
 ECHOES: dict[str, Callable[[str], bytes]] = {
     "error_message": lambda s: _error(400, f"bad {s}", "ModelArts.0104"),
     "error_code": lambda s: reply(400, {"error_code": s, "error_message": "bad"}),
     "body request_id": lambda s: reply(400, {"error_code": "X.1", "request_id": s}),
     "X-Request-Id header": lambda s: _error(400, "bad", X_Request_Id=s),
-    "Location header, raw": lambda s: reply(302, b"", Location=f"https://login.example/?t={s}"),
-    "Location header, quote_plus": lambda s: reply(
-        302, b"", Location=f"https://login.example/?{quote_plus(s)}"
-    ),
+    "Location header, raw": lambda s: reply(302, Location=LOGIN + s),
+    "Location header, quote_plus": lambda s: reply(302, Location=f"https://login.example/?{quote_plus(s)}"),
     "Retry-After header": lambda s: _error(429, "slow down", "APIG.0308", Retry_After=s),
     "non-API body, raw": _page,
     "non-API body, HTML-escaped": lambda s: _page(html.escape(s)),
@@ -409,12 +404,8 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "non-API body, every byte percent-encoded": lambda s: _page(every_character(s, "%{:02x}")),
     "non-API body, HTML character references": lambda s: _page(every_character(s, "&#{};")),
     "non-API body, URL-encoded in JSON": lambda s: _page(json.dumps({"next": f"/?t={quote(s)}"})),
-    "X-Request-Id header, every character \\u-escaped": lambda s: _error(
-        400, "bad", X_Request_Id=every_character(s, "\\u{:04x}")
-    ),
-    "Location header, every byte percent-encoded": lambda s: reply(
-        302, b"", Location="https://login.example/?t=" + every_character(s, "%{:02X}")
-    ),
+    "X-Request-Id header, every character \\u-escaped": lambda s: _error(400, "bad", X_Request_Id=U(s)),
+    "Location header, every byte percent-encoded": lambda s: reply(302, Location=LOGIN + PCT(s)),
 }
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +68,23 @@ def proc_kib(name: str, pid: int | str = "self") -> int:
     """``VmRSS``, ``VmHWM`` (peak RSS), ... of a process in KiB, from ``/proc/<pid>/status``."""
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         return next(int(line.split()[1]) for line in status if line.startswith(f"{name}:"))
+
+
+def machine(*packages: str) -> dict[str, Any]:
+    """What a benchmark or reliability run was measured on."""
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    git = ["git", "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(git, cwd=REPO_ROOT, capture_output=True, text=True)
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "cpu": f"{os.cpu_count()} x {cpu}",
+        "system": " ".join(platform.uname()[:3]),
+        "python": sys.version.split()[0],
+        "load_1min": round(os.getloadavg()[0], 2),
+        "commit": commit.stdout.strip() or "unknown",
+        "packages": {name: metadata.version(name) for name in packages},
+    }
 
 
 def write_program(directory: Path, source: str) -> Path:
@@ -215,21 +235,14 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = {"error": None, "outputs": {}, "resources": resources}
     try:
-        _sync_await(
-            run_pulumi_func(
-                lambda: runpy.run_path(os.path.join(os.getcwd(), "__main__.py"), run_name="__main__")
-            )
-        )
+        main = os.path.join(os.getcwd(), "__main__.py")
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
         root = pulumi.runtime.get_root_resource()
         result["outputs"] = _sync_await(exported(root.outputs))  # type: ignore[union-attr]
     except Exception as exc:  # reported to the test, which asserts on it
         mro = [cls.__name__ for cls in type(exc).__mro__]
-        result["error"] = {
-            "type": mro[0],
-            "mro": mro,
-            "message": str(exc),
-            "traceback": traceback.format_exc(),
-        }
+        result["error"] = {"type": mro[0], "mro": mro, "message": str(exc)}
+        result["error"]["traceback"] = traceback.format_exc()
     return result
 
 

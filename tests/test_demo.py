@@ -45,7 +45,7 @@ with open(os.environ["FAKE_PULUMI_LOG"], "a") as handle:
     handle.write(json.dumps(entry) + "\\n")
 """
 
-#: `pulumi` executables that are on PATH but do not work, and what the one-line reason says.
+NO_VERSION = "version` printed no version number"
 LOGGED = '#!/bin/sh\necho "$@" >> "$FAKE_PULUMI_LOG"\n'
 DOWNLOAD = 'echo "Downloading pulumi v3.200.0..." >&2\necho "Error: getaddrinfo ENOTFOUND" >&2\nexit 1\n'
 #: `pulumi` executables that are on PATH but do not work (or none), and what the one-line reason says.
@@ -55,10 +55,7 @@ BROKEN_PULUMIS = {
     "exits-127-silently": (LOGGED + "exit 127\n", "version` exited with 127"),
     "killed-by-a-signal": (LOGGED + "kill -9 $$\n", "version` exited with -9"),
     "not-a-program": ("\x7fELF\x00 truncated download\n", "version` could not start (Exec format error)"),
-    "prints-no-version": (
-        LOGGED + 'echo "<html>502 Bad Gateway</html>"\n',
-        "version` printed no version number: <html>",
-    ),
+    "prints-no-version": (LOGGED + 'echo "<html>502 Bad Gateway</html>"\n', f"{NO_VERSION}: <html>"),
     # An npm shim asking before it downloads: the demo's stdin (a terminal that never answers) is
     # not passed on, so the question ends at once instead of at the version check's timeout.
     "asks-before-download": (
@@ -76,13 +73,9 @@ def _run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The demo as a user starts it, its stdin a terminal that stays open and never answers."""
     never_answers, held_open = os.pipe()
     try:
+        command = [sys.executable, str(DEMO)]
         return subprocess.run(
-            [sys.executable, str(DEMO)],
-            env=env,
-            stdin=never_answers,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            command, env=env, stdin=never_answers, capture_output=True, text=True, timeout=120
         )
     finally:
         os.close(never_answers), os.close(held_open)

@@ -148,7 +148,7 @@ def test_shell_steps_install_the_package_before_its_cli(doc: Path) -> None:
                 installed = True
             elif program == "modelarts-vis":
                 assert installed, (
-                    f"{block.where}: `{shlex.join(command)}` runs before pulumi-modelarts is installed"
+                    f"{block.where}: `{shlex.join(command)}` runs before the package is installed"
                 )
 
 
@@ -173,17 +173,12 @@ def test_make_demo_installs_only_the_runtime_dependencies(tmp_path: Path) -> Non
     venv = tmp_path / "venv"
     command = ["make", "--dry-run", "--always-make", "--no-print-directory", "demo", f"VENV={venv}"]
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    planned = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
-    ).stdout
+    planned = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    planned = planned.stdout
     assert f"-m venv {venv}" in planned
     assert "pip install --quiet --disable-pip-version-check -e .\n" in planned
     assert "[dev]" not in planned and "pip install" not in planned.split(" -e .\n", 1)[1]
     assert planned.rstrip().endswith("scripts/demo.py")
     runtime = [r for r in metadata.requires("pulumi-modelarts") or [] if "extra ==" not in r]
-    assert sorted(re.split(r"[<>=!~ ;\[]", r)[0] for r in runtime) == [
-        "PyYAML",
-        "pulumi",
-        "pydantic",
-        "requests",
-    ]
+    names = sorted(re.split(r"[<>=!~ ;\[]", r)[0] for r in runtime)
+    assert names == ["PyYAML", "pulumi", "pydantic", "requests"]

@@ -1,5 +1,5 @@
-"""The emulator on its own: the job calls, IAM and the gateway's checks, faults, and its HTTP server,
-spoken to with ``requests`` (AK/SK signed by ``signing``), never through the product's client."""
+"""The emulator on its own, spoken to with ``requests`` (AK/SK signed by ``signing``), never through
+the product's client: the job calls, IAM and the gateway's checks, faults, and its HTTP server."""
 
 from __future__ import annotations
 

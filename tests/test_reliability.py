@@ -41,9 +41,8 @@ def live() -> Iterator[ModelArtsEmulator]:
 @pytest.fixture(scope="module")
 def quiet_client(live: ModelArtsEmulator) -> Iterator[ModelArtsClient]:
     """A client of ``live`` that does not retry: each answer is taken as it comes."""
-    with closing(
-        ModelArtsClient(Settings.from_sources(args={"max_retries": 0}, environ=live.environ()))
-    ) as client:
+    settings = Settings.from_sources(args={"max_retries": 0}, environ=live.environ())
+    with closing(ModelArtsClient(settings)) as client:
         yield client
 
 
@@ -230,9 +229,7 @@ def test_soak_eight_threads_share_one_client_through_random_faults(
     stored = {job_id: emulator.get_job(job_id) or {} for job_id in ids}
     environ = emulator.environ("password", include_project=False)
     client = ModelArtsClient(Settings.from_sources(environ=environ))
-    outcomes: Counter[str] = Counter()
-    faults: Counter[str] = Counter()
-    requests: Counter[str] = Counter()
+    outcomes, faults, requests = Counter[str](), Counter[str](), Counter[str]()
     rss: dict[str, int] = {}
     lock = threading.Lock()
 
@@ -275,10 +272,9 @@ def test_soak_eight_threads_share_one_client_through_random_faults(
     assert outcomes.total() == reads and not [name for name in outcomes if name.startswith("WRONG")], outcomes
     assert faults.total() > 0  # faults really were injected
     assert not full or growth < 0.10
-    record_property("reads", reads)
-    record_property("outcomes", dict(outcomes))
-    record_property("faults injected", dict(faults))
     counts = {"GET": requests["get_job"], "IAM token": requests["iam_token"]}
+    for name, figure in [("reads", reads), ("outcomes", dict(outcomes)), ("faults injected", dict(faults))]:
+        record_property(name, figure)
     record_property("GET and IAM token requests", counts)
     record_property("worst RSS growth % after the first tenth", round(100 * growth, 1))
 

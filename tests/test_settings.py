@@ -56,10 +56,8 @@ def test_precedence_args_then_stack_config_then_environment() -> None:
     empty = Settings.from_sources(
         args={"region": None}, stack_config={"modelarts:region": " "}, environ=environ
     )
-    assert empty.region == "nl" and [value_of(empty, f) for f in ("access_key", "secret_key")] == [
-        "hw",
-        "os-sk",
-    ]
+    keys = [value_of(empty, "access_key"), value_of(empty, "secret_key")]
+    assert (empty.region, keys) == ("nl", ["hw", "os-sk"])
 
 
 @pytest.mark.parametrize(
@@ -139,7 +137,7 @@ def test_equal_settings_are_one_client_key() -> None:
     assert Settings.from_sources(environ={**AKSK, "HW_SECRET_KEY": "other"}) != first
 
 
-def test_typed_values_from_strings_and_every_key_from_config_and_environment(tmp_path: Path) -> None:
+def test_typed_values_from_strings_and_every_key_from_config_and_environment() -> None:
     bundle = Path(certifi.where())
     config = {"modelarts:insecure": "true", "modelarts:maxRetries": "2", "modelarts:connectTimeout": "1.5"}
     ca = {"modelarts:caCertFile": str(bundle)}
@@ -325,8 +323,6 @@ def test_header_credentials_must_be_ascii_and_the_others_may_be_any_text(field: 
 
 CA_SOURCES = ["stack config", "HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
 CA_SOURCES += ["clouds.yaml"]
-
-
 #: CA bundle files that exist but hold no PEM certificate that loads.
 NOT_PEM = {"empty": b"", "text": b"not a bundle\n", "DER": b"0\x82\x01\n0\x81\xf1\xa0\x03\x02\x01\x02"}
 NOT_PEM["PEM armour around junk"] = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
@@ -375,22 +371,15 @@ ENDPOINT_KEYS = {"endpoint": "modelarts:endpoint", "authUrl": "modelarts:authUrl
 HOST = "https://modelarts.example.com"
 CONTROL_IN_URL = [*(HOST + tail for tail in ("\n", "\r\n", "/\x00", "/v1\x7f", "\x85", "\u2028", " /v1"))]
 CONTROL_IN_URL += ["\t" + HOST, " " + HOST, "https://model\tarts.example.com"]
-USERINFO_URLS = [
-    "https://user:s3cr3t-pw-in-url@modelarts.example.com",
-    "https://s3cr3t-pw-in-url@modelarts.example.com",
-    "https://:s3cr3t-pw-in-url@modelarts.example.com",
-    "http://user:s3cr3t-pw-in-url@127.0.0.1:1",
-    "ftp://user:s3cr3t-pw-in-url@modelarts.example.com",
-    "https://user:s3cr3t-pw-in-url@modelarts.example.com:notaport",
-    "https://user:s3cr3t-pw-in-url@modelarts example.com",
-    "https://modelarts.example.com/?token=s3cr3t-pw-in-url",
-    "https://modelarts.example.com/#s3cr3t-pw-in-url",
-    "https://user:s3cr3t-pw-in-url@modelarts.example.com\n",
-    "https://user%3As3cr3t-pw-in-url%40modelarts.example.com",
-    "https://user%3As3cr3t-pw-in-url@modelarts.example.com",
-    "https://modelarts.example.com:s3cr3t-pw-in-url",
-    "https://user:s3cr3t-pw-in-url",
-]
+#: URLs carrying a password ("s3cr3t-pw-in-url") in every place a URL can hold one.
+USERINFO_URLS = [f"https://{who}@modelarts.example.com" for who in ("user:{pw}", "{pw}", ":{pw}")]
+USERINFO_URLS += ["http://user:{pw}@127.0.0.1:1", "ftp://user:{pw}@modelarts.example.com"]
+USERINFO_URLS += ["https://user:{pw}@modelarts.example.com:notaport"]
+USERINFO_URLS += ["https://user:{pw}@modelarts example.com"]
+USERINFO_URLS += ["https://modelarts.example.com/?token={pw}", "https://modelarts.example.com/#{pw}"]
+USERINFO_URLS += ["https://user:{pw}@modelarts.example.com\n", "https://user%3A{pw}%40modelarts.example.com"]
+USERINFO_URLS += ["https://user%3A{pw}@modelarts.example.com", "https://modelarts.example.com:{pw}"]
+USERINFO_URLS = [url.format(pw="s3cr3t-pw-in-url") for url in [*USERINFO_URLS, "https://user:{pw}"]]
 
 
 @pytest.mark.parametrize("value", CONTROL_IN_URL, ids=repr)

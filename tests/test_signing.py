@@ -27,15 +27,8 @@ DETAILS = f"/v1/{PROJECT}/visualization-jobs/197"
 BASE_HEADERS = {"Content-Type": "application/json", "Host": HOST, "X-Sdk-Date": DATE}
 WITH_PROJECT = {**BASE_HEADERS, "X-Project-Id": PROJECT}
 Query = list[tuple[str, str]]
-
-
-LISTING = [
-    ("per_page", "10"),
-    ("page", "1"),
-    ("order", "asc"),
-    ("sortBy", "job_id"),
-    ("search_content", "a b/c"),
-]
+LISTING = [("per_page", "10"), ("page", "1"), ("order", "asc"), ("sortBy", "job_id")]
+LISTING += [("search_content", "a b/c")]
 #: The reference vectors (modelarts-api notes): name -> request, hash of its canonical request, signature.
 REQUESTS = {
     "A": ("GET", DETAILS, [], BASE_HEADERS, b""),

@@ -40,9 +40,10 @@ def test_job_id_rejections_name_the_real_rule_in_one_line(value: object) -> None
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [(0, 0), (8, 8), (8.0, 8), ("22", 22), (JobStatus.KILLED, 12)]
-)
+WHOLE = [(0, 0), (8, 8), (8.0, 8), ("22", 22), (JobStatus.KILLED, 12)]
+
+
+@pytest.mark.parametrize(("value", "expected"), WHOLE)
 def test_other_integer_inputs_follow_the_same_rule(value: object, expected: int) -> None:
     assert parse_whole_number(value, field="status") == expected
 
@@ -65,12 +66,9 @@ def test_names_reject_anything_path_like(value: object) -> None:
         check_name(value, field="job_name")
 
 
-ENDPOINTS = [
-    "https://host:8443/prefix/v",
-    "http://127.0.0.1:8080",
-    "http://127.5.6.7:1",
-    "http://localhost:9",
-]
+ENDPOINTS = ["https://host:8443/prefix/v", "http://127.0.0.1:8080", "http://127.5.6.7:1"]
+ENDPOINTS += ["http://localhost:9"]
+NOT_URLS = ["ftp://host", "https://ho st", "modelarts.eu-de.otc.t-systems.com", ""]
 
 
 @pytest.mark.parametrize(
@@ -88,10 +86,7 @@ def test_endpoints_accepted(value: str, expected: str) -> None:
     ("value", "fragment"),
     [
         *((url, "https://") for url in ["http://modelarts.eu-de.otc.t-systems.com", "http://10.0.0.1:80"]),
-        *(
-            (url, "URL such as")
-            for url in ["ftp://host", "https://ho st", "modelarts.eu-de.otc.t-systems.com", ""]
-        ),
+        *((url, "URL such as") for url in NOT_URLS),
         *((url, "query") for url in ["https://host/?a=1", "https://host/#x"]),
         ("https://user:pw@host", "credentials"),
         ("https://host/a/../b", "path"),
