@@ -73,6 +73,7 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
 }
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 #: C0/C1 controls, line and paragraph separators, invisible marks and lone surrogates.
 _CONTROL_CHARACTER = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
@@ -416,8 +417,13 @@ def _check_ca_bundle(path: str) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _load_ca_file(path: str, mtime_ns: int, size: int) -> None:  # noqa: ARG001 - the cache key
-    """Loading a bundle of ~150 certificates costs ~17 ms: once per file version and process."""
-    ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    """Load the bundle's first certificate, once per file version and process: loading a system
+    bundle whole costs about 20 ms, which urllib3 pays again when it connects."""
+    with open(path, "rb") as bundle:
+        first = _PEM_CERTIFICATE.search(bundle.read())
+    if first is None or not first.group().isascii():
+        raise ssl.SSLError("no PEM certificate")
+    ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=first.group().decode())
 
 
 def _describe(field: str) -> str:
