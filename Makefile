@@ -14,7 +14,7 @@ $(RUNTIME): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-# Plus the [dev] extras: test, lint and type-check tools, the peer SDK used in tests.
+# Plus the [dev] extras: test, lint and type-check tools, and huaweicloudsdkcore as the signing oracle.
 $(DEV): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
@@ -35,7 +35,7 @@ test: lint
 test-all: test
 	$(BIN)/pytest -q -m slow
 
-# Measured speed against same-run baselines and peers (the peer SDK goes into build/peer-venv).
+# Measured speed, each figure against a baseline taken in the same run (docs/performance.md).
 bench: $(DEV)
 	$(BIN)/python -m benchmarks
 

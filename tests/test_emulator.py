@@ -425,18 +425,23 @@ def test_unusable_framing_is_refused_and_closed(emulator: ModelArtsEmulator, fra
 
 #: ``~`` is the visualization jobs of the emulator's project.
 UNPUBLISHED = ["GET ~/", "GET ~//197", "GET /v1/{p}/training-jobs", "POST ~", "PUT ~/197", "DELETE ~/197"]
-UNPUBLISHED += ["POST ~/197/stop", "GET /v3/auth/tokens", "POST /v3/projects"]
+UNPUBLISHED += ["POST ~/197/stop", "GET /v3/auth/tokens", "POST /v3/projects", "PATCH ~/197"]
+UNPUBLISHED += ["HEAD ~/197", "OPTIONS ~", "TRACE ~/197", "PROPFIND ~"]
 
 
 @pytest.mark.parametrize("request_line", UNPUBLISHED)
 def test_only_reads_are_published(api: Api, request_line: str) -> None:
-    """Anything else gets the gateway's 404 and reaches the log, so tests can prove it was never sent."""
+    """Anything else, whatever the method, gets the gateway's 404 with a request ID and reaches the
+    log, so tests can prove it was never sent."""
     method, path = request_line.replace("~", "/v1/{p}/visualization-jobs").split()
     path = path.format(p=api.em.project_id)
     response = api.request(method, api.em.url + path, json={"job_desc": "x"}, timeout=5)
-    assert (response.status_code, response.json()["error_code"]) == (404, "APIG.0101")
+    assert (response.status_code, len(response.headers["X-Request-Id"])) == (404, 32)
+    if method != "HEAD":  # a HEAD answer is the headers alone
+        assert response.json()["error_code"] == "APIG.0101"
     logged = [(r.method, r.path, r.route, r.status) for r in api.em.requests]
     assert logged == [(method, path, "unknown", 404)]
+    assert api.jobs("/197").json()["job_id"] == 197  # the connection still frames answers
     assert (len(api.em.jobs()), api.em.jobs()[0]["job_desc"]) == (4, "ModelArts API Dialtest")
 
 

@@ -138,7 +138,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(reply, request_id)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+    def __getattr__(self, name: str) -> Any:
+        """Every method (HEAD, OPTIONS, any other) takes the one path: the gateway's answer, logged."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _send(self, reply: Reply, request_id: str) -> None:
         """Status line, headers and body in a single write (one segment for small replies)."""
@@ -152,4 +156,5 @@ class _Handler(BaseHTTPRequestHandler):
             *(f"{name}: {value}" for name, value in reply.headers.items()),
             *(["Connection: close"] if self.close_connection else []),
         ]
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body)
+        body = b"" if self.command == "HEAD" else reply.body  # HEAD: the headers alone
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
