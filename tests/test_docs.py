@@ -1,14 +1,18 @@
 """What a newcomer reads and runs first: every README's Python snippets run as written (as Pulumi
 programs under mocks, with the emulator's settings in their environment; a ```python notest block
-is illustrative and skipped), the shell steps install the package before they use its CLI, and the
-package ships the license it declares."""
+is illustrative and skipped), the shell steps install the package before they use its CLI and run
+against the emulator as typed, and the package ships the license it declares."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import shlex
 import subprocess
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -17,8 +21,10 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from pulumi_modelarts.emulator import ModelArtsEmulator
-from tests.programs import EXAMPLES_DIR, REPO_ROOT, modelarts_requests, run_program
+from pulumi_modelarts import cli
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
+from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from tests.programs import CLOUD_VARIABLE_PREFIXES, EXAMPLES_DIR, REPO_ROOT, modelarts_requests, run_program
 
 DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.rglob("README.md"))]
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
@@ -150,6 +156,87 @@ def test_shell_steps_install_the_package_before_its_cli(doc: Path) -> None:
                 assert installed, (
                     f"{block.where}: `{shlex.join(command)}` runs before the package is installed"
                 )
+
+
+@pytest.fixture
+def served() -> Iterator[ModelArtsEmulator]:
+    """What `modelarts-vis emulator` serves: the sample jobs and the fixed demo credentials."""
+    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH) as emulator:
+        yield emulator
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_shell_steps_run_against_the_emulator(
+    doc: Path, served: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every shell block not marked ```sh notest (those need the cloud, a cluster or placeholders
+    filled in), typed in reading order against the emulator: the `export`s are what `modelarts-vis
+    emulator` prints, `modelarts-vis` reads succeed with the outputs' keys, `make` targets exist,
+    `pulumi config set` and `pulumi up` run the project under mocks (a StackReference sees the
+    earlier stacks), and a `$ pulumi stack output --json` block shows what that run exported."""
+    emulator, cwd, exported, port = served, doc.parent, dict[str, str](), None
+    config: dict[Path, dict[str, str]] = defaultdict(dict)
+    secret: dict[Path, list[str]] = defaultdict(list)
+    stacks: dict[str, dict[str, object]] = {}
+    last = ""  # the stack of the latest `pulumi up`
+
+    def environ() -> dict[str, str]:
+        """The exports with the emulator's URL for the port they name, else the emulator's own."""
+        if port is None:
+            return emulator.environ()
+        shown = {name: exported.get(name) for name in emulator.environ()}
+        assert shown == {
+            k: v.replace(emulator.url, f"http://127.0.0.1:{port}") for k, v in emulator.environ().items()
+        }
+        return {k: v.replace(f"http://127.0.0.1:{port}", emulator.url) for k, v in exported.items()}
+
+    for block in fenced_blocks(doc):
+        if block.language == "console" and block.code.startswith("$ pulumi stack output --json\n"):
+            shown = json.loads(block.code.split("\n", 1)[1].split("\n$ ", 1)[0])
+            assert shown == stacks[last], block.where
+        if block.language not in SHELL_LANGUAGES - {"console"} or ILLUSTRATIVE in block.flags:
+            continue
+        for command in shell_commands(block):
+            program, args = Path(command[0]).name, command[1:]
+            if program == "cd":
+                cwd = (cwd / args[0]).resolve()
+            elif program == "export":
+                exported |= dict(word.split("=", 1) for word in args)
+            elif program == "make":
+                makefile = (cwd / "Makefile").read_text(encoding="utf-8")
+                assert re.search(rf"^{re.escape(args[0])}:", makefile, re.MULTILINE), block.where
+            elif program == "modelarts-vis" and args[0] == "emulator":
+                port = int(args[args.index("--port") + 1])
+            elif program == "modelarts-vis":
+                for name in [name for name in os.environ if name.startswith(CLOUD_VARIABLE_PREFIXES)]:
+                    monkeypatch.delenv(name)
+                for name, value in environ().items():
+                    monkeypatch.setenv(name, value)
+                out, err = io.StringIO(), io.StringIO()
+                assert cli.run(args, out, err) == 0, f"{block.where}: {shlex.join(command)}: {err.getvalue()}"
+                if "table" not in args:
+                    printed = json.loads(out.getvalue())
+                    records = printed if isinstance(printed, list) else [printed]
+                    assert records and all(list(r) == list(OUTPUT_FIELDS) for r in records), block.where
+            elif command[:3] == ["pulumi", "config", "set"]:
+                key, value = [arg for arg in args[2:] if not arg.startswith("--")]
+                config[cwd][key] = value
+                secret[cwd] += [key] if "--secret" in args else []
+            elif command[:2] == ["pulumi", "up"]:
+                project = yaml.safe_load((cwd / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
+                spaced = {key: key if ":" in key else f"{project}:{key}" for key in config[cwd]}
+                run = run_program(
+                    cwd,
+                    project=project,
+                    config={spaced[key]: value for key, value in config[cwd].items()},
+                    secret_keys=[spaced[key] for key in secret[cwd]],
+                    env=environ(),
+                    stack_references=stacks,
+                )
+                assert run.error is None, f"{block.where}: pulumi up in {cwd}: {run.error['message']}"
+                last = f"organization/{project}/dev"  # a top-level null is no stack output
+                stacks[last] = {key: value for key, value in run.values().items() if value is not None}
+    assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
 
 
 # -- packaging ----------------------------------------------------------------------------------
