@@ -18,6 +18,7 @@ from pulumi_modelarts.outputs import OUTPUTS
 from pulumi_modelarts.provider import STATE_FIELDS
 from pulumi_modelarts.resource import VisualizationJob
 from pulumi_modelarts.responses import JobModel
+from pulumi_modelarts.settings import SETTING_KEYS
 from tests.programs import REPO_ROOT
 
 FULL_JOB: dict[str, Any] = {"job_id": 7, "job_name": "full", "status": 8, "job_desc": "d", "service_url": "u"}
@@ -53,6 +54,20 @@ def test_the_readme_outputs_table_is_the_definition() -> None:
     rows = re.findall(r"^\| `(\w+)` \| ([^|]+?(?:\\\|[^|]+?)?) \| (.+) \|$", table, re.MULTILINE)
     described = [(name, kind.replace("\\|", "|"), "*Moves on its own*" in text) for name, kind, text in rows]
     assert described == [(f.name, getattr(f.type, "__name__", str(f.type)), f.moves) for f in OUTPUTS]
+
+
+def test_the_readme_configuration_table_names_every_setting_and_variable() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| Stack config | Environment | Default / meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = [row.split(" | ")[:2] for row in table.strip().splitlines()[1:]]
+    keys = [re.findall(r"`(?:modelarts:)?(\w+)`", config) for config, _ in rows]
+    variables = [re.findall(r"\b[A-Z][A-Z_]+[A-Z]\b", env) for _, env in rows]
+    assert sorted(key for row in keys for key in row) == sorted(key.config for key in SETTING_KEYS)
+    by_config = {key.config: key for key in SETTING_KEYS}
+    # Each row lists the variables of its keys in the order they are read (the first set one wins).
+    assert [name for row in variables for name in row] == [
+        name for row in keys for key in row for name in by_config[key].env
+    ]
 
 
 def test_the_readme_errors_table_gives_each_class_its_exit_code() -> None:
