@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import threading
 import time
@@ -25,10 +26,10 @@ from pulumi_modelarts.errors import (
     ThrottledError,
 )
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
-from pulumi_modelarts.settings import Settings
+from pulumi_modelarts.settings import SecretStr, Settings
 from pulumi_modelarts.transport import RETRY_AFTER_CAP_SECONDS, BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
-from tests.checks import CANARY, CANARY_SECRETS, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
+from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
 
 ClientFactory = Callable[..., ModelArtsClient]
 JOB = {"job_id": 197, "job_name": "apiTest-11", "status": 8}
@@ -395,9 +396,26 @@ def test_a_password_outside_ascii_logs_in() -> None:
         assert client.get_visualization_job(197).job_id == 197
 
 
-def test_repr_of_client_and_transport_hide_secrets(client_for: ClientFactory) -> None:
-    for auth in ("aksk", "password"):
-        client = client_for(auth)
+@pytest.mark.parametrize("auth", ["aksk", "password", "token"])
+def test_no_surface_shows_a_secret_even_with_http_client_debug_output_on(
+    client_for: ClientFactory, auth: str, capfd: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    """A read and a failed one, with the DEBUG log of every logger and http.client's own debug
+    printing (``debuglevel``, which would print headers and the password login), and repr()."""
+    leaks = LeakScanner()
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+    client = client_for(auth, security_token=CANARY.password if auth == "aksk" else None)
+    with leaks.logs("client"):
         client.get_visualization_job(197)
-        text = repr(client) + repr(client._transport) + repr(client._ready()[0])
-        assert not [secret for secret in CANARY_SECRETS if secret in text]
+        with pytest.raises(JobNotFoundError) as caught:
+            client.get_visualization_job(4242)
+    leaks.scan_error("error", caught.value)
+    auth_object, transport = client._ready()[0], client._transport
+    for shown in (client, client.settings, transport, auth_object, transport.session()):
+        leaks.scan("repr", repr(shown))
+    out, err = capfd.readouterr()
+    leaks.scan("stdout and stderr", out + err)
+    token = getattr(auth_object, "_token", None)
+    token = token.get_secret_value() if isinstance(token, SecretStr) else token
+    assert leaks.leaks == [] and leaks.scanned > 5
+    assert not token or token not in out + err

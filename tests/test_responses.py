@@ -226,6 +226,18 @@ def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
     assert PASSWORD[:6] in str(caught.value) and "***" not in str(caught.value)
 
 
+@pytest.mark.parametrize("secret", ["arts", "MODEL", "ejected", "ervice", "quest", "0123"])
+def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
+    echo_server: tuple[EchoServer, RawServer], secret: str
+) -> None:
+    echo, raw = echo_server
+    echo.echo, echo.secret = ECHOES["error_message"], secret
+    with pytest.raises(ServiceError) as caught:
+        ModelArtsClient(EchoServer.settings(raw.url, secret)).get_visualization_job(197)
+    text = str(caught.value)  # the server's "bad <secret>" scrubbed, the package's own words intact
+    assert all(part in text for part in ("request rejected by the service", "ModelArts.0104", '"bad ***"'))
+
+
 # -- the model ----------------------------------------------------------------------------------
 
 DOC_SAMPLE: dict[str, Any] = {

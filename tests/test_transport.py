@@ -300,6 +300,22 @@ def test_requests_go_through_the_proxy_of_the_environment_unless_no_proxy_says_n
     assert PROXY_PASSWORD not in repr(settings) + str(settings)
 
 
+@pytest.mark.parametrize("place", ["X-Request-Id", "body"])
+@pytest.mark.parametrize("password", [PROXY_PASSWORD, "p%C3%A4ss%3Aw%40rd-7f0c9d2e", "p\u00e4ss-7f0c9d2e"])
+def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, password: str) -> None:
+    """The Proxy-Authorization value (base64 of user:password) is a secret this process holds."""
+
+    def echo(head: bytes) -> list[bytes]:
+        basic = header(head, "Proxy-Authorization")
+        return [reply(407, f"denied {basic}") if place == "body" else reply(407, X_Request_Id=basic)]
+
+    with RawServer(echo) as proxy:
+        environ = {"HTTP_PROXY": f"http://builder:{password}@{proxy.url.removeprefix('http://')}"}
+        _, error = failure("http://127.0.0.1:9", environ=environ)
+    basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
+    assert len(basic) > 20 and basic[:12] not in str(error) + repr(error) and "***" in str(error)
+
+
 def test_a_proxy_that_is_gone_is_named_without_its_credentials() -> None:
     proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{free_port()}"
     _, error = failure("http://127.0.0.1:9", environ={"HTTP_PROXY": proxy})
@@ -333,6 +349,11 @@ def test_no_proxy_matching(host: str, no_proxy: str, bypass: bool) -> None:
     [
         *(f"{scheme}://user:hunter2hunter2@corp-gw:1080" for scheme in ("socks5", "socks5h", "socks4")),
         *("http://corp-gw:99999", "http://corp-gw x:1", "http://", "ftp://user:hunter2hunter2@corp-gw"),
+        *(
+            "http://u:hunter2\u20ac@corp-gw:1",
+            "http://u:hunter2%E2%82%AC@corp-gw:1",
+            "http://u:hunter2%0A@corp-gw:1",
+        ),
     ],
 )
 def test_unusable_proxies_are_configuration_errors_that_do_not_repeat_the_url(

@@ -19,6 +19,8 @@ _MAX_SERVER_TEXT = 200
 #: A secret echoed in part is still scrubbed when the part is a prefix of at least MIN_SECRET_PREFIX
 #: characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one (a token):
 #: long enough not to match ordinary text, short enough to catch a secret the server cut off.
+#: A secret shorter than MIN_SECRET_PREFIX is scrubbed only as a whole word; one under
+#: _MIN_SECRET_CHARS, never.
 MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
 _MIN_SECRET_CHARS = 4
@@ -134,10 +136,17 @@ def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[s
             start + echoed
             for form, least in table[match.group()]
             if (echoed := len(commonprefix((form, folded[start : start + len(form)])))) >= least  # noqa: RUF071
+            and (len(form) >= MIN_SECRET_PREFIX or not _inside_word(folded, start, start + echoed))
         ]
         found += [(start, max(ends))] if ends else []
         position = max(ends, default=start + 1)
     return found
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    """A short secret ("https", "1234") is scrubbed only where it stands alone: inside a longer
+    word it is ordinary text, and scrubbing it there would make every message unreadable."""
+    return text[start - 1 : start].isalnum() or text[end : end + 1].isalnum()
 
 
 _SECRETS = _Secrets()

@@ -6,6 +6,7 @@ Secrets are held as ``SecretStr`` and registered with :func:`errors.register_sec
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import math
@@ -253,9 +254,10 @@ class Settings:
         values = (getattr(self, field) for field in SECRET_FIELDS)
         secrets = [value.get_secret_value() for value in values if value is not None]
         for proxy in (self.https_proxy, self.http_proxy):
-            password = urlsplit(proxy.get_secret_value()).password if proxy is not None else None
-            if password:
-                secrets += (password, unquote(password))
+            parts = urlsplit(proxy.get_secret_value()) if proxy is not None else None
+            if parts is not None and parts.password:  # also as requests sends it: Basic base64(user:pw)
+                basic = f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode("latin-1")
+                secrets += (parts.password, unquote(parts.password), base64.b64encode(basic).decode())
         return tuple(secrets)
 
 
@@ -327,8 +329,11 @@ def _proxy_url(text: str) -> str:
         )
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// proxy URL such as http://proxy:3128")
-    if _CONTROL_CHARACTER.search(url) or " " in url:
+    userinfo = unquote(parts.netloc.rpartition("@")[0]) if "@" in parts.netloc else ""
+    if _CONTROL_CHARACTER.search(url + userinfo) or " " in url:
         raise ValueError("contains whitespace or a control character")
+    if max(userinfo, default="\0") > "\xff":  # requests sends them as Latin-1, or fails
+        raise ValueError("its user name and password must be Latin-1 text (percent-encoded or not)")
     return url
 
 

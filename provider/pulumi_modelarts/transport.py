@@ -156,6 +156,10 @@ class _WatchedConnection(HTTPConnection):
     wrapping detaches the original object during the handshake)."""
 
     _handle: socket.socket | None = None
+    #: http.client's debug output (``HTTPConnection.debuglevel = 1``, as requests' docs suggest)
+    #: prints tokens, signatures and the password login to stdout unscrubbed; urllib3's DEBUG log
+    #: still names every request.
+    debuglevel = 0
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
