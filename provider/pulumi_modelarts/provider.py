@@ -80,7 +80,7 @@ class _Runtime:
         job_id = parse_job_id(inputs.get("job_id"))
         project_id, endpoint = inputs.get("project_id"), inputs.get("endpoint")
         place = self.settings.with_overrides(region=inputs.get("region"))
-        if endpoint is not None and endpoint.rstrip("/") != place.resolved_endpoint:
+        if endpoint is not None and _place_url(endpoint) != _place_url(place.resolved_endpoint):
             place = place.with_overrides(endpoint=endpoint.rstrip("/"))
         client = shared_client(place)
         if project_id is not None and project_id != client.project_id:
@@ -174,11 +174,12 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     @_one_line_errors
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """Refresh (props = stored outputs) or ``.get`` (props = inputs): one GET of job ``id_``."""
+        """Refresh (props = stored outputs): one GET of job ``id_``. ``.get`` (props = inputs): the
+        same, or this process's read of the job (``up --refresh`` reads each job once)."""
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         try:
             target = self._runtime.target({**props, "job_id": id_})
-            outputs = self._runtime.read(target, reuse_recent=False)
+            outputs = self._runtime.read(target, reuse_recent=not from_state)
         except JobNotFoundError:
             if from_state:
                 return dynamic.ReadResult("", {})  # gone: refresh drops it from state
@@ -191,8 +192,9 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
 def _same_target(key: str, olds: Mapping[str, Any], target: _Target) -> bool:
     """Whether stored outputs name the job and place read now. A value an older version did not
-    store names no other place; a job ID as a string or an endpoint ending in "/" is the same."""
-    old = olds.get(key)
+    store names no other place; a job ID as a string, an endpoint ending in "/" or in other case
+    is the same."""
+    old, new = olds.get(key), getattr(target, key)
     if old is None:
         return True
     if key == "job_id":
@@ -201,8 +203,15 @@ def _same_target(key: str, olds: Mapping[str, Any], target: _Target) -> bool:
         except InvalidInputError:
             return False
     elif key == "endpoint" and isinstance(old, str):
-        old = old.rstrip("/")
-    return _same(old, getattr(target, key))
+        old, new = _place_url(old), _place_url(new)
+    return _same(old, new)
+
+
+def _place_url(endpoint: str) -> str:
+    """An endpoint as compared: scheme and host are case-insensitive (RFC 3986); a final "/" is nothing."""
+    scheme, _, rest = endpoint.rstrip("/").partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
 
 
 def _same(old: Any, new: Any) -> bool:
