@@ -58,10 +58,16 @@ class LeakScanner:
             self.leaks += found[:1]
 
     def scan_error(self, where: str, error: BaseException) -> None:
-        """An error as every consumer may see it: message, repr, structured details and pickle."""
+        """An error as every consumer may see it: message, repr, structured details and pickle, and
+        every exception chained to it (shown or not) with its attributes and theirs."""
         details = repr(error.details()) if isinstance(error, ModelArtsError) else ""
         for text in (str(error), repr(error), details, pickle.dumps(error)):
             self.scan(where, text)
+        for chained in (error.__context__, error.__cause__):
+            if chained is not None:
+                attributes = vars(chained).values()
+                self.scan(f"{where} chained", repr([chained, *attributes, *map(_fields, attributes)]))
+                self.scan_error(where, chained)
 
     @contextmanager
     def logs(self, where: str) -> Iterator[None]:
@@ -80,6 +86,10 @@ class LeakScanner:
         finally:
             root.removeHandler(handler)
             root.setLevel(level)
+
+
+def _fields(value: object) -> dict[str, Any]:
+    return dict(getattr(value, "__dict__", {}))
 
 
 def find_text(

@@ -7,6 +7,7 @@ import http.client
 import json
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -419,3 +420,32 @@ def test_no_surface_shows_a_secret_even_with_http_client_debug_output_on(
     token = token.get_secret_value() if isinstance(token, SecretStr) else token
     assert leaks.leaks == [] and leaks.scanned > 5
     assert not token or token not in out + err
+
+
+CHAINED = {  # what a failure is made from holds a secret: a YAML error quotes the line, a requests
+    # error holds the signed request (AK in its Authorization), a JSON or pydantic error the body.
+    "secure.yaml that does not parse": ({"OS_CLOUD": "c"}, {}),
+    "a proxy that refuses": ({"http_proxy": f"http://u:{CANARY.password}@127.0.0.1:9", "no_proxy": ""}, {}),
+    "a body that is not JSON": ({}, {"body": "{" + CANARY.secret_key}),
+    "a body of another shape": ({}, body({**JOB, "status": CANARY.secret_key})),
+}
+
+
+@pytest.mark.parametrize(("environ", "fault"), CHAINED.values(), ids=CHAINED)
+def test_an_error_keeps_no_exception_it_replaced(
+    emulator: ModelArtsEmulator, tmp_path: Any, environ: dict[str, str], fault: dict[str, Any]
+) -> None:
+    """Raised ``from None``, and its ``__context__`` dropped too: a debugger, or a log handler
+    that walks the chain, finds no exception holding a secret (credentials from OS_* aliases)."""
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(f"clouds:\n  c:\n    auth:\n      password: [{CANARY.password}\n")
+    os_aliases = {key.replace("HW_", "OS_"): value for key, value in emulator.environ().items()}
+    environ = {**os_aliases, "OS_CLIENT_CONFIG_FILE": str(clouds), "HW_MAX_RETRIES": "0", **environ}
+    emulator.inject_fault("get_job", **fault) if fault else None
+    leaks = LeakScanner()
+    with pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(Settings.from_sources(environ=environ)).get_visualization_job(197)
+    leaks.scan_error("error", caught.value)
+    leaks.scan("traceback", "".join(traceback.format_exception(caught.value)))
+    assert leaks.leaks == []
+    assert caught.value.__context__ is None and caught.value.__suppress_context__

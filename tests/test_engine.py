@@ -16,7 +16,7 @@ from pulumi.output import Unknown
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUTS
 from pulumi_modelarts.provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
-from tests.checks import CANARY, SECRET_CONFIG_KEYS, LeakScanner, mismatches, outputs_of
+from tests.checks import CANARY, SECRET_CONFIG_KEYS, WRONG_PASSWORD, LeakScanner, mismatches, outputs_of
 from tests.harness import (
     Desired,
     Engine,
@@ -359,6 +359,46 @@ def test_canary_secrets_appear_nowhere(emulator: ModelArtsEmulator, auth: str, l
     texts += [failed.error.details, failed.output, json.dumps({u: vars(s) for u, s in engine.state.items()})]
     for text in texts:
         leaks.scan(f"engine ({auth})", text)
+
+
+TOKENS = {"modelarts:securityToken": CANARY.password, "modelarts:authToken": WRONG_PASSWORD}
+#: name -> (config beyond the emulator's AK/SK, the fault on reads, the error named last): every
+#: secret setting, plain or ``--secret``, through failures of every kind.
+GRPC_FAILURES: dict[str, tuple[dict[str, str], dict[str, Any], str]] = {
+    "securityToken echoed": (TOKENS, {"status": 403, "error_message": f"for {CANARY.password}"}, "denied"),
+    "authToken rejected": ({"modelarts:authToken": WRONG_PASSWORD}, {}, "AuthenticationError"),
+    "an invalid timeout beside them": ({**TOKENS, "modelarts:timeout": "soon"}, {}, "modelarts:timeout"),
+    "a read timeout": (
+        {"modelarts:readTimeout": "0.2", "modelarts:maxRetries": "0"},
+        {"delay": 1.0},
+        "timeout",
+    ),
+}
+
+
+@pytest.mark.reliability("secrets")
+@pytest.mark.parametrize("secret", [True, False], ids=["secret config", "plain config"])
+@pytest.mark.parametrize(("config", "fault", "named"), GRPC_FAILURES.values(), ids=GRPC_FAILURES)
+def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
+    emulator: ModelArtsEmulator,
+    leaks: LeakScanner,
+    secret: bool,
+    config: dict[str, str],
+    fault: Any,
+    named: str,
+) -> None:
+    """The whole traceback the provider server sends, the engine's output and state."""
+    config = {**emulator.stack_config(), **config}
+    engine = Engine(VisualizationJobProvider(), config=config, secret_keys=config if secret else ())
+    emulator.inject_fault("get_job", **fault, count=9) if fault else None
+    failed = engine.up({"board": job(197)})
+    assert isinstance(failed.error, ProviderCallError) and named in failed.error.last_line
+    for text in (
+        failed.error.details,
+        failed.output,
+        json.dumps({u: vars(s) for u, s in engine.state.items()}),
+    ):
+        leaks.scan("grpc", text)
 
 
 # -- refresh under faults: the provider server keeps a job unless it is really gone -----------------

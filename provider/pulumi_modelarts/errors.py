@@ -164,6 +164,9 @@ class ModelArtsError(Exception):
     """Base class of every error raised by pulumi-modelarts."""
 
     default_hint: str = ""  # advice when the caller gives none
+    #: The one line says what failed; the exception it replaced (a requests error holding the signed
+    #: request, a YAML error quoting secure.yaml) is not kept for a debugger or a log handler to show.
+    __context__ = property(lambda _: None, lambda *_: None)
     #: The CLI's exit status for this kind of failure (README, "Errors").
     exit_code: int = 5
 
