@@ -37,6 +37,9 @@ BATCH_SECONDS_PER_WAITING = 50e-6
 #: back to the threads; one alone may be a hiccup of the machine.
 INLINE_WAIT_SECONDS = 0.001
 INLINE_WAITS = 3
+#: Shares of one core's time (process CPU over wall, every 50 ms) above which the process counts
+#: as busy (fewer threads, then inline reads) and below which as idle (more threads).
+BUSY_SHARE, IDLE_SHARE = 0.9, 0.5
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
 _R = TypeVar("_R")
 _Read = Callable[[], dict[str, Any]]
@@ -329,9 +332,9 @@ class _Reads:
 
     Reads waiting on the network want many threads; reads keeping the interpreter busy gain nothing
     from more than two and pay for every lock switch. So the threads reading at once halve (to two)
-    while the process is busy over 90 % of the time and double back while it is idle over half of
-    it; still busy with two, reads run inline like the direct form until they wait on the network
-    again (see the constants). The SDK's ``wait_for_rpcs`` waits anew on every pending output
+    while the process is busy (``BUSY_SHARE``) and double back while it is idle (``IDLE_SHARE``);
+    still busy with two, reads run inline like the direct form until they wait on the network again
+    (see the constants). The SDK's ``wait_for_rpcs`` waits anew on every pending output
     whenever one completes (``benchmarks/sdk_output_wait.py``), so results go back in batches.
     """
 
@@ -404,10 +407,10 @@ class _Reads:
         now = time.perf_counter()
         if now - self._since[0] >= 0.05:
             busy = (time.process_time() - self._since[1]) / (now - self._since[0])
-            if busy > 0.9:
+            if busy > BUSY_SHARE:
                 self._inline, self._waits = self._limit == 2, 0
                 self._limit = max(2, self._limit // 2)
-            elif busy < 0.5:
+            elif busy < IDLE_SHARE:
                 self._limit = min(MAX_CONCURRENT_READS, self._limit * 2)
             self._since = (now, time.process_time())
         self._start_threads()
