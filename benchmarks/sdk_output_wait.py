@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-
-from .common import clean_env, run_json
+from pathlib import Path
 
 
 def measure(count: int, together: bool) -> float:
@@ -18,7 +17,7 @@ def measure(count: int, together: bool) -> float:
 
     import pulumi
 
-    from .scale import run_under_echo_mocks
+    from benchmarks.scale import run_under_echo_mocks
 
     def program() -> None:
         loop = asyncio.get_running_loop()
@@ -40,10 +39,15 @@ def measure(count: int, together: bool) -> float:
     return time.process_time() - started
 
 
+if not __package__:  # `python benchmarks/<name>.py` imports like `python -m benchmarks.<name>` from the root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 if __name__ == "__main__":
     if sys.argv[-1] in ("apart", "together"):
         print(json.dumps(measure(int(sys.argv[1]), sys.argv[2] == "together")))
     else:
+        from benchmarks.common import clean_env, run_json
+
         for count in map(int, sys.argv[1:] or ["250", "500", "1000", "2000"]):
             argv = [sys.executable, "-m", "benchmarks.sdk_output_wait", str(count)]
             apart, together = (run_json([*argv, how], clean_env()) for how in ("apart", "together"))

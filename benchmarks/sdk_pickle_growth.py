@@ -1,5 +1,6 @@
 """Reproduction of pulumi/pulumi#17803: the SDK's ``serialize_provider`` wraps the pickler anew for
 every ``dynamic.Resource`` and never unwraps it. ``python -m benchmarks.sdk_pickle_growth [max]``
+(or ``python benchmarks/sdk_pickle_growth.py [max]``)
 declares plain ``pulumi.dynamic.Resource``s with our provider (without the workaround in
 ``pulumi_modelarts.resource``) under mocks and prints, as JSON, what each batch of 100 costs and how
 many wrappers ``pickle._Pickler._batch_setitems`` holds, until RecursionError."""
@@ -11,13 +12,12 @@ import json
 import pickle
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pulumi.dynamic
 
 from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
-
-from .scale import run_under_echo_mocks
 
 BATCH = 100
 
@@ -35,6 +35,8 @@ def wrapper_depth() -> int:
 def measure(limit: int) -> dict[str, Any]:
     """Per-resource construction cost of each batch, and where (if) the program failed; the cyclic
     garbage collector is off, so that what grows is the wrapper chain alone."""
+    from benchmarks.scale import run_under_echo_mocks
+
     gc.disable()
 
     class PlainDynamicJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
@@ -61,6 +63,9 @@ def measure(limit: int) -> dict[str, Any]:
     run_under_echo_mocks("repro", program)
     return {"batches": batches, "failure": failure}
 
+
+if not __package__:  # `python benchmarks/<name>.py` imports like `python -m benchmarks.<name>` from the root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 if __name__ == "__main__":
     print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)))

@@ -627,3 +627,28 @@ def test_every_project_declares_its_config(directory: Path) -> None:
         requirements = (directory / "requirements.txt").read_text(encoding="utf-8").splitlines()
         assert "pulumi>=3.272.0,<4" in requirements
         assert (directory / "README.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "cwd"),
+    [
+        (["-m", "benchmarks.sdk_pickle_growth", "200"], REPO_ROOT),
+        ([str(REPO_ROOT / "benchmarks" / "sdk_pickle_growth.py"), "200"], None),
+        ([str(REPO_ROOT / "benchmarks" / "sdk_output_wait.py"), "20", "apart"], None),
+    ],
+    ids=["pickle-growth-as-module", "pickle-growth-as-script", "output-wait-as-script"],
+)
+def test_the_sdk_reproductions_run_as_documented_or_as_scripts(
+    argv: list[str], cwd: Path | None, tmp_path: Path
+) -> None:
+    """The reproductions under benchmarks/ run from anywhere; the first shows the SDK wrapping the
+    pickler once more for each plain ``dynamic.Resource`` (pulumi/pulumi#17803)."""
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=cwd or tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if "sdk_pickle_growth" in argv[-2]:
+        assert [batch["depth"] for batch in result["batches"]] == [100, 200] and result["failure"] == {}
+    else:
+        assert isinstance(result, float) and result > 0
