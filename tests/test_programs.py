@@ -427,7 +427,6 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
     assert serialized_provider(VisualizationJobProvider()) == GOLDEN_PROVIDER  # in this process too
 
 
-@pytest.mark.slow
 def test_thousands_of_resources_in_one_program() -> None:
     """The SDK's own path dies with RecursionError before 1,000 (benchmarks/sdk_pickle_growth.py)."""
     # The collector is off in the child only to keep this test short; it changes no result.
