@@ -145,9 +145,12 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
         assert "Traceback (most recent call last)" in invoke("get", "197", "--debug")[2]
 
 
-def test_a_seed_file_with_a_byte_order_mark_is_read(tmp_path: Path, monkeypatch: Any) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_seed_file_in_the_encodings_editors_save_is_read(
+    tmp_path: Path, monkeypatch: Any, encoding: str
+) -> None:
     seed = tmp_path / "jobs.json"
-    seed.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"job_name": "bom", "job_id": 7}]).encode())
+    seed.write_bytes(json.dumps([{"job_name": "bom", "job_id": 7}]).encode(encoding))
     monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)
     code, out, err = invoke("emulator", "--seed", str(seed))
     assert (code, err) == (0, "") and "Jobs: 7;" in out
