@@ -145,6 +145,23 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
         assert "Traceback (most recent call last)" in invoke("get", "197", "--debug")[2]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["two\nlines", "cr\rtab\t", "\x1b[2J\x1b[31mred", "bell\x07nul\x00", "\u202eright-to-left", "\u2028\x85"],
+    ids=["LF", "CR-TAB", "ANSI", "BEL-NUL", "BIDI", "LS-NEL"],
+)
+def test_a_table_shows_server_text_escaped_one_line_per_field_or_job(
+    in_env: ModelArtsEmulator, text: str
+) -> None:
+    in_env.update_job(197, job_desc=f"desc {text}", service_url=f"https://x/{text}")
+    for argv, lines in ((("get", "197"), len(OUTPUT_FIELDS)), (("list",), 1 + len(in_env.jobs()))):
+        code, out, _ = invoke(*argv, "--format", "table")
+        assert code == 0 and out.count("\n") == lines
+        assert out.replace("\n", "").isprintable(), out
+        assert repr(text)[1:-1] in out  # shown as Python and JSON escape it, not dropped
+    assert f"desc {repr(text)[1:-1]}" in invoke("get", "197", "--format", "table")[1]
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 def test_a_seed_file_in_the_encodings_editors_save_is_read(
     tmp_path: Path, monkeypatch: Any, encoding: str
