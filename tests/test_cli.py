@@ -238,6 +238,19 @@ def test_a_closed_stdout_ends_quietly(in_env: ModelArtsEmulator, argv: tuple[str
     assert (proc.wait(timeout=30), err) == (0, "")
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
+def test_a_console_without_utf8_gets_the_whole_table_with_what_it_cannot_show_escaped(
+    in_env: ModelArtsEmulator, encoding: str
+) -> None:
+    in_env.update_job(197, job_desc="Gr\u00f6\u00dfe \u53ef\u89c6\u5316 \U0001f600")
+    env = {**clean_environ(), **in_env.environ("aksk"), "PYTHONIOENCODING": encoding}
+    proc = subprocess.run([CLI, "get", "197", "--format", "table"], env=env, capture_output=True, timeout=30)
+    assert (proc.returncode, proc.stderr) == (0, b"") and proc.stdout.count(b"\n") == len(OUTPUT_FIELDS)
+    shown = proc.stdout.decode(encoding)
+    german = "Gr\\xf6\\xdfe" if encoding == "ascii" else "Gr\u00f6\u00dfe"
+    assert f"{german} \\u53ef\\u89c6\\u5316 \\U0001f600" in shown and "region" in shown
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(
     ("command", "code", "fragment"),
