@@ -341,6 +341,7 @@ def echoed_forms(secret: str) -> set[str]:
     HTML-escaped, or every character escaped."""
     forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret)}
     forms |= {json.dumps(json.dumps(secret))[1:-1], *(every_character(secret, t) for t in PER_CHARACTER)}
+    forms.add(" ".join("".join(secret.split())))  # UTF-16 read as UTF-8 and made one line
     for ensure_ascii in (True, False):
         escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
         forms |= {escaped, escaped.replace("/", "\\/")}
@@ -376,6 +377,10 @@ def _page(text: str) -> bytes:
     return reply(502, f"<html>{text}</html>", Content_Type="text/html")
 
 
+def _page_in(encoding: str, text: str) -> bytes:
+    return reply(502, f"<html>{text}</html>".encode(encoding), Content_Type="text/html; charset=" + encoding)
+
+
 LOGIN = "https://login.example/?t="
 U, PCT = partial(every_character, template="\\u{:04x}"), partial(every_character, template="%{:02X}")
 #: place -> answer carrying the secret there
@@ -406,6 +411,13 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "non-API body, URL-encoded in JSON": lambda s: _page(json.dumps({"next": f"/?t={quote(s)}"})),
     "X-Request-Id header, every character \\u-escaped": lambda s: _error(400, "bad", X_Request_Id=U(s)),
     "Location header, every byte percent-encoded": lambda s: reply(302, Location=LOGIN + PCT(s)),
+    **{
+        f"non-API body, {encoding}": lambda s, encoding=encoding: _page_in(encoding, s)
+        for encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be")
+    },
+    "error JSON in UTF-16": lambda s: reply(
+        400, json.dumps({"error_code": "X.1", "error_message": s}).encode("utf-16")
+    ),
 }
 
 

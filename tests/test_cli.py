@@ -145,9 +145,29 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
         assert "Traceback (most recent call last)" in invoke("get", "197", "--debug")[2]
 
 
-def test_a_seed_file_with_a_byte_order_mark_is_read(tmp_path: Path, monkeypatch: Any) -> None:
+@pytest.mark.parametrize(
+    "text",
+    ["two\nlines", "cr\rtab\t", "\x1b[2J\x1b[31mred", "bell\x07nul\x00", "\u202eright-to-left", "\u2028\x85"],
+    ids=["LF", "CR-TAB", "ANSI", "BEL-NUL", "BIDI", "LS-NEL"],
+)
+def test_a_table_shows_server_text_escaped_one_line_per_field_or_job(
+    in_env: ModelArtsEmulator, text: str
+) -> None:
+    in_env.update_job(197, job_desc=f"desc {text}", service_url=f"https://x/{text}")
+    for argv, lines in ((("get", "197"), len(OUTPUT_FIELDS)), (("list",), 1 + len(in_env.jobs()))):
+        code, out, _ = invoke(*argv, "--format", "table")
+        assert code == 0 and out.count("\n") == lines
+        assert out.replace("\n", "").isprintable(), out
+        assert repr(text)[1:-1] in out  # shown as Python and JSON escape it, not dropped
+    assert f"desc {repr(text)[1:-1]}" in invoke("get", "197", "--format", "table")[1]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_seed_file_in_the_encodings_editors_save_is_read(
+    tmp_path: Path, monkeypatch: Any, encoding: str
+) -> None:
     seed = tmp_path / "jobs.json"
-    seed.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"job_name": "bom", "job_id": 7}]).encode())
+    seed.write_bytes(json.dumps([{"job_name": "bom", "job_id": 7}]).encode(encoding))
     monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)
     code, out, err = invoke("emulator", "--seed", str(seed))
     assert (code, err) == (0, "") and "Jobs: 7;" in out
@@ -216,6 +236,19 @@ def test_a_closed_stdout_ends_quietly(in_env: ModelArtsEmulator, argv: tuple[str
     proc.stdout.close()
     err = proc.stderr.read()
     assert (proc.wait(timeout=30), err) == (0, "")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
+def test_a_console_without_utf8_gets_the_whole_table_with_what_it_cannot_show_escaped(
+    in_env: ModelArtsEmulator, encoding: str
+) -> None:
+    in_env.update_job(197, job_desc="Gr\u00f6\u00dfe \u53ef\u89c6\u5316 \U0001f600")
+    env = {**clean_environ(), **in_env.environ("aksk"), "PYTHONIOENCODING": encoding}
+    proc = subprocess.run([CLI, "get", "197", "--format", "table"], env=env, capture_output=True, timeout=30)
+    assert (proc.returncode, proc.stderr) == (0, b"") and proc.stdout.count(b"\n") == len(OUTPUT_FIELDS)
+    shown = proc.stdout.decode(encoding)
+    german = "Gr\\xf6\\xdfe" if encoding == "ascii" else "Gr\u00f6\u00dfe"
+    assert f"{german} \\u53ef\\u89c6\\u5316 \\U0001f600" in shown and "region" in shown
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")

@@ -238,6 +238,25 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
     assert broken == "a key a list" or str(path) in message
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("which", ["clouds.yaml", "secure.yaml"])
+def test_clouds_yaml_is_read_in_the_encodings_editors_save(which: str, encoding: str, tmp_path: Path) -> None:
+    """UTF-8 with or without a byte order mark, UTF-16 with one (what Windows PowerShell writes)."""
+    text = "clouds:\n  c:\n    region_name: eu-nl\n    auth: {ak: AK-1, sk: SK-\u00e4-2}\n"
+    data = ("\ufeff" if encoding.startswith("utf-16-") else "") + text
+    path = tmp_path / which
+    path.write_bytes(data.encode(encoding))
+    other = write(tmp_path / "other.yaml", "clouds: {c: {}}")
+    files = (path, other) if which == "clouds.yaml" else (other, path)
+    environ = {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(files[0]), "OS_SECURE_FILE": str(files[1])}
+    settings = Settings.from_sources(environ=environ)
+    assert (settings.region, value_of(settings, "access_key"), value_of(settings, "secret_key")) == (
+        "eu-nl",
+        "AK-1",
+        "SK-\u00e4-2",
+    )
+
+
 # -- credentials from files and shells (issue 7, defect 1) ---------------------------------------
 
 #: clouds.yaml names of the credential settings (in the entry's "auth" mapping).
@@ -300,11 +319,27 @@ def test_control_characters_in_credentials_are_refused_without_showing_them(
 
 
 @pytest.mark.parametrize("blank", ["\r\n", "\ufeff", "\u00a0\u200b\n"], ids=repr)
+@pytest.mark.parametrize("source", ["stack config", "secure.yaml", "clouds.yaml"])
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
-def test_a_credential_that_is_only_padding_is_not_set(field: str, blank: str) -> None:
-    key = KEYS_BY_FIELD[field]
-    settings = Settings.from_sources(stack_config={key.config_key: blank}, environ={key.env[0]: "Value-9f8e"})
-    assert value_of(settings, field) == "Value-9f8e"
+def test_a_credential_that_is_only_padding_is_not_set(
+    field: str, source: str, blank: str, tmp_path: Path
+) -> None:
+    """The next source is read as if the blank one were not there: the variable after stack
+    config, clouds.yaml after secure.yaml, the default after clouds.yaml."""
+    key, name = KEYS_BY_FIELD[field], CLOUDS_NAMES[field]
+    value = None if source == "clouds.yaml" else "Value-9f8e"
+    secure = {"auth": {name: blank}} if source == "secure.yaml" else {}
+    clouds = {"auth": {name: value or blank}, "region_name": blank, "cacert": blank}
+    environ = {
+        "OS_CLOUD": "c",
+        "OS_CLIENT_CONFIG_FILE": str(write(tmp_path / "c.yaml", json.dumps({"clouds": {"c": clouds}}))),
+    }
+    environ["OS_SECURE_FILE"] = str(write(tmp_path / "s.yaml", json.dumps({"clouds": {"c": secure}})))
+    if source == "stack config":
+        environ = {key.env[0]: "Value-9f8e"}
+    settings = Settings.from_sources(stack_config={key.config_key: blank}, environ=environ)
+    assert getattr(settings, field) is None if value is None else value_of(settings, field) == value
+    assert (settings.region, settings.ca_cert_file) == ("eu-de", None)
 
 
 @pytest.mark.parametrize("field", sorted(CREDENTIAL_FIELDS))

@@ -102,8 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cell(value: object) -> str:
+    """A value as table text: a line break or escape sequence from the server is shown escaped."""
+    text = "" if value is None else str(value)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _write_rows(records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
-    rows = [[("" if r[c] is None else str(r[c])) for c in TABLE_COLUMNS] for r in records]
+    rows = [[_cell(r[c]) for c in TABLE_COLUMNS] for r in records]
     widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(TABLE_COLUMNS)]
     for row in [list(TABLE_COLUMNS), *rows]:
         line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -181,9 +187,7 @@ def _read(args: argparse.Namespace, out: TextIO) -> int:
         _write_rows(records, out)
     else:
         width = max(len(key) for key in records[0])
-        out.writelines(
-            f"{key:<{width}}  {'' if value is None else value}\n" for key, value in records[0].items()
-        )
+        out.writelines(f"{key:<{width}}  {_cell(value)}\n" for key, value in records[0].items())
     return EXIT_OK
 
 
@@ -232,6 +236,8 @@ def main() -> None:
     as does a stdout (or stderr) that is not open at all (``>&-``): output goes nowhere, errors
     still end with their exit code; output that cannot be written (a full disk) is one line."""
     out, err = (stream or open(os.devnull, "w") for stream in (sys.stdout, sys.stderr))  # noqa: SIM115
+    for stream in (out, err):  # text a console's encoding (cp1252, ASCII) lacks is escaped, not a crash
+        getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
     try:
         code = run(out=out, err=err)
         out.flush()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import functools
+import json
 import math
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar, cast
@@ -180,8 +181,9 @@ def _validators() -> dict[type, SchemaValidator]:
 
 def excerpt(body: bytes) -> str:
     """A short, one-line, secret-free view of a body for error messages; redaction runs before the
-    cut, with room to spare, so a secret that straddles the cut is still recognised whole."""
-    text = redact(body[: EXCERPT_CHARS * 4 + 4096].decode("utf-8", errors="replace"))
+    cut, with room to spare, so a secret that straddles the cut is still recognised whole. A UTF-16
+    or UTF-32 body is decoded as such (told by its BOM or zero bytes), or an echo would escape."""
+    text = redact(body[: EXCERPT_CHARS * 4 + 4096].decode(json.detect_encoding(body), errors="replace"))
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
 

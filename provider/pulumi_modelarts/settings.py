@@ -348,19 +348,20 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
             f"cloud '{name}' is not defined in {where}",
             hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
         )
-    # Only the entry and its auth mapping are read: merging them is merging the files.
-    entry = {**clouds, **secure}
-    auth = {**clouds.get("auth", {}), **secure.get("auth", {})}
+    # Only the entry and its auth mapping are read, secure.yaml over clouds.yaml; a blank value
+    # (only whitespace) is not set, as in every other source.
+    auths, entries = (secure.get("auth", {}), clouds.get("auth", {})), (secure, clouds)
     fields: dict[str, Any] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
-        values = [auth.get(key, entry.get(key)) for key in keys]
-        value = next((value for value in values if value not in (None, "")), None)
+        values = (layer.get(key) for key in keys for layer in (*auths, *entries))
+        value = next((value for value in values if _present(value)), None)
         if value is not None:  # numbers as text; a list or mapping is refused as not text
             fields[field] = str(value) if isinstance(value, int | float) else value
     for key, field in (("region_name", "region"), ("cacert", "ca_cert_file")):
-        if entry.get(key):
-            fields[field] = str(entry[key])
-    if entry.get("verify") is False:
+        value = next((entry[key] for entry in entries if _present(entry.get(key))), None)
+        if value is not None:
+            fields[field] = str(value)
+    if {**clouds, **secure}.get("verify") is False:
         fields["insecure"] = True
     return fields
 
@@ -383,10 +384,11 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
         return {}
     import yaml  # only when clouds.yaml is in use
 
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
-        raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
+    try:  # bytes: PyYAML reads UTF-8 and, by their byte order mark, UTF-16 files (Windows editors)
+        document = yaml.safe_load(path.read_bytes()) or {}
+    except (OSError, yaml.YAMLError) as exc:  # the type only: a YAML error quotes the file
+        hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
+        raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}", hint=hint) from None
     clouds = document.get("clouds", {}) if isinstance(document, dict) else None
     entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
     if not isinstance(entry, dict) or not isinstance(entry.get("auth", {}), dict):

@@ -115,7 +115,7 @@ class ModelArtsEmulator(Backend):
         cls, path: str | Path, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any
     ) -> ModelArtsEmulator:
         """From ``{"project_id"?, "region"?, "jobs": [...]}`` or a job list; arguments win."""
-        document = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # a BOM from an editor is fine
+        document = json.loads(Path(path).read_bytes())  # UTF-8 (a BOM from an editor too), UTF-16, UTF-32
         document = {"jobs": document} if isinstance(document, list) else document
         shape = isinstance(document, dict) and not set(document) - {"project_id", "region", "jobs"}
         if not shape or not isinstance(jobs := document.get("jobs", []), list):
