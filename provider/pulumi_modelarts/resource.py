@@ -18,7 +18,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from .errors import InvalidInputError
 from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
-from .validation import check_target, parse_job_id
+from .validation import check_target
 
 _PICKLE_LOCK = threading.Lock()
 
@@ -71,13 +71,16 @@ def _secret_outputs_when_secret(
     return pulumi.Output(job_id.resources(), value, job_id.is_known(), is_secret()), merged
 
 
-def _check_known(targets: Mapping[str, Any]) -> None:
+def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
     """Refuse in the program what Check would refuse, under the argument's name and with the value
-    as given (over the engine, ``2**53 + 1`` reads ``9007199254740992.0``; ``.get`` has no Check)."""
+    as given (over the engine, ``2**53 + 1`` reads ``9007199254740992.0``; ``.get`` has no Check);
+    the known values, normalised."""
     try:
-        for key, value in targets.items():
-            if not isinstance(value, pulumi.Output | Awaitable) and (value is not None or key == "job_id"):
-                check_target(key, value)
+        return {
+            key: check_target(key, value)
+            for key, value in targets.items()
+            if not isinstance(value, pulumi.Output | Awaitable) and (value is not None or key == "job_id")
+        }
     except InvalidInputError:
         from .functions import _as_run_errors  # one line, as in the functions; loaded on failure only
 
@@ -87,8 +90,7 @@ def _check_known(targets: Mapping[str, Any]) -> None:
 
 def _read_id(values: list[Any]) -> str:
     """The resource ID of ``VisualizationJob.get``: the job ID as the provider's ``read`` takes it."""
-    _check_known(dict(zip(TARGET_INPUTS, values, strict=True)))
-    return str(parse_job_id(values[0]))
+    return str(_check_known(dict(zip(TARGET_INPUTS, values, strict=True)))["job_id"])
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
