@@ -72,6 +72,7 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "http_proxy": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
     "no_proxy": ("no_proxy", "NO_PROXY"),
 }
+_PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may carry a password
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
 _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -309,9 +310,9 @@ def _converted(field: str, value: Any) -> Any:
             )
         if field in HEADER_FIELDS and not text.isascii():
             raise ValueError("must be ASCII, since it is sent in an HTTP header")
-    elif field in ("https_proxy", "http_proxy"):
+    elif field in _PROXY_URLS:
         text = _proxy_url(text)
-    return SecretStr(text) if field in SECRET_FIELDS or field in ("https_proxy", "http_proxy") else text
+    return SecretStr(text) if field in SECRET_FIELDS or field in _PROXY_URLS else text
 
 
 def _proxy_url(text: str) -> str:
@@ -404,7 +405,7 @@ def _present(value: object) -> bool:
 
 
 def _check_ca_bundle(path: str) -> None:
-    """A CA bundle must be a directory this process can list or a file of PEM certificates that
+    """A CA bundle must be a directory this process can list or a PEM file whose first certificate
     loads: found wrong where settings resolve, not as a failed verification at the first call."""
     try:
         if os.path.isdir(path):
