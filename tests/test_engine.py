@@ -260,6 +260,32 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
 
 
+@pytest.mark.parametrize(
+    ("job_id", "read_id", "read"),
+    [
+        (197, "212", None),
+        ("0197", "212", None),
+        (212.0, "197", None),
+        (197, "0197", 197),
+        ("212", "212", 212),
+    ],
+)
+def test_a_read_whose_inputs_name_another_job_than_its_id_reads_nothing(
+    engine: Engine, emulator: ModelArtsEmulator, job_id: Any, read_id: str, read: int | None
+) -> None:
+    """``VisualizationJob(..., job_id, opts=ResourceOptions(id=...))``: the ID alone would read
+    another job than ``job_id`` names, and show it under that ``job_id``."""
+    for operation in (engine.preview, engine.up):
+        result = operation({"board": job(job_id, read_id=read_id)})
+        if read is None:
+            assert isinstance(result.error, ProviderCallError) and engine.state == {}
+            assert result.error.last_line.startswith("pulumi_modelarts.errors.InvalidInputError: job_id ")
+            assert f"and resource ID {read_id!r} name two jobs" in result.error.last_line
+            assert emulator.requests == []
+        else:
+            assert (result.step("board").outputs or {})["job_id"] == read, result.error
+
+
 @pytest.mark.parametrize("auth", ["aksk", "password", "token", "credentials-since-removed"])
 def test_destroy_sends_nothing_in_any_auth_mode(emulator: ModelArtsEmulator, auth: str) -> None:
     """Not a ModelArts request nor an IAM login: destroy needs no settings, even broken ones."""
