@@ -105,6 +105,10 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
         ),
         ({"job_name": "bad/name"}, InvalidInputError, ["job_name"], []),
         ({"job_id": "12a"}, InvalidInputError, ["job_id must be a whole number"], []),
+        # A blank override names no place: refused, as the resource refuses it, not the configured one.
+        ({"job_id": 197, "endpoint": ""}, InvalidInputError, ["endpoint must be a URL", "got ''"], []),
+        ({"job_id": 197, "project_id": ""}, InvalidInputError, ["project_id may only", "got ''"], []),
+        ({"job_name": "apiTest-11", "region": ""}, InvalidInputError, ["region may only", "got ''"], []),
     ],
 )
 def test_a_failed_lookup_is_one_line_and_a_run_error(
@@ -134,6 +138,7 @@ def test_a_failed_lookup_is_one_line_and_a_run_error(
         (12, None, [], "status=12"),
         (None, "flowers", [245, 1000], "search_content=flowers"),
         (JobStatus.RUNNING, "flowers", [245], "status=8&search_content=flowers"),
+        (8, "", [197, 245], "status=8"),  # a blank search filters nothing, and is not in the query's ID
     ],
 )
 def test_jobs_filter_by_status_and_name(
@@ -143,7 +148,7 @@ def test_jobs_filter_by_status_and_name(
     in_env.clear_requests()
     result = get_visualization_jobs(status=status, search_content=search)
     assert [job.job_id for job in result.jobs] == expected
-    assert [r.route for r in in_env.requests] == ["list_jobs"] and result.search_content == search
+    assert [r.route for r in in_env.requests] == ["list_jobs"] and result.search_content == (search or None)
     assert (
         (result.status, type(result.status)) == (None, type(None)) if status is None else (int(status), int)
     )

@@ -245,7 +245,7 @@ def _job_listing(status: int | float | str | None, search_content: str | None, *
 
     def read() -> dict[str, Any]:
         jobs = [GetVisualizationJobResult(**_result_values(job, client)) for job in listed]
-        filters = {"status": status, "search_content": search_content}
+        filters = {"status": status, "search_content": search_content or None}  # "" filters nothing
         query = "&".join(f"{key}={value}" for key, value in filters.items() if value is not None)
         path = f"{client.project_id}/visualization-jobs" + (f"?{query}" if query else "")
         return {"id": path, "jobs": jobs, **filters, "project_id": client.project_id, "region": client.region}
@@ -269,7 +269,7 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
     """The shared client for the program's settings with this lookup's overrides."""
     root = pulumi.runtime.get_root_resource()
     clients = _PROGRAM_CLIENTS.get(root, {}) if root is not None else {}
-    key = (project_id or None, region or None, endpoint or None)
+    key = (project_id, region, endpoint)  # a blank override is refused below, as the resource does
     client = clients.get(key)
     if client is None:
         from .client import shared_client
