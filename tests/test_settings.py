@@ -34,6 +34,11 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def cloud_files(clouds: Path, secure: Path) -> dict[str, str]:
+    """The variables naming entry ``c`` of these clouds.yaml and secure.yaml files."""
+    return {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLIENT_SECURE_FILE": str(secure)}
+
+
 def test_defaults_follow_the_terraform_providers() -> None:
     settings = Settings.from_sources(environ=AKSK)
     assert (settings.region, settings.project_scope_name, settings.verify) == ("eu-de", "eu-de", True)
@@ -44,6 +49,16 @@ def test_defaults_follow_the_terraform_providers() -> None:
     huawei = Settings.from_sources(environ={**AKSK, "HW_CLOUD": "huawei.example", "HW_REGION_NAME": "ap-3"})
     assert huawei.resolved_endpoint == "https://modelarts.ap-3.huawei.example"
     assert huawei.resolved_auth_url == "https://iam.ap-3.huawei.example/v3"
+
+
+@pytest.mark.parametrize("region", ["EU-DE", "Eu-De", "eu-de"])
+def test_the_iam_project_of_a_region_is_named_in_lower_case(region: str) -> None:
+    """Host names ignore case and IAM project names do not: ``EU-DE`` scopes to project ``eu-de``."""
+    settings = Settings.from_sources(environ={**AKSK, "HW_REGION_NAME": region})
+    assert (settings.region, settings.project_scope_name) == (region, "eu-de")
+    assert Settings.from_sources(environ=AKSK).with_overrides(region=region).project_scope_name == "eu-de"
+    named = Settings.from_sources(environ={**AKSK, "HW_REGION_NAME": region, "HW_PROJECT_NAME": "eu-de_Sub"})
+    assert named.project_scope_name == "eu-de_Sub"
 
 
 def test_precedence_args_then_stack_config_then_environment() -> None:
@@ -101,6 +116,10 @@ INVALID |= {"readTimeout": ["NaN"], "connectTimeout": ["1e999", "ten"], "insecur
         ("projectId", "a/b", "projectId may only contain"),
         ("endpoint", "http://example.com", "https://"),
         ("cloud", "bad host/x", "cloud"),
+        *(
+            ("cloud", value, "cloud must be a domain name")
+            for value in ["otc.t-systems.com/", "otc.example/v3"]
+        ),
     ],
 )
 def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, fragment: str) -> None:
@@ -186,7 +205,7 @@ clouds:
 def test_clouds_yaml_entry_is_the_last_resort(tmp_path: Path) -> None:
     secure = write(tmp_path / "secure.yaml", "clouds:\n  otc:\n    auth:\n      password: from-secure-yaml\n")
     environ = {"OS_CLOUD": "otc", "OS_CLIENT_CONFIG_FILE": str(write(tmp_path / "clouds.yaml", CLOUDS_YAML))}
-    environ["OS_SECURE_FILE"] = str(secure)
+    environ["OS_CLIENT_SECURE_FILE"] = str(secure)
     settings = Settings.from_sources(environ=environ)
     assert (settings.region, settings.user_name, settings.project_name) == ("eu-nl", "cloud-user", "nl_sub")
     assert (settings.domain_name, value_of(settings, "password")) == ("OTC-EU-NL-0001", "from-secure-yaml")
@@ -214,6 +233,27 @@ BROKEN_CLOUDS = {
     "a key a list": (b"clouds: {c: {auth: {ak: AK-1234, sk: [1, 2]}}}\n", "modelarts:secretKey"),
     "missing": (None, "cannot read"),
     "a directory": (b"", "cannot read"),
+    "a device": (None, "larger than 1024 KiB"),
+    "a huge file": (b"clouds: {c: {}}\n" + b"#" * (1 << 20), "larger than 1024 KiB"),
+    # Values YAML does not read as text: what to quote, by the setting's name; an alias bomb is not expanded.
+    "yes for a password": (
+        b"clouds: {c: {auth: {username: u, password: no, user_domain_name: d}}}",
+        "modelarts:password",
+    ),
+    "a date for a password": (
+        b"clouds: {c: {auth: {username: u, password: 2024-01-01}}}",
+        "modelarts:password",
+    ),
+    "a region mapping": (b"clouds: {c: {region_name: {eu: de}}}", "modelarts:region"),
+    **{
+        f"an alias bomb for {key}": (
+            b"a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+            b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+            b"clouds: {c: {" + key.encode() + b": *d}}\n",
+            f"modelarts:{name}",
+        )
+        for key, name in (("region_name", "region"), ("cacert", "caCertFile"))
+    },
 }
 
 
@@ -226,16 +266,18 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
     path = tmp_path / "broken.yaml"
     if broken == "a directory":
         path.mkdir()
+    elif broken == "a device":
+        path.symlink_to("/dev/zero")
     elif content is not None:
         path.write_bytes(content)
-    good = write(tmp_path / "good.yaml", "clouds: {c: {region_name: eu-nl}}")
+    good = write(tmp_path / "good.yaml", "clouds: {c: {verify: true}}")
     files = (path, good) if which == "clouds.yaml" else (good, path)
-    environ = {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(files[0]), "OS_SECURE_FILE": str(files[1])}
+    environ = cloud_files(*files)
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_sources(environ=environ)
     message = str(caught.value)
     assert fragment in message and "\n" not in message and "Traceback" not in message
-    assert broken == "a key a list" or str(path) in message
+    assert fragment.startswith("modelarts:") or str(path) in message
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
@@ -248,12 +290,42 @@ def test_clouds_yaml_is_read_in_the_encodings_editors_save(which: str, encoding:
     path.write_bytes(data.encode(encoding))
     other = write(tmp_path / "other.yaml", "clouds: {c: {}}")
     files = (path, other) if which == "clouds.yaml" else (other, path)
-    environ = {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(files[0]), "OS_SECURE_FILE": str(files[1])}
+    environ = cloud_files(*files)
     settings = Settings.from_sources(environ=environ)
     assert (settings.region, value_of(settings, "access_key"), value_of(settings, "secret_key")) == (
         "eu-nl",
         "AK-1",
         "SK-\u00e4-2",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml", ".json"])
+@pytest.mark.parametrize(
+    "folder", ["cwd", "XDG_CONFIG_HOME", "~/.config", "~/.config, XDG_CONFIG_HOME elsewhere"]
+)
+@pytest.mark.parametrize("secure_variable", ["OS_CLIENT_SECURE_FILE", "OS_SECURE_FILE"])
+def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
+    folder: str, suffix: str, secure_variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The current directory, then the XDG and the plain ~/.config/openstack, under each ending
+    openstacksdk reads; secure.yaml from its variable; the cloud entry's insecure key is read."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    where = {"cwd": work, "XDG_CONFIG_HOME": tmp_path / "xdg" / "openstack"}.get(
+        folder, home / ".config/openstack"
+    )
+    where.mkdir(parents=True)
+    monkeypatch.chdir(work if work.is_dir() else tmp_path)
+    entry = {"clouds": {"c": {"region_name": "eu-nl", "insecure": True, "auth": {"ak": "AK-1"}}}}
+    write(where / f"clouds{suffix}", json.dumps(entry))
+    secure = write(tmp_path / "s.yaml", "clouds: {c: {auth: {sk: SK-from-secure-file}}}")
+    environ = {"OS_CLOUD": "c", "HOME": str(home), secure_variable: str(secure)}
+    if "XDG_CONFIG_HOME" in folder:
+        environ["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    settings = Settings.from_sources(environ=environ)
+    assert (settings.region, settings.insecure, value_of(settings, "secret_key")) == (
+        "eu-nl",
+        True,
+        "SK-from-secure-file",
     )
 
 
@@ -277,9 +349,8 @@ def resolve(field: str, source: str, value: str, tmp_path: Path) -> Settings:
     entry = json.dumps({"clouds": {"c": {"auth": {CLOUDS_NAMES[field]: value}}}})  # JSON is YAML: keeps \r\n
     empty = json.dumps({"clouds": {"c": {}}})
     clouds, secure = (entry, empty) if source == "clouds.yaml" else (empty, entry)
-    environ = {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(write(tmp_path / "c.yaml", clouds))}
     return Settings.from_sources(
-        environ={**environ, "OS_SECURE_FILE": str(write(tmp_path / "s.yaml", secure))}
+        environ=cloud_files(write(tmp_path / "c.yaml", clouds), write(tmp_path / "s.yaml", secure))
     )
 
 
@@ -330,11 +401,11 @@ def test_a_credential_that_is_only_padding_is_not_set(
     value = None if source == "clouds.yaml" else "Value-9f8e"
     secure = {"auth": {name: blank}} if source == "secure.yaml" else {}
     clouds = {"auth": {name: value or blank}, "region_name": blank, "cacert": blank}
-    environ = {
-        "OS_CLOUD": "c",
-        "OS_CLIENT_CONFIG_FILE": str(write(tmp_path / "c.yaml", json.dumps({"clouds": {"c": clouds}}))),
-    }
-    environ["OS_SECURE_FILE"] = str(write(tmp_path / "s.yaml", json.dumps({"clouds": {"c": secure}})))
+    files = (
+        (tmp_path / name, json.dumps({"clouds": {"c": entry}}))
+        for name, entry in (("c", clouds), ("s", secure))
+    )
+    environ = cloud_files(*(write(path, text) for path, text in files))
     if source == "stack config":
         environ = {key.env[0]: "Value-9f8e"}
     settings = Settings.from_sources(stack_config={key.config_key: blank}, environ=environ)
@@ -392,6 +463,24 @@ def test_an_unusable_ca_bundle_is_a_configuration_error_when_settings_resolve(
         Settings.from_sources(stack_config=config, environ=environ)
     message = str(caught.value)
     assert "modelarts:caCertFile" in message and str(path) in message and "\n" not in message
+
+
+@pytest.mark.parametrize("source", CA_SOURCES)
+def test_a_ca_bundle_under_the_home_directory_may_be_named_with_a_tilde(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    environ, config = dict(AKSK), {}
+    if source == "stack config":
+        config["modelarts:caCertFile"] = "~/ca.pem"
+    elif source == "clouds.yaml":
+        clouds = write(tmp_path / "clouds.yaml", json.dumps({"clouds": {"c": {"cacert": "~/ca.pem"}}}))
+        environ.update(OS_CLOUD="c", OS_CLIENT_CONFIG_FILE=str(clouds))
+    else:
+        environ[source] = "~/ca.pem"
+    assert Settings.from_sources(stack_config=config, environ=environ).verify == str(bundle)
 
 
 def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) -> None:

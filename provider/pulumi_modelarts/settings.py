@@ -65,6 +65,9 @@ CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
     "auth_token": ("token",),
     "access_key": ("ak", "access_key"),
     "secret_key": ("sk", "secret_key"),
+    "region": ("region_name",),
+    "ca_cert_file": ("cacert",),
+    "insecure": ("insecure",),
 }
 #: Proxy variables, read as curl and requests read them (lower case first); environment only.
 PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -72,6 +75,9 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "http_proxy": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
     "no_proxy": ("no_proxy", "NO_PROXY"),
 }
+#: clouds.yaml and secure.yaml are found under these endings too, as openstacksdk finds them.
+_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_CLOUDS_FILE_BYTES = 1 << 20
 _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may carry a password
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
@@ -186,6 +192,8 @@ class Settings:
                 if getattr(settings, name) is not None:
                     check_name(getattr(settings, name), field=KEYS_BY_FIELD[name].config)
             check_endpoint(f"https://{settings.cloud}", field="cloud")
+            if "/" in settings.cloud:  # a path would land inside the URLs made from it
+                raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
             check_endpoint(settings.resolved_endpoint, field="endpoint")
             check_endpoint(settings.resolved_auth_url, field="authUrl")
         except InvalidInputError as exc:
@@ -220,8 +228,9 @@ class Settings:
 
     @property
     def project_scope_name(self) -> str:
-        """The IAM project name used to scope tokens and to look the project ID up."""
-        return self.project_name or self.region
+        """The IAM project name used to scope tokens and to look the project ID up: a region's
+        project is named as the region, in lower case (host names ignore case; IAM does not)."""
+        return self.project_name or self.region.lower()
 
     @property
     def verify(self) -> bool | str:
@@ -301,7 +310,7 @@ def _converted(field: str, value: Any) -> Any:
         return flag
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
     if not isinstance(text, str):
-        raise ValueError(f"must be text, got {type(text).__name__}")
+        raise ValueError(f"must be text (quoted, in YAML), got {type(text).__name__}")
     if field in CREDENTIAL_FIELDS:
         text = _PADDING.sub("", text)  # what files and shells add around a value
         if _CONTROL_CHARACTER.search(text):
@@ -312,6 +321,8 @@ def _converted(field: str, value: Any) -> Any:
             raise ValueError("must be ASCII, since it is sent in an HTTP header")
     elif field in _PROXY_URLS:
         text = _proxy_url(text)
+    elif field == "ca_cert_file":  # "~/ca.pem" as a shell and Terraform read it
+        text = os.path.expanduser(text)
     return SecretStr(text) if field in SECRET_FIELDS or field in _PROXY_URLS else text
 
 
@@ -340,9 +351,10 @@ def _proxy_url(text: str) -> str:
 
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``."""
-    clouds_path = _openstack_file("clouds.yaml", "OS_CLIENT_CONFIG_FILE", environ)
+    clouds_path = _openstack_file("clouds", environ.get("OS_CLIENT_CONFIG_FILE"), environ)
     clouds = _yaml_entry(clouds_path, name)
-    secure = _yaml_entry(_openstack_file("secure.yaml", "OS_SECURE_FILE", environ), name)
+    secure_path = environ.get("OS_CLIENT_SECURE_FILE") or environ.get("OS_SECURE_FILE")
+    secure = _yaml_entry(_openstack_file("secure", secure_path, environ), name)
     if not clouds and not secure:
         where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
         raise ConfigurationError(
@@ -356,27 +368,21 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     for field, keys in CLOUDS_YAML_KEYS.items():
         values = (layer.get(key) for key in keys for layer in (*auths, *entries))
         value = next((value for value in values if _present(value)), None)
-        if value is not None:  # numbers as text; a list or mapping is refused as not text
-            fields[field] = str(value) if isinstance(value, int | float) else value
-    for key, field in (("region_name", "region"), ("cacert", "ca_cert_file")):
-        value = next((entry[key] for entry in entries if _present(entry.get(key))), None)
-        if value is not None:
-            fields[field] = str(value)
+        if value is not None:  # numbers as text; YAML's yes/no, a date, a list are refused as not text
+            fields[field] = str(value) if type(value) in (int, float) else value
     if {**clouds, **secure}.get("verify") is False:
         fields["insecure"] = True
     return fields
 
 
-def _openstack_file(filename: str, override: str, environ: Mapping[str, str]) -> Path | None:
-    """The file named by ``override``, or the first found where openstacksdk looks."""
-    if environ.get(override):
-        return Path(environ[override])
-    config_home = environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME") or Path.home()) / ".config"
-    paths = (
-        Path.cwd() / filename,
-        Path(config_home, "openstack", filename),
-        Path("/etc/openstack", filename),
-    )
+def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) -> Path | None:
+    """The file ``named`` by its variable, or the first found where openstacksdk looks: the current
+    directory, ``$XDG_CONFIG_HOME/openstack``, ``~/.config/openstack``, ``/etc/openstack``."""
+    if named:
+        return Path(named)
+    home = Path(environ.get("HOME") or Path.home(), ".config")
+    folders = (Path.cwd(), Path(environ.get("XDG_CONFIG_HOME") or home, "openstack"), home / "openstack")
+    paths = (Path(folder, stem + suffix) for folder in (*folders, "/etc/openstack") for suffix in _SUFFIXES)
     return next((path for path in paths if path.is_file()), None)
 
 
@@ -386,10 +392,15 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
     import yaml  # only when clouds.yaml is in use
 
     try:  # bytes: PyYAML reads UTF-8 and, by their byte order mark, UTF-16 files (Windows editors)
-        document = yaml.safe_load(path.read_bytes()) or {}
-    except (OSError, yaml.YAMLError) as exc:  # the type only: a YAML error quotes the file
+        with path.open("rb") as file:  # bounded: a device or a huge file is not a clouds.yaml
+            data = file.read(MAX_CLOUDS_FILE_BYTES + 1)
+        if len(data) > MAX_CLOUDS_FILE_BYTES:
+            raise ValueError(f"larger than {MAX_CLOUDS_FILE_BYTES >> 10} KiB")
+        document = yaml.safe_load(data) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # the type only: a YAML error quotes the file
         hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
-        raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}", hint=hint) from None
+        why = str(exc) if type(exc) is ValueError else type(exc).__name__
+        raise ConfigurationError(f"cannot read {path}: {why}", hint=hint) from None
     clouds = document.get("clouds", {}) if isinstance(document, dict) else None
     entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
     if not isinstance(entry, dict) or not isinstance(entry.get("auth", {}), dict):
