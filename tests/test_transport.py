@@ -204,6 +204,23 @@ def test_a_refused_connection_fails_within_a_second_and_says_what_to_check() -> 
     assert elapsed < 1.5
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/2 200\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n",
+        OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    ],
+    ids=["garbage status line", "HTTP/2", "101 header fields", "two lengths"],
+)
+def test_an_answer_that_is_not_http_says_so_in_one_line(answer: bytes) -> None:
+    with RawServer(answering(answer)) as server:
+        _, error = failure(server.url, max_retries=0)
+    assert isinstance(error, ServiceError) and "the answer is not valid HTTP/1.1" in str(error)
+    assert "modelarts:endpoint / authUrl name the API's scheme, host and port" in str(error)
+
+
 # -- bodies -------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -566,6 +567,13 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         return "connection timed out", "Check the endpoint and the network (firewall, proxy)"
     if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
         return "no response within the read timeout", _READ_TIMEOUT_HINT
+    cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
+    invalid = HTTPException | requests.exceptions.InvalidHeader  # a closed connection is no answer at all
+    if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
+        return (
+            f"the answer is not valid HTTP/1.1 ({type(cause).__name__})",
+            "Check that modelarts:endpoint / authUrl name the API's scheme, host and port",
+        )
     return (
         "connection failed or was reset",
         "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable",
