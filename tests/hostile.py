@@ -317,6 +317,8 @@ FOREIGN_NOT_FOUNDS: dict[str, tuple[int, bytes | dict[str, Any], str]] = {
     "another ModelArts code": (404, {"error_code": "ModelArts.0104", "error_message": "bad"}, JSON),
     "not-found code in a 500": (500, {"error_code": "ModelArts.2775", "error_message": "x"}, JSON),
     "410 Gone": (410, {"message": "Gone"}, JSON),
+    "not-found code as a number": (404, {"error_code": 15, "error_msg": "Not Found"}, JSON),
+    "not-found code in other words": (404, {"error_code": "ModelArts.0015.x", "error_msg": "x"}, JSON),
 }
 
 

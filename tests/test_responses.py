@@ -160,12 +160,26 @@ def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
         server.read(body, status, Content_Type=content_type)
 
 
-@pytest.mark.parametrize(("status", "code"), [(404, "0015"), (400, "2775"), (404, "2775"), (200, "0015")])
-def test_modelarts_not_found_codes_are_a_missing_job(server: Scripted, status: int, code: str) -> None:
-    body = {"error_code": f"ModelArts.{code}", "error_message": "not found"}
-    body |= {"is_success": False} if status != 404 else {}  # as the 400 and the 200 styles answer
+@pytest.mark.parametrize(
+    ("status", "code", "is_success"),
+    [
+        (404, "ModelArts.0015", None),
+        (400, "ModelArts.2775", False),  # the 400 and the 200 styles say is_success: false
+        (404, "ModelArts.2775", None),
+        (200, "ModelArts.0015", False),
+        (404, "modelarts.0015", None),
+        (400, " MODELARTS.2775\t", False),
+        (200, "ModelArts.0015", "false"),  # is_success as the models read it
+        (200, "ModelArts.2775", 0),
+        (400, "ModelArts.2775", "False"),
+    ],
+)
+def test_modelarts_not_found_codes_are_a_missing_job(
+    server: Scripted, status: int, code: str, is_success: object
+) -> None:
+    body = {"error_code": code, "error_message": "not found"}
     with pytest.raises(JobNotFoundError):
-        server.read(body, status)
+        server.read(body | ({} if is_success is None else {"is_success": is_success}), status)
 
 
 @pytest.mark.parametrize("location", [b"https://login.example/f\xfcr", b"\xff\xfe", b"/ok"])

@@ -9,9 +9,10 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from pulumi_modelarts.transport import MAX_BODY_BYTES, bypasses_proxy
 from tests.hostile import (
     BOMBS,
     JOB_197,
+    OK_HEAD,
     PROJECT,
     SLOW_SERVERS,
     RawServer,
@@ -118,6 +120,22 @@ def test_read_timeout_retries_and_the_deadline_they_share() -> None:
     assert isinstance(error, ServiceError) and elapsed < 1.5 + TOLERANCE and 2 <= len(server.heads) <= 3
 
 
+@pytest.mark.parametrize(
+    "retry_after",
+    ["0", "Thu, 01 Jan 2004 00:00:00 GMT", "-5", "1.5", "", "1", "3600", "Fri, 31 Dec 9999 23:59:59 GMT"],
+)
+def test_back_off_after_any_retry_after_ends_within_the_deadline(retry_after: str) -> None:
+    """A Retry-After of 0 s or a date past means urllib3's back-off, jitter included: the wait
+    budgeted is the wait slept. One longer than the time left ends the call at once, saying so."""
+    answer = reply(503, {"error_code": "ModelArts.4302"}, Retry_After=retry_after)
+    with RawServer(answering(answer)) as server:
+        elapsed, error = failure(server.url, 1.0, max_retries=20)
+    assert isinstance(error, ServiceError) and "service failed" in str(error), error
+    assert elapsed < 1.0 + TOLERANCE
+    if len(server.heads) == 1:
+        assert f"server asks to wait {retry_after}" in str(error)
+
+
 def test_connecting_is_bounded_by_the_deadline() -> None:
     """A listener whose backlog is full: connect() hangs, the deadline ends it (Linux drops the SYNs)."""
     listener = socket.create_server(("127.0.0.1", 0), backlog=0)
@@ -153,11 +171,54 @@ def test_a_call_within_its_deadline_is_untouched_and_the_connection_is_kept(
     client.close()
 
 
+_SERVED = threading.local()  # each connection is served by its own thread
+
+
+def closing_kept_alive_connections(_: bytes, served: threading.local = _SERVED) -> list[bytes]:
+    """Answers the first request on each connection; closes it, unanswered, at the next one (as a
+    server whose idle timeout fires while the request is on its way)."""
+    served.count = getattr(served, "count", 0) + 1
+    if served.count > 1:
+        raise OSError("closed")
+    return [reply(200, JOB_197)]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_a_kept_alive_connection_the_server_closed_is_retried_even_without_retries(
+    tmp_path: Path, scheme: str, max_retries: int
+) -> None:
+    tls, cert = self_signed(tmp_path) if scheme == "https" else (None, None)
+    with RawServer(closing_kept_alive_connections, tls=tls) as server:
+        client = ModelArtsClient(
+            settings_for(server.url, max_retries=max_retries, ca_cert_file=cert and str(cert))
+        )
+        assert [client.get_visualization_job(197).job_id for _ in range(3)] == [197] * 3
+    assert len(server.heads) == 5  # the second and third call each met a closed connection once
+
+
 def test_a_refused_connection_fails_within_a_second_and_says_what_to_check() -> None:
     elapsed, error = failure(f"http://127.0.0.1:{free_port()}", max_retries=5)
     assert isinstance(error, ServiceError) and "connection refused after 3 attempt(s)" in str(error)
     assert "that the service is running" in str(error) and "timeout" not in str(error)
     assert elapsed < 1.5
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/2 200\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n",
+        OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    ],
+    ids=["garbage status line", "HTTP/2", "101 header fields", "two lengths"],
+)
+def test_an_answer_that_is_not_http_says_so_in_one_line(answer: bytes) -> None:
+    with RawServer(answering(answer)) as server:
+        _, error = failure(server.url, max_retries=0)
+    assert isinstance(error, ServiceError) and "the answer is not valid HTTP/1.1" in str(error)
+    assert "modelarts:endpoint / authUrl name the API's scheme, host and port" in str(error)
 
 
 # -- bodies -------------------------------------------------------------------------------------
@@ -224,6 +285,48 @@ def test_compressed_answers_are_read(encoding: str, body: bytes) -> None:
         job = ModelArtsClient(settings_for(server.url)).get_visualization_job(197)
         assert header(server.heads[0], "Accept-Encoding") == "gzip"
     assert (job.job_id, job.job_name) == (197, "apiTest-11")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "identity"])
+def test_an_empty_body_is_empty_whatever_its_content_encoding(encoding: str) -> None:
+    answer = answering(reply(503, b"", Content_Encoding=encoding))
+    with RawServer(answer) as server, pytest.raises(ServiceError, match=r"service failed \(job 197"):
+        read_197(server.url, max_retries=0)
+
+
+def closed_after(data: bytes) -> Callable[[bytes], Iterator[bytes]]:
+    """A server script that sends ``data`` and closes the connection."""
+
+    def script(_: bytes) -> Iterator[bytes]:
+        yield data
+        raise OSError("closed")
+
+    return script
+
+
+COMPLETE = b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}'
+GZIPPED_COMPLETE = gzip.compress(COMPLETE)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        OK_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(COMPLETE) + 1, COMPLETE),
+        OK_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(COMPLETE) + 1000, COMPLETE),
+        OK_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(COMPLETE), COMPLETE[:20]),
+        OK_HEAD + b"Content-Length: %d\r\n\r\n" % len(COMPLETE),
+        OK_HEAD
+        + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % (len(GZIPPED_COMPLETE) + 9)
+        + GZIPPED_COMPLETE,
+        OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(COMPLETE), COMPLETE),
+    ],
+    ids=["one byte short", "1000 bytes short", "cut mid-JSON", "no body", "gzip", "chunked, no last chunk"],
+)
+def test_a_body_cut_short_of_its_length_is_refused_even_when_what_came_is_complete_json(
+    answer: bytes,
+) -> None:
+    with RawServer(closed_after(answer)) as server, pytest.raises(InvalidResponseError, match="cut off"):
+        read_197(server.url, max_retries=0)
 
 
 @pytest.mark.parametrize(

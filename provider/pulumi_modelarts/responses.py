@@ -36,18 +36,19 @@ from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .transport import HttpResponse
 from .validation import MAX_WHOLE_NUMBER
 
-NOT_FOUND_CODES = frozenset({"ModelArts.0015", "ModelArts.2775"})
-PROJECT_MISMATCH_CODES = frozenset({"ModelArts.0210", "ModelArts.2786"})
-MISSING_API_CODES = frozenset({"APIG.0101", "APIGW.0101", "ModelArts.4204", "ModelArts.2836"})
+#: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``).
+NOT_FOUND_CODES = frozenset({"modelarts.0015", "modelarts.2775"})
+PROJECT_MISMATCH_CODES = frozenset({"modelarts.0210", "modelarts.2786"})
+MISSING_API_CODES = frozenset({"apig.0101", "apigw.0101", "modelarts.4204", "modelarts.2836"})
 THROTTLE_CODES = frozenset(
     {
-        "ModelArts.5039",
-        "ModelArts.2799",
-        "ModelArts.4206",
-        "ModelArts.6101",
-        "APIG.0308",
-        "APIGW.0308",
-        "IAM.0012",
+        "modelarts.5039",
+        "modelarts.2799",
+        "modelarts.4206",
+        "modelarts.6101",
+        "apig.0308",
+        "apigw.0308",
+        "iam.0012",
     }
 )
 EXCERPT_CHARS = 120
@@ -151,7 +152,7 @@ class JobPage(_Validated):
 
 @functools.cache
 def _validators() -> dict[type, SchemaValidator]:
-    """The validators of :class:`JobModel` and :class:`JobPage`, made from their annotations on
+    """The validators of :class:`JobModel`, :class:`JobPage` and their bools, made from annotations on
     first use, with ``pydantic_core`` alone (``pydantic``'s model layer would add tens of
     milliseconds to every process's first read). ``X | None`` may be missing or null; numbers
     sent as JSON strings are accepted, extra fields ignored, other types refused."""
@@ -176,7 +177,7 @@ def _validators() -> dict[type, SchemaValidator]:
             kinds["list[JobModel]"] = core_schema.with_default_schema(
                 core_schema.list_schema(kinds["JobModel"]), default_factory=list
             )
-    return {cls: SchemaValidator(kinds[cls.__name__]) for cls in (JobModel, JobPage)}
+    return {cls: SchemaValidator(kinds[cls.__name__]) for cls in (JobModel, JobPage, bool)}
 
 
 def excerpt(body: bytes) -> str:
@@ -218,7 +219,10 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     nested = document.get("error")
     source = nested if isinstance(nested, dict) else document
     code = _first_text(source, "error_code", "errorCode", "code")
+    key = (code or "").strip().lower()
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
+    retry_after = one_line(redact(response.headers.get("Retry-After", "")), 40)  # seconds or a date
+    wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = ServiceError
     hint = None
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
@@ -226,14 +230,12 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         target = one_line(redact(response.headers.get("Location", "")), 80) or "nowhere"
         cls, summary = InvalidResponseError, f"unexpected redirect to {target}"
         hint = "Point modelarts:endpoint / authUrl at the API host itself"
-    elif code in PROJECT_MISMATCH_CODES:
+    elif key in PROJECT_MISMATCH_CODES:
         cls, summary = PermissionDeniedError, "the project ID does not match the credentials"
         hint = "Set modelarts:projectId to the project of these credentials, or leave it unset"
-    elif code in THROTTLE_CODES or status == 429:
-        retry_after = response.headers.get("Retry-After")
-        wait = f"; server asks to wait {one_line(redact(retry_after), 20)} s" if retry_after else ""
+    elif key in THROTTLE_CODES or status == 429:
         cls, summary = ThrottledError, f"request throttled{tries}{wait}"
-    elif context.job_id is not None and code in NOT_FOUND_CODES and status < 500:
+    elif context.job_id is not None and key in NOT_FOUND_CODES and status < 500:
         cls, summary = JobNotFoundError, "visualization job not found"
     elif not is_api_body:
         cls = ServiceError if status >= 500 else InvalidResponseError
@@ -242,14 +244,14 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         cls, summary = AuthenticationError, "credentials rejected"
     elif status == 403:
         cls, summary = PermissionDeniedError, "access denied"
-    elif code in MISSING_API_CODES:
+    elif key in MISSING_API_CODES:
         cls, summary = ConfigurationError, "the endpoint does not serve this API"
         hint = "Check modelarts:endpoint and region"
     elif status == 404:
         cls = InvalidResponseError
         summary = "HTTP 404 without a ModelArts error code, so not taken for a missing job"
     else:
-        summary = f"service failed{tries}" if status >= 500 else "request rejected by the service"
+        summary = f"service failed{tries}{wait}" if status >= 500 else "request rejected by the service"
     return context.error(
         cls,
         summary,
@@ -282,8 +284,9 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
         raise _invalid(response, context, f"response is not JSON ({exc})") from None
     if not isinstance(document, dict):
         raise _invalid(response, context, f"expected a JSON object, got {type(document).__name__}")
-    if document.get("is_success") is False:
-        raise error_for(response, context)
+    with contextlib.suppress(ValidationError):  # is_success as the models read it ("false", 0 too)
+        if not _validators()[bool].validate_python(document.get("is_success", True)):
+            raise error_for(response, context)
     return document
 
 

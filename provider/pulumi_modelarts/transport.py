@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError
+from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError, ProtocolError
 
 from . import __version__
 from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError
@@ -65,6 +66,7 @@ class CallBudget:
     retries: int = 0
     refused: int = 0
     expired: bool = False
+    reused: bool = False  # the attempt in progress was sent on a kept-alive connection
     sockets: list[socket.socket] = field(default_factory=list)
     closed: list[socket.socket] = field(default_factory=list)  # to close when the call ends
 
@@ -156,6 +158,7 @@ class _WatchedConnection(HTTPConnection):
     wrapping detaches the original object during the handshake)."""
 
     _handle: socket.socket | None = None
+    _carried = False  # the socket has carried a request before
     #: http.client's debug output (``HTTPConnection.debuglevel = 1``, as requests' docs suggest)
     #: prints tokens, signatures and the password login to stdout unscrubbed; urllib3's DEBUG log
     #: still names every request.
@@ -164,14 +167,18 @@ class _WatchedConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         self._close_handle()
+        self._carried = False
         self._handle = sock.dup()
         _WATCHDOG.watch(self._handle)
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
+        if budget := _BUDGET.get():
+            budget.reused = self._carried and self.sock is not None
         if self._handle is not None:  # a kept-alive connection serving another call
             _WATCHDOG.watch(self._handle)
         super().request(*args, **kwargs)
+        self._carried = True
 
     def close(self) -> None:
         super().close()
@@ -240,7 +247,11 @@ def _is_refused(error: BaseException | None) -> bool:
 
 
 class BoundedRetry(urllib3.Retry):
-    """urllib3 ``Retry`` that stops at the call's deadline and gives up early on refusals."""
+    """urllib3 ``Retry`` that stops at the call's deadline, gives up early on refusals, and retries
+    once more, whatever ``total`` says, a request whose kept-alive connection the server had closed
+    (as browsers and Go's net/http do: the request was never read)."""
+
+    wait = 0.0  # drawn once per retry (urllib3 would draw its jitter again when sleeping)
 
     def get_retry_after(self, response: Any) -> float | None:
         try:
@@ -257,17 +268,24 @@ class BoundedRetry(urllib3.Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> BoundedRetry:
-        new_retry: BoundedRetry = super().increment(method, url, response, error, _pool, _stacktrace)
         budget = _BUDGET.get()
+        if budget and budget.reused and not budget.expired and isinstance(error, ProtocolError):
+            budget.reused, budget.retries = False, budget.retries + 1
+            return self.new()
+        new_retry: BoundedRetry = super().increment(method, url, response, error, _pool, _stacktrace)
+        # A Retry-After of 0 s (or a date past) means the back-off, as urllib3 sleeps it.
+        planned = new_retry.get_retry_after(response) if response is not None else None
+        new_retry.wait = planned or new_retry.get_backoff_time()
         if budget is not None:
             budget.refused += _is_refused(error)
-            planned = new_retry.get_retry_after(response) if response is not None else None
-            wait = planned if planned is not None else new_retry.get_backoff_time()
-            if budget.expired or wait >= budget.remaining() or budget.refused > REFUSED_RETRIES:
+            if budget.expired or new_retry.wait >= budget.remaining() or budget.refused > REFUSED_RETRIES:
                 reason = error or urllib3.exceptions.ResponseError("the call's deadline would pass")
                 raise MaxRetryError(_pool, url, reason)
             budget.retries += 1
         return new_retry
+
+    def sleep(self, response: Any = None) -> None:  # noqa: ARG002 - the wait is drawn already
+        time.sleep(self.wait)
 
 
 @dataclass(frozen=True)
@@ -463,6 +481,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     try:
         if encoding in ("identity", ""):
             body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=False)
+            if response.raw.length_remaining:  # urllib3 says so only when nothing at all arrived
+                raise urllib3.exceptions.IncompleteRead(len(body), response.raw.length_remaining)
         else:
             body = _inflate(response.raw.stream(_CHUNK_BYTES, decode_content=False), encoding)
     except zlib.error:
@@ -510,7 +530,7 @@ def _inflate(chunks: Iterator[bytes], encoding: str) -> bytes | None:
                 break
         if decoded > MAX_BODY_BYTES or received > MAX_BODY_BYTES:
             return None
-    if decoder is None or not decoder.eof or pending:
+    if pending or (decoder is not None and not decoder.eof):  # an empty body is empty
         raise zlib.error("truncated, or followed by other data")
     return b"".join(parts)
 
@@ -547,6 +567,13 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         return "connection timed out", "Check the endpoint and the network (firewall, proxy)"
     if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
         return "no response within the read timeout", _READ_TIMEOUT_HINT
+    cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
+    invalid = HTTPException | requests.exceptions.InvalidHeader  # a closed connection is no answer at all
+    if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
+        return (
+            f"the answer is not valid HTTP/1.1 ({type(cause).__name__})",
+            "Check that modelarts:endpoint / authUrl name the API's scheme, host and port",
+        )
     return (
         "connection failed or was reset",
         "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable",
