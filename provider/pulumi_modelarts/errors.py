@@ -1,9 +1,5 @@
-"""Typed errors whose message is one line saying what failed, where, and what to do.
-
-Messages name the operation and the known context (job, project, host, HTTP status, ModelArts
-``error_code``/``error_message``, ``X-Request-Id``), so a CI log is enough to act on, and never
-carry credentials: every error scrubs the secrets this process holds (:func:`redact`).
-"""
+"""Typed errors whose one line says what failed, where (job, project, host, HTTP status, ModelArts
+error code, request ID) and what to do; never credentials: every error is scrubbed (:func:`redact`)."""
 
 from __future__ import annotations
 
@@ -15,12 +11,9 @@ from os.path import commonprefix
 from typing import Any
 from urllib.parse import unquote
 
-_MAX_SERVER_TEXT = 200
-#: A secret echoed in part is still scrubbed when the part is a prefix of at least MIN_SECRET_PREFIX
-#: characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one (a token):
-#: long enough not to match ordinary text, short enough to catch a secret the server cut off.
-#: A secret shorter than MIN_SECRET_PREFIX is scrubbed only as a whole word; one under
-#: _MIN_SECRET_CHARS, never.
+#: A secret echoed in part (a server cut it off) is scrubbed when the echo is a prefix of at least
+#: MIN_SECRET_PREFIX characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one;
+#: one shorter than MIN_SECRET_PREFIX only as a whole word; one under _MIN_SECRET_CHARS, never.
 MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
 _MIN_SECRET_CHARS = 4
@@ -28,8 +21,6 @@ _MAX_SECRETS = 1024
 #: Text past this is dropped before it is scrubbed: every caller shows a few hundred characters.
 _MAX_REDACTED_CHARS = 1 << 16
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
-
-
 #: Escapes a server may apply to any character it echoes, ASCII ones too, in text already
 #: case-folded: JSON's (a surrogate pair as one), runs of percent-encoded UTF-8, HTML references.
 _ESCAPE = re.compile(r"\\ud[89ab]..\\ud[c-f]..|\\u[0-9a-f]{4}|\\[^u]|(?:%[0-9a-f]{2})+|&#?[0-9a-z]{1,8};")
@@ -154,10 +145,15 @@ redact = _SECRETS.redact
 register_secrets = _SECRETS.add
 
 
-def one_line(text: object, limit: int = _MAX_SERVER_TEXT) -> str:
+def one_line(text: object, limit: int = 200) -> str:
     """Collapse whitespace and control characters so server text cannot break the one-line rule."""
     flat = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+#: How the one line names each piece of context, in this order.
+_CONTEXT_LABELS = {"job_id": "job {}", "project_id": "project {}", "host": "host {}", "status": "HTTP {}"}
+_CONTEXT_LABELS |= {"error_code": "{}", "error_message": '"{}"', "request_id": "request-id {}"}
 
 
 class ModelArtsError(Exception):
@@ -195,18 +191,10 @@ class ModelArtsError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        context = [
-            f"job {self.job_id}" if self.job_id is not None else "",
-            f"project {self.project_id}" if self.project_id else "",
-            f"host {self.host}" if self.host else "",
-            f"HTTP {self.status}" if self.status is not None else "",
-            self.error_code or "",
-            f'"{self.error_message}"' if self.error_message else "",
-            f"request-id {self.request_id}" if self.request_id else "",
-        ]
+        found = ((label, getattr(self, name)) for name, label in _CONTEXT_LABELS.items())
+        context = [label.format(value) for label, value in found if value is not None and value != ""]
         text = f"{self.operation}: {self.summary}" if self.operation else self.summary
-        if any(context):
-            text += f" ({', '.join(part for part in context if part)})"
+        text += f" ({', '.join(context)})" if context else ""
         return f"{text}. {self.hint}" if self.hint else text
 
     def details(self) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import os
 import re
 import ssl  # requests imports it too
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -23,13 +22,9 @@ from .errors import ConfigurationError, InvalidInputError, register_secrets
 from .validation import check_endpoint, check_name
 
 CONFIG_NAMESPACE = "modelarts"
-DEFAULT_REGION = "eu-de"
-DEFAULT_CLOUD = "otc.t-systems.com"
-
-AuthMode = Literal["token", "aksk", "password"]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SettingKey:
     field: str
     env: tuple[str, ...]
@@ -47,8 +42,7 @@ class SettingKey:
 
     def describe(self, *, every_name: bool = False) -> str:
         """``modelarts:accessKey (or HW_ACCESS_KEY)``: how a user sets this key."""
-        names = self.env if every_name else self.env[:1]
-        return f"{self.config_key} (or {', '.join(names)})" if names else self.config_key
+        return f"{self.config_key} (or {', '.join(self.env if every_name else self.env[:1])})"
 
 
 def _setting(*env: str, default: Any = None, secret: bool = False) -> Any:
@@ -75,8 +69,6 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "http_proxy": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
     "no_proxy": ("no_proxy", "NO_PROXY"),
 }
-#: clouds.yaml and secure.yaml are found under these endings too, as openstacksdk finds them.
-_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_CLOUDS_FILE_BYTES = 1 << 20
 _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may carry a password
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
@@ -88,7 +80,7 @@ _CONTROL_CHARACTER = re.compile(
 )
 
 
-@dataclass(frozen=True, repr=False)
+@dataclasses.dataclass(frozen=True, repr=False)
 class SecretStr:
     """A credential that ``repr()`` and ``str()`` never show (the interface of pydantic's)."""
 
@@ -114,13 +106,13 @@ _FLAGS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Resolved configuration of one ModelArts client (one region/project/endpoint), made by
     :meth:`from_sources` or :meth:`validated`; equal settings share one client per process."""
 
-    region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", default=DEFAULT_REGION)
-    cloud: str = _setting("HW_CLOUD", default=DEFAULT_CLOUD)
+    region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", default="eu-de")
+    cloud: str = _setting("HW_CLOUD", default="otc.t-systems.com")
     project_id: str | None = _setting("HW_PROJECT_ID", "OS_PROJECT_ID")
     project_name: str | None = _setting("HW_PROJECT_NAME", "OS_PROJECT_NAME")
     access_key: SecretStr | None = _setting("HW_ACCESS_KEY", "OS_ACCESS_KEY", secret=True)
@@ -165,11 +157,10 @@ class Settings:
             for key in SETTING_KEYS
         }
         sources.update({field: tuple(map(env.get, names)) for field, names in PROXY_VARIABLES.items()})
-        present = {field: [value for value in found if _present(value)] for field, found in sources.items()}
-        values = {field: found[0] for field, found in present.items() if found}
-        if values.get("cloud_name"):
-            for field, value in _cloud_entry(str(values["cloud_name"]), env).items():
-                values.setdefault(field, value)
+        values = {field: next(filter(_present, found), None) for field, found in sources.items()}
+        if values["cloud_name"]:  # its entry fills in what no other source sets
+            entry = _cloud_entry(str(values["cloud_name"]), env)
+            values = {field: entry.get(field) if value is None else value for field, value in values.items()}
         return cls.validated(values)
 
     @classmethod
@@ -207,16 +198,11 @@ class Settings:
     ) -> Settings:
         """Settings for one lookup naming its own project, region or endpoint. Another region is
         another IAM project: the configured one is dropped unless the lookup names one too."""
-        updates: dict[str, Any] = {}
+        given: dict[str, Any] = {"project_id": project_id, "endpoint": endpoint}
+        updates = {name: value for name, value in given.items() if value is not None}
         if region is not None and region != self.region:
-            updates.update(region=region, project_id=None, project_name=None)
-        if project_id is not None:
-            updates["project_id"] = project_id
-        if endpoint is not None:
-            updates["endpoint"] = endpoint
-        if not updates:
-            return self
-        return Settings.validated({**vars(self), **updates})
+            updates = {"project_id": None, "project_name": None, **updates, "region": region}
+        return Settings.validated({**vars(self), **updates}) if updates else self
 
     @property
     def resolved_endpoint(self) -> str:
@@ -237,26 +223,24 @@ class Settings:
         """The ``requests`` ``verify`` value."""
         return False if self.insecure else self.ca_cert_file or True
 
-    def auth_mode(self) -> AuthMode:
+    def auth_mode(self) -> Literal["token", "aksk", "password"]:
         """Pick the credential kind (token, then AK/SK, then password) or say what is missing."""
         if self.auth_token is not None:
             return "token"
         if self.access_key is not None or self.secret_key is not None:
             _require_together(self, ("access_key", "secret_key"))
             return "aksk"
+        aksk = f"{_describe('access_key')} and {_describe('secret_key')}"
         if self.security_token is not None:
             raise ConfigurationError(
-                f"{_describe('security_token')} is set without an access key and secret key: "
-                f"set {_describe('access_key')} and {_describe('secret_key')}"
+                f"{_describe('security_token')} is set without an access key and secret key: set {aksk}"
             )
         if self.user_name is not None or self.password is not None:
             _require_together(self, ("user_name", "password", "domain_name"))
             return "password"
         raise ConfigurationError(
-            "no ModelArts credentials configured: set "
-            f"{_describe('access_key')} and {_describe('secret_key')}, or "
-            f"{_describe('auth_token')}, or {_describe('user_name')}, "
-            f"{_describe('password')} and {_describe('domain_name')}"
+            f"no ModelArts credentials configured: set {aksk}, or {_describe('auth_token')}, or "
+            f"{_describe('user_name')}, {_describe('password')} and {_describe('domain_name')}"
         )
 
     def secret_values(self) -> tuple[str, ...]:
@@ -363,13 +347,12 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
         )
     # Only the entry and its auth mapping are read, secure.yaml over clouds.yaml; a blank value
     # (only whitespace) is not set, as in every other source.
-    auths, entries = (secure.get("auth", {}), clouds.get("auth", {})), (secure, clouds)
+    layers = (secure.get("auth", {}), clouds.get("auth", {}), secure, clouds)
     fields: dict[str, Any] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
-        values = (layer.get(key) for key in keys for layer in (*auths, *entries))
-        value = next((value for value in values if _present(value)), None)
-        if value is not None:  # numbers as text; YAML's yes/no, a date, a list are refused as not text
-            fields[field] = str(value) if type(value) in (int, float) else value
+        value = next(filter(_present, (layer.get(key) for key in keys for layer in layers)), None)
+        # Numbers as text; YAML's yes/no, a date, a list are refused as not text.
+        fields[field] = str(value) if type(value) in (int, float) else value
     if {**clouds, **secure}.get("verify") is False:
         fields["insecure"] = True
     return fields
@@ -382,7 +365,8 @@ def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) ->
         return Path(named)
     home = Path(environ.get("HOME") or Path.home(), ".config")
     folders = (Path.cwd(), Path(environ.get("XDG_CONFIG_HOME") or home, "openstack"), home / "openstack")
-    paths = (Path(folder, stem + suffix) for folder in (*folders, "/etc/openstack") for suffix in _SUFFIXES)
+    suffixes = (".yaml", ".yml", ".json")  # as openstacksdk finds them
+    paths = (Path(folder, stem + suffix) for folder in (*folders, "/etc/openstack") for suffix in suffixes)
     return next((path for path in paths if path.is_file()), None)
 
 
@@ -425,11 +409,10 @@ def _check_ca_bundle(path: str) -> None:
             stat = os.stat(path)
             _load_ca_file(path, stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
-        not_pem = isinstance(exc, ssl.SSLError)
         why = f"cannot be read ({exc.strerror or type(exc).__name__})"
         raise ConfigurationError(
             f"{KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
-            + ("holds no PEM certificate that loads" if not_pem else why),
+            + ("holds no PEM certificate that loads" if isinstance(exc, ssl.SSLError) else why),
             hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
         ) from None
 
