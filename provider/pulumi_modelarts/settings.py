@@ -49,8 +49,7 @@ def _setting(*env: str, default: Any = None, secret: bool = False) -> Any:
     return dataclasses.field(default=default, metadata={"env": env, "secret": secret})
 
 
-#: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping, or the entry itself),
-#: the first one set winning.
+#: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping or the entry), first set wins.
 CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
     **{name: (name,) for name in ("auth_url", "password", "project_id", "project_name", "security_token")},
     "user_name": ("username",),
@@ -344,8 +343,7 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
             f"cloud '{name}' is not defined in {where}",
             hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
         )
-    # Only the entry and its auth mapping are read, secure.yaml over clouds.yaml; a blank value
-    # (only whitespace) is not set, as in every other source.
+    # Only the entry and its auth mapping, secure.yaml first; a blank value is unset, as in every source.
     layers = (secure.get("auth", {}), clouds.get("auth", {}), secure, clouds)
     fields: dict[str, Any] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
