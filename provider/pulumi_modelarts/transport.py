@@ -141,16 +141,10 @@ class _Watchdog:
                 self._next = min((b.deadline for b in self._active if not b.expired), default=float("inf"))
                 self._wakeup.wait(None if self._next == float("inf") else self._next - now)
 
-    def forget_thread(self) -> None:
-        """After ``fork()`` the child has no watchdog thread; the next call starts one."""
-        self._wakeup = threading.Condition()
-        self._next = float("inf")
-        self._thread = None
-
 
 _WATCHDOG = _Watchdog()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_WATCHDOG.forget_thread)
+if hasattr(os, "register_at_fork"):  # the child has no watchdog thread, nor the parent's calls
+    os.register_at_fork(after_in_child=functools.partial(_Watchdog.__init__, _WATCHDOG))
 
 
 class _WatchedConnection(HTTPConnection):
@@ -350,7 +344,6 @@ class Transport:
         self._retry = BoundedRetry(
             total=settings.max_retries,  # connection, read and status retries alike; no others
             other=0,
-            redirect=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=RETRY_STATUSES,
             backoff_factor=0.25,
@@ -358,7 +351,6 @@ class Transport:
             backoff_jitter=0.25,
             retry_after_max=RETRY_AFTER_CAP_SECONDS,
             raise_on_status=False,
-            raise_on_redirect=False,
         )
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
         self._seconds = settings.timeout
@@ -466,10 +458,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     """The body, decoded, refused beyond MAX_BODY_BYTES whether declared, sent or inflated."""
 
     def refuse(summary: str) -> ModelArtsError:
-        request_id = response.headers.get("X-Request-Id")
-        return context.error(
-            InvalidResponseError, summary, status=response.status_code, request_id=request_id
-        )
+        status, request_id = response.status_code, response.headers.get("X-Request-Id")
+        return context.error(InvalidResponseError, summary, status=status, request_id=request_id)
 
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -543,26 +533,20 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         return f"no complete answer within the call's timeout of {budget.seconds:g} s", _TIMEOUT_HINT
     if isinstance(exc, requests.exceptions.ProxyError):
         proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
-        return (
-            f"could not connect through the proxy {proxy}",
-            "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment",
-        )
+        hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
+        return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, requests.exceptions.SSLError):
-        return (
-            "TLS handshake or certificate verification failed",
+        hint = (
             "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate "
-            "(or insecure, for testing only)",
+            "(or insecure, for testing only)"
         )
+        return "TLS handshake or certificate verification failed", hint
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
-        return (
-            "host name could not be resolved",
-            "Check modelarts:endpoint / authUrl, region and cloud, and DNS",
-        )
+        hint = "Check modelarts:endpoint / authUrl, region and cloud, and DNS"
+        return "host name could not be resolved", hint
     if _is_refused(reason):
-        return (
-            "connection refused",
-            "Check modelarts:endpoint / authUrl and that the service is running there",
-        )
+        hint = "Check modelarts:endpoint / authUrl and that the service is running there"
+        return "connection refused", hint
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connection timed out", "Check the endpoint and the network (firewall, proxy)"
     if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
@@ -570,11 +554,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
     invalid = HTTPException | requests.exceptions.InvalidHeader  # a closed connection is no answer at all
     if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
-        return (
-            f"the answer is not valid HTTP/1.1 ({type(cause).__name__})",
-            "Check that modelarts:endpoint / authUrl name the API's scheme, host and port",
-        )
-    return (
-        "connection failed or was reset",
-        "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable",
-    )
+        hint = "Check that modelarts:endpoint / authUrl name the API's scheme, host and port"
+        return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
+    hint = "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable"
+    return "connection failed or was reset", hint
