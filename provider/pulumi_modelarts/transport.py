@@ -302,9 +302,6 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
     import ipaddress
 
     host = host.strip("[]").lower().rstrip(".")
-    address: Any = None
-    with contextlib.suppress(ValueError):
-        address = ipaddress.ip_address(host)
     for entry in (item.strip().lower() for item in no_proxy.split(",")):
         if entry.startswith("["):
             entry = entry[1:].partition("]")[0]
@@ -313,10 +310,9 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
         name = entry.removeprefix("*").strip(".")
         if entry == "*" or (name and (host == name or host.endswith("." + name))):
             return True
-        if address is not None and name:
-            with contextlib.suppress(ValueError):
-                if address in ipaddress.ip_network(name, strict=False):
-                    return True
+        with contextlib.suppress(ValueError):  # a host that is no address, or an entry that is no network
+            if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                return True
     return False
 
 
