@@ -29,6 +29,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from requests.hooks import dispatch_hook
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError, ProtocolError
@@ -316,15 +317,6 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
     return False
 
 
-class _NoRedirectSession(requests.Session):
-    """Never a next request to prepare: even with ``allow_redirects=False`` requests decodes
-    ``Location`` as UTF-8 for ``response.next`` and lets UnicodeDecodeError escape for other bytes
-    (psf/requests#4926; reproduced in tests/test_responses.py). Redirects are errors instead."""
-
-    def get_redirect_target(self, resp: requests.Response) -> None:  # noqa: ARG002 - none, ever
-        return None
-
-
 @functools.cache
 def _say_insecure_once() -> None:
     _LOG.warning(
@@ -334,7 +326,7 @@ def _say_insecure_once() -> None:
 
 
 class Transport:
-    """Sends requests through one keep-alive ``requests.Session`` per thread."""
+    """Sends requests through one keep-alive ``HTTPAdapter`` per thread."""
 
     def __init__(self, settings: Settings) -> None:
         self._retry = BoundedRetry(
@@ -350,8 +342,8 @@ class Transport:
         )
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
         self._seconds = settings.timeout
-        self._verify = settings.verify
-        if self._verify is False:
+        self._options: dict[str, Any] = {"stream": True, "timeout": self._timeouts, "verify": settings.verify}
+        if settings.verify is False:
             _say_insecure_once()
         self._proxy_urls = {
             scheme: value.get_secret_value()
@@ -361,31 +353,26 @@ class Transport:
         self._no_proxy = settings.no_proxy or ""
         self._bypassed: dict[str, bool] = {}
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self._adapters: list[HTTPAdapter] = []
+        self._adapters_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._seconds})"
 
-    def session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = _NoRedirectSession()
+    def adapter(self) -> HTTPAdapter:
+        adapter: HTTPAdapter | None = getattr(self._local, "adapter", None)
+        if adapter is None:
             adapter = _DeadlineAdapter(max_retries=self._retry, pool_connections=4, pool_maxsize=4)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            session.verify = self._verify
-            session.trust_env = False  # proxies come from the settings' environment; no netrc
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
+            self._local.adapter = adapter
+            with self._adapters_lock:
+                self._adapters.append(adapter)
+        return adapter
 
     def close(self) -> None:
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        with self._adapters_lock:
+            adapters, self._adapters = self._adapters, []
+        for adapter in adapters:
+            adapter.close()
         self._local = threading.local()
 
     def proxies_for(self, url: str) -> dict[str, str]:
@@ -428,14 +415,16 @@ class Transport:
             first = budget.retries
             proxies = self.proxies_for(url)
             try:
-                # A prepared request sent on the session, as requests documents it: what
-                # Session.request would add (merging session and request settings and cookies,
-                # none of which this client uses) costs about a seventh of a read's CPU.
+                # A prepared request sent on this thread's adapter, its hooks dispatched, as
+                # Session.send does minus what this client never uses: settings merged per call, a
+                # cookie jar, and redirects (decoding Location for ``response.next`` lets
+                # UnicodeDecodeError escape: psf/requests#4926, reproduced in tests/test_responses.py).
                 request = requests.PreparedRequest()
                 request.prepare(method=method, url=url, headers=_HEADERS, json=json_body, auth=auth)
-                response = self.session().send(
-                    request, timeout=self._timeouts, allow_redirects=False, stream=True, proxies=proxies
-                )
+                response = self.adapter().send(request, proxies=proxies, **self._options)
+                response = dispatch_hook(
+                    "response", request.hooks, response, proxies=proxies, **self._options
+                )  # type: ignore[no-untyped-call]
             except (requests.RequestException, Urllib3Error) as exc:
                 summary, hint = _describe_failure(exc, budget, proxies)
                 summary += f" after {budget.retries - first + 1} attempt(s)"
