@@ -240,22 +240,17 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         summary = "HTTP 404 without a ModelArts error code, so not taken for a missing job"
     else:
         summary = f"service failed{tries}{wait}" if status >= 500 else "request rejected by the service"
+    message = _first_text(source, "error_message", "error_msg", "errorMsg", "message")
+    request_id = response.request_id or _first_text(document, "request_id")
     return context.error(
-        cls,
-        summary,
-        hint=hint,
-        status=status,
-        error_code=code,
-        error_message=_first_text(source, "error_message", "error_msg", "errorMsg", "message"),
-        request_id=response.request_id or _first_text(document, "request_id"),
+        cls, summary, hint=hint, status=status, error_code=code, error_message=message, request_id=request_id
     )
 
 
 def invalid_response(response: HttpResponse, context: RequestContext, summary: str) -> ModelArtsError:
     """An answer with a successful status that is not what was asked for."""
-    return context.error(
-        InvalidResponseError, summary, status=response.status, request_id=response.request_id
-    )
+    status, request_id = response.status, response.request_id
+    return context.error(InvalidResponseError, summary, status=status, request_id=request_id)
 
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:

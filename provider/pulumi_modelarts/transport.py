@@ -1,11 +1,10 @@
-"""HTTP plumbing: keep-alive sessions per thread, urllib3's ``Retry`` on an ``HTTPAdapter``, bodies
-capped at 10 MiB after decoding (gzip and deflate, zlib-wrapped or raw, decoded as they arrive), and
-the proxies of the environment the settings were resolved from.
+"""HTTP plumbing: a keep-alive ``HTTPAdapter`` per thread with urllib3's ``Retry``, bodies capped at
+10 MiB after decoding, and the proxies of the environment the settings were resolved from.
 
 A call's deadline (``modelarts:timeout``) covers every phase but name resolution: each attempt's
 timeouts are cut to the time left, no retry is made whose back-off ends past it, and one watchdog
 thread shuts down the sockets of a call still running at it (a server trickling bytes would restart
-the per-read timeout forever). A refused connection is retried at most twice.
+the per-read timeout forever).
 """
 
 from __future__ import annotations
