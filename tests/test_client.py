@@ -330,7 +330,7 @@ def test_sixteen_threads_share_one_client_one_token_and_kept_alive_connections(
     one = client_for()
     for _ in range(50):
         one.get_visualization_job(197)
-    pools = one._transport.session().get_adapter(emulator.url).poolmanager.pools
+    pools = one._transport.adapter().poolmanager.pools
     assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118 - no __iter__
 
 
@@ -412,7 +412,7 @@ def test_no_surface_shows_a_secret_even_with_http_client_debug_output_on(
             client.get_visualization_job(4242)
     leaks.scan_error("error", caught.value)
     auth_object, transport = client._ready()[0], client._transport
-    for shown in (client, client.settings, transport, auth_object, transport.session()):
+    for shown in (client, client.settings, transport, auth_object, transport.adapter()):
         leaks.scan("repr", repr(shown))
     out, err = capfd.readouterr()
     leaks.scan("stdout and stderr", out + err)

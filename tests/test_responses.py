@@ -191,8 +191,8 @@ def test_a_redirect_is_an_invalid_response_whatever_its_location_bytes(
 
 
 def test_requests_still_trips_over_a_location_that_is_not_utf8(server: Scripted) -> None:
-    """The upstream bug the transport's session works around (psf/requests#4926): when this
-    test fails, requests has fixed it and ``_NoRedirectSession`` can go."""
+    """The upstream bug the transport works around by sending on the adapter (psf/requests#4926):
+    when this test fails, requests has fixed it."""
     server.answer = b"HTTP/1.1 302 Found\r\nLocation: /f\xfcr\r\nContent-Length: 0\r\n\r\n"
     with pytest.raises(UnicodeDecodeError):
         requests.get(server.url, allow_redirects=False, timeout=10)

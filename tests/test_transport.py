@@ -166,7 +166,7 @@ def test_a_call_within_its_deadline_is_untouched_and_the_connection_is_kept(
     emulator.latency = 0.35  # each call outlives the deadline of the call before it on the same connection
     for _ in range(3):
         assert client.get_visualization_job(197).job_id == 197
-    pools = client._transport.session().get_adapter(emulator.url).poolmanager.pools
+    pools = client._transport.adapter().poolmanager.pools
     assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118
     client.close()
 

@@ -1,16 +1,17 @@
 """Read visualization jobs: by ID, by exact name, or all of them page by page.
 
-One client serves one (endpoint, project, credentials) triple to any number of threads: sessions
-are per thread; authentication and project discovery happen once, under a lock. Every call is a GET.
+One client serves one (endpoint, project, credentials) triple to any number of threads: connection
+pools are per thread; authentication and project discovery happen once, under a lock. Every call is a GET.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from requests.auth import AuthBase
 
@@ -29,9 +30,8 @@ class ModelArtsClient:
     """Read-only client of ModelArts v1 visualization jobs."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._endpoint = settings.resolved_endpoint
-        self._host = urlsplit(self._endpoint).netloc
+        self.settings, self.region, self.endpoint = settings, settings.region, settings.resolved_endpoint
+        self._host = urlsplit(self.endpoint).netloc
         self._transport = Transport(settings)
         self._ready_lock = threading.Lock()
         self._auth: AuthBase | None = None
@@ -39,8 +39,8 @@ class ModelArtsClient:
 
     def __repr__(self) -> str:
         return (
-            f"ModelArtsClient(endpoint={self._endpoint!r}, region={self._settings.region!r}, "
-            f"project_id={self._project_id or self._settings.project_id!r})"
+            f"ModelArtsClient(endpoint={self.endpoint!r}, region={self.region!r}, "
+            f"project_id={self._project_id or self.settings.project_id!r})"
         )
 
     def __enter__(self) -> ModelArtsClient:
@@ -54,18 +54,6 @@ class ModelArtsClient:
         self._transport.close()
 
     @property
-    def settings(self) -> Settings:
-        return self._settings
-
-    @property
-    def region(self) -> str:
-        return self._settings.region
-
-    @property
-    def endpoint(self) -> str:
-        return self._endpoint
-
-    @property
     def project_id(self) -> str:
         """The project every call is made in; discovered through IAM when not configured."""
         return self._ready()[1]
@@ -74,14 +62,14 @@ class ModelArtsClient:
         if self._auth is None or self._project_id is None:
             with self._ready_lock:
                 if self._auth is None or self._project_id is None:
-                    self._auth, self._project_id = build_auth(self._settings, self._transport)
+                    self._auth, self._project_id = build_auth(self.settings, self._transport)
         return self._auth, self._project_id
 
     def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
         """One GET under one deadline, authentication and project discovery included."""
         with self._transport.deadline():
             auth, project_id = self._ready()
-            url = f"{self._endpoint}/v1/{path_segment(project_id)}/{path}"
+            url = f"{self.endpoint}/v1/{path_segment(project_id)}/{path}"
             context = RequestContext(operation, self._host, project_id=project_id, job_id=job_id)
             return self._transport.send("GET", url, context=context, auth=auth), context
 
@@ -126,11 +114,9 @@ class ModelArtsClient:
     def _pages(self, query: dict[str, str], per_page: int) -> Iterator[JobModel]:
         """Each job once; a page of jobs outside the status asked for, or of nothing but jobs
         already listed (a server that ignores ``page`` would repeat it forever), is refused."""
-        page, seen, status = 1, set[int](), query.get("status")
-        while True:
-            params = "&".join(
-                f"{key}={path_segment(value)}" for key, value in {**query, "page": str(page)}.items()
-            )
+        seen, status = set[int](), query.get("status")
+        for page in itertools.count(1):
+            params = urlencode({**query, "page": page}, quote_via=quote, safe="")
             response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
             listing = read_model(JobPage, response, context)
             fresh = {job.job_id: job for job in listing.jobs if job.job_id not in seen}
@@ -144,7 +130,6 @@ class ModelArtsClient:
             seen.update(fresh)
             if not listing.jobs or len(seen) >= listing.job_total_count or len(listing.jobs) < per_page:
                 return
-            page += 1
 
     def find_visualization_job(self, job_name: str) -> JobModel:
         """The one job whose name is exactly ``job_name`` (the service's search is fuzzy), read

@@ -36,20 +36,13 @@ from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .transport import HttpResponse
 from .validation import MAX_WHOLE_NUMBER
 
-#: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``).
+#: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
+#: gateway's codes under either of its prefixes (``APIG.0308``, ``APIGW.0308``).
 NOT_FOUND_CODES = frozenset({"modelarts.0015", "modelarts.2775"})
 PROJECT_MISMATCH_CODES = frozenset({"modelarts.0210", "modelarts.2786"})
-MISSING_API_CODES = frozenset({"apig.0101", "apigw.0101", "modelarts.4204", "modelarts.2836"})
+MISSING_API_CODES = frozenset({"apig.0101", "modelarts.4204", "modelarts.2836"})
 THROTTLE_CODES = frozenset(
-    {
-        "modelarts.5039",
-        "modelarts.2799",
-        "modelarts.4206",
-        "modelarts.6101",
-        "apig.0308",
-        "apigw.0308",
-        "iam.0012",
-    }
+    {"modelarts.5039", "modelarts.2799", "modelarts.4206", "modelarts.6101", "apig.0308", "iam.0012"}
 )
 EXCERPT_CHARS = 120
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -152,10 +145,8 @@ class JobPage(_Validated):
 
 @functools.cache
 def _validators() -> dict[type, SchemaValidator]:
-    """The validators of :class:`JobModel`, :class:`JobPage` and their bools, made from annotations on
-    first use, with ``pydantic_core`` alone (``pydantic``'s model layer would add tens of
-    milliseconds to every process's first read). ``X | None`` may be missing or null; numbers
-    sent as JSON strings are accepted, extra fields ignored, other types refused."""
+    """Validators made from the classes' annotations on first use, with ``pydantic_core`` alone
+    (``pydantic``'s model layer would add tens of milliseconds to every process's first read)."""
     whole, real = functools.partial(_number, whole=True), functools.partial(_number, whole=False)
     kinds: dict[str, Any] = {
         "int": core_schema.no_info_before_validator_function(whole, core_schema.int_schema()),
@@ -203,11 +194,8 @@ def _first_text(document: dict[str, Any], *keys: str) -> str | None:
 
 
 def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError:
-    """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``).
-
-    The body may be ModelArts v1 (``error_message``), gateway/IAM (``error_msg``) or Keystone
-    (``{"error": {...}}``); an empty body counts as an API answer, anything not a JSON object not.
-    """
+    """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``). The body may be
+    ModelArts v1, gateway/IAM or Keystone (``{"error": {...}}``); empty counts as an API answer."""
     status = response.status
     document: Any
     try:
@@ -219,7 +207,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     nested = document.get("error")
     source = nested if isinstance(nested, dict) else document
     code = _first_text(source, "error_code", "errorCode", "code")
-    key = (code or "").strip().lower()
+    key = (code or "").strip().lower().replace("apigw.", "apig.", 1)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     retry_after = one_line(redact(response.headers.get("Retry-After", "")), 40)  # seconds or a date
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
@@ -252,22 +240,17 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         summary = "HTTP 404 without a ModelArts error code, so not taken for a missing job"
     else:
         summary = f"service failed{tries}{wait}" if status >= 500 else "request rejected by the service"
+    message = _first_text(source, "error_message", "error_msg", "errorMsg", "message")
+    request_id = response.request_id or _first_text(document, "request_id")
     return context.error(
-        cls,
-        summary,
-        hint=hint,
-        status=status,
-        error_code=code,
-        error_message=_first_text(source, "error_message", "error_msg", "errorMsg", "message"),
-        request_id=response.request_id or _first_text(document, "request_id"),
+        cls, summary, hint=hint, status=status, error_code=code, error_message=message, request_id=request_id
     )
 
 
 def invalid_response(response: HttpResponse, context: RequestContext, summary: str) -> ModelArtsError:
     """An answer with a successful status that is not what was asked for."""
-    return context.error(
-        InvalidResponseError, summary, status=response.status, request_id=response.request_id
-    )
+    status, request_id = response.status, response.request_id
+    return context.error(InvalidResponseError, summary, status=status, request_id=request_id)
 
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
@@ -297,6 +280,5 @@ def read_model(model: type[_V], response: HttpResponse, context: RequestContext)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise _invalid(
-            response, context, f"unexpected response shape at '{where}' ({first['type']})"
-        ) from None
+        summary = f"unexpected response shape at '{where}' ({first['type']})"
+        raise _invalid(response, context, summary) from None

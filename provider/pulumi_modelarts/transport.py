@@ -1,11 +1,10 @@
-"""HTTP plumbing: keep-alive sessions per thread, urllib3's ``Retry`` on an ``HTTPAdapter``, bodies
-capped at 10 MiB after decoding (gzip and deflate, zlib-wrapped or raw, decoded as they arrive), and
-the proxies of the environment the settings were resolved from.
+"""HTTP plumbing: a keep-alive ``HTTPAdapter`` per thread with urllib3's ``Retry``, bodies capped at
+10 MiB after decoding, and the proxies of the environment the settings were resolved from.
 
 A call's deadline (``modelarts:timeout``) covers every phase but name resolution: each attempt's
 timeouts are cut to the time left, no retry is made whose back-off ends past it, and one watchdog
 thread shuts down the sockets of a call still running at it (a server trickling bytes would restart
-the per-read timeout forever). A refused connection is retried at most twice.
+the per-read timeout forever).
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from requests.hooks import dispatch_hook
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError, ProtocolError
@@ -141,16 +141,10 @@ class _Watchdog:
                 self._next = min((b.deadline for b in self._active if not b.expired), default=float("inf"))
                 self._wakeup.wait(None if self._next == float("inf") else self._next - now)
 
-    def forget_thread(self) -> None:
-        """After ``fork()`` the child has no watchdog thread; the next call starts one."""
-        self._wakeup = threading.Condition()
-        self._next = float("inf")
-        self._thread = None
-
 
 _WATCHDOG = _Watchdog()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_WATCHDOG.forget_thread)
+if hasattr(os, "register_at_fork"):  # the child has no watchdog thread, nor the parent's calls
+    os.register_at_fork(after_in_child=functools.partial(_Watchdog.__init__, _WATCHDOG))
 
 
 class _WatchedConnection(HTTPConnection):
@@ -308,9 +302,6 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
     import ipaddress
 
     host = host.strip("[]").lower().rstrip(".")
-    address: Any = None
-    with contextlib.suppress(ValueError):
-        address = ipaddress.ip_address(host)
     for entry in (item.strip().lower() for item in no_proxy.split(",")):
         if entry.startswith("["):
             entry = entry[1:].partition("]")[0]
@@ -319,20 +310,10 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
         name = entry.removeprefix("*").strip(".")
         if entry == "*" or (name and (host == name or host.endswith("." + name))):
             return True
-        if address is not None and name:
-            with contextlib.suppress(ValueError):
-                if address in ipaddress.ip_network(name, strict=False):
-                    return True
+        with contextlib.suppress(ValueError):  # a host that is no address, or an entry that is no network
+            if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                return True
     return False
-
-
-class _NoRedirectSession(requests.Session):
-    """Never a next request to prepare: even with ``allow_redirects=False`` requests decodes
-    ``Location`` as UTF-8 for ``response.next`` and lets UnicodeDecodeError escape for other bytes
-    (psf/requests#4926; reproduced in tests/test_responses.py). Redirects are errors instead."""
-
-    def get_redirect_target(self, resp: requests.Response) -> None:  # noqa: ARG002 - none, ever
-        return None
 
 
 @functools.cache
@@ -344,13 +325,12 @@ def _say_insecure_once() -> None:
 
 
 class Transport:
-    """Sends requests through one keep-alive ``requests.Session`` per thread."""
+    """Sends requests through one keep-alive ``HTTPAdapter`` per thread."""
 
     def __init__(self, settings: Settings) -> None:
         self._retry = BoundedRetry(
             total=settings.max_retries,  # connection, read and status retries alike; no others
             other=0,
-            redirect=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=RETRY_STATUSES,
             backoff_factor=0.25,
@@ -358,12 +338,11 @@ class Transport:
             backoff_jitter=0.25,
             retry_after_max=RETRY_AFTER_CAP_SECONDS,
             raise_on_status=False,
-            raise_on_redirect=False,
         )
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
         self._seconds = settings.timeout
-        self._verify = settings.verify
-        if self._verify is False:
+        self._options: dict[str, Any] = {"stream": True, "timeout": self._timeouts, "verify": settings.verify}
+        if settings.verify is False:
             _say_insecure_once()
         self._proxy_urls = {
             scheme: value.get_secret_value()
@@ -373,31 +352,26 @@ class Transport:
         self._no_proxy = settings.no_proxy or ""
         self._bypassed: dict[str, bool] = {}
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self._adapters: list[HTTPAdapter] = []
+        self._adapters_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._seconds})"
 
-    def session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = _NoRedirectSession()
+    def adapter(self) -> HTTPAdapter:
+        adapter: HTTPAdapter | None = getattr(self._local, "adapter", None)
+        if adapter is None:
             adapter = _DeadlineAdapter(max_retries=self._retry, pool_connections=4, pool_maxsize=4)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            session.verify = self._verify
-            session.trust_env = False  # proxies come from the settings' environment; no netrc
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
+            self._local.adapter = adapter
+            with self._adapters_lock:
+                self._adapters.append(adapter)
+        return adapter
 
     def close(self) -> None:
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        with self._adapters_lock:
+            adapters, self._adapters = self._adapters, []
+        for adapter in adapters:
+            adapter.close()
         self._local = threading.local()
 
     def proxies_for(self, url: str) -> dict[str, str]:
@@ -440,14 +414,16 @@ class Transport:
             first = budget.retries
             proxies = self.proxies_for(url)
             try:
-                # A prepared request sent on the session, as requests documents it: what
-                # Session.request would add (merging session and request settings and cookies,
-                # none of which this client uses) costs about a seventh of a read's CPU.
+                # A prepared request sent on this thread's adapter, its hooks dispatched, as
+                # Session.send does minus what this client never uses: settings merged per call, a
+                # cookie jar, and redirects (decoding Location for ``response.next`` lets
+                # UnicodeDecodeError escape: psf/requests#4926, reproduced in tests/test_responses.py).
                 request = requests.PreparedRequest()
                 request.prepare(method=method, url=url, headers=_HEADERS, json=json_body, auth=auth)
-                response = self.session().send(
-                    request, timeout=self._timeouts, allow_redirects=False, stream=True, proxies=proxies
-                )
+                response = self.adapter().send(request, proxies=proxies, **self._options)
+                response = dispatch_hook(
+                    "response", request.hooks, response, proxies=proxies, **self._options
+                )  # type: ignore[no-untyped-call]
             except (requests.RequestException, Urllib3Error) as exc:
                 summary, hint = _describe_failure(exc, budget, proxies)
                 summary += f" after {budget.retries - first + 1} attempt(s)"
@@ -466,10 +442,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     """The body, decoded, refused beyond MAX_BODY_BYTES whether declared, sent or inflated."""
 
     def refuse(summary: str) -> ModelArtsError:
-        request_id = response.headers.get("X-Request-Id")
-        return context.error(
-            InvalidResponseError, summary, status=response.status_code, request_id=request_id
-        )
+        status, request_id = response.status_code, response.headers.get("X-Request-Id")
+        return context.error(InvalidResponseError, summary, status=status, request_id=request_id)
 
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -543,26 +517,20 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         return f"no complete answer within the call's timeout of {budget.seconds:g} s", _TIMEOUT_HINT
     if isinstance(exc, requests.exceptions.ProxyError):
         proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
-        return (
-            f"could not connect through the proxy {proxy}",
-            "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment",
-        )
+        hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
+        return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, requests.exceptions.SSLError):
-        return (
-            "TLS handshake or certificate verification failed",
+        hint = (
             "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate "
-            "(or insecure, for testing only)",
+            "(or insecure, for testing only)"
         )
+        return "TLS handshake or certificate verification failed", hint
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
-        return (
-            "host name could not be resolved",
-            "Check modelarts:endpoint / authUrl, region and cloud, and DNS",
-        )
+        hint = "Check modelarts:endpoint / authUrl, region and cloud, and DNS"
+        return "host name could not be resolved", hint
     if _is_refused(reason):
-        return (
-            "connection refused",
-            "Check modelarts:endpoint / authUrl and that the service is running there",
-        )
+        hint = "Check modelarts:endpoint / authUrl and that the service is running there"
+        return "connection refused", hint
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connection timed out", "Check the endpoint and the network (firewall, proxy)"
     if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
@@ -570,11 +538,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
     invalid = HTTPException | requests.exceptions.InvalidHeader  # a closed connection is no answer at all
     if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
-        return (
-            f"the answer is not valid HTTP/1.1 ({type(cause).__name__})",
-            "Check that modelarts:endpoint / authUrl name the API's scheme, host and port",
-        )
-    return (
-        "connection failed or was reset",
-        "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable",
-    )
+        hint = "Check that modelarts:endpoint / authUrl name the API's scheme, host and port"
+        return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
+    hint = "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable"
+    return "connection failed or was reset", hint
