@@ -1,14 +1,7 @@
-"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC as the engine does
-(no Pulumi CLI here), with messages made by the SDK's own (de)serializers: numbers come back as
-floats, unknowns as ``Unknown``.
-
-:class:`Engine` plays ``preview``, ``up``, ``refresh`` and ``destroy`` over a stack state, a fresh
-provider process per operation, with the call sequences of the engine's step generator
-(``pkg/resource/deploy/step_generator.go``): new: ``Check``, ``Create``; in state: ``Check``,
-``Diff``, then ``Update``, or ``Check``, ``Create``, ``Delete`` to replace; ``read_id``: ``Read``
-(none while unknown); refresh: ``Read`` (a blank ID drops it), then ``Diff`` if managed; destroy:
-``Delete`` for managed ones. The first failing step stops the operation; running steps commit.
-"""
+"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC with the SDK's own
+(de)serializers (numbers come back as floats, unknowns as ``Unknown``), and :class:`Engine`: preview,
+up, refresh and destroy with the call sequences of the engine's step generator
+(``pkg/resource/deploy/step_generator.go``), a fresh provider process per operation."""
 
 from __future__ import annotations
 
@@ -75,9 +68,7 @@ class Diff(NamedTuple):
     replaces: list[str]
 
 
-class Read(NamedTuple):
-    """What ``Create`` and ``Read`` answer."""
-
+class Read(NamedTuple):  # what Create and Read answer
     id: str
     outputs: dict[str, Any]
 
@@ -99,6 +90,7 @@ class ProviderServer:
         self._readers: list[threading.Thread] = []
         self._proc: subprocess.Popen[str] | None = None
         self._channel: grpc.Channel | None = None
+        self.pid: int | None = None
 
     def __enter__(self) -> ProviderServer:
         pipe, port = subprocess.PIPE, queue.Queue[str]()
@@ -106,6 +98,7 @@ class ProviderServer:
         self._proc = subprocess.Popen(
             command, cwd=self.cwd, env=self.env, stdout=pipe, stderr=pipe, text=True, errors="replace"
         )
+        self.pid = self._proc.pid
         for name, stream in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
             args = (stream, self.output[name], port if name == "stdout" else None)
             self._readers.append(threading.Thread(target=self._drain, args=args, daemon=True))
@@ -123,7 +116,7 @@ class ProviderServer:
 
     @staticmethod
     def _drain(stream: IO[str], into: list[str], first: queue.Queue[str] | None) -> None:
-        """Read a pipe so the child never blocks on it; the first stdout line is the port."""
+        """Read a pipe so the child never blocks on it; the first stdout line (the port) to ``first``."""
         for line in iter(stream.readline, ""):
             if first is not None:
                 first.put(line)
@@ -135,24 +128,15 @@ class ProviderServer:
 
     def __exit__(self, *exc_info: object) -> None:
         """Stop the process first: closing a channel to a live server blocks for ~0.2 s."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=5)
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
         if self._channel is not None:
             self._channel.close()
         for reader in self._readers:
             reader.join(timeout=5)
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
     def _call(self, method: str, urn: str | None = None, **fields: Any) -> Any:
-        """One RPC; property maps become ``Struct``s, a URN gives the name and type fields."""
         if urn is not None:
             parts = urn.split("::")
             fields.update(urn=urn, name=parts[-1], type=parts[-2].rsplit("$", 1)[-1])
@@ -170,7 +154,6 @@ class ProviderServer:
         return str(self._call("GetPluginInfo").version)
 
     def configure(self, config: Mapping[str, str], secret_keys: Collection[str] = ()) -> Any:
-        """Namespaced keys, string values, secrets wrapped: the stack config as the engine sends it."""
         args = {
             key: rpc.wrap_rpc_secret(value) if key in secret_keys else value for key, value in config.items()
         }
@@ -183,7 +166,6 @@ class ProviderServer:
         return Checked(_props(response.inputs), [(fail.property, fail.reason) for fail in response.failures])
 
     def diff(self, urn: str, id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        """``olds`` are the old outputs; the Python SDK ignores ``old_inputs``."""
         response = self._call("Diff", urn, id=id, olds=olds, news=news, old_inputs=old_inputs)
         assert response.changes != provider_pb2.DiffResponse.DIFF_UNKNOWN and not response.deleteBeforeReplace
         return Diff(response.changes == provider_pb2.DiffResponse.DIFF_SOME, list(response.replaces))
@@ -193,7 +175,6 @@ class ProviderServer:
         return Read(response.id, _props(response.properties))
 
     def update(self, urn: str, id: str, olds: Props, news: Props, old_inputs: Props) -> dict[str, Any]:
-        """The new outputs, which replace the whole output set."""
         response = self._call("Update", urn, id=id, olds=olds, news=news, old_inputs=old_inputs)
         return _props(response.properties)
 
@@ -249,8 +230,7 @@ class Step:
         return self.state.id if self.state is not None else None
 
     @property
-    def dropped(self) -> bool:
-        """A refresh whose Read answered a blank ID."""
+    def dropped(self) -> bool:  # a refresh whose Read answered a blank ID
         return self.kind == "refresh" and self.state is None
 
 
@@ -308,7 +288,6 @@ class Engine:
     def up(
         self, resources: Mapping[str, Desired], *, parallel: int = 1, refresh: bool = False
     ) -> OperationResult:
-        """``refresh``: ``up --refresh``, every resource in state refreshed first, same process."""
         return self._operate(partial(self._deploy, resources, parallel, refresh=refresh))
 
     def refresh(self, *, parallel: int = 1) -> OperationResult:
