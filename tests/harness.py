@@ -30,8 +30,8 @@ from tests.programs import JOB_TYPE, clean_environ
 Props = Mapping[str, Any]
 
 
-def urn_for(name: str, type_: str = JOB_TYPE, project: str = "project", stack: str = "stack") -> str:
-    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+def urn_for(name: str) -> str:
+    return f"urn:pulumi:stack::project::{JOB_TYPE}::{name}"
 
 
 def serialized_provider(provider: ResourceProvider) -> str:
@@ -190,12 +190,11 @@ class ProviderServer:
 # -- the engine ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Desired:
+class Desired(NamedTuple):
     """What a program registers: inputs (``None``: an output-only property, not sent) and
     ``ResourceOptions(id=...)`` as ``read_id``."""
 
-    inputs: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any]
     read_id: Any = None
 
 
@@ -259,28 +258,20 @@ class OperationResult:
 
 
 class Engine:
-    """The engine over one stack; config keys without a namespace get ``<project>:``, as
-    ``pulumi config set`` stores them."""
+    """The engine over one stack: its (namespaced) config and state."""
+
+    urn = staticmethod(urn_for)
 
     def __init__(
-        self,
-        provider: ResourceProvider,
-        *,
-        config: Mapping[str, str] | None = None,
-        secret_keys: Collection[str] = (),
-        project: str = "project",
+        self, provider: ResourceProvider, *, config: Mapping[str, str], secret_keys: Collection[str] = ()
     ) -> None:
-        self.provider, self.project = serialized_provider(provider), project
-        self.config = {self._qualify(key): value for key, value in (config or {}).items()}
-        self.secret_keys = {self._qualify(key) for key in secret_keys}
+        self.provider, self.config, self.secret_keys = (
+            serialized_provider(provider),
+            dict(config),
+            secret_keys,
+        )
         self.state: dict[str, ResourceState] = {}
         self.servers_started = 0
-
-    def _qualify(self, key: str) -> str:
-        return key if ":" in key else f"{self.project}:{key}"
-
-    def urn(self, name: str) -> str:
-        return urn_for(name, JOB_TYPE, self.project)
 
     def preview(self, resources: Mapping[str, Desired], *, parallel: int = 1) -> OperationResult:
         return self._operate(partial(self._deploy, resources, parallel, preview=True))
@@ -303,7 +294,7 @@ class Engine:
     def _operate(self, body: Callable[[ProviderServer, OperationResult], None]) -> OperationResult:
         result = OperationResult()
         self.servers_started += 1
-        with ProviderServer(project=self.project) as server:
+        with ProviderServer() as server:
             server.get_plugin_info()
             server.configure(self.config, self.secret_keys)
             body(server, result)
