@@ -223,13 +223,11 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
     flowers, board = outputs_of(emulator, 245), outputs_of(emulator, 197)
 
     def run_lookup(**config: str) -> ProgramRun:
-        settings = {f"modelarts-lookup-by-name:{key}": value for key, value in config.items()}
-        return run_program(
-            LOOKUP_DIR, project="modelarts-lookup-by-name", config=settings, env=emulator.environ()
-        )
+        project = "modelarts-lookup-by-name"
+        settings = {f"{project}:{key}": value for key, value in config.items()}
+        return run_program(LOOKUP_DIR, project=project, config=settings, env=emulator.environ())
 
     run = run_lookup(jobName="flowers_vis-2", probeJobId="999")
-
     assert run.error is None, run.error
     assert run.values() == {
         "job_id": 245,
@@ -391,7 +389,7 @@ def registered(run: ProgramRun) -> dict[str, dict[str, Any]]:
 def test_registration_is_what_the_sdks_dynamic_resource_registers(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """The registration bypasses the SDK's per-resource pickling, so compare it with the SDK's own."""
+    """The registration bypasses the SDK's per-resource pickling: compare it with the SDK's own."""
     run = run_resources(
         emulator,
         tmp_path,
@@ -510,40 +508,32 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
 ) -> None:
     run = run_resources(emulator, tmp_path, f'VisualizationJob.get("seen", {bad})\n')
     assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"])
-    assert run.error["message"].startswith("job_id must be a whole number from 1 to 9007199254740991, got ")
+    assert run.error["message"].startswith(f"{WHOLE}9007199254740991, got ")
     assert "\n" not in run.error["message"] and emulator.requests == []
 
 
+WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "
+PLAIN = (
+    "endpoint is an Output; get_visualization_jobs() takes plain values. Use get_visualization_jobs_output()"
+)
 #: Known inputs each form refuses in the program, named as the argument and shown as given:
 #: name -> (call, start of the one-line message).
 REFUSED_IN_THE_PROGRAM = {
-    "resource-id-above-2**53": (
-        "VisualizationJob('big', 2**53 + 1)",
-        "job_id must be a whole number from 1 to ",
-    ),
-    "get-id-above-2**53": (
-        "VisualizationJob.get('big', 2**53 + 1)",
-        "job_id must be a whole number from 1 to ",
-    ),
-    "resource-project": ("VisualizationJob('p', 197, project_id=5)", "project_id may only contain "),
-    "get-project": ("VisualizationJob.get('p', 197, project_id=5.0)", "project_id may only contain "),
+    "resource-id-above-2**53": ("VisualizationJob('big', 2**53 + 1)", WHOLE),
+    "get-id-above-2**53": ("VisualizationJob.get('big', 2**53 + 1)", WHOLE),
+    "resource-project": ("VisualizationJob('p', 197, project_id=5)", PROJECT_ID),
+    "get-project": ("VisualizationJob.get('p', 197, project_id=5.0)", PROJECT_ID),
     "get-region": (
         "VisualizationJob.get('r', pulumi.Output.from_input(197), region='eu/de')",
         "region may only ",
     ),
-    "function-project": (
-        "get_visualization_job(job_id=197, project_id='a/b')",
-        "project_id may only contain ",
-    ),
+    "function-project": ("get_visualization_job(job_id=197, project_id='a/b')", PROJECT_ID),
     "function-region": ("get_visualization_jobs(region='eu de')", "region may only contain "),
     "direct-with-output": (
         "get_visualization_job(job_id=secret(197))",
         "job_id is an Output; get_visualization_job()",
     ),
-    "direct-with-output-place": (
-        "get_visualization_jobs(endpoint=pulumi.Output.from_input(ENDPOINT))",
-        "endpoint is an Output; get_visualization_jobs() takes plain values. Use get_visualization_jobs_output()",
-    ),
+    "direct-output-place": ("get_visualization_jobs(endpoint=pulumi.Output.from_input(ENDPOINT))", PLAIN),
 }
 
 
@@ -640,12 +630,9 @@ def test_every_project_declares_its_config(directory: Path) -> None:
 def test_the_sdk_reproductions_run_as_documented_or_as_scripts(
     argv: list[str], cwd: Path | None, tmp_path: Path
 ) -> None:
-    """The reproductions under benchmarks/ run from anywhere; the first shows the SDK wrapping the
-    pickler once more for each plain ``dynamic.Resource`` (pulumi/pulumi#17803)."""
-    done = subprocess.run(
-        [sys.executable, *argv], cwd=cwd or tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    """The reproductions under benchmarks/ run from anywhere (the first shows pulumi/pulumi#17803)."""
+    done = subprocess.run([sys.executable, *argv], cwd=cwd or tmp_path, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:].decode()
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if "sdk_pickle_growth" in argv[-2]:
         assert [batch["depth"] for batch in result["batches"]] == [100, 200] and result["failure"] == {}
