@@ -9,6 +9,8 @@ import contextlib
 import functools
 import gzip
 import html
+import http.client
+import io
 import json
 import shutil
 import socket
@@ -175,11 +177,8 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 
 def header(head: bytes, name: str) -> str:
     """A request header's value from a recorded head ('' when absent)."""
-    for line in head.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
-        key, _, value = line.decode("latin-1").partition(":")
-        if key.strip().lower() == name.lower():
-            return value.strip()
-    return ""
+    fields = head.split(b"\r\n\r\n")[0].partition(b"\r\n")[2]
+    return str(http.client.parse_headers(io.BytesIO(fields + b"\r\n\r\n")).get(name, "")).strip()
 
 
 def trickled(first: bytes, *units: bytes) -> Script:
