@@ -11,7 +11,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -206,6 +206,7 @@ class ResourceState:
     external: bool = False
 
 
+Phase = tuple[Mapping[str, Callable[[], "Step"]], int, bool]  # steps, how many at a time, committed
 Kind = Literal["create", "same", "update", "replace", "read", "refresh", "delete", "discard"]
 
 
@@ -274,30 +275,35 @@ class Engine:
         self.servers_started = 0
 
     def preview(self, resources: Mapping[str, Desired], *, parallel: int = 1) -> OperationResult:
-        return self._operate(partial(self._deploy, resources, parallel, preview=True))
+        return self._operate(lambda server: self._deploy(server, resources, parallel, preview=True))
 
     def up(
         self, resources: Mapping[str, Desired], *, parallel: int = 1, refresh: bool = False
     ) -> OperationResult:
-        return self._operate(partial(self._deploy, resources, parallel, refresh=refresh))
+        """``refresh``: ``up --refresh``, every resource in state refreshed first, same process."""
+
+        def phases(server: ProviderServer) -> Iterator[Phase]:
+            if refresh:
+                yield from self._refreshes(server, parallel)
+            yield from self._deploy(server, resources, parallel)
+
+        return self._operate(phases)
 
     def refresh(self, *, parallel: int = 1) -> OperationResult:
-        return self._operate(lambda server, result: self._run(self._refreshes(server), parallel, result))
+        return self._operate(lambda server: self._refreshes(server, parallel))
 
     def destroy(self, *, parallel: int = 1) -> OperationResult:
-        def body(server: ProviderServer, result: OperationResult) -> None:
-            jobs = {urn: partial(self._delete, server, urn, False) for urn in reversed(self.state)}
-            self._run(jobs, parallel, result)
+        return self._operate(lambda server: self._deletes(server, [*reversed(self.state)], parallel))
 
-        return self._operate(body)
-
-    def _operate(self, body: Callable[[ProviderServer, OperationResult], None]) -> OperationResult:
+    def _operate(self, phases: Callable[[ProviderServer], Iterator[Phase]]) -> OperationResult:
+        """Each phase's steps in one fresh provider process, a phase made once the one before is done."""
         result = OperationResult()
         self.servers_started += 1
         with ProviderServer() as server:
             server.get_plugin_info()
             server.configure(self.config, self.secret_keys)
-            body(server, result)
+            for jobs, parallel, commit in phases(server):
+                self._run(jobs, parallel, result, commit)
         result.calls = [method for method, _ in server.calls]
         for urn, step in result.steps.items():
             step.calls = [method for method, of in server.calls if of == urn]
@@ -306,11 +312,7 @@ class Engine:
         return result
 
     def _run(
-        self,
-        jobs: Mapping[str, Callable[[], Step]],
-        parallel: int,
-        result: OperationResult,
-        commit: bool = True,
+        self, jobs: Mapping[str, Callable[[], Step]], parallel: int, result: OperationResult, commit: bool
     ) -> None:
         """Each resource's step, ``parallel`` at a time, nothing new after a failure; finished steps
         are recorded (and committed) in program order."""
@@ -336,27 +338,24 @@ class Engine:
                 self.state[step.urn] = step.state
 
     def _deploy(
-        self,
-        resources: Mapping[str, Desired],
-        parallel: int,
-        server: ProviderServer,
-        result: OperationResult,
-        *,
-        preview: bool = False,
-        refresh: bool = False,
-    ) -> None:
-        if refresh:
-            self._run(self._refreshes(server), parallel, result)
+        self, server: ProviderServer, resources: Mapping[str, Desired], parallel: int, preview: bool = False
+    ) -> Iterator[Phase]:
         desired = {self.urn(name): goal for name, goal in resources.items()}
         registrations = {
             urn: partial(self._register, server, urn, goal, preview) for urn, goal in desired.items()
         }
-        self._run(registrations, parallel, result, commit=not preview)
-        gone = [urn for urn in reversed(self.state) if urn not in desired]
-        self._run({urn: partial(self._delete, server, urn, preview) for urn in gone}, 1, result, not preview)
+        yield registrations, parallel, not preview
+        yield from self._deletes(
+            server, [urn for urn in reversed(self.state) if urn not in desired], 1, preview
+        )
 
-    def _refreshes(self, server: ProviderServer) -> dict[str, Callable[[], Step]]:
-        return {urn: partial(self._refresh, server, urn) for urn in self.state}
+    def _refreshes(self, server: ProviderServer, parallel: int) -> Iterator[Phase]:
+        yield {urn: partial(self._refresh, server, urn) for urn in self.state}, parallel, True
+
+    def _deletes(
+        self, server: ProviderServer, urns: list[str], parallel: int, preview: bool = False
+    ) -> Iterator[Phase]:
+        yield {urn: partial(self._delete, server, urn, preview) for urn in urns}, parallel, not preview
 
     @staticmethod
     def _shown(outputs: Mapping[str, Any], desired: Desired, preview: bool) -> dict[str, Any]:
