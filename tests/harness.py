@@ -266,11 +266,8 @@ class Engine:
     def __init__(
         self, provider: ResourceProvider, *, config: Mapping[str, str], secret_keys: Collection[str] = ()
     ) -> None:
-        self.provider, self.config, self.secret_keys = (
-            serialized_provider(provider),
-            dict(config),
-            secret_keys,
-        )
+        self.provider, self.secret_keys = serialized_provider(provider), secret_keys
+        self.config = dict(config)
         self.state: dict[str, ResourceState] = {}
         self.servers_started = 0
 
