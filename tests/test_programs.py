@@ -260,12 +260,9 @@ GITOPS_KINDS = ["ClusterRoleBinding", "Secret", "ServiceAccount", "Stack"]
 def run_gitops(**config: str) -> ProgramRun:
     base = {"projectRepo": "https://git.example.com/ml/pulumi-modelarts.git", "jobId": "197"}
     base |= {"accessKey": CANARY.access_key, "secretKey": CANARY.secret_key}
-    return run_program(
-        GITOPS_DIR,
-        project="modelarts-gitops",
-        config={f"modelarts-gitops:{key}": value for key, value in {**base, **config}.items()},
-        secret_keys=[f"modelarts-gitops:{key}" for key in ("accessKey", "secretKey", "backendCredential")],
-    )
+    config = {f"modelarts-gitops:{key}": value for key, value in {**base, **config}.items()}
+    secret_keys = [f"modelarts-gitops:{key}" for key in ("accessKey", "secretKey", "backendCredential")]
+    return run_program(GITOPS_DIR, project="modelarts-gitops", config=config, secret_keys=secret_keys)
 
 
 def gitops_objects(**config: str) -> tuple[ProgramRun, dict[str, dict[str, Any]]]:
@@ -284,10 +281,6 @@ def manifest_objects() -> dict[str, Any]:
     documents = list(yaml.safe_load_all((GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")))
     assert sorted(document["kind"] for document in documents) == GITOPS_KINDS
     return {document["kind"]: document for document in documents}
-
-
-def secret_ref(key: str, secret: str = "modelarts-quickstart-credentials") -> dict[str, Any]:
-    return {"type": "Secret", "secret": {"name": secret, "key": key}}
 
 
 @needs_kubernetes
@@ -314,7 +307,8 @@ def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> Non
     variables |= {"HW_PROJECT_ID": "0a1b2c3", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
     assert secret["stringData"] == {"__secret": variables}
     region = {"HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}}}
-    assert spec["envRefs"] == region | {key: secret_ref(key, "vis-credentials") for key in variables}
+    refs = {key: {"type": "Secret", "secret": {"name": "vis-credentials", "key": key}} for key in variables}
+    assert spec["envRefs"] == region | refs
     jsonpath = "-o jsonpath='{.status.outputs.service_url}'"
     assert run.value("read_service_url") == f"kubectl get stack vis -n ml-ops {jsonpath}"
     missing = run_gitops()  # without a backend credential: says what to set, creates nothing
