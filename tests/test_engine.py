@@ -264,11 +264,8 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
 @pytest.mark.parametrize(
     ("job_id", "read_id", "read"),
     [
-        (197, "212", None),
-        ("0197", "212", None),
-        (212.0, "197", None),
-        (197, "0197", 197),
-        ("212", "212", 212),
+        *[(197, "212", None), ("0197", "212", None), (212.0, "197", None)],  # another job: nothing is read
+        *[(197, "0197", 197), ("212", "212", 212)],
     ],
 )
 def test_a_read_whose_inputs_name_another_job_than_its_id_reads_nothing(
