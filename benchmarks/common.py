@@ -29,8 +29,6 @@ PACKAGES = ("pulumi", "requests", "urllib3", "pydantic", "grpcio", "dill")
 
 @dataclass
 class Spread:
-    """The median of some runs' figures and their range."""
-
     values: list[float]
 
     @property
@@ -73,9 +71,8 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def run_json(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
     """Run a command and parse the last line it prints as JSON; a failure raises with its stderr."""
-    done = subprocess.run(
-        list(argv), env=dict(env or clean_env()), cwd=REPO_ROOT, capture_output=True, text=True, timeout=900
-    )
+    env = dict(env or clean_env())
+    done = subprocess.run(list(argv), env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -125,7 +122,6 @@ class Target:
 
     @classmethod
     def limit(cls, name: str, figure: Spread, limit: float, unit: str = "x", digits: int = 2) -> Target:
-        """A figure whose median must be at most ``limit``."""
         return cls(name, f"{figure.show(unit, digits)} ≤ {limit:g}{unit}", figure.median <= limit)
 
     def show(self) -> str:
@@ -166,7 +162,6 @@ def _cell(value: object) -> str:
 
 
 def write_json(sections: Sequence[Section], info: dict[str, Any], **extra: Any) -> Path:
-    """``build/bench.json``: the machine, every section and any extra fields."""
     BUILD_DIR.mkdir(exist_ok=True)
     path = BUILD_DIR / "bench.json"
     document = {"machine": info, **extra, "sections": [asdict(section) for section in sections]}

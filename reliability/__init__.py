@@ -1,7 +1,3 @@
-"""The reliability classes (fault matrix, fuzz, soak, secrets, hostile servers and careless
-configuration) at full size: ``python -m reliability`` (``make reliability``).
-
-The classes are the test suite's own tests, marked ``@pytest.mark.reliability("<class>")``:
-``make test`` runs them small, ``python -m reliability`` runs them with ``--full`` and reports per
-class the variants tried, how many ended as expected and the figures the tests recorded.
-"""
+"""The reliability classes (fault matrix, fuzz, soak, secrets, hostile servers, careless configuration):
+the suite's tests marked ``@pytest.mark.reliability("<class>")``, which ``make test`` runs small and
+``python -m reliability`` (``make reliability``) runs with ``--full``, reporting what each class tried."""

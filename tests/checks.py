@@ -66,7 +66,8 @@ class LeakScanner:
         for chained in (error.__context__, error.__cause__):
             if chained is not None:
                 attributes = vars(chained).values()
-                self.scan(f"{where} chained", repr([chained, *attributes, *map(_fields, attributes)]))
+                fields = [getattr(attribute, "__dict__", {}) for attribute in attributes]
+                self.scan(f"{where} chained", repr([chained, *attributes, *fields]))
                 self.scan_error(where, chained)
 
     @contextmanager
@@ -86,10 +87,6 @@ class LeakScanner:
         finally:
             root.removeHandler(handler)
             root.setLevel(level)
-
-
-def _fields(value: object) -> dict[str, Any]:
-    return dict(getattr(value, "__dict__", {}))
 
 
 def find_text(
@@ -124,11 +121,8 @@ DERIVED = ("flavor_code", "is_running", "project_id", "region", "status_name", "
 def mismatches(
     outputs: Mapping[str, Any], stored: Mapping[str, Any], project_id: str, region: str
 ) -> list[str]:
-    """Fields where ``outputs`` differ from the emulator's stored job (empty when right).
-
-    Computed from the stored JSON, not through the package's model, so that a parsing bug cannot
-    hide itself. Numbers compare by value (the gRPC round trip makes every int a float).
-    """
+    """Fields where ``outputs`` differ from the emulator's stored job, computed from the stored JSON
+    (not the package's model, so that a parsing bug cannot hide itself); numbers compare by value."""
     wrong = [name for name in OUTPUT_FIELDS if name not in DERIVED and outputs.get(name) != stored.get(name)]
     derived = {
         "flavor_code": (stored.get("flavor") or {}).get("code"),

@@ -1,14 +1,7 @@
-"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC as the engine does
-(no Pulumi CLI here), with messages made by the SDK's own (de)serializers: numbers come back as
-floats, unknowns as ``Unknown``.
-
-:class:`Engine` plays ``preview``, ``up``, ``refresh`` and ``destroy`` over a stack state, a fresh
-provider process per operation, with the call sequences of the engine's step generator
-(``pkg/resource/deploy/step_generator.go``): new: ``Check``, ``Create``; in state: ``Check``,
-``Diff``, then ``Update``, or ``Check``, ``Create``, ``Delete`` to replace; ``read_id``: ``Read``
-(none while unknown); refresh: ``Read`` (a blank ID drops it), then ``Diff`` if managed; destroy:
-``Delete`` for managed ones. The first failing step stops the operation; running steps commit.
-"""
+"""Drive the SDK's own provider server (``python -m pulumi.dynamic``) over gRPC with the SDK's own
+(de)serializers (numbers come back as floats, unknowns as ``Unknown``), and :class:`Engine`: preview,
+up, refresh and destroy with the call sequences of the engine's step generator
+(``pkg/resource/deploy/step_generator.go``), a fresh provider process per operation."""
 
 from __future__ import annotations
 
@@ -18,7 +11,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -37,8 +30,8 @@ from tests.programs import JOB_TYPE, clean_environ
 Props = Mapping[str, Any]
 
 
-def urn_for(name: str, type_: str = JOB_TYPE, project: str = "project", stack: str = "stack") -> str:
-    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+def urn_for(name: str) -> str:
+    return f"urn:pulumi:stack::project::{JOB_TYPE}::{name}"
 
 
 def serialized_provider(provider: ResourceProvider) -> str:
@@ -75,9 +68,7 @@ class Diff(NamedTuple):
     replaces: list[str]
 
 
-class Read(NamedTuple):
-    """What ``Create`` and ``Read`` answer."""
-
+class Read(NamedTuple):  # what Create and Read answer
     id: str
     outputs: dict[str, Any]
 
@@ -99,6 +90,7 @@ class ProviderServer:
         self._readers: list[threading.Thread] = []
         self._proc: subprocess.Popen[str] | None = None
         self._channel: grpc.Channel | None = None
+        self.pid: int | None = None
 
     def __enter__(self) -> ProviderServer:
         pipe, port = subprocess.PIPE, queue.Queue[str]()
@@ -106,6 +98,7 @@ class ProviderServer:
         self._proc = subprocess.Popen(
             command, cwd=self.cwd, env=self.env, stdout=pipe, stderr=pipe, text=True, errors="replace"
         )
+        self.pid = self._proc.pid
         for name, stream in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
             args = (stream, self.output[name], port if name == "stdout" else None)
             self._readers.append(threading.Thread(target=self._drain, args=args, daemon=True))
@@ -123,7 +116,7 @@ class ProviderServer:
 
     @staticmethod
     def _drain(stream: IO[str], into: list[str], first: queue.Queue[str] | None) -> None:
-        """Read a pipe so the child never blocks on it; the first stdout line is the port."""
+        """Read a pipe so the child never blocks on it; the first stdout line (the port) to ``first``."""
         for line in iter(stream.readline, ""):
             if first is not None:
                 first.put(line)
@@ -135,24 +128,15 @@ class ProviderServer:
 
     def __exit__(self, *exc_info: object) -> None:
         """Stop the process first: closing a channel to a live server blocks for ~0.2 s."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=5)
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
         if self._channel is not None:
             self._channel.close()
         for reader in self._readers:
             reader.join(timeout=5)
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
     def _call(self, method: str, urn: str | None = None, **fields: Any) -> Any:
-        """One RPC; property maps become ``Struct``s, a URN gives the name and type fields."""
         if urn is not None:
             parts = urn.split("::")
             fields.update(urn=urn, name=parts[-1], type=parts[-2].rsplit("$", 1)[-1])
@@ -170,7 +154,6 @@ class ProviderServer:
         return str(self._call("GetPluginInfo").version)
 
     def configure(self, config: Mapping[str, str], secret_keys: Collection[str] = ()) -> Any:
-        """Namespaced keys, string values, secrets wrapped: the stack config as the engine sends it."""
         args = {
             key: rpc.wrap_rpc_secret(value) if key in secret_keys else value for key, value in config.items()
         }
@@ -183,7 +166,6 @@ class ProviderServer:
         return Checked(_props(response.inputs), [(fail.property, fail.reason) for fail in response.failures])
 
     def diff(self, urn: str, id: str, olds: Props, news: Props, old_inputs: Props) -> Diff:
-        """``olds`` are the old outputs; the Python SDK ignores ``old_inputs``."""
         response = self._call("Diff", urn, id=id, olds=olds, news=news, old_inputs=old_inputs)
         assert response.changes != provider_pb2.DiffResponse.DIFF_UNKNOWN and not response.deleteBeforeReplace
         return Diff(response.changes == provider_pb2.DiffResponse.DIFF_SOME, list(response.replaces))
@@ -193,7 +175,6 @@ class ProviderServer:
         return Read(response.id, _props(response.properties))
 
     def update(self, urn: str, id: str, olds: Props, news: Props, old_inputs: Props) -> dict[str, Any]:
-        """The new outputs, which replace the whole output set."""
         response = self._call("Update", urn, id=id, olds=olds, news=news, old_inputs=old_inputs)
         return _props(response.properties)
 
@@ -209,12 +190,11 @@ class ProviderServer:
 # -- the engine ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Desired:
+class Desired(NamedTuple):
     """What a program registers: inputs (``None``: an output-only property, not sent) and
     ``ResourceOptions(id=...)`` as ``read_id``."""
 
-    inputs: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any]
     read_id: Any = None
 
 
@@ -226,6 +206,7 @@ class ResourceState:
     external: bool = False
 
 
+Phase = tuple[Mapping[str, Callable[[], "Step"]], int, bool]  # steps, how many at a time, committed
 Kind = Literal["create", "same", "update", "replace", "read", "refresh", "delete", "discard"]
 
 
@@ -249,8 +230,7 @@ class Step:
         return self.state.id if self.state is not None else None
 
     @property
-    def dropped(self) -> bool:
-        """A refresh whose Read answered a blank ID."""
+    def dropped(self) -> bool:  # a refresh whose Read answered a blank ID
         return self.kind == "refresh" and self.state is None
 
 
@@ -279,55 +259,48 @@ class OperationResult:
 
 
 class Engine:
-    """The engine over one stack; config keys without a namespace get ``<project>:``, as
-    ``pulumi config set`` stores them."""
+    """The engine over one stack: its (namespaced) config and state."""
+
+    urn = staticmethod(urn_for)
 
     def __init__(
-        self,
-        provider: ResourceProvider,
-        *,
-        config: Mapping[str, str] | None = None,
-        secret_keys: Collection[str] = (),
-        project: str = "project",
+        self, provider: ResourceProvider, *, config: Mapping[str, str], secret_keys: Collection[str] = ()
     ) -> None:
-        self.provider, self.project = serialized_provider(provider), project
-        self.config = {self._qualify(key): value for key, value in (config or {}).items()}
-        self.secret_keys = {self._qualify(key) for key in secret_keys}
+        self.provider, self.secret_keys = serialized_provider(provider), secret_keys
+        self.config = dict(config)
         self.state: dict[str, ResourceState] = {}
         self.servers_started = 0
 
-    def _qualify(self, key: str) -> str:
-        return key if ":" in key else f"{self.project}:{key}"
-
-    def urn(self, name: str) -> str:
-        return urn_for(name, JOB_TYPE, self.project)
-
     def preview(self, resources: Mapping[str, Desired], *, parallel: int = 1) -> OperationResult:
-        return self._operate(partial(self._deploy, resources, parallel, preview=True))
+        return self._operate(lambda server: self._deploy(server, resources, parallel, preview=True))
 
     def up(
         self, resources: Mapping[str, Desired], *, parallel: int = 1, refresh: bool = False
     ) -> OperationResult:
         """``refresh``: ``up --refresh``, every resource in state refreshed first, same process."""
-        return self._operate(partial(self._deploy, resources, parallel, refresh=refresh))
+
+        def phases(server: ProviderServer) -> Iterator[Phase]:
+            if refresh:
+                yield from self._refreshes(server, parallel)
+            yield from self._deploy(server, resources, parallel)
+
+        return self._operate(phases)
 
     def refresh(self, *, parallel: int = 1) -> OperationResult:
-        return self._operate(lambda server, result: self._run(self._refreshes(server), parallel, result))
+        return self._operate(lambda server: self._refreshes(server, parallel))
 
     def destroy(self, *, parallel: int = 1) -> OperationResult:
-        def body(server: ProviderServer, result: OperationResult) -> None:
-            jobs = {urn: partial(self._delete, server, urn, False) for urn in reversed(self.state)}
-            self._run(jobs, parallel, result)
+        return self._operate(lambda server: self._deletes(server, [*reversed(self.state)], parallel))
 
-        return self._operate(body)
-
-    def _operate(self, body: Callable[[ProviderServer, OperationResult], None]) -> OperationResult:
+    def _operate(self, phases: Callable[[ProviderServer], Iterator[Phase]]) -> OperationResult:
+        """Each phase's steps in one fresh provider process, a phase made once the one before is done."""
         result = OperationResult()
         self.servers_started += 1
-        with ProviderServer(project=self.project) as server:
+        with ProviderServer() as server:
             server.get_plugin_info()
             server.configure(self.config, self.secret_keys)
-            body(server, result)
+            for jobs, parallel, commit in phases(server):
+                self._run(jobs, parallel, result, commit)
         result.calls = [method for method, _ in server.calls]
         for urn, step in result.steps.items():
             step.calls = [method for method, of in server.calls if of == urn]
@@ -336,11 +309,7 @@ class Engine:
         return result
 
     def _run(
-        self,
-        jobs: Mapping[str, Callable[[], Step]],
-        parallel: int,
-        result: OperationResult,
-        commit: bool = True,
+        self, jobs: Mapping[str, Callable[[], Step]], parallel: int, result: OperationResult, commit: bool
     ) -> None:
         """Each resource's step, ``parallel`` at a time, nothing new after a failure; finished steps
         are recorded (and committed) in program order."""
@@ -366,27 +335,24 @@ class Engine:
                 self.state[step.urn] = step.state
 
     def _deploy(
-        self,
-        resources: Mapping[str, Desired],
-        parallel: int,
-        server: ProviderServer,
-        result: OperationResult,
-        *,
-        preview: bool = False,
-        refresh: bool = False,
-    ) -> None:
-        if refresh:
-            self._run(self._refreshes(server), parallel, result)
+        self, server: ProviderServer, resources: Mapping[str, Desired], parallel: int, preview: bool = False
+    ) -> Iterator[Phase]:
         desired = {self.urn(name): goal for name, goal in resources.items()}
         registrations = {
             urn: partial(self._register, server, urn, goal, preview) for urn, goal in desired.items()
         }
-        self._run(registrations, parallel, result, commit=not preview)
-        gone = [urn for urn in reversed(self.state) if urn not in desired]
-        self._run({urn: partial(self._delete, server, urn, preview) for urn in gone}, 1, result, not preview)
+        yield registrations, parallel, not preview
+        yield from self._deletes(
+            server, [urn for urn in reversed(self.state) if urn not in desired], 1, preview
+        )
 
-    def _refreshes(self, server: ProviderServer) -> dict[str, Callable[[], Step]]:
-        return {urn: partial(self._refresh, server, urn) for urn in self.state}
+    def _refreshes(self, server: ProviderServer, parallel: int) -> Iterator[Phase]:
+        yield {urn: partial(self._refresh, server, urn) for urn in self.state}, parallel, True
+
+    def _deletes(
+        self, server: ProviderServer, urns: list[str], parallel: int, preview: bool = False
+    ) -> Iterator[Phase]:
+        yield {urn: partial(self._delete, server, urn, preview) for urn in urns}, parallel, not preview
 
     @staticmethod
     def _shown(outputs: Mapping[str, Any], desired: Desired, preview: bool) -> dict[str, Any]:

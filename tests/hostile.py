@@ -9,9 +9,12 @@ import contextlib
 import functools
 import gzip
 import html
+import http.client
+import io
 import json
 import shutil
 import socket
+import socketserver
 import ssl
 import subprocess
 import threading
@@ -44,82 +47,65 @@ def reply(status: int = 200, body: bytes | str | dict[str, Any] = b"", **headers
     return head.encode("latin-1") + data
 
 
-class RawServer:
+class RawServer(socketserver.ThreadingTCPServer):
     """Serves every request on loopback with ``script`` (given the request head, it yields ``bytes``
     to send or ``float`` seconds of silence); records each request head."""
 
+    daemon_threads, block_on_close = True, False
+
     def __init__(self, script: Script, scheme: str = "http", *, tls: ssl.SSLContext | None = None) -> None:
-        self._script, self._tls = script, tls
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        scheme = "https" if tls is not None else scheme
-        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
+        super().__init__(("127.0.0.1", 0), _ScriptPlayer)
+        self.script, self.tls = script, tls
+        self.url = f"{'https' if tls else scheme}://127.0.0.1:{self.server_address[1]}"
         self.heads: list[bytes] = []
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._clients: list[socket.socket] = []
+        self.stop, self.clients = threading.Event(), list[socket.socket]()
 
     def __enter__(self) -> RawServer:
-        self._start(self._accept)
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
-    def _start(self, target: Callable[..., None], *args: Any) -> None:
-        self._threads.append(threading.Thread(target=target, args=args, daemon=True))
-        self._threads[-1].start()
-
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._listener.close()
-        for client in list(self._clients):
+        self.stop.set()
+        self.shutdown()
+        self.server_close()
+        for client in list(self.clients):
             with contextlib.suppress(OSError):
                 client.shutdown(socket.SHUT_RDWR)
             client.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
 
-    def _accept(self) -> None:
-        self._listener.settimeout(0.1)  # closing a socket does not wake accept(): poll the stop flag
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            client.settimeout(None)
-            self._start(self._serve, client)
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A connection a script or a client ended is no error here."""
 
-    def _serve(self, client: socket.socket) -> None:
-        self._clients.append(client)
-        try:
-            if self._tls is not None:
-                client = self._tls.wrap_socket(client, server_side=True)
-                self._clients.append(client)  # the raw socket is detached now: stop this one
-            while not self._stop.is_set():
-                head = self._read_head(client)
-                if not head:
-                    return
-                self.heads.append(head)
-                for step in self._script(head):
+
+class _ScriptPlayer(socketserver.BaseRequestHandler):
+    server: RawServer
+
+    def handle(self) -> None:
+        client = self.request
+        self.server.clients.append(client)
+        if self.server.tls is not None:
+            client = self.server.tls.wrap_socket(client, server_side=True)
+            self.server.clients.append(client)  # the raw socket is detached now: stop this one
+        with client:
+            while not self.server.stop.is_set() and (head := _read_head(client)):
+                self.server.heads.append(head)
+                for step in self.server.script(head):
                     if isinstance(step, bytes):
                         client.sendall(step)
-                    elif self._stop.wait(step):
+                    elif self.server.stop.wait(step):
                         return
-        except OSError:
-            return
-        finally:
-            client.close()
 
-    @staticmethod
-    def _read_head(client: socket.socket) -> bytes:
-        """The request head and its body (by Content-Length), so that keep-alive stays in step."""
-        data = b""
-        while True:
-            head, found, body = data.partition(b"\r\n\r\n")
-            if found and len(body) >= int(header(head, "Content-Length") or 0):
-                return data
-            if not (chunk := client.recv(65536)):
-                return b""
-            data += chunk
+
+def _read_head(client: socket.socket) -> bytes:
+    """The request head and its body (by Content-Length), so that keep-alive stays in step."""
+    data = b""
+    while True:
+        head, found, body = data.partition(b"\r\n\r\n")
+        if found and len(body) >= int(header(head, "Content-Length") or 0):
+            return data
+        if not (chunk := client.recv(65536)):
+            return b""
+        data += chunk
 
 
 def settings_for(url: str, *, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -191,11 +177,8 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 
 def header(head: bytes, name: str) -> str:
     """A request header's value from a recorded head ('' when absent)."""
-    for line in head.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
-        key, _, value = line.decode("latin-1").partition(":")
-        if key.strip().lower() == name.lower():
-            return value.strip()
-    return ""
+    fields = head.split(b"\r\n\r\n")[0].partition(b"\r\n")[2]
+    return str(http.client.parse_headers(io.BytesIO(fields + b"\r\n\r\n")).get(name, "")).strip()
 
 
 def trickled(first: bytes, *units: bytes) -> Script:

@@ -1,13 +1,8 @@
-"""Run a Pulumi program (the quickstart, an example, a test's own) under mocks, in a fresh child
-interpreter (``python -m tests.programs``), so runtime settings and process-wide caches start clean.
-
-In the child, mocks stand in for the engine: a ``VisualizationJob`` is served by the real provider,
-unpickled from ``__provider`` and configured with the stack config, calling the emulator as the
-engine's provider process would (on ``preview`` its outputs stay unknown; a read of an unknown ID
-is skipped). Secret inputs reach it unwrapped; outputs named like a secret input or in
-``additionalSecretOutputs`` come back secret. Other resources echo their inputs; a
-``StackReference`` serves the outputs a test hands it.
-"""
+"""Run a Pulumi program under mocks in a fresh child interpreter (``python -m tests.programs``), so
+runtime settings and process-wide caches start clean. There a ``VisualizationJob`` is served by the
+real provider, unpickled from ``__provider`` and configured with the stack config, as the engine's
+provider process would; outputs are made secret as the engine does; other resources echo their
+inputs; a ``StackReference`` serves the outputs a test hands it."""
 
 from __future__ import annotations
 
@@ -39,8 +34,6 @@ MARKER = "\n@@RESULT@@"
 
 @dataclass
 class ProgramRun:
-    """What a program registered and exported, and what it printed."""
-
     outputs: dict[str, dict[str, Any]]  # name -> {"known", "secret", "value"}
     resources: list[dict[str, Any]]
     error: dict[str, Any] | None  # {"type", "mro", "message", "traceback"}
@@ -88,7 +81,6 @@ def machine(*packages: str) -> dict[str, Any]:
 
 
 def write_program(directory: Path, source: str) -> Path:
-    """A program directory whose ``__main__.py`` is ``source`` (dedented)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "__main__.py").write_text(textwrap.dedent(source), encoding="utf-8")
     return directory
@@ -98,7 +90,6 @@ def run_program(
     program_dir: Path,
     *,
     project: str,
-    stack: str = "dev",
     config: Mapping[str, str] | None = None,
     secret_keys: list[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -108,18 +99,16 @@ def run_program(
 ) -> ProgramRun:
     """Run ``program_dir/__main__.py``; config keys are namespaced. The program sees only the
     credentials the test gives it (``env``, ``config``)."""
-    spec = {"project": project, "stack": stack, "config": dict(config or {}), "secret_keys": secret_keys}
+    spec = {"project": project, "config": dict(config or {}), "secret_keys": secret_keys}
     spec |= {"preview": preview, "stack_references": dict(stack_references or {})}
     command = [sys.executable, "-m", "tests.programs", json.dumps(spec)]
     env = {**clean_environ(env), "PYTHONPATH": str(REPO_ROOT)}
-    completed = subprocess.run(
-        command, cwd=program_dir, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    stdout, marker, payload = completed.stdout.rpartition(MARKER)
+    done = subprocess.run(command, cwd=program_dir, env=env, capture_output=True, text=True, timeout=timeout)
+    stdout, marker, payload = done.stdout.rpartition(MARKER)
     if not marker:
-        raise RuntimeError(f"program run crashed (exit {completed.returncode}):\n{completed.stderr}")
+        raise RuntimeError(f"program run crashed (exit {done.returncode}):\n{done.stderr}")
     result = json.loads(payload)
-    return ProgramRun(result["outputs"], result["resources"], result["error"], stdout, completed.stderr)
+    return ProgramRun(result["outputs"], result["resources"], result["error"], stdout, done.stderr)
 
 
 def modelarts_requests(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
@@ -190,24 +179,22 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
                 }
                 outputs = {k: rpc.wrap_rpc_secret(v) if k in secret else v for k, v in outputs.items()}
             elif args.typ == "pulumi:pulumi:StackReference":
-                name = args.inputs["name"]
-                resource_id = name
+                resource_id = name = args.inputs["name"]
                 outputs = {"name": name, "outputs": spec["stack_references"][name], "secretOutputNames": []}
             else:
                 resource_id, outputs = f"{args.name}-id", dict(args.inputs)
-            provider = args.inputs.get("__provider")
+            provider, inputs = args.inputs.get("__provider"), dict(args.inputs)
+            inputs.pop("__provider", None)
             record = {"type": args.typ, "name": args.name, "id": resource_id, "resource_id": args.resource_id}
-            record["inputs"] = _plain({k: v for k, v in args.inputs.items() if k != "__provider"})
-            record["provider_secret"] = rpc.is_rpc_secret(provider)
-            record["provider"] = rpc.unwrap_rpc_secret(provider) if provider is not None else None
-            record |= {"outputs": _plain(outputs), "secret_outputs": secret_outputs.get(args.name, [])}
-            resources.append(record)
+            record |= {"inputs": _plain(inputs), "provider_secret": rpc.is_rpc_secret(provider)}
+            record |= {"provider": provider and rpc.unwrap_rpc_secret(provider), "outputs": _plain(outputs)}
+            resources.append(record | {"secret_outputs": secret_outputs.get(args.name, [])})
             return resource_id, outputs
 
         def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
             return {}, None
 
-    pulumi.runtime.set_mocks(Mocks(), project=spec["project"], stack=spec["stack"], preview=spec["preview"])
+    pulumi.runtime.set_mocks(Mocks(), project=spec["project"], stack="dev", preview=spec["preview"])
     monitor = pulumi.runtime.settings.get_monitor()
 
     def recording(original: Any) -> Any:

@@ -1,5 +1,5 @@
-"""The data source as the engine drives it: the SDK's provider server over gRPC, the emulator
-behind it, and the emulator's request log as the proof of what reached the cloud."""
+"""The data source as the engine drives it (tests/harness), the emulator's request log as the proof
+of what reached the cloud."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ from tests.harness import (
 PLUGIN_CALLS, REPLACE = ["GetPluginInfo", "Configure"], ["Check", "Diff", "Check"]
 
 
-def engine_for(emulator: ModelArtsEmulator, auth: str = "aksk") -> Engine:
-    """An engine whose stack config points at the emulator (no project: it is looked up)."""
-    config = emulator.stack_config(auth, include_project=False)
+def engine_for(emulator: ModelArtsEmulator, auth: str = "aksk", **config: str) -> Engine:
+    """Stack config pointing at the emulator (no project: it is looked up), plus ``config``."""
+    config = {**emulator.stack_config(auth, include_project=False), **config}
     return Engine(VisualizationJobProvider(), config=config, secret_keys=SECRET_CONFIG_KEYS)
 
 
@@ -48,7 +48,6 @@ def job(job_id: Any, read_id: Any = None, **overrides: Any) -> Desired:
 
 
 def modelarts_calls(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
-    """(method, route) of every ModelArts request; IAM lookups are left out."""
     return [(r.method, r.route) for r in emulator.requests if not r.route.startswith("iam_")]
 
 
@@ -71,6 +70,10 @@ def put_in_state(
 
 def stored(engine: Engine, name: str) -> dict[str, Any]:
     return {k: v for k, v in engine.state[engine.urn(name)].outputs.items() if k != "__provider"}
+
+
+def state_json(engine: Engine) -> str:
+    return json.dumps({urn: vars(state) for urn, state in engine.state.items()})
 
 
 # -- the harness: the engine's call sequences ------------------------------------------------------
@@ -111,9 +114,7 @@ def test_preview_sends_nothing_and_up_reads_the_job_once(engine: Engine, emulato
     assert (step.kind, step.id, step.calls) == ("create", "197", ["Check", "Create"])
     outputs = step.outputs or {}
     # Every field exactly the job's, no "id" or "urn"; the engine drops top-level nulls from state.
-    assert {key: value for key, value in outputs.items() if key != "__provider"} == fresh_state_outputs(
-        emulator, 197
-    )
+    assert stored(engine, "board") == fresh_state_outputs(emulator, 197)
     assert (outputs["status"], outputs["status_name"], outputs["is_running"]) == (8, "RUNNING", True)
     assert (outputs["created_at"], outputs["region"]) == ("2019-08-07T03:48:56Z", "eu-de")
     assert modelarts_calls(emulator) == [("GET", "get_job")]
@@ -263,11 +264,8 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
 @pytest.mark.parametrize(
     ("job_id", "read_id", "read"),
     [
-        (197, "212", None),
-        ("0197", "212", None),
-        (212.0, "197", None),
-        (197, "0197", 197),
-        ("212", "212", 212),
+        *[(197, "212", None), ("0197", "212", None), (212.0, "197", None)],  # another job: nothing is read
+        *[(197, "0197", 197), ("212", "212", 212)],
     ],
 )
 def test_a_read_whose_inputs_name_another_job_than_its_id_reads_nothing(
@@ -289,7 +287,7 @@ def test_a_read_whose_inputs_name_another_job_than_its_id_reads_nothing(
 @pytest.mark.parametrize("auth", ["aksk", "password", "token", "credentials-since-removed"])
 def test_destroy_sends_nothing_in_any_auth_mode(emulator: ModelArtsEmulator, auth: str) -> None:
     """Not a ModelArts request nor an IAM login: destroy needs no settings, even broken ones."""
-    engine = engine_for(emulator, auth if auth != "credentials-since-removed" else "password")
+    engine = engine_for(emulator, auth.replace("credentials-since-removed", "password"))
     engine.up({"board": job(197), "seen": job(212, read_id="212")}).raise_error()
     if auth == "credentials-since-removed":
         engine.config = {"modelarts:userName": "someone", "modelarts:endpoint": "http://127.0.0.1:9"}
@@ -382,7 +380,7 @@ def test_canary_secrets_appear_nowhere(emulator: ModelArtsEmulator, auth: str, l
     )
     failed = engine.up({"board": job(197)})
     assert isinstance(failed.error, ProviderCallError) and "denied for ***" in failed.error.last_line
-    texts += [failed.error.details, failed.output, json.dumps({u: vars(s) for u, s in engine.state.items()})]
+    texts += [failed.error.details, failed.output, state_json(engine)]
     for text in texts:
         leaks.scan(f"engine ({auth})", text)
 
@@ -419,11 +417,7 @@ def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
     emulator.inject_fault("get_job", **fault, count=9) if fault else None
     failed = engine.up({"board": job(197)})
     assert isinstance(failed.error, ProviderCallError) and named in failed.error.last_line
-    for text in (
-        failed.error.details,
-        failed.output,
-        json.dumps({u: vars(s) for u, s in engine.state.items()}),
-    ):
+    for text in (failed.error.details, failed.output, state_json(engine)):
         leaks.scan("grpc", text)
 
 
@@ -500,11 +494,8 @@ def test_a_token_expiring_mid_run_is_renewed_by_the_provider_process(refresher: 
 @pytest.mark.parametrize(
     ("inputs", "property_"),
     [
-        ({"job_id": "../197"}, "job_id"),
-        ({"job_id": None}, "job_id"),
-        ({"job_id": str(2**60 + 1)}, "job_id"),  # would arrive as 1.152921504606847e+18
-        ({"job_id": 2**53 + 1}, "job_id"),
-        ({"job_id": 197.5}, "job_id"),
+        # A job ID past 2**53 would arrive as a double (1.152921504606847e+18): refused as given.
+        *(({"job_id": bad}, "job_id") for bad in ("../197", None, str(2**60 + 1), 2**53 + 1, 197.5)),
         ({"job_id": 197, "project_id": "a/b"}, "project_id"),
         ({"job_id": 197, "endpoint": "http://modelarts.example.com"}, "endpoint"),
         ({"job_id": 197, "region": "eu de"}, "region"),
@@ -515,9 +506,8 @@ def test_check_names_the_bad_property_and_sends_nothing(
 ) -> None:
     _, emulator, server, *_ = refresher
     emulator.clear_requests()
-    failures = server.check(
-        urn_for("board"), {}, {**inputs, "__provider": serialized_provider(VisualizationJobProvider())}
-    ).failures
+    provider = serialized_provider(VisualizationJobProvider())
+    failures = server.check(urn_for("board"), {}, {**inputs, "__provider": provider}).failures
     assert [name for name, _ in failures] == [property_]
     if property_ == "job_id" and inputs["job_id"] is not None:
         assert failures[0][1].startswith("job_id must be a whole number from 1 to 9007199254740991")

@@ -1,10 +1,6 @@
-"""The function forms (``get_visualization_job(s)`` and their ``_output`` twins) against the emulator.
-
-Direct forms are called in this process with the emulator's ``HW_*`` variables in the environment
-(they need no Pulumi engine). Output forms run inside small programs under mocks
-(:func:`tests.programs.run_program`), where preview, unknowns and ``depends_on`` exist.
-The emulator's request log is the proof of what was sent, and when.
-"""
+"""The function forms against the emulator: direct forms in this process (``HW_*`` variables set),
+output forms in programs under mocks (:func:`tests.programs.run_program`), where preview, unknowns and
+``depends_on`` exist. The emulator's request log is the proof of what was sent, and when."""
 
 from __future__ import annotations
 
@@ -91,17 +87,14 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
         ({"job_id": 999}, JobNotFoundError, ["job 999", "HTTP 400", "Check the job ID"], ["get_job"]),
         # allow_missing forgives absence, not ambiguity; no job is read.
         (
-            {"job_name": "twin", "allow_missing": True},
+            dict(job_name="twin", allow_missing=True),
             AmbiguousJobNameError,
             ["IDs 1000, 1001", "by its ID"],
             ["list_jobs"],
         ),
-        ({}, InvalidInputError, ["exactly one of job_id or job_name"], []),
-        (
-            {"job_id": 197, "job_name": "apiTest-11"},
-            InvalidInputError,
-            ["exactly one of job_id or job_name"],
-            [],
+        *(
+            (lookup, InvalidInputError, ["exactly one of job_id or job_name"], [])
+            for lookup in ({}, {"job_id": 197, "job_name": "apiTest-11"})
         ),
         ({"job_name": "bad/name"}, InvalidInputError, ["job_name"], []),
         ({"job_id": "12a"}, InvalidInputError, ["job_id must be a whole number"], []),
@@ -149,8 +142,8 @@ def test_jobs_filter_by_status_and_name(
     result = get_visualization_jobs(status=status, search_content=search)
     assert [job.job_id for job in result.jobs] == expected
     assert [r.route for r in in_env.requests] == ["list_jobs"] and result.search_content == (search or None)
-    assert (
-        (result.status, type(result.status)) == (None, type(None)) if status is None else (int(status), int)
+    assert (result.status, type(result.status)) == (
+        (None, type(None)) if status is None else (int(status), int)
     )
     assert (result.project_id, result.region) == (in_env.project_id, in_env.region)
     assert result.id == f"{in_env.project_id}/visualization-jobs?{query}"
@@ -195,13 +188,16 @@ def write_program(directory: Path, body: str) -> Path:
     return write(directory, HEADER + textwrap.dedent(body))
 
 
-def run_in(emulator: ModelArtsEmulator, program: Path, **kwargs: Any) -> Any:
-    config = {"functions:jobName": "apiTest-11", **kwargs.pop("config", {})}
+def run_in(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: Any) -> Any:
+    """A program of ``HEADER`` and ``body`` with the emulator's variables and a ``jobName`` setting."""
+    config = {"functions:jobName": "apiTest-11"}
+    program = write_program(directory, body)
     return run_program(program, project="functions", config=config, env=emulator.environ(), **kwargs)
 
 
 def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    program = write_program(
+    run = run_in(
+        emulator,
         tmp_path,
         f"""
         job = VisualizationJob("board", job_id=197)
@@ -230,9 +226,7 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         pulumi.export("in_secret_project", in_secret_project.apply(fields))
         pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
         """,
-    )
-    run = run_in(
-        emulator, program, stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}}
+        stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}},
     )
     assert run.error is None, run.error
     resource = run.value("resource")
@@ -267,7 +261,8 @@ class Site(pulumi.ComponentResource):
 def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    program = write_program(
+    run = run_in(
+        emulator,
         tmp_path,
         COMPONENT
         + textwrap.dedent("""
@@ -282,8 +277,8 @@ def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
         # Known inputs are read in preview too (functions have no state to fall back on).
         pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
         """),
+        preview=True,
     )
-    run = run_in(emulator, program, preview=True)
     assert run.error is None, run.error
     assert [name for name, entry in run.outputs.items() if entry["known"]] == ["known"]
     assert run.value("known")["job_name"] == "flowers_vis-2"
@@ -304,7 +299,8 @@ def test_depends_on_waits_for_the_resource_and_a_components_children(
     tmp_path: Path, emulator: ModelArtsEmulator, declared: str, depends_on: str
 ) -> None:
     emulator.latency = 0.3  # every /v1 answer is held back this long
-    program = write_program(
+    run = run_in(
+        emulator,
         tmp_path,
         COMPONENT
         + f"""
@@ -315,7 +311,6 @@ pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
 pulumi.export("free", free.apply(lambda result: result.job_name))
 """,
     )
-    run = run_in(emulator, program)
     assert run.error is None, run.error
     assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
     arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
@@ -337,7 +332,8 @@ def test_many_output_lookups_each_get_their_own_result(
     wanted = [*job_ids, *range(900_000, 900_000 + missing)]
     random.Random(7).shuffle(wanted)
     emulator.latency = latency
-    program = write_program(
+    run = run_in(
+        emulator,
         tmp_path,
         f"""
         results = {{str(i): get_visualization_job_output(job_id=i, allow_missing=True) for i in {wanted}}}
@@ -346,9 +342,6 @@ def test_many_output_lookups_each_get_their_own_result(
         ))
         """,
     )
-
-    run = run_in(emulator, program)
-
     assert run.error is None, run.error
     names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
     assert run.value("names") == {str(i): [str(i), i in names, names.get(i)] for i in wanted}
@@ -369,7 +362,8 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
     with one line, as from the pool."""
     latency = 0.1
     with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY, latency=latency) as slow:
-        program = write_program(
+        run = run_in(
+            emulator,
             tmp_path,
             f"""
             import asyncio
@@ -414,9 +408,6 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
             pulumi.export("phases", pulumi.Output.from_input(asyncio.ensure_future(phases())))
             """,
         )
-
-        run = run_in(emulator, program)
-
         phases = json.loads((tmp_path / "phases.json").read_text())
         assert phases["inline"] is phases["inline_again"] is True and phases["inline_after"] is False
         names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
@@ -441,16 +432,14 @@ def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
     tmp_path: Path, emulator: ModelArtsEmulator, job_id: object, error: str, fragment: str
 ) -> None:
     """Bad input sends nothing; a missing job is read once."""
-    program = write_program(
+    run = run_in(
+        emulator,
         tmp_path,
         f"""
         pulumi.export("ok", get_visualization_job_output(job_id=197).apply(lambda r: r.job_name))
         pulumi.export("bad", get_visualization_job_output(job_id={job_id!r}).apply(fields))
         """,
     )
-
-    run = run_in(emulator, program)
-
     assert run.error is not None and run.error["type"] == error
     assert {"ModelArtsError", "RunError"} <= set(run.error["mro"]) and "\n" not in run.error["message"]
     assert fragment in run.error["message"]
@@ -476,10 +465,8 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
         """,
     )
-    creds = emulator.credentials
-    config = {"modelarts:endpoint": emulator.url, "modelarts:authUrl": emulator.iam_url}
-    config |= {"modelarts:accessKey": creds.access_key, "modelarts:secretKey": creds.secret_key}
-    run = run_program(program, project="functions", config=config)  # namespaced keys, as the CLI sets
+    config = emulator.stack_config(include_project=False)  # namespaced keys, as the CLI sets them
+    run = run_program(program, project="functions", config=config)
     assert run.error is None, run.error
     assert (
         run.value("names") == [job["job_name"] for job in emulator.jobs()]

@@ -223,13 +223,11 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
     flowers, board = outputs_of(emulator, 245), outputs_of(emulator, 197)
 
     def run_lookup(**config: str) -> ProgramRun:
-        settings = {f"modelarts-lookup-by-name:{key}": value for key, value in config.items()}
-        return run_program(
-            LOOKUP_DIR, project="modelarts-lookup-by-name", config=settings, env=emulator.environ()
-        )
+        project = "modelarts-lookup-by-name"
+        settings = {f"{project}:{key}": value for key, value in config.items()}
+        return run_program(LOOKUP_DIR, project=project, config=settings, env=emulator.environ())
 
     run = run_lookup(jobName="flowers_vis-2", probeJobId="999")
-
     assert run.error is None, run.error
     assert run.values() == {
         "job_id": 245,
@@ -262,12 +260,9 @@ GITOPS_KINDS = ["ClusterRoleBinding", "Secret", "ServiceAccount", "Stack"]
 def run_gitops(**config: str) -> ProgramRun:
     base = {"projectRepo": "https://git.example.com/ml/pulumi-modelarts.git", "jobId": "197"}
     base |= {"accessKey": CANARY.access_key, "secretKey": CANARY.secret_key}
-    return run_program(
-        GITOPS_DIR,
-        project="modelarts-gitops",
-        config={f"modelarts-gitops:{key}": value for key, value in {**base, **config}.items()},
-        secret_keys=[f"modelarts-gitops:{key}" for key in ("accessKey", "secretKey", "backendCredential")],
-    )
+    config = {f"modelarts-gitops:{key}": value for key, value in {**base, **config}.items()}
+    secret_keys = [f"modelarts-gitops:{key}" for key in ("accessKey", "secretKey", "backendCredential")]
+    return run_program(GITOPS_DIR, project="modelarts-gitops", config=config, secret_keys=secret_keys)
 
 
 def gitops_objects(**config: str) -> tuple[ProgramRun, dict[str, dict[str, Any]]]:
@@ -286,10 +281,6 @@ def manifest_objects() -> dict[str, Any]:
     documents = list(yaml.safe_load_all((GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")))
     assert sorted(document["kind"] for document in documents) == GITOPS_KINDS
     return {document["kind"]: document for document in documents}
-
-
-def secret_ref(key: str, secret: str = "modelarts-quickstart-credentials") -> dict[str, Any]:
-    return {"type": "Secret", "secret": {"name": secret, "key": key}}
 
 
 @needs_kubernetes
@@ -316,7 +307,8 @@ def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> Non
     variables |= {"HW_PROJECT_ID": "0a1b2c3", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
     assert secret["stringData"] == {"__secret": variables}
     region = {"HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}}}
-    assert spec["envRefs"] == region | {key: secret_ref(key, "vis-credentials") for key in variables}
+    refs = {key: {"type": "Secret", "secret": {"name": "vis-credentials", "key": key}} for key in variables}
+    assert spec["envRefs"] == region | refs
     jsonpath = "-o jsonpath='{.status.outputs.service_url}'"
     assert run.value("read_service_url") == f"kubectl get stack vis -n ml-ops {jsonpath}"
     missing = run_gitops()  # without a backend credential: says what to set, creates nothing
@@ -391,7 +383,7 @@ def registered(run: ProgramRun) -> dict[str, dict[str, Any]]:
 def test_registration_is_what_the_sdks_dynamic_resource_registers(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """The registration bypasses the SDK's per-resource pickling, so compare it with the SDK's own."""
+    """The registration bypasses the SDK's per-resource pickling: compare it with the SDK's own."""
     run = run_resources(
         emulator,
         tmp_path,
@@ -510,40 +502,32 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
 ) -> None:
     run = run_resources(emulator, tmp_path, f'VisualizationJob.get("seen", {bad})\n')
     assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"])
-    assert run.error["message"].startswith("job_id must be a whole number from 1 to 9007199254740991, got ")
+    assert run.error["message"].startswith(f"{WHOLE}9007199254740991, got ")
     assert "\n" not in run.error["message"] and emulator.requests == []
 
 
+WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "
+PLAIN = (
+    "endpoint is an Output; get_visualization_jobs() takes plain values. Use get_visualization_jobs_output()"
+)
 #: Known inputs each form refuses in the program, named as the argument and shown as given:
 #: name -> (call, start of the one-line message).
 REFUSED_IN_THE_PROGRAM = {
-    "resource-id-above-2**53": (
-        "VisualizationJob('big', 2**53 + 1)",
-        "job_id must be a whole number from 1 to ",
-    ),
-    "get-id-above-2**53": (
-        "VisualizationJob.get('big', 2**53 + 1)",
-        "job_id must be a whole number from 1 to ",
-    ),
-    "resource-project": ("VisualizationJob('p', 197, project_id=5)", "project_id may only contain "),
-    "get-project": ("VisualizationJob.get('p', 197, project_id=5.0)", "project_id may only contain "),
+    "resource-id-above-2**53": ("VisualizationJob('big', 2**53 + 1)", WHOLE),
+    "get-id-above-2**53": ("VisualizationJob.get('big', 2**53 + 1)", WHOLE),
+    "resource-project": ("VisualizationJob('p', 197, project_id=5)", PROJECT_ID),
+    "get-project": ("VisualizationJob.get('p', 197, project_id=5.0)", PROJECT_ID),
     "get-region": (
         "VisualizationJob.get('r', pulumi.Output.from_input(197), region='eu/de')",
         "region may only ",
     ),
-    "function-project": (
-        "get_visualization_job(job_id=197, project_id='a/b')",
-        "project_id may only contain ",
-    ),
+    "function-project": ("get_visualization_job(job_id=197, project_id='a/b')", PROJECT_ID),
     "function-region": ("get_visualization_jobs(region='eu de')", "region may only contain "),
     "direct-with-output": (
         "get_visualization_job(job_id=secret(197))",
         "job_id is an Output; get_visualization_job()",
     ),
-    "direct-with-output-place": (
-        "get_visualization_jobs(endpoint=pulumi.Output.from_input(ENDPOINT))",
-        "endpoint is an Output; get_visualization_jobs() takes plain values. Use get_visualization_jobs_output()",
-    ),
+    "direct-output-place": ("get_visualization_jobs(endpoint=pulumi.Output.from_input(ENDPOINT))", PLAIN),
 }
 
 
@@ -640,12 +624,9 @@ def test_every_project_declares_its_config(directory: Path) -> None:
 def test_the_sdk_reproductions_run_as_documented_or_as_scripts(
     argv: list[str], cwd: Path | None, tmp_path: Path
 ) -> None:
-    """The reproductions under benchmarks/ run from anywhere; the first shows the SDK wrapping the
-    pickler once more for each plain ``dynamic.Resource`` (pulumi/pulumi#17803)."""
-    done = subprocess.run(
-        [sys.executable, *argv], cwd=cwd or tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    """The reproductions under benchmarks/ run from anywhere (the first shows pulumi/pulumi#17803)."""
+    done = subprocess.run([sys.executable, *argv], cwd=cwd or tmp_path, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:].decode()
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if "sdk_pickle_growth" in argv[-2]:
         assert [batch["depth"] for batch in result["batches"]] == [100, 200] and result["failure"] == {}

@@ -1,10 +1,6 @@
-"""The reliability classes that are theirs alone: fuzz, soak and a server echoing a credential.
-
-``make test`` runs them small; ``python -m reliability`` runs them with ``--full`` (1,000 examples
-per fuzz property, a 20,000-read soak) and reports what they recorded. Hostile input never
-reaches another path: it is refused before any request, or it becomes exactly
-``/v1/{project}/visualization-jobs/{number}``.
-"""
+"""The reliability classes that are theirs alone: fuzz, soak and a server echoing a credential (with
+``--full``: 1,000 examples per fuzz property, a 20,000-read soak). Hostile input never reaches another
+path: it is refused before any request, or it becomes exactly ``/v1/{project}/visualization-jobs/{n}``."""
 
 from __future__ import annotations
 

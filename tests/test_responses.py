@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.errors import (
     ConfigurationError,
-    InvalidInputError,
     InvalidResponseError,
     JobNotFoundError,
     ModelArtsError,
@@ -53,8 +52,11 @@ class Scripted(RawServer):
     def read(self, body: bytes | dict[str, Any], status: int = 200, **headers: str) -> Any:
         """Job 197 as a client without retries reads it from ``body``."""
         self.answer = reply(status, body, **headers)
-        with closing(ModelArtsClient(settings_for(self.url, max_retries=0))) as client:
+        with self.client(max_retries=0) as client:
             return client.get_visualization_job(197)
+
+    def client(self, **overrides: Any) -> closing[ModelArtsClient]:
+        return closing(ModelArtsClient(settings_for(self.url, **overrides)))
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +97,7 @@ def _listing(*jobs: dict[str, Any], total: int = 6) -> bytes:
     ("page", "status", "fragment"),
     [
         (_listing({"job_id": 1}, {"job_id": 2}), None, "page 2 lists only jobs already listed"),
-        (
-            _listing({"job_id": 1}, {"job_id": 1}, {"job_id": 2}, total=6),
-            None,
-            "page 2 lists only jobs already",
-        ),
+        (_listing({"job_id": 1}, {"job_id": 1}, {"job_id": 2}), None, "page 2 lists only jobs already"),
         (_listing({"job_id": 1}, {"job_id": 2, "status": 7}), 8, "lists job 2 in status 7, not 8"),
         (
             _listing({"job_id": 1, "status": "8"}, {"job_id": 2, "status": 8.0}, total=2),
@@ -115,21 +113,9 @@ def test_a_listing_that_repeats_itself_or_ignores_its_filter_is_refused(
     """A server that ignores ``page`` would be read for ever, and one that ignores ``status`` would
     hand over jobs that were not asked for."""
     server.answer, before = reply(200, page), len(server.heads)
-    with closing(ModelArtsClient(settings_for(server.url))) as client:
-        jobs = client.list_visualization_jobs(status=status, per_page=2)
-        with pytest.raises(InvalidResponseError, match=fragment):
-            list(jobs)
+    with server.client() as client, pytest.raises(InvalidResponseError, match=fragment):
+        list(client.list_visualization_jobs(status=status, per_page=2))
     assert len(server.heads) - before == (2 if "already" in fragment else 1)
-
-
-@pytest.mark.parametrize("status", [-1, 10**30, 8.5, "8x", True])
-def test_a_status_filter_that_is_no_status_code_is_refused_before_any_request(
-    server: Scripted, status: Any
-) -> None:
-    before = len(server.heads)
-    with pytest.raises(InvalidInputError, match="status must be a whole number"):
-        ModelArtsClient(settings_for(server.url)).list_visualization_jobs(status=status)
-    assert len(server.heads) == before
 
 
 # -- non-finite numbers (defect 6) -------------------------------------------------------------
@@ -143,7 +129,7 @@ def test_non_finite_numbers_are_refused(server: Scripted, field: str, number: st
     with pytest.raises(InvalidResponseError):
         server.read("{" + body + "}")
     server.answer = reply(200, '{"job_total_count": 1, "jobs": [{' + body + "}]}")
-    with pytest.raises(InvalidResponseError), closing(ModelArtsClient(settings_for(server.url))) as client:
+    with pytest.raises(InvalidResponseError), server.client() as client:
         list(client.list_visualization_jobs())  # a page of the list call too
 
 
@@ -163,15 +149,10 @@ def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
 @pytest.mark.parametrize(
     ("status", "code", "is_success"),
     [
-        (404, "ModelArts.0015", None),
-        (400, "ModelArts.2775", False),  # the 400 and the 200 styles say is_success: false
-        (404, "ModelArts.2775", None),
-        (200, "ModelArts.0015", False),
-        (404, "modelarts.0015", None),
-        (400, " MODELARTS.2775\t", False),
-        (200, "ModelArts.0015", "false"),  # is_success as the models read it
-        (200, "ModelArts.2775", 0),
-        (400, "ModelArts.2775", "False"),
+        # The 400 and the 200 styles say is_success: false, in any form the models read.
+        *[(404, "ModelArts.0015", None), (400, "ModelArts.2775", False), (404, "ModelArts.2775", None)],
+        *[(200, "ModelArts.0015", False), (404, "modelarts.0015", None), (400, " MODELARTS.2775\t", False)],
+        *[(200, "ModelArts.0015", "false"), (200, "ModelArts.2775", 0), (400, "ModelArts.2775", "False")],
     ],
 )
 def test_modelarts_not_found_codes_are_a_missing_job(
@@ -225,8 +206,7 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
     text = " ".join(
         (str(error), repr(error), json.dumps(error.details()), str(pickle.loads(pickle.dumps(error))))
     )
-    assert leaked_forms(text, echo.secret) == []
-    assert "***" in text
+    assert leaked_forms(text, echo.secret) == [] and "***" in text
 
 
 def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
@@ -234,9 +214,8 @@ def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
 ) -> None:
     echo, raw = echo_server
     echo.echo, echo.secret = ECHOES["error_message"], PASSWORD[:6]  # "pa\"ss\\": too short to matter
-    settings = EchoServer.settings(raw.url)
     with pytest.raises(ServiceError) as caught:
-        ModelArtsClient(settings).get_visualization_job(197)
+        ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
     assert PASSWORD[:6] in str(caught.value) and "***" not in str(caught.value)
 
 
@@ -294,16 +273,10 @@ def test_numbers_sent_as_json_strings_are_coerced_and_optional_fields_read() -> 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("status", True),  # a boolean must not silently become status 1
-        ("status", "running"),
-        ("job_id", 1.5),
-        ("job_id", 0),
-        ("job_id", -3),
-        ("job_name", 123),
-        ("duration", [1]),
-        ("create_time", {"ms": 1}),
-        ("remaining_duration", False),
-        ("remaining_duration", [1.5]),
+        *(("status", value) for value in (True, "running")),  # a boolean must not silently become status 1
+        *(("job_id", value) for value in (1.5, 0, -3)),
+        *[("job_name", 123), ("duration", [1]), ("create_time", {"ms": 1})],
+        *(("remaining_duration", value) for value in (False, [1.5])),
         *((identity, MISSING) for identity in ("job_id", "job_name", "status")),
     ],
 )

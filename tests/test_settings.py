@@ -34,9 +34,20 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def cloud_files(clouds: Path, secure: Path) -> dict[str, str]:
+def cloud_files(clouds: Path, secure: Path | None = None) -> dict[str, str]:
     """The variables naming entry ``c`` of these clouds.yaml and secure.yaml files."""
-    return {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLIENT_SECURE_FILE": str(secure)}
+    environ = {"OS_CLOUD": "c", "OS_CLIENT_CONFIG_FILE": str(clouds)}
+    return environ | ({"OS_CLIENT_SECURE_FILE": str(secure)} if secure else {})
+
+
+def ca_bundle_in(source: str, value: str, tmp_path: Path) -> dict[str, dict[str, str]]:
+    """Settings sources naming the CA bundle ``value`` in ``source`` (a key, a variable or clouds.yaml)."""
+    if source == "stack config":
+        return {"stack_config": {"modelarts:caCertFile": value}, "environ": AKSK}
+    if source == "clouds.yaml":
+        clouds = write(tmp_path / "clouds.yaml", json.dumps({"clouds": {"c": {"cacert": value}}}))
+        return {"environ": {**AKSK, **cloud_files(clouds)}}
+    return {"environ": {**AKSK, source: value}}
 
 
 def test_defaults_follow_the_terraform_providers() -> None:
@@ -204,8 +215,7 @@ clouds:
 
 def test_clouds_yaml_entry_is_the_last_resort(tmp_path: Path) -> None:
     secure = write(tmp_path / "secure.yaml", "clouds:\n  otc:\n    auth:\n      password: from-secure-yaml\n")
-    environ = {"OS_CLOUD": "otc", "OS_CLIENT_CONFIG_FILE": str(write(tmp_path / "clouds.yaml", CLOUDS_YAML))}
-    environ["OS_CLIENT_SECURE_FILE"] = str(secure)
+    environ = {**cloud_files(write(tmp_path / "clouds.yaml", CLOUDS_YAML), secure), "OS_CLOUD": "otc"}
     settings = Settings.from_sources(environ=environ)
     assert (settings.region, settings.user_name, settings.project_name) == ("eu-nl", "cloud-user", "nl_sub")
     assert (settings.domain_name, value_of(settings, "password")) == ("OTC-EU-NL-0001", "from-secure-yaml")
@@ -222,6 +232,7 @@ def test_clouds_yaml_entry_is_the_last_resort(tmp_path: Path) -> None:
 
 
 #: clouds.yaml / secure.yaml contents that cannot be used, and what the one-line error names.
+PW = "modelarts:password"
 BROKEN_CLOUDS = {
     "not YAML": (b"clouds: [unclosed\n", "cannot read"),
     "not UTF-8": (b"clouds:\n  c:\n    auth: {ak: \xe4\xe4\xe4\xe4}\n", "cannot read"),
@@ -236,14 +247,8 @@ BROKEN_CLOUDS = {
     "a device": (None, "larger than 1024 KiB"),
     "a huge file": (b"clouds: {c: {}}\n" + b"#" * (1 << 20), "larger than 1024 KiB"),
     # Values YAML does not read as text: what to quote, by the setting's name; an alias bomb is not expanded.
-    "yes for a password": (
-        b"clouds: {c: {auth: {username: u, password: no, user_domain_name: d}}}",
-        "modelarts:password",
-    ),
-    "a date for a password": (
-        b"clouds: {c: {auth: {username: u, password: 2024-01-01}}}",
-        "modelarts:password",
-    ),
+    "yes for a password": (b"clouds: {c: {auth: {username: u, password: no, user_domain_name: d}}}", PW),
+    "a date for a password": (b"clouds: {c: {auth: {username: u, password: 2024-01-01}}}", PW),
     "a region mapping": (b"clouds: {c: {region_name: {eu: de}}}", "modelarts:region"),
     **{
         f"an alias bomb for {key}": (
@@ -271,10 +276,10 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
     elif content is not None:
         path.write_bytes(content)
     good = write(tmp_path / "good.yaml", "clouds: {c: {verify: true}}")
-    files = (path, good) if which == "clouds.yaml" else (good, path)
-    environ = cloud_files(*files)
     with pytest.raises(ConfigurationError) as caught:
-        Settings.from_sources(environ=environ)
+        Settings.from_sources(
+            environ=cloud_files(*((path, good) if which == "clouds.yaml" else (good, path)))
+        )
     message = str(caught.value)
     assert fragment in message and "\n" not in message and "Traceback" not in message
     assert fragment.startswith("modelarts:") or str(path) in message
@@ -289,14 +294,11 @@ def test_clouds_yaml_is_read_in_the_encodings_editors_save(which: str, encoding:
     path = tmp_path / which
     path.write_bytes(data.encode(encoding))
     other = write(tmp_path / "other.yaml", "clouds: {c: {}}")
-    files = (path, other) if which == "clouds.yaml" else (other, path)
-    environ = cloud_files(*files)
-    settings = Settings.from_sources(environ=environ)
-    assert (settings.region, value_of(settings, "access_key"), value_of(settings, "secret_key")) == (
-        "eu-nl",
-        "AK-1",
-        "SK-\u00e4-2",
+    settings = Settings.from_sources(
+        environ=cloud_files(*((path, other) if which == "clouds.yaml" else (other, path)))
     )
+    keys = (value_of(settings, "access_key"), value_of(settings, "secret_key"))
+    assert (settings.region, keys) == ("eu-nl", ("AK-1", "SK-\u00e4-2"))
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".yml", ".json"])
@@ -310,7 +312,7 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
     """The current directory, then the XDG and the plain ~/.config/openstack, under each ending
     openstacksdk reads; secure.yaml from its variable; the cloud entry's insecure key is read."""
     home, work = tmp_path / "home", tmp_path / "work"
-    where = {"cwd": work, "XDG_CONFIG_HOME": tmp_path / "xdg" / "openstack"}.get(
+    where = {"cwd": work, "XDG_CONFIG_HOME": tmp_path / "xdg/openstack"}.get(
         folder, home / ".config/openstack"
     )
     where.mkdir(parents=True)
@@ -322,11 +324,8 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
     if "XDG_CONFIG_HOME" in folder:
         environ["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
     settings = Settings.from_sources(environ=environ)
-    assert (settings.region, settings.insecure, value_of(settings, "secret_key")) == (
-        "eu-nl",
-        True,
-        "SK-from-secure-file",
-    )
+    assert (settings.region, settings.insecure) == ("eu-nl", True)
+    assert value_of(settings, "secret_key") == "SK-from-secure-file"
 
 
 # -- credentials from files and shells (issue 7, defect 1) ---------------------------------------
@@ -349,9 +348,8 @@ def resolve(field: str, source: str, value: str, tmp_path: Path) -> Settings:
     entry = json.dumps({"clouds": {"c": {"auth": {CLOUDS_NAMES[field]: value}}}})  # JSON is YAML: keeps \r\n
     empty = json.dumps({"clouds": {"c": {}}})
     clouds, secure = (entry, empty) if source == "clouds.yaml" else (empty, entry)
-    return Settings.from_sources(
-        environ=cloud_files(write(tmp_path / "c.yaml", clouds), write(tmp_path / "s.yaml", secure))
-    )
+    files = (write(tmp_path / "c.yaml", clouds), write(tmp_path / "s.yaml", secure))
+    return Settings.from_sources(environ=cloud_files(*files))
 
 
 @pytest.mark.reliability("whitespace secrets")
@@ -401,11 +399,11 @@ def test_a_credential_that_is_only_padding_is_not_set(
     value = None if source == "clouds.yaml" else "Value-9f8e"
     secure = {"auth": {name: blank}} if source == "secure.yaml" else {}
     clouds = {"auth": {name: value or blank}, "region_name": blank, "cacert": blank}
-    files = (
-        (tmp_path / name, json.dumps({"clouds": {"c": entry}}))
+    files = [
+        write(tmp_path / name, json.dumps({"clouds": {"c": entry}}))
         for name, entry in (("c", clouds), ("s", secure))
-    )
-    environ = cloud_files(*(write(path, text) for path, text in files))
+    ]
+    environ = cloud_files(*files)
     if source == "stack config":
         environ = {key.env[0]: "Value-9f8e"}
     settings = Settings.from_sources(stack_config={key.config_key: blank}, environ=environ)
@@ -451,16 +449,8 @@ def test_an_unusable_ca_bundle_is_a_configuration_error_when_settings_resolve(
         path.chmod(0)
     elif problem in NOT_PEM:
         path.write_bytes(NOT_PEM[problem])
-    environ, config = dict(AKSK), {}
-    if source == "stack config":
-        config["modelarts:caCertFile"] = str(path)
-    elif source == "clouds.yaml":
-        clouds = write(tmp_path / "clouds.yaml", json.dumps({"clouds": {"c": {"cacert": str(path)}}}))
-        environ.update(OS_CLOUD="c", OS_CLIENT_CONFIG_FILE=str(clouds))
-    else:
-        environ[source] = str(path)
     with pytest.raises(ConfigurationError) as caught:
-        Settings.from_sources(stack_config=config, environ=environ)
+        Settings.from_sources(**ca_bundle_in(source, str(path), tmp_path))
     message = str(caught.value)
     assert "modelarts:caCertFile" in message and str(path) in message and "\n" not in message
 
@@ -472,15 +462,7 @@ def test_a_ca_bundle_under_the_home_directory_may_be_named_with_a_tilde(
     monkeypatch.setenv("HOME", str(tmp_path))
     bundle = tmp_path / "ca.pem"
     bundle.write_bytes(Path(certifi.where()).read_bytes())
-    environ, config = dict(AKSK), {}
-    if source == "stack config":
-        config["modelarts:caCertFile"] = "~/ca.pem"
-    elif source == "clouds.yaml":
-        clouds = write(tmp_path / "clouds.yaml", json.dumps({"clouds": {"c": {"cacert": "~/ca.pem"}}}))
-        environ.update(OS_CLOUD="c", OS_CLIENT_CONFIG_FILE=str(clouds))
-    else:
-        environ[source] = "~/ca.pem"
-    assert Settings.from_sources(stack_config=config, environ=environ).verify == str(bundle)
+    assert Settings.from_sources(**ca_bundle_in(source, "~/ca.pem", tmp_path)).verify == str(bundle)
 
 
 def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) -> None:
