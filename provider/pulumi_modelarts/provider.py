@@ -14,7 +14,7 @@ from pulumi import dynamic
 from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
-from .outputs import MOVING_FIELDS, OUTPUT_FIELDS
+from .outputs import OUTPUT_FIELDS, OUTPUTS
 from .validation import check_target, parse_job_id
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ TARGET_INPUTS: tuple[str, ...] = ("job_id", "project_id", "region", "endpoint")
 #: Outputs kept in state: the exported fields plus the endpoint that was read.
 STATE_FIELDS: tuple[str, ...] = (*OUTPUT_FIELDS, "endpoint")
 #: Stored outputs whose change is drift: all but the clocks that move on their own.
-DRIFT_FIELDS: tuple[str, ...] = tuple(key for key in STATE_FIELDS if key not in MOVING_FIELDS)
+DRIFT_FIELDS: tuple[str, ...] = (*(field.name for field in OUTPUTS if not field.moves), "endpoint")
 #: How long a job read in this process may stand in for another read of the same job: the engine
 #: runs Read then Diff (refresh), or Diff then Update (up), back to back.
 RECENT_READ_SECONDS = 60.0
