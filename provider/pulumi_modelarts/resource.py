@@ -147,8 +147,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         _check_known(dict(zip(TARGET_INPUTS, targets, strict=True)))  # before any output can fail too
         read_id = pulumi.Output.all(*targets).apply(_read_id)
         # A resource ID cannot be secret in Pulumi; a secret job ID still makes every output secret.
-        read_opts = pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id))
-        merged = pulumi.ResourceOptions.merge(opts, read_opts)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id)))
         return VisualizationJob(
-            resource_name, id, project_id=project_id, region=region, endpoint=endpoint, opts=merged
+            resource_name, id, project_id=project_id, region=region, endpoint=endpoint, opts=opts
         )
