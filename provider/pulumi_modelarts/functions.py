@@ -185,9 +185,8 @@ def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
 def _output(
     prepare: Callable[..., _Read], result: Callable[..., _R], inputs: list[Any], opts: _Options
 ) -> pulumi.Output[_R]:
-    """An ``_output`` form: once every input and dependency is known, prepare the read in the
-    program's context (where its stack config is) and run it on the shared pool. Plain inputs
-    without ``depends_on`` are prepared at once, skipping the per-input ``Output`` plumbing."""
+    """Once inputs and dependencies are known, prepare the read in the program's context (its stack
+    config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
     def read(values: list[Any]) -> asyncio.Future[_R]:
         with _as_run_errors():
