@@ -1,9 +1,8 @@
 """Authentication as ``requests`` auth objects, and the project every call is made in.
 
-``IamTokenAuth`` exchanges user/password/domain for a project-scoped token, fetched once however many
-threads start together, renewed shortly before it expires and, on a 401, renewed with the request
-replayed once (as ``HTTPDigestAuth`` replays). None of them shows a secret in ``repr()``.
-"""
+``IamTokenAuth`` fetches a project-scoped token once however many threads start together, renews it
+before it expires and on a 401, replaying the request once (as ``HTTPDigestAuth`` does). No ``repr()``
+shows a secret."""
 
 from __future__ import annotations
 
@@ -98,11 +97,9 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def _parse_expiry(value: object) -> float | None:
-    """``expires_at`` (ISO 8601, usually ending in Z) as a Unix timestamp."""
-    if not isinstance(value, str):
-        return None
+    """``expires_at`` (ISO 8601, usually ending in Z; Python 3.10 reads no Z) as a Unix timestamp."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()

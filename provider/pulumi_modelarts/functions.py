@@ -1,9 +1,7 @@
-"""Function forms of the data source: ``get_visualization_job(s)`` and their ``_output`` twins.
+"""``get_visualization_job(s)`` and their ``_output`` twins, shaped like the generated SDKs' ``get_x``.
 
-Shaped like the generated Pulumi SDKs' ``get_x`` / ``get_x_output``, but read in the program
-process (dynamic providers cannot serve invokes), on every preview and up, storing nothing. An
-``_output`` form waits for its inputs and ``depends_on``, sends nothing while an input is unknown,
-and reads on a shared thread pool so that many lookups overlap. The client loads on the first read.
+Read in the program process (dynamic providers cannot serve invokes) on every preview and up, storing
+nothing; an ``_output`` form reads once its inputs and ``depends_on`` are known, on a shared pool.
 """
 
 from __future__ import annotations
@@ -187,9 +185,8 @@ def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
 def _output(
     prepare: Callable[..., _Read], result: Callable[..., _R], inputs: list[Any], opts: _Options
 ) -> pulumi.Output[_R]:
-    """An ``_output`` form: once every input and dependency is known, prepare the read in the
-    program's context (where its stack config is) and run it on the shared pool. Plain inputs
-    without ``depends_on`` are prepared at once, skipping the per-input ``Output`` plumbing."""
+    """Once inputs and dependencies are known, prepare the read in the program's context (its stack
+    config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
     def read(values: list[Any]) -> asyncio.Future[_R]:
         with _as_run_errors():
@@ -273,17 +270,12 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
     client = clients.get(key)
     if client is None:
         from .client import shared_client
-        from .settings import CONFIG_NAMESPACE, Settings, stack_config_from
+        from .settings import Settings, stack_config_from
 
         program = clients.get((None, None, None))
-        if program is not None:
-            settings = program.settings
-        else:
-            config = pulumi.Config(CONFIG_NAMESPACE)  # reads "modelarts:<key>" given "<key>"
-            settings = Settings.from_sources(
-                stack_config=stack_config_from(lambda key: config.get(key.partition(":")[2]))
-            )
-        overrides = dict(zip(("project_id", "region", "endpoint"), key, strict=True))
+        config = stack_config_from(pulumi.runtime.get_config)  # what pulumi.Config reads
+        settings = program.settings if program is not None else Settings.from_sources(stack_config=config)
+        overrides = {"project_id": project_id, "region": region, "endpoint": endpoint}
         for name, value in overrides.items():
             if value is not None:  # named as the argument, not as the setting it overrides
                 check_target(name, value)
@@ -328,15 +320,13 @@ _Job = tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]
 
 
 class _Reads:
-    """The threads that run every program's reads, and the hand-back of their results.
+    """The threads that run every program's reads. Reads waiting on the network want many threads;
+    reads keeping the interpreter busy gain nothing from more than two and pay for every lock switch.
 
-    Reads waiting on the network want many threads; reads keeping the interpreter busy gain nothing
-    from more than two and pay for every lock switch. So the threads reading at once halve (to two)
-    while the process is busy (``BUSY_SHARE``) and double back while it is idle (``IDLE_SHARE``);
-    still busy with two, reads run inline like the direct form until they wait on the network again
-    (see the constants). The SDK's ``wait_for_rpcs`` waits anew on every pending output
-    whenever one completes (``benchmarks/sdk_output_wait.py``), so results go back in batches.
-    """
+    So the threads halve (to two) while the process is busy and double while it is idle; still busy
+    with two, reads run inline until they wait on the network again (see the constants). Results go
+    back in batches: the SDK's ``wait_for_rpcs`` waits anew on every pending output whenever one
+    completes (``benchmarks/sdk_output_wait.py``)."""
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()

@@ -38,8 +38,6 @@ OUTPUTS: tuple[OutputField, ...] = (
     OutputField("region", str, "Region the job was read in"),
 )
 OUTPUT_FIELDS: tuple[str, ...] = tuple(field.name for field in OUTPUTS)
-#: Outputs the service advances by itself; a change in them alone is not drift.
-MOVING_FIELDS: frozenset[str] = frozenset(field.name for field in OUTPUTS if field.moves)
 
 
 class JobStatus(IntEnum):

@@ -1,6 +1,5 @@
-"""The dynamic provider behind ``VisualizationJob``: Terraform data-source semantics on the engine,
-one GET per job per operation and never a write. Only the SDK and the standard library load on
-import (the program imports this module with the resource); the client loads when a read needs it."""
+"""The dynamic provider behind ``VisualizationJob``: data-source semantics, one GET per job per operation
+and never a write. The program imports it with the resource: the client loads only when a read needs it."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from pulumi import dynamic
 from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
-from .outputs import MOVING_FIELDS, OUTPUT_FIELDS
+from .outputs import OUTPUT_FIELDS, OUTPUTS
 from .validation import check_target, parse_job_id
 
 if TYPE_CHECKING:
@@ -27,7 +26,7 @@ TARGET_INPUTS: tuple[str, ...] = ("job_id", "project_id", "region", "endpoint")
 #: Outputs kept in state: the exported fields plus the endpoint that was read.
 STATE_FIELDS: tuple[str, ...] = (*OUTPUT_FIELDS, "endpoint")
 #: Stored outputs whose change is drift: all but the clocks that move on their own.
-DRIFT_FIELDS: tuple[str, ...] = tuple(key for key in STATE_FIELDS if key not in MOVING_FIELDS)
+DRIFT_FIELDS: tuple[str, ...] = (*(field.name for field in OUTPUTS if not field.moves), "endpoint")
 #: How long a job read in this process may stand in for another read of the same job: the engine
 #: runs Read then Diff (refresh), or Diff then Update (up), back to back.
 RECENT_READ_SECONDS = 60.0
@@ -72,9 +71,8 @@ class _Runtime:
         return Settings.from_sources(stack_config=self._stack_config)
 
     def target(self, inputs: Mapping[str, Any]) -> _Target:
-        """The job and place that a resource's inputs (overrides only) or stored outputs (the place
-        read) name. The place's own project is served by the place's client, so the Read and Diff
-        of one resource share a client and its token."""
+        """The job and place named by inputs (overrides only) or stored outputs (the place read); a
+        place's own project keeps the place's client, so one resource's Read and Diff share a token."""
         from .client import shared_client
 
         job_id = parse_job_id(inputs.get("job_id"))
@@ -107,11 +105,8 @@ class _Runtime:
 class VisualizationJobProvider(dynamic.ResourceProvider):
     """Reads a ModelArts visualization job; never creates, changes or deletes one.
 
-    Every stack stores this class by reference as ``__provider``: its import path
-    ``pulumi_modelarts.provider.VisualizationJobProvider`` must never move or be renamed (pinned in
-    tests/test_programs.py). It pickles no state, so ``__provider`` is the same everywhere and safe
-    unencrypted; the provider process builds its runtime from the config given to ``configure()``.
-    """
+    Every stack stores this class by reference as ``__provider``: it must never move or be renamed
+    (pinned in tests/test_programs.py). It pickles no state, so ``__provider`` is constant and safe."""
 
     serialize_as_secret_always = False
 
@@ -195,9 +190,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
 
 def _same_target(key: str, olds: Mapping[str, Any], target: _Target) -> bool:
-    """Whether stored outputs name the job and place read now. A value an older version did not
-    store names no other place; a job ID as a string, an endpoint ending in "/" or in other case
-    is the same."""
+    """Whether stored outputs name the job and place read now (a value an older version did not store
+    names no other); a job ID as a string, an endpoint ending in "/" or in other case is the same."""
     old, new = olds.get(key), getattr(target, key)
     if old is None:
         return True

@@ -1,9 +1,7 @@
 """``VisualizationJob``: a ModelArts visualization job read into Pulumi state, data-source style.
-Every field becomes an ``Output``; destroying the stack only forgets the job, never deletes it.
 
-No ``from __future__ import annotations`` here: the SDK resolves a resource class's annotations on
-every registration (``pulumi._types.resource_types``), and string annotations would cost a
-``compile()`` each, about a third of the per-resource cost of a program.
+No ``from __future__ import annotations``: the SDK resolves the class's annotations on every registration
+(``pulumi._types.resource_types``); as strings they cost a ``compile()`` each, a third of a resource's cost.
 """
 
 import functools
@@ -25,12 +23,10 @@ _PICKLE_LOCK = threading.Lock()
 
 @functools.cache
 def _serialized_provider() -> str:
-    """``__provider``, made by the SDK's own ``serialize_provider`` (our provider pickles to a
-    constant). That wraps ``pickle._Pickler._batch_setitems`` once more on every call and never
-    unwraps it: each ``dynamic.Resource`` then costs more than the last, and about a thousand end in
-    ``RecursionError`` (pulumi/pulumi#17803; ``benchmarks/sdk_pickle_growth.py``). So it is called
-    once, and the pickler put back as found, leaving other dynamic resources in the program alone.
-    """
+    """``__provider`` by the SDK's ``serialize_provider``, once: each call wraps ``pickle._Pickler``
+    again and never unwraps it, so every resource costs more than the last and about a thousand end in
+    ``RecursionError`` (pulumi/pulumi#17803; ``benchmarks/sdk_pickle_growth.py``). The pickler is put
+    back as found, for other dynamic resources in the program."""
     with _PICKLE_LOCK:
         pickler, module_pickler = pickle._Pickler, pickle.Pickler
         saved = dict(vars(pickler))
@@ -48,13 +44,9 @@ def _serialized_provider() -> str:
 def _secret_outputs_when_secret(
     targets: dict[str, Any], opts: pulumi.ResourceOptions | None
 ) -> tuple[Any, pulumi.ResourceOptions | None]:
-    """``job_id`` to register, and options that list every output as secret when any input is.
-
-    The engine marks an output secret only when an input *of the same name* is. An ``Output``'s
-    secrecy is known once it resolves, and the SDK reads ``additional_secret_outputs`` after it has
-    serialized the inputs: the returned ``job_id`` resolves like the given one, once the list is
-    complete. Plain values are never secret.
-    """
+    """``job_id`` to register, and options listing every output as secret when any input is (the
+    engine follows only inputs of the same name). The SDK reads ``additional_secret_outputs`` after
+    serializing the inputs, so the returned ``job_id`` resolves once the list is complete."""
     if not any(isinstance(value, pulumi.Output) for value in targets.values()):
         return targets["job_id"], opts
     merged = pulumi.ResourceOptions.merge(opts, None)
@@ -72,9 +64,8 @@ def _secret_outputs_when_secret(
 
 
 def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
-    """Refuse in the program what Check would refuse, under the argument's name and with the value
-    as given (over the engine, ``2**53 + 1`` reads ``9007199254740992.0``; ``.get`` has no Check);
-    the known values, normalised."""
+    """The known values, normalised; refused in the program as Check would, with the value as given
+    (over the engine ``2**53 + 1`` reads ``9007199254740992.0``, and ``.get`` has no Check)."""
     try:
         return {
             key: check_target(key, value)
@@ -156,8 +147,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         _check_known(dict(zip(TARGET_INPUTS, targets, strict=True)))  # before any output can fail too
         read_id = pulumi.Output.all(*targets).apply(_read_id)
         # A resource ID cannot be secret in Pulumi; a secret job ID still makes every output secret.
-        read_opts = pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id))
-        merged = pulumi.ResourceOptions.merge(opts, read_opts)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id)))
         return VisualizationJob(
-            resource_name, id, project_id=project_id, region=region, endpoint=endpoint, opts=merged
+            resource_name, id, project_id=project_id, region=region, endpoint=endpoint, opts=opts
         )
