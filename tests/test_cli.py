@@ -113,11 +113,19 @@ def test_ambiguous_names_debug_and_missing_credentials(in_env: ModelArtsEmulator
         (("emulator", "--port", "-1"), "port must be a number from 0 to 65535"),
         (("emulator", "--host", "192.0.2.10"), "not a loopback address"),
         (("emulator", "--host", "example.com"), "not a loopback address"),
+        (("emulator", "--port", "\u0668\u0660\u0668\u0660"), "port must be a number"),  # Arabic-Indic 8080
+        (("get", "197", "--end", "http://x"), "unrecognized arguments: --end http://x"),  # no abbreviations
+        (("list", "--sta", "8"), "unrecognized arguments: --sta 8"),
+        (("--deb", "get", "197"), "unrecognized arguments: --deb"),
     ],
 )
-def test_usage_errors_are_one_line_with_exit_2(argv: tuple[str, ...], fragment: str) -> None:
+def test_usage_errors_are_one_line_with_exit_2(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], fragment: str
+) -> None:
+    monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)  # a mistaken start ends
     code, out, err = invoke(*argv)
     assert (code, out) == (2, "") and one_line_error(err, fragment) and "usage:" not in err, err
+    assert in_env.requests == []  # nothing was read
 
 
 def test_help_and_version_print_to_stdout_and_exit_0() -> None:
@@ -125,6 +133,8 @@ def test_help_and_version_print_to_stdout_and_exit_0() -> None:
     assert (code, err) == (0, "") and "get" in out and "emulator" in out
     code, out, err = invoke("--version")
     assert (code, err) == (0, "") and out.startswith("modelarts-vis ")
+    module = [sys.executable, "-m", "pulumi_modelarts.cli", "--version"]  # without the console script
+    assert subprocess.run(module, capture_output=True, text=True, timeout=30).stdout == out
 
 
 @pytest.mark.parametrize(
@@ -169,8 +179,10 @@ def test_a_seed_file_in_the_encodings_editors_save_is_read(
     seed = tmp_path / "jobs.json"
     seed.write_bytes(json.dumps([{"job_name": "bom", "job_id": 7}]).encode(encoding))
     monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)
+    on_term = signal.getsignal(signal.SIGTERM)
     code, out, err = invoke("emulator", "--seed", str(seed))
     assert (code, err) == (0, "") and "Jobs: 7;" in out
+    assert signal.getsignal(signal.SIGTERM) is on_term  # the command's own SIGTERM handling is undone
 
 
 @pytest.mark.parametrize(
@@ -191,7 +203,10 @@ def test_a_seed_file_in_the_encodings_editors_save_is_read(
         ('[{"job_name": "x", "remaining_duration": NaN}]', "'remaining_duration' must be a finite number"),
         ('[{"job_name": "x", "remaining_duration": "5"}]', "'remaining_duration' must be a finite number"),
         ("a directory", "Is a directory"),
+        ("[" * 100_000 + "]" * 100_000, "maximum recursion depth exceeded"),
+        ('{"jobs": ' * 50_000 + "[]" + "}" * 50_000, "maximum recursion depth exceeded"),
     ],
+    ids=lambda value: value[:40] if isinstance(value, str) else value,
 )
 def test_an_unusable_seed_file_is_one_line(tmp_path: Path, content: str | None, fragment: str) -> None:
     seed = tmp_path / "jobs.json"
@@ -202,6 +217,26 @@ def test_an_unusable_seed_file_is_one_line(tmp_path: Path, content: str | None, 
     code, out, err = invoke("emulator", "--seed", str(seed))
     assert (code, out) == (2, "") and one_line_error(err, fragment)
     assert err.startswith(f"modelarts-vis: error: cannot load the seed file '{seed}': ")
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("", "No such file or directory"),  # --seed "$UNSET": not the bundled samples
+        ("huge.json", "larger than 64 MiB"),  # read up to a bound (as /dev/zero is), not into memory
+    ],
+)
+def test_a_seed_path_that_is_no_seed_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, fragment: str
+) -> None:
+    monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)  # a mistaken start ends
+    if path:
+        path = str(tmp_path / path)
+        with open(path, "wb") as huge:
+            huge.truncate(65 << 20)  # sparse: no disk used
+    code, out, err = invoke("emulator", "--seed", path)
+    assert (code, out) == (2, "") and one_line_error(err, fragment)
+    assert err.startswith(f"modelarts-vis: error: cannot load the seed file '{path}': ")
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "0.0.0.0", "::"])
@@ -262,6 +297,13 @@ def test_a_console_without_utf8_gets_the_whole_table_with_what_it_cannot_show_es
         ("get 4242 2>&-", 3, ""),  # and still ends with its exit code without a stderr
         ("get 197 >/dev/full", 1, "cannot write the output: No space left on device"),
         ("list --format table >/dev/full", 1, "cannot write the output: No space left on device"),
+        ("--version >/dev/full", 1, "cannot write the output: No space left on device"),
+        ("get -h >/dev/full", 1, "cannot write the output: No space left on device"),
+        ("--version >&-", 0, ""),
+        ("get 4242 2>/dev/full", 3, ""),  # a stderr that cannot take the line: the exit code still tells
+        ("get 4242 --debug 2>/dev/full", 3, ""),
+        ("get 2>/dev/full", 2, ""),
+        ("get 197 >/dev/full 2>/dev/full", 1, ""),
     ],
 )
 def test_output_that_cannot_be_written(
@@ -289,11 +331,14 @@ def test_secrets_never_printed(in_env: ModelArtsEmulator, monkeypatch: Any, leak
         leaks.scan("cli", out + err)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
-def test_emulator_command_serves_the_cli(host: str) -> None:
-    """The console script end to end: start the emulator, read a job through it, stop it. Listening
-    on every interface still prints a loopback endpoint, and warns that the demo credentials are
-    exposed."""
+@pytest.mark.parametrize(
+    ("host", "stop"),
+    [("127.0.0.1", signal.SIGINT), ("0.0.0.0", signal.SIGINT), ("127.0.0.1", signal.SIGTERM)],
+)
+def test_emulator_command_serves_the_cli(host: str, stop: signal.Signals) -> None:
+    """The console script end to end: start the emulator, read a job through it, stop it (Ctrl-C, or
+    SIGTERM as ``docker stop`` and ``kill`` send: the same clean stop). Listening on every interface
+    still prints a loopback endpoint, and warns that the demo credentials are exposed."""
     command = [CLI, "emulator", "--port", "0", "--host", host]
     pipe = subprocess.PIPE
     server = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=clean_environ())
@@ -310,8 +355,10 @@ def test_emulator_command_serves_the_cli(host: str) -> None:
         got = subprocess.run([CLI, "get", "245"], env=env, capture_output=True, text=True, timeout=30)
         assert got.returncode == 0 and json.loads(got.stdout)["job_name"] == "flowers_vis-2", got.stderr
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(stop)
         server.wait(timeout=30)  # a loaded machine may take seconds to stop it
     warning = server.stderr.read()
     assert server.returncode == 0 and warning.count("\n") == (host == "0.0.0.0")
+    port = int(exports["MODELARTS_ENDPOINT"].rsplit(":", 1)[1])
+    socket.create_server((host, port)).close()  # released: the same --port serves again at once
     assert host != "0.0.0.0" or warning.startswith("modelarts-vis: warning: listening on every interface")

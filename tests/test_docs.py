@@ -143,11 +143,13 @@ def installs_the_package(command: list[str], cwd: Path) -> bool:
 @pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
 def test_shell_steps_install_the_package_before_its_cli(doc: Path) -> None:
     """Typed in reading order, no `modelarts-vis` command comes before a step that installs
-    pulumi-modelarts."""
+    pulumi-modelarts, and none needs a `python` that a clean shell lacks (Debian, Ubuntu and macOS
+    have only `python3`, which is all the README asks for)."""
     cwd, installed = doc.parent, False
     for block in (block for block in fenced_blocks(doc) if block.language in SHELL_LANGUAGES):
         for command in shell_commands(block):
             program = Path(command[0]).name
+            assert command[0] != "python", f"{block.where}: `{shlex.join(command)}`: use python3"
             if program == "cd" and len(command) > 1:
                 cwd = (cwd / os.path.expanduser(command[1])).resolve()
             elif installs_the_package(command, cwd):

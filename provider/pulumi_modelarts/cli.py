@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -34,7 +36,11 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line naming the fix instead of a usage block."""
+    """argparse, but a usage mistake is one line naming the fix instead of a usage block, and no
+    abbreviated options: ``--end`` working today must not become ambiguous when an option is added."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
@@ -53,7 +59,7 @@ def _status_code(text: str) -> int:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
     return int(text)
 
@@ -134,10 +140,10 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 
     host = _emulator_host(args.host)
-    seed = args.seed or SAMPLE_JOBS_PATH
+    seed = SAMPLE_JOBS_PATH if args.seed is None else args.seed  # --seed '' is a missing file
     try:
         emulator = ModelArtsEmulator.from_seed_file(seed, host=host, port=args.port)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"cannot load the seed file {str(seed)!r}: {reason}") from None
     try:
@@ -146,12 +152,11 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
         fix = "pick another --port (0 picks a free one)" if taken else "check --host"
         raise UsageError(f"cannot listen on {host} port {args.port}: {exc.strerror or exc}; {fix}") from None
+    stop_on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)  # docker stop: as Ctrl-C
     try:
         if host in _WILDCARD_HOSTS:
-            err.write(
-                f"{PROG}: warning: listening on every interface ({host}) port {emulator.port}; anyone who "
-                "can reach it can use the emulator's fixed demo credentials\n"
-            )
+            warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"
+            _say(err, f"warning: {warning} can use the emulator's fixed demo credentials", EXIT_OK)
         out.write(f"ModelArts emulator listening on {emulator.url} (IAM {emulator.iam_url})\n")
         out.write("Point the client, the CLI or a Pulumi stack at it with:\n")
         for name, value in emulator.environ(auth="aksk").items():
@@ -161,6 +166,7 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.flush()
         emulator.serve_forever()
     finally:
+        signal.signal(signal.SIGTERM, stop_on_term)
         emulator.stop()
     return EXIT_OK
 
@@ -194,41 +200,44 @@ def _read(args: argparse.Namespace, out: TextIO) -> int:
 def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one command; returns the exit code instead of exiting (for tests and embedding)."""
     debug = False
-    try:
-        with redirect_stdout(out):  # --help and --version print through argparse
+    try:  # argparse drops what --help and --version cannot write: written below, a full disk is seen
+        with redirect_stdout(io.StringIO()) as shown:
             args = build_parser().parse_args(argv)
         debug = args.debug
         if args.command == "emulator":
             return _run_emulator(args, out, err)
         return _read(args, out)
     except SystemExit as exc:  # --help, --version
+        out.write(shown.getvalue())
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except UsageError as exc:
-        err.write(f"{PROG}: error: {exc}\n")
-        return EXIT_USAGE
+        return _say(err, f"error: {exc}", EXIT_USAGE)
     except KeyboardInterrupt:
-        err.write(f"{PROG}: interrupted\n")
-        return EXIT_INTERRUPTED
+        return _say(err, "interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:
         raise  # the reader went away: main() ends quietly
     except OSError as exc:  # the output's: a read's own failures are typed errors
         return _cannot_write(exc, err)
     except Exception as exc:
-        if debug:
-            traceback.print_exc(file=err)
         if isinstance(exc, ModelArtsError):
-            err.write(f"{PROG}: error: {exc}\n")
-            return exc.exit_code
-        err.write(
-            f"{PROG}: error: unexpected {type(exc).__name__}; this is a bug in {PROG}: "
-            "please report it with the output of --debug\n"
-        )
-        return EXIT_INTERNAL
+            return _say(err, f"error: {exc}", exc.exit_code, debug)
+        bug = f"this is a bug in {PROG}: please report it with the output of --debug"
+        return _say(err, f"error: unexpected {type(exc).__name__}; {bug}", EXIT_INTERNAL, debug)
 
 
 def _cannot_write(exc: OSError, err: TextIO) -> int:
-    err.write(f"{PROG}: error: cannot write the output: {exc.strerror or type(exc).__name__}\n")
-    return EXIT_INTERNAL
+    return _say(err, f"error: cannot write the output: {exc.strerror or type(exc).__name__}", EXIT_INTERNAL)
+
+
+def _say(err: TextIO, text: str, code: int, debug: bool = False) -> int:
+    """``modelarts-vis: <text>`` on stderr (the traceback first with ``--debug``). A stderr that cannot
+    take it (``2>/dev/full``) is pointed at devnull, so the exit code still tells and nothing else fails."""
+    try:
+        err.write((traceback.format_exc() if debug else "") + f"{PROG}: {text}\n")
+        err.flush()
+    except OSError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), err.fileno())
+    return code
 
 
 def main() -> None:
@@ -246,3 +255,7 @@ def main() -> None:
         # Python's documented recipe: point stdout at devnull so the final flush cannot raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
     sys.exit(code)
+
+
+if __name__ == "__main__":  # python -m pulumi_modelarts.cli, when the console script is not on PATH
+    main()

@@ -38,6 +38,7 @@ _STACK_CONFIG_KEYS: Final = {
 #: Records kept; older ones fall off so a long-running CLI emulator does not grow without bound.
 MAX_RECORDS: Final = 100_000
 _STOP_TIMEOUT: Final = 5.0
+_MAX_SEED_BYTES: Final = 64 << 20  # far above any seed of jobs; bounds what a wrong --seed path reads
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,11 @@ class ModelArtsEmulator(Backend):
         cls, path: str | Path, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any
     ) -> ModelArtsEmulator:
         """From ``{"project_id"?, "region"?, "jobs": [...]}`` or a job list; arguments win."""
-        document = json.loads(Path(path).read_bytes())  # UTF-8 (a BOM from an editor too), UTF-16, UTF-32
+        with open(path, "rb") as seed:  # bounded: a huge file or /dev/zero is refused, not all read
+            text = seed.read(_MAX_SEED_BYTES + 1)
+        if len(text) > _MAX_SEED_BYTES:
+            raise ValueError(f"larger than {_MAX_SEED_BYTES >> 20} MiB")
+        document = json.loads(text)  # UTF-8 (a BOM from an editor too), UTF-16, UTF-32
         document = {"jobs": document} if isinstance(document, list) else document
         shape = isinstance(document, dict) and not set(document) - {"project_id", "region", "jobs"}
         if not shape or not isinstance(jobs := document.get("jobs", []), list):
