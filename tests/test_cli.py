@@ -185,6 +185,23 @@ def test_a_seed_file_in_the_encodings_editors_save_is_read(
     assert signal.getsignal(signal.SIGTERM) is on_term  # the command's own SIGTERM handling is undone
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # as Python's handler raises it for Ctrl-C, and the command's for SIGTERM
+
+
+@pytest.mark.parametrize("where", ["write", "serve_forever"])
+def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch: Any, where: str) -> None:
+    """Exit code 0 as documented, not 130, wherever the signal lands once it listens: while it prints
+    its URL, or before serving; it is stopped either way."""
+    stopped: list[int] = []
+    stop = ModelArtsEmulator.stop
+    monkeypatch.setattr(ModelArtsEmulator, "stop", lambda self: (stopped.append(self.port), stop(self)))
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(out if where == "write" else ModelArtsEmulator, where, _interrupt)
+    assert (run(["emulator", "--port", "0"], out=out, err=err), err.getvalue()) == (0, "")
+    assert stopped and stopped[0] != 0  # it listened, and was stopped
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [

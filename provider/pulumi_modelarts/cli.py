@@ -165,6 +165,8 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(json.dumps(emulator.describe()) + "\n")
         out.flush()
         emulator.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while it prints its URL: the same clean stop
+        pass
     finally:
         signal.signal(signal.SIGTERM, stop_on_term)
         emulator.stop()
