@@ -70,6 +70,11 @@ def test_the_iam_project_of_a_region_is_named_in_lower_case(region: str) -> None
     assert Settings.from_sources(environ=AKSK).with_overrides(region=region).project_scope_name == "eu-de"
     named = Settings.from_sources(environ={**AKSK, "HW_REGION_NAME": region, "HW_PROJECT_NAME": "eu-de_Sub"})
     assert named.project_scope_name == "eu-de_Sub"
+    configured = Settings.from_sources(environ={**AKSK, "HW_PROJECT_ID": "eudeproject"})
+    # The same region in another case keeps the configured project, not the region's default one.
+    kept = named.with_overrides(region=region.swapcase()).with_overrides(region=region)
+    assert (kept.region, kept.project_scope_name) == (region, "eu-de_Sub")
+    assert configured.with_overrides(region=region).project_id == "eudeproject"
 
 
 def test_precedence_args_then_stack_config_then_environment() -> None:

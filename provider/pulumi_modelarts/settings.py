@@ -198,8 +198,9 @@ class Settings:
         another IAM project: the configured one is dropped unless the lookup names one too."""
         given: dict[str, Any] = {"project_id": project_id, "endpoint": endpoint}
         updates = {name: value for name, value in given.items() if value is not None}
-        if region is not None and region != self.region:
-            updates = {"project_id": None, "project_name": None, **updates, "region": region}
+        if region is not None and region != self.region:  # "EU-DE" is eu-de's project (project_scope_name)
+            dropped = ("project_id", "project_name") if region.lower() != self.region.lower() else ()
+            updates = {**dict.fromkeys(dropped), **updates, "region": region}
         return Settings.validated({**vars(self), **updates}) if updates else self
 
     @property
@@ -247,9 +248,10 @@ class Settings:
         secrets = [value.get_secret_value() for value in values if value is not None]
         for proxy in (self.https_proxy, self.http_proxy):
             parts = urlsplit(proxy.get_secret_value()) if proxy is not None else None
-            if parts is not None and parts.password:  # also as requests sends it: Basic base64(user:pw)
-                basic = f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode("latin-1")
-                secrets += (parts.password, unquote(parts.password), base64.b64encode(basic).decode())
+            if parts is not None and parts.password is not None:  # as sent: Basic base64(user:pw)
+                user, password = unquote(parts.username or ""), unquote(parts.password)
+                basic = base64.b64encode(f"{user}:{password}".encode("latin-1")).decode()
+                secrets += (parts.password, password or user, basic)  # "token:" is a credential too
         return tuple(secrets)
 
 
