@@ -315,7 +315,8 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
     folder: str, suffix: str, secure_variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The current directory, then the XDG and the plain ~/.config/openstack, under each ending
-    openstacksdk reads; secure.yaml from its variable; the cloud entry's insecure key is read."""
+    openstacksdk reads (a .json file as JSON: indented with tabs, it is no YAML); secure.yaml from its
+    variable; the cloud entry's insecure key is read."""
     home, work = tmp_path / "home", tmp_path / "work"
     where = {"cwd": work, "XDG_CONFIG_HOME": tmp_path / "xdg/openstack"}.get(
         folder, home / ".config/openstack"
@@ -323,7 +324,7 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
     where.mkdir(parents=True)
     monkeypatch.chdir(work if work.is_dir() else tmp_path)
     entry = {"clouds": {"c": {"region_name": "eu-nl", "insecure": True, "auth": {"ak": "AK-1"}}}}
-    write(where / f"clouds{suffix}", json.dumps(entry))
+    write(where / f"clouds{suffix}", json.dumps(entry, indent="\t" if suffix == ".json" else None))
     secure = write(tmp_path / "s.yaml", "clouds: {c: {auth: {sk: SK-from-secure-file}}}")
     environ = {"OS_CLOUD": "c", "HOME": str(home), secure_variable: str(secure)}
     if "XDG_CONFIG_HOME" in folder:

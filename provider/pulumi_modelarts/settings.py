@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import json
 import math
 import os
 import re
@@ -379,7 +380,7 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             data = file.read(MAX_CLOUDS_FILE_BYTES + 1)
         if len(data) > MAX_CLOUDS_FILE_BYTES:
             raise ValueError(f"larger than {MAX_CLOUDS_FILE_BYTES >> 10} KiB")
-        document = yaml.safe_load(data) or {}
+        document = (json.loads if path.suffix == ".json" else yaml.safe_load)(data) or {}  # as openstacksdk
     except (OSError, ValueError, yaml.YAMLError) as exc:  # the type only: a YAML error quotes the file
         hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
