@@ -152,7 +152,8 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
     assert (status, out) == (code, "") and err.startswith(expected) and err.count("\n") == 1
     assert CANARY_SECRETS[0] not in err
     if raised is RuntimeError:
-        assert "Traceback (most recent call last)" in invoke("get", "197", "--debug")[2]
+        debug = invoke("get", "197", "--debug")[2]
+        assert "Traceback (most recent call last)" in debug and "internal detail ***" in debug
 
 
 @pytest.mark.parametrize(
@@ -346,6 +347,24 @@ def test_secrets_never_printed(in_env: ModelArtsEmulator, monkeypatch: Any, leak
     assert [code for code, _, _ in outputs] == [5, 5, 0, 0, 4, 4, 4]
     for _, out, err in outputs:
         leaks.scan("cli", out + err)
+
+
+@pytest.mark.parametrize("source", ["--project-id", "HW_PROJECT_ID", "OS_PROJECT_ID"])
+@pytest.mark.parametrize("secret", CANARY_SECRETS[:2])  # the credentials in use
+def test_a_secret_set_as_the_project_is_not_printed(
+    in_env: ModelArtsEmulator, monkeypatch: Any, leaks: LeakScanner, source: str, secret: str
+) -> None:
+    """A credential pasted into a setting that is no secret (the project, named in every error's
+    context) is scrubbed there too: it is still a secret this process holds."""
+    monkeypatch.delenv("HW_PROJECT_ID")
+    if source.startswith("--"):
+        code, out, err = invoke("get", "197", source, secret)
+    else:
+        monkeypatch.setenv(source, secret)
+        code, out, err = invoke("get", "197")
+    assert code in (3, 4) and out == "" and "project ***" in err
+    leaks.scan("cli", err)
+    assert leaks.leaks == []
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,11 @@ def test_the_iam_project_of_a_region_is_named_in_lower_case(region: str) -> None
     assert Settings.from_sources(environ=AKSK).with_overrides(region=region).project_scope_name == "eu-de"
     named = Settings.from_sources(environ={**AKSK, "HW_REGION_NAME": region, "HW_PROJECT_NAME": "eu-de_Sub"})
     assert named.project_scope_name == "eu-de_Sub"
+    configured = Settings.from_sources(environ={**AKSK, "HW_PROJECT_ID": "eudeproject"})
+    # The same region in another case keeps the configured project, not the region's default one.
+    kept = named.with_overrides(region=region.swapcase()).with_overrides(region=region)
+    assert (kept.region, kept.project_scope_name) == (region, "eu-de_Sub")
+    assert configured.with_overrides(region=region).project_id == "eudeproject"
 
 
 def test_precedence_args_then_stack_config_then_environment() -> None:
@@ -310,7 +315,8 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
     folder: str, suffix: str, secure_variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The current directory, then the XDG and the plain ~/.config/openstack, under each ending
-    openstacksdk reads; secure.yaml from its variable; the cloud entry's insecure key is read."""
+    openstacksdk reads (a .json file as JSON: indented with tabs, it is no YAML); secure.yaml from its
+    variable; the cloud entry's insecure key is read."""
     home, work = tmp_path / "home", tmp_path / "work"
     where = {"cwd": work, "XDG_CONFIG_HOME": tmp_path / "xdg/openstack"}.get(
         folder, home / ".config/openstack"
@@ -318,7 +324,7 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
     where.mkdir(parents=True)
     monkeypatch.chdir(work if work.is_dir() else tmp_path)
     entry = {"clouds": {"c": {"region_name": "eu-nl", "insecure": True, "auth": {"ak": "AK-1"}}}}
-    write(where / f"clouds{suffix}", json.dumps(entry))
+    write(where / f"clouds{suffix}", json.dumps(entry, indent="\t" if suffix == ".json" else None))
     secure = write(tmp_path / "s.yaml", "clouds: {c: {auth: {sk: SK-from-secure-file}}}")
     environ = {"OS_CLOUD": "c", "HOME": str(home), secure_variable: str(secure)}
     if "XDG_CONFIG_HOME" in folder:

@@ -384,16 +384,26 @@ def test_requests_go_through_the_proxy_of_the_environment_unless_no_proxy_says_n
 
 
 @pytest.mark.parametrize("place", ["X-Request-Id", "body"])
-@pytest.mark.parametrize("password", [PROXY_PASSWORD, "p%C3%A4ss%3Aw%40rd-7f0c9d2e", "p\u00e4ss-7f0c9d2e"])
-def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, password: str) -> None:
-    """The Proxy-Authorization value (base64 of user:password) is a secret this process holds."""
+@pytest.mark.parametrize(
+    "userinfo",
+    [
+        *(
+            f"builder:{password}"
+            for password in (PROXY_PASSWORD, "p%C3%A4ss%3Aw%40rd-7f0c9d2e", "p\u00e4ss-7f0c9d2e")
+        ),
+        *("builder:p@ss:w@rd-7f0c9d2e", "builder:p%40ss%25-7f0c9d2e", "proxy-token-7f0c9d2e4b1a:"),
+    ],
+)
+def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, userinfo: str) -> None:
+    """The Proxy-Authorization value (base64 of user:password) is a secret this process holds, with
+    raw or encoded '@' and ':' in the password, and a user name alone ("token:") sent as Basic."""
 
     def echo(head: bytes) -> list[bytes]:
         basic = header(head, "Proxy-Authorization")
         return [reply(407, f"denied {basic}") if place == "body" else reply(407, X_Request_Id=basic)]
 
     with RawServer(echo) as proxy:
-        environ = {"HTTP_PROXY": f"http://builder:{password}@{proxy.url.removeprefix('http://')}"}
+        environ = {"HTTP_PROXY": f"http://{userinfo}@{proxy.url.removeprefix('http://')}"}
         _, error = failure("http://127.0.0.1:9", environ=environ)
     basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
     assert len(basic) > 20 and basic[:12] not in str(error) + repr(error) and "***" in str(error)

@@ -19,7 +19,7 @@ from contextlib import redirect_stdout
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
-from .errors import ModelArtsError
+from .errors import ModelArtsError, redact
 from .outputs import JobStatus
 from .validation import SORT_KEYS, is_loopback_host
 
@@ -232,10 +232,11 @@ def _cannot_write(exc: OSError, err: TextIO) -> int:
 
 
 def _say(err: TextIO, text: str, code: int, debug: bool = False) -> int:
-    """``modelarts-vis: <text>`` on stderr (the traceback first with ``--debug``). A stderr that cannot
-    take it (``2>/dev/full``) is pointed at devnull, so the exit code still tells and nothing else fails."""
+    """``modelarts-vis: <text>`` on stderr (the traceback first with ``--debug``, scrubbed: an unexpected
+    error may quote a secret). A stderr that cannot take it (``2>/dev/full``) is pointed at devnull,
+    so the exit code still tells and nothing else fails."""
     try:
-        err.write((traceback.format_exc() if debug else "") + f"{PROG}: {text}\n")
+        err.write((redact(traceback.format_exc()) if debug else "") + f"{PROG}: {text}\n")
         err.flush()
     except OSError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), err.fileno())

@@ -151,6 +151,10 @@ def one_line(text: object, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _scrubbed(text: str | None, limit: int = 200) -> str | None:
+    return one_line(redact(text), limit) if text else None
+
+
 #: How the one line names each piece of context, in this order.
 _CONTEXT_LABELS = {"job_id": "job {}", "project_id": "project {}", "host": "host {}", "status": "HTTP {}"}
 _CONTEXT_LABELS |= {"error_code": "{}", "error_message": '"{}"', "request_id": "request-id {}"}
@@ -180,13 +184,12 @@ class ModelArtsError(Exception):
         request_id: str | None = None,
         hint: str | None = None,
     ) -> None:
-        # The one place server and exception text enters an error: scrubbed before it is cut.
+        # The one place server, setting and exception text enters an error: scrubbed, then cut.
         self.summary = one_line(redact(summary), 400)
-        self.operation, self.job_id, self.project_id = operation, job_id, project_id
-        self.host, self.status = host, status
-        self.error_code = one_line(redact(error_code), 64) if error_code else None
-        self.error_message = one_line(redact(error_message)) if error_message else None
-        self.request_id = one_line(redact(request_id), 80) if request_id else None
+        self.operation, self.job_id, self.status = operation, job_id, status
+        self.project_id, self.host = _scrubbed(project_id, 80), _scrubbed(host, 300)
+        self.error_code, self.error_message = _scrubbed(error_code, 64), _scrubbed(error_message)
+        self.request_id = _scrubbed(request_id, 80)
         self.hint = one_line(redact(hint if hint is not None else self.default_hint), 300)
         super().__init__(self._render())
 

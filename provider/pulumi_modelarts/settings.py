@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import json
 import math
 import os
 import re
@@ -198,8 +199,9 @@ class Settings:
         another IAM project: the configured one is dropped unless the lookup names one too."""
         given: dict[str, Any] = {"project_id": project_id, "endpoint": endpoint}
         updates = {name: value for name, value in given.items() if value is not None}
-        if region is not None and region != self.region:
-            updates = {"project_id": None, "project_name": None, **updates, "region": region}
+        if region is not None and region != self.region:  # "EU-DE" is eu-de's project (project_scope_name)
+            dropped = ("project_id", "project_name") if region.lower() != self.region.lower() else ()
+            updates = {**dict.fromkeys(dropped), **updates, "region": region}
         return Settings.validated({**vars(self), **updates}) if updates else self
 
     @property
@@ -247,9 +249,10 @@ class Settings:
         secrets = [value.get_secret_value() for value in values if value is not None]
         for proxy in (self.https_proxy, self.http_proxy):
             parts = urlsplit(proxy.get_secret_value()) if proxy is not None else None
-            if parts is not None and parts.password:  # also as requests sends it: Basic base64(user:pw)
-                basic = f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode("latin-1")
-                secrets += (parts.password, unquote(parts.password), base64.b64encode(basic).decode())
+            if parts is not None and parts.password is not None:  # as sent: Basic base64(user:pw)
+                user, password = unquote(parts.username or ""), unquote(parts.password)
+                basic = base64.b64encode(f"{user}:{password}".encode("latin-1")).decode()
+                secrets += (parts.password, password or user, basic)  # "token:" is a credential too
         return tuple(secrets)
 
 
@@ -377,7 +380,7 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             data = file.read(MAX_CLOUDS_FILE_BYTES + 1)
         if len(data) > MAX_CLOUDS_FILE_BYTES:
             raise ValueError(f"larger than {MAX_CLOUDS_FILE_BYTES >> 10} KiB")
-        document = yaml.safe_load(data) or {}
+        document = (json.loads if path.suffix == ".json" else yaml.safe_load)(data) or {}  # as openstacksdk
     except (OSError, ValueError, yaml.YAMLError) as exc:  # the type only: a YAML error quotes the file
         hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
