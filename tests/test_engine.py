@@ -14,6 +14,7 @@ from pulumi.dynamic.config import Config
 from pulumi.output import Unknown
 
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
+from pulumi_modelarts.errors import ModelArtsError
 from pulumi_modelarts.outputs import OUTPUTS
 from pulumi_modelarts.provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
 from tests.checks import CANARY, SECRET_CONFIG_KEYS, WRONG_PASSWORD, LeakScanner, mismatches, outputs_of
@@ -383,6 +384,35 @@ def test_canary_secrets_appear_nowhere(emulator: ModelArtsEmulator, auth: str, l
     texts += [failed.error.details, failed.output, state_json(engine)]
     for text in texts:
         leaks.scan(f"engine ({auth})", text)
+
+
+BUGGY_CALLS: dict[str, Callable[[VisualizationJobProvider], Any]] = {
+    "create": lambda provider: provider.create({"job_id": 197}),
+    "diff": lambda provider: provider.diff("197", {"job_id": 197}, {"job_id": 197}),
+    "update": lambda provider: provider.update("197", {}, {"job_id": 197}),
+    "read": lambda provider: provider.read("197", {}),
+}
+
+
+@pytest.mark.parametrize("call", BUGGY_CALLS.values(), ids=BUGGY_CALLS)
+def test_a_bug_in_the_provider_is_one_scrubbed_line(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, call: Any
+) -> None:
+    """The SDK's server sends an unexpected exception's whole traceback to the engine: a bug whose
+    text holds a credential (a library quoting a header) must not reach it that way."""
+    provider = VisualizationJobProvider()
+    provider.configure(
+        ConfigureRequest(Config(raw_config=engine_for(emulator, "aksk").config, project_name="p"))
+    )
+
+    def fail(*_: Any, **__: Any) -> Any:
+        raise RuntimeError(f"Invalid header value b'{CANARY.secret_key}'")
+
+    monkeypatch.setattr("pulumi_modelarts.provider._Runtime.read", fail)
+    with pytest.raises(ModelArtsError) as caught:
+        call(provider)
+    assert str(caught.value).startswith("unexpected RuntimeError (Invalid header value b'***')"), caught.value
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 TOKENS = {"modelarts:securityToken": CANARY.password, "modelarts:authToken": WRONG_PASSWORD}

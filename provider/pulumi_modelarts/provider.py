@@ -36,7 +36,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _one_line_errors(method: _F) -> _F:
-    """Re-raise our errors without the client's stack, so the engine shows one clear line."""
+    """Re-raise our errors without the client's stack, so the engine shows one clear line; any other
+    exception is a bug, told in one scrubbed line too (the SDK sends the whole traceback as it is)."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -44,6 +45,9 @@ def _one_line_errors(method: _F) -> _F:
             return method(*args, **kwargs)
         except ModelArtsError as exc:
             raise exc.with_traceback(None) from None
+        except Exception as exc:
+            bug = f"unexpected {type(exc).__name__} ({exc})"
+            raise ModelArtsError(bug, hint="This is a bug in pulumi-modelarts: please report it") from None
 
     return wrapper  # type: ignore[return-value]
 
