@@ -157,6 +157,29 @@ def test_a_running_jobs_clock_alone_is_not_drift(
     assert modelarts_calls(emulator) == [("GET", "get_job")] * 2 * len(program)
 
 
+@pytest.mark.parametrize("refresh", ["refresh", "up --refresh"])
+def test_a_refresh_shows_drift_but_not_a_clock(
+    engine: Engine, emulator: ModelArtsEmulator, refresh: str
+) -> None:
+    """The engine shows a refresh as an update when Diff, given the outputs just read, finds drift;
+    state takes every field fresh either way, and the ``up`` after it has nothing left to do."""
+    program = {name: job(job_id) for job_id, (name, _) in REAL_DRIFT.items()}
+    engine.up(program).raise_error()
+    for changes, drift in ((REAL_DRIFT, True), (CLOCK_MOVES, False), ({}, False)):
+        for job_id, (_, fields) in changes.items():
+            emulator.update_job(job_id, **fields)
+        refreshed = engine.refresh() if refresh == "refresh" else engine.up(program, refresh=True)
+        steps = refreshed.steps.values()
+        if refresh == "refresh":
+            assert {step.name: step.diff for step in steps} == dict.fromkeys(program, (drift, [])), changes
+        else:
+            assert {step.name: (step.kind, step.calls) for step in steps} == dict.fromkeys(
+                program, ("same", ["Read", "Diff", "Check", "Diff"])
+            )
+        fresh = {name: fresh_state_outputs(emulator, job_id) for job_id, (name, _) in REAL_DRIFT.items()}
+        assert {name: stored(engine, name) for name in program} == fresh
+
+
 #: A value of each stored field that the job (197) does not have.
 ANOTHER_VALUE: dict[str, Any] = {
     **{field.name: f"other-{field.name}" for field in OUTPUTS if field.type in (str, str | None)},

@@ -496,7 +496,7 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
 
 
-@pytest.mark.parametrize("bad", ['"12a"', "19.5", str(2**53)])
+@pytest.mark.parametrize("bad", ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""'])
 def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator, bad: str
 ) -> None:

@@ -56,16 +56,19 @@ class _Target:
     def __init__(self, job_id: int, client: ModelArtsClient) -> None:
         self.job_id, self.client = job_id, client
         self.project_id, self.region, self.endpoint = client.project_id, client.region, client.endpoint
+        self.key = (self.endpoint, self.project_id, job_id)
 
 
 class _Runtime:
     """Settings, clients and recent reads of one provider process (one ``pulumi`` command): a job
-    read by ``read`` or ``diff`` is not fetched again by the ``diff``/``update`` that follows."""
+    read by ``read`` or ``diff`` is not fetched again by the ``diff``/``update`` that follows; a
+    refresh's ``read`` keeps the outputs it replaces for the ``diff`` that tells its drift."""
 
     def __init__(self, stack_config: Mapping[str, str]) -> None:
         self._stack_config = dict(stack_config)
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
+        self.refreshed: dict[tuple[str, str, int], Mapping[str, Any]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -91,8 +94,7 @@ class _Runtime:
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
-        key = (target.endpoint, target.project_id, target.job_id)
-        recent = self._recent.get(key)
+        recent = self._recent.get(key := target.key)
         if reuse_recent and recent is not None and time.monotonic() - recent[0] <= RECENT_READ_SECONDS:
             return dict(recent[1])
         job = target.client.read_job(target.job_id)
@@ -162,7 +164,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = self._runtime.read(target, reuse_recent=True)
-        changed = any(not _same(olds.get(key), current[key]) for key in DRIFT_FIELDS)
+        before = self._runtime.refreshed.pop(target.key, olds)  # a refresh's diff: state before its read
+        changed = any(not _same(before.get(key), current[key]) for key in DRIFT_FIELDS)
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     @_one_line_errors
@@ -183,6 +186,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         try:
             target = self._runtime.target({**props, "job_id": id_})
             outputs = self._runtime.read(target, reuse_recent=not from_state)
+            if from_state:
+                self._runtime.refreshed[target.key] = props
         except JobNotFoundError:
             if from_state:
                 return dynamic.ReadResult("", {})  # gone: refresh drops it from state
