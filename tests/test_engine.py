@@ -565,3 +565,34 @@ def test_check_names_the_bad_property_and_sends_nothing(
     if property_ == "job_id" and inputs["job_id"] is not None:
         assert failures[0][1].startswith("job_id must be a whole number from 1 to 9007199254740991")
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize("id_", [" 197", "197.0", "0x1", "", "-197", "\u0661\u0669\u0667"])
+@pytest.mark.parametrize("role", ["refresh", "get"])
+def test_a_read_of_an_id_in_another_form_is_one_line_and_sends_nothing(
+    refresher: Any, id_: str, role: str
+) -> None:
+    """``pulumi refresh`` (stored outputs) and ``.get`` (inputs only) of an ID that is not ASCII
+    digits; a Delete of any props sends nothing either."""
+    _, emulator, server, inputs, outputs = refresher
+    emulator.clear_requests()
+    with pytest.raises(ProviderCallError) as caught:
+        server.read(urn_for("job"), id_, outputs if role == "refresh" else inputs, inputs)
+    assert caught.value.last_line.startswith("pulumi_modelarts.errors.InvalidInputError: job_id must be")
+    assert "client.py" not in caught.value.details and "validation.py" not in caught.value.details
+    server.delete(
+        urn_for("job"), id_, {"__provider": inputs["__provider"], "job_id": id_, "endpoint": "ftp://x"}
+    )
+    assert emulator.requests == []
+
+
+def test_the_config_of_the_first_operation_is_the_one_used(emulator: ModelArtsEmulator) -> None:
+    """The SDK configures a dynamic provider at its first operation with the last ``Configure``."""
+    dead = {**emulator.stack_config(), "modelarts:endpoint": "http://127.0.0.1:9"}
+    props = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
+    with ProviderServer() as server:
+        server.configure(dead, SECRET_CONFIG_KEYS)
+        server.configure(emulator.stack_config(), SECRET_CONFIG_KEYS)
+        assert server.read(urn_for("a"), "197", props).outputs["endpoint"] == emulator.url
+        server.configure(dead, SECRET_CONFIG_KEYS)
+        assert server.read(urn_for("b"), "212", {**props, "job_id": 212}).outputs["endpoint"] == emulator.url
