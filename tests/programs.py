@@ -39,6 +39,7 @@ class ProgramRun:
     error: dict[str, Any] | None  # {"type", "mro", "message", "traceback"}
     stdout: str
     stderr: str
+    exports: dict[str, Any]  # the stack's outputs as registered: a secret is {SIG: ..., "value": ...}
 
     def value(self, name: str) -> Any:
         return self.outputs[name]["value"]
@@ -108,7 +109,9 @@ def run_program(
     if not marker:
         raise RuntimeError(f"program run crashed (exit {done.returncode}):\n{done.stderr}")
     result = json.loads(payload)
-    return ProgramRun(result["outputs"], result["resources"], result["error"], stdout, done.stderr)
+    return ProgramRun(
+        result["outputs"], result["resources"], result["error"], stdout, done.stderr, result["exports"]
+    )
 
 
 def modelarts_requests(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
@@ -139,15 +142,17 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
     import dill
     import pulumi
+    from google.protobuf import json_format
     from pulumi.dynamic import ConfigureRequest
     from pulumi.dynamic.config import Config
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
-    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.stack import massage, run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     resources: list[dict[str, Any]] = []
     secret_outputs: dict[str, list[str]] = {}
+    stack_exports: dict[str, Any] = {}
 
     def served(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id == rpc.UNKNOWN:
@@ -180,7 +185,9 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
                 outputs = {k: rpc.wrap_rpc_secret(v) if k in secret else v for k, v in outputs.items()}
             elif args.typ == "pulumi:pulumi:StackReference":
                 resource_id = name = args.inputs["name"]
-                outputs = {"name": name, "outputs": spec["stack_references"][name], "secretOutputNames": []}
+                stack_outputs = spec["stack_references"][name]  # {rpc._special_sig_key: ...}: a secret
+                secrets = [key for key, value in stack_outputs.items() if rpc._special_sig_key in str(value)]
+                outputs = {"name": name, "outputs": stack_outputs, "secretOutputNames": secrets}
             else:
                 resource_id, outputs = f"{args.name}-id", dict(args.inputs)
             provider, inputs = args.inputs.get("__provider"), dict(args.inputs)
@@ -201,12 +208,15 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
         """The mock monitor drops ``additionalSecretOutputs``: keep them first."""
 
         def register(request: Any) -> Any:
-            secret_outputs[request.name] = list(request.additionalSecretOutputs)
+            if hasattr(request, "additionalSecretOutputs"):
+                secret_outputs[request.name] = list(request.additionalSecretOutputs)
+            else:  # the stack's exports, as the engine would store them
+                stack_exports.update(json_format.MessageToDict(request.outputs))
             return original(request)
 
         return register
 
-    for method in ("RegisterResource", "ReadResource"):
+    for method in ("RegisterResource", "ReadResource", "RegisterResourceOutputs"):
         setattr(monitor, method, recording(getattr(monitor, method)))
     pulumi.runtime.set_all_config(spec["config"], spec.get("secret_keys"))
 
@@ -220,11 +230,16 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
             resolved[name] = {"known": known, "secret": await output.is_secret(), "value": value}
         return resolved
 
-    result: dict[str, Any] = {"error": None, "outputs": {}, "resources": resources}
+    result: dict[str, Any] = {"error": None, "outputs": {}, "resources": resources, "exports": stack_exports}
     try:
         main = os.path.join(os.getcwd(), "__main__.py")
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
         root = pulumi.runtime.get_root_resource()
+
+        def program() -> None:
+            runpy.run_path(main, run_name="__main__")
+            root.register_outputs(massage(root.outputs, []))  # type: ignore[union-attr]
+
+        _sync_await(run_pulumi_func(program))
         result["outputs"] = _sync_await(exported(root.outputs))  # type: ignore[union-attr]
     except Exception as exc:  # reported to the test, which asserts on it
         mro = [cls.__name__ for cls in type(exc).__mro__]

@@ -469,6 +469,88 @@ def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: Mode
     assert resources["own-list"]["secret_outputs"] == ["x", *STATE_FIELDS]  # the user's list kept
 
 
+def secret_of(value: Any) -> dict[str, Any]:
+    """``value`` as a secret in the engine's wire format: in state, exports and StackReferences."""
+    return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
+
+
+#: Secret sources of job 197 and status 8 (``{}`` takes the number), as programs come by them.
+SECRET_SOURCES = {
+    "nested": "secret(pulumi.Output.from_input({}))",
+    "all": "pulumi.Output.all(secret({}), 1).apply(lambda values: values[0])",
+    "config": 'pulumi.Config().require_secret("n{}")',
+    "ref-get": 'ref.get_output("n{}")',
+    "ref-require": 'ref.require_output("n{}")',
+    "resource-output": "{{197: secret_board.job_id, 8: secret_board.status}}[{}]",
+}
+#: Forms taking a secret (``{}`` the source of 197, ``[]`` of 8), and secret overrides of the place;
+#: an awaitable input is read once, whichever form takes it.
+SECRET_FORMS = {
+    "resource": "VisualizationJob(NAME, job_id={})",
+    "get": "VisualizationJob.get(NAME, {})",
+    "function": "get_visualization_job_output(job_id={})",
+    "list": "get_visualization_jobs_output(status=[])",
+    "resource-ref-project": 'VisualizationJob(NAME, job_id=197, project_id=ref.get_output("project"))',
+    "get-ref-endpoint": 'VisualizationJob.get(NAME, 197, endpoint=ref.require_output("endpoint"))',
+    "list-ref-project": 'get_visualization_jobs_output(status=8, project_id=ref.get_output("project"))',
+    "get-awaitable": 'VisualizationJob.get(NAME, number(197), region=pulumi.Config().require_secret("region"))',
+    "resource-awaitable": "VisualizationJob(NAME, job_id=number(197.0), project_id=secret(PROJECT))",
+    "function-awaitable": "get_visualization_job_output(job_id=number(197), endpoint=secret(ENDPOINT))",
+}
+
+
+def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_exports(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """What the mocks record as the stack's exports is what ``pulumi stack output`` shows: the
+    values of a job named by a secret stay secret there, and only a resource ID is plain."""
+    calls = {
+        f"{form}-{source}" if "{}" in call else form: call.replace("{}", code.format(197)).replace(
+            "[]", code.format(8)
+        )
+        for form, call in SECRET_FORMS.items()
+        for source, code in SECRET_SOURCES.items()
+        if ("{}" in call or "[]" in call) or source == "nested"
+    }
+    body = [
+        "from pulumi_modelarts import get_visualization_job_output, get_visualization_jobs_output",
+        f'PROJECT, ENDPOINT = "{emulator.project_id}", "{emulator.url}"',
+        'ref = pulumi.StackReference("organization/quickstart/dev")',
+        'secret_board = VisualizationJob("secret-board", job_id=secret(197))',
+        "async def number(value):",
+        "    return value",
+        *(f"pulumi.export({name!r}, {call.replace('NAME', repr(name))})" for name, call in calls.items()),
+    ]
+    place = {"project": secret_of(emulator.project_id), "endpoint": secret_of(emulator.url)}
+    references = {"organization/quickstart/dev": {"n197": secret_of(197.0), "n8": secret_of(8.0), **place}}
+    config = {"resources:n197": "197", "resources:n8": "8", "resources:region": "eu-de"}
+    secret_keys = list(config)
+    run = run_resources(
+        emulator,
+        tmp_path,
+        "\n".join(body) + "\n",
+        config=config,
+        secret_keys=secret_keys,
+        stack_references=references,
+    )
+    assert run.error is None, run.error
+    resources = registered(run)
+    for name in calls:
+        exported = run.exports[name]
+        if name.startswith(("resource", "get")):
+            assert sorted(resources[name]["secret_outputs"]) == sorted(STATE_FIELDS), name
+            assert exported["id"] == "197", name  # a resource ID cannot be secret in Pulumi
+            assert all(
+                exported[field] == secret_of(run.exports[name][field]["value"]) for field in STATE_FIELDS
+            )
+            assert exported["job_name"]["value"] == "apiTest-11", name
+        else:
+            assert exported == secret_of(exported["value"]), name
+            jobs = exported["value"].get("jobs", [exported["value"]])
+            assert [job["job_id"] for job in jobs] == ([197, 245] if name.startswith("list") else [197]), name
+    assert modelarts_requests(emulator) and not [r for r in emulator.requests if r.method != "GET"]
+
+
 #: ``VisualizationJob.get`` IDs in every form the constructor takes, all job 197.
 GET_IDS = {
     "int": "197",
@@ -496,11 +578,17 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
 
 
-@pytest.mark.parametrize("bad", ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""'])
+#: What a StackReference may deliver where a job ID is meant, and no job ID can be.
+BAD_REFERENCED = {"negative": -197.0, "bool": True, "above-2**53": float(2**53 + 2)}
+BAD_IDS = ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""']
+
+
+@pytest.mark.parametrize("bad", [*BAD_IDS, *(f'ref.require_output("{name}")' for name in BAD_REFERENCED)])
 def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator, bad: str
 ) -> None:
-    run = run_resources(emulator, tmp_path, f'VisualizationJob.get("seen", {bad})\n')
+    body = f'ref = pulumi.StackReference("other")\nVisualizationJob.get("seen", {bad})\n'
+    run = run_resources(emulator, tmp_path, body, stack_references={"other": BAD_REFERENCED})
     assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"])
     assert run.error["message"].startswith(f"{WHOLE}9007199254740991, got ")
     assert "\n" not in run.error["message"] and emulator.requests == []

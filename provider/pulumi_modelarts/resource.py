@@ -70,7 +70,7 @@ def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
         return {
             key: check_target(key, value)
             for key, value in targets.items()
-            if not isinstance(value, pulumi.Output | Awaitable) and (value is not None or key == "job_id")
+            if not isinstance(value, pulumi.Output) and (value is not None or key == "job_id")
         }
     except InvalidInputError:
         from .functions import _as_run_errors  # one line, as in the functions; loaded on failure only
@@ -79,9 +79,15 @@ def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
             raise
 
 
+def _targets(*values: Any) -> dict[str, Any]:
+    """The inputs naming the job; each is read twice, so an awaitable (a coroutine) as an ``Output``."""
+    pairs = zip(TARGET_INPUTS, values, strict=True)
+    return {key: pulumi.Output.from_input(v) if isinstance(v, Awaitable) else v for key, v in pairs}
+
+
 def _read_id(values: list[Any]) -> str:
     """The resource ID of ``VisualizationJob.get``: the job ID as the provider's ``read`` takes it."""
-    return str(_check_known(dict(zip(TARGET_INPUTS, values, strict=True)))["job_id"])
+    return str(_check_known(_targets(*values))["job_id"])
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
@@ -119,7 +125,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         """Read job ``job_id``; ``project_id``, ``region`` and ``endpoint`` override the
         provider-wide ``modelarts:*`` settings for this job only. When any of them is secret,
         every output is stored as a secret."""
-        targets = {"job_id": job_id, "project_id": project_id, "region": region, "endpoint": endpoint}
+        targets = _targets(job_id, project_id, region, endpoint)
         _check_known(targets)
         job_id, opts = _secret_outputs_when_secret(targets, opts)
         # What ``dynamic.Resource.__init__`` registers (``__provider`` not secret, as
@@ -143,11 +149,9 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         """Read job ``id`` without managing it: the engine reads it on every preview and up, marks
         it external and never deletes it. While an override is unknown (preview), so is the
         resource ID: the engine then reads nothing, rather than the configured place."""
-        targets = [id, project_id, region, endpoint]
-        _check_known(dict(zip(TARGET_INPUTS, targets, strict=True)))  # before any output can fail too
-        read_id = pulumi.Output.all(*targets).apply(_read_id)
+        targets = _targets(id, project_id, region, endpoint)
+        _check_known(targets)  # before any output can fail too
+        read_id = pulumi.Output.all(*targets.values()).apply(_read_id)
         # A resource ID cannot be secret in Pulumi; a secret job ID still makes every output secret.
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id)))
-        return VisualizationJob(
-            resource_name, id, project_id=project_id, region=region, endpoint=endpoint, opts=opts
-        )
+        return VisualizationJob(resource_name, **targets, opts=opts)
