@@ -273,8 +273,10 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
         from .settings import Settings, stack_config_from
 
         program = clients.get((None, None, None))
-        config = stack_config_from(pulumi.runtime.get_config)  # what pulumi.Config reads
-        settings = program.settings if program is not None else Settings.from_sources(stack_config=config)
+        if program is not None:
+            settings = program.settings
+        else:  # the program's stack config, as pulumi.Config reads it
+            settings = Settings.from_sources(stack_config=stack_config_from(pulumi.runtime.get_config))
         overrides = {"project_id": project_id, "region": region, "endpoint": endpoint}
         for name, value in overrides.items():
             if value is not None:  # named as the argument, not as the setting it overrides
