@@ -251,6 +251,8 @@ BROKEN_CLOUDS = {
     "a directory": (b"", "cannot read"),
     "a device": (None, "larger than 1024 KiB"),
     "a huge file": (b"clouds: {c: {}}\n" + b"#" * (1 << 20), "larger than 1024 KiB"),
+    "nested too deeply": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "nested too deeply as JSON": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     # Values YAML does not read as text: what to quote, by the setting's name; an alias bomb is not expanded.
     "yes for a password": (b"clouds: {c: {auth: {username: u, password: no, user_domain_name: d}}}", PW),
     "a date for a password": (b"clouds: {c: {auth: {username: u, password: 2024-01-01}}}", PW),
@@ -273,7 +275,7 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
     which: str, broken: str, tmp_path: Path
 ) -> None:
     content, fragment = BROKEN_CLOUDS[broken]
-    path = tmp_path / "broken.yaml"
+    path = tmp_path / ("broken.json" if broken.endswith("JSON") else "broken.yaml")
     if broken == "a directory":
         path.mkdir()
     elif broken == "a device":

@@ -381,9 +381,10 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
         if len(data) > MAX_CLOUDS_FILE_BYTES:
             raise ValueError(f"larger than {MAX_CLOUDS_FILE_BYTES >> 10} KiB")
         document = (json.loads if path.suffix == ".json" else yaml.safe_load)(data) or {}  # as openstacksdk
-    except (OSError, ValueError, yaml.YAMLError) as exc:  # the type only: a YAML error quotes the file
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:  # a YAML error quotes the file
         hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
+        why = "nested too deeply" if isinstance(exc, RecursionError) else why
         raise ConfigurationError(f"cannot read {path}: {why}", hint=hint) from None
     clouds = document.get("clouds", {}) if isinstance(document, dict) else None
     entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
