@@ -250,7 +250,7 @@ MISSING = object()
 def test_documented_sample_parses_with_optional_fields_none_and_extra_fields_ignored() -> None:
     job = JobModel.model_validate({**DOC_SAMPLE, "brand_new_field": {"a": [1]}})
     assert (job.job_id, job.job_name, job.status, job.duration) == (197, "apiTest-11", 7, 33000)
-    assert job.job_type is job.flavor is job.schedule is job.remaining_duration is job.is_success is None
+    assert job.job_type is job.flavor is job.remaining_duration is job.is_success is None
     page = JobPage.model_validate({"job_total_count": "2", "jobs": [DOC_SAMPLE, {**DOC_SAMPLE, "job_id": 5}]})
     assert page.job_total_count == 2 and [job.job_id for job in page.jobs] == [197, 5]
     assert JobPage.model_validate({}).jobs == []
@@ -259,15 +259,29 @@ def test_documented_sample_parses_with_optional_fields_none_and_extra_fields_ign
 def test_numbers_sent_as_json_strings_are_coerced_and_optional_fields_read() -> None:
     body = {**DOC_SAMPLE, "job_id": "10", "status": "1", "create_time": "1524189990635", "duration": "0"}
     body |= {"is_success": True, "remaining_duration": "1800.5", "job_type": "MindInsight"}
-    body |= {
-        "flavor": {"code": "modelarts.vm.cpu.2u", "extra": 1},
-        "schedule": {"type": "stop", "duration": "4"},
-    }
+    body |= {"flavor": {"code": "modelarts.vm.cpu.2u", "extra": 1}}
     job = JobModel.model_validate(json.loads(json.dumps(body)))
     assert (job.job_id, job.status, job.create_time, job.duration) == (10, 1, 1524189990635, 0)
     assert (job.is_success, job.remaining_duration, job.job_type) == (True, 1800.5, "MindInsight")
     assert job.flavor is not None and job.flavor.code == "modelarts.vm.cpu.2u"
-    assert job.schedule is not None and job.schedule.duration == 4
+
+
+@pytest.mark.parametrize(
+    ("flavor", "code"),
+    [({"code": "c"}, "c"), ("c", "c"), ([{"code": "c"}], "c"), (["c"], "c"), ({}, None), (None, None)],
+)
+@pytest.mark.parametrize("schedule", [{"type": "stop", "duration": 4}, [{"type": "stop"}], "4h", [], None])
+def test_flavor_in_each_shape_the_api_uses_and_schedule_in_any_shape(
+    flavor: object, code: str | None, schedule: object
+) -> None:
+    job = JobModel.model_validate({**DOC_SAMPLE, "flavor": flavor, "schedule": schedule})
+    assert job.to_outputs(project_id="p", region="r")["flavor_code"] == code
+
+
+@pytest.mark.parametrize("flavor", [7, ["a", "b"], [{"code": 1}], {"code": ["c"]}])
+def test_a_flavor_of_no_known_shape_is_refused(flavor: object) -> None:
+    with pytest.raises(ValidationError):
+        JobModel.model_validate({**DOC_SAMPLE, "flavor": flavor})
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _V = TypeVar("_V", bound="_Validated")
 
 
+def _flavor(value: Any) -> Any:
+    """A ``flavor`` object, also sent as its code alone or wrapped in a one-element list (as the API
+    reference's samples wrap ``schedule``, which is not read at all)."""
+    value = value[0] if isinstance(value, list) and len(value) == 1 else value
+    return {"code": value} if isinstance(value, str) else value
+
+
 def _number(value: Any, *, whole: bool) -> Any:
     """A JSON number, also sent as JSON text (``"197"``): finite, and at most 2**53 - 1 in size
     (the engine's doubles carry no more exactly; a larger one would show a change on every diff)."""
@@ -79,14 +86,6 @@ class Flavor:
     code: str | None
 
 
-class Schedule:
-    """A job's ``schedule``: when it stops by itself."""
-
-    type: str | None
-    time_unit: str | None
-    duration: int | None
-
-
 class JobModel(_Validated):
     """One visualization job: every output of :data:`outputs.OUTPUTS` but the place it was read in."""
 
@@ -102,7 +101,6 @@ class JobModel(_Validated):
     remaining_duration: float | None
     job_type: str | None
     flavor: Flavor | None
-    schedule: Schedule | None
     is_success: bool | None
 
     @property
@@ -156,7 +154,7 @@ def _validators() -> dict[type, SchemaValidator]:
     }
     kinds["job_id"] = core_schema.no_info_before_validator_function(whole, core_schema.int_schema(gt=0))
     kinds["job_total_count"] = core_schema.with_default_schema(kinds["int"], default=0)
-    for cls in (Flavor, Schedule, JobModel, JobPage):
+    for cls in (Flavor, JobModel, JobPage):
         fields = {}
         for name, hint in cls.__annotations__.items():
             schema = kinds.get(name) or kinds[hint.removesuffix(" | None")]
@@ -164,6 +162,8 @@ def _validators() -> dict[type, SchemaValidator]:
                 schema = core_schema.with_default_schema(core_schema.nullable_schema(schema), default=None)
             fields[name] = core_schema.model_field(schema)
         kinds[cls.__name__] = core_schema.model_schema(cls, core_schema.model_fields_schema(fields))
+        if cls is Flavor:
+            kinds["flavor"] = core_schema.no_info_before_validator_function(_flavor, kinds["Flavor"])
         if cls is JobModel:  # a page's jobs
             kinds["list[JobModel]"] = core_schema.with_default_schema(
                 core_schema.list_schema(kinds["JobModel"]), default_factory=list
