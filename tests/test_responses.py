@@ -80,6 +80,7 @@ SAME_JOB = {
     "ID as a float": as_json({**JOB_197, "job_id": 1.97e2}),
     # Duplicate keys: the last one wins, as in every JSON parser, on the one path the outputs take too.
     "duplicate ID, the last one asked for": b'{"job_id": 999, "job_name": "x", "status": 8, "job_id": 197}',
+    "null is_success, error fields": as_json({**JOB_197, "is_success": None, "error_code": None}),
 }
 
 
@@ -153,6 +154,8 @@ def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
         *[(404, "ModelArts.0015", None), (400, "ModelArts.2775", False), (404, "ModelArts.2775", None)],
         *[(200, "ModelArts.0015", False), (404, "modelarts.0015", None), (400, " MODELARTS.2775\t", False)],
         *[(200, "ModelArts.0015", "false"), (200, "ModelArts.2775", 0), (400, "ModelArts.2775", "False")],
+        # The details call's documented failure has no is_success at all: on a 2xx its code tells.
+        *[(200, "ModelArts.0015", None), (201, "ModelArts.2775", None)],
     ],
 )
 def test_modelarts_not_found_codes_are_a_missing_job(

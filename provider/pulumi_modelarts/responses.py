@@ -267,8 +267,11 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
         raise _invalid(response, context, f"response is not JSON ({exc})") from None
     if not isinstance(document, dict):
         raise _invalid(response, context, f"expected a JSON object, got {type(document).__name__}")
+    success = document.get("is_success")
+    if success is None:  # the details call's documented failure has none: an error code tells
+        success = not _first_text(document, "error_code")
     with contextlib.suppress(ValidationError):  # is_success as the models read it ("false", 0 too)
-        if not _validators()[bool].validate_python(document.get("is_success", True)):
+        if not _validators()[bool].validate_python(success):
             raise error_for(response, context)
     return document
 
