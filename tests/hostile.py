@@ -430,3 +430,29 @@ class EchoServer:
             return
         self.seen_tokens.append(header(head, "X-Auth-Token"))
         yield self.echo(self.secret)
+
+
+class FakeCloud:
+    """IAM (a password login, a project list) and ModelArts (job 197) as another deployment may
+    answer them: ``token`` is the token body's ``token`` object, sent in the ``header`` named."""
+
+    def __init__(
+        self, token: dict[str, Any] | None = None, projects: list[Any] | None = None, header: str = ""
+    ) -> None:
+        self.token = {"project": {"id": PROJECT}} if token is None else token
+        self.projects = [{"id": PROJECT, "name": "eu-de"}] if projects is None else projects
+        self.header, self.paths = header or "X-Subject-Token", list[str]()
+
+    @staticmethod
+    def settings(url: str, auth: str = "password", **overrides: Any) -> Settings:
+        login = {"user_name": "u", "password": PASSWORD, "domain_name": "d", **NO_AKSK}
+        chosen = {"password": login, "token": {"auth_token": ISSUED_TOKEN, **NO_AKSK}, "aksk": {}}[auth]
+        return settings_for(url, auth_url=f"{url}/v3", max_retries=0, **chosen, **overrides)
+
+    def __call__(self, head: bytes) -> Iterator[bytes]:
+        path = head.split(b" ")[1].decode()
+        self.paths.append(path)
+        if path.startswith("/v3/auth/tokens"):
+            yield reply(201, {"token": self.token}, **{self.header: ISSUED_TOKEN})
+        else:
+            yield reply(200, {"projects": self.projects} if path.startswith("/v3/") else JOB_197)

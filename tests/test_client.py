@@ -22,6 +22,7 @@ from pulumi_modelarts.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidInputError,
+    InvalidResponseError,
     JobNotFoundError,
     ModelArtsError,
     ThrottledError,
@@ -31,6 +32,7 @@ from pulumi_modelarts.settings import SecretStr, Settings
 from pulumi_modelarts.transport import RETRY_AFTER_CAP_SECONDS, BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
+from tests.hostile import ISSUED_TOKEN, PROJECT, FakeCloud, RawServer
 
 ClientFactory = Callable[..., ModelArtsClient]
 JOB = {"job_id": 197, "job_name": "apiTest-11", "status": 8}
@@ -433,3 +435,93 @@ def test_an_error_keeps_no_exception_it_replaced(
     leaks.scan("traceback", "".join(traceback.format_exception(caught.value)))
     assert leaks.leaks == []
     assert caught.value.__context__ is None and caught.value.__suppress_context__
+
+
+# -- IAM as other deployments answer it ---------------------------------------------------------
+
+PAST = {"expires_at": "2020-01-04T09:05:22.701000Z", "issued_at": "2020-01-03T09:05:22.701000Z"}
+TOKEN_ANSWERS = {
+    "the API reference's sample, dated in the past": {**PAST, "project": {"id": PROJECT, "name": "eu-de"}},
+    "expired by this clock, no issued_at": {"expires_at": PAST["expires_at"], "project": {"id": PROJECT}},
+    "issued after it expires": {**PAST, "issued_at": "2020-01-05T00:00:00Z", "project": {"id": PROJECT}},
+    "a catalog, no expires_at": {
+        "catalog": [{"type": "modelarts", "endpoints": []}],
+        "project": {"id": PROJECT},
+    },
+    "expires_at with an offset": {"expires_at": "2099-01-01T08:00:00.123+08:00", "project": {"id": PROJECT}},
+}
+
+
+@pytest.mark.parametrize("header", ["X-Subject-Token", "x-subject-token"])
+@pytest.mark.parametrize("project_id", [PROJECT, None])
+@pytest.mark.parametrize("token", TOKEN_ANSWERS.values(), ids=TOKEN_ANSWERS)
+def test_one_token_serves_every_read_whatever_iam_says_of_its_lifetime(
+    token: dict[str, Any], project_id: str | None, header: str
+) -> None:
+    cloud = FakeCloud(token, header=header)
+    with RawServer(cloud) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url, project_id=project_id))
+        assert [client.get_visualization_job(197).job_id for _ in range(3)] == [197] * 3
+    assert cloud.paths == ["/v3/auth/tokens?nocatalog=true"] + [f"/v1/{PROJECT}/visualization-jobs/197"] * 3
+
+
+WRONG_SCOPES = {  # (the token object, the project configured): never a read in another project
+    "another project's ID": ({"project": {"id": "f" * 32}}, PROJECT),
+    "another project's name": ({"project": {"id": "f" * 32, "name": "eu-nl"}}, None),
+    "no project": ({"domain": {"id": "d"}}, None),
+    "an ID that is not text": ({"project": {"id": 7}}, None),
+}
+
+
+@pytest.mark.parametrize(("token", "project_id"), WRONG_SCOPES.values(), ids=WRONG_SCOPES)
+def test_a_token_for_another_project_is_refused_before_any_read(
+    token: dict[str, Any], project_id: str
+) -> None:
+    cloud = FakeCloud(token)
+    with RawServer(cloud) as server, pytest.raises(InvalidResponseError) as caught:
+        ModelArtsClient(FakeCloud.settings(server.url, project_id=project_id)).get_visualization_job(197)
+    assert "token scoped to the project asked for" in str(caught.value) and "authUrl" in str(caught.value)
+    assert cloud.paths == ["/v3/auth/tokens?nocatalog=true"]
+
+
+OTHER = "f" * 32
+PROJECT_LISTS: dict[str, tuple[list[Any], str | type[ModelArtsError]]] = {
+    "MOS beside it": ([{"id": OTHER, "name": "MOS"}, {"id": PROJECT, "name": "eu-de"}], PROJECT),
+    "a disabled twin": (
+        [{"id": OTHER, "name": "eu-de", "enabled": False}, {"id": PROJECT, "name": "eu-de"}],
+        PROJECT,
+    ),
+    "listed twice": ([{"id": PROJECT, "name": "eu-de", "enabled": True}] * 2, PROJECT),
+    "nulls and extras": (
+        [{"id": PROJECT, "name": "eu-de", "parent_id": None, "links": {"next": None}}],
+        PROJECT,
+    ),
+    "only a disabled one": ([{"id": PROJECT, "name": "eu-de", "enabled": False}], ConfigurationError),
+    "only a sub-project": ([{"id": OTHER, "name": "eu-de_sub"}], ConfigurationError),
+    "two": ([{"id": OTHER, "name": "eu-de"}, {"id": PROJECT, "name": "eu-de"}], ConfigurationError),
+    "an ID that is a number": ([{"id": 12345, "name": "eu-de"}], InvalidResponseError),
+    "an ID that is true": ([{"id": True, "name": "eu-de"}], InvalidResponseError),
+    "an ID that is a path": ([{"id": "../" + PROJECT, "name": "eu-de"}], InvalidResponseError),
+    "an ID with spaces": ([{"id": f" {PROJECT} ", "name": "eu-de"}], InvalidResponseError),
+    "no ID": ([{"id": None, "name": "eu-de"}], InvalidResponseError),
+}
+
+
+@pytest.mark.parametrize("auth", ["aksk", "token"])
+@pytest.mark.parametrize(("projects", "expected"), PROJECT_LISTS.values(), ids=PROJECT_LISTS)
+def test_project_lookup_takes_the_one_usable_project_of_the_region_or_refuses(
+    projects: list[Any], expected: str | type[ModelArtsError], auth: str
+) -> None:
+    cloud = FakeCloud(projects=projects)
+    with RawServer(cloud) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url, auth, project_id=None, region="EU-DE"))
+        if isinstance(expected, str):
+            assert client.get_visualization_job(197).job_id == 197
+        else:
+            with pytest.raises(expected) as caught:
+                client.get_visualization_job(197)
+            assert "\n" not in str(caught.value) and ISSUED_TOKEN not in str(caught.value)
+    assert cloud.paths[0] == "/v3/projects?name=eu-de"
+    assert cloud.paths[1:] == (
+        [f"/v1/{expected}/visualization-jobs/197"] if isinstance(expected, str) else []
+    )

@@ -17,14 +17,21 @@ import requests
 from requests.auth import AuthBase
 
 from . import signing
-from .errors import ConfigurationError, InvalidResponseError, RequestContext, register_secrets
+from .errors import (
+    ConfigurationError,
+    InvalidInputError,
+    InvalidResponseError,
+    RequestContext,
+    register_secrets,
+)
 from .responses import error_for, json_object
 from .settings import SecretStr, Settings
 from .transport import Transport
-from .validation import path_segment
+from .validation import check_name, path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
+_AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
 
 
 class StaticTokenAuth(AuthBase):
@@ -137,21 +144,29 @@ class IamTokenAuth(AuthBase):
         body = {"auth": {"identity": identity, "scope": {"project": scope}}}
         url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         context = RequestContext("IAM token request", urlsplit(url).netloc, project_id=settings.project_id)
-        started = time.time()
+        started, begun = time.time(), time.monotonic()
         response = self._transport.send("POST", url, context=context, json_body=body)
         token = response.headers.get("X-Subject-Token")
         register_secrets(token)  # before anything of this answer can reach an error message
         if response.status not in (200, 201):
             raise error_for(response, context)
         details = _mapping(json_object(response, context).get("token"))
-        project_id = _mapping(details.get("project")).get("id")
-        if not token or not isinstance(project_id, str) or not project_id:
-            summary = "IAM answered without a token header or a project-scoped token"
-            extra = {"status": response.status, "request_id": response.request_id}
+        project = _mapping(details.get("project"))
+        project_id = project.get("id")
+        if not (token and project_id and isinstance(project_id, str)) or any(
+            project.get(key, value) != value
+            for key, value in scope.items()  # another project's token
+        ):
+            summary = "IAM answered without a token header or a token scoped to the project asked for"
+            extra = {"status": response.status, "request_id": response.request_id, "hint": _AUTH_URL_HINT}
             raise context.error(InvalidResponseError, summary, **extra)
-        expires = _parse_expiry(details.get("expires_at")) or started + 3600.0
-        margin = min(TOKEN_REFRESH_MARGIN_SECONDS, max(0.0, expires - started) / 10)
-        self._renew_at = time.monotonic() + max(0.0, expires - time.time() - margin)
+        # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
+        # from IAM's nor an answer dated in the past (the API reference's sample) makes every call
+        # fetch a new token; a lifetime that is not positive counts as an hour.
+        expires, issued = (_parse_expiry(details.get(name)) for name in ("expires_at", "issued_at"))
+        lifetime = expires - (issued or started) if expires else 0.0
+        lifetime = lifetime if lifetime > 0 else 3600.0
+        self._renew_at = begun + lifetime - min(TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 10)
         self.project_id = project_id
         return token
 
@@ -194,9 +209,19 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     context = RequestContext("IAM project lookup", urlsplit(url).netloc)
     projects = json_object(transport.send("GET", url, context=context, auth=auth), context).get("projects")
     if not isinstance(projects, list):
-        raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
+        raise context.error(
+            InvalidResponseError, "IAM answered without a 'projects' list", hint=_AUTH_URL_HINT
+        )
+    # A project listed twice is one, a disabled one none; an ID must be one modelarts:projectId
+    # would take, or it would name another path (MOS and sub-projects have names of their own).
     named = [item for item in projects if isinstance(item, dict) and item.get("name") == name]
-    ids = sorted(str(item["id"]) for item in named if item.get("id"))
+    try:
+        ids = sorted(
+            {check_name(item.get("id"), field="ID") for item in named if item.get("enabled") is not False}
+        )
+    except InvalidInputError as exc:
+        summary = f"IAM answered an unusable project ID ({exc.summary})"
+        raise context.error(InvalidResponseError, summary, hint=_AUTH_URL_HINT) from None
     if len(ids) == 1:
         _PROJECT_IDS[key] = ids[0]
         return ids[0]

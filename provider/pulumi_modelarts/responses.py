@@ -236,8 +236,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         cls, summary = ConfigurationError, "the endpoint does not serve this API"
         hint = "Check modelarts:endpoint and region"
     elif status == 404:
-        cls = InvalidResponseError
-        summary = "HTTP 404 without a ModelArts error code, so not taken for a missing job"
+        cls, summary = InvalidResponseError, "HTTP 404 without a ModelArts error code"
+        summary += ", so not taken for a missing job" * (context.job_id is not None)
     else:
         summary = f"service failed{tries}{wait}" if status >= 500 else "request rejected by the service"
     message = _first_text(source, "error_message", "error_msg", "errorMsg", "message")
