@@ -478,6 +478,7 @@ def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
 
 PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 HTML_502, HTML_404 = ({"body": body, "content_type": "text/html"} for body in (PAGE, "<html>404</html>"))
+GONE = '{"error_code": "ModelArts.0015", "error_message": "gone", "request_id": null}'
 NAN = {"body": b'{"job_id": 197, "job_name": "apiTest-11", "status": 8, "remaining_duration": NaN}'}
 #: name -> (fault, outcome). Every foreign 404 and non-finite number is refused by the client
 #: (tests/test_responses.py); here one of each shows what the provider server makes of that.
@@ -493,6 +494,11 @@ REFRESH_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "job gone (ModelArts.2775)": ({"status": 400, "error_code": "ModelArts.2775"}, "dropped"),
     "foreign 404 (Not Found)": ({"status": 404, "body": '{"message": "Not Found"}'}, INVALID),
+    "job gone, on a 200 without is_success": ({"status": 200, "body": GONE}, "dropped"),
+    "a gateway's code on a 200": (
+        {"status": 200, "body": '{"error_code": "APIG.0301"}'},
+        "kept: ServiceError",
+    ),
     "non-finite number (NaN)": (NAN, INVALID),
 }
 
