@@ -449,6 +449,7 @@ TOKEN_ANSWERS = {
         "project": {"id": PROJECT},
     },
     "expires_at with an offset": {"expires_at": "2099-01-01T08:00:00.123+08:00", "project": {"id": PROJECT}},
+    "the project's name in another case": {"project": {"id": PROJECT, "name": "EU-DE"}},
 }
 
 

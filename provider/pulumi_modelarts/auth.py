@@ -153,7 +153,8 @@ class IamTokenAuth(AuthBase):
         details = _mapping(json_object(response, context).get("token"))
         project = _mapping(details.get("project"))
         project_id = project.get("id")
-        elsewhere = any(project.get(key, value) != value for key, value in scope.items())  # another's
+        # Another project's token (IAM matches a name whatever its case): refused.
+        elsewhere = any(str(project.get(key, value)).lower() != value.lower() for key, value in scope.items())
         if not (token and project_id and isinstance(project_id, str)) or elsewhere:
             summary = "IAM answered without a token header or a token scoped to the project asked for"
             extra = {"status": response.status, "request_id": response.request_id, "hint": _AUTH_URL_HINT}
