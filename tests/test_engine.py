@@ -640,9 +640,18 @@ def test_a_token_expiring_mid_run_is_renewed_by_the_provider_process(refresher: 
     [
         # A job ID past 2**53 would arrive as a double (1.152921504606847e+18): refused as given.
         *(({"job_id": bad}, "job_id") for bad in ("../197", None, str(2**60 + 1), 2**53 + 1, 197.5)),
-        ({"job_id": 197, "project_id": "a/b"}, "project_id"),
-        ({"job_id": 197, "endpoint": "http://modelarts.example.com"}, "endpoint"),
-        ({"job_id": 197, "region": "eu de"}, "region"),
+        # Spellings int() would read, and a reader might not: refused, never guessed.
+        *(({"job_id": bad}, "job_id") for bad in (" 197 ", "+197", "1_97", "\u0661\u0669\u0667", True)),
+        *(({"job_id": 197, "project_id": bad}, "project_id") for bad in ("a/b", " 6f0c1b1f", "6f0c1b1f\n")),
+        *(
+            ({"job_id": 197, "endpoint": bad}, "endpoint")
+            for bad in ("http://modelarts.example.com", "https://127.1")
+        ),
+        *(
+            ({"job_id": 197, "endpoint": bad}, "endpoint")
+            for bad in ("https://bücher.example", " https://h.example")
+        ),
+        *(({"job_id": 197, "region": bad}, "region") for bad in ("eu de", " eu-de", "eu-de\t")),
     ],
 )
 def test_check_names_the_bad_property_and_sends_nothing(
