@@ -192,8 +192,10 @@ def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
     engine: Engine, emulator: ModelArtsEmulator
 ) -> None:
     """Every stored field, one resource each, its stored value changed or dropped (a field
-    appearing), next to a field of another version: only the clock is no change, a field naming
-    the job or its place replaces, any other field is an update."""
+    appearing), next to a field of another version: only the clock, or a field naming the job or
+    its place dropped (not stored by an older version), is no change; a field naming the job or its
+    place changed replaces (another region's project, looked up, is another project), any other
+    field is an update."""
     assert set(ANOTHER_VALUE) == set(STATE_FIELDS)
     emulator.update_job(197, remaining_duration=3600.0)  # every field has a value
     expected = {}
@@ -202,53 +204,73 @@ def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
         outputs.pop(key) if how == "absent" else outputs.update({key: ANOTHER_VALUE[key]})
         outputs["field_of_another_version"] = "kept"
         replaced = [key] if how == "changed" and key in TARGET_INPUTS else []
-        kind = "same" if key in ("duration", "remaining_duration") else "replace" if replaced else "update"
+        replaced = ["project_id", "region"] if replaced == ["region"] else replaced
+        unchanged = key in ("duration", "remaining_duration") or (how == "absent" and key in TARGET_INPUTS)
+        kind = "same" if unchanged else "replace" if replaced else "update"
         expected[f"{key}-{how}"] = (kind, replaced)
     steps = engine.preview({name: job(197) for name in expected}).steps.values()
     assert {step.name: (step.kind, step.diff and step.diff.replaces) for step in steps} == expected
     assert modelarts_calls(emulator) == [("GET", "get_job")]  # one read of job 197 serves every Diff
 
 
-#: How state written by this package's 0.1.0 (or under an endpoint spelt in upper case) can differ
-#: from what it writes now, one job each:
+#: How state written by this package's 0.1.0, or under a place spelt otherwise, can differ from
+#: what it writes now, one resource each ({URL}: the endpoint in upper case, {port}: its port):
 #: name -> (job, outputs it left out, outputs and inputs it wrote otherwise).
 OLD_STATES: dict[str, tuple[int, tuple[str, ...], dict[str, Any], dict[str, Any]]] = {
     "no-place-fields": (197, ("endpoint", "region", "project_id"), {}, {}),
+    "no-clock-fields": (197, ("duration", "remaining_duration"), {}, {}),
+    "field-of-another-version": (197, (), {"ui_theme": "dark"}, {"ui_theme": "dark"}),
     "string-job-id": (212, (), {"job_id": "212"}, {"job_id": "212"}),
+    "zero-padded-job-id": (212, (), {"job_id": "0212"}, {"job_id": "0212"}),
     "trailing-slash": (230, (), {"endpoint": "{url}/"}, {}),
+    "endpoint-in-upper-case": (230, (), {"endpoint": "{URL}//"}, {"endpoint": "{URL}/"}),
+    "zero-padded-port": (230, (), {"endpoint": "http://localhost:0{port}"}, {}),
+    "region-and-project-in-upper-case": (245, (), {"region": "EU-DE", "project_id": "{PROJECT}"}, {}),
     "all-of-them": (
         245,
-        ("region", "project_id"),
-        {"job_id": "245", "endpoint": "{URL}//"},
-        {"job_id": "245"},
+        ("region",),
+        {"job_id": "245", "endpoint": "{URL}//", "project_id": "{PROJECT}"},
+        {"job_id": "245", "region": "Eu-De"},
     ),
 }
+#: Beside them, real drift: the job stopped since the state was written.
+STOPPED = {"status": 10, "status_name": "STOPPED", "is_running": False}
 
 
+@pytest.mark.parametrize("auth", ["aksk", "password"])
 @pytest.mark.parametrize("operation", ["up", "refresh"])
-def test_state_from_an_older_version_is_never_replaced(
-    engine: Engine, emulator: ModelArtsEmulator, operation: str
+def test_state_spelt_otherwise_is_no_change_and_drift_is(
+    emulator: ModelArtsEmulator, operation: str, auth: str
 ) -> None:
+    """The same job at the same place in another spelling (or not stored) is neither replaced nor
+    updated; only real drift is an update. A refresh rewrites every state as this version does."""
+    engine = engine_for(emulator, auth)
     url = engine.config["modelarts:endpoint"] = emulator.url.replace("127.0.0.1", "localhost")
-    for name, (job_id, left_out, outputs_then, inputs_then) in OLD_STATES.items():
+    spelt = dict(url=url, URL=url.upper(), port=url.rsplit(":", 1)[1], PROJECT=emulator.project_id.upper())
+    states, written = {**OLD_STATES, "stopped": (197, (), STOPPED, {})}, {}
+    for name, (job_id, left_out, outputs_then, inputs_then) in states.items():
         inputs, outputs = put_in_state(engine, emulator, name, job_id)
         outputs["endpoint"] = url
         for key in left_out:
-            del outputs[key]
-        outputs.update({key: value.format(url=url, URL=url.upper()) for key, value in outputs_then.items()})
-        inputs.update(inputs_then)
-    program = {name: job(job_id) for name, (job_id, *_) in OLD_STATES.items()}
+            outputs.pop(key, None)
+        for then, now in ((outputs_then, outputs), (inputs_then, inputs)):
+            now.update({key: v.format(**spelt) if isinstance(v, str) else v for key, v in then.items()})
+        written[name] = {key: value for key, value in outputs.items() if key != "__provider"}
+    program = {name: job(engine.state[engine.urn(name)].id) for name in states}
+    expected = {**dict.fromkeys(OLD_STATES, (False, [])), "stopped": (True, [])}
     if operation == "up":
-        assert all(step.diff and step.diff.replaces == [] for step in engine.preview(program).steps.values())
+        assert {step.name: step.diff for step in engine.preview(program).steps.values()} == expected
     result = engine.up(program) if operation == "up" else engine.refresh()
     assert result.ok, result.error
     assert "Create" not in result.calls and "Delete" not in result.calls
-    for name, (job_id, *_) in OLD_STATES.items():
-        # What the older version left out or wrote differently is now written as this one does.
-        step = result.step(name)
-        assert step.diff is not None and step.diff.replaces == [] and not step.dropped, name
-        assert stored(engine, name) == {**fresh_state_outputs(emulator, job_id), "endpoint": url}, name
-    assert modelarts_calls(emulator) == [("GET", "get_job")] * (2 if operation == "up" else 1) * len(program)
+    assert {step.name: step.diff for step in result.steps.values()} == expected
+    for name, (job_id, *_) in states.items():
+        # Kept as written until a refresh or real drift rewrites it as this version writes it.
+        fresh = {**fresh_state_outputs(emulator, job_id), "endpoint": url}
+        kept = operation == "up" and name != "stopped"
+        assert stored(engine, name) == (written[name] if kept else fresh), name
+    reads = 2 * 4 if operation == "up" else len(program)  # a refresh reads each; an up each job once
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * reads
 
 
 def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> None:
@@ -347,6 +369,75 @@ def test_another_job_or_place_is_a_replacement_and_nothing_is_deleted(
         step = engine.up({"board": job("212")}).step("board")
         assert (step.kind, (step.outputs or {})["job_name"]) == ("replace", "mnist-insight")
         assert modelarts_calls(emulator) == [("GET", "get_job")] and emulator.get_job(197) is not None
+
+
+#: Inputs naming job 197 at the configured place, spelt otherwise ({url}: the emulator's endpoint).
+SPELT_OTHERWISE: dict[str, dict[str, Any]] = {
+    **{
+        f"job-id-{name}": {"job_id": value}
+        for name, value in [("text", "197"), ("float", 197.0), ("0", "0197")]
+    },
+    "endpoint-slashes": {"endpoint": "{url}//"},
+    "endpoint-upper-case": {"endpoint": "{URL}"},
+    "endpoint-zero-padded-port": {"endpoint": "{url0}"},
+    "region-upper-case": {"region": "EU-DE"},
+    "project-upper-case": {"project_id": "{PROJECT}"},
+    "all-of-them": {"job_id": "0197", "endpoint": "{URL}/", "region": "Eu-De", "project_id": "{PROJECT}"},
+}
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+def test_inputs_naming_the_same_job_and_place_spelt_otherwise_are_no_change(
+    emulator: ModelArtsEmulator, auth: str
+) -> None:
+    engine = engine_for(emulator, auth)
+    url, (head, port) = emulator.url, emulator.url.rsplit(":", 1)
+    spelt = dict(url=url, URL=url.upper(), url0=f"{head}:0{port}", PROJECT=emulator.project_id.upper())
+    written = {name: put_in_state(engine, emulator, name, 197)[1] for name in SPELT_OTHERWISE}
+    program = {
+        name: job(
+            **{"job_id": 197, **{k: v.format(**spelt) if isinstance(v, str) else v for k, v in given.items()}}
+        )
+        for name, given in SPELT_OTHERWISE.items()
+    }
+    for operation in (engine.preview, engine.up):
+        steps = operation(program).steps.values()
+        assert {step.name: (step.kind, step.diff) for step in steps} == dict.fromkeys(
+            program, ("same", (False, []))
+        )
+    assert {name: engine.state[engine.urn(name)].outputs for name in program} == written
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2  # one read of job 197 per command
+
+
+#: Stack config moved after an up: another endpoint or region is a replacement told without any
+#: request (no IAM login or project lookup either); the same place spelt otherwise is no change.
+CONFIG_MOVES: dict[str, tuple[dict[str, str], list[str]]] = {
+    "endpoint": ({"modelarts:endpoint": "http://127.0.0.1:9"}, ["endpoint"]),
+    "region": ({"modelarts:region": "eu-nl"}, ["project_id", "region"]),
+    "region-and-endpoint": (
+        {"modelarts:region": "eu-nl", "modelarts:endpoint": "http://[::1]:9"},
+        ["project_id", "region", "endpoint"],
+    ),
+    "endpoint-spelt-otherwise": ({"modelarts:endpoint": "{URL}//"}, []),
+    "region-spelt-otherwise": ({"modelarts:region": "EU-DE"}, []),
+}
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password", "token"])
+@pytest.mark.parametrize(("config", "replaces"), CONFIG_MOVES.values(), ids=CONFIG_MOVES)
+def test_a_config_move_is_a_replacement_told_without_a_request(
+    emulator: ModelArtsEmulator, auth: str, config: dict[str, str], replaces: list[str]
+) -> None:
+    engine = engine_for(emulator, auth)
+    engine.up({"board": job(197)}).raise_error()
+    engine.config.update({key: value.format(URL=emulator.url.upper()) for key, value in config.items()})
+    emulator.clear_requests()
+    step = engine.preview({"board": job(197)}).step("board")
+    assert step.diff is not None and step.diff.replaces == replaces
+    if not replaces:
+        assert (step.kind, modelarts_calls(emulator)) == ("same", [("GET", "get_job")])
+    else:
+        assert (step.kind, emulator.requests) == ("replace", [])
 
 
 def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelArtsEmulator) -> None:
@@ -555,9 +646,18 @@ def test_a_token_expiring_mid_run_is_renewed_by_the_provider_process(refresher: 
     [
         # A job ID past 2**53 would arrive as a double (1.152921504606847e+18): refused as given.
         *(({"job_id": bad}, "job_id") for bad in ("../197", None, str(2**60 + 1), 2**53 + 1, 197.5)),
-        ({"job_id": 197, "project_id": "a/b"}, "project_id"),
-        ({"job_id": 197, "endpoint": "http://modelarts.example.com"}, "endpoint"),
-        ({"job_id": 197, "region": "eu de"}, "region"),
+        # Spellings int() would read, and a reader might not: refused, never guessed.
+        *(({"job_id": bad}, "job_id") for bad in (" 197 ", "+197", "1_97", "\u0661\u0669\u0667", True)),
+        *(({"job_id": 197, "project_id": bad}, "project_id") for bad in ("a/b", " 6f0c1b1f", "6f0c1b1f\n")),
+        *(
+            ({"job_id": 197, "endpoint": bad}, "endpoint")
+            for bad in ("http://modelarts.example.com", "https://127.1")
+        ),
+        *(
+            ({"job_id": 197, "endpoint": bad}, "endpoint")
+            for bad in ("https://bücher.example", " https://h.example")
+        ),
+        *(({"job_id": 197, "region": bad}, "region") for bad in ("eu de", " eu-de", "eu-de\t")),
     ],
 )
 def test_check_names_the_bad_property_and_sends_nothing(

@@ -559,6 +559,9 @@ GET_IDS = {
     "resource-output": "board.job_id",
     "stack-reference": 'ref.require_output("job_id")',
     "output-of-string": 'pulumi.Output.from_input("197")',
+    "zero-padded": '"0197"',
+    # The place spelt otherwise: read where it is, stored in its one spelling.
+    "place-spelt-otherwise": '"197", endpoint=URL.upper() + "//", region="EU-DE", project_id=PROJECT.upper()',
 }
 
 
@@ -569,6 +572,7 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
     body = [
         'board = VisualizationJob("board", job_id=197)',
         'ref = pulumi.StackReference("organization/quickstart/dev")',
+        f"URL, PROJECT = {emulator.url!r}, {emulator.project_id!r}",
         *(f'pulumi.export("{name}", VisualizationJob.get("{name}", {id_}).job_name)' for name, id_ in ids),
     ]
     references = {"organization/quickstart/dev": {"job_id": 197}}
@@ -576,11 +580,14 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
     assert run.error is None, run.error
     assert run.values() == dict.fromkeys(GET_IDS, "apiTest-11")
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
+    place = {key: registered(run)["place-spelt-otherwise"]["outputs"][key] for key in ("endpoint", "region")}
+    assert place == {"endpoint": emulator.url, "region": "eu-de"}
 
 
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.
 BAD_REFERENCED = {"negative": -197.0, "bool": True, "above-2**53": float(2**53 + 2)}
-BAD_IDS = ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""']
+BAD_IDS = ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""', "True", '"+197"', '"1_97"']
+BAD_IDS += ['" 197 "', '"\\u0661\\u0669\\u0667"', '"\\uff11\\uff19\\uff17"']  # Arabic-Indic, fullwidth
 
 
 @pytest.mark.parametrize("bad", [*BAD_IDS, *(f'ref.require_output("{name}")' for name in BAD_REFERENCED)])

@@ -62,18 +62,46 @@ def test_defaults_follow_the_terraform_providers() -> None:
     assert huawei.resolved_auth_url == "https://iam.ap-3.huawei.example/v3"
 
 
+OTC_EU_DE = "https://modelarts.eu-de.otc.t-systems.com"
+
+
+@pytest.mark.parametrize(
+    ("environ", "spelt"),
+    [
+        ({"HW_REGION_NAME": "EU-DE", "HW_CLOUD": "OTC.T-Systems.com"}, {"resolved_endpoint": OTC_EU_DE}),
+        (
+            {"HW_PROJECT_ID": "6F0C1B1F2A3D4E5F8A9B0C1D2E3F4A5B"},
+            {"project_id": "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"},
+        ),
+        (
+            {"MODELARTS_ENDPOINT": "HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//"},
+            {"resolved_endpoint": OTC_EU_DE},
+        ),
+        ({"HW_AUTH_URL": "https://IAM.example:0443/v3/"}, {"resolved_auth_url": "https://iam.example/v3"}),
+        (
+            {"MODELARTS_ENDPOINT": "https://[2001:DB8:0::1]:8443/"},
+            {"resolved_endpoint": "https://[2001:db8::1]:8443"},
+        ),
+    ],
+)
+def test_a_place_is_resolved_in_one_spelling(environ: dict[str, str], spelt: dict[str, str]) -> None:
+    """What names the place read (compared with state, stored as ``endpoint``) has one spelling."""
+    settings = Settings.from_sources(environ={**AKSK, **environ})
+    assert {name: getattr(settings, name) for name in spelt} == spelt
+
+
 @pytest.mark.parametrize("region", ["EU-DE", "Eu-De", "eu-de"])
 def test_the_iam_project_of_a_region_is_named_in_lower_case(region: str) -> None:
-    """Host names ignore case and IAM project names do not: ``EU-DE`` scopes to project ``eu-de``."""
+    """Host names ignore case and IAM project names do not: ``EU-DE`` is region ``eu-de``."""
     settings = Settings.from_sources(environ={**AKSK, "HW_REGION_NAME": region})
-    assert (settings.region, settings.project_scope_name) == (region, "eu-de")
+    assert (settings.region, settings.project_scope_name) == ("eu-de", "eu-de")
     assert Settings.from_sources(environ=AKSK).with_overrides(region=region).project_scope_name == "eu-de"
     named = Settings.from_sources(environ={**AKSK, "HW_REGION_NAME": region, "HW_PROJECT_NAME": "eu-de_Sub"})
     assert named.project_scope_name == "eu-de_Sub"
     configured = Settings.from_sources(environ={**AKSK, "HW_PROJECT_ID": "eudeproject"})
     # The same region in another case keeps the configured project, not the region's default one.
     kept = named.with_overrides(region=region.swapcase()).with_overrides(region=region)
-    assert (kept.region, kept.project_scope_name) == (region, "eu-de_Sub")
+    assert (kept.region, kept.project_scope_name) == ("eu-de", "eu-de_Sub")
     assert configured.with_overrides(region=region).project_id == "eudeproject"
 
 

@@ -9,6 +9,7 @@ from pulumi_modelarts.outputs import JobStatus
 from pulumi_modelarts.validation import (
     check_endpoint,
     check_name,
+    check_target,
     is_loopback_host,
     parse_job_id,
     parse_whole_number,
@@ -76,10 +77,56 @@ NOT_URLS = ["ftp://host", "https://ho st", "modelarts.eu-de.otc.t-systems.com", 
     [
         ("https://modelarts.eu-de.otc.t-systems.com/", "https://modelarts.eu-de.otc.t-systems.com"),
         *((url, url) for url in [*ENDPOINTS, "http://[::1]:9"]),
+        # One place, one spelling: scheme and host in any case, a default or zero-padded port, slashes.
+        *((url, "https://host.example") for url in ["https://Host.Example/", "HTTPS://host.example//"]),
+        *((url, "https://host.example") for url in ["https://host.example:443", "https://host.example:"]),
+        ("https://HOST.example:08443/Prefix/v1/", "https://host.example:8443/Prefix/v1"),
+        ("http://LocalHost:80/", "http://localhost"),
+        *((url, "https://[2001:db8::1]:8443") for url in ["https://[2001:DB8:0:0::1]:8443/"]),
+        ("https://[2001:db8::1]:443", "https://[2001:db8::1]"),
+        ("http://[0:0:0:0:0:0:0:1]:9", "http://[::1]:9"),
+        ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
     ],
 )
 def test_endpoints_accepted(value: str, expected: str) -> None:
     assert check_endpoint(value) == expected
+
+
+#: Host names a resolver reads as IPv4 addresses in forms that differ between resolvers, and a
+#: non-ASCII name whose xn-- form depends on the IDNA version used.
+AMBIGUOUS_HOSTS = [
+    "127.1",
+    "010.0.0.1",
+    "2130706433",
+    "0x7f.1",
+    "host.example.0x10",
+    "host.123",
+    "bücher.example",
+]
+
+
+@pytest.mark.parametrize("host", AMBIGUOUS_HOSTS)
+def test_a_host_read_in_more_than_one_way_is_refused_in_one_line(host: str) -> None:
+    with pytest.raises(InvalidInputError, match="must be a URL such as https://host") as caught:
+        check_endpoint(f"https://{host}/")
+    assert "\n" not in str(caught.value) and "four decimal numbers" in str(caught.value)
+    assert "xn--" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        *(("region", region, "eu-de") for region in ["EU-DE", "Eu-De", "eu-de"]),
+        ("project_id", "6F0C1B1F2A3D4E5F8A9B0C1D2E3F4A5B", "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"),
+        ("project_id", "MyProject", "MyProject"),  # not an ID as IAM issues them: as given
+        ("project_name", "EU-DE_Sub", "EU-DE_Sub"),
+        *(("job_id", job_id, 197) for job_id in ["0197", 197.0, "197"]),
+    ],
+)
+def test_a_value_naming_the_job_or_its_place_has_one_spelling(
+    name: str, value: object, expected: object
+) -> None:
+    assert check_target(name, value) == expected
 
 
 @pytest.mark.parametrize(

@@ -53,10 +53,30 @@ def _one_line_errors(method: _F) -> _F:
 
 
 class _Target:
-    def __init__(self, job_id: int, client: ModelArtsClient) -> None:
-        self.job_id, self.client = job_id, client
-        self.project_id, self.region, self.endpoint = client.project_id, client.region, client.endpoint
-        self.key = (self.endpoint, self.project_id, job_id)
+    """A job and its place; its project is looked up (an IAM request) only once asked for, unless
+    given or configured."""
+
+    def __init__(self, job_id: int, place: Settings, project_id: str | None) -> None:
+        self.job_id, self.place, self.known_project_id = job_id, place, project_id or place.project_id
+        self.region, self.endpoint, self._given_project_id = place.region, place.resolved_endpoint, project_id
+
+    @functools.cached_property
+    def client(self) -> ModelArtsClient:
+        """A place's own project keeps the place's client, so one resource's Read and Diff share a token."""
+        from .client import shared_client
+
+        client = shared_client(self.place)
+        if self._given_project_id not in (None, client.project_id):
+            client = shared_client(self.place.with_overrides(project_id=self._given_project_id))
+        return client
+
+    @property
+    def project_id(self) -> str:
+        return self.known_project_id or self.client.project_id
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.endpoint, self.project_id, self.job_id)
 
 
 class _Runtime:
@@ -78,19 +98,16 @@ class _Runtime:
         return Settings.from_sources(stack_config=self._stack_config)
 
     def target(self, inputs: Mapping[str, Any]) -> _Target:
-        """The job and place named by inputs (overrides only) or stored outputs (the place read); a
-        place's own project keeps the place's client, so one resource's Read and Diff share a token."""
-        from .client import shared_client
-
+        """The job and place named by inputs (overrides only) or stored outputs (the place read), in
+        their one spelling."""
         job_id = parse_job_id(inputs.get("job_id"))
-        project_id, endpoint = inputs.get("project_id"), inputs.get("endpoint")
-        place = self.settings.with_overrides(region=inputs.get("region"))
-        if endpoint is not None and _place_url(endpoint) != _place_url(place.resolved_endpoint):
-            place = place.with_overrides(endpoint=endpoint.rstrip("/"))
-        client = shared_client(place)
-        if project_id is not None and project_id != client.project_id:
-            client = shared_client(place.with_overrides(project_id=project_id))
-        return _Target(job_id, client)
+        project_id, region, endpoint = (
+            None if inputs.get(key) is None else check_target(key, inputs[key]) for key in TARGET_INPUTS[1:]
+        )
+        place = self.settings.with_overrides(region=region)
+        if endpoint is not None and endpoint != place.resolved_endpoint:
+            place = place.with_overrides(endpoint=endpoint)
+        return _Target(job_id, place, project_id)
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
@@ -160,12 +177,12 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
         if not replaces:
             target = self._runtime.target(news)
-            replaces = [key for key in TARGET_INPUTS if not _same_target(key, olds, target)]
+            replaces = _replaced(olds, target)
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = self._runtime.read(target, reuse_recent=True)
         before = self._runtime.refreshed.pop(target.key, olds)  # a refresh's diff: state before its read
-        changed = any(not _same(before.get(key), current[key]) for key in DRIFT_FIELDS)
+        changed = any(not _same(key, before.get(key), current[key]) for key in DRIFT_FIELDS)
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     @_one_line_errors
@@ -198,31 +215,28 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         """Deliberately nothing: a data source never deletes the job it reads."""
 
 
-def _same_target(key: str, olds: Mapping[str, Any], target: _Target) -> bool:
-    """Whether stored outputs name the job and place read now (a value an older version did not store
-    names no other); a job ID as a string, an endpoint ending in "/" or in other case is the same."""
-    old, new = olds.get(key), getattr(target, key)
-    if old is None:
-        return True
-    if key == "job_id":
+def _replaced(olds: Mapping[str, Any], target: _Target) -> list[str]:
+    """The inputs naming another job or place than stored outputs, told without a request when any
+    does: a project still to be looked up in another region is another project."""
+    place = {
+        key: not _same(key, olds.get(key), getattr(target, key)) for key in ("job_id", "region", "endpoint")
+    }
+    if target.known_project_id is None and any(place.values()):
+        project = place["region"] and olds.get("project_id") is not None
+    else:
+        project = not _same("project_id", olds.get("project_id"), target.project_id)
+    return [key for key in TARGET_INPUTS if place.get(key, project)]
+
+
+def _same(key: str, old: Any, new: Any) -> bool:
+    """Whether a stored output means ``new``: the job or place in any spelling (a job ID as a string,
+    an endpoint with a final "/" or in other case; one not stored names no other), a value that
+    crossed the engine as a float."""
+    if key in TARGET_INPUTS:
         try:
-            old = parse_job_id(old)
+            old = new if old is None else check_target(key, old)
         except InvalidInputError:
             return False
-    elif key == "endpoint" and isinstance(old, str):
-        old, new = _place_url(old), _place_url(new)
-    return _same(old, new)
-
-
-def _place_url(endpoint: str) -> str:
-    """An endpoint as compared: scheme and host are case-insensitive (RFC 3986); a final "/" is nothing."""
-    scheme, _, rest = endpoint.rstrip("/").partition("://")
-    host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
-
-
-def _same(old: Any, new: Any) -> bool:
-    """Equality across the engine's round trip, where every number comes back as a float."""
     if isinstance(old, bool) or isinstance(new, bool):
         return type(old) is type(new) and old == new
     return bool(old == new)

@@ -20,7 +20,7 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigurationError, InvalidInputError, register_secrets
-from .validation import check_endpoint, check_name
+from .validation import check_endpoint, check_target
 
 CONFIG_NAMESPACE = "modelarts"
 
@@ -177,10 +177,13 @@ class Settings:
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
-        try:  # values that end up in a host name, a URL or a path
-            for name in ("region", "project_id", "project_name"):
-                if getattr(settings, name) is not None:
-                    check_name(getattr(settings, name), field=KEYS_BY_FIELD[name].config)
+        try:  # values that end up in a host name, a URL or a path, each in its one spelling
+            spelt = {
+                name: check_target(name, value, KEYS_BY_FIELD[name].config)
+                for name in ("region", "project_id", "project_name", "endpoint", "auth_url")
+                if (value := getattr(settings, name)) is not None
+            }
+            settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower())
             check_endpoint(f"https://{settings.cloud}", field="cloud")
             if "/" in settings.cloud:  # a path would land inside the URLs made from it
                 raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
@@ -215,8 +218,8 @@ class Settings:
     @property
     def project_scope_name(self) -> str:
         """The IAM project name used to scope tokens and to look the project ID up: a region's
-        project is named as the region, in lower case (host names ignore case; IAM does not)."""
-        return self.project_name or self.region.lower()
+        project is named as the region (in lower case, as a region is held)."""
+        return self.project_name or self.region
 
     @property
     def verify(self) -> bool | str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .errors import InvalidInputError
@@ -19,7 +20,13 @@ _DIGITS = re.compile(r"[0-9]{1,32}")
 #: '_' and '-', what the list call accepts as ``search_content`` and what ModelArts allows in a name.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
-_PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
+_PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/*")
+#: A host name ending in a number is an IPv4 address in a form resolvers read differently
+#: ("127.1", "010.0.0.1" in octal, "2130706433"); WHATWG URLs read it as an address too.
+_NUMERIC_LAST_LABEL = re.compile(r"(.*\.)?(0x[0-9a-f]*|[0-9]+)")
+_HOST_HINT = "Write an IPv4 address as four decimal numbers, a non-ASCII host name in its xn-- form"
+#: A project ID as IAM issues it: 32 hex digits, written in lower case.
+_HEX_ID = re.compile(r"[0-9A-Fa-f]{32}")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 #: Whitespace, C0/C1 controls and DEL: urlsplit() silently drops some of them, http.client others.
 _UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
@@ -55,12 +62,16 @@ def parse_job_id(value: object) -> int:
     return parse_whole_number(value, field="job_id", minimum=1, hint=hint)
 
 
-def check_target(name: str, value: object) -> object:
-    """Check one input naming which job is read (``job_id``, ``project_id``, ``region`` or
-    ``endpoint``), given to a resource or a function, under its own name; the normalised value."""
+def check_target(name: str, value: object, field: str | None = None) -> Any:
+    """Check one value naming which job is read (``job_id``, ``project_id``, ``region`` or
+    ``endpoint``; also ``project_name``, ``auth_url``), under ``field`` or its own name; its one
+    spelling: a region in lower case (its IAM project's name), a hex project ID too."""
     if name == "job_id":
         return parse_job_id(value)
-    return check_endpoint(value) if name == "endpoint" else check_name(value, field=name)
+    if name in ("endpoint", "auth_url"):
+        return check_endpoint(value, field=field or name)
+    text = check_name(value, field=field or name)
+    return text.lower() if name == "region" or (name == "project_id" and _HEX_ID.fullmatch(text)) else text
 
 
 def check_name(value: object, *, field: str) -> str:
@@ -87,9 +98,9 @@ def is_loopback_host(host: str) -> bool:
 
 
 def check_endpoint(value: object, *, field: str = "endpoint") -> str:
-    """The base URL without a trailing slash: https, or http on loopback (the emulator); no
-    credentials, query or fragment. The string checked is the string used: whitespace and controls
-    are refused, never cleaned. Messages repeat the URL only once it cannot hold a credential."""
+    """The base URL in one spelling (scheme and host in lower case, no default port, no final "/"):
+    https, or http on loopback (the emulator); no credentials, query or fragment. Whitespace and
+    controls are refused, never cleaned. Messages repeat the URL only once it cannot hold a credential."""
     if not isinstance(value, str) or not value or len(value) > 2048:
         shown = _shown(value) if not isinstance(value, str) or not value else "a longer text"
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {shown}")
@@ -109,17 +120,20 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:  # not repeated: "https://user:password" fails here as a port
         raise InvalidInputError(f"{field} has a port that is not a number from 0 to 65535") from None
-    host = parts.hostname or ""
-    valid_host = (len(host) <= 253 and _HOSTNAME.fullmatch(host)) or _ip_address(host)
-    if parts.scheme not in ("https", "http") or not valid_host:
-        raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
+    host, address = parts.hostname or "", _ip_address(parts.hostname or "")
+    name = len(host) <= 253 and _HOSTNAME.fullmatch(host) and not _NUMERIC_LAST_LABEL.fullmatch(host)
+    if parts.scheme not in ("https", "http") or not (name or address):
+        hint = None if name or address else _HOST_HINT
+        raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}", hint=hint)
     if not _PATH_PREFIX.fullmatch(parts.path) or "/../" in parts.path + "/" or "/./" in parts.path + "/":
         raise InvalidInputError(f"{field} has an unusable path, got {_shown(value)}")
     if parts.scheme == "http" and not is_loopback_host(host):
         raise InvalidInputError(
             f"{field} must use https:// (plain http is only allowed on loopback), got {_shown(value)}"
         )
-    return value.rstrip("/")
+    host = f"[{address}]" if address and address.version == 6 else str(address or host)
+    port = "" if parts.port in (None, {"https": 443, "http": 80}[parts.scheme]) else f":{parts.port}"
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 
 def path_segment(value: str | int) -> str:
