@@ -119,11 +119,9 @@ class ModelArtsClient:
         return self._pages(query)
 
     def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:
-        """Each job once, sorted as asked, and only once every page is read: a failure on any page
-        never leaves a part of the list looking whole. A server may send fewer jobs per page than
-        asked, or miscount; the listing ends when ``job_total_count`` jobs are listed, else at an
-        empty page, a shorter page or one of jobs already listed; while jobs counted are missing,
-        those three are refused, as is a page of jobs outside the status asked for."""
+        """Each job once, sorted, once every page is read (a server may send fewer a page than asked):
+        up to ``job_total_count`` jobs, else up to an empty, shorter or repeated page, which is
+        refused while counted jobs are missing, as is a job outside the status asked for."""
         listed, size, status = dict[int, JobModel](), 0, query.get("status")
         for page in range(1, MAX_PAGES + 1):
             params = urlencode({**query, "page": page}, quote_via=quote, safe="")
@@ -159,8 +157,7 @@ class ModelArtsClient:
         with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
             if ids and (job := self.read_job(ids[0])).job_name == name:
                 return job
-        hint = "Check the name (matched exactly, case included) and that the job belongs to this project and "
-        hint += "region"
+        hint = "Check the name (matched exactly, case included), the project and the region"
         raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
 
 
