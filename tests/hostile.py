@@ -456,3 +456,45 @@ class FakeCloud:
             yield reply(201, {"token": self.token}, **{self.header: ISSUED_TOKEN})
         else:
             yield reply(200, {"projects": self.projects} if path.startswith("/v3/") else JOB_197)
+
+
+# -- list servers that page their own way ------------------------------------------------------
+
+
+def listed_job(job_id: int, name: str | None = None) -> dict[str, Any]:
+    return {"job_id": job_id, "job_name": name or f"job-{job_id}", "status": 8}
+
+
+class PagingServer(RawServer):
+    """Answers the list call with ``pages(page number)`` (a dict sent as JSON, or a full reply) and
+    a job's details from ``jobs`` (ModelArts' not-found answer for any other)."""
+
+    def __init__(self, pages: Callable[[int], Any], jobs: Iterable[dict[str, Any]] = ()) -> None:
+        self.pages, self.jobs = pages, {job["job_id"]: job for job in jobs}
+        super().__init__(self._answer)
+
+    def _answer(self, head: bytes) -> Iterator[bytes]:
+        target = head.split(b" ")[1].decode()
+        path, _, query = target.partition("?")
+        if query:
+            page = self.pages(int(dict(part.split("=") for part in query.split("&"))["page"]))
+            yield page if isinstance(page, bytes) else reply(200, page)
+        elif (job_id := int(path.rsplit("/", 1)[1])) in self.jobs:
+            yield reply(200, {**self.jobs[job_id], "job_type": "TensorBoard"})
+        else:
+            yield reply(
+                400, {"is_success": False, "error_code": "ModelArts.2775", "error_message": "not found"}
+            )
+
+    def list_requests(self) -> int:
+        return sum(b"visualization-jobs?" in head for head in self.heads)
+
+
+def pages_of(size: int, count: int = 25, total: object = "right") -> Callable[[int], dict[str, Any]]:
+    """A server with ``count`` jobs that sends ``size`` a page whatever ``per_page`` asks, with
+    ``total`` as ``job_total_count`` (``"right"``: ``count``; None: no count at all)."""
+    counted = {} if total is None else {"job_total_count": count if total == "right" else total}
+    return lambda page: {
+        **counted,
+        "jobs": [listed_job(n) for n in range(1, count + 1)[(page - 1) * size :][:size]],
+    }

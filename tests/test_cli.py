@@ -20,6 +20,7 @@ from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner
+from tests.hostile import PagingServer, listed_job, pages_of
 from tests.programs import clean_environ
 
 CLI = os.path.join(os.path.dirname(sys.executable), "modelarts-vis")
@@ -97,6 +98,51 @@ def test_ambiguous_names_debug_and_missing_credentials(in_env: ModelArtsEmulator
     monkeypatch.delenv("HW_SECRET_KEY")
     code, _, err = invoke("get", "197")
     assert code == 2 and one_line_error(err, "modelarts:secretKey (or HW_SECRET_KEY)")
+
+
+_NO_ORDER = {"job_total_count": 3, "jobs": [listed_job(2, "b"), listed_job(3, "a"), listed_job(1, "c")]}
+_TWINS = [listed_job(1, "twin"), listed_job(2, "twin")]
+#: name -> (command, the list call's page N, the jobs its details call knows, exit code, and the
+#: job IDs printed or a part of the one error line). Servers that page their own way, the CLI's end.
+LOOKUPS: dict[str, tuple[str, Any, list[dict[str, Any]], int, list[int] | str]] = {
+    "find on page 3 of pages of 10": ("find job-25", pages_of(10), [listed_job(25)], 0, [25]),
+    "find: listed, then not found": (
+        "find job-7",
+        pages_of(10),
+        [],
+        3,
+        "no visualization job is named 'job-7'",
+    ),
+    "find: listed, then renamed": ("find job-7", pages_of(10), [listed_job(7, "new")], 3, "named 'job-7'"),
+    "find: twins on two pages": (
+        "find twin",
+        lambda page: {"jobs": _TWINS[page - 1 :][:1]},
+        _TWINS,
+        2,
+        "IDs 1, 2",
+    ),
+    "list: counted too high": ("list", pages_of(10, total=40), [], 5, "ended at page 3 with 25 of the 40"),
+    "list: in no order": ("list", lambda page: _NO_ORDER, [], 0, [1, 2, 3]),
+    "list --order desc": ("list --order desc", lambda page: _NO_ORDER, [], 0, [3, 2, 1]),
+    "list --sort-by job_name": ("list --sort-by job_name", lambda page: _NO_ORDER, [], 0, [3, 2, 1]),
+}
+
+
+@pytest.mark.parametrize("case", LOOKUPS.values(), ids=LOOKUPS.keys())
+def test_find_and_list_against_servers_that_page_their_own_way(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, case: Any
+) -> None:
+    command, pages, jobs, code, expected = case
+    with PagingServer(pages, jobs) as server:
+        monkeypatch.setenv("MODELARTS_ENDPOINT", server.url)
+        monkeypatch.setenv("HW_MAX_RETRIES", "0")
+        status, out, err = invoke(*command.split())
+    if code:
+        assert (status, out) == (code, "") and one_line_error(err, str(expected)), err
+    else:
+        printed = json.loads(out)
+        ids = [job["job_id"] for job in printed] if isinstance(printed, list) else [printed["job_id"]]
+        assert (status, err, ids) == (0, "", expected)
 
 
 @pytest.mark.parametrize(

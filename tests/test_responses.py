@@ -5,9 +5,10 @@ a secret into an error; and the model's coercions, tolerance, strictness and der
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from typing import Any
 
@@ -34,9 +35,12 @@ from tests.hostile import (
     NON_FINITE,
     PASSWORD,
     EchoServer,
+    PagingServer,
     RawServer,
     as_json,
     leaked_forms,
+    listed_job,
+    pages_of,
     reply,
     settings_for,
 )
@@ -97,8 +101,8 @@ def _listing(*jobs: dict[str, Any], total: int = 6) -> bytes:
 @pytest.mark.parametrize(
     ("page", "status", "fragment"),
     [
-        (_listing({"job_id": 1}, {"job_id": 2}), None, "page 2 lists only jobs already listed"),
-        (_listing({"job_id": 1}, {"job_id": 1}, {"job_id": 2}), None, "page 2 lists only jobs already"),
+        (_listing({"job_id": 1}, {"job_id": 2}), None, "ended at page 2 with 2 of the 6 jobs it counts"),
+        (_listing({"job_id": 1}, {"job_id": 1}, {"job_id": 2}), None, "ended at page 2 with 2 of the 6"),
         (_listing({"job_id": 1}, {"job_id": 2, "status": 7}), 8, "lists job 2 in status 7, not 8"),
         (
             _listing({"job_id": 1, "status": "8"}, {"job_id": 2, "status": 8.0}, total=2),
@@ -116,7 +120,70 @@ def test_a_listing_that_repeats_itself_or_ignores_its_filter_is_refused(
     server.answer, before = reply(200, page), len(server.heads)
     with server.client() as client, pytest.raises(InvalidResponseError, match=fragment):
         list(client.list_visualization_jobs(status=status, per_page=2))
-    assert len(server.heads) - before == (2 if "already" in fragment else 1)
+    assert len(server.heads) - before == (2 if "ended" in fragment else 1)
+
+
+_ONE_TO_25 = list(range(1, 26))
+_WHOLE_LIST = {"job_total_count": 3, "jobs": [listed_job(n) for n in (1, 2, 3)]}
+#: name -> (the server's page N, jobs listed or a typed error, list requests at most). Each server
+#: pages its own way: the jobs are all of them, sorted, or the listing is refused, never a part of it.
+LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
+    "10 a page whatever per_page asks": (pages_of(10), _ONE_TO_25, 3),
+    "10 a page, counted as text": (pages_of(10, total="25"), _ONE_TO_25, 3),
+    "10 a page, no count": (pages_of(10, total=None), _ONE_TO_25, 3),
+    "10 a page, counted too low": (pages_of(10, total=12), _ONE_TO_25, 3),
+    "10 a page, counted too high": (pages_of(10, total=40), "ended at page 3 with 25 of the 40 jobs", 3),
+    "one page, counted too high": (pages_of(1000, total=40), "ended at page 2 with 25 of the 40", 2),
+    "one page, counted too low": (pages_of(1000, total=3), _ONE_TO_25, 2),
+    "one page, no count": (pages_of(1000, total=None), _ONE_TO_25, 2),
+    "one page, counted null": (lambda page: {**pages_of(1000)(page), "job_total_count": None}, _ONE_TO_25, 2),
+    "the whole list for every page": (lambda page: _WHOLE_LIST, [1, 2, 3], 1),
+    "the whole list for every page, no count": (lambda page: {"jobs": _WHOLE_LIST["jobs"]}, [1, 2, 3], 2),
+    "the first page for every page": (lambda page: pages_of(10)(1), "ended at page 2 with 10 of the 25", 2),
+    "an empty page in the middle": (
+        lambda page: pages_of(2, 4)(page) if page != 2 else {"job_total_count": 4, "jobs": []},
+        "ended at page 2 with 2 of the 4",
+        2,
+    ),
+    "a job on two pages": (lambda page: pages_of(2, 5)(page) | pages_of(2, 5)(page - 1), [1, 2, 3, 4, 5], 3),
+    "jobs in no order": (
+        lambda page: {"jobs": [listed_job(n) for n in (3, 1, 4, 2)][: 4 // page]},
+        [1, 2, 3, 4],
+        2,
+    ),
+    "throttled on page 2": (
+        lambda page: pages_of(10)(page) if page == 1 else reply(429, {"error_code": "APIG.0308"}),
+        "ThrottledError",
+        2,
+    ),
+    "503 on page 3": (
+        lambda page: pages_of(10)(page) if page < 3 else reply(503, "<html>"),
+        "ServiceError",
+        3,
+    ),
+    "made-up jobs for every page": (lambda page: pages_of(1, 10**6)(page), "past 1000 pages", 1000),
+}
+
+
+@pytest.mark.parametrize("case", LISTINGS.values(), ids=LISTINGS.keys())
+def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: Any) -> None:
+    pages, expected, most = case
+    with (
+        PagingServer(pages) as server,
+        closing(ModelArtsClient(settings_for(server.url, max_retries=0))) as client,
+    ):
+        listed = client.list_visualization_jobs()
+        try:
+            outcome: Any = [
+                job.job_id for job in itertools.islice(listed, 1)
+            ]  # nothing before the whole list
+            outcome += [job.job_id for job in listed]
+        except ModelArtsError as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+            assert "\n" not in outcome and isinstance(expected, str) and expected in outcome, outcome
+        else:
+            assert outcome == expected
+        assert 0 < server.list_requests() <= most
 
 
 # -- non-finite numbers (defect 6) -------------------------------------------------------------

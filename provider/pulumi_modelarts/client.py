@@ -6,7 +6,7 @@ pools are per thread; authentication and project discovery happen once, under a 
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -23,7 +23,14 @@ from .transport import HttpResponse, Transport
 from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number, path_segment
 
 MAX_PAGE_SIZE = 1000
+MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
 MAX_SHARED_CLIENTS = 32  # settings are few (one per override); this guards long-lived processes
+
+
+def _sort_key(job: JobModel, by: str) -> tuple[bool, object, int]:
+    """The service's order (an absent value last, ties by ID), kept whatever order a server sends."""
+    value = getattr(job, by)
+    return value is None, value, job.job_id
 
 
 class ModelArtsClient:
@@ -109,45 +116,49 @@ class ModelArtsClient:
             query["status"] = str(parse_whole_number(status, field="status", hint=hint))
         if search_content:
             query["search_content"] = check_name(search_content, field="search_content")
-        return self._pages(query, per_page)
+        return self._pages(query)
 
-    def _pages(self, query: dict[str, str], per_page: int) -> Iterator[JobModel]:
-        """Each job once; a page of jobs outside the status asked for, or of nothing but jobs
-        already listed (a server that ignores ``page`` would repeat it forever), is refused."""
-        seen, status = set[int](), query.get("status")
-        for page in itertools.count(1):
+    def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:
+        """Each job once, sorted, once every page is read (a server may send fewer a page than asked):
+        up to ``job_total_count`` jobs, else up to an empty, shorter or repeated page, which is
+        refused while counted jobs are missing, as is a job outside the status asked for."""
+        listed, size, status = dict[int, JobModel](), 0, query.get("status")
+        for page in range(1, MAX_PAGES + 1):
             params = urlencode({**query, "page": page}, quote_via=quote, safe="")
             response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
-            listing = read_model(JobPage, response, context)
-            fresh = {job.job_id: job for job in listing.jobs if job.job_id not in seen}
+            listing, before = read_model(JobPage, response, context), len(listed)
             stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
             if stray is not None:
                 wrong = f"job {stray.job_id} in status {stray.status}, not {status}"
                 raise invalid_response(response, context, f"page {page} lists {wrong}")
-            if listing.jobs and not fresh:
-                raise invalid_response(response, context, f"page {page} lists only jobs already listed")
-            yield from fresh.values()
-            seen.update(fresh)
-            if not listing.jobs or len(seen) >= listing.job_total_count or len(listing.jobs) < per_page:
+            listed.update((job.job_id, job) for job in listing.jobs)
+            total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
+            if total is not None and len(listed) < total and ended:
+                summary = f"the listing ended at page {page} with {len(listed)} of the {total} jobs it counts"
+                raise invalid_response(response, context, summary)
+            if len(listed) == total or ended:
+                by, descending = query["sortBy"], query["order"] == "desc"
+                yield from sorted(listed.values(), key=lambda job: _sort_key(job, by), reverse=descending)
                 return
+            size = max(size, len(listing.jobs))
+        raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
 
     def find_visualization_job(self, job_name: str) -> JobModel:
         """The one job whose name is exactly ``job_name`` (the service's search is fuzzy), read
         again by ID so that it has exactly the fields (and outputs) it has when read by ID."""
         name = check_name(job_name, field="job_name")
-        matches = [job for job in self.list_visualization_jobs(search_content=name) if job.job_name == name]
-        if len(matches) == 1:
-            return self.read_job(matches[0].job_id)
+        ids = [
+            job.job_id for job in self.list_visualization_jobs(search_content=name) if job.job_name == name
+        ]
         context = RequestContext("find visualization job", self._host, project_id=self.project_id)
-        if not matches:
-            hint = (
-                "Check the name (matched exactly, case included) and that the job belongs to this "
-                "project and region"
-            )
-            raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
-        ids = ", ".join(str(job.job_id) for job in matches)
-        summary = f"{len(matches)} visualization jobs are named '{name}' (IDs {ids})"
-        raise context.error(AmbiguousJobNameError, summary)
+        if len(ids) > 1:
+            summary = f"{len(ids)} visualization jobs are named '{name}' (IDs {', '.join(map(str, ids))})"
+            raise context.error(AmbiguousJobNameError, summary)
+        with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
+            if ids and (job := self.read_job(ids[0])).job_name == name:
+                return job
+        hint = "Check the name (matched exactly, case included), the project and the region"
+        raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
 
 
 #: One client per distinct settings, so that reads share connections, tokens and project discovery.

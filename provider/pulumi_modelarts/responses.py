@@ -136,7 +136,7 @@ class JobModel(_Validated):
 class JobPage(_Validated):
     """One page of ``GET /v1/{project_id}/visualization-jobs``."""
 
-    job_total_count: int
+    job_total_count: int | None
     jobs: list[JobModel]
     is_success: bool | None
 
@@ -153,7 +153,6 @@ def _validators() -> dict[type, SchemaValidator]:
         "bool": core_schema.bool_schema(),
     }
     kinds["job_id"] = core_schema.no_info_before_validator_function(whole, core_schema.int_schema(gt=0))
-    kinds["job_total_count"] = core_schema.with_default_schema(kinds["int"], default=0)
     for cls in (Flavor, JobModel, JobPage):
         fields = {}
         for name, hint in cls.__annotations__.items():
