@@ -27,13 +27,15 @@ lint: $(DEV)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Tests marked `slow` (over about 2 s each) are left out here; `make test-all` runs them too.
+# Tests marked `slow` (over about 2 s each) are left out here; `make test-all` runs them too. Most
+# tests wait on servers and provider processes, so one worker per core (at most 4) halves the time.
+PYTEST := $(BIN)/pytest -q -n auto --maxprocesses=4
 test: lint
-	$(BIN)/pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Everything, as CI runs it (.ci/run): the README's `make test`, then the slow tests.
 test-all: test
-	$(BIN)/pytest -q -m slow
+	$(PYTEST) -m slow
 
 # Measured speed, each figure against a baseline taken in the same run (docs/performance.md).
 bench: $(DEV)
