@@ -234,6 +234,38 @@ def test_region_override_drops_the_configured_project() -> None:
         base.with_overrides(project_id="../../x")
 
 
+@pytest.mark.parametrize(
+    ("environ", "overrides", "same_as"),
+    [
+        ({}, {"endpoint": "https://modelarts.eu-de.otc.t-systems.com"}, {}),
+        ({}, {"endpoint": "HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//"}, {}),
+        ({}, {"region": "Eu-De", "endpoint": "https://MODELARTS.eu-de.otc.t-systems.com:443"}, {}),
+        (
+            {},
+            {"region": "EU-NL", "endpoint": "https://modelarts.eu-nl.otc.t-systems.com/"},
+            {"region": "eu-nl"},
+        ),
+        ({"HW_CLOUD": "MyHuaweiCloud.com"}, {"endpoint": "https://modelarts.eu-de.myhuaweicloud.com/"}, {}),
+        (
+            {"HW_REGION_NAME": "AP-SOUTHEAST-1"},
+            {"endpoint": "https://modelarts.ap-southeast-1.otc.t-systems.com"},
+            {},
+        ),
+    ],
+)
+def test_an_override_naming_the_endpoint_the_place_resolves_to_shares_its_client(
+    environ: dict[str, str], overrides: dict[str, str], same_as: dict[str, str]
+) -> None:
+    """A function's or resource's ``endpoint`` spelling out the endpoint derived from region and
+    cloud is the same place: the same settings, so one client, one token and one project lookup."""
+    from pulumi_modelarts.client import shared_client
+
+    base = Settings.from_sources(environ={**PASSWORD_LOGIN, **environ})
+    place = base.with_overrides(**overrides)
+    assert place == base.with_overrides(**same_as) and place.endpoint is None
+    assert shared_client(place) is shared_client(base.with_overrides(**same_as))
+
+
 CLOUDS_YAML = """
 clouds:
   otc:

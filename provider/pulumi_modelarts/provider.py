@@ -104,10 +104,7 @@ class _Runtime:
         project_id, region, endpoint = (
             None if inputs.get(key) is None else check_target(key, inputs[key]) for key in TARGET_INPUTS[1:]
         )
-        place = self.settings.with_overrides(region=region)
-        if endpoint is not None and endpoint != place.resolved_endpoint:
-            place = place.with_overrides(endpoint=endpoint)
-        return _Target(job_id, place, project_id)
+        return _Target(job_id, self.settings.with_overrides(region=region, endpoint=endpoint), project_id)
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""

@@ -198,14 +198,16 @@ class Settings:
     def with_overrides(
         self, *, project_id: str | None = None, region: str | None = None, endpoint: str | None = None
     ) -> Settings:
-        """Settings for one lookup naming its own project, region or endpoint. Another region is
-        another IAM project: the configured one is dropped unless the lookup names one too."""
-        given: dict[str, Any] = {"project_id": project_id, "endpoint": endpoint}
-        updates = {name: value for name, value in given.items() if value is not None}
-        if region is not None and region != self.region:  # "EU-DE" is eu-de's project (project_scope_name)
-            dropped = ("project_id", "project_name") if region.lower() != self.region.lower() else ()
-            updates = {**dict.fromkeys(dropped), **updates, "region": region}
-        return Settings.validated({**vars(self), **updates}) if updates else self
+        """Settings for one lookup naming its own project, region or endpoint, in any spelling. Another
+        region is another IAM project: the configured one is dropped unless the lookup names one too.
+        The endpoint the place resolves to anyway is no override: its reads share one client."""
+        updates: dict[str, Any] = {} if project_id is None else {"project_id": project_id}
+        if region is not None and region.lower() != self.region:  # "EU-DE" is eu-de (project_scope_name)
+            updates = {"project_id": None, "project_name": None, **updates, "region": region}
+        place = Settings.validated({**vars(self), **updates}) if updates else self
+        if endpoint is None or check_endpoint(endpoint) == place.resolved_endpoint:
+            return place
+        return Settings.validated({**vars(place), "endpoint": endpoint})
 
     @property
     def resolved_endpoint(self) -> str:
