@@ -104,7 +104,7 @@ class ModelArtsClient:
         order: Literal["asc", "desc"] = "asc",
         per_page: int = MAX_PAGE_SIZE,
     ) -> Iterator[JobModel]:
-        """Every matching job, fetching pages lazily until ``job_total_count`` is reached."""
+        """Every matching job, sorted as asked; the pages are read, every one, when iteration starts."""
         if sort_by not in SORT_KEYS:
             raise InvalidInputError(f"sort_by must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
         if order not in ("asc", "desc"):

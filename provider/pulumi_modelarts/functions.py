@@ -235,7 +235,7 @@ def _job_lookup(
 
 
 def _job_listing(status: int | float | str | None, search_content: str | None, *place: str | None) -> _Read:
-    """Validate a list query and bind it to its client, before any I/O (pages load as iterated)."""
+    """Validate a list query and bind it to its client, before any I/O (pages load when read)."""
     client = _client(*place)
     listed = client.list_visualization_jobs(status=status, search_content=search_content)
     status = None if status is None else int(status)  # checked by the client: "8", 8.0 and 8 are 8
