@@ -395,6 +395,28 @@ def test_secrets_never_printed(in_env: ModelArtsEmulator, monkeypatch: Any, leak
         leaks.scan("cli", out + err)
 
 
+@pytest.mark.parametrize(
+    ("options", "looked_up"),
+    [
+        ("--region xx-yy", "xx-yy"),  # another region: the configured project is its region's no more
+        ("--region EU-DE", None),  # the same region in other case keeps it
+        ("--region xx-yy --project-id {project}", None),
+        ("--region  --project-id {project}", None),  # a blank option is unset
+    ],
+)
+def test_options_name_a_place_as_a_functions_arguments_do(
+    in_env: ModelArtsEmulator, options: str, looked_up: str | None
+) -> None:
+    in_env.clear_requests()
+    argv = options.format(project=in_env.project_id).split(" ")
+    code, out, err = invoke("get", "197", *argv)
+    lookups = [r.query.get("name") for r in in_env.requests if r.path == "/v3/projects"]
+    if looked_up is None:
+        assert (code, err, lookups) == (0, "", []) and json.loads(out)["project_id"] == in_env.project_id
+    else:
+        assert code == 2 and one_line_error(err, f"'{looked_up}'") and lookups == [[looked_up]]
+
+
 @pytest.mark.parametrize("source", ["--project-id", "HW_PROJECT_ID", "OS_PROJECT_ID"])
 @pytest.mark.parametrize("secret", CANARY_SECRETS[:2])  # the credentials in use
 def test_a_secret_set_as_the_project_is_not_printed(

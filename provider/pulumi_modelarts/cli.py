@@ -178,8 +178,10 @@ def _read(args: argparse.Namespace, out: TextIO) -> int:
     from .client import ModelArtsClient
     from .settings import Settings
 
-    overrides = {"region": args.region, "project_id": args.project_id, "endpoint": args.endpoint}
-    with ModelArtsClient(Settings.from_sources(args=overrides)) as client:
+    # As a function's arguments: another region drops the configured project; blank is unset.
+    keys = ("region", "project_id", "endpoint")
+    place = {key: value for key in keys if (value := getattr(args, key)) and value.strip()}
+    with ModelArtsClient(Settings.from_sources().with_overrides(**place)) as client:
         if args.command == "list":
             query = {key: getattr(args, key) for key in ("status", "search_content", "sort_by", "order")}
             jobs = list(client.list_visualization_jobs(**query))
