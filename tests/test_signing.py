@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pulumi_modelarts import signing
 from pulumi_modelarts.auth import AkSkAuth
+from pulumi_modelarts.emulator.wire import parse_authorization, verify
 from pulumi_modelarts.settings import SecretStr
 
 AK = "AKIDEXAMPLE0000000001"
@@ -69,17 +70,17 @@ def test_vector_c_query_is_also_the_query_sent() -> None:
 
 
 def test_parse_authorization_and_verify_detect_tampering() -> None:
-    parsed = signing.parse_authorization(sign("GET", DETAILS, [], WITH_PROJECT, b""))
+    parsed = parse_authorization(sign("GET", DETAILS, [], WITH_PROJECT, b""))
     assert parsed is not None and parsed.access_key == AK
     assert parsed.signed_headers == ("content-type", "host", "x-project-id", "x-sdk-date")
     common = {"method": "GET", "query": [], "body": b"", "secret_key": SK, "authorization": parsed}
-    assert signing.verify(path=DETAILS, headers=WITH_PROJECT, **common)
-    assert not signing.verify(path=DETAILS.replace("197", "198"), headers=WITH_PROJECT, **common)
-    assert not signing.verify(path=DETAILS, headers={**WITH_PROJECT, "X-Project-Id": "other"}, **common)
-    assert not signing.verify(path=DETAILS, headers=WITH_PROJECT, **{**common, "secret_key": SK + "x"})
-    assert signing.parse_authorization("Bearer abc") is None
-    assert signing.parse_authorization("SDK-HMAC-SHA256 Access=a") is None
-    assert signing.parse_authorization("SDK-HMAC-SHA256 garbage") is None
+    assert verify(path=DETAILS, headers=WITH_PROJECT, **common)
+    assert not verify(path=DETAILS.replace("197", "198"), headers=WITH_PROJECT, **common)
+    assert not verify(path=DETAILS, headers={**WITH_PROJECT, "X-Project-Id": "other"}, **common)
+    assert not verify(path=DETAILS, headers=WITH_PROJECT, **{**common, "secret_key": SK + "x"})
+    assert parse_authorization("Bearer abc") is None
+    assert parse_authorization("SDK-HMAC-SHA256 Access=a") is None
+    assert parse_authorization("SDK-HMAC-SHA256 garbage") is None
 
 
 def sign(method: str, path: str, query: Query, headers: dict[str, str], body: bytes) -> str:

@@ -125,21 +125,15 @@ def _write_rows(records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
 _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced
 
 
-def _emulator_host(host: str) -> str:
-    """Loopback addresses and the wildcards only: the client speaks plain http to loopback alone."""
-    host = host.strip("[]")  # [::1], as URLs write it
-    if host in _WILDCARD_HOSTS or is_loopback_host(host):
-        return host
-    raise UsageError(
-        f"--host {host!r} is not a loopback address: clients accept the emulator's plain http only "
-        "on loopback; use 127.0.0.1 (or 0.0.0.0 to also listen on every interface, e.g. in a container)"
-    )
-
-
 def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 
-    host = _emulator_host(args.host)
+    host = args.host.strip("[]")  # [::1], as URLs write it
+    if host not in _WILDCARD_HOSTS and not is_loopback_host(host):  # the client speaks http to loopback only
+        raise UsageError(
+            f"--host {host!r} is not a loopback address: clients accept the emulator's plain http only "
+            "on loopback; use 127.0.0.1 (or 0.0.0.0 to also listen on every interface, e.g. in a container)"
+        )
     seed = SAMPLE_JOBS_PATH if args.seed is None else args.seed  # --seed '' is a missing file
     try:
         emulator = ModelArtsEmulator.from_seed_file(seed, host=host, port=args.port)

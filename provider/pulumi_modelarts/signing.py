@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -22,15 +21,6 @@ EMPTY_PAYLOAD_HASH = hashlib.sha256(b"").hexdigest()
 #: A path of unreserved characters only: decoding and re-encoding it changes nothing.
 _CANONICAL_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 Query = Iterable[tuple[str, str]]
-_FIELDS = {"Access", "SignedHeaders", "Signature"}  # of the Authorization header
-
-
-class Authorization(NamedTuple):
-    access_key: str
-    signed_headers: tuple[str, ...]
-    signature: str
-
-
 _now_formatted = (0, "")  # (second, its X-Sdk-Date): one formatting per second, not per request
 
 
@@ -44,18 +34,8 @@ def format_sdk_date(moment: datetime | None = None) -> str:
     return _now_formatted[1]
 
 
-def parse_sdk_date(value: str) -> datetime:
-    return datetime.strptime(value, DATE_FORMAT).replace(tzinfo=timezone.utc)
-
-
 def _encode(text: str) -> str:
     return quote(text, safe="~")
-
-
-def canonical_uri(path: str) -> str:
-    if not _CANONICAL_PATH.fullmatch(path):
-        path = "/".join(_encode(segment) for segment in unquote(path).split("/"))
-    return path if path.endswith("/") else path + "/"
 
 
 def canonical_query(pairs: Query) -> str:
@@ -82,7 +62,9 @@ def canonical_request(
     payload = EMPTY_PAYLOAD_HASH
     if body:  # hashed, unless X-Sdk-Content-Sha256 declares its hash (e.g. UNSIGNED-PAYLOAD)
         payload = values.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
-    uri, query_string = canonical_uri(path), canonical_query(query)
+    if not _CANONICAL_PATH.fullmatch(path):
+        path = "/".join(_encode(segment) for segment in unquote(path).split("/"))
+    uri, query_string = path if path.endswith("/") else path + "/", canonical_query(query)
     header_lines = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
     return "\n".join((method.upper(), uri, query_string, header_lines, ";".join(names), payload))
 
@@ -115,20 +97,3 @@ def sign(
     mac = (secret_key_hmac(secret_key) if isinstance(secret_key, str) else secret_key).copy()
     mac.update(string_to_sign(canonical, values.get(DATE_HEADER.lower(), "")).encode("utf-8"))
     return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={mac.hexdigest()}"
-
-
-def parse_authorization(value: str) -> Authorization | None:
-    algorithm, _, rest = value.strip().partition(" ")
-    parts = [part.strip().partition("=") for part in rest.split(",")]
-    fields = {key: item for key, _, item in parts}
-    if algorithm != ALGORITHM or not all(sep for _, sep, _ in parts) or not fields.keys() >= _FIELDS:
-        return None
-    signed = tuple(filter(None, fields["SignedHeaders"].split(";")))
-    return Authorization(fields["Access"], signed, fields["Signature"])
-
-
-def verify(*, secret_key: str, authorization: Authorization, **request: Any) -> bool:
-    """Recompute :func:`sign` over the headers the client declared, and compare in constant time."""
-    access_key, signed_headers, signature = authorization
-    expected = sign(**request, access_key=access_key, secret_key=secret_key, signed_headers=signed_headers)
-    return hmac.compare_digest(expected.rpartition("Signature=")[2], signature)

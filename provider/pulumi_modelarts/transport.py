@@ -1,10 +1,9 @@
 """HTTP plumbing: a keep-alive ``HTTPAdapter`` per thread with urllib3's ``Retry``, bodies capped at
 10 MiB after decoding, and the proxies of the environment the settings were resolved from.
 
-A call's deadline (``modelarts:timeout``) covers every phase but name resolution: each attempt's
-timeouts are cut to the time left, no retry is made whose back-off ends past it, and one watchdog
-thread shuts down the sockets of a call still running at it (a server trickling bytes would restart
-the per-read timeout forever).
+A call's deadline (``modelarts:timeout``) covers every phase but name resolution: timeouts are cut to
+the time left, no retry is made whose back-off ends past it, and a watchdog thread shuts down the
+sockets of a call still running at it (a server trickling bytes would restart a read timeout forever).
 """
 
 from __future__ import annotations
@@ -42,13 +41,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_CAP_SECONDS = 60
 #: Retries of a refused connection (back-off 0 s, then about 0.5 s: failing takes under a second).
 REFUSED_RETRIES = 2
-USER_AGENT = f"pulumi-modelarts/{__version__}"
-#: The only encoding asked for, and, with identity, the only one accepted.
-ACCEPT_ENCODING = "gzip"
 _HEADERS = {
-    "User-Agent": USER_AGENT,
+    "User-Agent": f"pulumi-modelarts/{__version__}",
     "Accept": "application/json",
-    "Accept-Encoding": ACCEPT_ENCODING,
+    "Accept-Encoding": "gzip",  # the only encoding asked for, and, with identity, the only one accepted
     "Connection": "keep-alive",
 }
 _CHUNK_BYTES = 64 * 1024
@@ -414,10 +410,9 @@ class Transport:
             first = budget.retries
             proxies = self.proxies_for(url)
             try:
-                # A prepared request sent on this thread's adapter, its hooks dispatched, as
-                # Session.send does minus what this client never uses: settings merged per call, a
-                # cookie jar, and redirects (decoding Location for ``response.next`` lets
-                # UnicodeDecodeError escape: psf/requests#4926, reproduced in tests/test_responses.py).
+                # Session.send minus what this client never uses: settings merged per call, a cookie
+                # jar, and redirects (decoding Location for ``response.next`` lets UnicodeDecodeError
+                # escape: psf/requests#4926, reproduced in tests/test_responses.py).
                 request = requests.PreparedRequest()
                 request.prepare(method=method, url=url, headers=_HEADERS, json=json_body, auth=auth)
                 response = self.adapter().send(request, proxies=proxies, **self._options)
@@ -520,11 +515,8 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, requests.exceptions.SSLError):
-        hint = (
-            "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate "
-            "(or insecure, for testing only)"
-        )
-        return "TLS handshake or certificate verification failed", hint
+        hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
+        return "TLS handshake or certificate verification failed", hint + " (or insecure, for testing only)"
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
         hint = "Check modelarts:endpoint / authUrl, region and cloud, and DNS"
         return "host name could not be resolved", hint
