@@ -28,7 +28,8 @@ MAX_SHARED_CLIENTS = 32  # settings are few (one per override); this guards long
 
 
 def _sort_key(job: JobModel, by: str) -> tuple[bool, object, int]:
-    """The service's order (an absent value last, ties by ID), kept whatever order a server sends."""
+    """The service's order, kept whatever order a server sends: ties by ID, an absent value after
+    every other (so first in descending order, as SQL's NULLs are)."""
     value = getattr(job, by)
     return value is None, value, job.job_id
 
