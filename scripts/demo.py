@@ -45,38 +45,65 @@ def _run(command: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, cwd=REPO, env=env, check=True)
 
 
+def run_alone(
+    command: list[str], env: dict[str, str], timeout: float, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with stdin closed (a prompt ends at once instead of waiting) in a session of
+    its own, so that one running past ``timeout`` is stopped with everything it started (the CLI's
+    language host, program and provider processes) before ``TimeoutExpired`` is raised."""
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def cli_environ(env: dict[str, str], directory: Path, passphrase: str) -> dict[str, str]:
+    """``env`` for a `pulumi` of its own in ``directory``: a local file backend and Pulumi home there
+    (the user's logins, stacks and selected stack stay as they are), the passphrase from env (no
+    prompt), and no update check or plugin download: the program needs only the plugins bundled
+    with the CLI. Names as in pulumi/pulumi sdk/go/common/env/env.go (``PULUMI_`` + name)."""
+    (directory / "state").mkdir(parents=True, exist_ok=True)
+    return {
+        **env,
+        "PULUMI_BACKEND_URL": (directory / "state").as_uri(),
+        "PULUMI_HOME": str(directory / "home"),
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+
+
 def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tuple[str | None, str]:
     """The `pulumi` on PATH if `pulumi version` prints a version number; otherwise None and why not.
-
-    It runs with stdin closed (an npm shim that asks before it downloads gets no answer) in a
-    session of its own, so one that hangs is stopped with everything it started.
-    """
+    It runs alone (:func:`run_alone`): an npm shim that asks before it downloads gets no answer."""
     pulumi = shutil.which("pulumi", path=env.get("PATH"))
     if pulumi is None:
         return None, "the pulumi CLI is not on PATH"
     asked = f"`{pulumi} version`"
     try:
-        with subprocess.Popen(
-            [pulumi, "version"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        ) as process:
-            try:
-                out, err = process.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                return None, f"{asked} did not answer within {timeout:.0f} s"
+        done = run_alone([pulumi, "version"], env, timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"{asked} did not answer within {timeout:.0f} s"
     except OSError as exc:
         return None, f"{asked} could not start ({exc.strerror or exc})"
+    out, err = done.stdout, done.stderr
     said = [line.strip() for line in (err + out).splitlines() if line.strip()]
     last = said[-1][:200] if said else ""
-    if process.returncode != 0:
-        return None, f"{asked} exited with {process.returncode}" + (f": {last}" if last else "")
+    if done.returncode != 0:
+        return None, f"{asked} exited with {done.returncode}" + (f": {last}" if last else "")
     if not VERSION.search(out):
         return None, f"{asked} printed no version number" + (f": {last}" if last else "")
     return pulumi, ""
@@ -84,14 +111,7 @@ def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tup
 
 def with_pulumi(pulumi: str, env: dict[str, str]) -> None:
     """The real thing: `pulumi up` on the quickstart's demo stack, then its outputs as JSON."""
-    (DEMO_DIR / "state").mkdir(parents=True, exist_ok=True)
-    env = {
-        **env,
-        "PULUMI_BACKEND_URL": (DEMO_DIR / "state").as_uri(),
-        "PULUMI_HOME": str(DEMO_DIR / "home"),  # the user's selected stack and logins stay as they are
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_SKIP_UPDATE_CHECKS": "true",
-    }
+    env = cli_environ(env, DEMO_DIR, PASSPHRASE)
     _run([pulumi, "stack", "select", "--create", STACK, "--non-interactive"], env)
     _run([pulumi, "config", "set", "jobId", JOB_ID, "--stack", STACK], env)
     _run([pulumi, "up", "--yes", "--skip-preview", "--non-interactive", "--stack", STACK], env)

@@ -31,8 +31,7 @@ CLOUD_SHELL = {
 FAKE_PULUMI = """#!{python}
 import json, os, subprocess, sys
 entry = {{"argv": sys.argv[1:], "cwd": os.getcwd(),
-         "env": {{k: os.environ.get(k) for k in ("PULUMI_BACKEND_URL", "PULUMI_HOME", "PULUMI_CONFIG_PASSPHRASE",
-                                                 "MODELARTS_ENDPOINT", "HW_ACCESS_KEY")}}}}
+         "env": {{k: v for k, v in os.environ.items() if k.startswith(("PULUMI_", "MODELARTS_", "HW_"))}}}}
 if sys.argv[1:] == ["version"]:
     print("v3.200.0")
 if sys.argv[1:2] == ["up"]:
@@ -110,6 +109,9 @@ def test_demo_runs_pulumi_up_on_its_own_stack_against_the_emulator(tmp_path: Pat
         assert call["env"]["PULUMI_BACKEND_URL"] == (DEMO_DIR / "state").as_uri()
         assert call["env"]["PULUMI_HOME"] == str(DEMO_DIR / "home")
         assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "modelarts-demo"  # never prompts
+        # No update check, no plugin download: names as the CLI reads them (sdk/go/common/env/env.go).
+        assert call["env"]["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+        assert call["env"]["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
         assert call["env"]["MODELARTS_ENDPOINT"].startswith("http://127.0.0.1:")
         assert call["env"]["HW_ACCESS_KEY"] != CLOUD_SHELL["HW_ACCESS_KEY"]
     assert calls[3]["read"] == "apiTest-11"  # the emulator served the job during `pulumi up`
