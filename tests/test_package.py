@@ -3,6 +3,8 @@ package root exports its names lazily, each once."""
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 import subprocess
 import sys
@@ -124,3 +126,39 @@ def test_imports_stay_lazy(imports: str, absent: tuple[str, ...]) -> None:
     code = LAZY.format(imports=imports, absent=absent)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+#: How the Python language host finds a distribution's pulumi-plugin.json, verbatim from pulumi/pulumi
+#: sdk/python/cmd/pulumi-language-python/main.go (``pulumiPluginJSONPathsScript``). For a `pulumi-*`
+#: distribution without one, the host reports a resource plugin named after it (``modelarts``, at the
+#: package's version) that every `pulumi up`, preview, refresh and destroy then tries to download.
+PLUGIN_JSON_PATHS = """import importlib.metadata, importlib.util, os, sys, json
+result = {}
+for pkg_name in sys.argv[1:]:
+\ttry:
+\t\tdist = importlib.metadata.distribution(pkg_name)
+\t\tmodule = dist.metadata['Name'].replace('-', '_')
+\t\tspec = importlib.util.find_spec(module)
+\t\tlocs = list(spec.submodule_search_locations or []) if spec else []
+\t\tfound = [p for l in locs for p in [os.path.join(str(l), 'pulumi-plugin.json')] if os.path.isfile(p)]
+\t\tresult[pkg_name] = found[0] if found else ''
+\texcept Exception:
+\t\tresult[pkg_name] = ''
+print(json.dumps(result))"""
+
+
+def test_the_language_host_finds_that_the_package_has_no_plugin_to_download() -> None:
+    found = subprocess.run(
+        [sys.executable, "-c", PLUGIN_JSON_PATHS, "pulumi-modelarts"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path = json.loads(found.stdout)["pulumi-modelarts"]
+    assert path, "no pulumi-plugin.json: the CLI would look for a `modelarts` resource plugin"
+    with open(path, encoding="utf-8") as plugin_json:
+        assert json.load(plugin_json)["resource"] is False
+    # In the wheel too: [tool.setuptools.package-data] (tomllib is not in Python 3.10).
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    shipped = json.loads(re.findall(r"^pulumi_modelarts = (\[.*\])$", pyproject, re.MULTILINE)[0])
+    assert any(fnmatch.fnmatch("pulumi-plugin.json", pattern) for pattern in shipped)
