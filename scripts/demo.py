@@ -225,6 +225,9 @@ def main() -> int:
         for key in [key for key in os.environ if key.startswith(CLOUD_VARIABLES)]:
             del os.environ[key]
         os.environ.update(emulator.environ(auth="aksk"))
+        # A proxy set in this shell cannot reach the emulator on loopback (lower case wins, as in curl).
+        for name in ("no_proxy", "NO_PROXY"):
+            os.environ[name] = ",".join(filter(None, (os.environ.get(name), emulator.host)))
         env = dict(os.environ)
         pulumi, reason = working_pulumi(env)
         try:

@@ -147,6 +147,34 @@ def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_ou
     assert log.read_text().split() in ([], ["version"])  # asked for its version, nothing else
 
 
+#: A proxy in the user's shell (nothing listens at it): the loopback emulator is read without it.
+DEAD_PROXY = "http://127.0.0.1:9"
+SHELL_PROXIES = {
+    "HTTP_PROXY+HTTPS_PROXY": ("fallback", {"HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY}),
+    "http_proxy+no_proxy": ("pulumi up", {"http_proxy": DEAD_PROXY, "no_proxy": "example.com"}),
+    "ALL_PROXY+NO_PROXY": ("fallback", {"ALL_PROXY": DEAD_PROXY, "NO_PROXY": ".internal"}),
+}
+
+
+@pytest.mark.parametrize("proxy", sorted(SHELL_PROXIES))
+def test_a_proxy_in_the_shell_is_not_used_for_the_emulator(
+    tmp_path: Path, proxy: str, stack_output_json: dict[str, Any]
+) -> None:
+    path, variables = SHELL_PROXIES[proxy]
+    fake, log = tmp_path / "pulumi", tmp_path / "calls.jsonl"
+    cli = str(Path(sys.executable).with_name("modelarts-vis"))
+    fake.write_text(FAKE_PULUMI.format(python=sys.executable, cli=cli) if path == "pulumi up" else "exit 1\n")
+    fake.chmod(0o755)
+    done = _run_demo(
+        _environment(f"{tmp_path}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log), **variables)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    if path == "pulumi up":
+        assert json.loads(log.read_text().splitlines()[3])["read"] == "apiTest-11"
+    else:
+        assert json.loads(_printed_json(done.stdout)) == stack_output_json
+
+
 def test_a_pulumi_that_hangs_is_stopped_with_what_it_started(tmp_path: Path) -> None:
     shim, started = tmp_path / "pulumi", tmp_path / "started.pid"
     shim.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {started}\nwait\n")
