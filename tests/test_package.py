@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import typing
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -92,6 +96,33 @@ def test_the_root_exports_what_its_imports_list() -> None:
     assert dir(pulumi_modelarts) == sorted(exported)
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         pulumi_modelarts.nothing_here  # noqa: B018
+
+
+def _zipped(package: Path, into: Path) -> Path:
+    archive = into / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in package.rglob("*.py"):
+            zipped.write(path, path.relative_to(package.parent))
+    return archive
+
+
+def _sourceless(package: Path, into: Path) -> Path:
+    """As ``compileall -b`` leaves it with the sources removed."""
+    copy = shutil.copytree(package, into / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-b", str(copy)], check=True)
+    for source in copy.rglob("*.py"):
+        source.unlink()
+    return into
+
+
+@pytest.mark.parametrize("install", [_zipped, _sourceless])
+def test_the_root_exports_from_a_zipped_or_sourceless_install(install: Any, tmp_path: Path) -> None:
+    site = install(Path(pulumi_modelarts.__file__).parent, tmp_path)
+    code = "import pulumi_modelarts as m; print(m.__file__, len(m.__all__), m.JobStatus.RUNNING.name)"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(str(site)) and done.stdout.split()[1:] == ["25", "RUNNING"]
 
 
 LAZY = """

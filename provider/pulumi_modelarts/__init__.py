@@ -2,7 +2,7 @@
 
 Names are imported on first use, so a program declaring resources never loads ``requests`` or
 ``pydantic`` and the CLI never loads ``pulumi``. The ``TYPE_CHECKING`` imports are the one export
-list: type checkers read them, and ``__getattr__`` parses them from this file.
+list: type checkers read them, and ``__getattr__`` reads them from this module's compiled code.
 """
 
 from __future__ import annotations
@@ -45,13 +45,18 @@ if TYPE_CHECKING:
 
 @functools.cache
 def _exports() -> dict[str, str]:
-    import ast
-    from pathlib import Path
+    """Name -> module from this module's compiled code, where each relative import (all of them under
+    ``TYPE_CHECKING``) loads its level (1) and its names just before ``IMPORT_NAME``: the code, not
+    the source, so a zipped or sourceless install reads it too."""
+    import dis
 
-    source = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-    block = next(node for node in source.body if isinstance(node, ast.If))
-    imports = [node for node in block.body if isinstance(node, ast.ImportFrom)]
-    return {alias.name: f"{__name__}.{node.module}" for node in imports for alias in node.names}
+    steps = list(dis.get_instructions(__spec__.loader.get_code(__name__)))  # type: ignore[union-attr]
+    return {
+        name: f"{__name__}.{load.argval}"
+        for level, names, load in zip(steps, steps[1:], steps[2:], strict=False)
+        if load.opname == "IMPORT_NAME" and level.argval == 1
+        for name in names.argval
+    }
 
 
 def __getattr__(name: str) -> Any:
