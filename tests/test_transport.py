@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from pulumi_modelarts import transport
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, ModelArtsError, ServiceError
@@ -111,6 +112,19 @@ def test_read_timeout_retries_and_the_deadline_they_share() -> None:
     with RawServer(silent) as server:
         elapsed, error = failure(server.url, 1.5, read_timeout=0.6, max_retries=10)
     assert isinstance(error, ServiceError) and elapsed < 1.5 + TOLERANCE and 2 <= len(server.heads) <= 3
+
+
+@pytest.mark.parametrize("server", [silent_in_body, silent])
+def test_a_read_cut_to_the_deadline_names_the_deadline_however_late_the_watchdog(
+    server: Callable[[bytes], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a loaded machine the watchdog may wake after the read timeout, cut to the time left,
+    has fired: the call still ended at its deadline, and says so."""
+    monkeypatch.setattr(transport._WATCHDOG, "add", lambda _budget: None)  # a watchdog that never wakes
+    with RawServer(server) as raw:
+        elapsed, error = failure(raw.url, 0.5, max_retries=3)
+    assert isinstance(error, ServiceError) and "timeout of 0.5 s" in str(error), error
+    assert elapsed < 0.5 + TOLERANCE
 
 
 @pytest.mark.parametrize(

@@ -457,6 +457,7 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     except zlib.error:
         raise refuse(f"response body is not valid {encoding} data") from None
     except (requests.RequestException, Urllib3Error, OSError) as exc:
+        budget.expired |= budget.remaining() <= 0  # the deadline's doing, however late the watchdog
         if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError) and not budget.expired:
             summary = "the response body stalled for longer than the read timeout"
             status, hint = response.status_code, _READ_TIMEOUT_HINT
