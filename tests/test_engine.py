@@ -180,6 +180,44 @@ def test_a_refresh_shows_drift_but_not_a_clock(
         assert {name: stored(engine, name) for name in program} == fresh
 
 
+#: A ``.get`` beside ``VisualizationJob("board", job_id=197)`` naming the same job, in either order of
+#: state: name -> (program order, the ``.get``'s ID and overrides).
+SAME_JOB_READ_TWICE: dict[str, tuple[tuple[str, ...], str, dict[str, str]]] = {
+    "managed-first": (("board", "seen"), "197", {}),
+    "get-first": (("seen", "board"), "197", {}),
+    "managed-first-spelt-otherwise": (("board", "seen"), "0197", {"endpoint": "{URL}/", "region": "EU-DE"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("order", "read_id", "overrides"), SAME_JOB_READ_TWICE.values(), ids=SAME_JOB_READ_TWICE
+)
+def test_up_refresh_with_a_get_of_the_same_job_shows_no_update(
+    engine: Engine,
+    emulator: ModelArtsEmulator,
+    order: tuple[str, ...],
+    read_id: str,
+    overrides: dict[str, str],
+) -> None:
+    """A ``.get``'s refresh is a Read with no Diff after it: the state it read must not stand in for
+    the managed resource's state when the program's Diff comes, or drift already refreshed shows
+    (and applies) as an update."""
+    given = {key: value.format(URL=emulator.url.upper()) for key, value in overrides.items()}
+    goals = {"board": job(197), "seen": job(read_id, read_id=read_id, **given)}
+    program = {name: goals[name] for name in order}
+    engine.up(program).raise_error()
+    emulator.update_job(197, status=10)  # stopped since the last up
+    result = engine.up(program, refresh=True)
+    assert result.ok, result.error
+    board = result.step("board")
+    assert (board.kind, board.calls) == ("same", ["Read", "Diff", "Check", "Diff"])
+    assert stored(engine, "board") == stored(engine, "seen") == fresh_state_outputs(emulator, 197)
+    refreshed = engine.refresh().step("board")  # drift since the last refresh is still told
+    assert refreshed.diff == (False, [])
+    emulator.update_job(197, status=8)
+    assert engine.refresh().step("board").diff == (True, [])
+
+
 #: A value of each stored field that the job (197) does not have.
 ANOTHER_VALUE: dict[str, Any] = {
     **{field.name: f"other-{field.name}" for field in OUTPUTS if field.type in (str, str | None)},

@@ -149,7 +149,10 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     @_one_line_errors
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked."""
+        """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked. A refresh
+        (``up --refresh``) is over once the program's first Check comes: a ``.get``'s refresh has no
+        Diff, and its state must not stand in for another resource's state in a later Diff."""
+        self._runtime.refreshed.clear()
         inputs = dict(news)
         missing = dynamic.CheckFailure("job_id", "job_id is required: the ID of the visualization job")
         failures = [missing] if inputs.get("job_id") is None else []
