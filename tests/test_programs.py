@@ -419,6 +419,63 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
     assert serialized_provider(VisualizationJobProvider()) == GOLDEN_PROVIDER  # in this process too
 
 
+#: How a program (a notebook, an Automation API host, a test runner) may load the package again
+#: before its first ``VisualizationJob``; the class bound at import is then not its module's any more.
+RELOADS = {
+    "reload-provider": 'importlib.reload(sys.modules["pulumi_modelarts.provider"])',
+    "reimport-provider": 'del sys.modules["pulumi_modelarts.provider"]; import pulumi_modelarts.provider',
+    "provider-unloaded": 'del sys.modules["pulumi_modelarts.provider"]',
+    "reimport-package": '[sys.modules.pop(m) for m in list(sys.modules) if m.startswith("pulumi_modelarts")]',
+}
+
+
+@pytest.mark.parametrize("reload", RELOADS.values(), ids=RELOADS)
+def test_provider_is_the_same_after_a_reload_and_beside_the_sdks_own_dynamic_resources(
+    tmp_path: Path, emulator: ModelArtsEmulator, reload: str
+) -> None:
+    """A class that is not its module's is pickled by value: code, paths and a lock the provider
+    process cannot restore (it hangs). Other dynamic resources, made by the SDK's own path before and
+    after ours, keep their own ``__provider``."""
+    body = f"""
+        import importlib, sys
+        import pulumi.dynamic
+
+
+        class Echo(pulumi.dynamic.ResourceProvider):
+            def __init__(self):
+                self.settings = {{"b": 2, "a": {{"z": 1, "y": 2}}}}  # pickled sorted by the SDK's path
+
+            def create(self, props):
+                return pulumi.dynamic.CreateResult("echo", props)
+
+
+        class EchoResource(pulumi.dynamic.Resource, module="test", name="Echo"):
+            pass
+
+
+        def echo(name):
+            EchoResource(Echo(), name, {{"v": 1}})
+
+
+        echo("echo-before")
+        {reload}
+        VisualizationJob("class-bound-at-import", job_id=197)
+        import pulumi_modelarts
+        for n in range(3):
+            echo(f"echo-{{n}}")
+            pulumi_modelarts.VisualizationJob(f"class-of-the-package-{{n}}", job_id=212)
+        importlib.reload(sys.modules["pulumi_modelarts.provider"])
+        pulumi_modelarts.VisualizationJob("after-another-reload", job_id=230)
+        echo("echo-after")
+        """
+    run = run_resources(emulator, tmp_path, body, preview=True, timeout=60)
+    assert run.error is None, run.error
+    ours = {resource["provider"] for resource in run.of_type(JOB_TYPE) if not resource["provider_secret"]}
+    assert (ours, len(run.of_type(JOB_TYPE))) == ({GOLDEN_PROVIDER}, 5)
+    echoes = [resource for resource in run.resources if resource["name"].startswith("echo")]
+    assert len(echoes) == 5 and len({resource["provider"] for resource in echoes}) == 1
+
+
 def test_thousands_of_resources_in_one_program() -> None:
     """The SDK's own path dies with RecursionError before 1,000 (benchmarks/sdk_pickle_growth.py)."""
     # The collector is off in the child only to keep this test short; it changes no result.
@@ -582,6 +639,55 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
     place = {key: registered(run)["place-spelt-otherwise"]["outputs"][key] for key in ("endpoint", "region")}
     assert place == {"endpoint": emulator.url, "region": "eu-de"}
+
+
+PLACE = {"endpoint": "URL", "region": '"eu-de"', "project_id": "PROJECT"}
+#: ``VisualizationJob(name, job_id=197, opts=ResourceOptions(id=...))``, the read ``.get`` stands for:
+#: the ``id`` option in every form ``.get`` takes, and targets only known after ``up`` (``later``).
+ID_OPTIONS = {
+    **{name: f"id={id_}" for name, id_ in GET_IDS.items() if name != "place-spelt-otherwise"},
+    "secret": "id=secret(197)",
+    **{f"later-{key}": f'id="197", {key}=later({value})' for key, value in PLACE.items()},
+    "later-job-id": 'id="197", job_id=later(197)',
+    "later-id": "id=later(197)",
+}
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_an_id_option_takes_what_get_takes_and_reads_nothing_while_a_target_is_unknown(
+    tmp_path: Path, emulator: ModelArtsEmulator, preview: bool
+) -> None:
+    """The SDK's server drops an unknown input and would read the configured place instead."""
+    body = [
+        f"URL, PROJECT = {emulator.url!r}, {emulator.project_id!r}",
+        'board = VisualizationJob("board", job_id=197)',
+        'ref = pulumi.StackReference("organization/quickstart/dev")',
+        'place = pulumi.CustomResource("test:index:Place", "place", {"value": None})',
+        "later = lambda value: place.value.apply(lambda _: value)  # unknown in preview",
+        "def read(name, job_id=197, id=None, **targets):",
+        "    job = VisualizationJob(name, job_id, **targets, opts=pulumi.ResourceOptions(id=id))",
+        "    pulumi.export(name, job.job_name)",
+        *(f"read({name!r}, {arguments})" for name, arguments in ID_OPTIONS.items()),
+    ]
+    references = {"organization/quickstart/dev": {"job_id": 197.0}}
+    run = run_resources(
+        emulator, tmp_path, "\n".join(body) + "\n", stack_references=references, preview=preview
+    )
+    assert run.error is None, run.error
+    unknown = {name for name in ID_OPTIONS if preview and name.startswith("later")}
+    for name in ID_OPTIONS:
+        output, resource = run.outputs[name], registered(run)[name]
+        if name in unknown:  # the engine skips a read whose ID is unknown
+            assert (output["known"], resource["resource_id"]) == (False, rpc.UNKNOWN), name
+        else:
+            assert (output["value"], resource["resource_id"]) == ("apiTest-11", "197"), name
+        assert output["secret"] == (name == "secret") and (name == "secret") == bool(
+            resource["secret_outputs"]
+        )
+    reads = len(ID_OPTIONS) + (not preview) - len(unknown)  # and the board's create, in up
+    assert (
+        modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")] * reads
+    )
 
 
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.

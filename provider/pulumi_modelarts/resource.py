@@ -5,6 +5,7 @@ No ``from __future__ import annotations``: the SDK resolves the class's annotati
 """
 
 import functools
+import importlib
 import pickle
 import threading
 from collections.abc import Awaitable, Mapping
@@ -26,12 +27,15 @@ def _serialized_provider() -> str:
     """``__provider`` by the SDK's ``serialize_provider``, once: each call wraps ``pickle._Pickler``
     again and never unwraps it, so every resource costs more than the last and about a thousand end in
     ``RecursionError`` (pulumi/pulumi#17803; ``benchmarks/sdk_pickle_growth.py``). The pickler is put
-    back as found, for other dynamic resources in the program."""
+    back as found, for other dynamic resources in the program. The class is the one its module holds
+    now: after a reload, the class bound at import would be pickled by value (code, paths and locks
+    dill cannot restore: the provider process would hang)."""
+    provider = importlib.import_module(VisualizationJobProvider.__module__).VisualizationJobProvider
     with _PICKLE_LOCK:
         pickler, module_pickler = pickle._Pickler, pickle.Pickler
         saved = dict(vars(pickler))
         try:
-            return str(serialize_provider(VisualizationJobProvider()))
+            return str(serialize_provider(provider()))
         finally:
             pickle.Pickler = module_pickler  # type: ignore[misc]
             for name in set(vars(pickler)) - set(saved):
@@ -86,8 +90,10 @@ def _targets(*values: Any) -> dict[str, Any]:
 
 
 def _read_id(values: list[Any]) -> str:
-    """The resource ID of ``VisualizationJob.get``: the job ID as the provider's ``read`` takes it."""
-    return str(_check_known(_targets(*values))["job_id"])
+    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known."""
+    read_id, *targets = values
+    _check_known(_targets(*targets))
+    return str(_check_known({"job_id": read_id})["job_id"])
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
@@ -127,7 +133,15 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         every output is stored as a secret."""
         targets = _targets(job_id, project_id, region, endpoint)
         _check_known(targets)
-        job_id, opts = _secret_outputs_when_secret(targets, opts)
+        read_id = None if opts is None or opts.id is None else pulumi.Output.from_input(opts.id)
+        job_id, opts = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
+        if read_id is not None:
+            # Read without Check: the SDK's server reads the configured place for an unknown
+            # override, so the ID stays unknown (nothing read) until every target is known.
+            known_id = pulumi.Output.all(read_id, *targets.values()).apply(_read_id)
+            opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(known_id))
+            )
         # What ``dynamic.Resource.__init__`` registers (``__provider`` not secret, as
         # ``serialize_as_secret_always`` is False), without serializing the provider every time.
         props = {**dict.fromkeys(STATE_FIELDS), **targets, "job_id": job_id}
@@ -150,8 +164,5 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         it external and never deletes it. While an override is unknown (preview), so is the
         resource ID: the engine then reads nothing, rather than the configured place."""
         targets = _targets(id, project_id, region, endpoint)
-        _check_known(targets)  # before any output can fail too
-        read_id = pulumi.Output.all(*targets.values()).apply(_read_id)
-        # A resource ID cannot be secret in Pulumi; a secret job ID still makes every output secret.
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(read_id)))
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=targets["job_id"]))
         return VisualizationJob(resource_name, **targets, opts=opts)
