@@ -137,7 +137,8 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         job_id, opts = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
         if read_id is not None:
             # Read without Check: the SDK's server reads the configured place for an unknown
-            # override, so the ID stays unknown (nothing read) until every target is known.
+            # override, so the ID stays unknown (nothing read) until every target is known. It
+            # cannot be secret in Pulumi; a secret one has made every output secret above.
             known_id = pulumi.Output.all(read_id, *targets.values()).apply(_read_id)
             opts = pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(known_id))
