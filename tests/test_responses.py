@@ -32,6 +32,8 @@ from tests.hostile import (
     FOREIGN_NOT_FOUNDS,
     ISSUED_TOKEN,
     JOB_197,
+    LEGACY_ECHOES,
+    LEGACY_PASSWORDS,
     NON_FINITE,
     PASSWORD,
     EchoServer,
@@ -277,6 +279,22 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
         (str(error), repr(error), json.dumps(error.details()), str(pickle.loads(pickle.dumps(error))))
     )
     assert leaked_forms(text, echo.secret) == [] and "***" in text
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("password", LEGACY_PASSWORDS, ids=["Latin-1", "euro sign"])
+@pytest.mark.parametrize("place", LEGACY_ECHOES)
+def test_a_password_echoed_in_a_legacy_charset_or_another_normal_form_is_scrubbed(
+    echo_server: tuple[EchoServer, RawServer], place: str, password: str
+) -> None:
+    """Before, the characters after the first one past ASCII came back: 30 of the password's 38."""
+    echo, raw = echo_server
+    echo.echo, echo.secret = LEGACY_ECHOES[place], password
+    with pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(EchoServer.settings(raw.url, password)).get_visualization_job(197)
+    text = f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
+    pieces = {password[start : start + 8] for start in range(len(password) - 7)}
+    assert [piece for piece in pieces if piece in text] == [] and "***" in text
 
 
 def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
