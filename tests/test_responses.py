@@ -16,7 +16,7 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.client import MAX_LISTED_JOBS, ModelArtsClient
 from pulumi_modelarts.errors import (
     ConfigurationError,
     InvalidResponseError,
@@ -123,6 +123,28 @@ def test_a_listing_that_repeats_itself_or_ignores_its_filter_is_refused(
     with server.client() as client, pytest.raises(InvalidResponseError, match=fragment):
         list(client.list_visualization_jobs(status=status, per_page=2))
     assert len(server.heads) - before == (2 if "ended" in fragment else 1)
+
+
+def made_up_pages(size: int, total: int | None) -> Callable[[int], dict[str, Any]]:
+    """A server that makes up ``size`` new jobs for any page asked, with ``total`` as its count."""
+    counted = {} if total is None else {"job_total_count": total}
+    return lambda page: {**counted, "jobs": [listed_job(page * size + n) for n in range(size)]}
+
+
+@pytest.mark.parametrize(
+    ("size", "total"),
+    [(1000, None), (1000, 10**9), (2500, None)],
+    ids=["no count", "a count of a billion", "more a page than asked"],
+)
+def test_a_listing_that_never_ends_is_refused_before_it_fills_memory(size: int, total: int | None) -> None:
+    """Before, such a server was read for 1,000 pages: a million jobs, over a GiB of memory."""
+    with (
+        PagingServer(made_up_pages(size, total)) as server,
+        closing(ModelArtsClient(settings_for(server.url))) as client,
+        pytest.raises(InvalidResponseError, match=f"holds over {MAX_LISTED_JOBS} jobs"),
+    ):
+        list(client.list_visualization_jobs())
+    assert server.list_requests() == MAX_LISTED_JOBS // size + 1
 
 
 _ONE_TO_25 = list(range(1, 26))

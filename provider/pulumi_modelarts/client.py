@@ -24,6 +24,7 @@ from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number,
 
 MAX_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
+MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
 MAX_SHARED_CLIENTS = 32  # settings are few (one per override); this guards long-lived processes
 
 
@@ -134,6 +135,10 @@ class ModelArtsClient:
                     wrong = f"job {stray.job_id} in status {stray.status}, not {status}"
                     raise invalid_response(response, context, f"page {page} lists {wrong}")
                 listed.update((job.job_id, job) for job in listing.jobs)
+                if len(listed) > MAX_LISTED_JOBS:
+                    raise invalid_response(
+                        response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
+                    )
                 total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
                 if total is not None and len(listed) < total and ended:
                     summary = (
