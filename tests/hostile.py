@@ -18,6 +18,7 @@ import socketserver
 import ssl
 import subprocess
 import threading
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -362,8 +363,9 @@ def _page(text: str) -> bytes:
     return reply(502, f"<html>{text}</html>", Content_Type="text/html")
 
 
-def _page_in(encoding: str, text: str) -> bytes:
-    return reply(502, f"<html>{text}</html>".encode(encoding), Content_Type="text/html; charset=" + encoding)
+def _page_in(encoding: str, text: str, errors: str = "strict") -> bytes:
+    page = f"<html>{text}</html>".encode(encoding, errors)
+    return reply(502, page, Content_Type="text/html; charset=" + encoding)
 
 
 LOGIN = "https://login.example/?t="
@@ -403,6 +405,29 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "error JSON in UTF-16": lambda s: reply(
         400, json.dumps({"error_code": "X.1", "error_message": s}).encode("utf-16")
     ),
+}
+
+
+def _as_header(text: str) -> str:
+    """``text`` as its UTF-8 bytes go on the wire in a header (``reply`` sends header text as Latin-1)."""
+    return text.encode().decode("latin-1")
+
+
+#: A password past ASCII, echoed in a legacy charset, as UTF-8 bytes in a header (which http.client
+#: reads as Latin-1), or in another Unicode normal form: place -> answer carrying it there.
+LEGACY_PASSWORDS = [PASSWORD, "s\u20accret-w\u00f6rd/9e107d9d37-and-more"]
+LEGACY_ECHOES: dict[str, Callable[[str], bytes]] = {
+    **{  # what a charset lacks as an HTML character reference, as a server writes it
+        f"non-API body, {charset}": lambda s, charset=charset: _page_in(charset, s, "xmlcharrefreplace")
+        for charset in ("iso-8859-1", "windows-1252")
+    },
+    "error JSON in Latin-1": lambda s: reply(
+        400, json.dumps({"error_code": "X.1", "error_message": s}, ensure_ascii=False).encode("cp1252")
+    ),
+    "X-Request-Id header, UTF-8 bytes": lambda s: _error(400, "bad", X_Request_Id=_as_header(s)),
+    "Location header, UTF-8 bytes": lambda s: reply(302, Location=LOGIN + _as_header(s)),
+    "Retry-After header, UTF-8 bytes": lambda s: _error(429, "slow", "APIG.0308", Retry_After=_as_header(s)),
+    "error_message, decomposed (NFD)": lambda s: _error(400, unicodedata.normalize("NFD", s)),
 }
 
 

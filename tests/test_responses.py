@@ -16,7 +16,7 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.client import MAX_LISTED_JOBS, ModelArtsClient
 from pulumi_modelarts.errors import (
     ConfigurationError,
     InvalidResponseError,
@@ -32,6 +32,8 @@ from tests.hostile import (
     FOREIGN_NOT_FOUNDS,
     ISSUED_TOKEN,
     JOB_197,
+    LEGACY_ECHOES,
+    LEGACY_PASSWORDS,
     NON_FINITE,
     PASSWORD,
     EchoServer,
@@ -121,6 +123,28 @@ def test_a_listing_that_repeats_itself_or_ignores_its_filter_is_refused(
     with server.client() as client, pytest.raises(InvalidResponseError, match=fragment):
         list(client.list_visualization_jobs(status=status, per_page=2))
     assert len(server.heads) - before == (2 if "ended" in fragment else 1)
+
+
+def made_up_pages(size: int, total: int | None) -> Callable[[int], dict[str, Any]]:
+    """A server that makes up ``size`` new jobs for any page asked, with ``total`` as its count."""
+    counted = {} if total is None else {"job_total_count": total}
+    return lambda page: {**counted, "jobs": [listed_job(page * size + n) for n in range(size)]}
+
+
+@pytest.mark.parametrize(
+    ("size", "total"),
+    [(1000, None), (1000, 10**9), (2500, None)],
+    ids=["no count", "a count of a billion", "more a page than asked"],
+)
+def test_a_listing_that_never_ends_is_refused_before_it_fills_memory(size: int, total: int | None) -> None:
+    """Before, such a server was read for 1,000 pages: a million jobs, over a GiB of memory."""
+    with (
+        PagingServer(made_up_pages(size, total)) as server,
+        closing(ModelArtsClient(settings_for(server.url))) as client,
+        pytest.raises(InvalidResponseError, match=f"holds over {MAX_LISTED_JOBS} jobs"),
+    ):
+        list(client.list_visualization_jobs())
+    assert server.list_requests() == MAX_LISTED_JOBS // size + 1
 
 
 _ONE_TO_25 = list(range(1, 26))
@@ -277,6 +301,22 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
         (str(error), repr(error), json.dumps(error.details()), str(pickle.loads(pickle.dumps(error))))
     )
     assert leaked_forms(text, echo.secret) == [] and "***" in text
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("password", LEGACY_PASSWORDS, ids=["Latin-1", "euro sign"])
+@pytest.mark.parametrize("place", LEGACY_ECHOES)
+def test_a_password_echoed_in_a_legacy_charset_or_another_normal_form_is_scrubbed(
+    echo_server: tuple[EchoServer, RawServer], place: str, password: str
+) -> None:
+    """Before, the characters after the first one past ASCII came back: 30 of the password's 38."""
+    echo, raw = echo_server
+    echo.echo, echo.secret = LEGACY_ECHOES[place], password
+    with pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(EchoServer.settings(raw.url, password)).get_visualization_job(197)
+    text = f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
+    pieces = {password[start : start + 8] for start in range(len(password) - 7)}
+    assert [piece for piece in pieces if piece in text] == [] and "***" in text
 
 
 def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(

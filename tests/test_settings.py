@@ -435,11 +435,17 @@ def test_credentials_lose_the_whitespace_files_and_shells_add(
     assert value_of(settings, field) == "Value-9f8e7d6c"
 
 
+#: Invisible format marks past the zero-width ones: bidirectional isolates and marks, a soft
+#: hyphen, a tag character, and the paragraph separator.
+INVISIBLE = {"\u2066": "LRI", "\u2069": "PDI", "\u061c": "ALM", "\u00ad": "SHY", "\u180e": "MVS"}
+INVISIBLE |= {"\U000e0041": "TAG", "\u2029": "PS"}
+
+
 @pytest.mark.reliability("whitespace secrets")
 @pytest.mark.parametrize(
     "inner",
-    ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff", "\u2028", "\ufeff", "\u200b"],
-    ids=["LF", "CR", "NUL", "ESC", "DEL", "NEL", "surrogate", "LS", "BOM", "ZWSP"],
+    ["\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\udcff", "\u2028", "\ufeff", "\u200b", *INVISIBLE],
+    ids=["LF", "CR", "NUL", "ESC", "DEL", "NEL", "surrogate", "LS", "BOM", "ZWSP", *INVISIBLE.values()],
 )
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)

@@ -14,6 +14,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,12 @@ from tests.hostile import (
     OK_HEAD,
     PROJECT,
     SLOW_SERVERS,
+    PagingServer,
     RawServer,
     TunnelProxy,
     header,
+    listed_job,
+    pages_of,
     reply,
     self_signed,
     settings_for,
@@ -112,6 +116,39 @@ def test_read_timeout_retries_and_the_deadline_they_share() -> None:
     with RawServer(silent) as server:
         elapsed, error = failure(server.url, 1.5, read_timeout=0.6, max_retries=10)
     assert isinstance(error, ServiceError) and elapsed < 1.5 + TOLERANCE and 2 <= len(server.heads) <= 3
+
+
+class SlowPages(PagingServer):
+    """Ten jobs, two a page, each answer 0.3 s late: every request well within the deadline."""
+
+    def __init__(self) -> None:
+        super().__init__(pages_of(2, count=10), [listed_job(n) for n in range(1, 11)])
+
+    def _answer(self, head: bytes) -> Iterator[bytes | float]:
+        yield 0.3
+        yield from super()._answer(head)
+
+
+LOOKUPS: dict[str, Callable[[ModelArtsClient], object]] = {
+    "list": lambda client: list(client.list_visualization_jobs()),
+    "list in descending order": lambda client: list(client.list_visualization_jobs(order="desc")),
+    "find by name": lambda client: client.find_visualization_job("job-9"),
+}
+
+
+@pytest.mark.parametrize("lookup", LOOKUPS.values(), ids=LOOKUPS.keys())
+def test_a_listing_or_a_lookup_by_name_is_one_call_under_one_deadline(
+    lookup: Callable[[ModelArtsClient], object],
+) -> None:
+    """Five pages (and a read) take 1.5 s or more: a server paging slowly cannot hold a listing
+    for as many timeouts as it has pages."""
+    with SlowPages() as server, closing(ModelArtsClient(settings_for(server.url, timeout=1.0))) as client:
+        started = time.monotonic()
+        with pytest.raises(ServiceError) as caught:
+            lookup(client)
+        elapsed = time.monotonic() - started
+    assert "timeout of 1 s" in str(caught.value) and elapsed < 1.0 + TOLERANCE
+    assert 3 <= len(server.heads) <= 4
 
 
 @pytest.mark.parametrize("server", [silent_in_body, silent])

@@ -24,6 +24,7 @@ from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number,
 
 MAX_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
+MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
 MAX_SHARED_CLIENTS = 32  # settings are few (one per override); this guards long-lived processes
 
 
@@ -124,40 +125,48 @@ class ModelArtsClient:
         up to ``job_total_count`` jobs, else up to an empty, shorter or repeated page, which is
         refused while counted jobs are missing, as is a job outside the status asked for."""
         listed, size, status = dict[int, JobModel](), 0, query.get("status")
-        for page in range(1, MAX_PAGES + 1):
-            params = urlencode({**query, "page": page}, quote_via=quote, safe="")
-            response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
-            listing, before = read_model(JobPage, response, context), len(listed)
-            stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
-            if stray is not None:
-                wrong = f"job {stray.job_id} in status {stray.status}, not {status}"
-                raise invalid_response(response, context, f"page {page} lists {wrong}")
-            listed.update((job.job_id, job) for job in listing.jobs)
-            total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
-            if total is not None and len(listed) < total and ended:
-                summary = f"the listing ended at page {page} with {len(listed)} of the {total} jobs it counts"
-                raise invalid_response(response, context, summary)
-            if len(listed) == total or ended:
-                by, descending = query["sortBy"], query["order"] == "desc"
-                yield from sorted(listed.values(), key=lambda job: _sort_key(job, by), reverse=descending)
-                return
-            size = max(size, len(listing.jobs))
-        raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
+        with self._transport.deadline():  # every page under the call's one deadline
+            for page in range(1, MAX_PAGES + 1):
+                params = urlencode({**query, "page": page}, quote_via=quote, safe="")
+                response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
+                listing, before = read_model(JobPage, response, context), len(listed)
+                stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
+                if stray is not None:
+                    wrong = f"job {stray.job_id} in status {stray.status}, not {status}"
+                    raise invalid_response(response, context, f"page {page} lists {wrong}")
+                listed.update((job.job_id, job) for job in listing.jobs)
+                if len(listed) > MAX_LISTED_JOBS:
+                    raise invalid_response(
+                        response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
+                    )
+                total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
+                if total is not None and len(listed) < total and ended:
+                    summary = (
+                        f"the listing ended at page {page} with {len(listed)} of the {total} jobs it counts"
+                    )
+                    raise invalid_response(response, context, summary)
+                if len(listed) == total or ended:
+                    break
+                size = max(size, len(listing.jobs))
+            else:
+                raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
+        by, descending = query["sortBy"], query["order"] == "desc"
+        yield from sorted(listed.values(), key=lambda job: _sort_key(job, by), reverse=descending)
 
     def find_visualization_job(self, job_name: str) -> JobModel:
         """The one job whose name is exactly ``job_name`` (the service's search is fuzzy), read
         again by ID so that it has exactly the fields (and outputs) it has when read by ID."""
         name = check_name(job_name, field="job_name")
-        ids = [
-            job.job_id for job in self.list_visualization_jobs(search_content=name) if job.job_name == name
-        ]
-        context = RequestContext("find visualization job", self._host, project_id=self.project_id)
-        if len(ids) > 1:
-            summary = f"{len(ids)} visualization jobs are named '{name}' (IDs {', '.join(map(str, ids))})"
-            raise context.error(AmbiguousJobNameError, summary)
-        with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
-            if ids and (job := self.read_job(ids[0])).job_name == name:
-                return job
+        with self._transport.deadline():  # the listing and the read: one call, one deadline
+            listed = self.list_visualization_jobs(search_content=name)
+            ids = [job.job_id for job in listed if job.job_name == name]
+            context = RequestContext("find visualization job", self._host, project_id=self.project_id)
+            if len(ids) > 1:
+                summary = f"{len(ids)} visualization jobs are named '{name}' (IDs {', '.join(map(str, ids))})"
+                raise context.error(AmbiguousJobNameError, summary)
+            with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
+                if ids and (job := self.read_job(ids[0])).job_name == name:
+                    return job
         hint = "Check the name (matched exactly, case included), the project and the region"
         raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
 

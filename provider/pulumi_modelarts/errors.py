@@ -30,8 +30,15 @@ _DECODINGS = 2
 
 def _forms(secret: str) -> set[str]:
     """What an echo of ``secret`` decodes to: itself, '+' for each space, or JSON-escaped (when
-    the secret holds text that looks like an escape and the server escaped only some of it)."""
-    return {secret, secret.replace(" ", "+"), json.dumps(secret, ensure_ascii=False)[1:-1]}
+    the secret holds text that looks like an escape and the server escaped only some of it); past
+    ASCII also in either Unicode normal form, and as its UTF-8 bytes in a header, read as Latin-1."""
+    forms = {secret, secret.replace(" ", "+"), json.dumps(secret, ensure_ascii=False)[1:-1]}
+    if not secret.isascii():
+        import unicodedata  # only for a secret past ASCII
+
+        forms |= {unicodedata.normalize("NFC", secret), unicodedata.normalize("NFD", secret)}
+        forms.add(secret.encode("utf-8", "replace").decode("latin-1"))
+    return forms
 
 
 def _unescaped(token: str) -> str:

@@ -170,11 +170,22 @@ def _validators() -> dict[type, SchemaValidator]:
     return {cls: SchemaValidator(kinds[cls.__name__]) for cls in (JobModel, JobPage, bool)}
 
 
+def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    """Bytes that are not UTF-8 read as Windows-1252, what a page in Latin-1 means: a secret echoed
+    in a legacy charset then reads as itself, and is scrubbed."""
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("cp1252", "replace"), error.end
+
+
+codecs.register_error("pulumi_modelarts.cp1252", _as_cp1252)
+
+
 def excerpt(body: bytes) -> str:
     """A short, one-line, secret-free view of a body for error messages; redaction runs before the
     cut, with room to spare, so a secret that straddles the cut is still recognised whole. A UTF-16
     or UTF-32 body is decoded as such (told by its BOM or zero bytes), or an echo would escape."""
-    text = redact(body[: EXCERPT_CHARS * 4 + 4096].decode(json.detect_encoding(body), errors="replace"))
+    head = body[: EXCERPT_CHARS * 4 + 4096]
+    text = redact(head.decode(json.detect_encoding(body), errors="pulumi_modelarts.cp1252"))
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
 

@@ -73,10 +73,9 @@ _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may 
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
 _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
-#: C0/C1 controls, line and paragraph separators, invisible marks and lone surrogates.
-_CONTROL_CHARACTER = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ud800-\udfff]"
-)
+#: Unicode's classes of C0/C1 controls, invisible format marks (zero-width, bidirectional, soft
+#: hyphen, tags), lone surrogates, and line and paragraph separators.
+_CONTROL_CLASSES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -303,7 +302,7 @@ def _converted(field: str, value: Any) -> Any:
         raise ValueError(f"must be text (quoted, in YAML), got {type(text).__name__}")
     if field in CREDENTIAL_FIELDS:
         text = _PADDING.sub("", text)  # what files and shells add around a value
-        if _CONTROL_CHARACTER.search(text):
+        if _has_control_character(text):
             raise ValueError(
                 "contains a control character, a line break or an invisible one; set it on one line"
             )
@@ -314,6 +313,14 @@ def _converted(field: str, value: Any) -> Any:
     elif field == "ca_cert_file":  # "~/ca.pem" as a shell and Terraform read it
         text = os.path.expanduser(text)
     return SecretStr(text) if field in SECRET_FIELDS or field in _PROXY_URLS else text
+
+
+def _has_control_character(text: str) -> bool:
+    if text.isprintable():  # every character of these classes is unprintable
+        return False
+    import unicodedata  # only for text that may hold one
+
+    return any(unicodedata.category(character) in _CONTROL_CLASSES for character in text)
 
 
 def _proxy_url(text: str) -> str:
@@ -332,7 +339,7 @@ def _proxy_url(text: str) -> str:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// proxy URL such as http://proxy:3128")
     userinfo = unquote(parts.netloc.rpartition("@")[0])
-    if _CONTROL_CHARACTER.search(url + userinfo) or " " in url:
+    if _has_control_character(url + userinfo) or " " in url:
         raise ValueError("contains whitespace or a control character")
     if max(userinfo, default="\0") > "\xff":  # requests sends them as Latin-1, or fails
         raise ValueError("its user name and password must be Latin-1 text (percent-encoded or not)")
