@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
+from pulumi_modelarts.settings import PROXY_VARIABLES
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / ".pulumi-demo"
@@ -225,9 +226,10 @@ def main() -> int:
         for key in [key for key in os.environ if key.startswith(CLOUD_VARIABLES)]:
             del os.environ[key]
         os.environ.update(emulator.environ(auth="aksk"))
-        # A proxy set in this shell cannot reach the emulator on loopback (lower case wins, as in curl).
-        for name in ("no_proxy", "NO_PROXY"):
-            os.environ[name] = ",".join(filter(None, (os.environ.get(name), emulator.host)))
+        # Every read is of the loopback emulator, and the CLI needs no network here: a proxy set in
+        # this shell (one the package could not use, SOCKS or malformed, included) plays no part.
+        for key in {name for names in PROXY_VARIABLES.values() for name in names} & set(os.environ):
+            del os.environ[key]
         env = dict(os.environ)
         pulumi, reason = working_pulumi(env)
         try:
@@ -240,6 +242,8 @@ def main() -> int:
                 f"demo failed: `{' '.join(map(str, exc.cmd))}` exited with {exc.returncode}", file=sys.stderr
             )
             return 1
+        except BrokenPipeError:
+            raise
         except Exception as exc:  # the program's own error (e.g. pulumi.RunError): one line, no traceback
             print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
@@ -248,4 +252,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `make demo | head`: the reader took what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit

@@ -147,12 +147,17 @@ def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_ou
     assert log.read_text().split() in ([], ["version"])  # asked for its version, nothing else
 
 
-#: A proxy in the user's shell (nothing listens at it): the loopback emulator is read without it.
+#: A proxy in the user's shell (nothing listens at it): the loopback emulator is read without it,
+#: also one the package could not use at all (SOCKS, a malformed URL).
 DEAD_PROXY = "http://127.0.0.1:9"
 SHELL_PROXIES = {
     "HTTP_PROXY+HTTPS_PROXY": ("fallback", {"HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY}),
     "http_proxy+no_proxy": ("pulumi up", {"http_proxy": DEAD_PROXY, "no_proxy": "example.com"}),
     "ALL_PROXY+NO_PROXY": ("fallback", {"ALL_PROXY": DEAD_PROXY, "NO_PROXY": ".internal"}),
+    "ALL_PROXY-socks5": ("fallback", {"ALL_PROXY": "socks5://127.0.0.1:1080"}),
+    "all_proxy-socks5h+NO_PROXY": ("pulumi up", {"all_proxy": "socks5h://127.0.0.1:1080", "NO_PROXY": "*"}),
+    "HTTP_PROXY-malformed": ("fallback", {"HTTP_PROXY": "http://[::1", "no_proxy": "localhost"}),
+    "http_proxy-port-out-of-range": ("pulumi up", {"http_proxy": "http://127.0.0.1:99999"}),
 }
 
 
@@ -206,3 +211,28 @@ def test_the_demo_emulator_keeps_its_port_between_runs_and_takes_another_when_it
             assert [job["job_id"] for job in second.jobs()] == [job["job_id"] for job in first.jobs()]
     with demo.start_emulator() as again:
         assert again.port == demo.DEMO_PORT
+
+
+@pytest.mark.parametrize("path", ["fallback", "pulumi up"])
+@pytest.mark.parametrize("lines_read", [0, 1, 2])
+def test_a_reader_that_stops_early_ends_the_demo_quietly(tmp_path: Path, path: str, lines_read: int) -> None:
+    """`make demo | head -n N`: exit 0, nothing on stderr, as `modelarts-vis` does."""
+    fake = tmp_path / "pulumi"
+    cli = str(Path(sys.executable).with_name("modelarts-vis"))
+    fake.write_text(FAKE_PULUMI.format(python=sys.executable, cli=cli) if path == "pulumi up" else "exit 1\n")
+    fake.chmod(0o755)
+    env = _environment(f"{tmp_path}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(tmp_path / "calls.jsonl"))
+    with subprocess.Popen(
+        [sys.executable, str(DEMO)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        read = [process.stdout.readline() for _ in range(lines_read)]
+        process.stdout.close()
+        error = process.stderr.read()
+        assert process.wait(timeout=120) == 0, error
+    assert all(read) and error == ""

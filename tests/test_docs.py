@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -260,14 +261,59 @@ def test_the_package_declares_and_ships_its_license() -> None:
 def test_make_demo_installs_only_the_runtime_dependencies(tmp_path: Path) -> None:
     """`make demo` on a fresh clone: a virtualenv with `pip install -e .`, no dev extras."""
     venv = tmp_path / "venv"
-    command = ["make", "--dry-run", "--always-make", "--no-print-directory", "demo", f"VENV={venv}"]
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    planned = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
-    planned = planned.stdout
-    assert f"-m venv {venv}" in planned
+    planned = _make("--dry-run", "--always-make", "demo", f"VENV={venv}").stdout
+    assert f"-m venv --clear {venv}" in planned
     assert "pip install --quiet --disable-pip-version-check -e .\n" in planned
     assert "[dev]" not in planned and "pip install" not in planned.split(" -e .\n", 1)[1]
     assert planned.rstrip().endswith("scripts/demo.py")
     runtime = [r for r in metadata.requires("pulumi-modelarts") or [] if "extra ==" not in r]
     names = sorted(re.split(r"[<>=!~ ;\[]", r)[0] for r in runtime)
     assert names == ["PyYAML", "pulumi", "pydantic", "requests"]
+
+
+def _make(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    command = ["make", "--no-print-directory", *args]
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _old_python(path: Path) -> Path:
+    """An interpreter that is Python 3.9 to what asks it (`python -c CODE`), as on an older distribution."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    patched = "import sys; sys.version_info = (3, 9, 18, 'final', 0); exec(sys.argv[1])"
+    path.write_text(f'#!/bin/sh\nexec {sys.executable} -c "{patched}" "$2"\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("python", ["python3.9", "not-installed"])
+def test_make_demo_with_a_python_too_old_says_so_in_one_line_and_makes_no_virtualenv(
+    tmp_path: Path, python: str
+) -> None:
+    interpreter = {
+        "python3.9": lambda: _old_python(tmp_path / "bin" / "python3.9"),
+        "not-installed": lambda: tmp_path / "bin" / "python3",
+    }[python]()
+    venv = tmp_path / "venv"
+    done = _make("demo", f"VENV={venv}", f"PYTHON={interpreter}")
+    assert done.returncode != 0 and not venv.exists()
+    said = f"make: {interpreter} is not Python 3.10 or newer: name one, e.g. make demo PYTHON=python3.12"
+    assert said in done.stderr.splitlines()
+    assert "Requires-Python" not in done.stdout + done.stderr  # not pip's list of every release
+
+
+@pytest.mark.slow
+def test_make_demo_makes_a_virtualenv_of_an_older_python_anew(tmp_path: Path) -> None:
+    """A first try with Python 3.9 left its virtualenv: the next `make demo` replaces it and runs."""
+    venv = tmp_path / "venv"
+    _old_python(venv / "bin" / "python")
+    done = _make("demo", f"VENV={venv}", f"PYTHON={sys.executable}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ModelArts emulator running at http://127.0.0.1:" in done.stdout
+    version = subprocess.run(
+        [venv / "bin" / "python", "-c", "import sys; print(sys.version_info >= (3, 10))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert version.stdout.strip() == "True"

@@ -99,6 +99,16 @@ def test_the_quickstart_through_the_real_cli(
     )
     assert cli.requests_of("refresh", "--yes", "--skip-preview") == one_get
     assert json.loads(cli.run("stack", "output", "--json")) == updated
+    # `up --refresh`, what the operator runs with `refresh: true`: a clock that moved is no update,
+    # but the refresh stores it as read, so the clock outputs follow the job (examples/gitops).
+    emulator.update_job(JOB_ID, duration=9_500_000)
+    assert set(cli.requests_of("up", "--refresh", "--yes", "--skip-preview")) == set(one_get)
+    clocked = {**updated["visualization_job"], "duration": 9_500_000}
+    assert json.loads(cli.run("stack", "output", "--json")) == {
+        **updated,
+        "duration": 9_500_000,
+        "visualization_job": clocked,
+    }
     # The credentials (the emulator's are canaries) reach no state file, checkpoint or backup.
     # Every file of the backend, not only `*.json`: the previous checkpoint is kept as `e2e.json.bak`.
     states = {
