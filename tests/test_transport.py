@@ -24,8 +24,8 @@ from pulumi_modelarts import transport
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, ModelArtsError, ServiceError
-from pulumi_modelarts.settings import Settings
-from pulumi_modelarts.transport import MAX_BODY_BYTES, bypasses_proxy
+from pulumi_modelarts.settings import Settings, bypasses_proxy
+from pulumi_modelarts.transport import MAX_BODY_BYTES
 from tests.hostile import (
     BOMBS,
     JOB_197,
@@ -507,6 +507,47 @@ def test_unusable_proxies_are_configuration_errors_that_do_not_repeat_the_url(
         settings_for(endpoint, environ={variable: value})
     assert variable in str(caught.value) and ("SOCKS" in str(caught.value)) is value.startswith("socks")
     assert "hunter2" not in str(caught.value) and "corp-gw" not in str(caught.value)
+
+
+#: Proxy variables that serve no URL of the settings, and a place one of them would serve (None: no place).
+UNUSED_PROXIES = {
+    "socks ALL_PROXY, NO_PROXY=*": (
+        {"ALL_PROXY": "socks5://u:hunter2hunter2@corp-gw:1080", "NO_PROXY": "*"},
+        None,
+    ),
+    "socks all_proxy, host in no_proxy": (
+        {"all_proxy": "socks5h://corp-gw:1080", "no_proxy": "127.0.0.1"},
+        "https://modelarts.example.com",
+    ),
+    "malformed HTTP_PROXY, host in NO_PROXY": (
+        {"HTTP_PROXY": "http://[::1", "NO_PROXY": "localhost,127.0.0.0/8"},
+        "http://[::1]:9",
+    ),
+    "port out of range, host in no_proxy": (
+        {"http_proxy": "http://corp-gw:99999", "no_proxy": " 127.0.0.1:9 "},
+        "http://localhost:9",
+    ),
+    "only an https proxy, no https URL": (
+        {"HTTPS_PROXY": "socks4://u:hunter2\u20ac@corp-gw"},
+        "https://modelarts.example.com",
+    ),
+}
+
+
+@pytest.mark.parametrize(("environ", "served"), UNUSED_PROXIES.values(), ids=UNUSED_PROXIES)
+def test_a_proxy_that_serves_no_url_of_the_settings_plays_no_part(
+    environ: dict[str, str], served: str | None
+) -> None:
+    """As requests and curl use the proxy variables: one that is bypassed for the hosts, or is for
+    another scheme, is never parsed, so an unusable one fails nothing; a place it would serve does."""
+    with RawServer(ANSWER_197) as target:
+        assert read_197(target.url, auth_url=f"{target.url}/v3", environ=environ) == 197
+        assert len(target.heads) == 1
+    settings = settings_for(target.url, auth_url=f"{target.url}/v3", environ=environ)
+    if served is not None:
+        with pytest.raises(ConfigurationError, match=r"^invalid proxy \(") as caught:
+            settings.with_overrides(endpoint=served)
+        assert "hunter2" not in str(caught.value) and "corp-gw" not in str(caught.value)
 
 
 def test_the_lower_case_proxy_variable_wins_as_in_curl() -> None:

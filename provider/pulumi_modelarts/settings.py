@@ -7,6 +7,7 @@ Secrets are held as ``SecretStr`` and registered with :func:`errors.register_sec
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import functools
 import json
@@ -171,8 +172,11 @@ class Settings:
             try:
                 converted[field] = _converted(field, value)
             except ValueError as exc:
-                key = KEYS_BY_FIELD.get(field)
-                name = key.describe() if key else f"proxy ({', '.join(PROXY_VARIABLES[field])})"
+                name = (
+                    KEYS_BY_FIELD[field].describe()
+                    if field in KEYS_BY_FIELD
+                    else ", ".join(PROXY_VARIABLES[field])
+                )
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
@@ -190,6 +194,16 @@ class Settings:
             check_endpoint(settings.resolved_auth_url, field="authUrl")
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
+        for url in (settings.resolved_endpoint, settings.resolved_auth_url):
+            # A proxy is checked for the URLs it serves, as requests and curl use one: a SOCKS
+            # ALL_PROXY beside NO_PROXY=*, or a bad HTTP_PROXY beside https URLs, plays no part.
+            if (proxy := settings.proxy_for(url)) is not None:
+                field = f"{urlsplit(url).scheme}_proxy"
+                try:
+                    checked: dict[str, Any] = {field: SecretStr(_proxy_url(proxy))}
+                except ValueError as exc:
+                    raise ConfigurationError(f"invalid {_proxy_name(field)}: {exc}") from None
+                settings = dataclasses.replace(settings, **checked)
         if settings.ca_cert_file is not None and not settings.insecure:
             _check_ca_bundle(settings.ca_cert_file)
         return settings
@@ -222,6 +236,14 @@ class Settings:
         project is named as the region (in lower case, as a region is held)."""
         return self.project_name or self.region
 
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy ``url`` goes through: its scheme's, unless ``NO_PROXY`` names its host."""
+        parts = urlsplit(url)
+        proxy = {"https": self.https_proxy, "http": self.http_proxy}.get(parts.scheme)
+        if proxy is None or bypasses_proxy(parts.hostname or "", self.no_proxy or ""):
+            return None
+        return proxy.get_secret_value()
+
     @property
     def verify(self) -> bool | str:
         """The ``requests`` ``verify`` value."""
@@ -252,10 +274,12 @@ class Settings:
         values = (getattr(self, field) for field in SECRET_FIELDS)
         secrets = [value.get_secret_value() for value in values if value is not None]
         for proxy in (self.https_proxy, self.http_proxy):
-            parts = urlsplit(proxy.get_secret_value()) if proxy is not None else None
+            parts = None
+            with contextlib.suppress(ValueError):  # a malformed one is never used (proxy_for)
+                parts = urlsplit(proxy.get_secret_value()) if proxy is not None else None
             if parts is not None and parts.password is not None:  # as sent: Basic base64(user:pw)
                 user, password = unquote(parts.username or ""), unquote(parts.password)
-                basic = base64.b64encode(f"{user}:{password}".encode("latin-1")).decode()
+                basic = base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode()
                 secrets += (parts.password, password or user, basic)  # "token:" is a credential too
         return tuple(secrets)
 
@@ -308,8 +332,8 @@ def _converted(field: str, value: Any) -> Any:
             )
         if field in HEADER_FIELDS and not text.isascii():
             raise ValueError("must be ASCII, since it is sent in an HTTP header")
-    elif field in _PROXY_URLS:
-        text = _proxy_url(text)
+    elif field in _PROXY_URLS:  # checked where it is used (Settings.validated)
+        text = text.strip() if "://" in text else f"http://{text.strip()}"  # host:port, as curl reads it
     elif field == "ca_cert_file":  # "~/ca.pem" as a shell and Terraform read it
         text = os.path.expanduser(text)
     return SecretStr(text) if field in SECRET_FIELDS or field in _PROXY_URLS else text
@@ -323,10 +347,12 @@ def _has_control_character(text: str) -> bool:
     return any(unicodedata.category(character) in _CONTROL_CLASSES for character in text)
 
 
-def _proxy_url(text: str) -> str:
-    """``host:port`` means ``http://host:port``, as for curl; only HTTP(S) proxies are supported."""
-    text = text.strip()
-    url = text if "://" in text else f"http://{text}"
+def _proxy_name(field: str) -> str:
+    return f"proxy ({', '.join(PROXY_VARIABLES[field])})"
+
+
+def _proxy_url(url: str) -> str:
+    """``url``, if requests can send through it: only HTTP(S) proxies are supported."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -344,6 +370,26 @@ def _proxy_url(text: str) -> str:
     if max(userinfo, default="\0") > "\xff":  # requests sends them as Latin-1, or fails
         raise ValueError("its user name and password must be Latin-1 text (percent-encoded or not)")
     return url
+
+
+def bypasses_proxy(host: str, no_proxy: str) -> bool:
+    """``NO_PROXY`` as curl and requests read it: ``*``, names matching the host or a parent
+    domain (a leading ``.`` or ``*.`` optional), IP addresses and CIDR ranges; ports ignored."""
+    import ipaddress
+
+    host = host.strip("[]").lower().rstrip(".")
+    for entry in (item.strip().lower() for item in no_proxy.split(",")):
+        if entry.startswith("["):
+            entry = entry[1:].partition("]")[0]
+        elif entry.count(":") == 1:
+            entry = entry.partition(":")[0]
+        name = entry.removeprefix("*").strip(".")
+        if entry == "*" or (name and (host == name or host.endswith("." + name))):
+            return True
+        with contextlib.suppress(ValueError):  # a host that is no address, or an entry that is no network
+            if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                return True
+    return False
 
 
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:

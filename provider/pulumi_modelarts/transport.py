@@ -292,26 +292,6 @@ class HttpResponse:
         return self.headers.get("X-Request-Id") or self.headers.get("X-IAM-Trace-Id")
 
 
-def bypasses_proxy(host: str, no_proxy: str) -> bool:
-    """``NO_PROXY`` as curl and requests read it: ``*``, names matching the host or a parent
-    domain (a leading ``.`` or ``*.`` optional), IP addresses and CIDR ranges; ports ignored."""
-    import ipaddress
-
-    host = host.strip("[]").lower().rstrip(".")
-    for entry in (item.strip().lower() for item in no_proxy.split(",")):
-        if entry.startswith("["):
-            entry = entry[1:].partition("]")[0]
-        elif entry.count(":") == 1:
-            entry = entry.partition(":")[0]
-        name = entry.removeprefix("*").strip(".")
-        if entry == "*" or (name and (host == name or host.endswith("." + name))):
-            return True
-        with contextlib.suppress(ValueError):  # a host that is no address, or an entry that is no network
-            if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
-                return True
-    return False
-
-
 @functools.cache
 def _say_insecure_once() -> None:
     _LOG.warning(
@@ -340,13 +320,9 @@ class Transport:
         self._options: dict[str, Any] = {"stream": True, "timeout": self._timeouts, "verify": settings.verify}
         if settings.verify is False:
             _say_insecure_once()
-        self._proxy_urls = {
-            scheme: value.get_secret_value()
-            for scheme, value in (("https", settings.https_proxy), ("http", settings.http_proxy))
-            if value is not None
-        }
-        self._no_proxy = settings.no_proxy or ""
-        self._bypassed: dict[str, bool] = {}
+        proxied = settings.https_proxy is not None or settings.http_proxy is not None
+        self._proxy_for = settings.proxy_for if proxied else None
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
         self._local = threading.local()
         self._adapters: list[HTTPAdapter] = []
         self._adapters_lock = threading.Lock()
@@ -371,14 +347,15 @@ class Transport:
         self._local = threading.local()
 
     def proxies_for(self, url: str) -> dict[str, str]:
-        """The proxy mapping for ``url``'s host; ``NO_PROXY`` is consulted once per host."""
-        if not self._proxy_urls:
+        """The proxy mapping for ``url``, worked out once per scheme and host."""
+        if self._proxy_for is None:
             return {}
         parts = urlsplit(url)
-        proxy, host = self._proxy_urls.get(parts.scheme), parts.hostname or ""
-        if proxy is not None and host not in self._bypassed:
-            self._bypassed[host] = bypasses_proxy(host, self._no_proxy)
-        return {} if proxy is None or self._bypassed[host] else {parts.scheme: proxy}
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            proxy = self._proxy_for(url)
+            self._proxies[key] = {} if proxy is None else {parts.scheme: proxy}
+        return self._proxies[key]
 
     @contextlib.contextmanager
     def deadline(self) -> Iterator[CallBudget]:
