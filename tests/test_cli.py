@@ -232,6 +232,14 @@ def test_a_seed_file_in_the_encodings_editors_save_is_read(
     assert signal.getsignal(signal.SIGTERM) is on_term  # the command's own SIGTERM handling is undone
 
 
+def test_an_empty_seed_is_announced_as_no_jobs(tmp_path: Path, monkeypatch: Any) -> None:
+    seed = tmp_path / "jobs.json"
+    seed.write_text("[]", encoding="utf-8")
+    monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)
+    code, out, err = invoke("emulator", "--seed", str(seed))
+    assert (code, err) == (0, "") and "Jobs: none; Ctrl-C stops." in out
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # as Python's handler raises it for Ctrl-C, and the command's for SIGTERM
 
