@@ -102,6 +102,20 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
         ({"job_id": 197, "endpoint": ""}, InvalidInputError, ["endpoint must be a URL", "got ''"], []),
         ({"job_id": 197, "project_id": ""}, InvalidInputError, ["project_id may only", "got ''"], []),
         ({"job_name": "apiTest-11", "region": ""}, InvalidInputError, ["region may only", "got ''"], []),
+        # A flag that is not a bool (a config string, a number) is refused, never read as its truth.
+        *(
+            (
+                {"job_id": 999, "allow_missing": flag},
+                InvalidInputError,
+                [f"allow_missing must be {shown}"],
+                [],
+            )
+            for flag, shown in (
+                ("false", "True or False, got 'false'"),
+                (0, "True or False, got 0"),
+                (None, ""),
+            )
+        ),
     ],
 )
 def test_a_failed_lookup_is_one_line_and_a_run_error(
@@ -422,28 +436,42 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
 
 
 @pytest.mark.parametrize(
-    ("job_id", "error", "fragment"),
+    ("arguments", "error", "fragment"),
     [
-        *((bad, "InvalidInputError", "job_id must be a whole number") for bad in ["abc", 0, 2.5, "12/34"]),
-        (999, "JobNotFoundError", "job 999"),
+        *(
+            (f"job_id={bad!r}", "InvalidInputError", "job_id must be a whole number")
+            for bad in ["abc", 0, 2.5, "12/34"]
+        ),
+        ("job_id=999", "JobNotFoundError", "job 999"),
+        # allow_missing is an Input like the others: an Output of False is False, not a truthy object.
+        *(
+            (f"job_id=999, allow_missing={flag}", "JobNotFoundError", "job 999")
+            for flag in ("known(False)", "secret(False)")
+        ),
+        (
+            "job_id=999, allow_missing=known('true')",
+            "InvalidInputError",
+            "allow_missing must be True or False",
+        ),
     ],
 )
 def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
-    tmp_path: Path, emulator: ModelArtsEmulator, job_id: object, error: str, fragment: str
+    tmp_path: Path, emulator: ModelArtsEmulator, arguments: str, error: str, fragment: str
 ) -> None:
     """Bad input sends nothing; a missing job is read once."""
     run = run_in(
         emulator,
         tmp_path,
         f"""
+        known, secret = pulumi.Output.from_input, pulumi.Output.secret
         pulumi.export("ok", get_visualization_job_output(job_id=197).apply(lambda r: r.job_name))
-        pulumi.export("bad", get_visualization_job_output(job_id={job_id!r}).apply(fields))
+        pulumi.export("bad", get_visualization_job_output({arguments}).apply(fields))
         """,
     )
     assert run.error is not None and run.error["type"] == error
     assert {"ModelArtsError", "RunError"} <= set(run.error["mro"]) and "\n" not in run.error["message"]
     assert fragment in run.error["message"]
-    readable = (197, job_id) if error == "JobNotFoundError" else (197,)
+    readable = (197, 999) if error == "JobNotFoundError" else (197,)
     sent = {path for _, path in modelarts_requests(emulator)}
     assert sent <= {f"/v1/{emulator.project_id}/visualization-jobs/{n}" for n in readable}
 

@@ -7,7 +7,6 @@ nothing; an ``_output`` form reads once its inputs and ``depends_on`` are known,
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import queue
 import threading
@@ -122,7 +121,7 @@ def get_visualization_job(
     del opts  # accepted like the generated SDKs'; the read happens in this process
     with _as_run_errors():
         _no_outputs("get_visualization_job", locals())
-        read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing=allow_missing)
+        read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing)
         return AwaitableGetVisualizationJobResult(**read())
 
 
@@ -133,12 +132,12 @@ def get_visualization_job_output(
     project_id: pulumi.Input[str | None] = None,
     region: pulumi.Input[str | None] = None,
     endpoint: pulumi.Input[str | None] = None,
-    allow_missing: bool = False,
+    allow_missing: pulumi.Input[bool] = False,
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
 ) -> pulumi.Output[GetVisualizationJobResult]:
     """Like :func:`get_visualization_job`, taking ``Input`` values and returning an ``Output``."""
-    lookup = functools.partial(_job_lookup, allow_missing=allow_missing)
-    return _output(lookup, GetVisualizationJobResult, [job_id, job_name, project_id, region, endpoint], opts)
+    inputs = [job_id, job_name, project_id, region, endpoint, allow_missing]
+    return _output(_job_lookup, GetVisualizationJobResult, inputs, opts)
 
 
 def get_visualization_jobs(
@@ -209,18 +208,24 @@ def _output(
 
 
 def _job_lookup(
-    job_id: int | str | None, job_name: str | None, *place: str | None, allow_missing: bool
+    job_id: int | str | None,
+    job_name: str | None,
+    project_id: str | None,
+    region: str | None,
+    endpoint: str | None,
+    allow_missing: object,
 ) -> _Read:
-    """Validate one lookup by ID or name and bind it to the client of ``place`` (project ID,
-    region, endpoint), before any I/O."""
+    """Validate one lookup by ID or name and bind it to the client of its place, before any I/O."""
     if (job_id is None) == (job_name is None):
         raise InvalidInputError(
             "get_visualization_job needs exactly one of job_id or job_name",
             hint=f"got job_id={job_id!r}, job_name={job_name!r}",
         )
+    if not isinstance(allow_missing, bool):  # "false" from pulumi.Config().get() would read as True
+        raise InvalidInputError(f"allow_missing must be True or False, got {allow_missing!r}")
     number = parse_job_id(job_id) if job_id is not None else None
     name = check_name(job_name, field="job_name") if job_name is not None else ""
-    client = _client(*place)
+    client = _client(project_id, region, endpoint)
 
     def read() -> dict[str, Any]:
         try:
