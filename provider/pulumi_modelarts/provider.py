@@ -197,11 +197,11 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         same, or this process's read of the job (``up --refresh`` reads each job once)."""
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         named = None if from_state else props.get("job_id")  # the constructor given an id option too
-        if isinstance(named, int | float | str) and parse_job_id(named) != parse_job_id(id_):
+        target = self._runtime.target({**props, "job_id": id_})
+        if isinstance(named, int | float | str) and parse_job_id(named) != target.job_id:
             hint = "Give the ID once: VisualizationJob.get(name, id), or job_id without an id option"
             raise InvalidInputError(f"job_id {named!r} and resource ID {id_!r} name two jobs", hint=hint)
         try:
-            target = self._runtime.target({**props, "job_id": id_})
             outputs = self._runtime.read(target, reuse_recent=not from_state)
             if from_state:
                 self._runtime.refreshed[target.key] = props
