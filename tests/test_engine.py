@@ -218,6 +218,35 @@ def test_up_refresh_with_a_get_of_the_same_job_shows_no_update(
     assert engine.refresh().step("board").diff == (True, [])
 
 
+@pytest.mark.parametrize("order", ["reads-first", "reads-first-diffs-reversed"])
+@pytest.mark.parametrize(
+    ("change", "drift"),
+    [({"status": 10}, True), ({"service_url": None}, True), ({"duration": 1}, False)],
+    ids=["stopped", "url-gone", "clock"],
+)
+def test_a_parallel_refresh_tells_each_resource_reading_a_job_its_drift(
+    engine: Engine, emulator: ModelArtsEmulator, order: str, change: dict[str, Any], drift: bool
+) -> None:
+    """The engine refreshes resources in parallel, so several reads of one job may come before the
+    diffs that tell their drift (a ``.get`` reads and has no diff): each managed resource's diff
+    tells the drift of its own state."""
+    slash = job(197, endpoint=f"{emulator.url}/")
+    program = {"board": job(197), "padded": job("0197"), "slash": slash, "seen": job("197", read_id="197")}
+    engine.up({**program, "other": job(212)}).raise_error()
+    emulator.update_job(197, **change)
+    with ProviderServer() as server:
+        server.configure(engine.config, SECRET_CONFIG_KEYS)
+        reads = {urn: server.read(urn, old.id, old.outputs, old.inputs) for urn, old in engine.state.items()}
+        managed = [urn for urn, old in engine.state.items() if not old.external]
+        diffs = {
+            urn.rsplit("::", 1)[-1]: server.diff(
+                urn, reads[urn].id, reads[urn].outputs, engine.state[urn].inputs, engine.state[urn].inputs
+            )
+            for urn in (managed if order == "reads-first" else managed[::-1])
+        }
+    assert diffs == {**dict.fromkeys(("board", "padded", "slash"), (drift, [])), "other": (False, [])}
+
+
 #: A value of each stored field that the job (197) does not have.
 ANOTHER_VALUE: dict[str, Any] = {
     **{field.name: f"other-{field.name}" for field in OUTPUTS if field.type in (str, str | None)},
