@@ -237,6 +237,7 @@ class Step:
 @dataclass
 class OperationResult:
     steps: dict[str, Step] = field(default_factory=dict)
+    refreshes: dict[str, Step] = field(default_factory=dict)  # by URN; ``up --refresh``'s own steps too
     calls: list[str] = field(default_factory=list)  # every RPC, GetPluginInfo and Configure included
     error: Exception | None = None
     output: str = ""  # what the provider process printed
@@ -259,7 +260,8 @@ class OperationResult:
 
 
 class Engine:
-    """The engine over one stack: its (namespaced) config and state."""
+    """The engine over one stack: its (namespaced) config and state, and the environment of the
+    provider processes (``env``: what an operator's ``envRefs`` give them)."""
 
     urn = staticmethod(urn_for)
 
@@ -267,7 +269,7 @@ class Engine:
         self, provider: ResourceProvider, *, config: Mapping[str, str], secret_keys: Collection[str] = ()
     ) -> None:
         self.provider, self.secret_keys = serialized_provider(provider), secret_keys
-        self.config = dict(config)
+        self.config, self.env = dict(config), dict[str, str]()
         self.state: dict[str, ResourceState] = {}
         self.servers_started = 0
 
@@ -296,7 +298,7 @@ class Engine:
         """Each phase's steps in one fresh provider process, a phase made once the one before is done."""
         result = OperationResult()
         self.servers_started += 1
-        with ProviderServer() as server:
+        with ProviderServer(env=self.env) as server:
             server.get_plugin_info()
             server.configure(self.config, self.secret_keys)
             for jobs, parallel, commit in phases(server):
@@ -329,6 +331,8 @@ class Engine:
             steps = list(pool.map(attempt, jobs))
         for step in filter(None, steps):
             result.steps[step.urn] = step
+            if step.kind == "refresh":
+                result.refreshes[step.urn] = step
             if commit and step.state is None:
                 self.state.pop(step.urn, None)
             elif commit:

@@ -344,6 +344,44 @@ def test_an_expired_token_is_renewed_once_and_the_read_replayed(
     assert routes(emulator) == [("get_job", 401)]
 
 
+#: An IAM outage on the way to a read (a password login; an AK/SK project lookup) is retried as the
+#: read's own failures are: fault on the route -> IAM attempts; the last one, beyond two retries, fails.
+IAM_BLIPS: dict[str, tuple[str, dict[str, Any], int | str]] = {
+    "token 503 x2": ("iam_token", err(503, "APIG.0201", 2), 3),
+    "token 429 x2 with Retry-After: 0": ("iam_token", err(429, "APIG.0308", 2, retry_after=0), 3),
+    "token 502 HTML page": ("iam_token", page(502), 2),
+    "token 504": ("iam_token", err(504, "APIG.0201"), 2),
+    "token connection dropped": ("iam_token", {"drop": True}, 2),
+    "token connection reset x2": ("iam_token", {"reset": True, "count": 2}, 3),
+    "token 1 s stall, readTimeout 0.3 s": ("iam_token", {"delay": 1.0}, 2),
+    "project lookup 503 x2": ("iam_projects", err(503, "APIG.0201", 2), 3),
+    "token 503 beyond 2 retries": ("iam_token", err(503, "APIG.0201", 50), "ServiceError: after 3 attempts"),
+}
+
+
+@pytest.mark.reliability("fault matrix")
+@pytest.mark.parametrize(("route", "fault", "expected"), IAM_BLIPS.values(), ids=IAM_BLIPS)
+def test_an_iam_outage_is_retried_as_a_read_is(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, route: str, fault: Any, expected: int | str
+) -> None:
+    auth = "password" if route == "iam_token" else "aksk"
+    client = client_for(auth, include_project=False, read_timeout=0.3, max_retries=2)
+    emulator.inject_fault(route, **fault)
+    try:
+        outcome: int | str = client.get_visualization_job(197).job_id
+    except ModelArtsError as exc:
+        outcome = f"{type(exc).__name__}: {exc}"
+    if isinstance(expected, str):
+        kind, _, fragment = expected.partition(": ")
+        assert str(outcome).startswith(kind) and fragment in str(outcome), outcome
+        assert routes(emulator, "get_job") == []
+    else:
+        assert outcome == 197
+        # A stalled attempt is logged only when its stall ends, after the retry that replaced it.
+        assert len([r for r in emulator.requests if r.route == route]) in (expected, expected - 1)
+        assert routes(emulator, "get_job") == [200]
+
+
 def test_a_token_is_renewed_shortly_before_it_expires() -> None:
     """Read until the client fetches a second token: it must come before the first expires (in the
     last tenth of its life), never after a 401."""

@@ -3,6 +3,7 @@ of what reached the cloud."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -180,6 +181,67 @@ def test_a_refresh_shows_drift_but_not_a_clock(
         assert {name: stored(engine, name) for name in program} == fresh
 
 
+def rotate(emulator: ModelArtsEmulator, engine: Engine | None = None) -> None:
+    """IAM takes a new password (a second canary); with ``engine``, its Secret is updated too."""
+    emulator.credentials = dataclasses.replace(CANARY, password=WRONG_PASSWORD)
+    engine.env.update(emulator.environ("password", include_project=False)) if engine else None
+
+
+#: What happens before each of an operator's resyncs (``pulumi up --refresh``, credentials in the
+#: workspace's environment from a Secret) -> the drift its refresh tells, or the error it ends in.
+RESYNCS: list[tuple[str, Callable[[ModelArtsEmulator, Engine], Any], bool | str]] = [
+    ("clock moves", lambda em, _: em.update_job(197, duration=40_000, remaining_duration=60.0), False),
+    ("IAM answers 503 twice", lambda em, _: em.inject_fault("iam_token", status=503, count=2), False),
+    (
+        "stopped, ModelArts answers 503 twice",
+        lambda em, _: [em.update_job(197, status=10), em.inject_fault("get_job", status=503, count=2)],
+        True,
+    ),
+    ("IAM takes a new password", lambda em, _: rotate(em), "AuthenticationError"),
+    ("the Secret follows", lambda em, engine: rotate(em, engine), False),
+    ("URL gone, clock moves", lambda em, _: em.update_job(197, service_url=None, duration=50_000), True),
+    ("ModelArts times out", lambda em, _: em.inject_fault("get_job", delay=1.0, count=3), "ServiceError"),
+    ("restarted", lambda em, _: em.update_job(197, status=8, service_url="https://tb.example/197/"), True),
+    ("nothing", lambda em, _: None, False),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.reliability("fault matrix")
+def test_an_operators_resyncs_stay_quiet_tell_drift_once_and_keep_state_through_failures(
+    emulator: ModelArtsEmulator, leaks: LeakScanner
+) -> None:
+    """Each resync in a provider process of its own: a change of the job's own is told once, by the
+    refresh; the update after it has nothing to do; a failure keeps the state as it was; only GETs
+    reach ModelArts, and no credential reaches state or output."""
+    engine = Engine(
+        VisualizationJobProvider(), config={"modelarts:readTimeout": "0.5", "modelarts:maxRetries": "2"}
+    )
+    engine.env = emulator.environ("password", include_project=False)
+    program = {"board": job("197"), "seen": job(197, read_id="197")}
+    engine.up(program).raise_error()
+    for name, change, told in RESYNCS:
+        before = state_json(engine)
+        change(emulator, engine)
+        emulator.clear_requests()
+        result = engine.up(program, refresh=True)
+        emulator.clear_faults()
+        for text in (state_json(engine), result.output, getattr(result.error, "details", "")):
+            leaks.scan(name, text)
+        assert {r.method for r in emulator.requests if not r.route.startswith("iam_")} <= {"GET"}, name
+        if isinstance(told, str):  # nothing stored, nothing dropped
+            assert isinstance(result.error, ProviderCallError) and told in result.error.last_line, name
+            assert state_json(engine) == before, name
+            continue
+        assert result.ok, (name, result.error)
+        assert {step.name: step.diff for step in result.refreshes.values()} == {
+            "board": (told, []),
+            "seen": None,
+        }, name
+        assert result.kinds == {"board": "same", "seen": "read"}, name
+        assert stored(engine, "board") == stored(engine, "seen") == fresh_state_outputs(emulator, 197), name
+
+
 #: A ``.get`` beside ``VisualizationJob("board", job_id=197)`` naming the same job, in either order of
 #: state: name -> (program order, the ``.get``'s ID and overrides).
 SAME_JOB_READ_TWICE: dict[str, tuple[tuple[str, ...], str, dict[str, str]]] = {
@@ -216,6 +278,35 @@ def test_up_refresh_with_a_get_of_the_same_job_shows_no_update(
     assert refreshed.diff == (False, [])
     emulator.update_job(197, status=8)
     assert engine.refresh().step("board").diff == (True, [])
+
+
+@pytest.mark.parametrize("order", ["reads-first", "reads-first-diffs-reversed"])
+@pytest.mark.parametrize(
+    ("change", "drift"),
+    [({"status": 10}, True), ({"service_url": None}, True), ({"duration": 1}, False)],
+    ids=["stopped", "url-gone", "clock"],
+)
+def test_a_parallel_refresh_tells_each_resource_reading_a_job_its_drift(
+    engine: Engine, emulator: ModelArtsEmulator, order: str, change: dict[str, Any], drift: bool
+) -> None:
+    """The engine refreshes resources in parallel, so several reads of one job may come before the
+    diffs that tell their drift (a ``.get`` reads and has no diff): each managed resource's diff
+    tells the drift of its own state."""
+    slash = job(197, endpoint=f"{emulator.url}/")
+    program = {"board": job(197), "padded": job("0197"), "slash": slash, "seen": job("197", read_id="197")}
+    engine.up({**program, "other": job(212)}).raise_error()
+    emulator.update_job(197, **change)
+    with ProviderServer() as server:
+        server.configure(engine.config, SECRET_CONFIG_KEYS)
+        reads = {urn: server.read(urn, old.id, old.outputs, old.inputs) for urn, old in engine.state.items()}
+        managed = [urn for urn, old in engine.state.items() if not old.external]
+        diffs = {
+            urn.rsplit("::", 1)[-1]: server.diff(
+                urn, reads[urn].id, reads[urn].outputs, engine.state[urn].inputs, engine.state[urn].inputs
+            )
+            for urn in (managed if order == "reads-first" else managed[::-1])
+        }
+    assert diffs == {**dict.fromkeys(("board", "padded", "slash"), (drift, [])), "other": (False, [])}
 
 
 #: A value of each stored field that the job (197) does not have.

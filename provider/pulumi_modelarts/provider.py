@@ -82,13 +82,14 @@ class _Target:
 class _Runtime:
     """Settings, clients and recent reads of one provider process (one ``pulumi`` command): a job
     read by ``read`` or ``diff`` is not fetched again by the ``diff``/``update`` that follows; a
-    refresh's ``read`` keeps the outputs it replaces for the ``diff`` that tells its drift."""
+    refresh's ``read`` keeps the outputs it replaces for a ``diff`` to tell its drift, one per read: the
+    engine refreshes in parallel, so several reads of one job may come before their diffs."""
 
     def __init__(self, stack_config: Mapping[str, str]) -> None:
         self._stack_config = dict(stack_config)
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
-        self.refreshed: dict[tuple[str, str, int], Mapping[str, Any]] = {}
+        self.refreshed: dict[tuple[str, str, int], list[Mapping[str, Any]]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -105,6 +106,11 @@ class _Runtime:
             None if inputs.get(key) is None else check_target(key, inputs[key]) for key in TARGET_INPUTS[1:]
         )
         return _Target(job_id, self.settings.with_overrides(region=region, endpoint=endpoint), project_id)
+
+    def replaced_by_refresh(self, key: tuple[str, str, int]) -> Mapping[str, Any] | None:
+        with self._lock:
+            states = self.refreshed.get(key)
+            return states.pop() if states else None
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
@@ -181,7 +187,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = self._runtime.read(target, reuse_recent=True)
-        before = self._runtime.refreshed.pop(target.key, olds)  # a refresh's diff: state before its read
+        before = self._runtime.replaced_by_refresh(target.key) or olds  # a refresh's: the state read over
         changed = any(not _same(key, before.get(key), current[key]) for key in DRIFT_FIELDS)
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
@@ -204,7 +210,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         try:
             outputs = self._runtime.read(target, reuse_recent=not from_state)
             if from_state:
-                self._runtime.refreshed[target.key] = props
+                self._runtime.refreshed.setdefault(target.key, []).append(props)
         except JobNotFoundError:
             if from_state:
                 return dynamic.ReadResult("", {})  # gone: refresh drops it from state

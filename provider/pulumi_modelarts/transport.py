@@ -307,7 +307,7 @@ class Transport:
         self._retry = BoundedRetry(
             total=settings.max_retries,  # connection, read and status retries alike; no others
             other=0,
-            allowed_methods=frozenset({"GET", "HEAD"}),
+            allowed_methods=frozenset({"GET", "POST"}),  # POST: only IAM's token request, safe to repeat
             status_forcelist=RETRY_STATUSES,
             backoff_factor=0.25,
             backoff_max=8.0,
