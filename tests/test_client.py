@@ -191,6 +191,11 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "503 ModelArts.4302 x3": (err(503, "ModelArts.4302", 3), {}, "recovered", 4),
     "502 HTML page x2": (page(502, 2), {}, "recovered", 3),
     "504 ModelArts.4503": (err(504, "ModelArts.4503"), {}, "recovered", 2),
+    # 408: "may repeat later unchanged" (status-code table); ModelArts.6100 says "please try again".
+    "408 ModelArts.6100 x2": (err(408, "ModelArts.6100", 2), {}, "recovered", 3),
+    "408 HTML page (a proxy's idle timeout)": (page(408), {}, "recovered", 2),
+    "408 ModelArts.4205 beyond 2 retries": (err(408, "ModelArts.4205", 50), TWO, "ServiceError: after 3", 3),
+    "408 HTML beyond 1 retry": (page(408, 9), {"max_retries": 1}, "ServiceError: HTTP 408 after 2", 2),
     "connection reset x2": ({"reset": True, "count": 2}, {}, "recovered", 3),
     "connection dropped without answer x2": ({"drop": True, "count": 2}, {}, "recovered", 3),
     "429 with Retry-After: 1": (err(429, "APIG.0308", retry_after=1), {}, "recovered", 2),

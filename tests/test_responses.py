@@ -169,6 +169,14 @@ LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
         "ended at page 2 with 2 of the 4",
         2,
     ),
+    # An empty array serialised as null (as Jackson does) is an empty page; it still ends a listing.
+    "no jobs, listed as null": (lambda page: {"job_total_count": 0, "jobs": None}, [], 1),
+    "no jobs, listed as null, no count": (lambda page: {"is_success": True, "jobs": None}, [], 1),
+    "null after the first page": (
+        lambda page: pages_of(10)(1) if page == 1 else {"job_total_count": 25, "jobs": None},
+        "ended at page 2 with 10 of the 25",
+        2,
+    ),
     "a job on two pages": (lambda page: pages_of(2, 5)(page) | pages_of(2, 5)(page - 1), [1, 2, 3, 4, 5], 3),
     "jobs in no order": (
         lambda page: {"jobs": [listed_job(n) for n in (3, 1, 4, 2)][: 4 // page]},
@@ -255,6 +263,21 @@ def test_modelarts_not_found_codes_are_a_missing_job(
     body = {"error_code": code, "error_message": "not found"}
     with pytest.raises(JobNotFoundError):
         server.read(body | ({} if is_success is None else {"is_success": is_success}), status)
+
+
+@pytest.mark.parametrize("code", ["ModelArts.0015", "ModelArts.0104", "APIG.0201", None])
+def test_a_404_that_is_not_a_missing_job_says_so_truthfully(server: Scripted, code: str | None) -> None:
+    """Before, a 404 carrying a ModelArts code was told to have none, on the list call even a not-found code."""
+    body = {"error_code": code, "error_message": "nope"}
+    server.answer = reply(404, body)
+    with server.client(max_retries=0) as client, pytest.raises(InvalidResponseError) as listed:
+        list(client.list_visualization_jobs())
+    with pytest.raises((InvalidResponseError, JobNotFoundError)) as read:
+        server.read(body, 404)
+    assert "without a ModelArts error code" not in f"{listed.value} {read.value}"
+    assert "unexpected HTTP 404" in str(listed.value) and (code or "nope") in str(listed.value)
+    if read.type is InvalidResponseError:
+        assert "HTTP 404 without a ModelArts not-found code, so not taken for a missing job" in str(read.value)
 
 
 @pytest.mark.parametrize("location", [b"https://login.example/f\xfcr", b"\xff\xfe", b"/ok"])

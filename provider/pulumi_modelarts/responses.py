@@ -33,7 +33,7 @@ from .errors import (
     redact,
 )
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
-from .transport import HttpResponse
+from .transport import RETRY_STATUSES, HttpResponse
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -163,10 +163,11 @@ def _validators() -> dict[type, SchemaValidator]:
         kinds[cls.__name__] = core_schema.model_schema(cls, core_schema.model_fields_schema(fields))
         if cls is Flavor:
             kinds["flavor"] = core_schema.no_info_before_validator_function(_flavor, kinds["Flavor"])
-        if cls is JobModel:  # a page's jobs
-            kinds["list[JobModel]"] = core_schema.with_default_schema(
-                core_schema.list_schema(kinds["JobModel"]), default_factory=list
+        if cls is JobModel:  # a page's jobs: absent or null (an empty array as Jackson writes it), none
+            jobs = core_schema.no_info_before_validator_function(
+                lambda value: [] if value is None else value, core_schema.list_schema(kinds["JobModel"])
             )
+            kinds["list[JobModel]"] = core_schema.with_default_schema(jobs, default_factory=list)
     return {cls: SchemaValidator(kinds[cls.__name__]) for cls in (JobModel, JobPage, bool)}
 
 
@@ -222,7 +223,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     retry_after = one_line(redact(response.headers.get("Retry-After", "")), 40)  # seconds or a date
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = ServiceError
-    hint = None
+    hint, transient = None, status >= 500 or status in RETRY_STATUSES
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
     if 300 <= status < 400:
         target = one_line(redact(response.headers.get("Location", "")), 80) or "nowhere"
@@ -236,7 +237,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     elif context.job_id is not None and key in NOT_FOUND_CODES and status < 500:
         cls, summary = JobNotFoundError, "visualization job not found"
     elif not is_api_body:
-        cls = ServiceError if status >= 500 else InvalidResponseError
+        cls = ServiceError if transient else InvalidResponseError
         summary = f"HTTP {status}{tries} with a non-API body: {excerpt(response.body)}"
     elif status == 401:
         cls, summary = AuthenticationError, "credentials rejected"
@@ -246,10 +247,11 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         cls, summary = ConfigurationError, "the endpoint does not serve this API"
         hint = "Check modelarts:endpoint and region"
     elif status == 404:
-        cls, summary = InvalidResponseError, "HTTP 404 without a ModelArts error code"
-        summary += ", so not taken for a missing job" * (context.job_id is not None)
+        cls, summary = InvalidResponseError, "unexpected HTTP 404"
+        if context.job_id is not None:
+            summary = "HTTP 404 without a ModelArts not-found code, so not taken for a missing job"
     else:
-        summary = f"service failed{tries}{wait}" if status >= 500 else "request rejected by the service"
+        summary = f"service failed{tries}{wait}" if transient else "request rejected by the service"
     message = _first_text(source, "error_message", "error_msg", "errorMsg", "message")
     request_id = response.request_id or _first_text(document, "request_id")
     return context.error(

@@ -37,7 +37,7 @@ from .errors import InvalidResponseError, ModelArtsError, RequestContext, Servic
 from .settings import Settings
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # 408: "may repeat later unchanged"
 RETRY_AFTER_CAP_SECONDS = 60
 #: Retries of a refused connection (back-off 0 s, then about 0.5 s: failing takes under a second).
 REFUSED_RETRIES = 2
