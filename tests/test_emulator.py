@@ -96,8 +96,10 @@ def test_details_and_list_items_carry_the_documented_fields_in_order(api: Api) -
     assert seeded["service_url"].endswith(f"/tensorboard/{DEFAULT_PROJECT_ID}/197/")
     assert api.jobs("/197").content == response.content  # byte-identical, so diffs stay quiet
     assert api.jobs("/1e3").json()["error_code"] == "ModelArts.0104"  # no job ID: a bad parameter
-    [item] = api.jobs(per_page=1).json()["jobs"]
-    assert list(item.items()) == [(key, seeded[key]) for key in LIST_ITEM]
+    listing = api.jobs(per_page=1).json()
+    assert list(listing) == ["is_success", "job_total_count", "job_count_limit", "quotas", "jobs"]
+    assert (listing["job_count_limit"], listing["quotas"]) == (96, 100)  # four jobs seeded
+    assert list(listing["jobs"][0].items()) == [(key, seeded[key]) for key in LIST_ITEM]
 
 
 def test_the_wire_job_carries_every_output_the_product_reads() -> None:

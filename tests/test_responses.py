@@ -277,7 +277,9 @@ def test_a_404_that_is_not_a_missing_job_says_so_truthfully(server: Scripted, co
     assert "without a ModelArts error code" not in f"{listed.value} {read.value}"
     assert "unexpected HTTP 404" in str(listed.value) and (code or "nope") in str(listed.value)
     if read.type is InvalidResponseError:
-        assert "HTTP 404 without a ModelArts not-found code, so not taken for a missing job" in str(read.value)
+        assert "HTTP 404 without a ModelArts not-found code, so not taken for a missing job" in str(
+            read.value
+        )
 
 
 @pytest.mark.parametrize("location", [b"https://login.example/f\xfcr", b"\xff\xfe", b"/ok"])

@@ -22,6 +22,8 @@ JSON_CONTENT_TYPE: Final = "application/json;charset=UTF-8"
 ROUTES: Final = ("get_job", "list_jobs", "iam_token", "iam_projects", "unknown")
 #: Sort keys the list call accepts (``sortBy``).
 SORT_KEYS: Final = ("job_id", "job_name", "job_desc", "create_time", "status")
+#: The list call's ``quotas`` (its sample's); ``job_count_limit`` is what is left of it.
+JOB_QUOTA: Final = 100
 #: Clock skew the gateway tolerates on ``X-Sdk-Date``.
 MAX_SKEW_SECONDS: Final = 15 * 60
 _NOT_PUBLISHED: Final = "The API does not exist or has not been published in the environment"
@@ -248,7 +250,9 @@ def _list_jobs(request: Request, backend: Backend, own: bool) -> Reply:
     found = backend.query(wanted, search, sort_by, order == "desc") if own else []
     start = (int(page) - 1) * int(per_page)
     shown = [{name: job[name] for name in _LIST_FIELDS} for job in found[start : start + int(per_page)]]
-    return json_reply(200, {"is_success": True, "job_total_count": len(found), "jobs": shown})
+    left = max(0, JOB_QUOTA - len(backend.by_id)) if own else JOB_QUOTA
+    counts = {"job_total_count": len(found), "job_count_limit": left, "quotas": JOB_QUOTA}
+    return json_reply(200, {"is_success": True, **counts, "jobs": shown})
 
 
 #: Fields of one item of the list call (§1.3), in the documented order.
