@@ -23,7 +23,13 @@ import pytest
 from pulumi_modelarts import transport
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
-from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, ModelArtsError, ServiceError
+from pulumi_modelarts.errors import (
+    ConfigurationError,
+    InvalidResponseError,
+    JobNotFoundError,
+    ModelArtsError,
+    ServiceError,
+)
 from pulumi_modelarts.settings import Settings, bypasses_proxy
 from pulumi_modelarts.transport import MAX_BODY_BYTES
 from tests.hostile import (
@@ -400,6 +406,37 @@ def test_unasked_encodings_and_corrupt_gzip_are_refused(encoding: str, body: byt
     answer = answering(reply(200, body, Content_Encoding=encoding))
     with RawServer(answer) as server, pytest.raises(InvalidResponseError, match=fragment):
         read_197(server.url)
+
+
+NOT_FOUND_0015 = {"error_code": "ModelArts.0015", "error_msg": "Job does not exist"}
+INTERIM_ANSWERS = {
+    "103 Early Hints": [b"HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n"],
+    "102 Processing": [b"HTTP/1.1 102 Processing\r\n\r\n"],
+    "100, then two 103s": [
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        *[b"HTTP/1.1 103 Early Hints\r\n" + b"Link: </x.js>; rel=preload\r\n" * 20 + b"\r\n"] * 2,
+    ],
+    "199, in pieces": [b"HTTP/1.1 199 Misc", b"ellaneous\r\nX-A: 1\r\n", b"\r\n"],
+}
+
+
+@pytest.mark.parametrize("interim", INTERIM_ANSWERS.values(), ids=INTERIM_ANSWERS)
+def test_interim_answers_are_skipped_and_each_read_gets_its_own_answer(interim: list[bytes]) -> None:
+    """Any 1xx but 101 comes before the real answer (RFC 9110 15.2); taken for it, the real one was
+    left on the kept-alive connection and read as the next request's: another job, or a stale 404."""
+
+    def answer(head: bytes) -> list[bytes]:
+        job_id = int(head.split(b" ")[1].rsplit(b"/", 1)[1])
+        final = reply(200, {**JOB_197, "job_id": job_id}) if job_id != 404 else reply(404, NOT_FOUND_0015)
+        return [*interim, final]
+
+    with RawServer(answer) as server:
+        client = ModelArtsClient(settings_for(server.url))
+        assert [client.get_visualization_job(job).job_id for job in (197, 198)] == [197, 198]
+        with pytest.raises(JobNotFoundError):
+            client.get_visualization_job(404)
+        assert client.get_visualization_job(199).job_id == 199
+        assert len(server.heads) == 4 and len(server.clients) == 1  # one kept-alive connection
 
 
 # -- proxies and TLS ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from http.client import HTTPException
+from http.client import HTTPException, HTTPResponse as _HttpClientResponse
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -143,10 +143,23 @@ if hasattr(os, "register_at_fork"):  # the child has no watchdog thread, nor the
     os.register_at_fork(after_in_child=functools.partial(_Watchdog.__init__, _WATCHDOG))
 
 
+class _FinalResponse(_HttpClientResponse):
+    """The final answer: http.client skips only ``100 Continue``, so another interim answer (``102``,
+    ``103 Early Hints``; RFC 9110 15.2) was taken for it, and the real one, left on the connection,
+    was read as the next request's (python/cpython#42550, urllib3/urllib3#3336)."""
+
+    def begin(self) -> None:
+        super().begin()
+        while 101 < self.status < 200:  # its header fields are read; the answer follows
+            self.headers = None  # type: ignore[assignment] # what begin() checks to start again
+            super().begin()
+
+
 class _WatchedConnection(HTTPConnection):
     """Registers a duplicate of its socket with the call in progress, for the watchdog (TLS
     wrapping detaches the original object during the handshake)."""
 
+    response_class = _FinalResponse
     _handle: socket.socket | None = None
     _carried = False  # the socket has carried a request before
     #: http.client's debug output (``HTTPConnection.debuglevel = 1``, as requests' docs suggest)
