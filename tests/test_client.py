@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import json
+import os
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,6 +323,40 @@ def test_sixteen_threads_share_one_client_one_token_and_kept_alive_connections(
         one.get_visualization_job(197)
     pools = one._transport.adapter().poolmanager.pools
     assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118 - no __iter__
+
+
+def connections_to(port: int) -> int:
+    """This process's descriptors on TCP connections to ``port`` on loopback (client ends only)."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text(encoding="ascii").splitlines()[1:]]
+    inodes = {f"socket:[{row[9]}]" for row in rows if int(row[2].rpartition(":")[2], 16) == port}
+    links = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return sum(link in inodes for link in links)
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+@pytest.mark.parametrize("threads", ["started", "pooled"])
+def test_connections_of_threads_that_ended_are_closed(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str, threads: str
+) -> None:
+    """A thread keeps its connection alive for its next read until it ends: a long run whose
+    threads come and go (the function forms' pool resizes) holds no more sockets than threads."""
+    client, port = client_for(auth), emulator.port
+    if threads == "pooled":
+        with ThreadPoolExecutor(24) as pool:
+            assert {job.job_id for job in pool.map(client.read_job, [197] * 96)} == {197}
+    else:
+        started = [threading.Thread(target=client.read_job, args=(197,)) for _ in range(24)]
+        for thread in started:
+            thread.start()
+        for thread in started:
+            thread.join()
+    assert len(emulator.requests) >= 24
+    assert connections_to(port) == 0
+    client.read_job(197)  # the control: this thread's connection stays open for its next read
+    assert connections_to(port) > 0
 
 
 @pytest.mark.reliability("fault matrix")

@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -324,7 +325,8 @@ class Transport:
         self._proxy_for = settings.proxy_for if proxied else None
         self._proxies: dict[tuple[str, str], dict[str, str]] = {}
         self._local = threading.local()
-        self._adapters: list[HTTPAdapter] = []
+        #: Each thread's adapter lives as long as its thread: one that ends closes its connections.
+        self._adapters: weakref.WeakSet[HTTPAdapter] = weakref.WeakSet()
         self._adapters_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -336,12 +338,12 @@ class Transport:
             adapter = _DeadlineAdapter(max_retries=self._retry, pool_connections=4, pool_maxsize=4)
             self._local.adapter = adapter
             with self._adapters_lock:
-                self._adapters.append(adapter)
+                self._adapters.add(adapter)
         return adapter
 
     def close(self) -> None:
         with self._adapters_lock:
-            adapters, self._adapters = self._adapters, []
+            adapters, self._adapters = list(self._adapters), weakref.WeakSet()
         for adapter in adapters:
             adapter.close()
         self._local = threading.local()
