@@ -359,6 +359,38 @@ def test_connections_of_threads_that_ended_are_closed(
     assert connections_to(port) > 0
 
 
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+def test_a_forked_child_reads_on_connections_of_its_own(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str
+) -> None:
+    """After fork() parent and child read at once through the client they share: neither sends
+    on a kept-alive connection the other holds, where each would read the other's answers."""
+    client, (mine, theirs) = client_for(auth, timeout=3), [job["job_id"] for job in emulator.jobs()][:2]
+    client.read_job(mine)  # a kept-alive connection (and a token) for the child to inherit
+    emulator.latency = 0.02  # so that the two processes' reads overlap
+    start_reading, started = os.pipe()
+    if (pid := os.fork()) == 0:  # the child: exits with how many reads failed, and never returns
+        failed = 20
+        try:
+            os.read(start_reading, 1)
+            failed = sum(not _read_as_asked(client, theirs) for _ in range(20))
+        finally:
+            os._exit(failed)
+    try:
+        os.write(started, b"!")
+        failed = sum(not _read_as_asked(client, mine) for _ in range(20))
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert (failed, os.waitstatus_to_exitcode(status)) == (0, 0)
+
+
+def _read_as_asked(client: ModelArtsClient, job_id: int) -> bool:
+    try:
+        return client.read_job(job_id).job_id == job_id
+    except ModelArtsError:  # another job's answer, or a garbled one
+        return False
+
+
 @pytest.mark.reliability("fault matrix")
 def test_an_expired_token_is_renewed_once_and_the_read_replayed(
     client_for: ClientFactory, emulator: ModelArtsEmulator

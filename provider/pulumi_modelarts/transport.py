@@ -140,8 +140,21 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-if hasattr(os, "register_at_fork"):  # the child has no watchdog thread, nor the parent's calls
-    os.register_at_fork(after_in_child=functools.partial(_Watchdog.__init__, _WATCHDOG))
+_TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """The child has no watchdog thread, nor the parent's calls; nor may it send on the parent's
+    kept-alive connections, where each process would read the other's answers. Their sockets are
+    closed in the child only (a close, not a shutdown), once the forgotten pools are collected."""
+    _WATCHDOG.__init__()  # type: ignore[misc]
+    for transport in list(_TRANSPORTS):
+        transport._local, transport._adapters = threading.local(), weakref.WeakSet()
+        transport._adapters_lock = threading.Lock()  # perhaps held by a thread the child lacks
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _WatchedConnection(HTTPConnection):
@@ -328,6 +341,7 @@ class Transport:
         #: Each thread's adapter lives as long as its thread: one that ends closes its connections.
         self._adapters: weakref.WeakSet[HTTPAdapter] = weakref.WeakSet()
         self._adapters_lock = threading.Lock()
+        _TRANSPORTS.add(self)
 
     def __repr__(self) -> str:
         return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._seconds})"
