@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from urllib3 import HTTPResponse
 
-from pulumi_modelarts.client import MAX_PAGE_SIZE, ModelArtsClient
+from pulumi_modelarts.client import CONNECTED_CLIENTS, MAX_PAGE_SIZE, ModelArtsClient, shared_client
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import (
     AmbiguousJobNameError,
@@ -389,6 +389,32 @@ def _read_as_asked(client: ModelArtsClient, job_id: int) -> bool:
         return client.read_job(job_id).job_id == job_id
     except ModelArtsError:  # another job's answer, or a garbled one
         return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override", ["project_id", "region"])
+def test_more_places_than_kept_connected_still_fetch_one_token_each(
+    emulator: ModelArtsEmulator, override: str
+) -> None:
+    """Password login, places read in turn from several threads, as a refresh of a stack spread
+    over many projects or regions does: each place's token is fetched once, however many places
+    there are; only the connections of the least recent are closed."""
+    places = []
+    for n in range(CONNECTED_CLIENTS + 8):  # IAM scopes a region's token to the project named as it
+        emulator.add_project(f"xx-place-{n}", project_id := f"{n + 1:032x}")
+        places.append({"project_id": project_id} if override == "project_id" else {"region": f"xx-place-{n}"})
+    configured = Settings.from_sources(environ=emulator.environ("password"))
+
+    def read(place: dict[str, str]) -> None:
+        with contextlib.suppress(JobNotFoundError):  # job 197 is in the emulator's own project
+            shared_client(configured.with_overrides(**place)).read_job(197)
+
+    for _ in range(3):
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(read, places))
+    assert routes(emulator, "iam_token") == [201] * len(places)
+    assert routes(emulator, "get_job") == [400] * 3 * len(places)  # ModelArts.2775: not found
+    assert connections_to(emulator.port) <= 4 * CONNECTED_CLIENTS  # ModelArts' and IAM's, each a dup
 
 
 @pytest.mark.reliability("fault matrix")
