@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import json
+import os
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from urllib3 import HTTPResponse
 
-from pulumi_modelarts.client import MAX_PAGE_SIZE, ModelArtsClient
+from pulumi_modelarts.client import CONNECTED_CLIENTS, MAX_PAGE_SIZE, ModelArtsClient, shared_client
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import (
     AmbiguousJobNameError,
@@ -325,6 +328,98 @@ def test_sixteen_threads_share_one_client_one_token_and_kept_alive_connections(
         one.get_visualization_job(197)
     pools = one._transport.adapter().poolmanager.pools
     assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118 - no __iter__
+
+
+def connections_to(port: int) -> int:
+    """This process's descriptors on TCP connections to ``port`` on loopback (client ends only)."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text(encoding="ascii").splitlines()[1:]]
+    inodes = {f"socket:[{row[9]}]" for row in rows if int(row[2].rpartition(":")[2], 16) == port}
+    links = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return sum(link in inodes for link in links)
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+@pytest.mark.parametrize("threads", ["started", "pooled"])
+def test_connections_of_threads_that_ended_are_closed(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str, threads: str
+) -> None:
+    """A thread keeps its connection alive for its next read until it ends: a long run whose
+    threads come and go (the function forms' pool resizes) holds no more sockets than threads."""
+    client, port = client_for(auth), emulator.port
+    if threads == "pooled":
+        with ThreadPoolExecutor(24) as pool:
+            assert {job.job_id for job in pool.map(client.read_job, [197] * 96)} == {197}
+    else:
+        started = [threading.Thread(target=client.read_job, args=(197,)) for _ in range(24)]
+        for thread in started:
+            thread.start()
+        for thread in started:
+            thread.join()
+    assert len(emulator.requests) >= 24
+    assert connections_to(port) == 0
+    client.read_job(197)  # the control: this thread's connection stays open for its next read
+    assert connections_to(port) > 0
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+def test_a_forked_child_reads_on_connections_of_its_own(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str
+) -> None:
+    """After fork() parent and child read at once through the client they share: neither sends
+    on a kept-alive connection the other holds, where each would read the other's answers."""
+    client, (mine, theirs) = client_for(auth, timeout=3), [job["job_id"] for job in emulator.jobs()][:2]
+    client.read_job(mine)  # a kept-alive connection (and a token) for the child to inherit
+    emulator.latency = 0.02  # so that the two processes' reads overlap
+    start_reading, started = os.pipe()
+    if (pid := os.fork()) == 0:  # the child: exits with how many reads failed, and never returns
+        failed = 20
+        try:
+            os.read(start_reading, 1)
+            failed = sum(not _read_as_asked(client, theirs) for _ in range(20))
+        finally:
+            os._exit(failed)
+    try:
+        os.write(started, b"!")
+        failed = sum(not _read_as_asked(client, mine) for _ in range(20))
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert (failed, os.waitstatus_to_exitcode(status)) == (0, 0)
+
+
+def _read_as_asked(client: ModelArtsClient, job_id: int) -> bool:
+    try:
+        return client.read_job(job_id).job_id == job_id
+    except ModelArtsError:  # another job's answer, or a garbled one
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override", ["project_id", "region"])
+def test_more_places_than_kept_connected_still_fetch_one_token_each(
+    emulator: ModelArtsEmulator, override: str
+) -> None:
+    """Password login, places read in turn from several threads, as a refresh of a stack spread
+    over many projects or regions does: each place's token is fetched once, however many places
+    there are; only the connections of the least recent are closed."""
+    places = []
+    for n in range(CONNECTED_CLIENTS + 8):  # IAM scopes a region's token to the project named as it
+        emulator.add_project(f"xx-place-{n}", project_id := f"{n + 1:032x}")
+        places.append({"project_id": project_id} if override == "project_id" else {"region": f"xx-place-{n}"})
+    configured = Settings.from_sources(environ=emulator.environ("password"))
+
+    def read(place: dict[str, str]) -> None:
+        with contextlib.suppress(JobNotFoundError):  # job 197 is in the emulator's own project
+            shared_client(configured.with_overrides(**place)).read_job(197)
+
+    for _ in range(3):
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(read, places))
+    assert routes(emulator, "iam_token") == [201] * len(places)
+    assert routes(emulator, "get_job") == [400] * 3 * len(places)  # ModelArts.2775: not found
+    assert connections_to(emulator.port) <= 4 * CONNECTED_CLIENTS  # ModelArts' and IAM's, each a dup
 
 
 @pytest.mark.reliability("fault matrix")

@@ -115,7 +115,7 @@ def _parse_expiry(value: object) -> float | None:
 class IamTokenAuth(AuthBase):
     def __init__(self, settings: Settings, transport: Transport) -> None:
         self._settings = settings
-        self._transport = transport
+        self.transport = transport
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
@@ -145,7 +145,7 @@ class IamTokenAuth(AuthBase):
         url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         context = RequestContext("IAM token request", urlsplit(url).netloc, project_id=settings.project_id)
         started, begun = time.time(), time.monotonic()
-        response = self._transport.send("POST", url, context=context, json_body=body)
+        response = self.transport.send("POST", url, context=context, json_body=body)
         token = response.headers.get("X-Subject-Token")
         register_secrets(token)  # before anything of this answer can reach an error message
         if response.status not in (200, 201):

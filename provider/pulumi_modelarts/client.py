@@ -7,6 +7,7 @@ pools are per thread; authentication and project discovery happen once, under a 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from requests.auth import AuthBase
 
-from .auth import build_auth
+from .auth import IamTokenAuth, build_auth
 from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext
 from .responses import JobModel, JobPage, invalid_response, read_model
 from .settings import Settings
@@ -25,7 +26,9 @@ from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number,
 MAX_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
 MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
-MAX_SHARED_CLIENTS = 32  # settings are few (one per override); this guards long-lived processes
+#: Shared clients, one per place read, each with its token and project: this guards long-lived
+#: processes; the most recent keep their connections (one per thread each), the others reconnect.
+MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
 
 
 def _sort_key(job: JobModel, by: str) -> tuple[bool, object, int]:
@@ -61,6 +64,8 @@ class ModelArtsClient:
     def close(self) -> None:
         """Close pooled connections; the client stays usable and reconnects on demand."""
         self._transport.close()
+        if isinstance(self._auth, IamTokenAuth):
+            self._auth.transport.close()
 
     @property
     def project_id(self) -> str:
@@ -182,7 +187,9 @@ def shared_client(settings: Settings) -> ModelArtsClient:
         client = _SHARED.get(settings)
         if client is None:
             client = _SHARED[settings] = ModelArtsClient(settings)
-            while len(_SHARED) > MAX_SHARED_CLIENTS:
+            if len(_SHARED) > MAX_SHARED_CLIENTS:
                 _SHARED.popitem(last=False)[1].close()
         _SHARED.move_to_end(settings)
+        if idle := next(itertools.islice(reversed(_SHARED.values()), CONNECTED_CLIENTS, None), None):
+            idle.close()
         return client

@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -139,8 +140,21 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-if hasattr(os, "register_at_fork"):  # the child has no watchdog thread, nor the parent's calls
-    os.register_at_fork(after_in_child=functools.partial(_Watchdog.__init__, _WATCHDOG))
+_TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """The child has no watchdog thread, nor the parent's calls; nor may it send on the parent's
+    kept-alive connections, where each process would read the other's answers. Their sockets are
+    closed in the child only (a close, not a shutdown), once the forgotten pools are collected."""
+    _WATCHDOG.__init__()  # type: ignore[misc]
+    for transport in list(_TRANSPORTS):
+        transport._local, transport._adapters = threading.local(), weakref.WeakSet()
+        transport._adapters_lock = threading.Lock()  # perhaps held by a thread the child lacks
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _FinalResponse(_HttpClientResponse):
@@ -337,8 +351,10 @@ class Transport:
         self._proxy_for = settings.proxy_for if proxied else None
         self._proxies: dict[tuple[str, str], dict[str, str]] = {}
         self._local = threading.local()
-        self._adapters: list[HTTPAdapter] = []
+        #: Each thread's adapter lives as long as its thread: one that ends closes its connections.
+        self._adapters: weakref.WeakSet[HTTPAdapter] = weakref.WeakSet()
         self._adapters_lock = threading.Lock()
+        _TRANSPORTS.add(self)
 
     def __repr__(self) -> str:
         return f"Transport(retries={self._retry.total}, timeouts={self._timeouts}, deadline={self._seconds})"
@@ -349,12 +365,12 @@ class Transport:
             adapter = _DeadlineAdapter(max_retries=self._retry, pool_connections=4, pool_maxsize=4)
             self._local.adapter = adapter
             with self._adapters_lock:
-                self._adapters.append(adapter)
+                self._adapters.add(adapter)
         return adapter
 
     def close(self) -> None:
         with self._adapters_lock:
-            adapters, self._adapters = self._adapters, []
+            adapters, self._adapters = list(self._adapters), weakref.WeakSet()
         for adapter in adapters:
             adapter.close()
         self._local = threading.local()
