@@ -582,6 +582,27 @@ def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelAr
     assert [engine.state[engine.urn(f"job{i}")].outputs["job_id"] for i in ids] == ids
 
 
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+@pytest.mark.parametrize("first", ["configured", "override"])
+def test_one_job_read_in_two_regions_at_one_endpoint_keeps_each_its_region(
+    emulator: ModelArtsEmulator, auth: str, first: str
+) -> None:
+    """Another region at the same endpoint and project is another place: a read there does not
+    stand in for the configured region's (its region output would differ and replace on every up)."""
+    emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
+    engine = engine_for(emulator, auth)
+    jobs = {"home": job(197), "away": job(197, region="EU-NL", project_id=emulator.project_id)}
+    jobs = jobs if first == "configured" else dict(reversed(jobs.items()))
+    regions = {"home": emulator.region, "away": "eu-nl"}
+    for operation in (lambda: engine.up(jobs), lambda: engine.up(jobs, refresh=True)):
+        result = operation()
+        assert result.ok, result.error
+        assert {name: (step.outputs or {})["region"] for name, step in result.steps.items()} == {
+            engine.urn(name): region for name, region in regions.items()
+        }
+        assert set(result.kinds.values()) <= {"create", "same"}, result.kinds
+
+
 @pytest.mark.parametrize("override", [None, "endpoint", "region"])
 def test_password_auth_fetches_one_token_per_operation(
     emulator: ModelArtsEmulator, override: str | None

@@ -75,8 +75,8 @@ class _Target:
         return self.known_project_id or self.client.project_id
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.endpoint, self.project_id, self.job_id)
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.endpoint, self.region, self.project_id, self.job_id)
 
 
 class _Runtime:
@@ -88,8 +88,8 @@ class _Runtime:
     def __init__(self, stack_config: Mapping[str, str]) -> None:
         self._stack_config = dict(stack_config)
         self._lock = threading.Lock()
-        self._recent: OrderedDict[tuple[str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
-        self.refreshed: dict[tuple[str, str, int], list[Mapping[str, Any]]] = {}
+        self._recent: OrderedDict[tuple[str, str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
+        self.refreshed: dict[tuple[str, str, str, int], list[Mapping[str, Any]]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -107,7 +107,7 @@ class _Runtime:
         )
         return _Target(job_id, self.settings.with_overrides(region=region, endpoint=endpoint), project_id)
 
-    def replaced_by_refresh(self, key: tuple[str, str, int]) -> Mapping[str, Any] | None:
+    def replaced_by_refresh(self, key: tuple[str, str, str, int]) -> Mapping[str, Any] | None:
         with self._lock:
             states = self.refreshed.get(key)
             return states.pop() if states else None
