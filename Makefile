@@ -8,7 +8,7 @@ DEV := $(VENV)/.installed-dev
 
 .PHONY: demo test test-all lint bench reliability clean
 
-# Runtime dependencies only (pulumi, requests, pydantic, PyYAML): all the demo and the quickstart need.
+# Runtime dependencies only (pulumi, requests, urllib3, pydantic, PyYAML): all the demo and quickstart need.
 # Python 3.10 or newer: a PYTHON too old is named in one line, and a virtualenv of an older (or
 # removed) Python, say from a first try with one, is made anew.
 PY310 := import sys; sys.exit(sys.version_info < (3, 10))

@@ -32,7 +32,7 @@ from pulumi_modelarts.errors import (
 )
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import SecretStr, Settings
-from pulumi_modelarts.transport import RETRY_AFTER_CAP_SECONDS, BoundedRetry
+from pulumi_modelarts.transport import BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
 from tests.hostile import ISSUED_TOKEN, PROJECT, FakeCloud, RawServer
@@ -300,7 +300,7 @@ def test_a_retry_after_is_honoured_within_the_call_deadline(
     [("3600", 60), ("2", 2), ("soon", None), ("nan", None), ("inf", None), ("1e999", None), ("-1", None)],
 )
 def test_retry_after_is_capped_at_a_minute(value: str, seconds: int | None) -> None:
-    retry = BoundedRetry(total=3, respect_retry_after_header=True, retry_after_max=RETRY_AFTER_CAP_SECONDS)
+    retry = BoundedRetry(total=3)
     assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": value})) == seconds
 
 

@@ -268,7 +268,7 @@ def test_make_demo_installs_only_the_runtime_dependencies(tmp_path: Path) -> Non
     assert planned.rstrip().endswith("scripts/demo.py")
     runtime = [r for r in metadata.requires("pulumi-modelarts") or [] if "extra ==" not in r]
     names = sorted(re.split(r"[<>=!~ ;\[]", r)[0] for r in runtime)
-    assert names == ["PyYAML", "pulumi", "pydantic", "requests"]
+    assert names == ["PyYAML", "pulumi", "pydantic", "requests", "urllib3"]
 
 
 def _make(*args: str) -> subprocess.CompletedProcess[str]:

@@ -95,6 +95,15 @@ def test_the_same_job_in_another_spelling_is_read(server: Scripted, body: bytes)
     assert server.read(body).job_id == 197
 
 
+@pytest.mark.parametrize("text", ["Prüfung", "训练作业 v2", "loss 📈", 'a "quoted"\\path\tö', "é" * 300])
+def test_text_sent_as_unicode_escapes_is_read_exactly(server: Scripted, text: str) -> None:
+    """Servers that write ``\\u00fc`` for ``ü`` (json.dumps' default, like many Java and Go encoders):
+    pydantic-core before 2.18.4 built broken strings from them (pydantic/pydantic#9496; reading one
+    could crash the process), hence the ``pydantic>=2.7.3`` floor."""
+    job = server.read(json.dumps({**JOB_197, "job_name": text, "job_desc": text}).encode())
+    assert (job.job_name, job.job_desc) == (text, text)
+
+
 def _listing(*jobs: dict[str, Any], total: int = 6) -> bytes:
     """A page of the list call: job 197 changed by each of ``jobs``."""
     return as_json({"job_total_count": total, "jobs": [{**JOB_197, **job} for job in jobs]})

@@ -272,9 +272,11 @@ class BoundedRetry(urllib3.Retry):
 
     def get_retry_after(self, response: Any) -> float | None:
         try:
-            return super().get_retry_after(response)
+            seconds = super().get_retry_after(response)
         except urllib3.exceptions.InvalidHeader:
             return None  # a garbled Retry-After falls back to exponential back-off
+        # Capped here: urllib3's own ``retry_after_max`` came only in 2.6.3.
+        return None if seconds is None else min(seconds, RETRY_AFTER_CAP_SECONDS)
 
     def increment(
         self,
@@ -339,7 +341,6 @@ class Transport:
             backoff_factor=0.25,
             backoff_max=8.0,
             backoff_jitter=0.25,
-            retry_after_max=RETRY_AFTER_CAP_SECONDS,
             raise_on_status=False,
         )
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
