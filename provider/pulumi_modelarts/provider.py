@@ -89,7 +89,9 @@ class _Runtime:
         self._stack_config = dict(stack_config)
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[str, str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
-        self.refreshed: dict[tuple[str, str, str, int], list[Mapping[str, Any]]] = {}
+        #: Per job, the states refresh reads replaced, each with how many reads replaced it: equal
+        #: states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
+        self.refreshed: dict[tuple[str, str, str, int], list[list[Any]]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -107,10 +109,21 @@ class _Runtime:
         )
         return _Target(job_id, self.settings.with_overrides(region=region, endpoint=endpoint), project_id)
 
+    def keep_replaced(self, key: tuple[str, str, str, int], state: Mapping[str, Any]) -> None:
+        with self._lock:
+            states = self.refreshed.setdefault(key, [])
+            if kept := next((kept for kept in states if kept[0] == state), None):
+                kept[1] += 1
+            else:
+                states.append([state, 1])
+
     def replaced_by_refresh(self, key: tuple[str, str, str, int]) -> Mapping[str, Any] | None:
         with self._lock:
-            states = self.refreshed.get(key)
-            return states.pop() if states else None
+            if not (states := self.refreshed.get(key)):
+                return None
+            states[-1][1] -= 1
+            state: Mapping[str, Any] = states[-1][0] if states[-1][1] else states.pop()[0]
+            return state
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
@@ -210,7 +223,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         try:
             outputs = self._runtime.read(target, reuse_recent=not from_state)
             if from_state:
-                self._runtime.refreshed.setdefault(target.key, []).append(props)
+                self._runtime.keep_replaced(target.key, props)
         except JobNotFoundError:
             if from_state:
                 return dynamic.ReadResult("", {})  # gone: refresh drops it from state
