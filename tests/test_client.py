@@ -365,6 +365,7 @@ def test_connections_of_threads_that_ended_are_closed(
 
 
 @pytest.mark.parametrize("auth", ["aksk", "password"])
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # forks on purpose
 def test_a_forked_child_reads_on_connections_of_its_own(
     client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str
 ) -> None:
