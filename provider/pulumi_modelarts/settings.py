@@ -172,11 +172,7 @@ class Settings:
             try:
                 converted[field] = _converted(field, value)
             except ValueError as exc:
-                name = (
-                    KEYS_BY_FIELD[field].describe()
-                    if field in KEYS_BY_FIELD
-                    else ", ".join(PROXY_VARIABLES[field])
-                )
+                name = KEYS_BY_FIELD[field].describe() if field in KEYS_BY_FIELD else _proxy_name(field)
                 raise ConfigurationError(f"invalid {name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
