@@ -317,6 +317,19 @@ BROKEN_CLOUDS = {
     "yes for a password": (b"clouds: {c: {auth: {username: u, password: no, user_domain_name: d}}}", PW),
     "a date for a password": (b"clouds: {c: {auth: {username: u, password: 2024-01-01}}}", PW),
     "a region mapping": (b"clouds: {c: {region_name: {eu: de}}}", "modelarts:region"),
+    # By the file and the key: YAML's booleans, a key or a cloud written twice (not the last taken),
+    # a tab where YAML wants spaces (its line).
+    "no for a region": (b"clouds: {c: {region_name: no}}\n", "invalid region_name of cloud 'c'"),
+    "a password twice": (
+        b"clouds:\n  c:\n    auth: {password: a, password: b}\n",
+        "key 'password' is written",
+    ),
+    "a cloud twice": (b"clouds:\n  c: {auth: {ak: a, sk: b}}\n  c: {region_name: eu-de}\n", "key 'c' is"),
+    "a cloud twice as JSON": (
+        b'{"clouds": {"c": {"auth": {"sk": "x"}}, "c": {}}}',
+        "key 'c' is written twice",
+    ),
+    "a tab for indentation": (b"clouds:\n  c:\n\tregion_name: eu-de\n", "cannot start any token at line 3"),
     **{
         f"an alias bomb for {key}": (
             b"a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
@@ -349,7 +362,47 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
         )
     message = str(caught.value)
     assert fragment in message and "\n" not in message and "Traceback" not in message
-    assert fragment.startswith("modelarts:") or str(path) in message
+    assert str(path) in message
+
+
+#: What YAML 1.1 (and JSON) would read as a number, and the text it was: kept as written.
+NUMBERS_AS_WRITTEN = {
+    "octal": "0123",  # YAML 1.1: 83
+    "octal project": "01234567012345670123456701234567",
+    "underscores": "1_000",
+    "hex": "0x1F",
+    "sexagesimal": "1:20",
+    "a trailing zero": "1.50",
+    "exponent": "1.0e+3",
+    "infinity": ".inf",
+    "not a number": ".NaN",
+    "leading zeros": "007",
+}
+
+
+@pytest.mark.parametrize(
+    ("suffix", "written"),
+    [
+        *((".yaml", number) for number in NUMBERS_AS_WRITTEN.values()),
+        *((".json", n) for n in ("1.50", "1E400", "-0")),
+    ],
+    ids=[*NUMBERS_AS_WRITTEN, "JSON 1.50", "JSON 1E400", "JSON -0"],
+)
+def test_numbers_in_clouds_yaml_are_read_as_the_text_written(
+    written: str, suffix: str, tmp_path: Path
+) -> None:
+    """An unquoted ``project_id: 0123`` or password is the text in the file (a cloud's name too),
+    never the number YAML 1.1 would make of it; JSON numbers likewise."""
+    project = written if written.isdigit() else "0123"
+    if suffix == ".json":
+        entry = f'{{"auth": {{"ak": {written}, "sk": {written}, "project_id": "{project}"}}}}'
+        text = f'{{"clouds": {{"{written}": {entry}}}}}'
+    else:
+        text = f"clouds:\n  {written}:\n    auth: {{ak: {written}, sk: {written}, project_id: {project}}}\n"
+    clouds = write(tmp_path / f"clouds{suffix}", text)
+    settings = Settings.from_sources(environ={**cloud_files(clouds), "OS_CLOUD": written})
+    assert (value_of(settings, "access_key"), value_of(settings, "secret_key")) == (written, written)
+    assert settings.project_id == project
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
@@ -581,3 +634,16 @@ def test_credentials_in_endpoint_urls_are_refused_and_not_repeated(key: str, val
     with pytest.raises(InvalidInputError) as refused:
         check_endpoint(value if key != "cloud" else f"https://{value}")
     assert "s3cr3t" not in str(refused.value)
+
+
+def test_merge_keys_and_a_kubernetes_secret_mount_are_read(tmp_path: Path) -> None:
+    """A cloud built from an anchor with ``<<:`` and one key overridden (no key written twice), in a
+    clouds.yaml that is a symlink through ``..data`` into a timestamped folder, as a Secret volume is."""
+    version = tmp_path / "..2026_11_30_17_00_00.1"
+    version.mkdir()
+    base = "base: &base {region_name: eu-nl, auth: {ak: AK-1, sk: SK-1}}\n"
+    write(version / "clouds.yaml", base + "clouds:\n  c:\n    <<: *base\n    region_name: eu-de\n")
+    (tmp_path / "..data").symlink_to(version.name)
+    (tmp_path / "clouds.yaml").symlink_to("..data/clouds.yaml")
+    settings = Settings.from_sources(environ=cloud_files(tmp_path / "clouds.yaml"))
+    assert (settings.region, value_of(settings, "access_key")) == ("eu-de", "AK-1")

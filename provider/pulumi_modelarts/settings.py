@@ -15,7 +15,7 @@ import math
 import os
 import re
 import ssl  # requests imports it too
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -392,8 +392,9 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``."""
     clouds_path = _openstack_file("clouds", environ.get("OS_CLIENT_CONFIG_FILE"), environ)
     clouds = _yaml_entry(clouds_path, name)
-    secure_path = environ.get("OS_CLIENT_SECURE_FILE") or environ.get("OS_SECURE_FILE")
-    secure = _yaml_entry(_openstack_file("secure", secure_path, environ), name)
+    secure_variable = environ.get("OS_CLIENT_SECURE_FILE") or environ.get("OS_SECURE_FILE")
+    secure_path = _openstack_file("secure", secure_variable, environ)
+    secure = _yaml_entry(secure_path, name)
     if not clouds and not secure:
         where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
         raise ConfigurationError(
@@ -401,12 +402,17 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
             hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
         )
     # Only the entry and its auth mapping, secure.yaml first; a blank value is unset, as in every source.
-    layers = (secure.get("auth", {}), clouds.get("auth", {}), secure, clouds)
+    auths = ((secure_path, secure.get("auth", {})), (clouds_path, clouds.get("auth", {})))
+    layers = (*auths, (secure_path, secure), (clouds_path, clouds))
     fields: dict[str, Any] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
-        value = next(filter(_present, (layer.get(key) for key in keys for layer in layers)), None)
-        # Numbers as text; YAML's yes/no, a date, a list are refused as not text.
-        fields[field] = str(value) if type(value) in (int, float) else value
+        found = ((key, path, at[key]) for key in keys for path, at in layers if _present(at.get(key)))
+        key, path, value = next(found, ("", None, None))
+        try:  # YAML's yes/no, a date, a list are refused as not text, by the file and key they are at
+            fields[field] = None if value is None else _converted(field, value)
+        except ValueError as exc:
+            config = KEYS_BY_FIELD[field].config_key
+            raise ConfigurationError(f"invalid {key} of cloud '{name}' in {path} ({config}): {exc}") from None
     if {**clouds, **secure}.get("verify") is False:
         fields["insecure"] = True
     return fields
@@ -434,11 +440,17 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             data = file.read(MAX_CLOUDS_FILE_BYTES + 1)
         if len(data) > MAX_CLOUDS_FILE_BYTES:
             raise ValueError(f"larger than {MAX_CLOUDS_FILE_BYTES >> 10} KiB")
-        document = (json.loads if path.suffix == ".json" else yaml.safe_load)(data) or {}  # as openstacksdk
+        if path.suffix == ".json":  # as openstacksdk, but numbers as written (1.50 is no 1.5)
+            document = json.loads(data, parse_int=str, parse_float=str, object_pairs_hook=_unique_keys)
+        else:
+            document = yaml.load(data, Loader=_clouds_loader())  # noqa: S506 - a SafeLoader
+        document = document or {}
     except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:  # a YAML error quotes the file
         hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
         why = "nested too deeply" if isinstance(exc, RecursionError) else why
+        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem and exc.problem_mark:  # no value
+            why += f", {exc.problem} at line {exc.problem_mark.line + 1}"
         raise ConfigurationError(f"cannot read {path}: {why}", hint=hint) from None
     clouds = document.get("clouds", {}) if isinstance(document, dict) else None
     entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
@@ -448,6 +460,32 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             hint=f"Write it as clouds: {{{name}: {{auth: {{...}}, region_name: ...}}}}",
         )
     return entry
+
+
+@functools.cache
+def _clouds_loader() -> type[Any]:
+    """YAML as openstacksdk reads it (PyYAML's safe loader), but a number stays the text written
+    (``project_id: 0123`` is not octal 83) and a key written twice is refused, not the last taken."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            merge = "tag:yaml.org,2002:merge"  # "<<: *base" entries may be overridden
+            _unique_keys((key.value, 0) for key, _ in node.value if key.id == "scalar" and key.tag != merge)
+            return super().construct_mapping(node, deep)
+
+    for kind in ("int", "float"):
+        Loader.add_constructor(f"tag:yaml.org,2002:{kind}", lambda _, node: node.value)
+    return Loader
+
+
+def _unique_keys(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    document: dict[Any, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"the key {key!r} is written twice")
+        document[key] = value
+    return document
 
 
 def _present(value: object) -> bool:
