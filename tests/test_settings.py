@@ -19,6 +19,7 @@ from pulumi_modelarts.settings import (
     Settings,
 )
 from pulumi_modelarts.validation import check_endpoint
+from tests.checks import CANARY
 
 AKSK = {"HW_ACCESS_KEY": "AK-ENV", "HW_SECRET_KEY": "SK-ENV-SECRET"}
 PASSWORD_LOGIN = {"HW_USER_NAME": "u", "HW_USER_PASSWORD": "p", "HW_DOMAIN_NAME": "d"}
@@ -329,7 +330,16 @@ BROKEN_CLOUDS = {
         b'{"clouds": {"c": {"auth": {"sk": "x"}}, "c": {}}}',
         "key 'c' is written twice",
     ),
-    "a tab for indentation": (b"clouds:\n  c:\n\tregion_name: eu-de\n", "cannot start any token at line 3"),
+    "a tab for indentation": (b"clouds:\n  c:\n\tregion_name: eu-de\n", "ScannerError at line 3"),
+    # A password starting with YAML's alias or tag mark: its line, not the rest of it.
+    f"an alias for a {PW}": (
+        f"clouds:\n  c:\n    auth: {{password: *{CANARY.password}}}\n".encode(),
+        "at line 3",
+    ),
+    f"a tag for a {PW}": (
+        f"clouds:\n  c:\n    auth: {{password: !{CANARY.password}}}\n".encode(),
+        "at line 3",
+    ),
     **{
         f"an alias bomb for {key}": (
             b"a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
@@ -362,7 +372,7 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
         )
     message = str(caught.value)
     assert fragment in message and "\n" not in message and "Traceback" not in message
-    assert str(path) in message
+    assert str(path) in message and CANARY.password[:8] not in message
 
 
 #: What YAML 1.1 (and JSON) would read as a number, and the text it was: kept as written.

@@ -449,8 +449,8 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
         hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
         why = "nested too deeply" if isinstance(exc, RecursionError) else why
-        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem and exc.problem_mark:  # no value
-            why += f", {exc.problem} at line {exc.problem_mark.line + 1}"
+        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark:  # its problem may quote a value
+            why += f" at line {exc.problem_mark.line + 1}"
         raise ConfigurationError(f"cannot read {path}: {why}", hint=hint) from None
     clouds = document.get("clouds", {}) if isinstance(document, dict) else None
     entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
