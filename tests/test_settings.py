@@ -657,3 +657,18 @@ def test_merge_keys_and_a_kubernetes_secret_mount_are_read(tmp_path: Path) -> No
     (tmp_path / "clouds.yaml").symlink_to("..data/clouds.yaml")
     settings = Settings.from_sources(environ=cloud_files(tmp_path / "clouds.yaml"))
     assert (settings.region, value_of(settings, "access_key")) == ("eu-de", "AK-1")
+
+
+@pytest.mark.parametrize("name", ["c\n", "c\r\n", " c", "c\x1b[31m", "\ufeffc", "c\u2028"])
+@pytest.mark.parametrize("source", ["OS_CLOUD", "modelarts:cloudName"])
+def test_a_cloud_name_with_invisible_characters_is_shown_escaped(
+    name: str, source: str, tmp_path: Path
+) -> None:
+    """A name from a Secret file or a shell (``c`` and a line break) is not the entry ``c``: the one
+    line says which characters are in it, not a blank that reads as ``c``."""
+    environ = cloud_files(write(tmp_path / "clouds.yaml", "clouds: {c: {auth: {ak: a, sk: b}}}"))
+    config = {source: name} if source.startswith("modelarts:") else {}
+    environ |= {} if config else {"OS_CLOUD": name}
+    with pytest.raises(ConfigurationError, match="is not defined") as caught:
+        Settings.from_sources(stack_config=config, environ=environ)
+    assert repr(name) in str(caught.value)

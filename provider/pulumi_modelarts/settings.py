@@ -398,7 +398,7 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     if not clouds and not secure:
         where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
         raise ConfigurationError(
-            f"cloud '{name}' is not defined in {where}",
+            f"cloud {name!r} is not defined in {where}",
             hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
         )
     # Only the entry and its auth mapping, secure.yaml first; a blank value is unset, as in every source.
@@ -412,7 +412,7 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
             fields[field] = None if value is None else _converted(field, value)
         except ValueError as exc:
             config = KEYS_BY_FIELD[field].config_key
-            raise ConfigurationError(f"invalid {key} of cloud '{name}' in {path} ({config}): {exc}") from None
+            raise ConfigurationError(f"invalid {key} of cloud {name!r} in {path} ({config}): {exc}") from None
     if {**clouds, **secure}.get("verify") is False:
         fields["insecure"] = True
     return fields
