@@ -338,7 +338,7 @@ BROKEN_CLOUDS = {
     ),
     f"a tag for a {PW}": (
         f"clouds:\n  c:\n    auth: {{password: !{CANARY.password}}}\n".encode(),
-        "at line 3",
+        "at line 3. Write it as YAML in UTF-8, a value beginning with * & ! @ % or ` in quotes",
     ),
     **{
         f"an alias bomb for {key}": (

@@ -446,7 +446,8 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             document = yaml.load(data, Loader=_clouds_loader())  # noqa: S506 - a SafeLoader
         document = document or {}
     except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:  # a YAML error quotes the file
-        hint = "Write it as YAML in UTF-8" if isinstance(exc, yaml.YAMLError) else None
+        marks = "Write it as YAML in UTF-8, a value beginning with * & ! @ % or ` in quotes"
+        hint = marks if isinstance(exc, yaml.YAMLError) else None
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
         why = "nested too deeply" if isinstance(exc, RecursionError) else why
         if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark:  # its problem may quote a value
