@@ -672,3 +672,24 @@ def test_a_cloud_name_with_invisible_characters_is_shown_escaped(
     with pytest.raises(ConfigurationError, match="is not defined") as caught:
         Settings.from_sources(stack_config=config, environ=environ)
     assert repr(name) in str(caught.value)
+
+
+#: clouds.yaml with a mapping whose every line is commented out (YAML's null), and what is left.
+COMMENTED_OUT = {
+    "auth": ("clouds:\n  c:\n    auth:\n      # username: u\n    region_name: eu-nl\n", "eu-nl"),
+    "auth, flow style": ("clouds: {c: {auth: null, region_name: eu-nl}}\n", "eu-nl"),
+    "the cloud": ("clouds:\n  c:\n    # region_name: eu-nl\n", "eu-de"),
+    "every cloud": ("clouds:\n  # c: {}\n", "eu-de"),
+}
+
+
+@pytest.mark.parametrize("which", ["clouds.yaml", "secure.yaml"])
+@pytest.mark.parametrize("commented", COMMENTED_OUT)
+def test_a_mapping_commented_out_in_clouds_yaml_is_unset(commented: str, which: str, tmp_path: Path) -> None:
+    """A cloud entry, its ``auth`` or all of ``clouds`` left empty adds nothing and takes nothing away:
+    the other file still supplies the rest."""
+    text, region = COMMENTED_OUT[commented]
+    keys = write(tmp_path / "keys.yaml", "clouds: {c: {auth: {ak: AK-1, sk: SK-1}}}")
+    files = (write(tmp_path / which, text), keys)
+    settings = Settings.from_sources(environ=cloud_files(*(files if which == "clouds.yaml" else files[::-1])))
+    assert (settings.region, value_of(settings, "access_key")) == (region, "AK-1")

@@ -453,14 +453,20 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
         if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark:  # its problem may quote a value
             why += f" at line {exc.problem_mark.line + 1}"
         raise ConfigurationError(f"cannot read {path}: {why}", hint=hint) from None
-    clouds = document.get("clouds", {}) if isinstance(document, dict) else None
-    entry = clouds.get(name, {}) if isinstance(clouds, dict) else None
-    if not isinstance(entry, dict) or not isinstance(entry.get("auth", {}), dict):
+    # A mapping left empty (every line under "clouds:", a cloud or "auth:" commented out) is unset.
+    clouds = _or_empty(document.get("clouds")) if isinstance(document, dict) else None
+    entry = _or_empty(clouds.get(name)) if isinstance(clouds, dict) else None
+    auth = _or_empty(entry.get("auth")) if isinstance(entry, dict) else None
+    if not isinstance(entry, dict) or not isinstance(auth, dict):
         raise ConfigurationError(
             f"cannot read {path}: not a mapping of clouds with mappings of settings",
             hint=f"Write it as clouds: {{{name}: {{auth: {{...}}, region_name: ...}}}}",
         )
-    return entry
+    return {**entry, "auth": auth} if entry else {}
+
+
+def _or_empty(value: Any) -> Any:
+    return {} if value is None else value
 
 
 @functools.cache
