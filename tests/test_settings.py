@@ -693,3 +693,29 @@ def test_a_mapping_commented_out_in_clouds_yaml_is_unset(commented: str, which: 
     files = (write(tmp_path / which, text), keys)
     settings = Settings.from_sources(environ=cloud_files(*(files if which == "clouds.yaml" else files[::-1])))
     assert (settings.region, value_of(settings, "access_key")) == (region, "AK-1")
+
+
+@pytest.mark.parametrize("xdg", [True, False])
+def test_clouds_yaml_is_looked_up_for_a_user_without_a_home(
+    xdg: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's UID with no passwd entry and no HOME: the other places are still searched, and a
+    cloud found nowhere is the one-line error, not Python's "Could not determine home directory"."""
+    import pwd
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(uid)
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "openstack").mkdir()
+    write(tmp_path / "openstack/clouds.yaml", "clouds: {c: {auth: {ak: a, sk: b}}}")
+    environ = {"OS_CLOUD": "c", **({"XDG_CONFIG_HOME": str(tmp_path)} if xdg else {})}
+    if xdg:
+        assert Settings.from_sources(environ=environ).access_key is not None
+    else:
+        with pytest.raises(
+            ConfigurationError, match=r"cloud 'c' is not defined in clouds.yaml \(no file found\)"
+        ):
+            Settings.from_sources(environ=environ)

@@ -423,7 +423,8 @@ def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) ->
     directory, ``$XDG_CONFIG_HOME/openstack``, ``~/.config/openstack``, ``/etc/openstack``."""
     if named:
         return Path(named)
-    home = Path(environ.get("HOME") or Path.home(), ".config")
+    # Not Path.home(): it raises for a user without a home (no HOME, no passwd entry: a container's UID).
+    home = Path(environ.get("HOME") or os.path.expanduser("~"), ".config")
     folders = (Path.cwd(), Path(environ.get("XDG_CONFIG_HOME") or home, "openstack"), home / "openstack")
     suffixes = (".yaml", ".yml", ".json")  # as openstacksdk finds them
     paths = (Path(folder, stem + suffix) for folder in (*folders, "/etc/openstack") for suffix in suffixes)
