@@ -455,19 +455,15 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             why += f" at line {exc.problem_mark.line + 1}"
         raise ConfigurationError(f"cannot read {path}: {why}", hint=hint) from None
     # A mapping left empty (every line under "clouds:", a cloud or "auth:" commented out) is unset.
-    clouds = _or_empty(document.get("clouds")) if isinstance(document, dict) else None
-    entry = _or_empty(clouds.get(name)) if isinstance(clouds, dict) else None
-    auth = _or_empty(entry.get("auth")) if isinstance(entry, dict) else None
+    clouds = document.get("clouds") or {} if isinstance(document, dict) else None
+    entry = clouds.get(name) or {} if isinstance(clouds, dict) else None
+    auth = entry.get("auth") or {} if isinstance(entry, dict) else None
     if not isinstance(entry, dict) or not isinstance(auth, dict):
         raise ConfigurationError(
             f"cannot read {path}: not a mapping of clouds with mappings of settings",
             hint=f"Write it as clouds: {{{name}: {{auth: {{...}}, region_name: ...}}}}",
         )
     return {**entry, "auth": auth} if entry else {}
-
-
-def _or_empty(value: Any) -> Any:
-    return {} if value is None else value
 
 
 @functools.cache
