@@ -32,6 +32,7 @@ from pulumi_modelarts.errors import (
 )
 from pulumi_modelarts.settings import Settings, bypasses_proxy
 from pulumi_modelarts.transport import MAX_BODY_BYTES
+from tests import hostile
 from tests.checks import invoke
 from tests.hostile import (
     BOMBS,
@@ -41,6 +42,7 @@ from tests.hostile import (
     SLOW_SERVERS,
     PagingServer,
     RawServer,
+    Script,
     TunnelProxy,
     as_json,
     header,
@@ -341,19 +343,34 @@ def test_a_negative_chunk_size_is_refused_in_one_line(
     assert (code, out, err.count("\n")) == (5, "", 1) and "badly framed" in err
 
 
-@pytest.mark.parametrize("scheme", ["https", "http"])
-def test_an_endpoint_of_the_wrong_scheme_says_to_check_it(scheme: str, tmp_path: Path) -> None:
-    """An https endpoint on a plain-HTTP port (a handshake that never ends: urllib3 calls it a read
-    timeout), or an http one on a TLS port (the connection is dropped): never "raise readTimeout"."""
-    tls, _ = self_signed(tmp_path) if scheme == "http" else (None, None)
-    with RawServer(ANSWER_197, tls=tls) as server:
-        url = server.url.replace(server.url.split(":")[0], scheme, 1)
+def http_400_to_anything(head: bytes) -> list[bytes]:
+    """What a plain-HTTP server such as nginx answers to a TLS ClientHello."""
+    return [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"]
+
+
+#: name -> (endpoint scheme, the server's TLS, its script, what the error says)
+WRONG_SCHEMES = {
+    "https on a plain port, silent": ("https", False, silent, "connecting or the TLS handshake timed out"),
+    "https on a plain port answering": ("https", False, http_400_to_anything, "TLS handshake failed"),
+    "http on a TLS port": ("http", True, ANSWER_197, "connection failed or was reset"),
+}
+
+
+@pytest.mark.parametrize(("scheme", "tls", "script", "summary"), WRONG_SCHEMES.values(), ids=WRONG_SCHEMES)
+def test_an_endpoint_of_the_wrong_scheme_says_to_check_it(
+    scheme: str, tls: bool, script: Script, summary: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never "raise readTimeout" (urllib3 calls a handshake that never ends a read timeout) nor
+    "set caCertFile": the scheme is what to check."""
+    # Each script answers whatever arrives first, a request or a ClientHello.
+    monkeypatch.setattr(hostile, "_read_head", lambda client: client.recv(65536))
+    context = self_signed(tmp_path)[0] if tls else None
+    with RawServer(script, tls=context) as server:
+        url = f"{scheme}://{server.url.partition('://')[2]}"
         _, error = failure(url, timeout=10.0, connect_timeout=0.5, max_retries=0, insecure=True)
-    summary = (
-        "connecting or the TLS handshake timed out" if scheme == "https" else "connection failed or was reset"
-    )
-    assert isinstance(error, ServiceError) and summary in str(error) and "readTimeout" not in str(error)
+    assert isinstance(error, ServiceError) and summary in str(error), error
     assert "Check modelarts:endpoint / authUrl (scheme, host and port)" in str(error)
+    assert "readTimeout" not in str(error) and "caCertFile" not in str(error)
 
 
 # -- bodies -------------------------------------------------------------------------------------
