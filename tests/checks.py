@@ -4,6 +4,7 @@ show up anywhere, and a job's outputs compared with the emulator's stored JSON."
 from __future__ import annotations
 
 import importlib.util
+import io
 import logging
 import pickle
 import threading
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pulumi_modelarts.cli import run
 from pulumi_modelarts.emulator import EmulatorCredentials, ModelArtsEmulator
 from pulumi_modelarts.errors import ModelArtsError
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
@@ -133,3 +135,10 @@ def mismatches(
     if outputs.get("is_running") is not (stored.get("status") == 8):
         wrong.append("is_running")
     return wrong
+
+
+def invoke(*argv: str) -> tuple[int, str, str]:
+    """``modelarts-vis argv...`` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()

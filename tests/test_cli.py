@@ -19,19 +19,13 @@ from pulumi_modelarts.cli import run
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
-from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner
+from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner, invoke
 from tests.hostile import PagingServer, listed_job, pages_of
 from tests.programs import clean_environ
 
 CLI = os.path.join(os.path.dirname(sys.executable), "modelarts-vis")
 STOPPED = "modelarts-vis: interrupted\n"
 TABLE_HEAD = ["job_id", "job_name", "status_name", "created_at", "service_url"]
-
-
-def invoke(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = run(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def one_line_error(err: str, fragment: str) -> bool:

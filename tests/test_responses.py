@@ -299,6 +299,13 @@ def test_a_redirect_is_an_invalid_response_whatever_its_location_bytes(
         server.read(b"", 302, Location=location.decode("latin-1"))
 
 
+@pytest.mark.parametrize("status", [304, 300, 307])
+def test_a_3xx_without_a_location_says_its_status_not_a_redirect(server: Scripted, status: int) -> None:
+    with pytest.raises(InvalidResponseError, match=f"unexpected HTTP {status} ") as caught:
+        server.read(b"", status)
+    assert "redirect" not in str(caught.value)
+
+
 def test_requests_still_trips_over_a_location_that_is_not_utf8(server: Scripted) -> None:
     """The upstream bug the transport works around by sending on the adapter (psf/requests#4926):
     when this test fails, requests has fixed it."""

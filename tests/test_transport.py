@@ -32,6 +32,8 @@ from pulumi_modelarts.errors import (
 )
 from pulumi_modelarts.settings import Settings, bypasses_proxy
 from pulumi_modelarts.transport import MAX_BODY_BYTES
+from tests import hostile
+from tests.checks import invoke
 from tests.hostile import (
     BOMBS,
     JOB_197,
@@ -40,7 +42,9 @@ from tests.hostile import (
     SLOW_SERVERS,
     PagingServer,
     RawServer,
+    Script,
     TunnelProxy,
+    as_json,
     header,
     listed_job,
     pages_of,
@@ -254,21 +258,119 @@ def test_a_refused_connection_fails_within_a_second_and_says_what_to_check() -> 
     assert elapsed < 1.5
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        b"garbage\r\n\r\n",
-        b"HTTP/2 200\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n",
-        OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
-    ],
-    ids=["garbage status line", "HTTP/2", "101 header fields", "two lengths"],
-)
+JOB_BYTES = as_json(JOB_197)
+LENGTH = b"%d" % len(JOB_BYTES)
+
+
+def framed(
+    head: bytes, *, length: bytes | None = None, coding: bytes | None = None, chunk: bytes = b""
+) -> bytes:
+    """Job 197 after ``head``: with a ``Content-Length`` field, or in one chunk (``chunk``: an
+    extension, trailer fields after the last) under a ``Transfer-Encoding`` field."""
+    head += b"" if length is None else b"Content-Length: %s\r\n" % length
+    if coding is None:
+        return head + b"\r\n" + JOB_BYTES
+    extension, _, trailer = chunk.partition(b"\r\n")
+    body = b"%x%s\r\n%s\r\n0%s\r\n%s\r\n" % (len(JOB_BYTES), extension, JOB_BYTES, extension, trailer)
+    return head + b"Transfer-Encoding: %s\r\n\r\n" % coding + body
+
+
+#: Answers whose framing is wrong: refused at once, though the server keeps the connection open
+#: (http.client would otherwise read until it closes, or wait for a first line that never ends).
+NOT_HTTP = {
+    "garbage status line": b"garbage\r\n\r\n",
+    "HTTP/2": b"HTTP/2 200\r\n\r\n",
+    "101 header fields": b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n",
+    "header line over 64 KiB": framed(OK_HEAD + b"X-Big: " + b"a" * 70_000 + b"\r\n", length=LENGTH),
+    "two lengths": OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "two lengths in one field": framed(OK_HEAD, length=LENGTH + b", 1"),
+    "HTTP/0.9 body": JOB_BYTES,
+    "TLS alert": b"\x15\x03\x03\x00\x02\x02\x46",
+    **{
+        f"status {status.decode()}": b"HTTP/1.1 %s X\r\nContent-Length: 2\r\n\r\n{}" % status
+        for status in (b"600", b"999", b"101", b"099", b"1000", b"+20")
+    },
+    **{
+        f"Content-Length {length.decode()!r}": framed(OK_HEAD, length=length)
+        for length in (b"abc", b"-1", b"+" + LENGTH, LENGTH[:1] + b"_" + LENGTH[1:], b"", b"0x49")
+    },
+    **{
+        f"Transfer-Encoding {coding.decode()!r}": framed(OK_HEAD, coding=coding)
+        for coding in (b"gzip, chunked", b"chunked, identity", b"x-custom")
+    },
+}
+
+
+@pytest.mark.parametrize("answer", NOT_HTTP.values(), ids=NOT_HTTP)
 def test_an_answer_that_is_not_http_says_so_in_one_line(answer: bytes) -> None:
     with RawServer(answering(answer)) as server:
-        _, error = failure(server.url, max_retries=0)
+        _, error = failure(server.url, timeout=5.0, max_retries=0)
     assert isinstance(error, ServiceError) and "the answer is not valid HTTP/1.1" in str(error)
     assert "modelarts:endpoint / authUrl name the API's scheme, host and port" in str(error)
+
+
+#: Framing HTTP allows, however unusual: each is read as its job.
+ODD_BUT_HTTP = {
+    "one length said twice in one field": framed(OK_HEAD, length=LENGTH + b", " + LENGTH),
+    "one length in two fields": framed(OK_HEAD + b"Content-Length:  %s\r\n" % LENGTH, length=LENGTH),
+    "chunked, whitespace around": framed(OK_HEAD, coding=b"Chunked \t"),
+    "chunked beside a length": framed(OK_HEAD, length=b"3", coding=b"chunked"),
+    "chunk extensions and trailers": framed(OK_HEAD, coding=b"chunked", chunk=b";a=b\r\nX-T: 1\r\n"),
+    "identity transfer coding": framed(OK_HEAD + b"Transfer-Encoding: identity\r\n", length=LENGTH),
+    "status 299": reply(299, JOB_197),
+}
+
+
+@pytest.mark.parametrize("answer", ODD_BUT_HTTP.values(), ids=ODD_BUT_HTTP)
+def test_unusual_framing_that_http_allows_is_read(answer: bytes) -> None:
+    with RawServer(answering(answer)) as server:
+        assert read_197(server.url, timeout=5.0, max_retries=0) == 197
+
+
+@pytest.mark.parametrize("encoding", [b"identity", b"gzip"])
+@pytest.mark.parametrize("size", [b"-5", b"-49", b"-0x49"])
+def test_a_negative_chunk_size_is_refused_in_one_line(
+    size: bytes, encoding: bytes, in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """http.client takes it for a size and fails reading it (python/cpython#150751)."""
+    data = JOB_BYTES if encoding == b"identity" else gzip.compress(JOB_BYTES)
+    head = OK_HEAD + b"Content-Encoding: %s\r\nTransfer-Encoding: chunked\r\n\r\n" % encoding
+    with RawServer(answering(head + b"%s\r\n%s\r\n0\r\n\r\n" % (size, data))) as server:
+        _, error = failure(server.url, timeout=5.0, max_retries=0)
+        monkeypatch.setenv("MODELARTS_TIMEOUT", "5")
+        code, out, err = invoke("get", "197", "--endpoint", server.url)
+    assert isinstance(error, InvalidResponseError) and "body was cut off or badly framed" in str(error)
+    assert (code, out, err.count("\n")) == (5, "", 1) and "badly framed" in err
+
+
+def http_400_to_anything(head: bytes) -> list[bytes]:
+    """What a plain-HTTP server such as nginx answers to a TLS ClientHello."""
+    return [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"]
+
+
+#: name -> (endpoint scheme, the server's TLS, its script, what the error says)
+WRONG_SCHEMES = {
+    "https on a plain port, silent": ("https", False, silent, "connecting or the TLS handshake timed out"),
+    "https on a plain port answering": ("https", False, http_400_to_anything, "TLS handshake failed"),
+    "http on a TLS port": ("http", True, ANSWER_197, "connection failed or was reset"),
+}
+
+
+@pytest.mark.parametrize(("scheme", "tls", "script", "summary"), WRONG_SCHEMES.values(), ids=WRONG_SCHEMES)
+def test_an_endpoint_of_the_wrong_scheme_says_to_check_it(
+    scheme: str, tls: bool, script: Script, summary: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never "raise readTimeout" (urllib3 calls a handshake that never ends a read timeout) nor
+    "set caCertFile": the scheme is what to check."""
+    # Each script answers whatever arrives first, a request or a ClientHello.
+    monkeypatch.setattr(hostile, "_read_head", lambda client: client.recv(65536))
+    context = self_signed(tmp_path)[0] if tls else None
+    with RawServer(script, tls=context) as server:
+        url = f"{scheme}://{server.url.partition('://')[2]}"
+        _, error = failure(url, timeout=10.0, connect_timeout=0.5, max_retries=0, insecure=True)
+    assert isinstance(error, ServiceError) and summary in str(error), error
+    assert "Check modelarts:endpoint / authUrl (scheme, host and port)" in str(error)
+    assert "readTimeout" not in str(error) and "caCertFile" not in str(error)
 
 
 # -- bodies -------------------------------------------------------------------------------------

@@ -226,8 +226,9 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
     if 300 <= status < 400:
-        target = one_line(redact(response.headers.get("Location", "")), 80) or "nowhere"
-        cls, summary = InvalidResponseError, f"unexpected redirect to {target}"
+        target = one_line(redact(response.headers.get("Location", "")), 80)
+        summary = f"unexpected redirect to {target}" if target else f"unexpected HTTP {status}"
+        cls = InvalidResponseError
         hint = "Point modelarts:endpoint / authUrl at the API host itself"
     elif key in PROJECT_MISMATCH_CODES:
         cls, summary = PermissionDeniedError, "the project ID does not match the credentials"

@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -20,7 +21,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from http.client import HTTPException, HTTPResponse as _HttpClientResponse
+from http.client import BadStatusLine, HTTPException, HTTPResponse as _HttpClientResponse
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +52,7 @@ _HEADERS = {
 _CHUNK_BYTES = 64 * 1024
 _TIMEOUT_HINT = "Raise modelarts:timeout if the service is this slow, or check the network"
 _READ_TIMEOUT_HINT = "Raise modelarts:readTimeout if the service is this slow"
+_CHECK_ENDPOINT = "Check modelarts:endpoint / authUrl (scheme, host and port) and the network"
 _LOG = logging.getLogger("pulumi_modelarts")
 
 
@@ -160,13 +162,33 @@ if hasattr(os, "register_at_fork"):
 class _FinalResponse(_HttpClientResponse):
     """The final answer: http.client skips only ``100 Continue``, so another interim answer (``102``,
     ``103 Early Hints``; RFC 9110 15.2) was taken for it, and the real one, left on the connection,
-    was read as the next request's (python/cpython#42550, urllib3/urllib3#3336)."""
+    was read as the next request's (python/cpython#42550, urllib3/urllib3#3336). Framing that
+    http.client would read until the server closes (an invalid ``Content-Length``, a transfer coding
+    never asked for; python/cpython#150751) or a first line that is not HTTP's, which may never end
+    (HTTP/0.9, a TLS alert), is refused at once instead of waiting for the deadline."""
 
     def begin(self) -> None:
-        super().begin()
-        while 101 < self.status < 200:  # its header fields are read; the answer follows
-            self.headers = None  # type: ignore[assignment] # what begin() checks to start again
+        while True:
+            if not b"HTTP/".startswith(self.fp.peek(5)[:5]):
+                raise BadStatusLine("not an HTTP/1.x status line")
             super().begin()
+            if not 101 < self.status < 200:
+                break
+            self.headers = None  # type: ignore[assignment] # interim: begin() reads the answer after it
+        coding = (self.headers.get("Transfer-Encoding") or "identity").strip().lower()
+        if coding == "chunked" and not self.chunked:  # "chunked ": whitespace is no part of a value
+            self.chunked, self.chunk_left, self.length = True, None, None
+        fields = () if self.chunked else self.headers.get_all("Content-Length", ())
+        lengths = {length.strip() for field in fields for length in field.split(",")}
+        if (
+            not 200 <= self.status < 600  # 101 Switching Protocols was never asked for either
+            or (coding != "identity" and not self.chunked)
+            or len(lengths) > 1
+            or not all(length.isascii() and length.isdigit() for length in lengths)
+        ):
+            raise HTTPException("unusable status or framing")
+        if lengths and self.length is None:  # "74, 74": one length, said twice (RFC 9110 8.6)
+            self.length = int(lengths.pop())
 
 
 class _WatchedConnection(HTTPConnection):
@@ -239,7 +261,10 @@ class _DeadlineHTTPSPool(_DeadlinePool, urllib3.HTTPSConnectionPool):
         # modelarts:insecure the package has already said so once, in its own words.
         urllib3.HTTPConnectionPool._validate_conn(self, conn)
         if conn.is_closed:
-            conn.connect()
+            try:
+                conn.connect()
+            except TimeoutError:  # the handshake, which urllib3 reports as a read timeout
+                raise urllib3.exceptions.ConnectTimeoutError(conn, "TLS handshake timed out") from None
 
 
 _POOL_CLASSES = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
@@ -463,14 +488,15 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
             body = _inflate(response.raw.stream(_CHUNK_BYTES, decode_content=False), encoding)
     except zlib.error:
         raise refuse(f"response body is not valid {encoding} data") from None
-    except (requests.RequestException, Urllib3Error, OSError) as exc:
+    # ValueError: http.client takes a negative chunk size for one and fails reading it (python/cpython#150751)
+    except (requests.RequestException, Urllib3Error, OSError, ValueError) as exc:
         budget.expired |= budget.remaining() <= 0  # the deadline's doing, however late the watchdog
         if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError) and not budget.expired:
             summary = "the response body stalled for longer than the read timeout"
             status, hint = response.status_code, _READ_TIMEOUT_HINT
             raise context.error(ServiceError, summary, status=status, hint=hint) from None
         if not budget.expired:
-            raise refuse(f"response body was cut off ({type(exc).__name__})") from None
+            raise refuse(f"response body was cut off or badly framed ({type(exc).__name__})") from None
     if budget.expired:  # the watchdog ended the read: what arrived may look complete but is not
         summary = f"the response did not arrive within the call's timeout of {budget.seconds:g} s"
         raise context.error(ServiceError, summary, hint=_TIMEOUT_HINT)
@@ -522,9 +548,13 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, requests.exceptions.SSLError) and isinstance(
+        reason.args[0], ssl.SSLCertVerificationError
+    ):
         hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
-        return "TLS handshake or certificate verification failed", hint + " (or insecure, for testing only)"
+        return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
+    if isinstance(exc, requests.exceptions.SSLError):  # e.g. a plain-HTTP server behind an https:// URL
+        return "TLS handshake failed", f"{_CHECK_ENDPOINT}: an https:// URL must serve TLS"
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
         hint = "Check modelarts:endpoint / authUrl, region and cloud, and DNS"
         return "host name could not be resolved", hint
@@ -532,7 +562,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         hint = "Check modelarts:endpoint / authUrl and that the service is running there"
         return "connection refused", hint
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "connection timed out", "Check the endpoint and the network (firewall, proxy)"
+        return "connecting or the TLS handshake timed out", f"{_CHECK_ENDPOINT} (firewall, proxy)"
     if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
         return "no response within the read timeout", _READ_TIMEOUT_HINT
     cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
@@ -540,5 +570,5 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
         hint = "Check that modelarts:endpoint / authUrl name the API's scheme, host and port"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
-    hint = "Check the endpoint and network; raise modelarts:maxRetries if the connection is unreliable"
+    hint = f"{_CHECK_ENDPOINT}; raise modelarts:maxRetries if the connection is unreliable"
     return "connection failed or was reset", hint
