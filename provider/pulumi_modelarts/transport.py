@@ -548,12 +548,11 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
-    if isinstance(exc, requests.exceptions.SSLError) and isinstance(
-        reason.args[0], ssl.SSLCertVerificationError
-    ):
-        hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
-        return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
-    if isinstance(exc, requests.exceptions.SSLError):  # e.g. a plain-HTTP server behind an https:// URL
+    if isinstance(exc, requests.exceptions.SSLError):
+        if any(isinstance(arg, ssl.SSLCertVerificationError) for arg in reason.args):
+            hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
+            return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
+        # e.g. a plain-HTTP server behind an https:// URL
         return "TLS handshake failed", f"{_CHECK_ENDPOINT}: an https:// URL must serve TLS"
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
         hint = "Check modelarts:endpoint / authUrl, region and cloud, and DNS"
