@@ -101,10 +101,9 @@ def _checked(key: str, value: Any) -> Any:
 
 
 def _read_id(values: list[Any]) -> str:
-    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known."""
-    read_id, *targets = values
-    _check_known(_targets(*targets))
-    return str(_check_known({"job_id": read_id})["job_id"])
+    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known
+    (and checked: see ``_targets``)."""
+    return str(_check_known({"job_id": values[0]})["job_id"])
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
