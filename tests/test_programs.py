@@ -13,6 +13,8 @@ import re
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +24,10 @@ import yaml
 from pulumi.runtime import rpc
 
 from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.errors import InvalidInputError
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
+from pulumi_modelarts.validation import check_target
 from tests.checks import CANARY, CANARY_SECRETS, SECRET_CONFIG_KEYS, find_text, outputs_of
 from tests.harness import serialized_provider
 from tests.programs import (
@@ -705,6 +709,35 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
     assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"])
     assert run.error["message"].startswith(f"{WHOLE}9007199254740991, got ")
     assert "\n" not in run.error["message"] and emulator.requests == []
+
+
+#: What an ``Output`` may resolve to that the SDK cannot send as it is (it raises, or rounds
+#: ``2**53 + 1`` to the double Check would show), in each form that takes one: ``{}`` the Output.
+UNSENDABLE = {
+    "decimal": ("job_id", "Decimal('197')", "VisualizationJob('x', job_id={})"),
+    "fraction": ("job_id", "Fraction(197)", "VisualizationJob.get('x', {})"),
+    "huge": ("job_id", "10**400", "VisualizationJob('x', job_id={})"),
+    "above-2**53": ("job_id", "2**53 + 1", "VisualizationJob('x', job_id={})"),
+    "bytes-id-option": ("job_id", "b'197'", "VisualizationJob('x', 197, opts=pulumi.ResourceOptions(id={}))"),
+    "bool": ("job_id", "True", "VisualizationJob.get('x', {})"),
+    "bytes-project": ("project_id", "b'p'", "VisualizationJob('x', 197, project_id={})"),
+    "decimal-region": ("region", "Decimal(1)", "VisualizationJob.get('x', 197, region={})"),
+}
+
+
+@pytest.mark.parametrize(("key", "value", "form"), UNSENDABLE.values(), ids=UNSENDABLE)
+def test_an_output_of_a_value_the_engine_cannot_carry_is_refused_as_the_value_itself(
+    tmp_path: Path, emulator: ModelArtsEmulator, key: str, value: str, form: str
+) -> None:
+    """Not the SDK's ``ValueError``/``OverflowError`` with a traceback, nor Check's rounded double:
+    the one line a known value gets, as given."""
+    header = "from decimal import Decimal\nfrom fractions import Fraction\n"
+    run = run_resources(emulator, tmp_path, header + form.format(f"pulumi.Output.from_input({value})") + "\n")
+    with pytest.raises(InvalidInputError) as known:
+        check_target(key, eval(value, {"Decimal": Decimal, "Fraction": Fraction}))
+    assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"]), run.error
+    assert run.error["message"] == str(known.value) and "\n" not in run.error["message"]
+    assert emulator.requests == []
 
 
 WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "

@@ -84,16 +84,26 @@ def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _targets(*values: Any) -> dict[str, Any]:
-    """The inputs naming the job; each is read twice, so an awaitable (a coroutine) as an ``Output``."""
+    """The inputs naming the job; each is read twice, so an awaitable (a coroutine) as an ``Output``,
+    checked once known as a known value is: the SDK cannot send a ``Decimal`` or ``10**400``, and
+    ``2**53 + 1`` would reach Check as ``9007199254740992.0``."""
     pairs = zip(TARGET_INPUTS, values, strict=True)
-    return {key: pulumi.Output.from_input(v) if isinstance(v, Awaitable) else v for key, v in pairs}
+    targets = {key: pulumi.Output.from_input(v) if isinstance(v, Awaitable) else v for key, v in pairs}
+    return {
+        k: v.apply(functools.partial(_checked, k)) if isinstance(v, pulumi.Output) else v
+        for k, v in targets.items()
+    }
+
+
+def _checked(key: str, value: Any) -> Any:
+    _check_known({key: value})
+    return value
 
 
 def _read_id(values: list[Any]) -> str:
-    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known."""
-    read_id, *targets = values
-    _check_known(_targets(*targets))
-    return str(_check_known({"job_id": read_id})["job_id"])
+    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known
+    (and checked: see ``_targets``)."""
+    return str(_check_known({"job_id": values[0]})["job_id"])
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
