@@ -126,14 +126,20 @@ class ModelArtsClient:
             query["search_content"] = check_name(search_content, field="search_content")
         return self._pages(query)
 
-    def _pages(self, query: dict[str, str], listings: int = 1) -> Iterator[JobModel]:
-        """Each job once (as last listed), sorted, once every page is read (a server may send fewer a
-        page than asked): up to ``job_total_count`` jobs, else up to an empty, shorter or repeated
-        page, which is refused while counted jobs are missing, as is a job outside the status asked
-        for. A count that changes between pages means jobs came or went and the pages shifted (one
+    def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:
+        by, descending = query["sortBy"], query["order"] == "desc"
+        yield from sorted(
+            self._listed(query).values(), key=lambda job: _sort_key(job, by), reverse=descending
+        )
+
+    def _listed(self, query: dict[str, str], listings: int = 1) -> dict[int, JobModel]:
+        """Each job once (as last listed), once every page is read (a server may send fewer a page
+        than asked): up to ``job_total_count`` jobs, else up to an empty, shorter or repeated page,
+        which is refused while counted jobs are missing, as is a job outside the status asked for.
+        A count that changes between pages means jobs came or went and the pages shifted (one
         deleted on page 1 moves a job unread onto it): the listing is read again from page 1."""
         listed, size, status, counted = dict[int, JobModel](), 0, query.get("status"), None
-        with self._transport.deadline():  # every page under the call's one deadline
+        with self._transport.deadline():  # every page, every listing under the call's one deadline
             for page in range(1, MAX_PAGES + 1):
                 params = urlencode({**query, "page": page}, quote_via=quote, safe="")
                 response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
@@ -153,8 +159,7 @@ class ModelArtsClient:
                         counts = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
                         summary = f"the listing changed while it was read {listings} times ({counts})"
                         raise invalid_response(response, context, summary)
-                    yield from self._pages(query, listings + 1)
-                    return
+                    return self._listed(query, listings + 1)
                 counted = total
                 if total is not None and len(listed) < total and ended:
                     summary = (
@@ -162,12 +167,9 @@ class ModelArtsClient:
                     )
                     raise invalid_response(response, context, summary)
                 if len(listed) == total or ended:
-                    break
+                    return listed
                 size = max(size, len(listing.jobs))
-            else:
-                raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
-        by, descending = query["sortBy"], query["order"] == "desc"
-        yield from sorted(listed.values(), key=lambda job: _sort_key(job, by), reverse=descending)
+            raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
 
     def find_visualization_job(self, job_name: str) -> JobModel:
         """The one job whose name is exactly ``job_name`` (the service's search is fuzzy), read
