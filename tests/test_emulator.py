@@ -220,6 +220,7 @@ def test_add_update_and_remove_jobs() -> None:
         (lambda em: em.add_project("x", "../other"), "project_id"),
         (lambda em: em.add_project("x", em.project_id), "already exists"),
         (lambda em: em.inject_fault("get"), "unknown route 'get'"),
+        *((lambda em, n=n: em.inject_fault("get_job", count=n), "count must be") for n in (0, -1, 1.5, True)),
     ],
 )
 def test_bad_seeds_and_settings_are_refused(call: Any, message: str) -> None:
