@@ -144,6 +144,8 @@ def test_find_and_list_against_servers_that_page_their_own_way(
     [
         ((), "the following arguments are required: COMMAND"),
         (("get",), "the following arguments are required: JOB_ID"),
+        (("find", "-tmp"), "required: NAME; a name that starts with '-' goes after '--' (find -- -name)"),
+        (("find",), "required: NAME; a name that starts with '-' goes after '--'"),
         (("fetch", "197"), "invalid choice: 'fetch'"),
         (("list", "--status", "sleepy"), "unknown status 'sleepy'"),
         (("get", "197", "--format", "xml"), "invalid choice: 'xml'"),
