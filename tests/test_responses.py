@@ -267,6 +267,20 @@ def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: A
         assert 0 < server.list_requests() <= most
 
 
+def test_a_job_on_two_pages_is_taken_as_last_listed() -> None:
+    """Its status changed between the pages (so did its place in a listing sorted by status)."""
+    pages = {
+        1: [listed_job(1), {**listed_job(2), "status": 7}],
+        2: [{**listed_job(2), "status": 11}, listed_job(3)],
+    }
+    with (
+        PagingServer(lambda page: {"job_total_count": 3, "jobs": pages.get(page, [])}) as server,
+        closing(ModelArtsClient(settings_for(server.url))) as client,
+    ):
+        listed = client.list_visualization_jobs(sort_by="status", per_page=2)
+        assert [(job.job_id, job.status) for job in listed] == [(1, 8), (3, 8), (2, 11)]
+
+
 # -- non-finite numbers (defect 6) -------------------------------------------------------------
 
 
