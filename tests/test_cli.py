@@ -144,6 +144,8 @@ def test_find_and_list_against_servers_that_page_their_own_way(
     [
         ((), "the following arguments are required: COMMAND"),
         (("get",), "the following arguments are required: JOB_ID"),
+        (("find", "-tmp"), "required: NAME; a name that starts with '-' goes after '--' (find -- -name)"),
+        (("find",), "required: NAME; a name that starts with '-' goes after '--'"),
         (("fetch", "197"), "invalid choice: 'fetch'"),
         (("list", "--status", "sleepy"), "unknown status 'sleepy'"),
         (("get", "197", "--format", "xml"), "invalid choice: 'xml'"),
@@ -268,6 +270,8 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
         ('[{"job_name": "x", "duration": -1}]', "'duration' must be an int from 0 to"),
         ('[{"job_name": "x", "remaining_duration": NaN}]', "'remaining_duration' must be a finite number"),
         ('[{"job_name": "x", "remaining_duration": "5"}]', "'remaining_duration' must be a finite number"),
+        ('[{"job_name": "x", "job_desc": 5}]', "'job_desc' must be text or null, got 5"),
+        ('[{"job_name": "x", "flavor": "c"}]', "'flavor' must be {'code': text} or null"),
         ("a directory", "Is a directory"),
         ("[" * 100_000 + "]" * 100_000, "maximum recursion depth exceeded"),
         ('{"jobs": ' * 50_000 + "[]" + "}" * 50_000, "maximum recursion depth exceeded"),

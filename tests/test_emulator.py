@@ -153,6 +153,30 @@ def test_job_names_follow_the_products_rule(api: Api, name: str) -> None:
     assert job_id in [job["job_id"] for job in found if job["job_name"] == name]
 
 
+@pytest.mark.parametrize(
+    ("order", "expected"), [("asc", [245, 197, 212, 230]), ("desc", [230, 212, 197, 245])]
+)
+def test_a_sort_key_without_a_value_sorts_after_every_value(
+    api: Api, order: str, expected: list[int]
+) -> None:
+    """A job without a description, listed by description, came back as an HTTP 500 and a traceback."""
+    api.em.update_job(212, job_desc=None)
+    api.em.update_job(230, job_desc=None)
+    api.em.update_job(197, job_desc="b")
+    api.em.update_job(245, job_desc="a")
+    response = api.jobs(sortBy="job_desc", order=order)
+    assert response.status_code == 200, response.text
+    assert [job["job_id"] for job in response.json()["jobs"]] == expected
+
+
+def test_job_ids_are_never_reused() -> None:
+    """As the service's: a job created after the newest was deleted is another job."""
+    em = ModelArtsEmulator([{"job_name": "a"}, {"job_name": "b"}])
+    em.remove_job(2)
+    assert em.add_job("c")["job_id"] == 3
+    assert [job["job_id"] for job in em.jobs()] == [1, 3]
+
+
 def test_add_update_and_remove_jobs() -> None:
     em = ModelArtsEmulator(project_id="proj")
     job = em.add_job("first")
@@ -181,6 +205,14 @@ def test_add_update_and_remove_jobs() -> None:
         (lambda em: em.add_job("x", colour="red"), "unknown job field"),
         (lambda em: em.add_job("x", job_id=5), "already exists"),
         (lambda em: em.update_job(5, status="8"), "'status' must be an int"),
+        # Text the client would refuse on every read is refused when seeded, naming the field.
+        (lambda em: em.add_job("x", job_desc=5), "'job_desc' must be text or null"),
+        (lambda em: em.add_job("x", service_url=["https://x"]), "'service_url' must be text"),
+        (lambda em: em.update_job(5, job_type=1), "'job_type' must be text"),
+        (lambda em: em.update_job(5, train_url={"obs": "/x"}), "'train_url' must be text"),
+        (lambda em: em.add_job("x", flavor="c"), "'flavor' must be"),
+        (lambda em: em.add_job("x", flavor=[{"code": "c"}]), "'flavor' must be"),
+        (lambda em: em.add_job("x", flavor={"code": 5}), "'flavor' must be"),
         (lambda em: ModelArtsEmulator([{"job_id": 1}]), "a job needs a job_name"),
         (lambda em: ModelArtsEmulator(token_ttl=0), "token_ttl"),
         (lambda em: ModelArtsEmulator(project_id="a/b"), "project_id"),
@@ -188,6 +220,7 @@ def test_add_update_and_remove_jobs() -> None:
         (lambda em: em.add_project("x", "../other"), "project_id"),
         (lambda em: em.add_project("x", em.project_id), "already exists"),
         (lambda em: em.inject_fault("get"), "unknown route 'get'"),
+        *((lambda em, n=n: em.inject_fault("get_job", count=n), "count must be") for n in (0, -1, 1.5, True)),
     ],
 )
 def test_bad_seeds_and_settings_are_refused(call: Any, message: str) -> None:

@@ -157,6 +157,22 @@ def test_a_listing_that_never_ends_is_refused_before_it_fills_memory(size: int, 
 
 
 _ONE_TO_25 = list(range(1, 26))
+
+
+def changed_once(change: Callable[[list[int]], object], *, total: bool = True) -> Callable[[int], Any]:
+    """Jobs 1-25, 10 a page, that ``change`` alters once, after page 1 was read (a job created or
+    deleted while the pages are read, as in a busy project)."""
+    ids, changed = list(_ONE_TO_25), list[object]()
+
+    def page(number: int) -> dict[str, Any]:
+        if number > 1 and not changed:
+            changed.append(change(ids))
+        counted = {"job_total_count": len(ids)} if total else {}
+        return {**counted, "jobs": [listed_job(n) for n in ids[(number - 1) * 10 :][:10]]}
+
+    return page
+
+
 _WHOLE_LIST = {"job_total_count": 3, "jobs": [listed_job(n) for n in (1, 2, 3)]}
 #: name -> (the server's page N, jobs listed or a typed error, list requests at most). Each server
 #: pages its own way: the jobs are all of them, sorted, or the listing is refused, never a part of it.
@@ -203,6 +219,30 @@ LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
         3,
     ),
     "made-up jobs for every page": (lambda page: pages_of(1, 10**6)(page), "past 1000 pages", 1000),
+    # Jobs that come or go while the pages are read shift the pages after them: read again.
+    "deleted on page 1 while read": (
+        changed_once(lambda ids: ids.remove(3)),
+        [*_ONE_TO_25[:2], *_ONE_TO_25[3:]],
+        6,
+    ),
+    "deleted on page 2 while read": (
+        changed_once(lambda ids: ids.remove(12)),
+        [*_ONE_TO_25[:11], *_ONE_TO_25[12:]],
+        6,
+    ),
+    "deleted on page 3 while read": (changed_once(lambda ids: ids.remove(25)), _ONE_TO_25[:24], 6),
+    "created first while read": (changed_once(lambda ids: ids.insert(0, 40)), [*_ONE_TO_25, 40], 6),
+    "created last while read": (changed_once(lambda ids: ids.append(40)), [*_ONE_TO_25, 40], 6),
+    "counted on page 1 only": (
+        lambda page: {k: v for k, v in pages_of(10)(page).items() if page == 1 or k == "jobs"},
+        _ONE_TO_25,
+        3,
+    ),
+    "a count that changes on every page": (
+        lambda page: {**pages_of(10)(page), "job_total_count": 25 + page},
+        "changed while it was read 3 times (26 jobs counted on page 1, 27 on page 2)",
+        6,
+    ),
 }
 
 
@@ -225,6 +265,20 @@ def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: A
         else:
             assert outcome == expected
         assert 0 < server.list_requests() <= most
+
+
+def test_a_job_on_two_pages_is_taken_as_last_listed() -> None:
+    """Its status changed between the pages (so did its place in a listing sorted by status)."""
+    pages = {
+        1: [listed_job(1), {**listed_job(2), "status": 7}],
+        2: [{**listed_job(2), "status": 11}, listed_job(3)],
+    }
+    with (
+        PagingServer(lambda page: {"job_total_count": 3, "jobs": pages.get(page, [])}) as server,
+        closing(ModelArtsClient(settings_for(server.url))) as client,
+    ):
+        listed = client.list_visualization_jobs(sort_by="status", per_page=2)
+        assert [(job.job_id, job.status) for job in listed] == [(1, 8), (3, 8), (2, 11)]
 
 
 # -- non-finite numbers (defect 6) -------------------------------------------------------------

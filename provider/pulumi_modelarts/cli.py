@@ -43,6 +43,8 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith("required: NAME"):  # find -name: argparse took the name for an option
+            message += "; a name that starts with '-' goes after '--' (find -- -name)"
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 

@@ -26,6 +26,7 @@ from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number,
 MAX_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
 MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
+MAX_LISTINGS = 3  # reads of a listing whose count keeps changing between its pages
 #: Shared clients, one per place read, each with its token and project: this guards long-lived
 #: processes; the most recent keep their connections (one per thread each), the others reconnect.
 MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
@@ -126,11 +127,19 @@ class ModelArtsClient:
         return self._pages(query)
 
     def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:
-        """Each job once, sorted, once every page is read (a server may send fewer a page than asked):
-        up to ``job_total_count`` jobs, else up to an empty, shorter or repeated page, which is
-        refused while counted jobs are missing, as is a job outside the status asked for."""
-        listed, size, status = dict[int, JobModel](), 0, query.get("status")
-        with self._transport.deadline():  # every page under the call's one deadline
+        by, descending = query["sortBy"], query["order"] == "desc"
+        yield from sorted(
+            self._listed(query).values(), key=lambda job: _sort_key(job, by), reverse=descending
+        )
+
+    def _listed(self, query: dict[str, str], listings: int = 1) -> dict[int, JobModel]:
+        """Each job once (as last listed), once every page is read (a server may send fewer a page
+        than asked): up to ``job_total_count`` jobs, else up to an empty, shorter or repeated page,
+        which is refused while counted jobs are missing, as is a job outside the status asked for.
+        A count that changes between pages means jobs came or went and the pages shifted (one
+        deleted on page 1 moves a job unread onto it): the listing is read again from page 1."""
+        listed, size, status, counted = dict[int, JobModel](), 0, query.get("status"), None
+        with self._transport.deadline():  # every page, every listing under the call's one deadline
             for page in range(1, MAX_PAGES + 1):
                 params = urlencode({**query, "page": page}, quote_via=quote, safe="")
                 response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
@@ -145,18 +154,22 @@ class ModelArtsClient:
                         response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
                     )
                 total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
+                if None not in (counted, total) and total != counted:
+                    if listings == MAX_LISTINGS:
+                        counts = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
+                        summary = f"the listing changed while it was read {listings} times ({counts})"
+                        raise invalid_response(response, context, summary)
+                    return self._listed(query, listings + 1)
+                counted = total
                 if total is not None and len(listed) < total and ended:
                     summary = (
                         f"the listing ended at page {page} with {len(listed)} of the {total} jobs it counts"
                     )
                     raise invalid_response(response, context, summary)
                 if len(listed) == total or ended:
-                    break
+                    return listed
                 size = max(size, len(listing.jobs))
-            else:
-                raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
-        by, descending = query["sortBy"], query["order"] == "desc"
-        yield from sorted(listed.values(), key=lambda job: _sort_key(job, by), reverse=descending)
+            raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
 
     def find_visualization_job(self, job_name: str) -> JobModel:
         """The one job whose name is exactly ``job_name`` (the service's search is fuzzy), read

@@ -93,6 +93,12 @@ def _checked(job: dict[str, Any]) -> dict[str, Any]:
         isinstance(left, bool) or not isinstance(left, int | float) or not math.isfinite(left)
     ):
         raise ValueError(f"job field 'remaining_duration' must be a finite number or null, got {left!r}")
+    for name in ("job_desc", "service_url", "resource_id", "train_url", "job_type"):
+        if not isinstance(job[name], str | None):
+            raise ValueError(f"job field {name!r} must be text or null, got {job[name]!r}")
+    flavor = job["flavor"]
+    if flavor is not None and not (isinstance(flavor, dict) and isinstance(flavor.get("code"), str | None)):
+        raise ValueError(f"job field 'flavor' must be {{'code': text}} or null, got {flavor!r}")
     check_identifier("job_name", job["job_name"])
     return {name: job[name] for name in JOB_FIELDS}
 
@@ -112,12 +118,13 @@ class Backend:
         self.projects = [Project(region, project_id)]
         self.tokens: dict[str, Token] = {}
         self.by_id: dict[int, dict[str, Any]] = {}
+        self.last_id = 0
         self.lock = threading.RLock()
 
     def add_job(self, job_name: str, **fields: Any) -> dict[str, Any]:
         """Store a job (RUNNING unless told otherwise); returns a copy with every field."""
         with self.lock:
-            job_id = fields.get("job_id", max(self.by_id, default=0) + 1)
+            job_id = fields["job_id"] if "job_id" in fields else self.last_id + 1
             kind = "mindinsight" if str(fields.get("job_type")).lower() == "mindinsight" else "tensorboard"
             job = {
                 **copy.deepcopy(JOB_TEMPLATE),
@@ -132,6 +139,7 @@ class Backend:
             if job["job_id"] in self.by_id:
                 raise ValueError(f"job {job['job_id']} already exists")
             self.by_id[job["job_id"]] = job
+            self.last_id = max(self.last_id, job["job_id"])  # as the service, never reused
             return copy.deepcopy(job)
 
     def update_job(self, job_id: int, **fields: Any) -> dict[str, Any]:
@@ -157,14 +165,17 @@ class Backend:
             return copy.deepcopy([self.by_id[job_id] for job_id in sorted(self.by_id)])
 
     def query(self, status: int | None, search: str, sort_by: str, descending: bool) -> list[dict[str, Any]]:
-        """Jobs filtered by status and name substring (case-insensitive), sorted stably."""
+        """Jobs filtered by status and name substring (case-insensitive), sorted stably: ties by
+        job ID, a null (a description) after every value, as the product sorts."""
         needle = search.casefold()
         found = [
             job
             for job in self.by_id.values()
             if status in (None, job["status"]) and needle in job["job_name"].casefold()
         ]
-        return sorted(found, key=lambda job: (job[sort_by], job["job_id"]), reverse=descending)
+        return sorted(
+            found, key=lambda job: (job[sort_by] is None, job[sort_by], job["job_id"]), reverse=descending
+        )
 
     def add_project(self, name: str, project_id: str) -> None:
         """Register another project of the account (names may repeat, IDs may not); it holds no jobs."""

@@ -79,6 +79,8 @@ class Fault:
     def __post_init__(self) -> None:
         if self.route not in wire.ROUTES:  # a fault on a misspelt route would never fire
             raise ValueError(f"unknown route {self.route!r}; use one of {', '.join(wire.ROUTES)}")
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise ValueError(f"count must be a whole number from 1, got {self.count!r}")  # else for ever
 
 
 class ModelArtsEmulator(Backend):
