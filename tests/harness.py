@@ -136,6 +136,12 @@ class ProviderServer:
         for reader in self._readers:
             reader.join(timeout=5)
 
+    def stop(self, signum: int, timeout: float) -> int:
+        """Signal the process as the engine does to stop it; its exit code, if it exits in time."""
+        assert self._proc is not None
+        self._proc.send_signal(signum)
+        return self._proc.wait(timeout=timeout)
+
     def _call(self, method: str, urn: str | None = None, **fields: Any) -> Any:
         if urn is not None:
             parts = urn.split("::")

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -29,6 +32,7 @@ from tests.harness import (
     serialized_provider,
     urn_for,
 )
+from tests.hostile import PROJECT, SLOW_SERVERS, RawServer, Script, reply
 
 PLUGIN_CALLS, REPLACE = ["GetPluginInfo", "Configure"], ["Check", "Diff", "Check"]
 
@@ -580,6 +584,31 @@ def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelAr
     # All four arrived before the first could have been answered: they were in flight together.
     assert max(r.time for r in reads) - min(r.time for r in reads) < emulator.latency
     assert [engine.state[engine.urn(f"job{i}")].outputs["job_id"] for i in ids] == ids
+
+
+#: Servers holding reads far past the engine's patience: silent, trickling, or asking for a long back-off.
+HELD_READS = {
+    **{name: SLOW_SERVERS[name] for name in ("silent before the status line", "silent in the body")},
+    **{name: SLOW_SERVERS[name] for name in ("body trickled", "TLS handshake trickled")},
+    "backing off": (lambda _: [reply(503, {}, Retry_After="25")], "http"),
+}
+
+
+@pytest.mark.parametrize("server", HELD_READS.values(), ids=HELD_READS)
+def test_the_engines_sigint_ends_reads_in_flight_and_the_process_at_once(server: tuple[Script, str]) -> None:
+    """The engine stops the provider process with SIGINT and kills it a few seconds later: reads
+    in flight (more than the server's four workers) end at once, without a traceback, however
+    long their timeout; the SDK's server would otherwise wait for each of them."""
+    config = {"modelarts:authToken": "token", "modelarts:projectId": PROJECT, "modelarts:timeout": "30"}
+    with RawServer(*server) as slow, ProviderServer() as provider, ThreadPoolExecutor(6) as pool:
+        provider.configure({**config, "modelarts:endpoint": slow.url})
+        props = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
+        reads = [pool.submit(provider.create, urn_for(f"job{n}"), props) for n in range(6)]
+        while len(slow.clients) < 4 and not any(read.done() for read in reads):
+            time.sleep(0.01)  # until four reads are held (a TLS handshake sends no request head)
+        assert provider.stop(signal.SIGINT, timeout=5) == 0
+        assert all(isinstance(read.exception(), ProviderCallError) for read in reads)
+    assert provider.output == {"stdout": [], "stderr": []}
 
 
 @pytest.mark.parametrize("auth", ["aksk", "password"])

@@ -81,6 +81,12 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+def _expire(budget: CallBudget) -> None:
+    budget.expired = True
+    for sock in budget.sockets:
+        _shutdown(sock)
+
+
 class _Watchdog:
     """One thread per process, started on first use: a call still running at its deadline is
     marked expired and its sockets shut down, so that a blocked read returns at once."""
@@ -90,10 +96,13 @@ class _Watchdog:
         self._active: set[CallBudget] = set()
         self._next = float("inf")  # the deadline the thread sleeps until
         self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()  # set as the process exits: every call ends at once
 
     def add(self, budget: CallBudget) -> None:
         with self._wakeup:
             self._active.add(budget)
+            if self.stopping.is_set():
+                _expire(budget)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="modelarts-deadlines", daemon=True)
                 self._thread.start()
@@ -128,20 +137,29 @@ class _Watchdog:
                 sock.close()
             budget.closed.clear()
 
+    def stop(self) -> None:
+        """End every call as at its deadline, now and from now on: the process is exiting, and
+        Python would wait for each worker thread's call to end. The engine stops a provider with
+        SIGINT and kills it a few seconds later (pulumi/pulumi#19603); it should be gone by then."""
+        with self._wakeup:
+            self.stopping.set()
+            for budget in self._active:
+                _expire(budget)
+
     def _run(self) -> None:
         with self._wakeup:
             while True:
                 now = time.monotonic()
                 for budget in self._active:
                     if budget.deadline <= now and not budget.expired:
-                        budget.expired = True
-                        for sock in budget.sockets:
-                            _shutdown(sock)
+                        _expire(budget)
                 self._next = min((b.deadline for b in self._active if not b.expired), default=float("inf"))
                 self._wakeup.wait(None if self._next == float("inf") else self._next - now)
 
 
 _WATCHDOG = _Watchdog()
+# Run before the interpreter joins the SDK's worker threads (concurrent.futures registers there too).
+threading._register_atexit(_WATCHDOG.stop)  # type: ignore[attr-defined]
 _TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
 
 
@@ -329,7 +347,7 @@ class BoundedRetry(urllib3.Retry):
         return new_retry
 
     def sleep(self, response: Any = None) -> None:  # noqa: ARG002 - the wait is drawn already
-        time.sleep(self.wait)
+        _WATCHDOG.stopping.wait(self.wait)
 
 
 @dataclass(frozen=True)
