@@ -28,6 +28,7 @@ from pulumi_modelarts.errors import (
     InvalidResponseError,
     JobNotFoundError,
     ModelArtsError,
+    ServiceError,
     ThrottledError,
 )
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
@@ -328,6 +329,37 @@ def test_sixteen_threads_share_one_client_one_token_and_kept_alive_connections(
         one.get_visualization_job(197)
     pools = one._transport.adapter().poolmanager.pools
     assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118 - no __iter__
+
+
+CALLS: dict[str, Callable[[ModelArtsClient], object]] = {
+    "read": lambda client: client.read_job(197),
+    "list": lambda client: list(client.list_visualization_jobs()),
+    "find": lambda client: client.find_visualization_job("apiTest-11"),
+    "project": lambda client: client.project_id,
+}
+
+
+@pytest.mark.parametrize("auth", ["aksk", "token", "password"])
+def test_calls_waiting_for_another_threads_iam_request_end_at_their_own_timeout(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str
+) -> None:
+    """One thread asks IAM (a silent one) for all: the others wait for it within their own
+    deadline, not one timeout after another."""
+    emulator.inject_fault("iam_token" if auth == "password" else "iam_projects", delay=30, count=9)
+    client = client_for(auth, include_project=False, timeout=1)
+
+    def timed(call: Callable[[ModelArtsClient], object]) -> tuple[float, str]:
+        started = time.monotonic()
+        with pytest.raises(ServiceError) as failed:
+            call(client)
+        return time.monotonic() - started, str(failed.value)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(timed, [*CALLS.values()] * 2))
+    late = [
+        (round(took, 2), text) for took, text in outcomes if not (took < 1.5 and "timeout of 1 s" in text)
+    ]
+    assert late == []
 
 
 def connections_to(port: int) -> int:

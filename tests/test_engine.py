@@ -611,6 +611,43 @@ def test_the_engines_sigint_ends_reads_in_flight_and_the_process_at_once(server:
     assert provider.output == {"stdout": [], "stderr": []}
 
 
+IAM_ROUTE = {"aksk": "iam_projects", "token": "iam_projects", "password": "iam_token"}
+
+
+@pytest.mark.parametrize("iam", ["slow", "silent"])
+@pytest.mark.parametrize("auth", IAM_ROUTE)
+def test_every_rpc_ends_within_the_timeout_its_authentication_included(
+    emulator: ModelArtsEmulator, auth: str, iam: str
+) -> None:
+    """The project lookup or IAM token an RPC needs and its read are one call: a slow IAM and a
+    slow read together end at the timeout, and RPCs waiting for another's IAM request (the server
+    runs four at once) end at theirs, not one timeout after another."""
+    delay = {"slow": 0.7, "silent": 30.0}[iam]
+    emulator.inject_fault(IAM_ROUTE[auth], delay=delay, count=9)
+    emulator.inject_fault("get_job", delay=delay, count=9)
+    with ProviderServer() as server, ThreadPoolExecutor(4) as pool:
+        server.configure({**emulator.stack_config(auth, include_project=False), "modelarts:timeout": "1"})
+        props = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
+        rpcs = [
+            partial(server.create, urn_for("created"), props),
+            partial(server.read, urn_for("read"), "197", props, props),
+            partial(server.diff, urn_for("diffed"), "197", props, props, props),
+            partial(server.update, urn_for("updated"), "197", props, props, props),
+        ]
+
+        def timed(rpc: Callable[[], Any]) -> tuple[float, str]:
+            started = time.monotonic()
+            with pytest.raises(ProviderCallError) as failed:
+                rpc()
+            return time.monotonic() - started, failed.value.last_line
+
+        outcomes = list(pool.map(timed, rpcs))
+    late = [
+        (round(took, 2), line) for took, line in outcomes if not (took < 1.5 and "timeout of 1 s" in line)
+    ]
+    assert late == []
+
+
 @pytest.mark.parametrize("auth", ["aksk", "password"])
 @pytest.mark.parametrize("first", ["configured", "override"])
 def test_one_job_read_in_two_regions_at_one_endpoint_keeps_each_its_region(

@@ -26,7 +26,7 @@ from .errors import (
 )
 from .responses import error_for, json_object
 from .settings import SecretStr, Settings
-from .transport import Transport
+from .transport import Transport, held
 from .validation import check_name, path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
@@ -117,6 +117,8 @@ class IamTokenAuth(AuthBase):
         self._settings = settings
         self.transport = transport
         self._lock = threading.Lock()
+        self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
+        self._context = RequestContext("IAM token request", urlsplit(self._url).netloc, settings.project_id)
         self._token: str | None = None
         self._renew_at = 0.0
         self.project_id = ""  # the project the token is scoped to, once a token is fetched
@@ -129,7 +131,7 @@ class IamTokenAuth(AuthBase):
         token = self._token
         if token is not None and time.monotonic() < self._renew_at:
             return token
-        with self._lock:
+        with held(self._lock, self._context):
             if self._token is None or time.monotonic() >= self._renew_at:
                 self._token = self._fetch()
             return self._token
@@ -142,10 +144,9 @@ class IamTokenAuth(AuthBase):
         scope = {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
         identity = {"methods": ["password"], "password": {"user": user}}
         body = {"auth": {"identity": identity, "scope": {"project": scope}}}
-        url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
-        context = RequestContext("IAM token request", urlsplit(url).netloc, project_id=settings.project_id)
+        context = self._context
         started, begun = time.time(), time.monotonic()
-        response = self.transport.send("POST", url, context=context, json_body=body)
+        response = self.transport.send("POST", self._url, context=context, json_body=body)
         token = response.headers.get("X-Subject-Token")
         register_secrets(token)  # before anything of this answer can reach an error message
         if response.status not in (200, 201):
@@ -179,7 +180,7 @@ class IamTokenAuth(AuthBase):
             return response
         rejected = str(response.request.headers.get("X-Auth-Token", ""))
         response.close()
-        with self._lock:
+        with held(self._lock, self._context):
             if self._token == rejected:  # unless another thread already renewed it
                 self._token = None
         replay = response.request.copy()

@@ -20,7 +20,7 @@ from .auth import IamTokenAuth, build_auth
 from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext
 from .responses import JobModel, JobPage, invalid_response, read_model
 from .settings import Settings
-from .transport import HttpResponse, Transport
+from .transport import HttpResponse, Transport, held
 from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number, path_segment
 
 MAX_PAGE_SIZE = 1000
@@ -75,7 +75,8 @@ class ModelArtsClient:
 
     def _ready(self) -> tuple[AuthBase, str]:
         if self._auth is None or self._project_id is None:
-            with self._ready_lock:
+            waiting = RequestContext("IAM authentication", urlsplit(self.settings.resolved_auth_url).netloc)
+            with self._transport.deadline(), held(self._ready_lock, waiting):
                 if self._auth is None or self._project_id is None:
                     self._auth, self._project_id = build_auth(self.settings, self._transport)
         return self._auth, self._project_id

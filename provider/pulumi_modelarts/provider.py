@@ -52,6 +52,20 @@ def _one_line_errors(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+def _one_call(method: _F) -> _F:
+    """An RPC's requests (the IAM token or project lookup it may need, then the read) are one call
+    under one ``modelarts:timeout``, as for the client."""
+
+    @functools.wraps(method)
+    def wrapper(provider: VisualizationJobProvider, *args: Any) -> Any:
+        from .transport import call_deadline
+
+        with call_deadline(provider._runtime.settings.timeout):
+            return method(provider, *args)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class _Target:
     """A job and its place; its project is looked up (an IAM request) only once asked for, unless
     given or configured."""
@@ -185,12 +199,14 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         return dynamic.CheckResult(inputs, failures)
 
     @_one_line_errors
+    @_one_call
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Read the job (one GET); its ID becomes the resource ID."""
         target = self._runtime.target(props)
         return dynamic.CreateResult(str(target.job_id), self._runtime.read(target, reuse_recent=True))
 
     @_one_line_errors
+    @_one_call
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Replace for another job (or one unknown in preview); otherwise re-read and report drift."""
         replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
@@ -205,12 +221,14 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     @_one_line_errors
+    @_one_call
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
         target = self._runtime.target(news)
         return dynamic.UpdateResult(self._runtime.read(target, reuse_recent=True))
 
     @_one_line_errors
+    @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """Refresh (props = stored outputs): one GET of job ``id_``. ``.get`` (props = inputs): the
         same, or this process's read of the job (``up --refresh`` reads each job once)."""

@@ -72,6 +72,9 @@ class CallBudget:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
+    def timed_out(self) -> tuple[str, str]:
+        return f"no complete answer within the call's timeout of {self.seconds:g} s", _TIMEOUT_HINT
+
 
 _BUDGET: ContextVar[CallBudget | None] = ContextVar("modelarts_call_budget", default=None)
 
@@ -158,6 +161,40 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+@contextlib.contextmanager
+def call_deadline(seconds: float) -> Iterator[CallBudget]:
+    """The deadline of the call in progress, starting one of ``seconds`` unless a caller already did."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        yield budget
+        return
+    budget = CallBudget(time.monotonic() + seconds, seconds)
+    token = _BUDGET.set(budget)
+    _WATCHDOG.add(budget)
+    try:
+        yield budget
+    finally:
+        _WATCHDOG.release(budget, finished=True)
+        _BUDGET.reset(token)
+
+
+@contextlib.contextmanager
+def held(lock: threading.Lock, context: RequestContext) -> Iterator[None]:
+    """``lock``, which a thread holds while it fetches what the others wait for (an IAM token, the
+    project), waited for no longer than the call in progress may still take."""
+    budget = _BUDGET.get()
+    if not lock.acquire(timeout=-1 if budget is None else max(budget.remaining(), 0.0)):
+        assert budget is not None
+        summary, hint = budget.timed_out()
+        raise context.error(ServiceError, summary, hint=hint)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 # Run before the interpreter joins the SDK's worker threads (concurrent.futures registers there too).
 threading._register_atexit(_WATCHDOG.stop)  # type: ignore[attr-defined]
 _TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
@@ -430,21 +467,8 @@ class Transport:
             self._proxies[key] = {} if proxy is None else {parts.scheme: proxy}
         return self._proxies[key]
 
-    @contextlib.contextmanager
-    def deadline(self) -> Iterator[CallBudget]:
-        """The deadline of the call in progress, starting one unless a caller already did."""
-        budget = _BUDGET.get()
-        if budget is not None:
-            yield budget
-            return
-        budget = CallBudget(time.monotonic() + self._seconds, self._seconds)
-        token = _BUDGET.set(budget)
-        _WATCHDOG.add(budget)
-        try:
-            yield budget
-        finally:
-            _WATCHDOG.release(budget, finished=True)
-            _BUDGET.reset(token)
+    def deadline(self) -> contextlib.AbstractContextManager[CallBudget]:
+        return call_deadline(self._seconds)
 
     def send(
         self,
@@ -561,7 +585,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     inner = exc.args[0] if exc.args else None  # requests wraps urllib3's MaxRetryError
     reason = inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
     if budget.expired or budget.remaining() <= 0:
-        return f"no complete answer within the call's timeout of {budget.seconds:g} s", _TIMEOUT_HINT
+        return budget.timed_out()
     if isinstance(exc, requests.exceptions.ProxyError):
         proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
