@@ -195,8 +195,9 @@ def held(lock: threading.Lock, context: RequestContext) -> Iterator[None]:
         lock.release()
 
 
-# Run before the interpreter joins the SDK's worker threads (concurrent.futures registers there too).
-threading._register_atexit(_WATCHDOG.stop)  # type: ignore[attr-defined]
+# Run before the interpreter joins the SDK's worker threads, as concurrent.futures registers its own
+# (a private hook of Python 3.9 and later: without it, reads in flight end at their deadline).
+getattr(threading, "_register_atexit", lambda _: None)(_WATCHDOG.stop)
 _TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
 
 
