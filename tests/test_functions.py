@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
+import gc
 import json
 import random
 import textwrap
+import threading
+import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,9 @@ from pulumi_modelarts import (
     JobNotFoundError,
     JobStatus,
     ModelArtsError,
+    functions,
     get_visualization_job,
+    get_visualization_job_output,
     get_visualization_jobs,
 )
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
@@ -505,3 +512,87 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")[1:]
     # The last request arrived before the first could have been answered: all were in flight together.
     assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] < emulator.latency
+
+
+def end_run(loop: asyncio.AbstractEventLoop) -> None:
+    """What the Automation API does after an inline program's run: cancel what is left, close;
+    the next run's runtime settings track none of its outputs."""
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(task)
+    loop.close()
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
+
+
+@pytest.mark.parametrize("reads", [1, 40])
+@pytest.mark.parametrize("ending", ["closed", "cancelled"])
+def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, reads: int, ending: str
+) -> None:
+    """A run that ends with reads in flight (an inline program of the Automation API closes its
+    loop after cancelling what is left): their results have nowhere to go. The pool's threads live
+    on, without a traceback, reads not yet sent are dropped, and the next run's reads complete."""
+    monkeypatch.setattr(functions, "_READS", functions._Reads())  # this test's pool alone
+    others = set(threading.enumerate())
+    errors: list[Any] = []
+    monkeypatch.setattr(threading, "excepthook", errors.append)
+    in_env.latency = 0.2
+
+    async def abandon() -> None:
+        outputs = [get_visualization_job_output(job_id=197) for _ in range(reads)]
+        _awaiting = [asyncio.ensure_future(output.future()) for output in outputs]  # as exports are
+        await asyncio.sleep(in_env.latency / 4)  # sent, not answered
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(abandon())
+    if ending == "cancelled":
+        end_run(loop)
+    loop.close()
+    deadline = time.monotonic() + 30
+    while functions._READS._busy and time.monotonic() < deadline:  # the reads in flight end
+        time.sleep(0.01)
+    assert errors == []
+    pool = [
+        thread for thread in threading.enumerate() if thread.name == "modelarts-read" and thread not in others
+    ]
+    assert len(pool) == functions._READS._threads
+    sent = [record for record in in_env.requests if record.route == "get_job"]
+    assert 1 <= len(sent) <= min(reads, MAX_CONCURRENT_READS)
+
+    async def again() -> list[str | None]:
+        outputs = [get_visualization_job_output(job_id=212) for _ in range(8)]
+        return [(await output.future()).job_name for output in outputs]  # type: ignore[union-attr]
+
+    assert asyncio.run(asyncio.wait_for(again(), 30)) == ["mnist-insight"] * 8
+
+
+@pytest.mark.parametrize("runs", [1, 3])
+@pytest.mark.parametrize("awaited", [True, False], ids=["answered", "in-flight"])
+def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, runs: int, awaited: bool
+) -> None:
+    """Programs run one after another in one process (an Automation API server, a test runner),
+    each on its own loop: once the next run reads, the pool holds none of the closed ones."""
+    monkeypatch.setattr(functions, "_READS", functions._Reads())
+    in_env.latency = 0.05
+
+    async def program(awaited: bool) -> None:
+        outputs = [get_visualization_job_output(job_id=job_id) for job_id in (197, 212)]
+        if awaited:
+            for output in outputs:
+                await output.future()
+
+    closed = []
+    for _ in range(runs):
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(program(awaited))
+        end_run(loop)
+        closed.append(weakref.ref(loop))
+        del loop
+    asyncio.run(program(True))
+    deadline = time.monotonic() + 30
+    while functions._READS._busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gc.collect()
+    assert [ref() for ref in closed] == [None] * runs

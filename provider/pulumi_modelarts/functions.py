@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
@@ -342,11 +342,15 @@ class _Reads:
         self._inline, self._waits = False, 0
         self._limit = MAX_CONCURRENT_READS
         self._since = (0.0, 0.0)  # start of the current measure: wall and process CPU seconds
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
+        self._loops: dict[asyncio.AbstractEventLoop, _Loop] = {}  # not weak: each _Loop holds its loop
 
     def loop(self, loop: asyncio.AbstractEventLoop) -> _Loop:
         with self._lock:
-            return self._loops.get(loop) or self._loops.setdefault(loop, _Loop(loop))
+            state = self._loops.get(loop)
+            if state is None:  # a new run: those whose loop has closed are over
+                self._loops = {key: value for key, value in self._loops.items() if not key.is_closed()}
+                state = self._loops[loop] = _Loop(loop)
+            return state
 
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
         """Run ``read`` on a pool thread (or inline, see above); its result is a future of ``loop``."""
@@ -379,11 +383,13 @@ class _Reads:
     def _work(self) -> None:
         while True:
             state, future, read = self._jobs.get()
-            try:
-                with _as_run_errors():
-                    outcome: tuple[Any, BaseException | None] = (read(), None)
-            except BaseException as exc:  # handed to the awaiting output
-                outcome = (None, exc)
+            outcome: tuple[Any, BaseException | None] = (None, None)
+            if not (future.cancelled() or state.loop.is_closed()):  # else its program has ended
+                try:
+                    with _as_run_errors():
+                        outcome = (read(), None)
+                except BaseException as exc:  # handed to the awaiting output
+                    outcome = (None, exc)
             with self._lock:
                 self._busy -= 1
                 state.done.append((future, *outcome))
@@ -392,10 +398,12 @@ class _Reads:
                 self._resize()
                 leave = self._threads > self._limit
                 self._threads -= leave
-            if now:
-                state.loop.call_soon_threadsafe(self._deliver, state)
-            elif first:
-                state.loop.call_soon_threadsafe(state.loop.call_later, delay, self._deliver, state)
+            with suppress(RuntimeError):  # raised once the loop is closed: nothing awaits the result
+                if now:
+                    state.loop.call_soon_threadsafe(self._deliver, state)
+                elif first:
+                    state.loop.call_soon_threadsafe(state.loop.call_later, delay, self._deliver, state)
+            del state, future, read  # an idle thread keeps no ended run's loop alive
             if leave:
                 return
 
