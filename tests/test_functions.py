@@ -10,6 +10,8 @@ import contextlib
 import gc
 import json
 import random
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -37,7 +39,7 @@ from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import CANARY, outputs_of
-from tests.programs import modelarts_requests, run_program, write_program as write
+from tests.programs import clean_environ, modelarts_requests, run_program, write_program as write
 
 #: Fields the list call does not return; the plural form leaves them None.
 NOT_IN_LISTINGS = ("job_type", "flavor_code", "remaining_duration")
@@ -596,3 +598,68 @@ def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
         time.sleep(0.01)
     gc.collect()
     assert [ref() for ref in closed] == [None] * runs
+
+
+MOCKS_SUITE = """
+import json
+import sys
+
+import pulumi
+from pulumi_modelarts import get_visualization_job, get_visualization_job_output
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return f"{args.name}-id", args.inputs
+
+    def call(self, args):
+        return {}, None
+
+
+pulumi.runtime.set_mocks(Mocks(), project="suite", stack="dev")
+seen = []
+for config in json.loads(sys.argv[1]):  # one test of a suite each, as a unittest module runs them
+    if "{how}" == "set_config":
+        for key, value in config.items():
+            pulumi.runtime.set_config(key, value)
+    else:
+        if "{how}" == "set_mocks":
+            pulumi.runtime.set_mocks(Mocks(), project="suite", stack="dev")
+        pulumi.runtime.set_all_config(config)
+
+    @pulumi.runtime.test
+    def test_board():
+        direct = get_visualization_job(job_id=5000)
+        output = get_visualization_job_output(job_id=5000)
+        return output.apply(lambda result: seen.append([direct.project_id, result.project_id]))
+
+    test_board()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("how", ["set_all_config", "set_config", "set_mocks"])
+def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_config(
+    tmp_path: Path, how: str
+) -> None:
+    """A unittest suite under ``pulumi.runtime.set_mocks`` runs its programs in one process with
+    one root stack; each sets the config of its own place (here a fresh emulator each)."""
+    projects = [f"{n:x}" * 32 for n in (10, 11, 12)]
+    with contextlib.ExitStack() as stack:
+        configs = []
+        for project_id in projects:
+            emulator = ModelArtsEmulator(project_id=project_id, credentials=CANARY)
+            stack.enter_context(emulator).add_job("board", job_id=5000)
+            configs.append(emulator.stack_config())
+        script = tmp_path / "suite.py"
+        script.write_text(MOCKS_SUITE.replace("{how}", how), encoding="utf-8")
+        env = {**clean_environ(), "PYTHONPATH": str(Path(__file__).parents[1])}
+        done = subprocess.run(
+            [sys.executable, str(script), json.dumps(configs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [[project_id] * 2 for project_id in projects]
