@@ -111,6 +111,18 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
         ({"job_id": 197, "endpoint": ""}, InvalidInputError, ["endpoint must be a URL", "got ''"], []),
         ({"job_id": 197, "project_id": ""}, InvalidInputError, ["project_id may only", "got ''"], []),
         ({"job_name": "apiTest-11", "region": ""}, InvalidInputError, ["region may only", "got ''"], []),
+        # Options the direct form cannot honour are refused, never dropped without a word.
+        *(
+            ({"job_id": 197, "opts": opts}, InvalidInputError, fragments, [])
+            for opts, fragments in (
+                (pulumi.ResourceOptions(), ["opts must be pulumi.InvokeOptions", "got ResourceOptions"]),
+                ({"depends_on": []}, ["got dict", "InvokeOutputOptions(depends_on=[...])"]),
+                (
+                    pulumi.InvokeOutputOptions(depends_on=[object()]),
+                    ["opts.depends_on", "Use get_visualization_job_output()"],
+                ),
+            )
+        ),
         # A flag that is not a bool (a config string, a number) is refused, never read as its truth.
         *(
             (
@@ -461,6 +473,21 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
             "job_id=999, allow_missing=known('true')",
             "InvalidInputError",
             "allow_missing must be True or False",
+        ),
+        # ResourceOptions' depends_on would be dropped: the read could run before the resource exists.
+        *(
+            (
+                f"job_id=230, opts={opts}",
+                "InvalidInputError",
+                f"opts must be pulumi.InvokeOptions or {fragment}",
+            )
+            for opts, fragment in (
+                (
+                    "pulumi.ResourceOptions(depends_on=[VisualizationJob('board', job_id=197)])",
+                    "pulumi.Invoke",
+                ),
+                ("{'depends_on': []}", "pulumi.InvokeOutputOptions, got dict"),
+            )
         ),
     ],
 )

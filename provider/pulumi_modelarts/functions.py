@@ -118,8 +118,7 @@ def get_visualization_job(
 ) -> AwaitableGetVisualizationJobResult:
     """Read one visualization job by ID or by exact name (exactly one of the two); a missing job
     is an error unless ``allow_missing`` is set, then ``found`` is False."""
-    del opts  # accepted like the generated SDKs'; the read happens in this process
-    with _as_run_errors():
+    with _as_run_errors():  # opts are checked like the generated SDKs'; the read happens here
         _no_outputs("get_visualization_job", locals())
         read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing)
         return AwaitableGetVisualizationJobResult(**read())
@@ -151,7 +150,6 @@ def get_visualization_jobs(
 ) -> AwaitableGetVisualizationJobsResult:
     """List visualization jobs, optionally filtered by status code and name; never an error
     when nothing matches."""
-    del opts
     with _as_run_errors():
         _no_outputs("get_visualization_jobs", locals())
         read = _job_listing(status, search_content, project_id, region, endpoint)
@@ -173,12 +171,24 @@ def get_visualization_jobs_output(
 
 
 def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
-    """A direct form reads at once and cannot wait for an ``Output``: name the form that can."""
-    for name, value in arguments.items():
-        if isinstance(value, pulumi.Output):
-            raise InvalidInputError(
-                f"{name} is an Output; {form}() takes plain values", hint=f"Use {form}_output()"
-            )
+    """A direct form reads at once and cannot wait for an ``Output`` or ``depends_on``: name the
+    form that can."""
+    opts = _options(arguments.pop("opts"))
+    waits = [f"{name} is an Output" for name, value in arguments.items() if isinstance(value, pulumi.Output)]
+    if isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on:
+        waits.append("opts.depends_on needs waiting for resources")
+    if waits:
+        raise InvalidInputError(f"{waits[0]}; {form}() takes plain values", hint=f"Use {form}_output()")
+
+
+def _options(opts: object) -> _Options:
+    """``ResourceOptions`` (a common slip) would lose its ``depends_on`` without a word."""
+    if opts is not None and not isinstance(opts, pulumi.InvokeOptions):  # InvokeOutputOptions is one
+        raise InvalidInputError(
+            f"opts must be pulumi.InvokeOptions or pulumi.InvokeOutputOptions, got {type(opts).__name__}",
+            hint="A read waits for resources with opts=pulumi.InvokeOutputOptions(depends_on=[...])",
+        )
+    return opts
 
 
 def _output(
@@ -191,6 +201,9 @@ def _output(
         with _as_run_errors():
             call = prepare(*values)
         return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
+
+    with _as_run_errors():
+        _options(opts)
 
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
