@@ -244,6 +244,7 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         # Chained from a resource output: an Input the direct form could not take.
         pulumi.export("chained", get_visualization_job_output(job_name=job.job_name).apply(fields))
         pulumi.export("missing", get_visualization_job_output(job_id=999, allow_missing=True).apply(fields))
+        pulumi.export("missing_whole", get_visualization_job_output(job_id=999, allow_missing=True))
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
         pulumi.export("killed", get_visualization_jobs_output(status=12).apply(job_ids))
         # A StackReference delivers 197.0 and 8.0: every form takes them as the integers they are.
@@ -269,6 +270,7 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
     for name in ("by_id", "by_name", "chained", "by_secret_id", "by_secret_name", "in_secret_project"):
         assert run.value(name) == {"id": "197", "found": True, **resource}, name
     assert run.value("missing") == {"id": "999", "found": False, **dict.fromkeys(OUTPUT_FIELDS)}
+    assert run.exports["missing_whole"] == {"id": "999", "found": False}  # Pulumi leaves None out
     assert run.value("running") == run.value("ref_by_status") == run.value("by_secret_status") == [197, 245]
     assert run.value("killed") == []
     assert run.value("seen") == [197.0, 8.0]

@@ -275,16 +275,16 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
 
 #: The clients of each program run (its root stack resource), by the lookup's overrides; the
 #: settings are resolved once per run from its ``modelarts:*`` stack config and the environment.
-#: Under mocks one root serves every program of the process: new config there is a new run.
+#: Under mocks one root serves every program of the process: other stack config there is a new run.
 _PROGRAM_CLIENTS: weakref.WeakKeyDictionary[
-    pulumi.Resource, tuple[list[tuple[str, Any]], dict[tuple[str | None, ...], ModelArtsClient]]
+    pulumi.Resource, tuple[dict[str, Any], dict[tuple[str | None, ...], ModelArtsClient]]
 ] = weakref.WeakKeyDictionary()
 
 
 def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
     """The shared client for the program's settings with this lookup's overrides."""
     root = pulumi.runtime.get_root_resource()
-    config = [item for item in pulumi.runtime.config.CONFIG.get().items() if item[0].startswith("modelarts:")]
+    config = pulumi.runtime.config.CONFIG.get()  # as set_all_config/set_config left it
     run = _PROGRAM_CLIENTS.get(root) if root is not None else None
     clients = run[1] if run is not None and run[0] == config else {}
     key = (project_id, region, endpoint)  # a blank override is refused below, as the resource does
@@ -304,7 +304,7 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
                 check_target(name, value)
         client = clients[key] = shared_client(settings.with_overrides(**overrides))
         if root is not None:
-            _PROGRAM_CLIENTS[root] = (config, clients)
+            _PROGRAM_CLIENTS[root] = (dict(config), clients)
     return client
 
 
