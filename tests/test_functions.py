@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
+import gc
 import json
 import random
+import subprocess
+import sys
 import textwrap
+import threading
+import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +30,16 @@ from pulumi_modelarts import (
     JobNotFoundError,
     JobStatus,
     ModelArtsError,
+    functions,
     get_visualization_job,
+    get_visualization_job_output,
     get_visualization_jobs,
 )
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import CANARY, outputs_of
-from tests.programs import modelarts_requests, run_program, write_program as write
+from tests.programs import clean_environ, modelarts_requests, run_program, write_program as write
 
 #: Fields the list call does not return; the plural form leaves them None.
 NOT_IN_LISTINGS = ("job_type", "flavor_code", "remaining_duration")
@@ -102,6 +111,18 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
         ({"job_id": 197, "endpoint": ""}, InvalidInputError, ["endpoint must be a URL", "got ''"], []),
         ({"job_id": 197, "project_id": ""}, InvalidInputError, ["project_id may only", "got ''"], []),
         ({"job_name": "apiTest-11", "region": ""}, InvalidInputError, ["region may only", "got ''"], []),
+        # Options the direct form cannot honour are refused, never dropped without a word.
+        *(
+            ({"job_id": 197, "opts": opts}, InvalidInputError, fragments, [])
+            for opts, fragments in (
+                (pulumi.ResourceOptions(), ["opts must be pulumi.InvokeOptions", "got ResourceOptions"]),
+                ({"depends_on": []}, ["got dict", "InvokeOutputOptions(depends_on=[...])"]),
+                (
+                    pulumi.InvokeOutputOptions(depends_on=[object()]),
+                    ["opts.depends_on", "Use get_visualization_job_output()"],
+                ),
+            )
+        ),
         # A flag that is not a bool (a config string, a number) is refused, never read as its truth.
         *(
             (
@@ -223,6 +244,7 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         # Chained from a resource output: an Input the direct form could not take.
         pulumi.export("chained", get_visualization_job_output(job_name=job.job_name).apply(fields))
         pulumi.export("missing", get_visualization_job_output(job_id=999, allow_missing=True).apply(fields))
+        pulumi.export("missing_whole", get_visualization_job_output(job_id=999, allow_missing=True))
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
         pulumi.export("killed", get_visualization_jobs_output(status=12).apply(job_ids))
         # A StackReference delivers 197.0 and 8.0: every form takes them as the integers they are.
@@ -248,6 +270,7 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
     for name in ("by_id", "by_name", "chained", "by_secret_id", "by_secret_name", "in_secret_project"):
         assert run.value(name) == {"id": "197", "found": True, **resource}, name
     assert run.value("missing") == {"id": "999", "found": False, **dict.fromkeys(OUTPUT_FIELDS)}
+    assert run.exports["missing_whole"] == {"id": "999", "found": False}  # Pulumi leaves None out
     assert run.value("running") == run.value("ref_by_status") == run.value("by_secret_status") == [197, 245]
     assert run.value("killed") == []
     assert run.value("seen") == [197.0, 8.0]
@@ -453,6 +476,21 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
             "InvalidInputError",
             "allow_missing must be True or False",
         ),
+        # ResourceOptions' depends_on would be dropped: the read could run before the resource exists.
+        *(
+            (
+                f"job_id=230, opts={opts}",
+                "InvalidInputError",
+                f"opts must be pulumi.InvokeOptions or {fragment}",
+            )
+            for opts, fragment in (
+                (
+                    "pulumi.ResourceOptions(depends_on=[VisualizationJob('board', job_id=197)])",
+                    "pulumi.Invoke",
+                ),
+                ("{'depends_on': []}", "pulumi.InvokeOutputOptions, got dict"),
+            )
+        ),
     ],
 )
 def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
@@ -505,3 +543,152 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")[1:]
     # The last request arrived before the first could have been answered: all were in flight together.
     assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] < emulator.latency
+
+
+def end_run(loop: asyncio.AbstractEventLoop) -> None:
+    """What the Automation API does after an inline program's run: cancel what is left, close;
+    the next run's runtime settings track none of its outputs."""
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(task)
+    loop.close()
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
+
+
+@pytest.mark.parametrize("reads", [1, 40])
+@pytest.mark.parametrize("ending", ["closed", "cancelled"])
+def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, reads: int, ending: str
+) -> None:
+    """A run that ends with reads in flight (an inline program of the Automation API closes its
+    loop after cancelling what is left): their results have nowhere to go. The pool's threads live
+    on, without a traceback, reads not yet sent are dropped, and the next run's reads complete."""
+    monkeypatch.setattr(functions, "_READS", functions._Reads())  # this test's pool alone
+    others = set(threading.enumerate())
+    errors: list[Any] = []
+    monkeypatch.setattr(threading, "excepthook", errors.append)
+    in_env.latency = 0.2
+
+    async def abandon() -> None:
+        outputs = [get_visualization_job_output(job_id=197) for _ in range(reads)]
+        _awaiting = [asyncio.ensure_future(output.future()) for output in outputs]  # as exports are
+        await asyncio.sleep(in_env.latency / 4)  # sent, not answered
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(abandon())
+    if ending == "cancelled":
+        end_run(loop)
+    loop.close()
+    deadline = time.monotonic() + 30
+    while functions._READS._busy and time.monotonic() < deadline:  # the reads in flight end
+        time.sleep(0.01)
+    assert errors == []
+    pool = [
+        thread for thread in threading.enumerate() if thread.name == "modelarts-read" and thread not in others
+    ]
+    assert len(pool) == functions._READS._threads
+    sent = [record for record in in_env.requests if record.route == "get_job"]
+    assert 1 <= len(sent) <= min(reads, MAX_CONCURRENT_READS)
+
+    async def again() -> list[str | None]:
+        outputs = [get_visualization_job_output(job_id=212) for _ in range(8)]
+        return [(await output.future()).job_name for output in outputs]  # type: ignore[union-attr]
+
+    assert asyncio.run(asyncio.wait_for(again(), 30)) == ["mnist-insight"] * 8
+
+
+@pytest.mark.parametrize("runs", [1, 3])
+@pytest.mark.parametrize("awaited", [True, False], ids=["answered", "in-flight"])
+def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, runs: int, awaited: bool
+) -> None:
+    """Programs run one after another in one process (an Automation API server, a test runner),
+    each on its own loop: once the next run reads, the pool holds none of the closed ones."""
+    monkeypatch.setattr(functions, "_READS", functions._Reads())
+    in_env.latency = 0.05
+
+    async def program(awaited: bool) -> None:
+        outputs = [get_visualization_job_output(job_id=job_id) for job_id in (197, 212)]
+        if awaited:
+            for output in outputs:
+                await output.future()
+
+    closed = []
+    for _ in range(runs):
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(program(awaited))
+        end_run(loop)
+        closed.append(weakref.ref(loop))
+        del loop
+    asyncio.run(program(True))
+    deadline = time.monotonic() + 30
+    while functions._READS._busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gc.collect()
+    assert [ref() for ref in closed] == [None] * runs
+
+
+MOCKS_SUITE = """
+import json
+import sys
+
+import pulumi
+from pulumi_modelarts import get_visualization_job, get_visualization_job_output
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return f"{args.name}-id", args.inputs
+
+    def call(self, args):
+        return {}, None
+
+
+pulumi.runtime.set_mocks(Mocks(), project="suite", stack="dev")
+seen = []
+for config in json.loads(sys.argv[1]):  # one test of a suite each, as a unittest module runs them
+    if "{how}" == "set_config":
+        for key, value in config.items():
+            pulumi.runtime.set_config(key, value)
+    else:
+        if "{how}" == "set_mocks":
+            pulumi.runtime.set_mocks(Mocks(), project="suite", stack="dev")
+        pulumi.runtime.set_all_config(config)
+
+    @pulumi.runtime.test
+    def test_board():
+        direct = get_visualization_job(job_id=5000)
+        output = get_visualization_job_output(job_id=5000)
+        return output.apply(lambda result: seen.append([direct.project_id, result.project_id]))
+
+    test_board()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("how", ["set_all_config", "set_config", "set_mocks"])
+def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_config(
+    tmp_path: Path, how: str
+) -> None:
+    """A unittest suite under ``pulumi.runtime.set_mocks`` runs its programs in one process with
+    one root stack; each sets the config of its own place (here a fresh emulator each)."""
+    projects = [f"{n:x}" * 32 for n in (10, 11, 12)]
+    with contextlib.ExitStack() as stack:
+        configs = []
+        for project_id in projects:
+            emulator = ModelArtsEmulator(project_id=project_id, credentials=CANARY)
+            stack.enter_context(emulator).add_job("board", job_id=5000)
+            configs.append(emulator.stack_config())
+        script = tmp_path / "suite.py"
+        script.write_text(MOCKS_SUITE.replace("{how}", how), encoding="utf-8")
+        env = {**clean_environ(), "PYTHONPATH": str(Path(__file__).parents[1])}
+        done = subprocess.run(
+            [sys.executable, str(script), json.dumps(configs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [[project_id] * 2 for project_id in projects]

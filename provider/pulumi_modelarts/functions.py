@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
@@ -118,8 +118,7 @@ def get_visualization_job(
 ) -> AwaitableGetVisualizationJobResult:
     """Read one visualization job by ID or by exact name (exactly one of the two); a missing job
     is an error unless ``allow_missing`` is set, then ``found`` is False."""
-    del opts  # accepted like the generated SDKs'; the read happens in this process
-    with _as_run_errors():
+    with _as_run_errors():  # opts are checked like the generated SDKs'; the read happens here
         _no_outputs("get_visualization_job", locals())
         read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing)
         return AwaitableGetVisualizationJobResult(**read())
@@ -151,7 +150,6 @@ def get_visualization_jobs(
 ) -> AwaitableGetVisualizationJobsResult:
     """List visualization jobs, optionally filtered by status code and name; never an error
     when nothing matches."""
-    del opts
     with _as_run_errors():
         _no_outputs("get_visualization_jobs", locals())
         read = _job_listing(status, search_content, project_id, region, endpoint)
@@ -173,12 +171,24 @@ def get_visualization_jobs_output(
 
 
 def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
-    """A direct form reads at once and cannot wait for an ``Output``: name the form that can."""
-    for name, value in arguments.items():
-        if isinstance(value, pulumi.Output):
-            raise InvalidInputError(
-                f"{name} is an Output; {form}() takes plain values", hint=f"Use {form}_output()"
-            )
+    """A direct form reads at once and cannot wait for an ``Output`` or ``depends_on``: name the
+    form that can."""
+    opts = _options(arguments.pop("opts"))
+    waits = [f"{name} is an Output" for name, value in arguments.items() if isinstance(value, pulumi.Output)]
+    if isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on:
+        waits.append("opts.depends_on needs waiting for resources")
+    if waits:
+        raise InvalidInputError(f"{waits[0]}; {form}() takes plain values", hint=f"Use {form}_output()")
+
+
+def _options(opts: object) -> _Options:
+    """``ResourceOptions`` (a common slip) would lose its ``depends_on`` without a word."""
+    if opts is not None and not isinstance(opts, pulumi.InvokeOptions):  # InvokeOutputOptions is one
+        raise InvalidInputError(
+            f"opts must be pulumi.InvokeOptions or pulumi.InvokeOutputOptions, got {type(opts).__name__}",
+            hint="A read waits for resources with opts=pulumi.InvokeOutputOptions(depends_on=[...])",
+        )
+    return opts
 
 
 def _output(
@@ -191,6 +201,9 @@ def _output(
         with _as_run_errors():
             call = prepare(*values)
         return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
+
+    with _as_run_errors():
+        _options(opts)
 
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -262,15 +275,19 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
 
 #: The clients of each program run (its root stack resource), by the lookup's overrides; the
 #: settings are resolved once per run from its ``modelarts:*`` stack config and the environment.
+#: Under mocks one root serves every program of the process: other stack config there is a new run.
 _PROGRAM_CLIENTS: weakref.WeakKeyDictionary[
-    pulumi.Resource, dict[tuple[str | None, ...], ModelArtsClient]
+    pulumi.Resource, tuple[dict[str, Any], dict[tuple[str | None, ...], ModelArtsClient]]
 ] = weakref.WeakKeyDictionary()
 
 
 def _client(project_id: str | None, region: str | None, endpoint: str | None) -> ModelArtsClient:
     """The shared client for the program's settings with this lookup's overrides."""
     root = pulumi.runtime.get_root_resource()
-    clients = _PROGRAM_CLIENTS.get(root, {}) if root is not None else {}
+    holder = getattr(pulumi.runtime.config, "CONFIG", None)  # the SDK's, as set_all_config left it
+    config = dict(holder.get()) if holder is not None else {}
+    run = _PROGRAM_CLIENTS.get(root) if root is not None else None
+    clients = run[1] if run is not None and run[0] == config else {}
     key = (project_id, region, endpoint)  # a blank override is refused below, as the resource does
     client = clients.get(key)
     if client is None:
@@ -286,9 +303,9 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
         for name, value in overrides.items():
             if value is not None:  # named as the argument, not as the setting it overrides
                 check_target(name, value)
-        client = shared_client(settings.with_overrides(**overrides))
+        client = clients[key] = shared_client(settings.with_overrides(**overrides))
         if root is not None:
-            _PROGRAM_CLIENTS.setdefault(root, {})[key] = client
+            _PROGRAM_CLIENTS[root] = (config, clients)
     return client
 
 
@@ -342,11 +359,15 @@ class _Reads:
         self._inline, self._waits = False, 0
         self._limit = MAX_CONCURRENT_READS
         self._since = (0.0, 0.0)  # start of the current measure: wall and process CPU seconds
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
+        self._loops: dict[asyncio.AbstractEventLoop, _Loop] = {}  # not weak: each _Loop holds its loop
 
     def loop(self, loop: asyncio.AbstractEventLoop) -> _Loop:
         with self._lock:
-            return self._loops.get(loop) or self._loops.setdefault(loop, _Loop(loop))
+            state = self._loops.get(loop)
+            if state is None:  # a new run: those whose loop has closed are over
+                self._loops = {key: value for key, value in self._loops.items() if not key.is_closed()}
+                state = self._loops[loop] = _Loop(loop)
+            return state
 
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
         """Run ``read`` on a pool thread (or inline, see above); its result is a future of ``loop``."""
@@ -379,11 +400,13 @@ class _Reads:
     def _work(self) -> None:
         while True:
             state, future, read = self._jobs.get()
-            try:
-                with _as_run_errors():
-                    outcome: tuple[Any, BaseException | None] = (read(), None)
-            except BaseException as exc:  # handed to the awaiting output
-                outcome = (None, exc)
+            outcome: tuple[Any, BaseException | None] = (None, None)
+            if not (future.cancelled() or state.loop.is_closed()):  # else its program has ended
+                try:
+                    with _as_run_errors():
+                        outcome = (read(), None)
+                except BaseException as exc:  # handed to the awaiting output
+                    outcome = (None, exc)
             with self._lock:
                 self._busy -= 1
                 state.done.append((future, *outcome))
@@ -392,10 +415,12 @@ class _Reads:
                 self._resize()
                 leave = self._threads > self._limit
                 self._threads -= leave
-            if now:
-                state.loop.call_soon_threadsafe(self._deliver, state)
-            elif first:
-                state.loop.call_soon_threadsafe(state.loop.call_later, delay, self._deliver, state)
+            with suppress(RuntimeError):  # raised once the loop is closed: nothing awaits the result
+                if now:
+                    state.loop.call_soon_threadsafe(self._deliver, state)
+                elif first:
+                    state.loop.call_soon_threadsafe(state.loop.call_later, delay, self._deliver, state)
+            del state, future, read  # an idle thread keeps no ended run's loop alive
             if leave:
                 return
 
