@@ -159,6 +159,22 @@ def test_imports_stay_lazy(imports: str, absent: tuple[str, ...]) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("VisualizationJob", "resource"),
+        ("get_visualization_job_output", "functions"),
+        ("ModelArtsClient", "client"),
+        ("Settings", "settings"),
+    ],
+)
+def test_importtime_reports_the_module_a_lazy_export_loads(name: str, module: str) -> None:
+    """``-X importtime`` is how a user (and figure 2 of docs/performance.md) sees what an import costs."""
+    argv = [sys.executable, "-X", "importtime", "-c", f"from pulumi_modelarts import {name}"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+    assert re.search(rf"\| pulumi_modelarts\.{module}$", done.stderr, re.MULTILINE), done.stderr
+
+
 #: How the Python language host finds a distribution's pulumi-plugin.json, verbatim from pulumi/pulumi
 #: sdk/python/cmd/pulumi-language-python/main.go (``pulumiPluginJSONPathsScript``). For a `pulumi-*`
 #: distribution without one, the host reports a resource plugin named after it (``modelarts``, at the
