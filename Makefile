@@ -12,7 +12,7 @@ DEV := $(VENV)/.installed-dev
 # Python 3.10 or newer: a PYTHON too old is named in one line, and a virtualenv of an older (or
 # removed) Python, say from a first try with one, is made anew.
 PY310 := import sys; sys.exit(sys.version_info < (3, 10))
-$(RUNTIME): pyproject.toml $(BIN)/python
+$(RUNTIME): pyproject.toml provider/pulumi_modelarts/__init__.py $(BIN)/python
 	@$(PYTHON) -c '$(PY310)' || { echo "make: $(PYTHON) is not Python 3.10 or newer: name one, e.g. \
 	make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12" >&2; exit 1; }
 	$(BIN)/python -c '$(PY310)' 2>/dev/null || $(PYTHON) -m venv --clear $(VENV)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import typing
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,16 @@ def test_the_root_exports_what_its_imports_list() -> None:
     assert dir(pulumi_modelarts) == sorted(exported)
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         pulumi_modelarts.nothing_here  # noqa: B018
+
+
+def test_the_metadata_states_the_version_and_the_pythons_the_package_has() -> None:
+    info = metadata.metadata("pulumi-modelarts")
+    assert info["Version"] == pulumi_modelarts.__version__  # what `modelarts-vis --version` shows
+    classifiers = "\n".join(info.get_all("Classifier") or [])
+    pythons = re.findall(r"^Programming Language :: Python :: (3\.\d+)$", classifiers, re.MULTILINE)
+    assert pythons == ["3.10", "3.11", "3.12", "3.13"] and info["Requires-Python"] == f">={pythons[0]}"
+    typed = (Path(pulumi_modelarts.__file__).parent / "py.typed").is_file()
+    assert typed and "Typing :: Typed" in classifiers.splitlines()
 
 
 def _zipped(package: Path, into: Path) -> Path:
