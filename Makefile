@@ -13,9 +13,9 @@ DEV := $(VENV)/.installed-dev
 # removed) Python, say from a first try with one, is made anew.
 PY310 := import sys; sys.exit(sys.version_info < (3, 10))
 $(RUNTIME): pyproject.toml provider/pulumi_modelarts/__init__.py $(BIN)/python
-	@$(PYTHON) -c '$(PY310)' || { echo "make: $(PYTHON) is not Python 3.10 or newer: name one, e.g. \
+	@"$(PYTHON)" -c '$(PY310)' || { echo "make: $(PYTHON) is not Python 3.10 or newer: name one, e.g. \
 	make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12" >&2; exit 1; }
-	$(BIN)/python -c '$(PY310)' 2>/dev/null || $(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -c '$(PY310)' 2>/dev/null || "$(PYTHON)" -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
