@@ -12,12 +12,16 @@ DEV := $(VENV)/.installed-dev
 # Python 3.10 or newer: a PYTHON too old is named in one line, and a virtualenv of an older (or
 # removed) Python, say from a first try with one, is made anew.
 PY310 := import sys; sys.exit(sys.version_info < (3, 10))
-$(RUNTIME): pyproject.toml
-	@$(PYTHON) -c '$(PY310)' || { echo "make: $(PYTHON) is not Python 3.10 or newer: name one, e.g. \
+$(RUNTIME): pyproject.toml provider/pulumi_modelarts/__init__.py $(BIN)/python
+	@"$(PYTHON)" -c '$(PY310)' || { echo "make: $(PYTHON) is not Python 3.10 or newer: name one, e.g. \
 	make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12" >&2; exit 1; }
-	$(BIN)/python -c '$(PY310)' 2>/dev/null || $(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -c '$(PY310)' 2>/dev/null || "$(PYTHON)" -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
+
+# No recipe: when the virtualenv's interpreter is gone (its Python removed or upgraded away), make takes
+# it as changed and the rule above makes the virtualenv anew, though its stamp is newer than pyproject.toml.
+$(BIN)/python:
 
 # Plus the [dev] extras: test, lint and type-check tools, and huaweicloudsdkcore as the signing oracle.
 $(DEV): $(RUNTIME)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +29,7 @@ CLOUD_SHELL = {
     "PULUMI_CONFIG_PASSPHRASE": "the-cloud-stack-passphrase",
 }
 
-FAKE_PULUMI = """#!{python}
-import json, os, subprocess, sys
+FAKE_PULUMI = """import json, os, subprocess, sys
 entry = {{"argv": sys.argv[1:], "cwd": os.getcwd(),
          "env": {{k: v for k, v in os.environ.items() if k.startswith(("PULUMI_", "MODELARTS_", "HW_"))}}}}
 if sys.argv[1:] == ["version"]:
@@ -64,6 +64,17 @@ BROKEN_PULUMIS = {
 }
 
 
+def _fake_pulumi(path: Path) -> Path:
+    """FAKE_PULUMI as the `pulumi` at ``path``, started by sh: a `#!` line cannot name a Python whose
+    path has a space (a checkout in `~/My Projects`)."""
+    path.parent.mkdir(exist_ok=True)
+    program = path.with_suffix(".py")
+    program.write_text(FAKE_PULUMI.format(cli=str(Path(sys.executable).with_name("modelarts-vis"))))
+    path.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(program))} "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
 def _environment(path: str, **extra: str) -> dict[str, str]:
     return clean_environ({**CLOUD_SHELL, **extra, "PATH": path})
 
@@ -87,11 +98,7 @@ def _printed_json(stdout: str) -> str:
 
 
 def test_demo_runs_pulumi_up_on_its_own_stack_against_the_emulator(tmp_path: Path) -> None:
-    fake = tmp_path / "bin" / "pulumi"
-    fake.parent.mkdir()
-    cli = str(Path(sys.executable).with_name("modelarts-vis"))
-    fake.write_text(FAKE_PULUMI.format(python=sys.executable, cli=cli))
-    fake.chmod(0o755)
+    fake = _fake_pulumi(tmp_path / "bin" / "pulumi")
     log = tmp_path / "calls.jsonl"
     done = _run_demo(_environment(f"{fake.parent}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log)))
     assert done.returncode == 0, done.stderr
@@ -166,10 +173,12 @@ def test_a_proxy_in_the_shell_is_not_used_for_the_emulator(
     tmp_path: Path, proxy: str, stack_output_json: dict[str, Any]
 ) -> None:
     path, variables = SHELL_PROXIES[proxy]
-    fake, log = tmp_path / "pulumi", tmp_path / "calls.jsonl"
-    cli = str(Path(sys.executable).with_name("modelarts-vis"))
-    fake.write_text(FAKE_PULUMI.format(python=sys.executable, cli=cli) if path == "pulumi up" else "exit 1\n")
-    fake.chmod(0o755)
+    log = tmp_path / "calls.jsonl"
+    if path == "pulumi up":
+        _fake_pulumi(tmp_path / "pulumi")
+    else:
+        (tmp_path / "pulumi").write_text("exit 1\n")
+        (tmp_path / "pulumi").chmod(0o755)
     done = _run_demo(
         _environment(f"{tmp_path}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log), **variables)
     )

@@ -281,7 +281,7 @@ def _old_python(path: Path) -> Path:
     """An interpreter that is Python 3.9 to what asks it (`python -c CODE`), as on an older distribution."""
     path.parent.mkdir(parents=True, exist_ok=True)
     patched = "import sys; sys.version_info = (3, 9, 18, 'final', 0); exec(sys.argv[1])"
-    path.write_text(f'#!/bin/sh\nexec {sys.executable} -c "{patched}" "$2"\n')
+    path.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c "{patched}" "$2"\n')
     path.chmod(0o755)
     return path
 
@@ -302,12 +302,29 @@ def test_make_demo_with_a_python_too_old_says_so_in_one_line_and_makes_no_virtua
     assert "Requires-Python" not in done.stdout + done.stderr  # not pip's list of every release
 
 
+@pytest.mark.parametrize("interpreter", ["removed", "deleted", "present"])
+def test_make_demo_makes_a_virtualenv_anew_once_its_python_is_gone(tmp_path: Path, interpreter: str) -> None:
+    """A virtualenv that ran the demo before (its stamp newer than pyproject.toml), whose Python was
+    since removed or upgraded away: the next `make demo` makes it anew; a working one is kept."""
+    venv, python = tmp_path / "venv", tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    if interpreter != "deleted":
+        python.symlink_to(tmp_path / "gone" / "python3" if interpreter == "removed" else sys.executable)
+    (venv / ".installed-runtime").touch()
+    planned = _make("--dry-run", "demo", f"VENV={venv}", f"PYTHON={sys.executable}").stdout
+    assert (f"-m venv --clear {venv}" in planned) == (interpreter != "present"), planned
+    assert planned.rstrip().endswith("scripts/demo.py")
+
+
 @pytest.mark.slow
 def test_make_demo_makes_a_virtualenv_of_an_older_python_anew(tmp_path: Path) -> None:
-    """A first try with Python 3.9 left its virtualenv: the next `make demo` replaces it and runs."""
-    venv = tmp_path / "venv"
+    """A first try with Python 3.9 left its virtualenv: the next `make demo` replaces it and runs, with
+    a PYTHON whose path has a space."""
+    venv, python = tmp_path / "venv", tmp_path / "my pythons" / "python3"
     _old_python(venv / "bin" / "python")
-    done = _make("demo", f"VENV={venv}", f"PYTHON={sys.executable}")
+    python.parent.mkdir()
+    python.symlink_to(sys.executable)
+    done = _make("demo", f"VENV={venv}", f"PYTHON={python}")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ModelArts emulator running at http://127.0.0.1:" in done.stdout
     version = subprocess.run(

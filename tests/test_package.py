@@ -12,6 +12,7 @@ import subprocess
 import sys
 import typing
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,16 @@ def test_the_root_exports_what_its_imports_list() -> None:
         pulumi_modelarts.nothing_here  # noqa: B018
 
 
+def test_the_metadata_states_the_version_and_the_pythons_the_package_has() -> None:
+    info = metadata.metadata("pulumi-modelarts")
+    assert info["Version"] == pulumi_modelarts.__version__  # what `modelarts-vis --version` shows
+    classifiers = "\n".join(info.get_all("Classifier") or [])
+    pythons = re.findall(r"^Programming Language :: Python :: (3\.\d+)$", classifiers, re.MULTILINE)
+    assert pythons == ["3.10", "3.11", "3.12", "3.13"] and info["Requires-Python"] == f">={pythons[0]}"
+    typed = (Path(pulumi_modelarts.__file__).parent / "py.typed").is_file()
+    assert typed and "Typing :: Typed" in classifiers.splitlines()
+
+
 def _zipped(package: Path, into: Path) -> Path:
     archive = into / "site.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -157,6 +168,22 @@ def test_imports_stay_lazy(imports: str, absent: tuple[str, ...]) -> None:
     code = LAZY.format(imports=imports, absent=absent)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("VisualizationJob", "resource"),
+        ("get_visualization_job_output", "functions"),
+        ("ModelArtsClient", "client"),
+        ("Settings", "settings"),
+    ],
+)
+def test_importtime_reports_the_module_a_lazy_export_loads(name: str, module: str) -> None:
+    """``-X importtime`` is how a user (and figure 2 of docs/performance.md) sees what an import costs."""
+    argv = [sys.executable, "-X", "importtime", "-c", f"from pulumi_modelarts import {name}"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+    assert re.search(rf"\| pulumi_modelarts\.{module}$", done.stderr, re.MULTILINE), done.stderr
 
 
 #: How the Python language host finds a distribution's pulumi-plugin.json, verbatim from pulumi/pulumi

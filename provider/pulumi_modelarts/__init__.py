@@ -8,7 +8,6 @@ list: type checkers read them, and ``__getattr__`` reads them from this module's
 from __future__ import annotations
 
 import functools
-import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -63,8 +62,8 @@ def __getattr__(name: str) -> Any:
     exports = _exports()
     if name == "__all__":
         value: Any = ["__version__", *exports]
-    elif name in exports:
-        value = getattr(importlib.import_module(exports[name]), name)
+    elif name in exports:  # __import__, which `-X importtime` reports (importlib.import_module it does not)
+        value = getattr(__import__(exports[name], fromlist=[name]), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
