@@ -41,7 +41,8 @@ from .settings import Settings
 MAX_BODY_BYTES = 10 * 1024 * 1024
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # 408: "may repeat later unchanged"
 RETRY_AFTER_CAP_SECONDS = 60
-#: Retries of a refused connection (back-off 0 s, then about 0.5 s: failing takes under a second).
+#: Retries of a refused connection or a host name that does not exist (back-off 0 s, then about
+#: 0.5 s: failing takes under a second).
 REFUSED_RETRIES = 2
 _HEADERS = {
     "User-Agent": f"pulumi-modelarts/{__version__}",
@@ -352,8 +353,10 @@ class _DeadlineAdapter(HTTPAdapter):
 
 
 def _is_refused(error: BaseException | None) -> bool:
-    error = getattr(error, "original_error", error)  # a proxy that refuses is refused too
-    return isinstance(error, NewConnectionError) and isinstance(error.__cause__, ConnectionRefusedError)
+    """Nothing there to retry soon: a refused connection, or a host name DNS says does not exist."""
+    error = getattr(error, "original_error", error)  # a proxy's too
+    cause = error.__cause__ if isinstance(error, NewConnectionError) else None
+    return isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == socket.EAI_NONAME
 
 
 class BoundedRetry(urllib3.Retry):
