@@ -174,6 +174,26 @@ def test_a_read_cut_to_the_deadline_names_the_deadline_however_late_the_watchdog
     assert elapsed < 0.5 + TOLERANCE
 
 
+@pytest.mark.parametrize("where", ["add", "release"])
+def test_a_call_interrupted_as_its_deadline_starts_or_ends_leaves_none_behind(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Ctrl-C in a notebook (KeyboardInterrupt in the main thread, which goes on) landing as a call
+    sets up or clears its deadline: the calls after it each get a deadline of their own."""
+    client = ModelArtsClient(Settings.from_sources(args={"timeout": 0.5}, environ=emulator.environ()))
+    client.project_id  # noqa: B018 - the project is looked up before the interrupted call
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        monkeypatch.undo()  # once
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(transport._WATCHDOG, where, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        client.get_visualization_job(197)
+    emulator.latency = 0.3  # two reads take longer than one deadline
+    assert [client.get_visualization_job(197).job_id for _ in range(2)] == [197, 197]
+
+
 @pytest.mark.parametrize(
     "retry_after",
     ["0", "Thu, 01 Jan 2004 00:00:00 GMT", "-5", "1.5", "", "1", "3600", "Fri, 31 Dec 9999 23:59:59 GMT"],

@@ -179,12 +179,12 @@ def call_deadline(seconds: float, *, engine: bool = False) -> Iterator[CallBudge
         _stop_at_exit()
     budget = CallBudget(time.monotonic() + seconds, seconds, engine=engine)
     token = _BUDGET.set(budget)
-    _WATCHDOG.add(budget)
-    try:
+    try:  # a KeyboardInterrupt anywhere (a notebook goes on after it) leaves no deadline behind
+        _WATCHDOG.add(budget)
         yield budget
     finally:
-        _WATCHDOG.release(budget, finished=True)
         _BUDGET.reset(token)
+        _WATCHDOG.release(budget, finished=True)
 
 
 @contextlib.contextmanager
