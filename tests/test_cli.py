@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,18 @@ from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner, invoke
-from tests.hostile import PagingServer, listed_job, pages_of
+from tests.hostile import (
+    PROJECT,
+    SLOW_SERVERS,
+    PagingServer,
+    RawServer,
+    Script,
+    listed_job,
+    pages_of,
+    reply,
+    silent,
+    silent_in_body,
+)
 from tests.programs import clean_environ
 
 CLI = os.path.join(os.path.dirname(sys.executable), "modelarts-vis")
@@ -439,6 +451,49 @@ def test_a_secret_set_as_the_project_is_not_printed(
     assert code in (3, 4) and out == "" and "project ***" in err
     leaks.scan("cli", err)
     assert leaks.leaks == []
+
+
+def _backing_off(_: bytes) -> list[bytes]:
+    return [reply(503, {"error_code": "ModelArts.4302"}, Retry_After="20")]
+
+
+#: Where a read may be when it is interrupted: the server, its scheme, the request it waits on (none
+#: in a TLS handshake), and the login (a fixed project with AK/SK; a password login or a project
+#: lookup, at the server's IAM).
+LOGIN = {"HW_USER_NAME": "u", "HW_USER_PASSWORD": "p", "HW_DOMAIN_NAME": "d"}
+PHASES: dict[str, tuple[Script, str, bytes, dict[str, str]]] = {
+    "TLS handshake": (*SLOW_SERVERS["TLS handshake trickled"], b"", {"HW_PROJECT_ID": PROJECT}),
+    "headers": (silent, "http", b"GET /v1/", {"HW_PROJECT_ID": PROJECT}),
+    "body": (silent_in_body, "http", b"GET /v1/", {"HW_PROJECT_ID": PROJECT}),
+    "back-off": (_backing_off, "http", b"GET /v1/", {"HW_PROJECT_ID": PROJECT}),
+    "IAM token request": (silent, "http", b"POST /v3/auth/tokens", LOGIN),
+    "project lookup": (silent, "http", b"GET /v3/projects", {}),
+}
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+@pytest.mark.parametrize(("script", "scheme", "request_line", "login"), PHASES.values(), ids=PHASES.keys())
+def test_a_read_interrupted_in_any_phase_ends_at_once_in_one_line(
+    script: Script, scheme: str, request_line: bytes, login: dict[str, str], stop: signal.Signals
+) -> None:
+    """Ctrl-C, or SIGTERM as ``kill`` and ``docker stop`` send, ends a read wherever it waits, well
+    before its timeout: one line, exit code 130."""
+    with RawServer(script, scheme) as server:
+        env = {"MODELARTS_ENDPOINT": server.url, "HW_AUTH_URL": f"{server.url}/v3", "MODELARTS_TIMEOUT": "60"}
+        if login is not LOGIN:
+            env |= {"HW_ACCESS_KEY": "AK-CLI", "HW_SECRET_KEY": "SK-CLI-SECRET"}
+        command, pipe = [CLI, "get", "197"], subprocess.PIPE
+        reader = subprocess.Popen(command, env=clean_environ({**env, **login}), stdout=pipe, stderr=pipe)
+        reached, waits_on = time.monotonic() + 30, (1, 1 if request_line else 0)
+        while (len(server.clients), len(server.heads)) < waits_on and time.monotonic() < reached:
+            time.sleep(0.01)  # until the read waits in its phase
+        time.sleep(0.2)  # the answer to a request seen is read in a moment: the back-off follows
+        reader.send_signal(stop)
+        stopped = time.monotonic()
+        out, err = reader.communicate(timeout=30)
+    assert (reader.returncode, out, err.decode()) == (130, b"", STOPPED)
+    assert time.monotonic() - stopped < 5  # a loaded machine's margin; the timeout is 60 s
+    assert [head.startswith(request_line) for head in server.heads] == [True] * waits_on[1]
 
 
 @pytest.mark.parametrize(

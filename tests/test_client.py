@@ -7,6 +7,9 @@ import dataclasses
 import http.client
 import json
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import traceback
@@ -37,6 +40,7 @@ from pulumi_modelarts.transport import BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
 from tests.hostile import ISSUED_TOKEN, PROJECT, FakeCloud, RawServer
+from tests.programs import clean_environ
 
 ClientFactory = Callable[..., ModelArtsClient]
 JOB = {"job_id": 197, "job_name": "apiTest-11", "status": 8}
@@ -420,6 +424,75 @@ def test_a_forked_child_reads_on_connections_of_its_own(
     finally:
         _, status = os.waitpid(pid, 0)
     assert (failed, os.waitstatus_to_exitcode(status)) == (0, 0)
+
+
+#: Programs reading as the process winds down, each printing job 197's name twice.
+WINDING_DOWN = {
+    "threads still reading": """
+        from pulumi_modelarts import ModelArtsClient
+
+        client = ModelArtsClient(Settings.from_sources())
+        read = lambda: print(client.get_visualization_job(197).job_name)
+        for _ in range(2):
+            threading.Thread(target=read).start()
+    """,
+    "an executor left running": """
+        from concurrent.futures import ThreadPoolExecutor  # its exit hook registered before the client's
+
+        from pulumi_modelarts import ModelArtsClient
+
+        client = ModelArtsClient(Settings.from_sources())
+        pool = ThreadPoolExecutor(2)
+        for _ in range(2):
+            pool.submit(client.get_visualization_job, 197).add_done_callback(
+                lambda done: print(done.result().job_name)
+            )
+    """,
+    "a thread first reading after the main thread ended": """
+        def read():
+            threading.main_thread().join()  # returns once the interpreter's exit hooks have run
+            from pulumi_modelarts.client import ModelArtsClient
+
+            client = ModelArtsClient(Settings.from_sources())
+            for _ in range(2):
+                print(client.get_visualization_job(197).job_name)
+
+        threading.Thread(target=read).start()
+    """,
+    "an atexit handler": """
+        from pulumi_modelarts import ModelArtsClient
+
+        client = ModelArtsClient(Settings.from_sources())
+        atexit.register(lambda: [print(client.get_visualization_job(197).job_name) for _ in range(2)])
+        threading.Thread(target=client.get_visualization_job, args=(197,)).start()
+    """,
+    "an atexit handler first reading": """
+        def read():
+            from pulumi_modelarts.client import ModelArtsClient
+
+            client = ModelArtsClient(Settings.from_sources())
+            for _ in range(2):
+                print(client.get_visualization_job(197).job_name)
+
+        atexit.register(read)
+    """,
+}
+
+
+@pytest.mark.parametrize("program", WINDING_DOWN.values(), ids=WINDING_DOWN.keys())
+def test_reads_as_a_program_winds_down_are_served_as_any_other(
+    emulator: ModelArtsEmulator, program: str
+) -> None:
+    """Python waits for a program's threads (and runs its atexit handlers) before it exits: their
+    reads, in flight or new, and the package's first import there, work as they would earlier."""
+    emulator.latency = 0.3  # so that the first reads are in flight as the main thread ends
+    source = "import atexit, threading\nfrom pulumi_modelarts import Settings\n"
+    command = [sys.executable, "-c", source + textwrap.dedent(program)]
+    done = subprocess.run(
+        command, env=clean_environ(emulator.environ()), capture_output=True, text=True, timeout=60
+    )
+    # What two threads print at once may interleave: count the names.
+    assert (done.returncode, done.stderr, done.stdout.count("apiTest-11")) == (0, "", 2), done.stdout
 
 
 def _read_as_asked(client: ModelArtsClient, job_id: int) -> bool:

@@ -174,6 +174,26 @@ def test_a_read_cut_to_the_deadline_names_the_deadline_however_late_the_watchdog
     assert elapsed < 0.5 + TOLERANCE
 
 
+@pytest.mark.parametrize("where", ["add", "release"])
+def test_a_call_interrupted_as_its_deadline_starts_or_ends_leaves_none_behind(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Ctrl-C in a notebook (KeyboardInterrupt in the main thread, which goes on) landing as a call
+    sets up or clears its deadline: the calls after it each get a deadline of their own."""
+    client = ModelArtsClient(Settings.from_sources(args={"timeout": 0.5}, environ=emulator.environ()))
+    client.project_id  # noqa: B018 - the project is looked up before the interrupted call
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        monkeypatch.undo()  # once
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(transport._WATCHDOG, where, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        client.get_visualization_job(197)
+    emulator.latency = 0.3  # two reads take longer than one deadline
+    assert [client.get_visualization_job(197).job_id for _ in range(2)] == [197, 197]
+
+
 @pytest.mark.parametrize(
     "retry_after",
     ["0", "Thu, 01 Jan 2004 00:00:00 GMT", "-5", "1.5", "", "1", "3600", "Fri, 31 Dec 9999 23:59:59 GMT"],
@@ -251,10 +271,33 @@ def test_a_kept_alive_connection_the_server_closed_is_retried_even_without_retri
     assert len(server.heads) == 5  # the second and third call each met a closed connection once
 
 
-def test_a_refused_connection_fails_within_a_second_and_says_what_to_check() -> None:
-    elapsed, error = failure(f"http://127.0.0.1:{free_port()}", max_retries=5)
-    assert isinstance(error, ServiceError) and "connection refused after 3 attempt(s)" in str(error)
-    assert "that the service is running" in str(error) and "timeout" not in str(error)
+#: Places nothing answers at: (endpoint, proxy, what the message says, what it says to check).
+NOWHERE = {
+    "a refused connection": (
+        "http://127.0.0.1:{port}",
+        "",
+        "connection refused",
+        "that the service is running",
+    ),
+    "a host name that does not exist": ("https://no-such-host.invalid", "", "host name could not", "DNS"),
+    "a proxy whose name does not exist": (
+        "https://modelarts.example",
+        "http://no-such-proxy.invalid:3128",
+        "could not connect through the proxy no-such-proxy.invalid",
+        "HTTPS_PROXY",
+    ),
+}
+
+
+@pytest.mark.parametrize(("endpoint", "proxy", "said", "check"), NOWHERE.values(), ids=NOWHERE.keys())
+def test_a_place_nothing_answers_at_fails_within_a_second_and_says_what_to_check(
+    endpoint: str, proxy: str, said: str, check: str
+) -> None:
+    """Retrying soon finds nothing there either (RFC 6761 keeps ``.invalid`` from ever resolving)."""
+    url = endpoint.format(port=free_port())
+    elapsed, error = failure(url, max_retries=5, environ={"HTTPS_PROXY": proxy} if proxy else {})
+    assert isinstance(error, ServiceError) and f"{said}" in str(error) and "after 3 attempt(s)" in str(error)
+    assert check in str(error) and "timeout" not in str(error)
     assert elapsed < 1.5
 
 

@@ -148,7 +148,6 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
         fix = "pick another --port (0 picks a free one)" if taken else "check --host"
         raise UsageError(f"cannot listen on {host} port {args.port}: {exc.strerror or exc}; {fix}") from None
-    stop_on_term = signal.signal(signal.SIGTERM, signal.default_int_handler)  # docker stop: as Ctrl-C
     try:
         if host in _WILDCARD_HOSTS:
             warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"
@@ -166,7 +165,6 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while it prints its URL: the same clean stop
         pass
     finally:
-        signal.signal(signal.SIGTERM, stop_on_term)
         emulator.stop()
     return EXIT_OK
 
@@ -248,6 +246,7 @@ def main() -> None:
     as does a stdout (or stderr) that is not open at all (``>&-``): output goes nowhere, errors
     still end with their exit code; output that cannot be written (a full disk) is one line."""
     out, err = (stream or open(os.devnull, "w") for stream in (sys.stdout, sys.stderr))  # noqa: SIM115
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill, docker stop: as Ctrl-C
     for stream in (out, err):  # text a console's encoding (cp1252, ASCII) lacks is escaped, not a crash
         getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
     try:

@@ -60,7 +60,7 @@ def _one_call(method: _F) -> _F:
     def wrapper(provider: VisualizationJobProvider, *args: Any) -> Any:
         from .transport import call_deadline
 
-        with call_deadline(provider._runtime.settings.timeout):
+        with call_deadline(provider._runtime.settings.timeout, engine=True):
             return method(provider, *args)
 
     return wrapper  # type: ignore[return-value]

@@ -41,7 +41,8 @@ from .settings import Settings
 MAX_BODY_BYTES = 10 * 1024 * 1024
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # 408: "may repeat later unchanged"
 RETRY_AFTER_CAP_SECONDS = 60
-#: Retries of a refused connection (back-off 0 s, then about 0.5 s: failing takes under a second).
+#: Retries of a refused connection or a host name that does not exist (back-off 0 s, then about
+#: 0.5 s: failing takes under a second).
 REFUSED_RETRIES = 2
 _HEADERS = {
     "User-Agent": f"pulumi-modelarts/{__version__}",
@@ -65,6 +66,7 @@ class CallBudget:
     retries: int = 0
     refused: int = 0
     expired: bool = False
+    engine: bool = False  # a request from the engine, ended as its provider process exits
     reused: bool = False  # the attempt in progress was sent on a kept-alive connection
     sockets: list[socket.socket] = field(default_factory=list)
     closed: list[socket.socket] = field(default_factory=list)  # to close when the call ends
@@ -104,7 +106,7 @@ class _Watchdog:
     def add(self, budget: CallBudget) -> None:
         with self._wakeup:
             self._active.add(budget)
-            if self.stopping.is_set():
+            if budget.engine and self.stopping.is_set():
                 _expire(budget)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="modelarts-deadlines", daemon=True)
@@ -141,13 +143,15 @@ class _Watchdog:
             budget.closed.clear()
 
     def stop(self) -> None:
-        """End every call as at its deadline, now and from now on: the process is exiting, and
-        Python would wait for each worker thread's call to end. The engine stops a provider with
-        SIGINT and kills it a few seconds later (pulumi/pulumi#19603); it should be gone by then."""
+        """End the engine's calls as at their deadline, now and from now on: the provider process is
+        exiting, and Python would wait for each worker thread's call to end. The engine stops it with
+        SIGINT and kills it a few seconds later (pulumi/pulumi#19603); it should be gone by then. A
+        program's own threads and atexit handlers read on, as Python waits for them."""
         with self._wakeup:
             self.stopping.set()
             for budget in self._active:
-                _expire(budget)
+                if budget.engine:
+                    _expire(budget)
 
     def _run(self) -> None:
         with self._wakeup:
@@ -164,20 +168,23 @@ _WATCHDOG = _Watchdog()
 
 
 @contextlib.contextmanager
-def call_deadline(seconds: float) -> Iterator[CallBudget]:
-    """The deadline of the call in progress, starting one of ``seconds`` unless a caller already did."""
+def call_deadline(seconds: float, *, engine: bool = False) -> Iterator[CallBudget]:
+    """The deadline of the call in progress, starting one of ``seconds`` unless a caller already did;
+    an ``engine`` call also ends as the process exits."""
     budget = _BUDGET.get()
     if budget is not None:
         yield budget
         return
-    budget = CallBudget(time.monotonic() + seconds, seconds)
+    if engine:
+        _stop_at_exit()
+    budget = CallBudget(time.monotonic() + seconds, seconds, engine=engine)
     token = _BUDGET.set(budget)
-    _WATCHDOG.add(budget)
-    try:
+    try:  # a KeyboardInterrupt anywhere (a notebook goes on after it) leaves no deadline behind
+        _WATCHDOG.add(budget)
         yield budget
     finally:
-        _WATCHDOG.release(budget, finished=True)
         _BUDGET.reset(token)
+        _WATCHDOG.release(budget, finished=True)
 
 
 @contextlib.contextmanager
@@ -195,9 +202,15 @@ def held(lock: threading.Lock, context: RequestContext) -> Iterator[None]:
         lock.release()
 
 
-# Run before the interpreter joins the SDK's worker threads, as concurrent.futures registers its own
-# (a private hook of Python 3.9 and later: without it, reads in flight end at their deadline).
-getattr(threading, "_register_atexit", lambda _: None)(_WATCHDOG.stop)
+@functools.cache
+def _stop_at_exit() -> None:
+    """Have the watchdog stop before the interpreter joins the SDK's worker threads, as
+    concurrent.futures registers its own (a private hook of Python 3.9 and later: without it, reads
+    in flight end at their deadline); registered with the first engine call, never during exit."""
+    with contextlib.suppress(RuntimeError):  # "can't register atexit after shutdown"
+        getattr(threading, "_register_atexit", lambda _: None)(_WATCHDOG.stop)
+
+
 _TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
 
 
@@ -340,8 +353,10 @@ class _DeadlineAdapter(HTTPAdapter):
 
 
 def _is_refused(error: BaseException | None) -> bool:
-    error = getattr(error, "original_error", error)  # a proxy that refuses is refused too
-    return isinstance(error, NewConnectionError) and isinstance(error.__cause__, ConnectionRefusedError)
+    """Nothing there to retry soon: a refused connection, or a host name DNS says does not exist."""
+    error = getattr(error, "original_error", error)  # a proxy's too
+    cause = error.__cause__ if isinstance(error, NewConnectionError) else None
+    return isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == socket.EAI_NONAME
 
 
 class BoundedRetry(urllib3.Retry):
@@ -385,7 +400,8 @@ class BoundedRetry(urllib3.Retry):
         return new_retry
 
     def sleep(self, response: Any = None) -> None:  # noqa: ARG002 - the wait is drawn already
-        _WATCHDOG.stopping.wait(self.wait)
+        budget = _BUDGET.get()
+        _WATCHDOG.stopping.wait(self.wait) if budget and budget.engine else time.sleep(self.wait)
 
 
 @dataclass(frozen=True)
