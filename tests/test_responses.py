@@ -5,8 +5,10 @@ a secret into an error; and the model's coercions, tolerance, strictness and der
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import itertools
 import json
+import logging
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -34,6 +36,7 @@ from tests.hostile import (
     JOB_197,
     LEGACY_ECHOES,
     LEGACY_PASSWORDS,
+    LOGGED_ECHOES,
     NON_FINITE,
     PASSWORD,
     EchoServer,
@@ -434,6 +437,24 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
         ModelArtsClient(EchoServer.settings(raw.url, secret)).get_visualization_job(197)
     text = str(caught.value)  # the server's "bad <secret>" scrubbed, the package's own words intact
     assert all(part in text for part in ("request rejected by the service", "ModelArts.0104", '"bad ***"'))
+
+
+@pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("place", LOGGED_ECHOES)
+def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
+    echo_server: tuple[EchoServer, RawServer], place: str, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """urllib3 logs, at WARNING, the exception it retries after (which quotes the status line) and
+    header lines it cannot parse; a retry, and every logger at DEBUG, show the place to the log."""
+    echo, raw = echo_server
+    echo.echo, echo.secret = LOGGED_ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
+    caplog.set_level(logging.DEBUG)
+    settings = dataclasses.replace(EchoServer.settings(raw.url), max_retries=1)
+    with pytest.raises(ServiceError, match="the answer is not valid HTTP/1.1"):
+        ModelArtsClient(settings).get_visualization_job(197)
+    assert echo.seen_tokens[-1] == ISSUED_TOKEN and "urllib3" in caplog.text  # issued, sent, logged
+    pieces = {echo.secret[start : start + 12] for start in range(len(echo.secret) - 11)}
+    assert leaked_forms(caplog.text, echo.secret) == [] and not [p for p in pieces if p in caplog.text]
 
 
 # -- the model ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import logging
 import socket
 import ssl
 import subprocess
@@ -298,6 +299,12 @@ NOT_HTTP = {
         f"Transfer-Encoding {coding.decode()!r}": framed(OK_HEAD, coding=coding)
         for coding in (b"gzip, chunked", b"chunked, identity", b"x-custom")
     },
+    # A header line that is no field: http.client took the rest, Content-Length too, for the body.
+    **{
+        f"header line {line.decode()!r}": framed(OK_HEAD + line + b"\r\n", length=LENGTH)
+        for line in (b"X-Space : 1", b"no colon", b": no name", b"X Space: 1")
+    },
+    "a first header line folded": framed(b"HTTP/1.1 200 OK\r\n folded\r\n", length=LENGTH),
 }
 
 
@@ -318,6 +325,10 @@ ODD_BUT_HTTP = {
     "chunk extensions and trailers": framed(OK_HEAD, coding=b"chunked", chunk=b";a=b\r\nX-T: 1\r\n"),
     "identity transfer coding": framed(OK_HEAD + b"Transfer-Encoding: identity\r\n", length=LENGTH),
     "status 299": reply(299, JOB_197),
+    "a field folded onto a second line": framed(OK_HEAD + b"X-Folded: a\r\n  b\r\n", length=LENGTH),
+    "a multipart content type": framed(
+        b"HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed; boundary=x\r\n", length=LENGTH
+    ),
 }
 
 
@@ -597,6 +608,24 @@ def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, us
         _, error = failure("http://127.0.0.1:9", environ=environ)
     basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
     assert len(basic) > 20 and basic[:12] not in str(error) + repr(error) and "***" in str(error)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])  # a request in absolute form; a CONNECT tunnel
+@pytest.mark.parametrize("status_line", ["HTTP/1.1 4x7 {}", "HTTP/1.1 {} denied", "{}"])
+def test_a_proxy_echoing_its_basic_credentials_in_its_status_line_does_not_log_them(
+    scheme: str, status_line: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """urllib3 logs the exception it retries after, at WARNING: http.client's quotes the line."""
+
+    def echo(head: bytes) -> list[bytes]:
+        return [(status_line.format(header(head, "Proxy-Authorization")) + "\r\n\r\n").encode()]
+
+    caplog.set_level(logging.DEBUG)
+    with RawServer(echo) as proxy:
+        environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=1)
+    basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
+    assert "Retrying" in caplog.text and basic[:12] not in caplog.text + str(error)
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials() -> None:
