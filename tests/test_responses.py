@@ -39,6 +39,7 @@ from tests.hostile import (
     LOGGED_ECHOES,
     NON_FINITE,
     PASSWORD,
+    SPLIT_ECHOES,
     EchoServer,
     PagingServer,
     RawServer,
@@ -437,6 +438,26 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
         ModelArtsClient(EchoServer.settings(raw.url, secret)).get_visualization_job(197)
     text = str(caught.value)  # the server's "bad <secret>" scrubbed, the package's own words intact
     assert all(part in text for part in ("request rejected by the service", "ModelArts.0104", '"bad ***"'))
+
+
+@pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("place", SPLIT_ECHOES)
+def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
+    echo_server: tuple[EchoServer, RawServer], place: str, secret: str
+) -> None:
+    """Half a secret is as long as the shortest prefix scrubbed: a suffix that long is scrubbed too."""
+    echo, raw = echo_server
+    echo.secret = ISSUED_TOKEN if secret == "token" else PASSWORD
+    half = len(echo.secret) // 2
+    echo.echo = lambda value: SPLIT_ECHOES[place](value[:half], value[half:])
+    with pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
+    text = f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
+    tail = echo.secret[half:]
+    assert "***" in text and [tail[start : start + 8] in text for start in range(len(tail) - 7)] == [
+        False
+    ] * (len(tail) - 7)
+    assert leaked_forms(text, tail) == []
 
 
 @pytest.mark.parametrize("secret", ["token", "password"])
