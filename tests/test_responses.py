@@ -8,7 +8,6 @@ import codecs
 import dataclasses
 import itertools
 import json
-import logging
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -28,6 +27,7 @@ from pulumi_modelarts.errors import (
 )
 from pulumi_modelarts.outputs import JobStatus, status_name
 from pulumi_modelarts.responses import JobModel, JobPage
+from tests.checks import logged
 from tests.hostile import (
     ANOTHER_JOB_IN_DISGUISE,
     ECHOES,
@@ -440,6 +440,7 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
     assert all(part in text for part in ("request rejected by the service", "ModelArts.0104", '"bad ***"'))
 
 
+@pytest.mark.reliability("echoed secrets")
 @pytest.mark.parametrize("secret", ["token", "password"])
 @pytest.mark.parametrize("place", SPLIT_ECHOES)
 def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
@@ -460,22 +461,25 @@ def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
     assert leaked_forms(text, tail) == []
 
 
+@pytest.mark.reliability("echoed secrets")
 @pytest.mark.parametrize("secret", ["token", "password"])
 @pytest.mark.parametrize("place", LOGGED_ECHOES)
 def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
-    echo_server: tuple[EchoServer, RawServer], place: str, secret: str, caplog: pytest.LogCaptureFixture
+    echo_server: tuple[EchoServer, RawServer], place: str, secret: str
 ) -> None:
     """urllib3 logs, at WARNING, the exception it retries after (which quotes the status line) and
     header lines it cannot parse; a retry, and every logger at DEBUG, show the place to the log."""
     echo, raw = echo_server
     echo.echo, echo.secret = LOGGED_ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
-    caplog.set_level(logging.DEBUG)
     settings = dataclasses.replace(EchoServer.settings(raw.url), max_retries=1)
-    with pytest.raises(ServiceError, match="the answer is not valid HTTP/1.1"):
+    with logged() as records, pytest.raises(ServiceError, match="the answer is not valid HTTP/1.1"):
         ModelArtsClient(settings).get_visualization_job(197)
-    assert echo.seen_tokens[-1] == ISSUED_TOKEN and "urllib3" in caplog.text  # issued, sent, logged
+    text = "\n".join(text for _, text in records)
+    assert echo.seen_tokens[-1] == ISSUED_TOKEN and "urllib3.connectionpool" in dict(
+        records
+    )  # issued, sent, logged
     pieces = {echo.secret[start : start + 12] for start in range(len(echo.secret) - 11)}
-    assert leaked_forms(caplog.text, echo.secret) == [] and not [p for p in pieces if p in caplog.text]
+    assert leaked_forms(text, echo.secret) == [] and not [p for p in pieces if p in text]
 
 
 # -- the model ----------------------------------------------------------------------------------

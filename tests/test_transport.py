@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import logging
 import socket
 import ssl
 import subprocess
@@ -34,7 +33,7 @@ from pulumi_modelarts.errors import (
 from pulumi_modelarts.settings import Settings, bypasses_proxy
 from pulumi_modelarts.transport import MAX_BODY_BYTES
 from tests import hostile
-from tests.checks import invoke
+from tests.checks import invoke, logged
 from tests.hostile import (
     BOMBS,
     JOB_197,
@@ -613,19 +612,18 @@ def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, us
 @pytest.mark.parametrize("scheme", ["http", "https"])  # a request in absolute form; a CONNECT tunnel
 @pytest.mark.parametrize("status_line", ["HTTP/1.1 4x7 {}", "HTTP/1.1 {} denied", "{}"])
 def test_a_proxy_echoing_its_basic_credentials_in_its_status_line_does_not_log_them(
-    scheme: str, status_line: str, caplog: pytest.LogCaptureFixture
+    scheme: str, status_line: str
 ) -> None:
     """urllib3 logs the exception it retries after, at WARNING: http.client's quotes the line."""
 
     def echo(head: bytes) -> list[bytes]:
         return [(status_line.format(header(head, "Proxy-Authorization")) + "\r\n\r\n").encode()]
 
-    caplog.set_level(logging.DEBUG)
-    with RawServer(echo) as proxy:
+    with RawServer(echo) as proxy, logged() as records:
         environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
         _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=1)
-    basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
-    assert "Retrying" in caplog.text and basic[:12] not in caplog.text + str(error)
+    basic, text = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic "), str(records)
+    assert "Retrying" in text and basic[:12] not in text + str(error)
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials() -> None:
