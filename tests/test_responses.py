@@ -463,6 +463,22 @@ def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
 
 @pytest.mark.reliability("echoed secrets")
 @pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("offset", [0, 21, 28, 32])
+def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_the_cut(
+    echo_server: tuple[EchoServer, RawServer], offset: int, secret: str
+) -> None:
+    """An unasked Content-Encoding is named by its first 40 characters: cut first, an echo starting
+    at character 28 left 12 of the secret, too few for a prefix to be recognised."""
+    echo, raw = echo_server
+    echo.secret = ISSUED_TOKEN if secret == "token" else PASSWORD
+    echo.echo = lambda value: reply(200, JOB_197, Content_Encoding="x" * offset + value)
+    with pytest.raises(InvalidResponseError, match="Content-Encoding 'x*\\*\\*\\*") as caught:
+        ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
+    assert echo.secret[:8].lower() not in str(caught.value).lower()
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("secret", ["token", "password"])
 @pytest.mark.parametrize("place", LOGGED_ECHOES)
 def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
     echo_server: tuple[EchoServer, RawServer], place: str, secret: str

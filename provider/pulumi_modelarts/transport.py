@@ -36,7 +36,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError, ProtocolError
 
 from . import __version__
-from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError, redact
+from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError, one_line, redact
 from .settings import Settings
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -542,7 +542,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
-        raise refuse(f"response uses Content-Encoding '{encoding[:40]}', which was not asked for")
+        shown = one_line(redact(encoding), 40)  # scrubbed before it is cut, as an echo may sit past its start
+        raise refuse(f"response uses Content-Encoding '{shown}', which was not asked for")
     body: bytes | None = b""
     try:
         if encoding in ("identity", ""):
