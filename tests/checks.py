@@ -75,20 +75,31 @@ class LeakScanner:
     @contextmanager
     def logs(self, where: str) -> Iterator[None]:
         """Scan every log record (DEBUG and up, every logger) emitted inside the block."""
-        scanner = self
-
-        class Handler(logging.Handler):
-            def emit(self, record: logging.LogRecord) -> None:
-                scanner.scan(f"{where} log {record.name}", self.format(record))
-
-        root, handler = logging.getLogger(), Handler(logging.DEBUG)
-        level, root.level = root.level, logging.DEBUG
-        root.addHandler(handler)
-        try:
+        with logged() as records:
             yield
-        finally:
-            root.removeHandler(handler)
-            root.setLevel(level)
+        for name, text in records:
+            self.scan(f"{where} log {name}", text)
+
+
+@contextmanager
+def logged() -> Iterator[list[tuple[str, str]]]:
+    """Every log record (DEBUG and up, every logger) emitted inside the block: its logger, its text
+    as a handler formats it (a traceback too). Not pytest's caplog: ``python -m reliability`` runs
+    without pytest's logging plugin."""
+    records: list[tuple[str, str]] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append((record.name, self.format(record)))
+
+    root, handler = logging.getLogger(), Handler(logging.DEBUG)
+    level, root.level = root.level, logging.DEBUG
+    root.addHandler(handler)
+    try:
+        yield records
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def find_text(

@@ -431,6 +431,45 @@ LEGACY_ECHOES: dict[str, Callable[[str], bytes]] = {
 }
 
 
+def _twice(answer: bytes, name: str, first: str, second: str) -> bytes:
+    """``answer`` with the header ``name`` sent twice, which a client joins ("first, second")."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head + f"\r\n{name}: {first}\r\n{name}: {second}\r\n\r\n".encode("latin-1") + body
+
+
+#: A secret cut in two, each half echoed (or only the second): place -> answer carrying them.
+SPLIT_ECHOES: dict[str, Callable[[str, str], bytes]] = {
+    "X-Request-Id sent twice": lambda a, b: _twice(_error(400, "bad"), "X-Request-Id", a, b),
+    "Location sent twice": lambda a, b: _twice(reply(302), "Location", LOGIN + a, b),
+    "error_message and request_id": lambda a, b: reply(
+        400, {"error_code": "X.1", "error_message": a, "request_id": b}
+    ),
+    "the second half alone": lambda _, b: _error(400, f"bad {b}"),
+    "the second half alone, URL-encoded": lambda _, b: _error(400, f"bad {quote(b, safe='')}"),
+    "the second half alone, JSON-escaped twice": lambda _, b: _error(400, json.dumps(json.dumps(b))),
+}
+
+
+def _head_with(secret: str, template: str) -> bytes:
+    return template.format(secret).encode("latin-1")
+
+
+#: Server text that urllib3 logs as sent (a retry's exception quotes the status line; header lines it
+#: cannot parse), each an answer no attempt can use: place -> answer carrying the secret there.
+LOGGED_ECHOES: dict[str, Callable[[str], bytes]] = {
+    "status code": partial(_head_with, template="HTTP/1.1 {} OK\r\n\r\n"),
+    "status code, URL-encoded": lambda s: _head_with(quote(s, safe=""), "HTTP/1.1 {} OK\r\n\r\n"),
+    "status code, JSON-escaped": lambda s: _head_with(json.dumps(s)[1:-1], "HTTP/1.1 {}\r\n\r\n"),
+    "status code, UTF-8 bytes": lambda s: _head_with(_as_header(s), "HTTP/1.1 {} OK\r\n\r\n"),
+    "status line after an interim answer": partial(
+        _head_with, template="HTTP/1.1 103 E\r\n\r\nHTTP/1.1 {}\r\n\r\n"
+    ),
+    "a header line that is no field": partial(_head_with, template="HTTP/1.1 200 OK\r\n{}\r\n\r\n"),
+    "a header name with a space": partial(_head_with, template="HTTP/1.1 200 OK\r\nX {}: 1\r\n\r\n"),
+    "a first header line folded": partial(_head_with, template="HTTP/1.1 200 OK\r\n {}\r\n\r\n"),
+}
+
+
 NO_AKSK = {"access_key": None, "secret_key": None}
 
 

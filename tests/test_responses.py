@@ -5,6 +5,7 @@ a secret into an error; and the model's coercions, tolerance, strictness and der
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import itertools
 import json
 import pickle
@@ -26,6 +27,7 @@ from pulumi_modelarts.errors import (
 )
 from pulumi_modelarts.outputs import JobStatus, status_name
 from pulumi_modelarts.responses import JobModel, JobPage
+from tests.checks import logged
 from tests.hostile import (
     ANOTHER_JOB_IN_DISGUISE,
     ECHOES,
@@ -34,8 +36,10 @@ from tests.hostile import (
     JOB_197,
     LEGACY_ECHOES,
     LEGACY_PASSWORDS,
+    LOGGED_ECHOES,
     NON_FINITE,
     PASSWORD,
+    SPLIT_ECHOES,
     EchoServer,
     PagingServer,
     RawServer,
@@ -410,8 +414,7 @@ def test_a_password_echoed_in_a_legacy_charset_or_another_normal_form_is_scrubbe
     with pytest.raises(ModelArtsError) as caught:
         ModelArtsClient(EchoServer.settings(raw.url, password)).get_visualization_job(197)
     text = f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
-    pieces = {password[start : start + 8] for start in range(len(password) - 7)}
-    assert [piece for piece in pieces if piece in text] == [] and "***" in text
+    assert [piece for piece in pieces(password, 8) if piece in text] == [] and "***" in text
 
 
 def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(
@@ -434,6 +437,68 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
         ModelArtsClient(EchoServer.settings(raw.url, secret)).get_visualization_job(197)
     text = str(caught.value)  # the server's "bad <secret>" scrubbed, the package's own words intact
     assert all(part in text for part in ("request rejected by the service", "ModelArts.0104", '"bad ***"'))
+
+
+def echo_error(echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str) -> str:
+    """The error (text and details) of a read at the echo server while it answers ``answer(secret)``
+    after a password login: ``secret`` names the issued token or the password."""
+    echo, raw = echo_server
+    echo.echo, echo.secret = answer, ISSUED_TOKEN if secret == "token" else PASSWORD
+    with pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
+    assert echo.seen_tokens[-1] == ISSUED_TOKEN  # the token really was issued and used
+    return f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
+
+
+def pieces(secret: str, size: int) -> set[str]:
+    return {secret[start : start + size] for start in range(len(secret) - size + 1)}
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("place", SPLIT_ECHOES)
+def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
+    echo_server: tuple[EchoServer, RawServer], place: str, secret: str
+) -> None:
+    """Half a secret is as long as the shortest prefix scrubbed: a suffix that long is scrubbed too."""
+    value = ISSUED_TOKEN if secret == "token" else PASSWORD
+    half, tail = len(value) // 2, value[len(value) // 2 :]
+    text = echo_error(echo_server, lambda echoed: SPLIT_ECHOES[place](echoed[:half], echoed[half:]), secret)
+    assert "***" in text and [piece for piece in pieces(tail, 8) if piece in text] == []
+    assert leaked_forms(text, tail) == []
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("offset", [0, 21, 28, 32])
+def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_the_cut(
+    echo_server: tuple[EchoServer, RawServer], offset: int, secret: str
+) -> None:
+    """An unasked Content-Encoding is named by its first 40 characters: cut first, an echo starting
+    at character 28 left 12 of the secret, too few for a prefix to be recognised."""
+    text = echo_error(
+        echo_server, lambda value: reply(200, JOB_197, Content_Encoding="x" * offset + value), secret
+    )
+    value = ISSUED_TOKEN if secret == "token" else PASSWORD
+    assert f"Content-Encoding '{'x' * offset}***" in text and value[:8].lower() not in text.lower()
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("place", LOGGED_ECHOES)
+def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
+    echo_server: tuple[EchoServer, RawServer], place: str, secret: str
+) -> None:
+    """urllib3 logs, at WARNING, the exception it retries after (which quotes the status line) and
+    header lines it cannot parse; a retry, and every logger at DEBUG, show the place to the log."""
+    echo, raw = echo_server
+    echo.echo, echo.secret = LOGGED_ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
+    settings = dataclasses.replace(EchoServer.settings(raw.url), max_retries=1)
+    with logged() as records, pytest.raises(ServiceError, match="the answer is not valid HTTP/1.1"):
+        ModelArtsClient(settings).get_visualization_job(197)
+    text = "\n".join(text for _, text in records)
+    assert echo.seen_tokens[-1] == ISSUED_TOKEN and "urllib3.connectionpool" in dict(records)
+    assert leaked_forms(text, echo.secret) == [] and [p for p in pieces(echo.secret, 12) if p in text] == []
 
 
 # -- the model ----------------------------------------------------------------------------------

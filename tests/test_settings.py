@@ -323,12 +323,29 @@ BROKEN_CLOUDS = {
     "no for a region": (b"clouds: {c: {region_name: no}}\n", "invalid region_name of cloud 'c'"),
     "a password twice": (
         b"clouds:\n  c:\n    auth: {password: a, password: b}\n",
-        "key 'password' is written",
+        "the key 'password' is written twice at line 3",
     ),
-    "a cloud twice": (b"clouds:\n  c: {auth: {ak: a, sk: b}}\n  c: {region_name: eu-de}\n", "key 'c' is"),
-    "a cloud twice as JSON": (
-        b'{"clouds": {"c": {"auth": {"sk": "x"}}, "c": {}}}',
-        "key 'c' is written twice",
+    # A key the package does not read (a cloud's name) by its line alone: it may be a secret.
+    "a cloud twice": (
+        b"clouds:\n  c: {auth: {ak: a, sk: b}}\n  c: {region_name: eu-de}\n",
+        "a key is written twice at line 3",
+    ),
+    "a cloud twice as JSON": (b'{"clouds": {"c": {"auth": {"sk": "x"}}, "c": {}}}', "a key is written twice"),
+    f"braces around a {PW} YAML reads as keys": (
+        f"clouds:\n  c:\n    auth:\n      password: {{{CANARY.password}, {CANARY.password}}}\n".encode(),
+        "a key is written twice at line 4",
+    ),
+    f"a {PW} written as a key twice": (
+        f"clouds:\n  c:\n    auth:\n      {CANARY.password}: 1\n      {CANARY.password}: 2\n".encode(),
+        "a key is written twice at line 5",
+    ),
+    f"a {PW} written as a key twice as JSON": (
+        f'{{"clouds": {{"c": {{"auth": {{"{CANARY.password}": 1, "{CANARY.password}": 2}}}}}}}}'.encode(),
+        "a key is written twice",
+    ),
+    "not JSON": (
+        b'{"clouds":\n {"c": {"auth": {"password": canary-password}}}}',
+        "JSONDecodeError at line 2",
     ),
     "a tab for indentation": (b"clouds:\n  c:\n\tregion_name: eu-de\n", "ScannerError at line 3"),
     # A password starting with YAML's alias or tag mark: its line, not the rest of it.
@@ -340,6 +357,14 @@ BROKEN_CLOUDS = {
         f"clouds:\n  c:\n    auth: {{password: !{CANARY.password}}}\n".encode(),
         "at line 3. Write it as YAML in UTF-8, a value beginning with * & ! @ % or ` in quotes",
     ),
+    # A tag its value does not fit: Python's error would quote the value (KeyError, or no line at all).
+    **{
+        f"a {tag} tag on a {PW}": (
+            f"clouds:\n  c:\n    auth:\n      password: {tag} {CANARY.password}\n".encode(),
+            "ConstructorError at line 4",
+        )
+        for tag in ("!!bool", "!!timestamp", "!!map", "!!set", "!!binary")
+    },
     **{
         f"an alias bomb for {key}": (
             b"a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
@@ -358,7 +383,7 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
     which: str, broken: str, tmp_path: Path
 ) -> None:
     content, fragment = BROKEN_CLOUDS[broken]
-    path = tmp_path / ("broken.json" if broken.endswith("JSON") else "broken.yaml")
+    path = tmp_path / ("broken.json" if "JSON" in broken else "broken.yaml")
     if broken == "a directory":
         path.mkdir()
     elif broken == "a device":

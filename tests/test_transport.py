@@ -33,7 +33,7 @@ from pulumi_modelarts.errors import (
 from pulumi_modelarts.settings import Settings, bypasses_proxy
 from pulumi_modelarts.transport import MAX_BODY_BYTES
 from tests import hostile
-from tests.checks import invoke
+from tests.checks import invoke, logged
 from tests.hostile import (
     BOMBS,
     JOB_197,
@@ -341,6 +341,12 @@ NOT_HTTP = {
         f"Transfer-Encoding {coding.decode()!r}": framed(OK_HEAD, coding=coding)
         for coding in (b"gzip, chunked", b"chunked, identity", b"x-custom")
     },
+    # A header line that is no field: http.client took the rest, Content-Length too, for the body.
+    **{
+        f"header line {line.decode()!r}": framed(OK_HEAD + line + b"\r\n", length=LENGTH)
+        for line in (b"X-Space : 1", b"no colon", b": no name", b"X Space: 1")
+    },
+    "a first header line folded": framed(b"HTTP/1.1 200 OK\r\n folded\r\n", length=LENGTH),
 }
 
 
@@ -361,6 +367,10 @@ ODD_BUT_HTTP = {
     "chunk extensions and trailers": framed(OK_HEAD, coding=b"chunked", chunk=b";a=b\r\nX-T: 1\r\n"),
     "identity transfer coding": framed(OK_HEAD + b"Transfer-Encoding: identity\r\n", length=LENGTH),
     "status 299": reply(299, JOB_197),
+    "a field folded onto a second line": framed(OK_HEAD + b"X-Folded: a\r\n  b\r\n", length=LENGTH),
+    "a multipart content type": framed(
+        b"HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed; boundary=x\r\n", length=LENGTH
+    ),
 }
 
 
@@ -640,6 +650,23 @@ def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, us
         _, error = failure("http://127.0.0.1:9", environ=environ)
     basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
     assert len(basic) > 20 and basic[:12] not in str(error) + repr(error) and "***" in str(error)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])  # a request in absolute form; a CONNECT tunnel
+@pytest.mark.parametrize("status_line", ["HTTP/1.1 4x7 {}", "HTTP/1.1 {} denied", "{}"])
+def test_a_proxy_echoing_its_basic_credentials_in_its_status_line_does_not_log_them(
+    scheme: str, status_line: str
+) -> None:
+    """urllib3 logs the exception it retries after, at WARNING: http.client's quotes the line."""
+
+    def echo(head: bytes) -> list[bytes]:
+        return [(status_line.format(header(head, "Proxy-Authorization")) + "\r\n\r\n").encode()]
+
+    with RawServer(echo) as proxy, logged() as records:
+        environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=1)
+    basic, text = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic "), str(records)
+    assert "Retrying" in text and basic[:12] not in text + str(error)
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials() -> None:

@@ -11,8 +11,8 @@ from os.path import commonprefix
 from typing import Any
 from urllib.parse import unquote
 
-#: A secret echoed in part (a server cut it off) is scrubbed when the echo is a prefix of at least
-#: MIN_SECRET_PREFIX characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one;
+#: A secret echoed in part (a server cut or split it) is scrubbed when the echo is a prefix or suffix of
+#: at least MIN_SECRET_PREFIX characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one;
 #: one shorter than MIN_SECRET_PREFIX only as a whole word; one under _MIN_SECRET_CHARS, never.
 MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
@@ -72,14 +72,28 @@ def _decoded(text: str, spans: Spans) -> tuple[str, Spans]:
     return "".join(parts) + text[done:], where + spans[done:]
 
 
+Matcher = tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]]
+
+
+def _matcher(forms: set[str]) -> Matcher:
+    """A pattern of every form's first characters; per match, the forms and their least echo."""
+    table: dict[str, list[tuple[str, int]]] = {}
+    for form in forms:
+        half = -(-len(form) // 2)
+        least = min(len(form), max(MIN_SECRET_PREFIX, min(half, ENOUGH_SECRET_PREFIX)))
+        table.setdefault(form[:MIN_SECRET_PREFIX], []).append((form, least))
+    return re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True)))), table
+
+
 class _Secrets:
     """Every secret this process holds (credentials, issued IAM tokens); ``redact`` replaces each,
-    raw or escaped as a server plausibly echoes it, whole or as a long prefix, with ***."""
+    raw or escaped as a server plausibly echoes it, whole or as a long prefix or suffix (a value
+    split in two, as a header sent twice is joined: "first half, second half"), with ***."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[str, None] = {}  # insertion-ordered; past the cap the oldest go first
-        self._matcher: tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]] | None = None
+        self._matcher: tuple[Matcher, Matcher] | None = None  # prefixes; suffixes, in reversed text
 
     def add(self, *values: str | None) -> None:
         with self._lock:
@@ -90,29 +104,27 @@ class _Secrets:
             while len(self._values) > _MAX_SECRETS:
                 del self._values[next(iter(self._values))]
 
-    def _compiled(self) -> tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]] | None:
-        """A pattern of every form's first characters; per match, the forms and their least echo."""
+    def _compiled(self) -> tuple[Matcher, Matcher] | None:
         with self._lock:
             if self._matcher is None and self._values:
-                table: dict[str, list[tuple[str, int]]] = {}
-                for form in {form.translate(_ASCII_FOLD) for value in self._values for form in _forms(value)}:
-                    half = -(-len(form) // 2)
-                    least = min(len(form), max(MIN_SECRET_PREFIX, min(half, ENOUGH_SECRET_PREFIX)))
-                    table.setdefault(form[:MIN_SECRET_PREFIX], []).append((form, least))
-                alternatives = "|".join(map(re.escape, sorted(table, key=len, reverse=True)))
-                self._matcher = (re.compile(alternatives), table)
+                forms = {form.translate(_ASCII_FOLD) for value in self._values for form in _forms(value)}
+                self._matcher = (_matcher(forms), _matcher({form[::-1] for form in forms}))
             return self._matcher
 
     def redact(self, text: str) -> str:
-        matcher = self._compiled()
-        if matcher is None:
+        matchers = self._compiled()
+        if matchers is None:
             return text
+        prefixes, suffixes = matchers
         text = text[:_MAX_REDACTED_CHARS]
         folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
         spans: Spans = [(i, i + 1) for i in range(len(text))]  # where each character of folded is in text
         cuts: Spans = []
         for decodings in range(_DECODINGS + 1):
-            cuts += [(spans[start][0], spans[end - 1][1]) for start, end in _echoes(folded, *matcher)]
+            size = len(folded)
+            found = _echoes(folded, *prefixes)
+            found += [(size - end, size - start) for start, end in _echoes(folded[::-1], *suffixes)]
+            cuts += [(spans[start][0], spans[end - 1][1]) for start, end in found]
             if decodings == _DECODINGS or not _ESCAPE.search(folded):
                 break
             folded, spans = _decoded(folded, spans)

@@ -70,6 +70,9 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "no_proxy": ("no_proxy", "NO_PROXY"),
 }
 MAX_CLOUDS_FILE_BYTES = 1 << 20
+_READ_KEYS = frozenset(
+    {"clouds", "auth", "verify", *(key for keys in CLOUDS_YAML_KEYS.values() for key in keys)}
+)
 _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may carry a password
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
@@ -451,8 +454,9 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
         hint = marks if isinstance(exc, yaml.YAMLError) else None
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
         why = "nested too deeply" if isinstance(exc, RecursionError) else why
-        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark:  # its problem may quote a value
-            why += f" at line {exc.problem_mark.line + 1}"
+        mark = getattr(exc, "problem_mark", None)  # a YAML error's problem may quote a value: its line only
+        line = mark.line + 1 if mark else getattr(exc, "lineno", None)  # or a JSONDecodeError's
+        why += f" at line {line}" if line else ""
         raise ConfigurationError(f"cannot read {path}: {why}", hint=hint) from None
     # A mapping left empty (every line under "clouds:", a cloud or "auth:" commented out) is unset.
     clouds = document.get("clouds") or {} if isinstance(document, dict) else None
@@ -473,9 +477,20 @@ def _clouds_loader() -> type[Any]:
     import yaml
 
     class Loader(yaml.SafeLoader):
+        def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+            try:  # a value its tag cannot take ("!!bool pw") fails with an error quoting it, and no line
+                return super().construct_object(node, deep)
+            except (LookupError, AttributeError, TypeError):
+                raise yaml.constructor.ConstructorError(problem_mark=node.start_mark) from None
+
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             merge = "tag:yaml.org,2002:merge"  # "<<: *base" entries may be overridden
-            _unique_keys((key.value, 0) for key, _ in node.value if key.id == "scalar" and key.tag != merge)
+            keys = node.value if isinstance(node, yaml.MappingNode) else []  # else "!!map pw", refused
+            _unique_keys(
+                (key.value, key.start_mark.line + 1)
+                for key, _ in keys
+                if key.id == "scalar" and key.tag != merge
+            )
             return super().construct_mapping(node, deep)
 
     for kind in ("int", "float"):
@@ -484,10 +499,13 @@ def _clouds_loader() -> type[Any]:
 
 
 def _unique_keys(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    """The mapping of ``pairs``, or ValueError naming a key written twice if the package reads it
+    (from YAML, by its line, the pair's value): another may be a secret ("password: {pw, pw}")."""
     document: dict[Any, Any] = {}
     for key, value in pairs:
         if key in document:
-            raise ValueError(f"the key {key!r} is written twice")
+            name = f"the key {key!r}" if key in _READ_KEYS else "a key"
+            raise ValueError(f"{name} is written twice" + (f" at line {value}" if type(value) is int else ""))
         document[key] = value
     return document
 

@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from email.errors import MultipartInvariantViolationDefect, StartBoundaryNotFoundDefect
 from http.client import BadStatusLine, HTTPException, HTTPResponse as _HttpClientResponse
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +36,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError, ProtocolError
 
 from . import __version__
-from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError
+from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError, one_line, redact
 from .settings import Settings
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -55,6 +56,25 @@ _TIMEOUT_HINT = "Raise modelarts:timeout if the service is this slow, or check t
 _READ_TIMEOUT_HINT = "Raise modelarts:readTimeout if the service is this slow"
 _CHECK_ENDPOINT = "Check modelarts:endpoint / authUrl (scheme, host and port) and the network"
 _LOG = logging.getLogger("pulumi_modelarts")
+#: What a multipart Content-Type raises when only a header block is parsed (urllib3 ignores them too).
+_HEADER_BLOCK_DEFECTS = (StartBoundaryNotFoundDefect, MultipartInvariantViolationDefect)
+
+
+class _Scrubbed(logging.Filter):
+    """urllib3 logs server text as sent: the exception a retry follows, at WARNING, with the status
+    line http.client quotes (urllib3/urllib3#2583), and header lines it could not parse. Its records
+    are scrubbed as errors are, so that a server or proxy echoing a secret there cannot log it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            record.exc_text, record.exc_info = logging.Formatter().formatException(record.exc_info), None
+        record.msg, record.args = redact(record.getMessage()), ()
+        record.exc_text = record.exc_text and redact(record.exc_text)
+        return True
+
+
+for _module in ("connection", "connectionpool", "poolmanager", "response", "util.retry"):
+    logging.getLogger(f"urllib3.{_module}").addFilter(_Scrubbed())
 
 
 @dataclass(eq=False)
@@ -233,8 +253,9 @@ class _FinalResponse(_HttpClientResponse):
     ``103 Early Hints``; RFC 9110 15.2) was taken for it, and the real one, left on the connection,
     was read as the next request's (python/cpython#42550, urllib3/urllib3#3336). Framing that
     http.client would read until the server closes (an invalid ``Content-Length``, a transfer coding
-    never asked for; python/cpython#150751) or a first line that is not HTTP's, which may never end
-    (HTTP/0.9, a TLS alert), is refused at once instead of waiting for the deadline."""
+    never asked for; python/cpython#150751, a header line that is no field, after which it takes the
+    rest for the body) or a first line that is not HTTP's, which may never end (HTTP/0.9, a TLS
+    alert), is refused at once instead of waiting for the deadline."""
 
     def begin(self) -> None:
         while True:
@@ -254,6 +275,7 @@ class _FinalResponse(_HttpClientResponse):
             or (coding != "identity" and not self.chunked)
             or len(lengths) > 1
             or not all(length.isascii() and length.isdigit() for length in lengths)
+            or any(not isinstance(defect, _HEADER_BLOCK_DEFECTS) for defect in self.headers.defects)
         ):
             raise HTTPException("unusable status or framing")
         if lengths and self.length is None:  # "74, 74": one length, said twice (RFC 9110 8.6)
@@ -536,7 +558,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
-        raise refuse(f"response uses Content-Encoding '{encoding[:40]}', which was not asked for")
+        shown = one_line(redact(encoding), 40)  # scrubbed before it is cut, as an echo may sit past its start
+        raise refuse(f"response uses Content-Encoding '{shown}', which was not asked for")
     body: bytes | None = b""
     try:
         if encoding in ("identity", ""):
