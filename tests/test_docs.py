@@ -242,6 +242,58 @@ def test_shell_steps_run_against_the_emulator(
     assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
 
 
+# -- what the documents say twice, and where they point ------------------------------------------
+
+MARKDOWN = [*DOCS, REPO_ROOT / "CHANGELOG.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def anchors(path: Path) -> set[str]:
+    """The fragments GitHub gives the headings of ``path``."""
+    tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
+    titles = [tokens[i + 1].content for i, token in enumerate(tokens) if token.type == "heading_open"]
+    return {re.sub(r"[^\w\- ]", "", title.replace("`", "").lower()).replace(" ", "-") for title in titles}
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_every_link_and_anchor_resolves(doc: Path) -> None:
+    for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address
+        path, _, fragment = target.partition("#")
+        linked = (doc.parent / path).resolve() if path else doc
+        assert linked.exists(), f"{doc.name}: {target}"
+        assert not fragment or fragment in anchors(linked), f"{doc.name}: {target}"
+
+
+NUMBER = r"(-?\d+(?:\.\d+)?)"
+#: A figure with its spread, as the headline and the README write it with a multiplication sign and
+#: an en dash (``1.09\u00d7 (1.08\u20131.10)``, ``+82 ms (IQR 75\u201393``), and as the tables below the
+#: headline do (``1.09x (range 1.08 to 1.10``).
+QUOTED = re.compile(NUMBER + "(?:\u00d7| ms)[^(\\d]{0,30}\\((?:IQR )?" + NUMBER + "\u2013" + NUMBER)
+MEASURED = re.compile(NUMBER + r"(?:x| ms)[^(\d]{0,30}\((?:range|IQR) " + NUMBER + " to " + NUMBER)
+
+
+def test_performance_figures_quoted_twice_agree() -> None:
+    """Every figure the README quotes is the headline's, and every headline figure is one of the
+    tables' below it, rounded as the headline writes it."""
+
+    def text(path: Path) -> str:
+        return re.sub(r"\s+", " ", path.read_text(encoding="utf-8")).replace("\u2212", "-")  # a minus sign
+
+    headline, tables = text(REPO_ROOT / "docs/performance.md").split("## Headline ", 1)[1].split("## 1. ", 1)
+    readme = text(REPO_ROOT / "README.md").split("## Performance and reliability ", 1)[1].split("## ", 1)[0]
+    quoted, measured = set(QUOTED.findall(headline)), set(MEASURED.findall(tables))
+    assert len(quoted) > 10 and set(QUOTED.findall(readme)) <= quoted
+
+    def rounded(figure: tuple[str, ...], like: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            f"{float(value):.{len(shown.partition('.')[2])}f}"
+            for value, shown in zip(figure, like, strict=True)
+        )
+
+    assert [figure for figure in quoted if not any(rounded(m, figure) == figure for m in measured)] == []
+
+
 # -- packaging ----------------------------------------------------------------------------------
 
 
