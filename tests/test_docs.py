@@ -13,7 +13,7 @@ import shlex
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +22,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from pulumi_modelarts import cli
+from pulumi_modelarts import ModelArtsClient, ModelArtsError, Settings, cli
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.programs import CLOUD_VARIABLE_PREFIXES, EXAMPLES_DIR, REPO_ROOT, modelarts_requests, run_program
@@ -30,6 +30,7 @@ from tests.programs import CLOUD_VARIABLE_PREFIXES, EXAMPLES_DIR, REPO_ROOT, mod
 DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.rglob("README.md"))]
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
 ILLUSTRATIVE = "notest"
+CLOUD_HOST = "modelarts.eu-de.otc.t-systems.com"  # the host the README's messages name
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,50 @@ def test_performance_figures_quoted_twice_agree() -> None:
         )
 
     assert [figure for figure in quoted if not any(rounded(m, figure) == figure for m in measured)] == []
+
+
+def quoted(doc: Path, pattern: str) -> re.Pattern[str]:
+    """The message ``doc`` quotes (``pattern`` finds it, in its text on one line), as a pattern in
+    which each elision (``…``, with what it cuts short) stands for one field's text, or, before a
+    closing parenthesis, for the fields left."""
+    text = re.sub(r"\s+", " ", (REPO_ROOT / doc).read_text(encoding="utf-8"))
+    found = re.search(pattern, text)
+    assert found, f"{doc}: {pattern}"
+    parts = re.split(r"\w*\u2026", found[1])
+    elisions = [".+?" if part.startswith(")") else "[^,]+?" for part in parts[1:]]
+    return re.compile(
+        "".join(re.escape(part) + elision for part, elision in zip(parts, [*elisions, ""], strict=True))
+    )
+
+
+def test_messages_the_documents_quote_are_printed_word_for_word(emulator: ModelArtsEmulator) -> None:
+    """What the package prints, the emulator's host standing in for the cloud's in the README."""
+    client = ModelArtsClient(Settings.from_sources(environ=emulator.environ()))
+
+    def message(call: Callable[[], object]) -> str:
+        with pytest.raises(ModelArtsError) as caught:
+            call()
+        return str(caught.value).replace(f"host {emulator.host}:{emulator.port}", f"host {CLOUD_HOST}")
+
+    printed = {
+        ("README.md", r"```text (get visualization job: .+?) ```"): message(lambda: client.read_job(4242)),
+        ("examples/lookup-by-name/README.md", r"Example: `error: (.+?)`"): message(
+            lambda: client.read_job(999)
+        ),
+        ("README.md", r"`(job_id must be a whole number [^`]+)`"): message(
+            lambda: client.get_visualization_job("7a")
+        ),
+        ("README.md", r"`(status must be a whole number [^`]+)`"): message(
+            lambda: client.list_visualization_jobs(status=8.5)
+        ),
+        ("README.md", r"e\.g\. `(modelarts:accessKey is set but [^`]+)`"): message(
+            lambda: Settings.from_sources(environ={"HW_ACCESS_KEY": "AK-ONLY-0001"}).auth_mode()
+        ),
+    }
+    for (doc, pattern), said in printed.items():
+        assert quoted(Path(doc), pattern).match(said), (
+            f"{doc} quotes a message the package does not print: {said}"
+        )
 
 
 # -- packaging ----------------------------------------------------------------------------------
