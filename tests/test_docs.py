@@ -22,7 +22,16 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from pulumi_modelarts import ModelArtsClient, ModelArtsError, Settings, cli
+from pulumi_modelarts import (
+    ModelArtsClient,
+    ModelArtsError,
+    Settings,
+    cli,
+    client,
+    functions,
+    settings,
+    transport,
+)
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.programs import CLOUD_VARIABLE_PREFIXES, EXAMPLES_DIR, REPO_ROOT, modelarts_requests, run_program
@@ -311,7 +320,7 @@ def quoted(doc: Path, pattern: str) -> re.Pattern[str]:
 
 def test_messages_the_documents_quote_are_printed_word_for_word(emulator: ModelArtsEmulator) -> None:
     """What the package prints, the emulator's host standing in for the cloud's in the README."""
-    client = ModelArtsClient(Settings.from_sources(environ=emulator.environ()))
+    reader = ModelArtsClient(Settings.from_sources(environ=emulator.environ()))
 
     def message(call: Callable[[], object]) -> str:
         with pytest.raises(ModelArtsError) as caught:
@@ -319,15 +328,15 @@ def test_messages_the_documents_quote_are_printed_word_for_word(emulator: ModelA
         return str(caught.value).replace(f"host {emulator.host}:{emulator.port}", f"host {CLOUD_HOST}")
 
     printed = {
-        ("README.md", r"```text (get visualization job: .+?) ```"): message(lambda: client.read_job(4242)),
+        ("README.md", r"```text (get visualization job: .+?) ```"): message(lambda: reader.read_job(4242)),
         ("examples/lookup-by-name/README.md", r"Example: `error: (.+?)`"): message(
-            lambda: client.read_job(999)
+            lambda: reader.read_job(999)
         ),
         ("README.md", r"`(job_id must be a whole number [^`]+)`"): message(
-            lambda: client.get_visualization_job("7a")
+            lambda: reader.get_visualization_job("7a")
         ),
         ("README.md", r"`(status must be a whole number [^`]+)`"): message(
-            lambda: client.list_visualization_jobs(status=8.5)
+            lambda: reader.list_visualization_jobs(status=8.5)
         ),
         ("README.md", r"e\.g\. `(modelarts:accessKey is set but [^`]+)`"): message(
             lambda: Settings.from_sources(environ={"HW_ACCESS_KEY": "AK-ONLY-0001"}).auth_mode()
@@ -337,6 +346,22 @@ def test_messages_the_documents_quote_are_printed_word_for_word(emulator: ModelA
         assert quoted(Path(doc), pattern).match(said), (
             f"{doc} quotes a message the package does not print: {said}"
         )
+
+
+def test_the_limits_and_defaults_the_readme_states_are_the_packages() -> None:
+    defaults, retries = Settings.from_sources(environ={}), settings._NUMBERS["max_retries"]
+    readme = re.sub(r"\s+", " ", (REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    stated = [
+        f"up to {functions.MAX_CONCURRENT_READS} in flight",
+        f"over {client.MAX_LISTED_JOBS:,} jobs",
+        f"from page 1, up to {['once', 'twice', 'three times'][client.MAX_LISTINGS - 1]} in all",
+        f"`Retry-After` (capped at {transport.RETRY_AFTER_CAP_SECONDS} s",
+        f"Bodies are capped at {transport.MAX_BODY_BYTES >> 20} MiB",
+        f"| `{defaults.max_retries}` ({retries[1]}\u2013{retries[2]}) |",
+        f"| `{defaults.timeout:g}`: seconds one call may take",
+        f"| `{defaults.connect_timeout:g}`, `{defaults.read_timeout:g}` seconds per attempt |",
+    ]
+    assert [phrase for phrase in stated if phrase not in readme] == []
 
 
 # -- packaging ----------------------------------------------------------------------------------
