@@ -186,10 +186,13 @@ def test_shell_steps_run_against_the_emulator(
     filled in), typed in reading order against the emulator: the `export`s are what `modelarts-vis
     emulator` prints, `modelarts-vis` reads succeed with the outputs' keys, `make` targets exist,
     `pulumi config set` and `pulumi up` run the project under mocks (a StackReference sees the
-    earlier stacks), and a `$ pulumi stack output --json` block shows what that run exported."""
+    earlier stacks) in a stack of their own, never the cloud walkthroughs' `dev`, whose
+    `Pulumi.dev.yaml` they would overwrite, and a `$ pulumi stack output --json` block shows what
+    that run exported."""
     emulator, cwd, exported, port = served, doc.parent, dict[str, str](), None
     config: dict[Path, dict[str, str]] = defaultdict(dict)
     secret: dict[Path, list[str]] = defaultdict(list)
+    stack: dict[Path, str] = {}  # as `pulumi stack init` or `select` named it, in each directory
     stacks: dict[str, dict[str, object]] = {}
     last = ""  # the stack of the latest `pulumi up`
 
@@ -231,7 +234,13 @@ def test_shell_steps_run_against_the_emulator(
                     printed = json.loads(out.getvalue())
                     records = printed if isinstance(printed, list) else [printed]
                     assert records and all(list(r) == list(OUTPUT_FIELDS) for r in records), block.where
-            elif command[:3] == ["pulumi", "config", "set"]:
+            elif command[:3] in (["pulumi", "stack", "init"], ["pulumi", "stack", "select"]):
+                stack[cwd] = next(arg for arg in args[2:] if not arg.startswith("-"))
+            elif command[:2] == ["pulumi", "config"] or command[:2] == ["pulumi", "up"]:
+                assert stack.get(cwd, "dev") != "dev", (
+                    f"{block.where}: `{shlex.join(command)}` in the cloud's stack"
+                )
+            if command[:3] == ["pulumi", "config", "set"]:
                 key, value = [arg for arg in args[2:] if not arg.startswith("--")]
                 config[cwd][key] = value
                 secret[cwd] += [key] if "--secret" in args else []
@@ -247,7 +256,7 @@ def test_shell_steps_run_against_the_emulator(
                     stack_references=stacks,
                 )
                 assert run.error is None, f"{block.where}: pulumi up in {cwd}: {run.error['message']}"
-                last = f"organization/{project}/dev"  # a top-level null is no stack output
+                last = f"organization/{project}/{stack[cwd]}"  # a top-level null is no stack output
                 stacks[last] = {key: value for key, value in run.values().items() if value is not None}
     assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
 
