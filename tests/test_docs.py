@@ -373,6 +373,22 @@ def test_the_limits_and_defaults_the_readme_states_are_the_packages() -> None:
     assert [phrase for phrase in stated if phrase not in readme] == []
 
 
+@pytest.mark.parametrize("example", sorted(EXAMPLES_DIR.iterdir()), ids=lambda path: path.name)
+def test_an_examples_configuration_table_is_its_pulumi_yaml(example: Path) -> None:
+    """Every key in the README's table with the default Pulumi.yaml declares, or required."""
+    declared = yaml.safe_load((example / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    readme = (example / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| Key | Default | Meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = {}
+    for keys, defaults in re.findall(r"^\| (.+?) \| (.+?) \|", table, re.MULTILINE)[1:]:
+        shown = re.findall(r"`([^`]*)`", defaults) or [None] * len(re.findall(r"`\w+`", keys))
+        documented |= dict(zip(re.findall(r"`(\w+)`", keys), shown, strict=True))
+    assert documented == {
+        key: None if "default" not in entry else '""' if entry["default"] == "" else str(entry["default"])
+        for key, entry in declared.items()
+    }
+
+
 # -- packaging ----------------------------------------------------------------------------------
 
 
