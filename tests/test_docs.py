@@ -13,7 +13,7 @@ import shlex
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +22,16 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from pulumi_modelarts import cli
+from pulumi_modelarts import (
+    ModelArtsClient,
+    ModelArtsError,
+    Settings,
+    cli,
+    client,
+    functions,
+    settings,
+    transport,
+)
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.programs import CLOUD_VARIABLE_PREFIXES, EXAMPLES_DIR, REPO_ROOT, modelarts_requests, run_program
@@ -30,6 +39,7 @@ from tests.programs import CLOUD_VARIABLE_PREFIXES, EXAMPLES_DIR, REPO_ROOT, mod
 DOCS = [REPO_ROOT / "README.md", *sorted(EXAMPLES_DIR.rglob("README.md"))]
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
 ILLUSTRATIVE = "notest"
+CLOUD_HOST = "modelarts.eu-de.otc.t-systems.com"  # the host the README's messages name
 
 
 @dataclass(frozen=True)
@@ -176,10 +186,13 @@ def test_shell_steps_run_against_the_emulator(
     filled in), typed in reading order against the emulator: the `export`s are what `modelarts-vis
     emulator` prints, `modelarts-vis` reads succeed with the outputs' keys, `make` targets exist,
     `pulumi config set` and `pulumi up` run the project under mocks (a StackReference sees the
-    earlier stacks), and a `$ pulumi stack output --json` block shows what that run exported."""
+    earlier stacks) in a stack of their own, never the cloud walkthroughs' `dev`, whose
+    `Pulumi.dev.yaml` they would overwrite, and a `$ pulumi stack output --json` block shows what
+    that run exported."""
     emulator, cwd, exported, port = served, doc.parent, dict[str, str](), None
     config: dict[Path, dict[str, str]] = defaultdict(dict)
     secret: dict[Path, list[str]] = defaultdict(list)
+    stack: dict[Path, str] = {}  # as `pulumi stack init` or `select` named it, in each directory
     stacks: dict[str, dict[str, object]] = {}
     last = ""  # the stack of the latest `pulumi up`
 
@@ -221,7 +234,13 @@ def test_shell_steps_run_against_the_emulator(
                     printed = json.loads(out.getvalue())
                     records = printed if isinstance(printed, list) else [printed]
                     assert records and all(list(r) == list(OUTPUT_FIELDS) for r in records), block.where
-            elif command[:3] == ["pulumi", "config", "set"]:
+            elif command[:3] in (["pulumi", "stack", "init"], ["pulumi", "stack", "select"]):
+                stack[cwd] = next(arg for arg in args[2:] if not arg.startswith("-"))
+            elif command[:2] == ["pulumi", "config"] or command[:2] == ["pulumi", "up"]:
+                assert stack.get(cwd, "dev") != "dev", (
+                    f"{block.where}: `{shlex.join(command)}` in the cloud's stack"
+                )
+            if command[:3] == ["pulumi", "config", "set"]:
                 key, value = [arg for arg in args[2:] if not arg.startswith("--")]
                 config[cwd][key] = value
                 secret[cwd] += [key] if "--secret" in args else []
@@ -237,9 +256,137 @@ def test_shell_steps_run_against_the_emulator(
                     stack_references=stacks,
                 )
                 assert run.error is None, f"{block.where}: pulumi up in {cwd}: {run.error['message']}"
-                last = f"organization/{project}/dev"  # a top-level null is no stack output
+                last = f"organization/{project}/{stack[cwd]}"  # a top-level null is no stack output
                 stacks[last] = {key: value for key, value in run.values().items() if value is not None}
     assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
+
+
+# -- what the documents say twice, and where they point ------------------------------------------
+
+MARKDOWN = [*DOCS, REPO_ROOT / "CHANGELOG.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def anchors(path: Path) -> set[str]:
+    """The fragments GitHub gives the headings of ``path``."""
+    tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
+    titles = [tokens[i + 1].content for i, token in enumerate(tokens) if token.type == "heading_open"]
+    return {re.sub(r"[^\w\- ]", "", title.replace("`", "").lower()).replace(" ", "-") for title in titles}
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_every_link_and_anchor_resolves(doc: Path) -> None:
+    for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address
+        path, _, fragment = target.partition("#")
+        linked = (doc.parent / path).resolve() if path else doc
+        assert linked.exists(), f"{doc.name}: {target}"
+        assert not fragment or fragment in anchors(linked), f"{doc.name}: {target}"
+
+
+NUMBER = r"(-?\d+(?:\.\d+)?)"
+#: A figure with its spread, as the headline and the README write it with a multiplication sign and
+#: an en dash (``1.09\u00d7 (1.08\u20131.10)``, ``+82 ms (IQR 75\u201393``), and as the tables below the
+#: headline do (``1.09x (range 1.08 to 1.10``).
+QUOTED = re.compile(NUMBER + "(?:\u00d7| ms)[^(\\d]{0,30}\\((?:IQR )?" + NUMBER + "\u2013" + NUMBER)
+MEASURED = re.compile(NUMBER + r"(?:x| ms)[^(\d]{0,30}\((?:range|IQR) " + NUMBER + " to " + NUMBER)
+
+
+def test_performance_figures_quoted_twice_agree() -> None:
+    """Every figure the README quotes is the headline's, and every headline figure is one of the
+    tables' below it, rounded as the headline writes it."""
+
+    def text(path: Path) -> str:
+        return re.sub(r"\s+", " ", path.read_text(encoding="utf-8")).replace("\u2212", "-")  # a minus sign
+
+    headline, tables = text(REPO_ROOT / "docs/performance.md").split("## Headline ", 1)[1].split("## 1. ", 1)
+    readme = text(REPO_ROOT / "README.md").split("## Performance and reliability ", 1)[1].split("## ", 1)[0]
+    quoted, measured = set(QUOTED.findall(headline)), set(MEASURED.findall(tables))
+    assert len(quoted) > 10 and set(QUOTED.findall(readme)) <= quoted
+
+    def rounded(figure: tuple[str, ...], like: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            f"{float(value):.{len(shown.partition('.')[2])}f}"
+            for value, shown in zip(figure, like, strict=True)
+        )
+
+    assert [figure for figure in quoted if not any(rounded(m, figure) == figure for m in measured)] == []
+
+
+def quoted(doc: Path, pattern: str) -> re.Pattern[str]:
+    """The message ``doc`` quotes (``pattern`` finds it, in its text on one line), as a pattern in
+    which each elision (``…``, with what it cuts short) stands for one field's text, or, before a
+    closing parenthesis, for the fields left."""
+    text = re.sub(r"\s+", " ", (REPO_ROOT / doc).read_text(encoding="utf-8"))
+    found = re.search(pattern, text)
+    assert found, f"{doc}: {pattern}"
+    parts = re.split(r"\w*\u2026", found[1])
+    elisions = [".+?" if part.startswith(")") else "[^,]+?" for part in parts[1:]]
+    return re.compile(
+        "".join(re.escape(part) + elision for part, elision in zip(parts, [*elisions, ""], strict=True))
+    )
+
+
+def test_messages_the_documents_quote_are_printed_word_for_word(emulator: ModelArtsEmulator) -> None:
+    """What the package prints, the emulator's host standing in for the cloud's in the README."""
+    reader = ModelArtsClient(Settings.from_sources(environ=emulator.environ()))
+
+    def message(call: Callable[[], object]) -> str:
+        with pytest.raises(ModelArtsError) as caught:
+            call()
+        return str(caught.value).replace(f"host {emulator.host}:{emulator.port}", f"host {CLOUD_HOST}")
+
+    printed = {
+        ("README.md", r"```text (get visualization job: .+?) ```"): message(lambda: reader.read_job(4242)),
+        ("examples/lookup-by-name/README.md", r"Example: `error: (.+?)`"): message(
+            lambda: reader.read_job(999)
+        ),
+        ("README.md", r"`(job_id must be a whole number [^`]+)`"): message(
+            lambda: reader.get_visualization_job("7a")
+        ),
+        ("README.md", r"`(status must be a whole number [^`]+)`"): message(
+            lambda: reader.list_visualization_jobs(status=8.5)
+        ),
+        ("README.md", r"e\.g\. `(modelarts:accessKey is set but [^`]+)`"): message(
+            lambda: Settings.from_sources(environ={"HW_ACCESS_KEY": "AK-ONLY-0001"}).auth_mode()
+        ),
+    }
+    for (doc, pattern), said in printed.items():
+        assert quoted(Path(doc), pattern).match(said), (
+            f"{doc} quotes a message the package does not print: {said}"
+        )
+
+
+def test_the_limits_and_defaults_the_readme_states_are_the_packages() -> None:
+    defaults, retries = Settings.from_sources(environ={}), settings._NUMBERS["max_retries"]
+    readme = re.sub(r"\s+", " ", (REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    stated = [
+        f"up to {functions.MAX_CONCURRENT_READS} in flight",
+        f"over {client.MAX_LISTED_JOBS:,} jobs",
+        f"from page 1, up to {['once', 'twice', 'three times'][client.MAX_LISTINGS - 1]} in all",
+        f"`Retry-After` (capped at {transport.RETRY_AFTER_CAP_SECONDS} s",
+        f"Bodies are capped at {transport.MAX_BODY_BYTES >> 20} MiB",
+        f"| `{defaults.max_retries}` ({retries[1]}\u2013{retries[2]}) |",
+        f"| `{defaults.timeout:g}`: seconds one call may take",
+        f"| `{defaults.connect_timeout:g}`, `{defaults.read_timeout:g}` seconds per attempt |",
+    ]
+    assert [phrase for phrase in stated if phrase not in readme] == []
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES_DIR.iterdir()), ids=lambda path: path.name)
+def test_an_examples_configuration_table_is_its_pulumi_yaml(example: Path) -> None:
+    """Every key in the README's table with the default Pulumi.yaml declares, or required."""
+    declared = yaml.safe_load((example / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    readme = (example / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| Key | Default | Meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = {}
+    for keys, defaults in re.findall(r"^\| (.+?) \| (.+?) \|", table, re.MULTILINE)[1:]:
+        shown = re.findall(r"`([^`]*)`", defaults) or [None] * len(re.findall(r"`\w+`", keys))
+        documented |= dict(zip(re.findall(r"`(\w+)`", keys), shown, strict=True))
+    assert documented == {
+        key: None if "default" not in entry else '""' if entry["default"] == "" else str(entry["default"])
+        for key, entry in declared.items()
+    }
 
 
 # -- packaging ----------------------------------------------------------------------------------

@@ -155,3 +155,21 @@ def test_loopback_detection() -> None:
 def test_path_segments_can_never_change_the_path(segment: str) -> None:
     encoded = path_segment(segment)
     assert not {"/", "?", "#"} & set(encoded) and encoded not in (".", "..")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (10**400, "1" + "0" * 44 + "..."),
+        ("x" * 100, "'" + "x" * 44 + "...'"),
+        ('"' + "x" * 100, "'\"" + "x" * 43 + "...'"),
+        (b"1" * 100, "b'" + "1" * 43 + "...'"),
+        ([197] * 30, "[" + "197, " * 8 + "197,..."),
+    ],
+    ids=["huge number", "text", "text with a quote", "bytes", "list"],
+)
+def test_a_long_value_is_shown_cut_short_as_written(value: object, shown: str) -> None:
+    """The first 45 characters of what was given, and a closing quote only where the value has one."""
+    with pytest.raises(InvalidInputError) as caught:
+        parse_job_id(value)
+    assert str(caught.value).split(", got ", 1)[1].split(". Use ", 1)[0] == shown

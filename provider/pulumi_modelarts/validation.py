@@ -33,8 +33,8 @@ _UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 48 else text[:45] + "...'"
+    text = repr(value)  # cut short, a quoted text keeps its closing quote; 10**400 gets none
+    return text if len(text) <= 48 else text[:45] + "..." + text[-1] * (text[-1] in "'\"")
 
 
 def parse_whole_number(
