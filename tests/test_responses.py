@@ -271,6 +271,18 @@ def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: A
         assert 0 < server.list_requests() <= most
 
 
+def test_a_listing_that_keeps_changing_says_to_try_again() -> None:
+    """Not that the endpoint is wrong: the account is busy."""
+    changing = LISTINGS["a count that changes on every page"][0]
+    with (
+        PagingServer(changing) as server,
+        closing(ModelArtsClient(settings_for(server.url, max_retries=0))) as client,
+        pytest.raises(InvalidResponseError) as refused,
+    ):
+        list(client.list_visualization_jobs())
+    assert refused.value.hint == "Jobs are being created or deleted: try again, or narrow the listing"
+
+
 def test_a_job_on_two_pages_is_taken_as_last_listed() -> None:
     """Its status changed between the pages (so did its place in a listing sorted by status)."""
     pages = {

@@ -159,7 +159,8 @@ class ModelArtsClient:
                     if listings == MAX_LISTINGS:
                         counts = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
                         summary = f"the listing changed while it was read {listings} times ({counts})"
-                        raise invalid_response(response, context, summary)
+                        hint = "Jobs are being created or deleted: try again, or narrow the listing"
+                        raise invalid_response(response, context, summary, hint)
                     return self._listed(query, listings + 1)
                 counted = total
                 if total is not None and len(listed) < total and ended:

@@ -260,10 +260,12 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     )
 
 
-def invalid_response(response: HttpResponse, context: RequestContext, summary: str) -> ModelArtsError:
+def invalid_response(
+    response: HttpResponse, context: RequestContext, summary: str, hint: str | None = None
+) -> ModelArtsError:
     """An answer with a successful status that is not what was asked for."""
     status, request_id = response.status, response.request_id
-    return context.error(InvalidResponseError, summary, status=status, request_id=request_id)
+    return context.error(InvalidResponseError, summary, status=status, request_id=request_id, hint=hint)
 
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
