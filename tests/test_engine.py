@@ -593,6 +593,7 @@ HELD_READS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", HELD_READS.values(), ids=HELD_READS)
 def test_the_engines_sigint_ends_reads_in_flight_and_the_process_at_once(server: tuple[Script, str]) -> None:
     """The engine stops the provider process with SIGINT and kills it a few seconds later: reads
@@ -613,7 +614,7 @@ def test_the_engines_sigint_ends_reads_in_flight_and_the_process_at_once(server:
 IAM_ROUTE = {"aksk": "iam_projects", "token": "iam_projects", "password": "iam_token"}
 
 
-@pytest.mark.parametrize("iam", ["slow", "silent"])
+@pytest.mark.parametrize("iam", [pytest.param("slow", marks=pytest.mark.slow), "silent"])
 @pytest.mark.parametrize("auth", IAM_ROUTE)
 def test_every_rpc_ends_within_the_timeout_its_authentication_included(
     emulator: ModelArtsEmulator, auth: str, iam: str
