@@ -271,6 +271,29 @@ def test_a_kept_alive_connection_the_server_closed_is_retried_even_without_retri
     assert len(server.heads) == 5  # the second and third call each met a closed connection once
 
 
+#: What a proxy may answer a CONNECT with, other than an HTTP error: (its answer, what the message says).
+PROXY_ANSWERS = {
+    "not HTTP": (b"garbage\r\n\r\n", "not valid HTTP/1.1"),
+    "closed at once": (b"", "connection failed or was reset"),
+}
+
+
+@pytest.mark.parametrize(("answer", "said"), PROXY_ANSWERS.values(), ids=PROXY_ANSWERS.keys())
+def test_a_proxy_that_answers_connect_with_no_http_is_named_in_the_hint(answer: bytes, said: str) -> None:
+    """Whether the proxy or the endpoint answered cannot be told apart: the hint names both."""
+
+    def connect(_head: bytes) -> list[bytes]:
+        if not answer:
+            raise OSError("closed")  # ends the connection
+        return [answer]
+
+    with RawServer(connect) as proxy:
+        environ = {"HTTPS_PROXY": proxy.url}
+        _elapsed, error = failure("https://modelarts.example", max_retries=0, environ=environ)
+    assert isinstance(error, ServiceError) and said in str(error)
+    assert "modelarts:endpoint" in str(error) and "or the proxy 127.0.0.1 (HTTPS_PROXY" in str(error)
+
+
 #: Places nothing answers at: (endpoint, proxy, what the message says, what it says to check).
 NOWHERE = {
     "a refused connection": (

@@ -626,8 +626,9 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     reason = inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
     if budget.expired or budget.remaining() <= 0:
         return budget.timed_out()
+    proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
+    through = f" or the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY), which may have answered" if proxies else ""
     if isinstance(exc, requests.exceptions.ProxyError):
-        proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, requests.exceptions.SSLError):
@@ -649,7 +650,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
     invalid = HTTPException | requests.exceptions.InvalidHeader  # a closed connection is no answer at all
     if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
-        hint = "Check that modelarts:endpoint / authUrl name the API's scheme, host and port"
+        hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
-    hint = f"{_CHECK_ENDPOINT}; raise modelarts:maxRetries if the connection is unreliable"
+    hint = f"{_CHECK_ENDPOINT}{through}; raise modelarts:maxRetries if the connection is unreliable"
     return "connection failed or was reset", hint
