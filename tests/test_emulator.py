@@ -213,6 +213,11 @@ def test_add_update_and_remove_jobs() -> None:
         (lambda em: em.add_job("x", flavor="c"), "'flavor' must be"),
         (lambda em: em.add_job("x", flavor=[{"code": "c"}]), "'flavor' must be"),
         (lambda em: em.add_job("x", flavor={"code": 5}), "'flavor' must be"),
+        # A lone surrogate cannot be sent as UTF-8: seeded, every answer holding the job would fail.
+        (lambda em: em.add_job("x", job_desc="a\ud800b"), "'job_desc' must be text"),
+        (lambda em: em.update_job(5, service_url="\udfff"), "'service_url' must be text"),
+        (lambda em: em.add_job("x", flavor={"code": "\udbff\udfff"[0]}), "'flavor' must be"),
+        (lambda em: ModelArtsEmulator([{"job_name": "x", "train_url": "/\udc80"}]), "'train_url' must be"),
         (lambda em: ModelArtsEmulator([{"job_id": 1}]), "a job needs a job_name"),
         (lambda em: ModelArtsEmulator(token_ttl=0), "token_ttl"),
         (lambda em: ModelArtsEmulator(project_id="a/b"), "project_id"),
