@@ -225,6 +225,10 @@ def test_add_update_and_remove_jobs() -> None:
         (lambda em: em.add_project("x", "../other"), "project_id"),
         (lambda em: em.add_project("x", em.project_id), "already exists"),
         (lambda em: em.inject_fault("get"), "unknown route 'get'"),
+        *(
+            (lambda em, k=k: em.inject_fault("get_job", status=400, **{k: "a\udfffb"}), f"{k} holds a lone")
+            for k in ("error_code", "error_message", "body", "content_type")
+        ),
         *((lambda em, n=n: em.inject_fault("get_job", count=n), "count must be") for n in (0, -1, 1.5, True)),
     ],
 )

@@ -76,7 +76,7 @@ def check_identifier(name: str, value: object) -> str:
     return value
 
 
-def _is_text(value: object) -> bool:
+def is_text(value: object) -> bool:
     """Null or text UTF-8 can carry: a lone surrogate would fail every answer that holds the job."""
     return value is None or (isinstance(value, str) and value.encode("utf-8", "replace").decode() == value)
 
@@ -99,10 +99,10 @@ def _checked(job: dict[str, Any]) -> dict[str, Any]:
     ):
         raise ValueError(f"job field 'remaining_duration' must be a finite number or null, got {left!r}")
     for name in ("job_desc", "service_url", "resource_id", "train_url", "job_type"):
-        if not _is_text(job[name]):
+        if not is_text(job[name]):
             raise ValueError(f"job field {name!r} must be text or null, got {job[name]!r}")
     flavor = job["flavor"]
-    if flavor is not None and not (isinstance(flavor, dict) and _is_text(flavor.get("code"))):
+    if flavor is not None and not (isinstance(flavor, dict) and is_text(flavor.get("code"))):
         raise ValueError(f"job field 'flavor' must be {{'code': text}} or null, got {flavor!r}")
     check_identifier("job_name", job["job_name"])
     return {name: job[name] for name in JOB_FIELDS}

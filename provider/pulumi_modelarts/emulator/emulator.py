@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from . import wire
-from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials
+from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials, is_text
 from .server import EmulatorHTTPServer
 from .wire import Reply, Request
 
@@ -81,6 +81,9 @@ class Fault:
             raise ValueError(f"unknown route {self.route!r}; use one of {', '.join(wire.ROUTES)}")
         if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
             raise ValueError(f"count must be a whole number from 1, got {self.count!r}")  # else for ever
+        for name in ("error_code", "error_message", "body", "content_type"):
+            if isinstance(value := getattr(self, name), str) and not is_text(value):  # else HTTP 500
+                raise ValueError(f"{name} holds a lone surrogate, which UTF-8 cannot carry: {value!r}")
 
 
 class ModelArtsEmulator(Backend):
