@@ -284,6 +284,8 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
         ('[{"job_name": "x", "remaining_duration": "5"}]', "'remaining_duration' must be a finite number"),
         ('[{"job_name": "x", "job_desc": 5}]', "'job_desc' must be text or null, got 5"),
         ('[{"job_name": "x", "flavor": "c"}]', "'flavor' must be {'code': text} or null"),
+        ('[{"job_name": "x", "job_desc": "a\\ud800"}]', "'job_desc' must be text or null"),
+        ('[{"job_name": "x", "flavor": {"code": "\\udfff"}}]', "'flavor' must be {'code': text} or null"),
         ("a directory", "Is a directory"),
         ("[" * 100_000 + "]" * 100_000, "maximum recursion depth exceeded"),
         ('{"jobs": ' * 50_000 + "[]" + "}" * 50_000, "maximum recursion depth exceeded"),
