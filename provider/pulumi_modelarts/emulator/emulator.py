@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from ..settings import SETTING_KEYS
 from . import wire
 from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials, is_text
 from .server import EmulatorHTTPServer
@@ -22,19 +23,8 @@ from .wire import Reply, Request
 
 #: The seed file shipped with the package (four realistic jobs on ``DEFAULT_PROJECT_ID``).
 SAMPLE_JOBS_PATH: Final = Path(__file__).with_name("sample_jobs.json")
-#: Environment variable -> stack config key, for the variables :meth:`ModelArtsEmulator.environ` sets.
-_STACK_CONFIG_KEYS: Final = {
-    "MODELARTS_ENDPOINT": "modelarts:endpoint",
-    "HW_AUTH_URL": "modelarts:authUrl",
-    "HW_REGION_NAME": "modelarts:region",
-    "HW_PROJECT_ID": "modelarts:projectId",
-    "HW_ACCESS_KEY": "modelarts:accessKey",
-    "HW_SECRET_KEY": "modelarts:secretKey",
-    "HW_USER_NAME": "modelarts:userName",
-    "HW_USER_PASSWORD": "modelarts:password",
-    "HW_DOMAIN_NAME": "modelarts:domainName",
-    "HW_AUTH_TOKEN": "modelarts:authToken",
-}
+#: Environment variable -> stack config key, as the client reads both (for ``stack_config``).
+_STACK_CONFIG_KEYS: Final = {env: key.config_key for key in SETTING_KEYS for env in key.env}
 #: Records kept; older ones fall off so a long-running CLI emulator does not grow without bound.
 MAX_RECORDS: Final = 100_000
 _STOP_TIMEOUT: Final = 5.0
