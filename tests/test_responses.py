@@ -17,6 +17,7 @@ import pytest
 import requests
 from pydantic import ValidationError
 
+from pulumi_modelarts import errors
 from pulumi_modelarts.client import MAX_LISTED_JOBS, ModelArtsClient
 from pulumi_modelarts.errors import (
     ConfigurationError,
@@ -27,6 +28,7 @@ from pulumi_modelarts.errors import (
 )
 from pulumi_modelarts.outputs import JobStatus, status_name
 from pulumi_modelarts.responses import JobModel, JobPage
+from pulumi_modelarts.settings import Settings
 from tests.checks import logged
 from tests.hostile import (
     ANOTHER_JOB_IN_DISGUISE,
@@ -412,6 +414,35 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
         (str(error), repr(error), json.dumps(error.details()), str(pickle.loads(pickle.dumps(error))))
     )
     assert leaked_forms(text, echo.secret) == [] and "***" in text
+
+
+STACK_SECRETS = {
+    "secret key": {"access_key": "AK-LONG-LIVED-HOST", "secret_key": "sk-of-the-first-stack-8c1d0e7f"},
+    "password": {"user_name": "u", "password": "pw-of-the-first-stack-2b9a4c6d", "domain_name": "d"},
+    "auth token": {"auth_token": "MIIT-token-of-the-first-stack-5e3f1a0b"},
+    "proxy password": {"auth_token": "t0k3n-x", "https_proxy": "http://u:proxy-pw-of-the-first-stack@p:3128"},
+}
+
+
+@pytest.mark.parametrize("others", [1, 3], ids=["a cap's worth", "three"])
+@pytest.mark.parametrize("stack", STACK_SECRETS.values(), ids=STACK_SECRETS)
+def test_a_stack_that_runs_again_keeps_its_secrets_scrubbed_however_many_ran_since(
+    monkeypatch: pytest.MonkeyPatch, stack: dict[str, str], others: int
+) -> None:
+    """A long-lived host (the Automation API) resolves each run's settings, registering its secrets;
+    the registry holds the most recent ones. A stack that keeps running keeps its own there, however
+    many other stacks' secrets (or tokens issued) came since it first ran."""
+    monkeypatch.setattr(errors._SECRETS, "_values", dict(errors._SECRETS._values))  # put back after
+    monkeypatch.setattr(errors._SECRETS, "_matcher", None)
+    proxy = {"HTTPS_PROXY": stack["https_proxy"]} if "https_proxy" in stack else {}
+    args = {"endpoint": "https://modelarts.example.com", "project_id": "p", **stack, "https_proxy": None}
+    first = Settings.from_sources(args=args, environ=proxy)
+    secret = first.secret_values()[-1]
+    for run in range(1, others * errors._MAX_SECRETS + 1):
+        Settings.from_sources(args={"auth_token": f"token-of-another-stack-{run:06}"}, environ={})
+        if run % 256 == 0:  # the first stack runs again, and fails with its secret echoed
+            assert errors.redact(f"echoed: {secret}.") == "echoed: ***."
+            assert Settings.from_sources(args=args, environ=proxy) == first
 
 
 @pytest.mark.reliability("echoed secrets")

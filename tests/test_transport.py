@@ -808,6 +808,38 @@ def test_ca_bundles_and_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> N
     assert proxy.requests == [server.url.removeprefix("https://")] and len(server.heads) == 2
 
 
+CA_BUNDLE_CHANGES = {
+    "removed": None,
+    "emptied": b"",
+    "not PEM": b"garbage\n",
+    "a PEM that does not load": b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+}
+
+
+@pytest.mark.parametrize("content", CA_BUNDLE_CHANGES.values(), ids=CA_BUNDLE_CHANGES)
+def test_a_ca_bundle_changed_after_settings_resolved_is_a_configuration_error(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    """A long-lived process (the provider, an Automation API host) resolves settings once and
+    loads the bundle again for each new connection: one removed or rewritten since (a Kubernetes
+    Secret being updated) is told as when settings resolve, and the bundle put back serves again."""
+    context, cert = self_signed(tmp_path)
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(cert.read_bytes())
+    with RawServer(ANSWER_197, tls=context) as server:
+        client = ModelArtsClient(settings_for(server.url, environ={"OS_CACERT": str(bundle)}, max_retries=0))
+        assert client.get_visualization_job(197).job_id == 197
+        client.close()  # the next read connects anew
+        bundle.unlink() if content is None else bundle.write_bytes(content)
+        with pytest.raises(ConfigurationError) as raised:
+            client.get_visualization_job(197)
+        assert str(raised.value).startswith(
+            f"modelarts:caCertFile (or HW_CACERT_FILE, OS_CACERT, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) names '{bundle}', which "
+        )
+        bundle.write_bytes(cert.read_bytes())
+        assert client.get_visualization_job(197).job_id == 197
+
+
 _INSECURE_CHILD = """
 import sys, warnings
 warnings.simplefilter("always")

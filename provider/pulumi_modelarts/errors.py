@@ -92,15 +92,16 @@ class _Secrets:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: dict[str, None] = {}  # insertion-ordered; past the cap the oldest go first
+        self._values: dict[str, None] = {}  # by last registration; past the cap the oldest go first
         self._matcher: tuple[Matcher, Matcher] | None = None  # prefixes; suffixes, in reversed text
 
     def add(self, *values: str | None) -> None:
         with self._lock:
             for value in values:
-                if value and len(value) >= _MIN_SECRET_CHARS and value not in self._values:
-                    self._values[value] = None
-                    self._matcher = None
+                if value and len(value) >= _MIN_SECRET_CHARS:
+                    if self._values.pop(value, False) is False:  # a new one changes the pattern
+                        self._matcher = None
+                    self._values[value] = None  # one registered again is in use: the most recent
             while len(self._values) > _MAX_SECRETS:
                 del self._values[next(iter(self._values))]
 

@@ -204,7 +204,7 @@ class Settings:
                     raise ConfigurationError(f"invalid {_proxy_name(field)}: {exc}") from None
                 settings = dataclasses.replace(settings, **checked)
         if settings.ca_cert_file is not None and not settings.insecure:
-            _check_ca_bundle(settings.ca_cert_file)
+            check_ca_bundle(settings.ca_cert_file)
         return settings
 
     def with_overrides(
@@ -514,9 +514,10 @@ def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
 
 
-def _check_ca_bundle(path: str) -> None:
+def check_ca_bundle(path: str) -> None:
     """A CA bundle must be a directory this process can list or a PEM file whose first certificate
-    loads: found wrong where settings resolve, not as a failed verification at the first call."""
+    loads: found wrong where settings resolve (and when a connection cannot load it: it may have
+    changed since), not as a failed verification or handshake."""
     try:
         if os.path.isdir(path):
             os.listdir(path)

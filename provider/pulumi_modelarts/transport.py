@@ -37,7 +37,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConn
 
 from . import __version__
 from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError, one_line, redact
-from .settings import Settings
+from .settings import Settings, check_ca_bundle
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # 408: "may repeat later unchanged"
@@ -465,6 +465,7 @@ class Transport:
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
         self._seconds = settings.timeout
         self._options: dict[str, Any] = {"stream": True, "timeout": self._timeouts, "verify": settings.verify}
+        self._ca_bundle = settings.verify if isinstance(settings.verify, str) else None
         if settings.verify is False:
             _say_insecure_once()
         proxied = settings.https_proxy is not None or settings.http_proxy is not None
@@ -532,7 +533,11 @@ class Transport:
                 response = dispatch_hook(
                     "response", request.hooks, response, proxies=proxies, **self._options
                 )  # type: ignore[no-untyped-call]
-            except (requests.RequestException, Urllib3Error) as exc:
+            except (OSError, Urllib3Error) as exc:  # requests' errors are OSErrors, as is a bundle gone
+                if self._ca_bundle and (
+                    type(exc) is OSError or isinstance(exc, requests.exceptions.SSLError)
+                ):
+                    check_ca_bundle(self._ca_bundle)  # changed since settings resolved: said as then
                 summary, hint = _describe_failure(exc, budget, proxies)
                 summary += f" after {budget.retries - first + 1} attempt(s)"
                 raise context.error(ServiceError, summary, hint=hint) from None
