@@ -90,55 +90,35 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
     assert {name: getattr(result, name) for name in OUTPUT_FIELDS} == expected
 
 
-@pytest.mark.parametrize(
-    ("lookup", "error", "fragments", "routes"),
-    [
-        ({"job_id": 999}, JobNotFoundError, ["job 999", "HTTP 400", "Check the job ID"], ["get_job"]),
-        # allow_missing forgives absence, not ambiguity; no job is read.
-        (
-            dict(job_name="twin", allow_missing=True),
-            AmbiguousJobNameError,
-            ["IDs 1000, 1001", "by its ID"],
-            ["list_jobs"],
-        ),
-        *(
-            (lookup, InvalidInputError, ["exactly one of job_id or job_name"], [])
-            for lookup in ({}, {"job_id": 197, "job_name": "apiTest-11"})
-        ),
-        ({"job_name": "bad/name"}, InvalidInputError, ["job_name"], []),
-        ({"job_id": "12a"}, InvalidInputError, ["job_id must be a whole number"], []),
-        # A blank override names no place: refused, as the resource refuses it, not the configured one.
-        ({"job_id": 197, "endpoint": ""}, InvalidInputError, ["endpoint must be a URL", "got ''"], []),
-        ({"job_id": 197, "project_id": ""}, InvalidInputError, ["project_id may only", "got ''"], []),
-        ({"job_name": "apiTest-11", "region": ""}, InvalidInputError, ["region may only", "got ''"], []),
-        # Options the direct form cannot honour are refused, never dropped without a word.
-        *(
-            ({"job_id": 197, "opts": opts}, InvalidInputError, fragments, [])
-            for opts, fragments in (
-                (pulumi.ResourceOptions(), ["opts must be pulumi.InvokeOptions", "got ResourceOptions"]),
-                ({"depends_on": []}, ["got dict", "InvokeOutputOptions(depends_on=[...])"]),
-                (
-                    pulumi.InvokeOutputOptions(depends_on=[object()]),
-                    ["opts.depends_on", "Use get_visualization_job_output()"],
-                ),
-            )
-        ),
-        # A flag that is not a bool (a config string, a number) is refused, never read as its truth.
-        *(
-            (
-                {"job_id": 999, "allow_missing": flag},
-                InvalidInputError,
-                [f"allow_missing must be {shown}"],
-                [],
-            )
-            for flag, shown in (
-                ("false", "True or False, got 'false'"),
-                (0, "True or False, got 0"),
-                (None, ""),
-            )
-        ),
-    ],
-)
+#: lookup -> (error, what its message says, routes); allow_missing forgives absence, not ambiguity.
+TWINS = ["IDs 1000, 1001", "by its ID"]
+FAILED_LOOKUPS: list[tuple[dict[str, Any], type[Exception], list[str], list[str]]] = [
+    ({"job_id": 999}, JobNotFoundError, ["job 999", "HTTP 400", "Check the job ID"], ["get_job"]),
+    ({"job_name": "twin", "allow_missing": True}, AmbiguousJobNameError, TWINS, ["list_jobs"]),
+]
+#: lookup -> what the message says: refused as InvalidInputError, nothing sent.
+ONE_OF = ["exactly one of job_id or job_name"]
+REFUSED = [({}, ONE_OF), ({"job_id": 197, "job_name": "apiTest-11"}, ONE_OF)]
+REFUSED += [({"job_name": "bad/name"}, ["job_name"]), ({"job_id": "12a"}, ["job_id must be a whole number"])]
+# A blank override names no place: refused, as the resource refuses it, not the configured one.
+REFUSED += [({"job_id": 197, "endpoint": ""}, ["endpoint must be a URL", "got ''"])]
+REFUSED += [({"job_id": 197, "project_id": ""}, ["project_id may only", "got ''"])]
+REFUSED += [({"job_name": "apiTest-11", "region": ""}, ["region may only", "got ''"])]
+# Options the direct form cannot honour are refused, never dropped without a word.
+OPTS = [pulumi.ResourceOptions(), {"depends_on": []}, pulumi.InvokeOutputOptions(depends_on=[object()])]
+SAID = [["opts must be pulumi.InvokeOptions", "got ResourceOptions"]]
+SAID += [["got dict", "InvokeOutputOptions(depends_on=[...])"]]
+SAID += [["opts.depends_on", "Use get_visualization_job_output()"]]
+REFUSED += [({"job_id": 197, "opts": opts}, said) for opts, said in zip(OPTS, SAID, strict=True)]
+# A flag that is not a bool (a config string, a number) is refused, never read as its truth.
+FLAGS = {"false": "True or False, got 'false'", 0: "True or False, got 0", None: ""}
+REFUSED += [
+    ({"job_id": 999, "allow_missing": flag}, [f"allow_missing must be {s}"]) for flag, s in FLAGS.items()
+]
+FAILED_LOOKUPS += [(lookup, InvalidInputError, fragments, []) for lookup, fragments in REFUSED]
+
+
+@pytest.mark.parametrize(("lookup", "error", "fragments", "routes"), FAILED_LOOKUPS)
 def test_a_failed_lookup_is_one_line_and_a_run_error(
     in_env: ModelArtsEmulator,
     lookup: dict[str, Any],
@@ -534,15 +514,20 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     config = emulator.stack_config(include_project=False)  # namespaced keys, as the CLI sets them
     run = run_program(program, project="functions", config=config)
     assert run.error is None, run.error
-    assert (
-        run.value("names") == [job["job_name"] for job in emulator.jobs()]
-        and run.value("direct") == "apiTest-11"
-    )
+    assert run.value("names") == [job["job_name"] for job in emulator.jobs()]
+    assert run.value("direct") == "apiTest-11"
     assert run.value("running") == [n for n in job_ids if (emulator.get_job(n) or {})["status"] == 8]
     assert [r.route for r in emulator.requests].count("iam_projects") == 1  # looked up once per process
     arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")[1:]
     # The last request arrived before the first could have been answered: all were in flight together.
     assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] < emulator.latency
+
+
+def reads_ended() -> None:
+    """Waits (at most 30 s) until the reads in flight have ended."""
+    deadline = time.monotonic() + 30
+    while functions._READS._busy and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def end_run(loop: asyncio.AbstractEventLoop) -> None:
@@ -580,14 +565,10 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
     if ending == "cancelled":
         end_run(loop)
     loop.close()
-    deadline = time.monotonic() + 30
-    while functions._READS._busy and time.monotonic() < deadline:  # the reads in flight end
-        time.sleep(0.01)
+    reads_ended()
     assert errors == []
-    pool = [
-        thread for thread in threading.enumerate() if thread.name == "modelarts-read" and thread not in others
-    ]
-    assert len(pool) == functions._READS._threads
+    pool = [thread for thread in threading.enumerate() if thread.name == "modelarts-read"]
+    assert len(set(pool) - others) == functions._READS._threads
     sent = [record for record in in_env.requests if record.route == "get_job"]
     assert 1 <= len(sent) <= min(reads, MAX_CONCURRENT_READS)
 
@@ -622,9 +603,7 @@ def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
         closed.append(weakref.ref(loop))
         del loop
     asyncio.run(program(True))
-    deadline = time.monotonic() + 30
-    while functions._READS._busy and time.monotonic() < deadline:
-        time.sleep(0.01)
+    reads_ended()
     gc.collect()
     assert [ref() for ref in closed] == [None] * runs
 
@@ -683,12 +662,7 @@ def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_con
         script = tmp_path / "suite.py"
         script.write_text(MOCKS_SUITE.replace("{how}", how), encoding="utf-8")
         env = {**clean_environ(), "PYTHONPATH": str(Path(__file__).parents[1])}
-        done = subprocess.run(
-            [sys.executable, str(script), json.dumps(configs)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        command = [sys.executable, str(script), json.dumps(configs)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == [[project_id] * 2 for project_id in projects]
