@@ -1,6 +1,5 @@
-"""Every answer takes one path (bytes, JSON value, model, "is it the job we asked for"), numbers
-must be finite, only ModelArts' own codes mean "not found", nothing a server echoes back carries
-a secret into an error; and the model's coercions, tolerance, strictness and derived values."""
+"""Every answer takes one path (bytes, JSON, model, "the job we asked for?"): numbers finite, only
+ModelArts' codes mean "not found", no echoed secret in an error; the model's coercions and values."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import itertools
 import json
 import pickle
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from typing import Any
 
 import pytest
@@ -67,6 +66,13 @@ class Scripted(RawServer):
 
     def client(self, **overrides: Any) -> closing[ModelArtsClient]:
         return closing(ModelArtsClient(settings_for(self.url, **overrides)))
+
+
+@contextmanager
+def paging(pages: Callable[[int], Any], **overrides: Any) -> Iterator[tuple[PagingServer, ModelArtsClient]]:
+    """A server answering page N with ``pages(N)`` and a client of it."""
+    with PagingServer(pages) as server, ModelArtsClient(settings_for(server.url, **overrides)) as client:
+        yield server, client
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +157,8 @@ def made_up_pages(size: int, total: int | None) -> Callable[[int], dict[str, Any
 )
 def test_a_listing_that_never_ends_is_refused_before_it_fills_memory(size: int, total: int | None) -> None:
     """Before, such a server was read for 1,000 pages: a million jobs, over a GiB of memory."""
-    with (
-        PagingServer(made_up_pages(size, total)) as server,
-        closing(ModelArtsClient(settings_for(server.url))) as client,
-        pytest.raises(InvalidResponseError, match=f"holds over {MAX_LISTED_JOBS} jobs"),
-    ):
+    refused = pytest.raises(InvalidResponseError, match=f"holds over {MAX_LISTED_JOBS} jobs")
+    with paging(made_up_pages(size, total)) as (server, client), refused:
         list(client.list_visualization_jobs())
     assert server.list_requests() == MAX_LISTED_JOBS // size + 1
 
@@ -253,15 +256,10 @@ LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
 @pytest.mark.parametrize("case", LISTINGS.values(), ids=LISTINGS.keys())
 def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: Any) -> None:
     pages, expected, most = case
-    with (
-        PagingServer(pages) as server,
-        closing(ModelArtsClient(settings_for(server.url, max_retries=0))) as client,
-    ):
+    with paging(pages, max_retries=0) as (server, client):
         listed = client.list_visualization_jobs()
         try:
-            outcome: Any = [
-                job.job_id for job in itertools.islice(listed, 1)
-            ]  # nothing before the whole list
+            outcome: Any = [job.job_id for job in itertools.islice(listed, 1)]  # none before all
             outcome += [job.job_id for job in listed]
         except ModelArtsError as exc:
             outcome = f"{type(exc).__name__}: {exc}"
@@ -274,11 +272,7 @@ def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: A
 def test_a_listing_that_keeps_changing_says_to_try_again() -> None:
     """Not that the endpoint is wrong: the account is busy."""
     changing = LISTINGS["a count that changes on every page"][0]
-    with (
-        PagingServer(changing) as server,
-        closing(ModelArtsClient(settings_for(server.url, max_retries=0))) as client,
-        pytest.raises(InvalidResponseError) as refused,
-    ):
+    with paging(changing, max_retries=0) as (_, client), pytest.raises(InvalidResponseError) as refused:
         list(client.list_visualization_jobs())
     assert refused.value.hint == "Jobs are being created or deleted: try again, or narrow the listing"
 
@@ -289,10 +283,7 @@ def test_a_job_on_two_pages_is_taken_as_last_listed() -> None:
         1: [listed_job(1), {**listed_job(2), "status": 7}],
         2: [{**listed_job(2), "status": 11}, listed_job(3)],
     }
-    with (
-        PagingServer(lambda page: {"job_total_count": 3, "jobs": pages.get(page, [])}) as server,
-        closing(ModelArtsClient(settings_for(server.url))) as client,
-    ):
+    with paging(lambda page: {"job_total_count": 3, "jobs": pages.get(page, [])}) as (_, client):
         listed = client.list_visualization_jobs(sort_by="status", per_page=2)
         assert [(job.job_id, job.status) for job in listed] == [(1, 8), (3, 8), (2, 11)]
 
@@ -356,9 +347,8 @@ def test_a_404_that_is_not_a_missing_job_says_so_truthfully(server: Scripted, co
     assert "without a ModelArts error code" not in f"{listed.value} {read.value}"
     assert "unexpected HTTP 404" in str(listed.value) and (code or "nope") in str(listed.value)
     if read.type is InvalidResponseError:
-        assert "HTTP 404 without a ModelArts not-found code, so not taken for a missing job" in str(
-            read.value
-        )
+        said = "HTTP 404 without a ModelArts not-found code, so not taken for a missing job"
+        assert said in str(read.value)
 
 
 @pytest.mark.parametrize("location", [b"https://login.example/f\xfcr", b"\xff\xfe", b"/ok"])
@@ -515,17 +505,10 @@ def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
 
 # -- the model ----------------------------------------------------------------------------------
 
-DOC_SAMPLE: dict[str, Any] = {
-    "duration": 33000,
-    "job_name": "apiTest-11",
-    "create_time": 1565149736000,
-    "train_url": "/wph-test/zl-test/Flowers-Set/ApiTest/",
-    "job_id": 197,
-    "job_desc": "ModelArts API Dialtest",
-    "resource_id": "e17dd874-b5e0-4e9b-aaf0-22b045ad8571",
-    "status": 7,
-    "service_url": "https://console.otc.t-systems.com/modelarts2/tensorboard/p/197/",
-}
+DOC_SAMPLE: dict[str, Any] = {"duration": 33000, "job_name": "apiTest-11", "create_time": 1565149736000}
+DOC_SAMPLE |= {"train_url": "/wph-test/zl-test/Flowers-Set/ApiTest/", "job_id": 197, "status": 7}
+DOC_SAMPLE |= {"job_desc": "ModelArts API Dialtest", "resource_id": "e17dd874-b5e0-4e9b-aaf0-22b045ad8571"}
+DOC_SAMPLE |= {"service_url": "https://console.otc.t-systems.com/modelarts2/tensorboard/p/197/"}
 MISSING = object()
 
 
@@ -593,17 +576,11 @@ def test_status_names_unknown_codes_and_is_running(status: int, name: str | None
     assert job.is_running is (status == 8)
 
 
-@pytest.mark.parametrize(
-    ("create_time", "created_at"),
-    [
-        (1565149736000, "2019-08-07T03:48:56Z"),
-        (1565149736123, "2019-08-07T03:48:56.123Z"),
-        (0, "1970-01-01T00:00:00Z"),
-        (None, None),
-    ],
-)
-def test_created_at_is_utc_rfc3339(
-    create_time: int | None, created_at: str | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+CREATED_AT = [(1565149736000, "2019-08-07T03:48:56Z"), (1565149736123, "2019-08-07T03:48:56.123Z")]
+CREATED_AT += [(0, "1970-01-01T00:00:00Z"), (None, None)]
+
+
+@pytest.mark.parametrize(("create_time", "created_at"), CREATED_AT)
+def test_created_at_is_utc_rfc3339(create_time: int | None, created_at: str | None, monkeypatch: Any) -> None:
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # a local zone must not leak into the value
     assert JobModel.model_validate({**DOC_SAMPLE, "create_time": create_time}).created_at == created_at
