@@ -1,6 +1,5 @@
-"""The function forms against the emulator: direct forms in this process (``HW_*`` variables set),
-output forms in programs under mocks (:func:`tests.programs.run_program`), where preview, unknowns and
-``depends_on`` exist. The emulator's request log is the proof of what was sent, and when."""
+"""The function forms against the emulator: direct forms in this process (``HW_*`` set), output forms
+in programs under mocks (preview, unknowns, ``depends_on``); the request log proves what was sent, when."""
 
 from __future__ import annotations
 
@@ -211,10 +210,7 @@ def run_in(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: An
 
 
 def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    run = run_in(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         job = VisualizationJob("board", job_id=197)
         values = pulumi.Output.all(*(getattr(job, name) for name in OUTPUT_FIELDS))
         pulumi.export("resource", values.apply(lambda values: dict(zip(OUTPUT_FIELDS, values))))
@@ -241,9 +237,9 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         in_secret_project = get_visualization_job_output(job_id=197, project_id=secret("{emulator.project_id}"))
         pulumi.export("in_secret_project", in_secret_project.apply(fields))
         pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
-        """,
-        stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}},
-    )
+        """
+    refs = {"organization/quickstart/dev": {"job_id": 197, "status": 8}}
+    run = run_in(emulator, tmp_path, body, stack_references=refs)
     assert run.error is None, run.error
     resource = run.value("resource")
     assert resource == outputs_of(emulator, 197)
@@ -278,11 +274,7 @@ class Site(pulumi.ComponentResource):
 def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    run = run_in(
-        emulator,
-        tmp_path,
-        COMPONENT
-        + textwrap.dedent("""
+    body = COMPONENT + textwrap.dedent("""
         job = VisualizationJob("board", job_id=197)  # its outputs are unknown in preview
         pulumi.export("by_name", get_visualization_job_output(job_name=job.job_name).apply(fields))
         pulumi.export("by_status", get_visualization_jobs_output(status=job.status).apply(job_ids))
@@ -293,9 +285,8 @@ def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
         pulumi.export("after_site", after_site.apply(fields))
         # Known inputs are read in preview too (functions have no state to fall back on).
         pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
-        """),
-        preview=True,
-    )
+        """)
+    run = run_in(emulator, tmp_path, body, preview=True)
     assert run.error is None, run.error
     assert [name for name, entry in run.outputs.items() if entry["known"]] == ["known"]
     assert run.value("known")["job_name"] == "flowers_vis-2"
@@ -316,18 +307,14 @@ def test_depends_on_waits_for_the_resource_and_a_components_children(
     tmp_path: Path, emulator: ModelArtsEmulator, declared: str, depends_on: str
 ) -> None:
     emulator.latency = 0.3  # every /v1 answer is held back this long
-    run = run_in(
-        emulator,
-        tmp_path,
-        COMPONENT
-        + f"""
+    body = f"""
 boards = {declared}
 waiting = get_visualization_job_output(job_id=197, opts=pulumi.InvokeOutputOptions(depends_on={depends_on}))
 free = get_visualization_job_output(job_id=230)
 pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
 pulumi.export("free", free.apply(lambda result: result.job_name))
-""",
-    )
+"""
+    run = run_in(emulator, tmp_path, COMPONENT + body)
     assert run.error is None, run.error
     assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
     arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
@@ -343,22 +330,18 @@ pulumi.export("free", free.apply(lambda result: result.job_name))
 def test_many_output_lookups_each_get_their_own_result(
     tmp_path: Path, emulator: ModelArtsEmulator, latency: float, found: int, missing: int
 ) -> None:
-    """Results go back to the program in batches, from a pool of at most MAX_CONCURRENT_READS
-    threads: every output still gets its own job (or its own absence), read once."""
+    """Results come back in batches from at most MAX_CONCURRENT_READS threads: each its own, read once."""
     job_ids = [int(emulator.add_job(f"many-{n}")["job_id"]) for n in range(found)]
     wanted = [*job_ids, *range(900_000, 900_000 + missing)]
     random.Random(7).shuffle(wanted)
     emulator.latency = latency
-    run = run_in(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         results = {{str(i): get_visualization_job_output(job_id=i, allow_missing=True) for i in {wanted}}}
         pulumi.export("names", pulumi.Output.all(**results).apply(
             lambda values: {{key: [r.id, r.found, r.job_name] for key, r in values.items()}}
         ))
-        """,
-    )
+        """
+    run = run_in(emulator, tmp_path, body)
     assert run.error is None, run.error
     names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
     assert run.value("names") == {str(i): [str(i), i in names, names.get(i)] for i in wanted}
@@ -373,34 +356,19 @@ def test_many_output_lookups_each_get_their_own_result(
 def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_they_wait(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """A thread spinning keeps the program busy, so reads of an instant server soon run in the
-    program's own thread, with the results the pool gives; reads of a slow server (another
-    endpoint) then go back to threads and overlap. A read that fails inline fails the program
-    with one line, as from the pool."""
+    """A thread spinning keeps the program busy: reads soon run inline, with the pool's results; reads
+    of a slow server then go back to threads and overlap. One failing inline is one line, as from the pool."""
     latency = 0.1
     with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY, latency=latency) as slow:
-        run = run_in(
-            emulator,
-            tmp_path,
-            f"""
-            import asyncio
-            import json
-            import threading
-            import time
-
+        body = f"""
+            import asyncio, json, threading, time
             from pulumi_modelarts import functions
-
-
             def spin(stop):
                 while not stop.is_set():
                     pass
-
-
             async def read_all(job_ids, **options):
                 outputs = [get_visualization_job_output(job_id=i, allow_missing=True, **options) for i in job_ids]
                 return [(await output.future()).job_name for output in outputs]
-
-
             async def busy_until_inline():
                 stop, started, names = threading.Event(), time.monotonic(), []
                 threading.Thread(target=spin, args=(stop,), daemon=True).start()
@@ -408,8 +376,6 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
                     names.append(await read_all([197, 212, 999_999] * 20))
                 stop.set()
                 return functions._READS._inline, names
-
-
             async def phases():
                 # Busy is half a core here, not 90 %: other processes may share the machine's cores.
                 functions.BUSY_SHARE, functions.IDLE_SHARE = 0.5, 0.25
@@ -420,11 +386,9 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
                 with open("phases.json", "w") as file:
                     json.dump(seen, file)
                 await get_visualization_job_output(job_id=999_999).future()
-
-
             pulumi.export("phases", pulumi.Output.from_input(asyncio.ensure_future(phases())))
-            """,
-        )
+            """
+        run = run_in(emulator, tmp_path, body)
         phases = json.loads((tmp_path / "phases.json").read_text())
         assert phases["inline"] is phases["inline_again"] is True and phases["inline_after"] is False
         names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
@@ -438,54 +402,31 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
         assert "RunError" in run.error["mro"] and "\n" not in run.error["message"]
 
 
-@pytest.mark.parametrize(
-    ("arguments", "error", "fragment"),
-    [
-        *(
-            (f"job_id={bad!r}", "InvalidInputError", "job_id must be a whole number")
-            for bad in ["abc", 0, 2.5, "12/34"]
-        ),
-        ("job_id=999", "JobNotFoundError", "job 999"),
-        # allow_missing is an Input like the others: an Output of False is False, not a truthy object.
-        *(
-            (f"job_id=999, allow_missing={flag}", "JobNotFoundError", "job 999")
-            for flag in ("known(False)", "secret(False)")
-        ),
-        (
-            "job_id=999, allow_missing=known('true')",
-            "InvalidInputError",
-            "allow_missing must be True or False",
-        ),
-        # ResourceOptions' depends_on would be dropped: the read could run before the resource exists.
-        *(
-            (
-                f"job_id=230, opts={opts}",
-                "InvalidInputError",
-                f"opts must be pulumi.InvokeOptions or {fragment}",
-            )
-            for opts, fragment in (
-                (
-                    "pulumi.ResourceOptions(depends_on=[VisualizationJob('board', job_id=197)])",
-                    "pulumi.Invoke",
-                ),
-                ("{'depends_on': []}", "pulumi.InvokeOutputOptions, got dict"),
-            )
-        ),
-    ],
-)
+INVALID, MISSING = "InvalidInputError", ("JobNotFoundError", "job 999")
+#: Arguments -> (error, what it says). allow_missing is an Input like the others: an Output of False is
+#: False, not a truthy object; ResourceOptions' depends_on would be dropped (the read could come first).
+OUTPUT_FAILURES = [(f"job_id={bad!r}", INVALID, "job_id must be a whole number") for bad in ["abc", 0, 2.5]]
+OUTPUT_FAILURES += [("job_id='12/34'", INVALID, "job_id must be a whole number"), ("job_id=999", *MISSING)]
+OUTPUT_FAILURES += [(f"job_id=999, allow_missing={flag}(False)", *MISSING) for flag in ("known", "secret")]
+FLAG = "allow_missing must be True or False"
+OUTPUT_FAILURES += [("job_id=999, allow_missing=known('true')", INVALID, FLAG)]
+OPTS_SAID = "opts must be pulumi.InvokeOptions or pulumi.Invoke"
+BOARD_OPTS = "pulumi.ResourceOptions(depends_on=[VisualizationJob('board', job_id=197)])"
+OUTPUT_FAILURES += [(f"job_id=230, opts={BOARD_OPTS}", INVALID, OPTS_SAID)]
+OUTPUT_FAILURES += [("job_id=230, opts={'depends_on': []}", INVALID, OPTS_SAID + "OutputOptions, got dict")]
+
+
+@pytest.mark.parametrize(("arguments", "error", "fragment"), OUTPUT_FAILURES)
 def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
     tmp_path: Path, emulator: ModelArtsEmulator, arguments: str, error: str, fragment: str
 ) -> None:
     """Bad input sends nothing; a missing job is read once."""
-    run = run_in(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         known, secret = pulumi.Output.from_input, pulumi.Output.secret
         pulumi.export("ok", get_visualization_job_output(job_id=197).apply(lambda r: r.job_name))
         pulumi.export("bad", get_visualization_job_output({arguments}).apply(fields))
-        """,
-    )
+        """
+    run = run_in(emulator, tmp_path, body)
     assert run.error is not None and run.error["type"] == error
     assert {"ModelArtsError", "RunError"} <= set(run.error["mro"]) and "\n" not in run.error["message"]
     assert fragment in run.error["message"]
@@ -497,22 +438,18 @@ def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """Settings come from the program's stack config (no ``HW_*`` set), for the direct form and
-    for the output forms' reads on worker threads; eight of those are in flight together."""
+    """Settings from the program's stack config (no ``HW_*``), also on the pool's threads, eight at once."""
     job_ids = [197, 212, 230, 245, *(emulator.add_job(f"extra-{n}")["job_id"] for n in range(4))]
     emulator.latency = 0.3  # every /v1 answer is held back this long
-    program = write_program(
-        tmp_path,
-        f"""
+    body = f"""
         from pulumi_modelarts import get_visualization_job
         pulumi.export("direct", get_visualization_job(job_id=197).job_name)  # answered before the rest
         names = [get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name) for job_id in {job_ids}]
         pulumi.export("names", pulumi.Output.all(*names))
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
-        """,
-    )
+        """
     config = emulator.stack_config(include_project=False)  # namespaced keys, as the CLI sets them
-    run = run_program(program, project="functions", config=config)
+    run = run_program(write_program(tmp_path, body), project="functions", config=config)
     assert run.error is None, run.error
     assert run.value("names") == [job["job_name"] for job in emulator.jobs()]
     assert run.value("direct") == "apiTest-11"
@@ -531,8 +468,7 @@ def reads_ended() -> None:
 
 
 def end_run(loop: asyncio.AbstractEventLoop) -> None:
-    """What the Automation API does after an inline program's run: cancel what is left, close;
-    the next run's runtime settings track none of its outputs."""
+    """As the Automation API ends an inline program's run: cancel what is left, close, forget its outputs."""
     for task in asyncio.all_tasks(loop):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -584,8 +520,7 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
 def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
     in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, runs: int, awaited: bool
 ) -> None:
-    """Programs run one after another in one process (an Automation API server, a test runner),
-    each on its own loop: once the next run reads, the pool holds none of the closed ones."""
+    """Runs one after another in one process (Automation API, a test runner), each on its own loop."""
     monkeypatch.setattr(functions, "_READS", functions._Reads())
     in_env.latency = 0.05
 
@@ -609,12 +544,9 @@ def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
 
 
 MOCKS_SUITE = """
-import json
-import sys
-
+import json, sys
 import pulumi
 from pulumi_modelarts import get_visualization_job, get_visualization_job_output
-
 
 class Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
@@ -622,7 +554,6 @@ class Mocks(pulumi.runtime.Mocks):
 
     def call(self, args):
         return {}, None
-
 
 pulumi.runtime.set_mocks(Mocks(), project="suite", stack="dev")
 seen = []
@@ -650,8 +581,7 @@ print(json.dumps(seen))
 def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_config(
     tmp_path: Path, how: str
 ) -> None:
-    """A unittest suite under ``pulumi.runtime.set_mocks`` runs its programs in one process with
-    one root stack; each sets the config of its own place (here a fresh emulator each)."""
+    """A unittest suite under ``set_mocks``: one process, one root stack, each test its own place's config."""
     projects = [f"{n:x}" * 32 for n in (10, 11, 12)]
     with contextlib.ExitStack() as stack:
         configs = []
