@@ -1,8 +1,6 @@
-"""Whole programs under mocks against a live emulator: the root quickstart, the three examples, and
-the resource form as programs use it. Each runs in a fresh child process
-(:func:`tests.programs.run_program`): a ``VisualizationJob`` is served by the real provider calling
-the emulator, a ``StackReference`` reads what a test hands it, Kubernetes resources echo their inputs.
-"""
+"""Whole programs under mocks, each in a child process (:func:`tests.programs.run_program`), against
+the emulator: the quickstart, the examples and the resource form. A ``StackReference`` reads what a
+test hands it; Kubernetes resources echo their inputs."""
 
 from __future__ import annotations
 
@@ -55,8 +53,7 @@ GITOPS_DIR = EXAMPLES_DIR / "gitops"
 def run_with_credentials(
     emulator: ModelArtsEmulator, directory: Path, project: str, settings: dict[str, str], **kwargs: Any
 ) -> ProgramRun:
-    """A program with the emulator's credentials both in secret stack config and in its environment,
-    and ``settings`` as its own stack config."""
+    """With the emulator's credentials in secret stack config and the environment, plus ``settings``."""
     config = emulator.stack_config(include_project=False)
     config |= {f"{project}:{key}": value for key, value in settings.items()}
     secret_keys, env = list(SECRET_CONFIG_KEYS), emulator.environ()
@@ -79,8 +76,7 @@ def placed(kubernetes_object: dict[str, Any]) -> tuple[str, str]:
 
 
 def assert_no_canaries(run: ProgramRun, *, allowed_in_secrets: bool = False) -> None:
-    """No credential in outputs, resources, the pickled provider, stdout, stderr or the error; with
-    ``allowed_in_secrets`` they may appear inside secret-wrapped values only."""
+    """No credential in outputs, resources, the provider, output or error (or only as secrets)."""
     assert find_text([run.outputs, run.stdout, run.stderr, run.error], CANARY_SECRETS) == []
     assert find_text(run.resources, CANARY_SECRETS, outside_secrets=allowed_in_secrets) == []
     for provider in (resource["provider"] for resource in run.resources if resource["provider"]):
@@ -184,24 +180,16 @@ def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: Mo
     assert only(run, "pulumi:pulumi:StackReference")["inputs"]["name"] == "acme/modelarts-quickstart/prod"
     config_map = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]
     assert placed(config_map) == ("ml-boards", "tensorboard-endpoint")
-    assert config_map["data"] == {
-        "SERVICE_URL": referenced["service_url"],
-        "SERVICE_HOST": host,
-        "JOB_ID": "197",  # numbers cross the StackReference as floats: never "197.0"
-        "JOB_NAME": "apiTest-11",
-        "STATUS_NAME": "RUNNING",
-        "IS_RUNNING": "true",
-    }
+    data = {"SERVICE_URL": referenced["service_url"], "SERVICE_HOST": host, "JOB_NAME": "apiTest-11"}
+    data |= {"JOB_ID": "197", "STATUS_NAME": "RUNNING", "IS_RUNNING": "true"}  # sent as a float: not "197.0"
+    assert config_map["data"] == data
     service = only(run, "kubernetes:core/v1:Service")["inputs"]
     assert placed(service) == ("ml-boards", "tensorboard")
     assert service["spec"] == {"type": "ExternalName", "externalName": host}
-    assert run.values() == {
-        "config_map_name": "tensorboard-endpoint",
-        "service_name": "tensorboard",
-        "external_name": host,
-        "in_cluster_dns": "tensorboard.ml-boards.svc.cluster.local",
-        "job_is_running": True,
-    }
+    exported = {"config_map_name": "tensorboard-endpoint", "service_name": "tensorboard"}
+    exported |= {"external_name": host, "in_cluster_dns": "tensorboard.ml-boards.svc.cluster.local"}
+    exported |= {"job_is_running": True}
+    assert run.values() == exported
     # The consumer reads state only: nothing beyond the quickstart's own GET reached ModelArts.
     assert len(modelarts_requests(emulator)) == 1
     assert_no_canaries(run)
@@ -233,20 +221,13 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
 
     run = run_lookup(jobName="flowers_vis-2", probeJobId="999")
     assert run.error is None, run.error
-    assert run.values() == {
-        "job_id": 245,
-        "service_url": flowers["service_url"],
-        "status_name": "RUNNING",
-        "created_at": flowers["created_at"],
-        "output_form_service_url": flowers["service_url"],
-        "output_form_is_running": True,
-        "probe_job_id": "999",
-        "probe_found": False,
-        "probe_job_name": None,
-        "running_job_ids": [197, 245],
-        "running_job_names": ["apiTest-11", "flowers_vis-2"],
-        "running_service_urls": {"197": board["service_url"], "245": flowers["service_url"]},
-    }
+    url = flowers["service_url"]
+    exported = {"job_id": 245, "service_url": url, "status_name": "RUNNING", "output_form_service_url": url}
+    exported |= {"created_at": flowers["created_at"], "output_form_is_running": True, "probe_job_id": "999"}
+    exported |= {"probe_found": False, "probe_job_name": None, "running_job_ids": [197, 245]}
+    exported |= {"running_job_names": ["apiTest-11", "flowers_vis-2"]}
+    exported |= {"running_service_urls": {"197": board["service_url"], "245": url}}
+    assert run.values() == exported
     assert run.resources == []  # functions only: nothing is registered, nothing is stored
     assert_no_canaries(run)
     missing = run_lookup(jobName="no-such-board")
@@ -270,8 +251,7 @@ def run_gitops(**config: str) -> ProgramRun:
 
 
 def gitops_objects(**config: str) -> tuple[ProgramRun, dict[str, dict[str, Any]]]:
-    """The program's run and the Kubernetes objects it creates, by kind, as the inputs sent to the
-    cluster; credentials reach them only as secrets."""
+    """The run and the Kubernetes objects it sends, by kind; credentials reach them only as secrets."""
     run = run_gitops(**config)
     assert run.error is None, run.error
     objects = {resource["inputs"]["kind"]: resource["inputs"] for resource in run.resources}
@@ -289,19 +269,15 @@ def manifest_objects() -> dict[str, Any]:
 
 @needs_kubernetes
 def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> None:
-    """Every setting the program takes, on a DIY backend (the passphrase instead of a token); the
-    defaults, with a Pulumi Cloud token, are the manifest's (test_gitops_manifest_matches_the_program)."""
+    """Every setting, on a DIY backend (a passphrase); the defaults are the manifest's (tested below)."""
     config = {"namespace": "ml-ops", "projectId": "0a1b2c3", "backend": "s3://state", "stack": "org/q/prod"}
     config |= {"stackResourceName": "vis", "region": "eu-nl", "backendCredential": PASSPHRASE}
     run, objects = gitops_objects(**config, resyncFrequencySeconds="120")
     binding, secret, account, stack = (objects[kind] for kind in GITOPS_KINDS)
     spec = stack["spec"]
     assert placed(account) == placed(stack) == ("ml-ops", "vis") and spec["serviceAccountName"] == "vis"
-    assert (spec["backend"], spec["stack"], spec["resyncFrequencySeconds"]) == (
-        "s3://state",
-        "org/q/prod",
-        120,
-    )
+    frequency = spec["resyncFrequencySeconds"]
+    assert (spec["backend"], spec["stack"], frequency) == ("s3://state", "org/q/prod", 120)
     # The operator's Helm chart creates no workspace identity: the program binds its own.
     assert binding["metadata"]["name"] == "ml-ops:vis:system:auth-delegator"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vis", "namespace": "ml-ops"}]
@@ -321,8 +297,7 @@ def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> Non
 
 
 def test_gitops_manifest_has_what_the_operator_relies_on() -> None:
-    """stack.yaml's Stack: periodic refresh-and-update without new commits, config values that
-    stay strings, and every Secret reference naming a key the Secret holds."""
+    """Periodic refresh-and-update without commits, string config, Secret references the Secret holds."""
     manifest = manifest_objects()
     spec, account = manifest["Stack"]["spec"], manifest["ServiceAccount"]["metadata"]
     assert (spec["refresh"], spec["destroyOnFinalize"]) == (True, False)
@@ -388,30 +363,20 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
     """The registration bypasses the SDK's per-resource pickling: compare it with the SDK's own."""
-    run = run_resources(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         import pulumi.dynamic
         from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
-
-
         class SdkPath(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
             pass
-
-
         def sdk(name, **targets):
             SdkPath(VisualizationJobProvider(), name, {{**dict.fromkeys(STATE_FIELDS), **targets}})
-
-
         place = dict(project_id="{emulator.project_id}", region="eu-de", endpoint="{emulator.url}")
         VisualizationJob("ours", job_id=197, **place)
         sdk("sdk", job_id=197, **place)
         VisualizationJob("ours-plain", job_id="212")
         sdk("sdk-plain", job_id="212", project_id=None, region=None, endpoint=None)
-        """,
-        preview=True,
-    )
+        """
+    run = run_resources(emulator, tmp_path, body, preview=True)
     assert run.error is None, run.error
     resources = registered(run)
     for ours, theirs in (("ours", "sdk"), ("ours-plain", "sdk-plain")):
@@ -437,30 +402,20 @@ RELOADS = {
 def test_provider_is_the_same_after_a_reload_and_beside_the_sdks_own_dynamic_resources(
     tmp_path: Path, emulator: ModelArtsEmulator, reload: str
 ) -> None:
-    """A class that is not its module's is pickled by value: code, paths and a lock the provider
-    process cannot restore (it hangs). Other dynamic resources, made by the SDK's own path before and
-    after ours, keep their own ``__provider``."""
+    """A class that is not its module's is pickled by value, which the provider process cannot restore
+    (it hangs). Other dynamic resources, made before and after ours, keep their own ``__provider``."""
     body = f"""
         import importlib, sys
         import pulumi.dynamic
-
-
         class Echo(pulumi.dynamic.ResourceProvider):
             def __init__(self):
                 self.settings = {{"b": 2, "a": {{"z": 1, "y": 2}}}}  # pickled sorted by the SDK's path
-
             def create(self, props):
                 return pulumi.dynamic.CreateResult("echo", props)
-
-
         class EchoResource(pulumi.dynamic.Resource, module="test", name="Echo"):
             pass
-
-
         def echo(name):
             EchoResource(Echo(), name, {{"v": 1}})
-
-
         echo("echo-before")
         {reload}
         VisualizationJob("class-bound-at-import", job_id=197)
@@ -563,8 +518,7 @@ SECRET_FORMS = {
 def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_exports(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """What the mocks record as the stack's exports is what ``pulumi stack output`` shows: the
-    values of a job named by a secret stay secret there, and only a resource ID is plain."""
+    """The exports the mocks record are what ``pulumi stack output`` shows: only a resource ID is plain."""
     calls = {
         f"{form}-{source}" if "{}" in call else form: call.replace("{}", code.format(197)).replace(
             "[]", code.format(8)
@@ -585,15 +539,8 @@ def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_ex
     place = {"project": secret_of(emulator.project_id), "endpoint": secret_of(emulator.url)}
     references = {"organization/quickstart/dev": {"n197": secret_of(197.0), "n8": secret_of(8.0), **place}}
     config = {"resources:n197": "197", "resources:n8": "8", "resources:region": "eu-de"}
-    secret_keys = list(config)
-    run = run_resources(
-        emulator,
-        tmp_path,
-        "\n".join(body) + "\n",
-        config=config,
-        secret_keys=secret_keys,
-        stack_references=references,
-    )
+    options = {"config": config, "secret_keys": list(config), "stack_references": references}
+    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", **options)
     assert run.error is None, run.error
     resources = registered(run)
     for name in calls:
@@ -673,10 +620,8 @@ def test_an_id_option_takes_what_get_takes_and_reads_nothing_while_a_target_is_u
         "    pulumi.export(name, job.job_name)",
         *(f"read({name!r}, {arguments})" for name, arguments in ID_OPTIONS.items()),
     ]
-    references = {"organization/quickstart/dev": {"job_id": 197.0}}
-    run = run_resources(
-        emulator, tmp_path, "\n".join(body) + "\n", stack_references=references, preview=preview
-    )
+    refs = {"organization/quickstart/dev": {"job_id": 197.0}}
+    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", stack_references=refs, preview=preview)
     assert run.error is None, run.error
     unknown = {name for name in ID_OPTIONS if preview and name.startswith("later")}
     for name in ID_OPTIONS:
@@ -685,13 +630,10 @@ def test_an_id_option_takes_what_get_takes_and_reads_nothing_while_a_target_is_u
             assert (output["known"], resource["resource_id"]) == (False, rpc.UNKNOWN), name
         else:
             assert (output["value"], resource["resource_id"]) == ("apiTest-11", "197"), name
-        assert output["secret"] == (name == "secret") and (name == "secret") == bool(
-            resource["secret_outputs"]
-        )
+        assert output["secret"] == (name == "secret") == bool(resource["secret_outputs"]), name
     reads = len(ID_OPTIONS) + (not preview) - len(unknown)  # and the board's create, in up
-    assert (
-        modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")] * reads
-    )
+    read = ("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")
+    assert modelarts_requests(emulator) == [read] * reads
 
 
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.
@@ -729,8 +671,7 @@ UNSENDABLE = {
 def test_an_output_of_a_value_the_engine_cannot_carry_is_refused_as_the_value_itself(
     tmp_path: Path, emulator: ModelArtsEmulator, key: str, value: str, form: str
 ) -> None:
-    """Not the SDK's ``ValueError``/``OverflowError`` with a traceback, nor Check's rounded double:
-    the one line a known value gets, as given."""
+    """Not the SDK's ``ValueError``/``OverflowError`` nor Check's rounded double: the known value's line."""
     header = "from decimal import Decimal\nfrom fractions import Fraction\n"
     run = run_resources(emulator, tmp_path, header + form.format(f"pulumi.Output.from_input({value})") + "\n")
     with pytest.raises(InvalidInputError) as known:
@@ -741,9 +682,8 @@ def test_an_output_of_a_value_the_engine_cannot_carry_is_refused_as_the_value_it
 
 
 WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "
-PLAIN = (
-    "endpoint is an Output; get_visualization_jobs() takes plain values. Use get_visualization_jobs_output()"
-)
+PLAIN = "endpoint is an Output; get_visualization_jobs() takes plain values. "
+PLAIN += "Use get_visualization_jobs_output()"
 #: Known inputs each form refuses in the program, named as the argument and shown as given:
 #: name -> (call, start of the one-line message).
 REFUSED_IN_THE_PROGRAM = {
@@ -768,9 +708,8 @@ REFUSED_IN_THE_PROGRAM = {
 def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """What Check or the settings would refuse is refused where the program gives it: over the
-    engine ``2**53 + 1`` would read ``9007199254740992.0``, ``.get`` has no Check, and an override
-    is the function's argument, not the ``modelarts:projectId`` setting."""
+    """Refused where the program gives it: over the engine ``2**53 + 1`` reads ``9007199254740992.0``,
+    ``.get`` has no Check, and an override is the function's argument, not a setting."""
     body = [
         "from pulumi_modelarts import get_visualization_job, get_visualization_jobs",
         f'ENDPOINT, seen = "{emulator.url}", {{}}',
@@ -799,18 +738,14 @@ def test_get_with_an_unknown_override_reads_nothing_in_preview(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
     overrides = ("endpoint", "region", "project_id")
-    run = run_resources(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         # An attribute another resource has only after `up`: unknown in preview.
         place = pulumi.CustomResource("test:index:Place", "place", {{"value": None}})
         for override in {overrides}:
             pulumi.export(override, VisualizationJob.get(override, 197, **{{override: place.value}}).job_name)
         pulumi.export("known", VisualizationJob.get("known", 212).job_name)
-        """,
-        preview=True,
-    )
+        """
+    run = run_resources(emulator, tmp_path, body, preview=True)
     assert run.error is None, run.error
     for override in overrides:
         assert run.outputs[override]["known"] is False, override  # not the configured place's job
@@ -821,8 +756,7 @@ def test_get_with_an_unknown_override_reads_nothing_in_preview(
 
 @pytest.mark.parametrize("directory", [QUICKSTART_DIR, STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR])
 def test_every_project_declares_its_config(directory: Path) -> None:
-    """Pulumi.yaml: python runtime with pip and a virtualenv, every config key described, every
-    key the program reads declared, and every credential declared secret."""
+    """Pulumi.yaml: python, pip, a virtualenv; each key described, each key read declared, secrets secret."""
     project = yaml.safe_load((directory / "Pulumi.yaml").read_text(encoding="utf-8"))
     runtime, declared = project["runtime"], project.get("config", {})
     assert (runtime["name"], runtime["options"]["toolchain"]) == ("python", "pip")
@@ -846,15 +780,13 @@ def test_every_project_declares_its_config(directory: Path) -> None:
         assert (directory / "README.md").is_file()
 
 
-@pytest.mark.parametrize(
-    ("argv", "cwd"),
-    [
-        (["-m", "benchmarks.sdk_pickle_growth", "200"], REPO_ROOT),
-        ([str(REPO_ROOT / "benchmarks" / "sdk_pickle_growth.py"), "200"], None),
-        ([str(REPO_ROOT / "benchmarks" / "sdk_output_wait.py"), "20", "apart"], None),
-    ],
-    ids=["pickle-growth-as-module", "pickle-growth-as-script", "output-wait-as-script"],
-)
+BENCHMARKS = REPO_ROOT / "benchmarks"
+REPRODUCTIONS = {"pickle-growth-as-module": (["-m", "benchmarks.sdk_pickle_growth", "200"], REPO_ROOT)}
+REPRODUCTIONS["pickle-growth-as-script"] = ([str(BENCHMARKS / "sdk_pickle_growth.py"), "200"], None)
+REPRODUCTIONS["output-wait-as-script"] = ([str(BENCHMARKS / "sdk_output_wait.py"), "20", "apart"], None)
+
+
+@pytest.mark.parametrize(("argv", "cwd"), REPRODUCTIONS.values(), ids=REPRODUCTIONS)
 def test_the_sdk_reproductions_run_as_documented_or_as_scripts(
     argv: list[str], cwd: Path | None, tmp_path: Path
 ) -> None:
