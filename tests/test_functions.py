@@ -119,11 +119,7 @@ FAILED_LOOKUPS += [(lookup, InvalidInputError, fragments, []) for lookup, fragme
 
 @pytest.mark.parametrize(("lookup", "error", "fragments", "routes"), FAILED_LOOKUPS)
 def test_a_failed_lookup_is_one_line_and_a_run_error(
-    in_env: ModelArtsEmulator,
-    lookup: dict[str, Any],
-    error: type[Exception],
-    fragments: list[str],
-    routes: list[str],
+    in_env: ModelArtsEmulator, lookup: dict[str, Any], error: type[Exception], fragments: Any, routes: Any
 ) -> None:
     """RunError makes the Pulumi CLI print the message alone, without a traceback."""
     for job_id in (1000, 1001):
@@ -482,9 +478,7 @@ def end_run(loop: asyncio.AbstractEventLoop) -> None:
 def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
     in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, reads: int, ending: str
 ) -> None:
-    """A run that ends with reads in flight (an inline program of the Automation API closes its
-    loop after cancelling what is left): their results have nowhere to go. The pool's threads live
-    on, without a traceback, reads not yet sent are dropped, and the next run's reads complete."""
+    """An inline program's loop closed with reads in flight: threads live on, no traceback, next run reads."""
     monkeypatch.setattr(functions, "_READS", functions._Reads())  # this test's pool alone
     others = set(threading.enumerate())
     errors: list[Any] = []

@@ -136,8 +136,7 @@ def _listing(*jobs: dict[str, Any], total: int = 6) -> bytes:
 def test_a_listing_that_repeats_itself_or_ignores_its_filter_is_refused(
     server: Scripted, page: bytes, status: int | None, fragment: str
 ) -> None:
-    """A server that ignores ``page`` would be read for ever, and one that ignores ``status`` would
-    hand over jobs that were not asked for."""
+    """Ignoring ``page`` would be read for ever; ignoring ``status`` hands over jobs not asked for."""
     server.answer, before = reply(200, page), len(server.heads)
     with server.client() as client, pytest.raises(InvalidResponseError, match=fragment):
         list(client.list_visualization_jobs(status=status, per_page=2))
@@ -167,8 +166,7 @@ _ONE_TO_25 = list(range(1, 26))
 
 
 def changed_once(change: Callable[[list[int]], object], *, total: bool = True) -> Callable[[int], Any]:
-    """Jobs 1-25, 10 a page, that ``change`` alters once, after page 1 was read (a job created or
-    deleted while the pages are read, as in a busy project)."""
+    """Jobs 1-25, 10 a page, altered once by ``change`` after page 1 was read (a busy project)."""
     ids, changed = list(_ONE_TO_25), list[object]()
 
     def page(number: int) -> dict[str, Any]:
@@ -180,6 +178,16 @@ def changed_once(change: Callable[[list[int]], object], *, total: bool = True) -
     return page
 
 
+TEN_A_PAGE = pages_of(10)
+
+
+def from_page(number: int, answer: Any, pages: Callable[[int], Any] = TEN_A_PAGE) -> Callable[[int], Any]:
+    """``pages`` before page ``number``, then ``answer`` for every page."""
+    return lambda page: pages(page) if page < number else answer
+
+
+TEN_OF_25, TWO_OF_4 = "ended at page 2 with 10 of the 25", "ended at page 2 with 2 of the 4"
+EMPTY_PAGE_OF_4, NO_ORDER = {"job_total_count": 4, "jobs": []}, [listed_job(n) for n in (3, 1, 4, 2)]
 _WHOLE_LIST = {"job_total_count": 3, "jobs": [listed_job(n) for n in (1, 2, 3)]}
 #: name -> (the server's page N, jobs listed or a typed error, list requests at most). Each server
 #: pages its own way: the jobs are all of them, sorted, or the listing is refused, never a part of it.
@@ -195,43 +203,19 @@ LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
     "one page, counted null": (lambda page: {**pages_of(1000)(page), "job_total_count": None}, _ONE_TO_25, 2),
     "the whole list for every page": (lambda page: _WHOLE_LIST, [1, 2, 3], 1),
     "the whole list for every page, no count": (lambda page: {"jobs": _WHOLE_LIST["jobs"]}, [1, 2, 3], 2),
-    "the first page for every page": (lambda page: pages_of(10)(1), "ended at page 2 with 10 of the 25", 2),
-    "an empty page in the middle": (
-        lambda page: pages_of(2, 4)(page) if page != 2 else {"job_total_count": 4, "jobs": []},
-        "ended at page 2 with 2 of the 4",
-        2,
-    ),
+    "the first page for every page": (lambda page: pages_of(10)(1), TEN_OF_25, 2),
+    "an empty page in the middle": (from_page(2, EMPTY_PAGE_OF_4, pages_of(2, 4)), TWO_OF_4, 2),
     # An empty array serialised as null (as Jackson does) is an empty page; it still ends a listing.
     "no jobs, listed as null": (lambda page: {"job_total_count": 0, "jobs": None}, [], 1),
     "no jobs, listed as null, no count": (lambda page: {"is_success": True, "jobs": None}, [], 1),
-    "null after the first page": (
-        lambda page: pages_of(10)(1) if page == 1 else {"job_total_count": 25, "jobs": None},
-        "ended at page 2 with 10 of the 25",
-        2,
-    ),
+    "null after the first page": (from_page(2, {"job_total_count": 25, "jobs": None}), TEN_OF_25, 2),
     "a job on two pages": (lambda page: pages_of(2, 5)(page) | pages_of(2, 5)(page - 1), [1, 2, 3, 4, 5], 3),
-    "jobs in no order": (
-        lambda page: {"jobs": [listed_job(n) for n in (3, 1, 4, 2)][: 4 // page]},
-        [1, 2, 3, 4],
-        2,
-    ),
-    "throttled on page 2": (
-        lambda page: pages_of(10)(page) if page == 1 else reply(429, {"error_code": "APIG.0308"}),
-        "ThrottledError",
-        2,
-    ),
-    "503 on page 3": (
-        lambda page: pages_of(10)(page) if page < 3 else reply(503, "<html>"),
-        "ServiceError",
-        3,
-    ),
+    "jobs in no order": (lambda page: {"jobs": NO_ORDER[: 4 // page]}, [1, 2, 3, 4], 2),
+    "throttled on page 2": (from_page(2, reply(429, {"error_code": "APIG.0308"})), "ThrottledError", 2),
+    "503 on page 3": (from_page(3, reply(503, "<html>")), "ServiceError", 3),
     "made-up jobs for every page": (lambda page: pages_of(1, 10**6)(page), "past 1000 pages", 1000),
     # Jobs that come or go while the pages are read shift the pages after them: read again.
-    "deleted on page 1 while read": (
-        changed_once(lambda ids: ids.remove(3)),
-        [*_ONE_TO_25[:2], *_ONE_TO_25[3:]],
-        6,
-    ),
+    "deleted on page 1 while read": (changed_once(lambda ids: ids.remove(3)), sorted({*_ONE_TO_25} - {3}), 6),
     "deleted on page 2 while read": (
         changed_once(lambda ids: ids.remove(12)),
         [*_ONE_TO_25[:11], *_ONE_TO_25[12:]],
@@ -367,8 +351,7 @@ def test_a_3xx_without_a_location_says_its_status_not_a_redirect(server: Scripte
 
 
 def test_requests_still_trips_over_a_location_that_is_not_utf8(server: Scripted) -> None:
-    """The upstream bug the transport works around by sending on the adapter (psf/requests#4926):
-    when this test fails, requests has fixed it."""
+    """psf/requests#4926, worked around by sending on the adapter: fails once requests fixes it."""
     server.answer = b"HTTP/1.1 302 Found\r\nLocation: /f\xfcr\r\nContent-Length: 0\r\n\r\n"
     with pytest.raises(UnicodeDecodeError):
         requests.get(server.url, allow_redirects=False, timeout=10)
@@ -442,8 +425,7 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
 
 
 def echo_error(echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str) -> str:
-    """The error (text and details) of a read at the echo server while it answers ``answer(secret)``
-    after a password login: ``secret`` names the issued token or the password."""
+    """The error (text, details) of a password login's read while the server answers ``answer(secret)``."""
     echo, raw = echo_server
     echo.echo, echo.secret = answer, ISSUED_TOKEN if secret == "token" else PASSWORD
     with pytest.raises(ModelArtsError) as caught:
@@ -476,8 +458,7 @@ def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
 def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_the_cut(
     echo_server: tuple[EchoServer, RawServer], offset: int, secret: str
 ) -> None:
-    """An unasked Content-Encoding is named by its first 40 characters: cut first, an echo starting
-    at character 28 left 12 of the secret, too few for a prefix to be recognised."""
+    """Cut to 40 characters first, an echo at character 28 leaves 12: too few to be recognised."""
     text = echo_error(
         echo_server, lambda value: reply(200, JOB_197, Content_Encoding="x" * offset + value), secret
     )
@@ -491,8 +472,7 @@ def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_
 def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
     echo_server: tuple[EchoServer, RawServer], place: str, secret: str
 ) -> None:
-    """urllib3 logs, at WARNING, the exception it retries after (which quotes the status line) and
-    header lines it cannot parse; a retry, and every logger at DEBUG, show the place to the log."""
+    """urllib3 logs the exception it retries after (it quotes the status line) and unreadable header lines."""
     echo, raw = echo_server
     echo.echo, echo.secret = LOGGED_ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
     settings = dataclasses.replace(EchoServer.settings(raw.url), max_retries=1)
