@@ -26,19 +26,10 @@ from pulumi_modelarts.errors import InvalidInputError
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
 from pulumi_modelarts.validation import check_target
+from tests import programs
 from tests.checks import CANARY, CANARY_SECRETS, SECRET_CONFIG_KEYS, find_text, outputs_of
 from tests.harness import serialized_provider
-from tests.programs import (
-    EXAMPLES_DIR,
-    JOB_TYPE,
-    QUICKSTART_DIR,
-    QUICKSTART_PROJECT,
-    REPO_ROOT,
-    ProgramRun,
-    modelarts_requests,
-    run_program,
-    write_program,
-)
+from tests.programs import JOB_TYPE, QUICKSTART_DIR, REPO_ROOT, ProgramRun, modelarts_requests, run_program
 
 #: stack-reference and gitops need pulumi-kubernetes (the dev extras); their programs import it.
 needs_kubernetes = pytest.mark.skipif(
@@ -46,8 +37,8 @@ needs_kubernetes = pytest.mark.skipif(
     reason="pulumi-kubernetes is not installed (pip install 'pulumi-kubernetes>=4.18,<5')",
 )
 EXTRA_OUTPUTS = ("visualization_job", "dashboard_tile")
-STACK_REFERENCE_DIR, LOOKUP_DIR = EXAMPLES_DIR / "stack-reference", EXAMPLES_DIR / "lookup-by-name"
-GITOPS_DIR = EXAMPLES_DIR / "gitops"
+EXAMPLE_NAMES = ("stack-reference", "lookup-by-name", "gitops")
+STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR = (programs.EXAMPLES_DIR / name for name in EXAMPLE_NAMES)
 
 
 def run_with_credentials(
@@ -62,7 +53,7 @@ def run_with_credentials(
 
 def run_quickstart(emulator: ModelArtsEmulator, job_id: str | None = "197", **kwargs: Any) -> ProgramRun:
     settings = {"jobId": job_id} if job_id is not None else {}
-    return run_with_credentials(emulator, QUICKSTART_DIR, QUICKSTART_PROJECT, settings, **kwargs)
+    return run_with_credentials(emulator, QUICKSTART_DIR, programs.QUICKSTART_PROJECT, settings, **kwargs)
 
 
 def only(run: ProgramRun, type_: str) -> dict[str, Any]:
@@ -350,7 +341,7 @@ GOLDEN_PROVIDER = (
 def run_resources(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: Any) -> ProgramRun:
     """A program declaring ``VisualizationJob``s, with stack config pointing at the emulator."""
     header = "import pulumi\nfrom pulumi_modelarts import VisualizationJob\n\nsecret = pulumi.Output.secret\n"
-    write_program(directory, header + textwrap.dedent(body))
+    programs.write_program(directory, header + textwrap.dedent(body))
     config = {**emulator.stack_config(include_project=False), **kwargs.pop("config", {})}
     return run_program(directory, project="resources", config=config, **kwargs)
 
