@@ -45,8 +45,6 @@ def routes(emulator: ModelArtsEmulator, route: str | None = None) -> list[Any]:
 
 
 # -- reading ------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("auth", ["aksk", "token", "password"])
 @pytest.mark.parametrize("include_project", [True, False])
 def test_get_job_with_every_auth_mode(
@@ -124,8 +122,6 @@ def test_find_picks_the_exact_name_and_its_errors_name_the_problem(
 
 
 # -- errors and faults ----------------------------------------------------------------------------
-
-
 @pytest.mark.reliability("fault matrix")
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
@@ -290,8 +286,6 @@ def test_retry_after_is_capped_at_a_minute(value: str, seconds: int | None) -> N
 
 
 # -- authentication -----------------------------------------------------------------------------
-
-
 def test_sixteen_threads_share_one_client_one_token_and_kept_alive_connections(
     client_for: ClientFactory, emulator: ModelArtsEmulator
 ) -> None:
@@ -642,7 +636,6 @@ def test_an_error_keeps_no_exception_it_replaced(
 
 
 # -- IAM as other deployments answer it ---------------------------------------------------------
-
 CATALOG = [{"type": "modelarts", "endpoints": []}]
 PAST = {"expires_at": "2020-01-04T09:05:22.701000Z", "issued_at": "2020-01-03T09:05:22.701000Z"}
 TOKEN_ANSWERS = {

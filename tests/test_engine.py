@@ -85,8 +85,6 @@ def state_json(engine: Engine) -> str:
 
 
 # -- the harness: the engine's call sequences ------------------------------------------------------
-
-
 def test_the_harness_issues_the_engines_call_sequences(engine: Engine, emulator: ModelArtsEmulator) -> None:
     """The engine's lifecycle (pulumi-dynamic notes, 1.2), each operation in a fresh provider process."""
     program = {"board": job(197), "seen": job(212, read_id="212"), "later": job(230, read_id=Unknown())}
@@ -111,8 +109,6 @@ def test_the_harness_issues_the_engines_call_sequences(engine: Engine, emulator:
 
 
 # -- reading jobs ----------------------------------------------------------------------------------
-
-
 def test_preview_sends_nothing_and_up_reads_the_job_once(engine: Engine, emulator: ModelArtsEmulator) -> None:
     preview = engine.preview({"board": job(Unknown())}).step("board")
     assert (preview.kind, preview.calls, emulator.requests) == ("create", ["Check"], [])
@@ -736,7 +732,6 @@ def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
 
 
 # -- refresh under faults: the provider server keeps a job unless it is really gone -----------------
-
 PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 HTML_502, HTML_404 = ({"body": body, "content_type": "text/html"} for body in (PAGE, "<html>404</html>"))
 GONE = '{"error_code": "ModelArts.0015", "error_message": "gone", "request_id": null}'

@@ -49,8 +49,6 @@ def result_values(result: GetVisualizationJobResult) -> dict[str, Any]:
 
 
 # -- direct forms, in process ------------------------------------------------------------------
-
-
 def test_by_id_or_name_returns_every_field_of_the_job_and_can_be_awaited(in_env: ModelArtsEmulator) -> None:
     result = get_visualization_job(job_id=245)
     assert (result.id, result.found) == ("245", True)
@@ -169,8 +167,6 @@ def test_jobs_filter_by_status_and_name(
 
 
 # -- output forms, in programs under mocks -----------------------------------------------------
-
-
 HEADER = """\
 import pulumi
 from pulumi_modelarts import (

@@ -273,8 +273,6 @@ def test_a_job_on_two_pages_is_taken_as_last_listed() -> None:
 
 
 # -- non-finite numbers (defect 6) -------------------------------------------------------------
-
-
 @pytest.mark.reliability("non-finite numbers")
 @pytest.mark.parametrize("field", ["remaining_duration", "duration", "create_time", "status"])
 @pytest.mark.parametrize("number", NON_FINITE)
@@ -288,8 +286,6 @@ def test_non_finite_numbers_are_refused(server: Scripted, field: str, number: st
 
 
 # -- only ModelArts' own codes mean "not found" (defect 7) ----------------------------------------
-
-
 @pytest.mark.reliability("foreign 404s")
 @pytest.mark.parametrize("answer", FOREIGN_NOT_FOUNDS.values(), ids=FOREIGN_NOT_FOUNDS.keys())
 def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
@@ -358,8 +354,6 @@ def test_requests_still_trips_over_a_location_that_is_not_utf8(server: Scripted)
 
 
 # -- secrets echoed by a server (defect 2) -------------------------------------------------------
-
-
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[tuple[EchoServer, RawServer]]:
     echo = EchoServer()
@@ -484,7 +478,6 @@ def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
 
 
 # -- the model ----------------------------------------------------------------------------------
-
 DOC_SAMPLE: dict[str, Any] = {"duration": 33000, "job_name": "apiTest-11", "create_time": 1565149736000}
 DOC_SAMPLE |= {"train_url": "/wph-test/zl-test/Flowers-Set/ApiTest/", "job_id": 197, "status": 7}
 DOC_SAMPLE |= {"job_desc": "ModelArts API Dialtest", "resource_id": "e17dd874-b5e0-4e9b-aaf0-22b045ad8571"}

@@ -460,7 +460,6 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
 
 
 # -- credentials from files and shells (issue 7, defect 1) ---------------------------------------
-
 #: clouds.yaml names of the credential settings (in the entry's "auth" mapping).
 CLOUDS_NAMES = {"access_key": "ak", "secret_key": "sk", "auth_token": "token", "user_name": "username"}
 CLOUDS_NAMES |= {"security_token": "security_token", "password": "password"}
@@ -557,7 +556,6 @@ def test_header_credentials_must_be_ascii_and_the_others_may_be_any_text(field: 
 
 
 # -- file settings (defect 8) --------------------------------------------------------------------
-
 CA_SOURCES = ["stack config", "HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
 CA_SOURCES += ["clouds.yaml"]
 #: CA bundle files that exist but hold no PEM certificate that loads.
@@ -605,7 +603,6 @@ def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) 
 
 
 # -- endpoints (defect 9) ------------------------------------------------------------------------
-
 ENDPOINT_KEYS = {"endpoint": "modelarts:endpoint", "authUrl": "modelarts:authUrl", "cloud": "modelarts:cloud"}
 HOST = "https://modelarts.example.com"
 CONTROL_IN_URL = [*(HOST + tail for tail in ("\n", "\r\n", "/\x00", "/v1\x7f", "\x85", "\u2028", " /v1"))]

@@ -70,8 +70,6 @@ def free_port() -> int:
 
 
 # -- the deadline -------------------------------------------------------------------------------
-
-
 @pytest.mark.reliability("trickling and silent servers")
 @pytest.mark.parametrize("deadline", [1.0, pytest.param(2.5, marks=pytest.mark.slow)])
 def test_a_slow_or_silent_server_cannot_hold_a_call_past_its_timeout(
@@ -417,8 +415,6 @@ def test_an_endpoint_of_the_wrong_scheme_says_to_check_it(
 
 
 # -- bodies -------------------------------------------------------------------------------------
-
-
 #: Run as ``python -c RSS_PROBE <url>...``: prints the peak RSS growth (MiB) of reading job 197 from
 #: each URL, the peak reset before each read (Linux /proc).
 RSS_PROBE = """
@@ -579,7 +575,6 @@ def test_interim_answers_are_skipped_and_each_read_gets_its_own_answer(interim: 
 
 
 # -- proxies and TLS ----------------------------------------------------------------------------
-
 PROXY_PASSWORD = "proxy-pass-7f0c9d2e4b1a"
 
 
