@@ -408,11 +408,9 @@ WINDING_DOWN = {
         from concurrent.futures import ThreadPoolExecutor  # its exit hook registered before the client's
         from pulumi_modelarts import ModelArtsClient
         client = ModelArtsClient(Settings.from_sources())
-        pool = ThreadPoolExecutor(2)
+        pool, show = ThreadPoolExecutor(2), lambda done: print(done.result().job_name)
         for _ in range(2):
-            pool.submit(client.get_visualization_job, 197).add_done_callback(
-                lambda done: print(done.result().job_name)
-            )
+            pool.submit(client.get_visualization_job, 197).add_done_callback(show)
     """,
     "a thread first reading after the main thread ended": """
         def read():

@@ -201,6 +201,12 @@ def run_in(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: An
     return run_program(program, project="functions", config=config, env=emulator.environ(), **kwargs)
 
 
+def succeeded(run: Any) -> Any:
+    """``run``, checked to have ended without an error."""
+    assert run.error is None, run.error
+    return run
+
+
 def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
     body = f"""
         job = VisualizationJob("board", job_id=197)
@@ -231,8 +237,7 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
         """
     refs = {"organization/quickstart/dev": {"job_id": 197, "status": 8}}
-    run = run_in(emulator, tmp_path, body, stack_references=refs)
-    assert run.error is None, run.error
+    run = succeeded(run_in(emulator, tmp_path, body, stack_references=refs))
     resource = run.value("resource")
     assert resource == outputs_of(emulator, 197)
     for name in ("by_id", "by_name", "chained", "by_secret_id", "by_secret_name", "in_secret_project"):
@@ -278,8 +283,7 @@ def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
         # Known inputs are read in preview too (functions have no state to fall back on).
         pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
         """)
-    run = run_in(emulator, tmp_path, body, preview=True)
-    assert run.error is None, run.error
+    run = succeeded(run_in(emulator, tmp_path, body, preview=True))
     assert [name for name, entry in run.outputs.items() if entry["known"]] == ["known"]
     assert run.value("known")["job_name"] == "flowers_vis-2"
     assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
@@ -306,8 +310,7 @@ free = get_visualization_job_output(job_id=230)
 pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
 pulumi.export("free", free.apply(lambda result: result.job_name))
 """
-    run = run_in(emulator, tmp_path, COMPONENT + body)
-    assert run.error is None, run.error
+    run = succeeded(run_in(emulator, tmp_path, COMPONENT + body))
     assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
     arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
     assert set(arrived) == {"212", "197", "230"}
@@ -333,8 +336,7 @@ def test_many_output_lookups_each_get_their_own_result(
             lambda values: {{key: [r.id, r.found, r.job_name] for key, r in values.items()}}
         ))
         """
-    run = run_in(emulator, tmp_path, body)
-    assert run.error is None, run.error
+    run = succeeded(run_in(emulator, tmp_path, body))
     names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
     assert run.value("names") == {str(i): [str(i), i in names, names.get(i)] for i in wanted}
     arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")
@@ -441,8 +443,7 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
         """
     config = emulator.stack_config(include_project=False)  # namespaced keys, as the CLI sets them
-    run = run_program(write_program(tmp_path, body), project="functions", config=config)
-    assert run.error is None, run.error
+    run = succeeded(run_program(write_program(tmp_path, body), project="functions", config=config))
     assert run.value("names") == [job["job_name"] for job in emulator.jobs()]
     assert run.value("direct") == "apiTest-11"
     assert run.value("running") == [n for n in job_ids if (emulator.get_job(n) or {})["status"] == 8]

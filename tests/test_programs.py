@@ -56,6 +56,12 @@ def run_quickstart(emulator: ModelArtsEmulator, job_id: str | None = "197", **kw
     return run_with_credentials(emulator, QUICKSTART_DIR, programs.QUICKSTART_PROJECT, settings, **kwargs)
 
 
+def succeeded(run: ProgramRun) -> ProgramRun:
+    """``run``, checked to have ended without an error."""
+    assert run.error is None, run.error
+    return run
+
+
 def only(run: ProgramRun, type_: str) -> dict[str, Any]:
     resources = run.of_type(type_)
     assert len(resources) == 1, f"expected one {type_}, got {[r['name'] for r in resources]}"
@@ -75,8 +81,6 @@ def assert_no_canaries(run: ProgramRun, *, allowed_in_secrets: bool = False) -> 
 
 
 # -- the root quickstart -----------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("job_id", "title", "status"),
     [(197, "TensorBoard: apiTest-11", "up"), (212, "TensorBoard: mnist-insight", "down")],
@@ -85,8 +89,7 @@ def assert_no_canaries(run: ProgramRun, *, allowed_in_secrets: bool = False) -> 
 def test_quickstart_exports_every_field(
     emulator: ModelArtsEmulator, job_id: int, title: str, status: str
 ) -> None:
-    run = run_quickstart(emulator, str(job_id))
-    assert run.error is None, run.error
+    run = succeeded(run_quickstart(emulator, str(job_id)))
     assert set(run.outputs) == {*OUTPUT_FIELDS, *EXTRA_OUTPUTS}
     expected = outputs_of(emulator, job_id)
     for name in OUTPUT_FIELDS:
@@ -108,8 +111,7 @@ def test_quickstart_exports_a_null_field_as_null_and_preview_sends_nothing(
     emulator: ModelArtsEmulator,
 ) -> None:
     added = emulator.add_job("bare-board", job_desc="", service_url=None, flavor=None, create_time=0)
-    run = run_quickstart(emulator, str(added["job_id"]))
-    assert run.error is None, run.error
+    run = succeeded(run_quickstart(emulator, str(added["job_id"])))
     assert run.value("service_url") is None and run.value("flavor_code") is None
     assert run.value("visualization_job")["service_url"] is run.value("dashboard_tile")["href"] is None
     assert run.value("created_at") == "1970-01-01T00:00:00Z"
@@ -148,8 +150,6 @@ def test_quickstart_fails_with_one_line(
 
 
 # -- examples/stack-reference and examples/lookup-by-name ----------------------------------------
-
-
 def run_stack_reference(emulator: ModelArtsEmulator, referenced: dict[str, Any]) -> ProgramRun:
     """The consumer, with credentials in its config and environment that it must not need."""
     stack = "acme/modelarts-quickstart/prod"
@@ -162,12 +162,10 @@ def run_stack_reference(emulator: ModelArtsEmulator, referenced: dict[str, Any])
 def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: ModelArtsEmulator) -> None:
     host = "tb-197.modelarts.eu-de.example.com"
     emulator.update_job(197, service_url=f"https://{host}:8443/tensorboard/197/?lang=en")
-    quickstart = run_quickstart(emulator, "197")
-    assert quickstart.error is None, quickstart.error
+    quickstart = succeeded(run_quickstart(emulator, "197"))
     # The quickstart's outputs as another stack sees them: top-level nulls are left out.
     referenced = {name: value for name, value in quickstart.values().items() if value is not None}
-    run = run_stack_reference(emulator, referenced)
-    assert run.error is None, run.error
+    run = succeeded(run_stack_reference(emulator, referenced))
     assert only(run, "pulumi:pulumi:StackReference")["inputs"]["name"] == "acme/modelarts-quickstart/prod"
     config_map = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]
     assert placed(config_map) == ("ml-boards", "tensorboard-endpoint")
@@ -190,8 +188,7 @@ def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: Mo
 def test_stack_reference_of_a_stopped_job_or_one_without_a_url(emulator: ModelArtsEmulator) -> None:
     url = "https://console.otc.t-systems.com/modelarts2/mindinsight/p/212/"
     stopped = {"job_id": 212.0, "job_name": "mnist-insight", "status_name": "COMPLETED", "is_running": False}
-    run = run_stack_reference(emulator, {**stopped, "service_url": url})
-    assert run.error is None, run.error
+    run = succeeded(run_stack_reference(emulator, {**stopped, "service_url": url}))
     data = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]["data"]
     assert (data["JOB_ID"], data["STATUS_NAME"], data["IS_RUNNING"]) == ("212", "COMPLETED", "false")
     assert only(run, "kubernetes:core/v1:Service")["inputs"]["spec"]["externalName"] == urlsplit(url).hostname
@@ -210,8 +207,7 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
         settings = {f"{project}:{key}": value for key, value in config.items()}
         return run_program(LOOKUP_DIR, project=project, config=settings, env=emulator.environ())
 
-    run = run_lookup(jobName="flowers_vis-2", probeJobId="999")
-    assert run.error is None, run.error
+    run = succeeded(run_lookup(jobName="flowers_vis-2", probeJobId="999"))
     url = flowers["service_url"]
     exported = {"job_id": 245, "service_url": url, "status_name": "RUNNING", "output_form_service_url": url}
     exported |= {"created_at": flowers["created_at"], "output_form_is_running": True, "probe_job_id": "999"}
@@ -228,7 +224,6 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
 
 
 # -- examples/gitops ---------------------------------------------------------------------------
-
 PASSPHRASE = "canary-passphrase-fedcba9876543210"
 GITOPS_KINDS = ["ClusterRoleBinding", "Secret", "ServiceAccount", "Stack"]
 
@@ -243,8 +238,7 @@ def run_gitops(**config: str) -> ProgramRun:
 
 def gitops_objects(**config: str) -> tuple[ProgramRun, dict[str, dict[str, Any]]]:
     """The run and the Kubernetes objects it sends, by kind; credentials reach them only as secrets."""
-    run = run_gitops(**config)
-    assert run.error is None, run.error
+    run = succeeded(run_gitops(**config))
     objects = {resource["inputs"]["kind"]: resource["inputs"] for resource in run.resources}
     assert sorted(objects) == GITOPS_KINDS and len(run.resources) == len(GITOPS_KINDS)
     assert_no_canaries(run, allowed_in_secrets=True)
@@ -330,7 +324,6 @@ def test_gitops_manifest_matches_the_program() -> None:
 
 
 # -- the resource form in a program ------------------------------------------------------------
-
 #: ``__provider`` as every version of this package has stored it: existing stacks must never see a
 #: ``~__provider`` diff. A by-reference pickle of the provider class with no state, not secret.
 GOLDEN_PROVIDER = (
@@ -338,10 +331,13 @@ GOLDEN_PROVIDER = (
 )
 
 
-def run_resources(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: Any) -> ProgramRun:
-    """A program declaring ``VisualizationJob``s, with stack config pointing at the emulator."""
+def run_resources(
+    emulator: ModelArtsEmulator, directory: Path, body: str | list[str], **kwargs: Any
+) -> ProgramRun:
+    """A program (text or lines) declaring ``VisualizationJob``s, with stack config naming the emulator."""
+    body = textwrap.dedent(body) if isinstance(body, str) else "\n".join(body) + "\n"
     header = "import pulumi\nfrom pulumi_modelarts import VisualizationJob\n\nsecret = pulumi.Output.secret\n"
-    programs.write_program(directory, header + textwrap.dedent(body))
+    programs.write_program(directory, header + body)
     config = {**emulator.stack_config(include_project=False), **kwargs.pop("config", {})}
     return run_program(directory, project="resources", config=config, **kwargs)
 
@@ -367,8 +363,7 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
         VisualizationJob("ours-plain", job_id="212")
         sdk("sdk-plain", job_id="212", project_id=None, region=None, endpoint=None)
         """
-    run = run_resources(emulator, tmp_path, body, preview=True)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=True))
     resources = registered(run)
     for ours, theirs in (("ours", "sdk"), ("ours-plain", "sdk-plain")):
         mine, sdks = dict(resources[ours]), dict(resources[theirs])
@@ -418,8 +413,7 @@ def test_provider_is_the_same_after_a_reload_and_beside_the_sdks_own_dynamic_res
         pulumi_modelarts.VisualizationJob("after-another-reload", job_id=230)
         echo("echo-after")
         """
-    run = run_resources(emulator, tmp_path, body, preview=True, timeout=60)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=True, timeout=60))
     ours = {resource["provider"] for resource in run.of_type(JOB_TYPE) if not resource["provider_secret"]}
     assert (ours, len(run.of_type(JOB_TYPE))) == ({GOLDEN_PROVIDER}, 5)
     echoes = [resource for resource in run.resources if resource["name"].startswith("echo")]
@@ -461,8 +455,7 @@ def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: Mode
         '    pulumi.export(f"{name}.id", job.id)',
         "    pulumi.export(name, pulumi.Output.all(job.service_url, job.job_name, job.status))",
     ]
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body))
     resources = registered(run)
     for name in SECRET_INPUTS:
         # The engine marks outputs secret only by input name; these names cover every output.
@@ -531,8 +524,7 @@ def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_ex
     references = {"organization/quickstart/dev": {"n197": secret_of(197.0), "n8": secret_of(8.0), **place}}
     config = {"resources:n197": "197", "resources:n8": "8", "resources:region": "eu-de"}
     options = {"config": config, "secret_keys": list(config), "stack_references": references}
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", **options)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, **options))
     resources = registered(run)
     for name in calls:
         exported = run.exports[name]
@@ -575,8 +567,7 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
         *(f'pulumi.export("{name}", VisualizationJob.get("{name}", {id_}).job_name)' for name, id_ in ids),
     ]
     references = {"organization/quickstart/dev": {"job_id": 197}}
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", stack_references=references)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, stack_references=references))
     assert run.values() == dict.fromkeys(GET_IDS, "apiTest-11")
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
     place = {key: registered(run)["place-spelt-otherwise"]["outputs"][key] for key in ("endpoint", "region")}
@@ -612,8 +603,7 @@ def test_an_id_option_takes_what_get_takes_and_reads_nothing_while_a_target_is_u
         *(f"read({name!r}, {arguments})" for name, arguments in ID_OPTIONS.items()),
     ]
     refs = {"organization/quickstart/dev": {"job_id": 197.0}}
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", stack_references=refs, preview=preview)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, stack_references=refs, preview=preview))
     unknown = {name for name in ID_OPTIONS if preview and name.startswith("later")}
     for name in ID_OPTIONS:
         output, resource = run.outputs[name], registered(run)[name]
@@ -714,8 +704,7 @@ def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
         "        seen[name] = [[cls.__name__ for cls in type(error).__mro__], str(error)]",
         'pulumi.export("seen", seen)',
     ]
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body))
     seen = run.value("seen")
     for name, (_, start) in REFUSED_IN_THE_PROGRAM.items():
         mro, message = seen[name]
@@ -736,8 +725,7 @@ def test_get_with_an_unknown_override_reads_nothing_in_preview(
             pulumi.export(override, VisualizationJob.get(override, 197, **{{override: place.value}}).job_name)
         pulumi.export("known", VisualizationJob.get("known", 212).job_name)
         """
-    run = run_resources(emulator, tmp_path, body, preview=True)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=True))
     for override in overrides:
         assert run.outputs[override]["known"] is False, override  # not the configured place's job
         assert registered(run)[override]["resource_id"] == rpc.UNKNOWN, override
