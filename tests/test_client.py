@@ -21,19 +21,10 @@ from typing import Any
 import pytest
 from urllib3 import HTTPResponse
 
+from pulumi_modelarts import errors
 from pulumi_modelarts.client import CONNECTED_CLIENTS, MAX_PAGE_SIZE, ModelArtsClient, shared_client
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
-from pulumi_modelarts.errors import (
-    AmbiguousJobNameError,
-    AuthenticationError,
-    ConfigurationError,
-    InvalidInputError,
-    InvalidResponseError,
-    JobNotFoundError,
-    ModelArtsError,
-    ServiceError,
-    ThrottledError,
-)
+from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, JobNotFoundError, ModelArtsError
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import SecretStr, Settings
 from pulumi_modelarts.transport import BoundedRetry
@@ -54,17 +45,14 @@ def routes(emulator: ModelArtsEmulator, route: str | None = None) -> list[Any]:
 
 
 # -- reading ------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("auth", ["aksk", "token", "password"])
 @pytest.mark.parametrize("include_project", [True, False])
 def test_get_job_with_every_auth_mode(
     client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str, include_project: bool
 ) -> None:
     client = client_for(auth, include_project)
-    outputs = client.get_visualization_job("197").to_outputs(
-        project_id=client.project_id, region=client.region
-    )
+    job = client.get_visualization_job("197")
+    outputs = job.to_outputs(project_id=client.project_id, region=client.region)
     assert tuple(outputs) == OUTPUT_FIELDS and client.project_id == emulator.project_id
     assert mismatches(outputs, emulator.get_job(197) or {}, emulator.project_id, emulator.region) == []
     assert (outputs["status_name"], outputs["created_at"]) == ("RUNNING", "2019-08-07T03:48:56Z")
@@ -91,10 +79,10 @@ LIST_NUMBERS = [({"status": 8.0}, "status", "8"), ({"status": "8"}, "status", "8
 LIST_NUMBERS += [({"per_page": 2.0}, "per_page", "2"), ({"per_page": "2"}, "per_page", "2")]
 ALL_JOBS, RUNNING_JOBS = [197, 212, 230, 245], [197, 245]
 BAD_STATUSES = (8.5, True, "8.0", "8x", -1, 2**60, 10**30)
-BAD_LIST_NUMBERS = [({"status": value}, "status", 0, MAX_WHOLE_NUMBER) for value in BAD_STATUSES]
-BAD_LIST_NUMBERS += [
-    ({"per_page": v}, "per_page", 1, MAX_PAGE_SIZE) for v in (2.5, True, 0, "2.0", MAX_PAGE_SIZE + 1)
-]
+WHOLE = "must be a whole number from"
+BAD_LIST_NUMBERS = [({"status": value}, f"status {WHOLE} 0 to {MAX_WHOLE_NUMBER}") for value in BAD_STATUSES]
+BAD_PAGE_SIZES = (2.5, True, 0, "2.0", MAX_PAGE_SIZE + 1)
+BAD_LIST_NUMBERS += [({"per_page": n}, f"per_page {WHOLE} 1 to {MAX_PAGE_SIZE}") for n in BAD_PAGE_SIZES]
 
 
 @pytest.mark.parametrize(("options", "name", "sent"), LIST_NUMBERS)
@@ -106,18 +94,13 @@ def test_list_takes_integral_floats_and_digit_strings(
     assert {r.query[name][0] for r in emulator.requests if r.route == "list_jobs"} == {sent}
 
 
-@pytest.mark.parametrize(("options", "name", "low", "high"), BAD_LIST_NUMBERS)
+@pytest.mark.parametrize(("options", "said"), BAD_LIST_NUMBERS)
 def test_list_refuses_other_numbers_in_one_line_before_sending(
-    client: ModelArtsClient,
-    emulator: ModelArtsEmulator,
-    options: dict[str, Any],
-    name: str,
-    low: int,
-    high: int,
+    client: ModelArtsClient, emulator: ModelArtsEmulator, options: dict[str, Any], said: str
 ) -> None:
-    with pytest.raises(InvalidInputError) as caught:
+    with pytest.raises(errors.InvalidInputError) as caught:
         client.list_visualization_jobs(**options)
-    assert str(caught.value).startswith(f"{name} must be a whole number from {low} to {high}, got ")
+    assert str(caught.value).startswith(f"{said}, got ")
     assert emulator.requests == []
 
 
@@ -134,13 +117,11 @@ def test_find_picks_the_exact_name_and_its_errors_name_the_problem(
         client.find_visualization_job("boar")
     assert "Check the name" in str(missing.value) and "job ID" not in str(missing.value)
     first, second = (emulator.add_job("twin")["job_id"] for _ in range(2))
-    with pytest.raises(AmbiguousJobNameError, match=f"IDs {first}, {second}"):
+    with pytest.raises(errors.AmbiguousJobNameError, match=f"IDs {first}, {second}"):
         client.find_visualization_job("twin")
 
 
 # -- errors and faults ----------------------------------------------------------------------------
-
-
 @pytest.mark.reliability("fault matrix")
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
@@ -173,6 +154,7 @@ def test_endpoint_without_the_api_is_a_configuration_error(
 HTML = {"body": "<html><body>502 Bad Gateway</body></html>", "content_type": "text/html"}
 DENIED = {"is_success": False, "error_code": "ModelArts.0104", "error_message": "job denied"}
 OTHER, PW, TWO = {"project_id": "0" * 28 + "beef"}, {"auth": "password"}, {"max_retries": 2}
+WRONG_PW = {**PW, "password": WRONG_PASSWORD}
 
 
 def err(status: int, code: str, count: int = 1, **more: Any) -> dict[str, Any]:
@@ -225,12 +207,7 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "the server echoes the AK/SK": (ECHO_AKSK, {}, "ServiceError: bad key *** for ***", 1),
     "the server echoes the password": (ECHO_PASSWORD, PW, "ServiceError: bad password ***", 1),
     "wrong AK/SK: not retried": ({}, {"secret_key": WRONG_SECRET_KEY}, "AuthenticationError: APIG.0301", 1),
-    "wrong password: fails at IAM": (
-        {},
-        {**PW, "password": WRONG_PASSWORD},
-        "AuthenticationError: IAM token",
-        0,
-    ),
+    "wrong password: fails at IAM": ({}, WRONG_PW, "AuthenticationError: IAM token", 0),
     "a project not in the account": ({}, OTHER, "PermissionDeniedError: HTTP 403", 1),
     "a token for another project": ({}, {"auth": "token", **OTHER}, "PermissionDeniedError: not match", 1),
 }
@@ -269,9 +246,8 @@ def test_fault_matrix(
         wrong = mismatches(outputs, emulator.get_job(197) or {}, emulator.project_id, emulator.region)
         outcome = f"wrong: {wrong}" if wrong else "recovered"
     kind, _, fragment = expected.partition(": ")
-    assert outcome.startswith(f"{kind}: ") and fragment in outcome if fragment else outcome == expected, (
-        outcome
-    )
+    said = outcome.startswith(f"{kind}: ") and fragment in outcome if fragment else outcome == expected
+    assert said, outcome
     assert attempts is None or len(routes(emulator, "get_job")) == attempts
     if expected != "recovered" and fault:
         emulator.clear_faults()
@@ -288,13 +264,13 @@ def test_a_retry_after_is_honoured_within_the_call_deadline(
     assert second - first >= 1.0  # waited as told
     emulator.clear_requests()
     emulator.inject_fault("get_job", status=429, retry_after=3600, count=50)
-    with pytest.raises(ThrottledError, match="server asks to wait 3600 s"):  # not an hour, nor the 60 s cap
+    with pytest.raises(errors.ThrottledError, match="server asks to wait 3600 s"):  # not an hour, nor 60 s
         client_for(timeout=5).get_visualization_job(197)
     assert len(routes(emulator, "get_job")) == 1
     emulator.clear_requests()
     emulator.clear_faults()
     emulator.inject_fault("get_job", status=429, retry_after=1, count=50)
-    with pytest.raises(ThrottledError):
+    with pytest.raises(errors.ThrottledError):
         client_for(timeout=1.6, max_retries=20).get_visualization_job(197)
     # One attempt a second within 1.6 s: the second wait would end past the deadline.
     assert len(routes(emulator, "get_job")) == 2
@@ -310,8 +286,6 @@ def test_retry_after_is_capped_at_a_minute(value: str, seconds: int | None) -> N
 
 
 # -- authentication -----------------------------------------------------------------------------
-
-
 def test_sixteen_threads_share_one_client_one_token_and_kept_alive_connections(
     client_for: ClientFactory, emulator: ModelArtsEmulator
 ) -> None:
@@ -347,22 +321,19 @@ CALLS: dict[str, Callable[[ModelArtsClient], object]] = {
 def test_calls_waiting_for_another_threads_iam_request_end_at_their_own_timeout(
     client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str
 ) -> None:
-    """One thread asks IAM (a silent one) for all: the others wait for it within their own
-    deadline, not one timeout after another."""
+    """One thread asks a silent IAM for all: the others end at their own deadline, not one after another."""
     emulator.inject_fault("iam_token" if auth == "password" else "iam_projects", delay=30, count=9)
     client = client_for(auth, include_project=False, timeout=1)
 
     def timed(call: Callable[[ModelArtsClient], object]) -> tuple[float, str]:
         started = time.monotonic()
-        with pytest.raises(ServiceError) as failed:
+        with pytest.raises(errors.ServiceError) as failed:
             call(client)
         return time.monotonic() - started, str(failed.value)
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(timed, [*CALLS.values()] * 2))
-    late = [
-        (round(took, 2), text) for took, text in outcomes if not (took < 1.8 and "timeout of 1 s" in text)
-    ]
+    late = [(round(took, 2), text) for took, text in outcomes if took >= 1.8 or "timeout of 1 s" not in text]
     assert late == []
 
 
@@ -382,8 +353,7 @@ def connections_to(port: int) -> int:
 def test_connections_of_threads_that_ended_are_closed(
     client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str, threads: str
 ) -> None:
-    """A thread keeps its connection alive for its next read until it ends: a long run whose
-    threads come and go (the function forms' pool resizes) holds no more sockets than threads."""
+    """Threads that come and go (the function forms' pool resizes) leave no sockets behind."""
     client, port = client_for(auth), emulator.port
     if threads == "pooled":
         with ThreadPoolExecutor(24) as pool:
@@ -405,8 +375,7 @@ def test_connections_of_threads_that_ended_are_closed(
 def test_a_forked_child_reads_on_connections_of_its_own(
     client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str
 ) -> None:
-    """After fork() parent and child read at once through the client they share: neither sends
-    on a kept-alive connection the other holds, where each would read the other's answers."""
+    """Neither process sends on a kept-alive connection the other holds, and reads the other's answers."""
     client, (mine, theirs) = client_for(auth, timeout=3), [job["job_id"] for job in emulator.jobs()][:2]
     client.read_job(mine)  # a kept-alive connection (and a token) for the child to inherit
     emulator.latency = 0.02  # so that the two processes' reads overlap
@@ -430,7 +399,6 @@ def test_a_forked_child_reads_on_connections_of_its_own(
 WINDING_DOWN = {
     "threads still reading": """
         from pulumi_modelarts import ModelArtsClient
-
         client = ModelArtsClient(Settings.from_sources())
         read = lambda: print(client.get_visualization_job(197).job_name)
         for _ in range(2):
@@ -438,30 +406,23 @@ WINDING_DOWN = {
     """,
     "an executor left running": """
         from concurrent.futures import ThreadPoolExecutor  # its exit hook registered before the client's
-
         from pulumi_modelarts import ModelArtsClient
-
         client = ModelArtsClient(Settings.from_sources())
-        pool = ThreadPoolExecutor(2)
+        pool, show = ThreadPoolExecutor(2), lambda done: print(done.result().job_name)
         for _ in range(2):
-            pool.submit(client.get_visualization_job, 197).add_done_callback(
-                lambda done: print(done.result().job_name)
-            )
+            pool.submit(client.get_visualization_job, 197).add_done_callback(show)
     """,
     "a thread first reading after the main thread ended": """
         def read():
             threading.main_thread().join()  # returns once the interpreter's exit hooks have run
             from pulumi_modelarts.client import ModelArtsClient
-
             client = ModelArtsClient(Settings.from_sources())
             for _ in range(2):
                 print(client.get_visualization_job(197).job_name)
-
         threading.Thread(target=read).start()
     """,
     "an atexit handler": """
         from pulumi_modelarts import ModelArtsClient
-
         client = ModelArtsClient(Settings.from_sources())
         atexit.register(lambda: [print(client.get_visualization_job(197).job_name) for _ in range(2)])
         threading.Thread(target=client.get_visualization_job, args=(197,)).start()
@@ -469,11 +430,9 @@ WINDING_DOWN = {
     "an atexit handler first reading": """
         def read():
             from pulumi_modelarts.client import ModelArtsClient
-
             client = ModelArtsClient(Settings.from_sources())
             for _ in range(2):
                 print(client.get_visualization_job(197).job_name)
-
         atexit.register(read)
     """,
 }
@@ -483,14 +442,12 @@ WINDING_DOWN = {
 def test_reads_as_a_program_winds_down_are_served_as_any_other(
     emulator: ModelArtsEmulator, program: str
 ) -> None:
-    """Python waits for a program's threads (and runs its atexit handlers) before it exits: their
-    reads, in flight or new, and the package's first import there, work as they would earlier."""
+    """Python waits for threads and runs atexit handlers before exit: reads and imports there still work."""
     emulator.latency = 0.3  # so that the first reads are in flight as the main thread ends
     source = "import atexit, threading\nfrom pulumi_modelarts import Settings\n"
     command = [sys.executable, "-c", source + textwrap.dedent(program)]
-    done = subprocess.run(
-        command, env=clean_environ(emulator.environ()), capture_output=True, text=True, timeout=60
-    )
+    environ = clean_environ(emulator.environ())
+    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=60)
     # What two threads print at once may interleave: count the names.
     assert (done.returncode, done.stderr, done.stdout.count("apiTest-11")) == (0, "", 2), done.stdout
 
@@ -507,9 +464,7 @@ def _read_as_asked(client: ModelArtsClient, job_id: int) -> bool:
 def test_more_places_than_kept_connected_still_fetch_one_token_each(
     emulator: ModelArtsEmulator, override: str
 ) -> None:
-    """Password login, places read in turn from several threads, as a refresh of a stack spread
-    over many projects or regions does: each place's token is fetched once, however many places
-    there are; only the connections of the least recent are closed."""
+    """A refresh over many projects or regions: one token per place; only the least recent disconnect."""
     places = []
     for n in range(CONNECTED_CLIENTS + 8):  # IAM scopes a region's token to the project named as it
         emulator.add_project(f"xx-place-{n}", project_id := f"{n + 1:032x}")
@@ -540,12 +495,12 @@ def test_an_expired_token_is_renewed_once_and_the_read_replayed(
     assert routes(emulator) == [("get_job", 401), ("iam_token", 201), ("get_job", 200)]
     emulator.clear_requests()
     emulator.inject_fault("get_job", status=401, error_code="APIG.0307", count=5)
-    with pytest.raises(AuthenticationError, match="APIG.0307"):  # a 401 after renewal
+    with pytest.raises(errors.AuthenticationError, match="APIG.0307"):  # a 401 after renewal
         client.get_visualization_job(197)
     assert [route for route, _ in routes(emulator)] == ["get_job", "iam_token", "get_job"]
     emulator.clear_faults()
     emulator.clear_requests()
-    with pytest.raises(AuthenticationError, match="The token must be updated"):  # a static one cannot be
+    with pytest.raises(errors.AuthenticationError, match="The token must be updated"):  # static: not renewed
         static.get_visualization_job(197)
     assert routes(emulator) == [("get_job", 401)]
 
@@ -589,8 +544,7 @@ def test_an_iam_outage_is_retried_as_a_read_is(
 
 
 def test_a_token_is_renewed_shortly_before_it_expires() -> None:
-    """Read until the client fetches a second token: it must come before the first expires (in the
-    last tenth of its life), never after a 401."""
+    """The second token comes in the first one's last tenth of life, never after a 401."""
     with ModelArtsEmulator(token_ttl=1.0) as emulator:
         emulator.add_job("short-lived")
         client = ModelArtsClient(Settings.from_sources(environ=emulator.environ("password")))
@@ -631,8 +585,7 @@ def test_a_password_outside_ascii_logs_in() -> None:
 def test_no_surface_shows_a_secret_even_with_http_client_debug_output_on(
     client_for: ClientFactory, auth: str, capfd: pytest.CaptureFixture[str], monkeypatch: Any
 ) -> None:
-    """A read and a failed one, with the DEBUG log of every logger and http.client's own debug
-    printing (``debuglevel``, which would print headers and the password login), and repr()."""
+    """DEBUG logs and http.client's ``debuglevel`` (headers, the password login) included, and repr()."""
     leaks = LeakScanner()
     monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
     client = client_for(auth, security_token=CANARY.password if auth == "aksk" else None)
@@ -665,8 +618,7 @@ CHAINED = {  # what a failure is made from holds a secret: a YAML error quotes t
 def test_an_error_keeps_no_exception_it_replaced(
     emulator: ModelArtsEmulator, tmp_path: Any, environ: dict[str, str], fault: dict[str, Any]
 ) -> None:
-    """Raised ``from None``, and its ``__context__`` dropped too: a debugger, or a log handler
-    that walks the chain, finds no exception holding a secret (credentials from OS_* aliases)."""
+    """A debugger or log handler walking ``__context__`` finds no exception holding a secret."""
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(f"clouds:\n  c:\n    auth:\n      password: [{CANARY.password}\n")
     os_aliases = {key.replace("HW_", "OS_"): value for key, value in emulator.environ().items()}
@@ -682,16 +634,13 @@ def test_an_error_keeps_no_exception_it_replaced(
 
 
 # -- IAM as other deployments answer it ---------------------------------------------------------
-
+CATALOG = [{"type": "modelarts", "endpoints": []}]
 PAST = {"expires_at": "2020-01-04T09:05:22.701000Z", "issued_at": "2020-01-03T09:05:22.701000Z"}
 TOKEN_ANSWERS = {
     "the API reference's sample, dated in the past": {**PAST, "project": {"id": PROJECT, "name": "eu-de"}},
     "expired by this clock, no issued_at": {"expires_at": PAST["expires_at"], "project": {"id": PROJECT}},
     "issued after it expires": {**PAST, "issued_at": "2020-01-05T00:00:00Z", "project": {"id": PROJECT}},
-    "a catalog, no expires_at": {
-        "catalog": [{"type": "modelarts", "endpoints": []}],
-        "project": {"id": PROJECT},
-    },
+    "a catalog, no expires_at": {"catalog": CATALOG, "project": {"id": PROJECT}},
     "expires_at with an offset": {"expires_at": "2099-01-01T08:00:00.123+08:00", "project": {"id": PROJECT}},
     "the project's name in another case": {"project": {"id": PROJECT, "name": "EU-DE"}},
 }
@@ -729,18 +678,12 @@ def test_a_token_for_another_project_is_refused_before_any_read(
     assert cloud.paths == ["/v3/auth/tokens?nocatalog=true"]
 
 
-OTHER = "f" * 32
+OTHER, EU_DE = "f" * 32, {"id": PROJECT, "name": "eu-de"}
 PROJECT_LISTS: dict[str, tuple[list[Any], str | type[ModelArtsError]]] = {
     "MOS beside it": ([{"id": OTHER, "name": "MOS"}, {"id": PROJECT, "name": "eu-de"}], PROJECT),
-    "a disabled twin": (
-        [{"id": OTHER, "name": "eu-de", "enabled": False}, {"id": PROJECT, "name": "eu-de"}],
-        PROJECT,
-    ),
+    "a disabled twin": ([{"id": OTHER, "name": "eu-de", "enabled": False}, EU_DE], PROJECT),
     "listed twice": ([{"id": PROJECT, "name": "eu-de", "enabled": True}] * 2, PROJECT),
-    "nulls and extras": (
-        [{"id": PROJECT, "name": "eu-de", "parent_id": None, "links": {"next": None}}],
-        PROJECT,
-    ),
+    "nulls and extras": ([{**EU_DE, "parent_id": None, "links": {"next": None}}], PROJECT),
     "only a disabled one": ([{"id": PROJECT, "name": "eu-de", "enabled": False}], ConfigurationError),
     "only a sub-project": ([{"id": OTHER, "name": "eu-de_sub"}], ConfigurationError),
     "two": ([{"id": OTHER, "name": "eu-de"}, {"id": PROJECT, "name": "eu-de"}], ConfigurationError),
@@ -766,7 +709,5 @@ def test_project_lookup_takes_the_one_usable_project_of_the_region_or_refuses(
             with pytest.raises(expected) as caught:
                 client.get_visualization_job(197)
             assert "\n" not in str(caught.value) and ISSUED_TOKEN not in str(caught.value)
-    assert cloud.paths[0] == "/v3/projects?name=eu-de"
-    assert cloud.paths[1:] == (
-        [f"/v1/{expected}/visualization-jobs/197"] if isinstance(expected, str) else []
-    )
+    read = [f"/v1/{expected}/visualization-jobs/197"] if isinstance(expected, str) else []
+    assert cloud.paths == ["/v3/projects?name=eu-de", *read]

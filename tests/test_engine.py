@@ -1,5 +1,4 @@
-"""The data source as the engine drives it (tests/harness), the emulator's request log as the proof
-of what reached the cloud."""
+"""The data source as the engine drives it (tests/harness); the emulator's log proves what was sent."""
 
 from __future__ import annotations
 
@@ -21,17 +20,9 @@ from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import ModelArtsError
 from pulumi_modelarts.outputs import OUTPUTS
 from pulumi_modelarts.provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
+from tests import harness
 from tests.checks import CANARY, SECRET_CONFIG_KEYS, WRONG_PASSWORD, LeakScanner, mismatches, outputs_of
-from tests.harness import (
-    Desired,
-    Engine,
-    OperationResult,
-    ProviderCallError,
-    ProviderServer,
-    ResourceState,
-    serialized_provider,
-    urn_for,
-)
+from tests.harness import Engine, ProviderCallError, ProviderServer, serialized_provider, urn_for
 from tests.hostile import PROJECT, SLOW_SERVERS, RawServer, Script, reply
 
 PLUGIN_CALLS, REPLACE = ["GetPluginInfo", "Configure"], ["Check", "Diff", "Check"]
@@ -48,9 +39,9 @@ def engine(emulator: ModelArtsEmulator) -> Engine:
     return engine_for(emulator)
 
 
-def job(job_id: Any, read_id: Any = None, **overrides: Any) -> Desired:
+def job(job_id: Any, read_id: Any = None, **overrides: Any) -> harness.Desired:
     """What ``VisualizationJob(...)`` (or ``.get`` with ``read_id``) registers: inputs and outputs."""
-    return Desired({**dict.fromkeys(STATE_FIELDS), "job_id": job_id, **overrides}, read_id)
+    return harness.Desired({**dict.fromkeys(STATE_FIELDS), "job_id": job_id, **overrides}, read_id)
 
 
 def modelarts_calls(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
@@ -58,8 +49,7 @@ def modelarts_calls(emulator: ModelArtsEmulator) -> list[tuple[str, str]]:
 
 
 def fresh_state_outputs(emulator: ModelArtsEmulator, job_id: int) -> dict[str, Any]:
-    """What state must hold for the job now: every field as read, plus the endpoint; the engine
-    leaves top-level nulls out of state."""
+    """Every field as read now, plus the endpoint; the engine leaves top-level nulls out of state."""
     expected = {**outputs_of(emulator, job_id), "endpoint": emulator.url}
     return {key: value for key, value in expected.items() if value is not None}
 
@@ -70,8 +60,20 @@ def put_in_state(
     """State as an ``up`` of job ``job_id`` writes it (without running one); its inputs and outputs."""
     outputs = {**fresh_state_outputs(emulator, job_id), "__provider": engine.provider}
     inputs: dict[str, Any] = {"job_id": job_id, "__provider": engine.provider}
-    engine.state[engine.urn(name)] = ResourceState(str(job_id), inputs, outputs)
+    engine.state[engine.urn(name)] = harness.ResourceState(str(job_id), inputs, outputs)
     return inputs, outputs
+
+
+def spelt(given: dict[str, Any], **names: str) -> dict[str, Any]:
+    """``given`` with the ``{placeholders}`` in its text filled in from ``names``."""
+    return {key: value.format(**names) if isinstance(value, str) else value for key, value in given.items()}
+
+
+def configured(emulator: ModelArtsEmulator, auth: str = "aksk") -> VisualizationJobProvider:
+    """A provider configured as the SDK's server does, with stack config naming the emulator."""
+    provider, config = VisualizationJobProvider(), engine_for(emulator, auth).config
+    provider.configure(ConfigureRequest(Config(raw_config=config, project_name="p")))
+    return provider
 
 
 def stored(engine: Engine, name: str) -> dict[str, Any]:
@@ -83,13 +85,10 @@ def state_json(engine: Engine) -> str:
 
 
 # -- the harness: the engine's call sequences ------------------------------------------------------
-
-
 def test_the_harness_issues_the_engines_call_sequences(engine: Engine, emulator: ModelArtsEmulator) -> None:
-    """The engine's lifecycle (pulumi-dynamic notes, section 1.2) on one stack, each operation in a
-    fresh provider process; the other tests check preview, same and update where they use them."""
+    """The engine's lifecycle (pulumi-dynamic notes, 1.2), each operation in a fresh provider process."""
     program = {"board": job(197), "seen": job(212, read_id="212"), "later": job(230, read_id=Unknown())}
-    rows: list[tuple[Callable[[], OperationResult], dict[str, list[str]]]] = [
+    rows: list[tuple[Callable[[], harness.OperationResult], dict[str, list[str]]]] = [
         (lambda: engine.up(program), {"board": ["Check", "Create"], "seen": ["Read"], "later": []}),
         (engine.refresh, {"board": ["Read", "Diff"], "seen": ["Read"]}),
         (lambda: engine.up({"board": job(212)}), {"board": [*REPLACE, "Create", "Delete"], "seen": []}),
@@ -110,8 +109,6 @@ def test_the_harness_issues_the_engines_call_sequences(engine: Engine, emulator:
 
 
 # -- reading jobs ----------------------------------------------------------------------------------
-
-
 def test_preview_sends_nothing_and_up_reads_the_job_once(engine: Engine, emulator: ModelArtsEmulator) -> None:
     preview = engine.preview({"board": job(Unknown())}).step("board")
     assert (preview.kind, preview.calls, emulator.requests) == ("create", ["Check"], [])
@@ -166,8 +163,7 @@ def test_a_running_jobs_clock_alone_is_not_drift(
 def test_a_refresh_shows_drift_but_not_a_clock(
     engine: Engine, emulator: ModelArtsEmulator, refresh: str
 ) -> None:
-    """The engine shows a refresh as an update when Diff, given the outputs just read, finds drift;
-    state takes every field fresh either way, and the ``up`` after it has nothing left to do."""
+    """A refresh whose Diff finds drift shows as an update; state takes every field fresh either way."""
     program = {name: job(job_id) for job_id, (name, _) in REAL_DRIFT.items()}
     engine.up(program).raise_error()
     for changes, drift in ((REAL_DRIFT, True), (CLOCK_MOVES, False), ({}, False)):
@@ -178,9 +174,8 @@ def test_a_refresh_shows_drift_but_not_a_clock(
         if refresh == "refresh":
             assert {step.name: step.diff for step in steps} == dict.fromkeys(program, (drift, [])), changes
         else:
-            assert {step.name: (step.kind, step.calls) for step in steps} == dict.fromkeys(
-                program, ("same", ["Read", "Diff", "Check", "Diff"])
-            )
+            same = dict.fromkeys(program, ("same", ["Read", "Diff", "Check", "Diff"]))
+            assert {step.name: (step.kind, step.calls) for step in steps} == same
         fresh = {name: fresh_state_outputs(emulator, job_id) for job_id, (name, _) in REAL_DRIFT.items()}
         assert {name: stored(engine, name) for name in program} == fresh
 
@@ -215,12 +210,10 @@ RESYNCS: list[tuple[str, Callable[[ModelArtsEmulator, Engine], Any], bool | str]
 def test_an_operators_resyncs_stay_quiet_tell_drift_once_and_keep_state_through_failures(
     emulator: ModelArtsEmulator, leaks: LeakScanner
 ) -> None:
-    """Each resync in a provider process of its own: a change of the job's own is told once, by the
-    refresh; the update after it has nothing to do; a failure keeps the state as it was; only GETs
-    reach ModelArts, and no credential reaches state or output."""
-    engine = Engine(
-        VisualizationJobProvider(), config={"modelarts:readTimeout": "0.5", "modelarts:maxRetries": "2"}
-    )
+    """Each in a provider process of its own: a change is told once, by the refresh, and a failure keeps
+    state as it was; only GETs reach ModelArts, and no credential reaches state or output."""
+    config = {"modelarts:readTimeout": "0.5", "modelarts:maxRetries": "2"}
+    engine = Engine(VisualizationJobProvider(), config=config)
     engine.env = emulator.environ("password", include_project=False)
     program = {"board": job("197"), "seen": job(197, read_id="197")}
     engine.up(program).raise_error()
@@ -238,10 +231,8 @@ def test_an_operators_resyncs_stay_quiet_tell_drift_once_and_keep_state_through_
             assert state_json(engine) == before, name
             continue
         assert result.ok, (name, result.error)
-        assert {step.name: step.diff for step in result.refreshes.values()} == {
-            "board": (told, []),
-            "seen": None,
-        }, name
+        diffs = {step.name: step.diff for step in result.refreshes.values()}
+        assert diffs == {"board": (told, []), "seen": None}, name
         assert result.kinds == {"board": "same", "seen": "read"}, name
         assert stored(engine, "board") == stored(engine, "seen") == fresh_state_outputs(emulator, 197), name
 
@@ -255,20 +246,13 @@ SAME_JOB_READ_TWICE: dict[str, tuple[tuple[str, ...], str, dict[str, str]]] = {
 }
 
 
-@pytest.mark.parametrize(
-    ("order", "read_id", "overrides"), SAME_JOB_READ_TWICE.values(), ids=SAME_JOB_READ_TWICE
-)
+@pytest.mark.parametrize("case", SAME_JOB_READ_TWICE.values(), ids=SAME_JOB_READ_TWICE)
 def test_up_refresh_with_a_get_of_the_same_job_shows_no_update(
-    engine: Engine,
-    emulator: ModelArtsEmulator,
-    order: tuple[str, ...],
-    read_id: str,
-    overrides: dict[str, str],
+    engine: Engine, emulator: ModelArtsEmulator, case: tuple[tuple[str, ...], str, dict[str, str]]
 ) -> None:
-    """A ``.get``'s refresh is a Read with no Diff after it: the state it read must not stand in for
-    the managed resource's state when the program's Diff comes, or drift already refreshed shows
-    (and applies) as an update."""
-    given = {key: value.format(URL=emulator.url.upper()) for key, value in overrides.items()}
+    """A ``.get``'s Read (no Diff) must not stand in for the managed resource's state at its Diff."""
+    order, read_id, overrides = case
+    given = spelt(overrides, URL=emulator.url.upper())
     goals = {"board": job(197), "seen": job(read_id, read_id=read_id, **given)}
     program = {name: goals[name] for name in order}
     engine.up(program).raise_error()
@@ -278,9 +262,8 @@ def test_up_refresh_with_a_get_of_the_same_job_shows_no_update(
     board = result.step("board")
     assert (board.kind, board.calls) == ("same", ["Read", "Diff", "Check", "Diff"])
     assert stored(engine, "board") == stored(engine, "seen") == fresh_state_outputs(emulator, 197)
-    refreshed = engine.refresh().step("board")  # drift since the last refresh is still told
-    assert refreshed.diff == (False, [])
-    emulator.update_job(197, status=8)
+    assert engine.refresh().step("board").diff == (False, [])
+    emulator.update_job(197, status=8)  # drift since the last refresh is still told
     assert engine.refresh().step("board").diff == (True, [])
 
 
@@ -293,9 +276,7 @@ def test_up_refresh_with_a_get_of_the_same_job_shows_no_update(
 def test_a_parallel_refresh_tells_each_resource_reading_a_job_its_drift(
     engine: Engine, emulator: ModelArtsEmulator, order: str, change: dict[str, Any], drift: bool
 ) -> None:
-    """The engine refreshes resources in parallel, so several reads of one job may come before the
-    diffs that tell their drift (a ``.get`` reads and has no diff): each managed resource's diff
-    tells the drift of its own state."""
+    """Reads of one job may all come before the diffs: each diff tells the drift of its own state."""
     slash = job(197, endpoint=f"{emulator.url}/")
     program = {"board": job(197), "padded": job("0197"), "slash": slash, "seen": job("197", read_id="197")}
     engine.up({**program, "other": job(212)}).raise_error()
@@ -304,12 +285,10 @@ def test_a_parallel_refresh_tells_each_resource_reading_a_job_its_drift(
         server.configure(engine.config, SECRET_CONFIG_KEYS)
         reads = {urn: server.read(urn, old.id, old.outputs, old.inputs) for urn, old in engine.state.items()}
         managed = [urn for urn, old in engine.state.items() if not old.external]
-        diffs = {
-            urn.rsplit("::", 1)[-1]: server.diff(
-                urn, reads[urn].id, reads[urn].outputs, engine.state[urn].inputs, engine.state[urn].inputs
-            )
-            for urn in (managed if order == "reads-first" else managed[::-1])
-        }
+        diffs = {}
+        for urn in managed if order == "reads-first" else managed[::-1]:
+            read, inputs = reads[urn], engine.state[urn].inputs
+            diffs[urn.rsplit("::", 1)[-1]] = server.diff(urn, read.id, read.outputs, inputs, inputs)
     assert diffs == {**dict.fromkeys(("board", "padded", "slash"), (drift, [])), "other": (False, [])}
 
 
@@ -324,11 +303,7 @@ ANOTHER_VALUE: dict[str, Any] = {
 def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
     engine: Engine, emulator: ModelArtsEmulator
 ) -> None:
-    """Every stored field, one resource each, its stored value changed or dropped (a field
-    appearing), next to a field of another version: only the clock, or a field naming the job or
-    its place dropped (not stored by an older version), is no change; a field naming the job or its
-    place changed replaces (another region's project, looked up, is another project), any other
-    field is an update."""
+    """The clock, or a target an old version did not store, is no change; a target replaces; others update."""
     assert set(ANOTHER_VALUE) == set(STATE_FIELDS)
     emulator.update_job(197, remaining_duration=3600.0)  # every field has a value
     expected = {}
@@ -375,19 +350,18 @@ STOPPED = {"status": 10, "status_name": "STOPPED", "is_running": False}
 def test_state_spelt_otherwise_is_no_change_and_drift_is(
     emulator: ModelArtsEmulator, operation: str, auth: str
 ) -> None:
-    """The same job at the same place in another spelling (or not stored) is neither replaced nor
-    updated; only real drift is an update. A refresh rewrites every state as this version does."""
+    """Another spelling (or a field not stored) is no change, real drift is; a refresh rewrites state."""
     engine = engine_for(emulator, auth)
     url = engine.config["modelarts:endpoint"] = emulator.url.replace("127.0.0.1", "localhost")
-    spelt = dict(url=url, URL=url.upper(), port=url.rsplit(":", 1)[1], PROJECT=emulator.project_id.upper())
+    names = dict(url=url, URL=url.upper(), port=url.rsplit(":", 1)[1], PROJECT=emulator.project_id.upper())
     states, written = {**OLD_STATES, "stopped": (197, (), STOPPED, {})}, {}
     for name, (job_id, left_out, outputs_then, inputs_then) in states.items():
         inputs, outputs = put_in_state(engine, emulator, name, job_id)
         outputs["endpoint"] = url
         for key in left_out:
             outputs.pop(key, None)
-        for then, now in ((outputs_then, outputs), (inputs_then, inputs)):
-            now.update({key: v.format(**spelt) if isinstance(v, str) else v for key, v in then.items()})
+        outputs.update(spelt(outputs_then, **names))
+        inputs.update(spelt(inputs_then, **names))
         written[name] = {key: value for key, value in outputs.items() if key != "__provider"}
     program = {name: job(engine.state[engine.urn(name)].id) for name in states}
     expected = {**dict.fromkeys(OLD_STATES, (False, [])), "stopped": (True, [])}
@@ -440,18 +414,15 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
 
 
-@pytest.mark.parametrize(
-    ("job_id", "read_id", "read"),
-    [
-        *[(197, "212", None), ("0197", "212", None), (212.0, "197", None)],  # another job: nothing is read
-        *[(197, "0197", 197), ("212", "212", 212)],
-    ],
-)
+#: (job_id, resource ID, the job read): another job than ``job_id`` names reads nothing.
+READ_IDS = [(197, "212", None), ("0197", "212", None), (212.0, "197", None), (197, "0197", 197)]
+
+
+@pytest.mark.parametrize(("job_id", "read_id", "read"), [*READ_IDS, ("212", "212", 212)])
 def test_a_read_whose_inputs_name_another_job_than_its_id_reads_nothing(
     engine: Engine, emulator: ModelArtsEmulator, job_id: Any, read_id: str, read: int | None
 ) -> None:
-    """``VisualizationJob(..., job_id, opts=ResourceOptions(id=...))``: the ID alone would read
-    another job than ``job_id`` names, and show it under that ``job_id``."""
+    """The ID alone would read another job than ``job_id`` names and show it under that ``job_id``."""
     for operation in (engine.preview, engine.up):
         result = operation({"board": job(job_id, read_id=read_id)})
         if read is None:
@@ -506,10 +477,9 @@ def test_another_job_or_place_is_a_replacement_and_nothing_is_deleted(
 
 #: Inputs naming job 197 at the configured place, spelt otherwise ({url}: the emulator's endpoint).
 SPELT_OTHERWISE: dict[str, dict[str, Any]] = {
-    **{
-        f"job-id-{name}": {"job_id": value}
-        for name, value in [("text", "197"), ("float", 197.0), ("0", "0197")]
-    },
+    "job-id-text": {"job_id": "197"},
+    "job-id-float": {"job_id": 197.0},
+    "job-id-0": {"job_id": "0197"},
     "endpoint-slashes": {"endpoint": "{url}//"},
     "endpoint-upper-case": {"endpoint": "{URL}"},
     "endpoint-zero-padded-port": {"endpoint": "{url0}"},
@@ -525,19 +495,15 @@ def test_inputs_naming_the_same_job_and_place_spelt_otherwise_are_no_change(
 ) -> None:
     engine = engine_for(emulator, auth)
     url, (head, port) = emulator.url, emulator.url.rsplit(":", 1)
-    spelt = dict(url=url, URL=url.upper(), url0=f"{head}:0{port}", PROJECT=emulator.project_id.upper())
+    names = dict(url=url, URL=url.upper(), url0=f"{head}:0{port}", PROJECT=emulator.project_id.upper())
     written = {name: put_in_state(engine, emulator, name, 197)[1] for name in SPELT_OTHERWISE}
     program = {
-        name: job(
-            **{"job_id": 197, **{k: v.format(**spelt) if isinstance(v, str) else v for k, v in given.items()}}
-        )
-        for name, given in SPELT_OTHERWISE.items()
+        name: job(**{"job_id": 197, **spelt(given, **names)}) for name, given in SPELT_OTHERWISE.items()
     }
     for operation in (engine.preview, engine.up):
         steps = operation(program).steps.values()
-        assert {step.name: (step.kind, step.diff) for step in steps} == dict.fromkeys(
-            program, ("same", (False, []))
-        )
+        same = dict.fromkeys(program, ("same", (False, [])))
+        assert {step.name: (step.kind, step.diff) for step in steps} == same
     assert {name: engine.state[engine.urn(name)].outputs for name in program} == written
     assert modelarts_calls(emulator) == [("GET", "get_job")] * 2  # one read of job 197 per command
 
@@ -563,7 +529,7 @@ def test_a_config_move_is_a_replacement_told_without_a_request(
 ) -> None:
     engine = engine_for(emulator, auth)
     engine.up({"board": job(197)}).raise_error()
-    engine.config.update({key: value.format(URL=emulator.url.upper()) for key, value in config.items()})
+    engine.config.update(spelt(config, URL=emulator.url.upper()))
     emulator.clear_requests()
     step = engine.preview({"board": job(197)}).step("board")
     assert step.diff is not None and step.diff.replaces == replaces
@@ -596,9 +562,8 @@ HELD_READS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("server", HELD_READS.values(), ids=HELD_READS)
 def test_the_engines_sigint_ends_reads_in_flight_and_the_process_at_once(server: tuple[Script, str]) -> None:
-    """The engine stops the provider process with SIGINT and kills it a few seconds later: reads
-    in flight (more than the server's four workers) end at once, without a traceback, however
-    long their timeout; the SDK's server would otherwise wait for each of them."""
+    """SIGINT, then a kill a few seconds later: reads in flight (beyond the server's four workers) end at
+    once, without a traceback, where the SDK's server would wait for each of them."""
     config = {"modelarts:authToken": "token", "modelarts:projectId": PROJECT, "modelarts:timeout": "30"}
     with RawServer(*server) as slow, ProviderServer() as provider, ThreadPoolExecutor(6) as pool:
         provider.configure({**config, "modelarts:endpoint": slow.url})
@@ -619,9 +584,8 @@ IAM_ROUTE = {"aksk": "iam_projects", "token": "iam_projects", "password": "iam_t
 def test_every_rpc_ends_within_the_timeout_its_authentication_included(
     emulator: ModelArtsEmulator, auth: str, iam: str
 ) -> None:
-    """The project lookup or IAM token an RPC needs and its read are one call: a slow IAM and a
-    slow read together end at the timeout, and RPCs waiting for another's IAM request (the server
-    runs four at once) end at theirs, not one timeout after another."""
+    """An RPC's IAM request and read are one call under one timeout, and RPCs waiting for another's IAM
+    request (the server runs four at once) end at theirs, not one timeout after another."""
     delay = {"slow": 0.7, "silent": 30.0}[iam]
     emulator.inject_fault(IAM_ROUTE[auth], delay=delay, count=9)
     emulator.inject_fault("get_job", delay=delay, count=9)
@@ -642,9 +606,7 @@ def test_every_rpc_ends_within_the_timeout_its_authentication_included(
             return time.monotonic() - started, failed.value.last_line
 
         outcomes = list(pool.map(timed, rpcs))
-    late = [
-        (round(took, 2), line) for took, line in outcomes if not (took < 1.8 and "timeout of 1 s" in line)
-    ]
+    late = [(round(took, 2), line) for took, line in outcomes if took >= 1.8 or "timeout of 1 s" not in line]
     assert late == []
 
 
@@ -653,8 +615,7 @@ def test_every_rpc_ends_within_the_timeout_its_authentication_included(
 def test_one_job_read_in_two_regions_at_one_endpoint_keeps_each_its_region(
     emulator: ModelArtsEmulator, auth: str, first: str
 ) -> None:
-    """Another region at the same endpoint and project is another place: a read there does not
-    stand in for the configured region's (its region output would differ and replace on every up)."""
+    """Another region at one endpoint and project is another place; its read stands in for no other."""
     emulator.add_project("eu-nl", "0000000000000000000000000000e01e")
     engine = engine_for(emulator, auth)
     jobs = {"home": job(197), "away": job(197, region="EU-NL", project_id=emulator.project_id)}
@@ -697,10 +658,8 @@ def test_password_auth_fetches_one_token_per_operation(
 @pytest.mark.reliability("secrets")
 @pytest.mark.parametrize("auth", ["aksk", "password"])
 def test_canary_secrets_appear_nowhere(emulator: ModelArtsEmulator, auth: str, leaks: LeakScanner) -> None:
-    engine = engine_for(emulator, auth)
-    provider = VisualizationJobProvider()  # after configure() saw the secrets and a read used them
-    provider.configure(ConfigureRequest(Config(raw_config=engine.config, project_name="p")))
-    provider.create({"job_id": 197})
+    engine, provider = engine_for(emulator, auth), configured(emulator, auth)
+    provider.create({"job_id": 197})  # after configure() saw the secrets and a read used them
     texts = [engine.provider, serialized_provider(provider), repr(provider), repr(vars(provider))]
     for result in (engine.up({"board": job(197)}), engine.refresh(), engine.preview({"board": job(197)})):
         assert result.ok, result.error
@@ -728,12 +687,8 @@ BUGGY_CALLS: dict[str, Callable[[VisualizationJobProvider], Any]] = {
 def test_a_bug_in_the_provider_is_one_scrubbed_line(
     emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, call: Any
 ) -> None:
-    """The SDK's server sends an unexpected exception's whole traceback to the engine: a bug whose
-    text holds a credential (a library quoting a header) must not reach it that way."""
-    provider = VisualizationJobProvider()
-    provider.configure(
-        ConfigureRequest(Config(raw_config=engine_for(emulator, "aksk").config, project_name="p"))
-    )
+    """The SDK's server sends a bug's whole traceback to the engine, credential (a quoted header) and all."""
+    provider = configured(emulator)
 
     def fail(*_: Any, **__: Any) -> Any:
         raise RuntimeError(f"Invalid header value b'{CANARY.secret_key}'")
@@ -764,12 +719,7 @@ GRPC_FAILURES: dict[str, tuple[dict[str, str], dict[str, Any], str]] = {
 @pytest.mark.parametrize("secret", [True, False], ids=["secret config", "plain config"])
 @pytest.mark.parametrize(("config", "fault", "named"), GRPC_FAILURES.values(), ids=GRPC_FAILURES)
 def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
-    emulator: ModelArtsEmulator,
-    leaks: LeakScanner,
-    secret: bool,
-    config: dict[str, str],
-    fault: Any,
-    named: str,
+    emulator: ModelArtsEmulator, leaks: LeakScanner, secret: bool, config: Any, fault: Any, named: str
 ) -> None:
     """The whole traceback the provider server sends, the engine's output and state."""
     config = {**emulator.stack_config(), **config}
@@ -782,7 +732,6 @@ def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
 
 
 # -- refresh under faults: the provider server keeps a job unless it is really gone -----------------
-
 PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 HTML_502, HTML_404 = ({"body": body, "content_type": "text/html"} for body in (PAGE, "<html>404</html>"))
 GONE = '{"error_code": "ModelArts.0015", "error_message": "gone", "request_id": null}'
@@ -812,8 +761,7 @@ REFRESH_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
 
 @pytest.fixture(scope="module", params=["aksk", "password"])
 def refresher(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One provider process per auth mode, configured with credentials as a Secret made from a file
-    gives them (a trailing newline), and the outputs of job 197 as a refresh finds them in state."""
+    """A provider process per auth mode, credentials from a Secret file (newline and all), job 197 read."""
     with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY) as emulator:
         config = emulator.stack_config(request.param)
         padded = {key: value + "\n" if key in SECRET_CONFIG_KEYS else value for key, value in config.items()}
@@ -857,34 +805,24 @@ def test_a_token_expiring_mid_run_is_renewed_by_the_provider_process(refresher: 
     assert [(r.route, r.status) for r in emulator.requests] == [*renewal, ("get_job", 200)]
 
 
-@pytest.mark.parametrize(
-    ("inputs", "property_"),
-    [
-        # A job ID past 2**53 would arrive as a double (1.152921504606847e+18): refused as given.
-        *(({"job_id": bad}, "job_id") for bad in ("../197", None, str(2**60 + 1), 2**53 + 1, 197.5)),
-        # Spellings int() would read, and a reader might not: refused, never guessed.
-        *(({"job_id": bad}, "job_id") for bad in (" 197 ", "+197", "1_97", "\u0661\u0669\u0667", True)),
-        *(({"job_id": 197, "project_id": bad}, "project_id") for bad in ("a/b", " 6f0c1b1f", "6f0c1b1f\n")),
-        *(
-            ({"job_id": 197, "endpoint": bad}, "endpoint")
-            for bad in ("http://modelarts.example.com", "https://127.1")
-        ),
-        *(
-            ({"job_id": 197, "endpoint": bad}, "endpoint")
-            for bad in ("https://bücher.example", " https://h.example")
-        ),
-        *(({"job_id": 197, "region": bad}, "region") for bad in ("eu de", " eu-de", "eu-de\t")),
-    ],
-)
-def test_check_names_the_bad_property_and_sends_nothing(
-    refresher: Any, inputs: dict[str, Any], property_: str
-) -> None:
+#: (property, value) Check refuses: a job ID past 2**53 (it would arrive as a double) as given;
+#: spellings int() would read, and a reader might not, never guessed.
+BAD_INPUTS = [("job_id", bad) for bad in ("../197", None, str(2**60 + 1), 2**53 + 1, 197.5, True)]
+BAD_INPUTS += [("job_id", bad) for bad in (" 197 ", "+197", "1_97", "\u0661\u0669\u0667")]
+BAD_INPUTS += [("project_id", bad) for bad in ("a/b", " 6f0c1b1f", "6f0c1b1f\n")]
+BAD_INPUTS += [("endpoint", bad) for bad in ("http://modelarts.example.com", "https://127.1")]
+BAD_INPUTS += [("endpoint", bad) for bad in ("https://bücher.example", " https://h.example")]
+BAD_INPUTS += [("region", bad) for bad in ("eu de", " eu-de", "eu-de\t")]
+
+
+@pytest.mark.parametrize(("property_", "bad"), BAD_INPUTS)
+def test_check_names_the_bad_property_and_sends_nothing(refresher: Any, property_: str, bad: Any) -> None:
     _, emulator, server, *_ = refresher
     emulator.clear_requests()
-    provider = serialized_provider(VisualizationJobProvider())
-    failures = server.check(urn_for("board"), {}, {**inputs, "__provider": provider}).failures
+    inputs = {"job_id": 197, property_: bad, "__provider": serialized_provider(VisualizationJobProvider())}
+    failures = server.check(urn_for("board"), {}, inputs).failures
     assert [name for name, _ in failures] == [property_]
-    if property_ == "job_id" and inputs["job_id"] is not None:
+    if property_ == "job_id" and bad is not None:
         assert failures[0][1].startswith("job_id must be a whole number from 1 to 9007199254740991")
     assert emulator.requests == []
 
@@ -894,8 +832,7 @@ def test_check_names_the_bad_property_and_sends_nothing(
 def test_a_read_of_an_id_in_another_form_is_one_line_and_sends_nothing(
     refresher: Any, id_: str, role: str
 ) -> None:
-    """``pulumi refresh`` (stored outputs) and ``.get`` (inputs only) of an ID that is not ASCII
-    digits; a Delete of any props sends nothing either."""
+    """Refresh (outputs) and ``.get`` (inputs) of an ID not ASCII digits; a Delete sends nothing either."""
     _, emulator, server, inputs, outputs = refresher
     emulator.clear_requests()
     with pytest.raises(ProviderCallError) as caught:

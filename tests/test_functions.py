@@ -1,6 +1,5 @@
-"""The function forms against the emulator: direct forms in this process (``HW_*`` variables set),
-output forms in programs under mocks (:func:`tests.programs.run_program`), where preview, unknowns and
-``depends_on`` exist. The emulator's request log is the proof of what was sent, and when."""
+"""The function forms against the emulator: direct forms in this process (``HW_*`` set), output forms
+in programs under mocks (preview, unknowns, ``depends_on``); the request log proves what was sent, when."""
 
 from __future__ import annotations
 
@@ -50,8 +49,6 @@ def result_values(result: GetVisualizationJobResult) -> dict[str, Any]:
 
 
 # -- direct forms, in process ------------------------------------------------------------------
-
-
 def test_by_id_or_name_returns_every_field_of_the_job_and_can_be_awaited(in_env: ModelArtsEmulator) -> None:
     result = get_visualization_job(job_id=245)
     assert (result.id, result.found) == ("245", True)
@@ -90,61 +87,37 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
     assert {name: getattr(result, name) for name in OUTPUT_FIELDS} == expected
 
 
-@pytest.mark.parametrize(
-    ("lookup", "error", "fragments", "routes"),
-    [
-        ({"job_id": 999}, JobNotFoundError, ["job 999", "HTTP 400", "Check the job ID"], ["get_job"]),
-        # allow_missing forgives absence, not ambiguity; no job is read.
-        (
-            dict(job_name="twin", allow_missing=True),
-            AmbiguousJobNameError,
-            ["IDs 1000, 1001", "by its ID"],
-            ["list_jobs"],
-        ),
-        *(
-            (lookup, InvalidInputError, ["exactly one of job_id or job_name"], [])
-            for lookup in ({}, {"job_id": 197, "job_name": "apiTest-11"})
-        ),
-        ({"job_name": "bad/name"}, InvalidInputError, ["job_name"], []),
-        ({"job_id": "12a"}, InvalidInputError, ["job_id must be a whole number"], []),
-        # A blank override names no place: refused, as the resource refuses it, not the configured one.
-        ({"job_id": 197, "endpoint": ""}, InvalidInputError, ["endpoint must be a URL", "got ''"], []),
-        ({"job_id": 197, "project_id": ""}, InvalidInputError, ["project_id may only", "got ''"], []),
-        ({"job_name": "apiTest-11", "region": ""}, InvalidInputError, ["region may only", "got ''"], []),
-        # Options the direct form cannot honour are refused, never dropped without a word.
-        *(
-            ({"job_id": 197, "opts": opts}, InvalidInputError, fragments, [])
-            for opts, fragments in (
-                (pulumi.ResourceOptions(), ["opts must be pulumi.InvokeOptions", "got ResourceOptions"]),
-                ({"depends_on": []}, ["got dict", "InvokeOutputOptions(depends_on=[...])"]),
-                (
-                    pulumi.InvokeOutputOptions(depends_on=[object()]),
-                    ["opts.depends_on", "Use get_visualization_job_output()"],
-                ),
-            )
-        ),
-        # A flag that is not a bool (a config string, a number) is refused, never read as its truth.
-        *(
-            (
-                {"job_id": 999, "allow_missing": flag},
-                InvalidInputError,
-                [f"allow_missing must be {shown}"],
-                [],
-            )
-            for flag, shown in (
-                ("false", "True or False, got 'false'"),
-                (0, "True or False, got 0"),
-                (None, ""),
-            )
-        ),
-    ],
-)
+#: lookup -> (error, what its message says, routes); allow_missing forgives absence, not ambiguity.
+TWINS = ["IDs 1000, 1001", "by its ID"]
+FAILED_LOOKUPS: list[tuple[dict[str, Any], type[Exception], list[str], list[str]]] = [
+    ({"job_id": 999}, JobNotFoundError, ["job 999", "HTTP 400", "Check the job ID"], ["get_job"]),
+    ({"job_name": "twin", "allow_missing": True}, AmbiguousJobNameError, TWINS, ["list_jobs"]),
+]
+#: lookup -> what the message says: refused as InvalidInputError, nothing sent.
+ONE_OF = ["exactly one of job_id or job_name"]
+REFUSED = [({}, ONE_OF), ({"job_id": 197, "job_name": "apiTest-11"}, ONE_OF)]
+REFUSED += [({"job_name": "bad/name"}, ["job_name"]), ({"job_id": "12a"}, ["job_id must be a whole number"])]
+# A blank override names no place: refused, as the resource refuses it, not the configured one.
+REFUSED += [({"job_id": 197, "endpoint": ""}, ["endpoint must be a URL", "got ''"])]
+REFUSED += [({"job_id": 197, "project_id": ""}, ["project_id may only", "got ''"])]
+REFUSED += [({"job_name": "apiTest-11", "region": ""}, ["region may only", "got ''"])]
+# Options the direct form cannot honour are refused, never dropped without a word.
+OPTS = [pulumi.ResourceOptions(), {"depends_on": []}, pulumi.InvokeOutputOptions(depends_on=[object()])]
+SAID = [["opts must be pulumi.InvokeOptions", "got ResourceOptions"]]
+SAID += [["got dict", "InvokeOutputOptions(depends_on=[...])"]]
+SAID += [["opts.depends_on", "Use get_visualization_job_output()"]]
+REFUSED += [({"job_id": 197, "opts": opts}, said) for opts, said in zip(OPTS, SAID, strict=True)]
+# A flag that is not a bool (a config string, a number) is refused, never read as its truth.
+FLAGS = {"false": "True or False, got 'false'", 0: "True or False, got 0", None: ""}
+REFUSED += [
+    ({"job_id": 999, "allow_missing": flag}, [f"allow_missing must be {s}"]) for flag, s in FLAGS.items()
+]
+FAILED_LOOKUPS += [(lookup, InvalidInputError, fragments, []) for lookup, fragments in REFUSED]
+
+
+@pytest.mark.parametrize(("lookup", "error", "fragments", "routes"), FAILED_LOOKUPS)
 def test_a_failed_lookup_is_one_line_and_a_run_error(
-    in_env: ModelArtsEmulator,
-    lookup: dict[str, Any],
-    error: type[Exception],
-    fragments: list[str],
-    routes: list[str],
+    in_env: ModelArtsEmulator, lookup: dict[str, Any], error: type[Exception], fragments: Any, routes: Any
 ) -> None:
     """RunError makes the Pulumi CLI print the message alone, without a traceback."""
     for job_id in (1000, 1001):
@@ -194,8 +167,6 @@ def test_jobs_filter_by_status_and_name(
 
 
 # -- output forms, in programs under mocks -----------------------------------------------------
-
-
 HEADER = """\
 import pulumi
 from pulumi_modelarts import (
@@ -230,11 +201,14 @@ def run_in(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: An
     return run_program(program, project="functions", config=config, env=emulator.environ(), **kwargs)
 
 
+def succeeded(run: Any) -> Any:
+    """``run``, checked to have ended without an error."""
+    assert run.error is None, run.error
+    return run
+
+
 def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
-    run = run_in(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         job = VisualizationJob("board", job_id=197)
         values = pulumi.Output.all(*(getattr(job, name) for name in OUTPUT_FIELDS))
         pulumi.export("resource", values.apply(lambda values: dict(zip(OUTPUT_FIELDS, values))))
@@ -261,10 +235,9 @@ def test_output_forms_give_the_resource_forms_values(tmp_path: Path, emulator: M
         in_secret_project = get_visualization_job_output(job_id=197, project_id=secret("{emulator.project_id}"))
         pulumi.export("in_secret_project", in_secret_project.apply(fields))
         pulumi.export("by_secret_status", get_visualization_jobs_output(status=secret(8)).apply(job_ids))
-        """,
-        stack_references={"organization/quickstart/dev": {"job_id": 197, "status": 8}},
-    )
-    assert run.error is None, run.error
+        """
+    refs = {"organization/quickstart/dev": {"job_id": 197, "status": 8}}
+    run = succeeded(run_in(emulator, tmp_path, body, stack_references=refs))
     resource = run.value("resource")
     assert resource == outputs_of(emulator, 197)
     for name in ("by_id", "by_name", "chained", "by_secret_id", "by_secret_name", "in_secret_project"):
@@ -298,11 +271,7 @@ class Site(pulumi.ComponentResource):
 def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    run = run_in(
-        emulator,
-        tmp_path,
-        COMPONENT
-        + textwrap.dedent("""
+    body = COMPONENT + textwrap.dedent("""
         job = VisualizationJob("board", job_id=197)  # its outputs are unknown in preview
         pulumi.export("by_name", get_visualization_job_output(job_name=job.job_name).apply(fields))
         pulumi.export("by_status", get_visualization_jobs_output(status=job.status).apply(job_ids))
@@ -313,10 +282,8 @@ def test_output_forms_with_unknown_inputs_stay_unknown_and_send_nothing(
         pulumi.export("after_site", after_site.apply(fields))
         # Known inputs are read in preview too (functions have no state to fall back on).
         pulumi.export("known", get_visualization_job_output(job_id=245).apply(fields))
-        """),
-        preview=True,
-    )
-    assert run.error is None, run.error
+        """)
+    run = succeeded(run_in(emulator, tmp_path, body, preview=True))
     assert [name for name, entry in run.outputs.items() if entry["known"]] == ["known"]
     assert run.value("known")["job_name"] == "flowers_vis-2"
     assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/245")]
@@ -336,19 +303,14 @@ def test_depends_on_waits_for_the_resource_and_a_components_children(
     tmp_path: Path, emulator: ModelArtsEmulator, declared: str, depends_on: str
 ) -> None:
     emulator.latency = 0.3  # every /v1 answer is held back this long
-    run = run_in(
-        emulator,
-        tmp_path,
-        COMPONENT
-        + f"""
+    body = f"""
 boards = {declared}
 waiting = get_visualization_job_output(job_id=197, opts=pulumi.InvokeOutputOptions(depends_on={depends_on}))
 free = get_visualization_job_output(job_id=230)
 pulumi.export("waiting", waiting.apply(lambda result: result.job_name))
 pulumi.export("free", free.apply(lambda result: result.job_name))
-""",
-    )
-    assert run.error is None, run.error
+"""
+    run = succeeded(run_in(emulator, tmp_path, COMPONENT + body))
     assert run.value("waiting") == "apiTest-11" and run.value("free") == "resnet50-tb"
     arrived = {record.path.rsplit("/", 1)[-1]: record.time for record in emulator.requests}
     assert set(arrived) == {"212", "197", "230"}
@@ -363,23 +325,18 @@ pulumi.export("free", free.apply(lambda result: result.job_name))
 def test_many_output_lookups_each_get_their_own_result(
     tmp_path: Path, emulator: ModelArtsEmulator, latency: float, found: int, missing: int
 ) -> None:
-    """Results go back to the program in batches, from a pool of at most MAX_CONCURRENT_READS
-    threads: every output still gets its own job (or its own absence), read once."""
+    """Results come back in batches from at most MAX_CONCURRENT_READS threads: each its own, read once."""
     job_ids = [int(emulator.add_job(f"many-{n}")["job_id"]) for n in range(found)]
     wanted = [*job_ids, *range(900_000, 900_000 + missing)]
     random.Random(7).shuffle(wanted)
     emulator.latency = latency
-    run = run_in(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         results = {{str(i): get_visualization_job_output(job_id=i, allow_missing=True) for i in {wanted}}}
         pulumi.export("names", pulumi.Output.all(**results).apply(
             lambda values: {{key: [r.id, r.found, r.job_name] for key, r in values.items()}}
         ))
-        """,
-    )
-    assert run.error is None, run.error
+        """
+    run = succeeded(run_in(emulator, tmp_path, body))
     names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
     assert run.value("names") == {str(i): [str(i), i in names, names.get(i)] for i in wanted}
     arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")
@@ -393,34 +350,19 @@ def test_many_output_lookups_each_get_their_own_result(
 def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_they_wait(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """A thread spinning keeps the program busy, so reads of an instant server soon run in the
-    program's own thread, with the results the pool gives; reads of a slow server (another
-    endpoint) then go back to threads and overlap. A read that fails inline fails the program
-    with one line, as from the pool."""
+    """A thread spinning keeps the program busy: reads soon run inline, with the pool's results; reads
+    of a slow server then go back to threads and overlap. One failing inline is one line, as from the pool."""
     latency = 0.1
     with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY, latency=latency) as slow:
-        run = run_in(
-            emulator,
-            tmp_path,
-            f"""
-            import asyncio
-            import json
-            import threading
-            import time
-
+        body = f"""
+            import asyncio, json, threading, time
             from pulumi_modelarts import functions
-
-
             def spin(stop):
                 while not stop.is_set():
                     pass
-
-
             async def read_all(job_ids, **options):
                 outputs = [get_visualization_job_output(job_id=i, allow_missing=True, **options) for i in job_ids]
                 return [(await output.future()).job_name for output in outputs]
-
-
             async def busy_until_inline():
                 stop, started, names = threading.Event(), time.monotonic(), []
                 threading.Thread(target=spin, args=(stop,), daemon=True).start()
@@ -428,8 +370,6 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
                     names.append(await read_all([197, 212, 999_999] * 20))
                 stop.set()
                 return functions._READS._inline, names
-
-
             async def phases():
                 # Busy is half a core here, not 90 %: other processes may share the machine's cores.
                 functions.BUSY_SHARE, functions.IDLE_SHARE = 0.5, 0.25
@@ -440,11 +380,9 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
                 with open("phases.json", "w") as file:
                     json.dump(seen, file)
                 await get_visualization_job_output(job_id=999_999).future()
-
-
             pulumi.export("phases", pulumi.Output.from_input(asyncio.ensure_future(phases())))
-            """,
-        )
+            """
+        run = run_in(emulator, tmp_path, body)
         phases = json.loads((tmp_path / "phases.json").read_text())
         assert phases["inline"] is phases["inline_again"] is True and phases["inline_after"] is False
         names = {job["job_id"]: job["job_name"] for job in emulator.jobs()}
@@ -458,54 +396,31 @@ def test_reads_run_inline_while_the_process_is_busy_and_on_threads_again_once_th
         assert "RunError" in run.error["mro"] and "\n" not in run.error["message"]
 
 
-@pytest.mark.parametrize(
-    ("arguments", "error", "fragment"),
-    [
-        *(
-            (f"job_id={bad!r}", "InvalidInputError", "job_id must be a whole number")
-            for bad in ["abc", 0, 2.5, "12/34"]
-        ),
-        ("job_id=999", "JobNotFoundError", "job 999"),
-        # allow_missing is an Input like the others: an Output of False is False, not a truthy object.
-        *(
-            (f"job_id=999, allow_missing={flag}", "JobNotFoundError", "job 999")
-            for flag in ("known(False)", "secret(False)")
-        ),
-        (
-            "job_id=999, allow_missing=known('true')",
-            "InvalidInputError",
-            "allow_missing must be True or False",
-        ),
-        # ResourceOptions' depends_on would be dropped: the read could run before the resource exists.
-        *(
-            (
-                f"job_id=230, opts={opts}",
-                "InvalidInputError",
-                f"opts must be pulumi.InvokeOptions or {fragment}",
-            )
-            for opts, fragment in (
-                (
-                    "pulumi.ResourceOptions(depends_on=[VisualizationJob('board', job_id=197)])",
-                    "pulumi.Invoke",
-                ),
-                ("{'depends_on': []}", "pulumi.InvokeOutputOptions, got dict"),
-            )
-        ),
-    ],
-)
+INVALID, MISSING = "InvalidInputError", ("JobNotFoundError", "job 999")
+#: Arguments -> (error, what it says). allow_missing is an Input like the others: an Output of False is
+#: False, not a truthy object; ResourceOptions' depends_on would be dropped (the read could come first).
+OUTPUT_FAILURES = [(f"job_id={bad!r}", INVALID, "job_id must be a whole number") for bad in ["abc", 0, 2.5]]
+OUTPUT_FAILURES += [("job_id='12/34'", INVALID, "job_id must be a whole number"), ("job_id=999", *MISSING)]
+OUTPUT_FAILURES += [(f"job_id=999, allow_missing={flag}(False)", *MISSING) for flag in ("known", "secret")]
+FLAG = "allow_missing must be True or False"
+OUTPUT_FAILURES += [("job_id=999, allow_missing=known('true')", INVALID, FLAG)]
+OPTS_SAID = "opts must be pulumi.InvokeOptions or pulumi.Invoke"
+BOARD_OPTS = "pulumi.ResourceOptions(depends_on=[VisualizationJob('board', job_id=197)])"
+OUTPUT_FAILURES += [(f"job_id=230, opts={BOARD_OPTS}", INVALID, OPTS_SAID)]
+OUTPUT_FAILURES += [("job_id=230, opts={'depends_on': []}", INVALID, OPTS_SAID + "OutputOptions, got dict")]
+
+
+@pytest.mark.parametrize(("arguments", "error", "fragment"), OUTPUT_FAILURES)
 def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
     tmp_path: Path, emulator: ModelArtsEmulator, arguments: str, error: str, fragment: str
 ) -> None:
     """Bad input sends nothing; a missing job is read once."""
-    run = run_in(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         known, secret = pulumi.Output.from_input, pulumi.Output.secret
         pulumi.export("ok", get_visualization_job_output(job_id=197).apply(lambda r: r.job_name))
         pulumi.export("bad", get_visualization_job_output({arguments}).apply(fields))
-        """,
-    )
+        """
+    run = run_in(emulator, tmp_path, body)
     assert run.error is not None and run.error["type"] == error
     assert {"ModelArtsError", "RunError"} <= set(run.error["mro"]) and "\n" not in run.error["message"]
     assert fragment in run.error["message"]
@@ -517,27 +432,20 @@ def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """Settings come from the program's stack config (no ``HW_*`` set), for the direct form and
-    for the output forms' reads on worker threads; eight of those are in flight together."""
+    """Settings from the program's stack config (no ``HW_*``), also on the pool's threads, eight at once."""
     job_ids = [197, 212, 230, 245, *(emulator.add_job(f"extra-{n}")["job_id"] for n in range(4))]
     emulator.latency = 0.3  # every /v1 answer is held back this long
-    program = write_program(
-        tmp_path,
-        f"""
+    body = f"""
         from pulumi_modelarts import get_visualization_job
         pulumi.export("direct", get_visualization_job(job_id=197).job_name)  # answered before the rest
         names = [get_visualization_job_output(job_id=job_id).apply(lambda r: r.job_name) for job_id in {job_ids}]
         pulumi.export("names", pulumi.Output.all(*names))
         pulumi.export("running", get_visualization_jobs_output(status=JobStatus.RUNNING).apply(job_ids))
-        """,
-    )
+        """
     config = emulator.stack_config(include_project=False)  # namespaced keys, as the CLI sets them
-    run = run_program(program, project="functions", config=config)
-    assert run.error is None, run.error
-    assert (
-        run.value("names") == [job["job_name"] for job in emulator.jobs()]
-        and run.value("direct") == "apiTest-11"
-    )
+    run = succeeded(run_program(write_program(tmp_path, body), project="functions", config=config))
+    assert run.value("names") == [job["job_name"] for job in emulator.jobs()]
+    assert run.value("direct") == "apiTest-11"
     assert run.value("running") == [n for n in job_ids if (emulator.get_job(n) or {})["status"] == 8]
     assert [r.route for r in emulator.requests].count("iam_projects") == 1  # looked up once per process
     arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")[1:]
@@ -545,9 +453,15 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] < emulator.latency
 
 
+def reads_ended() -> None:
+    """Waits (at most 30 s) until the reads in flight have ended."""
+    deadline = time.monotonic() + 30
+    while functions._READS._busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def end_run(loop: asyncio.AbstractEventLoop) -> None:
-    """What the Automation API does after an inline program's run: cancel what is left, close;
-    the next run's runtime settings track none of its outputs."""
+    """As the Automation API ends an inline program's run: cancel what is left, close, forget its outputs."""
     for task in asyncio.all_tasks(loop):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -561,9 +475,7 @@ def end_run(loop: asyncio.AbstractEventLoop) -> None:
 def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
     in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, reads: int, ending: str
 ) -> None:
-    """A run that ends with reads in flight (an inline program of the Automation API closes its
-    loop after cancelling what is left): their results have nowhere to go. The pool's threads live
-    on, without a traceback, reads not yet sent are dropped, and the next run's reads complete."""
+    """An inline program's loop closed with reads in flight: threads live on, no traceback, next run reads."""
     monkeypatch.setattr(functions, "_READS", functions._Reads())  # this test's pool alone
     others = set(threading.enumerate())
     errors: list[Any] = []
@@ -580,14 +492,10 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
     if ending == "cancelled":
         end_run(loop)
     loop.close()
-    deadline = time.monotonic() + 30
-    while functions._READS._busy and time.monotonic() < deadline:  # the reads in flight end
-        time.sleep(0.01)
+    reads_ended()
     assert errors == []
-    pool = [
-        thread for thread in threading.enumerate() if thread.name == "modelarts-read" and thread not in others
-    ]
-    assert len(pool) == functions._READS._threads
+    pool = [thread for thread in threading.enumerate() if thread.name == "modelarts-read"]
+    assert len(set(pool) - others) == functions._READS._threads
     sent = [record for record in in_env.requests if record.route == "get_job"]
     assert 1 <= len(sent) <= min(reads, MAX_CONCURRENT_READS)
 
@@ -603,8 +511,7 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
 def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
     in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, runs: int, awaited: bool
 ) -> None:
-    """Programs run one after another in one process (an Automation API server, a test runner),
-    each on its own loop: once the next run reads, the pool holds none of the closed ones."""
+    """Runs one after another in one process (Automation API, a test runner), each on its own loop."""
     monkeypatch.setattr(functions, "_READS", functions._Reads())
     in_env.latency = 0.05
 
@@ -622,20 +529,15 @@ def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
         closed.append(weakref.ref(loop))
         del loop
     asyncio.run(program(True))
-    deadline = time.monotonic() + 30
-    while functions._READS._busy and time.monotonic() < deadline:
-        time.sleep(0.01)
+    reads_ended()
     gc.collect()
     assert [ref() for ref in closed] == [None] * runs
 
 
 MOCKS_SUITE = """
-import json
-import sys
-
+import json, sys
 import pulumi
 from pulumi_modelarts import get_visualization_job, get_visualization_job_output
-
 
 class Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
@@ -643,7 +545,6 @@ class Mocks(pulumi.runtime.Mocks):
 
     def call(self, args):
         return {}, None
-
 
 pulumi.runtime.set_mocks(Mocks(), project="suite", stack="dev")
 seen = []
@@ -671,8 +572,7 @@ print(json.dumps(seen))
 def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_config(
     tmp_path: Path, how: str
 ) -> None:
-    """A unittest suite under ``pulumi.runtime.set_mocks`` runs its programs in one process with
-    one root stack; each sets the config of its own place (here a fresh emulator each)."""
+    """A unittest suite under ``set_mocks``: one process, one root stack, each test its own place's config."""
     projects = [f"{n:x}" * 32 for n in (10, 11, 12)]
     with contextlib.ExitStack() as stack:
         configs = []
@@ -683,12 +583,7 @@ def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_con
         script = tmp_path / "suite.py"
         script.write_text(MOCKS_SUITE.replace("{how}", how), encoding="utf-8")
         env = {**clean_environ(), "PYTHONPATH": str(Path(__file__).parents[1])}
-        done = subprocess.run(
-            [sys.executable, str(script), json.dumps(configs)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        command = [sys.executable, str(script), json.dumps(configs)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == [[project_id] * 2 for project_id in projects]

@@ -1,8 +1,6 @@
-"""Whole programs under mocks against a live emulator: the root quickstart, the three examples, and
-the resource form as programs use it. Each runs in a fresh child process
-(:func:`tests.programs.run_program`): a ``VisualizationJob`` is served by the real provider calling
-the emulator, a ``StackReference`` reads what a test hands it, Kubernetes resources echo their inputs.
-"""
+"""Whole programs under mocks, each in a child process (:func:`tests.programs.run_program`), against
+the emulator: the quickstart, the examples and the resource form. A ``StackReference`` reads what a
+test hands it; Kubernetes resources echo their inputs."""
 
 from __future__ import annotations
 
@@ -28,19 +26,10 @@ from pulumi_modelarts.errors import InvalidInputError
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
 from pulumi_modelarts.validation import check_target
+from tests import programs
 from tests.checks import CANARY, CANARY_SECRETS, SECRET_CONFIG_KEYS, find_text, outputs_of
 from tests.harness import serialized_provider
-from tests.programs import (
-    EXAMPLES_DIR,
-    JOB_TYPE,
-    QUICKSTART_DIR,
-    QUICKSTART_PROJECT,
-    REPO_ROOT,
-    ProgramRun,
-    modelarts_requests,
-    run_program,
-    write_program,
-)
+from tests.programs import JOB_TYPE, QUICKSTART_DIR, REPO_ROOT, ProgramRun, modelarts_requests, run_program
 
 #: stack-reference and gitops need pulumi-kubernetes (the dev extras); their programs import it.
 needs_kubernetes = pytest.mark.skipif(
@@ -48,15 +37,14 @@ needs_kubernetes = pytest.mark.skipif(
     reason="pulumi-kubernetes is not installed (pip install 'pulumi-kubernetes>=4.18,<5')",
 )
 EXTRA_OUTPUTS = ("visualization_job", "dashboard_tile")
-STACK_REFERENCE_DIR, LOOKUP_DIR = EXAMPLES_DIR / "stack-reference", EXAMPLES_DIR / "lookup-by-name"
-GITOPS_DIR = EXAMPLES_DIR / "gitops"
+EXAMPLE_NAMES = ("stack-reference", "lookup-by-name", "gitops")
+STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR = (programs.EXAMPLES_DIR / name for name in EXAMPLE_NAMES)
 
 
 def run_with_credentials(
     emulator: ModelArtsEmulator, directory: Path, project: str, settings: dict[str, str], **kwargs: Any
 ) -> ProgramRun:
-    """A program with the emulator's credentials both in secret stack config and in its environment,
-    and ``settings`` as its own stack config."""
+    """With the emulator's credentials in secret stack config and the environment, plus ``settings``."""
     config = emulator.stack_config(include_project=False)
     config |= {f"{project}:{key}": value for key, value in settings.items()}
     secret_keys, env = list(SECRET_CONFIG_KEYS), emulator.environ()
@@ -65,7 +53,13 @@ def run_with_credentials(
 
 def run_quickstart(emulator: ModelArtsEmulator, job_id: str | None = "197", **kwargs: Any) -> ProgramRun:
     settings = {"jobId": job_id} if job_id is not None else {}
-    return run_with_credentials(emulator, QUICKSTART_DIR, QUICKSTART_PROJECT, settings, **kwargs)
+    return run_with_credentials(emulator, QUICKSTART_DIR, programs.QUICKSTART_PROJECT, settings, **kwargs)
+
+
+def succeeded(run: ProgramRun) -> ProgramRun:
+    """``run``, checked to have ended without an error."""
+    assert run.error is None, run.error
+    return run
 
 
 def only(run: ProgramRun, type_: str) -> dict[str, Any]:
@@ -79,8 +73,7 @@ def placed(kubernetes_object: dict[str, Any]) -> tuple[str, str]:
 
 
 def assert_no_canaries(run: ProgramRun, *, allowed_in_secrets: bool = False) -> None:
-    """No credential in outputs, resources, the pickled provider, stdout, stderr or the error; with
-    ``allowed_in_secrets`` they may appear inside secret-wrapped values only."""
+    """No credential in outputs, resources, the provider, output or error (or only as secrets)."""
     assert find_text([run.outputs, run.stdout, run.stderr, run.error], CANARY_SECRETS) == []
     assert find_text(run.resources, CANARY_SECRETS, outside_secrets=allowed_in_secrets) == []
     for provider in (resource["provider"] for resource in run.resources if resource["provider"]):
@@ -88,8 +81,6 @@ def assert_no_canaries(run: ProgramRun, *, allowed_in_secrets: bool = False) -> 
 
 
 # -- the root quickstart -----------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("job_id", "title", "status"),
     [(197, "TensorBoard: apiTest-11", "up"), (212, "TensorBoard: mnist-insight", "down")],
@@ -98,8 +89,7 @@ def assert_no_canaries(run: ProgramRun, *, allowed_in_secrets: bool = False) -> 
 def test_quickstart_exports_every_field(
     emulator: ModelArtsEmulator, job_id: int, title: str, status: str
 ) -> None:
-    run = run_quickstart(emulator, str(job_id))
-    assert run.error is None, run.error
+    run = succeeded(run_quickstart(emulator, str(job_id)))
     assert set(run.outputs) == {*OUTPUT_FIELDS, *EXTRA_OUTPUTS}
     expected = outputs_of(emulator, job_id)
     for name in OUTPUT_FIELDS:
@@ -121,8 +111,7 @@ def test_quickstart_exports_a_null_field_as_null_and_preview_sends_nothing(
     emulator: ModelArtsEmulator,
 ) -> None:
     added = emulator.add_job("bare-board", job_desc="", service_url=None, flavor=None, create_time=0)
-    run = run_quickstart(emulator, str(added["job_id"]))
-    assert run.error is None, run.error
+    run = succeeded(run_quickstart(emulator, str(added["job_id"])))
     assert run.value("service_url") is None and run.value("flavor_code") is None
     assert run.value("visualization_job")["service_url"] is run.value("dashboard_tile")["href"] is None
     assert run.value("created_at") == "1970-01-01T00:00:00Z"
@@ -161,8 +150,6 @@ def test_quickstart_fails_with_one_line(
 
 
 # -- examples/stack-reference and examples/lookup-by-name ----------------------------------------
-
-
 def run_stack_reference(emulator: ModelArtsEmulator, referenced: dict[str, Any]) -> ProgramRun:
     """The consumer, with credentials in its config and environment that it must not need."""
     stack = "acme/modelarts-quickstart/prod"
@@ -175,33 +162,23 @@ def run_stack_reference(emulator: ModelArtsEmulator, referenced: dict[str, Any])
 def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: ModelArtsEmulator) -> None:
     host = "tb-197.modelarts.eu-de.example.com"
     emulator.update_job(197, service_url=f"https://{host}:8443/tensorboard/197/?lang=en")
-    quickstart = run_quickstart(emulator, "197")
-    assert quickstart.error is None, quickstart.error
+    quickstart = succeeded(run_quickstart(emulator, "197"))
     # The quickstart's outputs as another stack sees them: top-level nulls are left out.
     referenced = {name: value for name, value in quickstart.values().items() if value is not None}
-    run = run_stack_reference(emulator, referenced)
-    assert run.error is None, run.error
+    run = succeeded(run_stack_reference(emulator, referenced))
     assert only(run, "pulumi:pulumi:StackReference")["inputs"]["name"] == "acme/modelarts-quickstart/prod"
     config_map = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]
     assert placed(config_map) == ("ml-boards", "tensorboard-endpoint")
-    assert config_map["data"] == {
-        "SERVICE_URL": referenced["service_url"],
-        "SERVICE_HOST": host,
-        "JOB_ID": "197",  # numbers cross the StackReference as floats: never "197.0"
-        "JOB_NAME": "apiTest-11",
-        "STATUS_NAME": "RUNNING",
-        "IS_RUNNING": "true",
-    }
+    data = {"SERVICE_URL": referenced["service_url"], "SERVICE_HOST": host, "JOB_NAME": "apiTest-11"}
+    data |= {"JOB_ID": "197", "STATUS_NAME": "RUNNING", "IS_RUNNING": "true"}  # sent as a float: not "197.0"
+    assert config_map["data"] == data
     service = only(run, "kubernetes:core/v1:Service")["inputs"]
     assert placed(service) == ("ml-boards", "tensorboard")
     assert service["spec"] == {"type": "ExternalName", "externalName": host}
-    assert run.values() == {
-        "config_map_name": "tensorboard-endpoint",
-        "service_name": "tensorboard",
-        "external_name": host,
-        "in_cluster_dns": "tensorboard.ml-boards.svc.cluster.local",
-        "job_is_running": True,
-    }
+    exported = {"config_map_name": "tensorboard-endpoint", "service_name": "tensorboard"}
+    exported |= {"external_name": host, "in_cluster_dns": "tensorboard.ml-boards.svc.cluster.local"}
+    exported |= {"job_is_running": True}
+    assert run.values() == exported
     # The consumer reads state only: nothing beyond the quickstart's own GET reached ModelArts.
     assert len(modelarts_requests(emulator)) == 1
     assert_no_canaries(run)
@@ -211,8 +188,7 @@ def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: Mo
 def test_stack_reference_of_a_stopped_job_or_one_without_a_url(emulator: ModelArtsEmulator) -> None:
     url = "https://console.otc.t-systems.com/modelarts2/mindinsight/p/212/"
     stopped = {"job_id": 212.0, "job_name": "mnist-insight", "status_name": "COMPLETED", "is_running": False}
-    run = run_stack_reference(emulator, {**stopped, "service_url": url})
-    assert run.error is None, run.error
+    run = succeeded(run_stack_reference(emulator, {**stopped, "service_url": url}))
     data = only(run, "kubernetes:core/v1:ConfigMap")["inputs"]["data"]
     assert (data["JOB_ID"], data["STATUS_NAME"], data["IS_RUNNING"]) == ("212", "COMPLETED", "false")
     assert only(run, "kubernetes:core/v1:Service")["inputs"]["spec"]["externalName"] == urlsplit(url).hostname
@@ -231,22 +207,14 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
         settings = {f"{project}:{key}": value for key, value in config.items()}
         return run_program(LOOKUP_DIR, project=project, config=settings, env=emulator.environ())
 
-    run = run_lookup(jobName="flowers_vis-2", probeJobId="999")
-    assert run.error is None, run.error
-    assert run.values() == {
-        "job_id": 245,
-        "service_url": flowers["service_url"],
-        "status_name": "RUNNING",
-        "created_at": flowers["created_at"],
-        "output_form_service_url": flowers["service_url"],
-        "output_form_is_running": True,
-        "probe_job_id": "999",
-        "probe_found": False,
-        "probe_job_name": None,
-        "running_job_ids": [197, 245],
-        "running_job_names": ["apiTest-11", "flowers_vis-2"],
-        "running_service_urls": {"197": board["service_url"], "245": flowers["service_url"]},
-    }
+    run = succeeded(run_lookup(jobName="flowers_vis-2", probeJobId="999"))
+    url = flowers["service_url"]
+    exported = {"job_id": 245, "service_url": url, "status_name": "RUNNING", "output_form_service_url": url}
+    exported |= {"created_at": flowers["created_at"], "output_form_is_running": True, "probe_job_id": "999"}
+    exported |= {"probe_found": False, "probe_job_name": None, "running_job_ids": [197, 245]}
+    exported |= {"running_job_names": ["apiTest-11", "flowers_vis-2"]}
+    exported |= {"running_service_urls": {"197": board["service_url"], "245": url}}
+    assert run.values() == exported
     assert run.resources == []  # functions only: nothing is registered, nothing is stored
     assert_no_canaries(run)
     missing = run_lookup(jobName="no-such-board")
@@ -256,7 +224,6 @@ def test_lookup_by_name_outputs_match_the_emulator(emulator: ModelArtsEmulator) 
 
 
 # -- examples/gitops ---------------------------------------------------------------------------
-
 PASSPHRASE = "canary-passphrase-fedcba9876543210"
 GITOPS_KINDS = ["ClusterRoleBinding", "Secret", "ServiceAccount", "Stack"]
 
@@ -270,10 +237,8 @@ def run_gitops(**config: str) -> ProgramRun:
 
 
 def gitops_objects(**config: str) -> tuple[ProgramRun, dict[str, dict[str, Any]]]:
-    """The program's run and the Kubernetes objects it creates, by kind, as the inputs sent to the
-    cluster; credentials reach them only as secrets."""
-    run = run_gitops(**config)
-    assert run.error is None, run.error
+    """The run and the Kubernetes objects it sends, by kind; credentials reach them only as secrets."""
+    run = succeeded(run_gitops(**config))
     objects = {resource["inputs"]["kind"]: resource["inputs"] for resource in run.resources}
     assert sorted(objects) == GITOPS_KINDS and len(run.resources) == len(GITOPS_KINDS)
     assert_no_canaries(run, allowed_in_secrets=True)
@@ -289,19 +254,15 @@ def manifest_objects() -> dict[str, Any]:
 
 @needs_kubernetes
 def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> None:
-    """Every setting the program takes, on a DIY backend (the passphrase instead of a token); the
-    defaults, with a Pulumi Cloud token, are the manifest's (test_gitops_manifest_matches_the_program)."""
+    """Every setting, on a DIY backend (a passphrase); the defaults are the manifest's (tested below)."""
     config = {"namespace": "ml-ops", "projectId": "0a1b2c3", "backend": "s3://state", "stack": "org/q/prod"}
     config |= {"stackResourceName": "vis", "region": "eu-nl", "backendCredential": PASSPHRASE}
     run, objects = gitops_objects(**config, resyncFrequencySeconds="120")
     binding, secret, account, stack = (objects[kind] for kind in GITOPS_KINDS)
     spec = stack["spec"]
     assert placed(account) == placed(stack) == ("ml-ops", "vis") and spec["serviceAccountName"] == "vis"
-    assert (spec["backend"], spec["stack"], spec["resyncFrequencySeconds"]) == (
-        "s3://state",
-        "org/q/prod",
-        120,
-    )
+    frequency = spec["resyncFrequencySeconds"]
+    assert (spec["backend"], spec["stack"], frequency) == ("s3://state", "org/q/prod", 120)
     # The operator's Helm chart creates no workspace identity: the program binds its own.
     assert binding["metadata"]["name"] == "ml-ops:vis:system:auth-delegator"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vis", "namespace": "ml-ops"}]
@@ -321,8 +282,7 @@ def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> Non
 
 
 def test_gitops_manifest_has_what_the_operator_relies_on() -> None:
-    """stack.yaml's Stack: periodic refresh-and-update without new commits, config values that
-    stay strings, and every Secret reference naming a key the Secret holds."""
+    """Periodic refresh-and-update without commits, string config, Secret references the Secret holds."""
     manifest = manifest_objects()
     spec, account = manifest["Stack"]["spec"], manifest["ServiceAccount"]["metadata"]
     assert (spec["refresh"], spec["destroyOnFinalize"]) == (True, False)
@@ -364,7 +324,6 @@ def test_gitops_manifest_matches_the_program() -> None:
 
 
 # -- the resource form in a program ------------------------------------------------------------
-
 #: ``__provider`` as every version of this package has stored it: existing stacks must never see a
 #: ``~__provider`` diff. A by-reference pickle of the provider class with no state, not secret.
 GOLDEN_PROVIDER = (
@@ -372,10 +331,13 @@ GOLDEN_PROVIDER = (
 )
 
 
-def run_resources(emulator: ModelArtsEmulator, directory: Path, body: str, **kwargs: Any) -> ProgramRun:
-    """A program declaring ``VisualizationJob``s, with stack config pointing at the emulator."""
+def run_resources(
+    emulator: ModelArtsEmulator, directory: Path, body: str | list[str], **kwargs: Any
+) -> ProgramRun:
+    """A program (text or lines) declaring ``VisualizationJob``s, with stack config naming the emulator."""
+    body = textwrap.dedent(body) if isinstance(body, str) else "\n".join(body) + "\n"
     header = "import pulumi\nfrom pulumi_modelarts import VisualizationJob\n\nsecret = pulumi.Output.secret\n"
-    write_program(directory, header + textwrap.dedent(body))
+    programs.write_program(directory, header + body)
     config = {**emulator.stack_config(include_project=False), **kwargs.pop("config", {})}
     return run_program(directory, project="resources", config=config, **kwargs)
 
@@ -388,31 +350,20 @@ def test_registration_is_what_the_sdks_dynamic_resource_registers(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
     """The registration bypasses the SDK's per-resource pickling: compare it with the SDK's own."""
-    run = run_resources(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         import pulumi.dynamic
         from pulumi_modelarts.provider import STATE_FIELDS, VisualizationJobProvider
-
-
         class SdkPath(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
             pass
-
-
         def sdk(name, **targets):
             SdkPath(VisualizationJobProvider(), name, {{**dict.fromkeys(STATE_FIELDS), **targets}})
-
-
         place = dict(project_id="{emulator.project_id}", region="eu-de", endpoint="{emulator.url}")
         VisualizationJob("ours", job_id=197, **place)
         sdk("sdk", job_id=197, **place)
         VisualizationJob("ours-plain", job_id="212")
         sdk("sdk-plain", job_id="212", project_id=None, region=None, endpoint=None)
-        """,
-        preview=True,
-    )
-    assert run.error is None, run.error
+        """
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=True))
     resources = registered(run)
     for ours, theirs in (("ours", "sdk"), ("ours-plain", "sdk-plain")):
         mine, sdks = dict(resources[ours]), dict(resources[theirs])
@@ -437,30 +388,20 @@ RELOADS = {
 def test_provider_is_the_same_after_a_reload_and_beside_the_sdks_own_dynamic_resources(
     tmp_path: Path, emulator: ModelArtsEmulator, reload: str
 ) -> None:
-    """A class that is not its module's is pickled by value: code, paths and a lock the provider
-    process cannot restore (it hangs). Other dynamic resources, made by the SDK's own path before and
-    after ours, keep their own ``__provider``."""
+    """A class that is not its module's is pickled by value, which the provider process cannot restore
+    (it hangs). Other dynamic resources, made before and after ours, keep their own ``__provider``."""
     body = f"""
         import importlib, sys
         import pulumi.dynamic
-
-
         class Echo(pulumi.dynamic.ResourceProvider):
             def __init__(self):
                 self.settings = {{"b": 2, "a": {{"z": 1, "y": 2}}}}  # pickled sorted by the SDK's path
-
             def create(self, props):
                 return pulumi.dynamic.CreateResult("echo", props)
-
-
         class EchoResource(pulumi.dynamic.Resource, module="test", name="Echo"):
             pass
-
-
         def echo(name):
             EchoResource(Echo(), name, {{"v": 1}})
-
-
         echo("echo-before")
         {reload}
         VisualizationJob("class-bound-at-import", job_id=197)
@@ -472,8 +413,7 @@ def test_provider_is_the_same_after_a_reload_and_beside_the_sdks_own_dynamic_res
         pulumi_modelarts.VisualizationJob("after-another-reload", job_id=230)
         echo("echo-after")
         """
-    run = run_resources(emulator, tmp_path, body, preview=True, timeout=60)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=True, timeout=60))
     ours = {resource["provider"] for resource in run.of_type(JOB_TYPE) if not resource["provider_secret"]}
     assert (ours, len(run.of_type(JOB_TYPE))) == ({GOLDEN_PROVIDER}, 5)
     echoes = [resource for resource in run.resources if resource["name"].startswith("echo")]
@@ -515,8 +455,7 @@ def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: Mode
         '    pulumi.export(f"{name}.id", job.id)',
         "    pulumi.export(name, pulumi.Output.all(job.service_url, job.job_name, job.status))",
     ]
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body))
     resources = registered(run)
     for name in SECRET_INPUTS:
         # The engine marks outputs secret only by input name; these names cover every output.
@@ -563,8 +502,7 @@ SECRET_FORMS = {
 def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_exports(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """What the mocks record as the stack's exports is what ``pulumi stack output`` shows: the
-    values of a job named by a secret stay secret there, and only a resource ID is plain."""
+    """The exports the mocks record are what ``pulumi stack output`` shows: only a resource ID is plain."""
     calls = {
         f"{form}-{source}" if "{}" in call else form: call.replace("{}", code.format(197)).replace(
             "[]", code.format(8)
@@ -585,16 +523,8 @@ def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_ex
     place = {"project": secret_of(emulator.project_id), "endpoint": secret_of(emulator.url)}
     references = {"organization/quickstart/dev": {"n197": secret_of(197.0), "n8": secret_of(8.0), **place}}
     config = {"resources:n197": "197", "resources:n8": "8", "resources:region": "eu-de"}
-    secret_keys = list(config)
-    run = run_resources(
-        emulator,
-        tmp_path,
-        "\n".join(body) + "\n",
-        config=config,
-        secret_keys=secret_keys,
-        stack_references=references,
-    )
-    assert run.error is None, run.error
+    options = {"config": config, "secret_keys": list(config), "stack_references": references}
+    run = succeeded(run_resources(emulator, tmp_path, body, **options))
     resources = registered(run)
     for name in calls:
         exported = run.exports[name]
@@ -637,8 +567,7 @@ def test_get_takes_a_job_id_in_every_form_the_constructor_does(
         *(f'pulumi.export("{name}", VisualizationJob.get("{name}", {id_}).job_name)' for name, id_ in ids),
     ]
     references = {"organization/quickstart/dev": {"job_id": 197}}
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n", stack_references=references)
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body, stack_references=references))
     assert run.values() == dict.fromkeys(GET_IDS, "apiTest-11")
     assert {name: registered(run)[name]["resource_id"] for name in GET_IDS} == dict.fromkeys(GET_IDS, "197")
     place = {key: registered(run)["place-spelt-otherwise"]["outputs"][key] for key in ("endpoint", "region")}
@@ -673,11 +602,8 @@ def test_an_id_option_takes_what_get_takes_and_reads_nothing_while_a_target_is_u
         "    pulumi.export(name, job.job_name)",
         *(f"read({name!r}, {arguments})" for name, arguments in ID_OPTIONS.items()),
     ]
-    references = {"organization/quickstart/dev": {"job_id": 197.0}}
-    run = run_resources(
-        emulator, tmp_path, "\n".join(body) + "\n", stack_references=references, preview=preview
-    )
-    assert run.error is None, run.error
+    refs = {"organization/quickstart/dev": {"job_id": 197.0}}
+    run = succeeded(run_resources(emulator, tmp_path, body, stack_references=refs, preview=preview))
     unknown = {name for name in ID_OPTIONS if preview and name.startswith("later")}
     for name in ID_OPTIONS:
         output, resource = run.outputs[name], registered(run)[name]
@@ -685,13 +611,10 @@ def test_an_id_option_takes_what_get_takes_and_reads_nothing_while_a_target_is_u
             assert (output["known"], resource["resource_id"]) == (False, rpc.UNKNOWN), name
         else:
             assert (output["value"], resource["resource_id"]) == ("apiTest-11", "197"), name
-        assert output["secret"] == (name == "secret") and (name == "secret") == bool(
-            resource["secret_outputs"]
-        )
+        assert output["secret"] == (name == "secret") == bool(resource["secret_outputs"]), name
     reads = len(ID_OPTIONS) + (not preview) - len(unknown)  # and the board's create, in up
-    assert (
-        modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")] * reads
-    )
+    read = ("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")
+    assert modelarts_requests(emulator) == [read] * reads
 
 
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.
@@ -729,8 +652,7 @@ UNSENDABLE = {
 def test_an_output_of_a_value_the_engine_cannot_carry_is_refused_as_the_value_itself(
     tmp_path: Path, emulator: ModelArtsEmulator, key: str, value: str, form: str
 ) -> None:
-    """Not the SDK's ``ValueError``/``OverflowError`` with a traceback, nor Check's rounded double:
-    the one line a known value gets, as given."""
+    """Not the SDK's ``ValueError``/``OverflowError`` nor Check's rounded double: the known value's line."""
     header = "from decimal import Decimal\nfrom fractions import Fraction\n"
     run = run_resources(emulator, tmp_path, header + form.format(f"pulumi.Output.from_input({value})") + "\n")
     with pytest.raises(InvalidInputError) as known:
@@ -741,9 +663,8 @@ def test_an_output_of_a_value_the_engine_cannot_carry_is_refused_as_the_value_it
 
 
 WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "
-PLAIN = (
-    "endpoint is an Output; get_visualization_jobs() takes plain values. Use get_visualization_jobs_output()"
-)
+PLAIN = "endpoint is an Output; get_visualization_jobs() takes plain values. "
+PLAIN += "Use get_visualization_jobs_output()"
 #: Known inputs each form refuses in the program, named as the argument and shown as given:
 #: name -> (call, start of the one-line message).
 REFUSED_IN_THE_PROGRAM = {
@@ -768,9 +689,8 @@ REFUSED_IN_THE_PROGRAM = {
 def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
-    """What Check or the settings would refuse is refused where the program gives it: over the
-    engine ``2**53 + 1`` would read ``9007199254740992.0``, ``.get`` has no Check, and an override
-    is the function's argument, not the ``modelarts:projectId`` setting."""
+    """Refused where the program gives it: over the engine ``2**53 + 1`` reads ``9007199254740992.0``,
+    ``.get`` has no Check, and an override is the function's argument, not a setting."""
     body = [
         "from pulumi_modelarts import get_visualization_job, get_visualization_jobs",
         f'ENDPOINT, seen = "{emulator.url}", {{}}',
@@ -784,8 +704,7 @@ def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
         "        seen[name] = [[cls.__name__ for cls in type(error).__mro__], str(error)]",
         'pulumi.export("seen", seen)',
     ]
-    run = run_resources(emulator, tmp_path, "\n".join(body) + "\n")
-    assert run.error is None, run.error
+    run = succeeded(run_resources(emulator, tmp_path, body))
     seen = run.value("seen")
     for name, (_, start) in REFUSED_IN_THE_PROGRAM.items():
         mro, message = seen[name]
@@ -799,19 +718,14 @@ def test_get_with_an_unknown_override_reads_nothing_in_preview(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
     overrides = ("endpoint", "region", "project_id")
-    run = run_resources(
-        emulator,
-        tmp_path,
-        f"""
+    body = f"""
         # An attribute another resource has only after `up`: unknown in preview.
         place = pulumi.CustomResource("test:index:Place", "place", {{"value": None}})
         for override in {overrides}:
             pulumi.export(override, VisualizationJob.get(override, 197, **{{override: place.value}}).job_name)
         pulumi.export("known", VisualizationJob.get("known", 212).job_name)
-        """,
-        preview=True,
-    )
-    assert run.error is None, run.error
+        """
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=True))
     for override in overrides:
         assert run.outputs[override]["known"] is False, override  # not the configured place's job
         assert registered(run)[override]["resource_id"] == rpc.UNKNOWN, override
@@ -821,8 +735,7 @@ def test_get_with_an_unknown_override_reads_nothing_in_preview(
 
 @pytest.mark.parametrize("directory", [QUICKSTART_DIR, STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR])
 def test_every_project_declares_its_config(directory: Path) -> None:
-    """Pulumi.yaml: python runtime with pip and a virtualenv, every config key described, every
-    key the program reads declared, and every credential declared secret."""
+    """Pulumi.yaml: python, pip, a virtualenv; each key described, each key read declared, secrets secret."""
     project = yaml.safe_load((directory / "Pulumi.yaml").read_text(encoding="utf-8"))
     runtime, declared = project["runtime"], project.get("config", {})
     assert (runtime["name"], runtime["options"]["toolchain"]) == ("python", "pip")
@@ -846,15 +759,13 @@ def test_every_project_declares_its_config(directory: Path) -> None:
         assert (directory / "README.md").is_file()
 
 
-@pytest.mark.parametrize(
-    ("argv", "cwd"),
-    [
-        (["-m", "benchmarks.sdk_pickle_growth", "200"], REPO_ROOT),
-        ([str(REPO_ROOT / "benchmarks" / "sdk_pickle_growth.py"), "200"], None),
-        ([str(REPO_ROOT / "benchmarks" / "sdk_output_wait.py"), "20", "apart"], None),
-    ],
-    ids=["pickle-growth-as-module", "pickle-growth-as-script", "output-wait-as-script"],
-)
+BENCHMARKS = REPO_ROOT / "benchmarks"
+REPRODUCTIONS = {"pickle-growth-as-module": (["-m", "benchmarks.sdk_pickle_growth", "200"], REPO_ROOT)}
+REPRODUCTIONS["pickle-growth-as-script"] = ([str(BENCHMARKS / "sdk_pickle_growth.py"), "200"], None)
+REPRODUCTIONS["output-wait-as-script"] = ([str(BENCHMARKS / "sdk_output_wait.py"), "20", "apart"], None)
+
+
+@pytest.mark.parametrize(("argv", "cwd"), REPRODUCTIONS.values(), ids=REPRODUCTIONS)
 def test_the_sdk_reproductions_run_as_documented_or_as_scripts(
     argv: list[str], cwd: Path | None, tmp_path: Path
 ) -> None:

@@ -1,6 +1,5 @@
-"""Every answer takes one path (bytes, JSON value, model, "is it the job we asked for"), numbers
-must be finite, only ModelArts' own codes mean "not found", nothing a server echoes back carries
-a secret into an error; and the model's coercions, tolerance, strictness and derived values."""
+"""Every answer takes one path (bytes, JSON, model, "the job we asked for?"): numbers finite, only
+ModelArts' codes mean "not found", no echoed secret in an error; the model's coercions and values."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import itertools
 import json
 import pickle
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from typing import Any
 
 import pytest
@@ -69,6 +68,13 @@ class Scripted(RawServer):
 
     def client(self, **overrides: Any) -> closing[ModelArtsClient]:
         return closing(ModelArtsClient(settings_for(self.url, **overrides)))
+
+
+@contextmanager
+def paging(pages: Callable[[int], Any], **overrides: Any) -> Iterator[tuple[PagingServer, ModelArtsClient]]:
+    """A server answering page N with ``pages(N)`` and a client of it."""
+    with PagingServer(pages) as server, ModelArtsClient(settings_for(server.url, **overrides)) as client:
+        yield server, client
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +138,7 @@ def _listing(*jobs: dict[str, Any], total: int = 6) -> bytes:
 def test_a_listing_that_repeats_itself_or_ignores_its_filter_is_refused(
     server: Scripted, page: bytes, status: int | None, fragment: str
 ) -> None:
-    """A server that ignores ``page`` would be read for ever, and one that ignores ``status`` would
-    hand over jobs that were not asked for."""
+    """Ignoring ``page`` would be read for ever; ignoring ``status`` hands over jobs not asked for."""
     server.answer, before = reply(200, page), len(server.heads)
     with server.client() as client, pytest.raises(InvalidResponseError, match=fragment):
         list(client.list_visualization_jobs(status=status, per_page=2))
@@ -153,11 +158,8 @@ def made_up_pages(size: int, total: int | None) -> Callable[[int], dict[str, Any
 )
 def test_a_listing_that_never_ends_is_refused_before_it_fills_memory(size: int, total: int | None) -> None:
     """Before, such a server was read for 1,000 pages: a million jobs, over a GiB of memory."""
-    with (
-        PagingServer(made_up_pages(size, total)) as server,
-        closing(ModelArtsClient(settings_for(server.url))) as client,
-        pytest.raises(InvalidResponseError, match=f"holds over {MAX_LISTED_JOBS} jobs"),
-    ):
+    refused = pytest.raises(InvalidResponseError, match=f"holds over {MAX_LISTED_JOBS} jobs")
+    with paging(made_up_pages(size, total)) as (server, client), refused:
         list(client.list_visualization_jobs())
     assert server.list_requests() == MAX_LISTED_JOBS // size + 1
 
@@ -166,8 +168,7 @@ _ONE_TO_25 = list(range(1, 26))
 
 
 def changed_once(change: Callable[[list[int]], object], *, total: bool = True) -> Callable[[int], Any]:
-    """Jobs 1-25, 10 a page, that ``change`` alters once, after page 1 was read (a job created or
-    deleted while the pages are read, as in a busy project)."""
+    """Jobs 1-25, 10 a page, altered once by ``change`` after page 1 was read (a busy project)."""
     ids, changed = list(_ONE_TO_25), list[object]()
 
     def page(number: int) -> dict[str, Any]:
@@ -179,6 +180,16 @@ def changed_once(change: Callable[[list[int]], object], *, total: bool = True) -
     return page
 
 
+TEN_A_PAGE = pages_of(10)
+
+
+def from_page(number: int, answer: Any, pages: Callable[[int], Any] = TEN_A_PAGE) -> Callable[[int], Any]:
+    """``pages`` before page ``number``, then ``answer`` for every page."""
+    return lambda page: pages(page) if page < number else answer
+
+
+TEN_OF_25, TWO_OF_4 = "ended at page 2 with 10 of the 25", "ended at page 2 with 2 of the 4"
+EMPTY_PAGE_OF_4, NO_ORDER = {"job_total_count": 4, "jobs": []}, [listed_job(n) for n in (3, 1, 4, 2)]
 _WHOLE_LIST = {"job_total_count": 3, "jobs": [listed_job(n) for n in (1, 2, 3)]}
 #: name -> (the server's page N, jobs listed or a typed error, list requests at most). Each server
 #: pages its own way: the jobs are all of them, sorted, or the listing is refused, never a part of it.
@@ -194,43 +205,19 @@ LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
     "one page, counted null": (lambda page: {**pages_of(1000)(page), "job_total_count": None}, _ONE_TO_25, 2),
     "the whole list for every page": (lambda page: _WHOLE_LIST, [1, 2, 3], 1),
     "the whole list for every page, no count": (lambda page: {"jobs": _WHOLE_LIST["jobs"]}, [1, 2, 3], 2),
-    "the first page for every page": (lambda page: pages_of(10)(1), "ended at page 2 with 10 of the 25", 2),
-    "an empty page in the middle": (
-        lambda page: pages_of(2, 4)(page) if page != 2 else {"job_total_count": 4, "jobs": []},
-        "ended at page 2 with 2 of the 4",
-        2,
-    ),
+    "the first page for every page": (lambda page: pages_of(10)(1), TEN_OF_25, 2),
+    "an empty page in the middle": (from_page(2, EMPTY_PAGE_OF_4, pages_of(2, 4)), TWO_OF_4, 2),
     # An empty array serialised as null (as Jackson does) is an empty page; it still ends a listing.
     "no jobs, listed as null": (lambda page: {"job_total_count": 0, "jobs": None}, [], 1),
     "no jobs, listed as null, no count": (lambda page: {"is_success": True, "jobs": None}, [], 1),
-    "null after the first page": (
-        lambda page: pages_of(10)(1) if page == 1 else {"job_total_count": 25, "jobs": None},
-        "ended at page 2 with 10 of the 25",
-        2,
-    ),
+    "null after the first page": (from_page(2, {"job_total_count": 25, "jobs": None}), TEN_OF_25, 2),
     "a job on two pages": (lambda page: pages_of(2, 5)(page) | pages_of(2, 5)(page - 1), [1, 2, 3, 4, 5], 3),
-    "jobs in no order": (
-        lambda page: {"jobs": [listed_job(n) for n in (3, 1, 4, 2)][: 4 // page]},
-        [1, 2, 3, 4],
-        2,
-    ),
-    "throttled on page 2": (
-        lambda page: pages_of(10)(page) if page == 1 else reply(429, {"error_code": "APIG.0308"}),
-        "ThrottledError",
-        2,
-    ),
-    "503 on page 3": (
-        lambda page: pages_of(10)(page) if page < 3 else reply(503, "<html>"),
-        "ServiceError",
-        3,
-    ),
+    "jobs in no order": (lambda page: {"jobs": NO_ORDER[: 4 // page]}, [1, 2, 3, 4], 2),
+    "throttled on page 2": (from_page(2, reply(429, {"error_code": "APIG.0308"})), "ThrottledError", 2),
+    "503 on page 3": (from_page(3, reply(503, "<html>")), "ServiceError", 3),
     "made-up jobs for every page": (lambda page: pages_of(1, 10**6)(page), "past 1000 pages", 1000),
     # Jobs that come or go while the pages are read shift the pages after them: read again.
-    "deleted on page 1 while read": (
-        changed_once(lambda ids: ids.remove(3)),
-        [*_ONE_TO_25[:2], *_ONE_TO_25[3:]],
-        6,
-    ),
+    "deleted on page 1 while read": (changed_once(lambda ids: ids.remove(3)), sorted({*_ONE_TO_25} - {3}), 6),
     "deleted on page 2 while read": (
         changed_once(lambda ids: ids.remove(12)),
         [*_ONE_TO_25[:11], *_ONE_TO_25[12:]],
@@ -255,15 +242,10 @@ LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
 @pytest.mark.parametrize("case", LISTINGS.values(), ids=LISTINGS.keys())
 def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: Any) -> None:
     pages, expected, most = case
-    with (
-        PagingServer(pages) as server,
-        closing(ModelArtsClient(settings_for(server.url, max_retries=0))) as client,
-    ):
+    with paging(pages, max_retries=0) as (server, client):
         listed = client.list_visualization_jobs()
         try:
-            outcome: Any = [
-                job.job_id for job in itertools.islice(listed, 1)
-            ]  # nothing before the whole list
+            outcome: Any = [job.job_id for job in itertools.islice(listed, 1)]  # none before all
             outcome += [job.job_id for job in listed]
         except ModelArtsError as exc:
             outcome = f"{type(exc).__name__}: {exc}"
@@ -276,11 +258,7 @@ def test_a_listing_is_whole_and_sorted_or_refused_however_a_server_pages(case: A
 def test_a_listing_that_keeps_changing_says_to_try_again() -> None:
     """Not that the endpoint is wrong: the account is busy."""
     changing = LISTINGS["a count that changes on every page"][0]
-    with (
-        PagingServer(changing) as server,
-        closing(ModelArtsClient(settings_for(server.url, max_retries=0))) as client,
-        pytest.raises(InvalidResponseError) as refused,
-    ):
+    with paging(changing, max_retries=0) as (_, client), pytest.raises(InvalidResponseError) as refused:
         list(client.list_visualization_jobs())
     assert refused.value.hint == "Jobs are being created or deleted: try again, or narrow the listing"
 
@@ -291,17 +269,12 @@ def test_a_job_on_two_pages_is_taken_as_last_listed() -> None:
         1: [listed_job(1), {**listed_job(2), "status": 7}],
         2: [{**listed_job(2), "status": 11}, listed_job(3)],
     }
-    with (
-        PagingServer(lambda page: {"job_total_count": 3, "jobs": pages.get(page, [])}) as server,
-        closing(ModelArtsClient(settings_for(server.url))) as client,
-    ):
+    with paging(lambda page: {"job_total_count": 3, "jobs": pages.get(page, [])}) as (_, client):
         listed = client.list_visualization_jobs(sort_by="status", per_page=2)
         assert [(job.job_id, job.status) for job in listed] == [(1, 8), (3, 8), (2, 11)]
 
 
 # -- non-finite numbers (defect 6) -------------------------------------------------------------
-
-
 @pytest.mark.reliability("non-finite numbers")
 @pytest.mark.parametrize("field", ["remaining_duration", "duration", "create_time", "status"])
 @pytest.mark.parametrize("number", NON_FINITE)
@@ -315,8 +288,6 @@ def test_non_finite_numbers_are_refused(server: Scripted, field: str, number: st
 
 
 # -- only ModelArts' own codes mean "not found" (defect 7) ----------------------------------------
-
-
 @pytest.mark.reliability("foreign 404s")
 @pytest.mark.parametrize("answer", FOREIGN_NOT_FOUNDS.values(), ids=FOREIGN_NOT_FOUNDS.keys())
 def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
@@ -358,9 +329,8 @@ def test_a_404_that_is_not_a_missing_job_says_so_truthfully(server: Scripted, co
     assert "without a ModelArts error code" not in f"{listed.value} {read.value}"
     assert "unexpected HTTP 404" in str(listed.value) and (code or "nope") in str(listed.value)
     if read.type is InvalidResponseError:
-        assert "HTTP 404 without a ModelArts not-found code, so not taken for a missing job" in str(
-            read.value
-        )
+        said = "HTTP 404 without a ModelArts not-found code, so not taken for a missing job"
+        assert said in str(read.value)
 
 
 @pytest.mark.parametrize("location", [b"https://login.example/f\xfcr", b"\xff\xfe", b"/ok"])
@@ -379,16 +349,13 @@ def test_a_3xx_without_a_location_says_its_status_not_a_redirect(server: Scripte
 
 
 def test_requests_still_trips_over_a_location_that_is_not_utf8(server: Scripted) -> None:
-    """The upstream bug the transport works around by sending on the adapter (psf/requests#4926):
-    when this test fails, requests has fixed it."""
+    """psf/requests#4926, worked around by sending on the adapter: fails once requests fixes it."""
     server.answer = b"HTTP/1.1 302 Found\r\nLocation: /f\xfcr\r\nContent-Length: 0\r\n\r\n"
     with pytest.raises(UnicodeDecodeError):
         requests.get(server.url, allow_redirects=False, timeout=10)
 
 
 # -- secrets echoed by a server (defect 2) -------------------------------------------------------
-
-
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[tuple[EchoServer, RawServer]]:
     echo = EchoServer()
@@ -483,8 +450,7 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
 
 
 def echo_error(echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str) -> str:
-    """The error (text and details) of a read at the echo server while it answers ``answer(secret)``
-    after a password login: ``secret`` names the issued token or the password."""
+    """The error (text, details) of a password login's read while the server answers ``answer(secret)``."""
     echo, raw = echo_server
     echo.echo, echo.secret = answer, ISSUED_TOKEN if secret == "token" else PASSWORD
     with pytest.raises(ModelArtsError) as caught:
@@ -517,8 +483,7 @@ def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
 def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_the_cut(
     echo_server: tuple[EchoServer, RawServer], offset: int, secret: str
 ) -> None:
-    """An unasked Content-Encoding is named by its first 40 characters: cut first, an echo starting
-    at character 28 left 12 of the secret, too few for a prefix to be recognised."""
+    """Cut to 40 characters first, an echo at character 28 leaves 12: too few to be recognised."""
     text = echo_error(
         echo_server, lambda value: reply(200, JOB_197, Content_Encoding="x" * offset + value), secret
     )
@@ -532,8 +497,7 @@ def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_
 def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
     echo_server: tuple[EchoServer, RawServer], place: str, secret: str
 ) -> None:
-    """urllib3 logs, at WARNING, the exception it retries after (which quotes the status line) and
-    header lines it cannot parse; a retry, and every logger at DEBUG, show the place to the log."""
+    """urllib3 logs the exception it retries after (it quotes the status line) and unreadable header lines."""
     echo, raw = echo_server
     echo.echo, echo.secret = LOGGED_ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
     settings = dataclasses.replace(EchoServer.settings(raw.url), max_retries=1)
@@ -545,18 +509,10 @@ def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
 
 
 # -- the model ----------------------------------------------------------------------------------
-
-DOC_SAMPLE: dict[str, Any] = {
-    "duration": 33000,
-    "job_name": "apiTest-11",
-    "create_time": 1565149736000,
-    "train_url": "/wph-test/zl-test/Flowers-Set/ApiTest/",
-    "job_id": 197,
-    "job_desc": "ModelArts API Dialtest",
-    "resource_id": "e17dd874-b5e0-4e9b-aaf0-22b045ad8571",
-    "status": 7,
-    "service_url": "https://console.otc.t-systems.com/modelarts2/tensorboard/p/197/",
-}
+DOC_SAMPLE: dict[str, Any] = {"duration": 33000, "job_name": "apiTest-11", "create_time": 1565149736000}
+DOC_SAMPLE |= {"train_url": "/wph-test/zl-test/Flowers-Set/ApiTest/", "job_id": 197, "status": 7}
+DOC_SAMPLE |= {"job_desc": "ModelArts API Dialtest", "resource_id": "e17dd874-b5e0-4e9b-aaf0-22b045ad8571"}
+DOC_SAMPLE |= {"service_url": "https://console.otc.t-systems.com/modelarts2/tensorboard/p/197/"}
 MISSING = object()
 
 
@@ -624,17 +580,11 @@ def test_status_names_unknown_codes_and_is_running(status: int, name: str | None
     assert job.is_running is (status == 8)
 
 
-@pytest.mark.parametrize(
-    ("create_time", "created_at"),
-    [
-        (1565149736000, "2019-08-07T03:48:56Z"),
-        (1565149736123, "2019-08-07T03:48:56.123Z"),
-        (0, "1970-01-01T00:00:00Z"),
-        (None, None),
-    ],
-)
-def test_created_at_is_utc_rfc3339(
-    create_time: int | None, created_at: str | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+CREATED_AT = [(1565149736000, "2019-08-07T03:48:56Z"), (1565149736123, "2019-08-07T03:48:56.123Z")]
+CREATED_AT += [(0, "1970-01-01T00:00:00Z"), (None, None)]
+
+
+@pytest.mark.parametrize(("create_time", "created_at"), CREATED_AT)
+def test_created_at_is_utc_rfc3339(create_time: int | None, created_at: str | None, monkeypatch: Any) -> None:
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # a local zone must not leak into the value
     assert JobModel.model_validate({**DOC_SAMPLE, "create_time": create_time}).created_at == created_at

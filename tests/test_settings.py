@@ -41,6 +41,11 @@ def cloud_files(clouds: Path, secure: Path | None = None) -> dict[str, str]:
     return environ | ({"OS_CLIENT_SECURE_FILE": str(secure)} if secure else {})
 
 
+def files_for(which: str, path: Path, other: Path) -> dict[str, str]:
+    """The variables naming ``path`` as ``which`` (clouds.yaml or secure.yaml) and ``other`` as the other."""
+    return cloud_files(*((path, other) if which == "clouds.yaml" else (other, path)))
+
+
 def ca_bundle_in(source: str, value: str, tmp_path: Path) -> dict[str, dict[str, str]]:
     """Settings sources naming the CA bundle ``value`` in ``source`` (a key, a variable or clouds.yaml)."""
     if source == "stack config":
@@ -66,25 +71,18 @@ def test_defaults_follow_the_terraform_providers() -> None:
 OTC_EU_DE = "https://modelarts.eu-de.otc.t-systems.com"
 
 
-@pytest.mark.parametrize(
-    ("environ", "spelt"),
-    [
-        ({"HW_REGION_NAME": "EU-DE", "HW_CLOUD": "OTC.T-Systems.com"}, {"resolved_endpoint": OTC_EU_DE}),
-        (
-            {"HW_PROJECT_ID": "6F0C1B1F2A3D4E5F8A9B0C1D2E3F4A5B"},
-            {"project_id": "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"},
-        ),
-        (
-            {"MODELARTS_ENDPOINT": "HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//"},
-            {"resolved_endpoint": OTC_EU_DE},
-        ),
-        ({"HW_AUTH_URL": "https://IAM.example:0443/v3/"}, {"resolved_auth_url": "https://iam.example/v3"}),
-        (
-            {"MODELARTS_ENDPOINT": "https://[2001:DB8:0::1]:8443/"},
-            {"resolved_endpoint": "https://[2001:db8::1]:8443"},
-        ),
-    ],
-)
+PROJECT_ID = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
+#: (variables, the setting they resolve to, in its one spelling)
+SPELLINGS = [({"HW_REGION_NAME": "EU-DE", "HW_CLOUD": "OTC.T-Systems.com"}, {"resolved_endpoint": OTC_EU_DE})]
+SPELLINGS += [({"HW_PROJECT_ID": PROJECT_ID.upper()}, {"project_id": PROJECT_ID})]
+ENDPOINTS = {"HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//": OTC_EU_DE}
+ENDPOINTS["https://[2001:DB8:0::1]:8443/"] = "https://[2001:db8::1]:8443"
+SPELLINGS += [({"MODELARTS_ENDPOINT": given}, {"resolved_endpoint": one}) for given, one in ENDPOINTS.items()]
+AUTH_URL = {"HW_AUTH_URL": "https://IAM.example:0443/v3/"}
+SPELLINGS += [(AUTH_URL, {"resolved_auth_url": "https://iam.example/v3"})]
+
+
+@pytest.mark.parametrize(("environ", "spelt"), SPELLINGS)
 def test_a_place_is_resolved_in_one_spelling(environ: dict[str, str], spelt: dict[str, str]) -> None:
     """What names the place read (compared with state, stored as ``endpoint``) has one spelling."""
     settings = Settings.from_sources(environ={**AKSK, **environ})
@@ -161,10 +159,7 @@ INVALID |= {"readTimeout": ["NaN"], "connectTimeout": ["1e999", "ten"], "insecur
         ("projectId", "a/b", "projectId may only contain"),
         ("endpoint", "http://example.com", "https://"),
         ("cloud", "bad host/x", "cloud"),
-        *(
-            ("cloud", value, "cloud must be a domain name")
-            for value in ["otc.t-systems.com/", "otc.example/v3"]
-        ),
+        *(("cloud", url, "cloud must be a domain name") for url in ["otc.t-systems.com/", "otc.example/v3"]),
     ],
 )
 def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, fragment: str) -> None:
@@ -235,30 +230,25 @@ def test_region_override_drops_the_configured_project() -> None:
         base.with_overrides(project_id="../../x")
 
 
+EU_NL = {"region": "EU-NL", "endpoint": "https://modelarts.eu-nl.otc.t-systems.com/"}
+AP_SOUTHEAST_1 = {"endpoint": "https://modelarts.ap-southeast-1.otc.t-systems.com"}
+
+
 @pytest.mark.parametrize(
     ("environ", "overrides", "same_as"),
     [
         ({}, {"endpoint": "https://modelarts.eu-de.otc.t-systems.com"}, {}),
         ({}, {"endpoint": "HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//"}, {}),
         ({}, {"region": "Eu-De", "endpoint": "https://MODELARTS.eu-de.otc.t-systems.com:443"}, {}),
-        (
-            {},
-            {"region": "EU-NL", "endpoint": "https://modelarts.eu-nl.otc.t-systems.com/"},
-            {"region": "eu-nl"},
-        ),
+        ({}, EU_NL, {"region": "eu-nl"}),
         ({"HW_CLOUD": "MyHuaweiCloud.com"}, {"endpoint": "https://modelarts.eu-de.myhuaweicloud.com/"}, {}),
-        (
-            {"HW_REGION_NAME": "AP-SOUTHEAST-1"},
-            {"endpoint": "https://modelarts.ap-southeast-1.otc.t-systems.com"},
-            {},
-        ),
+        ({"HW_REGION_NAME": "AP-SOUTHEAST-1"}, AP_SOUTHEAST_1, {}),
     ],
 )
 def test_an_override_naming_the_endpoint_the_place_resolves_to_shares_its_client(
     environ: dict[str, str], overrides: dict[str, str], same_as: dict[str, str]
 ) -> None:
-    """A function's or resource's ``endpoint`` spelling out the endpoint derived from region and
-    cloud is the same place: the same settings, so one client, one token and one project lookup."""
+    """The endpoint region and cloud derive, spelt out, is the same place: one client, token, lookup."""
     from pulumi_modelarts.client import shared_client
 
     base = Settings.from_sources(environ={**PASSWORD_LOGIN, **environ})
@@ -392,27 +382,17 @@ def test_an_unusable_clouds_yaml_is_one_configuration_error_line(
         path.write_bytes(content)
     good = write(tmp_path / "good.yaml", "clouds: {c: {verify: true}}")
     with pytest.raises(ConfigurationError) as caught:
-        Settings.from_sources(
-            environ=cloud_files(*((path, good) if which == "clouds.yaml" else (good, path)))
-        )
+        Settings.from_sources(environ=files_for(which, path, good))
     message = str(caught.value)
     assert fragment in message and "\n" not in message and "Traceback" not in message
     assert str(path) in message and CANARY.password[:8] not in message
 
 
 #: What YAML 1.1 (and JSON) would read as a number, and the text it was: kept as written.
-NUMBERS_AS_WRITTEN = {
-    "octal": "0123",  # YAML 1.1: 83
-    "octal project": "01234567012345670123456701234567",
-    "underscores": "1_000",
-    "hex": "0x1F",
-    "sexagesimal": "1:20",
-    "a trailing zero": "1.50",
-    "exponent": "1.0e+3",
-    "infinity": ".inf",
-    "not a number": ".NaN",
-    "leading zeros": "007",
-}
+NUMBERS_AS_WRITTEN = {"octal": "0123", "octal project": "01234567012345670123456701234567"}  # YAML 1.1: 83
+NUMBERS_AS_WRITTEN |= {"underscores": "1_000", "hex": "0x1F", "sexagesimal": "1:20", "exponent": "1.0e+3"}
+NUMBERS_AS_WRITTEN |= {"a trailing zero": "1.50", "infinity": ".inf", "not a number": ".NaN"}
+NUMBERS_AS_WRITTEN |= {"leading zeros": "007"}
 
 
 @pytest.mark.parametrize(
@@ -426,8 +406,7 @@ NUMBERS_AS_WRITTEN = {
 def test_numbers_in_clouds_yaml_are_read_as_the_text_written(
     written: str, suffix: str, tmp_path: Path
 ) -> None:
-    """An unquoted ``project_id: 0123`` or password is the text in the file (a cloud's name too),
-    never the number YAML 1.1 would make of it; JSON numbers likewise."""
+    """An unquoted ``0123`` (a project, password or cloud name) is its text, not YAML 1.1's number."""
     project = written if written.isdigit() else "0123"
     if suffix == ".json":
         entry = f'{{"auth": {{"ak": {written}, "sk": {written}, "project_id": "{project}"}}}}'
@@ -449,9 +428,7 @@ def test_clouds_yaml_is_read_in_the_encodings_editors_save(which: str, encoding:
     path = tmp_path / which
     path.write_bytes(data.encode(encoding))
     other = write(tmp_path / "other.yaml", "clouds: {c: {}}")
-    settings = Settings.from_sources(
-        environ=cloud_files(*((path, other) if which == "clouds.yaml" else (other, path)))
-    )
+    settings = Settings.from_sources(environ=files_for(which, path, other))
     keys = (value_of(settings, "access_key"), value_of(settings, "secret_key"))
     assert (settings.region, keys) == ("eu-nl", ("AK-1", "SK-\u00e4-2"))
 
@@ -464,9 +441,7 @@ def test_clouds_yaml_is_read_in_the_encodings_editors_save(which: str, encoding:
 def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
     folder: str, suffix: str, secure_variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The current directory, then the XDG and the plain ~/.config/openstack, under each ending
-    openstacksdk reads (a .json file as JSON: indented with tabs, it is no YAML); secure.yaml from its
-    variable; the cloud entry's insecure key is read."""
+    """Where and under each ending openstacksdk reads (a .json as JSON: tab-indented, it is no YAML)."""
     home, work = tmp_path / "home", tmp_path / "work"
     where = {"cwd": work, "XDG_CONFIG_HOME": tmp_path / "xdg/openstack"}.get(
         folder, home / ".config/openstack"
@@ -485,7 +460,6 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
 
 
 # -- credentials from files and shells (issue 7, defect 1) ---------------------------------------
-
 #: clouds.yaml names of the credential settings (in the entry's "auth" mapping).
 CLOUDS_NAMES = {"access_key": "ak", "secret_key": "sk", "auth_token": "token", "user_name": "username"}
 CLOUDS_NAMES |= {"security_token": "security_token", "password": "password"}
@@ -555,16 +529,12 @@ def test_control_characters_in_credentials_are_refused_without_showing_them(
 def test_a_credential_that_is_only_padding_is_not_set(
     field: str, source: str, blank: str, tmp_path: Path
 ) -> None:
-    """The next source is read as if the blank one were not there: the variable after stack
-    config, clouds.yaml after secure.yaml, the default after clouds.yaml."""
+    """The next source is read as if the blank one were not there."""
     key, name = KEYS_BY_FIELD[field], CLOUDS_NAMES[field]
     value = None if source == "clouds.yaml" else "Value-9f8e"
     secure = {"auth": {name: blank}} if source == "secure.yaml" else {}
     clouds = {"auth": {name: value or blank}, "region_name": blank, "cacert": blank}
-    files = [
-        write(tmp_path / name, json.dumps({"clouds": {"c": entry}}))
-        for name, entry in (("c", clouds), ("s", secure))
-    ]
+    files = [write(tmp_path / n, json.dumps({"clouds": {"c": e}})) for n, e in (("c", clouds), ("s", secure))]
     environ = cloud_files(*files)
     if source == "stack config":
         environ = {key.env[0]: "Value-9f8e"}
@@ -586,7 +556,6 @@ def test_header_credentials_must_be_ascii_and_the_others_may_be_any_text(field: 
 
 
 # -- file settings (defect 8) --------------------------------------------------------------------
-
 CA_SOURCES = ["stack config", "HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
 CA_SOURCES += ["clouds.yaml"]
 #: CA bundle files that exist but hold no PEM certificate that loads.
@@ -634,7 +603,6 @@ def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) 
 
 
 # -- endpoints (defect 9) ------------------------------------------------------------------------
-
 ENDPOINT_KEYS = {"endpoint": "modelarts:endpoint", "authUrl": "modelarts:authUrl", "cloud": "modelarts:cloud"}
 HOST = "https://modelarts.example.com"
 CONTROL_IN_URL = [*(HOST + tail for tail in ("\n", "\r\n", "/\x00", "/v1\x7f", "\x85", "\u2028", " /v1"))]
@@ -672,8 +640,7 @@ def test_credentials_in_endpoint_urls_are_refused_and_not_repeated(key: str, val
 
 
 def test_merge_keys_and_a_kubernetes_secret_mount_are_read(tmp_path: Path) -> None:
-    """A cloud built from an anchor with ``<<:`` and one key overridden (no key written twice), in a
-    clouds.yaml that is a symlink through ``..data`` into a timestamped folder, as a Secret volume is."""
+    """``<<:`` with a key overridden, in a clouds.yaml linked through ``..data`` as a Secret volume is."""
     version = tmp_path / "..2026_11_30_17_00_00.1"
     version.mkdir()
     base = "base: &base {region_name: eu-nl, auth: {ak: AK-1, sk: SK-1}}\n"
@@ -689,8 +656,7 @@ def test_merge_keys_and_a_kubernetes_secret_mount_are_read(tmp_path: Path) -> No
 def test_a_cloud_name_with_invisible_characters_is_shown_escaped(
     name: str, source: str, tmp_path: Path
 ) -> None:
-    """A name from a Secret file or a shell (``c`` and a line break) is not the entry ``c``: the one
-    line says which characters are in it, not a blank that reads as ``c``."""
+    """``c`` and a line break from a Secret file is not ``c``: the line shows the characters."""
     environ = cloud_files(write(tmp_path / "clouds.yaml", "clouds: {c: {auth: {ak: a, sk: b}}}"))
     config = {source: name} if source.startswith("modelarts:") else {}
     environ |= {} if config else {"OS_CLOUD": name}
@@ -711,12 +677,10 @@ COMMENTED_OUT = {
 @pytest.mark.parametrize("which", ["clouds.yaml", "secure.yaml"])
 @pytest.mark.parametrize("commented", COMMENTED_OUT)
 def test_a_mapping_commented_out_in_clouds_yaml_is_unset(commented: str, which: str, tmp_path: Path) -> None:
-    """A cloud entry, its ``auth`` or all of ``clouds`` left empty adds nothing and takes nothing away:
-    the other file still supplies the rest."""
+    """An entry, ``auth`` or ``clouds`` left empty adds nothing: the other file supplies the rest."""
     text, region = COMMENTED_OUT[commented]
     keys = write(tmp_path / "keys.yaml", "clouds: {c: {auth: {ak: AK-1, sk: SK-1}}}")
-    files = (write(tmp_path / which, text), keys)
-    settings = Settings.from_sources(environ=cloud_files(*(files if which == "clouds.yaml" else files[::-1])))
+    settings = Settings.from_sources(environ=files_for(which, write(tmp_path / which, text), keys))
     assert (settings.region, value_of(settings, "access_key")) == (region, "AK-1")
 
 
@@ -724,8 +688,7 @@ def test_a_mapping_commented_out_in_clouds_yaml_is_unset(commented: str, which: 
 def test_clouds_yaml_is_looked_up_for_a_user_without_a_home(
     xdg: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A container's UID with no passwd entry and no HOME: the other places are still searched, and a
-    cloud found nowhere is the one-line error, not Python's "Could not determine home directory"."""
+    """A container UID without passwd entry or HOME: the one-line error, not "Could not determine home"."""
     import pwd
 
     def no_entry(uid: int) -> pwd.struct_passwd:
@@ -740,7 +703,6 @@ def test_clouds_yaml_is_looked_up_for_a_user_without_a_home(
     if xdg:
         assert Settings.from_sources(environ=environ).access_key is not None
     else:
-        with pytest.raises(
-            ConfigurationError, match=r"cloud 'c' is not defined in clouds.yaml \(no file found\)"
-        ):
+        nowhere = r"cloud 'c' is not defined in clouds.yaml \(no file found\)"
+        with pytest.raises(ConfigurationError, match=nowhere):
             Settings.from_sources(environ=environ)
