@@ -199,10 +199,9 @@ class Settings:
             if (proxy := settings.proxy_for(url)) is not None:
                 field = f"{urlsplit(url).scheme}_proxy"
                 try:
-                    checked: dict[str, Any] = {field: SecretStr(_proxy_url(proxy))}
+                    _check_proxy(proxy)
                 except ValueError as exc:
                     raise ConfigurationError(f"invalid {_proxy_name(field)}: {exc}") from None
-                settings = dataclasses.replace(settings, **checked)
         if settings.ca_cert_file is not None and not settings.insecure:
             _check_ca_bundle(settings.ca_cert_file)
         return settings
@@ -245,7 +244,6 @@ class Settings:
 
     @property
     def verify(self) -> bool | str:
-        """The ``requests`` ``verify`` value."""
         return False if self.insecure else self.ca_cert_file or True
 
     def auth_mode(self) -> Literal["token", "aksk", "password"]:
@@ -350,8 +348,8 @@ def _proxy_name(field: str) -> str:
     return f"proxy ({', '.join(PROXY_VARIABLES[field])})"
 
 
-def _proxy_url(url: str) -> str:
-    """``url``, if requests can send through it: only HTTP(S) proxies are supported."""
+def _check_proxy(url: str) -> None:
+    """ValueError unless requests can send through ``url``: only HTTP(S) proxies are supported."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -368,7 +366,6 @@ def _proxy_url(url: str) -> str:
         raise ValueError("contains whitespace or a control character")
     if max(userinfo, default="\0") > "\xff":  # requests sends them as Latin-1, or fails
         raise ValueError("its user name and password must be Latin-1 text (percent-encoded or not)")
-    return url
 
 
 def bypasses_proxy(host: str, no_proxy: str) -> bool:
