@@ -104,15 +104,12 @@ class _Secrets:
             while len(self._values) > _MAX_SECRETS:
                 del self._values[next(iter(self._values))]
 
-    def _compiled(self) -> tuple[Matcher, Matcher] | None:
+    def redact(self, text: str) -> str:
         with self._lock:
             if self._matcher is None and self._values:
                 forms = {form.translate(_ASCII_FOLD) for value in self._values for form in _forms(value)}
                 self._matcher = (_matcher(forms), _matcher({form[::-1] for form in forms}))
-            return self._matcher
-
-    def redact(self, text: str) -> str:
-        matchers = self._compiled()
+            matchers = self._matcher
         if matchers is None:
             return text
         prefixes, suffixes = matchers
