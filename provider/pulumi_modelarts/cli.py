@@ -1,8 +1,6 @@
-"""``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
-
-Output is JSON with the Pulumi outputs' keys (or a table). Every failure is one line on stderr
-(``--debug`` adds the traceback), its exit code the error class's ``exit_code`` or an ``EXIT_*``.
-"""
+"""``modelarts-vis``: read visualization jobs from a shell (JSON with the Pulumi outputs' keys, or a
+table), and run the local emulator. Every failure is one line on stderr (``--debug`` adds the
+traceback), its exit code the error class's ``exit_code`` or an ``EXIT_*``."""
 
 from __future__ import annotations
 
