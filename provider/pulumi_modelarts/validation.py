@@ -51,8 +51,7 @@ def parse_whole_number(
         number = int(value)
     if number is None or not minimum <= number <= maximum:
         raise InvalidInputError(
-            f"{field} must be a whole number from {minimum} to {maximum}, got {_shown(value)}",
-            hint=hint,
+            f"{field} must be a whole number from {minimum} to {maximum}, got {_shown(value)}", hint=hint
         )
     return number
 
