@@ -419,8 +419,7 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) -> Path | None:
-    """The file ``named`` by its variable, or the first found where openstacksdk looks: the current
-    directory, ``$XDG_CONFIG_HOME/openstack``, ``~/.config/openstack``, ``/etc/openstack``."""
+    """The file ``named`` by its variable, or the first found where openstacksdk looks for it."""
     if named:
         return Path(named)
     # Not Path.home(): it raises for a user without a home (no HOME, no passwd entry: a container's UID).
