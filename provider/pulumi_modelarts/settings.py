@@ -270,14 +270,13 @@ class Settings:
         """Every configured secret, a proxy's password too."""
         values = (getattr(self, field) for field in SECRET_FIELDS)
         secrets = [value.get_secret_value() for value in values if value is not None]
-        for proxy in (self.https_proxy, self.http_proxy):
-            parts = None
+        for proxy in filter(None, (self.https_proxy, self.http_proxy)):
             with contextlib.suppress(ValueError):  # a malformed one is never used (proxy_for)
-                parts = urlsplit(proxy.get_secret_value()) if proxy is not None else None
-            if parts is not None and parts.password is not None:  # as sent: Basic base64(user:pw)
-                user, password = unquote(parts.username or ""), unquote(parts.password)
-                basic = base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode()
-                secrets += (parts.password, password or user, basic)  # "token:" is a credential too
+                parts = urlsplit(proxy.get_secret_value())
+                if parts.password is not None:  # as sent: Basic base64(user:pw)
+                    user, password = unquote(parts.username or ""), unquote(parts.password)
+                    basic = base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode()
+                    secrets += (parts.password, password or user, basic)  # "token:" is a credential too
         return tuple(secrets)
 
 
