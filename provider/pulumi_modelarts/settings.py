@@ -1,8 +1,6 @@
-"""Where credentials, region, project and endpoint come from, and in which order: arguments, stack
-config (``modelarts:<key>``), environment variables (the Terraform providers' names, ``HW_*``
-before ``OS_*``), then the ``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``.
-Secrets are held as ``SecretStr`` and registered with :func:`errors.register_secrets`.
-"""
+"""Where settings come from, first set wins: arguments, stack config (``modelarts:<key>``), variables
+(the Terraform providers' names, ``HW_*`` before ``OS_*``), then the ``clouds.yaml`` entry named by
+``modelarts:cloudName`` / ``OS_CLOUD``."""
 
 from __future__ import annotations
 
@@ -110,8 +108,7 @@ _FLAGS = {
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Resolved configuration of one ModelArts client (one region/project/endpoint), made by
-    :meth:`from_sources` or :meth:`validated`; equal settings share one client per process."""
+    """One client's resolved configuration (region, project, endpoint); equal settings share one client."""
 
     region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", default="eu-de")
     cloud: str = _setting("HW_CLOUD", default="otc.t-systems.com")
@@ -230,8 +227,7 @@ class Settings:
 
     @property
     def project_scope_name(self) -> str:
-        """The IAM project name used to scope tokens and to look the project ID up: a region's
-        project is named as the region (in lower case, as a region is held)."""
+        """The IAM project that scopes tokens and project lookups: a region's is named as the region."""
         return self.project_name or self.region
 
     def proxy_for(self, url: str) -> str | None:
@@ -510,8 +506,7 @@ def _present(value: object) -> bool:
 
 
 def _check_ca_bundle(path: str) -> None:
-    """A CA bundle must be a directory this process can list or a PEM file whose first certificate
-    loads: found wrong where settings resolve, not as a failed verification at the first call."""
+    """A CA bundle that does not load is found where settings resolve, not at the first TLS handshake."""
     try:
         if os.path.isdir(path):
             os.listdir(path)
