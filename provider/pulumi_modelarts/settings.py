@@ -477,11 +477,8 @@ def _clouds_loader() -> type[Any]:
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             merge = "tag:yaml.org,2002:merge"  # "<<: *base" entries may be overridden
             keys = node.value if isinstance(node, yaml.MappingNode) else []  # else "!!map pw", refused
-            _unique_keys(
-                (key.value, key.start_mark.line + 1)
-                for key, _ in keys
-                if key.id == "scalar" and key.tag != merge
-            )
+            scalars = [key for key, _ in keys if key.id == "scalar" and key.tag != merge]
+            _unique_keys((key.value, key.start_mark.line + 1) for key in scalars)
             return super().construct_mapping(node, deep)
 
     for kind in ("int", "float"):
