@@ -154,9 +154,8 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("Point the client, the CLI or a Pulumi stack at it with:\n")
         for name, value in emulator.environ(auth="aksk").items():
             out.write(f"  export {name}={value}\n")
-        out.write(
-            f"Jobs: {', '.join(str(job['job_id']) for job in emulator.jobs()) or 'none'}; Ctrl-C stops.\n"
-        )
+        jobs = ", ".join(str(job["job_id"]) for job in emulator.jobs()) or "none"
+        out.write(f"Jobs: {jobs}; Ctrl-C stops.\n")
         out.write(json.dumps(emulator.describe()) + "\n")
         out.flush()
         emulator.serve_forever()
