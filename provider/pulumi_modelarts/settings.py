@@ -503,7 +503,8 @@ def _present(value: object) -> bool:
 
 
 def _check_ca_bundle(path: str) -> None:
-    """A CA bundle that does not load is found where settings resolve, not at the first TLS handshake."""
+    """A CA bundle must be a directory this process can list or a PEM file whose first certificate
+    loads: found wrong where settings resolve, not as a failed verification at the first call."""
     try:
         if os.path.isdir(path):
             os.listdir(path)
