@@ -1,8 +1,6 @@
-"""``modelarts-vis``: read visualization jobs from a shell, and run the local emulator.
-
-Output is JSON with the Pulumi outputs' keys (or a table). Every failure is one line on stderr
-(``--debug`` adds the traceback), its exit code the error class's ``exit_code`` or an ``EXIT_*``.
-"""
+"""``modelarts-vis``: read visualization jobs from a shell (JSON with the Pulumi outputs' keys, or a
+table), and run the local emulator. Every failure is one line on stderr (``--debug`` adds the
+traceback), its exit code the error class's ``exit_code`` or an ``EXIT_*``."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import redirect_stdout
 from typing import Any, NoReturn, TextIO
 
@@ -116,14 +114,6 @@ def _cell(value: object) -> str:
     return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _write_rows(records: Sequence[Mapping[str, Any]], out: TextIO) -> None:
-    rows = [[_cell(r[c]) for c in TABLE_COLUMNS] for r in records]
-    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(TABLE_COLUMNS)]
-    for row in [list(TABLE_COLUMNS), *rows]:
-        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        out.write(line.rstrip() + "\n")
-
-
 _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced
 
 
@@ -156,9 +146,8 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("Point the client, the CLI or a Pulumi stack at it with:\n")
         for name, value in emulator.environ(auth="aksk").items():
             out.write(f"  export {name}={value}\n")
-        out.write(
-            f"Jobs: {', '.join(str(job['job_id']) for job in emulator.jobs()) or 'none'}; Ctrl-C stops.\n"
-        )
+        jobs = ", ".join(str(job["job_id"]) for job in emulator.jobs()) or "none"
+        out.write(f"Jobs: {jobs}; Ctrl-C stops.\n")
         out.write(json.dumps(emulator.describe()) + "\n")
         out.flush()
         emulator.serve_forever()
@@ -190,7 +179,11 @@ def _read(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(records if args.command == "list" else records[0], out, indent=2, allow_nan=False)
         out.write("\n")
     elif args.command == "list":
-        _write_rows(records, out)
+        rows = [list(TABLE_COLUMNS), *([_cell(record[c]) for c in TABLE_COLUMNS] for record in records)]
+        widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+        for row in rows:
+            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            out.write(line.rstrip() + "\n")
     else:
         width = max(len(key) for key in records[0])
         out.writelines(f"{key:<{width}}  {_cell(value)}\n" for key, value in records[0].items())

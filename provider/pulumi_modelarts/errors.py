@@ -105,15 +105,12 @@ class _Secrets:
             while len(self._values) > _MAX_SECRETS:
                 del self._values[next(iter(self._values))]
 
-    def _compiled(self) -> tuple[Matcher, Matcher] | None:
+    def redact(self, text: str) -> str:
         with self._lock:
             if self._matcher is None and self._values:
                 forms = {form.translate(_ASCII_FOLD) for value in self._values for form in _forms(value)}
                 self._matcher = (_matcher(forms), _matcher({form[::-1] for form in forms}))
-            return self._matcher
-
-    def redact(self, text: str) -> str:
-        matchers = self._compiled()
+            matchers = self._matcher
         if matchers is None:
             return text
         prefixes, suffixes = matchers
@@ -211,14 +208,11 @@ class ModelArtsError(Exception):
         self.error_code, self.error_message = _scrubbed(error_code, 64), _scrubbed(error_message)
         self.request_id = _scrubbed(request_id, 80)
         self.hint = one_line(redact(hint if hint is not None else self.default_hint), 300)
-        super().__init__(self._render())
-
-    def _render(self) -> str:
         found = ((label, getattr(self, name)) for name, label in _CONTEXT_LABELS.items())
         context = [label.format(value) for label, value in found if value is not None and value != ""]
         text = f"{self.operation}: {self.summary}" if self.operation else self.summary
         text += f" ({', '.join(context)})" if context else ""
-        return f"{text}. {self.hint}" if self.hint else text
+        super().__init__(f"{text}. {self.hint}" if self.hint else text)
 
     def details(self) -> dict[str, Any]:
         """The structured context, for logs."""

@@ -1,10 +1,7 @@
-"""What ModelArts, the API gateway and IAM answer, turned into models or typed errors.
-
-Tolerant where the API is inconsistent (numbers sent as JSON strings, fields that come and go,
-extra fields), strict where a coercion would hide a broken answer (a boolean for a number, text for
-an ID, a number not finite or past 2**53 - 1). Only ModelArts' own not-found codes mean "not found",
-whatever else a 404 carries: taking a wrong endpoint for a missing job would make ``pulumi refresh``
-drop the job from state.
+"""What ModelArts, the API gateway and IAM answer, turned into models or typed errors: tolerant where
+the API is inconsistent (numbers as JSON strings, fields that come and go), strict where a coercion would
+hide a broken answer. Only ModelArts' own not-found codes mean "not found", whatever else a 404 carries:
+taking a wrong endpoint for a missing job would make ``pulumi refresh`` drop the job from state.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Where credentials, region, project and endpoint come from, and in which order: arguments, stack
-config (``modelarts:<key>``), environment variables (the Terraform providers' names, ``HW_*``
-before ``OS_*``), then the ``clouds.yaml`` entry named by ``modelarts:cloudName`` / ``OS_CLOUD``.
-Secrets are held as ``SecretStr`` and registered with :func:`errors.register_secrets`.
-"""
+"""Where settings come from, first set wins: arguments, stack config (``modelarts:<key>``), variables
+(the Terraform providers' names, ``HW_*`` before ``OS_*``), then the ``clouds.yaml`` entry named by
+``modelarts:cloudName`` / ``OS_CLOUD``."""
 
 from __future__ import annotations
 
@@ -110,8 +108,7 @@ _FLAGS = {
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Resolved configuration of one ModelArts client (one region/project/endpoint), made by
-    :meth:`from_sources` or :meth:`validated`; equal settings share one client per process."""
+    """One client's resolved configuration (region, project, endpoint); equal settings share one client."""
 
     region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", default="eu-de")
     cloud: str = _setting("HW_CLOUD", default="otc.t-systems.com")
@@ -199,10 +196,9 @@ class Settings:
             if (proxy := settings.proxy_for(url)) is not None:
                 field = f"{urlsplit(url).scheme}_proxy"
                 try:
-                    checked: dict[str, Any] = {field: SecretStr(_proxy_url(proxy))}
+                    _check_proxy(proxy)
                 except ValueError as exc:
                     raise ConfigurationError(f"invalid {_proxy_name(field)}: {exc}") from None
-                settings = dataclasses.replace(settings, **checked)
         if settings.ca_cert_file is not None and not settings.insecure:
             check_ca_bundle(settings.ca_cert_file)
         return settings
@@ -231,8 +227,7 @@ class Settings:
 
     @property
     def project_scope_name(self) -> str:
-        """The IAM project name used to scope tokens and to look the project ID up: a region's
-        project is named as the region (in lower case, as a region is held)."""
+        """The IAM project that scopes tokens and project lookups: a region's is named as the region."""
         return self.project_name or self.region
 
     def proxy_for(self, url: str) -> str | None:
@@ -245,7 +240,6 @@ class Settings:
 
     @property
     def verify(self) -> bool | str:
-        """The ``requests`` ``verify`` value."""
         return False if self.insecure else self.ca_cert_file or True
 
     def auth_mode(self) -> Literal["token", "aksk", "password"]:
@@ -272,14 +266,13 @@ class Settings:
         """Every configured secret, a proxy's password too."""
         values = (getattr(self, field) for field in SECRET_FIELDS)
         secrets = [value.get_secret_value() for value in values if value is not None]
-        for proxy in (self.https_proxy, self.http_proxy):
-            parts = None
+        for proxy in filter(None, (self.https_proxy, self.http_proxy)):
             with contextlib.suppress(ValueError):  # a malformed one is never used (proxy_for)
-                parts = urlsplit(proxy.get_secret_value()) if proxy is not None else None
-            if parts is not None and parts.password is not None:  # as sent: Basic base64(user:pw)
-                user, password = unquote(parts.username or ""), unquote(parts.password)
-                basic = base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode()
-                secrets += (parts.password, password or user, basic)  # "token:" is a credential too
+                parts = urlsplit(proxy.get_secret_value())
+                if parts.password is not None:  # as sent: Basic base64(user:pw)
+                    user, password = unquote(parts.username or ""), unquote(parts.password)
+                    basic = base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode()
+                    secrets += (parts.password, password or user, basic)  # "token:" is a credential too
         return tuple(secrets)
 
 
@@ -350,8 +343,8 @@ def _proxy_name(field: str) -> str:
     return f"proxy ({', '.join(PROXY_VARIABLES[field])})"
 
 
-def _proxy_url(url: str) -> str:
-    """``url``, if requests can send through it: only HTTP(S) proxies are supported."""
+def _check_proxy(url: str) -> None:
+    """ValueError unless requests can send through ``url``: only HTTP(S) proxies are supported."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -368,7 +361,6 @@ def _proxy_url(url: str) -> str:
         raise ValueError("contains whitespace or a control character")
     if max(userinfo, default="\0") > "\xff":  # requests sends them as Latin-1, or fails
         raise ValueError("its user name and password must be Latin-1 text (percent-encoded or not)")
-    return url
 
 
 def bypasses_proxy(host: str, no_proxy: str) -> bool:
@@ -422,8 +414,7 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) -> Path | None:
-    """The file ``named`` by its variable, or the first found where openstacksdk looks: the current
-    directory, ``$XDG_CONFIG_HOME/openstack``, ``~/.config/openstack``, ``/etc/openstack``."""
+    """The file ``named`` by its variable, or the first found where openstacksdk looks for it."""
     if named:
         return Path(named)
     # Not Path.home(): it raises for a user without a home (no HOME, no passwd entry: a container's UID).
@@ -486,11 +477,8 @@ def _clouds_loader() -> type[Any]:
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             merge = "tag:yaml.org,2002:merge"  # "<<: *base" entries may be overridden
             keys = node.value if isinstance(node, yaml.MappingNode) else []  # else "!!map pw", refused
-            _unique_keys(
-                (key.value, key.start_mark.line + 1)
-                for key, _ in keys
-                if key.id == "scalar" and key.tag != merge
-            )
+            scalars = [key for key, _ in keys if key.id == "scalar" and key.tag != merge]
+            _unique_keys((key.value, key.start_mark.line + 1) for key in scalars)
             return super().construct_mapping(node, deep)
 
     for kind in ("int", "float"):

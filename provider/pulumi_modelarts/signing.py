@@ -1,7 +1,5 @@
-"""SDK-HMAC-SHA256 request signing, the AK/SK scheme of Huawei Cloud's and OTC's API gateway.
-
-Pure functions, so that the client's ``requests`` auth and the emulator's verifier compute the very
-same canonical request. The rules follow ``huaweicloudsdkcore.signer.Signer`` (3.1.x), the tests' oracle.
+"""SDK-HMAC-SHA256 (AK/SK) request signing as ``huaweicloudsdkcore.signer.Signer`` 3.1.x does it. Pure
+functions, so that the client's auth and the emulator's verifier compute the very same canonical request.
 """
 
 from __future__ import annotations

@@ -51,8 +51,7 @@ def parse_whole_number(
         number = int(value)
     if number is None or not minimum <= number <= maximum:
         raise InvalidInputError(
-            f"{field} must be a whole number from {minimum} to {maximum}, got {_shown(value)}",
-            hint=hint,
+            f"{field} must be a whole number from {minimum} to {maximum}, got {_shown(value)}", hint=hint
         )
     return number
 
@@ -63,9 +62,8 @@ def parse_job_id(value: object) -> int:
 
 
 def check_target(name: str, value: object, field: str | None = None) -> Any:
-    """Check one value naming which job is read (``job_id``, ``project_id``, ``region`` or
-    ``endpoint``; also ``project_name``, ``auth_url``), under ``field`` or its own name; its one
-    spelling: a region in lower case (its IAM project's name), a hex project ID too."""
+    """Check one value naming which job is read, under ``field`` or its own name, in its one spelling:
+    a region in lower case (its IAM project's name), a hex project ID too."""
     if name == "job_id":
         return parse_job_id(value)
     if name in ("endpoint", "auth_url"):
