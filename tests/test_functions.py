@@ -453,6 +453,32 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] < emulator.latency
 
 
+def test_a_thread_the_program_starts_reads_its_stack_config_only_in_a_copy_of_its_context(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """As ``pulumi.Config``: the stack config lives in the program's context (the Automation API sets
+    it there), so a bare thread sees the environment alone and reads nowhere; a copied context reads."""
+    body = """
+        import contextvars, threading
+        from pulumi_modelarts import get_visualization_job
+        read = {}
+        def lookup(how):
+            try:
+                read[how] = get_visualization_job(job_id=197).job_name
+            except Exception as exc:
+                read[how] = type(exc).__name__
+        for how, target in (("bare", lookup), ("copied", contextvars.copy_context().run)):
+            thread = threading.Thread(target=target, args=(how,) if how == "bare" else (lookup, how))
+            thread.start()
+            thread.join()
+        pulumi.export("read", read)
+        """
+    config = emulator.stack_config()
+    run = succeeded(run_program(write_program(tmp_path, body), project="functions", config=config))
+    assert run.value("read") == {"bare": "ConfigurationError", "copied": "apiTest-11"}
+    assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")]
+
+
 def reads_ended() -> None:
     """Waits (at most 30 s) until the reads in flight have ended."""
     deadline = time.monotonic() + 30
