@@ -212,8 +212,18 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
 
 @pytest.mark.parametrize(
     "text",
-    ["two\nlines", "cr\rtab\t", "\x1b[2J\x1b[31mred", "bell\x07nul\x00", "\u202eright-to-left", "\u2028\x85"],
-    ids=["LF", "CR-TAB", "ANSI", "BEL-NUL", "BIDI", "LS-NEL"],
+    [
+        *(
+            "two\nlines",
+            "cr\rtab\t",
+            "\x1b[2J\x1b[31mred",
+            "bell\x07nul\x00",
+            "\u202eright-to-left",
+            "\u2028\x85",
+        ),
+        *("a\\nb", "C:\\logs\\", "\\x1b"),  # a backslash the server sent is not taken for an escape
+    ],
+    ids=["LF", "CR-TAB", "ANSI", "BEL-NUL", "BIDI", "LS-NEL", "backslash-n", "backslashes", "backslash-x"],
 )
 def test_a_table_shows_server_text_escaped_one_line_per_field_or_job(
     in_env: ModelArtsEmulator, text: str

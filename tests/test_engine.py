@@ -855,3 +855,24 @@ def test_the_config_of_the_first_operation_is_the_one_used(emulator: ModelArtsEm
         assert server.read(urn_for("a"), "197", props).outputs["endpoint"] == emulator.url
         server.configure(dead, SECRET_CONFIG_KEYS)
         assert server.read(urn_for("b"), "212", {**props, "job_id": 212}).outputs["endpoint"] == emulator.url
+
+
+@pytest.mark.parametrize(
+    "mib",
+    [4.5, pytest.param(8.5, marks=pytest.mark.slow)],
+    ids=["over gRPC's default 4 MiB", "near the 10 MiB body cap"],
+)
+def test_a_field_of_megabytes_is_stored_whole_and_shows_no_change(
+    engine: Engine, emulator: ModelArtsEmulator, mib: float
+) -> None:
+    """A description the size of several MiB crosses the engine (its gRPC limit is 400 MiB) as it is."""
+    unit = "\U0001f600" + "x" * 57 + "\n"  # non-BMP, a line break: 62 bytes in UTF-8, 71 in JSON
+    text = unit * int(mib * 2**20 / len(unit.encode()))
+    emulator.update_job(197, job_desc=text)
+    engine.up({"board": job(197)}).raise_error()
+    assert stored(engine, "board")["job_desc"] == text
+    for operation in ("up", "refresh", "up"):
+        result = getattr(engine, operation)(*[{"board": job(197)}] * (operation == "up"))
+        kinds = result.refreshes if operation == "refresh" else result.steps
+        assert [step.kind for step in kinds.values()] == ["same" if operation == "up" else "refresh"]
+    assert stored(engine, "board")["job_desc"] == text

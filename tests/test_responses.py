@@ -581,7 +581,11 @@ def test_status_names_unknown_codes_and_is_running(status: int, name: str | None
 
 
 CREATED_AT = [(1565149736000, "2019-08-07T03:48:56Z"), (1565149736123, "2019-08-07T03:48:56.123Z")]
-CREATED_AT += [(0, "1970-01-01T00:00:00Z"), (None, None)]
+CREATED_AT += [(0, "1970-01-01T00:00:00Z"), (None, None), (-1, "1969-12-31T23:59:59.999Z")]
+# RFC 3339 years have four digits (0001-9999); a time outside them has no RFC 3339 form.
+CREATED_AT += [(-30610224001000, "0999-12-31T23:59:59Z"), (-62135596800000, "0001-01-01T00:00:00Z")]
+CREATED_AT += [(253402300799999, "9999-12-31T23:59:59.999Z"), (253402300800000, None)]
+CREATED_AT += [(-62135596800001, None), (2**53 - 1, None), (-(2**53) + 1, None)]
 
 
 @pytest.mark.parametrize(("create_time", "created_at"), CREATED_AT)

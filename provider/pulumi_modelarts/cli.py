@@ -109,9 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cell(value: object) -> str:
-    """A value as table text: a line break or escape sequence from the server is shown escaped."""
+    """A value as table text: a line break or escape sequence from the server is shown escaped, and
+    so is a backslash, or ``a\\nb`` would read as a line break."""
     text = "" if value is None else str(value)
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
 
 
 _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from pydantic_core import SchemaValidator, ValidationError, core_schema, from_json
@@ -42,7 +42,7 @@ THROTTLE_CODES = frozenset(
     {"modelarts.5039", "modelarts.2799", "modelarts.4206", "modelarts.6101", "apig.0308", "iam.0012"}
 )
 EXCERPT_CHARS = 120
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1)  # naive: isoformat() then has no offset
 _V = TypeVar("_V", bound="_Validated")
 
 
@@ -114,12 +114,13 @@ class JobModel(_Validated):
 
     @property
     def created_at(self) -> str | None:
-        """``create_time`` as RFC 3339 in UTC ending in ``Z``; never the machine's local time."""
+        """``create_time`` as RFC 3339 in UTC ending in ``Z``; never the machine's local time. None
+        outside years 1-9999 (RFC 3339 has four-digit years; ``strftime`` would not pad them)."""
         if self.create_time is None:
             return None
         seconds, millis = divmod(self.create_time, 1000)
         try:
-            text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+            text = (_EPOCH + timedelta(seconds=seconds)).isoformat()
         except OverflowError:
             return None
         return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
