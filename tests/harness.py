@@ -23,7 +23,6 @@ from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
-from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from tests.programs import JOB_TYPE, clean_environ
@@ -107,8 +106,9 @@ class ProviderServer:
         try:
             line = port.get(timeout=20)
             assert line.strip().isdigit(), f"provider server printed {line!r}, not its port"
-            # The engine's limits (rpcutil.MaxRPCMessageSize, 400 MiB), not gRPC's default 4 MiB.
-            self._channel = grpc.insecure_channel(f"127.0.0.1:{int(line)}", options=_GRPC_CHANNEL_OPTIONS)
+            # The engine's limit (rpcutil.MaxRPCMessageSize, 400 MiB), not gRPC's default 4 MiB.
+            limit = [("grpc.max_receive_message_length", 400 << 20)]
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{int(line)}", options=limit)
             grpc.channel_ready_future(self._channel).result(timeout=20)
             self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
         except BaseException:

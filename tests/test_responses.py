@@ -11,6 +11,7 @@ import pickle
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -447,6 +448,38 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
         ModelArtsClient(EchoServer.settings(raw.url, secret)).get_visualization_job(197)
     text = str(caught.value)  # the server's "bad <secret>" scrubbed, the package's own words intact
     assert all(part in text for part in ("request rejected by the service", "ModelArts.0104", '"bad ***"'))
+
+
+#: Where a job's own answer (200) may quote a credential: a field, whole or within other text, raw
+#: or URL-encoded in a URL, in the details or in a listing read for a lookup by name.
+DATA_ECHOES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "job_desc": lambda s: {"job_desc": s},
+    "service_url query": lambda s: {"service_url": f"https://tb.example.com/?token={quote(s, safe='')}"},
+    "train_url inside text": lambda s: {"train_url": f"obs://bucket/{s}/logs"},
+    "flavor code": lambda s: {"flavor": {"code": s}},
+    "resource_id and job_type": lambda s: {"resource_id": s, "job_type": s},
+}
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("field", DATA_ECHOES)
+def test_a_credential_a_job_answer_quotes_never_reaches_the_outputs(
+    echo_server: tuple[EchoServer, RawServer], field: str, secret: str
+) -> None:
+    """A data source stores what it reads: a server echoing the token it was sent (or the password)
+    into a job's fields would put it in state and exports; each whole occurrence is *** instead."""
+    echo, raw = echo_server
+    echoed = DATA_ECHOES[field]
+    echo.echo, echo.secret = (
+        (lambda s: reply(200, {**JOB_197, **echoed(s)})),
+        ISSUED_TOKEN if secret == "token" else PASSWORD,
+    )
+    job = ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
+    outputs = json.dumps(job.to_outputs(project_id="p", region="r"), ensure_ascii=False)
+    assert echo.seen_tokens[-1] == ISSUED_TOKEN  # the token really was issued and used
+    assert leaked_forms(outputs, echo.secret) == [] and "***" in outputs
+    assert job.job_name == "apiTest-11" and job.service_url in (None, "https://tb.example.com/?token=***")
 
 
 def echo_error(echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str) -> str:

@@ -9,7 +9,7 @@ import string
 import threading
 from os.path import commonprefix
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 #: A secret echoed in part (a server cut or split it) is scrubbed when the echo is a prefix or suffix of
 #: at least MIN_SECRET_PREFIX characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one;
@@ -94,13 +94,14 @@ class _Secrets:
         self._lock = threading.Lock()
         self._values: dict[str, None] = {}  # by last registration; past the cap the oldest go first
         self._matcher: tuple[Matcher, Matcher] | None = None  # prefixes; suffixes, in reversed text
+        self._whole: re.Pattern[str] | None = None  # every secret whole, raw or URL-encoded
 
     def add(self, *values: str | None) -> None:
         with self._lock:
             for value in values:
                 if value and len(value) >= _MIN_SECRET_CHARS:
-                    if self._values.pop(value, False) is False:  # a new one changes the pattern
-                        self._matcher = None
+                    if self._values.pop(value, False) is False:  # a new one changes the patterns
+                        self._matcher = self._whole = None
                     self._values[value] = None  # one registered again is in use: the most recent
             while len(self._values) > _MAX_SECRETS:
                 del self._values[next(iter(self._values))]
@@ -133,6 +134,25 @@ class _Secrets:
             done = max(done, end)
         return "".join(parts) + text[done:] if parts else text
 
+    def scrub_data(self, text: str) -> str:
+        """A server's data (a job's text fields) with every whole secret replaced by ***: unlike an
+        error message's, a part of a secret may be ordinary text there, but a credential of this
+        process never belongs in state or outputs (a server echoing the token it was sent)."""
+        with self._lock:
+            if self._whole is None and self._values:
+                forms = {form for value in self._values for form in (value, quote(value, safe=""))}
+                # A short one only where it stands alone, as in error messages.
+                self._whole = re.compile(
+                    "|".join(
+                        re.escape(form)
+                        if len(form) >= MIN_SECRET_PREFIX
+                        else rf"(?<!\w){re.escape(form)}(?!\w)"
+                        for form in sorted(forms, key=len, reverse=True)
+                    )
+                )
+            whole = self._whole
+        return text if whole is None else whole.sub("***", text)
+
 
 def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[str, int]]]) -> Spans:
     """Where in ``folded`` a form is echoed for at least its least length."""
@@ -160,6 +180,7 @@ def _inside_word(text: str, start: int, end: int) -> bool:
 _SECRETS = _Secrets()
 redact = _SECRETS.redact
 register_secrets = _SECRETS.add
+scrub_data = _SECRETS.scrub_data
 
 
 def one_line(text: object, limit: int = 200) -> str:

@@ -28,6 +28,7 @@ from .errors import (
     ThrottledError,
     one_line,
     redact,
+    scrub_data,
 )
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .transport import RETRY_STATUSES, HttpResponse
@@ -147,7 +148,7 @@ def _validators() -> dict[type, SchemaValidator]:
     kinds: dict[str, Any] = {
         "int": core_schema.no_info_before_validator_function(whole, core_schema.int_schema()),
         "float": core_schema.no_info_before_validator_function(real, core_schema.float_schema()),
-        "str": core_schema.str_schema(),
+        "str": core_schema.no_info_after_validator_function(scrub_data, core_schema.str_schema()),
         "bool": core_schema.bool_schema(),
     }
     kinds["job_id"] = core_schema.no_info_before_validator_function(whole, core_schema.int_schema(gt=0))
