@@ -94,7 +94,7 @@ class _Secrets:
         self._lock = threading.Lock()
         self._values: dict[str, None] = {}  # by last registration; past the cap the oldest go first
         self._matcher: tuple[Matcher, Matcher] | None = None  # prefixes; suffixes, in reversed text
-        self._whole: re.Pattern[str] | None = None  # every secret whole, raw or URL-encoded
+        self._whole: Matcher | None = None  # every secret whole, raw or URL-encoded
 
     def add(self, *values: str | None) -> None:
         with self._lock:
@@ -140,18 +140,28 @@ class _Secrets:
         process never belongs in state or outputs (a server echoing the token it was sent)."""
         with self._lock:
             if self._whole is None and self._values:
-                forms = {form for value in self._values for form in (value, quote(value, safe=""))}
-                # A short one only where it stands alone, as in error messages.
-                self._whole = re.compile(
-                    "|".join(
-                        re.escape(form)
-                        if len(form) >= MIN_SECRET_PREFIX
-                        else rf"(?<!\w){re.escape(form)}(?!\w)"
-                        for form in sorted(forms, key=len, reverse=True)
-                    )
+                self._whole = _matcher(
+                    {form for value in self._values for form in (value, quote(value, safe=""))}
                 )
             whole = self._whole
-        return text if whole is None else whole.sub("***", text)
+        if whole is None:
+            return text
+        pattern, table = whole
+        parts: list[str] = []
+        done = position = 0
+        while match := pattern.search(text, position):
+            start = match.start()
+            ends = [
+                start + len(form)
+                for form, _ in table[match.group()]
+                if text.startswith(form, start)
+                and (len(form) >= MIN_SECRET_PREFIX or not _inside_word(text, start, start + len(form)))
+            ]
+            if ends:
+                parts += (text[done:start], "***")
+                done = max(ends)
+            position = max(done, start + 1)
+        return "".join(parts) + text[done:] if parts else text
 
 
 def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[str, int]]]) -> Spans:
