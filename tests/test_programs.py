@@ -665,6 +665,8 @@ def test_an_output_of_a_value_the_engine_cannot_carry_is_refused_as_the_value_it
 WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "
 PLAIN = "endpoint is an Output; get_visualization_jobs() takes plain values. "
 PLAIN += "Use get_visualization_jobs_output()"
+IMPORT = "a VisualizationJob cannot be imported: Python dynamic resources do not support import_. Drop"
+OPTIONS = "opts must be a pulumi.ResourceOptions, got "
 #: Known inputs each form refuses in the program, named as the argument and shown as given:
 #: name -> (call, start of the one-line message).
 REFUSED_IN_THE_PROGRAM = {
@@ -676,6 +678,15 @@ REFUSED_IN_THE_PROGRAM = {
         "VisualizationJob.get('r', pulumi.Output.from_input(197), region='eu/de')",
         "region may only ",
     ),
+    # The SDK's server would fail an import as "KeyError: '__provider'" (pulumi/pulumi#16175).
+    "resource-import": ("VisualizationJob('i', 197, opts=pulumi.ResourceOptions(import_='197'))", IMPORT),
+    "get-import": ("VisualizationJob.get('i', 197, pulumi.ResourceOptions(import_='197'))", IMPORT),
+    "resource-secret-import": (
+        "VisualizationJob('i', secret(197), opts=pulumi.ResourceOptions(import_=secret('197')))",
+        IMPORT,
+    ),
+    "resource-options-dict": ("VisualizationJob('o', 197, opts={'protect': True})", OPTIONS),
+    "get-invoke-options": ("VisualizationJob.get('o', 197, pulumi.InvokeOptions())", OPTIONS),
     "function-project": ("get_visualization_job(job_id=197, project_id='a/b')", PROJECT_ID),
     "function-region": ("get_visualization_jobs(region='eu de')", "region may only contain "),
     "direct-with-output": (

@@ -67,6 +67,23 @@ def _secret_outputs_when_secret(
     return pulumi.Output(job_id.resources(), value, job_id.is_known(), is_secret()), merged
 
 
+def _check_options(opts: Any) -> None:
+    """Options the engine cannot carry out, refused in one line before anything is registered: an
+    ``import_`` would fail in the SDK's server as ``KeyError: '__provider'`` (pulumi/pulumi#16175)."""
+    if opts is None or (isinstance(opts, pulumi.ResourceOptions) and opts.import_ is None):
+        return
+    if isinstance(opts, pulumi.ResourceOptions):
+        problem = "a VisualizationJob cannot be imported: Python dynamic resources do not support import_"
+        hint = "Drop import_: VisualizationJob(name, job_id) reads the job on its first up, .get() every run"
+    else:
+        problem = f"opts must be a pulumi.ResourceOptions, got {type(opts).__name__}"
+        hint = "Pass opts=pulumi.ResourceOptions(...)"
+    from .functions import _as_run_errors
+
+    with _as_run_errors():
+        raise InvalidInputError(problem, hint=hint)
+
+
 def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
     """The known values, normalised; refused in the program as Check would, with the value as given
     (over the engine ``2**53 + 1`` reads ``9007199254740992.0``, and ``.get`` has no Check)."""
@@ -141,6 +158,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         """Read job ``job_id``; ``project_id``, ``region`` and ``endpoint`` override the
         provider-wide ``modelarts:*`` settings for this job only. When any of them is secret,
         every output is stored as a secret."""
+        _check_options(opts)
         targets = _targets(job_id, project_id, region, endpoint)
         _check_known(targets)
         read_id = None if opts is None or opts.id is None else pulumi.Output.from_input(opts.id)
@@ -174,6 +192,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         """Read job ``id`` without managing it: the engine reads it on every preview and up, marks
         it external and never deletes it. While an override is unknown (preview), so is the
         resource ID: the engine then reads nothing, rather than the configured place."""
+        _check_options(opts)
         targets = _targets(id, project_id, region, endpoint)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=targets["job_id"]))
         return VisualizationJob(resource_name, **targets, opts=opts)
