@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import json
+import math
+import os
 import re
 import socket
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +233,42 @@ def test_add_update_and_remove_jobs() -> None:
             for k in ("error_code", "error_message", "body", "content_type")
         ),
         *((lambda em, n=n: em.inject_fault("get_job", count=n), "count must be") for n in (0, -1, 1.5, True)),
+        # A value the wire cannot send would fail every answer holding it (HTTP 500), or the
+        # connection, on a request long after the call that set it.
+        *(
+            (lambda em, k=k, v=v: em.add_job("x", **{k: v}), f"'{k}' must be JSON that UTF-8 can carry")
+            for k in ("schedule", "flavor")
+            for v in ({"code": "c", "time": "\ud800"}, {"code": "c", "at": {1}}, {"code": "c", "x": math.nan})
+        ),
+        (lambda em: em.update_job(5, schedule={"at": datetime.now(timezone.utc)}), "'schedule' must be JSON"),
+        *(
+            (lambda em, v=v: em.add_job("x", remaining_duration=v), "'remaining_duration' must be")
+            for v in (2**53, -(2**53), 10**400, math.inf)
+        ),
+        *(
+            (lambda em, k=k, v=v: em.inject_fault("get_job", **{k: v}), f"{k} must be")
+            for k, values in {
+                "status": (42, 101, 600, "503", 503.0, True),
+                "delay": ("1", math.nan, math.inf, -1),
+                "retry_after": (math.nan, -1, [1], "1\r\nX-Injected: 1"),
+                "content_type": ("a\r\nX-Injected: 1", "text/html; charset=\u00e9"),
+                "body": (5, {"job_id": 5}),
+            }.items()
+            for v in values
+        ),
+        *(
+            (call, "must be a finite number of seconds")
+            for value in (math.nan, math.inf, -0.5, "0.1", None)
+            for call in (
+                lambda em, v=value: setattr(em, "latency", v),
+                lambda em, v=value: ModelArtsEmulator(latency=v),
+                lambda em, v=value: ModelArtsEmulator(token_ttl=v),
+            )
+        ),
+        *(
+            (lambda em, p=p: ModelArtsEmulator(port=p), "port must be a whole number from 0 to 65535")
+            for p in (-1, 65536, "8443", 8443.0, True)
+        ),
     ],
 )
 def test_bad_seeds_and_settings_are_refused(call: Any, message: str) -> None:
@@ -237,6 +276,16 @@ def test_bad_seeds_and_settings_are_refused(call: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call(em)
     assert [(job["job_name"], job["status"]) for job in em.jobs()] == [("a", 8)]
+    assert em.latency == 0 and em.token_ttl == 86400
+
+
+def test_a_fault_takes_an_http_status_member_and_a_retry_after_date(emulator: ModelArtsEmulator) -> None:
+    date = "Wed, 21 Oct 2015 07:28:00 GMT"
+    emulator.inject_fault("get_job", status=HTTPStatus.SERVICE_UNAVAILABLE, retry_after=date)
+    emulator.inject_fault("get_job", status=429, retry_after=1.5)
+    with Api(emulator) as client:
+        answers = [client.jobs("/197") for _ in range(2)]
+    assert [(a.status_code, a.headers["Retry-After"]) for a in answers] == [(503, date), (429, "1.5")]
 
 
 def test_seed_files(tmp_path: Path) -> None:
@@ -537,6 +586,40 @@ def test_stop_closes_keep_alive_connections_and_a_restart_serves_again() -> None
     connection.close()
     with em:
         assert requests.get(url + jobs_path(em, "/1"), headers=headers, timeout=5).status_code == 200
+
+
+def test_nested_with_blocks_serve_until_the_outermost_ends() -> None:
+    """A fixture's emulator entered again by a test, or a helper, keeps serving the outer block."""
+    em = ModelArtsEmulator([{"job_name": "a"}])
+    with em:
+        token = {"X-Auth-Token": em.issue_token()}
+        with em as inner, em:
+            assert inner is em
+        assert requests.get(em.url + jobs_path(em, "/1"), headers=token, timeout=5).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        requests.get(em.url + jobs_path(em, "/1"), headers=token, timeout=5)
+    em.start()
+    with em:  # started by hand, then entered: the block's end stops it, as before
+        pass
+    with pytest.raises(requests.ConnectionError):
+        requests.get(em.url + jobs_path(em, "/1"), headers=token, timeout=5)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "192.0.2.1"])  # the last: no interface has it
+def test_a_port_in_use_or_a_host_not_here_names_the_address_and_leaves_nothing_open(host: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        open_before = len(os.listdir("/proc/self/fd"))
+        em = ModelArtsEmulator(host=host, port=port)
+        for _ in range(3):
+            with pytest.raises(OSError, match=rf"^\[Errno -?\d+\] cannot listen on {host} port {port}: \w"):
+                em.__enter__()
+        assert len(os.listdir("/proc/self/fd")) == open_before
+    if host != "192.0.2.1":
+        with em:  # free now: the same emulator starts on that port
+            assert em.url.endswith(f":{port}")
 
 
 def test_every_interface_is_reached_through_loopback_and_ipv6_works() -> None:

@@ -140,7 +140,7 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except OSError as exc:
         taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
         fix = "pick another --port (0 picks a free one)" if taken else "check --host"
-        raise UsageError(f"cannot listen on {host} port {args.port}: {exc.strerror or exc}; {fix}") from None
+        raise UsageError(f"{exc.strerror}; {fix}") from None  # it names the host and port
     try:
         if host in _WILDCARD_HOSTS:
             warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"

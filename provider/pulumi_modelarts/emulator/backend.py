@@ -4,6 +4,7 @@ jobs. Like a moto backend, it is also the Python API tests use to seed and chang
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 import secrets
@@ -81,6 +82,21 @@ def is_text(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.encode("utf-8", "replace").decode() == value)
 
 
+def is_number(value: object) -> bool:
+    """A JSON number the client reads back: finite, and an int within 2^53 - 1."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_WHOLE_NUMBER
+
+
+def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
+    """A duration; NaN would expire every token at once, infinity fail every wait."""
+    if isinstance(value, int | float) and is_number(value) and (value > 0 if positive else value >= 0):
+        return float(value)
+    low = "above 0" if positive else "0 or more"
+    raise ValueError(f"{name} must be a finite number of seconds, {low}, got {value!r}")
+
+
 def _checked(job: dict[str, Any]) -> dict[str, Any]:
     """Refuse seed typos early; store plain ints (never IntEnum members) in the documented order."""
     unknown = set(job) - set(JOB_FIELDS)
@@ -93,10 +109,7 @@ def _checked(job: dict[str, Any]) -> dict[str, Any]:
                 f"job field {name!r} must be an int from {low} to {MAX_WHOLE_NUMBER}, got {value!r}"
             )
         job[name] = int(value)
-    left = job["remaining_duration"]
-    if left is not None and (
-        isinstance(left, bool) or not isinstance(left, int | float) or not math.isfinite(left)
-    ):
+    if not (job["remaining_duration"] is None or is_number(left := job["remaining_duration"])):
         raise ValueError(f"job field 'remaining_duration' must be a finite number or null, got {left!r}")
     for name in ("job_desc", "service_url", "resource_id", "train_url", "job_type"):
         if not is_text(job[name]):
@@ -104,6 +117,13 @@ def _checked(job: dict[str, Any]) -> dict[str, Any]:
     flavor = job["flavor"]
     if flavor is not None and not (isinstance(flavor, dict) and is_text(flavor.get("code"))):
         raise ValueError(f"job field 'flavor' must be {{'code': text}} or null, got {flavor!r}")
+    for name in ("flavor", "schedule"):  # sent as they are
+        try:
+            json.dumps(job[name], ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError, RecursionError):
+            raise ValueError(
+                f"job field {name!r} must be JSON that UTF-8 can carry, got {job[name]!r}"
+            ) from None
     check_identifier("job_name", job["job_name"])
     return {name: job[name] for name in JOB_FIELDS}
 
@@ -114,8 +134,7 @@ class Backend:
     def __init__(
         self, project_id: str, region: str, credentials: EmulatorCredentials | None, token_ttl: float
     ) -> None:
-        if token_ttl <= 0:
-            raise ValueError("token_ttl must be positive")
+        check_seconds("token_ttl", token_ttl, positive=True)
         self.project_id = check_identifier("project_id", project_id)
         self.region = check_identifier("region", region)
         self.credentials = credentials or EmulatorCredentials()

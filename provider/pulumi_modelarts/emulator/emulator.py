@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 from ..settings import SETTING_KEYS
 from . import wire
-from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials, is_text
+from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials, check_seconds, is_text
 from .server import EmulatorHTTPServer
 from .wire import Reply, Request
 
@@ -58,7 +58,7 @@ class Fault:
     status: int | None = None
     error_code: str | None = None
     error_message: str | None = None
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     delay: float = 0.0
     body: bytes | str | None = None
     content_type: str | None = None
@@ -74,6 +74,19 @@ class Fault:
         for name in ("error_code", "error_message", "body", "content_type"):
             if isinstance(value := getattr(self, name), str) and not is_text(value):  # else HTTP 500
                 raise ValueError(f"{name} holds a lone surrogate, which UTF-8 cannot carry: {value!r}")
+        if (status := self.status) is not None:  # an HTTPStatus member is sent as its number
+            if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+                raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
+            object.__setattr__(self, "status", int(status))
+        if self.body is not None and not isinstance(self.body, str | bytes):
+            raise ValueError(f"body must be text or bytes, got {self.body!r}")
+        check_seconds("delay", self.delay)
+        for name in ("content_type", "retry_after"):  # header values: a line break would end the header
+            value = getattr(self, name)
+            if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+                raise ValueError(f"{name} must be printable ASCII, got {value!r}")
+            if not isinstance(value, str | None):
+                check_seconds(name, value)
 
 
 class ModelArtsEmulator(Backend):
@@ -93,10 +106,12 @@ class ModelArtsEmulator(Backend):
         token_ttl: float = 86400.0,
     ) -> None:
         super().__init__(project_id, region, credentials, token_ttl)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be a whole number from 0 to 65535 (0: a free one), got {port!r}")
         self.host = host
         self.port = port  # the bound one once started, kept after stop so a restart reuses it
-        #: Seconds added to every ModelArts (/v1) request; may be changed while running.
         self.latency = latency
+        self._entered = 0  # nested ``with`` blocks: the outermost one stops the emulator
         self._faults: list[Fault] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=MAX_RECORDS)
         self._server: EmulatorHTTPServer | None = None
@@ -105,6 +120,15 @@ class ModelArtsEmulator(Backend):
             if not isinstance(job, Mapping) or "job_name" not in job:
                 raise ValueError("a job needs a job_name")
             self.add_job(**job)
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every ModelArts (/v1) request from its arrival; may be changed while running."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._latency = check_seconds("latency", seconds)
 
     @classmethod
     def from_seed_file(
@@ -129,7 +153,11 @@ class ModelArtsEmulator(Backend):
         """Bind and serve in a daemon thread; a no-op when already running."""
         if self._server is None:
             self._stopping.clear()
-            self._server = EmulatorHTTPServer(self.host, self.port, self._handle)
+            try:
+                self._server = EmulatorHTTPServer(self.host, self.port, self._handle)
+            except OSError as exc:  # "Address already in use" alone does not say which
+                reason = f"cannot listen on {self.host} port {self.port}: {exc.strerror or exc}"
+                raise OSError(exc.errno, reason) from None
             self.port = int(self._server.server_address[1])
             self._server.start(f"modelarts-emulator:{self.port}")
         return self
@@ -148,10 +176,14 @@ class ModelArtsEmulator(Backend):
                 pass
 
     def __enter__(self) -> ModelArtsEmulator:
-        return self.start()
+        self.start()
+        self._entered += 1
+        return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        self._entered = max(0, self._entered - 1)
+        if not self._entered:
+            self.stop()
 
     @property
     def url(self) -> str:
@@ -269,5 +301,8 @@ class ModelArtsEmulator(Backend):
         if fault.truncate:
             reply.body = reply.body[: len(reply.body) // 2]
         if fault.retry_after is not None:
-            reply.headers["Retry-After"] = format(fault.retry_after, "g")
+            retry_after = fault.retry_after
+            reply.headers["Retry-After"] = (
+                retry_after if isinstance(retry_after, str) else format(retry_after, "g")
+            )
         return reply
