@@ -236,7 +236,7 @@ def test_add_update_and_remove_jobs() -> None:
         # A value the wire cannot send would fail every answer holding it (HTTP 500), or the
         # connection, on a request long after the call that set it.
         *(
-            (lambda em, k=k, v=v: em.add_job("x", **{k: v}), f"'{k}' must be JSON that UTF-8 can carry")
+            (lambda em, k=k, v=v: em.add_job("x", **{k: v}), f"'{k}' must be JSON UTF-8 can carry")
             for k in ("schedule", "flavor")
             for v in ({"code": "c", "time": "\ud800"}, {"code": "c", "at": {1}}, {"code": "c", "x": math.nan})
         ),

@@ -4,10 +4,5 @@ library only. ``backend`` holds the state, ``wire`` the HTTP shapes, ``server`` 
 from .backend import DEFAULT_PROJECT_ID, EmulatorCredentials
 from .emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator, RequestRecord
 
-__all__ = [
-    "DEFAULT_PROJECT_ID",
-    "SAMPLE_JOBS_PATH",
-    "EmulatorCredentials",
-    "ModelArtsEmulator",
-    "RequestRecord",
-]
+__all__ = ["DEFAULT_PROJECT_ID", "SAMPLE_JOBS_PATH", "EmulatorCredentials"]
+__all__ += ["ModelArtsEmulator", "RequestRecord"]

@@ -66,10 +66,6 @@ class Token:
     project: Project
     expires_at: float
 
-    @property
-    def valid(self) -> bool:
-        return time.time() < self.expires_at
-
 
 def check_identifier(name: str, value: object) -> str:
     if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
@@ -121,9 +117,7 @@ def _checked(job: dict[str, Any]) -> dict[str, Any]:
         try:
             json.dumps(job[name], ensure_ascii=False, allow_nan=False).encode("utf-8")
         except (TypeError, ValueError, RecursionError):
-            raise ValueError(
-                f"job field {name!r} must be JSON that UTF-8 can carry, got {job[name]!r}"
-            ) from None
+            raise ValueError(f"job field {name!r} must be JSON UTF-8 can carry, got {job[name]!r}") from None
     check_identifier("job_name", job["job_name"])
     return {name: job[name] for name in JOB_FIELDS}
 
@@ -134,11 +128,10 @@ class Backend:
     def __init__(
         self, project_id: str, region: str, credentials: EmulatorCredentials | None, token_ttl: float
     ) -> None:
-        check_seconds("token_ttl", token_ttl, positive=True)
         self.project_id = check_identifier("project_id", project_id)
         self.region = check_identifier("region", region)
         self.credentials = credentials or EmulatorCredentials()
-        self.token_ttl = token_ttl
+        self.token_ttl = check_seconds("token_ttl", token_ttl, positive=True)
         self.projects = [Project(region, project_id)]
         self.tokens: dict[str, Token] = {}
         self.by_id: dict[int, dict[str, Any]] = {}

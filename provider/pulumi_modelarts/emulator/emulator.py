@@ -143,9 +143,8 @@ class ModelArtsEmulator(Backend):
         document = {"jobs": document} if isinstance(document, list) else document
         shape = isinstance(document, dict) and not set(document) - {"project_id", "region", "jobs"}
         if not shape or not isinstance(jobs := document.get("jobs", []), list):
-            raise ValueError(
-                "expected a list of job objects or {'jobs': [...]} (project_id, region optional)"
-            )
+            shapes = "a list of job objects or {'jobs': [...]} (project_id, region optional)"
+            raise ValueError(f"expected {shapes}")
         kwargs = {key: document[key] for key in ("project_id", "region") if key in document} | kwargs
         return cls(jobs, host, port, **kwargs)
 
@@ -300,9 +299,6 @@ class ModelArtsEmulator(Backend):
             reply = self._answer(request, match)
         if fault.truncate:
             reply.body = reply.body[: len(reply.body) // 2]
-        if fault.retry_after is not None:
-            retry_after = fault.retry_after
-            reply.headers["Retry-After"] = (
-                retry_after if isinstance(retry_after, str) else format(retry_after, "g")
-            )
+        if (wait := fault.retry_after) is not None:  # seconds, or an HTTP date as given
+            reply.headers["Retry-After"] = wait if isinstance(wait, str) else format(wait, "g")
         return reply

@@ -22,11 +22,8 @@ from .wire import Reply, Request, gateway_error
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
-    """Threading HTTP server on IPv4 or IPv6 that stops at once and closes keep-alive connections.
-
-    Its accept loop replaces ``serve_forever``, whose polling makes every stop wait up to one poll
-    interval; here a self-pipe wakes it immediately.
-    """
+    """Threading HTTP server on IPv4 or IPv6 that stops at once and closes keep-alive connections:
+    its accept loop, woken by a self-pipe, replaces ``serve_forever``'s polling (a wait per stop)."""
 
     timeout = 0  # handle_request() must not block: the accept loop calls it only when ready
 

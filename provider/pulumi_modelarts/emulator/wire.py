@@ -159,7 +159,7 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
     token_id = request.headers.get("x-auth-token")
     if token_id:
         token = backend.tokens.get(token_id)
-        if token is None or not token.valid:
+        if token is None or time.time() >= token.expires_at:
             raise Refused(gateway_error(401, "APIG.0307", "The token must be updated", request.request_id))
         allowed = project_id in (None, token.project.id)
     else:
