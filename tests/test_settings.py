@@ -587,6 +587,36 @@ def test_a_refusal_names_the_setting_and_the_variable_or_file_it_came_from(
         assert "CANARY-head" not in message and "tail-9f8e7d" not in message
 
 
+#: How a secure.yaml written by hand or by a template holds a value ("_" is a line's indentation).
+YAML_SCALARS = {"|": "|\n_V-9f8e\n", "|+": "|+\n_V-9f8e\n\n", "|-": "|-\n_V-9f8e", ">": ">\n_V-9f8e\n"}
+YAML_SCALARS |= {"> two lines": ">\n_V-9f8e\n\n_\n", '"\\t"': '"V-9f8e\\t"', '"\\u00a0"': '"\\u00a0V-9f8e"'}
+YAML_SCALARS |= {'"\\u2028"': '"V-9f8e\\u2028"', '"\\u3000"': '"V-9f8e\\u3000"', '"\\L"': '"V-9f8e\\L"'}
+YAML_SCALARS |= {"'only spaces'": "'  '", "| only a newline": "|\n_\n"}
+#: ... and values refused, by file and key: a line break or invisible mark inside, a NUL.
+YAML_REFUSED = {"| two lines": "|\n_V-9\n_f8e\n", '"\\u200b"': '"V-9\\u200bf8e"', '"\\0"': '"V-9f8e\\0"'}
+YAML_REFUSED |= {'"\\ufeff"': '"V-9\\ufefff8e"', '"\\r\\n" inside': '"V-9\\r\\nf8e"'}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("scalar", [*YAML_SCALARS, *YAML_REFUSED])
+@pytest.mark.parametrize("field", FROM_SECRETS)
+def test_yaml_block_and_quoted_scalars_in_secure_yaml(
+    field: str, scalar: str, newline: str, tmp_path: Path
+) -> None:
+    """A final newline kept or folded, escapes of spaces and separators: padding; the rest is refused."""
+    value = {**YAML_SCALARS, **YAML_REFUSED}[scalar].replace("_", " " * 8)
+    text = f"clouds:\n  c:\n    auth:\n      {CLOUDS_NAMES[field]}: {value}\n".replace("\n", newline)
+    secure = tmp_path / "secure.yaml"
+    secure.write_bytes(text.encode())
+    environ = cloud_files(write(tmp_path / "clouds.yaml", "clouds: {c: {}}"), secure)
+    if scalar in YAML_REFUSED:
+        with pytest.raises(ConfigurationError, match=f"{CLOUDS_NAMES[field]} of cloud 'c' in {secure}"):
+            Settings.from_sources(environ=environ)
+        return
+    settings = Settings.from_sources(environ=environ)
+    assert getattr(settings, field) is None if "only" in scalar else value_of(settings, field) == "V-9f8e"
+
+
 @pytest.mark.parametrize("raw", [b"CANARY-p\xe4ss-9f8e7d", b"\xff\xfeC\x00"[:3]], ids=["Latin-1", "UTF-16"])
 @pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
 def test_a_credential_in_another_encoding_than_utf8_is_told_so(field: str, raw: bytes) -> None:
