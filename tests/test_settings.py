@@ -565,7 +565,7 @@ def test_header_credentials_must_be_ascii_and_the_others_may_be_any_text(field: 
 
 
 @pytest.mark.parametrize(
-    "bad", ["CANARY-head\x1btail-9f8e7d", "CANARY-head\u200btail-9f8e7d", "CANARY-head/tail"]
+    "bad", ["CANARY-head\x1btail-9f8e7d", "CANARY-head\u200btail-9f8e7d"], ids=["ESC", "ZWSP"]
 )
 @pytest.mark.parametrize("source", SOURCES[1:])
 @pytest.mark.parametrize("field", [*FROM_SECRETS, "region"])
@@ -573,8 +573,6 @@ def test_a_refusal_names_the_setting_and_the_variable_or_file_it_came_from(
     field: str, source: str, bad: str, tmp_path: Path
 ) -> None:
     """A setting is read from several places: the line says which one holds the value refused."""
-    if field in CREDENTIAL_FIELDS and "/" in bad:
-        pytest.skip("a credential may hold a '/'")
     with pytest.raises(ConfigurationError) as caught:
         resolve(field, source, bad, tmp_path)
     message, key = str(caught.value), KEYS_BY_FIELD[field]
