@@ -8,7 +8,6 @@ import base64
 import contextlib
 import dataclasses
 import functools
-import itertools
 import json
 import math
 import os
@@ -430,7 +429,8 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, tuple[Any, 
     fields: dict[str, tuple[Any, str]] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
         found = ((key, path, at[key]) for key in keys for path, at in layers if _present(at.get(key)))
-        for key, path, value in itertools.islice(found, 1):  # named by its file and key when refused
+        if first := next(found, None):  # a value refused is named by its file and key
+            key, path, value = first
             fields[field] = (value, f"{key} of cloud {name!r} in {path} ({KEYS_BY_FIELD[field].config_key})")
     if {**clouds, **secure}.get("verify") is False:
         fields["insecure"] = (True, "")
