@@ -731,6 +731,26 @@ def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
         leaks.scan("grpc", text)
 
 
+#: Stack config a YAML stack file holds as numbers (``modelarts:password: 20240131``), which the
+#: engine may send as JSON numbers: each is the text written, never ``20240131.0``.
+NUMBERS = {"modelarts:projectId": 4242424242, "modelarts:password": 20240131, "modelarts:userName": 7}
+NUMBERS |= {"modelarts:maxRetries": 2.0, "modelarts:timeout": 30, "modelarts:insecure": False}
+
+
+@pytest.mark.parametrize("secret", [True, False], ids=["secret config", "plain config"])
+def test_stack_config_sent_as_json_numbers_reads_as_the_text_written(secret: bool) -> None:
+    credentials = dataclasses.replace(CANARY, user_name="7", password="20240131")
+    with ModelArtsEmulator.from_seed_file(
+        SAMPLE_JOBS_PATH, credentials=credentials, project_id="4242424242"
+    ) as em:
+        config: dict[str, Any] = {**em.stack_config("password"), **NUMBERS}
+        engine = Engine(VisualizationJobProvider(), config=config, secret_keys=NUMBERS if secret else ())
+        created = engine.up({"board": job(197)})
+        created.raise_error()
+        assert stored(engine, "board")["project_id"] == "4242424242"
+        assert [r.status for r in em.requests if r.route == "iam_token"] == [201]
+
+
 # -- refresh under faults: the provider server keeps a job unless it is really gone -----------------
 PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 HTML_502, HTML_404 = ({"body": body, "content_type": "text/html"} for body in (PAGE, "<html>404</html>"))

@@ -463,7 +463,14 @@ def test_clouds_and_secure_files_are_found_where_openstacksdk_looks(
 #: clouds.yaml names of the credential settings (in the entry's "auth" mapping).
 CLOUDS_NAMES = {"access_key": "ak", "secret_key": "sk", "auth_token": "token", "user_name": "username"}
 CLOUDS_NAMES |= {"security_token": "security_token", "password": "password"}
-CLOUDS_NAMES["domain_name"] = "user_domain_name"
+CLOUDS_NAMES |= {
+    "domain_name": "user_domain_name",
+    "project_id": "project_id",
+    "project_name": "project_name",
+}
+CLOUDS_NAMES["region"] = "region_name"
+#: Settings a Kubernetes Secret made from files carries: the credentials and the project.
+FROM_SECRETS = (*CREDENTIAL_FIELDS, "project_id", "project_name")
 SOURCES = ("argument", "stack config", "first variable", "last variable", "clouds.yaml", "secure.yaml")
 
 
@@ -489,7 +496,7 @@ def resolve(field: str, source: str, value: str, tmp_path: Path) -> Settings:
     ids=repr,
 )
 @pytest.mark.parametrize("source", SOURCES)
-@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+@pytest.mark.parametrize("field", FROM_SECRETS)
 def test_credentials_lose_the_whitespace_files_and_shells_add(
     field: str, source: str, padding: str, tmp_path: Path
 ) -> None:
@@ -519,7 +526,9 @@ def test_control_characters_in_credentials_are_refused_without_showing_them(
     with pytest.raises(ConfigurationError) as caught:
         resolve(field, source, f"CANARY-head{inner}tail-9f8e7d", tmp_path)
     message = str(caught.value)
-    assert KEYS_BY_FIELD[field].config_key in message and "control character" in message
+    assert KEYS_BY_FIELD[field].config_key in message
+    # A lone surrogate, also one of the two that YAML reads a JSON-escaped pair as, is no UTF-8.
+    assert "control character" in message or "not valid UTF-8" in message
     assert "CANARY-head" not in message and "tail-9f8e7d" not in message and "\n" not in message
 
 
@@ -553,6 +562,68 @@ def test_header_credentials_must_be_ascii_and_the_others_may_be_any_text(field: 
         Settings.from_sources(args={field: "CANARY-кл\u00fcч-9f8e7d"}, environ={})
     assert KEYS_BY_FIELD[field].config_key in str(caught.value) and "ASCII" in str(caught.value)
     assert "CANARY" not in str(caught.value) and "9f8e7d" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "bad", ["CANARY-head\x1btail-9f8e7d", "CANARY-head\u200btail-9f8e7d"], ids=["ESC", "ZWSP"]
+)
+@pytest.mark.parametrize("source", SOURCES[1:])
+@pytest.mark.parametrize("field", [*FROM_SECRETS, "region"])
+def test_a_refusal_names_the_setting_and_the_variable_or_file_it_came_from(
+    field: str, source: str, bad: str, tmp_path: Path
+) -> None:
+    """A setting is read from several places: the line says which one holds the value refused."""
+    with pytest.raises(ConfigurationError) as caught:
+        resolve(field, source, bad, tmp_path)
+    message, key = str(caught.value), KEYS_BY_FIELD[field]
+    named = {"first variable": key.env[0], "last variable": key.env[-1]}.get(source, key.config_key)
+    if source.endswith("yaml"):
+        named = f"{CLOUDS_NAMES[field]} of cloud 'c' in {tmp_path / source[0]}.yaml"
+    assert named in message and key.config_key in message and "\n" not in message
+    assert [variable for variable in key.env if variable != named and variable in message] == []
+    if field in CREDENTIAL_FIELDS:
+        assert "CANARY-head" not in message and "tail-9f8e7d" not in message
+
+
+#: How a secure.yaml written by hand or by a template holds a value ("_" is a line's indentation).
+YAML_SCALARS = {"|": "|\n_V-9f8e\n", "|+": "|+\n_V-9f8e\n\n", "|-": "|-\n_V-9f8e", ">": ">\n_V-9f8e\n"}
+YAML_SCALARS |= {"> two lines": ">\n_V-9f8e\n\n_\n", '"\\t"': '"V-9f8e\\t"', '"\\u00a0"': '"\\u00a0V-9f8e"'}
+YAML_SCALARS |= {'"\\u2028"': '"V-9f8e\\u2028"', '"\\u3000"': '"V-9f8e\\u3000"', '"\\L"': '"V-9f8e\\L"'}
+YAML_SCALARS |= {"'only spaces'": "'  '", "| only a newline": "|\n_\n"}
+#: ... and values refused, by file and key: a line break or invisible mark inside, a NUL.
+YAML_REFUSED = {"| two lines": "|\n_V-9\n_f8e\n", '"\\u200b"': '"V-9\\u200bf8e"', '"\\0"': '"V-9f8e\\0"'}
+YAML_REFUSED |= {'"\\ufeff"': '"V-9\\ufefff8e"', '"\\r\\n" inside': '"V-9\\r\\nf8e"'}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("scalar", [*YAML_SCALARS, *YAML_REFUSED])
+@pytest.mark.parametrize("field", FROM_SECRETS)
+def test_yaml_block_and_quoted_scalars_in_secure_yaml(
+    field: str, scalar: str, newline: str, tmp_path: Path
+) -> None:
+    """A final newline kept or folded, escapes of spaces and separators: padding; the rest is refused."""
+    value = {**YAML_SCALARS, **YAML_REFUSED}[scalar].replace("_", " " * 8)
+    text = f"clouds:\n  c:\n    auth:\n      {CLOUDS_NAMES[field]}: {value}\n".replace("\n", newline)
+    secure = tmp_path / "secure.yaml"
+    secure.write_bytes(text.encode())
+    environ = cloud_files(write(tmp_path / "clouds.yaml", "clouds: {c: {}}"), secure)
+    if scalar in YAML_REFUSED:
+        with pytest.raises(ConfigurationError, match=f"{CLOUDS_NAMES[field]} of cloud 'c' in {secure}"):
+            Settings.from_sources(environ=environ)
+        return
+    settings = Settings.from_sources(environ=environ)
+    assert getattr(settings, field) is None if "only" in scalar else value_of(settings, field) == "V-9f8e"
+
+
+@pytest.mark.parametrize("raw", [b"CANARY-p\xe4ss-9f8e7d", b"\xff\xfeC\x00"[:3]], ids=["Latin-1", "UTF-16"])
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+def test_a_credential_in_another_encoding_than_utf8_is_told_so(field: str, raw: bytes) -> None:
+    """A Secret made from a file saved as Latin-1 or UTF-16: the variable holds bytes that are no UTF-8."""
+    variable = KEYS_BY_FIELD[field].env[-1]
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(environ={variable: os.fsdecode(raw)})  # as os.environ holds them
+    message = str(caught.value)
+    assert variable in message and "UTF-8" in message and "CANARY" not in message and "9f8e7d" not in message
 
 
 # -- file settings (defect 8) --------------------------------------------------------------------

@@ -151,20 +151,31 @@ class Settings:
         unknown = sorted(set(explicit) - set(KEYS_BY_FIELD))
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
-        sources = {
-            key.field: (explicit.get(key.field), config.get(key.config_key), *map(env.get, key.env))
+        sources = {  # each value with the place it comes from, for a refusal to name
+            key.field: [(explicit.get(key.field), ""), (config.get(key.config_key), key.config_key)]
+            + [(env.get(name), f"{name} ({key.config_key})") for name in key.env]
             for key in SETTING_KEYS
         }
-        sources.update({field: tuple(map(env.get, names)) for field, names in PROXY_VARIABLES.items()})
-        values = {field: next(filter(_present, found), None) for field, found in sources.items()}
-        if values["cloud_name"]:  # its entry fills in what no other source sets
-            entry = _cloud_entry(str(values["cloud_name"]), env)
-            values = {field: entry.get(field) if value is None else value for field, value in values.items()}
-        return cls.validated(values)
+        sources.update(
+            {field: [(env.get(name), "") for name in names] for field, names in PROXY_VARIABLES.items()}
+        )
+        found = {
+            field: next((pair for pair in pairs if _present(pair[0])), (None, ""))
+            for field, pairs in sources.items()
+        }
+        if found["cloud_name"][0]:  # its entry fills in what no other source sets
+            entry = _cloud_entry(str(found["cloud_name"][0]), env)
+            found = {
+                field: entry.get(field, pair) if pair[0] is None else pair for field, pair in found.items()
+            }
+        origins = {field: origin for field, (_, origin) in found.items()}
+        return cls.validated({field: value for field, (value, _) in found.items()}, origins)
 
     @classmethod
-    def validated(cls, values: Mapping[str, Any]) -> Settings:
-        """Build settings, turning any invalid value into one ConfigurationError line."""
+    def validated(cls, values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> Settings:
+        """Build settings, turning any invalid value into one ConfigurationError line that names the
+        setting and, in ``origins``, the place its value came from (a variable, a file's key)."""
+        origins = origins or {}
         converted = {}
         for field, value in values.items():
             if value is None:  # the default
@@ -173,17 +184,17 @@ class Settings:
                 converted[field] = _converted(field, value)
             except ValueError as exc:
                 name = KEYS_BY_FIELD[field].describe() if field in KEYS_BY_FIELD else _proxy_name(field)
-                raise ConfigurationError(f"invalid {name}: {exc}") from None
+                raise ConfigurationError(f"invalid {origins.get(field) or name}: {exc}") from None
         settings = cls(**converted)
         register_secrets(*settings.secret_values())
         try:  # values that end up in a host name, a URL or a path, each in its one spelling
             spelt = {
-                name: check_target(name, value, KEYS_BY_FIELD[name].config)
+                name: check_target(name, value, origins.get(name) or KEYS_BY_FIELD[name].config)
                 for name in ("region", "project_id", "project_name", "endpoint", "auth_url")
                 if (value := getattr(settings, name)) is not None
             }
             settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower())
-            check_endpoint(f"https://{settings.cloud}", field="cloud")
+            check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
             if "/" in settings.cloud:  # a path would land inside the URLs made from it
                 raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
             check_endpoint(settings.resolved_endpoint, field="endpoint")
@@ -288,9 +299,20 @@ HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
 
 
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
-    """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``."""
+    """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``, as text: a
+    value the engine sent as JSON (a number written unquoted in the stack's YAML) as written there."""
     values = ((key.config_key, get(key.config_key)) for key in SETTING_KEYS)
-    return {name: str(value) for name, value in values if value is not None}
+    return {
+        name: value if isinstance(value, str) else _json_text(value)
+        for name, value in values
+        if value is not None
+    }
+
+
+def _json_text(value: Any) -> str:
+    """JSON text of ``value``; a whole number arrives as a double (``7.0``), and is ``7`` there."""
+    whole = isinstance(value, float) and value.is_integer() and abs(value) <= 2**53
+    return json.dumps(int(value) if whole else value)
 
 
 def _converted(field: str, value: Any) -> Any:
@@ -316,8 +338,13 @@ def _converted(field: str, value: Any) -> Any:
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
     if not isinstance(text, str):
         raise ValueError(f"must be text (quoted, in YAML), got {type(text).__name__}")
-    if field in CREDENTIAL_FIELDS:
+    if field in CREDENTIAL_FIELDS or field in ("project_id", "project_name"):  # from Secrets too
         text = _PADDING.sub("", text)  # what files and shells add around a value
+    if field in CREDENTIAL_FIELDS:
+        if re.search("[\ud800-\udfff]", text):  # os.environ's escapes of bytes that are not UTF-8
+            raise ValueError(
+                "is not valid UTF-8 text (another encoding, or a lone surrogate); save it as UTF-8"
+            )
         if _has_control_character(text):
             raise ValueError(
                 "contains a control character, a line break or an invisible one; set it on one line"
@@ -383,8 +410,8 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
     return False
 
 
-def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``."""
+def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``, each with its origin."""
     clouds_path = _openstack_file("clouds", environ.get("OS_CLIENT_CONFIG_FILE"), environ)
     clouds = _yaml_entry(clouds_path, name)
     secure_variable = environ.get("OS_CLIENT_SECURE_FILE") or environ.get("OS_SECURE_FILE")
@@ -399,17 +426,14 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     # Only the entry and its auth mapping, secure.yaml first; a blank value is unset, as in every source.
     auths = ((secure_path, secure.get("auth", {})), (clouds_path, clouds.get("auth", {})))
     layers = (*auths, (secure_path, secure), (clouds_path, clouds))
-    fields: dict[str, Any] = {}
+    fields: dict[str, tuple[Any, str]] = {}
     for field, keys in CLOUDS_YAML_KEYS.items():
         found = ((key, path, at[key]) for key in keys for path, at in layers if _present(at.get(key)))
-        key, path, value = next(found, ("", None, None))
-        try:  # YAML's yes/no, a date, a list are refused as not text, by the file and key they are at
-            fields[field] = None if value is None else _converted(field, value)
-        except ValueError as exc:
-            config = KEYS_BY_FIELD[field].config_key
-            raise ConfigurationError(f"invalid {key} of cloud {name!r} in {path} ({config}): {exc}") from None
+        if first := next(found, None):  # a value refused is named by its file and key
+            key, path, value = first
+            fields[field] = (value, f"{key} of cloud {name!r} in {path} ({KEYS_BY_FIELD[field].config_key})")
     if {**clouds, **secure}.get("verify") is False:
-        fields["insecure"] = True
+        fields["insecure"] = (True, "")
     return fields
 
 
