@@ -452,12 +452,15 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
 
 #: Where a job's own answer (200) may quote a credential: a field, whole or within other text, raw
 #: or URL-encoded in a URL, in the details or in a listing read for a lookup by name.
-DATA_ECHOES: dict[str, Callable[[str], dict[str, Any]]] = {
-    "job_desc": lambda s: {"job_desc": s},
-    "service_url query": lambda s: {"service_url": f"https://tb.example.com/?token={quote(s, safe='')}"},
-    "train_url inside text": lambda s: {"train_url": f"obs://bucket/{s}/logs"},
-    "flavor code": lambda s: {"flavor": {"code": s}},
-    "resource_id and job_type": lambda s: {"resource_id": s, "job_type": s},
+DATA_ECHOES: dict[str, Callable[[str], bytes]] = {
+    name: lambda s, fields=fields: reply(200, {**JOB_197, **fields(s)})
+    for name, fields in {
+        "job_desc": lambda s: {"job_desc": s},
+        "service_url query": lambda s: {"service_url": f"https://tb.example.com/?token={quote(s, safe='')}"},
+        "train_url inside text": lambda s: {"train_url": f"obs://bucket/{s}/logs"},
+        "flavor code": lambda s: {"flavor": {"code": s}},
+        "resource_id and job_type": lambda s: {"resource_id": s, "job_type": s},
+    }.items()
 }
 
 
@@ -470,11 +473,7 @@ def test_a_credential_a_job_answer_quotes_never_reaches_the_outputs(
     """A data source stores what it reads: a server echoing the token it was sent (or the password)
     into a job's fields would put it in state and exports; each whole occurrence is *** instead."""
     echo, raw = echo_server
-    echoed = DATA_ECHOES[field]
-    echo.echo, echo.secret = (
-        (lambda s: reply(200, {**JOB_197, **echoed(s)})),
-        ISSUED_TOKEN if secret == "token" else PASSWORD,
-    )
+    echo.echo, echo.secret = DATA_ECHOES[field], ISSUED_TOKEN if secret == "token" else PASSWORD
     job = ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
     outputs = json.dumps(job.to_outputs(project_id="p", region="r"), ensure_ascii=False)
     assert echo.seen_tokens[-1] == ISSUED_TOKEN  # the token really was issued and used
