@@ -506,18 +506,19 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
     others = set(threading.enumerate())
     errors: list[Any] = []
     monkeypatch.setattr(threading, "excepthook", errors.append)
-    in_env.latency = 0.2
+    in_env.latency = 1.0  # no answer comes before the loop closes, however loaded the machine
 
     async def abandon() -> None:
         outputs = [get_visualization_job_output(job_id=197) for _ in range(reads)]
         _awaiting = [asyncio.ensure_future(output.future()) for output in outputs]  # as exports are
-        await asyncio.sleep(in_env.latency / 4)  # sent, not answered
+        await asyncio.sleep(0.02)  # sent, not answered
 
     loop = asyncio.new_event_loop()
     loop.run_until_complete(abandon())
     if ending == "cancelled":
         end_run(loop)
     loop.close()
+    in_env.latency = 0.0  # for the reads that follow: those in flight wait what they arrived with
     reads_ended()
     assert errors == []
     pool = [thread for thread in threading.enumerate() if thread.name == "modelarts-read"]
