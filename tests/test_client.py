@@ -30,7 +30,7 @@ from pulumi_modelarts.settings import SecretStr, Settings
 from pulumi_modelarts.transport import BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
-from tests.hostile import ISSUED_TOKEN, PROJECT, FakeCloud, RawServer
+from tests.hostile import ISSUED_TOKEN, JOB_197, PROJECT, FakeCloud, RawServer, header, reply
 from tests.programs import clean_environ
 
 ClientFactory = Callable[..., ModelArtsClient]
@@ -676,6 +676,59 @@ def test_a_token_for_another_project_is_refused_before_any_read(
         ModelArtsClient(FakeCloud.settings(server.url, project_id=project_id)).get_visualization_job(197)
     assert "token scoped to the project asked for" in str(caught.value) and "authUrl" in str(caught.value)
     assert cloud.paths == ["/v3/auth/tokens?nocatalog=true"]
+
+
+SUBJECT_HEADERS = {  # the X-Subject-Token fields of IAM's answer, as a proxy may repeat them
+    "twice, one value": ([ISSUED_TOKEN, ISSUED_TOKEN], ISSUED_TOKEN),
+    "twice in other cases": ([ISSUED_TOKEN, f" {ISSUED_TOKEN}"], ISSUED_TOKEN),
+    "two tokens": ([ISSUED_TOKEN, "gAAAAABsecondTOKENzz"], None),
+    "a token and an empty one": ([ISSUED_TOKEN, ""], None),
+}
+
+
+@pytest.mark.parametrize(("values", "sent"), SUBJECT_HEADERS.values(), ids=SUBJECT_HEADERS)
+def test_a_repeated_subject_token_header_is_one_token_or_refused(values: list[str], sent: str | None) -> None:
+    body = json.dumps({"token": {"project": {"id": PROJECT}}})
+    fields = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in zip(["X-Subject-Token", "x-subject-token"], values, strict=True)
+    )
+    login = f"HTTP/1.1 201 X\r\nContent-Length: {len(body)}\r\n{fields}\r\n{body}".encode()
+
+    def cloud(head: bytes) -> Any:
+        yield login if b"/auth/tokens" in head.split(b"\r\n")[0] else reply(200, JOB_197)
+
+    with RawServer(cloud) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url))
+        if sent:
+            assert client.get_visualization_job(197).job_id == 197
+            assert [header(head, "X-Auth-Token") for head in server.heads[1:]] == [sent]
+        else:
+            with pytest.raises(InvalidResponseError) as caught:
+                client.get_visualization_job(197)
+            assert "one token header" in str(caught.value) and len(server.heads) == 1
+            assert not any(value and value in str(caught.value) for value in values)
+
+
+IAM_FAULTS = {  # what a proxy or gateway in front of IAM answers instead of it
+    "an HTML page": reply(200, "<html>sign in</html>", Content_Type="text/html"),
+    "a gateway's 'no such API'": reply(
+        404, {"error_code": "APIGW.0101", "error_msg": "The API does not exist"}
+    ),
+    "over 10 MiB": reply(201, {"token": {"catalog": ["x" * (11 << 20)]}}, X_Subject_Token=ISSUED_TOKEN),
+}
+
+
+@pytest.mark.parametrize("auth", ["password", "aksk"])
+@pytest.mark.parametrize("answer", IAM_FAULTS.values(), ids=IAM_FAULTS)
+def test_an_iam_request_answered_by_something_else_points_at_the_auth_url(answer: bytes, auth: str) -> None:
+    with (
+        RawServer(lambda head: [answer]) as server,
+        pytest.raises((InvalidResponseError, ConfigurationError)) as caught,
+    ):
+        ModelArtsClient(FakeCloud.settings(server.url, auth, project_id=None)).get_visualization_job(197)
+    assert str(caught.value).startswith("IAM ") and "modelarts:authUrl points at IAM" in str(caught.value)
+    assert "ModelArts API" not in str(caught.value) and len(server.heads) == 1
 
 
 OTHER, EU_DE = "f" * 32, {"id": PROJECT, "name": "eu-de"}

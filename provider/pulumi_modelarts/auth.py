@@ -31,7 +31,6 @@ from .validation import check_name, path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
-_AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
 
 
 class StaticTokenAuth(AuthBase):
@@ -147,8 +146,10 @@ class IamTokenAuth(AuthBase):
         context = self._context
         started, begun = time.time(), time.monotonic()
         response = self.transport.send("POST", self._url, context=context, json_body=body)
-        token = response.headers.get("X-Subject-Token")
-        register_secrets(token)  # before anything of this answer can reach an error message
+        # A header a proxy repeated arrives joined by commas (no token holds one): one value is the token.
+        tokens = {value.strip() for value in response.headers.get("X-Subject-Token", "").split(",")}
+        register_secrets(*tokens)  # before anything of this answer can reach an error message
+        token = tokens.pop() if len(tokens) == 1 else None
         if response.status not in (200, 201):
             raise error_for(response, context)
         details = _mapping(json_object(response, context).get("token"))
@@ -157,9 +158,10 @@ class IamTokenAuth(AuthBase):
         # Another project's token (IAM matches a name whatever its case): refused.
         elsewhere = any(str(project.get(key, value)).lower() != value.lower() for key, value in scope.items())
         if not (token and project_id and isinstance(project_id, str)) or elsewhere:
-            summary = "IAM answered without a token header or a token scoped to the project asked for"
-            extra = {"status": response.status, "request_id": response.request_id, "hint": _AUTH_URL_HINT}
-            raise context.error(InvalidResponseError, summary, **extra)
+            summary = "IAM answered without one token header or a token scoped to the project asked for"
+            raise context.error(
+                InvalidResponseError, summary, status=response.status, request_id=response.request_id
+            )
         # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
         # from IAM's nor an answer dated in the past (the API reference's sample) makes every call
         # fetch a new token; a lifetime that is not positive counts as an hour.
@@ -209,9 +211,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     context = RequestContext("IAM project lookup", urlsplit(url).netloc)
     projects = json_object(transport.send("GET", url, context=context, auth=auth), context).get("projects")
     if not isinstance(projects, list):
-        raise context.error(
-            InvalidResponseError, "IAM answered without a 'projects' list", hint=_AUTH_URL_HINT
-        )
+        raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
     # A project listed twice is one, a disabled one none; an ID must be one modelarts:projectId
     # would take, or it would name another path (MOS and sub-projects have names of their own).
     named = [item for item in projects if isinstance(item, dict) and item.get("name") == name]
@@ -221,7 +221,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
         )
     except InvalidInputError as exc:
         summary = f"IAM answered an unusable project ID ({exc.summary})"
-        raise context.error(InvalidResponseError, summary, hint=_AUTH_URL_HINT) from None
+        raise context.error(InvalidResponseError, summary) from None
     if len(ids) == 1:
         _PROJECT_IDS[key] = ids[0]
         return ids[0]

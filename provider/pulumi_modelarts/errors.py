@@ -306,6 +306,9 @@ class InvalidResponseError(ModelArtsError):
     default_hint = "Check that the endpoint points at the ModelArts API"
 
 
+AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
+
+
 class RequestContext:
     """What an error about one request names. A plain class: on the resource's import path a
     dataclass would cost more than half a millisecond."""
@@ -319,4 +322,6 @@ class RequestContext:
 
     def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
         where = {name: getattr(self, name) for name in self.__slots__}
+        if self.operation.startswith("IAM") and cls in (InvalidResponseError, ConfigurationError):
+            extra["hint"] = AUTH_URL_HINT  # IAM answered: its URL, not the ModelArts endpoint, is to check
         return cls(summary, **where, **extra)
