@@ -659,6 +659,24 @@ def test_one_token_serves_every_read_whatever_iam_says_of_its_lifetime(
     assert cloud.paths == ["/v3/auth/tokens?nocatalog=true"] + [f"/v1/{PROJECT}/visualization-jobs/197"] * 3
 
 
+SHORT_LIVED = {  # issued_at and expires_at 0.1 s apart, as other servers spell them
+    "lower case t and z": ("2026-01-01t00:00:00z", "2026-01-01t00:00:00.1z"),
+    "nine fraction digits": ("2026-01-01T00:00:00.000000000Z", "2026-01-01T00:00:00.100000000Z"),
+    "one fraction digit and an offset": ("2026-01-01 08:00:00.0+0800", "2026-01-01 08:00:00.1+0800"),
+}
+
+
+@pytest.mark.parametrize(("issued", "expires"), SHORT_LIVED.values(), ids=SHORT_LIVED)
+def test_a_token_is_renewed_by_its_lifetime_however_iam_spells_it(issued: str, expires: str) -> None:
+    cloud = FakeCloud({"issued_at": issued, "expires_at": expires, "project": {"id": PROJECT}})
+    with RawServer(cloud) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url))
+        client.get_visualization_job(197)
+        time.sleep(0.3)  # past the token's lifetime: the next read logs in again
+        client.get_visualization_job(197)
+    assert cloud.paths.count("/v3/auth/tokens?nocatalog=true") >= 2 and len(cloud.paths) <= 5
+
+
 WRONG_SCOPES = {  # (the token object, the project configured): never a read in another project
     "another project's ID": ({"project": {"id": "f" * 32}}, PROJECT),
     "another project's name": ({"project": {"id": "f" * 32, "name": "eu-nl"}}, None),

@@ -7,6 +7,7 @@ shows a secret."""
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -103,10 +104,12 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def _parse_expiry(value: object) -> float | None:
-    """``expires_at`` (ISO 8601, usually ending in Z; Python 3.10 reads no Z) as a Unix timestamp."""
+    """``expires_at`` (ISO 8601, usually ending in Z) as a Unix timestamp. Python 3.10 reads no Z, and
+    a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9): both are rewritten first."""
+    text = re.sub(r"\.(\d+)", lambda digits: f".{digits[1][:6]:0<6}", str(value).strip().upper())
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
