@@ -16,12 +16,13 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from urllib3 import HTTPResponse
 
-from pulumi_modelarts import errors
+from pulumi_modelarts import auth, errors
 from pulumi_modelarts.client import CONNECTED_CLIENTS, MAX_PAGE_SIZE, ModelArtsClient, shared_client
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, JobNotFoundError, ModelArtsError
@@ -667,14 +668,20 @@ SHORT_LIVED = {  # issued_at and expires_at 0.1 s apart, as other servers spell 
 
 
 @pytest.mark.parametrize(("issued", "expires"), SHORT_LIVED.values(), ids=SHORT_LIVED)
-def test_a_token_is_renewed_by_its_lifetime_however_iam_spells_it(issued: str, expires: str) -> None:
+def test_a_token_is_renewed_by_its_lifetime_however_iam_spells_it(
+    monkeypatch: pytest.MonkeyPatch, issued: str, expires: str
+) -> None:
+    ahead = [0.0]  # auth's clock, moved past the token's lifetime rather than waited for
+    clock = SimpleNamespace(monotonic=lambda: time.monotonic() + ahead[0], time=time.time)
+    monkeypatch.setattr(auth, "time", clock)
     cloud = FakeCloud({"issued_at": issued, "expires_at": expires, "project": {"id": PROJECT}})
     with RawServer(cloud) as server:
         client = ModelArtsClient(FakeCloud.settings(server.url))
         client.get_visualization_job(197)
-        time.sleep(0.3)  # past the token's lifetime: the next read logs in again
+        ahead[0] = 1.0  # the next read logs in again
         client.get_visualization_job(197)
-    assert cloud.paths.count("/v3/auth/tokens?nocatalog=true") >= 2 and len(cloud.paths) <= 5
+    token, read = "/v3/auth/tokens?nocatalog=true", f"/v1/{PROJECT}/visualization-jobs/197"
+    assert cloud.paths == [token, read, token, read]
 
 
 WRONG_SCOPES = {  # (the token object, the project configured): never a read in another project

@@ -104,9 +104,11 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def _parse_expiry(value: object) -> float | None:
-    """``expires_at`` (ISO 8601, usually ending in Z) as a Unix timestamp. Python 3.10 reads no Z, and
-    a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9): both are rewritten first."""
+    """``expires_at`` (ISO 8601, usually ending in Z) as a Unix timestamp. Python 3.10 reads no Z, no
+    offset without its colon and a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9):
+    each is rewritten first."""
     text = re.sub(r"\.(\d+)", lambda digits: f".{digits[1][:6]:0<6}", str(value).strip().upper())
+    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
