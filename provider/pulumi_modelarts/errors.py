@@ -75,13 +75,14 @@ def _decoded(text: str, spans: Spans) -> tuple[str, Spans]:
 Matcher = tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]]
 
 
-def _matcher(forms: set[str]) -> Matcher:
-    """A pattern of every form's first characters; per match, the forms and their least echo."""
+def _matcher(forms: set[str], *, whole: bool = False) -> Matcher:
+    """A pattern of every form's first characters; per match, the forms and their least echo (the
+    whole form, for ``whole``)."""
     table: dict[str, list[tuple[str, int]]] = {}
     for form in forms:
         half = -(-len(form) // 2)
-        least = min(len(form), max(MIN_SECRET_PREFIX, min(half, ENOUGH_SECRET_PREFIX)))
-        table.setdefault(form[:MIN_SECRET_PREFIX], []).append((form, least))
+        partial = min(len(form), max(MIN_SECRET_PREFIX, min(half, ENOUGH_SECRET_PREFIX)))
+        table.setdefault(form[:MIN_SECRET_PREFIX], []).append((form, len(form) if whole else partial))
     return re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True)))), table
 
 
@@ -127,12 +128,7 @@ class _Secrets:
             if decodings == _DECODINGS or not _ESCAPE.search(folded):
                 break
             folded, spans = _decoded(folded, spans)
-        parts: list[str] = []
-        done = 0
-        for start, end in sorted(cuts):
-            parts += (text[done:start], "***") if start >= done else ()
-            done = max(done, end)
-        return "".join(parts) + text[done:] if parts else text
+        return _starred(text, cuts)
 
     def scrub_data(self, text: str) -> str:
         """A server's data (a job's text fields) with every whole secret replaced by ***: unlike an
@@ -140,28 +136,10 @@ class _Secrets:
         process never belongs in state or outputs (a server echoing the token it was sent)."""
         with self._lock:
             if self._whole is None and self._values:
-                self._whole = _matcher(
-                    {form for value in self._values for form in (value, quote(value, safe=""))}
-                )
+                forms = {form for value in self._values for form in (value, quote(value, safe=""))}
+                self._whole = _matcher(forms, whole=True)
             whole = self._whole
-        if whole is None:
-            return text
-        pattern, table = whole
-        parts: list[str] = []
-        done = position = 0
-        while match := pattern.search(text, position):
-            start = match.start()
-            ends = [
-                start + len(form)
-                for form, _ in table[match.group()]
-                if text.startswith(form, start)
-                and (len(form) >= MIN_SECRET_PREFIX or not _inside_word(text, start, start + len(form)))
-            ]
-            if ends:
-                parts += (text[done:start], "***")
-                done = max(ends)
-            position = max(done, start + 1)
-        return "".join(parts) + text[done:] if parts else text
+        return text if whole is None else _starred(text, _echoes(text, *whole))
 
 
 def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[str, int]]]) -> Spans:
@@ -179,6 +157,16 @@ def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[s
         found += [(start, max(ends))] if ends else []
         position = max(ends, default=start + 1)
     return found
+
+
+def _starred(text: str, cuts: Spans) -> str:
+    """``text`` with each of the (possibly overlapping) spans ``cuts`` replaced by ***."""
+    parts: list[str] = []
+    done = 0
+    for start, end in sorted(cuts):
+        parts += (text[done:start], "***") if start >= done else ()
+        done = max(done, end)
+    return "".join(parts) + text[done:] if parts else text
 
 
 def _inside_word(text: str, start: int, end: int) -> bool:
