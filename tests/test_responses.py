@@ -364,16 +364,25 @@ def echo_server() -> Iterator[tuple[EchoServer, RawServer]]:
         yield echo, raw
 
 
+def aimed(
+    echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str
+) -> tuple[EchoServer, str]:
+    """The echo server, answering ``answer`` of the issued token (``secret="token"``) or the
+    password, and its URL."""
+    echo, raw = echo_server
+    echo.echo, echo.secret = answer, ISSUED_TOKEN if secret == "token" else PASSWORD
+    return echo, raw.url
+
+
 @pytest.mark.reliability("echoed secrets")
 @pytest.mark.parametrize("secret", ["token", "password"])
 @pytest.mark.parametrize("place", ECHOES)
 def test_no_secret_the_process_holds_comes_back_in_an_error(
     echo_server: tuple[EchoServer, RawServer], place: str, secret: str
 ) -> None:
-    echo, raw = echo_server
-    echo.echo, echo.secret = ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
+    echo, url = aimed(echo_server, ECHOES[place], secret)
     # The password as read from a file: the stray line end is dropped, never sent.
-    client = ModelArtsClient(EchoServer.settings(raw.url, PASSWORD + "\r\n"))
+    client = ModelArtsClient(EchoServer.settings(url, PASSWORD + "\r\n"))
     with pytest.raises(ModelArtsError) as caught:
         client.get_visualization_job(197)
     error = caught.value
@@ -472,9 +481,8 @@ def test_a_credential_a_job_answer_quotes_never_reaches_the_outputs(
 ) -> None:
     """A data source stores what it reads: a server echoing the token it was sent (or the password)
     into a job's fields would put it in state and exports; each whole occurrence is *** instead."""
-    echo, raw = echo_server
-    echo.echo, echo.secret = DATA_ECHOES[field], ISSUED_TOKEN if secret == "token" else PASSWORD
-    job = ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
+    echo, url = aimed(echo_server, DATA_ECHOES[field], secret)
+    job = ModelArtsClient(EchoServer.settings(url)).get_visualization_job(197)
     outputs = json.dumps(job.to_outputs(project_id="p", region="r"), ensure_ascii=False)
     assert echo.seen_tokens[-1] == ISSUED_TOKEN  # the token really was issued and used
     assert leaked_forms(outputs, echo.secret) == [] and "***" in outputs
@@ -483,10 +491,9 @@ def test_a_credential_a_job_answer_quotes_never_reaches_the_outputs(
 
 def echo_error(echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str) -> str:
     """The error (text, details) of a password login's read while the server answers ``answer(secret)``."""
-    echo, raw = echo_server
-    echo.echo, echo.secret = answer, ISSUED_TOKEN if secret == "token" else PASSWORD
+    echo, url = aimed(echo_server, answer, secret)
     with pytest.raises(ModelArtsError) as caught:
-        ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
+        ModelArtsClient(EchoServer.settings(url)).get_visualization_job(197)
     assert echo.seen_tokens[-1] == ISSUED_TOKEN  # the token really was issued and used
     return f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
 
@@ -530,9 +537,8 @@ def test_no_secret_a_server_echoes_where_urllib3_logs_it_reaches_the_log(
     echo_server: tuple[EchoServer, RawServer], place: str, secret: str
 ) -> None:
     """urllib3 logs the exception it retries after (it quotes the status line) and unreadable header lines."""
-    echo, raw = echo_server
-    echo.echo, echo.secret = LOGGED_ECHOES[place], ISSUED_TOKEN if secret == "token" else PASSWORD
-    settings = dataclasses.replace(EchoServer.settings(raw.url), max_retries=1)
+    echo, url = aimed(echo_server, LOGGED_ECHOES[place], secret)
+    settings = dataclasses.replace(EchoServer.settings(url), max_retries=1)
     with logged() as records, pytest.raises(ServiceError, match="the answer is not valid HTTP/1.1"):
         ModelArtsClient(settings).get_visualization_job(197)
     text = "\n".join(text for _, text in records)
