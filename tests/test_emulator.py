@@ -251,7 +251,7 @@ def test_add_update_and_remove_jobs() -> None:
                 "status": (42, 101, 600, "503", 503.0, True),
                 "delay": ("1", math.nan, math.inf, -1),
                 "retry_after": (math.nan, -1, [1], "1\r\nX-Injected: 1"),
-                "content_type": ("a\r\nX-Injected: 1", "text/html; charset=\u00e9"),
+                "content_type": ("a\r\nX-Injected: 1", "text/html; charset=\u00e9", 5, b"text/plain"),
                 "body": (5, {"job_id": 5}),
             }.items()
             for v in values

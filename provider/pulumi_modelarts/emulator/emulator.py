@@ -81,12 +81,14 @@ class Fault:
         if self.body is not None and not isinstance(self.body, str | bytes):
             raise ValueError(f"body must be text or bytes, got {self.body!r}")
         check_seconds("delay", self.delay)
+        if not isinstance(self.content_type, str | None):
+            raise ValueError(f"content_type must be text, got {self.content_type!r}")
+        if not isinstance(self.retry_after, str | None):
+            check_seconds("retry_after", self.retry_after)
         for name in ("content_type", "retry_after"):  # header values: a line break would end the header
             value = getattr(self, name)
             if isinstance(value, str) and not (value.isascii() and value.isprintable()):
                 raise ValueError(f"{name} must be printable ASCII, got {value!r}")
-            if not isinstance(value, str | None):
-                check_seconds(name, value)
 
 
 class ModelArtsEmulator(Backend):
