@@ -130,7 +130,10 @@ class _Watchdog:
                 _expire(budget)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="modelarts-deadlines", daemon=True)
-                self._thread.start()
+                try:
+                    self._thread.start()
+                except RuntimeError:  # at exit on Python 3.12.0-3.12.1 (python/cpython#113964): timeouts
+                    self._thread = None  # cut to the time left still bound the call
             elif budget.deadline < self._next:
                 self._wakeup.notify()
 
