@@ -662,6 +662,49 @@ def test_an_output_of_a_value_the_engine_cannot_carry_is_refused_as_the_value_it
     assert emulator.requests == []
 
 
+#: A secret input each form refuses once known: name -> (call, start of the one-line message).
+SECRET_REFUSED = {
+    "resource-id": ("VisualizationJob('x', job_id=secret('Hidden-197'))", "job_id must be a whole number"),
+    "resource-region": ("VisualizationJob('x', 197, region=secret('Hidden 197'))", "region may only contain"),
+    "get-id-reference": (
+        "VisualizationJob.get('x', ref.get_output('half'))",
+        "job_id must be a whole number",
+    ),
+    "id-option": (
+        "VisualizationJob('x', 197, opts=pulumi.ResourceOptions(id=secret('Hidden-197')))",
+        "job_id must be a whole number",
+    ),
+    "function-name": (
+        "get_visualization_job_output(job_name=secret('Hidden 197'))",
+        "job_name may only contain",
+    ),
+    "function-status-reference": (
+        "get_visualization_jobs_output(status=ref.get_output('half'))",
+        "status must be a whole number",
+    ),
+    "function-project": (
+        "get_visualization_job_output(job_id=197, project_id=secret('Hidden/197'))",
+        "project_id may only contain",
+    ),
+}
+
+
+@pytest.mark.parametrize(("call", "start"), SECRET_REFUSED.values(), ids=SECRET_REFUSED)
+def test_a_refused_secret_input_is_not_shown(
+    tmp_path: Path, emulator: ModelArtsEmulator, call: str, start: str
+) -> None:
+    """The refusal names the argument and shows ``[secret]``: an error line is logged in plain text."""
+    body = "from pulumi_modelarts import get_visualization_job_output, get_visualization_jobs_output\n"
+    body += f'ref = pulumi.StackReference("other")\npulumi.export("x", {call})\n'
+    half = {rpc._special_sig_key: rpc._special_secret_sig, "value": 8.5}  # a secret output of 8.5
+    run = run_resources(emulator, tmp_path, body, stack_references={"other": {"half": half}})
+    assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"]), run.error
+    message = run.error["message"]
+    assert message.startswith(start) and "got [secret]" in message and "\n" not in message, message
+    assert "Hidden" not in run.error["traceback"] and "8.5" not in message
+    assert modelarts_requests(emulator) == []
+
+
 WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "
 PLAIN = "endpoint is an Output; get_visualization_jobs() takes plain values. "
 PLAIN += "Use get_visualization_jobs_output()"

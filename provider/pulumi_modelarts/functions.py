@@ -20,7 +20,7 @@ import pulumi
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import OUTPUT_FIELDS
-from .validation import check_name, check_target, parse_job_id
+from .validation import SECRET_INPUT, check_name, check_target, parse_job_id
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
@@ -197,9 +197,13 @@ def _output(
     """Once inputs and dependencies are known, prepare the read in the program's context (its stack
     config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
-    def read(values: list[Any]) -> asyncio.Future[_R]:
-        with _as_run_errors():
-            call = prepare(*values)
+    def read(values: list[Any], secret: bool = False) -> asyncio.Future[_R]:
+        token = SECRET_INPUT.set(secret)  # a refusal of a secret input does not show it
+        try:
+            with _as_run_errors():
+                call = prepare(*values)
+        finally:
+            SECRET_INPUT.reset(token)
         return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
 
     with _as_run_errors():
@@ -217,7 +221,11 @@ def _output(
             future = loop.create_future()
             future.set_exception(exc)
         return pulumi.Output(set(), future, _READS.loop(loop).known)
-    return pulumi.Output.all(*inputs, _dependencies(opts)).apply(lambda values: read(values[:-1]))
+    every = pulumi.Output.all(*inputs, _dependencies(opts))
+    is_secret: Any = every.is_secret()  # from_input's overloads do not type an awaitable
+    return pulumi.Output.all(every, pulumi.Output.from_input(is_secret)).apply(
+        lambda v: read(v[0][:-1], v[1])
+    )
 
 
 def _job_lookup(

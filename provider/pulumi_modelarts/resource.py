@@ -17,7 +17,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from .errors import InvalidInputError
 from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
-from .validation import check_target
+from .validation import SECRET_INPUT, check_target
 
 _PICKLE_LOCK = threading.Lock()
 
@@ -106,14 +106,24 @@ def _targets(*values: Any) -> dict[str, Any]:
     ``2**53 + 1`` would reach Check as ``9007199254740992.0``."""
     pairs = zip(TARGET_INPUTS, values, strict=True)
     targets = {key: pulumi.Output.from_input(v) if isinstance(v, Awaitable) else v for key, v in pairs}
-    return {
-        k: v.apply(functools.partial(_checked, k)) if isinstance(v, pulumi.Output) else v
-        for k, v in targets.items()
-    }
+    return {k: _checked_output(k, v) if isinstance(v, pulumi.Output) else v for k, v in targets.items()}
 
 
-def _checked(key: str, value: Any) -> Any:
-    _check_known({key: value})
+def _checked_output(key: str, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """``value`` checked once known, as a known value is; a secret one is never shown in a refusal."""
+    is_secret: Any = value.is_secret()  # from_input's overloads do not type an awaitable
+    return pulumi.Output.all(value, pulumi.Output.from_input(is_secret)).apply(
+        functools.partial(_checked, key)
+    )
+
+
+def _checked(key: str, value_and_secret: list[Any]) -> Any:
+    value, secret = value_and_secret
+    token = SECRET_INPUT.set(secret)
+    try:
+        _check_known({key: value})
+    finally:
+        SECRET_INPUT.reset(token)
     return value
 
 
@@ -161,7 +171,11 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         _check_options(opts)
         targets = _targets(job_id, project_id, region, endpoint)
         _check_known(targets)
-        read_id = None if opts is None or opts.id is None else pulumi.Output.from_input(opts.id)
+        read_id = (
+            None
+            if opts is None or opts.id is None
+            else _checked_output("job_id", pulumi.Output.from_input(opts.id))
+        )
         job_id, opts = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
         if read_id is not None:
             # Read without Check: the SDK's server reads the configured place for an unknown

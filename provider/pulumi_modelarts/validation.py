@@ -3,6 +3,7 @@ provider's ``check`` runs them in the engine's hot path, without ``requests`` or
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import re
 from typing import Any
@@ -32,7 +33,13 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
+#: True while a secret input (a secret ``Output``'s value) is checked: a refusal shows ``[secret]``.
+SECRET_INPUT = contextvars.ContextVar("SECRET_INPUT", default=False)
+
+
 def _shown(value: object) -> str:
+    if SECRET_INPUT.get():
+        return "[secret]"
     text = repr(value)  # cut short, a quoted text keeps its closing quote; 10**400 gets none
     return text if len(text) <= 48 else text[:45] + "..." + text[-1] * (text[-1] in "'\"")
 
