@@ -1,8 +1,5 @@
-"""Authentication as ``requests`` auth objects, and the project every call is made in.
-
-``IamTokenAuth`` fetches a project-scoped token once however many threads start together, renews it
-before it expires and on a 401, replaying the request once (as ``HTTPDigestAuth`` does). No ``repr()``
-shows a secret."""
+"""Authentication as ``requests`` auth objects (no ``repr()`` shows a secret), and the project every
+call is made in."""
 
 from __future__ import annotations
 
@@ -117,6 +114,9 @@ def _parse_expiry(value: object) -> float | None:
 
 
 class IamTokenAuth(AuthBase):
+    """A project-scoped token, fetched once however many threads start together, renewed before it
+    expires and on a 401, replaying the request once (as ``HTTPDigestAuth`` does)."""
+
     def __init__(self, settings: Settings, transport: Transport) -> None:
         self._settings = settings
         self.transport = transport

@@ -151,9 +151,8 @@ class ModelArtsClient:
                     raise invalid_response(response, context, f"page {page} lists {wrong}")
                 listed.update((job.job_id, job) for job in listing.jobs)
                 if len(listed) > MAX_LISTED_JOBS:
-                    raise invalid_response(
-                        response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
-                    )
+                    summary = f"the listing holds over {MAX_LISTED_JOBS} jobs"
+                    raise invalid_response(response, context, summary)
                 total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
                 if None not in (counted, total) and total != counted:
                     if listings == MAX_LISTINGS:
