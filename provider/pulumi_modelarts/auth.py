@@ -22,7 +22,7 @@ from .errors import (
     RequestContext,
     register_secrets,
 )
-from .responses import error_for, json_object
+from .responses import error_for, invalid_response, json_object
 from .settings import SecretStr, Settings
 from .transport import Transport, held
 from .validation import check_name, path_segment
@@ -164,9 +164,7 @@ class IamTokenAuth(AuthBase):
         elsewhere = any(str(project.get(key, value)).lower() != value.lower() for key, value in scope.items())
         if not (token and project_id and isinstance(project_id, str)) or elsewhere:
             summary = "IAM answered without one token header or a token scoped to the project asked for"
-            raise context.error(
-                InvalidResponseError, summary, status=response.status, request_id=response.request_id
-            )
+            raise invalid_response(response, context, summary)
         # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
         # from IAM's nor an answer dated in the past (the API reference's sample) makes every call
         # fetch a new token; a lifetime that is not positive counts as an hour.
