@@ -32,13 +32,6 @@ MAX_LISTINGS = 3  # reads of a listing whose count keeps changing between its pa
 MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
 
 
-def _sort_key(job: JobModel, by: str) -> tuple[bool, object, int]:
-    """The service's order, kept whatever order a server sends: ties by ID, an absent value after
-    every other (so first in descending order, as SQL's NULLs are)."""
-    value = getattr(job, by)
-    return value is None, value, job.job_id
-
-
 class ModelArtsClient:
     """Read-only client of ModelArts v1 visualization jobs."""
 
@@ -128,10 +121,14 @@ class ModelArtsClient:
         return self._pages(query)
 
     def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:
-        by, descending = query["sortBy"], query["order"] == "desc"
-        yield from sorted(
-            self._listed(query).values(), key=lambda job: _sort_key(job, by), reverse=descending
-        )
+        """The service's order, kept whatever order a server sends: ties by ID, an absent value after
+        every other (so first in descending order, as SQL's NULLs are)."""
+        by = query["sortBy"]
+
+        def key(job: JobModel) -> tuple[bool, object, int]:
+            return getattr(job, by) is None, getattr(job, by), job.job_id
+
+        yield from sorted(self._listed(query).values(), key=key, reverse=query["order"] == "desc")
 
     def _listed(self, query: dict[str, str], listings: int = 1) -> dict[int, JobModel]:
         """Each job once (as last listed), once every page is read (a server may send fewer a page
