@@ -40,13 +40,12 @@ class ModelArtsClient:
         self._host = urlsplit(self.endpoint).netloc
         self._transport = Transport(settings)
         self._ready_lock = threading.Lock()
-        self._auth: AuthBase | None = None
-        self._project_id: str | None = None
+        self._session: tuple[AuthBase, str] | None = None  # the auth object and the project it works in
 
     def __repr__(self) -> str:
         return (
             f"ModelArtsClient(endpoint={self.endpoint!r}, region={self.region!r}, "
-            f"project_id={self._project_id or self.settings.project_id!r})"
+            f"project_id={self._session[1] if self._session else self.settings.project_id!r})"
         )
 
     def __enter__(self) -> ModelArtsClient:
@@ -58,8 +57,8 @@ class ModelArtsClient:
     def close(self) -> None:
         """Close pooled connections; the client stays usable and reconnects on demand."""
         self._transport.close()
-        if isinstance(self._auth, IamTokenAuth):
-            self._auth.transport.close()
+        if self._session and isinstance(self._session[0], IamTokenAuth):
+            self._session[0].transport.close()
 
     @property
     def project_id(self) -> str:
@@ -67,12 +66,12 @@ class ModelArtsClient:
         return self._ready()[1]
 
     def _ready(self) -> tuple[AuthBase, str]:
-        if self._auth is None or self._project_id is None:
+        if self._session is None:
             waiting = RequestContext("IAM authentication", urlsplit(self.settings.resolved_auth_url).netloc)
             with self._transport.deadline(), held(self._ready_lock, waiting):
-                if self._auth is None or self._project_id is None:
-                    self._auth, self._project_id = build_auth(self.settings, self._transport)
-        return self._auth, self._project_id
+                if self._session is None:
+                    self._session = build_auth(self.settings, self._transport)
+        return self._session
 
     def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
         """One GET under one deadline, authentication and project discovery included."""
