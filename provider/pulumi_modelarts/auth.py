@@ -1,8 +1,5 @@
-"""Authentication as ``requests`` auth objects, and the project every call is made in.
-
-``IamTokenAuth`` fetches a project-scoped token once however many threads start together, renews it
-before it expires and on a 401, replaying the request once (as ``HTTPDigestAuth`` does). No ``repr()``
-shows a secret."""
+"""Authentication as ``requests`` auth objects (no ``repr()`` shows a secret), and the project every
+call is made in."""
 
 from __future__ import annotations
 
@@ -25,7 +22,7 @@ from .errors import (
     RequestContext,
     register_secrets,
 )
-from .responses import error_for, json_object
+from .responses import error_for, invalid_response, json_object
 from .settings import SecretStr, Settings
 from .transport import Transport, held
 from .validation import check_name, path_segment
@@ -117,6 +114,9 @@ def _parse_expiry(value: object) -> float | None:
 
 
 class IamTokenAuth(AuthBase):
+    """A project-scoped token, fetched once however many threads start together, renewed before it
+    expires and on a 401, replaying the request once (as ``HTTPDigestAuth`` does)."""
+
     def __init__(self, settings: Settings, transport: Transport) -> None:
         self._settings = settings
         self.transport = transport
@@ -164,9 +164,7 @@ class IamTokenAuth(AuthBase):
         elsewhere = any(str(project.get(key, value)).lower() != value.lower() for key, value in scope.items())
         if not (token and project_id and isinstance(project_id, str)) or elsewhere:
             summary = "IAM answered without one token header or a token scoped to the project asked for"
-            raise context.error(
-                InvalidResponseError, summary, status=response.status, request_id=response.request_id
-            )
+            raise invalid_response(response, context, summary)
         # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
         # from IAM's nor an answer dated in the past (the API reference's sample) makes every call
         # fetch a new token; a lifetime that is not positive counts as an hour.

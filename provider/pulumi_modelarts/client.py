@@ -32,13 +32,6 @@ MAX_LISTINGS = 3  # reads of a listing whose count keeps changing between its pa
 MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
 
 
-def _sort_key(job: JobModel, by: str) -> tuple[bool, object, int]:
-    """The service's order, kept whatever order a server sends: ties by ID, an absent value after
-    every other (so first in descending order, as SQL's NULLs are)."""
-    value = getattr(job, by)
-    return value is None, value, job.job_id
-
-
 class ModelArtsClient:
     """Read-only client of ModelArts v1 visualization jobs."""
 
@@ -47,13 +40,12 @@ class ModelArtsClient:
         self._host = urlsplit(self.endpoint).netloc
         self._transport = Transport(settings)
         self._ready_lock = threading.Lock()
-        self._auth: AuthBase | None = None
-        self._project_id: str | None = None
+        self._session: tuple[AuthBase, str] | None = None  # the auth object and the project it works in
 
     def __repr__(self) -> str:
         return (
             f"ModelArtsClient(endpoint={self.endpoint!r}, region={self.region!r}, "
-            f"project_id={self._project_id or self.settings.project_id!r})"
+            f"project_id={self._session[1] if self._session else self.settings.project_id!r})"
         )
 
     def __enter__(self) -> ModelArtsClient:
@@ -65,8 +57,8 @@ class ModelArtsClient:
     def close(self) -> None:
         """Close pooled connections; the client stays usable and reconnects on demand."""
         self._transport.close()
-        if isinstance(self._auth, IamTokenAuth):
-            self._auth.transport.close()
+        if self._session and isinstance(self._session[0], IamTokenAuth):
+            self._session[0].transport.close()
 
     @property
     def project_id(self) -> str:
@@ -74,12 +66,12 @@ class ModelArtsClient:
         return self._ready()[1]
 
     def _ready(self) -> tuple[AuthBase, str]:
-        if self._auth is None or self._project_id is None:
+        if self._session is None:
             waiting = RequestContext("IAM authentication", urlsplit(self.settings.resolved_auth_url).netloc)
             with self._transport.deadline(), held(self._ready_lock, waiting):
-                if self._auth is None or self._project_id is None:
-                    self._auth, self._project_id = build_auth(self.settings, self._transport)
-        return self._auth, self._project_id
+                if self._session is None:
+                    self._session = build_auth(self.settings, self._transport)
+        return self._session
 
     def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
         """One GET under one deadline, authentication and project discovery included."""
@@ -128,10 +120,14 @@ class ModelArtsClient:
         return self._pages(query)
 
     def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:
-        by, descending = query["sortBy"], query["order"] == "desc"
-        yield from sorted(
-            self._listed(query).values(), key=lambda job: _sort_key(job, by), reverse=descending
-        )
+        """The service's order, kept whatever order a server sends: ties by ID, an absent value after
+        every other (so first in descending order, as SQL's NULLs are)."""
+        by = query["sortBy"]
+
+        def key(job: JobModel) -> tuple[bool, object, int]:
+            return getattr(job, by) is None, getattr(job, by), job.job_id
+
+        yield from sorted(self._listed(query).values(), key=key, reverse=query["order"] == "desc")
 
     def _listed(self, query: dict[str, str], listings: int = 1) -> dict[int, JobModel]:
         """Each job once (as last listed), once every page is read (a server may send fewer a page
@@ -151,9 +147,8 @@ class ModelArtsClient:
                     raise invalid_response(response, context, f"page {page} lists {wrong}")
                 listed.update((job.job_id, job) for job in listing.jobs)
                 if len(listed) > MAX_LISTED_JOBS:
-                    raise invalid_response(
-                        response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
-                    )
+                    summary = f"the listing holds over {MAX_LISTED_JOBS} jobs"
+                    raise invalid_response(response, context, summary)
                 total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
                 if None not in (counted, total) and total != counted:
                     if listings == MAX_LISTINGS:

@@ -74,8 +74,6 @@ class GetVisualizationJobResult:
 
 
 class AwaitableGetVisualizationJobResult(GetVisualizationJobResult):
-    """What ``get_visualization_job`` returns: usable directly or with ``await``."""
-
     def __await__(self) -> Generator[Any, None, GetVisualizationJobResult]:
         yield from ()
         return GetVisualizationJobResult(**self.__dict__)
@@ -99,8 +97,6 @@ class GetVisualizationJobsResult:
 
 
 class AwaitableGetVisualizationJobsResult(GetVisualizationJobsResult):
-    """What ``get_visualization_jobs`` returns: usable directly or with ``await``."""
-
     def __await__(self) -> Generator[Any, None, GetVisualizationJobsResult]:
         yield from ()
         return GetVisualizationJobsResult(**self.__dict__)

@@ -54,8 +54,9 @@ def _one_line_errors(method: _F) -> _F:
 
 def _one_call(method: _F) -> _F:
     """An RPC's requests (the IAM token or project lookup it may need, then the read) are one call
-    under one ``modelarts:timeout``, as for the client."""
+    under one ``modelarts:timeout``, as for the client, and its errors one line."""
 
+    @_one_line_errors
     @functools.wraps(method)
     def wrapper(provider: VisualizationJobProvider, *args: Any) -> Any:
         from .transport import call_deadline
@@ -198,14 +199,12 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
                     failures.append(dynamic.CheckFailure(key, str(exc)))
         return dynamic.CheckResult(inputs, failures)
 
-    @_one_line_errors
     @_one_call
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Read the job (one GET); its ID becomes the resource ID."""
         target = self._runtime.target(props)
         return dynamic.CreateResult(str(target.job_id), self._runtime.read(target, reuse_recent=True))
 
-    @_one_line_errors
     @_one_call
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Replace for another job (or one unknown in preview); otherwise re-read and report drift."""
@@ -220,14 +219,12 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         changed = any(not _same(key, before.get(key), current[key]) for key in DRIFT_FIELDS)
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
-    @_one_line_errors
     @_one_call
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
         target = self._runtime.target(news)
         return dynamic.UpdateResult(self._runtime.read(target, reuse_recent=True))
 
-    @_one_line_errors
     @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """Refresh (props = stored outputs): one GET of job ``id_``. ``.get`` (props = inputs): the

@@ -101,9 +101,8 @@ def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _targets(*values: Any) -> dict[str, Any]:
-    """The inputs naming the job; each is read twice, so an awaitable (a coroutine) as an ``Output``,
-    checked once known as a known value is: the SDK cannot send a ``Decimal`` or ``10**400``, and
-    ``2**53 + 1`` would reach Check as ``9007199254740992.0``."""
+    """The inputs naming the job, each read twice (so an awaitable, a coroutine, as an ``Output``),
+    checked once known as ``_check_known`` checks the others: the SDK cannot send ``10**400``."""
     pairs = zip(TARGET_INPUTS, values, strict=True)
     targets = {key: pulumi.Output.from_input(v) if isinstance(v, Awaitable) else v for key, v in pairs}
     return {k: _checked_output(k, v) if isinstance(v, pulumi.Output) else v for k, v in targets.items()}
@@ -128,8 +127,7 @@ def _checked(key: str, value_and_secret: list[Any]) -> Any:
 
 
 def _read_id(values: list[Any]) -> str:
-    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known
-    (and checked: see ``_targets``)."""
+    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known."""
     return str(_check_known({"job_id": values[0]})["job_id"])
 
 

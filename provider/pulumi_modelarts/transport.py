@@ -113,8 +113,7 @@ def _expire(budget: CallBudget) -> None:
 
 
 class _Watchdog:
-    """One thread per process, started on first use: a call still running at its deadline is
-    marked expired and its sockets shut down, so that a blocked read returns at once."""
+    """One thread per process, started on first use, that ends the calls still running at their deadline."""
 
     def __init__(self) -> None:
         self._wakeup = threading.Condition()
