@@ -636,11 +636,16 @@ NOT_PEM = {"empty": b"", "text": b"not a bundle\n", "DER": b"0\x82\x01\n0\x81\xf
 NOT_PEM["PEM armour around junk"] = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 #: Paths that are neither a file nor a directory.
 SPECIAL: dict[str, Callable[[Path], None]] = {"named pipe": os.mkfifo}
-SPECIAL |= {f"{device} device": functools.partial(Path.symlink_to, target=device) for device in ("/dev/zero", "/dev/urandom")}
+SPECIAL |= {
+    f"{device} device": functools.partial(Path.symlink_to, target=device)
+    for device in ("/dev/zero", "/dev/urandom")
+}
 
 
 @pytest.mark.parametrize("source", CA_SOURCES)
-@pytest.mark.parametrize("problem", ["missing", "dangling link", "below a file", "unreadable", *NOT_PEM, *SPECIAL])
+@pytest.mark.parametrize(
+    "problem", ["missing", "dangling link", "below a file", "unreadable", *NOT_PEM, *SPECIAL]
+)
 def test_an_unusable_ca_bundle_is_a_configuration_error_when_settings_resolve(
     source: str, problem: str, tmp_path: Path
 ) -> None:
