@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import errno
 import functools
 import json
 import math
@@ -15,6 +16,7 @@ import re
 import ssl  # requests imports it too
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
@@ -211,7 +213,7 @@ class Settings:
                 except ValueError as exc:
                     raise ConfigurationError(f"invalid {_proxy_name(field)}: {exc}") from None
         if settings.ca_cert_file is not None and not settings.insecure:
-            check_ca_bundle(settings.ca_cert_file)
+            check_ca_bundle(settings.ca_cert_file, origins.get("ca_cert_file"))
         return settings
 
     def with_overrides(
@@ -526,20 +528,23 @@ def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
 
 
-def check_ca_bundle(path: str) -> None:
+def check_ca_bundle(path: str, origin: str | None = None) -> None:
     """A CA bundle must be a directory this process can list or a PEM file whose first certificate
     loads: found wrong where settings resolve (and when a connection cannot load it: it may have
-    changed since), not as a failed verification or handshake."""
+    changed since), not as a failed verification or handshake. A pipe or a device is neither: read
+    whole, it would hang the process or fill its memory."""
     try:
         if os.path.isdir(path):
             os.listdir(path)
         else:
             stat = os.stat(path)
+            if not S_ISREG(stat.st_mode):
+                raise OSError(errno.EINVAL, "neither a file nor a directory")
             _load_ca_file(path, stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
         why = f"cannot be read ({exc.strerror or type(exc).__name__})"
         raise ConfigurationError(
-            f"{KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
+            f"{origin or KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
             + ("holds no PEM certificate that loads" if isinstance(exc, ssl.SSLError) else why),
             hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
         ) from None
