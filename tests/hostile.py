@@ -69,10 +69,9 @@ class RawServer(socketserver.ThreadingTCPServer):
         self.stop.set()
         self.shutdown()
         self.server_close()
-        for client in list(self.clients):
-            with contextlib.suppress(OSError):
+        for client in list(self.clients):  # its handler closes it: closed here, a write the handler
+            with contextlib.suppress(OSError):  # has under way could land on a descriptor reused since
                 client.shutdown(socket.SHUT_RDWR)
-            client.close()
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A connection a script or a client ended is no error here."""

@@ -33,8 +33,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.connections: dict[socket.socket, threading.Thread] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
-        self._wake_reader, self._wake_writer = socket.socketpair()
         super().__init__((host, port), _Handler)
+        self._wake_reader, self._wake_writer = socket.socketpair()  # once bound: a port in use leaks none
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse-DNS ``getfqdn`` call, which can stall start-up."""
