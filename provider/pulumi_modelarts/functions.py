@@ -20,7 +20,7 @@ import pulumi
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import OUTPUT_FIELDS
-from .validation import SECRET_INPUT, check_name, check_target, parse_job_id
+from .validation import check_name, check_target, checking, parse_job_id
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
@@ -194,12 +194,8 @@ def _output(
     config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
     def read(values: list[Any], secret: bool = False) -> asyncio.Future[_R]:
-        token = SECRET_INPUT.set(secret)  # a refusal of a secret input does not show it
-        try:
-            with _as_run_errors():
-                call = prepare(*values)
-        finally:
-            SECRET_INPUT.reset(token)
+        with checking(secret), _as_run_errors():
+            call = prepare(*values)
         return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
 
     with _as_run_errors():

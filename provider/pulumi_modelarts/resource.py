@@ -17,7 +17,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from .errors import InvalidInputError
 from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
-from .validation import SECRET_INPUT, check_target
+from .validation import check_target, checking
 
 _PICKLE_LOCK = threading.Lock()
 
@@ -118,11 +118,8 @@ def _checked_output(key: str, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
 
 def _checked(key: str, value_and_secret: list[Any]) -> Any:
     value, secret = value_and_secret
-    token = SECRET_INPUT.set(secret)
-    try:
+    with checking(secret):
         _check_known({key: value})
-    finally:
-        SECRET_INPUT.reset(token)
     return value
 
 

@@ -3,9 +3,11 @@ provider's ``check`` runs them in the engine's hot path, without ``requests`` or
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import ipaddress
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -33,12 +35,21 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
-#: True while a secret input (a secret ``Output``'s value) is checked: a refusal shows ``[secret]``.
-SECRET_INPUT = contextvars.ContextVar("SECRET_INPUT", default=False)
+_CHECKING_SECRET = contextvars.ContextVar("modelarts_checking_secret", default=False)
+
+
+@contextlib.contextmanager
+def checking(secret: bool) -> Iterator[None]:
+    """Checks of a secret input (a secret ``Output``'s value) show ``[secret]`` in a refusal."""
+    token = _CHECKING_SECRET.set(secret)
+    try:
+        yield
+    finally:
+        _CHECKING_SECRET.reset(token)
 
 
 def _shown(value: object) -> str:
-    if SECRET_INPUT.get():
+    if _CHECKING_SECRET.get():
         return "[secret]"
     text = repr(value)  # cut short, a quoted text keeps its closing quote; 10**400 gets none
     return text if len(text) <= 48 else text[:45] + "..." + text[-1] * (text[-1] in "'\"")
