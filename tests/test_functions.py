@@ -7,6 +7,7 @@ import asyncio
 import bisect
 import contextlib
 import gc
+import itertools
 import json
 import random
 import subprocess
@@ -430,11 +431,19 @@ def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
 
 
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(
-    tmp_path: Path, emulator: ModelArtsEmulator
+    tmp_path: Path, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Settings from the program's stack config (no ``HW_*``), also on the pool's threads, eight at once."""
     job_ids = [197, 212, 230, 245, *(emulator.add_job(f"extra-{n}")["job_id"] for n in range(4))]
-    emulator.latency = 0.6  # every /v1 answer is held back this long, however loaded the machine
+    together, answer, reads = threading.Barrier(len(job_ids), timeout=30), emulator._answer, itertools.count()
+
+    def answered_together(request: Any, match: Any) -> Any:
+        """The direct read, then the eight reads of the outputs, each held until all eight arrived."""
+        if match.route == "get_job" and next(reads):
+            together.wait()  # broken after 30 s unless all are in flight at once: the program fails
+        return answer(request, match)
+
+    monkeypatch.setattr(emulator, "_answer", answered_together)
     body = f"""
         from pulumi_modelarts import get_visualization_job
         pulumi.export("direct", get_visualization_job(job_id=197).job_name)  # answered before the rest
@@ -448,9 +457,7 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     assert run.value("direct") == "apiTest-11"
     assert run.value("running") == [n for n in job_ids if (emulator.get_job(n) or {})["status"] == 8]
     assert [r.route for r in emulator.requests].count("iam_projects") == 1  # looked up once per process
-    arrivals = sorted(record.time for record in emulator.requests if record.route == "get_job")[1:]
-    # The last request arrived before the first could have been answered: all were in flight together.
-    assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] < emulator.latency
+    assert [r.route for r in emulator.requests].count("get_job") == 1 + len(job_ids)
 
 
 def test_a_thread_the_program_starts_reads_its_stack_config_only_in_a_copy_of_its_context(
