@@ -3,7 +3,7 @@
 With a working `pulumi` CLI it runs `pulumi up` on the quickstart as its own stack (`demo`, a
 local file backend and Pulumi home in `.pulumi-demo/`, a fixed passphrase), so a cloud quickstart
 on another stack is left alone, and prints `pulumi stack output --json`. Without one (not on PATH,
-or `pulumi version` fails, hangs or prints no version number) it says why in one line and runs the
+or `pulumi version` fails, hangs or prints no version number on stdout) it says why in one line and runs the
 same program in this process under Pulumi's mocks, with the real provider reading the emulator,
 and prints what `pulumi stack output --json` would print for it.
 """
@@ -102,11 +102,12 @@ def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tup
         return None, f"{asked} could not start ({exc.strerror or exc})"
     out, err = done.stdout, done.stderr
     said = [line.strip() for line in (err + out).splitlines() if line.strip()]
-    last = said[-1][:200] if said else ""
+    # Quoted in one line as text: a terminal's escape sequences (colours, a cleared screen) escaped.
+    last = "".join(c if c.isprintable() else repr(c)[1:-1] for c in said[-1][:200]) if said else ""
     if done.returncode != 0:
         return None, f"{asked} exited with {done.returncode}" + (f": {last}" if last else "")
     if not VERSION.search(out):
-        return None, f"{asked} printed no version number" + (f": {last}" if last else "")
+        return None, f"{asked} printed no version number on stdout" + (f": {last}" if last else "")
     return pulumi, ""
 
 
