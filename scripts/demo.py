@@ -90,7 +90,9 @@ def cli_environ(env: dict[str, str], directory: Path, passphrase: str) -> dict[s
 def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tuple[str | None, str]:
     """The `pulumi` on PATH if `pulumi version` prints a version number; otherwise None and why not.
     It runs alone (:func:`run_alone`): an npm shim that asks before it downloads gets no answer."""
-    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    # One that cannot run (a download without its executable bit) is tried, and says why it failed.
+    path = env.get("PATH")
+    pulumi = shutil.which("pulumi", path=path) or shutil.which("pulumi", os.F_OK, path=path)
     if pulumi is None:
         return None, "the pulumi CLI is not on PATH"
     asked = f"`{pulumi} version`"

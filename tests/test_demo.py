@@ -53,6 +53,7 @@ BROKEN_PULUMIS = {
     "npm-shim-cannot-download": (LOGGED + DOWNLOAD, "version` exited with 1: Error: getaddrinfo ENOTFOUND"),
     "exits-127-silently": (LOGGED + "exit 127\n", "version` exited with 127"),
     "killed-by-a-signal": (LOGGED + "kill -9 $$\n", "version` exited with -9"),
+    "not-executable": ("#!/bin/sh\necho v3.200.0\n", "version` could not start (Permission denied)"),
     "not-a-program": ("\x7fELF\x00 truncated download\n", "version` could not start (Exec format error)"),
     "prints-no-version": (LOGGED + 'echo "<html>502 Bad Gateway</html>"\n', f"{NO_VERSION}: <html>"),
     "prints-its-version-to-stderr": (LOGGED + 'echo "v3.200.0" >&2\n', f"{NO_VERSION}: v3.200.0"),
@@ -145,7 +146,7 @@ def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_ou
     log.touch()
     if script is not None:
         shim.write_text(script)
-        shim.chmod(0o755)
+        shim.chmod(0o644 if broken == "not-executable" else 0o755)
     path = f"{shim.parent}{os.pathsep}/usr/bin:/bin" if script else str(shim.parent)  # no pulumi anywhere
     done = _run_demo(_environment(path, FAKE_PULUMI_LOG=str(log)))
     assert done.returncode == 0, done.stderr
