@@ -12,13 +12,18 @@ from hypothesis import HealthCheck, settings
 
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
-from pulumi_modelarts.settings import PROXY_VARIABLES, Settings
+from pulumi_modelarts.settings import Settings
 from tests.checks import CANARY, LeakScanner
-from tests.programs import CLOUD_VARIABLE_PREFIXES, QUICKSTART_DIR, QUICKSTART_PROJECT, run_program
+from tests.programs import (
+    CLOUD_VARIABLE_PREFIXES,
+    QUICKSTART_DIR,
+    QUICKSTART_PROJECT,
+    proxy_variables,
+    run_program,
+)
 
-# Every test reads servers on loopback, which a proxy in the developer's shell would otherwise take
-# (loopback is proxied unless NO_PROXY lists it); a test of proxies sets its own.
-for _variable in {name for names in PROXY_VARIABLES.values() for name in names}:
+# Every test reads servers on loopback past a proxy in the developer's shell; a test of proxies sets its own.
+for _variable in proxy_variables():
     os.environ.pop(_variable, None)
 
 # Hypothesis tests that name no example count are the fuzz of the reliability classes.

@@ -444,6 +444,14 @@ SECRET_INPUTS = {
 }
 
 
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "no_proxy"])
+def test_a_child_process_gets_no_proxy_of_the_shell(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """What `make bench` starts (no conftest there) reads its loopback servers directly too."""
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    assert variable not in programs.clean_environ()
+    assert programs.clean_environ({variable: "proxy:3128"})[variable] == "proxy:3128"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "proxy",
