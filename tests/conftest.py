@@ -4,6 +4,7 @@ reliability classes (``--full``: what ``python -m reliability`` runs)."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +22,11 @@ from tests.programs import (
     proxy_variables,
     run_program,
 )
+
+# A run started with Ctrl-C ignored (`nohup make test &`) does not pass that on to the processes the
+# tests interrupt with it: an ignored signal is inherited, a handled one is reset in a child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Every test reads servers on loopback past a proxy in the developer's shell; a test of proxies sets its own.
 for _variable in proxy_variables():
