@@ -3,7 +3,7 @@
 With a working `pulumi` CLI it runs `pulumi up` on the quickstart as its own stack (`demo`, a
 local file backend and Pulumi home in `.pulumi-demo/`, a fixed passphrase), so a cloud quickstart
 on another stack is left alone, and prints `pulumi stack output --json`. Without one (not on PATH,
-or `pulumi version` fails, hangs or prints no version number) it says why in one line and runs the
+or `pulumi version` fails, hangs or prints no version number on stdout) it says why in one line and runs the
 same program in this process under Pulumi's mocks, with the real provider reading the emulator,
 and prints what `pulumi stack output --json` would print for it.
 """
@@ -90,7 +90,9 @@ def cli_environ(env: dict[str, str], directory: Path, passphrase: str) -> dict[s
 def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tuple[str | None, str]:
     """The `pulumi` on PATH if `pulumi version` prints a version number; otherwise None and why not.
     It runs alone (:func:`run_alone`): an npm shim that asks before it downloads gets no answer."""
-    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    # One that cannot run (a download without its executable bit) is tried, and says why it failed.
+    path = env.get("PATH")
+    pulumi = shutil.which("pulumi", path=path) or shutil.which("pulumi", os.F_OK, path=path)
     if pulumi is None:
         return None, "the pulumi CLI is not on PATH"
     asked = f"`{pulumi} version`"
@@ -102,11 +104,12 @@ def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tup
         return None, f"{asked} could not start ({exc.strerror or exc})"
     out, err = done.stdout, done.stderr
     said = [line.strip() for line in (err + out).splitlines() if line.strip()]
-    last = said[-1][:200] if said else ""
+    # Quoted in one line as text: a terminal's escape sequences (colours, a cleared screen) escaped.
+    last = "".join(c if c.isprintable() else repr(c)[1:-1] for c in said[-1][:200]) if said else ""
     if done.returncode != 0:
         return None, f"{asked} exited with {done.returncode}" + (f": {last}" if last else "")
     if not VERSION.search(out):
-        return None, f"{asked} printed no version number" + (f": {last}" if last else "")
+        return None, f"{asked} printed no version number on stdout" + (f": {last}" if last else "")
     return pulumi, ""
 
 

@@ -4,6 +4,7 @@ reliability classes (``--full``: what ``python -m reliability`` runs)."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +15,22 @@ from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.settings import Settings
 from tests.checks import CANARY, LeakScanner
-from tests.programs import CLOUD_VARIABLE_PREFIXES, QUICKSTART_DIR, QUICKSTART_PROJECT, run_program
+from tests.programs import (
+    CLOUD_VARIABLE_PREFIXES,
+    QUICKSTART_DIR,
+    QUICKSTART_PROJECT,
+    proxy_variables,
+    run_program,
+)
+
+# A run started with Ctrl-C ignored (`nohup make test &`) does not pass that on to the processes the
+# tests interrupt with it: an ignored signal is inherited, a handled one is reset in a child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# Every test reads servers on loopback past a proxy in the developer's shell; a test of proxies sets its own.
+for _variable in proxy_variables():
+    os.environ.pop(_variable, None)
 
 # Hypothesis tests that name no example count are the fuzz of the reliability classes.
 settings.register_profile(

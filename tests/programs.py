@@ -51,10 +51,23 @@ class ProgramRun:
         return [resource for resource in self.resources if resource["type"] == type_]
 
 
+def proxy_variables() -> set[str]:
+    """The proxy variables the package reads: tests, benchmarks and their child processes read
+    servers on loopback, which a proxy in the shell would otherwise take (unless NO_PROXY lists it)."""
+    from pulumi_modelarts.settings import PROXY_VARIABLES
+
+    return {name for names in PROXY_VARIABLES.values() for name in names}
+
+
 def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without cloud settings, plus ``extra``: a child process sees
-    only the credentials a test gives it."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(CLOUD_VARIABLE_PREFIXES)}
+    """This process's environment without cloud settings or proxies, plus ``extra``: a child process
+    sees only the credentials (and proxy) a test gives it."""
+    dropped = proxy_variables()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(CLOUD_VARIABLE_PREFIXES) and key not in dropped
+    }
     return {**env, **(extra or {})}
 
 

@@ -508,6 +508,23 @@ def test_a_read_interrupted_in_any_phase_ends_at_once_in_one_line(
     assert [head.startswith(request_line) for head in server.heads] == [True] * waits_on[1]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "test",
+    [
+        "test_a_read_interrupted_in_any_phase_ends_at_once_in_one_line[headers-Ctrl-C]",
+        "test_emulator_command_serves_the_cli[127.0.0.1-2]",
+    ],
+)
+def test_ctrl_c_tests_pass_in_a_run_started_with_ctrl_c_ignored(test: str) -> None:
+    """`nohup make test-all &` (or any background job of a script) starts the tests with SIGINT ignored."""
+    ignoring = 'trap "" INT; exec "$0" -m pytest -q -p no:cacheprovider -p no:xdist "$1"'
+    command = ["sh", "-c", ignoring, sys.executable, f"{__file__}::{test}"]
+    cwd = Path(__file__).parents[1]
+    done = subprocess.run(command, cwd=cwd, env=clean_environ(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
+
+
 @pytest.mark.parametrize(
     ("host", "stop"),
     [("127.0.0.1", signal.SIGINT), ("0.0.0.0", signal.SIGINT), ("127.0.0.1", signal.SIGTERM)],

@@ -671,8 +671,10 @@ SHORT_LIVED = {  # issued_at and expires_at 0.1 s apart, as other servers spell 
 def test_a_token_is_renewed_by_its_lifetime_however_iam_spells_it(
     monkeypatch: pytest.MonkeyPatch, issued: str, expires: str
 ) -> None:
-    ahead = [0.0]  # auth's clock, moved past the token's lifetime rather than waited for
-    clock = SimpleNamespace(monotonic=lambda: time.monotonic() + ahead[0], time=time.time)
+    # Auth's clock stands still (a loaded machine can take longer than the 0.1 s lifetime between
+    # the login and the read) and is moved past the token's lifetime rather than waited for.
+    ahead, start = [0.0], time.monotonic()
+    clock = SimpleNamespace(monotonic=lambda: start + ahead[0], time=time.time)
     monkeypatch.setattr(auth, "time", clock)
     cloud = FakeCloud({"issued_at": issued, "expires_at": expires, "project": {"id": PROJECT}})
     with RawServer(cloud) as server:

@@ -44,7 +44,7 @@ with open(os.environ["FAKE_PULUMI_LOG"], "a") as handle:
     handle.write(json.dumps(entry) + "\\n")
 """
 
-NO_VERSION = "version` printed no version number"
+NO_VERSION = "version` printed no version number on stdout"
 LOGGED = '#!/bin/sh\necho "$@" >> "$FAKE_PULUMI_LOG"\n'
 DOWNLOAD = 'echo "Downloading pulumi v3.200.0..." >&2\necho "Error: getaddrinfo ENOTFOUND" >&2\nexit 1\n'
 #: `pulumi` executables that are on PATH but do not work (or none), and what the one-line reason says.
@@ -53,8 +53,18 @@ BROKEN_PULUMIS = {
     "npm-shim-cannot-download": (LOGGED + DOWNLOAD, "version` exited with 1: Error: getaddrinfo ENOTFOUND"),
     "exits-127-silently": (LOGGED + "exit 127\n", "version` exited with 127"),
     "killed-by-a-signal": (LOGGED + "kill -9 $$\n", "version` exited with -9"),
+    "not-executable": ("#!/bin/sh\necho v3.200.0\n", "version` could not start (Permission denied)"),
     "not-a-program": ("\x7fELF\x00 truncated download\n", "version` could not start (Exec format error)"),
     "prints-no-version": (LOGGED + 'echo "<html>502 Bad Gateway</html>"\n', f"{NO_VERSION}: <html>"),
+    "prints-its-version-to-stderr": (LOGGED + 'echo "v3.200.0" >&2\n', f"{NO_VERSION}: v3.200.0"),
+    "prints-terminal-escapes": (
+        LOGGED + 'printf "\\033[2J\\033]0;t\\007fail\\r\\n"\n',
+        f"{NO_VERSION}: \\x1b[2J\\x1b]0;t\\x07fail (install",
+    ),
+    "exits-1-with-escapes-and-tabs": (
+        LOGGED + 'printf "\\033[31mError:\\tno network\\033[0m\\n" >&2\nexit 1\n',
+        "version` exited with 1: \\x1b[31mError:\\tno network\\x1b[0m (install",
+    ),
     # An npm shim asking before it downloads: the demo's stdin (a terminal that never answers) is
     # not passed on, so the question ends at once instead of at the version check's timeout.
     "asks-before-download": (
@@ -136,7 +146,7 @@ def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_ou
     log.touch()
     if script is not None:
         shim.write_text(script)
-        shim.chmod(0o755)
+        shim.chmod(0o644 if broken == "not-executable" else 0o755)
     path = f"{shim.parent}{os.pathsep}/usr/bin:/bin" if script else str(shim.parent)  # no pulumi anywhere
     done = _run_demo(_environment(path, FAKE_PULUMI_LOG=str(log)))
     assert done.returncode == 0, done.stderr

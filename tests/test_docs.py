@@ -389,6 +389,19 @@ def test_an_examples_configuration_table_is_its_pulumi_yaml(example: Path) -> No
     }
 
 
+@pytest.mark.parametrize(
+    "project",
+    [REPO_ROOT, *sorted(EXAMPLES_DIR.iterdir())],
+    ids=lambda path: path.name if path != REPO_ROOT else "quickstart",
+)
+def test_the_virtualenv_a_project_names_is_ignored_by_git(project: Path) -> None:
+    """Following a README's steps leaves no untracked virtualenv in the checkout."""
+    settings = yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8"))
+    python = project / settings["runtime"]["options"]["virtualenv"] / "bin" / "python"
+    check = subprocess.run(["git", "check-ignore", "--quiet", str(python)], cwd=REPO_ROOT, check=False)
+    assert check.returncode == 0, f"{python.relative_to(REPO_ROOT)} is not ignored by .gitignore"
+
+
 # -- packaging ----------------------------------------------------------------------------------
 
 

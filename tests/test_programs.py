@@ -444,6 +444,36 @@ SECRET_INPUTS = {
 }
 
 
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "no_proxy"])
+def test_a_child_process_gets_no_proxy_of_the_shell(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """What `make bench` starts (no conftest there) reads its loopback servers directly too."""
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    assert variable not in programs.clean_environ()
+    assert programs.clean_environ({variable: "proxy:3128"})[variable] == "proxy:3128"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        {"HTTP_PROXY": "http://127.0.0.1:9"},
+        {"http_proxy": "http://127.0.0.1:9", "no_proxy": "example.com"},
+        {"ALL_PROXY": "socks5://127.0.0.1:1080"},
+    ],
+    ids=["HTTP_PROXY", "http_proxy+no_proxy", "ALL_PROXY-socks5"],
+)
+def test_the_tests_read_their_emulators_past_a_proxy_in_the_shell(proxy: dict[str, str]) -> None:
+    """`make test` behind a proxy: a program run and an in-process client still read the emulator."""
+    tests = [f"{__file__}::test_a_secret_input_makes_every_output_secret"]
+    tests += [f"{Path(__file__).with_name('test_client.py')}::test_list_pages_filters_and_order"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *tests]
+    env = programs.clean_environ(proxy)
+    done = subprocess.run(
+        command, cwd=programs.REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "2 passed" in done.stdout, done.stdout[-2000:]
+
+
 def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: ModelArtsEmulator) -> None:
     body = [
         f'PROJECT, ENDPOINT = "{emulator.project_id}", "{emulator.url}"',
