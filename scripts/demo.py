@@ -3,9 +3,9 @@
 With a working `pulumi` CLI it runs `pulumi up` on the quickstart as its own stack (`demo`, a
 local file backend and Pulumi home in `.pulumi-demo/`, a fixed passphrase), so a cloud quickstart
 on another stack is left alone, and prints `pulumi stack output --json`. Without one (not on PATH,
-or `pulumi version` fails, hangs or prints no version number on stdout) it says why in one line and runs the
-same program in this process under Pulumi's mocks, with the real provider reading the emulator,
-and prints what `pulumi stack output --json` would print for it.
+or `pulumi version` fails, hangs or prints no version number on stdout) it says why in one line and
+runs the same program in this process under Pulumi's mocks, with the real provider reading the
+emulator, and prints what `pulumi stack output --json` would print for it.
 """
 
 from __future__ import annotations
