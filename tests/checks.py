@@ -81,6 +81,33 @@ class LeakScanner:
             self.scan(f"{where} log {name}", text)
 
 
+class Held:
+    """Holds the emulator's answers on ``route``, after the first ``after``, until ``count`` requests
+    wait together or :meth:`release` (at most 30 s): that reads were in flight together is then seen,
+    not timed against a latency a loaded machine can outlast. ``arrived``: the paths held."""
+
+    def __init__(self, emulator: ModelArtsEmulator, count: int = 0, *, after: int = 0) -> None:
+        self.arrived: list[str] = []
+        self._count, self._passed, self._released = count, after, threading.Event()
+        self._answer = emulator._answer
+        emulator._answer = self._held  # type: ignore[method-assign]
+
+    def _held(self, request: Any, match: Any) -> Any:
+        if match.route == "get_job" and not self._released.is_set():
+            if self._passed:
+                self._passed -= 1
+            else:
+                self.arrived.append(request.path)
+                if len(self.arrived) >= self._count > 0:
+                    self.release()
+                self._released.wait(30)
+                self.release()  # those that never came together are not held again
+        return self._answer(request, match)
+
+    def release(self) -> None:
+        self._released.set()
+
+
 @contextmanager
 def logged() -> Iterator[list[tuple[str, str]]]:
     """Every log record (DEBUG and up, every logger) emitted inside the block: its logger, its text

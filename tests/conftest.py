@@ -45,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.load_profile("full" if config.getoption("full") else "short")
+    # A shell starts a background job (``make test &``, a CI step) with SIGINT ignored, and a child
+    # keeps an ignored signal: Ctrl-C would never reach the commands these tests interrupt. Handled
+    # here, it is reset to the default in each child, as a terminal's foreground job has it.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

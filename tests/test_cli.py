@@ -550,7 +550,10 @@ def test_emulator_command_serves_the_cli(host: str, stop: signal.Signals) -> Non
         assert got.returncode == 0 and json.loads(got.stdout)["job_name"] == "flowers_vis-2", got.stderr
     finally:
         server.send_signal(stop)
-        server.wait(timeout=30)  # a loaded machine may take seconds to stop it
+        try:
+            server.wait(timeout=30)  # a loaded machine may take seconds to stop it
+        finally:
+            server.kill()  # a no-op once it has exited: no emulator outlives a stop that failed
     warning = server.stderr.read()
     assert server.returncode == 0 and warning.count("\n") == (host == "0.0.0.0")
     port = int(exports["MODELARTS_ENDPOINT"].rsplit(":", 1)[1])

@@ -7,7 +7,6 @@ import asyncio
 import bisect
 import contextlib
 import gc
-import itertools
 import json
 import random
 import subprocess
@@ -38,7 +37,7 @@ from pulumi_modelarts import (
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
-from tests.checks import CANARY, outputs_of
+from tests.checks import CANARY, Held, outputs_of
 from tests.programs import clean_environ, modelarts_requests, run_program, write_program as write
 
 #: Fields the list call does not return; the plural form leaves them None.
@@ -304,6 +303,7 @@ def test_depends_on_waits_for_the_resource_and_a_components_children(
     tmp_path: Path, emulator: ModelArtsEmulator, declared: str, depends_on: str
 ) -> None:
     emulator.latency = 0.3  # every /v1 answer is held back this long
+    held = Held(emulator, 2)  # and the first two until both have come
     body = f"""
 boards = {declared}
 waiting = get_visualization_job_output(job_id=197, opts=pulumi.InvokeOutputOptions(depends_on={depends_on}))
@@ -319,7 +319,7 @@ pulumi.export("free", free.apply(lambda result: result.job_name))
     # `latency` after that request arrived: the dependent read cannot have been sent earlier.
     assert arrived["197"] - arrived["212"] >= emulator.latency
     # Control: without depends_on the read went out while the resource's read was in flight.
-    assert arrived["230"] - arrived["212"] < emulator.latency
+    assert sorted(path.rsplit("/", 1)[-1] for path in held.arrived) == ["212", "230"]
 
 
 @pytest.mark.parametrize(("latency", "found", "missing"), [(0.0, 240, 60), (0.05, 40, 8)])
@@ -431,19 +431,11 @@ def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
 
 
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(
-    tmp_path: Path, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
     """Settings from the program's stack config (no ``HW_*``), also on the pool's threads, eight at once."""
     job_ids = [197, 212, 230, 245, *(emulator.add_job(f"extra-{n}")["job_id"] for n in range(4))]
-    together, answer, reads = threading.Barrier(len(job_ids), timeout=30), emulator._answer, itertools.count()
-
-    def answered_together(request: Any, match: Any) -> Any:
-        """The direct read, then the eight reads of the outputs, each held until all eight arrived."""
-        if match.route == "get_job" and next(reads):
-            together.wait()  # broken after 30 s unless all are in flight at once: the program fails
-        return answer(request, match)
-
-    monkeypatch.setattr(emulator, "_answer", answered_together)
+    held = Held(emulator, len(job_ids), after=1)  # the direct read is answered at once
     body = f"""
         from pulumi_modelarts import get_visualization_job
         pulumi.export("direct", get_visualization_job(job_id=197).job_name)  # answered before the rest
@@ -457,7 +449,8 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     assert run.value("direct") == "apiTest-11"
     assert run.value("running") == [n for n in job_ids if (emulator.get_job(n) or {})["status"] == 8]
     assert [r.route for r in emulator.requests].count("iam_projects") == 1  # looked up once per process
-    assert [r.route for r in emulator.requests].count("get_job") == 1 + len(job_ids)
+    # The last request arrived before the first was answered: all were in flight together.
+    assert sorted(int(path.rsplit("/", 1)[1]) for path in held.arrived) == sorted(job_ids)
 
 
 def test_a_thread_the_program_starts_reads_its_stack_config_only_in_a_copy_of_its_context(
@@ -513,25 +506,25 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
     others = set(threading.enumerate())
     errors: list[Any] = []
     monkeypatch.setattr(threading, "excepthook", errors.append)
-    in_env.latency = 1.0  # no answer comes before the loop closes, however loaded the machine
+    held, in_flight = Held(in_env), min(reads, MAX_CONCURRENT_READS)  # no answer before the loop closes
 
     async def abandon() -> None:
         outputs = [get_visualization_job_output(job_id=197) for _ in range(reads)]
         _awaiting = [asyncio.ensure_future(output.future()) for output in outputs]  # as exports are
-        await asyncio.sleep(0.02)  # sent, not answered
+        while len(held.arrived) < in_flight:  # sent, not answered
+            await asyncio.sleep(0.01)
 
     loop = asyncio.new_event_loop()
-    loop.run_until_complete(abandon())
+    loop.run_until_complete(asyncio.wait_for(abandon(), 30))
     if ending == "cancelled":
         end_run(loop)
     loop.close()
-    in_env.latency = 0.0  # for the reads that follow: those in flight wait what they arrived with
+    held.release()
     reads_ended()
     assert errors == []
     pool = [thread for thread in threading.enumerate() if thread.name == "modelarts-read"]
     assert len(set(pool) - others) == functions._READS._threads
-    sent = [record for record in in_env.requests if record.route == "get_job"]
-    assert 1 <= len(sent) <= min(reads, MAX_CONCURRENT_READS)
+    assert len([record for record in in_env.requests if record.route == "get_job"]) == in_flight
 
     async def again() -> list[str | None]:
         outputs = [get_visualization_job_output(job_id=212) for _ in range(8)]
