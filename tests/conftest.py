@@ -23,11 +23,6 @@ from tests.programs import (
     run_program,
 )
 
-# A run started with Ctrl-C ignored (`nohup make test &`) does not pass that on to the processes the
-# tests interrupt with it: an ignored signal is inherited, a handled one is reset in a child.
-if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
 # Every test reads servers on loopback past a proxy in the developer's shell; a test of proxies sets its own.
 for _variable in proxy_variables():
     os.environ.pop(_variable, None)
