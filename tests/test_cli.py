@@ -513,7 +513,7 @@ def test_a_read_interrupted_in_any_phase_ends_at_once_in_one_line(
     "test",
     [
         "test_a_read_interrupted_in_any_phase_ends_at_once_in_one_line[headers-Ctrl-C]",
-        "test_emulator_command_serves_the_cli[127.0.0.1-2]",
+        "test_emulator_command_serves_the_cli[127.0.0.1-Ctrl-C]",
     ],
 )
 def test_ctrl_c_tests_pass_in_a_run_started_with_ctrl_c_ignored(test: str) -> None:
@@ -528,6 +528,7 @@ def test_ctrl_c_tests_pass_in_a_run_started_with_ctrl_c_ignored(test: str) -> No
 @pytest.mark.parametrize(
     ("host", "stop"),
     [("127.0.0.1", signal.SIGINT), ("0.0.0.0", signal.SIGINT), ("127.0.0.1", signal.SIGTERM)],
+    ids=["127.0.0.1-Ctrl-C", "0.0.0.0-Ctrl-C", "127.0.0.1-SIGTERM"],  # as named on every Python
 )
 def test_emulator_command_serves_the_cli(host: str, stop: signal.Signals) -> None:
     """The console script end to end: start the emulator, read a job through it, stop it (Ctrl-C, or
