@@ -527,7 +527,8 @@ def test_an_iam_outage_is_retried_as_a_read_is(
     client_for: ClientFactory, emulator: ModelArtsEmulator, route: str, fault: Any, expected: int | str
 ) -> None:
     auth = "password" if route == "iam_token" else "aksk"
-    client = client_for(auth, include_project=False, read_timeout=0.3, max_retries=2)
+    read_timeout = 0.3 if "delay" in fault else 10.0  # the stall's own; a loaded machine's reads are slow
+    client = client_for(auth, include_project=False, read_timeout=read_timeout, max_retries=2)
     emulator.inject_fault(route, **fault)
     try:
         outcome: int | str = client.get_visualization_job(197).job_id
