@@ -155,6 +155,9 @@ def test_endpoint_without_the_api_is_a_configuration_error(
 HTML = {"body": "<html><body>502 Bad Gateway</body></html>", "content_type": "text/html"}
 DENIED = {"is_success": False, "error_code": "ModelArts.0104", "error_message": "job denied"}
 OTHER, PW, TWO = {"project_id": "0" * 28 + "beef"}, {"auth": "password"}, {"max_retries": 2}
+#: A stall, and the read timeout that ends it, for a case of it alone: the timeout outlasts a loaded
+#: machine's slow answers (0.3 s did not: the answer after the stall was retried too), the stall the timeout.
+STALL, STALL_READ_TIMEOUT = {"delay": 5.0}, 1.0
 WRONG_PW = {**PW, "password": WRONG_PASSWORD}
 
 
@@ -191,7 +194,7 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "connection dropped without answer x2": ({"drop": True, "count": 2}, {}, "recovered", 3),
     "429 with Retry-After: 1": (err(429, "APIG.0308", retry_after=1), {}, "recovered", 2),
     # The stalled request is logged only when its stall ends: its attempts are not counted.
-    "1 s stall, readTimeout 0.3 s": ({"delay": 1.0}, {"read_timeout": 0.3}, "recovered", None),
+    "5 s stall, readTimeout 1 s": (STALL, {"read_timeout": STALL_READ_TIMEOUT}, "recovered", None),
     "503 beyond 2 retries": (err(503, "ModelArts.4302", 50), TWO, "ServiceError: after 3 attempts", 3),
     "429 beyond 2 retries": (err(429, "APIG.0308", 50), TWO, "ThrottledError: throttled after 3 attempts", 3),
     "500 ModelArts.5039 beyond 2 retries": (err(500, "ModelArts.5039", 50), TWO, "ThrottledError: 5039", 3),
@@ -515,7 +518,7 @@ IAM_BLIPS: dict[str, tuple[str, dict[str, Any], int | str]] = {
     "token 504": ("iam_token", err(504, "APIG.0201"), 2),
     "token connection dropped": ("iam_token", {"drop": True}, 2),
     "token connection reset x2": ("iam_token", {"reset": True, "count": 2}, 3),
-    "token 1 s stall, readTimeout 0.3 s": ("iam_token", {"delay": 1.0}, 2),
+    "token 5 s stall, readTimeout 1 s": ("iam_token", STALL, 2),
     "project lookup 503 x2": ("iam_projects", err(503, "APIG.0201", 2), 3),
     "token 503 beyond 2 retries": ("iam_token", err(503, "APIG.0201", 50), "ServiceError: after 3 attempts"),
 }
@@ -527,7 +530,7 @@ def test_an_iam_outage_is_retried_as_a_read_is(
     client_for: ClientFactory, emulator: ModelArtsEmulator, route: str, fault: Any, expected: int | str
 ) -> None:
     auth = "password" if route == "iam_token" else "aksk"
-    read_timeout = 0.3 if "delay" in fault else 10.0  # the stall's own; a loaded machine's reads are slow
+    read_timeout = STALL_READ_TIMEOUT if fault is STALL else 10.0  # the stall's own, for the stall alone
     client = client_for(auth, include_project=False, read_timeout=read_timeout, max_retries=2)
     emulator.inject_fault(route, **fault)
     try:
