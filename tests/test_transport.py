@@ -133,8 +133,9 @@ def test_a_listing_or_a_lookup_by_name_is_one_call_under_one_deadline(
         with pytest.raises(ServiceError) as caught:
             lookup(client)
         elapsed = time.monotonic() - started
-    assert "timeout of 1 s" in str(caught.value) and elapsed < 1.0 + TOLERANCE
-    assert 3 <= len(server.heads) <= 4
+    assert "timeout of 1 s" in str(caught.value) and 1.0 - 0.1 <= elapsed < 1.0 + TOLERANCE
+    # Paging went on, and no further than the deadline allows (a loaded machine's pages are slower).
+    assert 2 <= len(server.heads) <= 4
 
 
 @pytest.mark.parametrize("server", [hostile.silent_in_body, silent])
