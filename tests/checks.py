@@ -108,6 +108,28 @@ class Held:
         self._released.set()
 
 
+class AtOnce:
+    """Counts the ModelArts requests ``emulator`` (not yet started) handles at once, its latency
+    included: ``most`` is how many reads the server saw in flight together, which a loaded machine's
+    late answers only raise, where arrival times it spreads out would lower it."""
+
+    def __init__(self, emulator: ModelArtsEmulator) -> None:
+        self.most = self._now = 0
+        self._lock, self._handle = threading.Lock(), emulator._handle
+        emulator._handle = self._counted  # type: ignore[method-assign]
+
+    def _counted(self, request: Any) -> Any:
+        counted = request.path.startswith("/v1/")
+        with self._lock:
+            self._now += counted
+            self.most = max(self.most, self._now)
+        try:
+            return self._handle(request)
+        finally:
+            with self._lock:
+                self._now -= counted
+
+
 @contextmanager
 def logged() -> Iterator[list[tuple[str, str]]]:
     """Every log record (DEBUG and up, every logger) emitted inside the block: its logger, its text
