@@ -50,7 +50,7 @@ def reply(status: int = 200, body: bytes | str | dict[str, Any] = b"", **headers
 
 class RawServer(socketserver.ThreadingTCPServer):
     """Serves every request on loopback with ``script`` (given the request head, it yields ``bytes``
-    to send or ``float`` seconds of silence); records each request head."""
+    to send or ``float`` seconds of silence); records each request head, and each answer's size once sent."""
 
     daemon_threads, block_on_close = True, False
 
@@ -59,6 +59,7 @@ class RawServer(socketserver.ThreadingTCPServer):
         self.script, self.tls = script, tls
         self.url = f"{'https' if tls else scheme}://127.0.0.1:{self.server_address[1]}"
         self.heads: list[bytes] = []
+        self.sent: list[int] = []
         self.stop, self.clients = threading.Event(), list[socket.socket]()
 
     def __enter__(self) -> RawServer:
@@ -92,6 +93,7 @@ class _ScriptPlayer(socketserver.BaseRequestHandler):
                 for step in self.server.script(head):
                     if isinstance(step, bytes):
                         client.sendall(step)
+                        self.server.sent.append(len(step))
                     elif self.server.stop.wait(step):
                         return
 
