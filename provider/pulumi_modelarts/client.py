@@ -125,7 +125,8 @@ class ModelArtsClient:
         by = query["sortBy"]
 
         def key(job: JobModel) -> tuple[bool, object, int]:
-            return getattr(job, by) is None, getattr(job, by), job.job_id
+            value = getattr(job, by)
+            return value is None, value, job.job_id
 
         yield from sorted(self._listed(query).values(), key=key, reverse=query["order"] == "desc")
 
