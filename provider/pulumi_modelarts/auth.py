@@ -29,6 +29,8 @@ from .validation import check_name, path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
+#: What to check when IAM's answer is unusable: its URL, not the ModelArts endpoint.
+_AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
 
 
 class StaticTokenAuth(AuthBase):
@@ -122,7 +124,8 @@ class IamTokenAuth(AuthBase):
         self.transport = transport
         self._lock = threading.Lock()
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
-        self._context = RequestContext("IAM token request", urlsplit(self._url).netloc, settings.project_id)
+        host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
+        self._context = RequestContext("IAM token request", host, settings.project_id, invalid_hint=hint)
         self._token: str | None = None
         self._renew_at = 0.0
         self.project_id = ""  # the project the token is scoped to, once a token is fetched
@@ -211,7 +214,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     if key in _PROJECT_IDS:
         return _PROJECT_IDS[key]
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
-    context = RequestContext("IAM project lookup", urlsplit(url).netloc)
+    context = RequestContext("IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT)
     projects = json_object(transport.send("GET", url, context=context, auth=auth), context).get("projects")
     if not isinstance(projects, list):
         raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")

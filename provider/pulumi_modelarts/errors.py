@@ -294,22 +294,29 @@ class InvalidResponseError(ModelArtsError):
     default_hint = "Check that the endpoint points at the ModelArts API"
 
 
-AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
+_WHERE = ("host", "job_id", "operation", "project_id")
 
 
 class RequestContext:
-    """What an error about one request names. A plain class: on the resource's import path a
-    dataclass would cost more than half a millisecond."""
+    """What an error about one request names, and what to check when its answer is unusable (by
+    default the endpoint). A plain class: on the resource's import path a dataclass would cost more
+    than half a millisecond."""
 
-    __slots__ = ("host", "job_id", "operation", "project_id")
+    __slots__ = (*_WHERE, "invalid_hint")
 
     def __init__(
-        self, operation: str, host: str, project_id: str | None = None, job_id: int | None = None
+        self,
+        operation: str,
+        host: str,
+        project_id: str | None = None,
+        job_id: int | None = None,
+        *,
+        invalid_hint: str | None = None,
     ) -> None:
         self.operation, self.host, self.project_id, self.job_id = operation, host, project_id, job_id
+        self.invalid_hint = invalid_hint
 
     def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
-        where = {name: getattr(self, name) for name in self.__slots__}
-        if self.operation.startswith("IAM") and cls in (InvalidResponseError, ConfigurationError):
-            extra["hint"] = AUTH_URL_HINT  # IAM answered: its URL, not the ModelArts endpoint, is to check
-        return cls(summary, **where, **extra)
+        if self.invalid_hint and cls in (InvalidResponseError, ConfigurationError):
+            extra["hint"] = self.invalid_hint
+        return cls(summary, **{name: getattr(self, name) for name in _WHERE}, **extra)
