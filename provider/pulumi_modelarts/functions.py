@@ -455,6 +455,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_READS.forget_threads)
 
 
+#: Each error class's ``RunError`` twin, made once for the life of the process: one class per error.
 _RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
 
 
