@@ -166,11 +166,13 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         _check_options(opts)
         targets = _targets(job_id, project_id, region, endpoint)
         _check_known(targets)
-        read_id = (
-            None
-            if opts is None or opts.id is None
-            else _checked_output("job_id", pulumi.Output.from_input(opts.id))
-        )
+        read_id = None if opts is None else opts.id
+        if read_id is not None:  # .get's ID is the job_id given, checked above
+            read_id = (
+                targets["job_id"]
+                if read_id is job_id
+                else _checked_output("job_id", pulumi.Output.from_input(read_id))
+            )
         job_id, opts = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
         if read_id is not None:
             # Read without Check: the SDK's server reads the configured place for an unknown
@@ -202,6 +204,8 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         it external and never deletes it. While an override is unknown (preview), so is the
         resource ID: the engine then reads nothing, rather than the configured place."""
         _check_options(opts)
-        targets = _targets(id, project_id, region, endpoint)
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=targets["job_id"]))
-        return VisualizationJob(resource_name, **targets, opts=opts)
+        job_id: Any = pulumi.Output.from_input(id) if isinstance(id, Awaitable) else id  # read twice
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=job_id))
+        return VisualizationJob(
+            resource_name, job_id, project_id=project_id, region=region, endpoint=endpoint, opts=opts
+        )
