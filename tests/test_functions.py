@@ -70,6 +70,21 @@ def test_by_id_or_name_returns_every_field_of_the_job_and_can_be_awaited(in_env:
     assert type(awaited) is GetVisualizationJobResult and result_values(awaited) == values
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="CPython 3.10 shares no key table for these fields")
+@pytest.mark.parametrize("lookup", [{"job_id": 245}, {"job_name": "flowers_vis-2"}])
+def test_results_share_one_key_table_and_keep_their_fields_where_pulumi_reads_them(
+    in_env: ModelArtsEmulator, lookup: dict[str, Any]
+) -> None:
+    """Thousands of results are kept by a program: each holds its values, not its own table of names."""
+    first, second = get_visualization_job(**lookup), get_visualization_job(**lookup)
+    for result in (first, second, GetVisualizationJobResult(**vars(first))):
+        fields = vars(result)
+        assert sys.getsizeof(fields) < sys.getsizeof(dict(fields))
+        assert {name: pulumi.get(result, name) for name in fields} == fields == vars(first)
+    pulumi.set(second, "job_name", "renamed")
+    assert (second.job_name, first == second) == ("renamed", False)
+
+
 @pytest.mark.parametrize(
     ("lookup", "found", "id_"),
     [

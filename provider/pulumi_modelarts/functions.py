@@ -7,6 +7,7 @@ nothing; an ``_output`` form reads once its inputs and ``depends_on`` are known,
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import queue
 import threading
@@ -70,7 +71,7 @@ class GetVisualizationJobResult:
     region: str | None
 
     def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)  # where pulumi.get() looks; a missing field reads None
+        _fill(self, values)
 
 
 class AwaitableGetVisualizationJobResult(GetVisualizationJobResult):
@@ -93,13 +94,21 @@ class GetVisualizationJobsResult:
     region: str
 
     def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)
+        _fill(self, values)
 
 
 class AwaitableGetVisualizationJobsResult(GetVisualizationJobsResult):
     def __await__(self) -> Generator[Any, None, GetVisualizationJobsResult]:
         yield from ()
         return GetVisualizationJobsResult(**self.__dict__)
+
+
+def _fill(result: object, values: dict[str, Any]) -> None:
+    """Set the fields where ``pulumi.get()`` looks (a missing one reads None), one by one: unlike
+    ``__dict__.update()``, that keeps CPython's (3.11+) key table shared by every result, not one each."""
+    fields = result.__dict__
+    for name, value in values.items():
+        fields[name] = value
 
 
 def get_visualization_job(
@@ -193,10 +202,15 @@ def _output(
     """Once inputs and dependencies are known, prepare the read in the program's context (its stack
     config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
-    def read(values: list[Any], secret: bool = False) -> asyncio.Future[_R]:
+    def start(values: list[Any], secret: bool) -> asyncio.Future[_R]:
         with checking(secret), _as_run_errors():
             call = prepare(*values)
         return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
+
+    def read(values: list[Any], secret: bool = False) -> asyncio.Future[_R]:
+        """In a copy of the program's context: the context variables set while checking and reading
+        inline would leave it a new mapping each read, which the SDK's task of every Output copies."""
+        return contextvars.copy_context().run(start, values, secret)
 
     with _as_run_errors():
         _options(opts)
