@@ -647,6 +647,41 @@ def test_an_id_option_takes_what_get_takes_and_reads_nothing_while_a_target_is_u
     assert modelarts_requests(emulator) == [read] * reads
 
 
+#: ``VisualizationJob(name, job_id, opts=ResourceOptions(id=...))`` naming two jobs: name -> (job_id,
+#: id option, how they are shown in the refusal); ``ref`` serves 197.0 as ``job_id`` and as ``secret``.
+TWO_JOBS = {
+    "ints": ("197", "212", "197 and resource ID 212"),
+    "strings": ('"0197"', '"212"', "'0197' and resource ID '212'"),
+    "output-id": ("197", "pulumi.Output.from_input(212.0)", "197 and resource ID 212.0"),
+    "reference": ('ref.require_output("job_id")', '"212"', "197.0 and resource ID '212'"),
+    "awaitable-id": ("197", "coroutine(212)", "197 and resource ID 212"),
+    "secret-job-id": ("secret(197)", "212", "[secret] and resource ID [secret]"),
+    "secret-id": ("197", "secret(212)", "[secret] and resource ID [secret]"),
+    "secret-reference": ('ref.require_output("secret")', "212", "[secret] and resource ID [secret]"),
+    "secret-project": ("197, project_id=secret(PROJECT)", "212", "197 and resource ID 212"),
+}
+
+
+@pytest.mark.parametrize(("job_id", "id_", "shown"), TWO_JOBS.values(), ids=TWO_JOBS)
+def test_an_id_option_naming_another_job_fails_the_program_in_one_line_showing_no_secret(
+    tmp_path: Path, emulator: ModelArtsEmulator, job_id: str, id_: str, shown: str
+) -> None:
+    """Refused in the program, not by the provider's read: the engine would show a secret job_id
+    there (the provider takes no secrets) as the double it carried."""
+    body = [
+        f"PROJECT = {emulator.project_id!r}",
+        'ref = pulumi.StackReference("other")',
+        "async def coroutine(value):",
+        "    return value",
+        f'VisualizationJob("two", {job_id}, opts=pulumi.ResourceOptions(id={id_}))',
+    ]
+    references = {"other": {"job_id": 197.0, "secret": secret_of(197.0)}}
+    run = run_resources(emulator, tmp_path, body, stack_references=references)
+    assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"]), run.error
+    assert run.error["message"].startswith(f"job_id {shown} name two jobs. Give the ID once")
+    assert "\n" not in run.error["message"] and modelarts_requests(emulator) == []
+
+
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.
 BAD_REFERENCED = {"negative": -197.0, "bool": True, "above-2**53": float(2**53 + 2)}
 BAD_IDS = ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""', "True", '"+197"', '"1_97"']

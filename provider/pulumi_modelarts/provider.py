@@ -15,7 +15,7 @@ from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
 from .outputs import OUTPUT_FIELDS, OUTPUTS
-from .validation import check_target, parse_job_id
+from .validation import check_one_job, check_target, parse_job_id
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
@@ -232,9 +232,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         named = None if from_state else props.get("job_id")  # the constructor given an id option too
         target = self._runtime.target({**props, "job_id": id_})
-        if isinstance(named, int | float | str) and parse_job_id(named) != target.job_id:
-            hint = "Give the ID once: VisualizationJob.get(name, id), or job_id without an id option"
-            raise InvalidInputError(f"job_id {named!r} and resource ID {id_!r} name two jobs", hint=hint)
+        if isinstance(named, int | float | str):
+            check_one_job(named, id_)
         try:
             outputs = self._runtime.read(target, reuse_recent=not from_state)
             if from_state:

@@ -4,11 +4,12 @@ No ``from __future__ import annotations``: the SDK resolves the class's annotati
 (``pulumi._types.resource_types``); as strings they cost a ``compile()`` each, a third of a resource's cost.
 """
 
+import contextlib
 import functools
 import importlib
 import pickle
 import threading
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import pulumi
@@ -17,7 +18,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from .errors import InvalidInputError
 from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
-from .validation import check_target, checking
+from .validation import check_one_job, check_target, checking
 
 _PICKLE_LOCK = threading.Lock()
 
@@ -78,26 +79,31 @@ def _check_options(opts: Any) -> None:
     else:
         problem = f"opts must be a pulumi.ResourceOptions, got {type(opts).__name__}"
         hint = "Pass opts=pulumi.ResourceOptions(...)"
-    from .functions import _as_run_errors
-
-    with _as_run_errors():
+    with _in_one_line():
         raise InvalidInputError(problem, hint=hint)
+
+
+@contextlib.contextmanager
+def _in_one_line() -> Iterator[None]:
+    """A refusal fails the program in one line, as in the functions (loaded on failure only)."""
+    try:
+        yield
+    except InvalidInputError:
+        from .functions import _as_run_errors
+
+        with _as_run_errors():
+            raise
 
 
 def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
     """The known values, normalised; refused in the program as Check would, with the value as given
     (over the engine ``2**53 + 1`` reads ``9007199254740992.0``, and ``.get`` has no Check)."""
-    try:
+    with _in_one_line():
         return {
             key: check_target(key, value)
             for key, value in targets.items()
             if not isinstance(value, pulumi.Output) and (value is not None or key == "job_id")
         }
-    except InvalidInputError:
-        from .functions import _as_run_errors  # one line, as in the functions; loaded on failure only
-
-        with _as_run_errors():
-            raise
 
 
 def _targets(*values: Any) -> dict[str, Any]:
@@ -109,23 +115,32 @@ def _targets(*values: Any) -> dict[str, Any]:
 
 
 def _checked_output(key: str, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
-    """``value`` checked once known, as a known value is; a secret one is never shown in a refusal."""
+    """``value`` checked once known, as a known value is."""
+    return _when_known(functools.partial(_checked, key), value)
+
+
+def _when_known(check: Callable[[Any], Any], value: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """``check(value)`` once known; a secret value is never shown in a refusal."""
     is_secret: Any = value.is_secret()  # from_input's overloads do not type an awaitable
     return pulumi.Output.all(value, pulumi.Output.from_input(is_secret)).apply(
-        functools.partial(_checked, key)
+        lambda value_and_secret: _as_checked(check, *value_and_secret)
     )
 
 
-def _checked(key: str, value_and_secret: list[Any]) -> Any:
-    value, secret = value_and_secret
-    with checking(secret):
-        _check_known({key: value})
+def _as_checked(check: Callable[[Any], Any], value: Any, secret: bool) -> Any:
+    with checking(secret), _in_one_line():
+        return check(value)
+
+
+def _checked(key: str, value: Any) -> Any:
+    _check_known({key: value})
     return value
 
 
 def _read_id(values: list[Any]) -> str:
-    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known."""
-    return str(_check_known({"job_id": values[0]})["job_id"])
+    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known:
+    refused here when it names another job than ``job_id`` (the engine would show a secret one)."""
+    return str(check_one_job(values[1], values[0]))
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
@@ -167,18 +182,20 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         targets = _targets(job_id, project_id, region, endpoint)
         _check_known(targets)
         read_id = None if opts is None else opts.id
-        if read_id is not None:  # .get's ID is the job_id given, checked above
-            read_id = (
-                targets["job_id"]
-                if read_id is job_id
-                else _checked_output("job_id", pulumi.Output.from_input(read_id))
-            )
+        if read_id is job_id:  # .get's ID is the job_id given, checked above
+            read_id = targets["job_id"]
+        elif read_id is not None:
+            named = targets["job_id"]
+            if not isinstance(read_id, Awaitable | pulumi.Output) and not isinstance(named, pulumi.Output):
+                with _in_one_line():  # both known: refused at once, as other known bad inputs are
+                    check_one_job(named, read_id)
+            read_id = _checked_output("job_id", pulumi.Output.from_input(read_id))
         job_id, opts = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
         if read_id is not None:
             # Read without Check: the SDK's server reads the configured place for an unknown
             # override, so the ID stays unknown (nothing read) until every target is known. It
             # cannot be secret in Pulumi; a secret one has made every output secret above.
-            known_id = pulumi.Output.all(read_id, *targets.values()).apply(_read_id)
+            known_id = _when_known(_read_id, pulumi.Output.all(read_id, *targets.values()))
             opts = pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(known_id))
             )

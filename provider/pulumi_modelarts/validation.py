@@ -79,6 +79,16 @@ def parse_job_id(value: object) -> int:
     return parse_whole_number(value, field="job_id", minimum=1, hint=hint)
 
 
+def check_one_job(job_id: object, resource_id: object) -> int:
+    """The job a resource ID (``.get``'s, an ``id`` option) names, which must be the ``job_id`` given too."""
+    number = parse_job_id(resource_id)
+    if parse_job_id(job_id) != number:
+        hint = "Give the ID once: VisualizationJob.get(name, id), or job_id without an id option"
+        shown = f"job_id {_shown(job_id)} and resource ID {_shown(resource_id)}"
+        raise InvalidInputError(f"{shown} name two jobs", hint=hint)
+    return number
+
+
 def check_target(name: str, value: object, field: str | None = None) -> Any:
     """Check one value naming which job is read, under ``field`` or its own name, in its one spelling:
     a region in lower case (its IAM project's name), a hex project ID too."""
