@@ -496,6 +496,48 @@ def test_a_thread_the_program_starts_reads_its_stack_config_only_in_a_copy_of_it
     assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")]
 
 
+#: Each form's read, by the path it requests; ``board`` is a resource created before it.
+CONTEXT_READS = {
+    "direct": ("get_visualization_job(job_id=197)", "/visualization-jobs/197"),
+    "output": ("get_visualization_job_output(job_id=212)", "/visualization-jobs/212"),
+    "output-of-output": ("get_visualization_job_output(job_id=pulumi.Output.from_input(245))", "/245"),
+    "depends-on": ("get_visualization_job_output(job_name='resnet50-tb', opts=AFTER_BOARD)", "resnet50-tb"),
+    "list": ("get_visualization_jobs_output(status=8)", "status=8"),
+}
+
+
+def test_every_read_sees_the_context_the_program_set_before_the_call(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """On a pool thread too, as the SDK's own invokes (``wrap_with_context``): a tracing context
+    (OpenTelemetry's is a context variable) and the program's settings hold where the request is sent."""
+    body = f"""
+        import contextvars, pulumi, requests
+        from opentelemetry import context as otel
+        from pulumi_modelarts import *
+        span = contextvars.ContextVar("span", default=None)
+        seen, send = {{}}, requests.adapters.HTTPAdapter.send
+        def traced(adapter, request, **kwargs):  # where the request leaves, traced or not
+            seen.setdefault(request.url, []).append([span.get(), otel.get_value("trace"), pulumi.get_stack()])
+            return send(adapter, request, **kwargs)
+        requests.adapters.HTTPAdapter.send = traced
+        board = pulumi.CustomResource("test:index:Board", "board", {{"value": 1}})
+        AFTER_BOARD = pulumi.InvokeOutputOptions(depends_on=[board])
+        span.set("program-span")
+        otel.attach(otel.set_value("trace", "program-trace"))
+        reads = {{name: call for name, (call, _) in {list(CONTEXT_READS.items())!r}}}
+        results = {{name: eval(call) for name, call in reads.items()}}
+        pulumi.export("seen", pulumi.Output.all(*results.values()).apply(lambda _: seen))
+        """
+    config = emulator.stack_config()
+    run = succeeded(run_program(write(tmp_path, body), project="functions", config=config))
+    seen = run.value("seen")
+    for name, (_, path) in CONTEXT_READS.items():
+        urls = [url for url in seen if path in url]
+        sent = [context for url in urls for context in seen[url]]
+        assert sent and all(context == ["program-span", "program-trace", "dev"] for context in sent), name
+
+
 def reads_ended() -> None:
     """Waits (at most 30 s) until the reads in flight have ended."""
     deadline = time.monotonic() + 30

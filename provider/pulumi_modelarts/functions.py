@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import os
 import queue
 import threading
@@ -384,7 +385,9 @@ class _Reads:
             return state
 
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
-        """Run ``read`` on a pool thread (or inline, see above); its result is a future of ``loop``."""
+        """Run ``read`` on a pool thread (or inline, see above); its result is a future of ``loop``.
+        A thread runs it in a copy of the caller's context, as the SDK runs its own invokes: there
+        the program's settings, stack and tracing context (OpenTelemetry's is a context variable) hold."""
         future = loop.create_future()
         if not self._inline:
             state = self.loop(loop)
@@ -392,7 +395,7 @@ class _Reads:
                 state.waiting += 1
                 self._busy += 1
                 self._start_threads()
-            self._jobs.put((state, future, read))
+            self._jobs.put((state, future, functools.partial(contextvars.copy_context().run, read)))
             return future
         wall, cpu = time.perf_counter(), time.thread_time()
         try:  # an interrupt stops the program here, as the direct form's would
