@@ -95,15 +95,14 @@ def _in_one_line() -> Iterator[None]:
             raise
 
 
-def _check_known(targets: Mapping[str, Any]) -> dict[str, Any]:
-    """The known values, normalised; refused in the program as Check would, with the value as given
-    (over the engine ``2**53 + 1`` reads ``9007199254740992.0``, and ``.get`` has no Check)."""
+def _check_known(targets: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``targets``, whose known values are refused in the program as Check would, with the value as
+    given (over the engine ``2**53 + 1`` reads ``9007199254740992.0``, and ``.get`` has no Check)."""
     with _in_one_line():
-        return {
-            key: check_target(key, value)
-            for key, value in targets.items()
-            if not isinstance(value, pulumi.Output) and (value is not None or key == "job_id")
-        }
+        for key, value in targets.items():
+            if not isinstance(value, pulumi.Output) and (value is not None or key == "job_id"):
+                check_target(key, value)
+    return targets
 
 
 def _targets(*values: Any) -> dict[str, Any]:
@@ -115,32 +114,18 @@ def _targets(*values: Any) -> dict[str, Any]:
 
 
 def _checked_output(key: str, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
-    """``value`` checked once known, as a known value is."""
-    return _when_known(functools.partial(_checked, key), value)
+    return _when_known(lambda known: _check_known({key: known})[key], value)
 
 
 def _when_known(check: Callable[[Any], Any], value: pulumi.Output[Any]) -> pulumi.Output[Any]:
     """``check(value)`` once known; a secret value is never shown in a refusal."""
+
+    def checked(value_and_secret: list[Any]) -> Any:
+        with checking(value_and_secret[1]), _in_one_line():
+            return check(value_and_secret[0])
+
     is_secret: Any = value.is_secret()  # from_input's overloads do not type an awaitable
-    return pulumi.Output.all(value, pulumi.Output.from_input(is_secret)).apply(
-        lambda value_and_secret: _as_checked(check, *value_and_secret)
-    )
-
-
-def _as_checked(check: Callable[[Any], Any], value: Any, secret: bool) -> Any:
-    with checking(secret), _in_one_line():
-        return check(value)
-
-
-def _checked(key: str, value: Any) -> Any:
-    _check_known({key: value})
-    return value
-
-
-def _read_id(values: list[Any]) -> str:
-    """The ``id`` option as the provider's ``read`` takes it (digits), once every target is known:
-    refused here when it names another job than ``job_id`` (the engine would show a secret one)."""
-    return str(check_one_job(values[1], values[0]))
+    return pulumi.Output.all(value, pulumi.Output.from_input(is_secret)).apply(checked)
 
 
 class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="VisualizationJob"):
@@ -194,8 +179,10 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         if read_id is not None:
             # Read without Check: the SDK's server reads the configured place for an unknown
             # override, so the ID stays unknown (nothing read) until every target is known. It
-            # cannot be secret in Pulumi; a secret one has made every output secret above.
-            known_id = _when_known(_read_id, pulumi.Output.all(read_id, *targets.values()))
+            # cannot be secret in Pulumi; a secret one has made every output secret above. Refused
+            # here when it names another job than job_id (the engine would show a secret one).
+            every = pulumi.Output.all(read_id, *targets.values())
+            known_id = _when_known(lambda values: str(check_one_job(values[1], values[0])), every)
             opts = pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(id=pulumi.Output.unsecret(known_id))
             )
