@@ -154,8 +154,7 @@ def get_visualization_jobs(
     endpoint: str | None = None,
     opts: pulumi.InvokeOptions | None = None,
 ) -> AwaitableGetVisualizationJobsResult:
-    """List visualization jobs, optionally filtered by status code and name; never an error
-    when nothing matches."""
+    """List visualization jobs, optionally filtered by status code and name; none matching is no error."""
     with _as_run_errors():
         _no_outputs("get_visualization_jobs", locals())
         read = _job_listing(status, search_content, project_id, region, endpoint)
@@ -177,8 +176,7 @@ def get_visualization_jobs_output(
 
 
 def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
-    """A direct form reads at once and cannot wait for an ``Output`` or ``depends_on``: name the
-    form that can."""
+    """A direct form reads at once: it cannot wait for an ``Output`` or ``depends_on``, the other can."""
     opts = _options(arguments.pop("opts"))
     waits = [f"{name} is an Output" for name, value in arguments.items() if isinstance(value, pulumi.Output)]
     if isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on:
@@ -215,7 +213,6 @@ def _output(
 
     with _as_run_errors():
         _options(opts)
-
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:  # not in a running program (a unit test's module level): the general path
@@ -462,14 +459,10 @@ class _Reads:
             if not future.cancelled():
                 future.set_exception(error) if error else future.set_result(result)
 
-    def forget_threads(self) -> None:
-        """After ``fork()`` the child has none of the threads; the next read starts them."""
-        self.__init__()  # type: ignore[misc]
-
 
 _READS = _Reads()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_READS.forget_threads)
+if hasattr(os, "register_at_fork"):  # the child has none of the threads: the next read starts them
+    os.register_at_fork(after_in_child=_READS.__init__)  # type: ignore[misc]
 
 
 #: Each error class's ``RunError`` twin, made once for the life of the process: one class per error.
