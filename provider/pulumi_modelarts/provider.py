@@ -68,8 +68,7 @@ def _one_call(method: _F) -> _F:
 
 
 class _Target:
-    """A job and its place; its project is looked up (an IAM request) only once asked for, unless
-    given or configured."""
+    """A job and its place; an unknown project is looked up (an IAM request) only once asked for."""
 
     def __init__(self, job_id: int, place: Settings, project_id: str | None) -> None:
         self.job_id, self.place, self.known_project_id = job_id, place, project_id or place.project_id
@@ -116,8 +115,7 @@ class _Runtime:
         return Settings.from_sources(stack_config=self._stack_config)
 
     def target(self, inputs: Mapping[str, Any]) -> _Target:
-        """The job and place named by inputs (overrides only) or stored outputs (the place read), in
-        their one spelling."""
+        """The job and place named by inputs (overrides only) or stored outputs, in their one spelling."""
         job_id = parse_job_id(inputs.get("job_id"))
         project_id, region, endpoint = (
             None if inputs.get(key) is None else check_target(key, inputs[key]) for key in TARGET_INPUTS[1:]
