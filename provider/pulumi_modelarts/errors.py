@@ -3,10 +3,12 @@ error code, request ID) and what to do; never credentials: every error is scrubb
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import string
 import threading
+from collections.abc import Iterator
 from os.path import commonprefix
 from typing import Any
 from urllib.parse import quote, unquote
@@ -292,6 +294,27 @@ class InvalidResponseError(ModelArtsError):
     """The service answered something that is not a valid ModelArts response."""
 
     default_hint = "Check that the endpoint points at the ModelArts API"
+
+
+#: Each error class's ``RunError`` twin, made once for the life of the process: one class per error.
+_RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
+
+
+@contextlib.contextmanager
+def as_run_errors() -> Iterator[None]:
+    """Raise our errors as ``pulumi.RunError`` too, so a program fails with one clear line
+    instead of a traceback; they stay instances of their own class for ``except`` clauses."""
+    try:
+        yield
+    except ModelArtsError as exc:
+        import pulumi  # only in a program: the CLI never loads it
+
+        cls = type(exc)
+        run_error_type = _RUN_ERROR_TYPES.setdefault(cls, type(cls.__name__, (cls, pulumi.RunError), {}))
+        clean = run_error_type.__new__(run_error_type)
+        clean.__dict__.update(exc.__dict__)
+        clean.args = exc.args
+        raise clean from None
 
 
 _WHERE = ("host", "job_id", "operation", "project_id")

@@ -14,13 +14,13 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Generator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
 
-from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
+from .errors import InvalidInputError, JobNotFoundError, as_run_errors
 from .outputs import OUTPUT_FIELDS
 from .validation import check_name, check_target, checking, parse_job_id
 
@@ -124,7 +124,7 @@ def get_visualization_job(
 ) -> AwaitableGetVisualizationJobResult:
     """Read one visualization job by ID or by exact name (exactly one of the two); a missing job
     is an error unless ``allow_missing`` is set, then ``found`` is False."""
-    with _as_run_errors():  # opts are checked like the generated SDKs'; the read happens here
+    with as_run_errors():  # opts are checked like the generated SDKs'; the read happens here
         _no_outputs("get_visualization_job", locals())
         read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing)
         return AwaitableGetVisualizationJobResult(**read())
@@ -155,7 +155,7 @@ def get_visualization_jobs(
     opts: pulumi.InvokeOptions | None = None,
 ) -> AwaitableGetVisualizationJobsResult:
     """List visualization jobs, optionally filtered by status code and name; none matching is no error."""
-    with _as_run_errors():
+    with as_run_errors():
         _no_outputs("get_visualization_jobs", locals())
         read = _job_listing(status, search_content, project_id, region, endpoint)
         return AwaitableGetVisualizationJobsResult(**read())
@@ -202,7 +202,7 @@ def _output(
     config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
     def start(values: list[Any], secret: bool) -> asyncio.Future[_R]:
-        with checking(secret), _as_run_errors():
+        with checking(secret), as_run_errors():
             call = prepare(*values)
         return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
 
@@ -211,7 +211,7 @@ def _output(
         inline would leave it a new mapping each read, which the SDK's task of every Output copies."""
         return contextvars.copy_context().run(start, values, secret)
 
-    with _as_run_errors():
+    with as_run_errors():
         _options(opts)
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -396,7 +396,7 @@ class _Reads:
             return future
         wall, cpu = time.perf_counter(), time.thread_time()
         try:  # an interrupt stops the program here, as the direct form's would
-            with _as_run_errors():
+            with as_run_errors():
                 future.set_result(read())
         except Exception as exc:
             future.set_exception(exc)
@@ -417,7 +417,7 @@ class _Reads:
             outcome: tuple[Any, BaseException | None] = (None, None)
             if not (future.cancelled() or state.loop.is_closed()):  # else its program has ended
                 try:
-                    with _as_run_errors():
+                    with as_run_errors():
                         outcome = (read(), None)
                 except BaseException as exc:  # handed to the awaiting output
                     outcome = (None, exc)
@@ -463,22 +463,3 @@ class _Reads:
 _READS = _Reads()
 if hasattr(os, "register_at_fork"):  # the child has none of the threads: the next read starts them
     os.register_at_fork(after_in_child=_READS.__init__)  # type: ignore[misc]
-
-
-#: Each error class's ``RunError`` twin, made once for the life of the process: one class per error.
-_RUN_ERROR_TYPES: dict[type[BaseException], type[BaseException]] = {}
-
-
-@contextmanager
-def _as_run_errors() -> Iterator[None]:
-    """Raise our errors as ``pulumi.RunError`` too, so a program fails with one clear line
-    instead of a traceback; they stay instances of their own class for ``except`` clauses."""
-    try:
-        yield
-    except ModelArtsError as exc:
-        cls = type(exc)
-        run_error_type = _RUN_ERROR_TYPES.setdefault(cls, type(cls.__name__, (cls, pulumi.RunError), {}))
-        clean = run_error_type.__new__(run_error_type)
-        clean.__dict__.update(exc.__dict__)
-        clean.args = exc.args
-        raise clean from None

@@ -4,19 +4,18 @@ No ``from __future__ import annotations``: the SDK resolves the class's annotati
 (``pulumi._types.resource_types``); as strings they cost a ``compile()`` each, a third of a resource's cost.
 """
 
-import contextlib
 import functools
 import importlib
 import pickle
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 from pulumi.dynamic.dynamic import serialize_provider
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, as_run_errors
 from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
 from .validation import check_one_job, check_target, checking
 
@@ -79,26 +78,14 @@ def _check_options(opts: Any) -> None:
     else:
         problem = f"opts must be a pulumi.ResourceOptions, got {type(opts).__name__}"
         hint = "Pass opts=pulumi.ResourceOptions(...)"
-    with _in_one_line():
+    with as_run_errors():
         raise InvalidInputError(problem, hint=hint)
-
-
-@contextlib.contextmanager
-def _in_one_line() -> Iterator[None]:
-    """A refusal fails the program in one line, as in the functions (loaded on failure only)."""
-    try:
-        yield
-    except InvalidInputError:
-        from .functions import _as_run_errors
-
-        with _as_run_errors():
-            raise
 
 
 def _check_known(targets: Mapping[str, Any]) -> Mapping[str, Any]:
     """``targets``, whose known values are refused in the program as Check would, with the value as
     given (over the engine ``2**53 + 1`` reads ``9007199254740992.0``, and ``.get`` has no Check)."""
-    with _in_one_line():
+    with as_run_errors():
         for key, value in targets.items():
             if not isinstance(value, pulumi.Output) and (value is not None or key == "job_id"):
                 check_target(key, value)
@@ -121,7 +108,7 @@ def _when_known(check: Callable[[Any], Any], value: pulumi.Output[Any]) -> pulum
     """``check(value)`` once known; a secret value is never shown in a refusal."""
 
     def checked(value_and_secret: list[Any]) -> Any:
-        with checking(value_and_secret[1]), _in_one_line():
+        with checking(value_and_secret[1]), as_run_errors():
             return check(value_and_secret[0])
 
     is_secret: Any = value.is_secret()  # from_input's overloads do not type an awaitable
@@ -172,7 +159,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         elif read_id is not None:
             named = targets["job_id"]
             if not isinstance(read_id, Awaitable | pulumi.Output) and not isinstance(named, pulumi.Output):
-                with _in_one_line():  # both known: refused at once, as other known bad inputs are
+                with as_run_errors():  # both known: refused at once, as other known bad inputs are
                     check_one_job(named, read_id)
             read_id = _checked_output("job_id", pulumi.Output.from_input(read_id))
         job_id, opts = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
