@@ -46,7 +46,7 @@ def signed_headers(
 ) -> dict[str, str]:
     """A signed GET's headers as huaweicloudsdkcore sends them, dated ``skew`` seconds from now;
     ``sign`` overrides ``signing.sign``'s arguments, ``project_id`` adds ``X-Project-Id``."""
-    date = signing.format_sdk_date(datetime.fromtimestamp(time.time() + skew, timezone.utc))
+    date = time.strftime(signing.DATE_FORMAT, time.gmtime(time.time() + skew))
     headers = {"Content-Type": "application/json", "Host": f"{em.host}:{em.port}", "X-Sdk-Date": date}
     if project_id := sign.pop("project_id", None):
         headers["X-Project-Id"] = project_id

@@ -9,7 +9,6 @@ import hmac
 import re
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from urllib.parse import quote, unquote
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -22,10 +21,8 @@ Query = Iterable[tuple[str, str]]
 _now_formatted = (0, "")  # (second, its X-Sdk-Date): one formatting per second, not per request
 
 
-def format_sdk_date(moment: datetime | None = None) -> str:
+def format_sdk_date() -> str:
     global _now_formatted
-    if moment is not None:
-        return moment.astimezone(timezone.utc).strftime(DATE_FORMAT)
     second = int(time.time())
     if _now_formatted[0] != second:
         _now_formatted = (second, time.strftime(DATE_FORMAT, time.gmtime(second)))
