@@ -382,9 +382,8 @@ class _Reads:
             return state
 
     def start(self, loop: asyncio.AbstractEventLoop, read: Callable[[], _R]) -> asyncio.Future[_R]:
-        """Run ``read`` on a pool thread (or inline, see above); its result is a future of ``loop``.
-        A thread runs it in a copy of the caller's context, as the SDK runs its own invokes: there
-        the program's settings, stack and tracing context (OpenTelemetry's is a context variable) hold."""
+        """Run ``read`` on a pool thread (or inline) for a future of ``loop``, in a copy of the caller's
+        context as the SDK runs its invokes: the program's settings and tracing context hold there."""
         future = loop.create_future()
         if not self._inline:
             state = self.loop(loop)
