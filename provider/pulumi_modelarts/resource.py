@@ -147,9 +147,8 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         endpoint: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """Read job ``job_id``; ``project_id``, ``region`` and ``endpoint`` override the
-        provider-wide ``modelarts:*`` settings for this job only. When any of them is secret,
-        every output is stored as a secret."""
+        """Read job ``job_id``; ``project_id``, ``region`` and ``endpoint`` override the provider-wide
+        ``modelarts:*`` settings for this job only. When any of them is secret, so is every output."""
         _check_options(opts)
         targets = _targets(job_id, project_id, region, endpoint)
         _check_known(targets)
@@ -191,9 +190,8 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         region: pulumi.Input[str] | None = None,
         endpoint: pulumi.Input[str] | None = None,
     ) -> "VisualizationJob":
-        """Read job ``id`` without managing it: the engine reads it on every preview and up, marks
-        it external and never deletes it. While an override is unknown (preview), so is the
-        resource ID: the engine then reads nothing, rather than the configured place."""
+        """Read job ``id`` without managing it (read on every preview and up, never deleted). While an
+        override is unknown (preview), so is the resource ID: nothing is read, not the configured place."""
         _check_options(opts)
         job_id: Any = pulumi.Output.from_input(id) if isinstance(id, Awaitable) else id  # read twice
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=job_id))
