@@ -260,9 +260,8 @@ def _replaced(olds: Mapping[str, Any], target: _Target) -> list[str]:
 
 
 def _same(key: str, old: Any, new: Any) -> bool:
-    """Whether a stored output means ``new``: the job or place in any spelling (a job ID as a string,
-    an endpoint with a final "/" or in other case; one not stored names no other), a value that
-    crossed the engine as a float."""
+    """Whether a stored output means ``new``: a job or place in any spelling (an ID as text, an endpoint
+    ending in "/" or in other case; one not stored names no other), a number sent as a float."""
     if key in TARGET_INPUTS:
         try:
             old = new if old is None else check_target(key, old)
