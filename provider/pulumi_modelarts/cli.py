@@ -226,9 +226,8 @@ def _cannot_write(exc: OSError, err: TextIO) -> int:
 
 
 def _say(err: TextIO, text: str, code: int, debug: bool = False) -> int:
-    """``modelarts-vis: <text>`` on stderr (the traceback first with ``--debug``, scrubbed: an unexpected
-    error may quote a secret). A stderr that cannot take it (``2>/dev/full``) is pointed at devnull,
-    so the exit code still tells and nothing else fails."""
+    """``modelarts-vis: <text>`` on stderr, after the traceback with ``--debug`` (scrubbed: it may quote
+    a secret); a stderr that cannot take it (``2>/dev/full``) is pointed at devnull: the exit code tells."""
     try:
         err.write((redact(traceback.format_exc()) if debug else "") + f"{PROG}: {text}\n")
         err.flush()
