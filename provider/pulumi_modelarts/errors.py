@@ -321,9 +321,8 @@ _WHERE = ("host", "job_id", "operation", "project_id")
 
 
 class RequestContext:
-    """What an error about one request names, and what to check when its answer is unusable (by
-    default the endpoint). A plain class: on the resource's import path a dataclass would cost more
-    than half a millisecond."""
+    """What an error about one request names, and what to check when its answer is unusable (by default
+    the endpoint). Not a dataclass: on the resource's import path one costs over half a millisecond."""
 
     __slots__ = (*_WHERE, "invalid_hint")
 
