@@ -529,10 +529,9 @@ def _present(value: object) -> bool:
 
 
 def check_ca_bundle(path: str, origin: str | None = None) -> None:
-    """A CA bundle must be a directory this process can list or a PEM file whose first certificate
-    loads: found wrong where settings resolve (and when a connection cannot load it: it may have
-    changed since), not as a failed verification or handshake. A pipe or a device is neither: read
-    whole, it would hang the process or fill its memory."""
+    """A CA bundle must be a listable directory or a PEM file whose first certificate loads, refused where
+    settings resolve (and where a connection cannot load it) rather than as a failed handshake; a pipe or
+    a device is neither (read whole, it would hang the process or fill its memory)."""
     try:
         if os.path.isdir(path):
             os.listdir(path)
