@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import traceback
+import unicodedata
 from collections.abc import Sequence
 from contextlib import redirect_stdout
 from typing import Any, NoReturn, TextIO
@@ -117,6 +118,11 @@ def _cell(value: object) -> str:
     return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
 
 
+def _columns(text: str) -> int:
+    """The columns a terminal gives ``text``: two per wide East Asian character, none per combining mark."""
+    return sum(0 if unicodedata.combining(c) else 1 + (unicodedata.east_asian_width(c) in "WF") for c in text)
+
+
 _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced
 
 
@@ -183,9 +189,9 @@ def _read(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     elif args.command == "list":
         rows = [list(TABLE_COLUMNS), *([_cell(record[c]) for c in TABLE_COLUMNS] for record in records)]
-        widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+        widths = [max(map(_columns, column)) for column in zip(*rows, strict=True)]
         for row in rows:
-            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            line = "  ".join(cell + " " * (w - _columns(cell)) for cell, w in zip(row, widths, strict=True))
             out.write(line.rstrip() + "\n")
     else:
         width = max(len(key) for key in records[0])
