@@ -280,7 +280,8 @@ class ModelArtsError(Exception):
         # The one place server, setting and exception text enters an error: scrubbed, then cut.
         self.summary = one_line(redact(summary), 400)
         self.operation, self.status = operation, status
-        self.job_id = "[secret]" if _without_inputs(str(job_id)) != str(job_id) else job_id
+        hidden = job_id is not None and _without_inputs(str(job_id)) != str(job_id)
+        self.job_id = "[secret]" if hidden else job_id
         self.project_id, self.host = _scrubbed(project_id, 80), _scrubbed(host, 300)
         self.error_code, self.error_message = _scrubbed(error_code, 64), _scrubbed(error_message)
         self.request_id = _scrubbed(request_id, 80)
