@@ -30,6 +30,7 @@ from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import SecretStr, Settings
 from pulumi_modelarts.transport import BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
+from tests import checks
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
 from tests.hostile import ISSUED_TOKEN, JOB_197, PROJECT, FakeCloud, RawServer, header, reply
 from tests.programs import clean_environ
@@ -795,3 +796,25 @@ def test_project_lookup_takes_the_one_usable_project_of_the_region_or_refuses(
             assert "\n" not in str(caught.value) and ISSUED_TOKEN not in str(caught.value)
     read = [f"/v1/{expected}/visualization-jobs/197"] if isinstance(expected, str) else []
     assert cloud.paths == ["/v3/projects?name=eu-de", *read]
+
+
+@pytest.mark.parametrize("secret", [False, True])
+def test_a_secret_input_is_hidden_in_the_log_records_and_url_paths_of_its_read(
+    emulator: ModelArtsEmulator, client: ModelArtsClient, secret: bool
+) -> None:
+    """urllib3 logs each request's path, and a retry's at WARNING: a secret job ID in it is
+    ``[secret]`` while its read runs (``secret_inputs``, as an output form sets it), else shown."""
+    job_id = 987654321
+    emulator.add_job("canary", job_id=job_id)
+    emulator.inject_fault("get_job", drop=True)  # a retry, logged with the URL
+    path = f"/v1/{emulator.project_id}/visualization-jobs/{job_id}"
+    emulator.inject_fault("get_job", status=404, error_code="APIG.0002", error_message=f"no route {path}")
+    hidden = errors.secret_inputs(job_id) if secret else contextlib.nullcontext()
+    with hidden, checks.logged() as records, pytest.raises(InvalidResponseError) as raised:
+        client.read_job(job_id)
+    texts = [text for _, text in records if "/visualization-jobs/" in text]
+    shown = "[secret]" if secret else str(job_id)
+    assert texts and all(f"/visualization-jobs/{shown}" in text for text in texts), texts
+    assert any("Retrying" in text for text in texts)
+    assert f"no route /v1/{emulator.project_id}/visualization-jobs/{shown}" in str(raised.value)
+    assert (str(job_id) in " ".join(texts) + repr(raised.value) + str(raised.value.details())) is not secret

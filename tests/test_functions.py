@@ -9,6 +9,8 @@ import contextlib
 import gc
 import json
 import random
+import re
+import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +19,7 @@ import time
 import weakref
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi.runtime
@@ -445,6 +448,109 @@ def test_an_output_lookup_that_fails_fails_the_program_with_one_line(
     readable = (197, 999) if error == "JobNotFoundError" else (197,)
     sent = {path for _, path in modelarts_requests(emulator)}
     assert sent <= {f"/v1/{emulator.project_id}/visualization-jobs/{n}" for n in readable}
+
+
+#: Canaries for secret inputs: a job ID and a project ID found nowhere else.
+JOB_CANARY, PROJECT_CANARY = 987654321, "5ec7e7c0ffee4b1d9a8e7f6d5c4b3a29"
+READ_JOB = "get_visualization_job_output(JOB, project_id=PROJECT, endpoint=ENDPOINT)"
+#: Each kind of error a read can end in, as the program reads them: label -> (error, the read, the
+#: emulator's answer: fault options, the server echoing the job and project in each). ``JOB``,
+#: ``PROJECT``, ``ENDPOINT`` and ``CLOSED`` (a port no server listens on) are the inputs.
+SECRET_READS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "not found": ("JobNotFoundError", READ_JOB, {"status": 400, "error_code": "ModelArts.2775"}),
+    "denied": ("PermissionDeniedError", READ_JOB, {"status": 403}),
+    "5xx": ("ServiceError", READ_JOB, {"status": 503}),
+    "invalid": ("InvalidResponseError", READ_JOB, {"body": "<p>{echo}</p>", "content_type": "text/html"}),
+    "refused": ("ServiceError", READ_JOB.replace("ENDPOINT", "CLOSED"), None),
+    "list 5xx": (
+        "ServiceError",
+        "get_visualization_jobs_output(project_id=PROJECT, endpoint=ENDPOINT)",
+        {"status": 503},
+    ),
+}
+SECRET_PROGRAM = """
+import asyncio, json, traceback
+
+def shown(exc):
+    chain = [exc]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) is not None and cause not in chain:
+        chain.append(cause)
+    texts = [text for error in chain for text in (str(error), repr(error))]
+    texts += [json.dumps(exc.details(), default=str), "".join(traceback.format_exception(exc))]
+    return {"type": type(exc).__name__, "line": str(exc), "texts": texts}
+
+async def passes():
+    seen = {}
+    for wrap in (pulumi.Output.from_input, pulumi.Output.secret):
+        given = {name: wrap(value) if name in SECRET else value for name, value in VALUES.items()}
+        JOB, PROJECT, ENDPOINT, CLOSED = given["job_id"], given["project_id"], given["endpoint"], given["closed"]
+        for label, call in READS.items():
+            output = eval(call)
+            output._untrack()  # its error is handled here: the run does not fail of it
+            try:
+                seen[f"{label} {wrap.__name__}"] = await output.future()
+            except Exception as exc:
+                seen[f"{label} {wrap.__name__}"] = shown(exc)
+    return seen
+
+pulumi.export("seen", pulumi.Output.from_input(asyncio.ensure_future(passes())))
+"""
+
+
+def closed_port_url() -> str:
+    """A loopback URL no server listens on: its port was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("secret_input", ["job_id", "project_id", "endpoint"])
+def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
+    tmp_path: Path, emulator: ModelArtsEmulator, secret_input: str
+) -> None:
+    """Every kind of read error, made on the pool: its line, repr, ``details()``, traceback and
+    chained exceptions show ``[secret]`` where the same read of plain inputs names the input (the
+    server echoing it too); the line is otherwise the same, status, error code and request ID kept."""
+    emulator.add_project("canary-project", PROJECT_CANARY)
+    closed = closed_port_url()
+    inputs = {"job_id": JOB_CANARY, "project_id": None, "endpoint": emulator.url, "closed": closed}
+    canaries = [str(JOB_CANARY)]
+    if secret_input == "project_id":
+        inputs |= {"job_id": 197, "project_id": PROJECT_CANARY}
+        canaries = [PROJECT_CANARY]
+    elif secret_input == "endpoint":
+        canaries = [urlsplit(emulator.url).netloc, urlsplit(closed).netloc]
+    echo = f"job {inputs['job_id']} of project {inputs['project_id'] or emulator.project_id} is not yours"
+    reads = {
+        label: read
+        for label, read in SECRET_READS.items()
+        if secret_input != "job_id" or "jobs" not in read[1]
+    }
+    for _ in ("plain", "secret"):  # the faults each pass uses up, in the order of its reads
+        for _, call, fault in reads.values():
+            if fault is not None:
+                route = "list_jobs" if "jobs" in call else "get_job"
+                options = {
+                    name: value.format(echo=echo) if isinstance(value, str) else value
+                    for name, value in fault.items()
+                }
+                emulator.inject_fault(route, **({"error_message": echo} | options))
+    secret = {secret_input} | ({"closed"} if secret_input == "endpoint" else set())
+    program = f"VALUES, SECRET = {inputs!r}, {secret!r}\nREADS = { ({k: v[1] for k, v in reads.items()})!r}\n"
+    env = {**emulator.environ(), "HW_MAX_RETRIES": "0"}  # one answer a read: the faults stay in order
+    run = run_program(write_program(tmp_path, program + SECRET_PROGRAM), project="functions", env=env)
+    seen = succeeded(run).value("seen")
+    for label, (error, _, _) in reads.items():
+        plain, hidden = seen[f"{label} from_input"], seen[f"{label} secret"]
+        assert plain is not None and hidden is not None and plain["type"] == hidden["type"] == error, label
+        assert any(canary in plain["line"] for canary in canaries), (label, plain["line"])
+        assert [text for text in hidden["texts"] for canary in canaries if canary in text] == [], label
+        for canary in canaries:
+            plain["line"] = plain["line"].replace(canary, "[secret]")
+        assert re.sub("request-id [0-9a-f]+", "", hidden["line"]) == re.sub(
+            "request-id [0-9a-f]+", "", plain["line"]
+        )
+    assert not any(canary in run.stdout + run.stderr for canary in canaries)
 
 
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(

@@ -9,9 +9,10 @@ import re
 import string
 import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from os.path import commonprefix
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 #: A secret echoed in part (a server cut or split it) is scrubbed when the echo is a prefix or suffix of
 #: at least MIN_SECRET_PREFIX characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one;
@@ -178,9 +179,63 @@ def _inside_word(text: str, start: int, end: int) -> bool:
 
 
 _SECRETS = _Secrets()
-redact = _SECRETS.redact
 register_secrets = _SECRETS.add
 scrub_data = _SECRETS.scrub_data
+#: The values of the secret inputs (a secret ``Output``'s) of the check or read in progress.
+_SECRET_INPUTS: ContextVar[tuple[object, ...]] = ContextVar("modelarts_secret_inputs", default=())
+
+
+@contextlib.contextmanager
+def secret_inputs(*values: object) -> Iterator[None]:
+    """Errors (and logs) made inside, on this thread or in a copy of its context, show each of these
+    values as ``[secret]``: a job or project ID is no credential, but its program marked it secret."""
+    token = _SECRET_INPUTS.set(tuple(value for value in values if value is not None))
+    try:
+        yield
+    finally:
+        _SECRET_INPUTS.reset(token)
+
+
+def is_secret_input(value: object) -> bool:
+    return value is not None and value in _SECRET_INPUTS.get()
+
+
+def _input_forms(value: object) -> set[str]:
+    """How a secret input may appear in text: as given, as parsed (``"0197"``, ``197.0``: 197), an
+    endpoint's host too; a flag (``allow_missing``) would hide every ``True`` and says nothing."""
+    if isinstance(value, bool):
+        return set()
+    try:
+        forms = {str(value)}
+    except ValueError:  # an int of over 4300 digits, which no text can hold either
+        return set()
+    if isinstance(value, float) and value.is_integer():
+        forms.add(str(int(value)))
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        forms.add(str(int(value)))
+    if isinstance(value, str) and "://" in value:
+        with contextlib.suppress(ValueError):
+            parts = urlsplit(value)
+            forms |= {value.rstrip("/"), parts.netloc, parts.hostname or ""}
+    return {form for form in forms if form}
+
+
+def _without_inputs(text: str) -> str:
+    """``text`` with every secret input of the check or read in progress as ``[secret]``, case
+    ignored (a region or hex project ID is sent in lower case); a short one only as a whole word."""
+    secrets = _SECRET_INPUTS.get()
+    if not secrets or not text:
+        return text
+    forms = sorted({form for value in secrets for form in _input_forms(value)}, key=len, reverse=True)
+    long = [re.escape(form) for form in forms if len(form) >= MIN_SECRET_PREFIX]
+    short = "|".join(re.escape(form) for form in forms if len(form) < MIN_SECRET_PREFIX)
+    alternatives = [*long, f"(?<![0-9A-Za-z])(?:{short})(?![0-9A-Za-z])"] if short else long
+    return re.sub("|".join(alternatives), "[secret]", text, flags=re.IGNORECASE) if alternatives else text
+
+
+def redact(text: str) -> str:
+    """``text`` without a credential of this process (as ***) or a secret input (as ``[secret]``)."""
+    return _SECRETS.redact(_without_inputs(text))
 
 
 def one_line(text: object, limit: int = 200) -> str:
@@ -224,7 +279,9 @@ class ModelArtsError(Exception):
     ) -> None:
         # The one place server, setting and exception text enters an error: scrubbed, then cut.
         self.summary = one_line(redact(summary), 400)
-        self.operation, self.job_id, self.status = operation, job_id, status
+        self.operation, self.status = operation, status
+        hidden = job_id is not None and _without_inputs(str(job_id)) != str(job_id)
+        self.job_id = "[secret]" if hidden else job_id
         self.project_id, self.host = _scrubbed(project_id, 80), _scrubbed(host, 300)
         self.error_code, self.error_message = _scrubbed(error_code, 64), _scrubbed(error_message)
         self.request_id = _scrubbed(request_id, 80)

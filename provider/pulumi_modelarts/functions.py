@@ -9,20 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import itertools
 import os
 import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
 
-from .errors import InvalidInputError, JobNotFoundError, as_run_errors
+from .errors import InvalidInputError, JobNotFoundError, as_run_errors, secret_inputs
 from .outputs import OUTPUT_FIELDS
-from .validation import check_name, check_target, checking, parse_job_id
+from .validation import check_name, check_target, parse_job_id
 
 if TYPE_CHECKING:
     from .client import ModelArtsClient
@@ -201,15 +202,17 @@ def _output(
     """Once inputs and dependencies are known, prepare the read in the program's context (its stack
     config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
-    def start(values: list[Any], secret: bool) -> asyncio.Future[_R]:
-        with checking(secret), as_run_errors():
-            call = prepare(*values)
-        return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
+    def start(values: list[Any], secrets: Sequence[bool]) -> asyncio.Future[_R]:
+        """The read, on the pool in a copy of this context, shows its secret inputs as [secret] too."""
+        with secret_inputs(*itertools.compress(values, secrets)):
+            with as_run_errors():
+                call = prepare(*values)
+            return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
 
-    def read(values: list[Any], secret: bool = False) -> asyncio.Future[_R]:
+    def read(values: list[Any], secrets: Sequence[bool] = ()) -> asyncio.Future[_R]:
         """In a copy of the program's context: the context variables set while checking and reading
         inline would leave it a new mapping each read, which the SDK's task of every Output copies."""
-        return contextvars.copy_context().run(start, values, secret)
+        return contextvars.copy_context().run(start, values, secrets)
 
     with as_run_errors():
         _options(opts)
@@ -225,9 +228,14 @@ def _output(
             future = loop.create_future()
             future.set_exception(exc)
         return pulumi.Output(set(), future, _READS.loop(loop).known)
-    every = pulumi.Output.all(*inputs, _dependencies(opts))
-    is_secret: Any = every.is_secret()  # from_input's overloads do not type an awaitable
-    return pulumi.Output.all(every, pulumi.Output.from_input(is_secret)).apply(
+    outputs = [pulumi.Output.from_input(value) for value in inputs]  # a coroutine is awaited once
+    every = pulumi.Output.all(*outputs, _dependencies(opts))
+
+    async def secrets() -> list[bool]:  # each input's own: a secret job ID does not hide the host
+        return [await output.is_secret() for output in outputs]
+
+    known_secrets: Any = secrets()  # from_input's overloads do not type an awaitable
+    return pulumi.Output.all(every, pulumi.Output.from_input(known_secrets)).apply(
         lambda v: read(v[0][:-1], v[1])
     )
 

@@ -15,9 +15,9 @@ import pulumi
 import pulumi.dynamic
 from pulumi.dynamic.dynamic import serialize_provider
 
-from .errors import InvalidInputError, as_run_errors
+from .errors import InvalidInputError, as_run_errors, secret_inputs
 from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
-from .validation import check_one_job, check_target, checking
+from .validation import check_one_job, check_target
 
 _PICKLE_LOCK = threading.Lock()
 
@@ -108,8 +108,10 @@ def _when_known(check: Callable[[Any], Any], value: pulumi.Output[Any]) -> pulum
     """``check(value)`` once known; a secret value is never shown in a refusal."""
 
     def checked(value_and_secret: list[Any]) -> Any:
-        with checking(value_and_secret[1]), as_run_errors():
-            return check(value_and_secret[0])
+        known, secret = value_and_secret  # one value, or the resource ID and every target in a list
+        values = (known, *known) if isinstance(known, list) else (known,)
+        with secret_inputs(*(values if secret else ())), as_run_errors():
+            return check(known)
 
     is_secret: Any = value.is_secret()  # from_input's overloads do not type an awaitable
     return pulumi.Output.all(value, pulumi.Output.from_input(is_secret)).apply(checked)

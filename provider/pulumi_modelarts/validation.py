@@ -3,15 +3,12 @@ provider's ``check`` runs them in the engine's hot path, without ``requests`` or
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import ipaddress
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, is_secret_input
 
 #: The largest whole number any input takes (job IDs included): the engine carries numbers as
 #: IEEE doubles, and above 2**53 - 1 two IDs can arrive as the same float.
@@ -35,21 +32,8 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
-_CHECKING_SECRET = contextvars.ContextVar("modelarts_checking_secret", default=False)
-
-
-@contextlib.contextmanager
-def checking(secret: bool) -> Iterator[None]:
-    """Checks of a secret input (a secret ``Output``'s value) show ``[secret]`` in a refusal."""
-    token = _CHECKING_SECRET.set(secret)
-    try:
-        yield
-    finally:
-        _CHECKING_SECRET.reset(token)
-
-
 def _shown(value: object) -> str:
-    if _CHECKING_SECRET.get():
+    if is_secret_input(value):
         return "[secret]"
     text = repr(value)  # cut short, a quoted text keeps its closing quote; 10**400 gets none
     return text if len(text) <= 48 else text[:45] + "..." + text[-1] * (text[-1] in "'\"")
