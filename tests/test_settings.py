@@ -680,6 +680,15 @@ def test_a_ca_bundle_under_the_home_directory_may_be_named_with_a_tilde(
     assert Settings.from_sources(**ca_bundle_in(source, "~/ca.pem", tmp_path)).verify == str(bundle)
 
 
+@pytest.mark.parametrize("source", CA_SOURCES)
+def test_a_ca_bundle_path_holding_a_nul_character_is_one_configuration_error(source: str, tmp_path: Path) -> None:
+    """Stack config and clouds.yaml can hold one (YAML's "\\0"); the system calls refuse it with a ValueError."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(**ca_bundle_in(source, str(tmp_path / "ca\0.pem"), tmp_path))
+    message = str(caught.value)
+    assert "modelarts:caCertFile" in message and "NUL" in message and "\0" not in message
+
+
 def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) -> None:
     assert Settings.from_sources(environ={**AKSK, "OS_CACERT": str(tmp_path)}).verify == str(tmp_path)
     unused = {**AKSK, "OS_CACERT": str(tmp_path / "missing.pem"), "HW_INSECURE": "true"}
