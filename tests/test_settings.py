@@ -76,9 +76,11 @@ OTC_EU_DE = "https://modelarts.eu-de.otc.t-systems.com"
 PROJECT_ID = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
 #: (variables, the setting they resolve to, in its one spelling)
 SPELLINGS = [({"HW_REGION_NAME": "EU-DE", "HW_CLOUD": "OTC.T-Systems.com"}, {"resolved_endpoint": OTC_EU_DE})]
+SPELLINGS += [({"HW_CLOUD": "otc.t-systems.com."}, {"resolved_endpoint": OTC_EU_DE})]  # the DNS root
 SPELLINGS += [({"HW_PROJECT_ID": PROJECT_ID.upper()}, {"project_id": PROJECT_ID})]
 ENDPOINTS = {"HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//": OTC_EU_DE}
 ENDPOINTS["https://[2001:DB8:0::1]:8443/"] = "https://[2001:db8::1]:8443"
+ENDPOINTS["https://modelarts.eu-de.otc.t-systems.com./"] = OTC_EU_DE
 SPELLINGS += [({"MODELARTS_ENDPOINT": given}, {"resolved_endpoint": one}) for given, one in ENDPOINTS.items()]
 AUTH_URL = {"HW_AUTH_URL": "https://IAM.example:0443/v3/"}
 SPELLINGS += [(AUTH_URL, {"resolved_auth_url": "https://iam.example/v3"})]

@@ -195,7 +195,7 @@ class Settings:
                 for name in ("region", "project_id", "project_name", "endpoint", "auth_url")
                 if (value := getattr(settings, name)) is not None
             }
-            settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower())
+            settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower().removesuffix("."))
             check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
             if "/" in settings.cloud:  # a path would land inside the URLs made from it
                 raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
