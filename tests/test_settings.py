@@ -683,7 +683,9 @@ def test_a_ca_bundle_under_the_home_directory_may_be_named_with_a_tilde(
 
 
 @pytest.mark.parametrize("source", CA_SOURCES)
-def test_a_ca_bundle_path_holding_a_nul_character_is_one_configuration_error(source: str, tmp_path: Path) -> None:
+def test_a_ca_bundle_path_holding_a_nul_character_is_one_configuration_error(
+    source: str, tmp_path: Path
+) -> None:
     """Stack config and clouds.yaml can hold one (YAML's "\\0"); the system calls refuse it with a ValueError."""
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_sources(**ca_bundle_in(source, str(tmp_path / "ca\0.pem"), tmp_path))
