@@ -8,6 +8,7 @@ import codecs
 import contextlib
 import functools
 import gzip
+import hashlib
 import html
 import http.client
 import io
@@ -451,6 +452,36 @@ SPLIT_ECHOES: dict[str, Callable[[str, str], bytes]] = {
 }
 
 
+#: An IAM token of a real one's length (PKI tokens run to KiB), no stretch of it like another: in
+#: ISSUED_TOKEN's repeats, a piece from the middle is also a piece of its end.
+LONG_TOKEN = "MIIL" + "".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(40))
+
+
+def _thrice(answer: bytes, name: str, text: str) -> bytes:
+    """``answer`` with the header ``name`` sent three times, ``text`` cut in three over them."""
+    third = len(text) // 3
+    head, _, body = answer.partition(b"\r\n\r\n")
+    parts = (text[:third], text[third : 2 * third], text[2 * third :])
+    return head + "".join(f"\r\n{name}: {part}" for part in parts).encode("latin-1") + b"\r\n\r\n" + body
+
+
+def _middle(text: str) -> str:
+    return text[len(text) // 3 : len(text) // 3 + max(len(text) // 3, 16)]
+
+
+#: A whole secret echoed in pieces, or a piece from inside it alone: place -> answer carrying it.
+INNER_ECHOES: dict[str, Callable[[str], bytes]] = {
+    "wrapped at 64 characters": lambda s: _error(400, "\n".join(s[i : i + 64] for i in range(0, len(s), 64))),
+    "wrapped at 24 characters in a page": lambda s: _page(
+        "<br>".join(s[i : i + 24] for i in range(0, len(s), 24))
+    ),
+    "X-Request-Id sent three times": lambda s: _thrice(_error(400, "bad"), "X-Request-Id", s),
+    "a third from the middle": lambda s: _error(400, f"bad {_middle(s)}"),
+    "a third from the middle, URL-encoded": lambda s: _error(400, f"bad {quote(_middle(s), safe='')}"),
+    "a third from the middle, \\u-escaped": lambda s: _error(400, every_character(_middle(s), "\\u{:04x}")),
+}
+
+
 def _head_with(secret: str, template: str) -> bytes:
     return template.format(secret).encode("latin-1")
 
@@ -485,13 +516,13 @@ class EchoServer:
 
     def __init__(self) -> None:
         self.echo = ECHOES["error_message"]
-        self.secret = ISSUED_TOKEN
+        self.secret = self.issued = ISSUED_TOKEN
         self.seen_tokens: list[str] = []
 
     def __call__(self, head: bytes) -> Iterator[bytes]:
         if head.startswith(b"POST ") and b"/auth/tokens" in head.split(b"\r\n")[0]:
             expires = {"expires_at": "2099-01-01T00:00:00.000000Z", "project": {"id": PROJECT}}
-            yield reply(201, {"token": expires}, X_Subject_Token=ISSUED_TOKEN)
+            yield reply(201, {"token": expires}, X_Subject_Token=self.issued)
             return
         self.seen_tokens.append(header(head, "X-Auth-Token"))
         yield self.echo(self.secret)

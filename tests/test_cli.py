@@ -307,6 +307,8 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
         ("\udcff", "can't decode"),
         ('"a string"', "expected a list of job objects"),
         ('{"jobs": [{"job_id": 7}]}', "a job needs a job_name"),
+        ("[1, 2]", "a job must be a JSON object with a job_name, got int"),
+        ('{"jobs": [[{"job_name": "x"}]]}', "a job must be a JSON object with a job_name, got list"),
         ('{"jobs": [{"job_name": "x", "status": "8"}]}', "job field 'status' must be an int"),
         ('{"region": 5, "jobs": []}', "region may only contain"),
         ('{"job": [{"job_name": "x"}]}', "expected a list of job objects or {'jobs': [...]}"),

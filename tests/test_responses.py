@@ -34,11 +34,13 @@ from tests.hostile import (
     ANOTHER_JOB_IN_DISGUISE,
     ECHOES,
     FOREIGN_NOT_FOUNDS,
+    INNER_ECHOES,
     ISSUED_TOKEN,
     JOB_197,
     LEGACY_ECHOES,
     LEGACY_PASSWORDS,
     LOGGED_ECHOES,
+    LONG_TOKEN,
     NON_FINITE,
     PASSWORD,
     SPLIT_ECHOES,
@@ -514,6 +516,28 @@ def test_a_secret_echoed_in_two_halves_or_its_second_half_alone_is_scrubbed(
     text = echo_error(echo_server, lambda echoed: SPLIT_ECHOES[place](echoed[:half], echoed[half:]), secret)
     assert "***" in text and [piece for piece in pieces(tail, 8) if piece in text] == []
     assert leaked_forms(text, tail) == []
+
+
+@pytest.mark.reliability("echoed secrets")
+@pytest.mark.parametrize("secret", ["token", "password"])
+@pytest.mark.parametrize("place", INNER_ECHOES)
+def test_a_secret_echoed_in_pieces_or_a_piece_from_its_middle_is_scrubbed(
+    echo_server: tuple[EchoServer, RawServer], place: str, secret: str
+) -> None:
+    """A token of several KiB wrapped over lines came back but for its first line; a run from inside
+    a secret is scrubbed from 12 characters, a quarter of it, or 24, the least (a token's: 24)."""
+    echo, raw = echo_server
+    value = LONG_TOKEN if secret == "token" else PASSWORD
+    echo.echo, echo.secret, echo.issued = INNER_ECHOES[place], value, LONG_TOKEN
+    try:
+        with pytest.raises(ModelArtsError) as caught:
+            ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
+    finally:
+        echo.issued = ISSUED_TOKEN
+    assert echo.seen_tokens[-1] == LONG_TOKEN
+    text = f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
+    least = min(24, max(12, len(value) // 4))
+    assert "***" in text and [piece for piece in pieces(value, least) if piece in text] == []
 
 
 @pytest.mark.reliability("echoed secrets")

@@ -76,9 +76,11 @@ OTC_EU_DE = "https://modelarts.eu-de.otc.t-systems.com"
 PROJECT_ID = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
 #: (variables, the setting they resolve to, in its one spelling)
 SPELLINGS = [({"HW_REGION_NAME": "EU-DE", "HW_CLOUD": "OTC.T-Systems.com"}, {"resolved_endpoint": OTC_EU_DE})]
+SPELLINGS += [({"HW_CLOUD": "otc.t-systems.com."}, {"resolved_endpoint": OTC_EU_DE})]  # the DNS root
 SPELLINGS += [({"HW_PROJECT_ID": PROJECT_ID.upper()}, {"project_id": PROJECT_ID})]
 ENDPOINTS = {"HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//": OTC_EU_DE}
 ENDPOINTS["https://[2001:DB8:0::1]:8443/"] = "https://[2001:db8::1]:8443"
+ENDPOINTS["https://modelarts.eu-de.otc.t-systems.com./"] = OTC_EU_DE
 SPELLINGS += [({"MODELARTS_ENDPOINT": given}, {"resolved_endpoint": one}) for given, one in ENDPOINTS.items()]
 AUTH_URL = {"HW_AUTH_URL": "https://IAM.example:0443/v3/"}
 SPELLINGS += [(AUTH_URL, {"resolved_auth_url": "https://iam.example/v3"})]
@@ -678,6 +680,17 @@ def test_a_ca_bundle_under_the_home_directory_may_be_named_with_a_tilde(
     bundle = tmp_path / "ca.pem"
     bundle.write_bytes(Path(certifi.where()).read_bytes())
     assert Settings.from_sources(**ca_bundle_in(source, "~/ca.pem", tmp_path)).verify == str(bundle)
+
+
+@pytest.mark.parametrize("source", CA_SOURCES)
+def test_a_ca_bundle_path_holding_a_nul_character_is_one_configuration_error(
+    source: str, tmp_path: Path
+) -> None:
+    """Stack config and clouds.yaml can hold one (YAML's "\\0"); the system calls refuse it with a ValueError."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(**ca_bundle_in(source, str(tmp_path / "ca\0.pem"), tmp_path))
+    message = str(caught.value)
+    assert "modelarts:caCertFile" in message and "NUL" in message and "\0" not in message
 
 
 def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) -> None:

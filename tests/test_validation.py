@@ -86,6 +86,11 @@ NOT_URLS = ["ftp://host", "https://ho st", "modelarts.eu-de.otc.t-systems.com", 
         ("https://[2001:db8::1]:443", "https://[2001:db8::1]"),
         ("http://[0:0:0:0:0:0:0:1]:9", "http://[::1]:9"),
         ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
+        # A fully qualified name's final dot (the DNS root) is no other place.
+        ("https://host.example.:8443/", "https://host.example:8443"),
+        ("https://Host.Example.", "https://host.example"),
+        ("http://localhost.:9", "http://localhost:9"),
+        ("https://10.0.0.1.", "https://10.0.0.1"),
     ],
 )
 def test_endpoints_accepted(value: str, expected: str) -> None:
@@ -113,6 +118,32 @@ def test_a_host_read_in_more_than_one_way_is_refused_in_one_line(host: str) -> N
     assert "xn--" in str(caught.value)
 
 
+#: Endpoints refused for what they lack, and the hint each gets: the scheme, a host name every resolver
+#: reads alike, or none (a bare "." is no name; a wrong scheme is named in the message itself).
+HINTS = {
+    "modelarts.eu-de.otc.t-systems.com": "Write the scheme and host",
+    "https:modelarts.example.com": "Write the scheme and host",
+    "https:/modelarts.example.com": "Write the scheme and host",
+    "//modelarts.example.com": "Write the scheme and host",
+    "https://host..example": None,
+    "https://.": None,
+    "ftp://host.example": None,
+    "https://b\u00fccher.example": "xn--",
+    "https://127.1": "four decimal numbers",
+}
+
+
+@pytest.mark.parametrize(("value", "hint"), HINTS.items(), ids=list(HINTS))
+def test_a_refused_endpoint_gets_the_hint_for_what_it_lacks(value: str, hint: str | None) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        check_endpoint(value)
+    if hint is None:
+        assert caught.value.hint == ""
+    else:
+        assert hint in caught.value.hint
+    assert ("xn--" in caught.value.hint) == (hint in ("xn--", "four decimal numbers"))
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
@@ -138,6 +169,8 @@ def test_a_value_naming_the_job_or_its_place_has_one_spelling(
         ("https://user:pw@host", "credentials"),
         ("https://host/a/../b", "path"),
         *((url, "port") for url in ["https://host:99999", "https://host:+80", "https://host:\uff18\uff10"]),
+        *((url, "port") for url in ["https://host:0", "https://host:00/"]),
+        *((url, "URL such as") for url in ["https://host..", "https://.", "https://host..example"]),
     ],
 )
 def test_endpoints_rejected(value: str, fragment: str) -> None:

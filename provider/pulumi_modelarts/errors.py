@@ -19,6 +19,9 @@ from urllib.parse import quote, unquote, urlsplit
 #: one shorter than MIN_SECRET_PREFIX only as a whole word; one under _MIN_SECRET_CHARS, never.
 MIN_SECRET_PREFIX = 8
 ENOUGH_SECRET_PREFIX = 24
+#: ... and a run from inside one (a long token echoed wrapped over lines, or cut in three) of
+#: MIN_SECRET_FRAGMENT characters, a quarter of the secret, or ENOUGH_SECRET_PREFIX, the least.
+MIN_SECRET_FRAGMENT = 12
 _MIN_SECRET_CHARS = 4
 _MAX_SECRETS = 1024
 #: Text past this is dropped before it is scrubbed: every caller shows a few hundred characters.
@@ -89,6 +92,39 @@ def _matcher(forms: set[str], *, whole: bool = False) -> Matcher:
     return re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True)))), table
 
 
+Grams = dict[str, list[tuple[str, int, int]]]
+
+
+def _grams(forms: set[str]) -> Grams:
+    """Pieces of MIN_SECRET_PREFIX characters of each form, each with the form, where it starts and the
+    least run echoed that counts; as few as a run of that length always holds one (a long token's: few)."""
+    grams: Grams = {}
+    for form in forms:
+        least = min(ENOUGH_SECRET_PREFIX, max(MIN_SECRET_FRAGMENT, len(form) // 4))
+        for start in range(0, len(form) - least + 1, least - MIN_SECRET_PREFIX + 1):
+            places = grams.setdefault(form[start : start + MIN_SECRET_PREFIX], [])
+            places += [(form, start, least)] if len(places) < 8 else []  # a repetitive secret: a few will do
+    return grams
+
+
+def _fragments(folded: str, grams: Grams) -> Spans:
+    """Where in ``folded`` a run from a form is echoed for at least its least length."""
+    found: Spans = []
+    position = 0
+    while position <= len(folded) - MIN_SECRET_PREFIX:
+        end = position + 1
+        for form, start, least in grams.get(folded[position : position + MIN_SECRET_PREFIX], ()):
+            before = 0
+            while before < min(start, position) and form[start - before - 1] == folded[position - before - 1]:
+                before += 1
+            after = len(commonprefix((form[start:], folded[position : position + len(form) - start])))  # noqa: RUF071
+            if before + after >= least:
+                found.append((position - before, position + after))
+                end = max(end, position + after)
+        position = end
+    return found
+
+
 class _Secrets:
     """Every secret this process holds (credentials, issued IAM tokens); ``redact`` replaces each,
     raw or escaped as a server plausibly echoes it, whole or as a long prefix or suffix (a value
@@ -97,7 +133,7 @@ class _Secrets:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[str, None] = {}  # by last registration; past the cap the oldest go first
-        self._matcher: tuple[Matcher, Matcher] | None = None  # prefixes; suffixes, in reversed text
+        self._matcher: tuple[Matcher, Matcher, Grams] | None = None  # prefixes; suffixes, reversed; runs
         self._whole: Matcher | None = None  # every secret whole, raw or URL-encoded
 
     def add(self, *values: str | None) -> None:
@@ -114,11 +150,11 @@ class _Secrets:
         with self._lock:
             if self._matcher is None and self._values:
                 forms = {form.translate(_ASCII_FOLD) for value in self._values for form in _forms(value)}
-                self._matcher = (_matcher(forms), _matcher({form[::-1] for form in forms}))
+                self._matcher = (_matcher(forms), _matcher({form[::-1] for form in forms}), _grams(forms))
             matchers = self._matcher
         if matchers is None:
             return text
-        prefixes, suffixes = matchers
+        prefixes, suffixes, grams = matchers
         text = text[:_MAX_REDACTED_CHARS]
         folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
         spans: Spans = [(i, i + 1) for i in range(len(text))]  # where each character of folded is in text
@@ -127,6 +163,7 @@ class _Secrets:
             size = len(folded)
             found = _echoes(folded, *prefixes)
             found += [(size - end, size - start) for start, end in _echoes(folded[::-1], *suffixes)]
+            found += _fragments(folded, grams)
             cuts += [(spans[start][0], spans[end - 1][1]) for start, end in found]
             if decodings == _DECODINGS or not _ESCAPE.search(folded):
                 break

@@ -195,7 +195,7 @@ class Settings:
                 for name in ("region", "project_id", "project_name", "endpoint", "auth_url")
                 if (value := getattr(settings, name)) is not None
             }
-            settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower())
+            settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower().removesuffix("."))
             check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
             if "/" in settings.cloud:  # a path would land inside the URLs made from it
                 raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
@@ -540,8 +540,9 @@ def check_ca_bundle(path: str, origin: str | None = None) -> None:
             if not S_ISREG(stat.st_mode):
                 raise OSError(errno.EINVAL, "neither a file nor a directory")
             _load_ca_file(path, stat.st_mtime_ns, stat.st_size)
-    except OSError as exc:
-        why = f"cannot be read ({exc.strerror or type(exc).__name__})"
+    except (OSError, ValueError) as exc:  # ValueError: a path holding a NUL character
+        why = f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        why = "holds a NUL character" if isinstance(exc, ValueError) else why
         raise ConfigurationError(
             f"{origin or KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
             + ("holds no PEM certificate that loads" if isinstance(exc, ssl.SSLError) else why),

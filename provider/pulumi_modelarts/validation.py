@@ -127,13 +127,19 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
         raise InvalidInputError(f"{field} must not contain a query or fragment")
     try:
         parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        if parts.port == 0:
+            raise ValueError
     except ValueError:  # not repeated: "https://user:password" fails here as a port
-        raise InvalidInputError(f"{field} has a port that is not a number from 0 to 65535") from None
-    host, address = parts.hostname or "", _ip_address(parts.hostname or "")
+        raise InvalidInputError(f"{field} has a port that is not a number from 1 to 65535") from None
+    host = (parts.hostname or "").removesuffix(".")  # a fully qualified name's root: no other place
+    address = _ip_address(host)
     name = len(host) <= 253 and _HOSTNAME.fullmatch(host) and not _NUMERIC_LAST_LABEL.fullmatch(host)
     if parts.scheme not in ("https", "http") or not (name or address):
-        hint = None if name or address else _HOST_HINT
+        hint = None  # what to fix: the scheme written out, or a host in the form every resolver reads alike
+        if "://" not in value:
+            hint = "Write the scheme and host, e.g. https://modelarts.eu-de.otc.t-systems.com"
+        elif host and not (name or address) and (not host.isascii() or _NUMERIC_LAST_LABEL.fullmatch(host)):
+            hint = _HOST_HINT
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}", hint=hint)
     if not _PATH_PREFIX.fullmatch(parts.path) or "/../" in parts.path + "/" or "/./" in parts.path + "/":
         raise InvalidInputError(f"{field} has an unusable path, got {_shown(value)}")

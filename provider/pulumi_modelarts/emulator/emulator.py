@@ -119,7 +119,9 @@ class ModelArtsEmulator(Backend):
         self._server: EmulatorHTTPServer | None = None
         self._stopping = threading.Event()
         for job in jobs:
-            if not isinstance(job, Mapping) or "job_name" not in job:
+            if not isinstance(job, Mapping):
+                raise ValueError(f"a job must be a JSON object with a job_name, got {type(job).__name__}")
+            if "job_name" not in job:
                 raise ValueError("a job needs a job_name")
             self.add_job(**job)
 
