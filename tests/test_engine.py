@@ -342,6 +342,9 @@ OLD_STATES: dict[str, tuple[int, tuple[str, ...], dict[str, Any], dict[str, Any]
     "endpoint-in-upper-case": (230, (), {"endpoint": "{URL}//"}, {"endpoint": "{URL}/"}),
     "zero-padded-port": (230, (), {"endpoint": "http://localhost:0{port}"}, {}),
     "region-and-project-in-upper-case": (245, (), {"region": "EU-DE", "project_id": "{PROJECT}"}, {}),
+    # A place field stored blank names no place, as one not stored: a refresh must not fail on it.
+    "blank-region": (212, (), {"region": ""}, {}),
+    "blank-project-and-endpoint": (230, (), {"project_id": "", "endpoint": ""}, {}),
     "all-of-them": (
         245,
         ("region",),

@@ -229,7 +229,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         same, or this process's read of the job (``up --refresh`` reads each job once)."""
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         named = None if from_state else props.get("job_id")  # the constructor given an id option too
-        target = self._runtime.target({**props, "job_id": id_})
+        stored = {key: value for key, value in props.items() if value != ""} if from_state else props
+        target = self._runtime.target({**stored, "job_id": id_})
         if isinstance(named, int | float | str):
             check_one_job(named, id_)
         try:
@@ -261,10 +262,10 @@ def _replaced(olds: Mapping[str, Any], target: _Target) -> list[str]:
 
 def _same(key: str, old: Any, new: Any) -> bool:
     """Whether a stored output means ``new``: a job or place in any spelling (an ID as text, an endpoint
-    ending in "/" or in other case; one not stored names no other), a number sent as a float."""
+    ending in "/" or in other case; one not stored or blank names no other), a number sent as a float."""
     if key in TARGET_INPUTS:
         try:
-            old = new if old is None else check_target(key, old)
+            old = new if old in (None, "") else check_target(key, old)
         except InvalidInputError:
             return False
     if isinstance(old, bool) or isinstance(new, bool):
