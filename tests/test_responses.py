@@ -540,6 +540,20 @@ def test_a_secret_echoed_in_pieces_or_a_piece_from_its_middle_is_scrubbed(
     assert "***" in text and [piece for piece in pieces(value, least) if piece in text] == []
 
 
+def test_a_run_of_few_distinct_characters_inside_a_secret_is_the_texts_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A placeholder key's zeros are not its echo: a project ID or a huge number in an error stays
+    whole, while a varied run from inside the same key is scrubbed."""
+    monkeypatch.setattr(errors._SECRETS, "_values", {})
+    monkeypatch.setattr(errors._SECRETS, "_matcher", None)
+    secret = "SKEXAMPLE" + "0" * 30 + "q7Rw2xZk9LmP4vNb"
+    errors.register_secrets(secret)
+    for own in ("project " + "0" * 28 + "beef", "got 1" + "0" * 44 + "...", "aaaaaaaaaaaaaaaaaa"):
+        assert errors.redact(own) == own
+    assert errors.redact(f"echoed {secret[30:]}!") == "echoed ***!"
+
+
 @pytest.mark.reliability("echoed secrets")
 @pytest.mark.parametrize("secret", ["token", "password"])
 @pytest.mark.parametrize("offset", [0, 21, 28, 32])

@@ -22,6 +22,8 @@ ENOUGH_SECRET_PREFIX = 24
 #: ... and a run from inside one (a long token echoed wrapped over lines, or cut in three) of
 #: MIN_SECRET_FRAGMENT characters, a quarter of the secret, or ENOUGH_SECRET_PREFIX, the least.
 MIN_SECRET_FRAGMENT = 12
+#: A run of fewer distinct characters (the zeros of ``SKEXAMPLE0000...``) is as likely the text's own.
+_FRAGMENT_VARIETY = 6
 _MIN_SECRET_CHARS = 4
 _MAX_SECRETS = 1024
 #: Text past this is dropped before it is scrubbed: every caller shows a few hundred characters.
@@ -118,7 +120,10 @@ def _fragments(folded: str, grams: Grams) -> Spans:
             while before < min(start, position) and form[start - before - 1] == folded[position - before - 1]:
                 before += 1
             after = len(commonprefix((form[start:], folded[position : position + len(form) - start])))  # noqa: RUF071
-            if before + after >= least:
+            if (
+                before + after >= least
+                and len(set(folded[position - before : position + after])) >= _FRAGMENT_VARIETY
+            ):
                 found.append((position - before, position + after))
                 end = max(end, position + after)
         position = end
