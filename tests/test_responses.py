@@ -367,12 +367,16 @@ def echo_server() -> Iterator[tuple[EchoServer, RawServer]]:
 
 
 def aimed(
-    echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str
+    echo_server: tuple[EchoServer, RawServer],
+    answer: Callable[[str], bytes],
+    secret: str,
+    issued: str = ISSUED_TOKEN,
 ) -> tuple[EchoServer, str]:
-    """The echo server, answering ``answer`` of the issued token (``secret="token"``) or the
-    password, and its URL."""
+    """The echo server, issuing ``issued`` and answering ``answer`` of it (``secret="token"``) or
+    of the password, and its URL."""
     echo, raw = echo_server
-    echo.echo, echo.secret = answer, ISSUED_TOKEN if secret == "token" else PASSWORD
+    echo.echo, echo.issued = answer, issued
+    echo.secret = issued if secret == "token" else PASSWORD
     return echo, raw.url
 
 
@@ -491,12 +495,20 @@ def test_a_credential_a_job_answer_quotes_never_reaches_the_outputs(
     assert job.job_name == "apiTest-11" and job.service_url in (None, "https://tb.example.com/?token=***")
 
 
-def echo_error(echo_server: tuple[EchoServer, RawServer], answer: Callable[[str], bytes], secret: str) -> str:
+def echo_error(
+    echo_server: tuple[EchoServer, RawServer],
+    answer: Callable[[str], bytes],
+    secret: str,
+    issued: str = ISSUED_TOKEN,
+) -> str:
     """The error (text, details) of a password login's read while the server answers ``answer(secret)``."""
-    echo, url = aimed(echo_server, answer, secret)
-    with pytest.raises(ModelArtsError) as caught:
-        ModelArtsClient(EchoServer.settings(url)).get_visualization_job(197)
-    assert echo.seen_tokens[-1] == ISSUED_TOKEN  # the token really was issued and used
+    echo, url = aimed(echo_server, answer, secret, issued)
+    try:
+        with pytest.raises(ModelArtsError) as caught:
+            ModelArtsClient(EchoServer.settings(url)).get_visualization_job(197)
+    finally:
+        echo.issued = ISSUED_TOKEN  # the module's server issues its usual token to the next test
+    assert echo.seen_tokens[-1] == issued  # the token really was issued and used
     return f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
 
 
@@ -526,16 +538,8 @@ def test_a_secret_echoed_in_pieces_or_a_piece_from_its_middle_is_scrubbed(
 ) -> None:
     """A token of several KiB wrapped over lines came back but for its first line; a run from inside
     a secret is scrubbed from 12 characters, a quarter of it, or 24, the least (a token's: 24)."""
-    echo, raw = echo_server
     value = LONG_TOKEN if secret == "token" else PASSWORD
-    echo.echo, echo.secret, echo.issued = INNER_ECHOES[place], value, LONG_TOKEN
-    try:
-        with pytest.raises(ModelArtsError) as caught:
-            ModelArtsClient(EchoServer.settings(raw.url)).get_visualization_job(197)
-    finally:
-        echo.issued = ISSUED_TOKEN
-    assert echo.seen_tokens[-1] == LONG_TOKEN
-    text = f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}"
+    text = echo_error(echo_server, INNER_ECHOES[place], secret, issued=LONG_TOKEN)
     least = min(24, max(12, len(value) // 4))
     assert "***" in text and [piece for piece in pieces(value, least) if piece in text] == []
 
