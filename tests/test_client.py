@@ -777,6 +777,9 @@ PROJECT_LISTS: dict[str, tuple[list[Any], str | type[ModelArtsError]]] = {
     "an ID that is a path": ([{"id": "../" + PROJECT, "name": "eu-de"}], InvalidResponseError),
     "an ID with spaces": ([{"id": f" {PROJECT} ", "name": "eu-de"}], InvalidResponseError),
     "no ID": ([{"id": None, "name": "eu-de"}], InvalidResponseError),
+    "a twin disabled in text": ([{"id": OTHER, "name": "eu-de", "enabled": "false"}, EU_DE], PROJECT),
+    "a twin disabled as 0": ([{"id": OTHER, "name": "eu-de", "enabled": 0}, EU_DE], PROJECT),
+    "an ID in upper case": ([{"id": PROJECT.upper(), "name": "eu-de"}], PROJECT),  # as configured ones
 }
 
 
@@ -818,3 +821,62 @@ def test_a_secret_input_is_hidden_in_the_log_records_and_url_paths_of_its_read(
     assert any("Retrying" in text for text in texts)
     assert f"no route /v1/{emulator.project_id}/visualization-jobs/{shown}" in str(raised.value)
     assert (str(job_id) in " ".join(texts) + repr(raised.value) + str(raised.value.details())) is not secret
+
+
+#: IAM's project list over pages (Keystone's ``links.next``): page -> (projects, its next link).
+PAGED_PROJECTS: dict[str, tuple[dict[int, tuple[list[Any], str | None]], str | type[ModelArtsError]]] = {
+    "the project on page 2": (
+        {1: ([{"id": OTHER, "name": "eu-de_sub"}], "?name=eu-de&page=2"), 2: ([EU_DE], None)},
+        PROJECT,
+    ),
+    "a twin on page 2": (
+        {1: ([EU_DE], "/v3/projects?name=eu-de&page=2"), 2: ([{"id": OTHER, "name": "eu-de"}], None)},
+        ConfigurationError,
+    ),
+    "a next link to itself": ({1: ([EU_DE], "/v3/projects?name=eu-de")}, PROJECT),
+    "a next link to another host": (
+        {1: ([], "https://elsewhere.example/v3/projects?page=2")},
+        InvalidResponseError,
+    ),
+    "a next link to another path": ({1: ([], "/v3/auth/projects?page=2")}, InvalidResponseError),
+}
+
+
+@pytest.mark.parametrize(("pages", "expected"), PAGED_PROJECTS.values(), ids=PAGED_PROJECTS)
+def test_project_lookup_reads_every_page_of_the_list_and_no_other(
+    pages: dict[int, tuple[list[Any], str | None]], expected: str | type[ModelArtsError]
+) -> None:
+    def cloud(head: bytes) -> Any:
+        target = head.split(b" ")[1].decode()
+        if not target.startswith("/v3/projects"):
+            yield reply(200, JOB_197)
+            return
+        projects, following = pages[int(target.partition("page=")[2] or 1)]
+        yield reply(200, {"projects": projects, "links": {"self": target, "next": following}})
+
+    with RawServer(cloud) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url, "aksk", project_id=None))
+        if isinstance(expected, str):
+            assert client.get_visualization_job(197).job_id == 197
+        else:
+            with pytest.raises(expected) as caught:
+                client.get_visualization_job(197)
+            assert "\n" not in str(caught.value) and "elsewhere" not in str(caught.value)
+    targets = [head.split(b" ")[1].decode() for head in server.heads]
+    lookups = [target for target in targets if target.startswith("/v3/projects")]
+    assert lookups == ["/v3/projects?name=eu-de", *(["/v3/projects?name=eu-de&page=2"] * (len(pages) > 1))]
+    assert len(targets) == len(lookups) + isinstance(expected, str)  # the read, and only then
+
+
+def test_clients_looking_up_one_project_at_once_share_one_lookup(emulator: ModelArtsEmulator) -> None:
+    environ = emulator.environ("aksk", include_project=False)
+    clients = [ModelArtsClient(Settings.from_sources(environ=environ)) for _ in range(8)]
+    together = threading.Barrier(len(clients))
+
+    def read(client: ModelArtsClient) -> int:
+        together.wait()
+        return client.get_visualization_job(197).job_id
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        assert list(pool.map(read, clients)) == [197] * len(clients)
+    assert routes(emulator, "iam_projects") == [200]

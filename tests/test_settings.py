@@ -15,6 +15,7 @@ from pulumi_modelarts.errors import ConfigurationError, InvalidInputError
 from pulumi_modelarts.settings import (
     CREDENTIAL_FIELDS,
     HEADER_FIELDS,
+    KEY_FIELDS,
     KEYS_BY_FIELD,
     SETTING_KEYS,
     SecretStr,
@@ -567,6 +568,27 @@ def test_header_credentials_must_be_ascii_and_the_others_may_be_any_text(field: 
         Settings.from_sources(args={field: "CANARY-кл\u00fcч-9f8e7d"}, environ={})
     assert KEYS_BY_FIELD[field].config_key in str(caught.value) and "ASCII" in str(caught.value)
     assert "CANARY" not in str(caught.value) and "9f8e7d" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "inner", [" ", "  ", "\u00a0", "\u3000"], ids=["space", "two", "NBSP", "ideographic"]
+)
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("field", sorted(CREDENTIAL_FIELDS))
+def test_keys_and_tokens_hold_no_space_inside_and_the_other_credentials_may(
+    field: str, source: str, inner: str, tmp_path: Path
+) -> None:
+    """A key or token wrapped over two lines, joined with a space, is refused before any request
+    (the gateway would only say the signature or token is wrong); a password may hold spaces."""
+    value = f"CANARY-head{inner}tail-9f8e7d"
+    if field not in KEY_FIELDS:
+        assert value_of(resolve(field, source, value, tmp_path), field) == value
+        return
+    with pytest.raises(ConfigurationError) as caught:
+        resolve(field, source, f"  {value}\n", tmp_path)
+    message = str(caught.value)
+    assert KEYS_BY_FIELD[field].config_key in message and "space inside" in message
+    assert "CANARY-head" not in message and "tail-9f8e7d" not in message and "\n" not in message
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 from unittest import mock
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pulumi_modelarts import signing
 from pulumi_modelarts.auth import AkSkAuth
+from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.emulator.wire import parse_authorization, verify
 from pulumi_modelarts.settings import SecretStr
 
@@ -173,3 +175,35 @@ def test_the_sdk_date_is_always_the_current_second_in_utc(
         monkeypatch.setattr(signing.time, "time", lambda moment=moment: moment)
         expected = datetime.fromtimestamp(int(moment), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         assert signing.format_sdk_date() == expected
+
+
+ODD_TEXT = st.sampled_from([" ", "+", "/", "~", "*", "%", "&", "=", "%20", "\u540d\u524d", "\U0001f600", ""])
+ODD_QUERIES = st.lists(
+    st.tuples(
+        st.sampled_from(["search_content", "sortBy", "sort_by", "order", "status", "page"]),
+        st.lists(ODD_TEXT | st.text(TEXT, max_size=6), max_size=3).map("".join),
+    ),
+    max_size=5,
+)
+
+
+@pytest.fixture(scope="module")
+def verifier() -> Iterator[tuple[ModelArtsEmulator, AkSkAuth, requests.Session]]:
+    with ModelArtsEmulator() as emulator, requests.Session() as session:
+        session.trust_env = False  # loopback, whatever proxy the environment names
+        keys = (SecretStr(emulator.credentials.access_key), SecretStr(emulator.credentials.secret_key))
+        yield emulator, AkSkAuth(*keys, project_id=emulator.project_id), session
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=ODD_QUERIES)
+def test_the_emulator_accepts_every_list_query_the_client_signs_and_no_query_changed_after(
+    query: Query, verifier: tuple[ModelArtsEmulator, AkSkAuth, requests.Session]
+) -> None:
+    emulator, auth, session = verifier
+    url = f"{emulator.url}/v1/{emulator.project_id}/visualization-jobs"
+    signed = session.prepare_request(requests.Request("GET", url, params=query, auth=auth))
+    assert session.send(signed, timeout=5).status_code in (200, 400)  # a bad parameter, never a bad signature
+    changed = signed.copy()
+    changed.url = f"{signed.url}{'&' if '?' in (signed.url or '') else '?'}page=2"
+    assert session.send(changed, timeout=5).status_code == 401

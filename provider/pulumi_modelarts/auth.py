@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
@@ -25,7 +25,7 @@ from .errors import (
 from .responses import error_for, invalid_response, json_object
 from .settings import SecretStr, Settings
 from .transport import Transport, held
-from .validation import check_name, path_segment
+from .validation import check_target, path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
@@ -201,36 +201,66 @@ class IamTokenAuth(AuthBase):
 
 
 #: Project IDs looked up in this process, by (IAM URL, project name, hash of the credentials):
-#: one lookup per place and credentials for the life of the process, whatever client asks.
+#: one lookup per place and credentials for the life of the process, whatever client or thread asks.
 _PROJECT_IDS: dict[tuple[str, str, str], str] = {}
+_LOOKUPS: dict[tuple[str, str, str], threading.Lock] = {}
+_LOOKUPS_LOCK = threading.Lock()
+#: Pages of a project listing followed (Keystone's ``links.next``); a region has a handful of projects.
+MAX_PROJECT_PAGES = 20
 
 
 def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
-    """``GET {auth_url}/projects?name={region}``; exactly one match required."""
+    """``GET {auth_url}/projects?name={region}``, every page; exactly one match required."""
     name = settings.project_scope_name
     who = settings.access_key or settings.auth_token
     assert who is not None  # password auth has its project scoped by IAM, never looked up
     key = (settings.resolved_auth_url, name, hashlib.sha256(who.get_secret_value().encode()).hexdigest()[:16])
-    if key in _PROJECT_IDS:
-        return _PROJECT_IDS[key]
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
     context = RequestContext("IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT)
-    projects = json_object(transport.send("GET", url, context=context, auth=auth), context).get("projects")
-    if not isinstance(projects, list):
-        raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
+    with _LOOKUPS_LOCK:
+        lock = _LOOKUPS.setdefault(key, threading.Lock())
+    with held(lock, context):  # threads asking at once wait for the first one's answer
+        if key not in _PROJECT_IDS:
+            _PROJECT_IDS[key] = _one_project(_listed_projects(url, transport, auth, context), name, context)
+        return _PROJECT_IDS[key]
+
+
+def _listed_projects(
+    url: str, transport: Transport, auth: AuthBase, context: RequestContext
+) -> list[dict[str, Any]]:
+    """Every page's projects, following ``links.next`` only within this listing (same host and path)."""
+    projects, seen = list[dict[str, Any]](), {url}
+    for _ in range(MAX_PROJECT_PAGES):
+        document = json_object(transport.send("GET", url, context=context, auth=auth), context)
+        page = document.get("projects")
+        if not isinstance(page, list):
+            raise context.error(InvalidResponseError, "IAM answered without a 'projects' list")
+        projects += [item for item in page if isinstance(item, dict)]
+        following = _mapping(document.get("links")).get("next")
+        if not following:
+            return projects
+        url, here = urljoin(url, str(following)), urlsplit(url)
+        if urlsplit(url)[:3] != here[:3]:
+            summary = "IAM's link to the next page of projects leads out of its project list"
+            raise context.error(InvalidResponseError, summary)
+        if url in seen:
+            return projects
+        seen.add(url)
+    raise context.error(InvalidResponseError, f"IAM's project list goes on past {MAX_PROJECT_PAGES} pages")
+
+
+def _one_project(projects: list[dict[str, Any]], name: str, context: RequestContext) -> str:
     # A project listed twice is one, a disabled one none; an ID must be one modelarts:projectId
     # would take, or it would name another path (MOS and sub-projects have names of their own).
-    named = [item for item in projects if isinstance(item, dict) and item.get("name") == name]
+    named = [item for item in projects if item.get("name") == name]
+    enabled = [item for item in named if str(item.get("enabled")).lower() not in ("false", "0")]
     try:
-        ids = sorted(
-            {check_name(item.get("id"), field="ID") for item in named if item.get("enabled") is not False}
-        )
+        ids = sorted({check_target("project_id", item.get("id"), "ID") for item in enabled})
     except InvalidInputError as exc:
         summary = f"IAM answered an unusable project ID ({exc.summary})"
         raise context.error(InvalidResponseError, summary) from None
     if len(ids) == 1:
-        _PROJECT_IDS[key] = ids[0]
-        return ids[0]
+        return str(ids[0])
     many = f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
     found = many if ids else f"no IAM project named '{name}' is visible to these credentials"
     raise ConfigurationError(found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use")

@@ -298,6 +298,8 @@ SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.
 #: characters are refused, and those sent in HTTP headers must be ASCII.
 CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
 HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
+#: Keys and tokens IAM issues hold no whitespace: one inside is a copy gone wrong (a wrapped line).
+KEY_FIELDS = HEADER_FIELDS | {"secret_key"}
 
 
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
@@ -351,6 +353,8 @@ def _converted(field: str, value: Any) -> Any:
             raise ValueError(
                 "contains a control character, a line break or an invisible one; set it on one line"
             )
+        if field in KEY_FIELDS and any(character.isspace() for character in text):
+            raise ValueError("holds a space inside: keys and tokens are one word; set it without one")
         if field in HEADER_FIELDS and not text.isascii():
             raise ValueError("must be ASCII, since it is sent in an HTTP header")
     elif field in _PROXY_URLS:  # checked where it is used (Settings.validated)
