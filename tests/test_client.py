@@ -106,6 +106,34 @@ def test_list_refuses_other_numbers_in_one_line_before_sending(
     assert emulator.requests == []
 
 
+#: Search text is free text (ModelArts matches it in job names): sent as written and signed as sent.
+SEARCHES = ["a b/c", "+~*%&=?#", "\u53ef\u89c6\u5316", "cafe\u0301", "x" * 64, "Flowers"]
+BAD_SEARCHES = ["a\nb", "tab\there", "x" * 65, "zero\u200bwidth", "nb\u00a0sp", 5, b"flowers"]
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+def test_list_sends_search_text_as_written_and_signed(
+    client_for: Callable[..., ModelArtsClient], emulator: ModelArtsEmulator, auth: str
+) -> None:
+    client = client_for(auth)
+    for search in SEARCHES:
+        emulator.clear_requests()
+        found = [job.job_id for job in client.list_visualization_jobs(search_content=search)]
+        assert found == ([245] if search == "Flowers" else []), search  # a case-insensitive substring
+        [listed] = [r for r in emulator.requests if r.route == "list_jobs"]  # 200: the signature held
+        assert listed.query["search_content"] == [search]
+
+
+@pytest.mark.parametrize("search", BAD_SEARCHES)
+def test_list_refuses_search_text_no_query_can_carry_as_written(
+    client: ModelArtsClient, emulator: ModelArtsEmulator, search: object
+) -> None:
+    with pytest.raises(errors.InvalidInputError) as caught:
+        client.list_visualization_jobs(search_content=search)  # type: ignore[arg-type]
+    assert str(caught.value).startswith("search_content must be 1-64 printable characters")
+    assert "\n" not in str(caught.value) and emulator.requests == []
+
+
 def test_find_picks_the_exact_name_and_its_errors_name_the_problem(
     client: ModelArtsClient, emulator: ModelArtsEmulator
 ) -> None:

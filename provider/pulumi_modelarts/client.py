@@ -21,7 +21,7 @@ from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, 
 from .responses import JobModel, JobPage, invalid_response, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
-from .validation import SORT_KEYS, check_name, parse_job_id, parse_whole_number, path_segment
+from .validation import SORT_KEYS, check_name, check_search, parse_job_id, parse_whole_number, path_segment
 
 MAX_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
@@ -116,7 +116,7 @@ class ModelArtsClient:
             hint = "Use a JobStatus code, e.g. 8 (RUNNING)"
             query["status"] = str(parse_whole_number(status, field="status", hint=hint))
         if search_content:
-            query["search_content"] = check_name(search_content, field="search_content")
+            query["search_content"] = check_search(search_content)
         return self._pages(query)
 
     def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:

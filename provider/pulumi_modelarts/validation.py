@@ -17,7 +17,7 @@ MAX_WHOLE_NUMBER = 2**53 - 1
 SORT_KEYS: tuple[str, ...] = ("job_id", "job_name", "job_desc", "create_time", "status")
 _DIGITS = re.compile(r"[0-9]{1,32}")
 #: Every name a lookup sends (job names, projects, project names, regions): 1-64 letters, digits,
-#: '_' and '-', what the list call accepts as ``search_content`` and what ModelArts allows in a name.
+#: '_' and '-', what ModelArts allows in a name.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
 _PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/*")
@@ -89,6 +89,17 @@ def check_name(value: object, *, field: str) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInputError(
             f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), got {_shown(value)}"
+        )
+    return value
+
+
+def check_search(value: object) -> str:
+    """The list call's ``search_content``: free text (ModelArts matches it in job names), 1-64 printable
+    characters; a line break, control or invisible character would reach the query as sent."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or not value.isprintable():
+        raise InvalidInputError(
+            f"search_content must be 1-64 printable characters (no line break, control or invisible one), "
+            f"got {_shown(value)}"
         )
     return value
 
