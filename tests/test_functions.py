@@ -158,6 +158,7 @@ def test_a_failed_lookup_is_one_line_and_a_run_error(
         (None, "flowers", [245, 1000], "search_content=flowers"),
         (JobStatus.RUNNING, "flowers", [245], "status=8&search_content=flowers"),
         (8, "", [197, 245], "status=8"),  # a blank search filters nothing, and is not in the query's ID
+        (None, "flowers vis/2", [], "search_content=flowers%20vis%2F2"),  # free text, as sent
     ],
 )
 def test_jobs_filter_by_status_and_name(

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("job_name", metavar="NAME")
     listing = commands.add_parser("list", parents=[common], help="list jobs")
     listing.add_argument("--status", type=_status_code, help="status code or name, e.g. RUNNING")
-    listing.add_argument("--search", dest="search_content", help="text to match in job names (any case, any part)")
+    listing.add_argument("--search", dest="search_content", help="text to find in job names, any case")
     listing.add_argument("--sort-by", default="job_id", choices=SORT_KEYS, help="sort key (default: job_id)")
     listing.add_argument("--order", choices=("asc", "desc"), default="asc")
 

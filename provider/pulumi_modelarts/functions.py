@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable, Generator, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlencode
 
 import pulumi
 
@@ -281,7 +282,9 @@ def _job_listing(status: int | float | str | None, search_content: str | None, *
     def read() -> dict[str, Any]:
         jobs = [GetVisualizationJobResult(**_result_values(job, client)) for job in listed]
         filters = {"status": status, "search_content": search_content or None}  # "" filters nothing
-        query = "&".join(f"{key}={value}" for key, value in filters.items() if value is not None)
+        query = urlencode(
+            {key: value for key, value in filters.items() if value is not None}, quote_via=quote
+        )
         path = f"{client.project_id}/visualization-jobs" + (f"?{query}" if query else "")
         return {"id": path, "jobs": jobs, **filters, "project_id": client.project_id, "region": client.region}
 
