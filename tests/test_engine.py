@@ -911,3 +911,22 @@ def test_a_field_of_megabytes_is_stored_whole_and_shows_no_change(
         kinds = result.refreshes if operation == "refresh" else result.steps
         assert [step.kind for step in kinds.values()] == ["same" if operation == "up" else "refresh"]
     assert stored(engine, "board")["job_desc"] == text
+
+
+#: Credentials or a project left in the provider process's environment, of another kind than the
+#: stack configures: the stack's config is the one used.
+LEFT_IN_ENV = {
+    "a stale token beside configured AK/SK": ("aksk", {"OS_AUTH_TOKEN": "stale-token"}),
+    "wrong AK/SK beside a configured password": ("password", {"HW_ACCESS_KEY": "AK", "HW_SECRET_KEY": "SK"}),
+    "another project ID beside a configured project name": ("aksk", {"HW_PROJECT_ID": "f" * 32}),
+}
+
+
+@pytest.mark.parametrize(("auth", "env"), LEFT_IN_ENV.values(), ids=LEFT_IN_ENV)
+def test_what_the_stack_configures_wins_over_another_kind_in_the_environment(
+    emulator: ModelArtsEmulator, auth: str, env: dict[str, str]
+) -> None:
+    engine = engine_for(emulator, auth, **{"modelarts:projectName": emulator.region})
+    engine.env.update(env)
+    engine.up({"board": job(197)}).raise_error()
+    assert stored(engine, "board")["project_id"] == emulator.project_id
