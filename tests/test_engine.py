@@ -930,3 +930,31 @@ def test_what_the_stack_configures_wins_over_another_kind_in_the_environment(
     engine.env.update(env)
     engine.up({"board": job(197)}).raise_error()
     assert stored(engine, "board")["project_id"] == emulator.project_id
+
+
+@pytest.mark.parametrize("include_project", [True, False], ids=["projectId", "project looked up"])
+def test_password_auth_fetches_one_token_per_iam_user_and_project_over_every_endpoint(
+    emulator: ModelArtsEmulator, include_project: bool
+) -> None:
+    """Jobs read at two ModelArts endpoints (one emulator under two names) in one project: one IAM
+    token for all of them, read concurrently, and one renewal when it expires mid-run."""
+    other = emulator.url.replace("127.0.0.1", "localhost")
+    config = emulator.stack_config("password", include_project=include_project)
+    props = {"__provider": serialized_provider(VisualizationJobProvider())}
+    places = [
+        {"job_id": job_id, **props, **place} for job_id in (197, 212) for place in ({}, {"endpoint": other})
+    ]
+    with ProviderServer() as server, ThreadPoolExecutor(4) as pool:
+        server.configure(config, SECRET_CONFIG_KEYS)
+
+        def read(inputs: dict[str, Any]) -> str:
+            name = f"job{inputs['job_id']}{'endpoint' in inputs}"
+            return server.create(urn_for(name), server.check(urn_for(name), {}, inputs).inputs).id
+
+        assert list(pool.map(read, places)) == ["197", "197", "212", "212"]
+        assert [r.route for r in emulator.requests].count("iam_token") == 1
+        emulator.expire_tokens()
+        emulator.clear_requests()
+        for inputs in places:  # a refresh: each read goes to ModelArts
+            server.read(urn_for("refreshed"), str(inputs["job_id"]), {**inputs, "job_name": "x"}, inputs)
+    assert [r.route for r in emulator.requests].count("iam_token") == 1
