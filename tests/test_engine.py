@@ -791,6 +791,14 @@ REFRESH_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
         "kept: ServiceError",
     ),
     "non-finite number (NaN)": (NAN, INVALID),
+    "403 with a not-found code": (
+        {"status": 403, "body": '{"error_code": "ModelArts.2775"}'},
+        "kept: PermissionDeniedError",
+    ),
+    "401 with a not-found code": (
+        {"status": 401, "body": '{"error_code": "ModelArts.0015"}', "count": 3},
+        "kept: AuthenticationError",
+    ),
 }
 
 
@@ -958,3 +966,21 @@ def test_password_auth_fetches_one_token_per_iam_user_and_project_over_every_end
         for inputs in places:  # a refresh: each read goes to ModelArts
             server.read(urn_for("refreshed"), str(inputs["job_id"]), {**inputs, "job_name": "x"}, inputs)
     assert [r.route for r in emulator.requests].count("iam_token") == 1
+
+
+#: Failures that carry no advice of their own kind: each still says what to do.
+ADVISED = {
+    "5xx after retries": ({"status": 503, "count": 9}, "Try again later"),
+    "a 4xx ModelArts has no name for": ({"status": 409, "error_code": "ModelArts.9999"}, "Check the job ID"),
+}
+
+
+@pytest.mark.parametrize(("fault", "advice"), ADVISED.values(), ids=ADVISED)
+def test_a_service_failure_says_what_to_do(refresher: Any, fault: dict[str, Any], advice: str) -> None:
+    _, emulator, server, inputs, outputs = refresher
+    emulator.clear_faults()
+    emulator.inject_fault("get_job", **fault)
+    with pytest.raises(ProviderCallError) as caught:
+        server.read(urn_for("job"), "197", outputs, inputs)
+    assert caught.value.last_line.startswith("pulumi_modelarts.errors.ServiceError: ")
+    assert f"). {advice}" in caught.value.last_line

@@ -809,7 +809,6 @@ def test_clouds_yaml_is_looked_up_for_a_user_without_a_home(
 #: (stack config, a lower source's settings of another kind): what the stack configures is used.
 OTHER_KINDS = [
     ({"modelarts:accessKey": "ak", "modelarts:secretKey": "sk"}, {"HW_AUTH_TOKEN": "stale"}, "aksk"),
-    ({"modelarts:accessKey": "ak", "modelarts:secretKey": "sk"}, {"OS_SECURITY_TOKEN": "stale"}, "aksk"),
     ({"modelarts:password": "pw"}, {**AKSK, "OS_USERNAME": "u", "OS_DOMAIN_NAME": "d"}, "password"),
     ({"modelarts:authToken": "t"}, AKSK, "token"),
 ]
@@ -822,7 +821,6 @@ def test_credentials_a_stack_configures_are_not_overridden_by_another_kind_below
     """Key by key within a kind (a password from the environment for a configured user), never across."""
     settings = Settings.from_sources(stack_config=config, environ=environ)
     assert settings.auth_mode() == mode
-    assert settings.security_token is None or "modelarts:securityToken" in config
     if mode == "password":
         assert (settings.user_name, settings.domain_name) == ("u", "d")
 

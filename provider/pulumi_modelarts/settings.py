@@ -76,8 +76,7 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
 ALTERNATIVES: tuple[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], ...] = (
     (
         (("auth_token",), ("auth_token",)),
-        (("access_key", "secret_key"), ("access_key", "secret_key")),
-        (("security_token",), ("security_token",)),  # goes with the access key it was issued with
+        (("access_key", "secret_key"), ("access_key", "secret_key", "security_token")),
         (("password",), ("user_name", "password", "domain_name")),
     ),
     ((("project_id",), ("project_id",)), (("project_name",), ("project_name",))),
