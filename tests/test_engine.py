@@ -984,3 +984,20 @@ def test_a_service_failure_says_what_to_do(refresher: Any, fault: dict[str, Any]
         server.read(urn_for("job"), "197", outputs, inputs)
     assert caught.value.last_line.startswith("pulumi_modelarts.errors.ServiceError: ")
     assert f"). {advice}" in caught.value.last_line
+
+
+def test_every_error_over_grpc_is_its_one_line_without_a_traceback(refresher: Any) -> None:
+    """The SDK's server sends ``traceback.format_exc()``: ours go as the error's line alone, and a
+    failure before any Configure (settings from the environment only) too."""
+    _, emulator, server, inputs, _ = refresher
+    emulator.clear_faults()
+    emulator.inject_fault("get_job", status=404, error_code="ModelArts.0015")
+    with pytest.raises(ProviderCallError) as caught:
+        server.read(urn_for("job"), "212", {**inputs, "job_id": 212}, {**inputs, "job_id": 212})
+    assert caught.value.details.startswith("pulumi_modelarts.errors.JobNotFoundError: get visualization job")
+    assert caught.value.details.count("\n") == 1 and "Traceback" not in caught.value.details
+    with ProviderServer() as unconfigured:
+        with pytest.raises(ProviderCallError) as caught:
+            unconfigured.create(urn_for("job"), inputs)
+        assert caught.value.details.startswith("pulumi_modelarts.errors.ConfigurationError: no ModelArts")
+        assert caught.value.details.count("\n") == 1 and unconfigured.output["stderr"] == []
