@@ -124,3 +124,13 @@ def stack_output_json() -> dict[str, Any]:
         return value
 
     return {name: as_printed(value) for name, value in run.values().items() if value is not None}
+
+
+@pytest.fixture(autouse=True)
+def _password_logins_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test logs in as a process of its own would: no IAM token from an earlier test's server."""
+    from collections import OrderedDict
+
+    from pulumi_modelarts import auth
+
+    monkeypatch.setattr(auth, "_TOKEN_AUTHS", OrderedDict())

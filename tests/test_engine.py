@@ -791,6 +791,14 @@ REFRESH_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
         "kept: ServiceError",
     ),
     "non-finite number (NaN)": (NAN, INVALID),
+    "403 with a not-found code": (
+        {"status": 403, "body": '{"error_code": "ModelArts.2775"}'},
+        "kept: PermissionDeniedError",
+    ),
+    "401 with a not-found code": (
+        {"status": 401, "body": '{"error_code": "ModelArts.0015"}', "count": 3},
+        "kept: AuthenticationError",
+    ),
 }
 
 
@@ -911,3 +919,85 @@ def test_a_field_of_megabytes_is_stored_whole_and_shows_no_change(
         kinds = result.refreshes if operation == "refresh" else result.steps
         assert [step.kind for step in kinds.values()] == ["same" if operation == "up" else "refresh"]
     assert stored(engine, "board")["job_desc"] == text
+
+
+#: Credentials or a project left in the provider process's environment, of another kind than the
+#: stack configures: the stack's config is the one used.
+LEFT_IN_ENV = {
+    "a stale token beside configured AK/SK": ("aksk", {"OS_AUTH_TOKEN": "stale-token"}),
+    "wrong AK/SK beside a configured password": ("password", {"HW_ACCESS_KEY": "AK", "HW_SECRET_KEY": "SK"}),
+    "another project ID beside a configured project name": ("aksk", {"HW_PROJECT_ID": "f" * 32}),
+}
+
+
+@pytest.mark.parametrize(("auth", "env"), LEFT_IN_ENV.values(), ids=LEFT_IN_ENV)
+def test_what_the_stack_configures_wins_over_another_kind_in_the_environment(
+    emulator: ModelArtsEmulator, auth: str, env: dict[str, str]
+) -> None:
+    engine = engine_for(emulator, auth, **{"modelarts:projectName": emulator.region})
+    engine.env.update(env)
+    engine.up({"board": job(197)}).raise_error()
+    assert stored(engine, "board")["project_id"] == emulator.project_id
+
+
+@pytest.mark.parametrize("include_project", [True, False], ids=["projectId", "project looked up"])
+def test_password_auth_fetches_one_token_per_iam_user_and_project_over_every_endpoint(
+    emulator: ModelArtsEmulator, include_project: bool
+) -> None:
+    """Jobs read at two ModelArts endpoints (one emulator under two names) in one project: one IAM
+    token for all of them, read concurrently, and one renewal when it expires mid-run."""
+    other = emulator.url.replace("127.0.0.1", "localhost")
+    config = emulator.stack_config("password", include_project=include_project)
+    props = {"__provider": serialized_provider(VisualizationJobProvider())}
+    places = [
+        {"job_id": job_id, **props, **place} for job_id in (197, 212) for place in ({}, {"endpoint": other})
+    ]
+    with ProviderServer() as server, ThreadPoolExecutor(4) as pool:
+        server.configure(config, SECRET_CONFIG_KEYS)
+
+        def read(inputs: dict[str, Any]) -> str:
+            name = f"job{inputs['job_id']}{'endpoint' in inputs}"
+            return server.create(urn_for(name), server.check(urn_for(name), {}, inputs).inputs).id
+
+        assert list(pool.map(read, places)) == ["197", "197", "212", "212"]
+        assert [r.route for r in emulator.requests].count("iam_token") == 1
+        emulator.expire_tokens()
+        emulator.clear_requests()
+        for inputs in places:  # a refresh: each read goes to ModelArts
+            server.read(urn_for("refreshed"), str(inputs["job_id"]), {**inputs, "job_name": "x"}, inputs)
+    assert [r.route for r in emulator.requests].count("iam_token") == 1
+
+
+#: Failures that carry no advice of their own kind: each still says what to do.
+ADVISED = {
+    "5xx after retries": ({"status": 503, "count": 9}, "Try again later"),
+    "a 4xx ModelArts has no name for": ({"status": 409, "error_code": "ModelArts.9999"}, "Check the job ID"),
+}
+
+
+@pytest.mark.parametrize(("fault", "advice"), ADVISED.values(), ids=ADVISED)
+def test_a_service_failure_says_what_to_do(refresher: Any, fault: dict[str, Any], advice: str) -> None:
+    _, emulator, server, inputs, outputs = refresher
+    emulator.clear_faults()
+    emulator.inject_fault("get_job", **fault)
+    with pytest.raises(ProviderCallError) as caught:
+        server.read(urn_for("job"), "197", outputs, inputs)
+    assert caught.value.last_line.startswith("pulumi_modelarts.errors.ServiceError: ")
+    assert f"). {advice}" in caught.value.last_line
+
+
+def test_every_error_over_grpc_is_its_one_line_without_a_traceback(refresher: Any) -> None:
+    """The SDK's server sends ``traceback.format_exc()``: ours go as the error's line alone, and a
+    failure before any Configure (settings from the environment only) too."""
+    _, emulator, server, inputs, _ = refresher
+    emulator.clear_faults()
+    emulator.inject_fault("get_job", status=404, error_code="ModelArts.0015")
+    with pytest.raises(ProviderCallError) as caught:
+        server.read(urn_for("job"), "212", {**inputs, "job_id": 212}, {**inputs, "job_id": 212})
+    assert caught.value.details.startswith("pulumi_modelarts.errors.JobNotFoundError: get visualization job")
+    assert caught.value.details.count("\n") == 1 and "Traceback" not in caught.value.details
+    with ProviderServer() as unconfigured:
+        with pytest.raises(ProviderCallError) as caught:
+            unconfigured.create(urn_for("job"), inputs)
+        assert caught.value.details.startswith("pulumi_modelarts.errors.ConfigurationError: no ModelArts")
+        assert caught.value.details.count("\n") == 1 and unconfigured.output["stderr"] == []

@@ -826,3 +826,30 @@ def test_clouds_yaml_is_looked_up_for_a_user_without_a_home(
         nowhere = r"cloud 'c' is not defined in clouds.yaml \(no file found\)"
         with pytest.raises(ConfigurationError, match=nowhere):
             Settings.from_sources(environ=environ)
+
+
+#: (stack config, a lower source's settings of another kind): what the stack configures is used.
+OTHER_KINDS = [
+    ({"modelarts:accessKey": "ak", "modelarts:secretKey": "sk"}, {"HW_AUTH_TOKEN": "stale"}, "aksk"),
+    ({"modelarts:password": "pw"}, {**AKSK, "OS_USERNAME": "u", "OS_DOMAIN_NAME": "d"}, "password"),
+    ({"modelarts:authToken": "t"}, AKSK, "token"),
+]
+
+
+@pytest.mark.parametrize(("config", "environ", "mode"), OTHER_KINDS)
+def test_credentials_a_stack_configures_are_not_overridden_by_another_kind_below(
+    config: dict[str, str], environ: dict[str, str], mode: str
+) -> None:
+    """Key by key within a kind (a password from the environment for a configured user), never across."""
+    settings = Settings.from_sources(stack_config=config, environ=environ)
+    assert settings.auth_mode() == mode
+    if mode == "password":
+        assert (settings.user_name, settings.domain_name) == ("u", "d")
+
+
+def test_a_project_a_stack_configures_is_not_overridden_by_another_kind_below() -> None:
+    environ = {**AKSK, "HW_PROJECT_ID": "envproject"}
+    named = Settings.from_sources(stack_config={"modelarts:projectName": "eu-de_sub"}, environ=environ)
+    assert (named.project_id, named.project_name) == (None, "eu-de_sub")
+    by_id = Settings.from_sources(stack_config={"modelarts:projectId": "p1"}, environ=environ)
+    assert by_id.project_id == "p1"

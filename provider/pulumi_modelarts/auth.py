@@ -7,6 +7,7 @@ import hashlib
 import re
 import threading
 import time
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
@@ -200,6 +201,38 @@ class IamTokenAuth(AuthBase):
         return renewed
 
 
+#: Password logins of this process, by IAM URL, user, password, project scope and how IAM is reached:
+#: every place read in one project (another ModelArts endpoint too) shares one token.
+_TOKEN_AUTHS: OrderedDict[tuple[Any, ...], IamTokenAuth] = OrderedDict()
+_TOKEN_AUTHS_LOCK = threading.Lock()
+MAX_TOKEN_AUTHS = 1024
+
+
+def shared_token_auth(settings: Settings) -> IamTokenAuth:
+    """The process's password login for these credentials at this IAM and project, made on first use."""
+    assert settings.password is not None
+    scope = ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
+    password = hashlib.sha256(settings.password.get_secret_value().encode("utf-8", "surrogatepass")).digest()
+    reach = (settings.verify, settings.proxy_for(settings.resolved_auth_url), settings.max_retries)
+    timeouts = (settings.connect_timeout, settings.read_timeout)
+    key = (
+        settings.resolved_auth_url,
+        settings.user_name,
+        settings.domain_name,
+        password,
+        scope,
+        reach,
+        timeouts,
+    )
+    with _TOKEN_AUTHS_LOCK:
+        if (iam := _TOKEN_AUTHS.get(key)) is None:
+            iam = _TOKEN_AUTHS[key] = IamTokenAuth(settings, Transport(settings))
+            if len(_TOKEN_AUTHS) > MAX_TOKEN_AUTHS:
+                _TOKEN_AUTHS.popitem(last=False)[1].transport.close()
+        _TOKEN_AUTHS.move_to_end(key)
+        return iam
+
+
 #: Project IDs looked up in this process, by (IAM URL, project name, hash of the credentials):
 #: one lookup per place and credentials for the life of the process, whatever client or thread asks.
 _PROJECT_IDS: dict[tuple[str, str, str], str] = {}
@@ -270,7 +303,7 @@ def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]
     """The auth object for ModelArts calls and the project ID it works in."""
     mode = settings.auth_mode()
     if mode == "password":
-        iam = IamTokenAuth(settings, Transport(settings))
+        iam = shared_token_auth(settings)
         iam.token()
         return iam, iam.project_id
     if mode == "token":

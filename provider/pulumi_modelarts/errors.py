@@ -388,6 +388,8 @@ class ThrottledError(ModelArtsError):
 class ServiceError(ModelArtsError):
     """The service failed (5xx, unexpected 4xx) or could not be reached after every retry."""
 
+    default_hint = "Try again later; if it persists, raise modelarts:maxRetries / modelarts:timeout"
+
 
 class InvalidResponseError(ModelArtsError):
     """The service answered something that is not a valid ModelArts response."""

@@ -4,8 +4,10 @@ and never a write. The program imports it with the resource: the client loads on
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -172,6 +174,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         """Keep the ``modelarts:*`` stack config (secrets arrive decrypted) for lazy use."""
         from .settings import stack_config_from
 
+        _one_line_over_grpc()
         self._runtime = _Runtime(stack_config_from(req.config.get))
 
     @functools.cached_property
@@ -245,6 +248,33 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Deliberately nothing: a data source never deletes the job it reads."""
+
+
+def _one_line_over_grpc() -> None:
+    """In the SDK's provider server, which sends ``traceback.format_exc()`` as an error's gRPC details
+    (the engine shows them whole), our errors go as their one line alone; any other error as before."""
+    server = sys.modules.get("__main__")
+    real = getattr(server, "traceback", None)
+    if not hasattr(server, "_abort_with_traceback") or not isinstance(real, types.ModuleType):
+        return
+    if getattr(real, "one_line_errors", False):  # configured before in this process
+        return
+    module: types.ModuleType = real
+
+    class OneLine(types.ModuleType):
+        one_line_errors = True
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(module, name)
+
+        @staticmethod
+        def format_exc(*args: Any, **kwargs: Any) -> str:
+            error = sys.exc_info()[1]
+            if isinstance(error, ModelArtsError):
+                return f"{type(error).__module__}.{type(error).__qualname__}: {error}\n"
+            return str(module.format_exc(*args, **kwargs))
+
+    server.traceback = OneLine("traceback")  # type: ignore[union-attr]
 
 
 def _replaced(olds: Mapping[str, Any], target: _Target) -> list[str]:

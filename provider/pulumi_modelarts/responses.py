@@ -234,7 +234,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         hint = "Set modelarts:projectId to the project of these credentials, or leave it unset"
     elif key in THROTTLE_CODES or status == 429:
         cls, summary = ThrottledError, f"request throttled{tries}{wait}"
-    elif context.job_id is not None and key in NOT_FOUND_CODES and status < 500:
+    elif context.job_id is not None and key in NOT_FOUND_CODES and (status < 300 or status in (400, 404)):
         cls, summary = JobNotFoundError, "visualization job not found"
     elif not is_api_body:
         cls = ServiceError if transient else InvalidResponseError
@@ -252,6 +252,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
             summary = "HTTP 404 without a ModelArts not-found code, so not taken for a missing job"
     else:
         summary = f"service failed{tries}{wait}" if transient else "request rejected by the service"
+        hint = None if transient else "Check the job ID, project and endpoint against the service's message"
     message = _first_text(source, "error_message", "error_msg", "errorMsg", "message")
     request_id = response.request_id or _first_text(document, "request_id")
     return context.error(

@@ -69,6 +69,18 @@ PROXY_VARIABLES: dict[str, tuple[str, ...]] = {
     "http_proxy": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
     "no_proxy": ("no_proxy", "NO_PROXY"),
 }
+#: Settings that stand for one another, by kind: (the settings that pick a kind, every setting of it).
+#: The highest source (arguments, stack config, environment, clouds.yaml) setting one that picks
+#: decides the kinds used; another kind's settings from a lower source play no part, so a token or
+#: project ID left in the environment cannot override the credentials or project a stack configures.
+ALTERNATIVES: tuple[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], ...] = (
+    (
+        (("auth_token",), ("auth_token",)),
+        (("access_key", "secret_key"), ("access_key", "secret_key", "security_token")),
+        (("password",), ("user_name", "password", "domain_name")),
+    ),
+    ((("project_id",), ("project_id",)), (("project_name",), ("project_name",))),
+)
 MAX_CLOUDS_FILE_BYTES = 1 << 20
 _READ_KEYS = frozenset(
     {"clouds", "auth", "verify", *(key for keys in CLOUDS_YAML_KEYS.values() for key in keys)}
@@ -145,31 +157,37 @@ class Settings:
         stack_config: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Merge the sources key by key (first non-empty wins) and validate the result: ``args`` by
-        Python name, ``stack_config`` as ``configure()`` receives it, ``environ`` or ``os.environ``."""
+        """Merge the sources key by key (first non-empty wins; ALTERNATIVES by kind) and validate the result:
+        ``args`` by Python name, ``stack_config`` as ``configure()`` receives it, ``environ`` (os.environ)."""
         env = os.environ if environ is None else environ
         config = stack_config or {}
         explicit = {name: value for name, value in (args or {}).items() if _present(value)}
         unknown = sorted(set(explicit) - set(KEYS_BY_FIELD))
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
-        sources = {  # each value with the place it comes from, for a refusal to name
-            key.field: [(explicit.get(key.field), ""), (config.get(key.config_key), key.config_key)]
-            + [(env.get(name), f"{name} ({key.config_key})") for name in key.env]
+        sources = {  # each value with the place it comes from, for a refusal to name, and its source's rank
+            key.field: [(explicit.get(key.field), "", 0), (config.get(key.config_key), key.config_key, 1)]
+            + [(env.get(name), f"{name} ({key.config_key})", 2) for name in key.env]
             for key in SETTING_KEYS
         }
         sources.update(
-            {field: [(env.get(name), "") for name in names] for field, names in PROXY_VARIABLES.items()}
+            {field: [(env.get(name), "", 2) for name in names] for field, names in PROXY_VARIABLES.items()}
         )
+        if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
+            for field, (value, origin) in _cloud_entry(str(cloud_name), env).items():  # what no other sets
+                sources[field].append((value, origin, 3))
+        for kinds in ALTERNATIVES:  # the highest source setting one kind of a group picks the kinds used
+            ranks = [
+                min((r for f in kind[0] for v, _, r in sources[f] if _present(v)), default=9)
+                for kind in kinds
+            ]
+            for kind, rank in zip(kinds, ranks, strict=True):
+                if rank > min(ranks):
+                    sources.update({field: [] for field in kind[1]})
         found = {
-            field: next((pair for pair in pairs if _present(pair[0])), (None, ""))
+            field: next(((value, origin) for value, origin, _ in pairs if _present(value)), (None, ""))
             for field, pairs in sources.items()
         }
-        if found["cloud_name"][0]:  # its entry fills in what no other source sets
-            entry = _cloud_entry(str(found["cloud_name"][0]), env)
-            found = {
-                field: entry.get(field, pair) if pair[0] is None else pair for field, pair in found.items()
-            }
         origins = {field: origin for field, (_, origin) in found.items()}
         return cls.validated({field: value for field, (value, _) in found.items()}, origins)
 
