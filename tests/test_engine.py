@@ -996,6 +996,10 @@ def test_every_error_over_grpc_is_its_one_line_without_a_traceback(refresher: An
         server.read(urn_for("job"), "212", {**inputs, "job_id": 212}, {**inputs, "job_id": 212})
     assert caught.value.details.startswith("pulumi_modelarts.errors.JobNotFoundError: get visualization job")
     assert caught.value.details.count("\n") == 1 and "Traceback" not in caught.value.details
+    with pytest.raises(ProviderCallError) as caught:  # the SDK's own failure: its traceback, as ever
+        server.read(urn_for("job"), "212", {}, {})
+    assert caught.value.details.startswith("Traceback (most recent call last):")
+    assert caught.value.details.rstrip().endswith("KeyError: '__provider'")
     with ProviderServer() as unconfigured:
         with pytest.raises(ProviderCallError) as caught:
             unconfigured.create(urn_for("job"), inputs)

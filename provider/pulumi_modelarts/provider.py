@@ -252,7 +252,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
 def _one_line_over_grpc() -> None:
     """In the SDK's provider server, which sends ``traceback.format_exc()`` as an error's gRPC details
-    (the engine shows them whole), our errors go as their one line alone; any other error as before."""
+    (the engine shows them whole; pulumi/pulumi#10416), our errors go as their one line alone; any
+    other error as before (``tests/test_engine.py`` shows both)."""
     server = sys.modules.get("__main__")
     real = getattr(server, "traceback", None)
     if not hasattr(server, "_abort_with_traceback") or not isinstance(real, types.ModuleType):
