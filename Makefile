@@ -10,12 +10,13 @@ DEV := $(VENV)/.installed-dev
 
 # Runtime dependencies only (pulumi, requests, urllib3, pydantic, PyYAML): all the demo and quickstart need.
 # Python 3.10 or newer: a PYTHON too old is named in one line, and a virtualenv of an older (or
-# removed) Python, say from a first try with one, is made anew.
+# removed) Python, say from a first try with one, is made anew; so is one without pip (`uv venv`,
+# `venv --without-pip`, or a first try whose Python lacked ensurepip), which pip could not fill.
 PY310 := import sys; sys.exit(sys.version_info < (3, 10))
 $(RUNTIME): pyproject.toml provider/pulumi_modelarts/__init__.py $(BIN)/python
 	@"$(PYTHON)" -c '$(PY310)' || { echo "make: $(PYTHON) is not Python 3.10 or newer: name one, e.g. \
 	make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12" >&2; exit 1; }
-	$(BIN)/python -c '$(PY310)' 2>/dev/null || "$(PYTHON)" -m venv --clear $(VENV)
+	$(BIN)/python -c 'import pip; $(PY310)' 2>/dev/null || "$(PYTHON)" -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 

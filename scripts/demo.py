@@ -5,7 +5,9 @@ local file backend and Pulumi home in `.pulumi-demo/`, a fixed passphrase), so a
 on another stack is left alone, and prints `pulumi stack output --json`. Without one (not on PATH,
 or `pulumi version` fails, hangs or prints no version number on stdout) it says why in one line and
 runs the same program in this process under Pulumi's mocks, with the real provider reading the
-emulator, and prints what `pulumi stack output --json` would print for it.
+emulator, and prints what `pulumi stack output --json` would print for it. So it does, leaving the
+file alone, when `Pulumi.demo.yaml` holds settings the demo did not write (a stack of the user's own
+named `demo`), which `pulumi config set` would change and `pulumi up` would read.
 """
 
 from __future__ import annotations
@@ -113,6 +115,26 @@ def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tup
     return pulumi, ""
 
 
+def foreign_stack_config(directory: Path = REPO) -> str:
+    """Why the demo stack's config file in ``directory`` is not the demo's to write, or "": it holds
+    more than the demo writes there (its ``jobId`` and the passphrase's ``encryptionsalt``)."""
+    path = directory / f"Pulumi.{STACK}.yaml"
+    try:
+        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        settings = "unreadable"
+    project = yaml.safe_load((directory / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
+    if settings is None or (
+        isinstance(settings, dict)
+        and set(settings) <= {"encryptionsalt", "config"}
+        and settings.get("config") in (None, {}, {f"{project}:jobId": JOB_ID})
+    ):
+        return ""
+    return f"{path.name} holds settings the demo did not write (your own stack {STACK}?), left as they are"
+
+
 def with_pulumi(pulumi: str, env: dict[str, str]) -> None:
     """The real thing: `pulumi up` on the quickstart's demo stack, then its outputs as JSON."""
     env = cli_environ(env, DEMO_DIR, PASSPHRASE)
@@ -200,9 +222,9 @@ def as_cli_json(value: Any) -> str:
 
 
 def without_pulumi(reason: str) -> None:
-    """No usable CLI: say why, then print the quickstart's stack outputs from an in-process run."""
+    """No `pulumi up`: say why, then print the quickstart's stack outputs from an in-process run."""
     print(
-        f"No `pulumi up` ran: {reason} (install the CLI from {INSTALL_URL}). Printing what "
+        f"No `pulumi up` ran: {reason}. Printing what "
         f"`pulumi stack output --json` would print for the quickstart with jobId={JOB_ID}, "
         "from the same program run in-process against the emulator:",
         flush=True,
@@ -235,8 +257,12 @@ def main() -> int:
             del os.environ[key]
         env = dict(os.environ)
         pulumi, reason = working_pulumi(env)
+        if pulumi is None:
+            reason += f" (install the CLI from {INSTALL_URL})"
+        else:
+            reason = foreign_stack_config()
         try:
-            if pulumi:
+            if pulumi and not reason:
                 with_pulumi(pulumi, env)
             else:
                 without_pulumi(reason)

@@ -20,6 +20,7 @@ from pulumi_modelarts.cli import run
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from pulumi_modelarts.settings import KEYS_BY_FIELD
 from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner, invoke
 from tests.hostile import (
     PROJECT,
@@ -212,6 +213,12 @@ def test_help_and_version_print_to_stdout_and_exit_0() -> None:
     assert (code, err) == (0, "") and out.startswith("modelarts-vis ")
     module = [sys.executable, "-m", "pulumi_modelarts.cli", "--version"]  # without the console script
     assert subprocess.run(module, capture_output=True, text=True, timeout=30).stdout == out
+    # Each place option's help names the variables it defaults to, in the order they are read.
+    code, out, err = invoke("get", "--help")
+    helped = " ".join(out.split())
+    for option, field in (("--region", "region"), ("--project-id", "project_id"), ("--endpoint", "endpoint")):
+        said = helped.split(f"{option} {field.upper()} ", 1)[1].split(" --", 1)[0]
+        assert ", ".join(KEYS_BY_FIELD[field].env) in said, (option, said)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import json
 import os
 import select
 import shlex
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -89,11 +91,11 @@ def _environment(path: str, **extra: str) -> dict[str, str]:
     return clean_environ({**CLOUD_SHELL, **extra, "PATH": path})
 
 
-def _run_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run_demo(env: dict[str, str], script: Path = DEMO) -> subprocess.CompletedProcess[str]:
     """The demo as a user starts it, its stdin a terminal that stays open and never answers."""
     never_answers, held_open = os.pipe()
     try:
-        command = [sys.executable, str(DEMO)]
+        command = [sys.executable, str(script)]
         return subprocess.run(
             command, env=env, stdin=never_answers, capture_output=True, text=True, timeout=120
         )
@@ -134,6 +136,44 @@ def test_demo_runs_pulumi_up_on_its_own_stack_against_the_emulator(tmp_path: Pat
     assert calls[3]["read"] == "apiTest-11"  # the emulator served the job during `pulumi up`
     assert '"job_name": "from-fake-pulumi"' in done.stdout
     assert FALLBACK not in done.stdout
+
+
+#: A `Pulumi.demo.yaml` already in the checkout: one of the user's own stack named `demo` is left as
+#: it is (`pulumi config set` would change it, `pulumi up` would read it); one the demo wrote is used.
+DEMO_STACK_CONFIGS = {
+    "another-job-and-endpoint": (
+        'encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy\nconfig:\n  modelarts-quickstart:jobId: "4242"\n'
+        "  modelarts:endpoint: https://modelarts.eu-de.otc.t-systems.com\n"
+    ),
+    "another-secrets-provider": "secretsprovider: awskms://alias/pulumi\nencryptedkey: a2V5\n",
+    "not-yaml": "config: [\n",
+    "written-by-the-demo": 'encryptionsalt: v1:c2FsdA==\nconfig:\n  modelarts-quickstart:jobId: "197"\n',
+}
+
+
+@pytest.mark.parametrize("written", sorted(DEMO_STACK_CONFIGS))
+def test_a_demo_stack_config_of_the_users_own_is_left_alone(
+    tmp_path: Path, written: str, stack_output_json: dict[str, Any]
+) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "__main__.py", "scripts/demo.py"):
+        shutil.copy(REPO / name, checkout / name)
+    config = checkout / "Pulumi.demo.yaml"
+    config.write_text(DEMO_STACK_CONFIGS[written])
+    fake, log = _fake_pulumi(tmp_path / "bin" / "pulumi"), tmp_path / "calls.jsonl"
+    env = _environment(f"{fake.parent}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log))
+    done = _run_demo(env, checkout / "scripts" / "demo.py")
+    assert done.returncode == 0, done.stderr
+    calls = [json.loads(line)["argv"] for line in log.read_text().splitlines()]
+    assert config.read_text() == DEMO_STACK_CONFIGS[written]
+    if written == "written-by-the-demo":
+        assert calls[3][0] == "up" and FALLBACK not in done.stdout
+        return
+    assert calls == [["version"]]
+    [notice] = [line for line in done.stdout.splitlines() if FALLBACK in line]
+    assert "Pulumi.demo.yaml holds settings the demo did not write" in notice
+    assert json.loads(_printed_json(done.stdout)) == stack_output_json
 
 
 @pytest.mark.parametrize("broken", sorted(BROKEN_PULUMIS))
@@ -221,8 +261,14 @@ def _ended_within(pid: int, seconds: float) -> bool:
         os.close(fd)
 
 
-def test_the_demo_emulator_keeps_its_port_between_runs_and_takes_another_when_it_is_busy() -> None:
+def test_the_demo_emulator_keeps_its_port_between_runs_and_takes_another_when_it_is_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The endpoint is in the demo stack's state: a new port on every run would replace the resource.
+    # A port of this test's own: the demos other tests run at the same time hold the real one.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        monkeypatch.setattr(demo, "DEMO_PORT", probe.getsockname()[1])
     with demo.start_emulator() as first:
         assert first.port == demo.DEMO_PORT
         with demo.start_emulator() as second:  # the port is taken: any free one serves as well

@@ -477,11 +477,15 @@ def test_make_demo_makes_a_virtualenv_anew_once_its_python_is_gone(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_make_demo_makes_a_virtualenv_of_an_older_python_anew(tmp_path: Path) -> None:
-    """A first try with Python 3.9 left its virtualenv: the next `make demo` replaces it and runs, with
-    a PYTHON whose path has a space."""
+@pytest.mark.parametrize("left", ["older-python", "no-pip"])
+def test_make_demo_makes_a_virtualenv_it_cannot_use_anew(tmp_path: Path, left: str) -> None:
+    """A first try left a virtualenv of Python 3.9, or one without pip (`uv venv`, a Python without
+    ensurepip): the next `make demo` replaces it and runs, with a PYTHON whose path has a space."""
     venv, python = tmp_path / "venv", tmp_path / "my pythons" / "python3"
-    _old_python(venv / "bin" / "python")
+    if left == "older-python":
+        _old_python(venv / "bin" / "python")
+    else:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
     python.parent.mkdir()
     python.symlink_to(sys.executable)
     done = _make("demo", f"VENV={venv}", f"PYTHON={python}")

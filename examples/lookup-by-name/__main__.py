@@ -48,7 +48,7 @@ looked_up = get_visualization_job_output(job_name=job_name)
 pulumi.export("output_form_service_url", looked_up.apply(lambda result: result.service_url))
 pulumi.export("output_form_is_running", looked_up.apply(lambda result: result.is_running))
 
-# 3. Probe a job that may not exist: found is False and every other field None when it doesn't.
+# 3. Probe a job that may not exist: found is False, and every output None, when it does not.
 probe_id = config.get("probeJobId") or str(job.job_id)
 probe: GetVisualizationJobResult = get_visualization_job(job_id=probe_id, allow_missing=True)
 pulumi.export("probe_job_id", probe_id)

@@ -27,8 +27,8 @@ service_name = config.get("serviceName") or "tensorboard"
 quickstart = pulumi.StackReference(config.get("quickstartStack") or "organization/modelarts-quickstart/dev")
 
 # require_output fails the update with the missing name instead of silently writing "None" into
-# the cluster. Outputs whose value is null are absent from a stack, so only fields that every job
-# has are required here.
+# the cluster. Outputs whose value is null are absent from a stack, so besides service_url, which
+# this consumer exists for, only fields that every job has are required here.
 service_url = quickstart.require_output("service_url")
 job_id = quickstart.require_output("job_id")
 job_name = quickstart.require_output("job_name")

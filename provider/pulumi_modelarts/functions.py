@@ -50,8 +50,8 @@ _Options = pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None
 @pulumi.output_type
 class GetVisualizationJobResult:
     """What ``get_visualization_job`` returns: ``id`` (the job ID as a string), ``found`` (False
-    only with ``allow_missing=True`` and no such job, every other field then None) and the fields
-    of :data:`outputs.OUTPUTS`, whose names, types and order these annotations follow."""
+    only with ``allow_missing=True`` and no such job: ``id`` is then the ID asked for, None for a
+    name, and every output None) and the fields of :data:`outputs.OUTPUTS`, in their order."""
 
     id: str | None
     found: bool
