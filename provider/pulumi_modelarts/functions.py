@@ -298,9 +298,11 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
 
 #: The clients of each program run (its root stack resource), by the lookup's overrides; the
 #: settings are resolved once per run from its ``modelarts:*`` stack config and the environment.
-#: Under mocks one root serves every program of the process: other stack config there is a new run.
+#: Under mocks one root serves every program of the process: other stack config or another
+#: environment (read by settings and, as ``PULUMI_CONFIG*``, by the SDK's config) is a new run there.
 _PROGRAM_CLIENTS: weakref.WeakKeyDictionary[
-    pulumi.Resource, tuple[dict[str, Any], dict[tuple[str | None, ...], ModelArtsClient]]
+    pulumi.Resource,
+    tuple[tuple[dict[str, Any], dict[str, str]], dict[tuple[str | None, ...], ModelArtsClient]],
 ] = weakref.WeakKeyDictionary()
 
 
@@ -308,9 +310,9 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
     """The shared client for the program's settings with this lookup's overrides."""
     root = pulumi.runtime.get_root_resource()
     holder = getattr(pulumi.runtime.config, "CONFIG", None)  # the SDK's, as set_all_config left it
-    config = dict(holder.get()) if holder is not None else {}
+    sources = (dict(holder.get()) if holder is not None else {}, os.environ.copy())
     run = _PROGRAM_CLIENTS.get(root) if root is not None else None
-    clients = run[1] if run is not None and run[0] == config else {}
+    clients = run[1] if run is not None and run[0] == sources else {}
     key = (project_id, region, endpoint)  # a blank override is refused below, as the resource does
     client = clients.get(key)
     if client is None:
@@ -328,7 +330,7 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
                 check_target(name, value)
         client = clients[key] = shared_client(settings.with_overrides(**overrides))
         if root is not None:
-            _PROGRAM_CLIENTS[root] = (config, clients)
+            _PROGRAM_CLIENTS[root] = (sources, clients)
     return client
 
 
