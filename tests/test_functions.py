@@ -603,6 +603,36 @@ def test_a_thread_the_program_starts_reads_its_stack_config_only_in_a_copy_of_it
     assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")]
 
 
+def test_an_output_form_called_in_a_thread_without_a_loop_says_where_to_call_it(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """An Output belongs to the program's event loop: a thread the program starts has none, and is
+    told which form it can call there instead of asyncio's bare ``RuntimeError``."""
+    body = """
+        import contextvars, threading
+        import pulumi_modelarts
+        said = {}
+        def lookup(form):
+            try:
+                getattr(pulumi_modelarts, form)(job_id=197) if "jobs" not in form else getattr(pulumi_modelarts, form)()
+            except Exception as exc:
+                said[form] = [type(exc).__name__, isinstance(exc, pulumi.RunError), str(exc)]
+        for form in ("get_visualization_job_output", "get_visualization_jobs_output"):
+            thread = threading.Thread(target=contextvars.copy_context().run, args=(lookup, form))
+            thread.start()
+            thread.join()
+        pulumi.export("said", said)
+        """
+    run = succeeded(
+        run_program(write_program(tmp_path, body), project="functions", config=emulator.stack_config())
+    )
+    for form, (error, run_error, message) in run.value("said").items():
+        assert (error, run_error) == ("InvalidInputError", True)
+        assert message.startswith(f"{form}() was called in thread 'Thread-") and "\n" not in message
+        assert message.endswith(f"call {form[:-7]}() in this one")
+    assert modelarts_requests(emulator) == []
+
+
 #: Each form's read, by the path it requests; ``board`` is a resource created before it.
 CONTEXT_READS = {
     "direct": ("get_visualization_job(job_id=197)", "/visualization-jobs/197"),
