@@ -603,6 +603,36 @@ def test_a_thread_the_program_starts_reads_its_stack_config_only_in_a_copy_of_it
     assert modelarts_requests(emulator) == [("GET", f"/v1/{emulator.project_id}/visualization-jobs/197")]
 
 
+def test_an_output_form_called_in_a_thread_without_a_loop_says_where_to_call_it(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """An Output belongs to the program's event loop: a thread the program starts has none, and is
+    told which form it can call there instead of asyncio's bare ``RuntimeError``."""
+    body = """
+        import contextvars, threading
+        import pulumi_modelarts
+        said = {}
+        def lookup(form):
+            try:
+                getattr(pulumi_modelarts, form)(job_id=197) if "jobs" not in form else getattr(pulumi_modelarts, form)()
+            except Exception as exc:
+                said[form] = [type(exc).__name__, isinstance(exc, pulumi.RunError), str(exc)]
+        for form in ("get_visualization_job_output", "get_visualization_jobs_output"):
+            thread = threading.Thread(target=contextvars.copy_context().run, args=(lookup, form))
+            thread.start()
+            thread.join()
+        pulumi.export("said", said)
+        """
+    run = succeeded(
+        run_program(write_program(tmp_path, body), project="functions", config=emulator.stack_config())
+    )
+    for form, (error, run_error, message) in run.value("said").items():
+        assert (error, run_error) == ("InvalidInputError", True)
+        assert message.startswith(f"{form}() was called in thread 'Thread-") and "\n" not in message
+        assert message.endswith(f"call {form[:-7]}() in this one")
+    assert modelarts_requests(emulator) == []
+
+
 #: Each form's read, by the path it requests; ``board`` is a resource created before it.
 CONTEXT_READS = {
     "direct": ("get_visualization_job(job_id=197)", "/visualization-jobs/197"),
@@ -728,7 +758,7 @@ def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
 
 
 MOCKS_SUITE = """
-import json, sys
+import json, os, sys
 import pulumi
 from pulumi_modelarts import get_visualization_job, get_visualization_job_output
 
@@ -741,8 +771,12 @@ class Mocks(pulumi.runtime.Mocks):
 
 pulumi.runtime.set_mocks(Mocks(), project="suite", stack="dev")
 seen = []
-for config in json.loads(sys.argv[1]):  # one test of a suite each, as a unittest module runs them
-    if "{how}" == "set_config":
+for config, environ in json.loads(sys.argv[1]):  # one test of a suite each, as a unittest module runs them
+    if "{how}" == "environ":  # no stack config: the place comes from the variables
+        os.environ.update(environ)
+    elif "{how}" == "PULUMI_CONFIG":  # as the CLI hands a program its config
+        os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    elif "{how}" == "set_config":
         for key, value in config.items():
             pulumi.runtime.set_config(key, value)
     else:
@@ -761,18 +795,19 @@ print(json.dumps(seen))
 """
 
 
-@pytest.mark.parametrize("how", ["set_all_config", "set_config", "set_mocks"])
+@pytest.mark.parametrize("how", ["set_all_config", "set_config", "set_mocks", "environ", "PULUMI_CONFIG"])
 def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_config(
     tmp_path: Path, how: str
 ) -> None:
-    """A unittest suite under ``set_mocks``: one process, one root stack, each test its own place's config."""
+    """A unittest suite under ``set_mocks``: one process, one root stack, each test its own place's
+    config, set as stack config or in the environment (each variable set again by the next test)."""
     projects = [f"{n:x}" * 32 for n in (10, 11, 12)]
     with contextlib.ExitStack() as stack:
         configs = []
         for project_id in projects:
             emulator = ModelArtsEmulator(project_id=project_id, credentials=CANARY)
             stack.enter_context(emulator).add_job("board", job_id=5000)
-            configs.append(emulator.stack_config())
+            configs.append((emulator.stack_config(), emulator.environ()))
         script = tmp_path / "suite.py"
         script.write_text(MOCKS_SUITE.replace("{how}", how), encoding="utf-8")
         env = {**clean_environ(), "PYTHONPATH": str(Path(__file__).parents[1])}

@@ -144,7 +144,7 @@ def get_visualization_job_output(
 ) -> pulumi.Output[GetVisualizationJobResult]:
     """Like :func:`get_visualization_job`, taking ``Input`` values and returning an ``Output``."""
     inputs = [job_id, job_name, project_id, region, endpoint, allow_missing]
-    return _output(_job_lookup, GetVisualizationJobResult, inputs, opts)
+    return _output("get_visualization_job_output", _job_lookup, GetVisualizationJobResult, inputs, opts)
 
 
 def get_visualization_jobs(
@@ -174,7 +174,7 @@ def get_visualization_jobs_output(
 ) -> pulumi.Output[GetVisualizationJobsResult]:
     """Like :func:`get_visualization_jobs`, taking ``Input`` values and returning an ``Output``."""
     inputs = [status, search_content, project_id, region, endpoint]
-    return _output(_job_listing, GetVisualizationJobsResult, inputs, opts)
+    return _output("get_visualization_jobs_output", _job_listing, GetVisualizationJobsResult, inputs, opts)
 
 
 def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
@@ -198,7 +198,7 @@ def _options(opts: object) -> _Options:
 
 
 def _output(
-    prepare: Callable[..., _Read], result: Callable[..., _R], inputs: list[Any], opts: _Options
+    form: str, prepare: Callable[..., _Read], result: Callable[..., _R], inputs: list[Any], opts: _Options
 ) -> pulumi.Output[_R]:
     """Once inputs and dependencies are known, prepare the read in the program's context (its stack
     config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
@@ -221,6 +221,16 @@ def _output(
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:  # not in a running program (a unit test's module level): the general path
         loop = None
+        if threading.current_thread() is not threading.main_thread():
+            try:  # as the Output would, which asyncio refuses without a word on what to do
+                asyncio.get_event_loop()
+            except RuntimeError:
+                thread = threading.current_thread().name
+                with as_run_errors():
+                    raise InvalidInputError(
+                        f"{form}() was called in thread {thread!r}, which has no event loop for its Output",
+                        hint=f"Call it from the program's thread, or call {form[:-7]}() in this one",
+                    ) from None
     plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
     if loop is not None and plain and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on):
         try:
@@ -298,9 +308,11 @@ def _result_values(job: JobModel, client: ModelArtsClient) -> dict[str, Any]:
 
 #: The clients of each program run (its root stack resource), by the lookup's overrides; the
 #: settings are resolved once per run from its ``modelarts:*`` stack config and the environment.
-#: Under mocks one root serves every program of the process: other stack config there is a new run.
+#: Under mocks one root serves every program of the process: other stack config or another
+#: environment (read by settings and, as ``PULUMI_CONFIG*``, by the SDK's config) is a new run there.
 _PROGRAM_CLIENTS: weakref.WeakKeyDictionary[
-    pulumi.Resource, tuple[dict[str, Any], dict[tuple[str | None, ...], ModelArtsClient]]
+    pulumi.Resource,
+    tuple[tuple[dict[str, Any], dict[str, str]], dict[tuple[str | None, ...], ModelArtsClient]],
 ] = weakref.WeakKeyDictionary()
 
 
@@ -308,9 +320,9 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
     """The shared client for the program's settings with this lookup's overrides."""
     root = pulumi.runtime.get_root_resource()
     holder = getattr(pulumi.runtime.config, "CONFIG", None)  # the SDK's, as set_all_config left it
-    config = dict(holder.get()) if holder is not None else {}
+    sources = (dict(holder.get()) if holder is not None else {}, os.environ.copy())
     run = _PROGRAM_CLIENTS.get(root) if root is not None else None
-    clients = run[1] if run is not None and run[0] == config else {}
+    clients = run[1] if run is not None and run[0] == sources else {}
     key = (project_id, region, endpoint)  # a blank override is refused below, as the resource does
     client = clients.get(key)
     if client is None:
@@ -328,7 +340,7 @@ def _client(project_id: str | None, region: str | None, endpoint: str | None) ->
                 check_target(name, value)
         client = clients[key] = shared_client(settings.with_overrides(**overrides))
         if root is not None:
-            _PROGRAM_CLIENTS[root] = (config, clients)
+            _PROGRAM_CLIENTS[root] = (sources, clients)
     return client
 
 
