@@ -50,6 +50,11 @@ class EmulatorCredentials:
     password: str = field(default="emulator-password", repr=False)
     domain_name: str = "emulator-domain"
 
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():  # never shown: two of them are secrets
+            if not isinstance(value, str) or not value or not value.isprintable():
+                raise ValueError(f"the emulator's {name} must be printable text, not empty")
+
 
 @dataclass(frozen=True)
 class Project:
@@ -130,6 +135,8 @@ class Backend:
     ) -> None:
         self.project_id = check_identifier("project_id", project_id)
         self.region = check_identifier("region", region)
+        if not isinstance(credentials, EmulatorCredentials | None):
+            raise ValueError(f"credentials must be EmulatorCredentials, got {type(credentials).__name__}")
         self.credentials = credentials or EmulatorCredentials()
         self.token_ttl = check_seconds("token_ttl", token_ttl, positive=True)
         self.projects = [Project(region, project_id)]
@@ -199,7 +206,8 @@ class Backend:
         with self.lock:
             if self.project(project_id) is not None:
                 raise ValueError(f"project ID {project_id!r} already exists")
-            self.projects.append(Project(name, check_identifier("project_id", project_id)))
+            project_id = check_identifier("project_id", project_id)
+            self.projects.append(Project(check_identifier("name", name), project_id))
 
     def project(self, project_id: str | None = None, name: str | None = None) -> Project | None:
         """The project with that ID, else the first one with that name, or None."""

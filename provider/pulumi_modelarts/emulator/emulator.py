@@ -74,6 +74,13 @@ class Fault:
         for name in ("error_code", "error_message", "body", "content_type"):
             if isinstance(value := getattr(self, name), str) and not is_text(value):  # else HTTP 500
                 raise ValueError(f"{name} holds a lone surrogate, which UTF-8 cannot carry: {value!r}")
+            if name != "body" and not isinstance(value, str | None):
+                raise ValueError(f"{name} must be text, got {value!r}")
+        for name in ("truncate", "drop", "reset"):  # drop="no" would drop
+            if not isinstance(value := getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+        if self.drop and self.reset:
+            raise ValueError("drop and reset exclude each other: a connection ends one way or the other")
         if (status := self.status) is not None:  # an HTTPStatus member is sent as its number
             if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
@@ -81,8 +88,6 @@ class Fault:
         if self.body is not None and not isinstance(self.body, str | bytes):
             raise ValueError(f"body must be text or bytes, got {self.body!r}")
         check_seconds("delay", self.delay)
-        if not isinstance(self.content_type, str | None):
-            raise ValueError(f"content_type must be text, got {self.content_type!r}")
         if not isinstance(self.retry_after, str | None):
             check_seconds("retry_after", self.retry_after)
         for name in ("content_type", "retry_after"):  # header values: a line break would end the header
@@ -108,6 +113,8 @@ class ModelArtsEmulator(Backend):
         token_ttl: float = 86400.0,
     ) -> None:
         super().__init__(project_id, region, credentials, token_ttl)
+        if not isinstance(host, str) or not host:
+            raise ValueError(f"host must be an address or name such as 127.0.0.1, got {host!r}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be a whole number from 0 to 65535 (0: a free one), got {port!r}")
         self.host = host
@@ -204,6 +211,8 @@ class ModelArtsEmulator(Backend):
 
     def environ(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
         """Environment variables that point our client at this emulator, for one auth mode."""
+        if auth not in ("aksk", "password", "token"):
+            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
         env = {"MODELARTS_ENDPOINT": self.url, "HW_AUTH_URL": self.iam_url, "HW_REGION_NAME": self.region}
         if include_project:
             env["HW_PROJECT_ID"] = self.project_id
@@ -213,10 +222,8 @@ class ModelArtsEmulator(Backend):
         elif auth == "password":
             env.update(HW_USER_NAME=creds.user_name, HW_USER_PASSWORD=creds.password)
             env["HW_DOMAIN_NAME"] = creds.domain_name
-        elif auth == "token":
-            env["HW_AUTH_TOKEN"] = self.issue_token()
         else:
-            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
+            env["HW_AUTH_TOKEN"] = self.issue_token()
         return env
 
     def stack_config(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:

@@ -5,6 +5,7 @@ connection dropped or reset when a fault asks for it."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import selectors
 import socket
 import struct
@@ -19,6 +20,10 @@ from socketserver import TCPServer
 from typing import Any
 
 from .wire import Reply, Request, gateway_error
+
+#: What the gateway takes (§3.4): larger bodies get 413, longer URIs 414, both unread.
+MAX_BODY_BYTES, MAX_URI_BYTES = 12 << 20, 32 << 10
+_REASONS = {**BaseHTTPRequestHandler.responses, 494: ("Request Header Too Large", "")}
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -108,11 +113,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         request_id = uuid.uuid4().hex
         length = (self.headers.get("Content-Length") or "0").strip()
-        framed = length.isascii() and length.isdigit() and len(length) <= 8
+        framed = length.isascii() and length.isdigit() and len(length) <= 12
         if not framed or "Transfer-Encoding" in self.headers:
             # Where the next request on this connection starts is unknown: answer, then close.
-            self.close_connection = True
-            reply = gateway_error(400, "APIG.0201", "Request body without a usable length", request_id)
+            reply = _refusal(400, "Request body without a usable length", request_id)
+        elif int(length) > MAX_BODY_BYTES:  # refused unread, as the gateway does
+            reply = _refusal(413, "Request body larger than 12 MB", request_id)
+        elif len(self.path) > MAX_URI_BYTES:
+            reply = _refusal(414, "Request URI larger than 32 KB", request_id)
         else:
             path, _, query = self.path.partition("?")
             headers = {name.lower(): value.strip() for name, value in self.headers.items()}
@@ -141,10 +149,20 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve
         raise AttributeError(name)
 
+    def send_error(self, code: int, message: str | None = None, *_explain: object) -> None:
+        """The standard library's own refusals (request line or a header too long, too many headers,
+        bad syntax, an HTTP version it cannot serve) in the gateway's JSON too, never HTML."""
+        status = 494 if code == 431 else code  # the gateway's status for headers too large
+        request_id = uuid.uuid4().hex
+        self._send(_refusal(status, message or "Bad request", request_id), request_id)
+
     def _send(self, reply: Reply, request_id: str) -> None:
-        """Status line, headers and body in a single write (one segment for small replies)."""
+        """Status line, headers and body in a single write (one segment for small replies); a
+        refusal closes the connection, after taking in what the client still sends (bounded), so
+        that it reads the answer instead of a reset."""
+        self.close_connection = self.close_connection or reply.action == "refuse"
         lines = [
-            f"{self.protocol_version} {reply.status} {self.responses.get(reply.status, ('Unknown',))[0]}",
+            f"{self.protocol_version} {reply.status} {_REASONS.get(reply.status, ('Unknown',))[0]}",
             f"Server: {self.server_version}",
             f"Date: {self.date_time_string()}",
             *([f"Content-Type: {reply.content_type}"] if reply.content_type else []),
@@ -155,3 +173,15 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         body = b"" if self.command == "HEAD" else reply.body  # HEAD: the headers alone
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        if reply.action == "refuse":
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(0.5)
+                deadline = time.monotonic() + 2
+                while self.connection.recv(1 << 16) and time.monotonic() < deadline:
+                    pass
+
+
+def _refusal(status: int, message: str, request_id: str) -> Reply:
+    """The gateway's APIG.0201 for a request it cannot take as it is."""
+    return dataclasses.replace(gateway_error(status, "APIG.0201", message, request_id), action="refuse")

@@ -63,13 +63,14 @@ class Request:
 
 @dataclass
 class Reply:
-    """What to send back; ``action`` lets a fault drop or reset the connection instead."""
+    """What to send back; ``action`` lets a fault drop or reset the connection instead, or a
+    refusal close it once answered."""
 
     status: int
     body: bytes = b""
     content_type: str | None = JSON_CONTENT_TYPE
     headers: dict[str, str] = field(default_factory=dict)
-    action: Literal["respond", "drop", "reset"] = "respond"
+    action: Literal["respond", "refuse", "drop", "reset"] = "respond"
 
 
 class Refused(Exception):
@@ -244,6 +245,8 @@ def _list_jobs(request: Request, backend: Backend, own: bool) -> Reply:
         "search_content": len(search) <= 64,
         "status": status is None or _COUNT.fullmatch(status),
     }
+    if not valid["search_content"]:  # the documented message, with the parameter table's bound
+        raise _bad_parameter("The length of search content should be in [0,64]")
     if not all(valid.values()):
         raise _bad_parameter(f"Invalid parameter: {', '.join(name for name, ok in valid.items() if not ok)}")
     wanted = None if status is None else int(status)
