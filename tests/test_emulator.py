@@ -350,11 +350,25 @@ def login(em: ModelArtsEmulator, wrong: str = "", scope: Any = None, body: Any =
     return requests.post(f"{em.iam_url}/auth/tokens", data=data, timeout=5)
 
 
+@pytest.mark.parametrize("scope", [{}, {"domain": {"name": "emulator-domain"}}], ids=["none", "domain"])
+def test_a_login_without_a_project_gets_a_global_token_modelarts_refuses(
+    emulator: ModelArtsEmulator, scope: dict[str, Any]
+) -> None:
+    """IAM issues a global token when the scope names no project (§4a); ModelArts wants a
+    project-scoped one (ModelArts.0212), IAM's project lookup takes it."""
+    response = login(emulator, scope=scope)
+    assert response.status_code == 201 and list(response.json()["token"]) == ["expires_at"]
+    headers = {"X-Auth-Token": response.headers["X-Subject-Token"]}
+    refused = requests.get(emulator.url + jobs_path(emulator, "/197"), headers=headers, timeout=5)
+    assert (refused.status_code, refused.json()["error_code"]) == (401, "ModelArts.0212")
+    listed = requests.get(f"{emulator.iam_url}/projects", headers=headers, timeout=5)
+    assert [project["id"] for project in listed.json()["projects"]] == [emulator.project_id]
+
+
 @pytest.mark.parametrize(
     ("wrong", "scope", "body", "status", "code"),
     [
         ("domain", None, None, 401, "IAM.0062"),
-        ("", {}, None, 400, "IAM.0008"),
         ("", {"name": "eu-nl"}, None, 400, "IAM.1109"),
         ("", {"id": "f" * 32}, None, 400, "IAM.1109"),
         ("methods", None, None, 400, "IAM.0011"),

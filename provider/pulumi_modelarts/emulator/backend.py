@@ -66,9 +66,9 @@ class Project:
 
 @dataclass
 class Token:
-    """An issued token, scoped to one project."""
+    """An issued token, scoped to one project, or global (unscoped)."""
 
-    project: Project
+    project: Project | None
     expires_at: float
 
 
@@ -223,7 +223,7 @@ class Backend:
                 raise ValueError(f"unknown project ID {project_id!r}")
             return self.mint(project)
 
-    def mint(self, project: Project) -> str:
+    def mint(self, project: Project | None) -> str:
         """A new opaque token; like IAM's, it does not invalidate older ones."""
         token = "MIIemu" + secrets.token_urlsafe(48)
         self.tokens[token] = Token(project, time.time() + self.token_ttl)

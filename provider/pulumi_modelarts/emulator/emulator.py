@@ -27,7 +27,6 @@ SAMPLE_JOBS_PATH: Final = Path(__file__).with_name("sample_jobs.json")
 _STACK_CONFIG_KEYS: Final = {env: key.config_key for key in SETTING_KEYS for env in key.env}
 #: Records kept; older ones fall off so a long-running CLI emulator does not grow without bound.
 MAX_RECORDS: Final = 100_000
-_STOP_TIMEOUT: Final = 5.0
 _MAX_SEED_BYTES: Final = 64 << 20  # far above any seed of jobs; bounds what a wrong --seed path reads
 
 
@@ -74,8 +73,8 @@ class Fault:
         for name in ("error_code", "error_message", "body", "content_type"):
             if isinstance(value := getattr(self, name), str) and not is_text(value):  # else HTTP 500
                 raise ValueError(f"{name} holds a lone surrogate, which UTF-8 cannot carry: {value!r}")
-            if name != "body" and not isinstance(value, str | None):
-                raise ValueError(f"{name} must be text, got {value!r}")
+            if not isinstance(value, str | bytes | None if name == "body" else str | None):
+                raise ValueError(f"{name} must be text{' or bytes' * (name == 'body')}, got {value!r}")
         for name in ("truncate", "drop", "reset"):  # drop="no" would drop
             if not isinstance(value := getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -85,8 +84,6 @@ class Fault:
             if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
             object.__setattr__(self, "status", int(status))
-        if self.body is not None and not isinstance(self.body, str | bytes):
-            raise ValueError(f"body must be text or bytes, got {self.body!r}")
         check_seconds("delay", self.delay)
         if not isinstance(self.retry_after, str | None):
             check_seconds("retry_after", self.retry_after)
@@ -176,7 +173,7 @@ class ModelArtsEmulator(Backend):
         """Stop serving, end keep-alive connections, and wait for requests in flight; idempotent."""
         if self._server is not None:
             self._stopping.set()  # wakes requests sleeping in a latency or fault delay
-            self._server.stop(_STOP_TIMEOUT)
+            self._server.stop(timeout=5.0)
             self._server = None
 
     def serve_forever(self) -> None:
@@ -234,13 +231,8 @@ class ModelArtsEmulator(Backend):
 
     def describe(self) -> dict[str, Any]:
         """Addresses and demo credentials, for the CLI to print."""
-        return {
-            "url": self.url,
-            "iam_url": self.iam_url,
-            "region": self.region,
-            "project_id": self.project_id,
-            "credentials": dataclasses.asdict(self.credentials),
-        }
+        where = {"url": self.url, "iam_url": self.iam_url, "region": self.region}
+        return where | {"project_id": self.project_id, "credentials": dataclasses.asdict(self.credentials)}
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -5,7 +5,6 @@ connection dropped or reset when a fault asks for it."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import selectors
 import socket
 import struct
@@ -129,9 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = self.server.app(Request(self.command, path, query, headers, body, request_id))
             except Exception:
                 traceback.print_exc()
-                reply = gateway_error(
-                    500, "APIG.0201", "The emulator failed to handle the request", request_id
-                )
+                reply = _refusal(500, "The emulator failed to handle the request", request_id)
         if reply.action == "drop":
             self.close_connection = True
         elif reply.action == "reset":  # SO_LINGER 0: the kernel sends a TCP RST instead of a FIN
@@ -184,4 +181,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _refusal(status: int, message: str, request_id: str) -> Reply:
     """The gateway's APIG.0201 for a request it cannot take as it is."""
-    return dataclasses.replace(gateway_error(status, "APIG.0201", message, request_id), action="refuse")
+    reply = gateway_error(status, "APIG.0201", message, request_id)
+    reply.action = "refuse"
+    return reply

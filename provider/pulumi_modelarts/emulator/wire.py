@@ -162,7 +162,9 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
         token = backend.tokens.get(token_id)
         if token is None or time.time() >= token.expires_at:
             raise Refused(gateway_error(401, "APIG.0307", "The token must be updated", request.request_id))
-        allowed = project_id in (None, token.project.id)
+        if token.project is None and project_id is not None:
+            raise Refused(modelarts_error(401, "ModelArts.0212", "Token does not contain a project"))
+        allowed = project_id in (None, token.project and token.project.id)
     else:
         if not _signed(request, backend):
             raise Refused(gateway_error(401, "APIG.0301", _BAD_SIGNATURE, request.request_id))
@@ -266,8 +268,9 @@ _LIST_FIELDS: Final = (
 
 
 def _issue_token(request: Request, backend: Backend) -> Reply:
-    """``POST /v3/auth/tokens`` with a password: a project-scoped token (201). Only what the
-    package reads is answered: the ``X-Subject-Token`` header, the project and the expiry."""
+    """``POST /v3/auth/tokens`` with a password (201): a project-scoped token, or without a project
+    in the scope a global one, which ModelArts refuses. Only what the package reads is answered:
+    the ``X-Subject-Token`` header, the expiry and the project."""
     try:
         auth = json.loads(request.body)["auth"]
         methods, user = auth["identity"]["methods"], auth["identity"]["password"]["user"]
@@ -282,18 +285,14 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
     if given != [creds.user_name, creds.password, creds.domain_name]:
         # One message for every mismatch, as IAM answers, so a refusal never tells which was wrong.
         raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
-    if not (project_id or project_name):
-        message = "The token must be scoped to a project: set auth.scope.project.id or .name"
-        raise iam_error(400, "IAM.0008", message)
     project = backend.project(str(project_id)) if project_id else backend.project(name=str(project_name))
-    if project is None:
+    if project is None and (project_id or project_name):
         raise iam_error(400, "IAM.1109", "The project does not exist")
     token_id = backend.mint(project)
     expires = datetime.fromtimestamp(backend.tokens[token_id].expires_at, timezone.utc)
-    body = {
-        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "project": {"id": project.id, "name": project.name},
-    }
+    body: dict[str, Any] = {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    if project is not None:
+        body["project"] = {"id": project.id, "name": project.name}
     return json_reply(201, {"token": body}, {"X-Subject-Token": token_id})
 
 
