@@ -64,14 +64,6 @@ class Project:
     id: str
 
 
-@dataclass
-class Token:
-    """An issued token, scoped to one project, or global (unscoped)."""
-
-    project: Project | None
-    expires_at: float
-
-
 def check_identifier(name: str, value: object) -> str:
     if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
         raise ValueError(f"{name} may only contain letters, digits, '_' and '-', got {value!r}")
@@ -100,8 +92,7 @@ def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
 
 def _checked(job: dict[str, Any]) -> dict[str, Any]:
     """Refuse seed typos early; store plain ints (never IntEnum members) in the documented order."""
-    unknown = set(job) - set(JOB_FIELDS)
-    if unknown:
+    if unknown := set(job) - set(JOB_FIELDS):
         raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
     for name in ("job_id", "status", "duration", "create_time"):  # what the client can read back
         low, value = int(name == "job_id"), job[name]
@@ -140,7 +131,7 @@ class Backend:
         self.credentials = credentials or EmulatorCredentials()
         self.token_ttl = check_seconds("token_ttl", token_ttl, positive=True)
         self.projects = [Project(region, project_id)]
-        self.tokens: dict[str, Token] = {}
+        self.tokens: dict[str, tuple[Project | None, float]] = {}  # -> project (None: global), expiry
         self.by_id: dict[int, dict[str, Any]] = {}
         self.last_id = 0
         self.lock = threading.RLock()
@@ -150,16 +141,10 @@ class Backend:
         with self.lock:
             job_id = fields["job_id"] if "job_id" in fields else self.last_id + 1
             kind = "mindinsight" if str(fields.get("job_type")).lower() == "mindinsight" else "tensorboard"
-            job = {
-                **copy.deepcopy(JOB_TEMPLATE),
-                "job_id": job_id,
-                "job_name": job_name,
-                "service_url": f"{CONSOLE_URL}/{kind}/{self.project_id}/{job_id}/",
-                "resource_id": str(uuid.uuid4()),
-                "train_url": f"/obs/{job_name}/",
-                "create_time": int(time.time() * 1000),
-            }
-            job = _checked({**job, **copy.deepcopy(fields)})
+            job = {"job_id": job_id, "job_name": job_name, "train_url": f"/obs/{job_name}/"}
+            job |= {"service_url": f"{CONSOLE_URL}/{kind}/{self.project_id}/{job_id}/"}
+            job |= {"resource_id": str(uuid.uuid4()), "create_time": int(time.time() * 1000)}
+            job = _checked({**copy.deepcopy(JOB_TEMPLATE), **job, **copy.deepcopy(fields)})
             if job["job_id"] in self.by_id:
                 raise ValueError(f"job {job['job_id']} already exists")
             self.by_id[job["job_id"]] = job
@@ -226,11 +211,11 @@ class Backend:
     def mint(self, project: Project | None) -> str:
         """A new opaque token; like IAM's, it does not invalidate older ones."""
         token = "MIIemu" + secrets.token_urlsafe(48)
-        self.tokens[token] = Token(project, time.time() + self.token_ttl)
+        self.tokens[token] = (project, time.time() + self.token_ttl)
         return token
 
     def expire_tokens(self) -> None:
         """Every token issued so far is expired from now on."""
         with self.lock:
-            for token in self.tokens.values():
-                token.expires_at = min(token.expires_at, time.time())
+            now = time.time()
+            self.tokens = {token: (project, min(ends, now)) for token, (project, ends) in self.tokens.items()}

@@ -159,12 +159,12 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
     only, AK/SK in any project of the account (and ``X-Project-Id``, if sent, must match)."""
     token_id = request.headers.get("x-auth-token")
     if token_id:
-        token = backend.tokens.get(token_id)
-        if token is None or time.time() >= token.expires_at:
+        project, expires_at = backend.tokens.get(token_id, (None, 0.0))
+        if time.time() >= expires_at:  # unknown tokens too
             raise Refused(gateway_error(401, "APIG.0307", "The token must be updated", request.request_id))
-        if token.project is None and project_id is not None:
+        if project is None and project_id is not None:
             raise Refused(modelarts_error(401, "ModelArts.0212", "Token does not contain a project"))
-        allowed = project_id in (None, token.project and token.project.id)
+        allowed = project_id in (None, project and project.id)
     else:
         if not _signed(request, backend):
             raise Refused(gateway_error(401, "APIG.0301", _BAD_SIGNATURE, request.request_id))
@@ -194,10 +194,8 @@ def parse_authorization(value: str) -> Authorization | None:
 
 def verify(*, secret_key: str, authorization: Authorization, **request: Any) -> bool:
     """Recompute the client's signature over the headers it declared, and compare in constant time."""
-    access_key, signed_headers, signature = authorization
-    expected = signing.sign(
-        **request, access_key=access_key, secret_key=secret_key, signed_headers=signed_headers
-    )
+    access_key, signed, signature = authorization
+    expected = signing.sign(**request, access_key=access_key, secret_key=secret_key, signed_headers=signed)
     return hmac.compare_digest(expected.rpartition("Signature=")[2], signature)
 
 
@@ -289,7 +287,7 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
     if project is None and (project_id or project_name):
         raise iam_error(400, "IAM.1109", "The project does not exist")
     token_id = backend.mint(project)
-    expires = datetime.fromtimestamp(backend.tokens[token_id].expires_at, timezone.utc)
+    expires = datetime.fromtimestamp(backend.tokens[token_id][1], timezone.utc)
     body: dict[str, Any] = {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
     if project is not None:
         body["project"] = {"id": project.id, "name": project.name}
