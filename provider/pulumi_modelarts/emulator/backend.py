@@ -173,18 +173,12 @@ class Backend:
         with self.lock:
             return copy.deepcopy([self.by_id[job_id] for job_id in sorted(self.by_id)])
 
-    def query(self, status: int | None, search: str, sort_by: str, descending: bool) -> list[dict[str, Any]]:
+    def query(self, status: int | None, search: str, sort_by: str, desc: bool) -> list[dict[str, Any]]:
         """Jobs filtered by status and name substring (case-insensitive), sorted stably: ties by
         job ID, a null (a description) after every value, as the product sorts."""
-        needle = search.casefold()
-        found = [
-            job
-            for job in self.by_id.values()
-            if status in (None, job["status"]) and needle in job["job_name"].casefold()
-        ]
-        return sorted(
-            found, key=lambda job: (job[sort_by] is None, job[sort_by], job["job_id"]), reverse=descending
-        )
+        found = [job for job in self.by_id.values() if search.casefold() in job["job_name"].casefold()]
+        found = [job for job in found if status in (None, job["status"])]
+        return sorted(found, key=lambda j: (j[sort_by] is None, j[sort_by], j["job_id"]), reverse=desc)
 
     def add_project(self, name: str, project_id: str) -> None:
         """Register another project of the account (names may repeat, IDs may not); it holds no jobs."""

@@ -139,9 +139,7 @@ class ModelArtsEmulator(Backend):
         self._latency = check_seconds("latency", seconds)
 
     @classmethod
-    def from_seed_file(
-        cls, path: str | Path, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any
-    ) -> ModelArtsEmulator:
+    def from_seed_file(cls, path: str | Path, **kwargs: Any) -> ModelArtsEmulator:
         """From ``{"project_id"?, "region"?, "jobs": [...]}`` or a job list; arguments win."""
         with open(path, "rb") as seed:  # bounded: a huge file or /dev/zero is refused, not all read
             text = seed.read(_MAX_SEED_BYTES + 1)
@@ -154,7 +152,7 @@ class ModelArtsEmulator(Backend):
             shapes = "a list of job objects or {'jobs': [...]} (project_id, region optional)"
             raise ValueError(f"expected {shapes}")
         kwargs = {key: document[key] for key in ("project_id", "region") if key in document} | kwargs
-        return cls(jobs, host, port, **kwargs)
+        return cls(jobs, **kwargs)
 
     def start(self) -> ModelArtsEmulator:
         """Bind and serve in a daemon thread; a no-op when already running."""
@@ -225,9 +223,8 @@ class ModelArtsEmulator(Backend):
 
     def stack_config(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
         """The same settings as :meth:`environ`, as ``modelarts:*`` Pulumi stack config."""
-        return {
-            _STACK_CONFIG_KEYS[name]: value for name, value in self.environ(auth, include_project).items()
-        }
+        environ = self.environ(auth, include_project)
+        return {_STACK_CONFIG_KEYS[name]: value for name, value in environ.items()}
 
     def describe(self) -> dict[str, Any]:
         """Addresses and demo credentials, for the CLI to print."""
@@ -263,7 +260,8 @@ class ModelArtsEmulator(Backend):
         if delay and self._stopping.wait(delay):  # stop() ends the wait: the request goes unanswered
             reply = Reply(0, action="drop")
         elif fault is None:
-            reply = self._answer(request, match)
+            with self.lock:
+                reply = wire.answer(request, match, self)
         else:
             reply = self._faulted(request, match, fault)
         status = reply.status if reply.action == "respond" else None
@@ -285,10 +283,6 @@ class ModelArtsEmulator(Backend):
                 return fault
         return None
 
-    def _answer(self, request: Request, match: wire.Match) -> Reply:
-        with self.lock:
-            return wire.answer(request, match, self)
-
     def _faulted(self, request: Request, match: wire.Match, fault: Fault) -> Reply:
         if fault.drop or fault.reset:
             return Reply(0, action="drop" if fault.drop else "reset")
@@ -299,7 +293,8 @@ class ModelArtsEmulator(Backend):
             code, message = fault.error_code, fault.error_message
             reply = wire.fault_error(match.route, fault.status, code, message, request.request_id)
         else:
-            reply = self._answer(request, match)
+            with self.lock:
+                reply = wire.answer(request, match, self)
         if fault.truncate:
             reply.body = reply.body[: len(reply.body) // 2]
         if (wait := fault.retry_after) is not None:  # seconds, or an HTTP date as given

@@ -147,17 +147,14 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def send_error(self, code: int, message: str | None = None, *_explain: object) -> None:
-        """The standard library's own refusals (request line or a header too long, too many headers,
-        bad syntax, an HTTP version it cannot serve) in the gateway's JSON too, never HTML."""
+        """The standard library's refusals (a line too long, bad syntax) as the gateway's JSON, not HTML."""
         status = 494 if code == 431 else code  # the gateway's status for headers too large
         request_id = uuid.uuid4().hex
         self._send(_refusal(status, message or "Bad request", request_id), request_id)
 
     def _send(self, reply: Reply, request_id: str) -> None:
-        """Status line, headers and body in a single write (one segment for small replies); a
-        refusal closes the connection, after taking in what the client still sends (bounded), so
-        that it reads the answer instead of a reset."""
-        self.close_connection = self.close_connection or reply.action == "refuse"
+        """Status line, headers and body in a single write (one segment for small replies)."""
+        self.close_connection = self.close_connection or reply.action == "refuse"  # then it closes
         lines = [
             f"{self.protocol_version} {reply.status} {_REASONS.get(reply.status, ('Unknown',))[0]}",
             f"Server: {self.server_version}",
@@ -170,13 +167,6 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         body = b"" if self.command == "HEAD" else reply.body  # HEAD: the headers alone
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        if reply.action == "refuse":
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_WR)
-                self.connection.settimeout(0.5)
-                deadline = time.monotonic() + 2
-                while self.connection.recv(1 << 16) and time.monotonic() < deadline:
-                    pass
 
 
 def _refusal(status: int, message: str, request_id: str) -> Reply:

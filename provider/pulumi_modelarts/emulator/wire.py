@@ -63,8 +63,7 @@ class Request:
 
 @dataclass
 class Reply:
-    """What to send back; ``action`` lets a fault drop or reset the connection instead, or a
-    refusal close it once answered."""
+    """What to send back; ``action``: a fault's drop or reset, or a refusal's close once answered."""
 
     status: int
     body: bytes = b""
@@ -226,8 +225,7 @@ def _signed(request: Request, backend: Backend) -> bool:
 def _get_job(raw_id: str, backend: Backend, own: bool) -> Reply:
     if not _JOB_ID.fullmatch(raw_id) or int(raw_id) > 2**63 - 1:
         raise _bad_parameter(f"Invalid parameter: job_id should be a number, got {raw_id[:64]}")
-    job = backend.by_id.get(int(raw_id)) if own else None
-    if job is not None:
+    if own and (job := backend.by_id.get(int(raw_id))) is not None:
         return json_reply(200, {"is_success": True, **job})
     return modelarts_error(400, "ModelArts.2775", f"training job (ID {raw_id}) not found")
 
