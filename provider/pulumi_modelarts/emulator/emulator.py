@@ -260,8 +260,7 @@ class ModelArtsEmulator(Backend):
         if delay and self._stopping.wait(delay):  # stop() ends the wait: the request goes unanswered
             reply = Reply(0, action="drop")
         elif fault is None:
-            with self.lock:
-                reply = wire.answer(request, match, self)
+            reply = self._answer(request, match)
         else:
             reply = self._faulted(request, match, fault)
         status = reply.status if reply.action == "respond" else None
@@ -283,6 +282,10 @@ class ModelArtsEmulator(Backend):
                 return fault
         return None
 
+    def _answer(self, request: Request, match: wire.Match) -> Reply:
+        with self.lock:
+            return wire.answer(request, match, self)
+
     def _faulted(self, request: Request, match: wire.Match, fault: Fault) -> Reply:
         if fault.drop or fault.reset:
             return Reply(0, action="drop" if fault.drop else "reset")
@@ -293,8 +296,7 @@ class ModelArtsEmulator(Backend):
             code, message = fault.error_code, fault.error_message
             reply = wire.fault_error(match.route, fault.status, code, message, request.request_id)
         else:
-            with self.lock:
-                reply = wire.answer(request, match, self)
+            reply = self._answer(request, match)
         if fault.truncate:
             reply.body = reply.body[: len(reply.body) // 2]
         if (wait := fault.retry_after) is not None:  # seconds, or an HTTP date as given

@@ -125,9 +125,8 @@ def route(method: str, path: str) -> Match:
     if path == "/v3/projects":
         return Match("iam_projects" if method == "GET" else "unknown")
     parts = [unquote(part) for part in path.split("/")]
-    if method != "GET" or not 4 <= len(parts) <= 5 or "" in parts[2:]:
-        return Match("unknown")
-    if parts[:2] != ["", "v1"] or parts[3] != "visualization-jobs":
+    shape = parts[:2] == ["", "v1"] and 4 <= len(parts) <= 5 and parts[3] == "visualization-jobs"
+    if method != "GET" or not shape or "" in parts[2:]:
         return Match("unknown")
     if len(parts) == 4:
         return Match("list_jobs", parts[2])
@@ -167,10 +166,8 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
     else:
         if not _signed(request, backend):
             raise Refused(gateway_error(401, "APIG.0301", _BAD_SIGNATURE, request.request_id))
-        allowed = project_id is None or (
-            backend.project(project_id) is not None
-            and request.headers.get("x-project-id") in (None, project_id)
-        )
+        known = backend.project(project_id) is not None  # a project of the account
+        allowed = project_id is None or (known and request.headers.get("x-project-id") in (None, project_id))
     if not allowed:
         raise Refused(modelarts_error(403, "ModelArts.0210", _PROJECT_MISMATCH))
 
