@@ -604,3 +604,36 @@ def test_emulator_command_serves_the_cli(host: str, stop: signal.Signals) -> Non
     port = int(exports["MODELARTS_ENDPOINT"].rsplit(":", 1)[1])
     socket.create_server((host, port)).close()  # released: the same --port serves again at once
     assert host != "0.0.0.0" or warning.startswith("modelarts-vis: warning: listening on every interface")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_the_emulator_started_in_the_background_of_a_script_stops_and_its_exports_run_in_a_shell(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """``modelarts-vis emulator &`` in a script starts with SIGINT ignored; ``kill -INT`` still stops
+    it cleanly. The export lines, pasted into ``sh`` as printed, set exactly what it describes."""
+    command = ["sh", "-c", 'trap "" INT; exec "$0" emulator --port 0', CLI]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environ()
+    )
+    assert server.stdout is not None and server.stderr is not None
+    try:
+        lines = [server.stdout.readline()]
+        while lines[-1] and not lines[-1].startswith("{"):
+            lines.append(server.stdout.readline())
+        assert lines[-1], f"emulator exited: {server.stderr.read()}"
+        script = tmp_path / "exports.sh"
+        script.write_text("".join(line for line in lines if line.lstrip().startswith("export ")))
+        shown = 'printf "%s\\n" "$MODELARTS_ENDPOINT" "$HW_AUTH_URL" "$HW_PROJECT_ID"'
+        pasted = subprocess.run(
+            ["sh", "-c", f". {script}; {shown}"], capture_output=True, text=True, timeout=30
+        )
+        described = json.loads(lines[-1])
+        assert pasted.stdout.split() == [described["url"], described["iam_url"], described["project_id"]]
+    finally:
+        server.send_signal(stop)
+        try:
+            server.wait(timeout=30)
+        finally:
+            server.kill()
+    assert (server.returncode, server.stderr.read()) == (0, "")

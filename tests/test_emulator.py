@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from pulumi_modelarts import JobStatus, signing
-from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, ModelArtsEmulator, wire
+from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, EmulatorCredentials, ModelArtsEmulator, wire
 from pulumi_modelarts.emulator.backend import JOB_FIELDS
 from pulumi_modelarts.errors import InvalidInputError
 from pulumi_modelarts.outputs import OUTPUTS
@@ -133,14 +133,18 @@ def test_list_paging_sorting_and_filters(
 
 
 BAD_LIST_PARAMETERS = [{"per_page": 1001}, {"per_page": "ten"}, {"page": 0}, {"order": "up"}, {"status": "x"}]
-BAD_LIST_PARAMETERS += [{"search_content": "x" * 65}, {"sortBy": "duration"}]
+BAD_LIST_PARAMETERS += [{"search_content": "x" * 65}, {"search_content": "x" * 100}, {"sortBy": "duration"}]
 
 
 @pytest.mark.parametrize("params", BAD_LIST_PARAMETERS)
 def test_list_rejects_invalid_parameters(api: Api, params: dict[str, Any]) -> None:
     response = api.jobs(**params)
     assert (response.status_code, response.json()["error_code"]) == (400, "ModelArts.0104")
-    assert next(iter(params)) in response.json()["error_message"]
+    name, message = next(iter(params)), response.json()["error_message"]
+    if name == "search_content":  # the details page's sample message, with the parameter table's bound
+        assert message == "The length of search content should be in [0,64]"
+    else:
+        assert name in message
 
 
 @pytest.mark.parametrize("name", ["a", "A" * 21, "n" * 64, "n" * 65, "", "bad name", "bad/name", "für"])
@@ -270,6 +274,26 @@ def test_add_update_and_remove_jobs() -> None:
             (lambda em, p=p: ModelArtsEmulator(port=p), "port must be a whole number from 0 to 65535")
             for p in (-1, 65536, "8443", 8443.0, True)
         ),
+        # Every argument is checked where it is given, never on a later request or on start().
+        *(
+            (lambda em, k=k, v=v: em.inject_fault("get_job", **{k: v}), f"{k} must be True or False")
+            for k in ("drop", "reset", "truncate")
+            for v in ("no", 1, None)
+        ),
+        (lambda em: em.inject_fault("get_job", drop=True, reset=True), "drop and reset exclude each other"),
+        *(
+            (lambda em, k=k: em.inject_fault("get_job", status=500, **{k: 5}), f"{k} must be text")
+            for k in ("error_code", "error_message")
+        ),
+        *((lambda em, n=n: em.add_project(n, "f" * 32), "name may only contain") for n in ("a/b", "", None)),
+        (lambda em: ModelArtsEmulator(credentials="x"), "credentials must be EmulatorCredentials"),  # type: ignore[arg-type]
+        *((lambda em, h=h: ModelArtsEmulator(host=h), "host must be") for h in ("", 5, None)),
+        *(
+            (lambda em, k=k, v=v: EmulatorCredentials(**{k: v}), f"the emulator's {k} must be printable")
+            for k in ("access_key", "secret_key", "user_name", "password", "domain_name")
+            for v in ("", "a\nb", 5)
+        ),
+        (lambda em: em.environ("oauth"), "auth must be one of"),  # before start(): the auth is named
     ],
 )
 def test_bad_seeds_and_settings_are_refused(call: Any, message: str) -> None:
@@ -326,11 +350,25 @@ def login(em: ModelArtsEmulator, wrong: str = "", scope: Any = None, body: Any =
     return requests.post(f"{em.iam_url}/auth/tokens", data=data, timeout=5)
 
 
+@pytest.mark.parametrize("scope", [{}, {"domain": {"name": "emulator-domain"}}], ids=["none", "domain"])
+def test_a_login_without_a_project_gets_a_global_token_modelarts_refuses(
+    emulator: ModelArtsEmulator, scope: dict[str, Any]
+) -> None:
+    """IAM issues a global token when the scope names no project (§4a); ModelArts wants a
+    project-scoped one (ModelArts.0212), IAM's project lookup takes it."""
+    response = login(emulator, scope=scope)
+    assert response.status_code == 201 and list(response.json()["token"]) == ["expires_at"]
+    headers = {"X-Auth-Token": response.headers["X-Subject-Token"]}
+    refused = requests.get(emulator.url + jobs_path(emulator, "/197"), headers=headers, timeout=5)
+    assert (refused.status_code, refused.json()["error_code"]) == (401, "ModelArts.0212")
+    listed = requests.get(f"{emulator.iam_url}/projects", headers=headers, timeout=5)
+    assert [project["id"] for project in listed.json()["projects"]] == [emulator.project_id]
+
+
 @pytest.mark.parametrize(
     ("wrong", "scope", "body", "status", "code"),
     [
         ("domain", None, None, 401, "IAM.0062"),
-        ("", {}, None, 400, "IAM.0008"),
         ("", {"name": "eu-nl"}, None, 400, "IAM.1109"),
         ("", {"id": "f" * 32}, None, 400, "IAM.1109"),
         ("methods", None, None, 400, "IAM.0011"),
@@ -515,6 +553,42 @@ def test_unusable_framing_is_refused_and_closed(emulator: ModelArtsEmulator, fra
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in head
     assert json.loads(body)["error_code"] == "APIG.0201"
+
+
+#: Requests the gateway refuses before any route: the status it answers, in its JSON (§3.4).
+REFUSED = {
+    "URI over 64 KiB": (b"GET /v1/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "URI over 32 KB": (b"GET /v1/" + b"a" * 40_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "header line over 64 KiB": (b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 494),
+    "150 headers": (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n", 494),
+    "bad request line": (b"GARBAGE\r\n\r\n", 400),
+    "HTTP/2.0": (b"GET / HTTP/2.0\r\n\r\n", 505),
+    # Refused at once, unread: the 50 MB announced are never sent.
+    "body over 12 MB": (b"POST /v3/auth/tokens HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n{", 413),
+}
+
+
+@pytest.mark.parametrize(("raw", "status"), REFUSED.values(), ids=REFUSED)
+def test_requests_refused_before_any_route_get_the_gateways_json(
+    emulator: ModelArtsEmulator, raw: bytes, status: int
+) -> None:
+    """Never the standard library's HTML page, nor a wait for a body too large to take."""
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(raw)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status) and b"Connection: close" in head
+    assert b"Content-Type: application/json;charset=UTF-8" in head and b"X-Request-Id: " in head
+    assert json.loads(body)["error_code"] == "APIG.0201"
+    assert emulator.requests == []  # refused before the route: nothing reached the API
+
+
+def test_a_body_too_large_is_answered_not_reset(emulator: ModelArtsEmulator) -> None:
+    """The client still sending its body reads the 413, rather than a reset connection."""
+    response = requests.post(f"{emulator.iam_url}/auth/tokens", data=b"x" * (13 << 20), timeout=30)
+    assert (response.status_code, response.json()["error_code"]) == (413, "APIG.0201")
 
 
 #: ``~`` is the visualization jobs of the emulator's project.

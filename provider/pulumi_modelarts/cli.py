@@ -252,7 +252,8 @@ def main() -> None:
     as does a stdout (or stderr) that is not open at all (``>&-``): output goes nowhere, errors
     still end with their exit code; output that cannot be written (a full disk) is one line."""
     out, err = (stream or open(os.devnull, "w") for stream in (sys.stdout, sys.stderr))  # noqa: SIM115
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill, docker stop: as Ctrl-C
+    for signum in (signal.SIGINT, signal.SIGTERM):  # kill, docker stop: as Ctrl-C; SIGINT also when
+        signal.signal(signum, signal.default_int_handler)  # inherited ignored (``cmd &`` in a script)
     for stream in (out, err):  # text a console's encoding (cp1252, ASCII) lacks is escaped, not a crash
         getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
     try:

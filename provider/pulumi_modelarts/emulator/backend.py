@@ -50,6 +50,11 @@ class EmulatorCredentials:
     password: str = field(default="emulator-password", repr=False)
     domain_name: str = "emulator-domain"
 
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():  # never shown: two of them are secrets
+            if not isinstance(value, str) or not value or not value.isprintable():
+                raise ValueError(f"the emulator's {name} must be printable text, not empty")
+
 
 @dataclass(frozen=True)
 class Project:
@@ -57,14 +62,6 @@ class Project:
 
     name: str
     id: str
-
-
-@dataclass
-class Token:
-    """An issued token, scoped to one project."""
-
-    project: Project
-    expires_at: float
 
 
 def check_identifier(name: str, value: object) -> str:
@@ -95,8 +92,7 @@ def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
 
 def _checked(job: dict[str, Any]) -> dict[str, Any]:
     """Refuse seed typos early; store plain ints (never IntEnum members) in the documented order."""
-    unknown = set(job) - set(JOB_FIELDS)
-    if unknown:
+    if unknown := set(job) - set(JOB_FIELDS):
         raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
     for name in ("job_id", "status", "duration", "create_time"):  # what the client can read back
         low, value = int(name == "job_id"), job[name]
@@ -130,10 +126,12 @@ class Backend:
     ) -> None:
         self.project_id = check_identifier("project_id", project_id)
         self.region = check_identifier("region", region)
+        if not isinstance(credentials, EmulatorCredentials | None):
+            raise ValueError(f"credentials must be EmulatorCredentials, got {type(credentials).__name__}")
         self.credentials = credentials or EmulatorCredentials()
         self.token_ttl = check_seconds("token_ttl", token_ttl, positive=True)
         self.projects = [Project(region, project_id)]
-        self.tokens: dict[str, Token] = {}
+        self.tokens: dict[str, tuple[Project | None, float]] = {}  # -> project (None: global), expiry
         self.by_id: dict[int, dict[str, Any]] = {}
         self.last_id = 0
         self.lock = threading.RLock()
@@ -143,16 +141,10 @@ class Backend:
         with self.lock:
             job_id = fields["job_id"] if "job_id" in fields else self.last_id + 1
             kind = "mindinsight" if str(fields.get("job_type")).lower() == "mindinsight" else "tensorboard"
-            job = {
-                **copy.deepcopy(JOB_TEMPLATE),
-                "job_id": job_id,
-                "job_name": job_name,
-                "service_url": f"{CONSOLE_URL}/{kind}/{self.project_id}/{job_id}/",
-                "resource_id": str(uuid.uuid4()),
-                "train_url": f"/obs/{job_name}/",
-                "create_time": int(time.time() * 1000),
-            }
-            job = _checked({**job, **copy.deepcopy(fields)})
+            job = {"job_id": job_id, "job_name": job_name, "train_url": f"/obs/{job_name}/"}
+            job |= {"service_url": f"{CONSOLE_URL}/{kind}/{self.project_id}/{job_id}/"}
+            job |= {"resource_id": str(uuid.uuid4()), "create_time": int(time.time() * 1000)}
+            job = _checked({**copy.deepcopy(JOB_TEMPLATE), **job, **copy.deepcopy(fields)})
             if job["job_id"] in self.by_id:
                 raise ValueError(f"job {job['job_id']} already exists")
             self.by_id[job["job_id"]] = job
@@ -181,25 +173,20 @@ class Backend:
         with self.lock:
             return copy.deepcopy([self.by_id[job_id] for job_id in sorted(self.by_id)])
 
-    def query(self, status: int | None, search: str, sort_by: str, descending: bool) -> list[dict[str, Any]]:
+    def query(self, status: int | None, search: str, sort_by: str, desc: bool) -> list[dict[str, Any]]:
         """Jobs filtered by status and name substring (case-insensitive), sorted stably: ties by
         job ID, a null (a description) after every value, as the product sorts."""
-        needle = search.casefold()
-        found = [
-            job
-            for job in self.by_id.values()
-            if status in (None, job["status"]) and needle in job["job_name"].casefold()
-        ]
-        return sorted(
-            found, key=lambda job: (job[sort_by] is None, job[sort_by], job["job_id"]), reverse=descending
-        )
+        found = [job for job in self.by_id.values() if search.casefold() in job["job_name"].casefold()]
+        found = [job for job in found if status in (None, job["status"])]
+        return sorted(found, key=lambda j: (j[sort_by] is None, j[sort_by], j["job_id"]), reverse=desc)
 
     def add_project(self, name: str, project_id: str) -> None:
         """Register another project of the account (names may repeat, IDs may not); it holds no jobs."""
         with self.lock:
             if self.project(project_id) is not None:
                 raise ValueError(f"project ID {project_id!r} already exists")
-            self.projects.append(Project(name, check_identifier("project_id", project_id)))
+            project_id = check_identifier("project_id", project_id)
+            self.projects.append(Project(check_identifier("name", name), project_id))
 
     def project(self, project_id: str | None = None, name: str | None = None) -> Project | None:
         """The project with that ID, else the first one with that name, or None."""
@@ -215,14 +202,14 @@ class Backend:
                 raise ValueError(f"unknown project ID {project_id!r}")
             return self.mint(project)
 
-    def mint(self, project: Project) -> str:
+    def mint(self, project: Project | None) -> str:
         """A new opaque token; like IAM's, it does not invalidate older ones."""
         token = "MIIemu" + secrets.token_urlsafe(48)
-        self.tokens[token] = Token(project, time.time() + self.token_ttl)
+        self.tokens[token] = (project, time.time() + self.token_ttl)
         return token
 
     def expire_tokens(self) -> None:
         """Every token issued so far is expired from now on."""
         with self.lock:
-            for token in self.tokens.values():
-                token.expires_at = min(token.expires_at, time.time())
+            now = time.time()
+            self.tokens = {token: (project, min(ends, now)) for token, (project, ends) in self.tokens.items()}

@@ -27,7 +27,6 @@ SAMPLE_JOBS_PATH: Final = Path(__file__).with_name("sample_jobs.json")
 _STACK_CONFIG_KEYS: Final = {env: key.config_key for key in SETTING_KEYS for env in key.env}
 #: Records kept; older ones fall off so a long-running CLI emulator does not grow without bound.
 MAX_RECORDS: Final = 100_000
-_STOP_TIMEOUT: Final = 5.0
 _MAX_SEED_BYTES: Final = 64 << 20  # far above any seed of jobs; bounds what a wrong --seed path reads
 
 
@@ -74,15 +73,18 @@ class Fault:
         for name in ("error_code", "error_message", "body", "content_type"):
             if isinstance(value := getattr(self, name), str) and not is_text(value):  # else HTTP 500
                 raise ValueError(f"{name} holds a lone surrogate, which UTF-8 cannot carry: {value!r}")
+            if not isinstance(value, str | bytes | None if name == "body" else str | None):
+                raise ValueError(f"{name} must be text{' or bytes' * (name == 'body')}, got {value!r}")
+        for name in ("truncate", "drop", "reset"):  # drop="no" would drop
+            if not isinstance(value := getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+        if self.drop and self.reset:
+            raise ValueError("drop and reset exclude each other: a connection ends one way or the other")
         if (status := self.status) is not None:  # an HTTPStatus member is sent as its number
             if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
             object.__setattr__(self, "status", int(status))
-        if self.body is not None and not isinstance(self.body, str | bytes):
-            raise ValueError(f"body must be text or bytes, got {self.body!r}")
         check_seconds("delay", self.delay)
-        if not isinstance(self.content_type, str | None):
-            raise ValueError(f"content_type must be text, got {self.content_type!r}")
         if not isinstance(self.retry_after, str | None):
             check_seconds("retry_after", self.retry_after)
         for name in ("content_type", "retry_after"):  # header values: a line break would end the header
@@ -108,6 +110,8 @@ class ModelArtsEmulator(Backend):
         token_ttl: float = 86400.0,
     ) -> None:
         super().__init__(project_id, region, credentials, token_ttl)
+        if not isinstance(host, str) or not host:
+            raise ValueError(f"host must be an address or name such as 127.0.0.1, got {host!r}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be a whole number from 0 to 65535 (0: a free one), got {port!r}")
         self.host = host
@@ -135,9 +139,7 @@ class ModelArtsEmulator(Backend):
         self._latency = check_seconds("latency", seconds)
 
     @classmethod
-    def from_seed_file(
-        cls, path: str | Path, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any
-    ) -> ModelArtsEmulator:
+    def from_seed_file(cls, path: str | Path, **kwargs: Any) -> ModelArtsEmulator:
         """From ``{"project_id"?, "region"?, "jobs": [...]}`` or a job list; arguments win."""
         with open(path, "rb") as seed:  # bounded: a huge file or /dev/zero is refused, not all read
             text = seed.read(_MAX_SEED_BYTES + 1)
@@ -150,7 +152,7 @@ class ModelArtsEmulator(Backend):
             shapes = "a list of job objects or {'jobs': [...]} (project_id, region optional)"
             raise ValueError(f"expected {shapes}")
         kwargs = {key: document[key] for key in ("project_id", "region") if key in document} | kwargs
-        return cls(jobs, host, port, **kwargs)
+        return cls(jobs, **kwargs)
 
     def start(self) -> ModelArtsEmulator:
         """Bind and serve in a daemon thread; a no-op when already running."""
@@ -169,7 +171,7 @@ class ModelArtsEmulator(Backend):
         """Stop serving, end keep-alive connections, and wait for requests in flight; idempotent."""
         if self._server is not None:
             self._stopping.set()  # wakes requests sleeping in a latency or fault delay
-            self._server.stop(_STOP_TIMEOUT)
+            self._server.stop(timeout=5.0)
             self._server = None
 
     def serve_forever(self) -> None:
@@ -204,6 +206,8 @@ class ModelArtsEmulator(Backend):
 
     def environ(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
         """Environment variables that point our client at this emulator, for one auth mode."""
+        if auth not in ("aksk", "password", "token"):
+            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
         env = {"MODELARTS_ENDPOINT": self.url, "HW_AUTH_URL": self.iam_url, "HW_REGION_NAME": self.region}
         if include_project:
             env["HW_PROJECT_ID"] = self.project_id
@@ -213,27 +217,19 @@ class ModelArtsEmulator(Backend):
         elif auth == "password":
             env.update(HW_USER_NAME=creds.user_name, HW_USER_PASSWORD=creds.password)
             env["HW_DOMAIN_NAME"] = creds.domain_name
-        elif auth == "token":
-            env["HW_AUTH_TOKEN"] = self.issue_token()
         else:
-            raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
+            env["HW_AUTH_TOKEN"] = self.issue_token()
         return env
 
     def stack_config(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
         """The same settings as :meth:`environ`, as ``modelarts:*`` Pulumi stack config."""
-        return {
-            _STACK_CONFIG_KEYS[name]: value for name, value in self.environ(auth, include_project).items()
-        }
+        environ = self.environ(auth, include_project)
+        return {_STACK_CONFIG_KEYS[name]: value for name, value in environ.items()}
 
     def describe(self) -> dict[str, Any]:
         """Addresses and demo credentials, for the CLI to print."""
-        return {
-            "url": self.url,
-            "iam_url": self.iam_url,
-            "region": self.region,
-            "project_id": self.project_id,
-            "credentials": dataclasses.asdict(self.credentials),
-        }
+        where = {"url": self.url, "iam_url": self.iam_url, "region": self.region}
+        return where | {"project_id": self.project_id, "credentials": dataclasses.asdict(self.credentials)}
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -20,6 +20,10 @@ from typing import Any
 
 from .wire import Reply, Request, gateway_error
 
+#: What the gateway takes (§3.4): larger bodies get 413, longer URIs 414, both unread.
+MAX_BODY_BYTES, MAX_URI_BYTES = 12 << 20, 32 << 10
+_REASONS = {**BaseHTTPRequestHandler.responses, 494: ("Request Header Too Large", "")}
+
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
     """Threading HTTP server on IPv4 or IPv6 that stops at once and closes keep-alive connections:
@@ -108,11 +112,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         request_id = uuid.uuid4().hex
         length = (self.headers.get("Content-Length") or "0").strip()
-        framed = length.isascii() and length.isdigit() and len(length) <= 8
+        framed = length.isascii() and length.isdigit() and len(length) <= 12
         if not framed or "Transfer-Encoding" in self.headers:
             # Where the next request on this connection starts is unknown: answer, then close.
-            self.close_connection = True
-            reply = gateway_error(400, "APIG.0201", "Request body without a usable length", request_id)
+            reply = _refusal(400, "Request body without a usable length", request_id)
+        elif int(length) > MAX_BODY_BYTES:  # refused unread, as the gateway does
+            reply = _refusal(413, "Request body larger than 12 MB", request_id)
+        elif len(self.path) > MAX_URI_BYTES:
+            reply = _refusal(414, "Request URI larger than 32 KB", request_id)
         else:
             path, _, query = self.path.partition("?")
             headers = {name.lower(): value.strip() for name, value in self.headers.items()}
@@ -121,9 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = self.server.app(Request(self.command, path, query, headers, body, request_id))
             except Exception:
                 traceback.print_exc()
-                reply = gateway_error(
-                    500, "APIG.0201", "The emulator failed to handle the request", request_id
-                )
+                reply = _refusal(500, "The emulator failed to handle the request", request_id)
         if reply.action == "drop":
             self.close_connection = True
         elif reply.action == "reset":  # SO_LINGER 0: the kernel sends a TCP RST instead of a FIN
@@ -141,10 +146,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve
         raise AttributeError(name)
 
+    def send_error(self, code: int, message: str | None = None, *_explain: object) -> None:
+        """The standard library's refusals (a line too long, bad syntax) as the gateway's JSON, not HTML."""
+        status = 494 if code == 431 else code  # the gateway's status for headers too large
+        request_id = uuid.uuid4().hex
+        self._send(_refusal(status, message or "Bad request", request_id), request_id)
+
     def _send(self, reply: Reply, request_id: str) -> None:
         """Status line, headers and body in a single write (one segment for small replies)."""
+        self.close_connection = self.close_connection or reply.action == "refuse"  # then it closes
         lines = [
-            f"{self.protocol_version} {reply.status} {self.responses.get(reply.status, ('Unknown',))[0]}",
+            f"{self.protocol_version} {reply.status} {_REASONS.get(reply.status, ('Unknown',))[0]}",
             f"Server: {self.server_version}",
             f"Date: {self.date_time_string()}",
             *([f"Content-Type: {reply.content_type}"] if reply.content_type else []),
@@ -155,3 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         body = b"" if self.command == "HEAD" else reply.body  # HEAD: the headers alone
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+
+def _refusal(status: int, message: str, request_id: str) -> Reply:
+    """The gateway's APIG.0201 for a request it cannot take as it is."""
+    reply = gateway_error(status, "APIG.0201", message, request_id)
+    reply.action = "refuse"
+    return reply

@@ -63,13 +63,13 @@ class Request:
 
 @dataclass
 class Reply:
-    """What to send back; ``action`` lets a fault drop or reset the connection instead."""
+    """What to send back; ``action``: a fault's drop or reset, or a refusal's close once answered."""
 
     status: int
     body: bytes = b""
     content_type: str | None = JSON_CONTENT_TYPE
     headers: dict[str, str] = field(default_factory=dict)
-    action: Literal["respond", "drop", "reset"] = "respond"
+    action: Literal["respond", "refuse", "drop", "reset"] = "respond"
 
 
 class Refused(Exception):
@@ -125,9 +125,8 @@ def route(method: str, path: str) -> Match:
     if path == "/v3/projects":
         return Match("iam_projects" if method == "GET" else "unknown")
     parts = [unquote(part) for part in path.split("/")]
-    if method != "GET" or not 4 <= len(parts) <= 5 or "" in parts[2:]:
-        return Match("unknown")
-    if parts[:2] != ["", "v1"] or parts[3] != "visualization-jobs":
+    shape = parts[:2] == ["", "v1"] and 4 <= len(parts) <= 5 and parts[3] == "visualization-jobs"
+    if method != "GET" or not shape or "" in parts[2:]:
         return Match("unknown")
     if len(parts) == 4:
         return Match("list_jobs", parts[2])
@@ -158,17 +157,17 @@ def _gateway_check(request: Request, backend: Backend, project_id: str | None) -
     only, AK/SK in any project of the account (and ``X-Project-Id``, if sent, must match)."""
     token_id = request.headers.get("x-auth-token")
     if token_id:
-        token = backend.tokens.get(token_id)
-        if token is None or time.time() >= token.expires_at:
+        project, expires_at = backend.tokens.get(token_id, (None, 0.0))
+        if time.time() >= expires_at:  # unknown tokens too
             raise Refused(gateway_error(401, "APIG.0307", "The token must be updated", request.request_id))
-        allowed = project_id in (None, token.project.id)
+        if project is None and project_id is not None:
+            raise Refused(modelarts_error(401, "ModelArts.0212", "Token does not contain a project"))
+        allowed = project_id in (None, project and project.id)
     else:
         if not _signed(request, backend):
             raise Refused(gateway_error(401, "APIG.0301", _BAD_SIGNATURE, request.request_id))
-        allowed = project_id is None or (
-            backend.project(project_id) is not None
-            and request.headers.get("x-project-id") in (None, project_id)
-        )
+        known = backend.project(project_id) is not None  # a project of the account
+        allowed = project_id is None or (known and request.headers.get("x-project-id") in (None, project_id))
     if not allowed:
         raise Refused(modelarts_error(403, "ModelArts.0210", _PROJECT_MISMATCH))
 
@@ -191,10 +190,8 @@ def parse_authorization(value: str) -> Authorization | None:
 
 def verify(*, secret_key: str, authorization: Authorization, **request: Any) -> bool:
     """Recompute the client's signature over the headers it declared, and compare in constant time."""
-    access_key, signed_headers, signature = authorization
-    expected = signing.sign(
-        **request, access_key=access_key, secret_key=secret_key, signed_headers=signed_headers
-    )
+    access_key, signed, signature = authorization
+    expected = signing.sign(**request, access_key=access_key, secret_key=secret_key, signed_headers=signed)
     return hmac.compare_digest(expected.rpartition("Signature=")[2], signature)
 
 
@@ -225,8 +222,7 @@ def _signed(request: Request, backend: Backend) -> bool:
 def _get_job(raw_id: str, backend: Backend, own: bool) -> Reply:
     if not _JOB_ID.fullmatch(raw_id) or int(raw_id) > 2**63 - 1:
         raise _bad_parameter(f"Invalid parameter: job_id should be a number, got {raw_id[:64]}")
-    job = backend.by_id.get(int(raw_id)) if own else None
-    if job is not None:
+    if own and (job := backend.by_id.get(int(raw_id))) is not None:
         return json_reply(200, {"is_success": True, **job})
     return modelarts_error(400, "ModelArts.2775", f"training job (ID {raw_id}) not found")
 
@@ -244,6 +240,8 @@ def _list_jobs(request: Request, backend: Backend, own: bool) -> Reply:
         "search_content": len(search) <= 64,
         "status": status is None or _COUNT.fullmatch(status),
     }
+    if not valid["search_content"]:  # the documented message, with the parameter table's bound
+        raise _bad_parameter("The length of search content should be in [0,64]")
     if not all(valid.values()):
         raise _bad_parameter(f"Invalid parameter: {', '.join(name for name, ok in valid.items() if not ok)}")
     wanted = None if status is None else int(status)
@@ -263,8 +261,9 @@ _LIST_FIELDS: Final = (
 
 
 def _issue_token(request: Request, backend: Backend) -> Reply:
-    """``POST /v3/auth/tokens`` with a password: a project-scoped token (201). Only what the
-    package reads is answered: the ``X-Subject-Token`` header, the project and the expiry."""
+    """``POST /v3/auth/tokens`` with a password (201): a project-scoped token, or without a project
+    in the scope a global one, which ModelArts refuses. Only what the package reads is answered:
+    the ``X-Subject-Token`` header, the expiry and the project."""
     try:
         auth = json.loads(request.body)["auth"]
         methods, user = auth["identity"]["methods"], auth["identity"]["password"]["user"]
@@ -279,18 +278,14 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
     if given != [creds.user_name, creds.password, creds.domain_name]:
         # One message for every mismatch, as IAM answers, so a refusal never tells which was wrong.
         raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
-    if not (project_id or project_name):
-        message = "The token must be scoped to a project: set auth.scope.project.id or .name"
-        raise iam_error(400, "IAM.0008", message)
     project = backend.project(str(project_id)) if project_id else backend.project(name=str(project_name))
-    if project is None:
+    if project is None and (project_id or project_name):
         raise iam_error(400, "IAM.1109", "The project does not exist")
     token_id = backend.mint(project)
-    expires = datetime.fromtimestamp(backend.tokens[token_id].expires_at, timezone.utc)
-    body = {
-        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "project": {"id": project.id, "name": project.name},
-    }
+    expires = datetime.fromtimestamp(backend.tokens[token_id][1], timezone.utc)
+    body: dict[str, Any] = {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    if project is not None:
+        body["project"] = {"id": project.id, "name": project.name}
     return json_reply(201, {"token": body}, {"X-Subject-Token": token_id})
 
 
