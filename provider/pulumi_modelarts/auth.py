@@ -59,14 +59,14 @@ class AkSkAuth(AuthBase):
         security_token: SecretStr | None = None,
         project_id: str | None = None,
     ) -> None:
-        self._access_key = access_key.get_secret_value()
+        # Credentials stay wrapped (``vars()`` of this object shows none) until a request is signed.
+        self._access_key, self._security_token = access_key, security_token
         self._key = signing.secret_key_hmac(secret_key.get_secret_value())
         self._project_id = project_id
-        self._fixed = {"X-Project-Id": project_id} if project_id else {}
-        if security_token is not None:
-            self._fixed["X-Security-Token"] = security_token.get_secret_value()
+        fixed = {"x-project-id": project_id, "x-security-token": security_token}
         # Transport headers (Connection, Accept-Encoding, User-Agent...) stay unsigned: proxies change them.
-        self._signed = tuple(sorted({"content-type", "host", "x-sdk-date", *map(str.lower, self._fixed)}))
+        signed = {"content-type", "host", "x-sdk-date", *(name for name, value in fixed.items() if value)}
+        self._signed = tuple(sorted(signed))
 
     def __repr__(self) -> str:
         return f"AkSkAuth(access_key=***, project_id={self._project_id!r})"
@@ -83,7 +83,10 @@ class AkSkAuth(AuthBase):
         headers, date = request.headers, signing.format_sdk_date()
         # A request with a body has its content type set by requests; one without, none.
         content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
-        added = {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
+        added = {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date}
+        added |= {"X-Project-Id": self._project_id} if self._project_id else {}
+        if self._security_token is not None:
+            added["X-Security-Token"] = self._security_token.get_secret_value()
         headers.update(added)
         body = request.body or b""
         headers["Authorization"] = signing.sign(
@@ -92,7 +95,7 @@ class AkSkAuth(AuthBase):
             query=pairs,
             headers=added,
             body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
-            access_key=self._access_key,
+            access_key=self._access_key.get_secret_value(),
             secret_key=self._key,
             signed_headers=self._signed,
         )
@@ -127,7 +130,7 @@ class IamTokenAuth(AuthBase):
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
         self._context = RequestContext("IAM token request", host, settings.project_id, invalid_hint=hint)
-        self._token: str | None = None
+        self._token: SecretStr | None = None  # wrapped: ``vars()`` of this object shows no token
         self._renew_at = 0.0
         self.project_id = ""  # the project the token is scoped to, once a token is fetched
 
@@ -138,11 +141,11 @@ class IamTokenAuth(AuthBase):
         """A valid token; only one thread fetches when it is missing or about to expire."""
         token = self._token
         if token is not None and time.monotonic() < self._renew_at:
-            return token
+            return token.get_secret_value()
         with held(self._lock, self._context):
             if self._token is None or time.monotonic() >= self._renew_at:
-                self._token = self._fetch()
-            return self._token
+                self._token = SecretStr(self._fetch())
+            return self._token.get_secret_value()
 
     def _fetch(self) -> str:
         settings = self._settings
@@ -190,7 +193,8 @@ class IamTokenAuth(AuthBase):
         rejected = str(response.request.headers.get("X-Auth-Token", ""))
         response.close()
         with held(self._lock, self._context):
-            if self._token == rejected:  # unless another thread already renewed it
+            # unless another thread already renewed it
+            if self._token is not None and self._token.get_secret_value() == rejected:
                 self._token = None
         replay = response.request.copy()
         hooks = replay.hooks.get("response", [])

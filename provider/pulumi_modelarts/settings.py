@@ -107,6 +107,13 @@ class SecretStr:
         return "SecretStr('**********')"
 
 
+class SecretDict(dict[Any, Any]):
+    """A mapping that holds credentials (proxy URLs with their passwords) that ``repr()`` never shows."""
+
+    def __repr__(self) -> str:
+        return f"SecretDict(<{len(self)} hidden>)"
+
+
 #: Numeric settings: their type and bounds (seconds are above the lower bound).
 _NUMBERS: dict[str, tuple[type, float, float]] = {
     "max_retries": (int, 0, 20),

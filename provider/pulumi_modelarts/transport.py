@@ -37,7 +37,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConn
 
 from . import __version__
 from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError, one_line, redact
-from .settings import Settings, check_ca_bundle
+from .settings import SecretDict, Settings, check_ca_bundle
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # 408: "may repeat later unchanged"
@@ -364,7 +364,12 @@ _POOL_CLASSES = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
 
 
 class _DeadlineAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose pools (direct and through proxies) honour the call's deadline."""
+    """An ``HTTPAdapter`` whose pools (direct and through proxies) honour the call's deadline; its
+    proxy managers are held by proxy URL, a password in it hidden from ``repr()``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.proxy_manager = SecretDict()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -472,7 +477,7 @@ class Transport:
             _say_insecure_once()
         proxied = settings.https_proxy is not None or settings.http_proxy is not None
         self._proxy_for = settings.proxy_for if proxied else None
-        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._proxies = SecretDict()  # (scheme, host): the proxies mapping requests is given, hidden too
         self._local = threading.local()
         #: Each thread's adapter lives as long as its thread: one that ends closes its connections.
         self._adapters: weakref.WeakSet[HTTPAdapter] = weakref.WeakSet()
@@ -506,8 +511,9 @@ class Transport:
         key = (parts.scheme, parts.hostname or "")
         if key not in self._proxies:
             proxy = self._proxy_for(url)
-            self._proxies[key] = {} if proxy is None else {parts.scheme: proxy}
-        return self._proxies[key]
+            self._proxies[key] = SecretDict() if proxy is None else SecretDict({parts.scheme: proxy})
+        result: dict[str, str] = self._proxies[key]
+        return result
 
     def deadline(self) -> contextlib.AbstractContextManager[CallBudget]:
         return call_deadline(self._seconds)
