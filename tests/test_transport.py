@@ -175,7 +175,7 @@ def test_a_call_interrupted_as_its_deadline_starts_or_ends_leaves_none_behind(
     emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     """Ctrl-C in a notebook as a call sets up or clears its deadline: later calls get their own."""
-    client = ModelArtsClient(Settings.from_sources(args={"timeout": 0.5}, environ=emulator.environ()))
+    client = ModelArtsClient(Settings.from_sources(args={"timeout": 1.2}, environ=emulator.environ()))
     client.project_id  # noqa: B018 - the project is looked up before the interrupted call
 
     def interrupted(*_args: object, **_kwargs: object) -> None:
@@ -185,7 +185,7 @@ def test_a_call_interrupted_as_its_deadline_starts_or_ends_leaves_none_behind(
     monkeypatch.setattr(transport._WATCHDOG, where, interrupted)
     with pytest.raises(KeyboardInterrupt):
         client.get_visualization_job(197)
-    emulator.latency = 0.3  # two reads take longer than one deadline
+    emulator.latency = 0.65  # two reads take longer than one deadline, each with 0.55 s to spare
     assert [client.get_visualization_job(197).job_id for _ in range(2)] == [197, 197]
 
 
