@@ -563,6 +563,27 @@ def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelAr
     assert [engine.state[engine.urn(f"job{i}")].outputs["job_id"] for i in ids] == ids
 
 
+def test_resources_reading_one_job_at_once_share_one_read(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    """The engine runs four steps at once: resources naming one job (spelt otherwise, a ``.get`` too)
+    are one GET per command, as the README says, however their RPCs interleave."""
+    program = {
+        "board": job(197),
+        "padded": job("0197"),
+        "float": job(197.0),
+        "seen": job("197", read_id="197"),
+    }
+    emulator.latency = 0.3  # every read is in flight while the others' RPCs arrive
+    for operation in (engine.preview, engine.up, engine.up, engine.preview):
+        emulator.clear_requests()
+        operation(program, parallel=4).raise_error()
+        assert modelarts_calls(emulator) == [("GET", "get_job")]
+    assert {name: stored(engine, name) for name in program} == dict.fromkeys(
+        program, fresh_state_outputs(emulator, 197)
+    )
+
+
 #: Servers holding reads far past the engine's patience: silent, trickling, or asking for a long back-off.
 HELD_READS = {
     **{name: SLOW_SERVERS[name] for name in SLOW_SERVERS if name.startswith(("silent", "body", "TLS"))},
