@@ -395,6 +395,9 @@ def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> 
     engine.up({"board": job(197)}).raise_error()
     emulator.remove_job(197)
     emulator.clear_requests()
+    preview = engine.preview({"board": job(197)})  # fails as `up` does (README), state kept
+    assert isinstance(preview.error, ProviderCallError) and "JobNotFoundError" in preview.error.last_line
+    assert "job 197" in preview.error.last_line and engine.urn("board") in engine.state
     up = engine.up({"board": job(197)})
     assert isinstance(up.error, ProviderCallError)
     line = up.error.last_line
@@ -404,7 +407,7 @@ def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> 
     assert up.error.details.count('File "') <= 3 and "pulumi_modelarts/client" not in up.error.details
     refreshed = engine.refresh()
     assert refreshed.ok and refreshed.step("board").dropped and engine.state == {}
-    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 3
     missing = engine.up({"board": job(4040)})  # creating a missing job: one clear line, nothing stored
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
     assert "job 4040" in missing.error.last_line and engine.state == {}
