@@ -395,6 +395,9 @@ def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> 
     engine.up({"board": job(197)}).raise_error()
     emulator.remove_job(197)
     emulator.clear_requests()
+    preview = engine.preview({"board": job(197)})  # fails as `up` does (README), state kept
+    assert isinstance(preview.error, ProviderCallError) and "JobNotFoundError" in preview.error.last_line
+    assert "job 197" in preview.error.last_line and engine.urn("board") in engine.state
     up = engine.up({"board": job(197)})
     assert isinstance(up.error, ProviderCallError)
     line = up.error.last_line
@@ -404,7 +407,7 @@ def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> 
     assert up.error.details.count('File "') <= 3 and "pulumi_modelarts/client" not in up.error.details
     refreshed = engine.refresh()
     assert refreshed.ok and refreshed.step("board").dropped and engine.state == {}
-    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 3
     missing = engine.up({"board": job(4040)})  # creating a missing job: one clear line, nothing stored
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
     assert "job 4040" in missing.error.last_line and engine.state == {}
@@ -561,6 +564,27 @@ def test_four_concurrent_reads_on_one_provider(engine: Engine, emulator: ModelAr
     # All four arrived before the first was answered: they were in flight together.
     assert len(held.arrived) == len(ids)
     assert [engine.state[engine.urn(f"job{i}")].outputs["job_id"] for i in ids] == ids
+
+
+def test_resources_reading_one_job_at_once_share_one_read(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    """The engine runs four steps at once: resources naming one job (spelt otherwise, a ``.get`` too)
+    are one GET per command, as the README says, however their RPCs interleave."""
+    program = {
+        "board": job(197),
+        "padded": job("0197"),
+        "float": job(197.0),
+        "seen": job("197", read_id="197"),
+    }
+    emulator.latency = 0.3  # every read is in flight while the others' RPCs arrive
+    for operation in (engine.preview, engine.up, engine.up, engine.preview):
+        emulator.clear_requests()
+        operation(program, parallel=4).raise_error()
+        assert modelarts_calls(emulator) == [("GET", "get_job")]
+    assert {name: stored(engine, name) for name in program} == dict.fromkeys(
+        program, fresh_state_outputs(emulator, 197)
+    )
 
 
 #: Servers holding reads far past the engine's patience: silent, trickling, or asking for a long back-off.

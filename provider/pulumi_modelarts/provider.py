@@ -105,6 +105,9 @@ class _Runtime:
         self._stack_config = dict(stack_config)
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[str, str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
+        #: Per job, held by the read of it in flight: the engine runs four RPCs at once, and those
+        #: naming one job wait for that read's answer rather than send their own.
+        self._reading: dict[tuple[str, str, str, int], threading.Lock] = {}
         #: Per job, the states refresh reads replaced, each with how many reads replaced it: equal
         #: states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
         self.refreshed: dict[tuple[str, str, str, int], list[list[Any]]] = {}
@@ -141,10 +144,26 @@ class _Runtime:
             return state
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
-        """The job's state outputs; ``reuse_recent`` accepts this process's last read of it."""
-        recent = self._recent.get(key := target.key)
-        if reuse_recent and recent is not None and time.monotonic() - recent[0] <= RECENT_READ_SECONDS:
-            return dict(recent[1])
+        """The job's state outputs; ``reuse_recent`` accepts this process's last read of it, or the
+        answer to the read of it in flight (waited for no longer than this call may still take)."""
+        if not reuse_recent:
+            return self._fetch(target, target.key)
+        from urllib.parse import urlsplit
+
+        from .errors import RequestContext
+        from .transport import held
+
+        key = target.key
+        with self._lock:
+            reading = self._reading.setdefault(key, threading.Lock())
+        waiting = RequestContext("get visualization job", urlsplit(key[0]).netloc, key[2], target.job_id)
+        with held(reading, waiting):
+            recent = self._recent.get(key)
+            if recent is not None and time.monotonic() - recent[0] <= RECENT_READ_SECONDS:
+                return dict(recent[1])
+            return self._fetch(target, key)
+
+    def _fetch(self, target: _Target, key: tuple[str, str, str, int]) -> dict[str, Any]:
         job = target.client.read_job(target.job_id)
         outputs = job.to_outputs(project_id=target.project_id, region=target.region)
         outputs["endpoint"] = target.endpoint
