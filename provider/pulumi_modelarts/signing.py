@@ -52,8 +52,13 @@ def signable_header_names(headers: Mapping[str, str]) -> tuple[str, ...]:
 def canonical_request(
     method: str, path: str, query: Query, headers: Mapping[str, str], signed: Iterable[str], body: bytes
 ) -> str:
-    values = lower_keys(headers)
-    names = list(signed)
+    return _canonical(method, path, query, lower_keys(headers), tuple(signed), body)
+
+
+def _canonical(
+    method: str, path: str, query: Query, values: Mapping[str, str], names: tuple[str, ...], body: bytes
+) -> str:
+    """:func:`canonical_request` of headers already keyed in lower case, as :func:`sign` has them."""
     payload = EMPTY_PAYLOAD_HASH
     if body:  # hashed, unless X-Sdk-Content-Sha256 declares its hash (e.g. UNSIGNED-PAYLOAD)
         payload = values.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
@@ -88,7 +93,7 @@ def sign(
     secret key itself. Every header is signed, as the reference signer does, unless named."""
     names = tuple(signed_headers) if signed_headers is not None else signable_header_names(headers)
     values = lower_keys(headers)
-    canonical = canonical_request(method, path, query, values, names, body)
+    canonical = _canonical(method, path, query, values, names, body)
     mac = (secret_key_hmac(secret_key) if isinstance(secret_key, str) else secret_key).copy()
     mac.update(string_to_sign(canonical, values.get(DATE_HEADER.lower(), "")).encode("utf-8"))
     return f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={mac.hexdigest()}"
