@@ -894,3 +894,21 @@ def test_an_auth_url_without_a_path_is_its_keystone_v3_base(given: str) -> None:
     assert settings.resolved_auth_url == "https://iam.example/v3"
     other = Settings.from_sources(environ={**AKSK, "OS_AUTH_URL": "https://iam.example/iam/v3"})
     assert other.resolved_auth_url == "https://iam.example/iam/v3"
+
+
+def test_the_endpoints_map_of_the_terraform_providers_sets_the_modelarts_endpoint() -> None:
+    mapped = {"modelarts:endpoints": json.dumps({"modelarts": "https://ma.example/", "iam": "https://iam.x"})}
+    assert Settings.from_sources(stack_config=mapped, environ=AKSK).resolved_endpoint == "https://ma.example"
+    environ = {**AKSK, "MODELARTS_ENDPOINT": "https://env.example"}
+    assert Settings.from_sources(stack_config=mapped, environ=environ).endpoint == "https://ma.example"
+    both = {**mapped, "modelarts:endpoint": "https://one.example"}
+    assert Settings.from_sources(stack_config=both, environ=AKSK).endpoint == "https://one.example"
+    other = {"modelarts:endpoints": json.dumps({"iam": "https://iam.x"})}
+    assert Settings.from_sources(stack_config=other, environ=AKSK).endpoint is None
+    assert stack_config_from({"modelarts:endpoints": {"modelarts": "u"}}.get) == {
+        "modelarts:endpoints": '{"modelarts": "u"}'
+    }
+    with pytest.raises(ConfigurationError, match=r"^invalid modelarts:endpoints: must be a map"):
+        Settings.from_sources(stack_config={"modelarts:endpoints": "[1]"}, environ=AKSK)
+    with pytest.raises(ConfigurationError, match=r"modelarts:endpoints\.modelarts must use https://"):
+        Settings.from_sources(stack_config={"modelarts:endpoints": '{"modelarts": "http://x.example"}'})

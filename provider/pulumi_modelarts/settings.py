@@ -194,6 +194,8 @@ class Settings:
         sources.update(
             {field: [(env.get(name), "", 2) for name in names] for field, names in PROXY_VARIABLES.items()}
         )
+        if _present(endpoints := config.get(ENDPOINTS_KEY)):  # after modelarts:endpoint, before variables
+            sources["endpoint"].insert(2, (_endpoint_in_map(endpoints), f"{ENDPOINTS_KEY}.modelarts", 1))
         if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
             for field, (value, origin) in _cloud_entry(str(cloud_name), env).items():  # what no other sets
                 sources[field].append((value, origin, 3))
@@ -344,10 +346,29 @@ HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
 KEY_FIELDS = HEADER_FIELDS | {"secret_key"}
 
 
+#: The Terraform providers' map of endpoint overrides by service (``endpoints = {modelarts = "…"}``).
+ENDPOINTS_KEY = f"{CONFIG_NAMESPACE}:endpoints"
+
+
+def _endpoint_in_map(endpoints: Any) -> str | None:
+    """The ``modelarts`` entry of ``modelarts:endpoints`` (JSON text, as stack config carries a map)."""
+    try:
+        document = json.loads(endpoints) if isinstance(endpoints, str) else endpoints
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise ConfigurationError(
+            f"invalid {ENDPOINTS_KEY}: must be a map of services to URLs",
+            hint=f"Set it as {{modelarts: https://...}} (pulumi config set --path '{ENDPOINTS_KEY}.modelarts' URL)",
+        )
+    return document.get("modelarts")
+
+
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
     """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``, as text: a
     value the engine sent as JSON (a number written unquoted in the stack's YAML) as written there."""
-    values = ((name, get(name)) for key in SETTING_KEYS for name in key.config_keys)
+    names = (*(name for key in SETTING_KEYS for name in key.config_keys), ENDPOINTS_KEY)
+    values = ((name, get(name)) for name in names)
     return {
         name: value if isinstance(value, str) else _json_text(value)
         for name, value in values
