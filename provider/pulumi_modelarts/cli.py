@@ -69,7 +69,8 @@ def _common_options(parser: _Parser) -> _Parser:
     """Options accepted before and after the command."""
     parser.add_argument(
         "--region",
-        help="region, e.g. eu-de (default: HW_REGION_NAME, OS_REGION_NAME, OS_REGION, clouds.yaml, else eu-de)",
+        help="region, e.g. eu-de "
+        "(default: HW_REGION_NAME, OS_REGION_NAME, OS_REGION, clouds.yaml, else eu-de)",
     )
     parser.add_argument(
         "--project-id",

@@ -54,7 +54,7 @@ class SettingKey(NamedTuple):  # not a dataclass: a third of a millisecond less 
 
 
 def _setting(*env: str, default: Any = None, secret: bool = False, aliases: tuple[str, ...] = ()) -> Any:
-    """A setting read from stack config (its name, then ``aliases``), then from the variables ``env`` in order."""
+    """A setting read from stack config (its name, then ``aliases``), then the variables ``env`` in order."""
     return dataclasses.field(default=default, metadata={"env": env, "secret": secret, "aliases": aliases})
 
 
@@ -151,7 +151,7 @@ class Settings:
     user_name: str | None = _setting("HW_USER_NAME", "OS_USERNAME")
     password: SecretStr | None = _setting("HW_USER_PASSWORD", "OS_PASSWORD", secret=True)
     domain_name: str | None = _setting(
-        "HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME", "OS_PROJECT_DOMAIN_NAME", "OS_DEFAULT_DOMAIN"
+        *("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME"), "OS_PROJECT_DOMAIN_NAME", "OS_DEFAULT_DOMAIN"
     )
     auth_url: str | None = _setting("HW_AUTH_URL", "OS_AUTH_URL")
     endpoint: str | None = _setting("MODELARTS_ENDPOINT")
@@ -359,7 +359,7 @@ def _endpoint_in_map(endpoints: Any) -> str | None:
     if not isinstance(document, dict):
         raise ConfigurationError(
             f"invalid {ENDPOINTS_KEY}: must be a map of services to URLs",
-            hint=f"Set it as {{modelarts: https://...}} (pulumi config set --path '{ENDPOINTS_KEY}.modelarts' URL)",
+            hint=f"Set it with pulumi config set --path '{ENDPOINTS_KEY}.modelarts' https://...",
         )
     return document.get("modelarts")
 
