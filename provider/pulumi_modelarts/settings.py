@@ -151,7 +151,11 @@ class Settings:
     user_name: str | None = _setting("HW_USER_NAME", "OS_USERNAME")
     password: SecretStr | None = _setting("HW_USER_PASSWORD", "OS_PASSWORD", secret=True)
     domain_name: str | None = _setting(
-        *("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME"), "OS_PROJECT_DOMAIN_NAME", "OS_DEFAULT_DOMAIN"
+        "HW_DOMAIN_NAME",
+        "OS_DOMAIN_NAME",
+        "OS_USER_DOMAIN_NAME",
+        "OS_PROJECT_DOMAIN_NAME",
+        "OS_DEFAULT_DOMAIN",
     )
     auth_url: str | None = _setting("HW_AUTH_URL", "OS_AUTH_URL")
     endpoint: str | None = _setting("MODELARTS_ENDPOINT")
