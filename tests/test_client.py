@@ -923,3 +923,16 @@ def test_clients_looking_up_one_project_at_once_share_one_lookup(emulator: Model
     with ThreadPoolExecutor(len(clients)) as pool:
         assert list(pool.map(read, clients)) == [197] * len(clients)
     assert routes(emulator, "iam_projects") == [200]
+
+
+def test_a_password_login_at_an_auth_url_without_v3_reaches_iam(emulator: ModelArtsEmulator) -> None:
+    """``OS_AUTH_URL=https://iam.example`` as the Terraform providers take it: IAM at its /v3."""
+    environ = emulator.environ("password", include_project=False)
+    environ["HW_AUTH_URL"] = environ["HW_AUTH_URL"].removesuffix("/v3")
+    environ["OS_PROJECT_DOMAIN_NAME"] = environ.pop("HW_DOMAIN_NAME")
+    client = ModelArtsClient(Settings.from_sources(environ=environ))
+    try:
+        assert client.get_visualization_job(197).job_id == 197
+    finally:
+        client.close()
+    assert emulator.requests[0].path.partition("?")[0] == "/v3/auth/tokens"

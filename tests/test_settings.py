@@ -20,6 +20,7 @@ from pulumi_modelarts.settings import (
     SETTING_KEYS,
     SecretStr,
     Settings,
+    stack_config_from,
 )
 from pulumi_modelarts.validation import check_endpoint
 from tests.checks import CANARY
@@ -853,3 +854,61 @@ def test_a_project_a_stack_configures_is_not_overridden_by_another_kind_below() 
     assert (named.project_id, named.project_name) == (None, "eu-de_sub")
     by_id = Settings.from_sources(stack_config={"modelarts:projectId": "p1"}, environ=environ)
     assert by_id.project_id == "p1"
+
+
+#: Variables and stack config names of the HuaweiCloud and OTC Terraform providers (and their Pulumi
+#: bridges, camelCase), each with the setting it is read as.
+PROVIDER_NAMES = [
+    ({"OS_REGION": "eu-nl"}, {}, "region", "eu-nl"),
+    ({"OS_TENANT_ID": PROJECT_ID}, {}, "project_id", PROJECT_ID),
+    ({"OS_TENANT_NAME": "eu-de_sub"}, {}, "project_name", "eu-de_sub"),
+    ({"OS_TOKEN": "tok"}, {}, "auth_token", "tok"),
+    ({"OS_PROJECT_DOMAIN_NAME": "dom"}, {}, "domain_name", "dom"),
+    ({"OS_DEFAULT_DOMAIN": "dom"}, {}, "domain_name", "dom"),
+    ({}, {"modelarts:token": "tok"}, "auth_token", "tok"),
+    ({}, {"modelarts:cacertFile": certifi.where()}, "ca_cert_file", certifi.where()),
+]
+
+
+@pytest.mark.parametrize(("environ", "config", "field", "value"), PROVIDER_NAMES)
+def test_the_terraform_providers_names_are_read(
+    environ: dict[str, str], config: dict[str, str], field: str, value: str
+) -> None:
+    login = {"HW_USER_NAME": "u", "HW_USER_PASSWORD": "p"} if field == "domain_name" else AKSK
+    settings = Settings.from_sources(stack_config=config, environ={**login, **environ})
+    assert value_of(settings, field) == value
+
+
+def test_the_documented_names_come_before_the_providers_other_spellings() -> None:
+    environ = {**AKSK, "OS_REGION_NAME": "eu-de", "OS_REGION": "eu-nl", "OS_AUTH_TOKEN": "a", "OS_TOKEN": "b"}
+    config = {"modelarts:authToken": "c", "modelarts:token": "d"}
+    assert Settings.from_sources(environ=environ).region == "eu-de"
+    assert value_of(Settings.from_sources(environ=environ), "auth_token") == "a"
+    assert value_of(Settings.from_sources(stack_config=config, environ=environ), "auth_token") == "c"
+    assert stack_config_from({"modelarts:token": "d"}.get) == {"modelarts:token": "d"}
+
+
+@pytest.mark.parametrize("given", ["https://iam.example", "https://iam.example/", "https://iam.example:443"])
+def test_an_auth_url_without_a_path_is_its_keystone_v3_base(given: str) -> None:
+    settings = Settings.from_sources(environ={**AKSK, "OS_AUTH_URL": given})
+    assert settings.resolved_auth_url == "https://iam.example/v3"
+    other = Settings.from_sources(environ={**AKSK, "OS_AUTH_URL": "https://iam.example/iam/v3"})
+    assert other.resolved_auth_url == "https://iam.example/iam/v3"
+
+
+def test_the_endpoints_map_of_the_terraform_providers_sets_the_modelarts_endpoint() -> None:
+    mapped = {"modelarts:endpoints": json.dumps({"modelarts": "https://ma.example/", "iam": "https://iam.x"})}
+    assert Settings.from_sources(stack_config=mapped, environ=AKSK).resolved_endpoint == "https://ma.example"
+    environ = {**AKSK, "MODELARTS_ENDPOINT": "https://env.example"}
+    assert Settings.from_sources(stack_config=mapped, environ=environ).endpoint == "https://ma.example"
+    both = {**mapped, "modelarts:endpoint": "https://one.example"}
+    assert Settings.from_sources(stack_config=both, environ=AKSK).endpoint == "https://one.example"
+    other = {"modelarts:endpoints": json.dumps({"iam": "https://iam.x"})}
+    assert Settings.from_sources(stack_config=other, environ=AKSK).endpoint is None
+    assert stack_config_from({"modelarts:endpoints": {"modelarts": "u"}}.get) == {
+        "modelarts:endpoints": '{"modelarts": "u"}'
+    }
+    with pytest.raises(ConfigurationError, match=r"^invalid modelarts:endpoints: must be a map"):
+        Settings.from_sources(stack_config={"modelarts:endpoints": "[1]"}, environ=AKSK)
+    with pytest.raises(ConfigurationError, match=r"modelarts:endpoints\.modelarts must use https://"):
+        Settings.from_sources(stack_config={"modelarts:endpoints": '{"modelarts": "http://x.example"}'})

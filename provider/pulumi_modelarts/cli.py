@@ -69,10 +69,12 @@ def _common_options(parser: _Parser) -> _Parser:
     """Options accepted before and after the command."""
     parser.add_argument(
         "--region",
-        help="region, e.g. eu-de (default: HW_REGION_NAME, OS_REGION_NAME, clouds.yaml, else eu-de)",
+        help="region, e.g. eu-de "
+        "(default: HW_REGION_NAME, OS_REGION_NAME, OS_REGION, clouds.yaml, else eu-de)",
     )
     parser.add_argument(
-        "--project-id", help="project ID (default: HW_PROJECT_ID, OS_PROJECT_ID, clouds.yaml, else looked up)"
+        "--project-id",
+        help="project ID (default: HW_PROJECT_ID, OS_PROJECT_ID, OS_TENANT_ID, clouds.yaml, else looked up)",
     )
     parser.add_argument("--endpoint", help="ModelArts base URL (default: MODELARTS_ENDPOINT or derived)")
     parser.add_argument("--format", choices=("json", "table"), help="output format (default: json)")

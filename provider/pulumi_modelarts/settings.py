@@ -30,6 +30,8 @@ class SettingKey(NamedTuple):  # not a dataclass: a third of a millisecond less 
     field: str
     env: tuple[str, ...]
     secret: bool = False
+    #: Other stack config names read after the first (the Pulumi spelling of a Terraform field: ``token``).
+    aliases: tuple[str, ...] = ()
 
     @property
     def config(self) -> str:
@@ -41,14 +43,19 @@ class SettingKey(NamedTuple):  # not a dataclass: a third of a millisecond less 
     def config_key(self) -> str:
         return f"{CONFIG_NAMESPACE}:{self.config}"
 
+    @property
+    def config_keys(self) -> tuple[str, ...]:
+        """Every stack config name of this key, the documented one first."""
+        return (self.config_key, *(f"{CONFIG_NAMESPACE}:{alias}" for alias in self.aliases))
+
     def describe(self, *, every_name: bool = False) -> str:
         """``modelarts:accessKey (or HW_ACCESS_KEY)``: how a user sets this key."""
         return f"{self.config_key} (or {', '.join(self.env if every_name else self.env[:1])})"
 
 
-def _setting(*env: str, default: Any = None, secret: bool = False) -> Any:
-    """A setting read from stack config, then from the variables ``env`` in order."""
-    return dataclasses.field(default=default, metadata={"env": env, "secret": secret})
+def _setting(*env: str, default: Any = None, secret: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+    """A setting read from stack config (its name, then ``aliases``), then the variables ``env`` in order."""
+    return dataclasses.field(default=default, metadata={"env": env, "secret": secret, "aliases": aliases})
 
 
 #: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping or the entry), first set wins.
@@ -131,21 +138,31 @@ _FLAGS = {
 class Settings:
     """One client's resolved configuration (region, project, endpoint); equal settings share one client."""
 
-    region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", default="eu-de")
+    region: str = _setting("HW_REGION_NAME", "OS_REGION_NAME", "OS_REGION", default="eu-de")
     cloud: str = _setting("HW_CLOUD", default="otc.t-systems.com")
-    project_id: str | None = _setting("HW_PROJECT_ID", "OS_PROJECT_ID")
-    project_name: str | None = _setting("HW_PROJECT_NAME", "OS_PROJECT_NAME")
+    project_id: str | None = _setting("HW_PROJECT_ID", "OS_PROJECT_ID", "OS_TENANT_ID")
+    project_name: str | None = _setting("HW_PROJECT_NAME", "OS_PROJECT_NAME", "OS_TENANT_NAME")
     access_key: SecretStr | None = _setting("HW_ACCESS_KEY", "OS_ACCESS_KEY", secret=True)
     secret_key: SecretStr | None = _setting("HW_SECRET_KEY", "OS_SECRET_KEY", secret=True)
     security_token: SecretStr | None = _setting("HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN", secret=True)
-    auth_token: SecretStr | None = _setting("HW_AUTH_TOKEN", "OS_AUTH_TOKEN", secret=True)
+    auth_token: SecretStr | None = _setting(
+        "HW_AUTH_TOKEN", "OS_AUTH_TOKEN", "OS_TOKEN", secret=True, aliases=("token",)
+    )
     user_name: str | None = _setting("HW_USER_NAME", "OS_USERNAME")
     password: SecretStr | None = _setting("HW_USER_PASSWORD", "OS_PASSWORD", secret=True)
-    domain_name: str | None = _setting("HW_DOMAIN_NAME", "OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME")
+    domain_name: str | None = _setting(
+        "HW_DOMAIN_NAME",
+        "OS_DOMAIN_NAME",
+        "OS_USER_DOMAIN_NAME",
+        "OS_PROJECT_DOMAIN_NAME",
+        "OS_DEFAULT_DOMAIN",
+    )
     auth_url: str | None = _setting("HW_AUTH_URL", "OS_AUTH_URL")
     endpoint: str | None = _setting("MODELARTS_ENDPOINT")
     insecure: bool = _setting("HW_INSECURE", "OS_INSECURE", default=False)
-    ca_cert_file: str | None = _setting("HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    ca_cert_file: str | None = _setting(
+        "HW_CACERT_FILE", "OS_CACERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", aliases=("cacertFile",)
+    )
     max_retries: int = _setting("HW_MAX_RETRIES", default=5)
     #: Overall deadline of one call, retries and back-off included (seconds).
     timeout: float = _setting("MODELARTS_TIMEOUT", default=120.0)
@@ -173,13 +190,16 @@ class Settings:
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
         sources = {  # each value with the place it comes from, for a refusal to name, and its source's rank
-            key.field: [(explicit.get(key.field), "", 0), (config.get(key.config_key), key.config_key, 1)]
+            key.field: [(explicit.get(key.field), "", 0)]
+            + [(config.get(name), name, 1) for name in key.config_keys]
             + [(env.get(name), f"{name} ({key.config_key})", 2) for name in key.env]
             for key in SETTING_KEYS
         }
         sources.update(
             {field: [(env.get(name), "", 2) for name in names] for field, names in PROXY_VARIABLES.items()}
         )
+        if _present(endpoints := config.get(ENDPOINTS_KEY)):  # after modelarts:endpoint, before variables
+            sources["endpoint"].insert(2, (_endpoint_in_map(endpoints), f"{ENDPOINTS_KEY}.modelarts", 1))
         if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
             for field, (value, origin) in _cloud_entry(str(cloud_name), env).items():  # what no other sets
                 sources[field].append((value, origin, 3))
@@ -261,7 +281,10 @@ class Settings:
 
     @property
     def resolved_auth_url(self) -> str:
-        return (self.auth_url or f"https://iam.{self.region}.{self.cloud}/v3").rstrip("/")
+        """IAM's Keystone base; a bare host (``https://iam.eu-de.otc.t-systems.com``) is its ``/v3``,
+        as the Terraform providers' clients discover it."""
+        url = (self.auth_url or f"https://iam.{self.region}.{self.cloud}/v3").rstrip("/")
+        return url if urlsplit(url).path else f"{url}/v3"
 
     @property
     def project_scope_name(self) -> str:
@@ -327,10 +350,29 @@ HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
 KEY_FIELDS = HEADER_FIELDS | {"secret_key"}
 
 
+#: The Terraform providers' map of endpoint overrides by service (``endpoints = {modelarts = "…"}``).
+ENDPOINTS_KEY = f"{CONFIG_NAMESPACE}:endpoints"
+
+
+def _endpoint_in_map(endpoints: Any) -> str | None:
+    """The ``modelarts`` entry of ``modelarts:endpoints`` (JSON text, as stack config carries a map)."""
+    try:
+        document = json.loads(endpoints) if isinstance(endpoints, str) else endpoints
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise ConfigurationError(
+            f"invalid {ENDPOINTS_KEY}: must be a map of services to URLs",
+            hint=f"Set it with pulumi config set --path '{ENDPOINTS_KEY}.modelarts' https://...",
+        )
+    return document.get("modelarts")
+
+
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
     """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``, as text: a
     value the engine sent as JSON (a number written unquoted in the stack's YAML) as written there."""
-    values = ((key.config_key, get(key.config_key)) for key in SETTING_KEYS)
+    names = (*(name for key in SETTING_KEYS for name in key.config_keys), ENDPOINTS_KEY)
+    values = ((name, get(name)) for name in names)
     return {
         name: value if isinstance(value, str) else _json_text(value)
         for name, value in values
