@@ -63,9 +63,10 @@ class AkSkAuth(AuthBase):
         self._access_key, self._security_token = access_key, security_token
         self._key = signing.secret_key_hmac(secret_key.get_secret_value())
         self._project_id = project_id
-        fixed = {"x-project-id": project_id, "x-security-token": security_token}
+        self._fixed = {"X-Project-Id": project_id} if project_id else {}  # no secret: built once
+        token_header = ("x-security-token",) if security_token is not None else ()
         # Transport headers (Connection, Accept-Encoding, User-Agent...) stay unsigned: proxies change them.
-        signed = {"content-type", "host", "x-sdk-date", *(name for name, value in fixed.items() if value)}
+        signed = {"content-type", "host", "x-sdk-date", *map(str.lower, self._fixed), *token_header}
         self._signed = tuple(sorted(signed))
 
     def __repr__(self) -> str:
@@ -83,8 +84,7 @@ class AkSkAuth(AuthBase):
         headers, date = request.headers, signing.format_sdk_date()
         # A request with a body has its content type set by requests; one without, none.
         content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
-        added = {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date}
-        added |= {"X-Project-Id": self._project_id} if self._project_id else {}
+        added = {"Content-Type": content_type, "Host": parts.netloc, signing.DATE_HEADER: date, **self._fixed}
         if self._security_token is not None:
             added["X-Security-Token"] = self._security_token.get_secret_value()
         headers.update(added)
