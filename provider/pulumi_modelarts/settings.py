@@ -612,8 +612,11 @@ def check_ca_bundle(path: str, origin: str | None = None) -> None:
                 raise OSError(errno.EINVAL, "neither a file nor a directory")
             _load_ca_file(path, stat.st_mtime_ns, stat.st_size)
     except (OSError, ValueError) as exc:  # ValueError: a path holding a NUL character
-        why = f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
-        why = "holds a NUL character" if isinstance(exc, ValueError) else why
+        why = (
+            f"cannot be read ({exc.strerror or type(exc).__name__})"
+            if isinstance(exc, OSError)
+            else "holds a NUL character"
+        )
         raise ConfigurationError(
             f"{origin or KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
             + ("holds no PEM certificate that loads" if isinstance(exc, ssl.SSLError) else why),
