@@ -1,10 +1,8 @@
 """HTTP plumbing: a keep-alive ``HTTPAdapter`` per thread with urllib3's ``Retry``, bodies capped at
-10 MiB after decoding, and the proxies of the environment the settings were resolved from.
-
-A call's deadline (``modelarts:timeout``) covers every phase but name resolution: timeouts are cut to
-the time left, no retry is made whose back-off ends past it, and a watchdog thread shuts down the
-sockets of a call still running at it (a server trickling bytes would restart a read timeout forever).
-"""
+10 MiB after decoding, and the proxies of the environment the settings were resolved from. A call's
+deadline (``modelarts:timeout``) covers every phase but name resolution: timeouts are cut to the time
+left, no retry is made whose back-off ends past it, and a watchdog thread shuts down the sockets of a
+call still running at it (a server trickling bytes would restart a read timeout forever)."""
 
 from __future__ import annotations
 
@@ -42,9 +40,7 @@ from .settings import SecretDict, Settings, check_ca_bundle
 MAX_BODY_BYTES = 10 * 1024 * 1024
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # 408: "may repeat later unchanged"
 RETRY_AFTER_CAP_SECONDS = 60
-#: Retries of a refused connection or a host name that does not exist (back-off 0 s, then about
-#: 0.5 s: failing takes under a second).
-REFUSED_RETRIES = 2
+REFUSED_RETRIES = 2  # of a refused connection or an unknown host: back-off 0 s, then about 0.5 s
 _HEADERS = {
     "User-Agent": f"pulumi-modelarts/{__version__}",
     "Accept": "application/json",
@@ -101,15 +97,11 @@ class CallBudget:
 _BUDGET: ContextVar[CallBudget | None] = ContextVar("modelarts_call_budget", default=None)
 
 
-def _shutdown(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # already closed
-        sock.shutdown(socket.SHUT_RDWR)
-
-
 def _expire(budget: CallBudget) -> None:
     budget.expired = True
     for sock in budget.sockets:
-        _shutdown(sock)
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Watchdog:
@@ -142,7 +134,7 @@ class _Watchdog:
             if budget is not None and budget in self._active and sock not in budget.sockets:
                 budget.sockets.append(sock)
                 if budget.expired:
-                    _shutdown(sock)
+                    _expire(budget)
 
     def close_later(self, sock: socket.socket) -> bool:
         """Keep a handle open while a call still reads through it (``Connection: close`` hands the
