@@ -157,10 +157,9 @@ class _Watchdog:
             budget.closed.clear()
 
     def stop(self) -> None:
-        """End the engine's calls as at their deadline, now and from now on: the provider process is
-        exiting, and Python would wait for each worker thread's call to end. The engine stops it with
-        SIGINT and kills it a few seconds later (pulumi/pulumi#19603); it should be gone by then. A
-        program's own threads and atexit handlers read on, as Python waits for them."""
+        """End the engine's calls now and from now on, as at their deadline: the provider process is
+        exiting, which the engine kills a few seconds after SIGINT (pulumi/pulumi#19603) while Python
+        waits for each worker's call. A program's own threads and atexit handlers read on."""
         with self._wakeup:
             self.stopping.set()
             for budget in self._active:
@@ -218,9 +217,8 @@ def held(lock: threading.Lock, context: RequestContext) -> Iterator[None]:
 
 @functools.cache
 def _stop_at_exit() -> None:
-    """Have the watchdog stop before the interpreter joins the SDK's worker threads, as
-    concurrent.futures registers its own (a private hook of Python 3.9 and later: without it, reads
-    in flight end at their deadline); registered with the first engine call, never during exit."""
+    """Stop the watchdog before the interpreter joins the SDK's worker threads (concurrent.futures'
+    private hook, Python 3.9+; without it reads end at their deadline); not registered during exit."""
     with contextlib.suppress(RuntimeError):  # "can't register atexit after shutdown"
         getattr(threading, "_register_atexit", lambda _: None)(_WATCHDOG.stop)
 
@@ -229,9 +227,8 @@ _TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    """The child has no watchdog thread, nor the parent's calls; nor may it send on the parent's
-    kept-alive connections, where each process would read the other's answers. Their sockets are
-    closed in the child only (a close, not a shutdown), once the forgotten pools are collected."""
+    """The child has no watchdog thread nor the parent's calls, and must not send on its kept-alive
+    connections (each would read the other's answers): collected, their pools close (not shut down) them."""
     _WATCHDOG.__init__()  # type: ignore[misc]
     for transport in list(_TRANSPORTS):
         transport._local, transport._adapters = threading.local(), weakref.WeakSet()
@@ -283,9 +280,8 @@ class _WatchedConnection(HTTPConnection):
     response_class = _FinalResponse
     _handle: socket.socket | None = None
     _carried = False  # the socket has carried a request before
-    #: http.client's debug output (``HTTPConnection.debuglevel = 1``, as requests' docs suggest)
-    #: prints tokens, signatures and the password login to stdout unscrubbed; urllib3's DEBUG log
-    #: still names every request.
+    #: http.client's debug output (``debuglevel = 1``, as requests' docs suggest) prints tokens,
+    #: signatures and password logins to stdout unscrubbed; urllib3's DEBUG log still names requests.
     debuglevel = 0
 
     def _new_conn(self) -> socket.socket:
@@ -342,8 +338,7 @@ class _DeadlineHTTPSPool(_DeadlinePool, urllib3.HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
     def _validate_conn(self, conn: Any) -> None:
-        # As urllib3 does, minus its InsecureRequestWarning on every request: with
-        # modelarts:insecure the package has already said so once, in its own words.
+        # urllib3's, minus its InsecureRequestWarning per request: modelarts:insecure was said once
         urllib3.HTTPConnectionPool._validate_conn(self, conn)
         if conn.is_closed:
             try:
