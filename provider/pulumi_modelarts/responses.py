@@ -16,20 +16,8 @@ from typing import Any, TypeVar, cast
 
 from pydantic_core import SchemaValidator, ValidationError, core_schema, from_json
 
-from .errors import (
-    AuthenticationError,
-    ConfigurationError,
-    InvalidResponseError,
-    JobNotFoundError,
-    ModelArtsError,
-    PermissionDeniedError,
-    RequestContext,
-    ServiceError,
-    ThrottledError,
-    one_line,
-    redact,
-    scrub_data,
-)
+from . import errors
+from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .transport import RETRY_STATUSES, HttpResponse
 from .validation import MAX_WHOLE_NUMBER
@@ -70,11 +58,10 @@ def _number(value: Any, *, whole: bool) -> Any:
 
 
 class _Validated:
-    """Made from a JSON value by its ``pydantic_core`` validator (see :func:`_validators`)."""
-
     @classmethod
     def model_validate(cls: type[_V], document: Any) -> _V:
-        """The object a JSON value describes; ``pydantic_core.ValidationError`` if it does not."""
+        """The object a JSON value describes, by the validator :func:`_validators` made from the
+        class's annotations; ``pydantic_core.ValidationError`` if it does not."""
         return cast(_V, _validators()[cls].validate_python(document))
 
 
@@ -207,9 +194,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``). The body may be
     ModelArts v1, gateway/IAM or Keystone (``{"error": {...}}``); empty counts as an API answer."""
     status = response.status
-    document: Any
     try:
-        document = decode_json(response.body) if response.body.strip() else {}
+        document: Any = decode_json(response.body) if response.body.strip() else {}
     except ValueError:
         document = None
     is_api_body = isinstance(document, dict)
@@ -221,33 +207,33 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     retry_after = one_line(redact(response.headers.get("Retry-After", "")), 40)  # seconds or a date
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
-    cls: type[ModelArtsError] = ServiceError
+    cls: type[ModelArtsError] = errors.ServiceError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
     if 300 <= status < 400:
         target = one_line(redact(response.headers.get("Location", "")), 80)
         summary = f"unexpected redirect to {target}" if target else f"unexpected HTTP {status}"
-        cls = InvalidResponseError
+        cls = errors.InvalidResponseError
         hint = "Point modelarts:endpoint / authUrl at the API host itself"
     elif key in PROJECT_MISMATCH_CODES:
-        cls, summary = PermissionDeniedError, "the project ID does not match the credentials"
+        cls, summary = errors.PermissionDeniedError, "the project ID does not match the credentials"
         hint = "Set modelarts:projectId to the project of these credentials, or leave it unset"
     elif key in THROTTLE_CODES or status == 429:
-        cls, summary = ThrottledError, f"request throttled{tries}{wait}"
+        cls, summary = errors.ThrottledError, f"request throttled{tries}{wait}"
     elif context.job_id is not None and key in NOT_FOUND_CODES and (status < 300 or status in (400, 404)):
-        cls, summary = JobNotFoundError, "visualization job not found"
+        cls, summary = errors.JobNotFoundError, "visualization job not found"
     elif not is_api_body:
-        cls = ServiceError if transient else InvalidResponseError
+        cls = errors.ServiceError if transient else errors.InvalidResponseError
         summary = f"HTTP {status}{tries} with a non-API body: {excerpt(response.body)}"
     elif status == 401:
-        cls, summary = AuthenticationError, "credentials rejected"
+        cls, summary = errors.AuthenticationError, "credentials rejected"
     elif status == 403:
-        cls, summary = PermissionDeniedError, "access denied"
+        cls, summary = errors.PermissionDeniedError, "access denied"
     elif key in MISSING_API_CODES:
-        cls, summary = ConfigurationError, "the endpoint does not serve this API"
+        cls, summary = errors.ConfigurationError, "the endpoint does not serve this API"
         hint = "Check modelarts:endpoint and region"
     elif status == 404:
-        cls, summary = InvalidResponseError, "unexpected HTTP 404"
+        cls, summary = errors.InvalidResponseError, "unexpected HTTP 404"
         if context.job_id is not None:
             summary = "HTTP 404 without a ModelArts not-found code, so not taken for a missing job"
     else:
@@ -265,7 +251,9 @@ def invalid_response(
 ) -> ModelArtsError:
     """An answer with a successful status that is not what was asked for."""
     status, request_id = response.status, response.request_id
-    return context.error(InvalidResponseError, summary, status=status, request_id=request_id, hint=hint)
+    return context.error(
+        errors.InvalidResponseError, summary, status=status, request_id=request_id, hint=hint
+    )
 
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
