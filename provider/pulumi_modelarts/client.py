@@ -74,10 +74,10 @@ class ModelArtsClient:
         return self._session
 
     def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
-        """One GET under one deadline, authentication and project discovery included."""
+        """A GET of ``visualization-jobs{path}``, authentication and project discovery in its deadline."""
         with self._transport.deadline():
             auth, project_id = self._ready()
-            url = f"{self.endpoint}/v1/{path_segment(project_id)}/{path}"
+            url = f"{self.endpoint}/v1/{path_segment(project_id)}/visualization-jobs{path}"
             context = RequestContext(operation, self._host, project_id=project_id, job_id=job_id)
             return self._transport.send("GET", url, context=context, auth=auth), context
 
@@ -87,9 +87,7 @@ class ModelArtsClient:
 
     def read_job(self, job_id: int) -> JobModel:
         """:meth:`get_visualization_job` for a job ID its caller has already parsed."""
-        response, context = self._get(
-            f"visualization-jobs/{path_segment(job_id)}", job_id, "get visualization job"
-        )
+        response, context = self._get(f"/{path_segment(job_id)}", job_id, "get visualization job")
         job = read_model(JobModel, response, context)
         if job.job_id != job_id:
             summary = f"asked for job {job_id} but the service answered with job {job.job_id}"
@@ -140,7 +138,7 @@ class ModelArtsClient:
         with self._transport.deadline():  # every page, every listing under the call's one deadline
             for page in range(1, MAX_PAGES + 1):
                 params = urlencode({**query, "page": page}, quote_via=quote, safe="")
-                response, context = self._get(f"visualization-jobs?{params}", None, "list visualization jobs")
+                response, context = self._get(f"?{params}", None, "list visualization jobs")
                 listing, before = read_model(JobPage, response, context), len(listed)
                 stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
                 if stray is not None:
@@ -148,8 +146,9 @@ class ModelArtsClient:
                     raise invalid_response(response, context, f"page {page} lists {wrong}")
                 listed.update((job.job_id, job) for job in listing.jobs)
                 if len(listed) > MAX_LISTED_JOBS:
-                    summary = f"the listing holds over {MAX_LISTED_JOBS} jobs"
-                    raise invalid_response(response, context, summary)
+                    raise invalid_response(
+                        response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
+                    )
                 total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
                 if None not in (counted, total) and total != counted:
                     if listings == MAX_LISTINGS:
@@ -160,10 +159,8 @@ class ModelArtsClient:
                     return self._listed(query, listings + 1)
                 counted = total
                 if total is not None and len(listed) < total and ended:
-                    summary = (
-                        f"the listing ended at page {page} with {len(listed)} of the {total} jobs it counts"
-                    )
-                    raise invalid_response(response, context, summary)
+                    read = f"{len(listed)} of the {total} jobs it counts"
+                    raise invalid_response(response, context, f"the listing ended at page {page} with {read}")
                 if len(listed) == total or ended:
                     return listed
                 size = max(size, len(listing.jobs))
