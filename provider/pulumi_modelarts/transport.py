@@ -28,6 +28,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from requests.exceptions import ConnectTimeout, InvalidHeader, ProxyError, ReadTimeout, SSLError
 from requests.hooks import dispatch_hook
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -56,21 +57,19 @@ _LOG = logging.getLogger("pulumi_modelarts")
 _HEADER_BLOCK_DEFECTS = (StartBoundaryNotFoundDefect, MultipartInvariantViolationDefect)
 
 
-class _Scrubbed(logging.Filter):
+def _scrubbed(record: logging.LogRecord) -> bool:
     """urllib3 logs server text as sent: the exception a retry follows, at WARNING, with the status
     line http.client quotes (urllib3/urllib3#2583), and header lines it could not parse. Its records
     are scrubbed as errors are, so that a server or proxy echoing a secret there cannot log it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info:
-            record.exc_text, record.exc_info = logging.Formatter().formatException(record.exc_info), None
-        record.msg, record.args = redact(record.getMessage()), ()
-        record.exc_text = record.exc_text and redact(record.exc_text)
-        return True
+    if record.exc_info:
+        record.exc_text, record.exc_info = logging.Formatter().formatException(record.exc_info), None
+    record.msg, record.args = redact(record.getMessage()), ()
+    record.exc_text = record.exc_text and redact(record.exc_text)
+    return True
 
 
 for _module in ("connection", "connectionpool", "poolmanager", "response", "util.retry"):
-    logging.getLogger(f"urllib3.{_module}").addFilter(_Scrubbed())
+    logging.getLogger(f"urllib3.{_module}").addFilter(_scrubbed)
 
 
 @dataclass(eq=False)
@@ -90,18 +89,17 @@ class CallBudget:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
+    def expire(self) -> None:
+        self.expired = True
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
     def timed_out(self) -> tuple[str, str]:
         return f"no complete answer within the call's timeout of {self.seconds:g} s", _TIMEOUT_HINT
 
 
 _BUDGET: ContextVar[CallBudget | None] = ContextVar("modelarts_call_budget", default=None)
-
-
-def _expire(budget: CallBudget) -> None:
-    budget.expired = True
-    for sock in budget.sockets:
-        with contextlib.suppress(OSError):  # already closed
-            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Watchdog:
@@ -118,7 +116,7 @@ class _Watchdog:
         with self._wakeup:
             self._active.add(budget)
             if budget.engine and self.stopping.is_set():
-                _expire(budget)
+                budget.expire()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="modelarts-deadlines", daemon=True)
                 try:
@@ -134,7 +132,7 @@ class _Watchdog:
             if budget is not None and budget in self._active and sock not in budget.sockets:
                 budget.sockets.append(sock)
                 if budget.expired:
-                    _expire(budget)
+                    budget.expire()
 
     def close_later(self, sock: socket.socket) -> bool:
         """Keep a handle open while a call still reads through it (``Connection: close`` hands the
@@ -164,7 +162,7 @@ class _Watchdog:
             self.stopping.set()
             for budget in self._active:
                 if budget.engine:
-                    _expire(budget)
+                    budget.expire()
 
     def _run(self) -> None:
         with self._wakeup:
@@ -172,7 +170,7 @@ class _Watchdog:
                 now = time.monotonic()
                 for budget in self._active:
                     if budget.deadline <= now and not budget.expired:
-                        _expire(budget)
+                        budget.expire()
                 self._next = min((b.deadline for b in self._active if not b.expired), default=float("inf"))
                 self._wakeup.wait(None if self._next == float("inf") else self._next - now)
 
@@ -529,9 +527,7 @@ class Transport:
                     "response", request.hooks, response, proxies=proxies, **self._options
                 )  # type: ignore[no-untyped-call]
             except (OSError, Urllib3Error) as exc:  # requests' errors are OSErrors, as is a bundle gone
-                if self._ca_bundle and (
-                    type(exc) is OSError or isinstance(exc, requests.exceptions.SSLError)
-                ):
+                if self._ca_bundle and (type(exc) is OSError or isinstance(exc, SSLError)):
                     check_ca_bundle(self._ca_bundle)  # changed since settings resolved: said as then
                 summary, hint = _describe_failure(exc, budget, proxies)
                 summary += f" after {budget.retries - first + 1} attempt(s)"
@@ -628,10 +624,10 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         return budget.timed_out()
     proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
     through = f" or the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY), which may have answered" if proxies else ""
-    if isinstance(exc, requests.exceptions.ProxyError):
+    if isinstance(exc, ProxyError):
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, SSLError):
         if any(isinstance(arg, ssl.SSLCertVerificationError) for arg in reason.args):
             hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
             return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
@@ -643,12 +639,12 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     if _is_refused(reason):
         hint = "Check modelarts:endpoint / authUrl and that the service is running there"
         return "connection refused", hint
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, ConnectTimeout):
         return "connecting or the TLS handshake timed out", f"{_CHECK_ENDPOINT} (firewall, proxy)"
-    if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
+    if isinstance(exc, ReadTimeout) or "Read timed out" in str(exc):
         return "no response within the read timeout", _READ_TIMEOUT_HINT
     cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
-    invalid = HTTPException | requests.exceptions.InvalidHeader  # a closed connection is no answer at all
+    invalid = HTTPException | InvalidHeader  # a closed connection is no answer at all
     if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
         hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
