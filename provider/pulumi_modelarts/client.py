@@ -1,8 +1,6 @@
-"""Read visualization jobs: by ID, by exact name, or all of them page by page.
-
-One client serves one (endpoint, project, credentials) triple to any number of threads: connection
-pools are per thread; authentication and project discovery happen once, under a lock. Every call is a GET.
-"""
+"""Read visualization jobs, every call a GET: by ID, by exact name, or all of them page by page. One
+client serves one (endpoint, project, credentials) triple to any number of threads: connection pools
+are per thread; authentication and project discovery happen once, under a lock."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """What ModelArts, the API gateway and IAM answer, turned into models or typed errors: tolerant where
 the API is inconsistent (numbers as JSON strings, fields that come and go), strict where a coercion would
 hide a broken answer. Only ModelArts' own not-found codes mean "not found", whatever else a 404 carries:
-taking a wrong endpoint for a missing job would make ``pulumi refresh`` drop the job from state.
-"""
+taking a wrong endpoint for a missing job would make ``pulumi refresh`` drop the job from state."""
 
 from __future__ import annotations
 
