@@ -217,17 +217,9 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
     assert settings.password is not None
     scope = ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
     password = hashlib.sha256(settings.password.get_secret_value().encode("utf-8", "surrogatepass")).digest()
+    login = (settings.resolved_auth_url, settings.user_name, settings.domain_name, password, scope)
     reach = (settings.verify, settings.proxy_for(settings.resolved_auth_url), settings.max_retries)
-    timeouts = (settings.connect_timeout, settings.read_timeout)
-    key = (
-        settings.resolved_auth_url,
-        settings.user_name,
-        settings.domain_name,
-        password,
-        scope,
-        reach,
-        timeouts,
-    )
+    key = (*login, reach, (settings.connect_timeout, settings.read_timeout))
     with _TOKEN_AUTHS_LOCK:
         if (iam := _TOKEN_AUTHS.get(key)) is None:
             iam = _TOKEN_AUTHS[key] = IamTokenAuth(settings, Transport(settings))
