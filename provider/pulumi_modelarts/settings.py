@@ -183,8 +183,7 @@ class Settings:
         env = os.environ if environ is None else environ
         config = stack_config or {}
         explicit = {name: value for name, value in (args or {}).items() if _present(value)}
-        unknown = sorted(set(explicit) - set(KEYS_BY_FIELD))
-        if unknown:
+        if unknown := sorted(set(explicit) - set(KEYS_BY_FIELD)):
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
         sources = {  # each value with the place it comes from, for a refusal to name, and its source's rank
             key.field: [(explicit.get(key.field), "", 0)]
@@ -207,12 +206,10 @@ class Settings:
             for kind, rank in zip(kinds, ranks, strict=True):
                 if rank > min(ranks):
                     sources.update({field: [] for field in kind[1]})
-        found = {
-            field: next(((value, origin) for value, origin, _ in pairs if _present(value)), (None, ""))
-            for field, pairs in sources.items()
-        }
-        origins = {field: origin for field, (_, origin) in found.items()}
-        return cls.validated({field: value for field, (value, _) in found.items()}, origins)
+        values, origins = dict[str, Any](), dict[str, str]()
+        for field, pairs in sources.items():
+            values[field], origins[field] = next(((v, o) for v, o, _ in pairs if _present(v)), (None, ""))
+        return cls.validated(values, origins)
 
     @classmethod
     def validated(cls, values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> Settings:
@@ -382,13 +379,11 @@ def _converted(field: str, value: Any) -> Any:
             number = math.nan if isinstance(value, bool) else float(value)
         except (TypeError, ValueError):
             number = math.nan
-        if kind is int:
-            if not (number.is_integer() and low <= number <= high):
-                raise ValueError(f"must be a whole number from {low:g} to {high:g}")
-            return int(number)
-        if not low < number <= high:  # NaN fails too
+        if kind is int and not (number.is_integer() and low <= number <= high):
+            raise ValueError(f"must be a whole number from {low:g} to {high:g}")
+        if kind is float and not low < number <= high:  # NaN fails too
             raise ValueError(f"must be a number of seconds above {low:g} and at most {high:g}")
-        return number
+        return kind(number)
     if field == "insecure":
         flag = value if isinstance(value, bool) else _FLAGS.get(str(value).strip().lower())
         if flag is None:
