@@ -622,8 +622,7 @@ def _describe(field: str) -> str:
 
 
 def _require_together(settings: Settings, fields: tuple[str, ...]) -> None:
-    missing = [field for field in fields if getattr(settings, field) is None]
-    if missing:
+    if missing := [field for field in fields if getattr(settings, field) is None]:
         given = [field for field in fields if field not in missing]
         raise ConfigurationError(
             f"{' and '.join(KEYS_BY_FIELD[f].config_key for f in given)} "
