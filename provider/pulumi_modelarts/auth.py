@@ -106,9 +106,8 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def _parse_expiry(value: object) -> float | None:
-    """``expires_at`` (ISO 8601, usually ending in Z) as a Unix timestamp. Python 3.10 reads no Z, no
-    offset without its colon and a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9):
-    each is rewritten first."""
+    """``expires_at`` (ISO 8601) as a Unix timestamp. Python 3.10 reads no Z, no offset without its colon
+    and a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9): each is rewritten first."""
     text = re.sub(r"\.(\d+)", lambda digits: f".{digits[1][:6]:0<6}", str(value).strip().upper())
     text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
     try:
@@ -192,8 +191,7 @@ class IamTokenAuth(AuthBase):
         rejected = str(response.request.headers.get("X-Auth-Token", ""))
         response.close()
         with held(self._lock, self._context):
-            # unless another thread already renewed it
-            if self._token is not None and self._token.get_secret_value() == rejected:
+            if self._token is not None and self._token.get_secret_value() == rejected:  # not renewed since
                 self._token = None
         replay = response.request.copy()
         hooks = replay.hooks.get("response", [])

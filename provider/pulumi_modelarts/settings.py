@@ -582,9 +582,8 @@ def _present(value: object) -> bool:
 
 
 def check_ca_bundle(path: str, origin: str | None = None) -> None:
-    """A CA bundle must be a listable directory or a PEM file whose first certificate loads, refused where
-    settings resolve (and where a connection cannot load it) rather than as a failed handshake; a pipe or
-    a device is neither (read whole, it would hang the process or fill its memory)."""
+    """A CA bundle must be a listable directory or a regular PEM file whose first certificate loads: refused
+    here, not as a failed handshake (a pipe or a device, read whole, would hang or fill the memory)."""
     try:
         if os.path.isdir(path):
             os.listdir(path)
