@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
@@ -79,7 +79,8 @@ class AkSkAuth(AuthBase):
         if "?" in url or "#" in url:
             # Sent as signed, as the reference SDK does: no '+' versus '%20' can differ at the gateway.
             pairs = parse_qsl(parts.query, keep_blank_values=True)
-            request.url = parts._replace(query=signing.canonical_query(pairs), fragment="").geturl()
+            query = signing.canonical_query(pairs)
+            request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
         headers, date = request.headers, signing.format_sdk_date()
         # A request with a body has its content type set by requests; one without, none.
         content_type = (request.body is not None and headers.get("Content-Type")) or "application/json"
