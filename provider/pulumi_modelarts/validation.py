@@ -44,14 +44,18 @@ def parse_whole_number(
 ) -> int:
     """One rule for every integer input: an int, an integral float (the engine carries numbers as
     floats such as ``197.0``) or a string of ASCII digits (stack config), from minimum to maximum."""
-    number = int(value) if isinstance(value, float) and value.is_integer() else value
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
+    number: int | None = None
+    if (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    ):
+        number = int(value)  # a plain int, also for IntEnum members
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
         number = int(value)
-    if isinstance(number, bool) or not isinstance(number, int) or not minimum <= number <= maximum:
+    if number is None or not minimum <= number <= maximum:
         raise InvalidInputError(
             f"{field} must be a whole number from {minimum} to {maximum}, got {_shown(value)}", hint=hint
         )
-    return int(number)  # a plain int, also for IntEnum members
+    return number
 
 
 def parse_job_id(value: object) -> int:
