@@ -107,9 +107,8 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def _parse_expiry(value: object) -> float | None:
-    """``expires_at`` (ISO 8601, usually ending in Z) as a Unix timestamp. Python 3.10 reads no Z, no
-    offset without its colon and a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9):
-    each is rewritten first."""
+    """``expires_at`` (ISO 8601) as a Unix timestamp. Python 3.10 reads no Z, no offset without its colon
+    and a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9): each is rewritten first."""
     text = re.sub(r"\.(\d+)", lambda digits: f".{digits[1][:6]:0<6}", str(value).strip().upper())
     text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
     try:
@@ -193,8 +192,7 @@ class IamTokenAuth(AuthBase):
         rejected = str(response.request.headers.get("X-Auth-Token", ""))
         response.close()
         with held(self._lock, self._context):
-            # unless another thread already renewed it
-            if self._token is not None and self._token.get_secret_value() == rejected:
+            if self._token is not None and self._token.get_secret_value() == rejected:  # not renewed since
                 self._token = None
         replay = response.request.copy()
         hooks = replay.hooks.get("response", [])
@@ -217,17 +215,9 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
     assert settings.password is not None
     scope = ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
     password = hashlib.sha256(settings.password.get_secret_value().encode("utf-8", "surrogatepass")).digest()
+    login = (settings.resolved_auth_url, settings.user_name, settings.domain_name, password, scope)
     reach = (settings.verify, settings.proxy_for(settings.resolved_auth_url), settings.max_retries)
-    timeouts = (settings.connect_timeout, settings.read_timeout)
-    key = (
-        settings.resolved_auth_url,
-        settings.user_name,
-        settings.domain_name,
-        password,
-        scope,
-        reach,
-        timeouts,
-    )
+    key = (*login, reach, (settings.connect_timeout, settings.read_timeout))
     with _TOKEN_AUTHS_LOCK:
         if (iam := _TOKEN_AUTHS.get(key)) is None:
             iam = _TOKEN_AUTHS[key] = IamTokenAuth(settings, Transport(settings))

@@ -44,8 +44,7 @@ class SettingKey(NamedTuple):  # not a dataclass: a third of a millisecond less 
         return f"{CONFIG_NAMESPACE}:{self.config}"
 
     @property
-    def config_keys(self) -> tuple[str, ...]:
-        """Every stack config name of this key, the documented one first."""
+    def config_keys(self) -> tuple[str, ...]:  # the documented one first
         return (self.config_key, *(f"{CONFIG_NAMESPACE}:{alias}" for alias in self.aliases))
 
     def describe(self, *, every_name: bool = False) -> str:
@@ -89,9 +88,7 @@ ALTERNATIVES: tuple[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], ...] = 
     ((("project_id",), ("project_id",)), (("project_name",), ("project_name",))),
 )
 MAX_CLOUDS_FILE_BYTES = 1 << 20
-_READ_KEYS = frozenset(
-    {"clouds", "auth", "verify", *(key for keys in CLOUDS_YAML_KEYS.values() for key in keys)}
-)
+_READ_KEYS = frozenset({"clouds", "auth", "verify"}).union(*CLOUDS_YAML_KEYS.values())
 _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may carry a password
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
@@ -186,8 +183,7 @@ class Settings:
         env = os.environ if environ is None else environ
         config = stack_config or {}
         explicit = {name: value for name, value in (args or {}).items() if _present(value)}
-        unknown = sorted(set(explicit) - set(KEYS_BY_FIELD))
-        if unknown:
+        if unknown := sorted(set(explicit) - set(KEYS_BY_FIELD)):
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
         sources = {  # each value with the place it comes from, for a refusal to name, and its source's rank
             key.field: [(explicit.get(key.field), "", 0)]
@@ -195,9 +191,8 @@ class Settings:
             + [(env.get(name), f"{name} ({key.config_key})", 2) for name in key.env]
             for key in SETTING_KEYS
         }
-        sources.update(
-            {field: [(env.get(name), "", 2) for name in names] for field, names in PROXY_VARIABLES.items()}
-        )
+        for field, names in PROXY_VARIABLES.items():
+            sources[field] = [(env.get(name), "", 2) for name in names]
         if _present(endpoints := config.get(ENDPOINTS_KEY)):  # after modelarts:endpoint, before variables
             sources["endpoint"].insert(2, (_endpoint_in_map(endpoints), f"{ENDPOINTS_KEY}.modelarts", 1))
         if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
@@ -211,24 +206,20 @@ class Settings:
             for kind, rank in zip(kinds, ranks, strict=True):
                 if rank > min(ranks):
                     sources.update({field: [] for field in kind[1]})
-        found = {
-            field: next(((value, origin) for value, origin, _ in pairs if _present(value)), (None, ""))
-            for field, pairs in sources.items()
-        }
-        origins = {field: origin for field, (_, origin) in found.items()}
-        return cls.validated({field: value for field, (value, _) in found.items()}, origins)
+        values, origins = dict[str, Any](), dict[str, str]()
+        for field, pairs in sources.items():
+            values[field], origins[field] = next(((v, o) for v, o, _ in pairs if _present(v)), (None, ""))
+        return cls.validated(values, origins)
 
     @classmethod
     def validated(cls, values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> Settings:
         """Build settings, turning any invalid value into one ConfigurationError line that names the
         setting and, in ``origins``, the place its value came from (a variable, a file's key)."""
-        origins = origins or {}
-        converted = {}
+        origins, converted = origins or {}, {}
         for field, value in values.items():
-            if value is None:  # the default
-                continue
             try:
-                converted[field] = _converted(field, value)
+                if value is not None:  # else the default
+                    converted[field] = _converted(field, value)
             except ValueError as exc:
                 name = KEYS_BY_FIELD[field].describe() if field in KEYS_BY_FIELD else _proxy_name(field)
                 raise ConfigurationError(f"invalid {origins.get(field) or name}: {exc}") from None
@@ -371,19 +362,13 @@ def _endpoint_in_map(endpoints: Any) -> str | None:
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
     """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``, as text: a
     value the engine sent as JSON (a number written unquoted in the stack's YAML) as written there."""
-    names = (*(name for key in SETTING_KEYS for name in key.config_keys), ENDPOINTS_KEY)
-    values = ((name, get(name)) for name in names)
-    return {
-        name: value if isinstance(value, str) else _json_text(value)
-        for name, value in values
-        if value is not None
-    }
-
-
-def _json_text(value: Any) -> str:
-    """JSON text of ``value``; a whole number arrives as a double (``7.0``), and is ``7`` there."""
-    whole = isinstance(value, float) and value.is_integer() and abs(value) <= 2**53
-    return json.dumps(int(value) if whole else value)
+    config = {}
+    for name in (*(name for key in SETTING_KEYS for name in key.config_keys), ENDPOINTS_KEY):
+        if isinstance(value := get(name), float) and value.is_integer() and abs(value) <= 2**53:
+            value = int(value)  # a whole number arrives as a double (7.0): 7, as written
+        if value is not None:
+            config[name] = value if isinstance(value, str) else json.dumps(value)
+    return config
 
 
 def _converted(field: str, value: Any) -> Any:
@@ -394,13 +379,11 @@ def _converted(field: str, value: Any) -> Any:
             number = math.nan if isinstance(value, bool) else float(value)
         except (TypeError, ValueError):
             number = math.nan
-        if kind is int:
-            if not (number.is_integer() and low <= number <= high):
-                raise ValueError(f"must be a whole number from {low:g} to {high:g}")
-            return int(number)
-        if not low < number <= high:  # NaN fails too
+        if kind is int and not (number.is_integer() and low <= number <= high):
+            raise ValueError(f"must be a whole number from {low:g} to {high:g}")
+        if kind is float and not low < number <= high:  # NaN fails too
             raise ValueError(f"must be a number of seconds above {low:g} and at most {high:g}")
-        return number
+        return kind(number)
     if field == "insecure":
         flag = value if isinstance(value, bool) else _FLAGS.get(str(value).strip().lower())
         if flag is None:
@@ -491,9 +474,8 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, tuple[Any, 
     secure_path = _openstack_file("secure", secure_variable, environ)
     secure = _yaml_entry(secure_path, name)
     if not clouds and not secure:
-        where = str(clouds_path) if clouds_path else "clouds.yaml (no file found)"
         raise ConfigurationError(
-            f"cloud {name!r} is not defined in {where}",
+            f"cloud {name!r} is not defined in {clouds_path or 'clouds.yaml (no file found)'}",
             hint="Fix modelarts:cloudName / OS_CLOUD or set OS_CLIENT_CONFIG_FILE",
         )
     # Only the entry and its auth mapping, secure.yaml first; a blank value is unset, as in every source.
@@ -600,9 +582,8 @@ def _present(value: object) -> bool:
 
 
 def check_ca_bundle(path: str, origin: str | None = None) -> None:
-    """A CA bundle must be a listable directory or a PEM file whose first certificate loads, refused where
-    settings resolve (and where a connection cannot load it) rather than as a failed handshake; a pipe or
-    a device is neither (read whole, it would hang the process or fill its memory)."""
+    """A CA bundle must be a listable directory or a regular PEM file whose first certificate loads: refused
+    here, not as a failed handshake (a pipe or a device, read whole, would hang or fill the memory)."""
     try:
         if os.path.isdir(path):
             os.listdir(path)
@@ -640,8 +621,7 @@ def _describe(field: str) -> str:
 
 
 def _require_together(settings: Settings, fields: tuple[str, ...]) -> None:
-    missing = [field for field in fields if getattr(settings, field) is None]
-    if missing:
+    if missing := [field for field in fields if getattr(settings, field) is None]:
         given = [field for field in fields if field not in missing]
         raise ConfigurationError(
             f"{' and '.join(KEYS_BY_FIELD[f].config_key for f in given)} "

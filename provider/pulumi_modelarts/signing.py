@@ -1,6 +1,5 @@
 """SDK-HMAC-SHA256 (AK/SK) request signing as ``huaweicloudsdkcore.signer.Signer`` 3.1.x does it. Pure
-functions, so that the client's auth and the emulator's verifier compute the very same canonical request.
-"""
+functions, so that the client's auth and the emulator's verifier compute the very same canonical request."""
 
 from __future__ import annotations
 
@@ -35,9 +34,7 @@ def _encode(text: str) -> str:
 
 def canonical_query(pairs: Query) -> str:
     """Sorted ``k=v`` pairs, both encoded; also the exact query string the client sends."""
-    if not pairs:
-        return ""
-    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(pairs))
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(pairs)) if pairs else ""
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
