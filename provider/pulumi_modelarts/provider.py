@@ -238,8 +238,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     @_one_call
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
-        target = self._runtime.target(news)
-        return dynamic.UpdateResult(self._runtime.read(target, reuse_recent=True))
+        return dynamic.UpdateResult(self._runtime.read(self._runtime.target(news), reuse_recent=True))
 
     @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
