@@ -11,11 +11,12 @@ import types
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
+from .errors import InvalidInputError, JobNotFoundError, ModelArtsError, RequestContext
 from .outputs import OUTPUT_FIELDS, OUTPUTS
 from .validation import check_one_job, check_target, parse_job_id
 
@@ -144,9 +145,6 @@ class _Runtime:
         answer to the read of it in flight (waited for no longer than this call may still take)."""
         if not reuse_recent:
             return self._fetch(target, target.key)
-        from urllib.parse import urlsplit
-
-        from .errors import RequestContext
         from .transport import held
 
         key = target.key
