@@ -124,7 +124,7 @@ def get_visualization_job(
 ) -> AwaitableGetVisualizationJobResult:
     """Read one visualization job by ID or by exact name (exactly one of the two); a missing job
     is an error unless ``allow_missing`` is set, then ``found`` is False."""
-    return _now("get_visualization_job", _job_lookup, AwaitableGetVisualizationJobResult, locals())
+    return _direct("get_visualization_job", _job_lookup, AwaitableGetVisualizationJobResult, locals())
 
 
 def get_visualization_job_output(
@@ -151,7 +151,7 @@ def get_visualization_jobs(
     opts: pulumi.InvokeOptions | None = None,
 ) -> AwaitableGetVisualizationJobsResult:
     """List visualization jobs, optionally filtered by status code and name; none matching is no error."""
-    return _now("get_visualization_jobs", _job_listing, AwaitableGetVisualizationJobsResult, locals())
+    return _direct("get_visualization_jobs", _job_listing, AwaitableGetVisualizationJobsResult, locals())
 
 
 def get_visualization_jobs_output(
@@ -167,7 +167,7 @@ def get_visualization_jobs_output(
     return _output("get_visualization_jobs_output", _job_listing, GetVisualizationJobsResult, locals())
 
 
-def _now(form: str, prepare: Callable[..., _Read], result: Callable[..., _R], args: dict[str, Any]) -> _R:
+def _direct(form: str, prepare: Callable[..., _Read], result: Callable[..., _R], args: dict[str, Any]) -> _R:
     """A direct form reads at once: it cannot wait for an ``Output`` or ``depends_on``, the other can.
     Its ``opts`` are checked like the generated SDKs'."""
     with as_run_errors():
