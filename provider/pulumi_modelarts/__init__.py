@@ -2,8 +2,7 @@
 
 Names are imported on first use, so a program declaring resources never loads ``requests`` or
 ``pydantic`` and the CLI never loads ``pulumi``. The ``TYPE_CHECKING`` imports are the one export
-list: type checkers read them, and ``__getattr__`` reads them from this module's compiled code.
-"""
+list: type checkers read them, and ``__getattr__`` reads them from this module's compiled code."""
 
 from __future__ import annotations
 

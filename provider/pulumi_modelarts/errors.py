@@ -116,9 +116,8 @@ def _fragments(folded: str, grams: Grams) -> Spans:
     while position <= len(folded) - MIN_SECRET_PREFIX:
         end = position + 1
         for form, start, least in grams.get(folded[position : position + MIN_SECRET_PREFIX], ()):
-            before = 0
-            while before < min(start, position) and form[start - before - 1] == folded[position - before - 1]:
-                before += 1
+            head = folded[max(0, position - start) : position]
+            before = len(commonprefix((form[:start][::-1], head[::-1])))  # noqa: RUF071
             after = len(commonprefix((form[start:], folded[position : position + len(form) - start])))  # noqa: RUF071
             if (
                 before + after >= least

@@ -1,8 +1,6 @@
-"""``get_visualization_job(s)`` and their ``_output`` twins, shaped like the generated SDKs' ``get_x``.
-
-Read in the program process (dynamic providers cannot serve invokes) on every preview and up, storing
-nothing; an ``_output`` form reads once its inputs and ``depends_on`` are known, on a shared pool.
-"""
+"""``get_visualization_job(s)`` and their ``_output`` twins, shaped like the generated SDKs' ``get_x``:
+read in the program process (dynamic providers cannot serve invokes) on every preview and up, storing
+nothing; an ``_output`` form reads once its inputs and ``depends_on`` are known, on a shared pool."""
 
 from __future__ import annotations
 
@@ -126,10 +124,7 @@ def get_visualization_job(
 ) -> AwaitableGetVisualizationJobResult:
     """Read one visualization job by ID or by exact name (exactly one of the two); a missing job
     is an error unless ``allow_missing`` is set, then ``found`` is False."""
-    with as_run_errors():  # opts are checked like the generated SDKs'; the read happens here
-        _no_outputs("get_visualization_job", locals())
-        read = _job_lookup(job_id, job_name, project_id, region, endpoint, allow_missing)
-        return AwaitableGetVisualizationJobResult(**read())
+    return _direct("get_visualization_job", _job_lookup, AwaitableGetVisualizationJobResult, locals())
 
 
 def get_visualization_job_output(
@@ -143,8 +138,7 @@ def get_visualization_job_output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
 ) -> pulumi.Output[GetVisualizationJobResult]:
     """Like :func:`get_visualization_job`, taking ``Input`` values and returning an ``Output``."""
-    inputs = [job_id, job_name, project_id, region, endpoint, allow_missing]
-    return _output("get_visualization_job_output", _job_lookup, GetVisualizationJobResult, inputs, opts)
+    return _output("get_visualization_job_output", _job_lookup, GetVisualizationJobResult, locals())
 
 
 def get_visualization_jobs(
@@ -157,10 +151,7 @@ def get_visualization_jobs(
     opts: pulumi.InvokeOptions | None = None,
 ) -> AwaitableGetVisualizationJobsResult:
     """List visualization jobs, optionally filtered by status code and name; none matching is no error."""
-    with as_run_errors():
-        _no_outputs("get_visualization_jobs", locals())
-        read = _job_listing(status, search_content, project_id, region, endpoint)
-        return AwaitableGetVisualizationJobsResult(**read())
+    return _direct("get_visualization_jobs", _job_listing, AwaitableGetVisualizationJobsResult, locals())
 
 
 def get_visualization_jobs_output(
@@ -173,18 +164,20 @@ def get_visualization_jobs_output(
     opts: pulumi.InvokeOptions | pulumi.InvokeOutputOptions | None = None,
 ) -> pulumi.Output[GetVisualizationJobsResult]:
     """Like :func:`get_visualization_jobs`, taking ``Input`` values and returning an ``Output``."""
-    inputs = [status, search_content, project_id, region, endpoint]
-    return _output("get_visualization_jobs_output", _job_listing, GetVisualizationJobsResult, inputs, opts)
+    return _output("get_visualization_jobs_output", _job_listing, GetVisualizationJobsResult, locals())
 
 
-def _no_outputs(form: str, arguments: dict[str, Any]) -> None:
-    """A direct form reads at once: it cannot wait for an ``Output`` or ``depends_on``, the other can."""
-    opts = _options(arguments.pop("opts"))
-    waits = [f"{name} is an Output" for name, value in arguments.items() if isinstance(value, pulumi.Output)]
-    if isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on:
-        waits.append("opts.depends_on needs waiting for resources")
-    if waits:
-        raise InvalidInputError(f"{waits[0]}; {form}() takes plain values", hint=f"Use {form}_output()")
+def _direct(form: str, prepare: Callable[..., _Read], result: Callable[..., _R], args: dict[str, Any]) -> _R:
+    """A direct form reads at once: it cannot wait for an ``Output`` or ``depends_on``, the other can.
+    Its ``opts`` are checked like the generated SDKs'."""
+    with as_run_errors():
+        opts = _options(args.pop("opts"))
+        waits = [f"{name} is an Output" for name, value in args.items() if isinstance(value, pulumi.Output)]
+        if isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on:
+            waits.append("opts.depends_on needs waiting for resources")
+        if waits:
+            raise InvalidInputError(f"{waits[0]}; {form}() takes plain values", hint=f"Use {form}_output()")
+        return result(**prepare(*args.values())())
 
 
 def _options(opts: object) -> _Options:
@@ -198,35 +191,33 @@ def _options(opts: object) -> _Options:
 
 
 def _output(
-    form: str, prepare: Callable[..., _Read], result: Callable[..., _R], inputs: list[Any], opts: _Options
+    form: str, prepare: Callable[..., _Read], result: Callable[..., _R], args: dict[str, Any]
 ) -> pulumi.Output[_R]:
     """Once inputs and dependencies are known, prepare the read in the program's context (its stack
     config) and run it on the pool; plain inputs without ``depends_on`` skip the ``Output`` plumbing."""
 
     def start(values: list[Any], secrets: Sequence[bool]) -> asyncio.Future[_R]:
-        """The read, on the pool in a copy of this context, shows its secret inputs as [secret] too."""
+        """The read, on the pool in a copy of this context, shows its secret inputs as [secret] too. Called
+        in a copy of the program's context: the context variables set while checking and reading inline
+        would leave it a new mapping each read, which the SDK's task of every Output copies."""
         with secret_inputs(*itertools.compress(values, secrets)):
             with as_run_errors():
                 call = prepare(*values)
             return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
 
-    def read(values: list[Any], secrets: Sequence[bool] = ()) -> asyncio.Future[_R]:
-        """In a copy of the program's context: the context variables set while checking and reading
-        inline would leave it a new mapping each read, which the SDK's task of every Output copies."""
-        return contextvars.copy_context().run(start, values, secrets)
-
+    opts = args.pop("opts")
+    inputs = list(args.values())
     with as_run_errors():
         _options(opts)
-    try:
-        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:  # not in a running program (a unit test's module level): the general path
-        loop = None
-        if threading.current_thread() is not threading.main_thread():
-            try:  # as the Output would, which asyncio refuses without a word on what to do
-                asyncio.get_event_loop()
-            except RuntimeError:
-                thread = threading.current_thread().name
-                with as_run_errors():
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # not in a running program (a unit test's module level): the general path
+            loop = None
+            if threading.current_thread() is not threading.main_thread():
+                try:  # as the Output would, which asyncio refuses without a word on what to do
+                    asyncio.get_event_loop()
+                except RuntimeError:
+                    thread = threading.current_thread().name
                     raise InvalidInputError(
                         f"{form}() was called in thread {thread!r}, which has no event loop for its Output",
                         hint=f"Call it from the program's thread, or call {form[:-7]}() in this one",
@@ -234,7 +225,7 @@ def _output(
     plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
     if loop is not None and plain and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on):
         try:
-            future = read(inputs)
+            future = contextvars.copy_context().run(start, inputs, ())
         except Exception as exc:  # raised where the result is awaited, as on the general path
             future = loop.create_future()
             future.set_exception(exc)
@@ -247,7 +238,7 @@ def _output(
 
     known_secrets: Any = secrets()  # from_input's overloads do not type an awaitable
     return pulumi.Output.all(every, pulumi.Output.from_input(known_secrets)).apply(
-        lambda v: read(v[0][:-1], v[1])
+        lambda v: contextvars.copy_context().run(start, v[0][:-1], v[1])
     )
 
 
@@ -292,9 +283,7 @@ def _job_listing(status: int | float | str | None, search_content: str | None, *
     def read() -> dict[str, Any]:
         jobs = [GetVisualizationJobResult(**_result_values(job, client)) for job in listed]
         filters = {"status": status, "search_content": search_content or None}  # "" filters nothing
-        query = urlencode(
-            {key: value for key, value in filters.items() if value is not None}, quote_via=quote
-        )
+        query = urlencode({k: v for k, v in filters.items() if v is not None}, quote_via=quote)
         path = f"{client.project_id}/visualization-jobs" + (f"?{query}" if query else "")
         return {"id": path, "jobs": jobs, **filters, "project_id": client.project_id, "region": client.region}
 

@@ -1,7 +1,6 @@
-"""The job's fields as every surface exports them (Pulumi outputs, function results, CLI JSON),
-and its status codes: the one definition the others derive from. Standard library only, so the
-resource declares its outputs without pydantic; renaming a field breaks consumers' StackReferences.
-"""
+"""The job's fields as every surface exports them (Pulumi outputs, function results, CLI JSON), and its
+status codes: the one definition the others derive from. Standard library only, so the resource declares
+its outputs without pydantic; renaming a field breaks consumers' StackReferences."""
 
 from __future__ import annotations
 

@@ -11,11 +11,12 @@ import types
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
+from .errors import InvalidInputError, JobNotFoundError, ModelArtsError, RequestContext
 from .outputs import OUTPUT_FIELDS, OUTPUTS
 from .validation import check_one_job, check_target, parse_job_id
 
@@ -37,14 +38,21 @@ MAX_RECENT_READS = 4096
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _one_line_errors(method: _F) -> _F:
+def _one_line_errors(method: _F, *, timed: bool = False) -> _F:
     """Re-raise our errors without the client's stack, so the engine shows one clear line; any other
-    exception is a bug, told in one scrubbed line too (the SDK sends the whole traceback as it is)."""
+    exception is a bug, told in one scrubbed line too (the SDK sends the whole traceback as it is).
+    ``timed``: an RPC's requests (the IAM token or project lookup it may need, then the read) are one
+    call under one ``modelarts:timeout``, as for the client."""
 
     @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(provider: VisualizationJobProvider, *args: Any) -> Any:
         try:
-            return method(*args, **kwargs)
+            if not timed:
+                return method(provider, *args)
+            from .transport import call_deadline
+
+            with call_deadline(provider._runtime.settings.timeout, engine=True):
+                return method(provider, *args)
         except ModelArtsError as exc:
             raise exc.with_traceback(None) from None
         except Exception as exc:
@@ -55,18 +63,7 @@ def _one_line_errors(method: _F) -> _F:
 
 
 def _one_call(method: _F) -> _F:
-    """An RPC's requests (the IAM token or project lookup it may need, then the read) are one call
-    under one ``modelarts:timeout``, as for the client, and its errors one line."""
-
-    @_one_line_errors
-    @functools.wraps(method)
-    def wrapper(provider: VisualizationJobProvider, *args: Any) -> Any:
-        from .transport import call_deadline
-
-        with call_deadline(provider._runtime.settings.timeout, engine=True):
-            return method(provider, *args)
-
-    return wrapper  # type: ignore[return-value]
+    return _one_line_errors(method, timed=True)
 
 
 class _Target:
@@ -148,9 +145,6 @@ class _Runtime:
         answer to the read of it in flight (waited for no longer than this call may still take)."""
         if not reuse_recent:
             return self._fetch(target, target.key)
-        from urllib.parse import urlsplit
-
-        from .errors import RequestContext
         from .transport import held
 
         key = target.key
@@ -242,8 +236,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     @_one_call
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
-        target = self._runtime.target(news)
-        return dynamic.UpdateResult(self._runtime.read(target, reuse_recent=True))
+        return dynamic.UpdateResult(self._runtime.read(self._runtime.target(news), reuse_recent=True))
 
     @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
@@ -279,22 +272,16 @@ def _one_line_over_grpc() -> None:
         return
     if getattr(real, "one_line_errors", False):  # configured before in this process
         return
-    module: types.ModuleType = real
 
-    class OneLine(types.ModuleType):
-        one_line_errors = True
+    def format_exc(*args: Any, **kwargs: Any) -> str:
+        error = sys.exc_info()[1]
+        if isinstance(error, ModelArtsError):
+            return f"{type(error).__module__}.{type(error).__qualname__}: {error}\n"
+        return str(real.format_exc(*args, **kwargs))
 
-        def __getattr__(self, name: str) -> Any:
-            return getattr(module, name)
-
-        @staticmethod
-        def format_exc(*args: Any, **kwargs: Any) -> str:
-            error = sys.exc_info()[1]
-            if isinstance(error, ModelArtsError):
-                return f"{type(error).__module__}.{type(error).__qualname__}: {error}\n"
-            return str(module.format_exc(*args, **kwargs))
-
-    server.traceback = OneLine("traceback")  # type: ignore[union-attr]
+    one_line = types.ModuleType("traceback")
+    vars(one_line).update(vars(real), format_exc=format_exc, one_line_errors=True)
+    server.traceback = one_line  # type: ignore[union-attr]
 
 
 def _replaced(olds: Mapping[str, Any], target: _Target) -> list[str]:

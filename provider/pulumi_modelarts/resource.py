@@ -1,8 +1,7 @@
 """``VisualizationJob``: a ModelArts visualization job read into Pulumi state, data-source style.
 
 No ``from __future__ import annotations``: the SDK resolves the class's annotations on every registration
-(``pulumi._types.resource_types``); as strings they cost a ``compile()`` each, a third of a resource's cost.
-"""
+(``pulumi._types.resource_types``); as strings they cost a ``compile()`` each, a third of its cost."""
 
 import functools
 import importlib
