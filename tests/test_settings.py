@@ -194,6 +194,20 @@ def test_numbers_and_flags_in_the_forms_config_and_environment_carry(
     assert getattr(settings, field) == value and type(getattr(settings, field)) is type(value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [10**400, -(10**400), [5], {"n": 5}, True, complex(5)],
+    ids=["huge", "-huge", "list", "dict", "bool", "complex"],
+)
+@pytest.mark.parametrize("field", ["max_retries", "timeout", "connect_timeout", "read_timeout"])
+def test_numbers_passed_as_other_python_objects_are_one_line_errors(field: str, value: object) -> None:
+    """An int beyond any float, a container or a flag given in Python is refused as text would be."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(args={field: value}, environ=AKSK)
+    assert str(caught.value).startswith(f"invalid {KEYS_BY_FIELD[field].config_key}")
+    assert "\n" not in str(caught.value)
+
+
 def test_equal_settings_are_one_client_key() -> None:
     """Settings key the process-wide clients: equal sources, equal settings and hash."""
     first, second = (Settings.from_sources(environ={**AKSK, "HW_PROJECT_ID": "p1"}) for _ in range(2))

@@ -377,7 +377,7 @@ def _converted(field: str, value: Any) -> Any:
         kind, low, high = _NUMBERS[field]
         try:  # a number, or the text stack config and variables carry (" 5 ", "2.0", "1e2")
             number = math.nan if isinstance(value, bool) else float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond any float
             number = math.nan
         if kind is int and not (number.is_integer() and low <= number <= high):
             raise ValueError(f"must be a whole number from {low:g} to {high:g}")
