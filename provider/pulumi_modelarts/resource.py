@@ -196,7 +196,8 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         override is unknown (preview), so is the resource ID: nothing is read, not the configured place."""
         _check_options(opts)
         job_id: Any = pulumi.Output.from_input(id) if isinstance(id, Awaitable) else id  # read twice
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=job_id))
+        if opts is None or opts.id is None:  # an id option given too must name the same job
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=job_id))
         return VisualizationJob(
             resource_name, job_id, project_id=project_id, region=region, endpoint=endpoint, opts=opts
         )
