@@ -698,6 +698,25 @@ def test_get_with_an_id_option_too_reads_only_when_both_name_one_job(
         assert registered(run)["two"]["resource_id"] == "197"
 
 
+#: A failed read of a secret target, in the resource forms: name -> (call, what the error must not show).
+SECRET_READ_FAILURES = {
+    "resource-project": ('VisualizationJob("x", 197, project_id=secret("hiddenproject7"))', "hiddenproject7"),
+    "resource-endpoint": ('VisualizationJob("x", 197, endpoint=secret("http://127.0.0.1:9/hidden"))', ":9"),
+    "get-id": ('VisualizationJob.get("x", secret(99997))', "99997"),
+    "id-option": ('VisualizationJob("x", 99997, opts=pulumi.ResourceOptions(id=secret(99997)))', "99997"),
+}
+
+
+@pytest.mark.parametrize(("call", "hidden"), SECRET_READ_FAILURES.values(), ids=SECRET_READ_FAILURES)
+def test_a_failed_read_in_the_resource_forms_shows_no_secret_target(
+    tmp_path: Path, emulator: ModelArtsEmulator, call: str, hidden: str
+) -> None:
+    """The provider is told which targets are secret (it receives them plain), as the function forms know."""
+    run = run_resources(emulator, tmp_path, f'pulumi.export("x", {call}.job_name)\n')
+    assert run.error is not None and "[secret]" in run.error["message"], run.error
+    assert hidden not in run.error["message"] and hidden not in run.error["traceback"]
+
+
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.
 BAD_REFERENCED = {"negative": -197.0, "bool": True, "above-2**53": float(2**53 + 2)}
 BAD_IDS = ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""', "True", '"+197"', '"1_97"']

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from .errors import InvalidInputError, JobNotFoundError, ModelArtsError
+from .errors import InvalidInputError, JobNotFoundError, ModelArtsError, secret_inputs
 from .outputs import OUTPUT_FIELDS, OUTPUTS
 from .validation import check_one_job, check_target, parse_job_id
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 #: Inputs that name *which* job is read; changing any of them reads another job: replace.
 TARGET_INPUTS: tuple[str, ...] = ("job_id", "project_id", "region", "endpoint")
+#: Input (and output, for a refresh) naming the targets a program gave as secrets: the engine hands
+#: the provider plain values, and its errors show these as ``[secret]``, as the function forms' do.
+HIDDEN_TARGETS = "__secret_targets"
 #: Outputs kept in state: the exported fields plus the endpoint that was read.
 STATE_FIELDS: tuple[str, ...] = (*OUTPUT_FIELDS, "endpoint")
 #: Stored outputs whose change is drift: all but the clocks that move on their own.
@@ -56,7 +59,8 @@ def _one_line_errors(method: _F) -> _F:
 
 def _one_call(method: _F) -> _F:
     """An RPC's requests (the IAM token or project lookup it may need, then the read) are one call
-    under one ``modelarts:timeout``, as for the client, and its errors one line."""
+    under one ``modelarts:timeout``, as for the client, and its errors one line, showing the targets
+    its properties (the last argument) name as secret as ``[secret]``."""
 
     @_one_line_errors
     @functools.wraps(method)
@@ -66,7 +70,16 @@ def _one_call(method: _F) -> _F:
         with call_deadline(provider._runtime.settings.timeout, engine=True):
             return method(provider, *args)
 
-    return wrapper  # type: ignore[return-value]
+    @functools.wraps(method)
+    def hiding(provider: VisualizationJobProvider, *args: Any) -> Any:
+        names = args[-1].get(HIDDEN_TARGETS)
+        secrets = (
+            [args[-1].get(name) for name in names if name in TARGET_INPUTS] if isinstance(names, list) else []
+        )
+        with secret_inputs(*secrets):
+            return wrapper(provider, *args)
+
+    return hiding  # type: ignore[return-value]
 
 
 class _Target:
@@ -223,7 +236,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Read the job (one GET); its ID becomes the resource ID."""
         target = self._runtime.target(props)
-        return dynamic.CreateResult(str(target.job_id), self._runtime.read(target, reuse_recent=True))
+        outputs = _marked(props, self._runtime.read(target, reuse_recent=True))
+        return dynamic.CreateResult(str(target.job_id), outputs)
 
     @_one_call
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
@@ -243,7 +257,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
         target = self._runtime.target(news)
-        return dynamic.UpdateResult(self._runtime.read(target, reuse_recent=True))
+        return dynamic.UpdateResult(_marked(news, self._runtime.read(target, reuse_recent=True)))
 
     @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
@@ -263,7 +277,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
             if from_state:
                 return dynamic.ReadResult("", {})  # gone: refresh drops it from state
             raise
-        return dynamic.ReadResult(str(target.job_id), outputs)
+        return dynamic.ReadResult(str(target.job_id), _marked(props, outputs))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Deliberately nothing: a data source never deletes the job it reads."""
@@ -295,6 +309,13 @@ def _one_line_over_grpc() -> None:
             return str(module.format_exc(*args, **kwargs))
 
     server.traceback = OneLine("traceback")  # type: ignore[union-attr]
+
+
+def _marked(props: Mapping[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    """``outputs`` naming the secret targets ``props`` name, for a refresh's read of them."""
+    return (
+        outputs if props.get(HIDDEN_TARGETS) is None else {**outputs, HIDDEN_TARGETS: props[HIDDEN_TARGETS]}
+    )
 
 
 def _replaced(olds: Mapping[str, Any], target: _Target) -> list[str]:
