@@ -691,7 +691,9 @@ def test_get_with_an_id_option_too_reads_only_when_both_name_one_job(
     run = run_resources(emulator, tmp_path, body)
     if refused:
         assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"]), run.error
-        assert run.error["message"].startswith("job_id 197 and resource ID 212 name two jobs. Give the ID once")
+        assert run.error["message"].startswith(
+            "job_id 197 and resource ID 212 name two jobs. Give the ID once"
+        )
         assert modelarts_requests(emulator) == []
     else:
         assert succeeded(run).value("name") == "apiTest-11"
