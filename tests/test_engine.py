@@ -19,7 +19,7 @@ from pulumi.output import Unknown
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import ModelArtsError
 from pulumi_modelarts.outputs import OUTPUTS
-from pulumi_modelarts.provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
+from pulumi_modelarts.provider import HIDDEN_TARGETS, STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
 from tests import harness
 from tests.checks import CANARY, SECRET_CONFIG_KEYS, WRONG_PASSWORD, Held, LeakScanner, mismatches, outputs_of
 from tests.harness import Engine, ProviderCallError, ProviderServer, serialized_provider, urn_for
@@ -1029,3 +1029,23 @@ def test_every_error_over_grpc_is_its_one_line_without_a_traceback(refresher: An
             unconfigured.create(urn_for("job"), inputs)
         assert caught.value.details.startswith("pulumi_modelarts.errors.ConfigurationError: no ModelArts")
         assert caught.value.details.count("\n") == 1 and unconfigured.output["stderr"] == []
+
+
+@pytest.mark.parametrize("operation", ["up", "refresh"])
+def test_targets_the_program_gave_as_secrets_are_secret_in_the_providers_errors(
+    engine: Engine, emulator: ModelArtsEmulator, operation: str
+) -> None:
+    """The engine hands the provider plain values; the names of the secret ones come with them (and
+    are stored with the outputs for a refresh), so a failed read shows those as ``[secret]``."""
+    seen = []
+    for names in (["project_id"], None):  # then, as control, not secret: named as given
+        given = {"project_id": "hiddenproject7", HIDDEN_TARGETS: names}
+        if operation == "up":
+            result = engine.up({"board": job(197, **given)})
+        else:
+            put_in_state(engine, emulator, "board", 197)[1].update(given)
+            result = engine.refresh()
+        seen.append(str(result.error))
+    assert "hiddenproject7" not in seen[0] and "project [secret]" in seen[0], seen[0]
+    assert "project hiddenproject7" in seen[1], seen[1]
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2

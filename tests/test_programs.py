@@ -682,6 +682,43 @@ def test_an_id_option_naming_another_job_fails_the_program_in_one_line_showing_n
     assert "\n" not in run.error["message"] and modelarts_requests(emulator) == []
 
 
+@pytest.mark.parametrize(("id_", "refused"), [("212", True), ("197.0", False), ('"0197"', False)])
+def test_get_with_an_id_option_too_reads_only_when_both_name_one_job(
+    tmp_path: Path, emulator: ModelArtsEmulator, id_: str, refused: bool
+) -> None:
+    """``.get``'s own ID does not silently replace an ``id`` option naming another job."""
+    body = f'pulumi.export("name", VisualizationJob.get("two", 197, pulumi.ResourceOptions(id={id_})).job_name)\n'
+    run = run_resources(emulator, tmp_path, body)
+    if refused:
+        assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"]), run.error
+        assert run.error["message"].startswith(
+            "job_id 197 and resource ID 212 name two jobs. Give the ID once"
+        )
+        assert modelarts_requests(emulator) == []
+    else:
+        assert succeeded(run).value("name") == "apiTest-11"
+        assert registered(run)["two"]["resource_id"] == "197"
+
+
+#: A failed read of a secret target, in the resource forms: name -> (call, what the error must not show).
+SECRET_READ_FAILURES = {
+    "resource-project": ('VisualizationJob("x", 197, project_id=secret("hiddenproject7"))', "hiddenproject7"),
+    "resource-endpoint": ('VisualizationJob("x", 197, endpoint=secret("http://127.0.0.1:9/hidden"))', ":9"),
+    "get-id": ('VisualizationJob.get("x", secret(99997))', "99997"),
+    "id-option": ('VisualizationJob("x", 99997, opts=pulumi.ResourceOptions(id=secret(99997)))', "99997"),
+}
+
+
+@pytest.mark.parametrize(("call", "hidden"), SECRET_READ_FAILURES.values(), ids=SECRET_READ_FAILURES)
+def test_a_failed_read_in_the_resource_forms_shows_no_secret_target(
+    tmp_path: Path, emulator: ModelArtsEmulator, call: str, hidden: str
+) -> None:
+    """The provider is told which targets are secret (it receives them plain), as the function forms know."""
+    run = run_resources(emulator, tmp_path, f'pulumi.export("x", {call}.job_name)\n')
+    assert run.error is not None and "[secret]" in run.error["message"], run.error
+    assert hidden not in run.error["message"] and hidden not in run.error["traceback"]
+
+
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.
 BAD_REFERENCED = {"negative": -197.0, "bool": True, "above-2**53": float(2**53 + 2)}
 BAD_IDS = ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""', "True", '"+197"', '"1_97"']

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from .errors import InvalidInputError, JobNotFoundError, ModelArtsError, RequestContext
+from .errors import InvalidInputError, JobNotFoundError, ModelArtsError, RequestContext, secret_inputs
 from .outputs import OUTPUT_FIELDS, OUTPUTS
 from .validation import check_one_job, check_target, parse_job_id
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 #: Inputs that name *which* job is read; changing any of them reads another job: replace.
 TARGET_INPUTS: tuple[str, ...] = ("job_id", "project_id", "region", "endpoint")
+#: Input (and output, for a refresh) naming the targets a program gave as secrets: the engine hands
+#: the provider plain values, and its errors show these as ``[secret]``, as the function forms' do.
+HIDDEN_TARGETS = "__secret_targets"
 #: Outputs kept in state: the exported fields plus the endpoint that was read.
 STATE_FIELDS: tuple[str, ...] = (*OUTPUT_FIELDS, "endpoint")
 #: Stored outputs whose change is drift: all but the clocks that move on their own.
@@ -41,23 +44,26 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def _one_line_errors(method: _F, *, timed: bool = False) -> _F:
     """Re-raise our errors without the client's stack, so the engine shows one clear line; any other
     exception is a bug, told in one scrubbed line too (the SDK sends the whole traceback as it is).
+    Targets the properties (the last argument) name as secret show as ``[secret]`` in them.
     ``timed``: an RPC's requests (the IAM token or project lookup it may need, then the read) are one
     call under one ``modelarts:timeout``, as for the client."""
 
     @functools.wraps(method)
     def wrapper(provider: VisualizationJobProvider, *args: Any) -> Any:
-        try:
-            if not timed:
-                return method(provider, *args)
-            from .transport import call_deadline
+        with secret_inputs(*_hidden_targets(args[-1])):
+            try:
+                if not timed:
+                    return method(provider, *args)
+                from .transport import call_deadline
 
-            with call_deadline(provider._runtime.settings.timeout, engine=True):
-                return method(provider, *args)
-        except ModelArtsError as exc:
-            raise exc.with_traceback(None) from None
-        except Exception as exc:
-            bug = f"unexpected {type(exc).__name__} ({exc})"
-            raise ModelArtsError(bug, hint="This is a bug in pulumi-modelarts: please report it") from None
+                with call_deadline(provider._runtime.settings.timeout, engine=True):
+                    return method(provider, *args)
+            except ModelArtsError as exc:
+                raise exc.with_traceback(None) from None
+            except Exception as exc:
+                bug = f"unexpected {type(exc).__name__} ({exc})"
+                hint = "This is a bug in pulumi-modelarts: please report it"
+                raise ModelArtsError(bug, hint=hint) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -217,7 +223,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Read the job (one GET); its ID becomes the resource ID."""
         target = self._runtime.target(props)
-        return dynamic.CreateResult(str(target.job_id), self._runtime.read(target, reuse_recent=True))
+        outputs = _marked(props, self._runtime.read(target, reuse_recent=True))
+        return dynamic.CreateResult(str(target.job_id), outputs)
 
     @_one_call
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
@@ -236,7 +243,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     @_one_call
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """The full, freshly read output set (never empty, unlike the SDK default)."""
-        return dynamic.UpdateResult(self._runtime.read(self._runtime.target(news), reuse_recent=True))
+        target = self._runtime.target(news)
+        return dynamic.UpdateResult(_marked(news, self._runtime.read(target, reuse_recent=True)))
 
     @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
@@ -256,7 +264,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
             if from_state:
                 return dynamic.ReadResult("", {})  # gone: refresh drops it from state
             raise
-        return dynamic.ReadResult(str(target.job_id), outputs)
+        return dynamic.ReadResult(str(target.job_id), _marked(props, outputs))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Deliberately nothing: a data source never deletes the job it reads."""
@@ -282,6 +290,19 @@ def _one_line_over_grpc() -> None:
     one_line = types.ModuleType("traceback")
     vars(one_line).update(vars(real), format_exc=format_exc, one_line_errors=True)
     server.traceback = one_line  # type: ignore[union-attr]
+
+
+def _hidden_targets(props: Mapping[str, Any]) -> list[Any]:
+    """The values of the targets ``props`` name as secret (``HIDDEN_TARGETS``)."""
+    names = props.get(HIDDEN_TARGETS)
+    return [props.get(name) for name in names if name in TARGET_INPUTS] if isinstance(names, list) else []
+
+
+def _marked(props: Mapping[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    """``outputs`` naming the secret targets ``props`` name, for a refresh's read of them."""
+    return (
+        outputs if props.get(HIDDEN_TARGETS) is None else {**outputs, HIDDEN_TARGETS: props[HIDDEN_TARGETS]}
+    )
 
 
 def _replaced(olds: Mapping[str, Any], target: _Target) -> list[str]:

@@ -15,7 +15,7 @@ import pulumi.dynamic
 from pulumi.dynamic.dynamic import serialize_provider
 
 from .errors import InvalidInputError, as_run_errors, secret_inputs
-from .provider import STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
+from .provider import HIDDEN_TARGETS, STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
 from .validation import check_one_job, check_target
 
 _PICKLE_LOCK = threading.Lock()
@@ -46,12 +46,14 @@ def _serialized_provider() -> str:
 
 def _secret_outputs_when_secret(
     targets: dict[str, Any], opts: pulumi.ResourceOptions | None
-) -> tuple[Any, pulumi.ResourceOptions | None]:
-    """``job_id`` to register, and options listing every output as secret when any input is (the
-    engine follows only inputs of the same name). The SDK reads ``additional_secret_outputs`` after
-    serializing the inputs, so the returned ``job_id`` resolves once the list is complete."""
+) -> tuple[Any, pulumi.ResourceOptions | None, Any]:
+    """``job_id`` to register, options listing every output as secret when any input is (the
+    engine follows only inputs of the same name), and the names of the secret targets (None when
+    none is), which the provider's errors show as ``[secret]``. The SDK reads
+    ``additional_secret_outputs`` after serializing the inputs, so the returned ``job_id`` resolves
+    once the list is complete."""
     if not any(isinstance(value, pulumi.Output) for value in targets.values()):
-        return targets["job_id"], opts
+        return targets["job_id"], opts, None
     merged = pulumi.ResourceOptions.merge(opts, None)
     secret_outputs = merged.additional_secret_outputs = list(merged.additional_secret_outputs or [])
     job_id = pulumi.Output.from_input(targets["job_id"])
@@ -62,8 +64,19 @@ def _secret_outputs_when_secret(
             secret_outputs.extend(name for name in STATE_FIELDS if name not in secret_outputs)
         return await job_id.is_secret()
 
+    async def secret_names() -> list[str] | None:
+        secret = [
+            key
+            for key, value in targets.items()
+            if isinstance(value, pulumi.Output) and await value.is_secret()
+        ]
+        names = [key for key in TARGET_INPUTS if key in secret or (key == "job_id" and "id" in secret)]
+        return names or None
+
     value = job_id.future(with_unknowns=True)
-    return pulumi.Output(job_id.resources(), value, job_id.is_known(), is_secret()), merged
+    names: Any = secret_names()  # from_input's overloads do not type an awaitable
+    job_id_output = pulumi.Output(job_id.resources(), value, job_id.is_known(), is_secret())
+    return job_id_output, merged, pulumi.Output.from_input(names)
 
 
 def _check_options(opts: Any) -> None:
@@ -162,7 +175,7 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
                 with as_run_errors():  # both known: refused at once, as other known bad inputs are
                     check_one_job(named, read_id)
             read_id = _checked_output("job_id", pulumi.Output.from_input(read_id))
-        job_id, opts = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
+        job_id, opts, secret_targets = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
         if read_id is not None:
             # Read without Check: the SDK's server reads the configured place for an unknown
             # override, so the ID stays unknown (nothing read) until every target is known. It
@@ -176,6 +189,8 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         # What ``dynamic.Resource.__init__`` registers (``__provider`` not secret, as
         # ``serialize_as_secret_always`` is False), without serializing the provider every time.
         props = {**dict.fromkeys(STATE_FIELDS), **targets, "job_id": job_id}
+        if secret_targets is not None:
+            props[HIDDEN_TARGETS] = secret_targets
         props["__provider"] = _serialized_provider()
         pulumi.CustomResource.__init__(
             self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
@@ -195,7 +210,8 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         override is unknown (preview), so is the resource ID: nothing is read, not the configured place."""
         _check_options(opts)
         job_id: Any = pulumi.Output.from_input(id) if isinstance(id, Awaitable) else id  # read twice
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=job_id))
+        if opts is None or opts.id is None:  # an id option given too must name the same job
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=job_id))
         return VisualizationJob(
             resource_name, job_id, project_id=project_id, region=region, endpoint=endpoint, opts=opts
         )
