@@ -786,15 +786,19 @@ def test_merge_keys_and_a_kubernetes_secret_mount_are_read(tmp_path: Path) -> No
     assert (settings.region, value_of(settings, "access_key")) == ("eu-de", "AK-1")
 
 
-@pytest.mark.parametrize("name", ["c\n", "c\r\n", " c", "c\x1b[31m", "\ufeffc", "c\u2028"])
+@pytest.mark.parametrize("name", ["c\n", "c\r\n", " c", "c\x1b[31m", "\ufeffc", "c\u2028", "c\x00c"])
 @pytest.mark.parametrize("source", ["OS_CLOUD", "modelarts:cloudName"])
-def test_a_cloud_name_with_invisible_characters_is_shown_escaped(
+def test_a_cloud_name_loses_its_padding_and_one_with_invisible_characters_inside_is_shown_escaped(
     name: str, source: str, tmp_path: Path
 ) -> None:
-    """``c`` and a line break from a Secret file is not ``c``: the line shows the characters."""
+    """``c`` and a line break from a Secret file is ``c``, as a credential from there is; a character
+    inside the name is part of it, and the line shows it."""
     environ = cloud_files(write(tmp_path / "clouds.yaml", "clouds: {c: {auth: {ak: a, sk: b}}}"))
     config = {source: name} if source.startswith("modelarts:") else {}
     environ |= {} if config else {"OS_CLOUD": name}
+    if name.strip("\ufeff\u2028 \r\n") == "c":
+        assert value_of(Settings.from_sources(stack_config=config, environ=environ), "access_key") == "a"
+        return
     with pytest.raises(ConfigurationError, match="is not defined") as caught:
         Settings.from_sources(stack_config=config, environ=environ)
     assert repr(name) in str(caught.value)
@@ -926,3 +930,60 @@ def test_the_endpoints_map_of_the_terraform_providers_sets_the_modelarts_endpoin
         Settings.from_sources(stack_config={"modelarts:endpoints": "[1]"}, environ=AKSK)
     with pytest.raises(ConfigurationError, match=r"modelarts:endpoints\.modelarts must use https://"):
         Settings.from_sources(stack_config={"modelarts:endpoints": '{"modelarts": "http://x.example"}'})
+
+
+#: What a Kubernetes Secret or ConfigMap made from a file, or an editor, leaves around a value.
+PADDINGS = ["\n", "\r\n", "\ufeff", " \t"]
+#: Settings besides the credentials, with a value each and how the resolved settings show it.
+PADDED_SETTINGS = {
+    "HW_REGION_NAME": ("eu-nl", "region", "eu-nl"),
+    "MODELARTS_TIMEOUT": ("30", "timeout", "30.0"),
+    "HW_MAX_RETRIES": ("2", "max_retries", "2"),
+    "HW_INSECURE": ("true", "insecure", "True"),
+    "HW_CACERT_FILE": (certifi.where(), "ca_cert_file", certifi.where()),
+    "HTTPS_PROXY": ("proxy.example:3128", "https_proxy", "http://proxy.example:3128"),
+    "NO_PROXY": ("127.0.0.1", "no_proxy", "127.0.0.1"),
+}
+
+
+@pytest.mark.parametrize("padding", PADDINGS, ids=repr)
+@pytest.mark.parametrize("variable", PADDED_SETTINGS)
+def test_every_setting_but_a_url_loses_the_padding_files_and_shells_add(variable: str, padding: str) -> None:
+    """As credentials do: a region, number, flag, path or proxy from a Secret file is the value in it."""
+    value, field, shown = PADDED_SETTINGS[variable]
+    environ = AKSK | {variable: value + padding}
+    environ |= {"HW_CACERT_FILE": certifi.where()} if variable == "HW_INSECURE" else {}
+    assert value_of(Settings.from_sources(environ=environ), field) == shown
+    leading = Settings.from_sources(environ=AKSK | {variable: padding[::-1] + value})
+    assert value_of(leading, field) == shown
+
+
+@pytest.mark.parametrize("padding", PADDINGS, ids=repr)
+def test_the_files_naming_clouds_yaml_lose_their_padding(padding: str, tmp_path: Path) -> None:
+    environ = cloud_files(write(tmp_path / "clouds.yaml", "clouds: {c: {auth: {ak: a, sk: b}}}"))
+    environ = {name: value + padding for name, value in environ.items()}
+    assert value_of(Settings.from_sources(environ=environ), "access_key") == "a"
+
+
+@pytest.mark.parametrize("padding", PADDINGS, ids=repr)
+@pytest.mark.parametrize("key", ENDPOINT_KEYS)
+def test_a_url_with_padding_is_refused_saying_so_without_repeating_it(key: str, padding: str) -> None:
+    """An endpoint, authUrl or cloud is used as given: the line says what is around it (a BOM after
+    the port is no "port that is not a number")."""
+    value = "s3cr3t-host.example.com" if key == "cloud" else "https://s3cr3t-host.example.com:8443"
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(stack_config={ENDPOINT_KEYS[key]: value + padding}, environ=AKSK)
+    assert "around it" in str(caught.value) and key in str(caught.value) and "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize("no_proxy", ["10.0.0.1\n127.0.0.1\n", "10.0.0.1 127.0.0.1", "\ufeff127.0.0.1"])
+def test_no_proxy_entries_may_be_one_a_line(no_proxy: str) -> None:
+    """A list kept in a ConfigMap file, one host a line, or space-separated as curl takes it."""
+    environ = AKSK | {"HTTP_PROXY": "http://proxy.example:3128", "NO_PROXY": no_proxy}
+    assert Settings.from_sources(environ=environ).proxy_for("http://127.0.0.1:9") is None
+
+
+@pytest.mark.parametrize("yaml", ["clouds:\n  c:\n\tauth: {ak: a}\n", "clouds:\n  c:\n    region_name:\teu-de\n"])
+def test_a_tab_yaml_refuses_is_hinted(yaml: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"at line 3\. .*with spaces, not tabs$"):
+        Settings.from_sources(environ=cloud_files(write(tmp_path / "clouds.yaml", yaml)))

@@ -92,6 +92,8 @@ _READ_KEYS = frozenset({"clouds", "auth", "verify"}).union(*CLOUDS_YAML_KEYS.val
 _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may carry a password
 #: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
+#: Settings used exactly as given (README): a URL or domain with padding is refused, not cleaned.
+_NEVER_CLEANED = frozenset({"endpoint", "auth_url", "cloud"})
 _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 #: Unicode's classes of C0/C1 controls, invisible format marks (zero-width, bidirectional, soft
 #: hyphen, tags), lone surrogates, and line and paragraph separators.
@@ -196,7 +198,7 @@ class Settings:
         if _present(endpoints := config.get(ENDPOINTS_KEY)):  # after modelarts:endpoint, before variables
             sources["endpoint"].insert(2, (_endpoint_in_map(endpoints), f"{ENDPOINTS_KEY}.modelarts", 1))
         if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
-            for field, (value, origin) in _cloud_entry(str(cloud_name), env).items():  # what no other sets
+            for field, (value, origin) in _cloud_entry(_PADDING.sub("", str(cloud_name)), env).items():  # what no other sets
                 sources[field].append((value, origin, 3))
         for kinds in ALTERNATIVES:  # the highest source setting one kind of a group picks the kinds used
             ranks = [
@@ -373,10 +375,15 @@ def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
 
 def _converted(field: str, value: Any) -> Any:
     """One setting's value as :class:`Settings` holds it; ValueError says what is wrong with it."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if isinstance(text, str) and (cleaned := _PADDING.sub("", text)) != text:  # what files and shells add
+        if field in _NEVER_CLEANED:
+            raise ValueError("has whitespace, a line break or an invisible mark around it; set it without")
+        text = cleaned
     if field in _NUMBERS:
         kind, low, high = _NUMBERS[field]
         try:  # a number, or the text stack config and variables carry (" 5 ", "2.0", "1e2")
-            number = math.nan if isinstance(value, bool) else float(value)
+            number = math.nan if isinstance(text, bool) else float(text)
         except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond any float
             number = math.nan
         if kind is int and not (number.is_integer() and low <= number <= high):
@@ -385,15 +392,12 @@ def _converted(field: str, value: Any) -> Any:
             raise ValueError(f"must be a number of seconds above {low:g} and at most {high:g}")
         return kind(number)
     if field == "insecure":
-        flag = value if isinstance(value, bool) else _FLAGS.get(str(value).strip().lower())
+        flag = text if isinstance(text, bool) else _FLAGS.get(str(text).lower())
         if flag is None:
             raise ValueError("must be true or false")
         return flag
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
     if not isinstance(text, str):
         raise ValueError(f"must be text (quoted, in YAML), got {type(text).__name__}")
-    if field in CREDENTIAL_FIELDS or field in ("project_id", "project_name"):  # from Secrets too
-        text = _PADDING.sub("", text)  # what files and shells add around a value
     if field in CREDENTIAL_FIELDS:
         if re.search("[\ud800-\udfff]", text):  # os.environ's escapes of bytes that are not UTF-8
             raise ValueError(
@@ -408,7 +412,7 @@ def _converted(field: str, value: Any) -> Any:
         if field in HEADER_FIELDS and not text.isascii():
             raise ValueError("must be ASCII, since it is sent in an HTTP header")
     elif field in _PROXY_URLS:  # checked where it is used (Settings.validated)
-        text = text.strip() if "://" in text else f"http://{text.strip()}"  # host:port, as curl reads it
+        text = text if "://" in text else f"http://{text}"  # host:port, as curl reads it
     elif field == "ca_cert_file":  # "~/ca.pem" as a shell and Terraform read it
         text = os.path.expanduser(text)
     return SecretStr(text) if field in SECRET_FIELDS or field in _PROXY_URLS else text
@@ -452,7 +456,7 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
     import ipaddress
 
     host = host.strip("[]").lower().rstrip(".")
-    for entry in (item.strip().lower() for item in no_proxy.split(",")):
+    for entry in re.split(r"[,\s]+", _PADDING.sub("", no_proxy).lower()):  # one entry a line too
         if entry.startswith("["):
             entry = entry[1:].partition("]")[0]
         elif entry.count(":") == 1:
@@ -494,7 +498,7 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, tuple[Any, 
 
 def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) -> Path | None:
     """The file ``named`` by its variable, or the first found where openstacksdk looks for it."""
-    if named:
+    if named and (named := _PADDING.sub("", named)):
         return Path(named)
     # Not Path.home(): it raises for a user without a home (no HOME, no passwd entry: a container's UID).
     home = Path(environ.get("HOME") or os.path.expanduser("~"), ".config")
@@ -521,7 +525,9 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
         document = document or {}
     except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:  # a YAML error quotes the file
         marks = "Write it as YAML in UTF-8, a value beginning with * & ! @ % or ` in quotes"
-        hint = marks if isinstance(exc, yaml.YAMLError) else None
+        hint = None
+        if isinstance(exc, yaml.YAMLError):  # PyYAML (openstacksdk's too) refuses most tabs
+            hint = marks + ("; indent and separate with spaces, not tabs" if b"\t" in data else "")
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
         why = "nested too deeply" if isinstance(exc, RecursionError) else why
         mark = getattr(exc, "problem_mark", None)  # a YAML error's problem may quote a value: its line only
