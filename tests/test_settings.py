@@ -983,7 +983,9 @@ def test_no_proxy_entries_may_be_one_a_line(no_proxy: str) -> None:
     assert Settings.from_sources(environ=environ).proxy_for("http://127.0.0.1:9") is None
 
 
-@pytest.mark.parametrize("yaml", ["clouds:\n  c:\n\tauth: {ak: a}\n", "clouds:\n  c:\n    region_name:\teu-de\n"])
+@pytest.mark.parametrize(
+    "yaml", ["clouds:\n  c:\n\tauth: {ak: a}\n", "clouds:\n  c:\n    region_name:\teu-de\n"]
+)
 def test_a_tab_yaml_refuses_is_hinted(yaml: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"at line 3\. .*with spaces, not tabs$"):
         Settings.from_sources(environ=cloud_files(write(tmp_path / "clouds.yaml", yaml)))

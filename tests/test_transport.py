@@ -638,7 +638,7 @@ def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, us
 
     def echo(head: bytes) -> list[bytes]:
         basic = header(head, "Proxy-Authorization")
-        return [reply(407, f"denied {basic}") if place == "body" else reply(407, X_Request_Id=basic)]
+        return [reply(403, f"denied {basic}") if place == "body" else reply(403, X_Request_Id=basic)]
 
     with RawServer(echo) as proxy:
         environ = {"HTTP_PROXY": f"http://{userinfo}@{proxy.url.removeprefix('http://')}"}
@@ -662,6 +662,40 @@ def test_a_proxy_echoing_its_basic_credentials_in_its_status_line_does_not_log_t
         _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=1)
     basic, text = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic "), str(records)
     assert "Retrying" in text and basic[:12] not in text + str(error)
+
+
+#: A proxy's refusal: (its status, what the message says, what it says to do).
+PROXY_REFUSALS = {
+    "407": (
+        407,
+        "the proxy 127.0.0.1 asks for credentials (HTTP 407)",
+        "user name and password in HTTPS_PROXY",
+    ),
+    "403": (403, "the proxy 127.0.0.1 did not open a tunnel (HTTP 403)", "NO_PROXY"),
+    "502": (502, "the proxy 127.0.0.1 did not open a tunnel (HTTP 502)", "NO_PROXY"),
+}
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])  # a request in absolute form; a CONNECT tunnel
+@pytest.mark.parametrize(("status", "said", "todo"), PROXY_REFUSALS.values(), ids=PROXY_REFUSALS)
+def test_a_proxy_refusing_is_named_with_its_status_and_not_its_credentials(
+    scheme: str, status: int, said: str, todo: str
+) -> None:
+    """Not an endpoint answering "with a non-API body": the proxy, by its status only (its reason,
+    body and Proxy-Authenticate echo the credentials); a forwarded 403 or 502 may be the endpoint's."""
+
+    def refuse(head: bytes) -> list[bytes]:
+        basic = header(head, "Proxy-Authorization")
+        return [reply(status, f"denied {basic}", Proxy_Authenticate=f'Basic realm="{basic}"')]
+
+    with RawServer(refuse) as proxy:
+        environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=0)
+    basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
+    assert basic[:12] not in str(error) + repr(error) and PROXY_PASSWORD not in str(error)
+    assert "builder" not in str(error) and "\n" not in str(error)
+    if scheme == "https" or status == 407:
+        assert isinstance(error, ServiceError) and said in str(error) and todo in str(error)
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials() -> None:

@@ -198,7 +198,8 @@ class Settings:
         if _present(endpoints := config.get(ENDPOINTS_KEY)):  # after modelarts:endpoint, before variables
             sources["endpoint"].insert(2, (_endpoint_in_map(endpoints), f"{ENDPOINTS_KEY}.modelarts", 1))
         if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
-            for field, (value, origin) in _cloud_entry(_PADDING.sub("", str(cloud_name)), env).items():  # what no other sets
+            cloud_name = _PADDING.sub("", str(cloud_name))  # as Settings holds it
+            for field, (value, origin) in _cloud_entry(cloud_name, env).items():  # what no other sets
                 sources[field].append((value, origin, 3))
         for kinds in ALTERNATIVES:  # the highest source setting one kind of a group picks the kinds used
             ranks = [

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import socket
 import ssl
 import threading
@@ -539,6 +540,9 @@ class Transport:
                 raise
             _WATCHDOG.release(budget)
             response.raw.release_conn()  # body fully read: the connection goes back to the pool
+            if response.status_code == 407 and proxies:  # only a proxy asks for this: never ModelArts
+                summary, hint = _proxy_refused(407, urlsplit(next(iter(proxies.values()))).hostname or "")
+                raise context.error(ServiceError, summary, status=407, hint=hint)
             return HttpResponse(response.status_code, response.headers, body, budget.retries - first + 1)
 
 
@@ -616,6 +620,17 @@ def _inflate(chunks: Iterator[bytes], encoding: str) -> bytes | None:
     return b"".join(parts)
 
 
+def _proxy_refused(status: int, proxy: str) -> tuple[str, str]:
+    """What a proxy's refusal (a CONNECT answered, or a request forwarded, with an error) says."""
+    if status == 407:
+        hint = (
+            "Set the proxy's user name and password in HTTPS_PROXY / HTTP_PROXY as http://user:pw@host:port"
+        )
+        return f"the proxy {proxy} asks for credentials (HTTP 407)", hint + " (percent-encode '@' and ':')"
+    hint = "Check modelarts:endpoint / authUrl and that the proxy may reach them (else list them in NO_PROXY)"
+    return f"the proxy {proxy} did not open a tunnel (HTTP {status})", hint
+
+
 def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[str, str]) -> tuple[str, str]:
     """One clause saying what went wrong, and what to do about it; nothing from the URLs' userinfo."""
     inner = exc.args[0] if exc.args else None  # requests wraps urllib3's MaxRetryError
@@ -625,6 +640,9 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
     through = f" or the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY), which may have answered" if proxies else ""
     if isinstance(exc, ProxyError):
+        # Its status code only: the reason phrase is the proxy's text, which may echo its credentials.
+        if status := re.search(r"Tunnel connection failed: (\d{3})", str(exc)):
+            return _proxy_refused(int(status[1]), proxy)
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
