@@ -313,7 +313,6 @@ FOREIGN_NOT_FOUNDS: dict[str, tuple[int, bytes | dict[str, Any], str]] = {
 
 ISSUED_TOKEN = "MIIechoTOKEN-" + "Qz7x" * 24
 PASSWORD = 'pa"ss\\w\u00f6rd/with+sp ace&more=9e107d9d37'
-ODD_PASSWORD = "odd-pw-1a2b3c4d5e6f7081"
 
 
 def every_character(secret: str, template: str) -> str:

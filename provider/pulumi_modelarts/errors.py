@@ -114,7 +114,7 @@ def _matcher(forms: set[str], *, whole: bool = False) -> Matcher:
     whole form, for ``whole``)."""
     table: dict[str, list[tuple[str, int]]] = {}
     for form in forms:
-        half = len(form) // 2  # either half of one split in two
+        half = -(-len(form) // 2)
         partial = min(len(form), max(MIN_SECRET_PREFIX, min(half, ENOUGH_SECRET_PREFIX)))
         table.setdefault(form[:MIN_SECRET_PREFIX], []).append((form, len(form) if whole else partial))
     return re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True)))), table
