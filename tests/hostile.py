@@ -4,6 +4,7 @@ bombs, other jobs in disguise, non-finite numbers, foreign "not found"s and echo
 
 from __future__ import annotations
 
+import base64
 import codecs
 import contextlib
 import functools
@@ -324,10 +325,15 @@ def every_character(secret: str, template: str) -> str:
 PER_CHARACTER = ("\\u{:04x}", "\\u{:04X}", "%{:02x}", "%{:02X}", "&#{};")
 
 
+def b64(text: str, alphabet: str = "+/") -> str:
+    return base64.b64encode(text.encode(), altchars=alphabet.encode()).decode()
+
+
 def echoed_forms(secret: str) -> set[str]:
     """How a server may quote a value: raw, JSON-escaped (once or twice), URL-encoded,
-    HTML-escaped, or every character escaped."""
+    HTML-escaped, in base64, or every character escaped."""
     forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret)}
+    forms |= {b64(secret), b64(secret, "-_")}
     forms |= {json.dumps(json.dumps(secret))[1:-1], *(every_character(secret, t) for t in PER_CHARACTER)}
     forms.add(" ".join("".join(secret.split())))  # UTF-16 read as UTF-8 and made one line
     for ensure_ascii in (True, False):
@@ -404,6 +410,13 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
         f"non-API body, {encoding}": lambda s, encoding=encoding: _page_in(encoding, s)
         for encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be")
     },
+    "error_message, base64": lambda s: _error(400, f"bad {b64(s)}"),
+    "X-Request-Id header, URL-safe base64": lambda s: _error(
+        400, "bad", X_Request_Id=b64(s, "-_").rstrip("=")
+    ),
+    "non-API body, Basic base64(user:secret)": lambda s: _page(
+        f"Authorization: Basic {b64('echo-user:' + s)}"
+    ),
     "error JSON in UTF-16": lambda s: reply(
         400, json.dumps({"error_code": "X.1", "error_message": s}).encode("utf-16")
     ),
@@ -430,6 +443,7 @@ LEGACY_ECHOES: dict[str, Callable[[str], bytes]] = {
     "Location header, UTF-8 bytes": lambda s: reply(302, Location=LOGIN + _as_header(s)),
     "Retry-After header, UTF-8 bytes": lambda s: _error(429, "slow", "APIG.0308", Retry_After=_as_header(s)),
     "error_message, decomposed (NFD)": lambda s: _error(400, unicodedata.normalize("NFD", s)),
+    "error_message, upper case": lambda s: _error(400, s.upper()),
 }
 
 

@@ -457,6 +457,16 @@ def test_secrets_never_printed(in_env: ModelArtsEmulator, monkeypatch: Any, leak
         leaks.scan("cli", out + err)
 
 
+@pytest.mark.parametrize("argv", [["get", "197", "--format", "{}"], ["{}"], ["get", "197", "--sk", "{}"]])
+def test_a_usage_error_quoting_a_credential_of_the_environment_scrubs_it(
+    in_env: ModelArtsEmulator, argv: list[str]
+) -> None:
+    """argparse quotes what was typed before any setting is read: ``"$HW_SECRET_KEY"`` pasted
+    where an option's value belongs came back whole."""
+    code, out, err = invoke(*(arg.format(CANARY_SECRETS[1]) for arg in argv))
+    assert (code, out) == (2, "") and one_line_error(err, "***") and CANARY_SECRETS[1][:12] not in err
+
+
 @pytest.mark.parametrize(
     ("options", "looked_up"),
     [

@@ -220,7 +220,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
         out.write(shown.getvalue())
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except UsageError as exc:
-        return _say(err, f"error: {exc}", EXIT_USAGE)
+        return _say(err, f"error: {_without_credentials(str(exc))}", EXIT_USAGE)
     except KeyboardInterrupt:
         return _say(err, "interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:
@@ -232,6 +232,17 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
             return _say(err, f"error: {exc}", exc.exit_code, debug)
         bug = f"this is a bug in {PROG}: please report it with the output of --debug"
         return _say(err, f"error: unexpected {type(exc).__name__}; {bug}", EXIT_INTERNAL, debug)
+
+
+def _without_credentials(text: str) -> str:
+    """A usage error quotes what was typed, before any setting is read: a credential of the
+    environment typed by mistake (``get "$HW_SECRET_KEY"``) is scrubbed there as in every error."""
+    from .errors import register_secrets
+    from .settings import SETTING_KEYS
+
+    names = (name for key in SETTING_KEYS if key.secret for name in key.env)
+    register_secrets(*(os.environ.get(name, "").strip() for name in names))
+    return redact(text)
 
 
 def _cannot_write(exc: OSError, err: TextIO) -> int:

@@ -3,6 +3,7 @@ error code, request ID) and what to do; never credentials: every error is scrubb
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -37,15 +38,40 @@ _DECODINGS = 2
 
 
 def _forms(secret: str) -> set[str]:
-    """What an echo of ``secret`` decodes to: itself, '+' for each space, or JSON-escaped (when
-    the secret holds text that looks like an escape and the server escaped only some of it); past
-    ASCII also in either Unicode normal form, and as its UTF-8 bytes in a header, read as Latin-1."""
+    """What an echo of ``secret`` decodes to: itself, '+' for each space, JSON-escaped (when the
+    secret holds text that looks like an escape and the server escaped only some of it), or in
+    base64; past ASCII also in upper or lower case (ASCII's is folded), in either Unicode normal
+    form, and as its UTF-8 bytes in a header, read as Latin-1."""
     forms = {secret, secret.replace(" ", "+"), json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= _base64_forms(secret)
     if not secret.isascii():
         import unicodedata  # only for a secret past ASCII
 
         forms |= {unicodedata.normalize("NFC", secret), unicodedata.normalize("NFD", secret)}
-        forms.add(secret.encode("utf-8", "replace").decode("latin-1"))
+        forms |= {secret.lower(), secret.upper(), secret.encode("utf-8", "replace").decode("latin-1")}
+    return forms
+
+
+def _base64(data: bytes) -> set[str]:
+    text = base64.b64encode(data).decode("ascii")
+    return {text, text.translate(_URLSAFE)}
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+def _base64_forms(secret: str) -> set[str]:
+    """``secret``'s UTF-8 bytes in base64 (standard or URL-safe): whole, and at each of the three
+    places it may start inside a longer value (``Basic base64(user:secret)``), the characters its
+    bytes alone decide."""
+    data = secret.encode("utf-8", "replace")
+    forms = _base64(data)
+    for offset in range(3):
+        inner = base64.b64encode(bytes(offset) + data).decode("ascii")[
+            -(-offset * 4 // 3) : (offset + len(data)) * 4 // 3
+        ]
+        if len(inner) >= MIN_SECRET_PREFIX:
+            forms |= {inner, inner.translate(_URLSAFE)}
     return forms
 
 
@@ -181,6 +207,9 @@ class _Secrets:
         with self._lock:
             if self._whole is None and self._values:
                 forms = {form for value in self._values for form in (value, quote(value, safe=""))}
+                forms |= {
+                    form for value in self._values for form in _base64(value.encode("utf-8", "replace"))
+                }
                 self._whole = _matcher(forms, whole=True)
             whole = self._whole
         return text if whole is None else _starred(text, _echoes(text, *whole))
