@@ -194,11 +194,14 @@ def test_a_call_interrupted_as_its_deadline_starts_or_ends_leaves_none_behind(
     ["0", "Thu, 01 Jan 2004 00:00:00 GMT", "-5", "1.5", "", "1", "3600", "Fri, 31 Dec 9999 23:59:59 GMT"],
 )
 def test_back_off_after_any_retry_after_ends_within_the_deadline(retry_after: str) -> None:
-    """The wait budgeted is the wait slept (urllib3's back-off, jitter included), or the call ends now."""
+    """The wait budgeted is the wait slept (urllib3's back-off, jitter included), or the call ends now.
+    The last attempt may start just before the deadline (a back-off drawn to end there) and, on a
+    loaded machine, end at it: then the deadline is what the error says."""
     answer = reply(503, {"error_code": "ModelArts.4302"}, Retry_After=retry_after)
     with RawServer(answering(answer)) as server:
         elapsed, error = failure(server.url, 1.0, max_retries=20)
-    assert isinstance(error, ServiceError) and "service failed" in str(error), error
+    said = ("service failed", "within the call's timeout of 1 s")
+    assert isinstance(error, ServiceError) and any(clause in str(error) for clause in said), error
     assert elapsed < 1.0 + TOLERANCE
     if len(server.heads) == 1:
         assert f"server asks to wait {retry_after}" in str(error)
