@@ -255,7 +255,8 @@ def test_add_update_and_remove_jobs() -> None:
             for k, values in {
                 "status": (42, 101, 600, "503", 503.0, True),
                 "delay": ("1", math.nan, math.inf, -1),
-                "retry_after": (math.nan, -1, [1], "1\r\nX-Injected: 1"),
+                # HTTP's Retry-After is whole seconds: the client would never wait 0.5 s or 1e+06.
+                "retry_after": (math.nan, -1, [1], "1\r\nX-Injected: 1", 0.5, 1.5, math.inf),
                 "content_type": ("a\r\nX-Injected: 1", "text/html; charset=\u00e9", 5, b"text/plain"),
                 "body": (5, {"job_id": 5}),
             }.items()
@@ -307,10 +308,12 @@ def test_bad_seeds_and_settings_are_refused(call: Any, message: str) -> None:
 def test_a_fault_takes_an_http_status_member_and_a_retry_after_date(emulator: ModelArtsEmulator) -> None:
     date = "Wed, 21 Oct 2015 07:28:00 GMT"
     emulator.inject_fault("get_job", status=HTTPStatus.SERVICE_UNAVAILABLE, retry_after=date)
-    emulator.inject_fault("get_job", status=429, retry_after=1.5)
+    emulator.inject_fault("get_job", status=429, retry_after=10.0**6)  # a whole float: whole seconds
+    emulator.inject_fault("get_job", status=429, retry_after="1.5")  # a text is sent as it is
     with Api(emulator) as client:
-        answers = [client.jobs("/197") for _ in range(2)]
-    assert [(a.status_code, a.headers["Retry-After"]) for a in answers] == [(503, date), (429, "1.5")]
+        answers = [client.jobs("/197") for _ in range(3)]
+    sent = [(a.status_code, a.headers["Retry-After"]) for a in answers]
+    assert sent == [(503, date), (429, "1000000"), (429, "1.5")]
 
 
 def test_seed_files(tmp_path: Path) -> None:
@@ -445,7 +448,7 @@ def test_aksk_works_in_any_project_of_the_account_and_signs_path_and_query(api: 
     [
         ("get_job", {"status": 429, "retry_after": 2}, ["APIG.0201", "Too Many Requests"]),
         ("list_jobs", {"status": 500, "error_code": "M.1", "error_message": "x"}, ["M.1", "x"]),
-        ("iam_token", {"status": 500, "retry_after": 0.5}, ["APIG.0201", "Internal Server Error"]),
+        ("iam_token", {"status": 500, "retry_after": 0}, ["APIG.0201", "Internal Server Error"]),
         ("iam_projects", {"status": 429, "error_code": "IAM.0012"}, ["IAM.0012", "Too Many Requests"]),
         ("unknown", {"status": 503}, ["APIG.0201", "Service Unavailable"]),
     ],
@@ -458,7 +461,7 @@ def test_a_status_fault_answers_in_the_routes_error_shape(
     url = api.em.url + (paths.get(route) or ("/v3/auth/tokens" if method == "POST" else "/v3/projects"))
     api.em.inject_fault(route, **fault)
     response = api.request(method, url, timeout=5)
-    retry_after = None if "retry_after" not in fault else format(fault["retry_after"], "g")
+    retry_after = None if "retry_after" not in fault else str(fault["retry_after"])
     assert (response.status_code, response.headers.get("Retry-After")) == (fault["status"], retry_after)
     body = response.json()  # ModelArts' own shape on its routes, the gateway's elsewhere
     message = body["error_message"] if route in ("get_job", "list_jobs") else body["error_msg"]

@@ -11,7 +11,6 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -30,7 +29,7 @@ MAX_RECORDS: Final = 100_000
 _MAX_SEED_BYTES: Final = 64 << 20  # far above any seed of jobs; bounds what a wrong --seed path reads
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class RequestRecord:
     """One request, never its headers, body or credentials: ``time`` is ``time.monotonic()`` at
     arrival, ``status`` None for a dropped or reset connection, ``auth`` what was presented."""
@@ -44,7 +43,7 @@ class RequestRecord:
     auth: Literal["token", "aksk"] | None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Fault:
     """How the next ``count`` answers on ``route`` (from ``wire.ROUTES``) deviate: ``status`` alone
     answers in the route's error shape (``error_code``/``error_message`` override its defaults);
@@ -57,7 +56,7 @@ class Fault:
     status: int | None = None
     error_code: str | None = None
     error_message: str | None = None
-    retry_after: float | str | None = None
+    retry_after: int | str | None = None
     delay: float = 0.0
     body: bytes | str | None = None
     content_type: str | None = None
@@ -85,12 +84,13 @@ class Fault:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
             object.__setattr__(self, "status", int(status))
         check_seconds("delay", self.delay)
-        if not isinstance(self.retry_after, str | None):
-            check_seconds("retry_after", self.retry_after)
+        if not isinstance(wait := self.retry_after, str | None):  # HTTP sends whole seconds, never 1e+06
+            if not check_seconds("retry_after", wait).is_integer():  # 0.5 would be read as no wait
+                raise ValueError(f"retry_after must be whole seconds or a text such as a date, got {wait!r}")
+            object.__setattr__(self, "retry_after", int(wait))
         for name in ("content_type", "retry_after"):  # header values: a line break would end the header
-            value = getattr(self, name)
-            if isinstance(value, str) and not (value.isascii() and value.isprintable()):
-                raise ValueError(f"{name} must be printable ASCII, got {value!r}")
+            if isinstance(text := getattr(self, name), str) and not (text.isascii() and text.isprintable()):
+                raise ValueError(f"{name} must be printable ASCII, got {text!r}")
 
 
 class ModelArtsEmulator(Backend):
@@ -300,5 +300,5 @@ class ModelArtsEmulator(Backend):
         if fault.truncate:
             reply.body = reply.body[: len(reply.body) // 2]
         if (wait := fault.retry_after) is not None:  # seconds, or an HTTP date as given
-            reply.headers["Retry-After"] = wait if isinstance(wait, str) else format(wait, "g")
+            reply.headers["Retry-After"] = str(wait)
         return reply
