@@ -8,6 +8,7 @@ import collections
 import contextlib
 import dataclasses
 import json
+import math
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -84,10 +85,8 @@ class Fault:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
             object.__setattr__(self, "status", int(status))
         check_seconds("delay", self.delay)
-        if not isinstance(wait := self.retry_after, str | None):  # HTTP sends whole seconds, never 1e+06
-            if not check_seconds("retry_after", wait).is_integer():  # 0.5 would be read as no wait
-                raise ValueError(f"retry_after must be whole seconds or a text such as a date, got {wait!r}")
-            object.__setattr__(self, "retry_after", int(wait))
+        if not isinstance(wait := self.retry_after, str | None):  # HTTP sends whole seconds (not 0.5, 1e+06)
+            object.__setattr__(self, "retry_after", math.ceil(check_seconds("retry_after", wait)))
         for name in ("content_type", "retry_after"):  # header values: a line break would end the header
             if isinstance(text := getattr(self, name), str) and not (text.isascii() and text.isprintable()):
                 raise ValueError(f"{name} must be printable ASCII, got {text!r}")
