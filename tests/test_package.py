@@ -3,6 +3,7 @@ package root exports its names lazily, each once."""
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import os
@@ -221,3 +222,55 @@ def test_the_language_host_finds_that_the_package_has_no_plugin_to_download() ->
     pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
     shipped = json.loads(re.findall(r"^pulumi_modelarts = (\[.*\])$", pyproject, re.MULTILINE)[0])
     assert any(fnmatch.fnmatch("pulumi-plugin.json", pattern) for pattern in shipped)
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The absolute module names an import statement loads (``from . import x`` loads none of theirs)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return [node.module] if node.level == 0 and node.module else []
+
+
+def _runs(body: list[ast.stmt]) -> typing.Iterator[ast.stmt]:
+    """The statements of ``body`` that run with it, in order, those of its blocks included, but not
+    those of a nested function or class or of an ``if TYPE_CHECKING:`` block."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) or (
+            isinstance(statement, ast.If) and "TYPE_CHECKING" in ast.unparse(statement.test)
+        ):
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            yield from _runs(getattr(statement, field, []))
+
+
+def test_every_module_imports_a_package_before_its_submodules() -> None:
+    """python/cpython#83065 (benchmarks/import_race.py): a thread importing ``requests.auth`` while
+    another imports ``requests`` can fail with ``_DeadlockError``; the pool and the provider's threads
+    import the HTTP modules lazily, so no module may load a submodule of a package not loaded yet."""
+    misordered = []
+    for path in sorted((REPO_ROOT / "provider" / "pulumi_modelarts").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        loaded = {
+            name.split(".")[0]
+            for node in _runs(tree.body)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for name in _imported(node)
+        }
+        scopes = [
+            tree.body,
+            *(
+                node.body
+                for node in ast.walk(tree)
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            ),
+        ]
+        for body in scopes:
+            seen = set() if body is tree.body else set(loaded)
+            for node in _runs(body):
+                for name in _imported(node) if isinstance(node, ast.Import | ast.ImportFrom) else ():
+                    package = name.partition(".")[0]
+                    if "." in name and package not in seen and package not in sys.stdlib_module_names:
+                        misordered.append(f"{path.name}:{node.lineno} {name} before {package}")
+                    seen.add(package)
+    assert misordered == []

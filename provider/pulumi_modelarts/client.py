@@ -9,10 +9,8 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode, urlsplit
-
-from requests.auth import AuthBase
 
 from .auth import IamTokenAuth, build_auth
 from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext
@@ -20,6 +18,9 @@ from .responses import JobModel, JobPage, invalid_response, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
 from .validation import SORT_KEYS, check_name, check_search, parse_job_id, parse_whole_number, path_segment
+
+if TYPE_CHECKING:
+    from requests.auth import AuthBase
 
 MAX_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
