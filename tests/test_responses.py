@@ -7,6 +7,7 @@ import codecs
 import dataclasses
 import itertools
 import json
+import math
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -41,8 +42,10 @@ from tests.hostile import (
     LEGACY_PASSWORDS,
     LOGGED_ECHOES,
     LONG_TOKEN,
+    NO_AKSK,
     NON_FINITE,
     PASSWORD,
+    PROJECT,
     SPLIT_ECHOES,
     EchoServer,
     PagingServer,
@@ -685,3 +688,148 @@ CREATED_AT += [(-62135596800001, None), (2**53 - 1, None), (-(2**53) + 1, None)]
 def test_created_at_is_utc_rfc3339(create_time: int | None, created_at: str | None, monkeypatch: Any) -> None:
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # a local zone must not leak into the value
     assert JobModel.model_validate({**DOC_SAMPLE, "create_time": create_time}).created_at == created_at
+
+
+# -- every call: one reading of a body's charset, error code and project ----------------------------
+_EVERY_CALL_GOOD: dict[str, dict[str, Any]] = {
+    "token": {"token": {"expires_at": "2099-01-01T00:00:00Z", "project": {"id": PROJECT}}},
+    "projects": {"projects": [{"id": PROJECT, "name": "eu-de"}]},
+    "details": JOB_197,
+    "list": {"job_total_count": 1, "jobs": [JOB_197]},
+}
+CALLS = list(_EVERY_CALL_GOOD)
+
+
+def _call_of(head: bytes) -> str:
+    target = head.split(b" ")[1]
+    paths = ((b"/v3/auth/", "token"), (b"/v3/", "projects"), (b"?", "list"))
+    return next((call for part, call in paths if part in target), "details")
+
+
+def read_through(call: str, answer: Callable[[dict[str, Any]], bytes]) -> list[int]:
+    """The job IDs a client reads when ``call`` (IAM token, project lookup, details or list) is
+    answered with ``answer(its usual body)`` and every other call as usual."""
+
+    def script(head: bytes) -> list[bytes]:
+        body = _EVERY_CALL_GOOD[_call_of(head)]
+        if _call_of(head) == call:
+            return [answer(body)]
+        return [reply(201, body, X_Subject_Token=ISSUED_TOKEN) if "token" in body else reply(200, body)]
+
+    with RawServer(script) as raw:
+        iam = {"auth_url": f"{raw.url}/v3", "region": "eu-de", "project_id": None}
+        login = {"user_name": "u", "password": "pw-of-a-login-7f3e", "domain_name": "d"}
+        chosen: dict[str, dict[str, Any]] = {"token": {**iam, **login, **NO_AKSK}, "projects": iam}
+        settings = settings_for(raw.url, max_retries=0, **chosen.get(call, {}))
+        with ModelArtsClient(settings) as client:
+            if call == "list":
+                return [job.job_id for job in client.list_visualization_jobs()]
+            return [client.get_visualization_job(197).job_id]
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_every_call_reads_its_usual_answer(call: str) -> None:
+    """The harness the tests below vary: each call answered as ModelArts and IAM answer."""
+    assert read_through(call, lambda body: reply(201 if call == "token" else 200, body, **_TOKEN)) == [197]
+
+
+_TOKEN = {"X_Subject_Token": ISSUED_TOKEN}
+#: A Content-Type charset that reads the bytes as other text than UTF-8 does: the body is refused
+#: rather than read one way or the other; one that reads them alike is no contradiction.
+CHARSETS = {
+    "latin-1 over UTF-8 bytes": ("iso-8859-1", "utf-8", False),
+    "utf-16 over UTF-8 bytes": ("utf-16", "utf-8", False),
+    "utf-16 over UTF-16 bytes": ("utf-16", "utf-16", False),
+    "latin-1 over Latin-1 bytes": ("latin-1", "latin-1", False),
+    "an unknown charset": ("x-made-up", "utf-8", False),
+    "UTF-8 in capitals": ("UTF-8", "utf-8", True),
+    "utf8": ('"utf8"', "utf-8", True),
+}
+
+
+@pytest.mark.reliability("alternate encodings")
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("case", CHARSETS.values(), ids=CHARSETS.keys())
+def test_a_charset_that_reads_the_body_otherwise_is_refused_on_every_call(
+    call: str, case: tuple[str, str, bool]
+) -> None:
+    """Before, the charset was ignored: a body declared Latin-1 was read as UTF-8, another text."""
+    charset, encoding, read = case
+
+    def answer(body: dict[str, Any]) -> bytes:
+        data = json.dumps({**body, "note": "f\u00fcr \u00e9t\u00e9"}, ensure_ascii=False).encode(encoding)
+        content_type = f"application/json; charset={charset}"
+        return reply(201 if call == "token" else 200, data, Content_Type=content_type, **_TOKEN)
+
+    if read:
+        assert read_through(call, answer) == [197]
+        return
+    with pytest.raises(InvalidResponseError, match="charset=.* declared, but only UTF-8 is read"):
+        read_through(call, answer)
+
+
+#: A failure answered with a 2xx status, its code spelt as each API spells it.
+ERROR_BODIES = {
+    "error_code": {"error_code": "ModelArts.0015", "error_message": "not found"},
+    "errorCode": {"errorCode": "ModelArts.0015", "errorMsg": "not found"},
+    "code": {"code": "ModelArts.0015", "message": "not found"},
+    "nested error object": {"error": {"code": "ModelArts.0015", "message": "not found"}},
+    "nested error object without its code": {"error_code": "ModelArts.0015", "error": {"message": "x"}},
+}
+
+
+@pytest.mark.reliability("foreign 404s")
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("body", ERROR_BODIES.values(), ids=ERROR_BODIES.keys())
+def test_an_error_code_in_a_2xx_answer_is_a_failure_however_it_is_spelt(
+    call: str, body: dict[str, Any]
+) -> None:
+    """Before, only ``error_code`` was read as a failure: a listing answered ``{"errorCode": ...}``
+    was an empty listing (a lookup by name then said "not found"), a job's a shape error."""
+    expected = JobNotFoundError if call == "details" else ServiceError
+    with pytest.raises(expected) as caught:
+        read_through(call, lambda _: reply(201 if call == "token" else 200, body, **_TOKEN))
+    assert "ModelArts.0015" in str(caught.value)
+    if call in ("token", "projects"):
+        assert "job ID" not in str(caught.value)  # no job was asked for
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_is_success_true_with_an_error_code_is_refused_not_read_either_way(call: str) -> None:
+    def answer(body: dict[str, Any]) -> bytes:
+        failed = {**body, "is_success": True, "error_code": "ModelArts.0015"}
+        return reply(201 if call == "token" else 200, failed, **_TOKEN)
+
+    with pytest.raises(InvalidResponseError, match="is_success is true, yet the body carries error code"):
+        read_through(call, answer)
+
+
+OTHER_PROJECT = "f" * 32
+
+
+@pytest.mark.parametrize("call", ["details", "list"])
+@pytest.mark.parametrize(("project", "read"), [(OTHER_PROJECT, False), (PROJECT.upper(), True), (None, True)])
+def test_a_job_of_another_project_is_refused(call: str, project: str | None, read: bool) -> None:
+    """Before, a job saying it belongs to another project was output as a job of this one."""
+
+    def answer(body: dict[str, Any]) -> bytes:
+        job = {**JOB_197, "project_id": project}
+        return reply(200, job if call == "details" else {**body, "jobs": [job]})
+
+    if read:
+        assert read_through(call, answer) == [197]
+        return
+    with pytest.raises(InvalidResponseError, match=f"job 197 of project {OTHER_PROJECT}"):
+        read_through(call, answer)
+
+
+@pytest.mark.parametrize("zero", ["-0.0", "-0", '"-0.0"', "-0e5"])
+def test_a_negative_zero_is_output_as_zero(server: Scripted, zero: str) -> None:
+    """Before, -0.0 was output as -0.0 and -0 as 0.0: one value, two outputs."""
+    job = server.read('{"job_id": 197, "job_name": "a", "status": 8, "remaining_duration": ' + zero + "}")
+    assert math.copysign(1, job.remaining_duration) == 1
+    assert json.dumps(job.to_outputs(project_id="p", region="r")) == json.dumps(
+        server.read({**JOB_197, "job_name": "a", "duration": None, "remaining_duration": 0}).to_outputs(
+            project_id="p", region="r"
+        )
+    )

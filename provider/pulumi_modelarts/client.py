@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 from .auth import IamTokenAuth, build_auth
-from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext
+from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext, one_line
 from .responses import JobModel, JobPage, invalid_response, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
@@ -91,6 +91,10 @@ class ModelArtsClient:
         if job.job_id != job_id:
             summary = f"asked for job {job_id} but the service answered with job {job.job_id}"
             raise invalid_response(response, context, summary)
+        if elsewhere := _elsewhere(job, context):
+            raise invalid_response(
+                response, context, f"asked in this project, the service answered with {elsewhere}"
+            )
         return job
 
     def list_visualization_jobs(
@@ -143,6 +147,10 @@ class ModelArtsClient:
                 if stray is not None:
                     wrong = f"job {stray.job_id} in status {stray.status}, not {status}"
                     raise invalid_response(response, context, f"page {page} lists {wrong}")
+                if elsewhere := next(filter(None, (_elsewhere(job, context) for job in listing.jobs)), None):
+                    raise invalid_response(
+                        response, context, f"page {page} lists {elsewhere}, not of this one"
+                    )
                 listed.update((job.job_id, job) for job in listing.jobs)
                 if len(listed) > MAX_LISTED_JOBS:
                     raise invalid_response(
@@ -181,6 +189,14 @@ class ModelArtsClient:
                     return job
         hint = "Check the name (matched exactly, case included), the project and the region"
         raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
+
+
+def _elsewhere(job: JobModel, context: RequestContext) -> str | None:
+    """The job, when it says it belongs to another project than the one read; else None."""
+    theirs, ours = job.project_id, context.project_id or ""
+    if theirs is None or theirs.strip().lower() == ours.lower():
+        return None
+    return f"job {job.job_id} of project {one_line(theirs, 40)}"
 
 
 #: One client per distinct settings, so that reads share connections, tokens and project discovery.

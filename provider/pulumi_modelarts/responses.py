@@ -11,6 +11,7 @@ import functools
 import json
 import math
 from datetime import datetime, timedelta
+from email.message import Message
 from typing import Any, TypeVar, cast
 
 from pydantic_core import SchemaValidator, ValidationError, core_schema, from_json
@@ -53,7 +54,7 @@ def _number(value: Any, *, whole: bool) -> Any:
         raise ValueError(f"expected a {'whole ' if whole else ''}number, got {type(value).__name__}")
     if abs(value) > MAX_WHOLE_NUMBER if isinstance(value, int) else not math.isfinite(value):
         raise ValueError(f"expected a finite number of at most {MAX_WHOLE_NUMBER}")
-    return value
+    return value + 0  # -0.0 is 0.0: one value, one output
 
 
 class _Validated:
@@ -76,6 +77,7 @@ class JobModel(_Validated):
     job_id: int
     job_name: str
     status: int
+    project_id: str | None  # not documented; when sent, the project the job belongs to
     job_desc: str | None
     service_url: str | None
     resource_id: str | None
@@ -175,9 +177,20 @@ def excerpt(body: bytes) -> str:
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
 
-def decode_json(body: bytes) -> Any:
+def decode_json(response: HttpResponse) -> Any:
     """The JSON value of a body, or ValueError: UTF-8 only (a leading BOM is ignored), no NaN or
-    Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these)."""
+    Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these), and
+    no ``charset`` declared that reads the bytes as other text than UTF-8 does."""
+    body, declared = response.body, Message()
+    declared["Content-Type"] = response.headers.get("Content-Type", "")
+    charset = declared.get_content_charset()
+    if charset and charset != "utf-8":
+        try:
+            same = body.decode(charset) == body.decode("utf-8")
+        except (LookupError, UnicodeError):
+            same = False
+        if not same:
+            raise ValueError(f"charset={one_line(charset, 40)} declared, but only UTF-8 is read")
     return from_json(body.removeprefix(codecs.BOM_UTF8), allow_inf_nan=False)
 
 
@@ -189,19 +202,28 @@ def _first_text(document: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
+def _error_field(document: dict[str, Any], *keys: str) -> str | None:
+    """An error field however a body nests it: Keystone's ``{"error": {...}}`` first, then the body."""
+    nested = document.get("error")
+    return (_first_text(nested, *keys) if isinstance(nested, dict) else None) or _first_text(document, *keys)
+
+
+def _error_code(document: dict[str, Any]) -> str | None:
+    """A body's error code, in any of its spellings: the same one tells a failure and names it."""
+    return _error_field(document, "error_code", "errorCode", "code")
+
+
 def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError:
     """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``). The body may be
     ModelArts v1, gateway/IAM or Keystone (``{"error": {...}}``); empty counts as an API answer."""
     status = response.status
     try:
-        document: Any = decode_json(response.body) if response.body.strip() else {}
+        document: Any = decode_json(response) if response.body.strip() else {}
     except ValueError:
         document = None
     is_api_body = isinstance(document, dict)
     document = document if is_api_body else {}
-    nested = document.get("error")
-    source = nested if isinstance(nested, dict) else document
-    code = _first_text(source, "error_code", "errorCode", "code")
+    code = _error_code(document)
     key = (code or "").strip().lower().replace("apigw.", "apig.", 1)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     retry_after = one_line(redact(response.headers.get("Retry-After", "")), 40)  # seconds or a date
@@ -237,8 +259,9 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
             summary = "HTTP 404 without a ModelArts not-found code, so not taken for a missing job"
     else:
         summary = f"service failed{tries}{wait}" if transient else "request rejected by the service"
-        hint = None if transient else "Check the job ID, project and endpoint against the service's message"
-    message = _first_text(source, "error_message", "error_msg", "errorMsg", "message")
+        checks = "the job ID, project" if context.job_id is not None else "the project"
+        hint = None if transient else f"Check {checks} and endpoint against the service's message"
+    message = _error_field(document, "error_message", "error_msg", "errorMsg", "message")
     request_id = response.request_id or _first_text(document, "request_id")
     return context.error(
         cls, summary, hint=hint, status=status, error_code=code, error_message=message, request_id=request_id
@@ -264,17 +287,20 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
     if not 200 <= response.status < 300:
         raise error_for(response, context)
     try:
-        document = decode_json(response.body)
+        document = decode_json(response)
     except ValueError as exc:
         raise _invalid(response, context, f"response is not JSON ({exc})") from None
     if not isinstance(document, dict):
         raise _invalid(response, context, f"expected a JSON object, got {type(document).__name__}")
-    success = document.get("is_success")
-    if success is None:  # the details call's documented failure has none: an error code tells
-        success = not _first_text(document, "error_code")
+    success, code = document.get("is_success"), _error_code(document)
     with contextlib.suppress(ValidationError):  # is_success as the models read it ("false", 0 too)
-        if not _validators()[bool].validate_python(success):
-            raise error_for(response, context)
+        success = None if success is None else _validators()[bool].validate_python(success)
+    if success is False or (success is None and code):  # the details call's failure has no is_success
+        raise error_for(response, context)
+    if success is True and code:
+        raise _invalid(
+            response, context, f"is_success is true, yet the body carries error code {one_line(code, 40)}"
+        )
     return document
 
 
