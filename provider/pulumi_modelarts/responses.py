@@ -177,13 +177,19 @@ def excerpt(body: bytes) -> str:
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
 
+@functools.lru_cache(maxsize=64)
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` a Content-Type declares, in lower case (one header text per server, parsed once)."""
+    declared = Message()
+    declared["Content-Type"] = content_type
+    return declared.get_content_charset()
+
+
 def decode_json(response: HttpResponse) -> Any:
     """The JSON value of a body, or ValueError: UTF-8 only (a leading BOM is ignored), no NaN or
     Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these), and
     no ``charset`` declared that reads the bytes as other text than UTF-8 does."""
-    body, declared = response.body, Message()
-    declared["Content-Type"] = response.headers.get("Content-Type", "")
-    charset = declared.get_content_charset()
+    body, charset = response.body, _charset(response.headers.get("Content-Type", ""))
     if charset and charset != "utf-8":
         try:
             same = body.decode(charset) == body.decode("utf-8")
