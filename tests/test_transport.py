@@ -482,6 +482,39 @@ def test_a_compression_bomb_is_refused_within_a_few_mib_of_the_limit(
     record_property("worst MiB of peak RSS growth", max(growth.values()))
 
 
+#: Job 197 padded with whitespace to exactly the cap: it parses to next to nothing, so the peak is the body's.
+AT_THE_CAP = hostile.as_json(JOB_197).ljust(MAX_BODY_BYTES)
+#: name -> (script, refused): bodies at and just past the cap, in each framing and encoding.
+AT_THE_LIMIT: dict[str, tuple[hostile.Script, bool]] = {
+    "length": (answering(reply(200, AT_THE_CAP)), False),
+    "chunked": (lambda _: hostile.chunked(OK_HEAD, AT_THE_CAP), False),
+    "chunked, a byte past": (lambda _: hostile.chunked(OK_HEAD, AT_THE_CAP + b" "), True),
+    "gzip": (answering(reply(200, gzip.compress(AT_THE_CAP, 1), Content_Encoding="gzip")), False),
+    "gzip, a byte past": (
+        answering(reply(200, gzip.compress(AT_THE_CAP + b" ", 1), Content_Encoding="gzip")),
+        True,
+    ),
+}
+
+
+@pytest.mark.reliability("compression bombs")
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures peak RSS in Linux /proc")
+def test_a_body_at_the_limit_is_held_once_in_every_framing_and_encoding(
+    record_property: Callable[[str, Any], None],
+) -> None:
+    """A chunked or compressed body was gathered in parts and joined (http.client does so for a
+    chunked read): held twice, 20 MiB for a body of 10, accepted or refused. Each in its own child."""
+    growth = {}
+    for name, (script, refused) in AT_THE_LIMIT.items():
+        with RawServer(script) as server:
+            command = [sys.executable, "-c", RSS_PROBE, server.url]
+            probe = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        growth[name] = float(probe.stdout)
+        assert ("exceeds the 10 MiB limit" in probe.stderr) == refused, (name, probe.stderr)
+    assert max(growth.values()) < (MAX_BODY_BYTES >> 20) + 4, growth
+    record_property("worst MiB of peak RSS growth", max(growth.values()))
+
+
 TEXT = b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}'
 RAW_DEFLATE = zlib.compressobj(wbits=-15)
 

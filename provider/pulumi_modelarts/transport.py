@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import re
@@ -562,12 +563,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         raise refuse(f"response uses Content-Encoding '{shown}', which was not asked for")
     body: bytes | None = b""
     try:
-        if encoding in ("identity", ""):
-            body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=False)
-            if response.raw.length_remaining:  # urllib3 says so only when nothing at all arrived
-                raise urllib3.exceptions.IncompleteRead(len(body), response.raw.length_remaining)
-        else:
-            body = _inflate(response.raw.stream(_CHUNK_BYTES, decode_content=False), encoding)
+        chunks = response.raw.stream(_CHUNK_BYTES, decode_content=False)  # a cut raises IncompleteRead
+        body = _gathered(chunks if encoding in ("identity", "") else _inflated(chunks, encoding))
     except zlib.error:
         raise refuse(f"response body is not valid {encoding} data") from None
     # ValueError: http.client takes a negative chunk size for one and fails reading it (python/cpython#150751)
@@ -587,18 +584,37 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     return body
 
 
-def _inflate(chunks: Iterator[bytes], encoding: str) -> bytes | None:
+class _Oversized(Exception):
+    """More compressed data than MAX_BODY_BYTES arrived, whatever it decodes to."""
+
+
+def _gathered(parts: Iterator[bytes]) -> bytes | None:
+    """The parts, in one buffer that becomes the body uncopied (``BytesIO.getvalue`` hands over its
+    buffer; joining a list, as http.client does for a chunked body, holds it twice); None as soon as
+    they pass MAX_BODY_BYTES, so that a refused body never holds more than the cap and one part."""
+    body = io.BytesIO()
+    try:
+        for part in parts:
+            if body.write(part) and body.tell() > MAX_BODY_BYTES:
+                return None
+    except _Oversized:
+        return None
+    return body.getvalue()
+
+
+def _inflated(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
     """Decode gzip (one member after another, RFC 1952) or deflate (zlib-wrapped, or raw as many
-    servers send it) as it arrives, in small steps; None as soon as either the decoded or the
-    compressed data passes MAX_BODY_BYTES, so a compression bomb never holds more than the cap."""
+    servers send it) as it arrives, in parts of at most _CHUNK_BYTES: a compression bomb is decoded
+    only as far as the reader takes it. _Oversized once the compressed data passes MAX_BODY_BYTES."""
     decoder: Any = None
-    parts: list[bytes] = []
-    decoded = received = 0
+    received = 0
     pending = b""
     for chunk in chunks:
         received += len(chunk)
+        if received > MAX_BODY_BYTES:
+            raise _Oversized
         pending += chunk
-        while decoded <= MAX_BODY_BYTES:
+        while True:
             if decoder is None or decoder.eof:
                 if len(pending) < 2 or (decoder is not None and encoding == "deflate"):
                     break  # too little to tell a zlib header from raw deflate, or data past the end
@@ -606,18 +622,13 @@ def _inflate(chunks: Iterator[bytes], encoding: str) -> bytes | None:
                 wrapped = head == 0x1F8B or (head >> 8 & 0x0F == 8 and head % 31 == 0)
                 # 47: a gzip or a zlib header, detected; -15: raw deflate; 31: another gzip member
                 decoder = zlib.decompressobj(wbits=31 if decoder else 47 if wrapped else -15)
-            limit = min(_CHUNK_BYTES, MAX_BODY_BYTES + 1 - decoded)
-            part = decoder.decompress(pending, limit)
-            parts.append(part)
-            decoded += len(part)
+            part = decoder.decompress(pending, _CHUNK_BYTES)
+            yield part
             pending = decoder.unused_data if decoder.eof else decoder.unconsumed_tail
-            if not pending and len(part) < limit:  # input used up, and zlib holds no more output
+            if not pending and len(part) < _CHUNK_BYTES:  # input used up, and zlib holds no more output
                 break
-        if decoded > MAX_BODY_BYTES or received > MAX_BODY_BYTES:
-            return None
     if pending or (decoder is not None and not decoder.eof):  # an empty body is empty
         raise zlib.error("truncated, or followed by other data")
-    return b"".join(parts)
 
 
 def _proxy_refused(status: int, proxy: str) -> tuple[str, str]:
