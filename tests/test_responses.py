@@ -618,7 +618,7 @@ def test_documented_sample_parses_with_optional_fields_none_and_extra_fields_ign
     assert job.job_type is job.flavor is job.remaining_duration is job.is_success is None
     page = JobPage.model_validate({"job_total_count": "2", "jobs": [DOC_SAMPLE, {**DOC_SAMPLE, "job_id": 5}]})
     assert page.job_total_count == 2 and [job.job_id for job in page.jobs] == [197, 5]
-    assert JobPage.model_validate({}).jobs == []
+    assert JobPage.model_validate({"is_success": True}).jobs == []  # Jackson omits an empty array
 
 
 def test_numbers_sent_as_json_strings_are_coerced_and_optional_fields_read() -> None:
@@ -833,3 +833,26 @@ def test_a_negative_zero_is_output_as_zero(server: Scripted, zero: str) -> None:
             project_id="p", region="r"
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "jobs"),
+    [
+        ({}, None),
+        (JOB_197, None),
+        ({"status": 8}, None),
+        ({"is_success": True}, []),
+        ({"job_total_count": 0}, []),
+    ],
+    ids=["empty object", "a job's details", "a stray field", "is_success alone", "a count of 0"],
+)
+def test_a_list_answer_without_any_listing_key_is_no_listing(
+    body: dict[str, Any], jobs: list[int] | None
+) -> None:
+    """Before, ``{}`` or a job's details answering the list call was a listing of no jobs; an empty
+    listing may still say so by ``is_success`` alone (Jackson omits empty values)."""
+    if jobs is not None:
+        assert read_through("list", lambda _: reply(200, body)) == jobs
+        return
+    with pytest.raises(InvalidResponseError, match="unexpected response shape"):
+        read_through("list", lambda _: reply(200, body))

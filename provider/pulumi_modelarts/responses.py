@@ -155,7 +155,19 @@ def _validators() -> dict[type, SchemaValidator]:
                 lambda value: [] if value is None else value, core_schema.list_schema(kinds["JobModel"])
             )
             kinds["list[JobModel]"] = core_schema.with_default_schema(jobs, default_factory=list)
+    kinds["JobPage"] = core_schema.no_info_before_validator_function(_listing, kinds["JobPage"])
     return {cls: SchemaValidator(kinds[cls.__name__]) for cls in (JobModel, JobPage, bool)}
+
+
+def _listing(document: Any) -> Any:
+    """A list answer says so by one of its own keys (an empty one may hold ``is_success`` alone, as
+    Jackson omits empty values); ``{}`` or a job's details are no listing, not a listing of no jobs."""
+    if isinstance(document, dict) and not _LISTING_KEYS.intersection(document):
+        raise ValueError(f"no listing: none of {', '.join(sorted(_LISTING_KEYS))}")
+    return document
+
+
+_LISTING_KEYS = frozenset({"is_success", "jobs", "job_total_count", "job_count_limit", "quotas"})
 
 
 def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
