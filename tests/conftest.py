@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -73,6 +74,15 @@ def emulator() -> Iterator[ModelArtsEmulator]:
     """A fresh emulator with the bundled sample jobs and canary credentials."""
     with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY) as em:
         yield em
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on for the whole test: held bound but never listening (a
+    connection is refused), so that no server of a test running beside it can take it and answer."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import gc
 import json
 import random
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -498,22 +497,15 @@ pulumi.export("seen", pulumi.Output.from_input(asyncio.ensure_future(passes())))
 """
 
 
-def closed_port_url() -> str:
-    """A loopback URL no server listens on: its port was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
-
-
 @pytest.mark.parametrize("secret_input", ["job_id", "project_id", "endpoint"])
 def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
-    tmp_path: Path, emulator: ModelArtsEmulator, secret_input: str
+    tmp_path: Path, emulator: ModelArtsEmulator, closed_port: int, secret_input: str
 ) -> None:
     """Every kind of read error, made on the pool: its line, repr, ``details()``, traceback and
     chained exceptions show ``[secret]`` where the same read of plain inputs names the input (the
     server echoing it too); the line is otherwise the same, status, error code and request ID kept."""
     emulator.add_project("canary-project", PROJECT_CANARY)
-    closed = closed_port_url()
+    closed = f"http://127.0.0.1:{closed_port}"
     inputs = {"job_id": JOB_CANARY, "project_id": None, "endpoint": emulator.url, "closed": closed}
     canaries = [str(JOB_CANARY)]
     if secret_input == "project_id":

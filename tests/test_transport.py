@@ -64,11 +64,6 @@ def failure(url: str, timeout: float = 120.0, **overrides: Any) -> tuple[float, 
     return elapsed, caught.value
 
 
-def free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return int(probe.getsockname()[1])
-
-
 # -- the deadline -------------------------------------------------------------------------------
 @pytest.mark.reliability("trickling and silent servers")
 @pytest.mark.parametrize("deadline", [1.0, pytest.param(2.5, marks=pytest.mark.slow)])
@@ -306,10 +301,10 @@ NOWHERE = {
 
 @pytest.mark.parametrize(("endpoint", "proxy", "said", "check"), NOWHERE.values(), ids=NOWHERE.keys())
 def test_a_place_nothing_answers_at_fails_within_a_second_and_says_what_to_check(
-    endpoint: str, proxy: str, said: str, check: str
+    closed_port: int, endpoint: str, proxy: str, said: str, check: str
 ) -> None:
     """Retrying soon finds nothing there either (RFC 6761 keeps ``.invalid`` from ever resolving)."""
-    url = endpoint.format(port=free_port())
+    url = endpoint.format(port=closed_port)
     elapsed, error = failure(url, max_retries=5, environ={"HTTPS_PROXY": proxy} if proxy else {})
     assert isinstance(error, ServiceError) and f"{said}" in str(error) and "after 3 attempt(s)" in str(error)
     assert check in str(error) and "timeout" not in str(error)
@@ -734,8 +729,8 @@ def test_a_proxy_refusing_is_named_with_its_status_and_not_its_credentials(
         assert isinstance(error, ServiceError) and said in str(error) and todo in str(error)
 
 
-def test_a_proxy_that_is_gone_is_named_without_its_credentials() -> None:
-    proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{free_port()}"
+def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:
+    proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{closed_port}"
     _, error = failure("http://127.0.0.1:9", environ={"HTTP_PROXY": proxy})
     assert isinstance(error, ServiceError) and "proxy 127.0.0.1" in str(error) and "HTTPS_PROXY" in str(error)
     assert PROXY_PASSWORD not in str(error) and "builder" not in str(error)
