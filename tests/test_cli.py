@@ -195,6 +195,12 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         (("get", "197", "--end", "http://x"), "unrecognized arguments: --end http://x"),  # no abbreviations
         (("list", "--sta", "8"), "unrecognized arguments: --sta 8"),
         (("--deb", "get", "197"), "unrecognized arguments: --deb"),
+        # Past the 4300 digits int() takes: the same line as a long number, not argparse's "invalid _port value"
+        (
+            ("list", "--status", "9" * 5000),
+            "status must be a whole number from 0 to 9007199254740991, got '999",
+        ),
+        (("emulator", "--port", "9" * 5000), "argument --port: port must be a number from 0 to 65535"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(
@@ -223,7 +229,12 @@ def test_help_and_version_print_to_stdout_and_exit_0() -> None:
 
 @pytest.mark.parametrize(
     ("raised", "code", "expected"),
-    [(RuntimeError, 1, "modelarts-vis: error: unexpected RuntimeError"), (KeyboardInterrupt, 130, STOPPED)],
+    [
+        (RuntimeError, 1, "modelarts-vis: error: unexpected RuntimeError"),
+        (KeyboardInterrupt, 130, STOPPED),
+        # An OSError of the read's own is no failure to write the output, and --debug shows where it was.
+        (FileNotFoundError, 1, "modelarts-vis: error: unexpected FileNotFoundError; this is a bug"),
+    ],
 )
 def test_an_unexpected_failure_or_an_interrupt_is_one_line(
     in_env: ModelArtsEmulator, monkeypatch: Any, raised: type[BaseException], code: int, expected: str
@@ -235,7 +246,7 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
     status, out, err = invoke("get", "197")
     assert (status, out) == (code, "") and err.startswith(expected) and err.count("\n") == 1
     assert CANARY_SECRETS[0] not in err
-    if raised is RuntimeError:
+    if raised is not KeyboardInterrupt:
         debug = invoke("get", "197", "--debug")[2]
         assert "Traceback (most recent call last)" in debug and "internal detail ***" in debug
 
@@ -441,6 +452,40 @@ def test_output_that_cannot_be_written(
     assert proc.returncode == code and (
         one_line_error(proc.stderr, fragment) if fragment else proc.stderr == ""
     )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_shows_where_with_debug(in_env: ModelArtsEmulator) -> None:
+    env = {**clean_environ(), **in_env.environ("aksk")}
+    shell = ["sh", "-c", 'exec "$0" get 197 --debug >/dev/full', CLI]
+    proc = subprocess.run(shell, env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1 and "Traceback (most recent call last)" in proc.stderr
+    assert proc.stderr.endswith("modelarts-vis: error: cannot write the output: No space left on device\n")
+
+
+def test_a_working_directory_deleted_under_the_cli_is_no_place_for_clouds_yaml(tmp_path: Path) -> None:
+    """clouds.yaml is looked for in the working directory first: one that was removed (a build's
+    temporary directory) holds none, it is no failure to write the output."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = 'cd "$1" && rmdir "$1" && exec "$0" get 197'
+    env = clean_environ({"OS_CLOUD": "c", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    proc = subprocess.run(
+        ["sh", "-c", script, CLI, gone], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 2 and one_line_error(
+        proc.stderr, "cloud 'c' is not defined in clouds.yaml (no file"
+    )
+
+
+def test_arguments_typed_in_utf8_are_read_as_utf8_under_a_c_locale(in_env: ModelArtsEmulator) -> None:
+    """``LC_ALL=C`` with ``PYTHONUTF8=0`` decodes the command line as ASCII: a terminal's UTF-8 ``café``
+    is still a search for café (no job's name holds it), and an error quotes it as typed."""
+    env = {**clean_environ(), **in_env.environ("aksk"), "LC_ALL": "C", "PYTHONUTF8": "0"}
+    found = subprocess.run([CLI, "list", "--search", "caf\u00e9"], env=env, capture_output=True, timeout=30)
+    assert (found.returncode, found.stdout, found.stderr) == (0, b"[]\n", b"")
+    named = subprocess.run([CLI, "find", "caf\u00e9"], env=env, capture_output=True, timeout=30)
+    assert named.returncode == 2 and named.stderr.endswith(b"got 'caf\\xe9'\n"), named.stderr
 
 
 @pytest.mark.reliability("secrets")

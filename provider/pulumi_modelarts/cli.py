@@ -47,10 +47,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _status_code(text: str) -> int:
-    """``--status`` takes a code (8, ASCII digits as everywhere) or a name (RUNNING, running)."""
+def _status_code(text: str) -> int | str:
+    """``--status`` takes a code (8, ASCII digits as everywhere; the client checks it as every
+    status) or a name (RUNNING, running)."""
     if text.isascii() and text.isdigit():
-        return int(text)
+        return text
     try:
         return int(JobStatus[text.upper()])
     except KeyError:
@@ -60,7 +61,7 @@ def _status_code(text: str) -> int:
 
 
 def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
     return int(text)
 
@@ -158,14 +159,16 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if host in _WILDCARD_HOSTS:
             warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"
             _say(err, f"warning: {warning} can use the emulator's fixed demo credentials", EXIT_OK)
-        out.write(f"ModelArts emulator listening on {emulator.url} (IAM {emulator.iam_url})\n")
-        out.write("Point the client, the CLI or a Pulumi stack at it with:\n")
-        for name, value in emulator.environ(auth="aksk").items():
-            out.write(f"  export {name}={value}\n")
+        exports = "".join(
+            f"  export {name}={value}\n" for name, value in emulator.environ(auth="aksk").items()
+        )
         jobs = ", ".join(str(job["job_id"]) for job in emulator.jobs()) or "none"
-        out.write(f"Jobs: {jobs}; Ctrl-C stops.\n")
-        out.write(json.dumps(emulator.describe()) + "\n")
-        out.flush()
+        _write(
+            out,
+            f"ModelArts emulator listening on {emulator.url} (IAM {emulator.iam_url})\n"
+            f"Point the client, the CLI or a Pulumi stack at it with:\n{exports}"
+            f"Jobs: {jobs}; Ctrl-C stops.\n{json.dumps(emulator.describe())}\n",
+        )
         emulator.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while it prints its URL: the same clean stop
         pass
@@ -174,8 +177,8 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _read(args: argparse.Namespace, out: TextIO) -> int:
-    """``get``, ``find`` and ``list``: read, then print only once everything was read."""
+def _read(args: argparse.Namespace) -> str:
+    """``get``, ``find`` and ``list``: the text to print, once everything was read."""
     from .client import ModelArtsClient
     from .settings import Settings
 
@@ -192,41 +195,57 @@ def _read(args: argparse.Namespace, out: TextIO) -> int:
             jobs = [client.find_visualization_job(args.job_name)]
         records = [job.to_outputs(project_id=client.project_id, region=client.region) for job in jobs]
     if args.format == "json":
-        json.dump(records if args.command == "list" else records[0], out, indent=2, allow_nan=False)
-        out.write("\n")
-    elif args.command == "list":
+        return json.dumps(records if args.command == "list" else records[0], indent=2, allow_nan=False) + "\n"
+    if args.command == "list":
         rows = [list(TABLE_COLUMNS), *([_cell(record[c]) for c in TABLE_COLUMNS] for record in records)]
         widths = [max(map(_columns, column)) for column in zip(*rows, strict=True)]
-        for row in rows:
-            line = "  ".join(cell + " " * (w - _columns(cell)) for cell, w in zip(row, widths, strict=True))
-            out.write(line.rstrip() + "\n")
-    else:
-        width = max(len(key) for key in records[0])
-        out.writelines(f"{key:<{width}}  {_cell(value)}\n" for key, value in records[0].items())
-    return EXIT_OK
+        cells = (zip(row, widths, strict=True) for row in rows)
+        return "".join(
+            "  ".join(cell + " " * (w - _columns(cell)) for cell, w in row).rstrip() + "\n" for row in cells
+        )
+    width = max(len(key) for key in records[0])
+    return "".join(f"{key:<{width}}  {_cell(value)}\n" for key, value in records[0].items())
+
+
+class _Unwritten(Exception):
+    """stdout refused the output (a full disk, a reader gone): not to be taken for a read's failure."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(cause.strerror or type(cause).__name__)
+        self.cause = cause
+
+
+def _write(out: TextIO, text: str) -> None:
+    """All of stdout goes through here, so only its own failures read "cannot write the output"."""
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as exc:  # Python's recipe: stdout to devnull, so the final flush cannot raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        raise _Unwritten(exc) from exc
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one command; returns the exit code instead of exiting (for tests and embedding)."""
     debug = False
-    try:  # argparse drops what --help and --version cannot write: written below, a full disk is seen
-        with redirect_stdout(io.StringIO()) as shown:
-            args = build_parser().parse_args(argv)
+    try:
+        try:  # argparse drops what --help and --version cannot write: written here, a full disk is seen
+            with redirect_stdout(io.StringIO()) as shown:
+                args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version
+            _write(out, shown.getvalue())
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
         debug = args.debug
         if args.command == "emulator":
             return _run_emulator(args, out, err)
-        return _read(args, out)
-    except SystemExit as exc:  # --help, --version
-        out.write(shown.getvalue())
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+        _write(out, _read(args))
+        return EXIT_OK
     except UsageError as exc:
         return _say(err, f"error: {_without_credentials(str(exc))}", EXIT_USAGE)
     except KeyboardInterrupt:
         return _say(err, "interrupted", EXIT_INTERRUPTED)
-    except BrokenPipeError:
-        raise  # the reader went away: main() ends quietly
-    except OSError as exc:  # the output's: a read's own failures are typed errors
-        return _cannot_write(exc, err)
+    except _Unwritten as exc:
+        return _unwritten(exc, err, debug)
     except Exception as exc:
         if isinstance(exc, ModelArtsError):
             return _say(err, f"error: {exc}", exc.exit_code, debug)
@@ -245,8 +264,10 @@ def _without_credentials(text: str) -> str:
     return redact(text)
 
 
-def _cannot_write(exc: OSError, err: TextIO) -> int:
-    return _say(err, f"error: cannot write the output: {exc.strerror or type(exc).__name__}", EXIT_INTERNAL)
+def _unwritten(exc: _Unwritten, err: TextIO, debug: bool) -> int:
+    if isinstance(exc.cause, BrokenPipeError):  # the reader went away (| head): a pipeline ends quietly
+        return EXIT_OK
+    return _say(err, f"error: cannot write the output: {exc}", EXIT_INTERNAL, debug)
 
 
 def _say(err: TextIO, text: str, code: int, debug: bool = False) -> int:
@@ -269,14 +290,13 @@ def main() -> None:
         signal.signal(signum, signal.default_int_handler)  # inherited ignored (``cmd &`` in a script)
     for stream in (out, err):  # text a console's encoding (cp1252, ASCII) lacks is escaped, not a crash
         getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
-    try:
-        code = run(out=out, err=err)
-        out.flush()
-    except OSError as exc:  # a broken pipe ends quietly, as a pipeline expects
-        code = EXIT_OK if isinstance(exc, BrokenPipeError) else _cannot_write(exc, err)
-        # Python's documented recipe: point stdout at devnull so the final flush cannot raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
-    sys.exit(code)
+    sys.exit(run([_as_typed(arg) for arg in sys.argv[1:]], out=out, err=err))
+
+
+def _as_typed(arg: str) -> str:
+    """An argument as typed: a locale that is not UTF-8 (``LC_ALL=C`` with ``PYTHONUTF8=0``) leaves
+    the UTF-8 a terminal sent as escaped bytes; read them as UTF-8 (bytes that are not stay escaped)."""
+    return arg.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
 
 
 if __name__ == "__main__":  # python -m pulumi_modelarts.cli, when the console script is not on PATH

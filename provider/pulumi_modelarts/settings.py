@@ -503,9 +503,13 @@ def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) ->
         return Path(named)
     # Not Path.home(): it raises for a user without a home (no HOME, no passwd entry: a container's UID).
     home = Path(environ.get("HOME") or os.path.expanduser("~"), ".config")
-    folders = (Path.cwd(), Path(environ.get("XDG_CONFIG_HOME") or home, "openstack"), home / "openstack")
+    try:
+        here = [Path.cwd()]
+    except FileNotFoundError:  # a working directory deleted under the process holds no file
+        here = []
+    folders = [*here, Path(environ.get("XDG_CONFIG_HOME") or home, "openstack"), home / "openstack"]
     suffixes = (".yaml", ".yml", ".json")  # as openstacksdk finds them
-    paths = (Path(folder, stem + suffix) for folder in (*folders, "/etc/openstack") for suffix in suffixes)
+    paths = (folder / (stem + suffix) for folder in (*folders, Path("/etc/openstack")) for suffix in suffixes)
     return next((path for path in paths if path.is_file()), None)
 
 
