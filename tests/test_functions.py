@@ -807,3 +807,19 @@ def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_con
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == [[project_id] * 2 for project_id in projects]
+
+
+def test_an_output_forms_fields_are_lifted_as_the_generated_sdks_are(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """``get_x_output(...).field`` is an ``Output`` of that field, as for a generated SDK's result type."""
+    body = """
+        job = get_visualization_job_output(job_id=197)
+        pulumi.export("url", job.service_url)
+        pulumi.export("name", job.job_name)
+        pulumi.export("status", job.status_name)
+        pulumi.export("listed", get_visualization_jobs_output(status=JobStatus.RUNNING).jobs.apply(len))
+    """
+    exports = succeeded(run_in(emulator, tmp_path, body)).exports
+    assert exports["url"].endswith("/197/") and exports["name"] == "apiTest-11"
+    assert (exports["status"], exports["listed"]) == ("RUNNING", 2)
