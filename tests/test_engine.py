@@ -391,6 +391,37 @@ def test_state_spelt_otherwise_is_no_change_and_drift_is(
     assert modelarts_calls(emulator) == [("GET", "get_job")] * reads
 
 
+@pytest.mark.parametrize("stored_as", ["absent", "blank"])
+def test_state_not_naming_its_job_is_read_as_its_resource_id(
+    engine: Engine, emulator: ModelArtsEmulator, stored_as: str
+) -> None:
+    """State of job 212 (as an older version may write it) without its ``job_id``: the resource ID
+    names the job, so a program naming job 197 replaces it, never stores 197's outputs under ID 212."""
+    inputs, outputs = put_in_state(engine, emulator, "board", 212)
+    for props in (inputs, outputs):
+        props.pop("job_id") if stored_as == "absent" else props.update(job_id="")
+    for operation in (engine.preview, engine.up):
+        step = operation({"board": job(197)}).step("board")
+        assert (step.kind, step.diff) == ("replace", harness.Diff(True, ["job_id"])), step
+    assert engine.state[engine.urn("board")].id == "197" and stored(engine, "board")["job_id"] == 197
+    assert modelarts_calls(emulator) == [("GET", "get_job")]  # the replacement's Create alone
+
+
+def test_an_update_naming_another_job_than_its_resource_id_is_refused_in_one_line(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    """Whatever an engine sends: an Update of resource 212 to job 197 reads nothing and stores nothing."""
+    _, outputs = put_in_state(engine, emulator, "board", 212)
+    with ProviderServer() as server:
+        server.configure(engine.config, SECRET_CONFIG_KEYS)
+        news = {"job_id": 197, "__provider": engine.provider}
+        with pytest.raises(ProviderCallError) as refused:
+            server.update(engine.urn("board"), "212", outputs, news, {**news, "job_id": 212})
+    assert refused.value.details.strip() == refused.value.last_line
+    assert refused.value.last_line.startswith("pulumi_modelarts.errors.InvalidInputError: job_id 197 ")
+    assert "resource ID '212' name two jobs" in refused.value.last_line and emulator.requests == []
+
+
 def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> None:
     engine.up({"board": job(197)}).raise_error()
     emulator.remove_job(197)

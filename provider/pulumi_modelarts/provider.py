@@ -36,6 +36,8 @@ DRIFT_FIELDS: tuple[str, ...] = (*(field.name for field in OUTPUTS if not field.
 #: How long a job read in this process may stand in for another read of the same job: the engine
 #: runs Read then Diff (refresh), or Diff then Update (up), back to back.
 RECENT_READ_SECONDS = 60.0
+#: What to do when an update names another job than the resource's ID.
+ANOTHER_JOB = "Another job is another resource: run 'pulumi refresh', then 'pulumi up' replaces it"
 MAX_RECENT_READS = 4096
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -230,9 +232,9 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Replace for another job (or one unknown in preview); otherwise re-read and report drift."""
         replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
-        if not replaces:
+        if not replaces:  # the resource ID is the job read, whatever (older) state holds beside it
             target = self._runtime.target(news)
-            replaces = _replaced(olds, target)
+            replaces = _replaced({**olds, "job_id": _id}, target)
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = self._runtime.read(target, reuse_recent=True)
@@ -241,9 +243,11 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     @_one_call
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        """The full, freshly read output set (never empty, unlike the SDK default)."""
+    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        """The full, freshly read output set (never empty, unlike the SDK default) of the resource's
+        job: another job is a replacement (``diff``), never outputs stored under this one's ID."""
         target = self._runtime.target(news)
+        check_one_job(target.job_id, id_, hint=ANOTHER_JOB)
         return dynamic.UpdateResult(_marked(news, self._runtime.read(target, reuse_recent=True)))
 
     @_one_call

@@ -63,11 +63,14 @@ def parse_job_id(value: object) -> int:
     return parse_whole_number(value, field="job_id", minimum=1, hint=hint)
 
 
-def check_one_job(job_id: object, resource_id: object) -> int:
-    """The job a resource ID (``.get``'s, an ``id`` option) names, which must be the ``job_id`` given too."""
+_ONE_ID = "Give the ID once: VisualizationJob.get(name, id), or job_id without an id option"
+
+
+def check_one_job(job_id: object, resource_id: object, hint: str = _ONE_ID) -> int:
+    """The job a resource ID (``.get``'s, an ``id`` option, a stored one) names, which must be the
+    ``job_id`` given too."""
     number = parse_job_id(resource_id)
     if job_id is not resource_id and parse_job_id(job_id) != number:  # .get's are one value
-        hint = "Give the ID once: VisualizationJob.get(name, id), or job_id without an id option"
         shown = f"job_id {_shown(job_id)} and resource ID {_shown(resource_id)}"
         raise InvalidInputError(f"{shown} name two jobs", hint=hint)
     return number
