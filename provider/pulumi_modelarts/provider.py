@@ -232,9 +232,9 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Replace for another job (or one unknown in preview); otherwise re-read and report drift."""
         replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
-        if not replaces:  # the resource ID is the job read, whatever (older) state holds beside it
+        if not replaces:  # state (an older version's) not naming its job: the resource ID names it
             target = self._runtime.target(news)
-            replaces = _replaced({**olds, "job_id": _id}, target)
+            replaces = _replaced({**olds, "job_id": olds.get("job_id") or _id}, target)
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = self._runtime.read(target, reuse_recent=True)
