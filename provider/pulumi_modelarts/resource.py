@@ -3,6 +3,7 @@
 No ``from __future__ import annotations``: the SDK resolves the class's annotations on every registration
 (``pulumi._types.resource_types``); as strings they cost a ``compile()`` each, a third of its cost."""
 
+import asyncio
 import functools
 import importlib
 import pickle
@@ -57,12 +58,6 @@ def _secret_outputs_when_secret(
     merged = pulumi.ResourceOptions.merge(opts, None)
     secret_outputs = merged.additional_secret_outputs = list(merged.additional_secret_outputs or [])
     job_id = pulumi.Output.from_input(targets["job_id"])
-    every_target = pulumi.Output.all(*targets.values())
-
-    async def is_secret() -> bool:
-        if await every_target.is_secret():
-            secret_outputs.extend(name for name in STATE_FIELDS if name not in secret_outputs)
-        return await job_id.is_secret()
 
     async def secret_names() -> list[str] | None:
         secret = [
@@ -71,10 +66,17 @@ def _secret_outputs_when_secret(
             if isinstance(value, pulumi.Output) and await value.is_secret()
         ]
         names = [key for key in TARGET_INPUTS if key in secret or (key == "job_id" and "id" in secret)]
+        if names:
+            secret_outputs.extend(name for name in STATE_FIELDS if name not in secret_outputs)
         return names or None
 
+    names = asyncio.ensure_future(secret_names())
+
+    async def is_secret() -> bool:
+        await names  # the list of secret outputs is complete
+        return await job_id.is_secret()
+
     value = job_id.future(with_unknowns=True)
-    names: Any = secret_names()  # from_input's overloads do not type an awaitable
     job_id_output = pulumi.Output(job_id.resources(), value, job_id.is_known(), is_secret())
     return job_id_output, merged, pulumi.Output.from_input(names)
 
