@@ -190,19 +190,24 @@ def excerpt(body: bytes) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _charset(content_type: str) -> str | None:
-    """The ``charset`` a Content-Type declares, in lower case (one header text per server, parsed once)."""
+def _other_charset(content_type: str) -> str | None:
+    """The ``charset`` a Content-Type declares, in lower case, unless it is UTF-8 by any of its names
+    (``UTF8``); parsed once per header text (one per server)."""
     declared = Message()
     declared["Content-Type"] = content_type
-    return declared.get_content_charset()
+    charset = declared.get_content_charset()
+    with contextlib.suppress(LookupError):  # a charset Python does not know is another
+        if charset and codecs.lookup(charset).name == "utf-8":
+            return None
+    return charset
 
 
 def decode_json(response: HttpResponse) -> Any:
     """The JSON value of a body, or ValueError: UTF-8 only (a leading BOM is ignored), no NaN or
     Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these), and
     no ``charset`` declared that reads the bytes as other text than UTF-8 does."""
-    body, charset = response.body, _charset(response.headers.get("Content-Type", ""))
-    if charset and charset != "utf-8":
+    body, charset = response.body, _other_charset(response.headers.get("Content-Type", ""))
+    if charset:
         try:
             same = body.decode(charset) == body.decode("utf-8")
         except (LookupError, UnicodeError):
