@@ -635,9 +635,10 @@ def _proxy_refused(status: int, proxy: str) -> tuple[str, str]:
     """What a proxy's refusal (a CONNECT answered, or a request forwarded, with an error) says."""
     if status == 407:
         hint = (
-            "Set the proxy's user name and password in HTTPS_PROXY / HTTP_PROXY as http://user:pw@host:port"
+            "Set the proxy's user name and password in HTTPS_PROXY / HTTP_PROXY as "
+            "http://user:pw@host:port (percent-encode '@' and ':')"
         )
-        return f"the proxy {proxy} asks for credentials (HTTP 407)", hint + " (percent-encode '@' and ':')"
+        return f"the proxy {proxy} asks for credentials (HTTP 407)", hint
     hint = "Check modelarts:endpoint / authUrl and that the proxy may reach them (else list them in NO_PROXY)"
     return f"the proxy {proxy} did not open a tunnel (HTTP {status})", hint
 
