@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -502,14 +503,17 @@ def test_secrets_never_printed(in_env: ModelArtsEmulator, monkeypatch: Any, leak
         leaks.scan("cli", out + err)
 
 
+@pytest.mark.parametrize("padding", ["", "\n", "\ufeff", "\u200b \r\n"])  # as a mounted Secret file has it
 @pytest.mark.parametrize("argv", [["get", "197", "--format", "{}"], ["{}"], ["get", "197", "--sk", "{}"]])
 def test_a_usage_error_quoting_a_credential_of_the_environment_scrubs_it(
-    in_env: ModelArtsEmulator, argv: list[str]
+    in_env: ModelArtsEmulator, monkeypatch: Any, argv: list[str], padding: str
 ) -> None:
     """argparse quotes what was typed before any setting is read: ``"$HW_SECRET_KEY"`` pasted
     where an option's value belongs came back whole."""
-    code, out, err = invoke(*(arg.format(CANARY_SECRETS[1]) for arg in argv))
-    assert (code, out) == (2, "") and one_line_error(err, "***") and CANARY_SECRETS[1][:12] not in err
+    secret = f"sk{uuid.uuid4().hex}"  # none this process has seen, so only the environment names it
+    monkeypatch.setenv("HW_SECRET_KEY", padding + secret + padding)
+    code, out, err = invoke(*(arg.format(secret) for arg in argv))
+    assert (code, out) == (2, "") and one_line_error(err, "***") and secret[:12] not in err
 
 
 @pytest.mark.parametrize(

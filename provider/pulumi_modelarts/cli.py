@@ -257,10 +257,10 @@ def _without_credentials(text: str) -> str:
     """A usage error quotes what was typed, before any setting is read: a credential of the
     environment typed by mistake (``get "$HW_SECRET_KEY"``) is scrubbed there as in every error."""
     from .errors import register_secrets
-    from .settings import SETTING_KEYS
+    from .settings import SETTING_KEYS, unpadded
 
     names = (name for key in SETTING_KEYS if key.secret for name in key.env)
-    register_secrets(*(os.environ.get(name, "").strip() for name in names))
+    register_secrets(*(unpadded(os.environ.get(name, "")) for name in names))
     return redact(text)
 
 

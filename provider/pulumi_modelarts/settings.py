@@ -90,7 +90,6 @@ ALTERNATIVES: tuple[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], ...] = 
 MAX_CLOUDS_FILE_BYTES = 1 << 20
 _READ_KEYS = frozenset({"clouds", "auth", "verify"}).union(*CLOUDS_YAML_KEYS.values())
 _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may carry a password
-#: What a file, a shell or an editor adds around a value: whitespace, a byte order mark, zero-width marks.
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
 #: Settings used exactly as given (README): a URL or domain with padding is refused, not cleaned.
 _NEVER_CLEANED = frozenset({"endpoint", "auth_url", "cloud"})
@@ -98,6 +97,12 @@ _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFIC
 #: Unicode's classes of C0/C1 controls, invisible format marks (zero-width, bidirectional, soft
 #: hyphen, tags), lone surrogates, and line and paragraph separators.
 _CONTROL_CLASSES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def unpadded(text: str) -> str:
+    """``text`` without what a file, a shell or an editor adds around a value: whitespace, a byte
+    order mark, zero-width marks."""
+    return _PADDING.sub("", text)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -198,7 +203,7 @@ class Settings:
         if _present(endpoints := config.get(ENDPOINTS_KEY)):  # after modelarts:endpoint, before variables
             sources["endpoint"].insert(2, (_endpoint_in_map(endpoints), f"{ENDPOINTS_KEY}.modelarts", 1))
         if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
-            cloud_name = _PADDING.sub("", str(cloud_name))  # as Settings holds it
+            cloud_name = unpadded(str(cloud_name))  # as Settings holds it
             for field, (value, origin) in _cloud_entry(cloud_name, env).items():  # what no other sets
                 sources[field].append((value, origin, 3))
         for kinds in ALTERNATIVES:  # the highest source setting one kind of a group picks the kinds used
@@ -377,7 +382,7 @@ def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
 def _converted(field: str, value: Any) -> Any:
     """One setting's value as :class:`Settings` holds it; ValueError says what is wrong with it."""
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
-    if isinstance(text, str) and (cleaned := _PADDING.sub("", text)) != text:  # what files and shells add
+    if isinstance(text, str) and (cleaned := unpadded(text)) != text:  # what files and shells add
         if field in _NEVER_CLEANED:
             raise ValueError("has whitespace, a line break or an invisible mark around it; set it without")
         text = cleaned
@@ -457,7 +462,7 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
     import ipaddress
 
     host = host.strip("[]").lower().rstrip(".")
-    for entry in re.split(r"[,\s]+", _PADDING.sub("", no_proxy).lower()):  # one entry a line too
+    for entry in re.split(r"[,\s]+", unpadded(no_proxy).lower()):  # one entry a line too
         if entry.startswith("["):
             entry = entry[1:].partition("]")[0]
         elif entry.count(":") == 1:
@@ -499,7 +504,7 @@ def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, tuple[Any, 
 
 def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) -> Path | None:
     """The file ``named`` by its variable, or the first found where openstacksdk looks for it."""
-    if named and (named := _PADDING.sub("", named)):
+    if named and (named := unpadded(named)):
         return Path(named)
     # Not Path.home(): it raises for a user without a home (no HOME, no passwd entry: a container's UID).
     home = Path(environ.get("HOME") or os.path.expanduser("~"), ".config")
@@ -589,7 +594,7 @@ def _unique_keys(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
 
 
 def _present(value: object) -> bool:
-    return value is not None and not (isinstance(value, str) and not _PADDING.sub("", value))
+    return value is not None and not (isinstance(value, str) and not unpadded(value))
 
 
 def check_ca_bundle(path: str, origin: str | None = None) -> None:
