@@ -122,6 +122,13 @@ LOOKUPS: dict[str, tuple[str, Any, list[dict[str, Any]], int, list[int] | str]] 
         "no visualization job is named 'job-7'",
     ),
     "find: listed, then renamed": ("find job-7", pages_of(10), [listed_job(7, "new")], 3, "named 'job-7'"),
+    "find: page 1 for every page, no count": (
+        "find job-25",
+        lambda page: {"jobs": [listed_job(n) for n in range(1, 11)]},
+        [listed_job(25)],
+        5,
+        "page 2 lists only jobs of earlier pages",
+    ),
     "find: twins on two pages": (
         "find twin",
         lambda page: {"jobs": _TWINS[page - 1 :][:1]},

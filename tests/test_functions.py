@@ -28,6 +28,7 @@ from pulumi_modelarts import (
     AmbiguousJobNameError,
     GetVisualizationJobResult,
     InvalidInputError,
+    InvalidResponseError,
     JobNotFoundError,
     JobStatus,
     ModelArtsError,
@@ -40,6 +41,7 @@ from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import CANARY, AtOnce, Held, outputs_of
+from tests.hostile import PagingServer, listed_job
 from tests.programs import clean_environ, modelarts_requests, run_program, write_program as write
 
 #: Fields the list call does not return; the plural form leaves them None.
@@ -102,6 +104,18 @@ def test_allow_missing_reports_found_false_and_still_reads_an_existing_job(
     assert (result.found, result.id) == (found, id_)
     expected = outputs_of(in_env, 197) if found else dict.fromkeys(OUTPUT_FIELDS)
     assert {name: getattr(result, name) for name in OUTPUT_FIELDS} == expected
+
+
+def test_allow_missing_never_takes_a_listing_read_in_part_for_an_absent_name(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that ignores ``page`` and sends no count: job-25, on a page never served, is no
+    proof of absence; before, the lookup returned ``found=False`` from the first ten jobs."""
+    with PagingServer(lambda page: {"jobs": [listed_job(n) for n in range(1, 11)]}, [listed_job(25)]) as server:
+        monkeypatch.setenv("MODELARTS_ENDPOINT", server.url)
+        with pytest.raises(InvalidResponseError, match="page 2 lists only jobs of earlier pages"):
+            get_visualization_job(job_name="job-25", allow_missing=True)
+        assert server.list_requests() == 2
 
 
 #: lookup -> (error, what its message says, routes); allow_missing forgives absence, not ambiguity.

@@ -196,6 +196,7 @@ def from_page(number: int, answer: Any, pages: Callable[[int], Any] = TEN_A_PAGE
 
 
 TEN_OF_25, TWO_OF_4 = "ended at page 2 with 10 of the 25", "ended at page 2 with 2 of the 4"
+REPEATED = "page 2 lists only jobs of earlier pages (the page parameter is ignored)"
 EMPTY_PAGE_OF_4, NO_ORDER = {"job_total_count": 4, "jobs": []}, [listed_job(n) for n in (3, 1, 4, 2)]
 _WHOLE_LIST = {"job_total_count": 3, "jobs": [listed_job(n) for n in (1, 2, 3)]}
 #: name -> (the server's page N, jobs listed or a typed error, list requests at most). Each server
@@ -211,15 +212,19 @@ LISTINGS: dict[str, tuple[Callable[[int], Any], list[int] | str, int]] = {
     "one page, no count": (pages_of(1000, total=None), _ONE_TO_25, 2),
     "one page, counted null": (lambda page: {**pages_of(1000)(page), "job_total_count": None}, _ONE_TO_25, 2),
     "the whole list for every page": (lambda page: _WHOLE_LIST, [1, 2, 3], 1),
-    "the whole list for every page, no count": (lambda page: {"jobs": _WHOLE_LIST["jobs"]}, [1, 2, 3], 2),
+    # Without a count, a page of jobs already listed tells a server ignoring ``page``: its first page
+    # may be the whole list or a part, so the listing is refused, never handed over as if whole.
+    "the whole list for every page, no count": (lambda page: {"jobs": _WHOLE_LIST["jobs"]}, REPEATED, 2),
     "the first page for every page": (lambda page: pages_of(10)(1), TEN_OF_25, 2),
+    "the first page for every page, no count": (lambda page: pages_of(10, total=None)(1), REPEATED, 2),
+    "page 1 for every page, counted too low": (lambda page: pages_of(10, total=5)(1), REPEATED, 2),
     "an empty page in the middle": (from_page(2, EMPTY_PAGE_OF_4, pages_of(2, 4)), TWO_OF_4, 2),
     # An empty array serialised as null (as Jackson does) is an empty page; it still ends a listing.
     "no jobs, listed as null": (lambda page: {"job_total_count": 0, "jobs": None}, [], 1),
     "no jobs, listed as null, no count": (lambda page: {"is_success": True, "jobs": None}, [], 1),
     "null after the first page": (from_page(2, {"job_total_count": 25, "jobs": None}), TEN_OF_25, 2),
     "a job on two pages": (lambda page: pages_of(2, 5)(page) | pages_of(2, 5)(page - 1), [1, 2, 3, 4, 5], 3),
-    "jobs in no order": (lambda page: {"jobs": NO_ORDER[: 4 // page]}, [1, 2, 3, 4], 2),
+    "jobs in no order": (lambda page: {"jobs": NO_ORDER if page == 1 else []}, [1, 2, 3, 4], 2),
     "throttled on page 2": (from_page(2, reply(429, {"error_code": "APIG.0308"})), "ThrottledError", 2),
     "503 on page 3": (from_page(3, reply(503, "<html>")), "ServiceError", 3),
     "made-up jobs for every page": (lambda page: pages_of(1, 10**6)(page), "past 1000 pages", 1000),

@@ -133,8 +133,9 @@ class ModelArtsClient:
 
     def _listed(self, query: dict[str, str], listings: int = 1) -> dict[int, JobModel]:
         """Each job once (as last listed), once every page is read (a server may send fewer a page
-        than asked): up to ``job_total_count`` jobs, else up to an empty, shorter or repeated page,
-        which is refused while counted jobs are missing, as is a job outside the status asked for.
+        than asked): up to ``job_total_count`` jobs, else up to an empty or shorter page, which is
+        refused while counted jobs are missing, as are a page of jobs already listed (a server that
+        ignores ``page``, whose first page may be any part) and a job outside the status asked for.
         A count that changes between pages means jobs came or went and the pages shifted (one
         deleted on page 1 moves a job unread onto it): the listing is read again from page 1."""
         listed, size, status, counted = dict[int, JobModel](), 0, query.get("status"), None
@@ -168,6 +169,9 @@ class ModelArtsClient:
                 if total is not None and len(listed) < total and ended:
                     read = f"{len(listed)} of the {total} jobs it counts"
                     raise invalid_response(response, context, f"the listing ended at page {page} with {read}")
+                if listing.jobs and len(listed) == before:  # without a count, a part read as the whole
+                    summary = f"page {page} lists only jobs of earlier pages (the page parameter is ignored)"
+                    raise invalid_response(response, context, summary)
                 if len(listed) == total or ended:
                     return listed
                 size = max(size, len(listing.jobs))
