@@ -111,7 +111,8 @@ def test_allow_missing_never_takes_a_listing_read_in_part_for_an_absent_name(
 ) -> None:
     """A server that ignores ``page`` and sends no count: job-25, on a page never served, is no
     proof of absence; before, the lookup returned ``found=False`` from the first ten jobs."""
-    with PagingServer(lambda page: {"jobs": [listed_job(n) for n in range(1, 11)]}, [listed_job(25)]) as server:
+    first_page = [listed_job(n) for n in range(1, 11)]
+    with PagingServer(lambda page: {"jobs": first_page}, [listed_job(25)]) as server:
         monkeypatch.setenv("MODELARTS_ENDPOINT", server.url)
         with pytest.raises(InvalidResponseError, match="page 2 lists only jobs of earlier pages"):
             get_visualization_job(job_name="job-25", allow_missing=True)
