@@ -99,7 +99,7 @@ def test_ambiguous_names_debug_and_missing_credentials(in_env: ModelArtsEmulator
     in_env.add_job("twin")
     code, out, err = invoke("find", "twin")
     assert (code, out) == (2, "") and one_line_error(err, "2 visualization jobs are named 'twin'")
-    assert "by its ID" in err and "job_id" not in err  # the CLI has no such option
+    assert "by its ID, e.g. 'modelarts-vis get " in err and "job_id" not in err  # the CLI has no such option
     code, _, err = invoke("get", "4242", "--debug")  # --debug adds the traceback
     assert code == 3 and "Traceback (most recent call last)" in err
     assert err.rstrip().splitlines()[-1].startswith("modelarts-vis: error:")

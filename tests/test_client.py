@@ -151,6 +151,18 @@ def test_find_picks_the_exact_name_and_its_errors_name_the_problem(
         client.find_visualization_job("twin")
 
 
+def test_a_name_many_jobs_share_is_one_short_line_naming_the_first_ids_and_the_count(
+    client: ModelArtsClient, emulator: ModelArtsEmulator
+) -> None:
+    """Before, 300 IDs were cut mid-list at the summary's 400 characters, with no count of the rest."""
+    ids = [emulator.add_job("dup")["job_id"] for _ in range(300)]
+    with pytest.raises(errors.AmbiguousJobNameError) as caught:
+        client.find_visualization_job("dup")
+    shown = ", ".join(map(str, ids[:10]))
+    assert caught.value.summary == f"300 visualization jobs are named 'dup' (IDs {shown} and 290 more)"
+    assert caught.value.hint == f"Read the one you mean by its ID, e.g. get_visualization_job({ids[0]})"
+
+
 # -- errors and faults ----------------------------------------------------------------------------
 @pytest.mark.reliability("fault matrix")
 @pytest.mark.parametrize(

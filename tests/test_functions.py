@@ -120,7 +120,7 @@ def test_allow_missing_never_takes_a_listing_read_in_part_for_an_absent_name(
 
 
 #: lookup -> (error, what its message says, routes); allow_missing forgives absence, not ambiguity.
-TWINS = ["IDs 1000, 1001", "by its ID"]
+TWINS = ["IDs 1000, 1001", "by its ID, e.g. job_id=1000 instead of job_name"]
 FAILED_LOOKUPS: list[tuple[dict[str, Any], type[Exception], list[str], list[str]]] = [
     ({"job_id": 999}, JobNotFoundError, ["job 999", "HTTP 400", "Check the job ID"], ["get_job"]),
     ({"job_name": "twin", "allow_missing": True}, AmbiguousJobNameError, TWINS, ["list_jobs"]),

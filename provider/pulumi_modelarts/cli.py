@@ -192,7 +192,7 @@ def _read(args: argparse.Namespace) -> str:
         elif args.command == "get":
             jobs = [client.get_visualization_job(args.job_id)]
         else:
-            jobs = [client.find_visualization_job(args.job_name)]
+            jobs = [client.find_visualization_job(args.job_name, read_by_id=f"'{PROG} get {{}}'")]
         records = [job.to_outputs(project_id=client.project_id, region=client.region) for job in jobs]
     if args.format == "json":
         return json.dumps(records if args.command == "list" else records[0], indent=2, allow_nan=False) + "\n"

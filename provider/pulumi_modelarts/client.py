@@ -26,6 +26,7 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
 MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
 MAX_LISTINGS = 3  # reads of a listing whose count keeps changing between its pages
+SHOWN_IDS = 10  # of the jobs a name lookup found several of: the one line names the first ones
 #: Shared clients, one per place read, each with its token and project: this guards long-lived
 #: processes; the most recent keep their connections (one per thread each), the others reconnect.
 MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
@@ -177,17 +178,24 @@ class ModelArtsClient:
                 size = max(size, len(listing.jobs))
             raise invalid_response(response, context, f"the listing goes on past {MAX_PAGES} pages")
 
-    def find_visualization_job(self, job_name: str) -> JobModel:
+    def find_visualization_job(
+        self, job_name: str, *, read_by_id: str = "get_visualization_job({})"
+    ) -> JobModel:
         """The one job whose name is exactly ``job_name`` (the service's search is fuzzy), read
-        again by ID so that it has exactly the fields (and outputs) it has when read by ID."""
+        again by ID so that it has exactly the fields (and outputs) it has when read by ID. Several
+        of that name are an error whose hint reads one by ID as the caller's surface does
+        (``read_by_id`` with ``{}`` for the ID)."""
         name = check_name(job_name, field="job_name")
         with self._transport.deadline():  # the listing and the read: one call, one deadline
             listed = self.list_visualization_jobs(search_content=name)
             ids = [job.job_id for job in listed if job.job_name == name]
             context = RequestContext("find visualization job", self._host, project_id=self.project_id)
             if len(ids) > 1:
-                summary = f"{len(ids)} visualization jobs are named '{name}' (IDs {', '.join(map(str, ids))})"
-                raise context.error(AmbiguousJobNameError, summary)
+                more = f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
+                shown = f"IDs {', '.join(map(str, ids[:SHOWN_IDS]))}{more}"
+                summary = f"{len(ids)} visualization jobs are named '{name}' ({shown})"
+                hint = f"Read the one you mean by its ID, e.g. {read_by_id.format(ids[0])}"
+                raise context.error(AmbiguousJobNameError, summary, hint=hint)
             with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
                 if ids and (job := self.read_job(ids[0])).job_name == name:
                     return job

@@ -264,7 +264,10 @@ def _job_lookup(
 
     def read() -> dict[str, Any]:
         try:
-            job = client.read_job(number) if number is not None else client.find_visualization_job(name)
+            if number is not None:
+                job = client.read_job(number)
+            else:
+                job = client.find_visualization_job(name, read_by_id="job_id={} instead of job_name")
         except JobNotFoundError:
             if not allow_missing:
                 raise
