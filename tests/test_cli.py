@@ -62,6 +62,9 @@ def test_get_find_and_list_print_the_pulumi_output_keys(in_env: ModelArtsEmulato
     assert "job_name            mnist-insight" in invoke("get", "212", "--format", "table")[1]
 
 
+BY_ID = "A job whose name holds any other character is read by its ID"
+
+
 @pytest.mark.parametrize(
     ("argv", "fault", "code", "fragment"),
     [
@@ -69,6 +72,16 @@ def test_get_find_and_list_print_the_pulumi_output_keys(in_env: ModelArtsEmulato
         (("find", "ghost"), None, 3, "no visualization job is named 'ghost'"),
         (("get", "../etc/passwd"), None, 2, "job_id must be a whole number from 1 to 9007199254740991"),
         (("find", "a/b"), None, 2, "job_name may only contain"),
+        # Letters outside ASCII are letters too: the line says which, and how to read such a job.
+        *[
+            (
+                ("find", name),
+                None,
+                2,
+                f"ASCII letters, digits, '_' and '-' (1-64 characters), got {name!r}. {BY_ID}",
+            )
+            for name in ("\u53ef\u89c6\u5316", "caf\u00e9", "cafe\u0301", " board")
+        ],
         (("list", "--status", "\uff18"), None, 2, "unknown status '\uff18'"),  # fullwidth 8: not ASCII digits
         (("list", "--status", "9" * 20), None, 2, "status must be a whole number from 0 to 9007199254740991"),
         (("get", "197", "--endpoint", "http://example.com"), None, 2, "must use https://"),
@@ -493,7 +506,7 @@ def test_arguments_typed_in_utf8_are_read_as_utf8_under_a_c_locale(in_env: Model
     found = subprocess.run([CLI, "list", "--search", "caf\u00e9"], env=env, capture_output=True, timeout=30)
     assert (found.returncode, found.stdout, found.stderr) == (0, b"[]\n", b"")
     named = subprocess.run([CLI, "find", "caf\u00e9"], env=env, capture_output=True, timeout=30)
-    assert named.returncode == 2 and named.stderr.endswith(b"got 'caf\\xe9'\n"), named.stderr
+    assert named.returncode == 2 and b"got 'caf\\xe9'. " in named.stderr, named.stderr
 
 
 @pytest.mark.reliability("secrets")

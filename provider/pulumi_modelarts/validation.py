@@ -87,11 +87,17 @@ def check_target(name: str, value: object, field: str | None = None) -> Any:
     return text.lower() if name == "region" or (name == "project_id" and _HEX_ID.fullmatch(text)) else text
 
 
+#: What a job name that no lookup by name can send is read by instead.
+_BY_ID = "A job whose name holds any other character is read by its ID"
+
+
 def check_name(value: object, *, field: str) -> str:
     """A job name, project ID, project name or region (see ``_NAME``); it ends up in a URL."""
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInputError(
-            f"{field} may only contain letters, digits, '_' and '-' (1-64 characters), got {_shown(value)}"
+            f"{field} may only contain ASCII letters, digits, '_' and '-' (1-64 characters), "
+            f"got {_shown(value)}",
+            hint=_BY_ID if field == "job_name" else None,
         )
     return value
 
