@@ -16,6 +16,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.output import Unknown
 
+from pulumi_modelarts import validation
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.errors import ModelArtsError
 from pulumi_modelarts.outputs import OUTPUTS
@@ -457,6 +458,25 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     assert emulator.requests == [] and engine.state == {}  # external: dropped, never deleted
     missing = engine.up({"ghost": job(None, read_id="999")})
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
+
+
+def test_each_job_id_a_call_names_is_parsed_once(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``.get``'s Read (its ID and ``job_id``) and a Create parse each value naming the job once, as
+    the engine sends it (a number as a float)."""
+    provider, parsed = configured(emulator), list[object]()
+    whole_number = validation.parse_whole_number
+
+    def counted(value: object, **kwargs: Any) -> int:
+        parsed.extend([value] if kwargs["field"] == "job_id" else [])
+        return whole_number(value, **kwargs)
+
+    monkeypatch.setattr(validation, "parse_whole_number", counted)
+    outputs = provider.read("212", {"job_id": 212.0}).outs
+    assert (parsed, outputs["job_id"]) == (["212", 212.0], 212)
+    parsed.clear()
+    assert provider.create({"job_id": 197.0}).id == "197" and parsed == [197.0]
 
 
 #: (job_id, resource ID, the job read): another job than ``job_id`` names reads nothing.

@@ -101,6 +101,19 @@ def test_the_root_exports_what_its_imports_list() -> None:
         pulumi_modelarts.nothing_here  # noqa: B018
 
 
+def test_type_checkers_see_every_export_typed_and_refuse_a_misspelt_one(tmp_path: Path) -> None:
+    names = pulumi_modelarts.__all__
+    lines = ["import pulumi_modelarts", *(f"reveal_type(pulumi_modelarts.{name})" for name in names)]
+    program = tmp_path / "program.py"
+    program.write_text("\n".join([*lines, "pulumi_modelarts.VisualisationJob", ""]), encoding="utf-8")
+    argv = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), program.name]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    revealed = re.findall(r'^program\.py:\d+: note: Revealed type is "(.+)"$', done.stdout, re.MULTILINE)
+    assert len(revealed) == len(names) and "Any" not in revealed, done.stdout
+    errors = re.findall(r"^program\.py:(\d+): error: ([^;]+)", done.stdout, re.MULTILINE)
+    assert errors == [(str(len(lines) + 1), 'Module has no attribute "VisualisationJob"')], done.stdout
+
+
 def test_the_metadata_states_the_version_and_the_pythons_the_package_has() -> None:
     info = metadata.metadata("pulumi-modelarts")
     assert info["Version"] == pulumi_modelarts.__version__  # what `modelarts-vis --version` shows

@@ -57,16 +57,18 @@ def _exports() -> dict[str, str]:
     }
 
 
-def __getattr__(name: str) -> Any:
-    exports = _exports()
-    if name == "__all__":
-        value: Any = ["__version__", *exports]
-    elif name in exports:  # __import__, which `-X importtime` reports (importlib.import_module it does not)
-        value = getattr(__import__(exports[name], fromlist=[name]), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # else type checkers would take any name, a misspelt one too, as an export
+
+    def __getattr__(name: str) -> Any:
+        exports = _exports()
+        if name == "__all__":
+            value: Any = ["__version__", *exports]
+        elif name in exports:  # __import__, which `-X importtime` reports (importlib.import_module not)
+            value = getattr(__import__(exports[name], fromlist=[name]), name)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

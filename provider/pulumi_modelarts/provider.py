@@ -124,9 +124,10 @@ class _Runtime:
 
         return Settings.from_sources(stack_config=self._stack_config)
 
-    def target(self, inputs: Mapping[str, Any]) -> _Target:
-        """The job and place named by inputs (overrides only) or stored outputs, in their one spelling."""
-        job_id = parse_job_id(inputs.get("job_id"))
+    def target(self, inputs: Mapping[str, Any], job_id: int | None = None) -> _Target:
+        """The job and place named by inputs (overrides only) or stored outputs, in their one spelling;
+        ``job_id`` is the job when the caller has parsed it already, so no value is parsed twice."""
+        job_id = parse_job_id(inputs.get("job_id")) if job_id is None else job_id
         project_id, region, endpoint = (
             None if inputs.get(key) is None else check_target(key, inputs[key]) for key in TARGET_INPUTS[1:]
         )
@@ -257,9 +258,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
         named = None if from_state else props.get("job_id")  # the constructor given an id option too
         stored = {key: value for key, value in props.items() if value != ""} if from_state else props
-        target = self._runtime.target({**stored, "job_id": id_})
-        if isinstance(named, int | float | str):
-            check_one_job(named, id_)
+        job_id = check_one_job(named, id_) if isinstance(named, int | float | str) else parse_job_id(id_)
+        target = self._runtime.target(stored, job_id)
         try:
             outputs = self._runtime.read(target, reuse_recent=not from_state)
             if from_state:
