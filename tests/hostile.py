@@ -118,15 +118,30 @@ def settings_for(url: str, *, environ: dict[str, str] | None = None, **overrides
     return Settings.from_sources(args={**args, **overrides}, environ=environ or {})
 
 
-def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """A server TLS context for 127.0.0.1 and the path of its certificate (its own CA)."""
+def self_signed(directory: Path, names: str = "IP:127.0.0.1", days: int = 2) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context and the path of its certificate (its own CA), for ``names`` (subject
+    alternative names), valid for ``days`` from now (a negative number: expired since)."""
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("needs the openssl command to make a test certificate")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    options = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1"
-    options += " -addext subjectAltName=IP:127.0.0.1"
-    subprocess.run([openssl, *options.split(), "-keyout", key, "-out", cert], check=True, capture_output=True)
+    cert, key, request, extensions = (directory / name for name in ("cert.pem", "key.pem", "cert.csr", "ext"))
+    extensions.write_text(f"subjectAltName={names}\nbasicConstraints=CA:TRUE\n")
+    new = [
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=t",
+    ]
+    sign = f"x509 -req -days {days} -extfile {extensions}".split()
+    subprocess.run([openssl, *new, "-keyout", key, "-out", request], check=True, capture_output=True)
+    subprocess.run(
+        [openssl, *sign, "-in", request, "-signkey", key, "-out", cert], check=True, capture_output=True
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context, cert

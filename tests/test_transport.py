@@ -834,6 +834,31 @@ def test_ca_bundles_and_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> N
     assert proxy.requests == [server.url.removeprefix("https://")] and len(server.heads) == 2
 
 
+#: Certificates the right CA bundle still cannot verify: (names, days valid, what is said, what to check).
+UNVERIFIABLE = {
+    "for another host name": (
+        "DNS:other.example",
+        2,
+        "is for another IP address",
+        "host in modelarts:endpoint",
+    ),
+    "expired": ("IP:127.0.0.1", -1, "has expired", "renew its certificate"),
+}
+
+
+@pytest.mark.parametrize(("names", "days", "said", "check"), UNVERIFIABLE.values(), ids=UNVERIFIABLE)
+def test_a_certificate_the_ca_bundle_cannot_mend_is_told_by_its_cause(
+    tmp_path: Path, names: str, days: int, said: str, check: str
+) -> None:
+    """The CA bundle given is the one that signed it: a hint to set the CA bundle would send the
+    user the wrong way."""
+    context, cert = self_signed(tmp_path, names, days)
+    with RawServer(ANSWER_197, tls=context) as server:
+        _, error = failure(server.url, max_retries=0, ca_cert_file=str(cert))
+    assert isinstance(error, ServiceError) and f"the server's certificate {said}" in str(error)
+    assert check in str(error) and "caCertFile" not in str(error) and server.heads == []
+
+
 CA_BUNDLE_CHANGES = {
     "removed": None,
     "emptied": b"",

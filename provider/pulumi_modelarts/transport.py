@@ -643,6 +643,25 @@ def _proxy_refused(status: int, proxy: str) -> tuple[str, str]:
     return f"the proxy {proxy} did not open a tunnel (HTTP {status})", hint
 
 
+_CHECK_HOST = "Check the host in modelarts:endpoint / authUrl against the certificate's names"
+#: OpenSSL's verification results (X509_V_ERR_*) that no CA bundle mends: what each says, what to check.
+_NOT_THE_CA = {
+    9: ("is not valid yet", "Check this machine's clock and the server's certificate"),
+    10: ("has expired", "The server must renew its certificate; check this machine's clock"),
+    62: ("is for another host name", _CHECK_HOST),
+    64: ("is for another IP address", _CHECK_HOST),
+}
+
+
+def _unverified(code: int) -> tuple[str, str]:
+    """A failed certificate verification, said by its cause: a wrong CA bundle is only one of them."""
+    if code in _NOT_THE_CA:
+        said, hint = _NOT_THE_CA[code]
+        return f"TLS certificate verification failed: the server's certificate {said}", hint
+    hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
+    return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
+
+
 def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[str, str]) -> tuple[str, str]:
     """One clause saying what went wrong, and what to do about it; nothing from the URLs' userinfo."""
     inner = exc.args[0] if exc.args else None  # requests wraps urllib3's MaxRetryError
@@ -658,9 +677,8 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
-        if any(isinstance(arg, ssl.SSLCertVerificationError) for arg in reason.args):
-            hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
-            return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
+        if failed := next((a for a in reason.args if isinstance(a, ssl.SSLCertVerificationError)), None):
+            return _unverified(failed.verify_code)
         # e.g. a plain-HTTP server behind an https:// URL
         return "TLS handshake failed", f"{_CHECK_ENDPOINT}: an https:// URL must serve TLS"
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
