@@ -18,6 +18,7 @@ import shutil
 import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import threading
 import unicodedata
@@ -35,6 +36,7 @@ from pulumi_modelarts.errors import ENOUGH_SECRET_PREFIX, MIN_SECRET_PREFIX
 from pulumi_modelarts.settings import Settings
 
 Script = Callable[[bytes], Iterable[bytes | float]]
+RESET = -1.0  #: a script's step that resets the connection
 PROJECT = "0123456789abcdef0123456789abcdef"
 JOB_197 = {"job_id": 197, "job_name": "apiTest-11", "status": 8, "duration": 33000}
 
@@ -52,7 +54,7 @@ def reply(status: int = 200, body: bytes | str | dict[str, Any] = b"", **headers
 
 class RawServer(socketserver.ThreadingTCPServer):
     """Serves every request on loopback with ``script`` (given the request head, it yields ``bytes``
-    to send or ``float`` seconds of silence); records each request head, and each answer's size once sent."""
+    to send, ``float`` seconds of silence or RESET); records each request head, and each answer's size once sent."""
 
     daemon_threads, block_on_close = True, False
 
@@ -96,6 +98,9 @@ class _ScriptPlayer(socketserver.BaseRequestHandler):
                     if isinstance(step, bytes):
                         client.sendall(step)
                         self.server.sent.append(len(step))
+                    elif step == RESET:
+                        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        return  # closed with no linger: a reset (RST), not an orderly close
                     elif self.server.stop.wait(step):
                         return
 
