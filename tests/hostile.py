@@ -18,6 +18,7 @@ import shutil
 import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import threading
 import unicodedata
@@ -35,6 +36,7 @@ from pulumi_modelarts.errors import ENOUGH_SECRET_PREFIX, MIN_SECRET_PREFIX
 from pulumi_modelarts.settings import Settings
 
 Script = Callable[[bytes], Iterable[bytes | float]]
+RESET = -1.0  #: a script's step that resets the connection
 PROJECT = "0123456789abcdef0123456789abcdef"
 JOB_197 = {"job_id": 197, "job_name": "apiTest-11", "status": 8, "duration": 33000}
 
@@ -52,7 +54,7 @@ def reply(status: int = 200, body: bytes | str | dict[str, Any] = b"", **headers
 
 class RawServer(socketserver.ThreadingTCPServer):
     """Serves every request on loopback with ``script`` (given the request head, it yields ``bytes``
-    to send or ``float`` seconds of silence); records each request head, and each answer's size once sent."""
+    to send, ``float`` seconds of silence or RESET); records each request head, and each answer's size once sent."""
 
     daemon_threads, block_on_close = True, False
 
@@ -96,6 +98,9 @@ class _ScriptPlayer(socketserver.BaseRequestHandler):
                     if isinstance(step, bytes):
                         client.sendall(step)
                         self.server.sent.append(len(step))
+                    elif step == RESET:
+                        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        return  # closed with no linger: a reset (RST), not an orderly close
                     elif self.server.stop.wait(step):
                         return
 
@@ -118,15 +123,30 @@ def settings_for(url: str, *, environ: dict[str, str] | None = None, **overrides
     return Settings.from_sources(args={**args, **overrides}, environ=environ or {})
 
 
-def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """A server TLS context for 127.0.0.1 and the path of its certificate (its own CA)."""
+def self_signed(directory: Path, names: str = "IP:127.0.0.1", days: int = 2) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context and the path of its certificate (its own CA), for ``names`` (subject
+    alternative names), valid for ``days`` from now (a negative number: expired since)."""
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("needs the openssl command to make a test certificate")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    options = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1"
-    options += " -addext subjectAltName=IP:127.0.0.1"
-    subprocess.run([openssl, *options.split(), "-keyout", key, "-out", cert], check=True, capture_output=True)
+    cert, key, request, extensions = (directory / name for name in ("cert.pem", "key.pem", "cert.csr", "ext"))
+    extensions.write_text(f"subjectAltName={names}\nbasicConstraints=CA:TRUE\n")
+    new = [
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=t",
+    ]
+    sign = f"x509 -req -days {days} -extfile {extensions}".split()
+    subprocess.run([openssl, *new, "-keyout", key, "-out", request], check=True, capture_output=True)
+    subprocess.run(
+        [openssl, *sign, "-in", request, "-signkey", key, "-out", cert], check=True, capture_output=True
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context, cert

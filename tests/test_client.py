@@ -299,6 +299,20 @@ def test_fault_matrix(
         assert client.get_visualization_job(197).job_id == 197  # the client is still usable
 
 
+@pytest.mark.parametrize("status", [200, 400])
+@pytest.mark.parametrize("code", ["ModelArts.2799", "ModelArts.4206", "APIG.0308", "IAM.0012"])
+def test_a_throttling_code_in_an_answer_never_retried_does_not_say_to_raise_max_retries(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, status: int, code: str
+) -> None:
+    """Only 429 and 5xx are retried: more retries would not help, and the hint says what would."""
+    emulator.inject_fault("get_job", status=status, error_code=code, count=50)
+    with pytest.raises(errors.ThrottledError) as raised:
+        client_for(max_retries=5).get_visualization_job(197)
+    assert len(routes(emulator, "get_job")) == 1
+    assert f"HTTP {status}, {code}" in str(raised.value) and "maxRetries" not in str(raised.value)
+    assert str(raised.value).endswith(f"try again later (an answer with HTTP {status} is not retried)")
+
+
 def test_a_retry_after_is_honoured_within_the_call_deadline(
     client_for: ClientFactory, emulator: ModelArtsEmulator
 ) -> None:

@@ -258,6 +258,29 @@ def test_a_kept_alive_connection_the_server_closed_is_retried_even_without_retri
     assert len(server.heads) == 5  # the second and third call each met a closed connection once
 
 
+#: A connection reset while the answer is read: name -> what arrives before it.
+RESETS_IN_THE_ANSWER = {"after the headers": OK_HEAD + b"Content-Length: 100\r\n\r\n"}
+RESETS_IN_THE_ANSWER["mid-body"] = reply(200, JOB_197)[:-10]
+
+
+@pytest.mark.parametrize("before", RESETS_IN_THE_ANSWER.values(), ids=RESETS_IN_THE_ANSWER)
+def test_a_connection_reset_while_the_answer_is_read_is_retried_as_one_before_it(before: bytes) -> None:
+    """A reset is the network's doing, not an answer cut short by the server: the GET is sent again,
+    within maxRetries and the deadline, and the last failure is a ServiceError saying so."""
+    attempts = iter([[before, hostile.RESET], [reply(200, JOB_197)]])
+    with RawServer(lambda _: next(attempts)) as server:
+        assert read_197(server.url, max_retries=1) == 197
+    assert len(server.heads) == 2
+    with RawServer(lambda _: [before, hostile.RESET]) as server:
+        elapsed, error = failure(server.url, timeout=2.0, max_retries=20)
+        _, once = failure(server.url, max_retries=0)
+    assert elapsed < 2.0 + TOLERANCE and len(server.heads) > 3
+    for failed in (error, once):
+        assert isinstance(failed, ServiceError) and "\n" not in str(failed)
+        assert "connection reset while the answer was read" in str(failed) or "timeout of 2 s" in str(failed)
+    assert "after 1 attempt(s)" in str(once) and "maxRetries" in str(once)
+
+
 #: What a proxy may answer a CONNECT with, other than an HTTP error: (its answer, what the message says).
 PROXY_ANSWERS = {
     "not HTTP": (b"garbage\r\n\r\n", "not valid HTTP/1.1"),
@@ -832,6 +855,31 @@ def test_ca_bundles_and_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> N
         client = ModelArtsClient(settings_for(server.url, environ=environ))
         assert [client.get_visualization_job(197).job_id for _ in range(2)] == [197, 197]
     assert proxy.requests == [server.url.removeprefix("https://")] and len(server.heads) == 2
+
+
+#: Certificates the right CA bundle still cannot verify: (names, days valid, what is said, what to check).
+UNVERIFIABLE = {
+    "for another host name": (
+        "DNS:other.example",
+        2,
+        "is for another IP address",
+        "host in modelarts:endpoint",
+    ),
+    "expired": ("IP:127.0.0.1", -1, "has expired", "renew its certificate"),
+}
+
+
+@pytest.mark.parametrize(("names", "days", "said", "check"), UNVERIFIABLE.values(), ids=UNVERIFIABLE)
+def test_a_certificate_the_ca_bundle_cannot_mend_is_told_by_its_cause(
+    tmp_path: Path, names: str, days: int, said: str, check: str
+) -> None:
+    """The CA bundle given is the one that signed it: a hint to set the CA bundle would send the
+    user the wrong way."""
+    context, cert = self_signed(tmp_path, names, days)
+    with RawServer(ANSWER_197, tls=context) as server:
+        _, error = failure(server.url, max_retries=0, ca_cert_file=str(cert))
+    assert isinstance(error, ServiceError) and f"the server's certificate {said}" in str(error)
+    assert check in str(error) and "caCertFile" not in str(error) and server.heads == []
 
 
 CA_BUNDLE_CHANGES = {

@@ -264,6 +264,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         hint = "Set modelarts:projectId to the project of these credentials, or leave it unset"
     elif key in THROTTLE_CODES or status == 429:
         cls, summary = errors.ThrottledError, f"request throttled{tries}{wait}"
+        if not transient:  # a throttling code in a 200 or 400: never retried, whatever maxRetries says
+            hint = f"Lower the parallelism or try again later (an answer with HTTP {status} is not retried)"
     elif context.job_id is not None and key in NOT_FOUND_CODES and (status < 300 or status in (400, 404)):
         cls, summary = errors.JobNotFoundError, "visualization job not found"
     elif not is_api_body:

@@ -456,6 +456,7 @@ class Transport:
             backoff_jitter=0.25,
             raise_on_status=False,
         )
+        self._max_retries = settings.max_retries
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
         self._seconds = settings.timeout
         self._options: dict[str, Any] = {"stream": True, "timeout": self._timeouts, "verify": settings.verify}
@@ -505,6 +506,41 @@ class Transport:
     def deadline(self) -> contextlib.AbstractContextManager[CallBudget]:
         return call_deadline(self._seconds)
 
+    def _sent(
+        self,
+        method: str,
+        url: str,
+        auth: AuthBase | None,
+        json_body: Mapping[str, Any] | None,
+        retry: BoundedRetry,
+        proxies: dict[str, str],
+        context: RequestContext,
+        budget: CallBudget,
+        first: int,
+    ) -> requests.Response:
+        """The response to one request (with ``retry``'s retries), its body not read yet."""
+        adapter = self.adapter()
+        try:
+            # Session.send minus what this client never uses: settings merged per call, a cookie
+            # jar, and redirects (decoding Location for ``response.next`` lets UnicodeDecodeError
+            # escape: psf/requests#4926, reproduced in tests/test_responses.py).
+            request = requests.PreparedRequest()
+            request.prepare(method=method, url=url, headers=_HEADERS, json=json_body, auth=auth)
+            adapter.max_retries = retry  # the retries left of this call's request
+            try:
+                response = adapter.send(request, proxies=proxies, **self._options)
+            finally:
+                adapter.max_retries = self._retry
+            return dispatch_hook(  # type: ignore[no-any-return]
+                "response", request.hooks, response, proxies=proxies, **self._options
+            )  # type: ignore[no-untyped-call]
+        except (OSError, Urllib3Error) as exc:  # requests' errors are OSErrors, as is a bundle gone
+            if self._ca_bundle and (type(exc) is OSError or isinstance(exc, SSLError)):
+                check_ca_bundle(self._ca_bundle)  # changed since settings resolved: said as then
+            summary, hint = _describe_failure(exc, budget, proxies)
+            summary += f" after {budget.retries - first + 1} attempt(s)"
+            raise context.error(ServiceError, summary, hint=hint) from None
+
     def send(
         self,
         method: str,
@@ -518,27 +554,33 @@ class Transport:
         with self.deadline() as budget:
             first = budget.retries
             proxies = self.proxies_for(url)
-            try:
-                # Session.send minus what this client never uses: settings merged per call, a cookie
-                # jar, and redirects (decoding Location for ``response.next`` lets UnicodeDecodeError
-                # escape: psf/requests#4926, reproduced in tests/test_responses.py).
-                request = requests.PreparedRequest()
-                request.prepare(method=method, url=url, headers=_HEADERS, json=json_body, auth=auth)
-                response = self.adapter().send(request, proxies=proxies, **self._options)
-                response = dispatch_hook(
-                    "response", request.hooks, response, proxies=proxies, **self._options
-                )  # type: ignore[no-untyped-call]
-            except (OSError, Urllib3Error) as exc:  # requests' errors are OSErrors, as is a bundle gone
-                if self._ca_bundle and (type(exc) is OSError or isinstance(exc, SSLError)):
-                    check_ca_bundle(self._ca_bundle)  # changed since settings resolved: said as then
-                summary, hint = _describe_failure(exc, budget, proxies)
-                summary += f" after {budget.retries - first + 1} attempt(s)"
-                raise context.error(ServiceError, summary, hint=hint) from None
-            try:
-                body = _read_body(response, context, budget)
-            except BaseException:
-                response.close()  # discard a connection whose body was not read to the end
-                raise
+            retry = self._retry
+            while True:
+                response = self._sent(method, url, auth, json_body, retry, proxies, context, budget, first)
+                try:
+                    body = _read_body(response, context, budget)
+                    break
+                except _ResetInBody as reset:  # as a reset before the answer: sent again if retries are left
+                    response.close()
+                    budget.reused = False  # the server read this request: no free retry
+                    try:
+                        left = retry.new(total=self._max_retries - (budget.retries - first))
+                        retry = left.increment(method, url, error=reset.error)  # its history: the back-off
+                    except MaxRetryError:
+                        summary = "connection reset while the answer was read"
+                        summary += f" after {budget.retries - first + 1} attempt(s)"
+                        if budget.expired or budget.remaining() <= 0:
+                            summary, _ = budget.timed_out()
+                        hint = (
+                            f"{_CHECK_ENDPOINT}; raise modelarts:maxRetries if the connection is unreliable"
+                        )
+                        raise context.error(
+                            ServiceError, summary, status=response.status_code, hint=hint
+                        ) from None
+                    retry.sleep()
+                except BaseException:
+                    response.close()  # discard a connection whose body was not read to the end
+                    raise
             _WATCHDOG.release(budget)
             response.raw.release_conn()  # body fully read: the connection goes back to the pool
             if response.status_code == 407 and proxies:  # only a proxy asks for this: never ModelArts
@@ -570,6 +612,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     # ValueError: http.client takes a negative chunk size for one and fails reading it (python/cpython#150751)
     except (requests.RequestException, Urllib3Error, OSError, ValueError) as exc:
         budget.expired |= budget.remaining() <= 0  # the deadline's doing, however late the watchdog
+        if not budget.expired and _reset(exc):
+            raise _ResetInBody(exc) from None
         if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError) and not budget.expired:
             summary = "the response body stalled for longer than the read timeout"
             status, hint = response.status_code, _READ_TIMEOUT_HINT
@@ -582,6 +626,22 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     if body is None or len(body) > MAX_BODY_BYTES:
         raise refuse(f"response body exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
     return body
+
+
+class _ResetInBody(Exception):
+    """The connection was reset while the body was read: the network's doing, not the answer's."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+
+def _reset(error: BaseException) -> bool:
+    """A connection reset (ECONNRESET) behind ``error``, as urllib3 and requests wrap it."""
+    while error is not None and not isinstance(error, ConnectionResetError):
+        nested = [arg for arg in error.args if isinstance(arg, BaseException)]
+        error = nested[-1] if nested else None  # type: ignore[assignment]
+    return error is not None
 
 
 class _Oversized(Exception):
@@ -643,6 +703,25 @@ def _proxy_refused(status: int, proxy: str) -> tuple[str, str]:
     return f"the proxy {proxy} did not open a tunnel (HTTP {status})", hint
 
 
+_CHECK_HOST = "Check the host in modelarts:endpoint / authUrl against the certificate's names"
+#: OpenSSL's verification results (X509_V_ERR_*) that no CA bundle mends: what each says, what to check.
+_NOT_THE_CA = {
+    9: ("is not valid yet", "Check this machine's clock and the server's certificate"),
+    10: ("has expired", "The server must renew its certificate; check this machine's clock"),
+    62: ("is for another host name", _CHECK_HOST),
+    64: ("is for another IP address", _CHECK_HOST),
+}
+
+
+def _unverified(code: int) -> tuple[str, str]:
+    """A failed certificate verification, said by its cause: a wrong CA bundle is only one of them."""
+    if code in _NOT_THE_CA:
+        said, hint = _NOT_THE_CA[code]
+        return f"TLS certificate verification failed: the server's certificate {said}", hint
+    hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
+    return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
+
+
 def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[str, str]) -> tuple[str, str]:
     """One clause saying what went wrong, and what to do about it; nothing from the URLs' userinfo."""
     inner = exc.args[0] if exc.args else None  # requests wraps urllib3's MaxRetryError
@@ -658,9 +737,8 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
-        if any(isinstance(arg, ssl.SSLCertVerificationError) for arg in reason.args):
-            hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
-            return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
+        if failed := next((a for a in reason.args if isinstance(a, ssl.SSLCertVerificationError)), None):
+            return _unverified(failed.verify_code)
         # e.g. a plain-HTTP server behind an https:// URL
         return "TLS handshake failed", f"{_CHECK_ENDPOINT}: an https:// URL must serve TLS"
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
