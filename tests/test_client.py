@@ -13,7 +13,7 @@ import textwrap
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
@@ -452,6 +452,41 @@ def test_a_forked_child_reads_on_connections_of_its_own(
     finally:
         _, status = os.waitpid(pid, 0)
     assert (failed, os.waitstatus_to_exitcode(status)) == (0, 0)
+
+
+@pytest.mark.parametrize("auth", ["password", "aksk"])
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # forks on purpose
+def test_a_child_forked_while_another_thread_authenticates_authenticates_itself(auth: str) -> None:
+    """The lock a thread holds while it logs in (or looks up the project) is the parent's: the
+    child, which has no such thread, reads at once, its own login or lookup included."""
+    cloud, arrived, answer = FakeCloud(), threading.Event(), threading.Event()
+
+    def iam_held_back(head: bytes) -> Iterator[bytes]:
+        if b" /v3/" in head.split(b"\r\n")[0] and not arrived.is_set():
+            arrived.set()
+            answer.wait(30)
+        yield from cloud(head)
+
+    with RawServer(iam_held_back) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url, auth, project_id=None, timeout=5))
+        read: list[int] = []
+        reader = threading.Thread(target=lambda: read.append(client.read_job(197).job_id))
+        reader.start()
+        try:
+            assert arrived.wait(10)  # the reader is inside IAM's request, holding its lock
+            if (pid := os.fork()) == 0:  # the child: exits 0 once it has read, and never returns
+                code = 1
+                try:
+                    code = 0 if client.read_job(197).job_id == 197 else 2
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)  # the parent's login is still held back meanwhile
+        finally:
+            answer.set()
+            reader.join()
+    assert (os.waitstatus_to_exitcode(status), read) == (0, [197])  # the parent's reader read too
+    iam = "/v3/auth/tokens?nocatalog=true" if auth == "password" else "/v3/projects?name=eu-de"
+    assert cloud.paths.count(iam) == 2  # the child's and the parent's
 
 
 #: Programs reading as the process winds down, each printing job 197's name twice.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ from .errors import (
     RequestContext,
     register_secrets,
 )
+from .locks import Lock
 from .responses import error_for, invalid_response, json_object
 from .settings import SecretStr, Settings
 from .transport import Transport, held
@@ -125,7 +125,7 @@ class IamTokenAuth(AuthBase):
     def __init__(self, settings: Settings, transport: Transport) -> None:
         self._settings = settings
         self.transport = transport
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
         self._context = RequestContext("IAM token request", host, settings.project_id, invalid_hint=hint)
@@ -206,7 +206,7 @@ class IamTokenAuth(AuthBase):
 #: Password logins of this process, by IAM URL, user, password, project scope and how IAM is reached:
 #: every place read in one project (another ModelArts endpoint too) shares one token.
 _TOKEN_AUTHS: OrderedDict[tuple[Any, ...], IamTokenAuth] = OrderedDict()
-_TOKEN_AUTHS_LOCK = threading.Lock()
+_TOKEN_AUTHS_LOCK = Lock()
 MAX_TOKEN_AUTHS = 1024
 
 
@@ -230,8 +230,8 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
 #: Project IDs looked up in this process, by (IAM URL, project name, hash of the credentials):
 #: one lookup per place and credentials for the life of the process, whatever client or thread asks.
 _PROJECT_IDS: dict[tuple[str, str, str], str] = {}
-_LOOKUPS: dict[tuple[str, str, str], threading.Lock] = {}
-_LOOKUPS_LOCK = threading.Lock()
+_LOOKUPS: dict[tuple[str, str, str], Lock] = {}
+_LOOKUPS_LOCK = Lock()
 #: Pages of a project listing followed (Keystone's ``links.next``); a region has a handful of projects.
 MAX_PROJECT_PAGES = 20
 
@@ -245,7 +245,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
     context = RequestContext("IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT)
     with _LOOKUPS_LOCK:
-        lock = _LOOKUPS.setdefault(key, threading.Lock())
+        lock = _LOOKUPS.setdefault(key, Lock())
     with held(lock, context):  # threads asking at once wait for the first one's answer
         if key not in _PROJECT_IDS:
             _PROJECT_IDS[key] = _one_project(_listed_projects(url, transport, auth, context), name, context)

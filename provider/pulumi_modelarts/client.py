@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
@@ -14,6 +13,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from .auth import IamTokenAuth, build_auth
 from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext, one_line
+from .locks import Lock
 from .responses import JobModel, JobPage, invalid_response, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
@@ -39,7 +39,7 @@ class ModelArtsClient:
         self.settings, self.region, self.endpoint = settings, settings.region, settings.resolved_endpoint
         self._host = urlsplit(self.endpoint).netloc
         self._transport = Transport(settings)
-        self._ready_lock = threading.Lock()
+        self._ready_lock = Lock()
         self._session: tuple[AuthBase, str] | None = None  # the auth object and the project it works in
 
     def __repr__(self) -> str:
@@ -213,7 +213,7 @@ def _elsewhere(job: JobModel, context: RequestContext) -> str | None:
 
 #: One client per distinct settings, so that reads share connections, tokens and project discovery.
 _SHARED: OrderedDict[Settings, ModelArtsClient] = OrderedDict()
-_SHARED_LOCK = threading.Lock()
+_SHARED_LOCK = Lock()
 
 
 def shared_client(settings: Settings) -> ModelArtsClient:

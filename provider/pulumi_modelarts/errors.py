@@ -8,12 +8,13 @@ import contextlib
 import json
 import re
 import string
-import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from os.path import commonprefix
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+from .locks import Lock
 
 #: A secret echoed in part (a server cut or split it) is scrubbed when the echo is a prefix or suffix of
 #: at least MIN_SECRET_PREFIX characters and half the (encoded) secret, or ENOUGH_SECRET_PREFIX of a long one;
@@ -161,7 +162,7 @@ class _Secrets:
     split in two, as a header sent twice is joined: "first half, second half"), with ***."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._values: dict[str, None] = {}  # by last registration; past the cap the oldest go first
         self._matcher: tuple[Matcher, Matcher, Grams] | None = None  # prefixes; suffixes, reversed; runs
         self._whole: Matcher | None = None  # every secret whole, raw or URL-encoded

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
 import time
 import types
 from collections import OrderedDict
@@ -17,6 +16,7 @@ from pulumi import dynamic
 from pulumi.output import Unknown
 
 from .errors import InvalidInputError, JobNotFoundError, ModelArtsError, RequestContext, secret_inputs
+from .locks import Lock
 from .outputs import OUTPUT_FIELDS, OUTPUTS
 from .validation import check_one_job, check_target, parse_job_id
 
@@ -108,11 +108,11 @@ class _Runtime:
 
     def __init__(self, stack_config: Mapping[str, str]) -> None:
         self._stack_config = dict(stack_config)
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._recent: OrderedDict[tuple[str, str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
         #: Per job, held by the read of it in flight: the engine runs four RPCs at once, and those
         #: naming one job wait for that read's answer rather than send their own.
-        self._reading: dict[tuple[str, str, str, int], threading.Lock] = {}
+        self._reading: dict[tuple[str, str, str, int], Lock] = {}
         #: Per job, the states refresh reads replaced, each with how many reads replaced it: equal
         #: states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
         self.refreshed: dict[tuple[str, str, str, int], list[list[Any]]] = {}
@@ -158,7 +158,7 @@ class _Runtime:
 
         key = target.key
         with self._lock:
-            reading = self._reading.setdefault(key, threading.Lock())
+            reading = self._reading.setdefault(key, Lock())
         waiting = RequestContext("get visualization job", urlsplit(key[0]).netloc, key[2], target.job_id)
         with held(reading, waiting):
             recent = self._recent.get(key)

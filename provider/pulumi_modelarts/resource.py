@@ -7,7 +7,6 @@ import asyncio
 import functools
 import importlib
 import pickle
-import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -16,10 +15,11 @@ import pulumi.dynamic
 from pulumi.dynamic.dynamic import serialize_provider
 
 from .errors import InvalidInputError, as_run_errors, secret_inputs
+from .locks import Lock
 from .provider import HIDDEN_TARGETS, STATE_FIELDS, TARGET_INPUTS, VisualizationJobProvider
 from .validation import check_one_job, check_target
 
-_PICKLE_LOCK = threading.Lock()
+_PICKLE_LOCK = Lock()
 
 
 @functools.cache

@@ -38,6 +38,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConn
 
 from . import __version__
 from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError, one_line, redact
+from .locks import Lock
 from .settings import SecretDict, Settings, check_ca_bundle
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -201,7 +202,7 @@ def call_deadline(seconds: float, *, engine: bool = False) -> Iterator[CallBudge
 
 
 @contextlib.contextmanager
-def held(lock: threading.Lock, context: RequestContext) -> Iterator[None]:
+def held(lock: Lock, context: RequestContext) -> Iterator[None]:
     """``lock``, which a thread holds while it fetches what the others wait for (an IAM token, the
     project), waited for no longer than the call in progress may still take."""
     budget = _BUDGET.get()
@@ -232,7 +233,6 @@ def _after_fork_in_child() -> None:
     _WATCHDOG.__init__()  # type: ignore[misc]
     for transport in list(_TRANSPORTS):
         transport._local, transport._adapters = threading.local(), weakref.WeakSet()
-        transport._adapters_lock = threading.Lock()  # perhaps held by a thread the child lacks
 
 
 if hasattr(os, "register_at_fork"):
@@ -469,7 +469,7 @@ class Transport:
         self._local = threading.local()
         #: Each thread's adapter lives as long as its thread: one that ends closes its connections.
         self._adapters: weakref.WeakSet[HTTPAdapter] = weakref.WeakSet()
-        self._adapters_lock = threading.Lock()
+        self._adapters_lock = Lock()
         _TRANSPORTS.add(self)
 
     def __repr__(self) -> str:
