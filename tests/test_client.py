@@ -25,6 +25,7 @@ from urllib3 import HTTPResponse
 from pulumi_modelarts import auth, errors
 from pulumi_modelarts.client import CONNECTED_CLIENTS, MAX_PAGE_SIZE, ModelArtsClient, shared_client
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
+from pulumi_modelarts.emulator.backend import Project
 from pulumi_modelarts.errors import ConfigurationError, InvalidResponseError, JobNotFoundError, ModelArtsError
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import SecretStr, Settings
@@ -667,6 +668,38 @@ def test_project_discovery_is_cached_per_process_and_needs_exactly_one_match(
         with pytest.raises(ConfigurationError) as caught:
             client.get_visualization_job(197)
         assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("auth", ["aksk", "token", "password"])
+def test_a_project_renamed_since_it_was_found_is_found_again(emulator: ModelArtsEmulator, auth: str) -> None:
+    """A long-lived process (the Automation API's) outlives a project's name: the next program
+    (the same settings, so the same shared client) reads the project that now bears it."""
+    emulator.add_project("eu-de_sub", "1" * 32)
+    environ = {**emulator.environ(auth, include_project=False), "HW_PROJECT_NAME": "eu-de_sub"}
+    assert shared_client(Settings.from_sources(environ=environ)).project_id == "1" * 32
+    # The sub-project deleted (IAM invalidates its tokens) and its name given to the emulator's.
+    emulator.projects = [Project("eu-de_sub", emulator.project_id)]
+    if auth == "password":
+        emulator.expire_tokens()
+    emulator.clear_requests()
+    client = shared_client(Settings.from_sources(environ=environ))
+    assert (client.read_job(197).job_id, client.project_id) == (197, emulator.project_id)
+    assert routes(emulator, "get_job")[-1] == 200 and routes(emulator, "get_job").count(403) == 1
+    assert client.read_job(197).job_id == 197 and routes(emulator, "get_job")[-1] == 200
+
+
+def test_a_project_the_service_refuses_is_found_again_once_and_a_configured_one_never(
+    emulator: ModelArtsEmulator,
+) -> None:
+    emulator.add_project("eu-de_sub", "1" * 32)  # the static token's project is the emulator's
+    environ = {**emulator.environ("token", include_project=False), "HW_PROJECT_NAME": "eu-de_sub"}
+    for configured in (None, "1" * 32):
+        emulator.clear_requests()
+        client = ModelArtsClient(Settings.from_sources(args={"project_id": configured}, environ=environ))
+        with pytest.raises(errors.PermissionDeniedError, match="ModelArts.0210"):
+            client.read_job(197)
+        expected = ["get_job"] if configured else ["iam_projects", "get_job"] * 2
+        assert [route for route, _ in routes(emulator)] == expected
 
 
 def test_a_password_outside_ascii_logs_in() -> None:

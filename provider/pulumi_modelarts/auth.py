@@ -181,6 +181,12 @@ class IamTokenAuth(AuthBase):
         self.project_id = project_id
         return token
 
+    def forget(self, project_id: str) -> None:
+        """Log in again at next use if the token is scoped to ``project_id``, a project that is gone."""
+        with held(self._lock, self._context):
+            if self.project_id == project_id:
+                self._token = None
+
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["X-Auth-Token"] = self.token()
         request.hooks.setdefault("response", []).append(self._renew_on_401)
@@ -236,12 +242,16 @@ _LOOKUPS_LOCK = Lock()
 MAX_PROJECT_PAGES = 20
 
 
-def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
-    """``GET {auth_url}/projects?name={region}``, every page; exactly one match required."""
-    name = settings.project_scope_name
+def _lookup_key(settings: Settings) -> tuple[str, str, str]:
     who = settings.access_key or settings.auth_token
     assert who is not None  # password auth has its project scoped by IAM, never looked up
-    key = (settings.resolved_auth_url, name, hashlib.sha256(who.get_secret_value().encode()).hexdigest()[:16])
+    digest = hashlib.sha256(who.get_secret_value().encode()).hexdigest()[:16]
+    return settings.resolved_auth_url, settings.project_scope_name, digest
+
+
+def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
+    """``GET {auth_url}/projects?name={region}``, every page; exactly one match required."""
+    name, key = settings.project_scope_name, _lookup_key(settings)
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
     context = RequestContext("IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT)
     with _LOOKUPS_LOCK:
@@ -291,6 +301,18 @@ def _one_project(projects: list[dict[str, Any]], name: str, context: RequestCont
     many = f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
     found = many if ids else f"no IAM project named '{name}' is visible to these credentials"
     raise ConfigurationError(found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use")
+
+
+def forget_project(settings: Settings, auth: AuthBase, project_id: str) -> None:
+    """The project these settings name (not configured: looked up, or the token's) is no longer
+    ``project_id``, which ModelArts says is not the credentials': renamed, or deleted and its name
+    given to another, since. The next ``build_auth`` finds it again."""
+    if isinstance(auth, IamTokenAuth):
+        auth.forget(project_id)
+    else:
+        with _LOOKUPS_LOCK:
+            if _PROJECT_IDS.get(key := _lookup_key(settings)) == project_id:
+                del _PROJECT_IDS[key]
 
 
 def build_auth(settings: Settings, transport: Transport) -> tuple[AuthBase, str]:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from .auth import IamTokenAuth, build_auth
+from .auth import IamTokenAuth, build_auth, forget_project
 from .errors import AmbiguousJobNameError, InvalidInputError, JobNotFoundError, RequestContext, one_line
 from .locks import Lock
-from .responses import JobModel, JobPage, invalid_response, read_model
+from .responses import JobModel, JobPage, invalid_response, names_another_project, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
 from .validation import SORT_KEYS, check_name, check_search, parse_job_id, parse_whole_number, path_segment
@@ -74,12 +74,21 @@ class ModelArtsClient:
         return self._session
 
     def _get(self, path: str, job_id: int | None, operation: str) -> tuple[HttpResponse, RequestContext]:
-        """A GET of ``visualization-jobs{path}``, authentication and project discovery in its deadline."""
+        """A GET of ``visualization-jobs{path}``, authentication and project discovery in its deadline.
+        A project not configured that ModelArts says is not the credentials' (a long-lived process
+        outlives a project's name) is found again, and the GET sent again, once."""
         with self._transport.deadline():
-            auth, project_id = self._ready()
-            url = f"{self.endpoint}/v1/{path_segment(project_id)}/visualization-jobs{path}"
-            context = RequestContext(operation, self._host, project_id=project_id, job_id=job_id)
-            return self._transport.send("GET", url, context=context, auth=auth), context
+            for again in (False, True):
+                session = auth, project_id = self._ready()
+                url = f"{self.endpoint}/v1/{path_segment(project_id)}/visualization-jobs{path}"
+                context = RequestContext(operation, self._host, project_id=project_id, job_id=job_id)
+                response = self._transport.send("GET", url, context=context, auth=auth)
+                if again or self.settings.project_id or not names_another_project(response):
+                    break
+                forget_project(self.settings, auth, project_id)
+                if self._session is session:
+                    self._session = None
+            return response, context
 
     def get_visualization_job(self, job_id: int | str) -> JobModel:
         """The job with this ID; ``JobNotFoundError`` when it does not exist."""

@@ -236,6 +236,16 @@ def _error_code(document: dict[str, Any]) -> str | None:
     return _error_field(document, "error_code", "errorCode", "code")
 
 
+def names_another_project(response: HttpResponse) -> bool:
+    """Whether a refusal says the project in its URL is not the credentials' (PROJECT_MISMATCH_CODES)."""
+    try:
+        document = decode_json(response) if response.status >= 400 else None
+    except ValueError:
+        return False
+    code = _error_code(document) if isinstance(document, dict) else None
+    return (code or "").strip().lower() in PROJECT_MISMATCH_CODES
+
+
 def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError:
     """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``). The body may be
     ModelArts v1, gateway/IAM or Keystone (``{"error": {...}}``); empty counts as an API answer."""
