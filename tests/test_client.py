@@ -718,6 +718,7 @@ TOKEN_ANSWERS = {
     "a catalog, no expires_at": {"catalog": CATALOG, "project": {"id": PROJECT}},
     "expires_at with an offset": {"expires_at": "2099-01-01T08:00:00.123+08:00", "project": {"id": PROJECT}},
     "the project's name in another case": {"project": {"id": PROJECT, "name": "EU-DE"}},
+    "the project's ID in upper case": {"project": {"id": PROJECT.upper()}},  # read as a configured one
 }
 
 
@@ -765,6 +766,8 @@ WRONG_SCOPES = {  # (the token object, the project configured): never a read in 
     "another project's name": ({"project": {"id": "f" * 32, "name": "eu-nl"}}, None),
     "no project": ({"domain": {"id": "d"}}, None),
     "an ID that is not text": ({"project": {"id": 7}}, None),
+    "an ID that is a path": ({"project": {"id": "../" + PROJECT}}, None),
+    "an ID with spaces": ({"project": {"id": f" {PROJECT} "}}, None),
 }
 
 

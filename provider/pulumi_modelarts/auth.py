@@ -3,6 +3,7 @@ call is made in."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -165,10 +166,12 @@ class IamTokenAuth(AuthBase):
             raise error_for(response, context)
         details = _mapping(json_object(response, context).get("token"))
         project = _mapping(details.get("project"))
-        project_id = project.get("id")
+        project_id = None  # an ID modelarts:projectId would take, in its spelling, as a looked-up one
+        with contextlib.suppress(InvalidInputError):
+            project_id = check_target("project_id", project.get("id"), "ID")
         # Another project's token (IAM matches a name whatever its case): refused.
         elsewhere = any(str(project.get(key, value)).lower() != value.lower() for key, value in scope.items())
-        if not (token and project_id and isinstance(project_id, str)) or elsewhere:
+        if not (token and project_id) or elsewhere:
             summary = "IAM answered without one token header or a token scoped to the project asked for"
             raise invalid_response(response, context, summary)
         # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
