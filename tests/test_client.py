@@ -873,6 +873,24 @@ def test_project_lookup_takes_the_one_usable_project_of_the_region_or_refuses(
     assert cloud.paths == ["/v3/projects?name=eu-de", *read]
 
 
+def test_each_token_looks_up_its_own_project_beside_the_same_access_key() -> None:
+    """Two accounts' tokens (an access key set beside each, unused: the token wins) see two projects
+    of one name: each reads in its own, never in the one the other looked up."""
+    projects = {"TOKEN-OF-A": "a" * 32, "TOKEN-OF-B": "b" * 32}
+
+    def iam(head: bytes) -> Any:
+        if b" /v3/projects" in head.split(b"\r\n")[0]:
+            yield reply(200, {"projects": [{"id": projects[header(head, "X-Auth-Token")], "name": "eu-de"}]})
+        else:
+            yield reply(200, JOB_197)
+
+    with RawServer(iam) as server:
+        for token, project_id in projects.items():
+            settings = FakeCloud.settings(server.url, "aksk", project_id=None, auth_token=token)
+            assert (settings.auth_mode(), ModelArtsClient(settings).project_id) == ("token", project_id)
+    assert [head.split(b" ")[1] for head in server.heads] == [b"/v3/projects?name=eu-de"] * 2
+
+
 @pytest.mark.parametrize("secret", [False, True])
 def test_a_secret_input_is_hidden_in_the_log_records_and_url_paths_of_its_read(
     emulator: ModelArtsEmulator, client: ModelArtsClient, secret: bool

@@ -242,7 +242,7 @@ MAX_PROJECT_PAGES = 20
 def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase) -> str:
     """``GET {auth_url}/projects?name={region}``, every page; exactly one match required."""
     name = settings.project_scope_name
-    who = settings.access_key or settings.auth_token
+    who = settings.auth_token if settings.auth_mode() == "token" else settings.access_key  # what asks
     assert who is not None  # password auth has its project scoped by IAM, never looked up
     key = (settings.resolved_auth_url, name, hashlib.sha256(who.get_secret_value().encode()).hexdigest()[:16])
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
