@@ -79,6 +79,8 @@ PROJECT_ID = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
 #: (variables, the setting they resolve to, in its one spelling)
 SPELLINGS = [({"HW_REGION_NAME": "EU-DE", "HW_CLOUD": "OTC.T-Systems.com"}, {"resolved_endpoint": OTC_EU_DE})]
 SPELLINGS += [({"HW_CLOUD": "otc.t-systems.com."}, {"resolved_endpoint": OTC_EU_DE})]  # the DNS root
+OTC_IAM = {"resolved_endpoint": OTC_EU_DE, "resolved_auth_url": "https://iam.eu-de.otc.t-systems.com/v3"}
+SPELLINGS += [({"HW_CLOUD": cloud}, OTC_IAM) for cloud in ("otc.t-systems.com:443", "OTC.t-systems.com.:443")]
 SPELLINGS += [({"HW_PROJECT_ID": PROJECT_ID.upper()}, {"project_id": PROJECT_ID})]
 ENDPOINTS = {"HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//": OTC_EU_DE}
 ENDPOINTS["https://[2001:DB8:0::1]:8443/"] = "https://[2001:db8::1]:8443"

@@ -239,10 +239,11 @@ class Settings:
                 for name in ("region", "project_id", "project_name", "endpoint", "auth_url")
                 if (value := getattr(settings, name)) is not None
             }
-            settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower().removesuffix("."))
-            check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
+            # The URLs made from it in their one spelling: case, a default port, a final "." dropped.
+            cloud = check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
             if "/" in settings.cloud:  # a path would land inside the URLs made from it
                 raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
+            settings = dataclasses.replace(settings, **spelt, cloud=cloud.removeprefix("https://"))
             check_endpoint(settings.resolved_endpoint, field="endpoint")
             check_endpoint(settings.resolved_auth_url, field="authUrl")
         except InvalidInputError as exc:
