@@ -849,6 +849,19 @@ def test_clouds_yaml_is_looked_up_for_a_user_without_a_home(
             Settings.from_sources(environ=environ)
 
 
+def test_a_folder_the_search_cannot_look_into_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As openstacksdk passes it over: an XDG_CONFIG_HOME too long a name (or, for another user, a
+    HOME it may not enter) holds no clouds.yaml for this process, and the search goes on."""
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "home"
+    (home / ".config/openstack").mkdir(parents=True)
+    write(home / ".config/openstack/clouds.yaml", "clouds: {c: {auth: {ak: AK-1, sk: SK-1}}}")
+    environ = {"OS_CLOUD": "c", "HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / ("x" * 300))}
+    assert value_of(Settings.from_sources(environ=environ), "access_key") == "AK-1"
+
+
 #: (stack config, a lower source's settings of another kind): what the stack configures is used.
 OTHER_KINDS = [
     ({"modelarts:accessKey": "ak", "modelarts:secretKey": "sk"}, {"HW_AUTH_TOKEN": "stale"}, "aksk"),

@@ -516,7 +516,9 @@ def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) ->
     folders = [*here, Path(environ.get("XDG_CONFIG_HOME") or home, "openstack"), home / "openstack"]
     suffixes = (".yaml", ".yml", ".json")  # as openstacksdk finds them
     paths = (folder / (stem + suffix) for folder in (*folders, Path("/etc/openstack")) for suffix in suffixes)
-    return next((path for path in paths if path.is_file()), None)
+    # os.path.isfile, not Path.is_file: a folder this process cannot look into (EACCES, a name too
+    # long) holds no file for it, as for openstacksdk, rather than raising OSError.
+    return next((path for path in paths if os.path.isfile(path)), None)
 
 
 def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
