@@ -786,6 +786,7 @@ TOKEN_ANSWERS = {
     "a catalog, no expires_at": {"catalog": CATALOG, "project": {"id": PROJECT}},
     "expires_at with an offset": {"expires_at": "2099-01-01T08:00:00.123+08:00", "project": {"id": PROJECT}},
     "the project's name in another case": {"project": {"id": PROJECT, "name": "EU-DE"}},
+    "the project's ID in upper case": {"project": {"id": PROJECT.upper()}},  # read as a configured one
 }
 
 
@@ -833,6 +834,8 @@ WRONG_SCOPES = {  # (the token object, the project configured): never a read in 
     "another project's name": ({"project": {"id": "f" * 32, "name": "eu-nl"}}, None),
     "no project": ({"domain": {"id": "d"}}, None),
     "an ID that is not text": ({"project": {"id": 7}}, None),
+    "an ID that is a path": ({"project": {"id": "../" + PROJECT}}, None),
+    "an ID with spaces": ({"project": {"id": f" {PROJECT} "}}, None),
 }
 
 
@@ -936,6 +939,24 @@ def test_project_lookup_takes_the_one_usable_project_of_the_region_or_refuses(
             assert "\n" not in str(caught.value) and ISSUED_TOKEN not in str(caught.value)
     read = [f"/v1/{expected}/visualization-jobs/197"] if isinstance(expected, str) else []
     assert cloud.paths == ["/v3/projects?name=eu-de", *read]
+
+
+def test_each_token_looks_up_its_own_project_beside_the_same_access_key() -> None:
+    """Two accounts' tokens (an access key set beside each, unused: the token wins) see two projects
+    of one name: each reads in its own, never in the one the other looked up."""
+    projects = {"TOKEN-OF-A": "a" * 32, "TOKEN-OF-B": "b" * 32}
+
+    def iam(head: bytes) -> Any:
+        if b" /v3/projects" in head.split(b"\r\n")[0]:
+            yield reply(200, {"projects": [{"id": projects[header(head, "X-Auth-Token")], "name": "eu-de"}]})
+        else:
+            yield reply(200, JOB_197)
+
+    with RawServer(iam) as server:
+        for token, project_id in projects.items():
+            settings = FakeCloud.settings(server.url, "aksk", project_id=None, auth_token=token)
+            assert (settings.auth_mode(), ModelArtsClient(settings).project_id) == ("token", project_id)
+    assert [head.split(b" ")[1] for head in server.heads] == [b"/v3/projects?name=eu-de"] * 2
 
 
 @pytest.mark.parametrize("secret", [False, True])

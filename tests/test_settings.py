@@ -79,6 +79,8 @@ PROJECT_ID = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
 #: (variables, the setting they resolve to, in its one spelling)
 SPELLINGS = [({"HW_REGION_NAME": "EU-DE", "HW_CLOUD": "OTC.T-Systems.com"}, {"resolved_endpoint": OTC_EU_DE})]
 SPELLINGS += [({"HW_CLOUD": "otc.t-systems.com."}, {"resolved_endpoint": OTC_EU_DE})]  # the DNS root
+OTC_IAM = {"resolved_endpoint": OTC_EU_DE, "resolved_auth_url": "https://iam.eu-de.otc.t-systems.com/v3"}
+SPELLINGS += [({"HW_CLOUD": cloud}, OTC_IAM) for cloud in ("otc.t-systems.com:443", "OTC.t-systems.com.:443")]
 SPELLINGS += [({"HW_PROJECT_ID": PROJECT_ID.upper()}, {"project_id": PROJECT_ID})]
 ENDPOINTS = {"HTTPS://ModelArts.EU-DE.otc.t-systems.com:443//": OTC_EU_DE}
 ENDPOINTS["https://[2001:DB8:0::1]:8443/"] = "https://[2001:db8::1]:8443"
@@ -845,6 +847,19 @@ def test_clouds_yaml_is_looked_up_for_a_user_without_a_home(
         nowhere = r"cloud 'c' is not defined in clouds.yaml \(no file found\)"
         with pytest.raises(ConfigurationError, match=nowhere):
             Settings.from_sources(environ=environ)
+
+
+def test_a_folder_the_search_cannot_look_into_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As openstacksdk passes it over: an XDG_CONFIG_HOME too long a name (or, for another user, a
+    HOME it may not enter) holds no clouds.yaml for this process, and the search goes on."""
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "home"
+    (home / ".config/openstack").mkdir(parents=True)
+    write(home / ".config/openstack/clouds.yaml", "clouds: {c: {auth: {ak: AK-1, sk: SK-1}}}")
+    environ = {"OS_CLOUD": "c", "HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / ("x" * 300))}
+    assert value_of(Settings.from_sources(environ=environ), "access_key") == "AK-1"
 
 
 #: (stack config, a lower source's settings of another kind): what the stack configures is used.

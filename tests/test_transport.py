@@ -614,11 +614,16 @@ BAD_ENCODINGS |= {
 }
 
 
+@pytest.mark.parametrize("named", ["X-Request-Id", "X-IAM-Trace-Id"])  # the gateway's, IAM's
 @pytest.mark.parametrize(("encoding", "body", "fragment"), BAD_ENCODINGS.values(), ids=BAD_ENCODINGS)
-def test_unasked_encodings_and_corrupt_gzip_are_refused(encoding: str, body: bytes, fragment: str) -> None:
-    answer = answering(reply(200, body, Content_Encoding=encoding))
-    with RawServer(answer) as server, pytest.raises(InvalidResponseError, match=fragment):
+def test_unasked_encodings_and_corrupt_gzip_are_refused(
+    encoding: str, body: bytes, fragment: str, named: str
+) -> None:
+    """Refused naming the answer's request ID, as every other error of an answer does."""
+    answer = answering(reply(200, body, Content_Encoding=encoding, **{named.replace("-", "_"): "id-0042"}))
+    with RawServer(answer) as server, pytest.raises(InvalidResponseError, match=fragment) as caught:
         read_197(server.url)
+    assert caught.value.request_id == "id-0042" and "request-id id-0042" in str(caught.value)
 
 
 NOT_FOUND_0015 = {"error_code": "ModelArts.0015", "error_msg": "Job does not exist"}

@@ -3,6 +3,7 @@ call is made in."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -165,10 +166,12 @@ class IamTokenAuth(AuthBase):
             raise error_for(response, context)
         details = _mapping(json_object(response, context).get("token"))
         project = _mapping(details.get("project"))
-        project_id = project.get("id")
+        project_id = None  # an ID modelarts:projectId would take, in its spelling, as a looked-up one
+        with contextlib.suppress(InvalidInputError):
+            project_id = check_target("project_id", project.get("id"), "ID")
         # Another project's token (IAM matches a name whatever its case): refused.
         elsewhere = any(str(project.get(key, value)).lower() != value.lower() for key, value in scope.items())
-        if not (token and project_id and isinstance(project_id, str)) or elsewhere:
+        if not (token and project_id) or elsewhere:
             summary = "IAM answered without one token header or a token scoped to the project asked for"
             raise invalid_response(response, context, summary)
         # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
@@ -243,7 +246,7 @@ MAX_PROJECT_PAGES = 20
 
 
 def _lookup_key(settings: Settings) -> tuple[str, str, str]:
-    who = settings.access_key or settings.auth_token
+    who = settings.auth_token if settings.auth_mode() == "token" else settings.access_key  # what asks
     assert who is not None  # password auth has its project scoped by IAM, never looked up
     digest = hashlib.sha256(who.get_secret_value().encode()).hexdigest()[:16]
     return settings.resolved_auth_url, settings.project_scope_name, digest

@@ -388,7 +388,8 @@ class ConfigurationError(ModelArtsError):
 
 
 class JobNotFoundError(ModelArtsError):
-    """The visualization job does not exist (HTTP 404, or 400 with a not-found error code)."""
+    """The visualization job does not exist: ModelArts' own not-found code with HTTP 404, 400 or
+    ``is_success: false`` (a 404 without one is an :class:`InvalidResponseError`)."""
 
     default_hint = "Check the job ID and that it belongs to this project and region"
     exit_code = 3

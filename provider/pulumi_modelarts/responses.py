@@ -247,8 +247,9 @@ def names_another_project(response: HttpResponse) -> bool:
 
 
 def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError:
-    """The typed error for a failed response (non-2xx, or 2xx with ``is_success: false``). The body may be
-    ModelArts v1, gateway/IAM or Keystone (``{"error": {...}}``); empty counts as an API answer."""
+    """The typed error for a failed response (non-2xx; 2xx with ``is_success: false`` or an error
+    code). The body may be ModelArts v1, gateway/IAM or Keystone (``{"error": {...}}``); empty counts
+    as an API answer."""
     status = response.status
     try:
         document: Any = decode_json(response) if response.body.strip() else {}

@@ -239,10 +239,11 @@ class Settings:
                 for name in ("region", "project_id", "project_name", "endpoint", "auth_url")
                 if (value := getattr(settings, name)) is not None
             }
-            settings = dataclasses.replace(settings, **spelt, cloud=settings.cloud.lower().removesuffix("."))
-            check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
+            # The URLs made from it in their one spelling: case, a default port, a final "." dropped.
+            cloud = check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
             if "/" in settings.cloud:  # a path would land inside the URLs made from it
                 raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
+            settings = dataclasses.replace(settings, **spelt, cloud=cloud.removeprefix("https://"))
             check_endpoint(settings.resolved_endpoint, field="endpoint")
             check_endpoint(settings.resolved_auth_url, field="authUrl")
         except InvalidInputError as exc:
@@ -515,7 +516,9 @@ def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) ->
     folders = [*here, Path(environ.get("XDG_CONFIG_HOME") or home, "openstack"), home / "openstack"]
     suffixes = (".yaml", ".yml", ".json")  # as openstacksdk finds them
     paths = (folder / (stem + suffix) for folder in (*folders, Path("/etc/openstack")) for suffix in suffixes)
-    return next((path for path in paths if path.is_file()), None)
+    # os.path.isfile, not Path.is_file: a folder this process cannot look into (EACCES, a name too
+    # long) holds no file for it, as for openstacksdk, rather than raising OSError.
+    return next((path for path in paths if os.path.isfile(path)), None)
 
 
 def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:

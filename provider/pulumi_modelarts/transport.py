@@ -431,7 +431,12 @@ class HttpResponse:
 
     @property
     def request_id(self) -> str | None:
-        return self.headers.get("X-Request-Id") or self.headers.get("X-IAM-Trace-Id")
+        return request_id(self.headers)
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The ID an answer's server gives it: the gateway's ``X-Request-Id``, IAM's ``X-IAM-Trace-Id``."""
+    return headers.get("X-Request-Id") or headers.get("X-IAM-Trace-Id")
 
 
 @functools.cache
@@ -593,8 +598,8 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     """The body, decoded, refused beyond MAX_BODY_BYTES whether declared, sent or inflated."""
 
     def refuse(summary: str) -> ModelArtsError:
-        status, request_id = response.status_code, response.headers.get("X-Request-Id")
-        return context.error(InvalidResponseError, summary, status=status, request_id=request_id)
+        status, named = response.status_code, request_id(response.headers)
+        return context.error(InvalidResponseError, summary, status=status, request_id=named)
 
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
