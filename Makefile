@@ -36,6 +36,7 @@ lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	for program in examples/*/__main__.py; do $(BIN)/mypy "$$program" || exit 1; done
 
 # Tests marked `slow` (over about 2 s each) are left out here; `make test-all` runs them too. Most
 # tests wait on servers, back-offs and provider processes: three workers per core (at most 8) keep

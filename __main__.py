@@ -39,7 +39,7 @@ class DashboardTile(pulumi.ComponentResource):
         name: str,
         *,
         title: pulumi.Input[str],
-        url: pulumi.Input[str],
+        url: pulumi.Input[str | None],
         healthy: pulumi.Input[bool],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:

@@ -24,7 +24,7 @@ BATCH = 100
 
 def wrapper_depth() -> int:
     """How many sorting wrappers ``serialize_provider`` has stacked on ``_batch_setitems``."""
-    depth, function = 0, pickle._Pickler._batch_setitems
+    depth, function = 0, vars(pickle._Pickler)["_batch_setitems"]
     while inner := [
         cell.cell_contents for cell in function.__closure__ or () if callable(cell.cell_contents)
     ]:

@@ -193,11 +193,15 @@ def stack_outputs(program_dir: Path, config: dict[str, str]) -> dict[str, Any]:
 
     pulumi.runtime.set_mocks(Mocks(), project=project, stack=STACK, preview=False)
     pulumi.runtime.set_all_config(full_config)
-    program = str(program_dir / "__main__.py")
+    path = str(program_dir / "__main__.py")
+
+    def program() -> None:
+        runpy.run_path(path, run_name="__main__")
+
     cwd = os.getcwd()
     os.chdir(program_dir)  # as the language host runs it
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        _sync_await(run_pulumi_func(program))
     finally:
         os.chdir(cwd)
     root = pulumi.runtime.get_root_resource()

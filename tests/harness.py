@@ -21,7 +21,7 @@ import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.output import Unknown
+from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
@@ -166,8 +166,9 @@ class ProviderServer:
             key: rpc.wrap_rpc_secret(value) if key in secret_keys else value for key, value in config.items()
         }
         kind = "pulumi:providers:pulumi-python"
-        flags = {"acceptSecrets": True, "acceptResources": True}
-        return self._call("Configure", args=args, type=kind, name="default", **flags)
+        return self._call(
+            "Configure", args=args, type=kind, name="default", acceptSecrets=True, acceptResources=True
+        )
 
     def check(self, urn: str, olds: Props, news: Props) -> Checked:
         response = self._call("Check", urn, olds=olds, news=news)
@@ -343,7 +344,7 @@ class Engine:
                 result.refreshes[step.urn] = step
             if commit and step.state is None:
                 self.state.pop(step.urn, None)
-            elif commit:
+            elif commit and step.state is not None:
                 self.state[step.urn] = step.state
 
     def _deploy(
@@ -369,7 +370,7 @@ class Engine:
     @staticmethod
     def _shown(outputs: Mapping[str, Any], desired: Desired, preview: bool) -> dict[str, Any]:
         """In preview the SDK resolves declared properties the engine has no value for as unknown."""
-        return {**(dict.fromkeys(desired.inputs, Unknown()) if preview else {}), **outputs}
+        return {**(dict.fromkeys(desired.inputs, UNKNOWN) if preview else {}), **outputs}
 
     def _check(self, server: ProviderServer, urn: str, olds: Props, news: Props) -> dict[str, Any]:
         checked, failures = server.check(urn, olds, news)

@@ -27,13 +27,16 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
 import pytest
 
 from pulumi_modelarts.errors import ENOUGH_SECRET_PREFIX, MIN_SECRET_PREFIX
 from pulumi_modelarts.settings import Settings
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 Script = Callable[[bytes], Iterable[bytes | float]]
 RESET = -1.0  #: a script's step that resets the connection
@@ -66,7 +69,7 @@ class RawServer(socketserver.ThreadingTCPServer):
         self.sent: list[int] = []
         self.stop, self.clients = threading.Event(), list[socket.socket]()
 
-    def __enter__(self) -> RawServer:
+    def __enter__(self) -> Self:
         threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
@@ -427,7 +430,7 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "X-Request-Id header, every character \\u-escaped": lambda s: _error(400, "bad", X_Request_Id=U(s)),
     "Location header, every byte percent-encoded": lambda s: reply(302, Location=LOGIN + PCT(s)),
     **{
-        f"non-API body, {encoding}": lambda s, encoding=encoding: _page_in(encoding, s)
+        f"non-API body, {encoding}": partial(_page_in, encoding)
         for encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be")
     },
     "error_message, base64": lambda s: _error(400, f"bad {b64(s)}"),
@@ -453,7 +456,7 @@ def _as_header(text: str) -> str:
 LEGACY_PASSWORDS = [PASSWORD, "s\u20accret-w\u00f6rd/9e107d9d37-and-more"]
 LEGACY_ECHOES: dict[str, Callable[[str], bytes]] = {
     **{  # what a charset lacks as an HTML character reference, as a server writes it
-        f"non-API body, {charset}": lambda s, charset=charset: _page_in(charset, s, "xmlcharrefreplace")
+        f"non-API body, {charset}": partial(_page_in, charset, errors="xmlcharrefreplace")
         for charset in ("iso-8859-1", "windows-1252")
     },
     "error JSON in Latin-1": lambda s: reply(
@@ -546,7 +549,7 @@ class EchoServer:
     def settings(url: str, password: str = PASSWORD) -> Settings:
         """Password login at this server (IAM at ``/v3``), no retries."""
         login = {"user_name": "echo-user", "password": password, "domain_name": "echo-domain"}
-        return settings_for(url, auth_url=f"{url}/v3", max_retries=0, **NO_AKSK, **login)
+        return settings_for(url, environ=None, auth_url=f"{url}/v3", max_retries=0, **NO_AKSK, **login)
 
     def __init__(self) -> None:
         self.echo = ECHOES["error_message"]
@@ -577,7 +580,7 @@ class FakeCloud:
     def settings(url: str, auth: str = "password", **overrides: Any) -> Settings:
         login = {"user_name": "u", "password": PASSWORD, "domain_name": "d", **NO_AKSK}
         chosen = {"password": login, "token": {"auth_token": ISSUED_TOKEN, **NO_AKSK}, "aksk": {}}[auth]
-        return settings_for(url, auth_url=f"{url}/v3", max_retries=0, **chosen, **overrides)
+        return settings_for(url, environ=None, auth_url=f"{url}/v3", max_retries=0, **chosen, **overrides)
 
     def __call__(self, head: bytes) -> Iterator[bytes]:
         path = head.split(b" ")[1].decode()
@@ -603,7 +606,7 @@ class PagingServer(RawServer):
         self.pages, self.jobs = pages, {job["job_id"]: job for job in jobs}
         super().__init__(self._answer)
 
-    def _answer(self, head: bytes) -> Iterator[bytes]:
+    def _answer(self, head: bytes) -> Iterator[bytes | float]:
         target = head.split(b" ")[1].decode()
         path, _, query = target.partition("?")
         if query:

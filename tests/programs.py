@@ -113,7 +113,7 @@ def run_program(
 ) -> ProgramRun:
     """Run ``program_dir/__main__.py``; config keys are namespaced. The program sees only the
     credentials the test gives it (``env``, ``config``)."""
-    spec = {"project": project, "config": dict(config or {}), "secret_keys": secret_keys}
+    spec: dict[str, object] = {"project": project, "config": dict(config or {}), "secret_keys": secret_keys}
     spec |= {"preview": preview, "stack_references": dict(stack_references or {})}
     command = [sys.executable, "-m", "tests.programs", json.dumps(spec)]
     env = {**clean_environ(env), "PYTHONPATH": str(REPO_ROOT)}
@@ -205,7 +205,8 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
                 resource_id, outputs = f"{args.name}-id", dict(args.inputs)
             provider, inputs = args.inputs.get("__provider"), dict(args.inputs)
             inputs.pop("__provider", None)
-            record = {"type": args.typ, "name": args.name, "id": resource_id, "resource_id": args.resource_id}
+            record: dict[str, object] = {"type": args.typ, "name": args.name}
+            record |= {"id": resource_id, "resource_id": args.resource_id}
             record |= {"inputs": _plain(inputs), "provider_secret": rpc.is_rpc_secret(provider)}
             record |= {"provider": provider and rpc.unwrap_rpc_secret(provider), "outputs": _plain(outputs)}
             resources.append(record | {"secret_outputs": secret_outputs.get(args.name, [])})

@@ -54,8 +54,8 @@ def test_get_find_and_list_print_the_pulumi_output_keys(in_env: ModelArtsEmulato
     for argv, ids in [("--status running", [197, 245]), ("--status 8 --order desc", [245, 197])]:
         assert [job["job_id"] for job in json.loads(invoke("list", *argv.split())[1])] == ids
     assert invoke("list", "--search", "nothing-matches") == (0, "[]\n", "")
-    for argv in (("--format", "table", "list"), ("list", "--format", "table")):  # before or after the command
-        code, out, _ = invoke(*argv)
+    for args in (("--format", "table", "list"), ("list", "--format", "table")):  # before or after the command
+        code, out, _ = invoke(*args)
         lines = out.splitlines()
         assert (code, lines[0].split(), len(lines)) == (0, TABLE_HEAD, 5)
         assert lines[1].split()[:3] == ["197", "apiTest-11", "RUNNING"]
@@ -330,7 +330,12 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
     its URL, or before serving; it is stopped either way."""
     stopped: list[int] = []
     stop = ModelArtsEmulator.stop
-    monkeypatch.setattr(ModelArtsEmulator, "stop", lambda self: (stopped.append(self.port), stop(self)))
+
+    def noted_stop(self: ModelArtsEmulator) -> None:
+        stopped.append(self.port)
+        stop(self)
+
+    monkeypatch.setattr(ModelArtsEmulator, "stop", noted_stop)
     out, err = io.StringIO(), io.StringIO()
     monkeypatch.setattr(out if where == "write" else ModelArtsEmulator, where, _interrupt)
     assert (run(["emulator", "--port", "0"], out=out, err=err), err.getvalue()) == (0, "")

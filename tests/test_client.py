@@ -196,7 +196,7 @@ def test_endpoint_without_the_api_is_a_configuration_error(
 
 HTML = {"body": "<html><body>502 Bad Gateway</body></html>", "content_type": "text/html"}
 DENIED = {"is_success": False, "error_code": "ModelArts.0104", "error_message": "job denied"}
-OTHER, PW, TWO = {"project_id": "0" * 28 + "beef"}, {"auth": "password"}, {"max_retries": 2}
+FOREIGN, PW, TWO = {"project_id": "0" * 28 + "beef"}, {"auth": "password"}, {"max_retries": 2}
 #: A stall, and the read timeout that ends it, for a case of it alone: the timeout outlasts a loaded
 #: machine's slow answers (0.3 s did not: the answer after the stall was retried too), the stall the timeout.
 STALL, STALL_READ_TIMEOUT = {"delay": 5.0}, 1.0
@@ -254,8 +254,8 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "the server echoes the password": (ECHO_PASSWORD, PW, "ServiceError: bad password ***", 1),
     "wrong AK/SK: not retried": ({}, {"secret_key": WRONG_SECRET_KEY}, "AuthenticationError: APIG.0301", 1),
     "wrong password: fails at IAM": ({}, WRONG_PW, "AuthenticationError: IAM token", 0),
-    "a project not in the account": ({}, OTHER, "PermissionDeniedError: HTTP 403", 1),
-    "a token for another project": ({}, {"auth": "token", **OTHER}, "PermissionDeniedError: not match", 1),
+    "a project not in the account": ({}, FOREIGN, "PermissionDeniedError: HTTP 403", 1),
+    "a token for another project": ({}, {"auth": "token", **FOREIGN}, "PermissionDeniedError: not match", 1),
 }
 SLOW_FAULTS = {  # the default 5 retries exhausted: several seconds of back-off each
     "429 x6 with Retry-After: 1": (err(429, "APIG.0308", 6, retry_after=1), "ThrottledError"),

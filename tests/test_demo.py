@@ -100,7 +100,8 @@ def _run_demo(env: dict[str, str], script: Path = DEMO) -> subprocess.CompletedP
             command, env=env, stdin=never_answers, capture_output=True, text=True, timeout=120
         )
     finally:
-        os.close(never_answers), os.close(held_open)
+        os.close(never_answers)
+        os.close(held_open)
 
 
 def _printed_json(stdout: str) -> str:

@@ -379,7 +379,7 @@ def test_an_examples_configuration_table_is_its_pulumi_yaml(example: Path) -> No
     declared = yaml.safe_load((example / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
     readme = (example / "README.md").read_text(encoding="utf-8")
     table = readme.split("| Key | Default | Meaning |", 1)[1].split("\n\n", 1)[0]
-    documented = {}
+    documented: dict[str, str | None] = {}
     for keys, defaults in re.findall(r"^\| (.+?) \| (.+?) \|", table, re.MULTILINE)[1:]:
         shown = re.findall(r"`([^`]*)`", defaults) or [None] * len(re.findall(r"`\w+`", keys))
         documented |= dict(zip(re.findall(r"`(\w+)`", keys), shown, strict=True))

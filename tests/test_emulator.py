@@ -628,12 +628,12 @@ def test_the_request_log_and_secrets(capfd: pytest.CaptureFixture[str]) -> None:
             requests.get(em.url + "/dropped", timeout=5)
         user = {"name": "x", "password": CANARY.password, "domain": {"name": CANARY.domain_name}}
         identity = {"methods": ["password"], "password": {"user": user}}
-        search = {"params": {"search_content": "a b"}, "headers": {"X-Auth-Token": token}}
+        search, headers = {"search_content": "a b"}, {"X-Auth-Token": token}
         responses = [
             requests.post(f"{em.iam_url}/auth/tokens", json={"auth": {"identity": identity}}, timeout=5),
             signed_get(em, jobs_path(em, "/1"), [("page", "2")]),
             signed_get(em, "/v3/projects", skew=3600),
-            requests.get(em.url + jobs_path(em), **search, timeout=5),
+            requests.get(em.url + jobs_path(em), params=search, headers=headers, timeout=5),
         ]
         records = em.requests
         shown = [r.text + json.dumps(dict(r.headers)) for r in responses] + [repr(em), repr(records)]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
-from pulumi.output import Unknown
+from pulumi.output import UNKNOWN, Unknown
 
 from pulumi_modelarts import validation
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
@@ -88,7 +88,7 @@ def state_json(engine: Engine) -> str:
 # -- the harness: the engine's call sequences ------------------------------------------------------
 def test_the_harness_issues_the_engines_call_sequences(engine: Engine, emulator: ModelArtsEmulator) -> None:
     """The engine's lifecycle (pulumi-dynamic notes, 1.2), each operation in a fresh provider process."""
-    program = {"board": job(197), "seen": job(212, read_id="212"), "later": job(230, read_id=Unknown())}
+    program = {"board": job(197), "seen": job(212, read_id="212"), "later": job(230, read_id=UNKNOWN)}
     rows: list[tuple[Callable[[], harness.OperationResult], dict[str, list[str]]]] = [
         (lambda: engine.up(program), {"board": ["Check", "Create"], "seen": ["Read"], "later": []}),
         (engine.refresh, {"board": ["Read", "Diff"], "seen": ["Read"]}),
@@ -111,7 +111,7 @@ def test_the_harness_issues_the_engines_call_sequences(engine: Engine, emulator:
 
 # -- reading jobs ----------------------------------------------------------------------------------
 def test_preview_sends_nothing_and_up_reads_the_job_once(engine: Engine, emulator: ModelArtsEmulator) -> None:
-    preview = engine.preview({"board": job(Unknown())}).step("board")
+    preview = engine.preview({"board": job(UNKNOWN)}).step("board")
     assert (preview.kind, preview.calls, emulator.requests) == ("create", ["Check"], [])
     assert preview.outputs is not None and isinstance(preview.outputs["service_url"], Unknown)
     step = engine.up({"board": job(197)}).step("board")
@@ -125,12 +125,12 @@ def test_preview_sends_nothing_and_up_reads_the_job_once(engine: Engine, emulato
 
 
 #: One job per variant, so one stack shows them all: job -> (variant, fields the service changed).
-CLOCK_MOVES = {
+CLOCK_MOVES: dict[int, tuple[str, dict[str, object]]] = {
     197: ("duration", {"duration": 9_000_000}),
     212: ("remaining-duration", {"remaining_duration": 1234.5}),
     245: ("both", {"duration": 33_001, "remaining_duration": 0.5}),
 }
-REAL_DRIFT = {
+REAL_DRIFT: dict[int, tuple[str, dict[str, object]]] = {
     197: ("status-stops-the-clock", {"status": 10}),
     212: ("description-and-clock", {"job_desc": "retrained", "duration": 40_000}),
     245: ("url-gone-and-clock", {"service_url": None, "remaining_duration": 7.5}),
@@ -194,6 +194,11 @@ def stall(emulator: ModelArtsEmulator, engine: Engine) -> None:
     emulator.inject_fault("get_job", delay=1.0, count=3)
 
 
+def stopped_and_failing(emulator: ModelArtsEmulator, _: Engine) -> None:
+    emulator.update_job(197, status=10)
+    emulator.inject_fault("get_job", status=503, count=2)
+
+
 #: What happens before each of an operator's resyncs (``pulumi up --refresh``, credentials in the
 #: workspace's environment from a Secret) -> the drift its refresh tells, or the error it ends in.
 RESYNCS: list[tuple[str, Callable[[ModelArtsEmulator, Engine], Any], bool | str]] = [
@@ -201,7 +206,7 @@ RESYNCS: list[tuple[str, Callable[[ModelArtsEmulator, Engine], Any], bool | str]
     ("IAM answers 503 twice", lambda em, _: em.inject_fault("iam_token", status=503, count=2), False),
     (
         "stopped, ModelArts answers 503 twice",
-        lambda em, _: [em.update_job(197, status=10), em.inject_fault("get_job", status=503, count=2)],
+        stopped_and_failing,
         True,
     ),
     ("IAM takes a new password", lambda em, _: rotate(em), "AuthenticationError"),
@@ -376,7 +381,7 @@ def test_state_spelt_otherwise_is_no_change_and_drift_is(
         inputs.update(spelt(inputs_then, **names))
         written[name] = {key: value for key, value in outputs.items() if key != "__provider"}
     program = {name: job(engine.state[engine.urn(name)].id) for name in states}
-    expected = {**dict.fromkeys(OLD_STATES, (False, [])), "stopped": (True, [])}
+    expected = {**dict.fromkeys(OLD_STATES, (False, list[str]())), "stopped": (True, list[str]())}
     if operation == "up":
         assert {step.name: step.diff for step in engine.preview(program).steps.values()} == expected
     result = engine.up(program) if operation == "up" else engine.refresh()
@@ -474,7 +479,7 @@ def test_each_job_id_a_call_names_is_parsed_once(
 
     monkeypatch.setattr(validation, "parse_whole_number", counted)
     outputs = provider.read("212", {"job_id": 212.0}).outs
-    assert (parsed, outputs["job_id"]) == (["212", 212.0], 212)
+    assert outputs is not None and (parsed, outputs["job_id"]) == (["212", 212.0], 212)
     parsed.clear()
     assert provider.create({"job_id": 197.0}).id == "197" and parsed == [197.0]
 
@@ -517,10 +522,10 @@ def test_destroy_sends_nothing_in_any_auth_mode(emulator: ModelArtsEmulator, aut
         ({"job_id": "212"}, ["job_id"]),
         ({"region": "eu-nl"}, ["project_id", "region"]),
         ({"endpoint": "http://127.0.0.1:9"}, ["endpoint"]),
-        ({"job_id": Unknown()}, ["job_id"]),
+        ({"job_id": UNKNOWN}, ["job_id"]),
         # An override unknown in preview is another place until known: nothing is read from the old one.
-        ({"endpoint": Unknown()}, ["endpoint"]),
-        ({"project_id": Unknown(), "region": Unknown()}, ["project_id", "region"]),
+        ({"endpoint": UNKNOWN}, ["endpoint"]),
+        ({"project_id": UNKNOWN, "region": UNKNOWN}, ["project_id", "region"]),
     ],
     ids=["job", "region", "endpoint", "unknown-job", "unknown-endpoint", "unknown-project-and-region"],
 )
@@ -567,7 +572,7 @@ def test_inputs_naming_the_same_job_and_place_spelt_otherwise_are_no_change(
     }
     for operation in (engine.preview, engine.up):
         steps = operation(program).steps.values()
-        same = dict.fromkeys(program, ("same", (False, [])))
+        same = dict.fromkeys(program, ("same", (False, list[str]())))
         assert {step.name: (step.kind, step.diff) for step in steps} == same
     assert {name: engine.state[engine.urn(name)].outputs for name in program} == written
     assert modelarts_calls(emulator) == [("GET", "get_job")] * 2  # one read of job 197 per command
@@ -711,7 +716,7 @@ def test_one_job_read_in_two_regions_at_one_endpoint_keeps_each_its_region(
     jobs = {"home": job(197), "away": job(197, region="EU-NL", project_id=emulator.project_id)}
     jobs = jobs if first == "configured" else dict(reversed(jobs.items()))
     regions = {"home": emulator.region, "away": "eu-nl"}
-    for operation in (lambda: engine.up(jobs), lambda: engine.up(jobs, refresh=True)):
+    for operation in (partial(engine.up, jobs), partial(engine.up, jobs, refresh=True)):
         result = operation()
         assert result.ok, result.error
         assert {name: (step.outputs or {})["region"] for name, step in result.steps.items()} == {
@@ -733,7 +738,8 @@ def test_password_auth_fetches_one_token_per_operation(
         jobs = {"board": job(197, endpoint=emulator.url.replace("127.0.0.1", "localhost"))}
     engine.up(jobs).raise_error()
     # Each in a provider process of its own: a refresh, and what reads and diffs in one process.
-    operations = {"preview": lambda: engine.preview(jobs), "refresh": engine.refresh}
+    operations: dict[str, Callable[[], harness.OperationResult]] = {"preview": lambda: engine.preview(jobs)}
+    operations["refresh"] = engine.refresh
     operations["up"] = lambda: engine.up(jobs, refresh=override is not None)
     for name, operation in operations.items():
         emulator.clear_requests()
@@ -823,8 +829,9 @@ def test_no_failure_over_grpc_shows_a_secret_from_stack_config(
 
 #: Stack config a YAML stack file holds as numbers (``modelarts:password: 20240131``), which the
 #: engine may send as JSON numbers: each is the text written, never ``20240131.0``.
-NUMBERS = {"modelarts:projectId": 4242424242, "modelarts:password": 20240131, "modelarts:userName": 7}
-NUMBERS |= {"modelarts:maxRetries": 2.0, "modelarts:timeout": 30, "modelarts:insecure": False}
+NUMBERS: dict[str, float] = {"modelarts:projectId": 4242424242, "modelarts:password": 20240131}
+NUMBERS |= {"modelarts:userName": 7, "modelarts:maxRetries": 2.0, "modelarts:timeout": 30}
+NUMBERS |= {"modelarts:insecure": False}
 
 
 @pytest.mark.parametrize("secret", [True, False], ids=["secret config", "plain config"])

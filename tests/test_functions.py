@@ -140,7 +140,7 @@ REFUSED += [({"job_id": 197, "endpoint": ""}, ["endpoint must be a URL", "got ''
 REFUSED += [({"job_id": 197, "project_id": ""}, ["project_id may only", "got ''"])]
 REFUSED += [({"job_name": "apiTest-11", "region": ""}, ["region may only", "got ''"])]
 # Options the direct form cannot honour are refused, never dropped without a word.
-OPTS = [pulumi.ResourceOptions(), {"depends_on": []}, pulumi.InvokeOutputOptions(depends_on=[object()])]
+OPTS = [pulumi.ResourceOptions(), {"depends_on": []}, pulumi.InvokeOutputOptions(depends_on=[object()])]  # type: ignore[list-item]
 SAID = [["opts must be pulumi.InvokeOptions", "got ResourceOptions"]]
 SAID += [["got dict", "InvokeOutputOptions(depends_on=[...])"]]
 SAID += [["opts.depends_on", "Use get_visualization_job_output()"]]
@@ -201,7 +201,7 @@ def test_jobs_filter_by_status_and_name(
             None if name in NOT_IN_LISTINGS else stored[name] for name in OUTPUT_FIELDS
         ]
     with pytest.raises(InvalidInputError, match="^status must be a whole number from 0 to 9007199254740991"):
-        get_visualization_jobs(status=8.5)  # refused before sending (tests/test_validation.py: every kind)
+        get_visualization_jobs(status=8.5)  # type: ignore[arg-type]  # refused before sending (tests/test_validation.py: every kind)
     assert len(in_env.requests) == 1
 
 

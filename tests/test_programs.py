@@ -175,7 +175,7 @@ def test_stack_reference_feeds_the_quickstart_outputs_to_kubernetes(emulator: Mo
     service = only(run, "kubernetes:core/v1:Service")["inputs"]
     assert placed(service) == ("ml-boards", "tensorboard")
     assert service["spec"] == {"type": "ExternalName", "externalName": host}
-    exported = {"config_map_name": "tensorboard-endpoint", "service_name": "tensorboard"}
+    exported: dict[str, object] = {"config_map_name": "tensorboard-endpoint", "service_name": "tensorboard"}
     exported |= {"external_name": host, "in_cluster_dns": "tensorboard.ml-boards.svc.cluster.local"}
     exported |= {"job_is_running": True}
     assert run.values() == exported
@@ -300,7 +300,11 @@ def test_gitops_manifest_has_what_the_operator_relies_on() -> None:
     assert referenced and referenced == {key: {"name": name, "key": key} for key in secret["stringData"]}
     # spec.config takes JSON values: every value is written as a quoted YAML string.
     text = (GITOPS_DIR / "stack.yaml").read_text(encoding="utf-8")
-    stack_node = next(node for node in yaml.compose_all(text) if "kind: Stack" in yaml.serialize(node))
+    stack_node = next(
+        node
+        for node in yaml.compose_all(text)
+        if isinstance(node, yaml.MappingNode) and "kind: Stack" in yaml.serialize(node)
+    )
     config = _mapping_value(_mapping_value(stack_node, "spec"), "config")
     assert config.value and all(value.style in ('"', "'") for _, value in config.value)
 
@@ -916,7 +920,8 @@ def test_every_project_declares_its_config(directory: Path) -> None:
 
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
-REPRODUCTIONS = {"pickle-growth-as-module": (["-m", "benchmarks.sdk_pickle_growth", "200"], REPO_ROOT)}
+REPRODUCTIONS: dict[str, tuple[list[str], Path | None]] = {}
+REPRODUCTIONS["pickle-growth-as-module"] = (["-m", "benchmarks.sdk_pickle_growth", "200"], REPO_ROOT)
 REPRODUCTIONS["pickle-growth-as-script"] = ([str(BENCHMARKS / "sdk_pickle_growth.py"), "200"], None)
 REPRODUCTIONS["output-wait-as-script"] = ([str(BENCHMARKS / "sdk_output_wait.py"), "20", "apart"], None)
 

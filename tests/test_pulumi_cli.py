@@ -37,6 +37,7 @@ class Cli:
 
     def run(self, *args: str, succeeds: bool = True) -> str:
         command = [self.pulumi, *args, "--non-interactive"]
+        done: subprocess.CompletedProcess[str]
         try:
             done = demo.run_alone(command, self.env, TIMEOUT, cwd=self.project)
         except subprocess.TimeoutExpired:

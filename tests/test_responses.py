@@ -11,6 +11,7 @@ import math
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -67,7 +68,7 @@ class Scripted(RawServer):
         self.answer = reply(200, JOB_197)
         super().__init__(lambda _: [self.answer])
 
-    def read(self, body: bytes | dict[str, Any], status: int = 200, **headers: str) -> Any:
+    def read(self, body: bytes | str | dict[str, Any], status: int = 200, **headers: str) -> Any:
         """Job 197 as a client without retries reads it from ``body``."""
         self.answer = reply(status, body, **headers)
         with self.client(max_retries=0) as client:
@@ -477,8 +478,12 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
 
 #: Where a job's own answer (200) may quote a credential: a field, whole or within other text, raw
 #: or URL-encoded in a URL, in the details or in a listing read for a lookup by name.
+def _job_with(fields: Callable[[str], dict[str, Any]], text: str) -> bytes:
+    return reply(200, {**JOB_197, **fields(text)})
+
+
 DATA_ECHOES: dict[str, Callable[[str], bytes]] = {
-    name: lambda s, fields=fields: reply(200, {**JOB_197, **fields(s)})
+    name: partial(_job_with, fields)
     for name, fields in {
         "job_desc": lambda s: {"job_desc": s},
         "service_url query": lambda s: {"service_url": f"https://tb.example.com/?token={quote(s, safe='')}"},
@@ -620,7 +625,7 @@ MISSING = object()
 def test_documented_sample_parses_with_optional_fields_none_and_extra_fields_ignored() -> None:
     job = JobModel.model_validate({**DOC_SAMPLE, "brand_new_field": {"a": [1]}})
     assert (job.job_id, job.job_name, job.status, job.duration) == (197, "apiTest-11", 7, 33000)
-    assert job.job_type is job.flavor is job.remaining_duration is job.is_success is None
+    assert (job.job_type, job.flavor, job.remaining_duration, job.is_success) == (None, None, None, None)
     page = JobPage.model_validate({"job_total_count": "2", "jobs": [DOC_SAMPLE, {**DOC_SAMPLE, "job_id": 5}]})
     assert page.job_total_count == 2 and [job.job_id for job in page.jobs] == [197, 5]
     assert JobPage.model_validate({"is_success": True}).jobs == []  # Jackson omits an empty array
@@ -675,13 +680,14 @@ def test_wrong_field_types_and_missing_identity_are_rejected(field: str, value: 
 )
 def test_status_names_unknown_codes_and_is_running(status: int, name: str | None) -> None:
     assert [int(s) for s in JobStatus] == list(range(23))
-    assert JobStatus.RUNNING == 8 and JobStatus.FAILED == 11 and JobStatus.MOUNT_FAILED == 22
+    assert [JobStatus.RUNNING, JobStatus.FAILED, JobStatus.MOUNT_FAILED] == [8, 11, 22]
     job = JobModel.model_validate({**DOC_SAMPLE, "status": status})
     assert job.status_name == status_name(status) and (name is None or status_name(status) == name)
     assert job.is_running is (status == 8)
 
 
-CREATED_AT = [(1565149736000, "2019-08-07T03:48:56Z"), (1565149736123, "2019-08-07T03:48:56.123Z")]
+CREATED_AT: list[tuple[int | None, str | None]] = [(1565149736000, "2019-08-07T03:48:56Z")]
+CREATED_AT += [(1565149736123, "2019-08-07T03:48:56.123Z")]
 CREATED_AT += [(0, "1970-01-01T00:00:00Z"), (None, None), (-1, "1969-12-31T23:59:59.999Z")]
 # RFC 3339 years have four digits (0001-9999); a time outside them has no RFC 3339 form.
 CREATED_AT += [(-30610224001000, "0999-12-31T23:59:59Z"), (-62135596800000, "0001-01-01T00:00:00Z")]

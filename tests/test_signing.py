@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 from unittest import mock
 from urllib.parse import unquote, urlsplit
@@ -75,19 +76,20 @@ def test_parse_authorization_and_verify_detect_tampering() -> None:
     parsed = parse_authorization(sign("GET", DETAILS, [], WITH_PROJECT, b""))
     assert parsed is not None and parsed.access_key == AK
     assert parsed.signed_headers == ("content-type", "host", "x-project-id", "x-sdk-date")
-    common = {"method": "GET", "query": [], "body": b"", "secret_key": SK, "authorization": parsed}
-    assert verify(path=DETAILS, headers=WITH_PROJECT, **common)
-    assert not verify(path=DETAILS.replace("197", "198"), headers=WITH_PROJECT, **common)
-    assert not verify(path=DETAILS, headers={**WITH_PROJECT, "X-Project-Id": "other"}, **common)
-    assert not verify(path=DETAILS, headers=WITH_PROJECT, **{**common, "secret_key": SK + "x"})
+    check = partial(verify, method="GET", query=[], body=b"", secret_key=SK, authorization=parsed)
+    assert check(path=DETAILS, headers=WITH_PROJECT)
+    assert not check(path=DETAILS.replace("197", "198"), headers=WITH_PROJECT)
+    assert not check(path=DETAILS, headers={**WITH_PROJECT, "X-Project-Id": "other"})
+    assert not check(path=DETAILS, headers=WITH_PROJECT, secret_key=SK + "x")
     assert parse_authorization("Bearer abc") is None
     assert parse_authorization("SDK-HMAC-SHA256 Access=a") is None
     assert parse_authorization("SDK-HMAC-SHA256 garbage") is None
 
 
 def sign(method: str, path: str, query: Query, headers: dict[str, str], body: bytes) -> str:
-    request = {"method": method, "path": path, "query": query, "headers": headers, "body": body}
-    return signing.sign(**request, access_key=AK, secret_key=SK)
+    return signing.sign(
+        method=method, path=path, query=query, headers=headers, body=body, access_key=AK, secret_key=SK
+    )
 
 
 def oracle(method: str, path: str, query: Query, headers: dict[str, str], body: bytes, **more: Any) -> str:
@@ -99,7 +101,7 @@ def oracle(method: str, path: str, query: Query, headers: dict[str, str], body: 
     return str(credentials.sign_request(request).header_params["Authorization"])
 
 
-TEXT = st.characters(blacklist_categories=("Cs",))
+TEXT = st.characters(exclude_categories=["Cs"])
 PATHS = st.lists(st.text(TEXT.filter(lambda c: c not in "/?#"), max_size=12), min_size=1, max_size=5)
 QUERIES = st.lists(st.tuples(st.text(TEXT, min_size=1, max_size=10), st.text(TEXT, max_size=10)), max_size=5)
 RESERVED = {"host", "x-sdk-date", "content-type", "authorization", "x-project-id", "x-security-token"}
@@ -172,7 +174,7 @@ def test_the_sdk_date_is_always_the_current_second_in_utc(
 ) -> None:
     """The date is formatted once per second and reused within it; never a stale second."""
     for moment in moments:
-        monkeypatch.setattr(signing.time, "time", lambda moment=moment: moment)
+        monkeypatch.setattr("pulumi_modelarts.signing.time.time", lambda moment=moment: moment)
         expected = datetime.fromtimestamp(int(moment), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         assert signing.format_sdk_date() == expected
 

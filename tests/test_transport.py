@@ -267,7 +267,7 @@ RESETS_IN_THE_ANSWER["mid-body"] = reply(200, JOB_197)[:-10]
 def test_a_connection_reset_while_the_answer_is_read_is_retried_as_one_before_it(before: bytes) -> None:
     """A reset is the network's doing, not an answer cut short by the server: the GET is sent again,
     within maxRetries and the deadline, and the last failure is a ServiceError saying so."""
-    attempts = iter([[before, hostile.RESET], [reply(200, JOB_197)]])
+    attempts: Iterator[list[bytes | float]] = iter([[before, hostile.RESET], [reply(200, JOB_197)]])
     with RawServer(lambda _: next(attempts)) as server:
         assert read_197(server.url, max_retries=1) == 197
     assert len(server.heads) == 2
@@ -569,14 +569,14 @@ def closed_after(data: bytes) -> Callable[[bytes], Iterator[bytes]]:
     return script
 
 
-def framed(length: int, body: bytes, head: bytes = b"") -> bytes:
+def sized(length: int, body: bytes, head: bytes = b"") -> bytes:
     return OK_HEAD + head + b"Content-Length: %d\r\n\r\n%s" % (length, body)
 
 
-CUT_SHORT = {"one byte short": framed(len(TEXT) + 1, TEXT), "cut mid-JSON": framed(len(TEXT), TEXT[:20])}
-CUT_SHORT |= {"1000 bytes short": framed(len(TEXT) + 1000, TEXT), "no body": framed(len(TEXT), b"")}
+CUT_SHORT = {"one byte short": sized(len(TEXT) + 1, TEXT), "cut mid-JSON": sized(len(TEXT), TEXT[:20])}
+CUT_SHORT |= {"1000 bytes short": sized(len(TEXT) + 1000, TEXT), "no body": sized(len(TEXT), b"")}
 GZIPPED = gzip.compress(TEXT)
-CUT_SHORT["gzip"] = framed(len(GZIPPED) + 9, GZIPPED, b"Content-Encoding: gzip\r\n")
+CUT_SHORT["gzip"] = sized(len(GZIPPED) + 9, GZIPPED, b"Content-Encoding: gzip\r\n")
 CHUNKED = OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
 CUT_SHORT["chunked, no last chunk"] = CHUNKED + b"%x\r\n%s\r\n" % (len(TEXT), TEXT)
 

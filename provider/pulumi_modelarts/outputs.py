@@ -5,6 +5,7 @@ its outputs without pydantic; renaming a field breaks consumers' StackReferences
 from __future__ import annotations
 
 from enum import IntEnum
+from types import UnionType
 
 
 class OutputField:
@@ -13,7 +14,7 @@ class OutputField:
 
     __slots__ = ("meaning", "moves", "name", "type")
 
-    def __init__(self, name: str, type: object, meaning: str, *, moves: bool = False) -> None:
+    def __init__(self, name: str, type: type | UnionType, meaning: str, *, moves: bool = False) -> None:
         self.name, self.type, self.meaning, self.moves = name, type, meaning, moves
 
 
