@@ -348,7 +348,7 @@ def test_messages_the_documents_quote_are_printed_word_for_word(emulator: ModelA
             lambda: reader.list_visualization_jobs(status=8.5)
         ),
         ("README.md", r"e\.g\. `(modelarts:accessKey is set but [^`]+)`"): message(
-            lambda: Settings.from_sources(environ={"HW_ACCESS_KEY": "AK-ONLY-0001"}).auth_mode()
+            lambda: Settings.from_sources(stack_config={"modelarts:accessKey": "AK-ONLY-0001"}).auth_mode()
         ),
     }
     for (doc, pattern), said in printed.items():

@@ -19,6 +19,7 @@ from pulumi_modelarts.settings import (
     KEYS_BY_FIELD,
     SETTING_KEYS,
     SecretStr,
+    SettingKey,
     Settings,
     stack_config_from,
 )
@@ -141,8 +142,14 @@ def test_auth_precedence_token_then_aksk_then_password(environ: dict[str, str], 
 @pytest.mark.parametrize(
     ("environ", "names"),
     [
-        ({"HW_ACCESS_KEY": "ak"}, ["modelarts:accessKey is set", "modelarts:secretKey (or HW_SECRET_KEY)"]),
-        ({"HW_SECRET_KEY": "sk"}, ["modelarts:secretKey is set", "modelarts:accessKey (or HW_ACCESS_KEY)"]),
+        (
+            {"HW_ACCESS_KEY": "ak"},
+            ["HW_ACCESS_KEY (modelarts:accessKey) is set", "secretKey (or HW_SECRET_KEY)"],
+        ),
+        (
+            {"HW_SECRET_KEY": "sk"},
+            ["HW_SECRET_KEY (modelarts:secretKey) is set", "accessKey (or HW_ACCESS_KEY)"],
+        ),
         ({"HW_USER_NAME": "u"}, ["modelarts:password (or HW_USER_PASSWORD)", "modelarts:domainName"]),
         ({"HW_SECURITY_TOKEN": "st"}, ["securityToken", "accessKey", "secretKey"]),
         ({}, ["no ModelArts credentials", "accessKey", "authToken", "userName"]),
@@ -1004,3 +1011,105 @@ def test_no_proxy_entries_may_be_one_a_line(no_proxy: str) -> None:
 def test_a_tab_yaml_refuses_is_hinted(yaml: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"at line 3\. .*with spaces, not tabs$"):
         Settings.from_sources(environ=cloud_files(write(tmp_path / "clouds.yaml", yaml)))
+
+
+def _clouds(tmp_path: Path, clouds: str, secure: str) -> dict[str, str]:
+    (tmp_path / "clouds.yaml").write_text(clouds, encoding="utf-8")
+    (tmp_path / "secure.yaml").write_text(secure, encoding="utf-8")
+    return {
+        "OS_CLIENT_CONFIG_FILE": str(tmp_path / "clouds.yaml"),
+        "OS_CLIENT_SECURE_FILE": str(tmp_path / "secure.yaml"),
+    }
+
+
+#: (stack config, environment, clouds.yaml entry "c", secure.yaml entry "c") -> the one line:
+#: the credentials set, named where they were set, and every place the missing ones may be set.
+HALF_SET = [
+    (
+        {},
+        {"HW_ACCESS_KEY": "ak"},
+        "",
+        "",
+        "HW_ACCESS_KEY (modelarts:accessKey) is set but modelarts:secretKey is missing: set modelarts:secretKey (or HW_SECRET_KEY)",
+    ),
+    (
+        {"modelarts:secretKey": "sk"},
+        {},
+        "",
+        "",
+        "modelarts:secretKey is set but modelarts:accessKey is missing: set modelarts:accessKey (or HW_ACCESS_KEY)",
+    ),
+    (
+        {},
+        {"OS_PASSWORD": "pw"},
+        "",
+        "",
+        "OS_PASSWORD (modelarts:password) is set but modelarts:userName and modelarts:domainName are missing",
+    ),
+    (
+        {},
+        {"OS_SECURITY_TOKEN": "st"},
+        "",
+        "",
+        "OS_SECURITY_TOKEN (modelarts:securityToken) is set without an access key and secret key",
+    ),
+    (
+        {"modelarts:cloudName": "c"},
+        {},
+        "{}",
+        "{auth: {password: pw}}",
+        "password of cloud 'c' in {secure} (modelarts:password) is set but modelarts:userName and modelarts:domainName are missing: set modelarts:userName (or HW_USER_NAME, or username of cloud 'c') and modelarts:domainName (or HW_DOMAIN_NAME, or user_domain_name of cloud 'c')",
+    ),
+    (
+        {},
+        {"OS_CLOUD": "c", "HW_ACCESS_KEY": "ak"},
+        "{auth: {username: u}}",
+        "{}",
+        "HW_ACCESS_KEY (modelarts:accessKey) is set but modelarts:secretKey is missing: set modelarts:secretKey (or HW_SECRET_KEY, or sk of cloud 'c')",
+    ),
+    (
+        {},
+        {"OS_CLOUD": "c"},
+        "{auth: {ak: ak}}",
+        "{auth: {security_token: st}}",
+        "ak of cloud 'c' in {clouds} (modelarts:accessKey) is set but modelarts:secretKey is missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "environ", "clouds", "secure", "expected"), HALF_SET)
+def test_half_set_credentials_are_named_where_they_were_set(
+    config: dict[str, str], environ: dict[str, str], clouds: str, secure: str, expected: str, tmp_path: Path
+) -> None:
+    files = _clouds(tmp_path, f"clouds: {{c: {clouds}}}", f"clouds: {{c: {secure}}}") if clouds else {}
+    with pytest.raises(ConfigurationError) as caught:  # what every surface's first read asks
+        Settings.from_sources(stack_config=config, environ={**environ, **files}).auth_mode()
+    said = expected.format(clouds=tmp_path / "clouds.yaml", secure=tmp_path / "secure.yaml")
+    assert str(caught.value).startswith(said) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ['{"a": 1}', " [1, 2]", "[]", "{}"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        key
+        for key in SETTING_KEYS
+        if key.field not in ("max_retries", "timeout", "connect_timeout", "read_timeout", "insecure")
+    ],
+    ids=lambda key: key.config,
+)
+def test_a_map_or_list_in_stack_config_where_text_belongs_is_one_line_naming_the_key(
+    key: SettingKey, value: str
+) -> None:
+    """``pulumi config set --path modelarts:password.x y`` reaches the provider and the program
+    as JSON text: never used as the text of a credential, region or path."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(stack_config={key.config_key: value}, environ={})
+    said = str(caught.value)
+    assert said.startswith(f"invalid {key.config_key}: is a map or list, not text") and "\n" not in said
+
+
+@pytest.mark.parametrize("value", ["{pw", "[x] y", "{a}"])
+def test_text_that_only_begins_like_a_map_is_text(value: str) -> None:
+    settings = Settings.from_sources(stack_config={"modelarts:password": value})
+    assert settings.password is not None and settings.password.get_secret_value() == value

@@ -132,6 +132,7 @@ _NUMBERS: dict[str, tuple[type, float, float]] = {
     "connect_timeout": (float, 0, 600),
     "read_timeout": (float, 0, 3600),
 }
+_FLAGS_AND_NUMBERS = frozenset({*_NUMBERS, "insecure"})
 _FLAGS = {
     **dict.fromkeys(("1", "true", "t", "yes", "y", "on"), True),
     **dict.fromkeys(("0", "false", "f", "no", "n", "off"), False),
@@ -177,6 +178,9 @@ class Settings:
     https_proxy: SecretStr | None = None
     http_proxy: SecretStr | None = None
     no_proxy: str | None = None
+    #: Where each setting's value came from (``HW_ACCESS_KEY (modelarts:accessKey)``, a file's key;
+    #: stack config's key), for a message to name: no part of what the settings are.
+    origins: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_sources(
@@ -202,7 +206,7 @@ class Settings:
             sources[field] = [(env.get(name), "", 2) for name in names]
         if _present(endpoints := config.get(ENDPOINTS_KEY)):  # after modelarts:endpoint, before variables
             sources["endpoint"].insert(2, (_endpoint_in_map(endpoints), f"{ENDPOINTS_KEY}.modelarts", 1))
-        if cloud_name := next((value for value, *_ in sources["cloud_name"] if _present(value)), None):
+        if cloud_name := _chosen("cloud_name", sources["cloud_name"])[0]:
             cloud_name = unpadded(str(cloud_name))  # as Settings holds it
             for field, (value, origin) in _cloud_entry(cloud_name, env).items():  # what no other sets
                 sources[field].append((value, origin, 3))
@@ -216,14 +220,15 @@ class Settings:
                     sources.update({field: [] for field in kind[1]})
         values, origins = dict[str, Any](), dict[str, str]()
         for field, pairs in sources.items():
-            values[field], origins[field] = next(((v, o) for v, o, _ in pairs if _present(v)), (None, ""))
+            values[field], origins[field] = _chosen(field, pairs)
         return cls.validated(values, origins)
 
     @classmethod
     def validated(cls, values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> Settings:
         """Build settings, turning any invalid value into one ConfigurationError line that names the
         setting and, in ``origins``, the place its value came from (a variable, a file's key)."""
-        origins, converted = origins or {}, {}
+        values = dict(values)
+        origins, converted = {**values.pop("origins", {}), **(origins or {})}, {}
         for field, value in values.items():
             try:
                 if value is not None:  # else the default
@@ -231,7 +236,7 @@ class Settings:
             except ValueError as exc:
                 name = KEYS_BY_FIELD[field].describe() if field in KEYS_BY_FIELD else _proxy_name(field)
                 raise ConfigurationError(f"invalid {origins.get(field) or name}: {exc}") from None
-        settings = cls(**converted)
+        settings = cls(**converted, origins={field: origin for field, origin in origins.items() if origin})
         register_secrets(*settings.secret_values())
         try:  # values that end up in a host name, a URL or a path, each in its one spelling
             spelt = {
@@ -270,10 +275,10 @@ class Settings:
         updates: dict[str, Any] = {} if project_id is None else {"project_id": project_id}
         if region is not None and region.lower() != self.region:  # "EU-DE" is eu-de (project_scope_name)
             updates = {"project_id": None, "project_name": None, **updates, "region": region}
-        place = Settings.validated({**vars(self), **updates}) if updates else self
+        place = Settings.validated({**vars(self), **updates}, dict.fromkeys(updates, "")) if updates else self
         if endpoint is None or check_endpoint(endpoint) == place.resolved_endpoint:
             return place
-        return Settings.validated({**vars(place), "endpoint": endpoint})
+        return Settings.validated({**vars(place), "endpoint": endpoint}, {"endpoint": ""})
 
     @property
     def resolved_endpoint(self) -> str:
@@ -304,17 +309,17 @@ class Settings:
         return False if self.insecure else self.ca_cert_file or True
 
     def auth_mode(self) -> Literal["token", "aksk", "password"]:
-        """Pick the credential kind (token, then AK/SK, then password) or say what is missing."""
+        """Pick the credential kind (token, then AK/SK, then password) or say what is missing, naming
+        a credential set where it was set (its variable, or its file and key)."""
         if self.auth_token is not None:
             return "token"
         if self.access_key is not None or self.secret_key is not None:
             _require_together(self, ("access_key", "secret_key"))
             return "aksk"
-        aksk = f"{_describe('access_key')} and {_describe('secret_key')}"
+        aksk = f"{self._where('access_key')} and {self._where('secret_key')}"
         if self.security_token is not None:
-            raise ConfigurationError(
-                f"{_describe('security_token')} is set without an access key and secret key: set {aksk}"
-            )
+            given = self.origins.get("security_token") or _describe("security_token")
+            raise ConfigurationError(f"{given} is set without an access key and secret key: set {aksk}")
         if self.user_name is not None or self.password is not None:
             _require_together(self, ("user_name", "password", "domain_name"))
             return "password"
@@ -322,6 +327,13 @@ class Settings:
             f"no ModelArts credentials configured: set {aksk}, or {_describe('auth_token')}, or "
             f"{_describe('user_name')}, {_describe('password')} and {_describe('domain_name')}"
         )
+
+    def _where(self, field: str) -> str:
+        """Where a missing setting may be set: stack config, its variable, and the cloud in use."""
+        where = _describe(field)
+        if self.cloud_name is not None:
+            where = f"{where[:-1]}, or {CLOUDS_YAML_KEYS[field][0]} of cloud {self.cloud_name!r})"
+        return where
 
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret, a proxy's password too."""
@@ -596,6 +608,23 @@ def _unique_keys(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
     return document
 
 
+def _chosen(field: str, pairs: Iterable[tuple[Any, str, int]]) -> tuple[Any, str]:
+    """The first value set of a setting's (value, origin, source rank), and its origin; a map or
+    list in stack config where text belongs (the engine sends one set with ``--path`` as JSON text)
+    is refused naming the key."""
+    value, origin, rank = next(((v, o, r) for v, o, r in pairs if _present(v)), (None, "", 9))
+    text = value.lstrip() if rank == 1 and field not in _FLAGS_AND_NUMBERS and isinstance(value, str) else ""
+    if text.startswith(("{", "[")):
+        with contextlib.suppress(ValueError):  # else text that merely begins like one ("{pw")
+            if isinstance(json.loads(text), dict | list):
+                secret = "--secret " * (field in SECRET_FIELDS)
+                raise ConfigurationError(
+                    f"invalid {origin}: is a map or list, not text",
+                    hint=f"Set it as text: pulumi config set {secret}{origin} ...",
+                )
+    return value, origin
+
+
 def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not unpadded(value))
 
@@ -640,12 +669,12 @@ def _describe(field: str) -> str:
 
 
 def _require_together(settings: Settings, fields: tuple[str, ...]) -> None:
+    """ConfigurationError unless all of ``fields`` are set: naming those set where they were set."""
     if missing := [field for field in fields if getattr(settings, field) is None]:
-        given = [field for field in fields if field not in missing]
+        given = [settings.origins.get(f) or KEYS_BY_FIELD[f].config_key for f in fields if f not in missing]
         raise ConfigurationError(
-            f"{' and '.join(KEYS_BY_FIELD[f].config_key for f in given)} "
-            f"{'is' if len(given) == 1 else 'are'} set but "
+            f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set but "
             f"{' and '.join(KEYS_BY_FIELD[f].config_key for f in missing)} "
             f"{'is' if len(missing) == 1 else 'are'} missing: set "
-            f"{' and '.join(_describe(f) for f in missing)}"
+            f"{' and '.join(settings._where(f) for f in missing)}"
         )
