@@ -175,6 +175,8 @@ INVALID |= {"readTimeout": ["NaN"], "connectTimeout": ["1e999", "ten"], "insecur
         ("endpoint", "http://example.com", "https://"),
         ("cloud", "bad host/x", "cloud"),
         *(("cloud", url, "cloud must be a domain name") for url in ["otc.t-systems.com/", "otc.example/v3"]),
+        # A clouds.yaml entry's name where the cloud's domain belongs: never a host of its own.
+        *(("cloud", name, "modelarts:cloudName (or OS_CLOUD)") for name in ["otc", "my-cloud", "prod:8443"]),
     ],
 )
 def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, fragment: str) -> None:

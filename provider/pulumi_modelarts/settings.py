@@ -246,8 +246,11 @@ class Settings:
             }
             # The URLs made from it in their one spelling: case, a default port, a final "." dropped.
             cloud = check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
-            if "/" in settings.cloud:  # a path would land inside the URLs made from it
-                raise InvalidInputError("cloud must be a domain name such as otc.t-systems.com")
+            if "/" in settings.cloud or "." not in cloud:  # a path would land inside the URLs made from it
+                raise InvalidInputError(  # and a name without a dot is a clouds.yaml entry's, mistaken
+                    f"{origins.get('cloud') or 'cloud'} must be a domain name such as otc.t-systems.com",
+                    hint="A clouds.yaml entry is named by modelarts:cloudName (or OS_CLOUD)",
+                )
             settings = dataclasses.replace(settings, **spelt, cloud=cloud.removeprefix("https://"))
             check_endpoint(settings.resolved_endpoint, field="endpoint")
             check_endpoint(settings.resolved_auth_url, field="authUrl")
