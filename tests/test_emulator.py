@@ -377,6 +377,7 @@ def test_a_login_without_a_project_gets_a_global_token_modelarts_refuses(
         ("", {"id": "f" * 32}, None, 400, "IAM.1109"),
         ("methods", None, None, 400, "IAM.0011"),
         *(("", None, body, 400, "IAM.0011") for body in [b"{not json", b'{"auth": "x"}', b"\xff"]),
+        ("", None, b'{"auth": ' * 100_000, 400, "IAM.0011"),  # nested too deeply: was HTTP 500
     ],
 )
 def test_login_refusals(
@@ -407,6 +408,8 @@ BAD_SIGNATURE = (401, "APIG.0301")
         ({"aksk": {"skew": 14 * 60, "project_id": DEFAULT_PROJECT_ID}}, (200, None)),
         ({"Authorization": f"SDK-HMAC-SHA256 Access={CANARY.access_key}"}, BAD_SIGNATURE),
         ({"Authorization": "Bearer abc"}, BAD_SIGNATURE),
+        # A signature of text compare_digest takes only as bytes: was HTTP 500 and a traceback.
+        *(({"aksk": {}, "signature": text}, BAD_SIGNATURE) for text in ("\u00e4" * 64, "0" * 63 + "\u00ff")),
     ],
 )
 def test_gateway_checks(api: Api, credentials: dict[str, Any], expected: tuple[int, str | None]) -> None:
@@ -414,6 +417,8 @@ def test_gateway_checks(api: Api, credentials: dict[str, Any], expected: tuple[i
     headers = credentials
     if "aksk" in credentials:
         headers = signed_headers(api.em, path, **credentials["aksk"])
+        if "signature" in credentials:
+            headers["Authorization"] = headers["Authorization"][:-64] + credentials["signature"]
     elif "token" in credentials:
         kind = credentials["token"]
         project = OTHER_PROJECT if kind == "other" else None

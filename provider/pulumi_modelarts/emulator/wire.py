@@ -189,10 +189,10 @@ def parse_authorization(value: str) -> Authorization | None:
 
 
 def verify(*, secret_key: str, authorization: Authorization, **request: Any) -> bool:
-    """Recompute the client's signature over the headers it declared, and compare in constant time."""
+    """Recompute the client's signature over the headers it declared; compare as bytes, in constant time."""
     access_key, signed, signature = authorization
     expected = signing.sign(**request, access_key=access_key, secret_key=secret_key, signed_headers=signed)
-    return hmac.compare_digest(expected.rpartition("Signature=")[2], signature)
+    return hmac.compare_digest(expected.rpartition("Signature=")[2].encode(), signature.encode())
 
 
 def _signed(request: Request, backend: Backend) -> bool:
@@ -270,7 +270,7 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
         given = [user["name"], user["password"], user.get("domain", {}).get("name")]
         wanted = (auth.get("scope") or {}).get("project") or {}
         project_id, project_name = wanted.get("id"), wanted.get("name")
-    except (ValueError, KeyError, TypeError, AttributeError):  # UnicodeDecodeError included
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # UnicodeDecodeError too
         raise iam_error(400, "IAM.0011", "Request parameter auth is invalid") from None
     creds = backend.credentials
     if methods != ["password"]:
@@ -284,8 +284,7 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
     token_id = backend.mint(project)
     expires = datetime.fromtimestamp(backend.tokens[token_id][1], timezone.utc)
     body: dict[str, Any] = {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-    if project is not None:
-        body["project"] = {"id": project.id, "name": project.name}
+    body |= {"project": {"id": project.id, "name": project.name}} if project else {}
     return json_reply(201, {"token": body}, {"X-Subject-Token": token_id})
 
 
