@@ -551,17 +551,21 @@ def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:
         "Content-Length: \u00b2",
         "Content-Length: " + "9" * 5000,
         "Transfer-Encoding: chunked",
+        # Two lengths: which one frames the body? The rest was served as a request never sent.
+        "Content-Length: 0\r\nContent-Length: 28\r\n\r\nGET /smuggled HTTP/1.1\r\n",
     ],
 )
 def test_unusable_framing_is_refused_and_closed(emulator: ModelArtsEmulator, framing: str) -> None:
     with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
         sock.sendall(f"POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\n{framing}\r\n\r\n".encode())
+        sock.shutdown(socket.SHUT_WR)  # nothing more: a server still reading sees the end
         received = b""
         while chunk := sock.recv(65536):
             received += chunk
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in head
     assert json.loads(body)["error_code"] == "APIG.0201"
+    assert emulator.requests == []  # refused before the route: nothing reached the API
 
 
 #: Requests the gateway refuses before any route: the status it answers, in its JSON (§3.4).

@@ -111,10 +111,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         request_id = uuid.uuid4().hex
-        length = (self.headers.get("Content-Length") or "0").strip()
+        length = ",".join({value.strip() for value in self.headers.get_all("Content-Length", ["0"])})
         framed = length.isascii() and length.isdigit() and len(length) <= 12
         if not framed or "Transfer-Encoding" in self.headers:
-            # Where the next request on this connection starts is unknown: answer, then close.
+            # Where the next request starts is unknown (two lengths too, "0,5"): answer, then close.
             reply = _refusal(400, "Request body without a usable length", request_id)
         elif int(length) > MAX_BODY_BYTES:  # refused unread, as the gateway does
             reply = _refusal(413, "Request body larger than 12 MB", request_id)
