@@ -254,17 +254,18 @@ def test_add_update_and_remove_jobs() -> None:
             (lambda em, k=k, v=v: em.inject_fault("get_job", **{k: v}), f"{k} must be")
             for k, values in {
                 "status": (42, 101, 600, "503", 503.0, True),
-                "delay": ("1", math.nan, math.inf, -1),
+                "delay": ("1", math.nan, math.inf, -1, 1e10),  # 1e10: past what a wait takes
                 # HTTP's Retry-After is whole seconds: the client would never wait 0.5 s or 1e+06.
-                "retry_after": (math.nan, -1, [1], "1\r\nX-Injected: 1", math.inf),
+                "retry_after": (math.nan, -1, [1], "1\r\nX-Injected: 1", math.inf, 10**8),
                 "content_type": ("a\r\nX-Injected: 1", "text/html; charset=\u00e9", 5, b"text/plain"),
                 "body": (5, {"job_id": 5}),
             }.items()
             for v in values
         ),
         *(
-            (call, "must be a finite number of seconds")
-            for value in (math.nan, math.inf, -0.5, "0.1", None)
+            (call, "must be a number of seconds")
+            # Over a year: a wait past TIMEOUT_MAX, a token expiring after the year 9999 (HTTP 500).
+            for value in (math.nan, math.inf, -0.5, "0.1", None, 1e10, 10**12)
             for call in (
                 lambda em, v=value: setattr(em, "latency", v),
                 lambda em, v=value: ModelArtsEmulator(latency=v),

@@ -38,6 +38,7 @@ JOB_FIELDS: Final = tuple(JOB_TEMPLATE)
 #: Job names, project IDs and regions: path segments, so nothing that needs escaping.
 IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONSOLE_URL: Final = "https://console.otc.t-systems.com/modelarts2"
+YEAR: Final = 365 * 86400  # the longest delay, latency, token_ttl or retry_after, in seconds
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,11 @@ def is_number(value: object) -> bool:
 
 
 def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
-    """A duration; NaN would expire every token at once, infinity fail every wait."""
-    if isinstance(value, int | float) and is_number(value) and (value > 0 if positive else value >= 0):
-        return float(value)
+    """Up to a year: NaN would expire every token at once, 1e10 fail every wait, 1e12 every login."""
     low = "above 0" if positive else "0 or more"
-    raise ValueError(f"{name} must be a finite number of seconds, {low}, got {value!r}")
+    if isinstance(value, int | float) and is_number(value) and 0 <= value <= YEAR and (value or not positive):
+        return float(value)
+    raise ValueError(f"{name} must be a number of seconds, {low}, at most {YEAR} (a year), got {value!r}")
 
 
 def _checked(job: dict[str, Any]) -> dict[str, Any]:
