@@ -84,7 +84,7 @@ def api(emulator: ModelArtsEmulator) -> Iterator[Api]:
 
 # -- the job calls and the Python API ---------------------------------------------------------------
 
-#: A details answer's fields in the documented order (§1.2), and a list item's (§1.3).
+#: A details answer's fields (§1.4's, then those seen beyond it), and a list item's in §1.3's order.
 DETAILS = ["is_success", "job_id", "job_name", "job_desc", "service_url", "resource_id", "train_url"]
 DETAILS += ["status", "duration", "create_time", "remaining_duration", "job_type", "flavor", "schedule"]
 LIST_ITEM = ["job_name", "status", "create_time", "duration", "job_desc", "service_url", "train_url"]

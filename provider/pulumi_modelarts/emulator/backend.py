@@ -18,7 +18,7 @@ from ..validation import MAX_WHOLE_NUMBER
 
 #: Project ID of the emulator's own project unless told otherwise (32 hex digits, like IAM's).
 DEFAULT_PROJECT_ID: Final = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
-#: A job as the details call returns it (§1.2, in order), with a seeded job's defaults.
+#: A job as the details call returns it (§1.4's fields, then those seen beyond it), with defaults.
 JOB_TEMPLATE: Final[dict[str, Any]] = {
     "job_id": "per job",
     "job_name": "per job",
@@ -175,8 +175,8 @@ class Backend:
             return copy.deepcopy([self.by_id[job_id] for job_id in sorted(self.by_id)])
 
     def query(self, status: int | None, search: str, sort_by: str, desc: bool) -> list[dict[str, Any]]:
-        """Jobs filtered by status and name substring (case-insensitive), sorted stably: ties by
-        job ID, a null (a description) after every value, as the product sorts."""
+        """Jobs filtered by status and name substring (case-insensitive), sorted as the product sorts:
+        ties by job ID, a null (a description) after every value, so first in descending order."""
         found = [job for job in self.by_id.values() if search.casefold() in job["job_name"].casefold()]
         found = [job for job in found if status in (None, job["status"])]
         return sorted(found, key=lambda j: (j[sort_by] is None, j[sort_by], j["job_id"]), reverse=desc)
