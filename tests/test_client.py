@@ -316,6 +316,15 @@ def test_a_throttling_code_in_an_answer_never_retried_does_not_say_to_raise_max_
     assert str(raised.value).endswith(f"try again later (an answer with HTTP {status} is not retried)")
 
 
+def test_a_403_without_a_project_code_is_access_denied_and_not_retried(
+    client_for: ClientFactory, emulator: ModelArtsEmulator
+) -> None:
+    emulator.inject_fault("get_job", status=403, error_code="ModelArts.0203", count=50)
+    with pytest.raises(errors.PermissionDeniedError, match=r"access denied \(.*HTTP 403, ModelArts.0203") as raised:
+        client_for().get_visualization_job(197)
+    assert raised.value.exit_code == 4 and len(routes(emulator, "get_job")) == 1
+
+
 def test_a_retry_after_is_honoured_within_the_call_deadline(
     client_for: ClientFactory, emulator: ModelArtsEmulator
 ) -> None:
