@@ -62,6 +62,15 @@ def test_get_find_and_list_print_the_pulumi_output_keys(in_env: ModelArtsEmulato
     assert "job_name            mnist-insight" in invoke("get", "212", "--format", "table")[1]
 
 
+def test_a_table_shows_a_null_and_an_empty_text_as_an_empty_cell(in_env: ModelArtsEmulator) -> None:
+    in_env.update_job(197, job_desc="")  # remaining_duration is null: the job has no auto-stop
+    code, out, _ = invoke("get", "197", "--format", "table")
+    cells = [
+        line.rstrip() for line in out.splitlines() if line.split()[0] in {"job_desc", "remaining_duration"}
+    ]
+    assert (code, cells) == (0, ["job_desc", "remaining_duration"])
+
+
 BY_ID = "A job whose name holds any other character is read by its ID"
 
 

@@ -301,7 +301,9 @@ def test_fault_matrix(
 
 
 @pytest.mark.parametrize("status", [200, 400])
-@pytest.mark.parametrize("code", ["ModelArts.2799", "ModelArts.4206", "APIG.0308", "IAM.0012"])
+@pytest.mark.parametrize(
+    "code", ["ModelArts.5039", "ModelArts.2799", "ModelArts.4206", "ModelArts.6101", "APIG.0308", "IAM.0012"]
+)
 def test_a_throttling_code_in_an_answer_never_retried_does_not_say_to_raise_max_retries(
     client_for: ClientFactory, emulator: ModelArtsEmulator, status: int, code: str
 ) -> None:
@@ -312,6 +314,17 @@ def test_a_throttling_code_in_an_answer_never_retried_does_not_say_to_raise_max_
     assert len(routes(emulator, "get_job")) == 1
     assert f"HTTP {status}, {code}" in str(raised.value) and "maxRetries" not in str(raised.value)
     assert str(raised.value).endswith(f"try again later (an answer with HTTP {status} is not retried)")
+
+
+def test_a_403_without_a_project_code_is_access_denied_and_not_retried(
+    client_for: ClientFactory, emulator: ModelArtsEmulator
+) -> None:
+    emulator.inject_fault("get_job", status=403, error_code="ModelArts.0203", count=50)
+    with pytest.raises(
+        errors.PermissionDeniedError, match=r"access denied \(.*HTTP 403, ModelArts.0203"
+    ) as raised:
+        client_for().get_visualization_job(197)
+    assert raised.value.exit_code == 4 and len(routes(emulator, "get_job")) == 1
 
 
 def test_a_retry_after_is_honoured_within_the_call_deadline(
@@ -700,6 +713,18 @@ def test_a_project_the_service_refuses_is_found_again_once_and_a_configured_one_
             client.read_job(197)
         expected = ["get_job"] if configured else ["iam_projects", "get_job"] * 2
         assert [route for route, _ in routes(emulator)] == expected
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_modelarts_2786_is_a_project_mismatch_as_0210_is(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, configured: bool
+) -> None:
+    emulator.inject_fault("get_job", status=403, error_code="ModelArts.2786", count=2)
+    client = client_for("token", include_project=configured)
+    with pytest.raises(errors.PermissionDeniedError, match="does not match the credentials.*ModelArts.2786"):
+        client.read_job(197)
+    expected = ["get_job"] if configured else ["iam_projects", "get_job"] * 2
+    assert [route for route, _ in routes(emulator)] == expected
 
 
 def test_a_password_outside_ascii_logs_in() -> None:

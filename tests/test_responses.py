@@ -476,6 +476,14 @@ def test_a_short_secret_is_scrubbed_where_it_stands_alone_not_inside_words(
     assert all(part in text for part in ("request rejected by the service", "ModelArts.0104", '"bad ***"'))
 
 
+def test_a_secret_under_four_characters_is_never_scrubbed(echo_server: tuple[EchoServer, RawServer]) -> None:
+    echo, raw = echo_server
+    echo.echo, echo.secret = ECHOES["error_message"], "pw1"
+    with pytest.raises(ServiceError) as caught:
+        ModelArtsClient(EchoServer.settings(raw.url, "pw1")).get_visualization_job(197)
+    assert '"bad pw1"' in str(caught.value) and "***" not in str(caught.value)
+
+
 #: Where a job's own answer (200) may quote a credential: a field, whole or within other text, raw
 #: or URL-encoded in a URL, in the details or in a listing read for a lookup by name.
 def _job_with(fields: Callable[[str], dict[str, Any]], text: str) -> bytes:

@@ -162,7 +162,7 @@ def test_missing_or_half_set_credentials_name_what_to_set(environ: dict[str, str
 
 
 #: key -> values refused with an error naming ``modelarts:<key>``.
-INVALID = {"maxRetries": ["many", "99", "7.5", "-1"], "timeout": ["-1", "nan", "inf", "0", "3600.5"]}
+INVALID = {"maxRetries": ["many", "21", "99", "7.5", "-1"], "timeout": ["-1", "nan", "inf", "0", "3600.5"]}
 INVALID |= {"readTimeout": ["NaN"], "connectTimeout": ["1e999", "ten"], "insecure": ["perhaps", "2"]}
 
 
@@ -333,7 +333,7 @@ BROKEN_CLOUDS = {
     "missing": (None, "cannot read"),
     "a directory": (b"", "cannot read"),
     "a device": (None, "larger than 1024 KiB"),
-    "a huge file": (b"clouds: {c: {}}\n" + b"#" * (1 << 20), "larger than 1024 KiB"),
+    "a byte over 1 MiB": (b"clouds: {c: {}}\n".ljust((1 << 20) + 1, b"#"), "larger than 1024 KiB"),
     "nested too deeply": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     "nested too deeply as JSON": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     # Values YAML does not read as text: what to quote, by the setting's name; an alias bomb is not expanded.

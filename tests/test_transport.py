@@ -500,8 +500,9 @@ def test_a_compression_bomb_is_refused_within_a_few_mib_of_the_limit(
     record_property("worst MiB of peak RSS growth", max(growth.values()))
 
 
-#: Job 197 padded with whitespace to exactly the cap: it parses to next to nothing, so the peak is the body's.
-AT_THE_CAP = hostile.as_json(JOB_197).ljust(MAX_BODY_BYTES)
+#: Job 197 padded with whitespace to exactly the cap the README states, 10 MiB: it parses to next to
+#: nothing, so the peak is the body's.
+AT_THE_CAP = hostile.as_json(JOB_197).ljust(10 << 20)
 #: name -> (script, refused): bodies at and just past the cap, in each framing and encoding.
 AT_THE_LIMIT: dict[str, tuple[hostile.Script, bool]] = {
     "length": (answering(reply(200, AT_THE_CAP)), False),
