@@ -1107,3 +1107,21 @@ def test_targets_the_program_gave_as_secrets_are_secret_in_the_providers_errors(
     assert "hiddenproject7" not in seen[0] and "project [secret]" in seen[0], seen[0]
     assert "project hiddenproject7" in seen[1], seen[1]
     assert modelarts_calls(emulator) == [("GET", "get_job")] * 2
+
+
+def test_a_target_made_secret_later_is_secret_in_a_refreshs_errors(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    """A target the program makes secret (or plain) on a resource in state is an update, whose one
+    read the diff's is: otherwise the state keeps the old names and a refresh shows the value."""
+    project = emulator.project_id
+    assert engine.up({"board": job(197, project_id=project)}).ok
+    made_secret = engine.up({"board": job(197, project_id=project, **{HIDDEN_TARGETS: ["project_id"]})})
+    assert made_secret.kinds == {"board": "update"}, made_secret.error
+    assert stored(engine, "board")[HIDDEN_TARGETS] == ["project_id"]
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2
+    emulator.inject_fault("get_job", status=403, error_code="ModelArts.0108", error_message="denied")
+    refreshed = str(engine.refresh().error)
+    assert project not in refreshed and "project [secret]" in refreshed, refreshed
+    assert engine.up({"board": job(197, project_id=project)}).kinds == {"board": "update"}
+    assert HIDDEN_TARGETS not in stored(engine, "board")

@@ -231,7 +231,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     @_one_call
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        """Replace for another job (or one unknown in preview); otherwise re-read and report drift."""
+        """Replace for another job (or one unknown in preview); otherwise re-read and report drift,
+        or an update when other targets are secret now: state keeps their names for a refresh's errors."""
         replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
         if not replaces:  # state (an older version's) not naming its job: the resource ID names it
             target = self._runtime.target(news)
@@ -241,6 +242,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         current = self._runtime.read(target, reuse_recent=True)
         before = self._runtime.replaced_by_refresh(target.key) or olds  # a refresh's: the state read over
         changed = any(not _same(key, before.get(key), current[key]) for key in DRIFT_FIELDS)
+        changed = changed or olds.get(HIDDEN_TARGETS) != news.get(HIDDEN_TARGETS)
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     @_one_call
