@@ -461,7 +461,6 @@ class Transport:
             backoff_jitter=0.25,
             raise_on_status=False,
         )
-        self._max_retries = settings.max_retries
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
         self._seconds = settings.timeout
         self._options: dict[str, Any] = {"stream": True, "timeout": self._timeouts, "verify": settings.verify}
@@ -568,9 +567,8 @@ class Transport:
                 except _ResetInBody as reset:  # as a reset before the answer: sent again if retries are left
                     response.close()
                     budget.reused = False  # the server read this request: no free retry
-                    try:
-                        left = retry.new(total=self._max_retries - (budget.retries - first))
-                        retry = left.increment(method, url, error=reset.error)  # its history: the back-off
+                    try:  # from the retries this request left (not a login's, nor a free one): back-off too
+                        retry = (response.raw.retries or retry).increment(method, url, error=reset.error)
                     except MaxRetryError:
                         summary = "connection reset while the answer was read"
                         summary += f" after {budget.retries - first + 1} attempt(s)"
