@@ -294,7 +294,7 @@ def test_a_reset_while_the_answer_is_read_has_the_retries_its_request_left(
 ) -> None:
     """A reset mid-body is retried from the retries the request itself left: the free retry of a
     kept-alive connection the server had closed takes none, a retried 503 takes one."""
-    answers = {
+    answers: dict[str, list[bytes | float]] = {
         "ok": [reply(200, JOB_197)],
         "503": [reply(503, "{}")],
         "reset": [reply(200, JOB_197)[:-10], hostile.RESET],

@@ -516,7 +516,7 @@ class Transport:
         url: str,
         auth: AuthBase | None,
         json_body: Mapping[str, Any] | None,
-        retry: BoundedRetry,
+        retry: urllib3.Retry,
         proxies: dict[str, str],
         context: RequestContext,
         budget: CallBudget,
@@ -558,7 +558,7 @@ class Transport:
         with self.deadline() as budget:
             first = budget.retries
             proxies = self.proxies_for(url)
-            retry = self._retry
+            retry: urllib3.Retry = self._retry
             while True:
                 response = self._sent(method, url, auth, json_body, retry, proxies, context, budget, first)
                 try:
