@@ -715,6 +715,39 @@ def test_a_project_the_service_refuses_is_found_again_once_and_a_configured_one_
         assert [route for route, _ in routes(emulator)] == expected
 
 
+def test_a_project_forgotten_while_another_thread_reads_it_from_the_cache_is_no_key_error(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another thread's ModelArts.0210 forgets the looked-up project between this thread's check of
+    the cache and its read of it: the lookup answers what it found, never a raw KeyError."""
+    settings = Settings.from_sources(environ=emulator.environ("token", include_project=False))
+    client = ModelArtsClient(settings)
+    assert client.project_id == emulator.project_id  # looked up and cached
+
+    class ForgottenMeanwhile(dict[tuple[str, str, str], str]):
+        """The other thread forgets the project right after this one first looks in the cache."""
+
+        forgotten = False
+
+        def __contains__(self, key: object) -> bool:
+            found = super().__contains__(key)
+            self.forget()
+            return found
+
+        def get(self, key: tuple[str, str, str], default: Any = None) -> Any:
+            found = super().get(key, default)
+            self.forget()
+            return found
+
+        def forget(self) -> None:
+            if not self.forgotten:  # once: forget_project reads the cache too
+                self.forgotten = True
+                auth.forget_project(settings, client._ready()[0], emulator.project_id)
+
+    monkeypatch.setattr(auth, "_PROJECT_IDS", ForgottenMeanwhile(auth._PROJECT_IDS))
+    assert ModelArtsClient(settings).project_id == emulator.project_id
+
+
 @pytest.mark.parametrize("configured", [False, True])
 def test_modelarts_2786_is_a_project_mismatch_as_0210_is(
     client_for: ClientFactory, emulator: ModelArtsEmulator, configured: bool

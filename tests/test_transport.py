@@ -281,6 +281,43 @@ def test_a_connection_reset_while_the_answer_is_read_is_retried_as_one_before_it
     assert "after 1 attempt(s)" in str(once) and "maxRetries" in str(once)
 
 
+#: What a read of job 197 on a kept-alive connection meets, in order, and whether maxRetries 1 reads it.
+RETRIES_BEFORE_A_RESET = {
+    "a free retry": (["ok", "closed", "reset", "ok"], True),  # a closed kept-alive connection is free
+    "a retry of a 503": (["ok", "503", "reset", "ok"], False),  # the one retry is spent
+}
+
+
+@pytest.mark.parametrize(("steps", "read"), RETRIES_BEFORE_A_RESET.values(), ids=RETRIES_BEFORE_A_RESET)
+def test_a_reset_while_the_answer_is_read_has_the_retries_its_request_left(
+    steps: list[str], read: bool
+) -> None:
+    """A reset mid-body is retried from the retries the request itself left: the free retry of a
+    kept-alive connection the server had closed takes none, a retried 503 takes one."""
+    answers: dict[str, list[bytes | float]] = {
+        "ok": [reply(200, JOB_197)],
+        "503": [reply(503, "{}")],
+        "reset": [reply(200, JOB_197)[:-10], hostile.RESET],
+    }
+    served = iter(steps)
+
+    def script(_: bytes) -> list[bytes | float]:
+        step = next(served, "ok")
+        if step == "closed":
+            raise OSError("closed")  # as an idle timeout closes it: the request was never read
+        return list(answers[step])
+
+    with RawServer(script) as server:
+        client = ModelArtsClient(settings_for(server.url, max_retries=1))
+        assert client.get_visualization_job(197).job_id == 197
+        if read:
+            assert client.get_visualization_job(197).job_id == 197
+        else:
+            with pytest.raises(ServiceError, match="connection reset while the answer was read"):
+                client.get_visualization_job(197)
+    assert len(server.heads) == len(steps) - (not read)
+
+
 #: What a proxy may answer a CONNECT with, other than an HTTP error: (its answer, what the message says).
 PROXY_ANSWERS = {
     "not HTTP": (b"garbage\r\n\r\n", "not valid HTTP/1.1"),

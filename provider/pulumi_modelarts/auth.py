@@ -260,9 +260,10 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     with _LOOKUPS_LOCK:
         lock = _LOOKUPS.setdefault(key, Lock())
     with held(lock, context):  # threads asking at once wait for the first one's answer
-        if key not in _PROJECT_IDS:
-            _PROJECT_IDS[key] = _one_project(_listed_projects(url, transport, auth, context), name, context)
-        return _PROJECT_IDS[key]
+        if (project_id := _PROJECT_IDS.get(key)) is None:  # read once: forget_project may drop it
+            project_id = _one_project(_listed_projects(url, transport, auth, context), name, context)
+            _PROJECT_IDS[key] = project_id
+        return project_id
 
 
 def _listed_projects(

@@ -461,7 +461,6 @@ class Transport:
             backoff_jitter=0.25,
             raise_on_status=False,
         )
-        self._max_retries = settings.max_retries
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
         self._seconds = settings.timeout
         self._options: dict[str, Any] = {"stream": True, "timeout": self._timeouts, "verify": settings.verify}
@@ -517,7 +516,7 @@ class Transport:
         url: str,
         auth: AuthBase | None,
         json_body: Mapping[str, Any] | None,
-        retry: BoundedRetry,
+        retry: urllib3.Retry,
         proxies: dict[str, str],
         context: RequestContext,
         budget: CallBudget,
@@ -559,7 +558,7 @@ class Transport:
         with self.deadline() as budget:
             first = budget.retries
             proxies = self.proxies_for(url)
-            retry = self._retry
+            retry: urllib3.Retry = self._retry
             while True:
                 response = self._sent(method, url, auth, json_body, retry, proxies, context, budget, first)
                 try:
@@ -568,9 +567,8 @@ class Transport:
                 except _ResetInBody as reset:  # as a reset before the answer: sent again if retries are left
                     response.close()
                     budget.reused = False  # the server read this request: no free retry
-                    try:
-                        left = retry.new(total=self._max_retries - (budget.retries - first))
-                        retry = left.increment(method, url, error=reset.error)  # its history: the back-off
+                    try:  # from the retries this request left (not a login's, nor a free one): back-off too
+                        retry = (response.raw.retries or retry).increment(method, url, error=reset.error)
                     except MaxRetryError:
                         summary = "connection reset while the answer was read"
                         summary += f" after {budget.retries - first + 1} attempt(s)"
