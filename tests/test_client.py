@@ -1109,3 +1109,21 @@ def test_a_password_login_at_an_auth_url_without_v3_reaches_iam(emulator: ModelA
     finally:
         client.close()
     assert emulator.requests[0].path.partition("?")[0] == "/v3/auth/tokens"
+
+
+@pytest.mark.parametrize("order", ["config first", "environment first"])
+def test_equal_settings_from_other_sources_each_name_their_own_in_a_refusal(order: str) -> None:
+    """Equal settings share one client whatever their sources: a half-set credential is refused
+    naming where this caller set it, not where the settings that made the shared client did."""
+    secret_key_missing = {"modelarts:accessKey": "AK-HALF-SET-0001"}
+    sources = {
+        "modelarts:accessKey is set": Settings.from_sources(stack_config=secret_key_missing, environ={}),
+        "HW_ACCESS_KEY (modelarts:accessKey) is set": Settings.from_sources(
+            stack_config={}, environ={"HW_ACCESS_KEY": "AK-HALF-SET-0001"}
+        ),
+    }
+    assert len(set(sources.values())) == 1
+    for named, settings in sorted(sources.items(), reverse=order == "config first"):
+        with pytest.raises(ConfigurationError) as caught:
+            shared_client(settings).get_visualization_job(197)
+        assert str(caught.value).startswith(named), caught.value

@@ -226,7 +226,10 @@ _SHARED_LOCK = Lock()
 
 
 def shared_client(settings: Settings) -> ModelArtsClient:
-    """The process-wide client for these settings, created on first use."""
+    """The process-wide client for these settings, created on first use. Settings without usable
+    credentials are refused first, naming where these set them: equal settings share a client,
+    whatever their sources, and a shared one's messages would name its own."""
+    settings.auth_mode()
     with _SHARED_LOCK:
         client = _SHARED.get(settings)
         if client is None:
