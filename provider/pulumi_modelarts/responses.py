@@ -236,14 +236,18 @@ def _error_code(document: dict[str, Any]) -> str | None:
     return _error_field(document, "error_code", "errorCode", "code")
 
 
+def _code_key(code: str | None) -> str:
+    """An error code as the code tables spell it: any case, the gateway's ``APIGW.`` as ``APIG.``."""
+    return (code or "").strip().lower().replace("apigw.", "apig.", 1)
+
+
 def names_another_project(response: HttpResponse) -> bool:
     """Whether a refusal says the project in its URL is not the credentials' (PROJECT_MISMATCH_CODES)."""
     try:
         document = decode_json(response) if response.status >= 400 else None
     except ValueError:
         return False
-    code = _error_code(document) if isinstance(document, dict) else None
-    return (code or "").strip().lower() in PROJECT_MISMATCH_CODES
+    return isinstance(document, dict) and _code_key(_error_code(document)) in PROJECT_MISMATCH_CODES
 
 
 def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError:
@@ -258,7 +262,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     is_api_body = isinstance(document, dict)
     document = document if is_api_body else {}
     code = _error_code(document)
-    key = (code or "").strip().lower().replace("apigw.", "apig.", 1)
+    key = _code_key(code)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     retry_after = one_line(redact(response.headers.get("Retry-After", "")), 40)  # seconds or a date
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
