@@ -421,9 +421,11 @@ NOT_HTTP = {
 
 
 @pytest.mark.parametrize("answer", NOT_HTTP.values(), ids=NOT_HTTP)
-def test_an_answer_that_is_not_http_says_so_in_one_line(answer: bytes) -> None:
+def test_an_answer_that_is_not_http_says_so_in_one_line_without_a_retry(answer: bytes) -> None:
+    """Asked again, a server that does not speak HTTP/1.1 there answers the same: no back-off for it."""
     with RawServer(answering(answer)) as server:
-        _, error = failure(server.url, timeout=5.0, max_retries=0)
+        _, error = failure(server.url, timeout=5.0, max_retries=3)
+    assert len(server.heads) == 1 and "after 1 attempt(s)" in str(error)
     assert isinstance(error, ServiceError) and "the answer is not valid HTTP/1.1" in str(error)
     assert "modelarts:endpoint / authUrl name the API's scheme, host and port" in str(error)
 
@@ -749,16 +751,25 @@ def test_a_proxy_echoing_its_basic_credentials_gets_them_scrubbed(place: str, us
 def test_a_proxy_echoing_its_basic_credentials_in_its_status_line_does_not_log_them(
     scheme: str, status_line: str
 ) -> None:
-    """urllib3 logs the exception it retries after, at WARNING: http.client's quotes the line."""
+    """urllib3 logs the exception it retries after, at WARNING, and http.client's quotes the line:
+    retried once on a kept-alive connection (the proxy answered a first request on it), never on a
+    new connection or a CONNECT tunnel, which a proxy that does not speak HTTP there answers alike."""
 
     def echo(head: bytes) -> list[bytes]:
+        if scheme == "http" and len(proxy.heads) == 1:
+            return [reply(200, JOB_197)]
         return [(status_line.format(header(head, "Proxy-Authorization")) + "\r\n\r\n").encode()]
 
     with RawServer(echo) as proxy, logged() as records:
         environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
-        _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=1)
+        client = ModelArtsClient(settings_for(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=1))
+        if scheme == "http":
+            assert client.get_visualization_job(197).job_id == 197
+        with pytest.raises(ServiceError, match="not valid HTTP/1.1") as caught:
+            client.get_visualization_job(197)
     basic, text = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic "), str(records)
-    assert "Retrying" in text and basic[:12] not in text + str(error)
+    assert ("Retrying" in text) == (scheme == "http") and basic[:12] not in text + str(caught.value)
+    assert len(proxy.heads) == 1 + 2 * (scheme == "http")
 
 
 #: A proxy's refusal: (its status, what the message says, what it says to do).

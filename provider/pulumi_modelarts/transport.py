@@ -375,6 +375,14 @@ def _is_refused(error: BaseException | None) -> bool:
     return isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == socket.EAI_NONAME
 
 
+def _not_http(error: BaseException | None) -> BaseException | None:
+    """What http.client or requests found not HTTP/1.1 in an answer, if that is ``error``'s cause (a
+    closed connection, which http.client reports as a bad status line too, is no answer at all)."""
+    cause = error.args[-1] if isinstance(error, ProtocolError) and error.args else error
+    invalid = isinstance(cause, HTTPException | InvalidHeader) and not isinstance(cause, ConnectionError)
+    return cause if invalid else None
+
+
 class BoundedRetry(urllib3.Retry):
     """urllib3 ``Retry`` that stops at the call's deadline, gives up early on refusals, and retries
     once more, whatever ``total`` says, a request whose kept-alive connection the server had closed
@@ -403,6 +411,8 @@ class BoundedRetry(urllib3.Retry):
         if budget and budget.reused and not budget.expired and isinstance(error, ProtocolError):
             budget.reused, budget.retries = False, budget.retries + 1
             return self.new()
+        if _not_http(error):  # a server that does not speak HTTP/1.1 there will not start to
+            raise MaxRetryError(_pool, url, error)
         new_retry: BoundedRetry = super().increment(method, url, response, error, _pool, _stacktrace)
         # A Retry-After of 0 s (or a date past) means the back-off, as urllib3 sleeps it.
         planned = new_retry.get_retry_after(response) if response is not None else None
@@ -754,9 +764,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         return "connecting or the TLS handshake timed out", f"{_CHECK_ENDPOINT} (firewall, proxy)"
     if isinstance(exc, ReadTimeout) or "Read timed out" in str(exc):
         return "no response within the read timeout", _READ_TIMEOUT_HINT
-    cause = reason.args[-1] if isinstance(reason, ProtocolError) else exc  # http.client's, or requests'
-    invalid = HTTPException | InvalidHeader  # a closed connection is no answer at all
-    if isinstance(cause, invalid) and not isinstance(cause, ConnectionError):
+    if cause := _not_http(reason) or _not_http(exc):
         hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
     hint = f"{_CHECK_ENDPOINT}{through}; raise modelarts:maxRetries if the connection is unreliable"
