@@ -89,6 +89,7 @@ class Held:
     def __init__(self, emulator: ModelArtsEmulator, count: int = 0, *, after: int = 0) -> None:
         self.arrived: list[str] = []
         self._count, self._passed, self._released = count, after, threading.Event()
+        self._arrival = threading.Condition()
         self._answer = emulator._answer
         emulator._answer = self._held  # type: ignore[method-assign]
 
@@ -97,7 +98,9 @@ class Held:
             if self._passed:
                 self._passed -= 1
             else:
-                self.arrived.append(request.path)
+                with self._arrival:
+                    self.arrived.append(request.path)
+                    self._arrival.notify_all()
                 if len(self.arrived) >= self._count > 0:
                     self.release()
                 self._released.wait(30)
@@ -106,6 +109,11 @@ class Held:
 
     def release(self) -> None:
         self._released.set()
+
+    def wait_for(self, count: int, timeout: float = 30) -> bool:
+        """Whether ``count`` requests are held (or were) within ``timeout``."""
+        with self._arrival:
+            return self._arrival.wait_for(lambda: len(self.arrived) >= count, timeout)
 
 
 class AtOnce:

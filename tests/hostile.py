@@ -68,6 +68,17 @@ class RawServer(socketserver.ThreadingTCPServer):
         self.heads: list[bytes] = []
         self.sent: list[int] = []
         self.stop, self.clients = threading.Event(), list[socket.socket]()
+        self._arrival = threading.Condition()
+
+    def arrived(self, into: list[Any], item: Any) -> None:
+        with self._arrival:
+            into.append(item)
+            self._arrival.notify_all()
+
+    def wait_until(self, reached: Callable[[], bool], timeout: float = 30) -> bool:
+        """Whether ``reached`` (of the connections and request heads seen) came true within ``timeout``."""
+        with self._arrival:
+            return self._arrival.wait_for(reached, timeout)
 
     def __enter__(self) -> Self:
         threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
@@ -90,13 +101,13 @@ class _ScriptPlayer(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         client = self.request
-        self.server.clients.append(client)
+        self.server.arrived(self.server.clients, client)
         if self.server.tls is not None:
             client = self.server.tls.wrap_socket(client, server_side=True)
-            self.server.clients.append(client)  # the raw socket is detached now: stop this one
+            self.server.arrived(self.server.clients, client)  # the raw socket is detached now: stop this one
         with client:
             while not self.server.stop.is_set() and (head := _read_head(client)):
-                self.server.heads.append(head)
+                self.server.arrived(self.server.heads, head)
                 for step in self.server.script(head):
                     if isinstance(step, bytes):
                         client.sendall(step)

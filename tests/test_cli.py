@@ -631,12 +631,11 @@ def test_a_read_interrupted_in_any_phase_ends_at_once_in_one_line(
             env |= {"HW_ACCESS_KEY": "AK-CLI", "HW_SECRET_KEY": "SK-CLI-SECRET"}
         command, pipe = [CLI, "get", "197"], subprocess.PIPE
         reader = subprocess.Popen(command, env=clean_environ({**env, **login}), stdout=pipe, stderr=pipe)
-        reached, waits_on = time.monotonic() + 30, (1, 1 if request_line else 0)
-        while time.monotonic() < reached:  # until the read waits in its phase
-            held = (len(server.clients), len(server.heads)) >= waits_on
-            if held and (script not in (_backing_off, silent_in_body) or _answer_read(server)):
-                break
-            time.sleep(0.01)
+        waits_on = (1, 1 if request_line else 0)
+        assert server.wait_until(lambda: (len(server.clients), len(server.heads)) >= waits_on)
+        reached, backs_off = time.monotonic() + 30, script in (_backing_off, silent_in_body)
+        while backs_off and not _answer_read(server) and time.monotonic() < reached:
+            time.sleep(0.01)  # the kernel's receive queue tells when the client has read: no event does
         reader.send_signal(stop)
         stopped = time.monotonic()
         out, err = reader.communicate(timeout=30)

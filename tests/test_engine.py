@@ -658,10 +658,12 @@ def test_the_engines_sigint_ends_reads_in_flight_and_the_process_at_once(server:
     config = {"modelarts:authToken": "token", "modelarts:projectId": PROJECT, "modelarts:timeout": "30"}
     with RawServer(*server) as slow, ProviderServer() as provider, ThreadPoolExecutor(6) as pool:
         provider.configure({**config, "modelarts:endpoint": slow.url})
-        props = {"job_id": 197, "__provider": serialized_provider(VisualizationJobProvider())}
-        reads = [pool.submit(provider.create, urn_for(f"job{n}"), props) for n in range(6)]
-        while len(slow.clients) < 4 and not any(read.done() for read in reads):
-            time.sleep(0.01)  # until four reads are held (a TLS handshake sends no request head)
+        pickled = serialized_provider(VisualizationJobProvider())
+        # Six jobs, not one: reads of one job share a single request.
+        props = [{"job_id": 197 + n, "__provider": pickled} for n in range(6)]
+        reads = [pool.submit(provider.create, urn_for(f"job{n}"), props[n]) for n in range(6)]
+        # Until four reads are held (a TLS handshake sends no request head).
+        assert slow.wait_until(lambda: len(slow.clients) >= 4)
         assert provider.stop(signal.SIGINT, timeout=5) == 0
         assert all(isinstance(read.exception(), ProviderCallError) for read in reads)
     assert provider.output == {"stdout": [], "stderr": []}

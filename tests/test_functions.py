@@ -720,8 +720,8 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
     async def abandon() -> None:
         outputs = [get_visualization_job_output(job_id=197) for _ in range(reads)]
         _awaiting = [asyncio.ensure_future(output.future()) for output in outputs]  # as exports are
-        while len(held.arrived) < in_flight:  # sent, not answered
-            await asyncio.sleep(0.01)
+        sent = asyncio.get_running_loop().run_in_executor(None, held.wait_for, in_flight)
+        assert await sent  # and not answered
 
     loop = asyncio.new_event_loop()
     loop.run_until_complete(asyncio.wait_for(abandon(), 30))
