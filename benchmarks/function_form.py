@@ -82,7 +82,7 @@ def run(quick: bool = False) -> Section:
     name = "peak RSS after 2,000 reads vs after 200, one program"
     section.targets.append(Target.limit(name, growth, MEMORY_LIMIT))
     section.notes += [
-        "'client': the same reads by `ModelArtsClient.read_job` on 16 plain threads; 'direct': "
+        "'client': the same reads by `ModelArtsClient.get_visualization_job` on 16 plain threads; 'direct': "
         "`get_visualization_job` in a sequential loop; 'floor': that loop with each result then made "
         "an SDK `Output` and awaited, the least any `_output` form can cost. The program awaits each "
         "result in turn; "

@@ -107,6 +107,39 @@ def test_list_refuses_other_numbers_in_one_line_before_sending(
     assert emulator.requests == []
 
 
+BAD_JOB_IDS = [
+    " 197 ",
+    "197\n",
+    "+197",
+    "1e3",
+    "1_97",
+    "\uff11\uff19\uff17",
+    197.5,
+    True,
+    b"197",
+    float("nan"),
+]
+BAD_JOB_IDS += [0, -197, MAX_WHOLE_NUMBER + 1, None]
+
+
+@pytest.mark.parametrize("job_id", BAD_JOB_IDS, ids=repr)
+def test_a_read_refuses_what_is_no_job_id_before_sending(
+    client: ModelArtsClient, emulator: ModelArtsEmulator, job_id: object
+) -> None:
+    with pytest.raises(errors.InvalidInputError) as caught:
+        client.get_visualization_job(job_id)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(f"job_id {WHOLE} 1 to {MAX_WHOLE_NUMBER}, got ")
+    assert "\n" not in str(caught.value) and emulator.requests == []
+
+
+def test_a_read_takes_an_id_in_any_form_the_engine_or_a_config_gives(
+    client: ModelArtsClient, emulator: ModelArtsEmulator
+) -> None:
+    ids: list[Any] = [197, "197", "0197", 197.0]
+    assert [client.get_visualization_job(job_id).job_id for job_id in ids] == [197] * 4
+    assert {r.path.rsplit("/", 1)[-1] for r in emulator.requests if r.route == "get_job"} == {"197"}
+
+
 #: Search text is free text (ModelArts matches it in job names): sent as written and signed as sent.
 SEARCHES = ["a b/c", "+~*%&=?#", "\u53ef\u89c6\u5316", "cafe\u0301", "x" * 64, "Flowers"]
 BAD_SEARCHES = ["a\nb", "tab\there", "x" * 65, "zero\u200bwidth", "nb\u00a0sp", 5, b"flowers"]
@@ -383,7 +416,7 @@ def test_sixteen_threads_share_one_client_one_token_and_kept_alive_connections(
 
 
 CALLS: dict[str, Callable[[ModelArtsClient], object]] = {
-    "read": lambda client: client.read_job(197),
+    "read": lambda client: client.get_visualization_job(197),
     "list": lambda client: list(client.list_visualization_jobs()),
     "find": lambda client: client.find_visualization_job("apiTest-11"),
     "project": lambda client: client.project_id,
@@ -430,16 +463,16 @@ def test_connections_of_threads_that_ended_are_closed(
     client, port = client_for(auth), emulator.port
     if threads == "pooled":
         with ThreadPoolExecutor(24) as pool:
-            assert {job.job_id for job in pool.map(client.read_job, [197] * 96)} == {197}
+            assert {job.job_id for job in pool.map(client.get_visualization_job, [197] * 96)} == {197}
     else:
-        started = [threading.Thread(target=client.read_job, args=(197,)) for _ in range(24)]
+        started = [threading.Thread(target=client.get_visualization_job, args=(197,)) for _ in range(24)]
         for thread in started:
             thread.start()
         for thread in started:
             thread.join()
     assert len(emulator.requests) >= 24
     assert connections_to(port) == 0
-    client.read_job(197)  # the control: this thread's connection stays open for its next read
+    client.get_visualization_job(197)  # the control: this thread's connection stays open for its next read
     assert connections_to(port) > 0
 
 
@@ -450,7 +483,7 @@ def test_a_forked_child_reads_on_connections_of_its_own(
 ) -> None:
     """Neither process sends on a kept-alive connection the other holds, and reads the other's answers."""
     client, (mine, theirs) = client_for(auth, timeout=3), [job["job_id"] for job in emulator.jobs()][:2]
-    client.read_job(mine)  # a kept-alive connection (and a token) for the child to inherit
+    client.get_visualization_job(mine)  # a kept-alive connection (and a token) for the child to inherit
     emulator.latency = 0.02  # so that the two processes' reads overlap
     start_reading, started = os.pipe()
     if (pid := os.fork()) == 0:  # the child: exits with how many reads failed, and never returns
@@ -484,14 +517,14 @@ def test_a_child_forked_while_another_thread_authenticates_authenticates_itself(
     with RawServer(iam_held_back) as server:
         client = ModelArtsClient(FakeCloud.settings(server.url, auth, project_id=None, timeout=5))
         read: list[int] = []
-        reader = threading.Thread(target=lambda: read.append(client.read_job(197).job_id))
+        reader = threading.Thread(target=lambda: read.append(client.get_visualization_job(197).job_id))
         reader.start()
         try:
             assert arrived.wait(10)  # the reader is inside IAM's request, holding its lock
             if (pid := os.fork()) == 0:  # the child: exits 0 once it has read, and never returns
                 code = 1
                 try:
-                    code = 0 if client.read_job(197).job_id == 197 else 2
+                    code = 0 if client.get_visualization_job(197).job_id == 197 else 2
                 finally:
                     os._exit(code)
             _, status = os.waitpid(pid, 0)  # the parent's login is still held back meanwhile
@@ -562,7 +595,7 @@ def test_reads_as_a_program_winds_down_are_served_as_any_other(
 
 def _read_as_asked(client: ModelArtsClient, job_id: int) -> bool:
     try:
-        return client.read_job(job_id).job_id == job_id
+        return client.get_visualization_job(job_id).job_id == job_id
     except ModelArtsError:  # another job's answer, or a garbled one
         return False
 
@@ -581,7 +614,7 @@ def test_more_places_than_kept_connected_still_fetch_one_token_each(
 
     def read(place: dict[str, str]) -> None:
         with contextlib.suppress(JobNotFoundError):  # job 197 is in the emulator's own project
-            shared_client(configured.with_overrides(**place)).read_job(197)
+            shared_client(configured.with_overrides(**place)).get_visualization_job(197)
 
     for _ in range(3):
         with ThreadPoolExecutor(8) as pool:
@@ -696,9 +729,9 @@ def test_a_project_renamed_since_it_was_found_is_found_again(emulator: ModelArts
         emulator.expire_tokens()
     emulator.clear_requests()
     client = shared_client(Settings.from_sources(environ=environ))
-    assert (client.read_job(197).job_id, client.project_id) == (197, emulator.project_id)
+    assert (client.get_visualization_job(197).job_id, client.project_id) == (197, emulator.project_id)
     assert routes(emulator, "get_job")[-1] == 200 and routes(emulator, "get_job").count(403) == 1
-    assert client.read_job(197).job_id == 197 and routes(emulator, "get_job")[-1] == 200
+    assert client.get_visualization_job(197).job_id == 197 and routes(emulator, "get_job")[-1] == 200
 
 
 def test_a_project_the_service_refuses_is_found_again_once_and_a_configured_one_never(
@@ -710,7 +743,7 @@ def test_a_project_the_service_refuses_is_found_again_once_and_a_configured_one_
         emulator.clear_requests()
         client = ModelArtsClient(Settings.from_sources(args={"project_id": configured}, environ=environ))
         with pytest.raises(errors.PermissionDeniedError, match="ModelArts.0210"):
-            client.read_job(197)
+            client.get_visualization_job(197)
         expected = ["get_job"] if configured else ["iam_projects", "get_job"] * 2
         assert [route for route, _ in routes(emulator)] == expected
 
@@ -755,7 +788,7 @@ def test_modelarts_2786_is_a_project_mismatch_as_0210_is(
     emulator.inject_fault("get_job", status=403, error_code="ModelArts.2786", count=2)
     client = client_for("token", include_project=configured)
     with pytest.raises(errors.PermissionDeniedError, match="does not match the credentials.*ModelArts.2786"):
-        client.read_job(197)
+        client.get_visualization_job(197)
     expected = ["get_job"] if configured else ["iam_projects", "get_job"] * 2
     assert [route for route, _ in routes(emulator)] == expected
 
@@ -1030,7 +1063,7 @@ def test_a_secret_input_is_hidden_in_the_log_records_and_url_paths_of_its_read(
     emulator.inject_fault("get_job", status=404, error_code="APIG.0002", error_message=f"no route {path}")
     hidden = errors.secret_inputs(job_id) if secret else contextlib.nullcontext()
     with hidden, checks.logged() as records, pytest.raises(InvalidResponseError) as raised:
-        client.read_job(job_id)
+        client.get_visualization_job(job_id)
     texts = [text for _, text in records if "/visualization-jobs/" in text]
     shown = "[secret]" if secret else str(job_id)
     assert texts and all(f"/visualization-jobs/{shown}" in text for text in texts), texts

@@ -337,9 +337,11 @@ def test_messages_the_documents_quote_are_printed_word_for_word(emulator: ModelA
         return str(caught.value).replace(f"host {emulator.host}:{emulator.port}", f"host {CLOUD_HOST}")
 
     printed = {
-        ("README.md", r"```text (get visualization job: .+?) ```"): message(lambda: reader.read_job(4242)),
+        ("README.md", r"```text (get visualization job: .+?) ```"): message(
+            lambda: reader.get_visualization_job(4242)
+        ),
         ("examples/lookup-by-name/README.md", r"Example: `error: (.+?)`"): message(
-            lambda: reader.read_job(999)
+            lambda: reader.get_visualization_job(999)
         ),
         ("README.md", r"`(job_id must be a whole number [^`]+)`"): message(
             lambda: reader.get_visualization_job("7a")

@@ -30,7 +30,7 @@ async def function_form(ids: range) -> list[GetVisualizationJobResult | None]:
 
 async def other_way(way: str, ids: range) -> None:
     if way == "client":
-        assert [job.job_id for job in threads.map(client.read_job, ids)] == list(ids)
+        assert [job.job_id for job in threads.map(client.get_visualization_job, ids)] == list(ids)
     elif way == "direct":
         assert [get_visualization_job(job_id=i).job_id for i in ids] == list(ids)
     else:  # "floor": the direct loop, each result then an SDK Output awaited in turn, as an _output form's

@@ -17,7 +17,15 @@ from .locks import Lock
 from .responses import JobModel, JobPage, invalid_response, names_another_project, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
-from .validation import SORT_KEYS, check_name, check_search, parse_job_id, parse_whole_number, path_segment
+from .validation import (
+    MAX_WHOLE_NUMBER,
+    SORT_KEYS,
+    check_name,
+    check_search,
+    parse_job_id,
+    parse_whole_number,
+    path_segment,
+)
 
 if TYPE_CHECKING:
     from requests.auth import AuthBase
@@ -91,11 +99,10 @@ class ModelArtsClient:
             return response, context
 
     def get_visualization_job(self, job_id: int | str) -> JobModel:
-        """The job with this ID; ``JobNotFoundError`` when it does not exist."""
-        return self.read_job(parse_job_id(job_id))
-
-    def read_job(self, job_id: int) -> JobModel:
-        """:meth:`get_visualization_job` for a job ID its caller has already parsed."""
+        """The job with this ID; ``JobNotFoundError`` when it does not exist. The ID is checked here,
+        whoever parsed it before: no request goes to a path other than a valid job's."""
+        if not (type(job_id) is int and 0 < job_id <= MAX_WHOLE_NUMBER):  # a parsed ID is not parsed again
+            job_id = parse_job_id(job_id)
         response, context = self._get(f"/{path_segment(job_id)}", job_id, "get visualization job")
         job = read_model(JobModel, response, context)
         if job.job_id != job_id:
@@ -206,7 +213,7 @@ class ModelArtsClient:
                 hint = f"Read the one you mean by its ID, e.g. {read_by_id.format(ids[0])}"
                 raise context.error(AmbiguousJobNameError, summary, hint=hint)
             with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
-                if ids and (job := self.read_job(ids[0])).job_name == name:
+                if ids and (job := self.get_visualization_job(ids[0])).job_name == name:
                     return job
         hint = "Check the name (matched exactly, case included), the project and the region"
         raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)

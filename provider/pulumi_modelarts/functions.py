@@ -265,7 +265,7 @@ def _job_lookup(
     def read() -> dict[str, Any]:
         try:
             if number is not None:
-                job = client.read_job(number)
+                job = client.get_visualization_job(number)
             else:
                 job = client.find_visualization_job(name, read_by_id="job_id={} instead of job_name")
         except JobNotFoundError:

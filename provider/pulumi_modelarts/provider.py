@@ -167,7 +167,7 @@ class _Runtime:
             return self._fetch(target, key)
 
     def _fetch(self, target: _Target, key: tuple[str, str, str, int]) -> dict[str, Any]:
-        job = target.client.read_job(target.job_id)
+        job = target.client.get_visualization_job(target.job_id)
         outputs = job.to_outputs(project_id=target.project_id, region=target.region)
         outputs["endpoint"] = target.endpoint
         with self._lock:
