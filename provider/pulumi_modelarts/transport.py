@@ -393,8 +393,10 @@ class BoundedRetry(urllib3.Retry):
     def get_retry_after(self, response: Any) -> float | None:
         try:
             seconds = super().get_retry_after(response)
-        except urllib3.exceptions.InvalidHeader:
-            return None  # a garbled Retry-After falls back to exponential back-off
+        except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):
+            # A garbled Retry-After falls back to exponential back-off: also one urllib3 cannot turn
+            # into seconds (over 4300 digits, a date in the year 99999).
+            return None
         # Capped here: urllib3's own ``retry_after_max`` came only in 2.6.3.
         return None if seconds is None else min(seconds, RETRY_AFTER_CAP_SECONDS)
 
@@ -610,7 +612,7 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         return context.error(InvalidResponseError, summary, status=status, request_id=named)
 
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # "²" is a digit
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
