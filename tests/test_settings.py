@@ -188,6 +188,19 @@ def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, 
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("region", ["eu_de", "a" * 64])
+@pytest.mark.parametrize("given", [{}, {"MODELARTS_ENDPOINT": "https://ma.example"}])
+def test_a_region_no_host_name_can_hold_is_named_for_the_urls_made_from_it(
+    region: str, given: dict[str, str]
+) -> None:
+    """Not the endpoint or authUrl, which were not set: the region they were made from."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(environ={**AKSK, **given, "HW_REGION_NAME": region})
+    made = "authUrl" if given else "endpoint"
+    assert str(caught.value).startswith(f"the {made} made from HW_REGION_NAME (modelarts:region) '{region}'")
+    assert "\n" not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("key", "text", "value"),
     [

@@ -125,6 +125,7 @@ class SecretDict(dict[Any, Any]):
         return f"SecretDict(<{len(self)} hidden>)"
 
 
+_REGION_HINT = "A region is a part of a host name (eu-de), or set modelarts:endpoint and authUrl"
 #: Numeric settings: their type and bounds (seconds are above the lower bound).
 _NUMBERS: dict[str, tuple[type, float, float]] = {
     "max_retries": (int, 0, 20),
@@ -252,8 +253,16 @@ class Settings:
                     hint="A clouds.yaml entry is named by modelarts:cloudName (or OS_CLOUD)",
                 )
             settings = dataclasses.replace(settings, **spelt, cloud=cloud.removeprefix("https://"))
-            check_endpoint(settings.resolved_endpoint, field="endpoint")
-            check_endpoint(settings.resolved_auth_url, field="authUrl")
+            for field, given in (("endpoint", settings.endpoint), ("authUrl", settings.auth_url)):
+                url = settings.resolved_endpoint if field == "endpoint" else settings.resolved_auth_url
+                # One not given is made from the region, which the message names, not the URL.
+                made = f"the {field} made from {origins.get('region') or 'region'} {settings.region!r}"
+                try:
+                    check_endpoint(url, field=field if given else made)
+                except InvalidInputError as exc:
+                    if given:
+                        raise
+                    raise InvalidInputError(exc.summary, hint=exc.hint or _REGION_HINT) from None
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
         for url in (settings.resolved_endpoint, settings.resolved_auth_url):
