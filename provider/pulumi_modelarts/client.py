@@ -133,7 +133,7 @@ class ModelArtsClient:
         if status is not None:
             hint = "Use a JobStatus code, e.g. 8 (RUNNING)"
             query["status"] = str(parse_whole_number(status, field="status", hint=hint))
-        if search_content:
+        if search_content is not None and search_content != "":  # "" filters nothing; 0, b"" are refused
             query["search_content"] = check_search(search_content)
         return self._pages(query)
 
