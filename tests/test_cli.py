@@ -558,13 +558,14 @@ def test_a_usage_error_quoting_a_credential_of_the_environment_scrubs_it(
         ("--region EU-DE", None),  # the same region in other case keeps it
         ("--region xx-yy --project-id {project}", None),
         ("--region  --project-id {project}", None),  # a blank option is unset
+        ("--region {padded}", None),  # ... and padding is no part of a value, as in a variable
     ],
 )
 def test_options_name_a_place_as_a_functions_arguments_do(
     in_env: ModelArtsEmulator, options: str, looked_up: str | None
 ) -> None:
     in_env.clear_requests()
-    argv = options.format(project=in_env.project_id).split(" ")
+    argv = options.format(project=in_env.project_id, padded="\tEU-DE\n").split(" ")
     code, out, err = invoke("get", "197", *argv)
     lookups = [r.query.get("name") for r in in_env.requests if r.path == "/v3/projects"]
     if looked_up is None:

@@ -285,7 +285,8 @@ class Settings:
         region is another IAM project: the configured one is dropped unless the lookup names one too.
         The endpoint the place resolves to anyway is no override: its reads share one client."""
         updates: dict[str, Any] = {} if project_id is None else {"project_id": project_id}
-        if region is not None and region.lower() != self.region:  # "EU-DE" is eu-de (project_scope_name)
+        # "EU-DE" is eu-de (project_scope_name), and so is " eu-de" from a shell, cleaned as a variable is
+        if region is not None and unpadded(region).lower() != self.region:
             updates = {"project_id": None, "project_name": None, **updates, "region": region}
         place = Settings.validated({**vars(self), **updates}, dict.fromkeys(updates, "")) if updates else self
         if endpoint is None or check_endpoint(endpoint) == place.resolved_endpoint:
