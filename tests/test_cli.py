@@ -94,6 +94,9 @@ BY_ID = "A job whose name holds any other character is read by its ID"
         (("list", "--status", "\uff18"), None, 2, "unknown status '\uff18'"),  # fullwidth 8: not ASCII digits
         (("list", "--status", "9" * 20), None, 2, "status must be a whole number from 0 to 9007199254740991"),
         (("get", "197", "--endpoint", "http://example.com"), None, 2, "must use https://"),
+        # What argparse quotes as typed: a line break or escape sequence shown escaped, on one line.
+        (("get", "197", "a\nb"), None, 2, "unrecognized arguments: a\\nb"),
+        (("get", "197", "--\x1b[2J"), None, 2, "unrecognized arguments: --\\x1b[2J"),
         (("get", "197", "--endpoint", f"https://{'a' * 64}.example"), None, 2, "at most 63"),
         (("get", "197", "--project-id", "a/../b"), None, 2, "projectId may only contain"),
         (("get", "197"), {"status": 401, "error_code": "APIG.0301"}, 4, "credentials rejected"),
