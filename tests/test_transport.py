@@ -447,8 +447,12 @@ ODD_BUT_HTTP = {
     "one length in two fields": framed(OK_HEAD + b"Content-Length:  %s\r\n" % LENGTH, length=LENGTH),
     "chunked, whitespace around": framed(OK_HEAD, coding=b"Chunked \t"),
     "chunked beside a length": framed(OK_HEAD, length=b"3", coding=b"chunked"),
-    # Latin-1 digits ("²"): str.isdigit() takes them for digits, int() does not.
+    # A length beside chunked framing plays no part: in Latin-1 superscript digits ("²", which
+    # str.isdigit() takes for digits and int() does not), or over the size limit.
     "chunked beside a length in superscript": framed(OK_HEAD, length=b"\xb9\xb2", coding=b"chunked"),
+    "chunked beside a length over the limit": framed(
+        OK_HEAD, length=b"%d" % (MAX_BODY_BYTES + 1), coding=b"chunked"
+    ),
     "chunk extensions and trailers": framed(OK_HEAD, coding=b"chunked", chunk=b";a=b\r\nX-T: 1\r\n"),
     "identity transfer coding": framed(OK_HEAD + b"Transfer-Encoding: identity\r\n", length=LENGTH),
     "status 299": reply(299, JOB_197),

@@ -611,8 +611,9 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         status, named = response.status_code, request_id(response.headers)
         return context.error(InvalidResponseError, summary, status=status, request_id=named)
 
-    declared = response.headers.get("Content-Length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # "²" is a digit
+    # A length beside chunked framing plays no part (RFC 9112, 6.3): the chunks are counted as read.
+    declared = "" if response.raw.chunked else response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # ASCII digits: the framing was checked
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
