@@ -81,19 +81,24 @@ BY_ID = "A job whose name holds any other character is read by its ID"
         (("find", "ghost"), None, 3, "no visualization job is named 'ghost'"),
         (("get", "../etc/passwd"), None, 2, "job_id must be a whole number from 1 to 9007199254740991"),
         (("find", "a/b"), None, 2, "job_name may only contain"),
+        (("find", "n" * 21), None, 2, "(1-20 characters)"),  # over what ModelArts creates: sent for nothing
         # Letters outside ASCII are letters too: the line says which, and how to read such a job.
         *[
             (
                 ("find", name),
                 None,
                 2,
-                f"ASCII letters, digits, '_' and '-' (1-64 characters), got {name!r}. {BY_ID}",
+                f"ASCII letters, digits, '_' and '-' (1-20 characters), got {name!r}. {BY_ID}",
             )
             for name in ("\u53ef\u89c6\u5316", "caf\u00e9", "cafe\u0301", " board")
         ],
         (("list", "--status", "\uff18"), None, 2, "unknown status '\uff18'"),  # fullwidth 8: not ASCII digits
         (("list", "--status", "9" * 20), None, 2, "status must be a whole number from 0 to 9007199254740991"),
         (("get", "197", "--endpoint", "http://example.com"), None, 2, "must use https://"),
+        # What argparse quotes as typed: a line break or escape sequence shown escaped, on one line.
+        (("get", "197", "a\nb"), None, 2, "unrecognized arguments: a\\nb"),
+        (("get", "197", "--\x1b[2J"), None, 2, "unrecognized arguments: --\\x1b[2J"),
+        (("get", "197", "--endpoint", f"https://{'a' * 64}.example"), None, 2, "at most 63"),
         (("get", "197", "--project-id", "a/../b"), None, 2, "projectId may only contain"),
         (("get", "197"), {"status": 401, "error_code": "APIG.0301"}, 4, "credentials rejected"),
         (("get", "197"), {"status": 500, "error_code": "ModelArts.0010", "count": 20}, 5, "service failed"),
@@ -557,13 +562,14 @@ def test_a_usage_error_quoting_a_credential_of_the_environment_scrubs_it(
         ("--region EU-DE", None),  # the same region in other case keeps it
         ("--region xx-yy --project-id {project}", None),
         ("--region  --project-id {project}", None),  # a blank option is unset
+        ("--region {padded}", None),  # ... and padding is no part of a value, as in a variable
     ],
 )
 def test_options_name_a_place_as_a_functions_arguments_do(
     in_env: ModelArtsEmulator, options: str, looked_up: str | None
 ) -> None:
     in_env.clear_requests()
-    argv = options.format(project=in_env.project_id).split(" ")
+    argv = options.format(project=in_env.project_id, padded="\tEU-DE\n").split(" ")
     code, out, err = invoke("get", "197", *argv)
     lookups = [r.query.get("name") for r in in_env.requests if r.path == "/v3/projects"]
     if looked_up is None:

@@ -143,6 +143,7 @@ def test_a_read_takes_an_id_in_any_form_the_engine_or_a_config_gives(
 #: Search text is free text (ModelArts matches it in job names): sent as written and signed as sent.
 SEARCHES = ["a b/c", "+~*%&=?#", "\u53ef\u89c6\u5316", "cafe\u0301", "x" * 64, "Flowers"]
 BAD_SEARCHES = ["a\nb", "tab\there", "x" * 65, "zero\u200bwidth", "nb\u00a0sp", 5, b"flowers"]
+BAD_SEARCHES += [0, False, b"", []]  # text that is not: never read as no filter, as "" is
 
 
 @pytest.mark.parametrize("auth", ["aksk", "password"])

@@ -830,7 +830,11 @@ OTHER_PROJECT = "f" * 32
 
 
 @pytest.mark.parametrize("call", ["details", "list"])
-@pytest.mark.parametrize(("project", "read"), [(OTHER_PROJECT, False), (PROJECT.upper(), True), (None, True)])
+@pytest.mark.parametrize(
+    ("project", "read"),
+    # An empty or blank one names no project, as one not sent (Jackson's empty value): read.
+    [(OTHER_PROJECT, False), (PROJECT.upper(), True), (None, True), ("", True), (" \t", True)],
+)
 def test_a_job_of_another_project_is_refused(call: str, project: str | None, read: bool) -> None:
     """Before, a job saying it belongs to another project was output as a job of this one."""
 

@@ -164,6 +164,9 @@ def test_missing_or_half_set_credentials_name_what_to_set(environ: dict[str, str
 #: key -> values refused with an error naming ``modelarts:<key>``.
 INVALID = {"maxRetries": ["many", "21", "99", "7.5", "-1"], "timeout": ["-1", "nan", "inf", "0", "3600.5"]}
 INVALID |= {"readTimeout": ["NaN"], "connectTimeout": ["1e999", "ten"], "insecure": ["perhaps", "2"]}
+# Digits in ASCII only, as a job ID's: float() reads fullwidth and Arabic-Indic ones too.
+INVALID["maxRetries"] += ["\uff13", "\u0663"]
+INVALID["timeout"] += ["\uff11\uff10", "1\u0660"]
 
 
 @pytest.mark.parametrize(
@@ -183,6 +186,19 @@ def test_invalid_values_are_one_line_configuration_errors(key: str, value: str, 
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_sources(stack_config={f"modelarts:{key}": value}, environ=AKSK)
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("region", ["eu_de", "a" * 64])
+@pytest.mark.parametrize("given", [{}, {"MODELARTS_ENDPOINT": "https://ma.example"}])
+def test_a_region_no_host_name_can_hold_is_named_for_the_urls_made_from_it(
+    region: str, given: dict[str, str]
+) -> None:
+    """Not the endpoint or authUrl, which were not set: the region they were made from."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(environ={**AKSK, **given, "HW_REGION_NAME": region})
+    made = "authUrl" if given else "endpoint"
+    assert str(caught.value).startswith(f"the {made} made from HW_REGION_NAME (modelarts:region) '{region}'")
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -202,6 +202,17 @@ def test_back_off_after_any_retry_after_ends_within_the_deadline(retry_after: st
         assert f"server asks to wait {retry_after}" in str(error)
 
 
+@pytest.mark.parametrize("retry_after", ["9" * 5000, "Mon, 01 Jan 99999 00:00:00 GMT"])
+def test_a_retry_after_that_is_no_wait_falls_back_to_the_back_off(retry_after: str) -> None:
+    """Seconds past Python's 4300 digits or a date past the year 9999 are garbled as "soon" is."""
+    answers = iter(
+        [reply(503, {"error_code": "ModelArts.4302"}, Retry_After=retry_after), reply(200, JOB_197)]
+    )
+    with RawServer(lambda _: [next(answers)]) as server:
+        assert read_197(server.url, timeout=30.0, max_retries=1) == 197
+    assert len(server.heads) == 2
+
+
 def test_connecting_is_bounded_by_the_deadline() -> None:
     """A listener whose backlog is full: connect() hangs, the deadline ends it (Linux drops the SYNs)."""
     with socket.create_server(("127.0.0.1", 0), backlog=0) as listener, contextlib.ExitStack() as fillers:
@@ -436,6 +447,12 @@ ODD_BUT_HTTP = {
     "one length in two fields": framed(OK_HEAD + b"Content-Length:  %s\r\n" % LENGTH, length=LENGTH),
     "chunked, whitespace around": framed(OK_HEAD, coding=b"Chunked \t"),
     "chunked beside a length": framed(OK_HEAD, length=b"3", coding=b"chunked"),
+    # A length beside chunked framing plays no part: in Latin-1 superscript digits ("²", which
+    # str.isdigit() takes for digits and int() does not), or over the size limit.
+    "chunked beside a length in superscript": framed(OK_HEAD, length=b"\xb9\xb2", coding=b"chunked"),
+    "chunked beside a length over the limit": framed(
+        OK_HEAD, length=b"%d" % (MAX_BODY_BYTES + 1), coding=b"chunked"
+    ),
     "chunk extensions and trailers": framed(OK_HEAD, coding=b"chunked", chunk=b";a=b\r\nX-T: 1\r\n"),
     "identity transfer coding": framed(OK_HEAD + b"Transfer-Encoding: identity\r\n", length=LENGTH),
     "status 299": reply(299, JOB_197),

@@ -61,7 +61,7 @@ def test_names_accept_project_ids_and_names(value: str) -> None:
     assert check_name(value, field="project_id") == value
 
 
-@pytest.mark.parametrize("value", ["", "..", "a/b", "a b", "p%2F", "é", "名字", "a" * 65, "a.b", 5])
+@pytest.mark.parametrize("value", ["", "..", "a/b", "a b", "p%2F", "é", "名字", "a" * 21, "a" * 65, "a.b", 5])
 def test_names_reject_anything_path_like(value: object) -> None:
     with pytest.raises(InvalidInputError, match="job_name may only contain"):
         check_name(value, field="job_name")
@@ -91,6 +91,10 @@ NOT_URLS = ["ftp://host", "https://ho st", "modelarts.eu-de.otc.t-systems.com", 
         ("https://Host.Example.", "https://host.example"),
         ("http://localhost.:9", "http://localhost:9"),
         ("https://10.0.0.1.", "https://10.0.0.1"),
+        *(
+            (url, url)
+            for url in [f"https://{'a' * 63}.example", f"https://{'a' * 63}.{'b' * 63}.{'c' * 63}.{'d' * 61}"]
+        ),
     ],
 )
 def test_endpoints_accepted(value: str, expected: str) -> None:
@@ -171,6 +175,11 @@ def test_a_value_naming_the_job_or_its_place_has_one_spelling(
         *((url, "port") for url in ["https://host:99999", "https://host:+80", "https://host:\uff18\uff10"]),
         *((url, "port") for url in ["https://host:0", "https://host:00/"]),
         *((url, "URL such as") for url in ["https://host..", "https://.", "https://host..example"]),
+        # DNS's bounds: no resolver looks up a label over 63 characters or a name over 253.
+        *(
+            (url, "each part between its dots at most 63")
+            for url in [f"https://{'a' * 64}.example", f"https://{'a' * 63}.{'b' * 63}.{'c' * 63}.{'d' * 62}"]
+        ),
     ],
 )
 def test_endpoints_rejected(value: str, fragment: str) -> None:

@@ -273,6 +273,9 @@ def _unwritten(exc: _Unwritten, err: TextIO, debug: bool) -> int:
 def _say(err: TextIO, text: str, code: int, debug: bool = False) -> int:
     """``modelarts-vis: <text>`` on stderr, after the traceback with ``--debug`` (scrubbed: it may quote
     a secret); a stderr that cannot take it (``2>/dev/full``) is pointed at devnull: the exit code tells."""
+    # What argparse quotes as typed ("unrecognized arguments: ...") may hold a line break or an
+    # escape sequence: shown escaped, so the line stays one and the terminal's state untouched.
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     try:
         err.write((redact(traceback.format_exc()) if debug else "") + f"{PROG}: {text}\n")
         err.flush()

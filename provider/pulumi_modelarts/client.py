@@ -133,7 +133,7 @@ class ModelArtsClient:
         if status is not None:
             hint = "Use a JobStatus code, e.g. 8 (RUNNING)"
             query["status"] = str(parse_whole_number(status, field="status", hint=hint))
-        if search_content:
+        if search_content is not None and search_content != "":  # "" filters nothing; 0, b"" are refused
             query["search_content"] = check_search(search_content)
         return self._pages(query)
 
@@ -220,9 +220,10 @@ class ModelArtsClient:
 
 
 def _elsewhere(job: JobModel, context: RequestContext) -> str | None:
-    """The job, when it says it belongs to another project than the one read; else None."""
-    theirs, ours = job.project_id, context.project_id or ""
-    if theirs is None or theirs.strip().lower() == ours.lower():
+    """The job, when it says it belongs to another project than the one read; else None (also
+    when it names none: empty, as one not sent)."""
+    theirs, ours = (job.project_id or "").strip(), context.project_id or ""
+    if not theirs or theirs.lower() == ours.lower():
         return None
     return f"job {job.job_id} of project {one_line(theirs, 40)}"
 

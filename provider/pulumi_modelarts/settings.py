@@ -125,6 +125,7 @@ class SecretDict(dict[Any, Any]):
         return f"SecretDict(<{len(self)} hidden>)"
 
 
+_REGION_HINT = "A region is a part of a host name (eu-de), or set modelarts:endpoint and authUrl"
 #: Numeric settings: their type and bounds (seconds are above the lower bound).
 _NUMBERS: dict[str, tuple[type, float, float]] = {
     "max_retries": (int, 0, 20),
@@ -252,8 +253,16 @@ class Settings:
                     hint="A clouds.yaml entry is named by modelarts:cloudName (or OS_CLOUD)",
                 )
             settings = dataclasses.replace(settings, **spelt, cloud=cloud.removeprefix("https://"))
-            check_endpoint(settings.resolved_endpoint, field="endpoint")
-            check_endpoint(settings.resolved_auth_url, field="authUrl")
+            for field, given in (("endpoint", settings.endpoint), ("authUrl", settings.auth_url)):
+                url = settings.resolved_endpoint if field == "endpoint" else settings.resolved_auth_url
+                # One not given is made from the region, which the message names, not the URL.
+                made = f"the {field} made from {origins.get('region') or 'region'} {settings.region!r}"
+                try:
+                    check_endpoint(url, field=field if given else made)
+                except InvalidInputError as exc:
+                    if given:
+                        raise
+                    raise InvalidInputError(exc.summary, hint=exc.hint or _REGION_HINT) from None
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
         for url in (settings.resolved_endpoint, settings.resolved_auth_url):
@@ -276,7 +285,8 @@ class Settings:
         region is another IAM project: the configured one is dropped unless the lookup names one too.
         The endpoint the place resolves to anyway is no override: its reads share one client."""
         updates: dict[str, Any] = {} if project_id is None else {"project_id": project_id}
-        if region is not None and region.lower() != self.region:  # "EU-DE" is eu-de (project_scope_name)
+        # "EU-DE" is eu-de (project_scope_name), and so is " eu-de" from a shell, cleaned as a variable is
+        if region is not None and unpadded(region).lower() != self.region:
             updates = {"project_id": None, "project_name": None, **updates, "region": region}
         place = Settings.validated({**vars(self), **updates}, dict.fromkeys(updates, "")) if updates else self
         if endpoint is None or check_endpoint(endpoint) == place.resolved_endpoint:
@@ -404,8 +414,9 @@ def _converted(field: str, value: Any) -> Any:
         text = cleaned
     if field in _NUMBERS:
         kind, low, high = _NUMBERS[field]
-        try:  # a number, or the text stack config and variables carry (" 5 ", "2.0", "1e2")
-            number = math.nan if isinstance(text, bool) else float(text)
+        try:  # a number, or the text stack config and variables carry (" 5 ", "2.0", "1e2"), in
+            # ASCII as every number (float() also reads fullwidth and Arabic-Indic digits)
+            number = math.nan if isinstance(text, bool) or not str(text).isascii() else float(text)
         except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond any float
             number = math.nan
         if kind is int and not (number.is_integer() and low <= number <= high):

@@ -393,8 +393,10 @@ class BoundedRetry(urllib3.Retry):
     def get_retry_after(self, response: Any) -> float | None:
         try:
             seconds = super().get_retry_after(response)
-        except urllib3.exceptions.InvalidHeader:
-            return None  # a garbled Retry-After falls back to exponential back-off
+        except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):
+            # A garbled Retry-After falls back to exponential back-off: also one urllib3 cannot turn
+            # into seconds (over 4300 digits, a date in the year 99999).
+            return None
         # Capped here: urllib3's own ``retry_after_max`` came only in 2.6.3.
         return None if seconds is None else min(seconds, RETRY_AFTER_CAP_SECONDS)
 
@@ -609,8 +611,9 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
         status, named = response.status_code, request_id(response.headers)
         return context.error(InvalidResponseError, summary, status=status, request_id=named)
 
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    # A length beside chunked framing plays no part (RFC 9112, 6.3): the chunks are counted as read.
+    declared = "" if response.raw.chunked else response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # ASCII digits: the framing was checked
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):

@@ -16,10 +16,13 @@ MAX_WHOLE_NUMBER = 2**53 - 1
 #: Sort keys the list call accepts (its ``sortBy`` parameter).
 SORT_KEYS: tuple[str, ...] = ("job_id", "job_name", "job_desc", "create_time", "status")
 _DIGITS = re.compile(r"[0-9]{1,32}")
-#: Every name a lookup sends (job names, projects, project names, regions): 1-64 letters, digits,
-#: '_' and '-', what ModelArts allows in a name.
+#: Every name a lookup sends (projects, project names, regions): 1-64 letters, digits, '_' and '-';
+#: a job name 1-20 of them, all ModelArts creates a visualization job with (its reference, §1.2).
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
+MAX_JOB_NAME = 20
+#: Labels of 1-63 characters (DNS, RFC 1035): a longer one no resolver looks up (IDNA refuses it).
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
 _PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/*")
 #: A host name ending in a number is an IPv4 address in a form resolvers read differently
 #: ("127.1", "010.0.0.1" in octal, "2130706433"); WHATWG URLs read it as an address too.
@@ -93,9 +96,10 @@ _BY_ID = "A job whose name holds any other character is read by its ID"
 
 def check_name(value: object, *, field: str) -> str:
     """A job name, project ID, project name or region (see ``_NAME``); it ends up in a URL."""
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
+    most = MAX_JOB_NAME if field == "job_name" else 64
+    if not isinstance(value, str) or not _NAME.fullmatch(value) or len(value) > most:
         raise InvalidInputError(
-            f"{field} may only contain ASCII letters, digits, '_' and '-' (1-64 characters), "
+            f"{field} may only contain ASCII letters, digits, '_' and '-' (1-{most} characters), "
             f"got {_shown(value)}",
             hint=_BY_ID if field == "job_name" else None,
         )
@@ -160,6 +164,8 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
             hint = "Write the scheme and host, e.g. https://modelarts.eu-de.otc.t-systems.com"
         elif host and not (name or address) and (not host.isascii() or _NUMERIC_LAST_LABEL.fullmatch(host)):
             hint = _HOST_HINT
+        elif len(host) > 253 or max(map(len, host.split("."))) > 63:
+            hint = "A host name is at most 253 characters, and each part between its dots at most 63"
         raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}", hint=hint)
     if not _PATH_PREFIX.fullmatch(parts.path) or "/../" in parts.path + "/" or "/./" in parts.path + "/":
         raise InvalidInputError(f"{field} has an unusable path, got {_shown(value)}")
