@@ -61,7 +61,7 @@ def test_names_accept_project_ids_and_names(value: str) -> None:
     assert check_name(value, field="project_id") == value
 
 
-@pytest.mark.parametrize("value", ["", "..", "a/b", "a b", "p%2F", "é", "名字", "a" * 21, "a" * 65, "a.b", 5])
+@pytest.mark.parametrize("value", ["", "..", "a/b", "a b", "p%2F", "é", "名字", "a" * 65, "a.b", 5])
 def test_names_reject_anything_path_like(value: object) -> None:
     with pytest.raises(InvalidInputError, match="job_name may only contain"):
         check_name(value, field="job_name")

@@ -16,10 +16,9 @@ MAX_WHOLE_NUMBER = 2**53 - 1
 #: Sort keys the list call accepts (its ``sortBy`` parameter).
 SORT_KEYS: tuple[str, ...] = ("job_id", "job_name", "job_desc", "create_time", "status")
 _DIGITS = re.compile(r"[0-9]{1,32}")
-#: Every name a lookup sends (projects, project names, regions): 1-64 letters, digits, '_' and '-';
-#: a job name 1-20 of them, all ModelArts creates a visualization job with (its reference, §1.2).
+#: Every name a lookup sends (job names, projects, project names, regions): 1-64 letters, digits,
+#: '_' and '-', what ModelArts allows in a name.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-MAX_JOB_NAME = 20
 #: Labels of 1-63 characters (DNS, RFC 1035): a longer one no resolver looks up (IDNA refuses it).
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
@@ -96,10 +95,9 @@ _BY_ID = "A job whose name holds any other character is read by its ID"
 
 def check_name(value: object, *, field: str) -> str:
     """A job name, project ID, project name or region (see ``_NAME``); it ends up in a URL."""
-    most = MAX_JOB_NAME if field == "job_name" else 64
-    if not isinstance(value, str) or not _NAME.fullmatch(value) or len(value) > most:
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInputError(
-            f"{field} may only contain ASCII letters, digits, '_' and '-' (1-{most} characters), "
+            f"{field} may only contain ASCII letters, digits, '_' and '-' (1-64 characters), "
             f"got {_shown(value)}",
             hint=_BY_ID if field == "job_name" else None,
         )

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..validation import MAX_JOB_NAME, MAX_WHOLE_NUMBER
+from ..validation import MAX_WHOLE_NUMBER
 
 #: Project ID of the emulator's own project unless told otherwise (32 hex digits, like IAM's).
 DEFAULT_PROJECT_ID: Final = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
@@ -66,11 +66,8 @@ class Project:
 
 
 def check_identifier(name: str, value: object) -> str:
-    """A name or ID as ``IDENTIFIER`` allows; a job name also of at most MAX_JOB_NAME characters, as the
-    product creates one."""
-    most = MAX_JOB_NAME if name == "job_name" else 64
-    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value) or len(value) > most:
-        raise ValueError(f"{name} may only contain letters, digits, '_' and '-' (1-{most}), got {value!r}")
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        raise ValueError(f"{name} may only contain letters, digits, '_' and '-', got {value!r}")
     return value
 
 
