@@ -503,6 +503,38 @@ def test_a_secret_input_makes_every_output_secret(tmp_path: Path, emulator: Mode
     assert resources["own-list"]["secret_outputs"] == ["x", *STATE_FIELDS]  # the user's list kept
 
 
+#: Transformations giving a resource ``additional_secret_outputs`` as a list of their own, made
+#: before the program knows whether a target is secret: name -> what they do to ``args.opts``.
+EXTRA = "pulumi.ResourceOptions(additional_secret_outputs=['x'])"
+REBUILT_LISTS = {
+    "merged-after": f"args.opts = pulumi.ResourceOptions.merge(args.opts, {EXTRA})",
+    "merged-before": f"args.opts = pulumi.ResourceOptions.merge({EXTRA}, args.opts)",
+    "concatenated": "args.opts.additional_secret_outputs = args.opts.additional_secret_outputs + ['x']",
+}
+
+
+@pytest.mark.parametrize("rebuilt", REBUILT_LISTS.values(), ids=REBUILT_LISTS)
+def test_a_secret_input_makes_every_output_secret_through_transformations(
+    tmp_path: Path, emulator: ModelArtsEmulator, rebuilt: str
+) -> None:
+    """A stack transformation (secret outputs of its own for every resource) runs before the program
+    knows whether a target is secret, and its list is the one registered: every output is secret."""
+    body = [
+        "def transformation(args):",
+        f"    {rebuilt}",
+        "    return pulumi.ResourceTransformationResult(args.props, args.opts)",
+        "pulumi.runtime.register_stack_transformation(transformation)",
+        f'PROJECT, ENDPOINT = "{emulator.project_id}", "{emulator.url}"',
+        *(code for name, code in SECRET_INPUTS.items() if name in ("secret-job-id", "get-secret-endpoint")),
+        'VisualizationJob("plain", job_id=pulumi.Output.from_input(212))',
+    ]
+    run = succeeded(run_resources(emulator, tmp_path, body))
+    resources = registered(run)
+    for name in ("secret-job-id", "get-secret-endpoint"):
+        assert sorted(resources[name]["secret_outputs"]) == sorted({"x", *STATE_FIELDS}), name
+    assert resources["plain"]["secret_outputs"] == ["x"]
+
+
 def secret_of(value: Any) -> dict[str, Any]:
     """``value`` as a secret in the engine's wire format: in state, exports and StackReferences."""
     return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}

@@ -7,7 +7,7 @@ import asyncio
 import functools
 import importlib
 import pickle
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import pulumi
@@ -45,6 +45,27 @@ def _serialized_provider() -> str:
                     setattr(pickler, name, value)
 
 
+class _SecretOutputs(list[str]):
+    """``additional_secret_outputs`` that every output joins once a target is known to be secret,
+    and so do the lists a transformation makes of it before then (``ResourceOptions.merge`` and
+    ``+`` concatenate): the SDK registers whichever of them the transformations leave."""
+
+    def __init__(self, names: Iterable[str], family: "list[_SecretOutputs] | None" = None) -> None:
+        super().__init__(names)
+        self.family = [] if family is None else family
+        self.family.append(self)
+
+    def __add__(self, other: Iterable[str]) -> "_SecretOutputs":  # type: ignore[override]
+        return _SecretOutputs([*self, *other], self.family)
+
+    def __radd__(self, other: Iterable[str]) -> "_SecretOutputs":
+        return _SecretOutputs([*other, *self], self.family)
+
+    def add_every_output(self) -> None:
+        for names in self.family:
+            names.extend(name for name in STATE_FIELDS if name not in names)
+
+
 def _secret_outputs_when_secret(
     targets: dict[str, Any], opts: pulumi.ResourceOptions | None
 ) -> tuple[Any, pulumi.ResourceOptions | None, Any]:
@@ -56,7 +77,7 @@ def _secret_outputs_when_secret(
     if not any(isinstance(value, pulumi.Output) for value in targets.values()):
         return targets["job_id"], opts, None
     merged = pulumi.ResourceOptions.merge(opts, None)
-    secret_outputs = merged.additional_secret_outputs = list(merged.additional_secret_outputs or [])
+    secret_outputs = merged.additional_secret_outputs = _SecretOutputs(merged.additional_secret_outputs or [])
     job_id = pulumi.Output.from_input(targets["job_id"])
 
     async def secret_names() -> list[str] | None:
@@ -67,7 +88,7 @@ def _secret_outputs_when_secret(
         ]
         names = [key for key in TARGET_INPUTS if key in secret or (key == "job_id" and "id" in secret)]
         if names:
-            secret_outputs.extend(name for name in STATE_FIELDS if name not in secret_outputs)
+            secret_outputs.add_every_output()
         return names or None
 
     names = asyncio.ensure_future(secret_names())
