@@ -772,38 +772,56 @@ def test_a_proxy_echoing_its_basic_credentials_in_its_status_line_does_not_log_t
     assert len(proxy.heads) == 1 + 2 * (scheme == "http")
 
 
-#: A proxy's refusal: (its status, what the message says, what it says to do).
+#: A proxy's refusal: (the credentials in its URL, its status, what the message says, what it says to do).
+CREDENTIALS = f"builder:{PROXY_PASSWORD}@"
+ASK = "Set the proxy's user name and password in HTTPS_PROXY"
+RECHECK = "Check the user name and password in HTTPS_PROXY"
 PROXY_REFUSALS = {
-    "407": (
+    "407": ("", 407, "the proxy 127.0.0.1 asks for credentials (HTTP 407)", ASK),
+    "407 to credentials": (
+        CREDENTIALS,
         407,
-        "the proxy 127.0.0.1 asks for credentials (HTTP 407)",
-        "user name and password in HTTPS_PROXY",
+        "the proxy 127.0.0.1 refused the credentials in its URL (HTTP 407)",
+        RECHECK,
     ),
-    "403": (403, "the proxy 127.0.0.1 did not open a tunnel (HTTP 403)", "NO_PROXY"),
-    "502": (502, "the proxy 127.0.0.1 did not open a tunnel (HTTP 502)", "NO_PROXY"),
+    # tinyproxy 1.11 refuses wrong credentials with a 401.
+    "401 to credentials": (
+        CREDENTIALS,
+        401,
+        "the proxy 127.0.0.1 refused the credentials in its URL (HTTP 401)",
+        RECHECK,
+    ),
+    "403": (CREDENTIALS, 403, "the proxy 127.0.0.1 did not open a tunnel (HTTP 403)", "NO_PROXY"),
+    "502": (CREDENTIALS, 502, "the proxy 127.0.0.1 did not open a tunnel (HTTP 502)", "NO_PROXY"),
 }
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])  # a request in absolute form; a CONNECT tunnel
-@pytest.mark.parametrize(("status", "said", "todo"), PROXY_REFUSALS.values(), ids=PROXY_REFUSALS)
+@pytest.mark.parametrize(("userinfo", "status", "said", "todo"), PROXY_REFUSALS.values(), ids=PROXY_REFUSALS)
 def test_a_proxy_refusing_is_named_with_its_status_and_not_its_credentials(
-    scheme: str, status: int, said: str, todo: str
+    scheme: str, userinfo: str, status: int, said: str, todo: str
 ) -> None:
     """Not an endpoint answering "with a non-API body": the proxy, by its status only (its reason,
-    body and Proxy-Authenticate echo the credentials); a forwarded 403 or 502 may be the endpoint's."""
+    body and Proxy-Authenticate echo the credentials); a forwarded 403 or 502 may be the endpoint's,
+    and is said to be perhaps the proxy's. Before, a 407 to credentials asked to set them."""
 
     def refuse(head: bytes) -> list[bytes]:
         basic = header(head, "Proxy-Authorization")
         return [reply(status, f"denied {basic}", Proxy_Authenticate=f'Basic realm="{basic}"')]
 
     with RawServer(refuse) as proxy:
-        environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        environ = {f"{scheme}_proxy": f"http://{userinfo}{proxy.url.removeprefix('http://')}"}
         _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=0)
     basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
-    assert basic[:12] not in str(error) + repr(error) and PROXY_PASSWORD not in str(error)
-    assert "builder" not in str(error) and "\n" not in str(error)
+    assert bool(basic) is bool(userinfo) and not (basic and basic[:12] in str(error) + repr(error))
+    assert PROXY_PASSWORD not in str(error) and "builder" not in str(error) and "\n" not in str(error)
     if scheme == "https" or status == 407:
         assert isinstance(error, ServiceError) and said in str(error) and todo in str(error)
+    else:
+        assert "non-API body: denied Basic ***, perhaps sent by the proxy 127.0.0.1 (HTTPS_PROXY" in str(
+            error
+        )
+        assert "and that the proxy may reach them (else list them in NO_PROXY)" in str(error)
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:

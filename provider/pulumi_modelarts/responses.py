@@ -20,7 +20,7 @@ from pydantic_core import SchemaValidator, ValidationError, core_schema, from_js
 from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
-from .transport import RETRY_STATUSES, HttpResponse
+from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -326,6 +326,9 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     elif not is_api_body:
         cls = errors.ServiceError if transient else errors.InvalidResponseError
         summary = f"HTTP {status}{tries} with a non-API body: {excerpt(response)}"
+        if response.proxy:  # a forward proxy's own error page is as likely as the endpoint's
+            summary += f", perhaps sent by the proxy {response.proxy} (HTTPS_PROXY / HTTP_PROXY)"
+            hint = PROXY_HINT
     elif status == 401:
         cls, summary = errors.AuthenticationError, "credentials rejected"
     elif status == 403:

@@ -438,6 +438,7 @@ class HttpResponse:
     headers: CaseInsensitiveDict[str]
     body: bytes
     attempts: int
+    proxy: str = ""  #: the host of the proxy the request went through, which may have answered itself
 
     @property
     def request_id(self) -> str | None:
@@ -596,10 +597,12 @@ class Transport:
                     raise
             _WATCHDOG.release(budget)
             response.raw.release_conn()  # body fully read: the connection goes back to the pool
+            proxy = _proxy_host(proxies)
             if response.status_code == 407 and proxies:  # only a proxy asks for this: never ModelArts
-                summary, hint = _proxy_refused(407, urlsplit(next(iter(proxies.values()))).hostname or "")
+                summary, hint = _proxy_refused(407, proxies)
                 raise context.error(ServiceError, summary, status=407, hint=hint)
-            return HttpResponse(response.status_code, response.headers, body, budget.retries - first + 1)
+            attempts = budget.retries - first + 1
+            return HttpResponse(response.status_code, response.headers, body, attempts, proxy)
 
 
 def _read_body(response: requests.Response, context: RequestContext, budget: CallBudget) -> bytes:
@@ -704,16 +707,33 @@ def _inflated(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
         raise zlib.error("truncated, or followed by other data")
 
 
-def _proxy_refused(status: int, proxy: str) -> tuple[str, str]:
-    """What a proxy's refusal (a CONNECT answered, or a request forwarded, with an error) says."""
+#: What to check when a proxy refused a request, or may have sent an answer that is not the API's.
+PROXY_HINT = (
+    "Check modelarts:endpoint / authUrl and that the proxy may reach them (else list them in NO_PROXY)"
+)
+
+
+def _proxy_host(proxies: Mapping[str, str]) -> str:
+    """The host of the proxy in ``proxies`` ('' for none): never its credentials."""
+    return urlsplit(next(iter(proxies.values()), "")).hostname or ""
+
+
+def _proxy_refused(status: int, proxies: Mapping[str, str]) -> tuple[str, str]:
+    """What a proxy's refusal (a CONNECT answered, or a request forwarded, with an error) says: a 407,
+    or the 401 some proxies (tinyproxy) send instead, is about the credentials in its URL or their lack."""
+    proxy = _proxy_host(proxies)
+    if status in (401, 407) and "@" in urlsplit(next(iter(proxies.values()), "")).netloc:
+        hint = (
+            "Check the user name and password in HTTPS_PROXY / HTTP_PROXY (percent-encode '@', ':' and '%')"
+        )
+        return f"the proxy {proxy} refused the credentials in its URL (HTTP {status})", hint
     if status == 407:
         hint = (
             "Set the proxy's user name and password in HTTPS_PROXY / HTTP_PROXY as "
             "http://user:pw@host:port (percent-encode '@' and ':')"
         )
         return f"the proxy {proxy} asks for credentials (HTTP 407)", hint
-    hint = "Check modelarts:endpoint / authUrl and that the proxy may reach them (else list them in NO_PROXY)"
-    return f"the proxy {proxy} did not open a tunnel (HTTP {status})", hint
+    return f"the proxy {proxy} did not open a tunnel (HTTP {status})", PROXY_HINT
 
 
 _CHECK_HOST = "Check the host in modelarts:endpoint / authUrl against the certificate's names"
@@ -741,12 +761,12 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     reason = inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
     if budget.expired or budget.remaining() <= 0:
         return budget.timed_out()
-    proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
+    proxy = _proxy_host(proxies)
     through = f" or the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY), which may have answered" if proxies else ""
     if isinstance(exc, ProxyError):
         # Its status code only: the reason phrase is the proxy's text, which may echo its credentials.
         if status := re.search(r"Tunnel connection failed: (\d{3})", str(exc)):
-            return _proxy_refused(int(status[1]), proxy)
+            return _proxy_refused(int(status[1]), proxies)
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
