@@ -244,18 +244,27 @@ def closing_kept_alive_connections(_: bytes, served: threading.local = _SERVED) 
     return [reply(200, JOB_197)]
 
 
+@pytest.mark.parametrize("proxied", [False, True], ids=["direct", "through a proxy"])
 @pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest.mark.parametrize("max_retries", [0, 2])
 def test_a_kept_alive_connection_the_server_closed_is_retried_even_without_retries(
-    tmp_path: Path, scheme: str, max_retries: int
+    tmp_path: Path, scheme: str, max_retries: int, proxied: bool
 ) -> None:
+    """Through a proxy too (its idle timeout, or the endpoint's closing a CONNECT tunnel): before,
+    urllib3 took the closed connection for one to the proxy that failed (urllib3/urllib3#458), so
+    the read failed at once, "could not connect through the proxy", whatever maxRetries said."""
     tls, cert = self_signed(tmp_path) if scheme == "https" else (None, None)
-    with RawServer(closing_kept_alive_connections, tls=tls) as server:
-        client = ModelArtsClient(
-            settings_for(server.url, max_retries=max_retries, ca_cert_file=cert and str(cert))
+    with RawServer(closing_kept_alive_connections, tls=tls) as server, hostile.TunnelProxy() as tunnel:
+        # A plain-HTTP proxy is the server itself, answering the absolute-form request.
+        proxy = (tunnel.address if tls else server.url) if proxied else None
+        environ = {f"{scheme}_proxy": proxy} if proxy else {}
+        settings = settings_for(
+            server.url, environ=environ, max_retries=max_retries, ca_cert_file=cert and str(cert)
         )
+        client = ModelArtsClient(settings)
         assert [client.get_visualization_job(197).job_id for _ in range(3)] == [197] * 3
     assert len(server.heads) == 5  # the second and third call each met a closed connection once
+    assert len(tunnel.requests) == (3 if proxied and tls else 0)  # a new tunnel after each close
 
 
 #: A connection reset while the answer is read: name -> what arrives before it.

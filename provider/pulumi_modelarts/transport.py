@@ -300,6 +300,17 @@ class _WatchedConnection(HTTPConnection):
         super().request(*args, **kwargs)
         self._carried = True
 
+    def getresponse(self) -> Any:
+        """The answer; a connection through a proxy that fails now had reached the proxy. http.client
+        closes it on a reset or close first, which urllib3 took for a proxy it could not reach
+        (urllib3/urllib3#458): an idle proxy's or tunnel's kept-alive connection was never retried."""
+        proxied = self.has_connected_to_proxy
+        try:
+            return super().getresponse()
+        except BaseException:
+            self._has_connected_to_proxy = proxied  # the pool discards the connection right after
+            raise
+
     def close(self) -> None:
         super().close()
         self._close_handle()
