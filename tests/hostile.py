@@ -170,16 +170,24 @@ def self_signed(directory: Path, names: str = "IP:127.0.0.1", days: int = 2) -> 
 
 
 class TunnelProxy:
-    """A proxy on loopback that opens ``CONNECT`` tunnels and records what it was asked for. (A
-    plain-HTTP proxy needs no class: a :class:`RawServer` answering the absolute-form request is one.)"""
+    """A proxy on loopback that opens ``CONNECT`` tunnels and records what it was asked for; it
+    answers its first ``CONNECT``s with the statuses in ``refusals``, as Squid does when the endpoint
+    refuses (503). (A plain-HTTP proxy needs no class: a :class:`RawServer` answering the
+    absolute-form request is one.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: Iterable[int] = ()) -> None:
         self.requests: list[str] = []
+        self.refusals = list(refusals)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_CONNECT(self) -> None:
                 proxy.requests.append(self.path)
+                if proxy.refusals:
+                    self.send_response(proxy.refusals.pop(0))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 host, _, port = self.path.rpartition(":")
                 with socket.create_connection((host, int(port)), timeout=10) as upstream:
                     self.send_response(200, "Connection established")

@@ -833,6 +833,35 @@ def test_a_proxy_refusing_is_named_with_its_status_and_not_its_credentials(
         assert "and that the proxy may reach them (else list them in NO_PROXY)" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("refusals", "tunnels"),
+    [([503], 2), ([502, 504], 3), ([503] * 3, 3), ([403], 1), ([407], 1)],
+    ids=["503 once", "502 then 504", "503 thrice", "403", "407"],
+)
+def test_a_proxy_that_cannot_reach_the_endpoint_for_now_is_asked_again(
+    tmp_path: Path, refusals: list[int], tunnels: int
+) -> None:
+    """A 502, 503 or 504 to a CONNECT is retried as a refused connection is (twice at most: Squid
+    answers 503 when the endpoint refuses); a 403 or 407 never. Before, urllib3 retried none, so
+    a proxy's hiccup failed every https read at once, whatever maxRetries said."""
+    context, cert = self_signed(tmp_path)
+    with RawServer(ANSWER_197, tls=context) as server, hostile.TunnelProxy(refusals) as proxy:
+        environ = {"HTTPS_PROXY": proxy.address}
+        client = ModelArtsClient(
+            settings_for(server.url, environ=environ, ca_cert_file=str(cert), max_retries=5)
+        )
+        if len(refusals) < tunnels:
+            assert client.get_visualization_job(197).job_id == 197
+        else:
+            with pytest.raises(ServiceError) as caught:
+                client.get_visualization_job(197)
+            refused = "asks for credentials" if refusals == [407] else "did not open a tunnel"
+            said = f"the proxy 127.0.0.1 {refused} (HTTP {refusals[-1]}) after {tunnels} attempt(s)"
+            assert said in str(caught.value)
+        client.close()
+    assert len(proxy.requests) == tunnels
+
+
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:
     proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{closed_port}"
     _, error = failure("http://127.0.0.1:9", environ={"HTTP_PROXY": proxy})

@@ -379,8 +379,19 @@ class _DeadlineAdapter(HTTPAdapter):
         return manager
 
 
+def _tunnel_status(error: BaseException | None) -> int | None:
+    """The status a proxy answered a ``CONNECT`` with, if ``error`` (urllib3's or requests') is its
+    refusal to open the tunnel."""
+    refusal = isinstance(error, ProxyError | urllib3.exceptions.ProxyError)
+    found = re.search(r"Tunnel connection failed: (\d{3})", str(error)) if refusal else None
+    return int(found[1]) if found else None
+
+
 def _is_refused(error: BaseException | None) -> bool:
-    """Nothing there to retry soon: a refused connection, or a host name DNS says does not exist."""
+    """Nothing there to retry soon: a refused connection, or a host name DNS says does not exist; or
+    a proxy's 502, 503 or 504 to a ``CONNECT`` (Squid's, when the endpoint refuses or is unknown)."""
+    if _tunnel_status(error) in RETRY_STATUSES:
+        return True
     error = getattr(error, "original_error", error)  # a proxy's too
     cause = error.__cause__ if isinstance(error, NewConnectionError) else None
     return isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == socket.EAI_NONAME
@@ -400,6 +411,11 @@ class BoundedRetry(urllib3.Retry):
     (as browsers and Go's net/http do: the request was never read)."""
 
     wait = 0.0  # drawn once per retry (urllib3 would draw its jitter again when sleeping)
+
+    def _is_connection_error(self, err: Exception) -> bool:
+        """Also a proxy's answer to a ``CONNECT`` with a status retried on an answer (a 503): urllib3
+        retries none of them, so a proxy's hiccup failed every https read at once."""
+        return super()._is_connection_error(err) or _tunnel_status(err) in RETRY_STATUSES
 
     def get_retry_after(self, response: Any) -> float | None:
         try:
@@ -776,8 +792,8 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     through = f" or the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY), which may have answered" if proxies else ""
     if isinstance(exc, ProxyError):
         # Its status code only: the reason phrase is the proxy's text, which may echo its credentials.
-        if status := re.search(r"Tunnel connection failed: (\d{3})", str(exc)):
-            return _proxy_refused(int(status[1]), proxies)
+        if status := _tunnel_status(exc):
+            return _proxy_refused(status, proxies)
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
