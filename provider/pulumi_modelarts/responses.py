@@ -189,7 +189,8 @@ def excerpt(response: HttpResponse) -> str:
     body, content_type = response.body, response.headers.get("Content-Type", "")
     head = body[: EXCERPT_CHARS * 4 + 4096]
     text = redact(head.decode(json.detect_encoding(body), errors="pulumi_modelarts.cp1252"))
-    if _HTML_START.match(text) or content_type.partition(";")[0].strip().lower() in _HTML_TYPES:
+    declared = content_type.partition(";")[0].strip().lower() in _HTML_TYPES and text.lstrip().startswith("<")
+    if declared or _HTML_START.match(text):  # JSON or plain text sent as text/html is quoted as it is
         said = one_line(redact(_page_text(text)), EXCERPT_CHARS)  # scrubbed again: entities are decoded
         return f'an HTML page ("{said}")' if said else "an HTML page"
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
