@@ -301,9 +301,9 @@ class _WatchedConnection(HTTPConnection):
         self._carried = True
 
     def getresponse(self) -> Any:
-        """The answer; a connection through a proxy that fails now had reached the proxy. http.client
-        closes it on a reset or close first, which urllib3 took for a proxy it could not reach
-        (urllib3/urllib3#458): an idle proxy's or tunnel's kept-alive connection was never retried."""
+        """The answer. A connection that fails here had reached its proxy, but http.client closes it
+        on a reset or a close before raising, and urllib3 then took it for a proxy it could not reach
+        (urllib3/urllib3#458): a kept-alive connection a proxy or tunnel had closed was never retried."""
         proxied = self.has_connected_to_proxy
         try:
             return super().getresponse()
