@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 Script = Callable[[bytes], Iterable[bytes | float]]
 RESET = -1.0  #: a script's step that resets the connection
+CLOSE = (
+    -2.0
+)  #: a script's step that closes the connection (an orderly close: the end of a body without length)
 PROJECT = "0123456789abcdef0123456789abcdef"
 JOB_197 = {"job_id": 197, "job_name": "apiTest-11", "status": 8, "duration": 33000}
 
@@ -57,7 +60,7 @@ def reply(status: int = 200, body: bytes | str | dict[str, Any] = b"", **headers
 
 class RawServer(socketserver.ThreadingTCPServer):
     """Serves every request on loopback with ``script`` (given the request head, it yields ``bytes``
-    to send, ``float`` seconds of silence or RESET); records each request head, and each answer's size once sent."""
+    to send, ``float`` seconds of silence, RESET or CLOSE); records each request head, and each answer's size once sent."""
 
     daemon_threads, block_on_close = True, False
 
@@ -115,7 +118,7 @@ class _ScriptPlayer(socketserver.BaseRequestHandler):
                     elif step == RESET:
                         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                         return  # closed with no linger: a reset (RST), not an orderly close
-                    elif self.server.stop.wait(step):
+                    elif step == CLOSE or self.server.stop.wait(step):
                         return
 
 
@@ -167,16 +170,24 @@ def self_signed(directory: Path, names: str = "IP:127.0.0.1", days: int = 2) -> 
 
 
 class TunnelProxy:
-    """A proxy on loopback that opens ``CONNECT`` tunnels and records what it was asked for. (A
-    plain-HTTP proxy needs no class: a :class:`RawServer` answering the absolute-form request is one.)"""
+    """A proxy on loopback that opens ``CONNECT`` tunnels and records what it was asked for; it
+    answers its first ``CONNECT``s with the statuses in ``refusals``, as Squid does when the endpoint
+    refuses (503). (A plain-HTTP proxy needs no class: a :class:`RawServer` answering the
+    absolute-form request is one.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: Iterable[int] = ()) -> None:
         self.requests: list[str] = []
+        self.refusals = list(refusals)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_CONNECT(self) -> None:
                 proxy.requests.append(self.path)
+                if proxy.refusals:
+                    self.send_response(proxy.refusals.pop(0))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 host, _, port = self.path.rpartition(":")
                 with socket.create_connection((host, int(port)), timeout=10) as upstream:
                     self.send_response(200, "Connection established")
@@ -423,7 +434,9 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "Retry-After header": lambda s: _error(429, "slow down", "APIG.0308", Retry_After=s),
     "non-API body, raw": _page,
     "non-API body, HTML-escaped": lambda s: _page(html.escape(s)),
-    "non-API body, URL-encoded": lambda s: _page(f"<a href='?x={quote(s, safe='')}'>"),
+    "non-API body, URL-encoded": lambda s: _page(
+        f"<a href='?x={quote(s, safe='')}'>?x={quote(s, safe='')}</a>"
+    ),
     "ill-typed JSON, \\u-escaped": lambda s: reply(200, _bad_job(s)),
     "ill-typed JSON, UTF-8": lambda s: reply(200, _bad_job(s, ensure_ascii=False)),
     "ill-typed JSON, escaped slashes": lambda s: reply(200, _bad_job(s).replace(b"/", b"\\/")),

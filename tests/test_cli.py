@@ -734,3 +734,56 @@ def test_the_emulator_started_in_the_background_of_a_script_stops_and_its_export
         finally:
             server.kill()
     assert (server.returncode, server.stderr.read()) == (0, "")
+
+
+#: A proxy set in the shell the emulator starts in: its variables -> the NO_PROXY the exports set.
+SHELL_PROXIES = {
+    "HTTP_PROXY": ({"HTTP_PROXY": "http://127.0.0.1:9"}, "127.0.0.1"),
+    "all_proxy, NO_PROXY with a space": (
+        {"all_proxy": "http://127.0.0.1:9", "NO_PROXY": "corp.example, .internal"},
+        "corp.example, .internal,127.0.0.1",
+    ),
+    "no_proxy listing it": ({"http_proxy": "http://127.0.0.1:9", "no_proxy": "127.0.0.0/8"}, None),
+    "none": ({"NO_PROXY": "corp.example"}, None),
+}
+
+
+@pytest.mark.parametrize(("proxies", "bypass"), SHELL_PROXIES.values(), ids=SHELL_PROXIES)
+def test_the_emulator_exports_read_it_past_a_proxy_of_the_shell(
+    tmp_path: Path, proxies: dict[str, str], bypass: str | None
+) -> None:
+    """A proxy elsewhere cannot reach this machine's loopback (Squid refuses it by default): the
+    exports add the emulator's host to NO_PROXY, as the shell sets it, when a proxy would carry the
+    reads. Before, a read with the printed exports went to the proxy (here nothing listens there)."""
+    env = {**clean_environ(), **proxies}
+    server = subprocess.Popen(
+        [CLI, "emulator", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert server.stdout is not None and server.stderr is not None
+    try:
+        lines = [server.stdout.readline()]
+        while lines[-1] and not lines[-1].startswith("{"):
+            lines.append(server.stdout.readline())
+        assert lines[-1], f"emulator exited: {server.stderr.read()}"
+        script = tmp_path / "exports.sh"
+        script.write_text("".join(line for line in lines if line.lstrip().startswith("export ")))
+        pasted = subprocess.run(
+            ["sh", "-c", f'. {script}; printf "%s|%s" "$no_proxy" "$NO_PROXY"; exec "$0" get 245', CLI],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        finally:
+            server.kill()
+    shown, _, document = pasted.stdout.partition("{")
+    listed = proxies.get("no_proxy") or proxies.get("NO_PROXY", "")
+    assert shown == (
+        f"{bypass}|{bypass}" if bypass else f"{proxies.get('no_proxy', '')}|{proxies.get('NO_PROXY', '')}"
+    )
+    assert pasted.returncode == 0 and json.loads("{" + document)["job_id"] == 245, pasted.stderr
+    assert bypass is None or bypass.startswith(listed)

@@ -12,6 +12,7 @@ import pickle
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +35,7 @@ from pulumi_modelarts.settings import Settings
 from tests.checks import logged
 from tests.hostile import (
     ANOTHER_JOB_IN_DISGUISE,
+    CLOSE,
     ECHOES,
     FOREIGN_NOT_FOUNDS,
     INNER_ECHOES,
@@ -309,6 +311,68 @@ def test_only_modelarts_not_found_codes_mean_the_job_is_gone(
     status, body, content_type = answer
     with pytest.raises((InvalidResponseError, ServiceError, ConfigurationError)):  # never JobNotFoundError
         server.read(body, status, Content_Type=content_type)
+
+
+#: Error pages as nginx 1.22, Squid 5.7 and tinyproxy 1.11 send them, byte for byte (tests/answers/):
+#: file -> (error, the page's title). nginx as a reverse proxy: its upstream down (502), too slow
+#: (504), a location it does not proxy (404), a body or a header over its limits (413, 400); Squid and
+#: tinyproxy as forward proxies: access denied (403), the endpoint unreachable (503, 500), wrong
+#: proxy credentials (tinyproxy answers 401, not 407).
+PROXY_PAGES: dict[str, tuple[type[ModelArtsError], str]] = {
+    "nginx-502.http": (ServiceError, "502 Bad Gateway"),
+    "nginx-504.http": (ServiceError, "504 Gateway Time-out"),
+    "nginx-404.http": (InvalidResponseError, "404 Not Found"),
+    "nginx-413.http": (InvalidResponseError, "413 Request Entity Too Large"),
+    "nginx-400.http": (InvalidResponseError, "400 Request Header Or Cookie Too Large"),
+    "squid-403.http": (InvalidResponseError, "ERROR: The requested URL could not be retrieved"),
+    "squid-503.http": (ServiceError, "ERROR: The requested URL could not be retrieved"),
+    "tinyproxy-500.http": (ServiceError, "500 Unable to connect"),
+    "tinyproxy-401.http": (InvalidResponseError, "401 Unauthorized"),
+}
+ANSWERS = Path(__file__).parent / "answers"
+
+
+@pytest.mark.parametrize("name", PROXY_PAGES)
+def test_a_proxy_error_page_is_named_by_its_title_never_quoted_as_markup(name: str) -> None:
+    """Before, the line quoted the page's first 120 characters: a doctype, tags and a stylesheet."""
+    error, title = PROXY_PAGES[name]
+    answer = (ANSWERS / name).read_bytes()
+    with RawServer(lambda _: [answer, CLOSE]) as server, pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(settings_for(server.url, max_retries=0)).get_visualization_job(197)
+    assert type(caught.value) is error  # a proxy's 404 page too: never JobNotFoundError
+    assert f'HTTP {name[-8:-5]} with a non-API body: an HTML page ("{title}")' in str(caught.value)
+    assert not {"<", ">", "\n"} & set(str(caught.value))
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "said"),
+    [
+        (b"<p>sign in</p>", "text/html; charset=utf-8", 'an HTML page ("sign in")'),
+        (
+            b"<html><body><script>x()</script><h1>503</h1>\nNo server</body></html>",
+            "",
+            'an HTML page ("503 No server")',
+        ),
+        (
+            b"<!-- a -->\n<HTML><head><title></title><style>p{}</style></head></HTML>",
+            "text/plain",
+            "an HTML page",
+        ),
+        (
+            b"<Error><Code>AccessDenied</Code></Error>",
+            "application/xml",
+            "<Error><Code>AccessDenied</Code></Error>",
+        ),
+        (b"Service Unavailable", "text/html", "Service Unavailable"),  # text sent as a page: as it is
+        (b'{"job_id": "<b>197</b>"}', "text/html", '{"job_id": "<b>197</b>"}'),  # and JSON
+    ],
+)
+def test_a_page_is_shown_by_its_title_or_text_other_markup_as_sent(
+    server: Scripted, body: bytes, content_type: str, said: str
+) -> None:
+    with pytest.raises(InvalidResponseError) as caught:
+        server.read(body, 200, Content_Type=content_type)
+    assert f"): {said} (job 197" in str(caught.value)
 
 
 @pytest.mark.parametrize(

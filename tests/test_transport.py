@@ -255,18 +255,27 @@ def closing_kept_alive_connections(_: bytes, served: threading.local = _SERVED) 
     return [reply(200, JOB_197)]
 
 
+@pytest.mark.parametrize("proxied", [False, True], ids=["direct", "through a proxy"])
 @pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest.mark.parametrize("max_retries", [0, 2])
 def test_a_kept_alive_connection_the_server_closed_is_retried_even_without_retries(
-    tmp_path: Path, scheme: str, max_retries: int
+    tmp_path: Path, scheme: str, max_retries: int, proxied: bool
 ) -> None:
+    """Through a proxy too (its idle timeout, or the endpoint's closing a CONNECT tunnel): before,
+    urllib3 took the closed connection for one to the proxy that failed (urllib3/urllib3#458), so
+    the read failed at once, "could not connect through the proxy", whatever maxRetries said."""
     tls, cert = self_signed(tmp_path) if scheme == "https" else (None, None)
-    with RawServer(closing_kept_alive_connections, tls=tls) as server:
-        client = ModelArtsClient(
-            settings_for(server.url, max_retries=max_retries, ca_cert_file=cert and str(cert))
+    with RawServer(closing_kept_alive_connections, tls=tls) as server, hostile.TunnelProxy() as tunnel:
+        # A plain-HTTP proxy is the server itself, answering the absolute-form request.
+        proxy = (tunnel.address if tls else server.url) if proxied else None
+        environ = {f"{scheme}_proxy": proxy} if proxy else {}
+        settings = settings_for(
+            server.url, environ=environ, max_retries=max_retries, ca_cert_file=cert and str(cert)
         )
+        client = ModelArtsClient(settings)
         assert [client.get_visualization_job(197).job_id for _ in range(3)] == [197] * 3
     assert len(server.heads) == 5  # the second and third call each met a closed connection once
+    assert len(tunnel.requests) == (3 if proxied and tls else 0)  # a new tunnel after each close
 
 
 #: A connection reset while the answer is read: name -> what arrives before it.
@@ -789,38 +798,85 @@ def test_a_proxy_echoing_its_basic_credentials_in_its_status_line_does_not_log_t
     assert len(proxy.heads) == 1 + 2 * (scheme == "http")
 
 
-#: A proxy's refusal: (its status, what the message says, what it says to do).
+#: A proxy's refusal: (the credentials in its URL, its status, what the message says, what it says to do).
+CREDENTIALS = f"builder:{PROXY_PASSWORD}@"
+ASK = "Set the proxy's user name and password in HTTPS_PROXY"
+RECHECK = "Check the user name and password in HTTPS_PROXY"
 PROXY_REFUSALS = {
-    "407": (
+    "407": ("", 407, "the proxy 127.0.0.1 asks for credentials (HTTP 407)", ASK),
+    "407 to credentials": (
+        CREDENTIALS,
         407,
-        "the proxy 127.0.0.1 asks for credentials (HTTP 407)",
-        "user name and password in HTTPS_PROXY",
+        "the proxy 127.0.0.1 refused the credentials in its URL (HTTP 407)",
+        RECHECK,
     ),
-    "403": (403, "the proxy 127.0.0.1 did not open a tunnel (HTTP 403)", "NO_PROXY"),
-    "502": (502, "the proxy 127.0.0.1 did not open a tunnel (HTTP 502)", "NO_PROXY"),
+    # tinyproxy 1.11 refuses wrong credentials with a 401.
+    "401 to credentials": (
+        CREDENTIALS,
+        401,
+        "the proxy 127.0.0.1 refused the credentials in its URL (HTTP 401)",
+        RECHECK,
+    ),
+    "403": (CREDENTIALS, 403, "the proxy 127.0.0.1 did not open a tunnel (HTTP 403)", "NO_PROXY"),
+    "502": (CREDENTIALS, 502, "the proxy 127.0.0.1 did not open a tunnel (HTTP 502)", "NO_PROXY"),
 }
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])  # a request in absolute form; a CONNECT tunnel
-@pytest.mark.parametrize(("status", "said", "todo"), PROXY_REFUSALS.values(), ids=PROXY_REFUSALS)
+@pytest.mark.parametrize(("userinfo", "status", "said", "todo"), PROXY_REFUSALS.values(), ids=PROXY_REFUSALS)
 def test_a_proxy_refusing_is_named_with_its_status_and_not_its_credentials(
-    scheme: str, status: int, said: str, todo: str
+    scheme: str, userinfo: str, status: int, said: str, todo: str
 ) -> None:
     """Not an endpoint answering "with a non-API body": the proxy, by its status only (its reason,
-    body and Proxy-Authenticate echo the credentials); a forwarded 403 or 502 may be the endpoint's."""
+    body and Proxy-Authenticate echo the credentials); a forwarded 403 or 502 may be the endpoint's,
+    and is said to be perhaps the proxy's. Before, a 407 to credentials asked to set them."""
 
     def refuse(head: bytes) -> list[bytes]:
         basic = header(head, "Proxy-Authorization")
         return [reply(status, f"denied {basic}", Proxy_Authenticate=f'Basic realm="{basic}"')]
 
     with RawServer(refuse) as proxy:
-        environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        environ = {f"{scheme}_proxy": f"http://{userinfo}{proxy.url.removeprefix('http://')}"}
         _, error = failure(f"{scheme}://127.0.0.1:9", environ=environ, max_retries=0)
     basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
-    assert basic[:12] not in str(error) + repr(error) and PROXY_PASSWORD not in str(error)
-    assert "builder" not in str(error) and "\n" not in str(error)
+    assert bool(basic) is bool(userinfo) and not (basic and basic[:12] in str(error) + repr(error))
+    assert PROXY_PASSWORD not in str(error) and "builder" not in str(error) and "\n" not in str(error)
     if scheme == "https" or status == 407:
         assert isinstance(error, ServiceError) and said in str(error) and todo in str(error)
+    else:
+        assert "non-API body: denied Basic ***, perhaps sent by the proxy 127.0.0.1 (HTTPS_PROXY" in str(
+            error
+        )
+        assert "and that the proxy may reach them (else list them in NO_PROXY)" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("refusals", "tunnels"),
+    [([503], 2), ([502, 504], 3), ([503] * 3, 3), ([403], 1), ([407], 1)],
+    ids=["503 once", "502 then 504", "503 thrice", "403", "407"],
+)
+def test_a_proxy_that_cannot_reach_the_endpoint_for_now_is_asked_again(
+    tmp_path: Path, refusals: list[int], tunnels: int
+) -> None:
+    """A 502, 503 or 504 to a CONNECT is retried as a refused connection is (twice at most: Squid
+    answers 503 when the endpoint refuses); a 403 or 407 never. Before, urllib3 retried none, so
+    a proxy's hiccup failed every https read at once, whatever maxRetries said."""
+    context, cert = self_signed(tmp_path)
+    with RawServer(ANSWER_197, tls=context) as server, hostile.TunnelProxy(refusals) as proxy:
+        environ = {"HTTPS_PROXY": proxy.address}
+        client = ModelArtsClient(
+            settings_for(server.url, environ=environ, ca_cert_file=str(cert), max_retries=5)
+        )
+        if len(refusals) < tunnels:
+            assert client.get_visualization_job(197).job_id == 197
+        else:
+            with pytest.raises(ServiceError) as caught:
+                client.get_visualization_job(197)
+            refused = "asks for credentials" if refusals == [407] else "did not open a tunnel"
+            said = f"the proxy 127.0.0.1 {refused} (HTTP {refusals[-1]}) after {tunnels} attempt(s)"
+            assert said in str(caught.value)
+        client.close()
+    assert len(proxy.requests) == tunnels
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:

@@ -9,6 +9,7 @@ import errno
 import io
 import json
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -159,9 +160,8 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if host in _WILDCARD_HOSTS:
             warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"
             _say(err, f"warning: {warning} can use the emulator's fixed demo credentials", EXIT_OK)
-        exports = "".join(
-            f"  export {name}={value}\n" for name, value in emulator.environ(auth="aksk").items()
-        )
+        settings = emulator.environ(auth="aksk") | _past_the_proxy(emulator.url)
+        exports = "".join(f"  export {name}={shlex.quote(value)}\n" for name, value in settings.items())
         jobs = ", ".join(str(job["job_id"]) for job in emulator.jobs()) or "none"
         _write(
             out,
@@ -175,6 +175,23 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         emulator.stop()
     return EXIT_OK
+
+
+def _past_the_proxy(url: str) -> dict[str, str]:
+    """``NO_PROXY`` (and ``no_proxy``, which wins) as this shell sets it plus the emulator's host, when
+    a proxy set here would carry its reads: a proxy on another machine cannot reach this one's loopback."""
+    from urllib.parse import urlsplit
+
+    from .settings import PROXY_VARIABLES, bypasses_proxy, unpadded
+
+    def first(names: Sequence[str]) -> str:
+        return next((value for name in names if (value := unpadded(os.environ.get(name, "")))), "")
+
+    host, listed = urlsplit(url).hostname or "", first(PROXY_VARIABLES["no_proxy"])
+    if not first(PROXY_VARIABLES["http_proxy"]) or bypasses_proxy(host, listed):
+        return {}
+    value = f"{listed},{host}" if listed else host
+    return {"no_proxy": value, "NO_PROXY": value}
 
 
 def _read(args: argparse.Namespace) -> str:

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import math
+import re
 from datetime import datetime, timedelta
 from email.message import Message
 from typing import Any, TypeVar, cast
@@ -19,7 +20,7 @@ from pydantic_core import SchemaValidator, ValidationError, core_schema, from_js
 from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
-from .transport import RETRY_STATUSES, HttpResponse
+from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -180,13 +181,53 @@ def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("pulumi_modelarts.cp1252", _as_cp1252)
 
 
-def excerpt(body: bytes) -> str:
+def excerpt(response: HttpResponse) -> str:
     """A short, one-line, secret-free view of a body for error messages; redaction runs before the
     cut, with room to spare, so a secret that straddles the cut is still recognised whole. A UTF-16
-    or UTF-32 body is decoded as such (told by its BOM or zero bytes), or an echo would escape."""
+    or UTF-32 body is decoded as such (told by its BOM or zero bytes), or an echo would escape. An
+    HTML page (a proxy's or a load balancer's error page) is shown by its title, else its text."""
+    body, content_type = response.body, response.headers.get("Content-Type", "")
     head = body[: EXCERPT_CHARS * 4 + 4096]
     text = redact(head.decode(json.detect_encoding(body), errors="pulumi_modelarts.cp1252"))
+    declared = content_type.partition(";")[0].strip().lower() in _HTML_TYPES and text.lstrip().startswith("<")
+    if declared or _HTML_START.match(text):  # JSON or plain text sent as text/html is quoted as it is
+        said = one_line(redact(_page_text(text)), EXCERPT_CHARS)  # scrubbed again: entities are decoded
+        return f'an HTML page ("{said}")' if said else "an HTML page"
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
+
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+#: An HTML document's start, after an XML declaration and comments (tinyproxy, IIS and Squid send these).
+_HTML_START = re.compile(
+    r"\ufeff?\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|title|body)\b", re.I | re.S
+)
+
+
+def _page_text(page: str) -> str:
+    """An HTML page's title, else its text; never its markup, attributes, scripts or styles."""
+    from html.parser import HTMLParser  # only once a server sends a page
+
+    class Reader(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.title: list[str] = []
+            self.text: list[str] = []
+            self.inside: str | None = None
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:  # noqa: ARG002 - never shown
+            self.inside = tag if tag in ("title", "script", "style") else self.inside
+
+        def handle_endtag(self, tag: str) -> None:
+            self.inside = None if tag == self.inside else self.inside
+
+        def handle_data(self, data: str) -> None:
+            if self.inside != "script" and self.inside != "style":
+                (self.title if self.inside == "title" else self.text).append(data)
+
+    reader = Reader()
+    reader.feed(page)
+    title = " ".join("".join(reader.title).split())
+    return title or " ".join(" ".join(reader.text).split())
 
 
 @functools.lru_cache(maxsize=64)
@@ -285,7 +326,10 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         cls, summary = errors.JobNotFoundError, "visualization job not found"
     elif not is_api_body:
         cls = errors.ServiceError if transient else errors.InvalidResponseError
-        summary = f"HTTP {status}{tries} with a non-API body: {excerpt(response.body)}"
+        summary = f"HTTP {status}{tries} with a non-API body: {excerpt(response)}"
+        if response.proxy:  # a forward proxy's own error page is as likely as the endpoint's
+            summary += f", perhaps sent by the proxy {response.proxy} (HTTPS_PROXY / HTTP_PROXY)"
+            hint = PROXY_HINT
     elif status == 401:
         cls, summary = errors.AuthenticationError, "credentials rejected"
     elif status == 403:
@@ -319,7 +363,7 @@ def invalid_response(
 
 
 def _invalid(response: HttpResponse, context: RequestContext, what: str) -> ModelArtsError:
-    return invalid_response(response, context, f"{what}: {excerpt(response.body)}")
+    return invalid_response(response, context, f"{what}: {excerpt(response)}")
 
 
 def json_object(response: HttpResponse, context: RequestContext) -> dict[str, Any]:

@@ -300,6 +300,17 @@ class _WatchedConnection(HTTPConnection):
         super().request(*args, **kwargs)
         self._carried = True
 
+    def getresponse(self) -> Any:
+        """The answer. A connection that fails here had reached its proxy, but http.client closes it
+        on a reset or a close before raising, and urllib3 then took it for a proxy it could not reach
+        (urllib3/urllib3#458): a kept-alive connection a proxy or tunnel had closed was never retried."""
+        proxied = self.has_connected_to_proxy
+        try:
+            return super().getresponse()
+        except BaseException:
+            self._has_connected_to_proxy = proxied  # the pool discards the connection right after
+            raise
+
     def close(self) -> None:
         super().close()
         self._close_handle()
@@ -368,8 +379,19 @@ class _DeadlineAdapter(HTTPAdapter):
         return manager
 
 
+def _tunnel_status(error: BaseException | None) -> int | None:
+    """The status a proxy answered a ``CONNECT`` with, if ``error`` (urllib3's or requests') is its
+    refusal to open the tunnel."""
+    refusal = isinstance(error, ProxyError | urllib3.exceptions.ProxyError)
+    found = re.search(r"Tunnel connection failed: (\d{3})", str(error)) if refusal else None
+    return int(found[1]) if found else None
+
+
 def _is_refused(error: BaseException | None) -> bool:
-    """Nothing there to retry soon: a refused connection, or a host name DNS says does not exist."""
+    """Nothing there to retry soon: a refused connection, or a host name DNS says does not exist; or
+    a proxy's 502, 503 or 504 to a ``CONNECT`` (Squid's, when the endpoint refuses or is unknown)."""
+    if _tunnel_status(error) in RETRY_STATUSES:
+        return True
     error = getattr(error, "original_error", error)  # a proxy's too
     cause = error.__cause__ if isinstance(error, NewConnectionError) else None
     return isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == socket.EAI_NONAME
@@ -389,6 +411,11 @@ class BoundedRetry(urllib3.Retry):
     (as browsers and Go's net/http do: the request was never read)."""
 
     wait = 0.0  # drawn once per retry (urllib3 would draw its jitter again when sleeping)
+
+    def _is_connection_error(self, err: Exception) -> bool:
+        """Also a proxy's answer to a ``CONNECT`` with a status retried on an answer (a 503): urllib3
+        retries none of them, so a proxy's hiccup failed every https read at once."""
+        return super()._is_connection_error(err) or _tunnel_status(err) in RETRY_STATUSES
 
     def get_retry_after(self, response: Any) -> float | None:
         try:
@@ -440,6 +467,7 @@ class HttpResponse:
     headers: CaseInsensitiveDict[str]
     body: bytes
     attempts: int
+    proxy: str = ""  #: the host of the proxy the request went through, which may have answered itself
 
     @property
     def request_id(self) -> str | None:
@@ -598,10 +626,12 @@ class Transport:
                     raise
             _WATCHDOG.release(budget)
             response.raw.release_conn()  # body fully read: the connection goes back to the pool
+            proxy = _proxy_host(proxies)
             if response.status_code == 407 and proxies:  # only a proxy asks for this: never ModelArts
-                summary, hint = _proxy_refused(407, urlsplit(next(iter(proxies.values()))).hostname or "")
+                summary, hint = _proxy_refused(407, proxies)
                 raise context.error(ServiceError, summary, status=407, hint=hint)
-            return HttpResponse(response.status_code, response.headers, body, budget.retries - first + 1)
+            attempts = budget.retries - first + 1
+            return HttpResponse(response.status_code, response.headers, body, attempts, proxy)
 
 
 def _read_body(response: requests.Response, context: RequestContext, budget: CallBudget) -> bytes:
@@ -707,16 +737,33 @@ def _inflated(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
         raise zlib.error("truncated, or followed by other data")
 
 
-def _proxy_refused(status: int, proxy: str) -> tuple[str, str]:
-    """What a proxy's refusal (a CONNECT answered, or a request forwarded, with an error) says."""
+#: What to check when a proxy refused a request, or may have sent an answer that is not the API's.
+PROXY_HINT = (
+    "Check modelarts:endpoint / authUrl and that the proxy may reach them (else list them in NO_PROXY)"
+)
+
+
+def _proxy_host(proxies: Mapping[str, str]) -> str:
+    """The host of the proxy in ``proxies`` ('' for none): never its credentials."""
+    return urlsplit(next(iter(proxies.values()), "")).hostname or ""
+
+
+def _proxy_refused(status: int, proxies: Mapping[str, str]) -> tuple[str, str]:
+    """What a proxy's refusal (a CONNECT answered, or a request forwarded, with an error) says: a 407,
+    or the 401 some proxies (tinyproxy) send instead, is about the credentials in its URL or their lack."""
+    proxy = _proxy_host(proxies)
+    if status in (401, 407) and "@" in urlsplit(next(iter(proxies.values()), "")).netloc:
+        hint = (
+            "Check the user name and password in HTTPS_PROXY / HTTP_PROXY (percent-encode '@', ':' and '%')"
+        )
+        return f"the proxy {proxy} refused the credentials in its URL (HTTP {status})", hint
     if status == 407:
         hint = (
             "Set the proxy's user name and password in HTTPS_PROXY / HTTP_PROXY as "
             "http://user:pw@host:port (percent-encode '@' and ':')"
         )
         return f"the proxy {proxy} asks for credentials (HTTP 407)", hint
-    hint = "Check modelarts:endpoint / authUrl and that the proxy may reach them (else list them in NO_PROXY)"
-    return f"the proxy {proxy} did not open a tunnel (HTTP {status})", hint
+    return f"the proxy {proxy} did not open a tunnel (HTTP {status})", PROXY_HINT
 
 
 _CHECK_HOST = "Check the host in modelarts:endpoint / authUrl against the certificate's names"
@@ -744,12 +791,12 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     reason = inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
     if budget.expired or budget.remaining() <= 0:
         return budget.timed_out()
-    proxy = urlsplit(next(iter(proxies.values()), "")).hostname or ""
+    proxy = _proxy_host(proxies)
     through = f" or the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY), which may have answered" if proxies else ""
     if isinstance(exc, ProxyError):
         # Its status code only: the reason phrase is the proxy's text, which may echo its credentials.
-        if status := re.search(r"Tunnel connection failed: (\d{3})", str(exc)):
-            return _proxy_refused(int(status[1]), proxy)
+        if status := _tunnel_status(exc):
+            return _proxy_refused(status, proxies)
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
