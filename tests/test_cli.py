@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -703,16 +705,13 @@ def test_emulator_command_serves_the_cli(host: str, stop: signal.Signals) -> Non
     assert host != "0.0.0.0" or warning.startswith("modelarts-vis: warning: listening on every interface")
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
-def test_the_emulator_started_in_the_background_of_a_script_stops_and_its_exports_run_in_a_shell(
-    tmp_path: Path, stop: signal.Signals
-) -> None:
-    """``modelarts-vis emulator &`` in a script starts with SIGINT ignored; ``kill -INT`` still stops
-    it cleanly. The export lines, pasted into ``sh`` as printed, set exactly what it describes."""
-    command = ["sh", "-c", 'trap "" INT; exec "$0" emulator --port 0', CLI]
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environ()
-    )
+@contextlib.contextmanager
+def exported(
+    tmp_path: Path, command: list[str], env: dict[str, str], stop: signal.Signals = signal.SIGINT
+) -> Iterator[tuple[subprocess.Popen[str], Path, dict[str, Any]]]:
+    """The emulator ``command`` starts: its export lines as a script to source and the JSON line that
+    describes it, until ``stop`` ends it."""
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert server.stdout is not None and server.stderr is not None
     try:
         lines = [server.stdout.readline()]
@@ -721,19 +720,29 @@ def test_the_emulator_started_in_the_background_of_a_script_stops_and_its_export
         assert lines[-1], f"emulator exited: {server.stderr.read()}"
         script = tmp_path / "exports.sh"
         script.write_text("".join(line for line in lines if line.lstrip().startswith("export ")))
-        shown = 'printf "%s\\n" "$MODELARTS_ENDPOINT" "$HW_AUTH_URL" "$HW_PROJECT_ID"'
-        pasted = subprocess.run(
-            ["sh", "-c", f". {script}; {shown}"], capture_output=True, text=True, timeout=30
-        )
-        described = json.loads(lines[-1])
-        assert pasted.stdout.split() == [described["url"], described["iam_url"], described["project_id"]]
+        yield server, script, json.loads(lines[-1])
     finally:
         server.send_signal(stop)
         try:
             server.wait(timeout=30)
         finally:
             server.kill()
-    assert (server.returncode, server.stderr.read()) == (0, "")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_the_emulator_started_in_the_background_of_a_script_stops_and_its_exports_run_in_a_shell(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """``modelarts-vis emulator &`` in a script starts with SIGINT ignored; ``kill -INT`` still stops
+    it cleanly. The export lines, pasted into ``sh`` as printed, set exactly what it describes."""
+    command = ["sh", "-c", 'trap "" INT; exec "$0" emulator --port 0', CLI]
+    with exported(tmp_path, command, clean_environ(), stop) as (server, script, described):
+        shown = 'printf "%s\\n" "$MODELARTS_ENDPOINT" "$HW_AUTH_URL" "$HW_PROJECT_ID"'
+        pasted = subprocess.run(
+            ["sh", "-c", f". {script}; {shown}"], capture_output=True, text=True, timeout=30
+        )
+        assert pasted.stdout.split() == [described["url"], described["iam_url"], described["project_id"]]
+    assert server.stderr is not None and (server.returncode, server.stderr.read()) == (0, "")
 
 
 #: A proxy set in the shell the emulator starts in: its variables -> the NO_PROXY the exports set.
@@ -756,17 +765,7 @@ def test_the_emulator_exports_read_it_past_a_proxy_of_the_shell(
     exports add the emulator's host to NO_PROXY, as the shell sets it, when a proxy would carry the
     reads. Before, a read with the printed exports went to the proxy (here nothing listens there)."""
     env = {**clean_environ(), **proxies}
-    server = subprocess.Popen(
-        [CLI, "emulator", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    assert server.stdout is not None and server.stderr is not None
-    try:
-        lines = [server.stdout.readline()]
-        while lines[-1] and not lines[-1].startswith("{"):
-            lines.append(server.stdout.readline())
-        assert lines[-1], f"emulator exited: {server.stderr.read()}"
-        script = tmp_path / "exports.sh"
-        script.write_text("".join(line for line in lines if line.lstrip().startswith("export ")))
+    with exported(tmp_path, [CLI, "emulator", "--port", "0"], env) as (_, script, _):
         pasted = subprocess.run(
             ["sh", "-c", f'. {script}; printf "%s|%s" "$no_proxy" "$NO_PROXY"; exec "$0" get 245', CLI],
             env=env,
@@ -774,12 +773,6 @@ def test_the_emulator_exports_read_it_past_a_proxy_of_the_shell(
             text=True,
             timeout=30,
         )
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        finally:
-            server.kill()
     shown, _, document = pasted.stdout.partition("{")
     listed = proxies.get("no_proxy") or proxies.get("NO_PROXY", "")
     assert shown == (
