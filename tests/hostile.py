@@ -423,6 +423,8 @@ def _page_in(encoding: str, text: str, errors: str = "strict") -> bytes:
 
 LOGIN = "https://login.example/?t="
 U, PCT = partial(every_character, template="\\u{:04x}"), partial(every_character, template="%{:02X}")
+#: Echo places an error never shows: a Retry-After that is neither seconds nor a date is ignored, unquoted.
+UNQUOTED = {"Retry-After header", "Retry-After header, UTF-8 bytes"}
 #: place -> answer carrying the secret there
 ECHOES: dict[str, Callable[[str], bytes]] = {
     "error_message": lambda s: _error(400, f"bad {s}", "ModelArts.0104"),

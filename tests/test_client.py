@@ -7,6 +7,7 @@ import dataclasses
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -381,6 +382,25 @@ def test_a_retry_after_is_honoured_within_the_call_deadline(
         client_for(timeout=1.6, max_retries=20).get_visualization_job(197)
     # One attempt a second within 1.6 s: the second wait would end past the deadline.
     assert len(routes(emulator, "get_job")) == 2
+
+
+#: Retry-After values as sent -> what the error says of them: only one the retries heed is quoted.
+SAID_WAITS: dict[str, str | None] = {
+    "2": "2 s",
+    "Wed, 21 Oct 2015 07:28:00 GMT": "Wed, 21 Oct 2015 07:28:00 GMT",
+}
+SAID_WAITS |= dict.fromkeys(["soon", "-5", "1e3", "1.5", "9" * 5000, "Mon, 01 Jan 99999 00:00:00 GMT"])
+
+
+@pytest.mark.parametrize(("value", "said"), SAID_WAITS.items(), ids=lambda value: str(value)[:40])
+def test_a_throttled_error_quotes_only_a_retry_after_it_heeded(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, value: str, said: str | None
+) -> None:
+    emulator.inject_fault("get_job", status=429, retry_after=value, count=50)
+    with pytest.raises(errors.ThrottledError) as raised:
+        client_for(timeout=3, max_retries=1).get_visualization_job(197)
+    quoted = re.findall(r"; server asks to wait ([^(]+?) \(", str(raised.value))
+    assert quoted == ([said] if said else []), str(raised.value)
 
 
 @pytest.mark.parametrize(

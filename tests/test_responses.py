@@ -50,6 +50,7 @@ from tests.hostile import (
     PASSWORD,
     PROJECT,
     SPLIT_ECHOES,
+    UNQUOTED,
     EchoServer,
     PagingServer,
     RawServer,
@@ -470,7 +471,7 @@ def test_no_secret_the_process_holds_comes_back_in_an_error(
     text = " ".join(
         (str(error), repr(error), json.dumps(error.details()), str(pickle.loads(pickle.dumps(error))))
     )
-    assert leaked_forms(text, echo.secret) == [] and "***" in text
+    assert leaked_forms(text, echo.secret) == [] and ("***" in text or place in UNQUOTED)
 
 
 STACK_SECRETS = {
@@ -515,7 +516,8 @@ def test_a_password_echoed_in_a_legacy_charset_or_another_normal_form_is_scrubbe
     with pytest.raises(ModelArtsError) as caught:
         ModelArtsClient(EchoServer.settings(raw.url, password)).get_visualization_job(197)
     text = f"{caught.value} {json.dumps(caught.value.details(), ensure_ascii=False)}".lower()
-    assert [piece for piece in pieces(password.lower(), 8) if piece in text] == [] and "***" in text
+    assert [piece for piece in pieces(password.lower(), 8) if piece in text] == []
+    assert "***" in text or place in UNQUOTED
 
 
 def test_a_short_echo_of_a_secret_is_left_alone_and_ordinary_text_untouched(

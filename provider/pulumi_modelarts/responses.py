@@ -20,7 +20,7 @@ from pydantic_core import SchemaValidator, ValidationError, core_schema, from_js
 from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
-from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse
+from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, readable_retry_after
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -305,7 +305,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     code = _error_code(document)
     key = _code_key(code)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
-    retry_after = one_line(redact(response.headers.get("Retry-After", "")), 40)  # seconds or a date
+    retry_after = response.headers.get("Retry-After", "")  # seconds or a date; else ignored, not quoted
+    retry_after = one_line(redact(retry_after), 40) if readable_retry_after(retry_after) else ""
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = errors.ServiceError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES

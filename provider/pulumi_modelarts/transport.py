@@ -405,6 +405,16 @@ def _not_http(error: BaseException | None) -> BaseException | None:
     return cause if invalid else None
 
 
+def readable_retry_after(value: str) -> bool:
+    """Whether a ``Retry-After`` is one the retries heed (seconds or an HTTP date): the error quotes
+    only such a one, since a garbled one was ignored."""
+    try:
+        urllib3.Retry().parse_retry_after(value)
+    except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):
+        return False
+    return True
+
+
 class BoundedRetry(urllib3.Retry):
     """urllib3 ``Retry`` that stops at the call's deadline, gives up early on refusals, and retries
     once more, whatever ``total`` says, a request whose kept-alive connection the server had closed
