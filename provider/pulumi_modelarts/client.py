@@ -17,15 +17,7 @@ from .locks import Lock
 from .responses import JobModel, JobPage, invalid_response, names_another_project, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
-from .validation import (
-    MAX_WHOLE_NUMBER,
-    SORT_KEYS,
-    check_name,
-    check_search,
-    parse_job_id,
-    parse_whole_number,
-    path_segment,
-)
+from .validation import SORT_KEYS, check_name, check_search, parse_job_id, parse_whole_number, path_segment
 
 if TYPE_CHECKING:
     from requests.auth import AuthBase
@@ -101,8 +93,7 @@ class ModelArtsClient:
     def get_visualization_job(self, job_id: int | str) -> JobModel:
         """The job with this ID; ``JobNotFoundError`` when it does not exist. The ID is checked here,
         whoever parsed it before: no request goes to a path other than a valid job's."""
-        if not (type(job_id) is int and 0 < job_id <= MAX_WHOLE_NUMBER):  # a parsed ID is not parsed again
-            job_id = parse_job_id(job_id)
+        job_id = parse_job_id(job_id)
         response, context = self._get(f"/{path_segment(job_id)}", job_id, "get visualization job")
         job = read_model(JobModel, response, context)
         if job.job_id != job_id:

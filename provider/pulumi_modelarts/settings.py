@@ -253,8 +253,10 @@ class Settings:
                     hint="A clouds.yaml entry is named by modelarts:cloudName (or OS_CLOUD)",
                 )
             settings = dataclasses.replace(settings, **spelt, cloud=cloud.removeprefix("https://"))
-            for field, given in (("endpoint", settings.endpoint), ("authUrl", settings.auth_url)):
-                url = settings.resolved_endpoint if field == "endpoint" else settings.resolved_auth_url
+            for field, given, url in (
+                ("endpoint", settings.endpoint, settings.resolved_endpoint),
+                ("authUrl", settings.auth_url, settings.resolved_auth_url),
+            ):
                 # One not given is made from the region, which the message names, not the URL.
                 made = f"the {field} made from {origins.get('region') or 'region'} {settings.region!r}"
                 try:

@@ -405,12 +405,16 @@ def _not_http(error: BaseException | None) -> BaseException | None:
     return cause if invalid else None
 
 
+#: What urllib3 raises for a Retry-After it cannot turn into seconds: garbled, over 4300 digits, a
+#: date in the year 99999. The retries fall back to exponential back-off; errors do not quote it.
+_UNREADABLE_RETRY_AFTER = (urllib3.exceptions.InvalidHeader, ValueError, OverflowError)
+
+
 def readable_retry_after(value: str) -> bool:
-    """Whether a ``Retry-After`` is one the retries heed (seconds or an HTTP date): the error quotes
-    only such a one, since a garbled one was ignored."""
+    """Whether a ``Retry-After`` is one the retries heed (seconds or an HTTP date)."""
     try:
         urllib3.Retry().parse_retry_after(value)
-    except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):
+    except _UNREADABLE_RETRY_AFTER:
         return False
     return True
 
@@ -430,9 +434,7 @@ class BoundedRetry(urllib3.Retry):
     def get_retry_after(self, response: Any) -> float | None:
         try:
             seconds = super().get_retry_after(response)
-        except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):
-            # A garbled Retry-After falls back to exponential back-off: also one urllib3 cannot turn
-            # into seconds (over 4300 digits, a date in the year 99999).
+        except _UNREADABLE_RETRY_AFTER:
             return None
         # Capped here: urllib3's own ``retry_after_max`` came only in 2.6.3.
         return None if seconds is None else min(seconds, RETRY_AFTER_CAP_SECONDS)
@@ -755,14 +757,14 @@ PROXY_HINT = (
 
 def _proxy_host(proxies: Mapping[str, str]) -> str:
     """The host of the proxy in ``proxies`` ('' for none): never its credentials."""
-    return urlsplit(next(iter(proxies.values()), "")).hostname or ""
+    return (urlsplit(next(iter(proxies.values()))).hostname or "") if proxies else ""
 
 
 def _proxy_refused(status: int, proxies: Mapping[str, str]) -> tuple[str, str]:
     """What a proxy's refusal (a CONNECT answered, or a request forwarded, with an error) says: a 407,
     or the 401 some proxies (tinyproxy) send instead, is about the credentials in its URL or their lack."""
     proxy = _proxy_host(proxies)
-    if status in (401, 407) and "@" in urlsplit(next(iter(proxies.values()), "")).netloc:
+    if status in (401, 407) and any("@" in urlsplit(url).netloc for url in proxies.values()):
         hint = (
             "Check the user name and password in HTTPS_PROXY / HTTP_PROXY (percent-encode '@', ':' and '%')"
         )

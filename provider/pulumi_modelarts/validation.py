@@ -61,6 +61,9 @@ def parse_whole_number(
 
 
 def parse_job_id(value: object) -> int:
+    """A job ID by ``parse_whole_number``'s rule; one already parsed (an int in range) is returned as is."""
+    if type(value) is int and 0 < value <= MAX_WHOLE_NUMBER:
+        return value
     hint = "Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console"
     return parse_whole_number(value, field="job_id", minimum=1, hint=hint)
 
