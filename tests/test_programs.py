@@ -535,6 +535,32 @@ def test_a_secret_input_makes_every_output_secret_through_transformations(
     assert resources["plain"]["secret_outputs"] == ["x"]
 
 
+#: A ``modelarts:*`` key set as a secret in stack config -> whether outputs may show its value.
+SECRET_CONFIG = {"projectId": True, "region": True, "endpoint": True, "endpoints": True, "accessKey": False}
+
+
+@pytest.mark.parametrize(("key", "shown"), SECRET_CONFIG.items(), ids=SECRET_CONFIG)
+def test_a_secret_in_stack_config_that_outputs_show_makes_every_output_secret(
+    tmp_path: Path, emulator: ModelArtsEmulator, key: str, shown: bool
+) -> None:
+    """The engine cannot tell that an output shows a secret the provider read from stack config."""
+    body = [
+        "from pulumi_modelarts import get_visualization_job_output, get_visualization_jobs_output",
+        'pulumi.export("board", VisualizationJob("board", 197).project_id)',
+        'pulumi.export("seen", VisualizationJob.get("seen", 197).project_id)',
+        'pulumi.export("by_id", get_visualization_job_output(job_id=197).project_id)',
+        'pulumi.export("after", get_visualization_job_output(job_id=pulumi.Output.from_input(197)).project_id)',
+        'pulumi.export("listed", get_visualization_jobs_output(status=8).project_id)',
+    ]
+    config = {"modelarts:projectId": emulator.project_id, "modelarts:endpoints": json.dumps({"obs": "x"})}
+    run = succeeded(run_resources(emulator, tmp_path, body, config=config, secret_keys=[f"modelarts:{key}"]))
+    assert run.values() == dict.fromkeys(("board", "seen", "by_id", "after", "listed"), emulator.project_id)
+    assert {name: entry["secret"] for name, entry in run.outputs.items()} == dict.fromkeys(run.outputs, shown)
+    every_output = sorted(STATE_FIELDS) if shown else []
+    for name in ("board", "seen"):
+        assert sorted(registered(run)[name]["secret_outputs"]) == every_output, name
+
+
 def secret_of(value: Any) -> dict[str, Any]:
     """``value`` as a secret in the engine's wire format: in state, exports and StackReferences."""
     return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}

@@ -222,6 +222,9 @@ def _output(
                         f"{form}() was called in thread {thread!r}, which has no event loop for its Output",
                         hint=f"Call it from the program's thread, or call {form[:-7]}() in this one",
                     ) from None
+    from .settings import shows_secret_config
+
+    secret = pulumi.Output.secret if shows_secret_config(pulumi.runtime.is_config_secret) else None
     plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
     if loop is not None and plain and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on):
         try:
@@ -229,7 +232,8 @@ def _output(
         except Exception as exc:  # raised where the result is awaited, as on the general path
             future = loop.create_future()
             future.set_exception(exc)
-        return pulumi.Output(set(), future, _READS.loop(loop).known)
+        output = pulumi.Output(set(), future, _READS.loop(loop).known)
+        return secret(output) if secret else output
     outputs = [pulumi.Output.from_input(value) for value in inputs]  # a coroutine is awaited once
     every = pulumi.Output.all(*outputs, _dependencies(opts))
 
@@ -237,9 +241,10 @@ def _output(
         return [await output.is_secret() for output in outputs]
 
     known_secrets: Any = secrets()  # from_input's overloads do not type an awaitable
-    return pulumi.Output.all(every, pulumi.Output.from_input(known_secrets)).apply(
+    output = pulumi.Output.all(every, pulumi.Output.from_input(known_secrets)).apply(
         lambda v: contextvars.copy_context().run(start, v[0][:-1], v[1])
     )
+    return secret(output) if secret else output
 
 
 def _job_lookup(

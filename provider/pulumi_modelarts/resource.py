@@ -70,14 +70,22 @@ def _secret_outputs_when_secret(
     targets: dict[str, Any], opts: pulumi.ResourceOptions | None
 ) -> tuple[Any, pulumi.ResourceOptions | None, Any]:
     """``job_id`` to register, options listing every output as secret when any input is (the
-    engine follows only inputs of the same name), and the names of the secret targets (None when
-    none is), which the provider's errors show as ``[secret]``. The SDK reads
-    ``additional_secret_outputs`` after serializing the inputs, so the returned ``job_id`` resolves
-    once the list is complete."""
-    if not any(isinstance(value, pulumi.Output) for value in targets.values()):
+    engine follows only inputs of the same name) or stack config the outputs show is, and the names
+    of the secret targets (None when none is), which the provider's errors show as ``[secret]``. The
+    SDK reads ``additional_secret_outputs`` after serializing the inputs, so the returned ``job_id``
+    resolves once the list is complete."""
+    from .settings import shows_secret_config
+
+    secret_config = shows_secret_config(pulumi.runtime.is_config_secret)
+    outputs = any(isinstance(value, pulumi.Output) for value in targets.values())
+    if not (outputs or secret_config):
         return targets["job_id"], opts, None
     merged = pulumi.ResourceOptions.merge(opts, None)
     secret_outputs = merged.additional_secret_outputs = _SecretOutputs(merged.additional_secret_outputs or [])
+    if secret_config:
+        secret_outputs.add_every_output()
+    if not outputs:
+        return targets["job_id"], merged, None
     job_id = pulumi.Output.from_input(targets["job_id"])
 
     async def secret_names() -> list[str] | None:

@@ -395,6 +395,21 @@ def _endpoint_in_map(endpoints: Any) -> str | None:
     return document.get("modelarts")
 
 
+#: Stack config naming the place a job is read in, which outputs show (its project, region and
+#: endpoint, the cloud a default endpoint is made of); credentials never reach an output.
+_SHOWN_FIELDS = ("project_id", "region", "endpoint", "cloud")
+SHOWN_CONFIG_KEYS: tuple[str, ...] = (
+    *(name for field in _SHOWN_FIELDS for name in KEYS_BY_FIELD[field].config_keys),
+    ENDPOINTS_KEY,
+)
+
+
+def shows_secret_config(is_secret: Callable[[str], bool]) -> bool:
+    """Whether outputs may show a value set as a secret in stack config, asked through
+    ``is_secret("modelarts:<key>")``: then every output is secret, as for a secret input."""
+    return any(map(is_secret, SHOWN_CONFIG_KEYS))
+
+
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
     """The ``modelarts:*`` keys of a stack config, read through ``get("modelarts:<key>")``, as text: a
     value the engine sent as JSON (a number written unquoted in the stack's YAML) as written there."""
