@@ -1091,16 +1091,19 @@ def test_every_error_over_grpc_is_its_one_line_without_a_traceback(refresher: An
         assert caught.value.details.count("\n") == 1 and unconfigured.output["stderr"] == []
 
 
-@pytest.mark.parametrize("operation", ["up", "refresh"])
+@pytest.mark.parametrize("operation", ["up", "up, the project in stack config", "refresh"])
 def test_targets_the_program_gave_as_secrets_are_secret_in_the_providers_errors(
     engine: Engine, emulator: ModelArtsEmulator, operation: str
 ) -> None:
     """The engine hands the provider plain values; the names of the secret ones come with them (and
-    are stored with the outputs for a refresh), so a failed read shows those as ``[secret]``."""
+    are stored with the outputs for a refresh), so a failed read shows those as ``[secret]``, also
+    when the secret is the stack config's (the provider is not told which config is secret)."""
     seen = []
     for names in (["project_id"], None):  # then, as control, not secret: named as given
-        given = {"project_id": "hiddenproject7", HIDDEN_TARGETS: names}
-        if operation == "up":
+        given: dict[str, Any] = {"project_id": "hiddenproject7", HIDDEN_TARGETS: names}
+        if operation.endswith("stack config"):
+            engine.config["modelarts:projectId"] = given.pop("project_id")
+        if operation.startswith("up"):
             result = engine.up({"board": job(197, **given)})
         else:
             put_in_state(engine, emulator, "board", 197)[1].update(given)

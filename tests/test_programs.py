@@ -552,13 +552,36 @@ def test_a_secret_in_stack_config_that_outputs_show_makes_every_output_secret(
         'pulumi.export("after", get_visualization_job_output(job_id=pulumi.Output.from_input(197)).project_id)',
         'pulumi.export("listed", get_visualization_jobs_output(status=8).project_id)',
     ]
-    config = {"modelarts:projectId": emulator.project_id, "modelarts:endpoints": json.dumps({"obs": "x"})}
+    config = {
+        "modelarts:projectId": emulator.project_id,
+        "modelarts:endpoints": json.dumps({"modelarts": emulator.url}),
+    }
     run = succeeded(run_resources(emulator, tmp_path, body, config=config, secret_keys=[f"modelarts:{key}"]))
     assert run.values() == dict.fromkeys(("board", "seen", "by_id", "after", "listed"), emulator.project_id)
     assert {name: entry["secret"] for name, entry in run.outputs.items()} == dict.fromkeys(run.outputs, shown)
     every_output = sorted(STATE_FIELDS) if shown else []
     for name in ("board", "seen"):
         assert sorted(registered(run)[name]["secret_outputs"]) == every_output, name
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'VisualizationJob("x", 999)',
+        'VisualizationJob.get("x", 999)',
+        "get_visualization_job_output(job_id=999)",
+        "get_visualization_job(job_id=999)",
+    ],
+)
+def test_a_failed_read_shows_no_place_set_as_a_secret_in_stack_config(
+    tmp_path: Path, emulator: ModelArtsEmulator, call: str
+) -> None:
+    body = "from pulumi_modelarts import get_visualization_job, get_visualization_job_output\n"
+    body += f'pulumi.export("x", {call}.job_name)\n'
+    config = {"modelarts:projectId": emulator.project_id}
+    run = run_resources(emulator, tmp_path, body, config=config, secret_keys=list(config))
+    assert run.error is not None and "job 999, project [secret]" in run.error["message"], run.error
+    assert emulator.project_id not in run.error["traceback"]
 
 
 def secret_of(value: Any) -> dict[str, Any]:

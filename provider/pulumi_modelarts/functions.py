@@ -177,7 +177,18 @@ def _direct(form: str, prepare: Callable[..., _Read], result: Callable[..., _R],
             waits.append("opts.depends_on needs waiting for resources")
         if waits:
             raise InvalidInputError(f"{waits[0]}; {form}() takes plain values", hint=f"Use {form}_output()")
+    with secret_inputs(*_secret_config(args)), as_run_errors():
         return result(**prepare(*args.values())())
+
+
+def _secret_config(args: Mapping[str, Any]) -> list[Any]:
+    """The place stack config sets as a secret for the arguments ``args`` leave to it: the result
+    shows it (secret then) and so may an error (as ``[secret]``)."""
+    from .settings import secret_config
+
+    return [
+        value for _, value in secret_config(pulumi.runtime.get_config, pulumi.runtime.is_config_secret, args)
+    ]
 
 
 def _options(opts: object) -> _Options:
@@ -200,7 +211,7 @@ def _output(
         """The read, on the pool in a copy of this context, shows its secret inputs as [secret] too. Called
         in a copy of the program's context: the context variables set while checking and reading inline
         would leave it a new mapping each read, which the SDK's task of every Output copies."""
-        with secret_inputs(*itertools.compress(values, secrets)):
+        with secret_inputs(*itertools.compress(values, secrets), *configured):
             with as_run_errors():
                 call = prepare(*values)
             return _READS.start(asyncio.get_running_loop(), lambda: result(**call()))
@@ -222,9 +233,8 @@ def _output(
                         f"{form}() was called in thread {thread!r}, which has no event loop for its Output",
                         hint=f"Call it from the program's thread, or call {form[:-7]}() in this one",
                     ) from None
-    from .settings import shows_secret_config
-
-    secret = pulumi.Output.secret if shows_secret_config(pulumi.runtime.is_config_secret) else None
+    configured = _secret_config(args)
+    secret = pulumi.Output.secret if configured else None
     plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
     if loop is not None and plain and not (isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on):
         try:

@@ -52,7 +52,7 @@ def _one_line_errors(method: _F, *, timed: bool = False) -> _F:
 
     @functools.wraps(method)
     def wrapper(provider: VisualizationJobProvider, *args: Any) -> Any:
-        with secret_inputs(*_hidden_targets(args[-1])):
+        with secret_inputs(*_hidden_targets(args[-1], provider._runtime.stack_config)):
             try:
                 if not timed:
                     return method(provider, *args)
@@ -107,7 +107,7 @@ class _Runtime:
     engine refreshes in parallel, so several reads of one job may come before their diffs."""
 
     def __init__(self, stack_config: Mapping[str, str]) -> None:
-        self._stack_config = dict(stack_config)
+        self.stack_config = dict(stack_config)
         self._lock = Lock()
         self._recent: OrderedDict[tuple[str, str, str, int], tuple[float, dict[str, Any]]] = OrderedDict()
         #: Per job, held by the read of it in flight: the engine runs four RPCs at once, and those
@@ -122,7 +122,7 @@ class _Runtime:
         """Provider-wide settings, resolved on first use so that ``delete`` never needs them."""
         from .settings import Settings
 
-        return Settings.from_sources(stack_config=self._stack_config)
+        return Settings.from_sources(stack_config=self.stack_config)
 
     def target(self, inputs: Mapping[str, Any], job_id: int | None = None) -> _Target:
         """The job and place named by inputs (overrides only) or stored outputs, in their one spelling;
@@ -298,10 +298,19 @@ def _one_line_over_grpc() -> None:
     server.traceback = one_line  # type: ignore[union-attr]
 
 
-def _hidden_targets(props: Mapping[str, Any]) -> list[Any]:
-    """The values of the targets ``props`` name as secret (``HIDDEN_TARGETS``)."""
+def _hidden_targets(props: Mapping[str, Any], stack_config: Mapping[str, str]) -> list[Any]:
+    """The values of the targets ``props`` name as secret (``HIDDEN_TARGETS``), in stack config for
+    those ``props`` leave to it."""
     names = props.get(HIDDEN_TARGETS)
-    return [props.get(name) for name in names if name in TARGET_INPUTS] if isinstance(names, list) else []
+    if not isinstance(names, list):
+        return []
+    from .settings import SHOWN_CONFIG, secret_config
+
+    configured = secret_config(stack_config.get, lambda key: SHOWN_CONFIG[key] in names, props)
+    return [
+        *(props.get(name) for name in names if name in TARGET_INPUTS),
+        *(value for _, value in configured),
+    ]
 
 
 def _marked(props: Mapping[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:

@@ -70,22 +70,24 @@ def _secret_outputs_when_secret(
     targets: dict[str, Any], opts: pulumi.ResourceOptions | None
 ) -> tuple[Any, pulumi.ResourceOptions | None, Any]:
     """``job_id`` to register, options listing every output as secret when any input is (the
-    engine follows only inputs of the same name) or stack config the outputs show is, and the names
-    of the secret targets (None when none is), which the provider's errors show as ``[secret]``. The
-    SDK reads ``additional_secret_outputs`` after serializing the inputs, so the returned ``job_id``
-    resolves once the list is complete."""
-    from .settings import shows_secret_config
+    engine follows only inputs of the same name) or the place stack config names for an input not
+    given is, and the names of those targets (None when none is), which the provider's errors show
+    as ``[secret]``. The SDK reads ``additional_secret_outputs`` after serializing the inputs, so
+    the returned ``job_id`` resolves once the list is complete."""
+    from .settings import secret_config
 
-    secret_config = shows_secret_config(pulumi.runtime.is_config_secret)
+    configured = [
+        key for key, _ in secret_config(pulumi.runtime.get_config, pulumi.runtime.is_config_secret, targets)
+    ]
     outputs = any(isinstance(value, pulumi.Output) for value in targets.values())
-    if not (outputs or secret_config):
+    if not (outputs or configured):
         return targets["job_id"], opts, None
     merged = pulumi.ResourceOptions.merge(opts, None)
     secret_outputs = merged.additional_secret_outputs = _SecretOutputs(merged.additional_secret_outputs or [])
-    if secret_config:
+    if configured:
         secret_outputs.add_every_output()
     if not outputs:
-        return targets["job_id"], merged, None
+        return targets["job_id"], merged, [key for key in TARGET_INPUTS if key in configured]
     job_id = pulumi.Output.from_input(targets["job_id"])
 
     async def secret_names() -> list[str] | None:
@@ -94,6 +96,7 @@ def _secret_outputs_when_secret(
             for key, value in targets.items()
             if isinstance(value, pulumi.Output) and await value.is_secret()
         ]
+        secret += configured
         names = [key for key in TARGET_INPUTS if key in secret or (key == "job_id" and "id" in secret)]
         if names:
             secret_outputs.add_every_output()

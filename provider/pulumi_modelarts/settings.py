@@ -395,19 +395,30 @@ def _endpoint_in_map(endpoints: Any) -> str | None:
     return document.get("modelarts")
 
 
-#: Stack config naming the place a job is read in, which outputs show (its project, region and
-#: endpoint, the cloud a default endpoint is made of); credentials never reach an output.
-_SHOWN_FIELDS = ("project_id", "region", "endpoint", "cloud")
-SHOWN_CONFIG_KEYS: tuple[str, ...] = (
-    *(name for field in _SHOWN_FIELDS for name in KEYS_BY_FIELD[field].config_keys),
-    ENDPOINTS_KEY,
-)
+#: Stack config naming the place a job is read in, by the input naming it too: outputs show its
+#: values (an endpoint is made of a region and cloud); credentials never reach an output.
+_PLACE = ("project_id", "region", "endpoint")
+SHOWN_CONFIG: dict[str, str] = {
+    **{name: field for field in _PLACE for name in KEYS_BY_FIELD[field].config_keys},
+    **dict.fromkeys((*KEYS_BY_FIELD["cloud"].config_keys, ENDPOINTS_KEY), "endpoint"),
+}
 
 
-def shows_secret_config(is_secret: Callable[[str], bool]) -> bool:
-    """Whether outputs may show a value set as a secret in stack config, asked through
-    ``is_secret("modelarts:<key>")``: then every output is secret, as for a secret input."""
-    return any(map(is_secret, SHOWN_CONFIG_KEYS))
+def secret_config(
+    get: Callable[[str], Any], is_secret: Callable[[str], bool], given: Mapping[str, object]
+) -> list[tuple[str, Any]]:
+    """The input and value of each ``SHOWN_CONFIG`` key ``is_secret`` names that stack config sets
+    (read through ``get``; ``modelarts:endpoints`` by its endpoint) for an input ``given`` leaves to
+    it (none or blank, or an ``Output``, which may be none): outputs and errors may show them."""
+    shown = []
+    for name, target in SHOWN_CONFIG.items():
+        text = given.get(target)
+        if not (isinstance(text, str) and text) and is_secret(name) and (value := get(name)) is not None:
+            if name == ENDPOINTS_KEY:
+                with contextlib.suppress(ConfigurationError):  # else hidden as written
+                    value = _endpoint_in_map(value)
+            shown += [] if value is None else [(target, value)]
+    return shown
 
 
 def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
