@@ -9,12 +9,13 @@ import itertools
 import json
 import math
 import pickle
+import re
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -561,6 +562,17 @@ DATA_ECHOES: dict[str, Callable[[str], bytes]] = {
     for name, fields in {
         "job_desc": lambda s: {"job_desc": s},
         "service_url query": lambda s: {"service_url": f"https://tb.example.com/?token={quote(s, safe='')}"},
+        # As JavaScript's encodeURI leaves '/', form encoding (Go's QueryEscape) writes a space, .NET's hex.
+        "service_url query, '/' as is": lambda s: {
+            "service_url": f"https://tb.example.com/?token={quote(s)}"
+        },
+        "service_url query, form-encoded": lambda s: {
+            "service_url": f"https://tb.example.com/?token={quote_plus(s)}"
+        },
+        "service_url query, lower-case hex": lambda s: {
+            "service_url": "https://tb.example.com/?token="
+            + re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), quote_plus(s))
+        },
         "train_url inside text": lambda s: {"train_url": f"obs://bucket/{s}/logs"},
         "flavor code": lambda s: {"flavor": {"code": s}},
         "job_desc in base64": lambda s: {"job_desc": b64(s)},
