@@ -9,12 +9,13 @@ import itertools
 import json
 import math
 import pickle
+import re
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -561,6 +562,17 @@ DATA_ECHOES: dict[str, Callable[[str], bytes]] = {
     for name, fields in {
         "job_desc": lambda s: {"job_desc": s},
         "service_url query": lambda s: {"service_url": f"https://tb.example.com/?token={quote(s, safe='')}"},
+        # As JavaScript's encodeURI leaves '/', form encoding (Go's QueryEscape) writes a space, .NET's hex.
+        "service_url query, '/' as is": lambda s: {
+            "service_url": f"https://tb.example.com/?token={quote(s)}"
+        },
+        "service_url query, form-encoded": lambda s: {
+            "service_url": f"https://tb.example.com/?token={quote_plus(s)}"
+        },
+        "service_url query, lower-case hex": lambda s: {
+            "service_url": "https://tb.example.com/?token="
+            + re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), quote_plus(s))
+        },
         "train_url inside text": lambda s: {"train_url": f"obs://bucket/{s}/logs"},
         "flavor code": lambda s: {"flavor": {"code": s}},
         "job_desc in base64": lambda s: {"job_desc": b64(s)},
@@ -658,18 +670,39 @@ def test_a_run_of_few_distinct_characters_inside_a_secret_is_the_texts_own(
     assert errors.redact(f"echoed {secret[30:]}!") == "echoed ***!"
 
 
+def _quoted(text: str) -> str:
+    """``text`` as a quoted parameter value of a header (RFC 9110 5.6.4)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: Server values an error shows cut to 40 characters: what the error says before one -> the answer.
+CUT_VALUES: dict[str, Callable[[str], bytes]] = {
+    "Content-Encoding '": lambda value: reply(200, JOB_197, Content_Encoding=value),
+    "charset=": lambda value: reply(200, JOB_197, Content_Type=f"application/json; charset={_quoted(value)}"),
+    "error code ": lambda value: reply(200, {**JOB_197, "is_success": True, "error_code": value}),
+    # Cut short by the server (a whole one is scrubbed from a job's text as it is read).
+    "of project ": lambda value: reply(200, {**JOB_197, "project_id": value[:-10]}),
+}
+
+
 @pytest.mark.reliability("echoed secrets")
-@pytest.mark.parametrize("secret", ["token", "password"])
 @pytest.mark.parametrize("offset", [0, 21, 28, 32])
+@pytest.mark.parametrize(
+    ("said", "secret"),  # a charset past ASCII is none (email.message): the password is never shown
+    [
+        (said, secret)
+        for said in CUT_VALUES
+        for secret in ("token", "password")
+        if (said, secret) != ("charset=", "password")
+    ],
+)
 def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_the_cut(
-    echo_server: tuple[EchoServer, RawServer], offset: int, secret: str
+    echo_server: tuple[EchoServer, RawServer], said: str, offset: int, secret: str
 ) -> None:
     """Cut to 40 characters first, an echo at character 28 leaves 12: too few to be recognised."""
-    text = echo_error(
-        echo_server, lambda value: reply(200, JOB_197, Content_Encoding="x" * offset + value), secret
-    )
+    text = echo_error(echo_server, lambda value: CUT_VALUES[said]("x" * offset + value), secret)
     value = ISSUED_TOKEN if secret == "token" else PASSWORD
-    assert f"Content-Encoding '{'x' * offset}***" in text and value[:8].lower() not in text.lower()
+    assert f"{said}{'x' * offset}***" in text and value[:8].lower() not in text.lower()
 
 
 @pytest.mark.reliability("echoed secrets")

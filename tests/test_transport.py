@@ -1014,12 +1014,15 @@ CA_BUNDLE_CHANGES = {
     "emptied": b"",
     "not PEM": b"garbage\n",
     "a PEM that does not load": b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    # The first certificate loads, as settings check it; a connection loads them all.
+    "a second certificate cut short": "{cert}{cert:.200}\n",
+    "a second PEM that does not load": "{cert}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
 }
 
 
 @pytest.mark.parametrize("content", CA_BUNDLE_CHANGES.values(), ids=CA_BUNDLE_CHANGES)
 def test_a_ca_bundle_changed_after_settings_resolved_is_a_configuration_error(
-    tmp_path: Path, content: bytes | None
+    tmp_path: Path, content: bytes | str | None
 ) -> None:
     """A long-lived process (the provider, an Automation API host) resolves settings once and
     loads the bundle again for each new connection: one removed or rewritten since (a Kubernetes
@@ -1031,7 +1034,10 @@ def test_a_ca_bundle_changed_after_settings_resolved_is_a_configuration_error(
         client = ModelArtsClient(settings_for(server.url, environ={"OS_CACERT": str(bundle)}, max_retries=0))
         assert client.get_visualization_job(197).job_id == 197
         client.close()  # the next read connects anew
-        bundle.unlink() if content is None else bundle.write_bytes(content)
+        if isinstance(content, str):
+            bundle.write_text(content.format(cert=cert.read_text()))
+        else:
+            bundle.unlink() if content is None else bundle.write_bytes(content)
         with pytest.raises(ConfigurationError) as raised:
             client.get_visualization_job(197)
         assert str(raised.value).startswith(

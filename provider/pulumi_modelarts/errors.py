@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from os.path import commonprefix
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from .locks import Lock
 
@@ -51,6 +51,13 @@ def _forms(secret: str) -> set[str]:
         forms |= {unicodedata.normalize("NFC", secret), unicodedata.normalize("NFD", secret)}
         forms |= {secret.lower(), secret.upper(), secret.encode("utf-8", "replace").decode("latin-1")}
     return forms
+
+
+def _url_encoded(secret: str) -> set[str]:
+    """``secret`` URL-encoded as servers write it: every reserved character, or all but '/'
+    (JavaScript's encodeURI), a space as '+' (form encoding), in upper- or lower-case hex (.NET's)."""
+    forms = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    return forms | {re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), form) for form in forms}
 
 
 def _base64(data: bytes) -> set[str]:
@@ -207,7 +214,7 @@ class _Secrets:
         process never belongs in state or outputs (a server echoing the token it was sent)."""
         with self._lock:
             if self._whole is None and self._values:
-                forms = {form for value in self._values for form in (value, quote(value, safe=""))}
+                forms = {form for value in self._values for form in (value, *_url_encoded(value))}
                 forms |= {
                     form for value in self._values for form in _base64(value.encode("utf-8", "replace"))
                 }

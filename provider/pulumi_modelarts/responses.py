@@ -254,7 +254,7 @@ def decode_json(response: HttpResponse) -> Any:
         except (LookupError, UnicodeError):
             same = False
         if not same:
-            raise ValueError(f"charset={one_line(charset, 40)} declared, but only UTF-8 is read")
+            raise ValueError(f"charset={one_line(redact(charset), 40)} declared, but only UTF-8 is read")
     return from_json(body.removeprefix(codecs.BOM_UTF8), allow_inf_nan=False)
 
 
@@ -384,7 +384,9 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
         raise error_for(response, context)
     if success is True and code:
         raise _invalid(
-            response, context, f"is_success is true, yet the body carries error code {one_line(code, 40)}"
+            response,
+            context,
+            f"is_success is true, yet the body carries error code {one_line(redact(code), 40)}",
         )
     return document
 

@@ -671,9 +671,11 @@ def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not unpadded(value))
 
 
-def check_ca_bundle(path: str, origin: str | None = None) -> None:
-    """A CA bundle must be a listable directory or a regular PEM file whose first certificate loads: refused
-    here, not as a failed handshake (a pipe or a device, read whole, would hang or fill the memory)."""
+def check_ca_bundle(path: str, origin: str | None = None, *, whole: bool = False) -> None:
+    """A CA bundle must be a listable directory or a regular PEM file whose first certificate loads
+    (``whole``: every one, as a connection loads it, once one could not): refused here, not as a failed
+    handshake (a pipe or a device, read whole, would hang or fill the memory)."""
+    unloaded = "holds no PEM certificate that loads"
     try:
         if os.path.isdir(path):
             os.listdir(path)
@@ -682,15 +684,20 @@ def check_ca_bundle(path: str, origin: str | None = None) -> None:
             if not S_ISREG(stat.st_mode):
                 raise OSError(errno.EINVAL, "neither a file nor a directory")
             _load_ca_file(path, stat.st_mtime_ns, stat.st_size)
+            unloaded = "holds a PEM certificate that does not load"  # a later one
+            if whole:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
     except (OSError, ValueError) as exc:  # ValueError: a path holding a NUL character
         why = (
-            f"cannot be read ({exc.strerror or type(exc).__name__})"
+            unloaded
+            if isinstance(exc, ssl.SSLError)
+            else f"cannot be read ({exc.strerror or type(exc).__name__})"
             if isinstance(exc, OSError)
             else "holds a NUL character"
         )
         raise ConfigurationError(
-            f"{origin or KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, which "
-            + ("holds no PEM certificate that loads" if isinstance(exc, ssl.SSLError) else why),
+            f"{origin or KEYS_BY_FIELD['ca_cert_file'].describe(every_name=True)} names {path!r}, "
+            f"which {why}",
             hint="Point it at a readable PEM CA bundle, or unset it to use the system CAs",
         ) from None
 

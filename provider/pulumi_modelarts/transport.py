@@ -592,7 +592,7 @@ class Transport:
             )  # type: ignore[no-untyped-call]
         except (OSError, Urllib3Error) as exc:  # requests' errors are OSErrors, as is a bundle gone
             if self._ca_bundle and (type(exc) is OSError or isinstance(exc, SSLError)):
-                check_ca_bundle(self._ca_bundle)  # changed since settings resolved: said as then
+                check_ca_bundle(self._ca_bundle, whole=True)  # changed since, or a later certificate broken
             summary, hint = _describe_failure(exc, budget, proxies)
             summary += f" after {budget.retries - first + 1} attempt(s)"
             raise context.error(ServiceError, summary, hint=hint) from None

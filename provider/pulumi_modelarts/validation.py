@@ -8,7 +8,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .errors import InvalidInputError, is_secret_input
+from .errors import InvalidInputError, is_secret_input, redact
 
 #: The largest whole number any input takes (job IDs included): the engine carries numbers as
 #: IEEE doubles, and above 2**53 - 1 two IDs can arrive as the same float.
@@ -37,7 +37,9 @@ _UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 def _shown(value: object) -> str:
     if is_secret_input(value):
         return "[secret]"
-    text = repr(value)  # cut short, a quoted text keeps its closing quote; 10**400 gets none
+    # Scrubbed before it is cut (a server's value may echo a secret past its start); cut short, a
+    # quoted text keeps its closing quote; 10**400 gets none.
+    text = redact(repr(value))
     return text if len(text) <= 48 else text[:45] + "..." + text[-1] * (text[-1] in "'\"")
 
 
