@@ -18,7 +18,6 @@ from .errors import (
     JobNotFoundError,
     RequestContext,
     one_line,
-    redact,
 )
 from .locks import Lock
 from .responses import JobModel, JobPage, invalid_response, names_another_project, read_model
@@ -223,7 +222,7 @@ def _elsewhere(job: JobModel, context: RequestContext) -> str | None:
     theirs, ours = (job.project_id or "").strip(), context.project_id or ""
     if not theirs or theirs.lower() == ours.lower():
         return None
-    return f"job {job.job_id} of project {one_line(redact(theirs), 40)}"
+    return f"job {job.job_id} of project {one_line(theirs, 40)}"
 
 
 #: One client per distinct settings, so that reads share connections, tokens and project discovery.

@@ -317,13 +317,15 @@ def redact(text: str) -> str:
 
 
 def one_line(text: object, limit: int = 200) -> str:
-    """Collapse whitespace and control characters so server text cannot break the one-line rule."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    """``text`` scrubbed of secrets, then whitespace and control characters collapsed so server text
+    cannot break the one-line rule, then cut: scrubbed first, as a secret echoed past the start of a
+    value cut short would leave a piece too short to be recognised."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in redact(str(text))).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _scrubbed(text: str | None, limit: int = 200) -> str | None:
-    return one_line(redact(text), limit) if text else None
+    return one_line(text, limit) if text else None
 
 
 #: How the one line names each piece of context, in this order.
@@ -356,14 +358,14 @@ class ModelArtsError(Exception):
         hint: str | None = None,
     ) -> None:
         # The one place server, setting and exception text enters an error: scrubbed, then cut.
-        self.summary = one_line(redact(summary), 400)
+        self.summary = one_line(summary, 400)
         self.operation, self.status = operation, status
         hidden = job_id is not None and _without_inputs(str(job_id)) != str(job_id)
         self.job_id = "[secret]" if hidden else job_id
         self.project_id, self.host = _scrubbed(project_id, 80), _scrubbed(host, 300)
         self.error_code, self.error_message = _scrubbed(error_code, 64), _scrubbed(error_message)
         self.request_id = _scrubbed(request_id, 80)
-        self.hint = one_line(redact(hint if hint is not None else self.default_hint), 300)
+        self.hint = one_line(hint if hint is not None else self.default_hint, 300)
         found = ((label, getattr(self, name)) for name, label in _CONTEXT_LABELS.items())
         context = [label.format(value) for label, value in found if value is not None and value != ""]
         text = f"{self.operation}: {self.summary}" if self.operation else self.summary

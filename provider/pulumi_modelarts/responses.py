@@ -191,7 +191,7 @@ def excerpt(response: HttpResponse) -> str:
     text = redact(head.decode(json.detect_encoding(body), errors="pulumi_modelarts.cp1252"))
     declared = content_type.partition(";")[0].strip().lower() in _HTML_TYPES and text.lstrip().startswith("<")
     if declared or _HTML_START.match(text):  # JSON or plain text sent as text/html is quoted as it is
-        said = one_line(redact(_page_text(text)), EXCERPT_CHARS)  # scrubbed again: entities are decoded
+        said = one_line(_page_text(text), EXCERPT_CHARS)  # scrubbed again there: entities are decoded
         return f'an HTML page ("{said}")' if said else "an HTML page"
     return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
 
@@ -254,7 +254,7 @@ def decode_json(response: HttpResponse) -> Any:
         except (LookupError, UnicodeError):
             same = False
         if not same:
-            raise ValueError(f"charset={one_line(redact(charset), 40)} declared, but only UTF-8 is read")
+            raise ValueError(f"charset={one_line(charset, 40)} declared, but only UTF-8 is read")
     return from_json(body.removeprefix(codecs.BOM_UTF8), allow_inf_nan=False)
 
 
@@ -306,13 +306,13 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     key = _code_key(code)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     retry_after = response.headers.get("Retry-After", "")  # seconds or a date; else ignored, not quoted
-    retry_after = one_line(redact(retry_after), 40) if readable_retry_after(retry_after) else ""
+    retry_after = one_line(retry_after, 40) if readable_retry_after(retry_after) else ""
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = errors.ServiceError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
     if 300 <= status < 400:
-        target = one_line(redact(response.headers.get("Location", "")), 80)
+        target = one_line(response.headers.get("Location", ""), 80)
         summary = f"unexpected redirect to {target}" if target else f"unexpected HTTP {status}"
         cls = errors.InvalidResponseError
         hint = "Point modelarts:endpoint / authUrl at the API host itself"
@@ -386,7 +386,7 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
         raise _invalid(
             response,
             context,
-            f"is_success is true, yet the body carries error code {one_line(redact(code), 40)}",
+            f"is_success is true, yet the body carries error code {one_line(code, 40)}",
         )
     return document
 
