@@ -24,6 +24,7 @@ from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import KEYS_BY_FIELD
+from pulumi_modelarts.validation import MAX_WHOLE_NUMBER as MAX
 from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner, invoke
 from tests.hostile import (
     PROJECT,
@@ -93,8 +94,24 @@ BY_ID = "A job whose name holds any other character is read by its ID"
             )
             for name in ("\u53ef\u89c6\u5316", "caf\u00e9", "cafe\u0301", " board")
         ],
-        (("list", "--status", "\uff18"), None, 2, "unknown status '\uff18'"),  # fullwidth 8: not ASCII digits
-        (("list", "--status", "9" * 20), None, 2, "status must be a whole number from 0 to 9007199254740991"),
+        # A code that is no whole number by the functions' rule gets their words (fullwidth or
+        # Arabic-Indic digits, a sign, a fraction, nothing), and a name only ASCII letters.
+        *[
+            (
+                ("list", "--status", code),
+                None,
+                2,
+                f"status must be a whole number from 0 to {MAX}, got {code!r}",
+            )
+            for code in ("\uff18", "\u0661\u0669\u0667", "-1", "8.0", "")
+        ],
+        (
+            ("list", "--status", "runn\u0131ng"),
+            None,
+            2,
+            "unknown status 'runn\u0131ng'; use a code or one of",
+        ),
+        (("list", "--status", "9" * 20), None, 2, f"status must be a whole number from 0 to {MAX}"),
         (("get", "197", "--endpoint", "http://example.com"), None, 2, "must use https://"),
         # What argparse quotes as typed: a line break or escape sequence shown escaped, on one line.
         (("get", "197", "a\nb"), None, 2, "unrecognized arguments: a\\nb"),
@@ -223,11 +240,14 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         (("get", "197", "--format", "xml"), "invalid choice: 'xml'"),
         (("get", "197", "extra"), "unrecognized arguments: extra"),
         (("list", "--colour"), "unrecognized arguments: --colour"),
-        (("emulator", "--port", "70000"), "port must be a number from 0 to 65535"),
-        (("emulator", "--port", "-1"), "port must be a number from 0 to 65535"),
+        (("emulator", "--port", "70000"), "port must be a whole number from 0 to 65535"),
+        (("emulator", "--port", "-1"), "port must be a whole number from 0 to 65535"),
         (("emulator", "--host", "192.0.2.10"), "not a loopback address"),
         (("emulator", "--host", "example.com"), "not a loopback address"),
-        (("emulator", "--port", "\u0668\u0660\u0668\u0660"), "port must be a number"),  # Arabic-Indic 8080
+        (
+            ("emulator", "--port", "\u0668\u0660\u0668\u0660"),
+            "port must be a whole number",
+        ),  # Arabic-Indic 8080
         (("get", "197", "--end", "http://x"), "unrecognized arguments: --end http://x"),  # no abbreviations
         (("list", "--sta", "8"), "unrecognized arguments: --sta 8"),
         (("--deb", "get", "197"), "unrecognized arguments: --deb"),
@@ -236,7 +256,7 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
             ("list", "--status", "9" * 5000),
             "status must be a whole number from 0 to 9007199254740991, got '999",
         ),
-        (("emulator", "--port", "9" * 5000), "argument --port: port must be a number from 0 to 65535"),
+        (("emulator", "--port", "9" * 5000), "argument --port: port must be a whole number from 0 to 65535"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(

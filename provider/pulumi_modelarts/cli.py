@@ -19,9 +19,9 @@ from contextlib import redirect_stdout
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
-from .errors import ModelArtsError, redact
+from .errors import InvalidInputError, ModelArtsError, redact
 from .outputs import JobStatus
-from .validation import SORT_KEYS, is_loopback_host
+from .validation import SORT_KEYS, is_loopback_host, parse_whole_number
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -48,23 +48,27 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _status_code(text: str) -> int | str:
-    """``--status`` takes a code (8, ASCII digits as everywhere; the client checks it as every
-    status) or a name (RUNNING, running)."""
-    if text.isascii() and text.isdigit():
-        return text
-    try:
+def _status_code(text: str) -> int:
+    """``--status`` takes a name (RUNNING, running) or a code by the rule, and in the words, of every
+    whole number, as the functions do: a fullwidth 8 or ``-1`` is no code."""
+    if text.isascii() and text.upper() in JobStatus.__members__:
         return int(JobStatus[text.upper()])
-    except KeyError:
-        raise argparse.ArgumentTypeError(
-            f"unknown status {text!r}; use a code or one of {', '.join(s.name for s in JobStatus)}"
-        ) from None
+    if any(c.isdigit() for c in text) or not any(c.isalpha() for c in text):
+        return _whole_number(text, "status", hint="Use a code, e.g. 8, or a name, e.g. RUNNING")
+    raise argparse.ArgumentTypeError(
+        f"unknown status {text!r}; use a code or one of {', '.join(s.name for s in JobStatus)}"
+    )
 
 
 def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
-    return int(text)
+    return _whole_number(text, "port", maximum=65535)
+
+
+def _whole_number(text: str, field: str, **rule: Any) -> int:
+    try:
+        return parse_whole_number(text, field=field, **rule)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _common_options(parser: _Parser) -> _Parser:
