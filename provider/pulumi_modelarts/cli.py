@@ -45,6 +45,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.endswith("required: NAME"):  # find -name: argparse took the name for an option
             message += "; a name that starts with '-' goes after '--' (find -- -name)"
+        elif message.endswith(": expected one argument"):  # --search -test: the value taken for an option
+            option = message.removeprefix("argument ").partition(":")[0]
+            message += f"; a value that starts with '-' goes after '=' ({option}=-value)"
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
