@@ -21,7 +21,7 @@ import pytest
 
 from pulumi_modelarts.cli import run
 from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, EmulatorCredentials, ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import KEYS_BY_FIELD
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER as MAX
@@ -542,14 +542,40 @@ def test_a_working_directory_deleted_under_the_cli_is_no_place_for_clouds_yaml(t
     )
 
 
-def test_arguments_typed_in_utf8_are_read_as_utf8_under_a_c_locale(in_env: ModelArtsEmulator) -> None:
-    """``LC_ALL=C`` with ``PYTHONUTF8=0`` decodes the command line as ASCII: a terminal's UTF-8 ``café``
-    is still a search for café (no job's name holds it), and an error quotes it as typed."""
-    env = {**clean_environ(), **in_env.environ("aksk"), "LC_ALL": "C", "PYTHONUTF8": "0"}
-    found = subprocess.run([CLI, "list", "--search", "caf\u00e9"], env=env, capture_output=True, timeout=30)
-    assert (found.returncode, found.stdout, found.stderr) == (0, b"[]\n", b"")
-    named = subprocess.run([CLI, "find", "caf\u00e9"], env=env, capture_output=True, timeout=30)
-    assert named.returncode == 2 and b"got 'caf\\xe9'. " in named.stderr, named.stderr
+def test_utf8_typed_or_in_the_environment_is_read_as_utf8_under_a_c_locale(tmp_path: Path) -> None:
+    """``LC_ALL=C`` with ``PYTHONUTF8=0`` decodes the command line and the environment as ASCII: a
+    terminal's UTF-8 ``café`` is still a search for café (no job's name holds it), and an error
+    quotes it as typed; a UTF-8 password in the environment is that password (before: refused as
+    "not valid UTF-8"), scrubbed whole when typed as an argument (before: its first letters shown);
+    a ``--seed`` path is opened as given (before: "'ascii' codec can't encode")."""
+    password = "p\u00e4ssw\u00f6rd-geheim-0042"
+    seed = tmp_path / "j\u00f6bs.json"
+    seed.write_bytes(SAMPLE_JOBS_PATH.read_bytes())
+    credentials = EmulatorCredentials(password=password)
+    with (
+        ModelArtsEmulator.from_seed_file(seed, credentials=credentials) as em,
+        socket.create_server(("127.0.0.1", 0)) as taken,
+    ):
+        env = {**clean_environ(), **em.environ("password"), "LC_ALL": "C", "PYTHONUTF8": "0"}
+        runs = [
+            ["list", "--search", "caf\u00e9"],
+            ["find", "caf\u00e9"],
+            ["get", "197"],
+            ["get", "197", "--format", password],
+            ["emulator", "--seed", str(seed), "--port", str(taken.getsockname()[1])],  # loaded, then busy
+        ]
+        done = [subprocess.run([CLI, *argv], env=env, capture_output=True, timeout=30) for argv in runs]
+    assert [(run.returncode, run.stderr.count(b"\n")) for run in done] == [
+        (0, 0),
+        (2, 1),
+        (0, 0),
+        (2, 1),
+        (2, 1),
+    ]
+    assert done[0].stdout == b"[]\n" and b"got 'caf\\xe9'. " in done[1].stderr, done[1].stderr
+    assert json.loads(done[2].stdout)["job_name"] == "apiTest-11"
+    assert b"invalid choice: '***'" in done[3].stderr, done[3].stderr
+    assert b"Address already in use" in done[4].stderr, done[4].stderr
 
 
 @pytest.mark.reliability("secrets")

@@ -21,7 +21,7 @@ from typing import Any, NoReturn, TextIO
 from . import __version__
 from .errors import InvalidInputError, ModelArtsError, redact
 from .outputs import JobStatus
-from .validation import SORT_KEYS, is_loopback_host, parse_whole_number
+from .validation import SORT_KEYS, as_utf8, is_loopback_host, parse_whole_number
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -152,8 +152,9 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "on loopback; use 127.0.0.1 (or 0.0.0.0 to also listen on every interface, e.g. in a container)"
         )
     seed = SAMPLE_JOBS_PATH if args.seed is None else args.seed  # --seed '' is a missing file
-    try:
-        emulator = ModelArtsEmulator.from_seed_file(seed, host=host, port=args.port)
+    try:  # the path as the system gave it, not as_utf8's reading, or a C locale could not open it
+        path = seed if args.seed is None else os.fsdecode(args.seed.encode("utf-8", "surrogateescape"))
+        emulator = ModelArtsEmulator.from_seed_file(path, host=host, port=args.port)
     except (OSError, ValueError, TypeError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"cannot load the seed file {str(seed)!r}: {reason}") from None
@@ -267,7 +268,7 @@ def _without_credentials(text: str) -> str:
     from .settings import SETTING_KEYS, unpadded
 
     names = (name for key in SETTING_KEYS if key.secret for name in key.env)
-    register_secrets(*(unpadded(os.environ.get(name, "")) for name in names))
+    register_secrets(*(unpadded(as_utf8(os.environ.get(name, ""))) for name in names))
     return redact(text)
 
 
@@ -300,13 +301,7 @@ def main() -> None:
         signal.signal(signum, signal.default_int_handler)  # inherited ignored (``cmd &`` in a script)
     for stream in (out, err):  # text a console's encoding (cp1252, ASCII) lacks is escaped, not a crash
         getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
-    sys.exit(run([_as_typed(arg) for arg in sys.argv[1:]], out=out, err=err))
-
-
-def _as_typed(arg: str) -> str:
-    """An argument as typed: a locale that is not UTF-8 (``LC_ALL=C`` with ``PYTHONUTF8=0``) leaves
-    the UTF-8 a terminal sent as escaped bytes; read them as UTF-8 (bytes that are not stay escaped)."""
-    return arg.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+    sys.exit(run([as_utf8(arg) for arg in sys.argv[1:]], out=out, err=err))
 
 
 if __name__ == "__main__":  # python -m pulumi_modelarts.cli, when the console script is not on PATH
