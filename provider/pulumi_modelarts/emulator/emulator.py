@@ -314,12 +314,14 @@ class ModelArtsEmulator(Backend):
 def _past_the_proxy(url: str) -> dict[str, str]:
     """``NO_PROXY`` (and ``no_proxy``, which wins) as the environment sets it plus ``url``'s host,
     when a proxy set there would carry reads of ``url``; nothing otherwise."""
-    first = {
-        field: next((value for name in names if (value := unpadded(os.environ.get(name, "")))), "")
-        for field, names in PROXY_VARIABLES.items()
-    }
-    host, listed = urlsplit(url).hostname or "", first["no_proxy"]
-    if not first["http_proxy"] or bypasses_proxy(host, listed):
+
+    def first(field: str) -> str:  # the first variable set of those standing for ``field``
+        return next(
+            (value for name in PROXY_VARIABLES[field] if (value := unpadded(os.environ.get(name, "")))), ""
+        )
+
+    host, listed = urlsplit(url).hostname or "", first("no_proxy")
+    if not first("http_proxy") or bypasses_proxy(host, listed):  # the emulator speaks plain http
         return {}
     value = f"{listed},{host}" if listed else host
     return {"no_proxy": value, "NO_PROXY": value}
