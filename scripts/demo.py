@@ -44,8 +44,17 @@ DEMO_PORT = 18197
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
+    """Run a `pulumi` command; on Ctrl-C, which the terminal sends it too, wait while it cancels
+    cleanly (its state written, its plugins stopped) instead of killing it."""
     print(f"$ {' '.join(command)}", flush=True)
-    subprocess.run(command, cwd=REPO, env=env, check=True)
+    with subprocess.Popen(command, cwd=REPO, env=env) as process:
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:
+            process.wait()  # a second Ctrl-C reaches it too: its own way to stop at once
+            raise
+    if code:
+        raise subprocess.CalledProcessError(code, command)
 
 
 def run_alone(
@@ -67,7 +76,7 @@ def run_alone(
     ) as process:
         try:
             out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):  # Ctrl-C does not reach its session
             os.killpg(process.pid, signal.SIGKILL)
             raise
     return subprocess.CompletedProcess(command, process.returncode, out, err)
@@ -289,3 +298,6 @@ if __name__ == "__main__":
         sys.exit(main())
     except BrokenPipeError:  # `make demo | head`: the reader took what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+    except KeyboardInterrupt:  # Ctrl-C: the emulator is stopped; one line, as modelarts-vis says it
+        print("demo interrupted", file=sys.stderr)
+        sys.exit(130)

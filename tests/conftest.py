@@ -70,9 +70,11 @@ def leaks(
 
 
 @pytest.fixture
-def emulator() -> Iterator[ModelArtsEmulator]:
-    """A fresh emulator with the bundled sample jobs and canary credentials."""
-    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY) as em:
+def emulator(request: pytest.FixtureRequest) -> Iterator[ModelArtsEmulator]:
+    """A fresh emulator with the bundled sample jobs and canary credentials (and, parametrized
+    indirectly, the ``project_id`` and ``region`` given)."""
+    place = getattr(request, "param", {})
+    with ModelArtsEmulator.from_seed_file(SAMPLE_JOBS_PATH, credentials=CANARY, **place) as em:
         yield em
 
 

@@ -21,9 +21,10 @@ import pytest
 
 from pulumi_modelarts.cli import run
 from pulumi_modelarts.client import ModelArtsClient
-from pulumi_modelarts.emulator import ModelArtsEmulator
+from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, EmulatorCredentials, ModelArtsEmulator
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from pulumi_modelarts.settings import KEYS_BY_FIELD
+from pulumi_modelarts.validation import MAX_WHOLE_NUMBER as MAX
 from tests.checks import CANARY_SECRETS, WRONG_SECRET_KEY, LeakScanner, invoke
 from tests.hostile import (
     PROJECT,
@@ -93,8 +94,24 @@ BY_ID = "A job whose name holds any other character is read by its ID"
             )
             for name in ("\u53ef\u89c6\u5316", "caf\u00e9", "cafe\u0301", " board")
         ],
-        (("list", "--status", "\uff18"), None, 2, "unknown status '\uff18'"),  # fullwidth 8: not ASCII digits
-        (("list", "--status", "9" * 20), None, 2, "status must be a whole number from 0 to 9007199254740991"),
+        # A code that is no whole number by the functions' rule gets their words (fullwidth or
+        # Arabic-Indic digits, a sign, a fraction, nothing), and a name only ASCII letters.
+        *[
+            (
+                ("list", "--status", code),
+                None,
+                2,
+                f"status must be a whole number from 0 to {MAX}, got {code!r}",
+            )
+            for code in ("\uff18", "\u0661\u0669\u0667", "-1", "8.0", "")
+        ],
+        (
+            ("list", "--status", "runn\u0131ng"),
+            None,
+            2,
+            "unknown status 'runn\u0131ng'; use a code or one of",
+        ),
+        (("list", "--status", "9" * 20), None, 2, f"status must be a whole number from 0 to {MAX}"),
         (("get", "197", "--endpoint", "http://example.com"), None, 2, "must use https://"),
         # What argparse quotes as typed: a line break or escape sequence shown escaped, on one line.
         (("get", "197", "a\nb"), None, 2, "unrecognized arguments: a\\nb"),
@@ -218,16 +235,22 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         (("get",), "the following arguments are required: JOB_ID"),
         (("find", "-tmp"), "required: NAME; a name that starts with '-' goes after '--' (find -- -name)"),
         (("find",), "required: NAME; a name that starts with '-' goes after '--'"),
+        (("list", "--search", "-test"), "--search: expected one argument; a value that starts with '-' goes"),
+        (("--region", "-x", "get", "1"), "--region: expected one argument; a value that starts"),
+        (("emulator", "--seed"), "a value that starts with '-' goes after '=' (--seed=-value)"),
         (("fetch", "197"), "invalid choice: 'fetch'"),
         (("list", "--status", "sleepy"), "unknown status 'sleepy'"),
         (("get", "197", "--format", "xml"), "invalid choice: 'xml'"),
         (("get", "197", "extra"), "unrecognized arguments: extra"),
         (("list", "--colour"), "unrecognized arguments: --colour"),
-        (("emulator", "--port", "70000"), "port must be a number from 0 to 65535"),
-        (("emulator", "--port", "-1"), "port must be a number from 0 to 65535"),
+        (("emulator", "--port", "70000"), "port must be a whole number from 0 to 65535"),
+        (("emulator", "--port", "-1"), "port must be a whole number from 0 to 65535"),
         (("emulator", "--host", "192.0.2.10"), "not a loopback address"),
         (("emulator", "--host", "example.com"), "not a loopback address"),
-        (("emulator", "--port", "\u0668\u0660\u0668\u0660"), "port must be a number"),  # Arabic-Indic 8080
+        (
+            ("emulator", "--port", "\u0668\u0660\u0668\u0660"),
+            "port must be a whole number",
+        ),  # Arabic-Indic 8080
         (("get", "197", "--end", "http://x"), "unrecognized arguments: --end http://x"),  # no abbreviations
         (("list", "--sta", "8"), "unrecognized arguments: --sta 8"),
         (("--deb", "get", "197"), "unrecognized arguments: --deb"),
@@ -236,7 +259,7 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
             ("list", "--status", "9" * 5000),
             "status must be a whole number from 0 to 9007199254740991, got '999",
         ),
-        (("emulator", "--port", "9" * 5000), "argument --port: port must be a number from 0 to 65535"),
+        (("emulator", "--port", "9" * 5000), "argument --port: port must be a whole number from 0 to 65535"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(
@@ -519,14 +542,40 @@ def test_a_working_directory_deleted_under_the_cli_is_no_place_for_clouds_yaml(t
     )
 
 
-def test_arguments_typed_in_utf8_are_read_as_utf8_under_a_c_locale(in_env: ModelArtsEmulator) -> None:
-    """``LC_ALL=C`` with ``PYTHONUTF8=0`` decodes the command line as ASCII: a terminal's UTF-8 ``café``
-    is still a search for café (no job's name holds it), and an error quotes it as typed."""
-    env = {**clean_environ(), **in_env.environ("aksk"), "LC_ALL": "C", "PYTHONUTF8": "0"}
-    found = subprocess.run([CLI, "list", "--search", "caf\u00e9"], env=env, capture_output=True, timeout=30)
-    assert (found.returncode, found.stdout, found.stderr) == (0, b"[]\n", b"")
-    named = subprocess.run([CLI, "find", "caf\u00e9"], env=env, capture_output=True, timeout=30)
-    assert named.returncode == 2 and b"got 'caf\\xe9'. " in named.stderr, named.stderr
+def test_utf8_typed_or_in_the_environment_is_read_as_utf8_under_a_c_locale(tmp_path: Path) -> None:
+    """``LC_ALL=C`` with ``PYTHONUTF8=0`` decodes the command line and the environment as ASCII: a
+    terminal's UTF-8 ``café`` is still a search for café (no job's name holds it), and an error
+    quotes it as typed; a UTF-8 password in the environment is that password (before: refused as
+    "not valid UTF-8"), scrubbed whole when typed as an argument (before: its first letters shown);
+    a ``--seed`` path is opened as given (before: "'ascii' codec can't encode")."""
+    password = "p\u00e4ssw\u00f6rd-geheim-0042"
+    seed = tmp_path / "j\u00f6bs.json"
+    seed.write_bytes(SAMPLE_JOBS_PATH.read_bytes())
+    credentials = EmulatorCredentials(password=password)
+    with (
+        ModelArtsEmulator.from_seed_file(seed, credentials=credentials) as em,
+        socket.create_server(("127.0.0.1", 0)) as taken,
+    ):
+        env = {**clean_environ(), **em.environ("password"), "LC_ALL": "C", "PYTHONUTF8": "0"}
+        runs = [
+            ["list", "--search", "caf\u00e9"],
+            ["find", "caf\u00e9"],
+            ["get", "197"],
+            ["get", "197", "--format", password],
+            ["emulator", "--seed", str(seed), "--port", str(taken.getsockname()[1])],  # loaded, then busy
+        ]
+        done = [subprocess.run([CLI, *argv], env=env, capture_output=True, timeout=30) for argv in runs]
+    assert [(run.returncode, run.stderr.count(b"\n")) for run in done] == [
+        (0, 0),
+        (2, 1),
+        (0, 0),
+        (2, 1),
+        (2, 1),
+    ]
+    assert done[0].stdout == b"[]\n" and b"got 'caf\\xe9'. " in done[1].stderr, done[1].stderr
+    assert json.loads(done[2].stdout)["job_name"] == "apiTest-11"
+    assert b"invalid choice: '***'" in done[3].stderr, done[3].stderr
+    assert b"Address already in use" in done[4].stderr, done[4].stderr
 
 
 @pytest.mark.reliability("secrets")
@@ -757,26 +806,41 @@ SHELL_PROXIES = {
 }
 
 
+@pytest.mark.parametrize("form", ["exports", "environ()"])
 @pytest.mark.parametrize(("proxies", "bypass"), SHELL_PROXIES.values(), ids=SHELL_PROXIES)
 def test_the_emulator_exports_read_it_past_a_proxy_of_the_shell(
-    tmp_path: Path, proxies: dict[str, str], bypass: str | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: ModelArtsEmulator,
+    proxies: dict[str, str],
+    bypass: str | None,
+    form: str,
 ) -> None:
     """A proxy elsewhere cannot reach this machine's loopback (Squid refuses it by default): the
     exports add the emulator's host to NO_PROXY, as the shell sets it, when a proxy would carry the
-    reads. Before, a read with the printed exports went to the proxy (here nothing listens there)."""
-    env = {**clean_environ(), **proxies}
-    with exported(tmp_path, [CLI, "emulator", "--port", "0"], env) as (_, script, _):
-        pasted = subprocess.run(
-            ["sh", "-c", f'. {script}; printf "%s|%s" "$no_proxy" "$NO_PROXY"; exec "$0" get 245', CLI],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    shown, _, document = pasted.stdout.partition("{")
+    reads, and so does ``environ()``, what a program or test puts in ``os.environ``. Before, a read
+    with either went to the proxy (here nothing listens there)."""
+    if form == "exports":
+        env = {**clean_environ(), **proxies}
+        with exported(tmp_path, [CLI, "emulator", "--port", "0"], env) as (_, script, _):
+            shell = f'. {script}; printf "%s|%s" "$no_proxy" "$NO_PROXY"; exec "$0" get 245'
+            pasted = subprocess.run(
+                ["sh", "-c", shell, CLI], env=env, capture_output=True, text=True, timeout=30
+            )
+        code, (shown, _, document), err = pasted.returncode, pasted.stdout.partition("{"), pasted.stderr
+        document = "{" + document
+    else:
+        for name in set(os.environ) - set(clean_environ()):
+            monkeypatch.delenv(name)
+        for name, value in proxies.items():
+            monkeypatch.setenv(name, value)
+        for name, value in emulator.environ().items():  # called where the shell's proxies are set
+            monkeypatch.setenv(name, value)
+        code, document, err = invoke("get", "245")
+        shown = f"{os.environ.get('no_proxy', '')}|{os.environ.get('NO_PROXY', '')}"
     listed = proxies.get("no_proxy") or proxies.get("NO_PROXY", "")
     assert shown == (
         f"{bypass}|{bypass}" if bypass else f"{proxies.get('no_proxy', '')}|{proxies.get('NO_PROXY', '')}"
     )
-    assert pasted.returncode == 0 and json.loads("{" + document)["job_id"] == 245, pasted.stderr
+    assert code == 0 and json.loads(document)["job_id"] == 245, err
     assert bypass is None or bypass.startswith(listed)

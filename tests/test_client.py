@@ -51,6 +51,12 @@ def routes(emulator: ModelArtsEmulator, route: str | None = None) -> list[Any]:
 # -- reading ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("auth", ["aksk", "token", "password"])
 @pytest.mark.parametrize("include_project", [True, False])
+@pytest.mark.parametrize(
+    "emulator",
+    [{}, {"region": "EU-NL"}, {"project_id": "6F0C1B1F2A3D4E5F8A9B0C1D2E3F4A5B"}],
+    ids=["sample", "region in upper case", "project ID in upper case"],  # as a seed file may give them
+    indirect=True,
+)
 def test_get_job_with_every_auth_mode(
     client_for: ClientFactory, emulator: ModelArtsEmulator, auth: str, include_project: bool
 ) -> None:

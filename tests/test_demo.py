@@ -8,6 +8,7 @@ import os
 import select
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -76,12 +77,29 @@ BROKEN_PULUMIS = {
 }
 
 
-def _fake_pulumi(path: Path) -> Path:
-    """FAKE_PULUMI as the `pulumi` at ``path``, started by sh: a `#!` line cannot name a Python whose
-    path has a space (a checkout in `~/My Projects`)."""
+#: A `pulumi` whose `up` runs until Ctrl-C, then takes a second to cancel (the real one writes its
+#: state and stops its plugins), longer than the 0.25 s `subprocess.run` gives a child before killing it.
+CANCELLED_BY_CTRL_C = """import os, signal, sys, time
+if sys.argv[1:] == ["version"]:
+    print("v3.200.0")
+if sys.argv[1:2] == ["up"]:
+    def cancel(*_):
+        time.sleep(1)
+        with open(os.environ["FAKE_PULUMI_LOG"], "a") as handle:
+            handle.write("cancelled\\n")
+        sys.exit(255)
+    signal.signal(signal.SIGINT, cancel)
+    print("Updating (demo):", flush=True)
+    signal.pause()
+"""
+
+
+def _fake_pulumi(path: Path, source: str = FAKE_PULUMI) -> Path:
+    """``source`` (FAKE_PULUMI) as the `pulumi` at ``path``, started by sh: a `#!` line cannot name a
+    Python whose path has a space (a checkout in `~/My Projects`)."""
     path.parent.mkdir(exist_ok=True)
     program = path.with_suffix(".py")
-    program.write_text(FAKE_PULUMI.format(cli=str(Path(sys.executable).with_name("modelarts-vis"))))
+    program.write_text(source.format(cli=str(Path(sys.executable).with_name("modelarts-vis"))))
     path.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(program))} "$@"\n')
     path.chmod(0o755)
     return path
@@ -302,3 +320,44 @@ def test_a_reader_that_stops_early_ends_the_demo_quietly(tmp_path: Path, path: s
         error = process.stderr.read()
         assert process.wait(timeout=120) == 0, error
     assert all(read) and error == ""
+
+
+#: A `pulumi version` that never answers, its process ID sent where FAKE_PULUMI_LOG names.
+HANGS_IN_VERSION = '#!/bin/sh\nsleep 300 &\necho $! > "$FAKE_PULUMI_LOG"\nwait\n'
+
+
+@pytest.mark.parametrize("phase", ["pulumi version", "pulumi up"])
+def test_ctrl_c_ends_the_demo_in_one_line_once_pulumi_has_stopped(tmp_path: Path, phase: str) -> None:
+    """The terminal sends Ctrl-C to the demo and the `pulumi up` it runs: the demo lets pulumi cancel
+    cleanly, stops the emulator and says so in one line, exit code 130. A `pulumi version` runs in a
+    session of its own, which Ctrl-C does not reach: it is stopped. Before, the demo printed a
+    traceback after killing pulumi up mid-cancel, or waited for ever on pulumi version."""
+    log, shim = tmp_path / "calls.log", tmp_path / "bin" / "pulumi"
+    if phase == "pulumi up":
+        _fake_pulumi(shim, CANCELLED_BY_CTRL_C)
+    else:
+        os.mkfifo(log)  # the shim's process ID arrives when it has started
+        shim.parent.mkdir()
+        shim.write_text(HANGS_IN_VERSION)
+        shim.chmod(0o755)
+    env = _environment(f"{shim.parent}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log))
+    pipe = subprocess.PIPE
+    with subprocess.Popen(
+        [sys.executable, str(DEMO)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=pipe,
+        stderr=pipe,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    ) as process:
+        assert process.stdout is not None
+        if phase == "pulumi up":
+            while not (line := process.stdout.readline()).startswith("Updating"):
+                assert line, process.communicate(timeout=60)
+        else:
+            hanging = int(log.read_text())
+        os.killpg(process.pid, signal.SIGINT)
+        _, error = process.communicate(timeout=60)
+    assert (process.returncode, error) == (130, "demo interrupted\n")
+    assert log.read_text() == "cancelled\n" if phase == "pulumi up" else _ended_within(hanging, 10)

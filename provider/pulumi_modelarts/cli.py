@@ -19,9 +19,9 @@ from contextlib import redirect_stdout
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
-from .errors import ModelArtsError, redact
+from .errors import InvalidInputError, ModelArtsError, redact
 from .outputs import JobStatus
-from .validation import SORT_KEYS, is_loopback_host
+from .validation import SORT_KEYS, as_utf8, is_loopback_host, parse_whole_number
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -45,26 +45,33 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.endswith("required: NAME"):  # find -name: argparse took the name for an option
             message += "; a name that starts with '-' goes after '--' (find -- -name)"
+        elif message.endswith(": expected one argument"):  # --search -test: the value taken for an option
+            option = message.removeprefix("argument ").partition(":")[0]
+            message += f"; a value that starts with '-' goes after '=' ({option}=-value)"
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _status_code(text: str) -> int | str:
-    """``--status`` takes a code (8, ASCII digits as everywhere; the client checks it as every
-    status) or a name (RUNNING, running)."""
-    if text.isascii() and text.isdigit():
-        return text
-    try:
+def _status_code(text: str) -> int:
+    """``--status`` takes a name (RUNNING, running) or a code by the rule, and in the words, of every
+    whole number, as the functions do: a fullwidth 8 or ``-1`` is no code."""
+    if text.isascii() and text.upper() in JobStatus.__members__:
         return int(JobStatus[text.upper()])
-    except KeyError:
-        raise argparse.ArgumentTypeError(
-            f"unknown status {text!r}; use a code or one of {', '.join(s.name for s in JobStatus)}"
-        ) from None
+    if any(c.isdigit() for c in text) or not any(c.isalpha() for c in text):
+        return _whole_number(text, "status", hint="Use a code, e.g. 8, or a name, e.g. RUNNING")
+    raise argparse.ArgumentTypeError(
+        f"unknown status {text!r}; use a code or one of {', '.join(s.name for s in JobStatus)}"
+    )
 
 
 def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
-    return int(text)
+    return _whole_number(text, "port", maximum=65535)
+
+
+def _whole_number(text: str, field: str, **rule: Any) -> int:
+    try:
+        return parse_whole_number(text, field=field, **rule)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _common_options(parser: _Parser) -> _Parser:
@@ -145,8 +152,9 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "on loopback; use 127.0.0.1 (or 0.0.0.0 to also listen on every interface, e.g. in a container)"
         )
     seed = SAMPLE_JOBS_PATH if args.seed is None else args.seed  # --seed '' is a missing file
-    try:
-        emulator = ModelArtsEmulator.from_seed_file(seed, host=host, port=args.port)
+    try:  # the path as the system gave it, not as_utf8's reading, or a C locale could not open it
+        path = seed if args.seed is None else os.fsdecode(args.seed.encode("utf-8", "surrogateescape"))
+        emulator = ModelArtsEmulator.from_seed_file(path, host=host, port=args.port)
     except (OSError, ValueError, TypeError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"cannot load the seed file {str(seed)!r}: {reason}") from None
@@ -160,7 +168,7 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if host in _WILDCARD_HOSTS:
             warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"
             _say(err, f"warning: {warning} can use the emulator's fixed demo credentials", EXIT_OK)
-        settings = emulator.environ(auth="aksk") | _past_the_proxy(emulator.url)
+        settings = emulator.environ(auth="aksk")  # past a proxy of this shell too
         exports = "".join(f"  export {name}={shlex.quote(value)}\n" for name, value in settings.items())
         jobs = ", ".join(str(job["job_id"]) for job in emulator.jobs()) or "none"
         _write(
@@ -175,23 +183,6 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         emulator.stop()
     return EXIT_OK
-
-
-def _past_the_proxy(url: str) -> dict[str, str]:
-    """``NO_PROXY`` (and ``no_proxy``, which wins) as this shell sets it plus the emulator's host, when
-    a proxy set here would carry its reads: a proxy on another machine cannot reach this one's loopback."""
-    from urllib.parse import urlsplit
-
-    from .settings import PROXY_VARIABLES, bypasses_proxy, unpadded
-
-    def first(names: Sequence[str]) -> str:
-        return next((value for name in names if (value := unpadded(os.environ.get(name, "")))), "")
-
-    host, listed = urlsplit(url).hostname or "", first(PROXY_VARIABLES["no_proxy"])
-    if not first(PROXY_VARIABLES["http_proxy"]) or bypasses_proxy(host, listed):
-        return {}
-    value = f"{listed},{host}" if listed else host
-    return {"no_proxy": value, "NO_PROXY": value}
 
 
 def _read(args: argparse.Namespace) -> str:
@@ -277,7 +268,7 @@ def _without_credentials(text: str) -> str:
     from .settings import SETTING_KEYS, unpadded
 
     names = (name for key in SETTING_KEYS if key.secret for name in key.env)
-    register_secrets(*(unpadded(os.environ.get(name, "")) for name in names))
+    register_secrets(*(unpadded(as_utf8(os.environ.get(name, ""))) for name in names))
     return redact(text)
 
 
@@ -310,13 +301,7 @@ def main() -> None:
         signal.signal(signum, signal.default_int_handler)  # inherited ignored (``cmd &`` in a script)
     for stream in (out, err):  # text a console's encoding (cp1252, ASCII) lacks is escaped, not a crash
         getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
-    sys.exit(run([_as_typed(arg) for arg in sys.argv[1:]], out=out, err=err))
-
-
-def _as_typed(arg: str) -> str:
-    """An argument as typed: a locale that is not UTF-8 (``LC_ALL=C`` with ``PYTHONUTF8=0``) leaves
-    the UTF-8 a terminal sent as escaped bytes; read them as UTF-8 (bytes that are not stay escaped)."""
-    return arg.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+    sys.exit(run([as_utf8(arg) for arg in sys.argv[1:]], out=out, err=err))
 
 
 if __name__ == "__main__":  # python -m pulumi_modelarts.cli, when the console script is not on PATH

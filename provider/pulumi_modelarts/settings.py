@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigurationError, InvalidInputError, register_secrets
-from .validation import check_endpoint, check_target
+from .validation import as_utf8, check_endpoint, check_target
 
 CONFIG_NAMESPACE = "modelarts"
 
@@ -436,6 +436,8 @@ def stack_config_from(get: Callable[[str], Any]) -> dict[str, str]:
 def _converted(field: str, value: Any) -> Any:
     """One setting's value as :class:`Settings` holds it; ValueError says what is wrong with it."""
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if isinstance(text, str) and field != "ca_cert_file":  # a path is opened as the system gave it
+        text = as_utf8(text)  # the environment of a locale that is not UTF-8, as the CLI reads argv
     if isinstance(text, str) and (cleaned := unpadded(text)) != text:  # what files and shells add
         if field in _NEVER_CLEANED:
             raise ValueError("has whitespace, a line break or an invisible mark around it; set it without")

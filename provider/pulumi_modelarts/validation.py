@@ -34,6 +34,18 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _UNSAFE_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
+def as_utf8(text: str) -> str:
+    """``text`` read as the UTF-8 it was sent in: a locale that is not UTF-8 (``LC_ALL=C`` with
+    ``PYTHONUTF8=0``) hands over the command line and the environment with each byte beyond ASCII
+    escaped as a surrogate. Bytes that are no UTF-8 stay escaped; text without escapes is as it was."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate no such escape made: left for the checks to refuse
+        return text
+
+
 def _shown(value: object) -> str:
     if is_secret_input(value):
         return "[secret]"

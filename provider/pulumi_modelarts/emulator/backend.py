@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..validation import MAX_WHOLE_NUMBER
+from ..validation import MAX_WHOLE_NUMBER, check_target
 
 #: Project ID of the emulator's own project unless told otherwise (32 hex digits, like IAM's).
 DEFAULT_PROJECT_ID: Final = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
@@ -66,9 +66,11 @@ class Project:
 
 
 def check_identifier(name: str, value: object) -> str:
+    """A name or ID as the client spells it (a region and a hex project ID in lower case), so a
+    seed's ``EU-NL`` or upper-case project ID is the place the client reads, not one it never finds."""
     if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
         raise ValueError(f"{name} may only contain letters, digits, '_' and '-', got {value!r}")
-    return value
+    return str(check_target(name, value)) if name in ("project_id", "region") else value
 
 
 def is_text(value: object) -> bool:
@@ -131,7 +133,7 @@ class Backend:
             raise ValueError(f"credentials must be EmulatorCredentials, got {type(credentials).__name__}")
         self.credentials = credentials or EmulatorCredentials()
         self.token_ttl = check_seconds("token_ttl", token_ttl, positive=True)
-        self.projects = [Project(region, project_id)]
+        self.projects = [Project(self.region, self.project_id)]
         self.tokens: dict[str, tuple[Project | None, float]] = {}  # -> project (None: global), expiry
         self.by_id: dict[int, dict[str, Any]] = {}
         self.last_id = 0
@@ -184,9 +186,9 @@ class Backend:
     def add_project(self, name: str, project_id: str) -> None:
         """Register another project of the account (names may repeat, IDs may not); it holds no jobs."""
         with self.lock:
+            project_id = check_identifier("project_id", project_id)
             if self.project(project_id) is not None:
                 raise ValueError(f"project ID {project_id!r} already exists")
-            project_id = check_identifier("project_id", project_id)
             self.projects.append(Project(check_identifier("name", name), project_id))
 
     def project(self, project_id: str | None = None, name: str | None = None) -> Project | None:

@@ -9,13 +9,15 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
-from ..settings import SETTING_KEYS
+from ..settings import PROXY_VARIABLES, SETTING_KEYS, bypasses_proxy, unpadded
 from . import wire
 from .backend import DEFAULT_PROJECT_ID, Backend, EmulatorCredentials, check_seconds, is_text
 from .server import EmulatorHTTPServer
@@ -204,7 +206,13 @@ class ModelArtsEmulator(Backend):
         return f"{self.url}/v3"
 
     def environ(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
-        """Environment variables that point our client at this emulator, for one auth mode."""
+        """Environment variables that point our client at this emulator, for one auth mode; when a
+        proxy this process's environment sets would carry the reads, also ``NO_PROXY`` and
+        ``no_proxy`` as set here plus the emulator's host: a proxy elsewhere cannot reach this
+        machine's loopback."""
+        return self._settings(auth, include_project) | _past_the_proxy(self.url)
+
+    def _settings(self, auth: str, include_project: bool) -> dict[str, str]:
         if auth not in ("aksk", "password", "token"):
             raise ValueError(f"auth must be one of aksk, password, token, got {auth!r}")
         env = {"MODELARTS_ENDPOINT": self.url, "HW_AUTH_URL": self.iam_url, "HW_REGION_NAME": self.region}
@@ -221,8 +229,8 @@ class ModelArtsEmulator(Backend):
         return env
 
     def stack_config(self, auth: str = "aksk", include_project: bool = True) -> dict[str, str]:
-        """The same settings as :meth:`environ`, as ``modelarts:*`` Pulumi stack config."""
-        environ = self.environ(auth, include_project)
+        """The settings of :meth:`environ` as ``modelarts:*`` Pulumi stack config (proxies are none)."""
+        environ = self._settings(auth, include_project)
         return {_STACK_CONFIG_KEYS[name]: value for name, value in environ.items()}
 
     def describe(self) -> dict[str, Any]:
@@ -301,3 +309,19 @@ class ModelArtsEmulator(Backend):
         if (wait := fault.retry_after) is not None:  # seconds, or an HTTP date as given
             reply.headers["Retry-After"] = str(wait)
         return reply
+
+
+def _past_the_proxy(url: str) -> dict[str, str]:
+    """``NO_PROXY`` (and ``no_proxy``, which wins) as the environment sets it plus ``url``'s host,
+    when a proxy set there would carry reads of ``url``; nothing otherwise."""
+
+    def first(field: str) -> str:  # the first variable set of those standing for ``field``
+        return next(
+            (value for name in PROXY_VARIABLES[field] if (value := unpadded(os.environ.get(name, "")))), ""
+        )
+
+    host, listed = urlsplit(url).hostname or "", first("no_proxy")
+    if not first("http_proxy") or bypasses_proxy(host, listed):  # the emulator speaks plain http
+        return {}
+    value = f"{listed},{host}" if listed else host
+    return {"no_proxy": value, "NO_PROXY": value}
