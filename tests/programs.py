@@ -167,12 +167,16 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     secret_outputs: dict[str, list[str]] = {}
     stack_exports: dict[str, Any] = {}
 
+    providers: dict[str, Any] = {}  # as the SDK's server keeps them: one per ``__provider`` text
+
     def served(args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id == rpc.UNKNOWN:
             return "", {}  # the engine skips a read whose ID is unknown (preview only)
         serialized = rpc.unwrap_rpc_secret(args.inputs["__provider"])
-        provider = dill.loads(base64.b64decode(serialized))
-        provider.configure(ConfigureRequest(Config(raw_config=spec["config"], project_name=spec["project"])))
+        if (provider := providers.get(serialized)) is None:
+            provider = providers[serialized] = dill.loads(base64.b64decode(serialized))
+            config = Config(raw_config=spec["config"], project_name=spec["project"])
+            provider.configure(ConfigureRequest(config))
         inputs = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items() if k != "__provider"}
         if args.resource_id:
             read = provider.read(args.resource_id, inputs)

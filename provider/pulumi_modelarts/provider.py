@@ -7,6 +7,7 @@ import functools
 import sys
 import time
 import types
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -178,6 +179,23 @@ class _Runtime:
         return dict(outputs)
 
 
+#: The runtime of each stack config in this process. The SDK's server unpickles one provider per
+#: distinct ``__provider`` text, and state can hold two for one resource (another Python's or
+#: SDK's pickle of this class stays in the outputs of a resource an up left unchanged, while its
+#: inputs take the new one): a refresh's Read and Diff must share their reads.
+_RUNTIMES: weakref.WeakValueDictionary[tuple[tuple[str, str], ...], _Runtime] = weakref.WeakValueDictionary()
+_RUNTIMES_LOCK = Lock()
+
+
+def _runtime_for(stack_config: Mapping[str, str]) -> _Runtime:
+    key = tuple(sorted(stack_config.items()))
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(key)
+        if runtime is None:
+            runtime = _RUNTIMES[key] = _Runtime(stack_config)
+        return runtime
+
+
 class VisualizationJobProvider(dynamic.ResourceProvider):
     """Reads a ModelArts visualization job; never creates, changes or deletes one.
 
@@ -197,7 +215,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         from .settings import stack_config_from
 
         _one_line_over_grpc()
-        self._runtime = _Runtime(stack_config_from(req.config.get))
+        self._runtime = _runtime_for(stack_config_from(req.config.get))
 
     @functools.cached_property
     def _runtime(self) -> _Runtime:

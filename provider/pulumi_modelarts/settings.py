@@ -385,7 +385,7 @@ def _endpoint_in_map(endpoints: Any) -> str | None:
     """The ``modelarts`` entry of ``modelarts:endpoints`` (JSON text, as stack config carries a map)."""
     try:
         document = json.loads(endpoints) if isinstance(endpoints, str) else endpoints
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         document = None
     if not isinstance(document, dict):
         raise ConfigurationError(
@@ -659,7 +659,8 @@ def _chosen(field: str, pairs: Iterable[tuple[Any, str, int]]) -> tuple[Any, str
     value, origin, rank = next(((v, o, r) for v, o, r in pairs if _present(v)), (None, "", 9))
     text = value.lstrip() if rank == 1 and field not in _FLAGS_AND_NUMBERS and isinstance(value, str) else ""
     if text.startswith(("{", "[")):
-        with contextlib.suppress(ValueError):  # else text that merely begins like one ("{pw")
+        # Text that merely begins like one ("{pw"), or opens more than the parser nests, is text.
+        with contextlib.suppress(ValueError, RecursionError):
             if isinstance(json.loads(text), dict | list):
                 secret = "--secret " * (field in SECRET_FIELDS)
                 raise ConfigurationError(
