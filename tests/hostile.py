@@ -626,7 +626,8 @@ def listed_job(job_id: int, name: str | None = None) -> dict[str, Any]:
 
 class PagingServer(RawServer):
     """Answers the list call with ``pages(page number)`` (a dict sent as JSON, or a full reply) and
-    a job's details from ``jobs`` (ModelArts' not-found answer for any other)."""
+    a job's details from ``jobs`` (ModelArts' not-found answer for any other). It refuses a
+    ``per_page`` over 100, as a server keeping to the API reference's older pages does."""
 
     def __init__(self, pages: Callable[[int], Any], jobs: Iterable[dict[str, Any]] = ()) -> None:
         self.pages, self.jobs = pages, {job["job_id"]: job for job in jobs}
@@ -636,7 +637,12 @@ class PagingServer(RawServer):
         target = head.split(b" ")[1].decode()
         path, _, query = target.partition("?")
         if query:
-            page = self.pages(int(dict(part.split("=") for part in query.split("&"))["page"]))
+            params = dict(part.split("=") for part in query.split("&"))
+            if int(params["per_page"]) > 100:
+                error = {"is_success": False, "error_code": "ModelArts.0104", "error_message": "per_page"}
+                yield reply(400, error)
+                return
+            page = self.pages(int(params["page"]))
             yield page if isinstance(page, bytes) else reply(200, page)
         elif (job_id := int(path.rsplit("/", 1)[1])) in self.jobs:
             yield reply(200, {**self.jobs[job_id], "job_type": "TensorBoard"})

@@ -304,6 +304,21 @@ def test_non_finite_numbers_are_refused(server: Scripted, field: str, number: st
         list(client.list_visualization_jobs())  # a page of the list call too
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("duration", 33000.5, "a whole number, got float"),
+        ("create_time", "2019-08-07T03:48:56Z", "a whole number, got str"),  # not epoch milliseconds
+        ("remaining_duration", "1h", "a number, got str"),
+    ],
+)
+def test_a_number_of_another_kind_is_refused_saying_what_was_expected(
+    server: Scripted, field: str, value: object, expected: str
+) -> None:
+    with pytest.raises(InvalidResponseError, match=rf"shape at '{field}' \(expected {expected}\)"):
+        server.read({**JOB_197, field: value})
+
+
 # -- only ModelArts' own codes mean "not found" (defect 7) ----------------------------------------
 @pytest.mark.reliability("foreign 404s")
 @pytest.mark.parametrize("answer", FOREIGN_NOT_FOUNDS.values(), ids=FOREIGN_NOT_FOUNDS.keys())
@@ -979,5 +994,5 @@ def test_a_list_answer_without_any_listing_key_is_no_listing(
     if jobs is not None:
         assert read_through("list", lambda _: reply(200, body)) == jobs
         return
-    with pytest.raises(InvalidResponseError, match="unexpected response shape"):
+    with pytest.raises(InvalidResponseError, match=r"shape at 'body' \(no listing: none of is_success, job_"):
         read_through("list", lambda _: reply(200, body))

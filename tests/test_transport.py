@@ -680,7 +680,7 @@ BAD_ENCODINGS |= {
 }
 
 
-@pytest.mark.parametrize("named", ["X-Request-Id", "X-IAM-Trace-Id"])  # the gateway's, IAM's
+@pytest.mark.parametrize("named", ["X-Request-Id", "X-Openstack-Request-Id", "X-IAM-Trace-Id"])
 @pytest.mark.parametrize(("encoding", "body", "fragment"), BAD_ENCODINGS.values(), ids=BAD_ENCODINGS)
 def test_unasked_encodings_and_corrupt_gzip_are_refused(
     encoding: str, body: bytes, fragment: str, named: str

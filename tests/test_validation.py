@@ -171,6 +171,8 @@ def test_a_value_naming_the_job_or_its_place_has_one_spelling(
         *((url, "URL such as") for url in NOT_URLS),
         *((url, "query") for url in ["https://host/?a=1", "https://host/#x"]),
         ("https://user:pw@host", "credentials"),
+        (f"https://host/{'a' * 2036}", "URL of at most 2048 characters, got 2049$"),
+        (f"https://user:pw@host/{'a' * 5000}", "URL of at most 2048 characters, got 5021$"),
         ("https://host/a/../b", "path"),
         *((url, "port") for url in ["https://host:99999", "https://host:+80", "https://host:\uff18\uff10"]),
         *((url, "port") for url in ["https://host:0", "https://host:00/"]),

@@ -398,5 +398,7 @@ def read_model(model: type[_V], response: HttpResponse, context: RequestContext)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        summary = f"unexpected response shape at '{where}' ({first['type']})"
+        # A check of this module's own says what it wanted ("expected a whole number, got float").
+        said = first["msg"].removeprefix("Value error, ") if first["type"] == "value_error" else first["type"]
+        summary = f"unexpected response shape at '{where}' ({said})"
         raise _invalid(response, context, summary) from None

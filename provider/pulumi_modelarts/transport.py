@@ -487,8 +487,11 @@ class HttpResponse:
 
 
 def request_id(headers: Mapping[str, str]) -> str | None:
-    """The ID an answer's server gives it: the gateway's ``X-Request-Id``, IAM's ``X-IAM-Trace-Id``."""
-    return headers.get("X-Request-Id") or headers.get("X-IAM-Trace-Id")
+    """The ID an answer's server gives it: the gateway's ``X-Request-Id``, an OpenStack service's
+    ``X-Openstack-Request-Id`` (what OTC's SDK reports), IAM's ``X-IAM-Trace-Id``."""
+    return (
+        headers.get("X-Request-Id") or headers.get("X-Openstack-Request-Id") or headers.get("X-IAM-Trace-Id")
+    )
 
 
 @functools.cache

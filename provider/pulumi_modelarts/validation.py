@@ -13,6 +13,8 @@ from .errors import InvalidInputError, is_secret_input, redact
 #: The largest whole number any input takes (job IDs included): the engine carries numbers as
 #: IEEE doubles, and above 2**53 - 1 two IDs can arrive as the same float.
 MAX_WHOLE_NUMBER = 2**53 - 1
+#: The longest endpoint or IAM URL taken.
+MAX_URL_CHARS = 2048
 #: Sort keys the list call accepts (its ``sortBy`` parameter).
 SORT_KEYS: tuple[str, ...] = ("job_id", "job_name", "job_desc", "create_time", "status")
 _DIGITS = re.compile(r"[0-9]{1,32}")
@@ -150,9 +152,12 @@ def check_endpoint(value: object, *, field: str = "endpoint") -> str:
     """The base URL in one spelling (scheme and host in lower case, no default port, no final "/"):
     https, or http on loopback (the emulator); no credentials, query or fragment. Whitespace and
     controls are refused, never cleaned. Messages repeat the URL only once it cannot hold a credential."""
-    if not isinstance(value, str) or not value or len(value) > 2048:
-        shown = _shown(value) if not isinstance(value, str) or not value else "a longer text"
-        raise InvalidInputError(f"{field} must be a URL such as https://host, got {shown}")
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{field} must be a URL such as https://host, got {_shown(value)}")
+    if len(value) > MAX_URL_CHARS:  # told by its length alone: it is not yet known to hold no credential
+        raise InvalidInputError(
+            f"{field} must be a URL of at most {MAX_URL_CHARS} characters, got {len(value)}"
+        )
     if "@" in value or "%" in value.partition("://")[2].partition("/")[0]:
         raise InvalidInputError(
             f"{field} must not contain credentials (user:password@) or percent-encoding in its host",
