@@ -253,23 +253,31 @@ def manifest_objects() -> dict[str, Any]:
 
 
 @needs_kubernetes
-def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only() -> None:
-    """Every setting, on a DIY backend (a passphrase); the defaults are the manifest's (tested below)."""
-    config = {"namespace": "ml-ops", "projectId": "0a1b2c3", "backend": "s3://state", "stack": "org/q/prod"}
+@pytest.mark.parametrize(
+    ("backend", "credential"),
+    [("s3://state", "PULUMI_CONFIG_PASSPHRASE"), ("HTTPS://pulumi.example.com", "PULUMI_ACCESS_TOKEN")],
+    ids=["diy", "self-hosted-cloud"],
+)
+def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only(
+    backend: str, credential: str
+) -> None:
+    """Every setting, on a DIY backend (a passphrase) or a self-hosted Pulumi Cloud (an access token);
+    the defaults are the manifest's (tested below)."""
+    config = {"namespace": "ml-ops", "projectId": "0a1b2c3", "backend": backend, "stack": "org/q/prod"}
     config |= {"stackResourceName": "vis", "region": "eu-nl", "backendCredential": PASSPHRASE}
     run, objects = gitops_objects(**config, resyncFrequencySeconds="120")
     binding, secret, account, stack = (objects[kind] for kind in GITOPS_KINDS)
     spec = stack["spec"]
     assert placed(account) == placed(stack) == ("ml-ops", "vis") and spec["serviceAccountName"] == "vis"
     frequency = spec["resyncFrequencySeconds"]
-    assert (spec["backend"], spec["stack"], frequency) == ("s3://state", "org/q/prod", 120)
+    assert (spec["backend"], spec["stack"], frequency) == (backend, "org/q/prod", 120)
     # The operator's Helm chart creates no workspace identity: the program binds its own.
     assert binding["metadata"]["name"] == "ml-ops:vis:system:auth-delegator"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vis", "namespace": "ml-ops"}]
     assert placed(secret) == ("ml-ops", "vis-credentials")
     # The whole stringData is a secret input: encrypted in state, masked in the CLI.
     variables = {"HW_ACCESS_KEY": CANARY.access_key, "HW_SECRET_KEY": CANARY.secret_key}
-    variables |= {"HW_PROJECT_ID": "0a1b2c3", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    variables |= {"HW_PROJECT_ID": "0a1b2c3", credential: PASSPHRASE}
     assert secret["stringData"] == {"__secret": variables}
     region = {"HW_REGION_NAME": {"type": "Literal", "literal": {"value": "eu-nl"}}}
     refs = {key: {"type": "Secret", "secret": {"name": "vis-credentials", "key": key}} for key in variables}

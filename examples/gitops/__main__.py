@@ -20,6 +20,7 @@ Stack object leaves the quickstart's state alone.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -40,9 +41,11 @@ secret_data: dict[str, pulumi.Input[str]] = {
 }
 if project_id:
     secret_data["HW_PROJECT_ID"] = project_id
-# The deployed stack's backend credential: the passphrase of a DIY backend (s3://, file://, ...)
-# or an access token for Pulumi Cloud.
-backend_variable = "PULUMI_CONFIG_PASSPHRASE" if backend else "PULUMI_ACCESS_TOKEN"
+# The deployed stack's backend credential: an access token for Pulumi Cloud (no backend, or the
+# https:// URL of a self-hosted one, as `pulumi login` takes it), else the passphrase of a DIY
+# backend (s3://, file://, ...).
+cloud = not backend or urlsplit(backend).scheme in ("https", "http")
+backend_variable = "PULUMI_ACCESS_TOKEN" if cloud else "PULUMI_CONFIG_PASSPHRASE"
 secret_data[backend_variable] = config.require_secret("backendCredential")
 
 labels = {
