@@ -24,6 +24,7 @@ import pulumi
 import pulumi.runtime
 import pytest
 
+import pulumi_modelarts
 from pulumi_modelarts import (
     AmbiguousJobNameError,
     GetVisualizationJobResult,
@@ -642,8 +643,24 @@ def test_an_output_form_called_in_a_thread_without_a_loop_says_where_to_call_it(
     for form, (error, run_error, message) in run.value("said").items():
         assert (error, run_error) == ("InvalidInputError", True)
         assert message.startswith(f"{form}() was called in thread 'Thread-") and "\n" not in message
-        assert message.endswith(f"call {form[:-7]}() in this one")
+        assert message.endswith(f"call {form[:-7]}() in this thread")
     assert modelarts_requests(emulator) == []
+
+
+@pytest.mark.parametrize("form", ["get_visualization_job_output", "get_visualization_jobs_output"])
+def test_an_output_form_called_where_asyncio_run_left_no_loop_says_where_to_call_it(
+    in_env: ModelArtsEmulator, form: str
+) -> None:
+    """``asyncio.run()`` leaves the main thread without an event loop (a script, a test suite), as
+    Python 3.14 starts it: an Output made there gets asyncio's bare ``RuntimeError`` too."""
+    asyncio.run(asyncio.sleep(0))
+    call = getattr(pulumi_modelarts, form)
+    with pytest.raises(InvalidInputError) as raised:
+        call(job_id=197) if "jobs" not in form else call()
+    message = str(raised.value)
+    assert message.startswith(f"{form}() was called in thread 'MainThread', which has no event loop")
+    assert message.endswith(f"call {form[:-7]}() in this thread") and "\n" not in message
+    assert isinstance(raised.value, pulumi.RunError) and in_env.requests == []
 
 
 #: Each form's read, by the path it requests; ``board`` is a resource created before it.

@@ -224,15 +224,14 @@ def _output(
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # not in a running program (a unit test's module level): the general path
             loop = None
-            if threading.current_thread() is not threading.main_thread():
-                try:  # as the Output would, which asyncio refuses without a word on what to do
-                    asyncio.get_event_loop()
-                except RuntimeError:
-                    thread = threading.current_thread().name
-                    raise InvalidInputError(
-                        f"{form}() was called in thread {thread!r}, which has no event loop for its Output",
-                        hint=f"Call it from the program's thread, or call {form[:-7]}() in this one",
-                    ) from None
+            try:  # as the Output would, which asyncio refuses without a word on what to do: in a thread
+                asyncio.get_event_loop()  # the program started, or in the main one after asyncio.run()
+            except RuntimeError:
+                thread = threading.current_thread().name
+                raise InvalidInputError(
+                    f"{form}() was called in thread {thread!r}, which has no event loop for its Output",
+                    hint=f"Call it while the program's event loop runs, or call {form[:-7]}() in this thread",
+                ) from None
     configured = _secret_config(args)
     secret = pulumi.Output.secret if configured else None
     plain = all(value is None or isinstance(value, str | int | float) for value in inputs)
