@@ -57,15 +57,19 @@ def _setting(*env: str, default: Any = None, secret: bool = False, aliases: tupl
     return dataclasses.field(default=default, metadata={"env": env, "secret": secret, "aliases": aliases})
 
 
-#: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping or the entry), first set wins.
+#: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping or the entry), first set
+#: wins; every key openstacksdk reads for them (a dash in a key read as ``_``, as there), so that an
+#: entry never names a place this package reads elsewhere.
 CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
-    **{name: (name,) for name in ("auth_url", "password", "project_id", "project_name", "security_token")},
+    **{name: (name,) for name in ("auth_url", "password", "security_token")},
+    "project_id": ("project_id", "tenant_id"),
+    "project_name": ("project_name", "tenant_name"),
     "user_name": ("username",),
     "domain_name": ("user_domain_name", "domain_name", "project_domain_name"),
-    "auth_token": ("token",),
+    "auth_token": ("token", "auth_token"),
     "access_key": ("ak", "access_key"),
     "secret_key": ("sk", "secret_key"),
-    "region": ("region_name",),
+    "region": ("regions", "region_name"),  # openstacksdk's default region is the first of ``regions``
     "ca_cert_file": ("cacert",),
     "insecure": ("insecure",),
 }
@@ -612,7 +616,19 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             f"cannot read {path}: not a mapping of clouds with mappings of settings",
             hint=f"Write it as clouds: {{{name}: {{auth: {{...}}, region_name: ...}}}}",
         )
+    try:  # ``project-name`` is ``project_name``, as openstacksdk reads it; both written, a key twice
+        entry, auth = (_dashless(mapping) for mapping in (entry, auth))
+    except ValueError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc}") from None
+    if isinstance(regions := entry.get("regions"), list):  # its first region, by name or {name: ...}
+        first = regions[0] if regions else None
+        entry["regions"] = first.get("name") if isinstance(first, dict) else first
     return {**entry, "auth": auth} if entry else {}
+
+
+def _dashless(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    keys = ((key.replace("-", "_") if isinstance(key, str) else key, value) for key, value in mapping.items())
+    return _unique_keys(keys)
 
 
 @functools.cache
