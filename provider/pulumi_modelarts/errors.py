@@ -462,9 +462,10 @@ _WHERE = ("host", "job_id", "operation", "project_id")
 
 class RequestContext:
     """What an error about one request names, and what to check when its answer is unusable (by default
-    the endpoint). Not a dataclass: on the resource's import path one costs over half a millisecond."""
+    the endpoint) or its credentials are rejected (by default any). Not a dataclass: on the resource's
+    import path one costs over half a millisecond."""
 
-    __slots__ = (*_WHERE, "invalid_hint")
+    __slots__ = (*_WHERE, "invalid_hint", "rejected_hint")
 
     def __init__(
         self,
@@ -474,11 +475,14 @@ class RequestContext:
         job_id: int | None = None,
         *,
         invalid_hint: str | None = None,
+        rejected_hint: str | None = None,
     ) -> None:
         self.operation, self.host, self.project_id, self.job_id = operation, host, project_id, job_id
-        self.invalid_hint = invalid_hint
+        self.invalid_hint, self.rejected_hint = invalid_hint, rejected_hint
 
     def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
         if self.invalid_hint and cls in (InvalidResponseError, ConfigurationError):
             extra["hint"] = self.invalid_hint
+        if self.rejected_hint and cls is AuthenticationError and extra.get("hint") is None:
+            extra["hint"] = self.rejected_hint  # the credentials of the kind in use, by name
         return cls(summary, **{name: getattr(self, name) for name in _WHERE}, **extra)
