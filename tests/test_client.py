@@ -700,6 +700,12 @@ IAM_BLIPS: dict[str, tuple[str, dict[str, Any], int | str]] = {
     "token 5 s stall, readTimeout 1 s": ("iam_token", STALL, 2),
     "project lookup 503 x2": ("iam_projects", err(503, "APIG.0201", 2), 3),
     "token 503 beyond 2 retries": ("iam_token", err(503, "APIG.0201", 50), "ServiceError: after 3 attempts"),
+    # Not retried: listing IAM projects takes a permission the read does not, so the hint is to name the project.
+    "project lookup denied (403)": (
+        "iam_projects",
+        err(403, "IAM.0002"),
+        "PermissionDeniedError: Set modelarts:projectId (or HW_PROJECT_ID) so that no lookup is needed",
+    ),
 }
 
 

@@ -17,9 +17,12 @@ from requests.auth import AuthBase
 
 from . import signing
 from .errors import (
+    AuthenticationError,
     ConfigurationError,
     InvalidInputError,
     InvalidResponseError,
+    ModelArtsError,
+    PermissionDeniedError,
     RequestContext,
     register_secrets,
 )
@@ -150,9 +153,9 @@ class IamTokenAuth(AuthBase):
         self._lock = Lock()
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
-        rejected = rejected_hint(settings)
+        rejected: dict[type[ModelArtsError], str] = {AuthenticationError: rejected_hint(settings)}
         self._context = RequestContext(
-            "IAM token request", host, settings.project_id, invalid_hint=hint, rejected_hint=rejected
+            "IAM token request", host, settings.project_id, invalid_hint=hint, hints=rejected
         )
         self._token: SecretStr | None = None  # wrapped: ``vars()`` of this object shows no token
         self._renew_at = 0.0
@@ -280,8 +283,15 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     """``GET {auth_url}/projects?name={region}``, every page; exactly one match required."""
     name, key = settings.project_scope_name, _lookup_key(settings)
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
-    host, rejected = urlsplit(url).netloc, rejected_hint(settings)
-    context = RequestContext("IAM project lookup", host, invalid_hint=_AUTH_URL_HINT, rejected_hint=rejected)
+    # Listing IAM projects takes a permission that reading ModelArts does not: without it, name the project.
+    denied = f"Set {KEYS_BY_FIELD['project_id'].describe()} so that no lookup is needed: listing IAM projects"
+    hints: dict[type[ModelArtsError], str] = {
+        AuthenticationError: rejected_hint(settings),
+        PermissionDeniedError: f"{denied} takes a permission these credentials may not have",
+    }
+    context = RequestContext(
+        "IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT, hints=hints
+    )
     with _LOOKUPS_LOCK:
         lock = _LOOKUPS.setdefault(key, Lock())
     with held(lock, context):  # threads asking at once wait for the first one's answer
