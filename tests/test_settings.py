@@ -346,8 +346,8 @@ BROKEN_CLOUDS = {
     "the entry a scalar": (b"clouds: {c: 5}\n", "not a mapping"),
     "auth a list": (b"clouds: {c: {auth: [ak, sk]}}\n", "not a mapping"),
     "a key a list": (b"clouds: {c: {auth: {ak: AK-1234, sk: [1, 2]}}}\n", "modelarts:secretKey"),
-    "missing": (None, "cannot read"),
-    "a directory": (b"", "cannot read"),
+    "missing": (None, "No such file or directory. Point OS_CLIENT_"),  # the variable of the file
+    "a directory": (b"", "Is a directory. Point OS_CLIENT_"),
     "a device": (None, "larger than 1024 KiB"),
     "a byte over 1 MiB": (b"clouds: {c: {}}\n".ljust((1 << 20) + 1, b"#"), "larger than 1024 KiB"),
     "nested too deeply": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),

@@ -540,10 +540,10 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``, each with its origin."""
     clouds_path = _openstack_file("clouds", environ.get("OS_CLIENT_CONFIG_FILE"), environ)
-    clouds = _yaml_entry(clouds_path, name)
-    secure_variable = environ.get("OS_CLIENT_SECURE_FILE") or environ.get("OS_SECURE_FILE")
-    secure_path = _openstack_file("secure", secure_variable, environ)
-    secure = _yaml_entry(secure_path, name)
+    clouds = _yaml_entry(clouds_path, name, "OS_CLIENT_CONFIG_FILE", environ)
+    secure_variable = next((v for v in ("OS_CLIENT_SECURE_FILE", "OS_SECURE_FILE") if environ.get(v)), None)
+    secure_path = _openstack_file("secure", secure_variable and environ[secure_variable], environ)
+    secure = _yaml_entry(secure_path, name, secure_variable or "OS_CLIENT_SECURE_FILE", environ)
     if not clouds and not secure:
         raise ConfigurationError(
             f"cloud {name!r} is not defined in {clouds_path or 'clouds.yaml (no file found)'}",
@@ -581,7 +581,8 @@ def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) ->
     return next((path for path in paths if os.path.isfile(path)), None)
 
 
-def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
+def _yaml_entry(path: Path | None, name: str, variable: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The entry ``name`` of the file at ``path`` (none: {}), which ``variable`` names if set."""
     if path is None:
         return {}
     import yaml  # only when clouds.yaml is in use
@@ -603,6 +604,14 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             hint = marks + ("; indent and separate with spaces, not tabs" if b"\t" in data else "")
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
         why = "nested too deeply" if isinstance(exc, RecursionError) else why
+        if isinstance(exc, OSError):  # missing, a directory, unreadable: where else to point
+            named = unpadded(environ.get(variable, ""))  # else found where openstacksdk looks
+            hint = (
+                f"Point {variable} at a readable file, or unset it"
+                if named
+                else f"Make it readable, or set {variable} to another file"
+            )
+            why = exc.strerror or why
         mark = getattr(exc, "problem_mark", None)  # a YAML error's problem may quote a value: its line only
         line = mark.line + 1 if mark else getattr(exc, "lineno", None)  # or a JSONDecodeError's
         why += f" at line {line}" if line else ""
