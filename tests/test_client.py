@@ -295,6 +295,21 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "the server echoes the password": (ECHO_PASSWORD, PW, "ServiceError: bad password ***", 1),
     "wrong AK/SK: not retried": ({}, {"secret_key": WRONG_SECRET_KEY}, "AuthenticationError: APIG.0301", 1),
     "wrong password: fails at IAM": ({}, WRONG_PW, "AuthenticationError: IAM token", 0),
+    # A 401's hint names the credentials of the kind in use, and what wears out with them.
+    "wrong AK/SK: the keys and the clock hinted": (
+        {},
+        {"secret_key": WRONG_SECRET_KEY},
+        "AuthenticationError: Check modelarts:accessKey (or HW_ACCESS_KEY), modelarts:secretKey (or"
+        " HW_SECRET_KEY) and this machine's clock",
+        1,
+    ),
+    "a token IAM no longer takes: hinted as expired, never renewed": (
+        {},
+        {"auth": "token", "auth_token": WRONG_PASSWORD},
+        "AuthenticationError: The token in modelarts:authToken (or HW_AUTH_TOKEN) is invalid or has expired",
+        1,
+    ),
+    "wrong password: the login hinted": ({}, WRONG_PW, "AuthenticationError: Check modelarts:userName", 0),
     "a project not in the account": ({}, FOREIGN, "PermissionDeniedError: HTTP 403", 1),
     "a token for another project": ({}, {"auth": "token", **FOREIGN}, "PermissionDeniedError: not match", 1),
 }
@@ -685,6 +700,12 @@ IAM_BLIPS: dict[str, tuple[str, dict[str, Any], int | str]] = {
     "token 5 s stall, readTimeout 1 s": ("iam_token", STALL, 2),
     "project lookup 503 x2": ("iam_projects", err(503, "APIG.0201", 2), 3),
     "token 503 beyond 2 retries": ("iam_token", err(503, "APIG.0201", 50), "ServiceError: after 3 attempts"),
+    # Not retried: listing IAM projects takes a permission the read does not, so the hint is to name the project.
+    "project lookup denied (403)": (
+        "iam_projects",
+        err(403, "IAM.0002"),
+        "PermissionDeniedError: Set modelarts:projectId (or HW_PROJECT_ID) so that no lookup is needed",
+    ),
 }
 
 

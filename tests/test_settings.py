@@ -346,8 +346,8 @@ BROKEN_CLOUDS = {
     "the entry a scalar": (b"clouds: {c: 5}\n", "not a mapping"),
     "auth a list": (b"clouds: {c: {auth: [ak, sk]}}\n", "not a mapping"),
     "a key a list": (b"clouds: {c: {auth: {ak: AK-1234, sk: [1, 2]}}}\n", "modelarts:secretKey"),
-    "missing": (None, "cannot read"),
-    "a directory": (b"", "cannot read"),
+    "missing": (None, "No such file or directory. Point OS_CLIENT_"),  # the variable of the file
+    "a directory": (b"", "Is a directory. Point OS_CLIENT_"),
     "a device": (None, "larger than 1024 KiB"),
     "a byte over 1 MiB": (b"clouds: {c: {}}\n".ljust((1 << 20) + 1, b"#"), "larger than 1024 KiB"),
     "nested too deeply": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
@@ -848,6 +848,42 @@ def test_a_mapping_commented_out_in_clouds_yaml_is_unset(commented: str, which: 
     keys = write(tmp_path / "keys.yaml", "clouds: {c: {auth: {ak: AK-1, sk: SK-1}}}")
     settings = Settings.from_sources(environ=files_for(which, write(tmp_path / which, text), keys))
     assert (settings.region, value_of(settings, "access_key")) == (region, "AK-1")
+
+
+#: clouds.yaml entries in the other spellings openstacksdk reads, and what it makes of them
+#: (openstacksdk 4.22: its region, and the auth mapping's project and token).
+OPENSTACK_SPELLINGS = {
+    "a list of regions": ("regions: [eu-nl, eu-de]\n    auth: {ak: a, sk: b}", ("eu-nl", None, None)),
+    "regions as mappings, before region_name": (
+        "regions: [{name: eu-ch2, values: {}}]\n    region_name: eu-nl\n    auth: {ak: a, sk: b}",
+        ("eu-ch2", None, None),
+    ),
+    "Keystone v2's tenant_name": ("auth: {ak: a, sk: b, tenant_name: nl_sub}", ("eu-de", "nl_sub", None)),
+    "Keystone v2's tenant_id": ("auth: {ak: a, sk: b, tenant_id: 0123}", ("eu-de", None, "0123")),
+    "keys with dashes": (
+        "region-name: eu-nl\n    auth: {ak: a, sk: b, project-name: nl_sub}",
+        ("eu-nl", "nl_sub", None),
+    ),
+    "auth_token": ("auth: {auth-token: t0k3n}", ("eu-de", None, None)),
+}
+
+
+@pytest.mark.parametrize(("entry", "expected"), OPENSTACK_SPELLINGS.values(), ids=OPENSTACK_SPELLINGS)
+def test_a_clouds_yaml_entry_is_read_in_every_spelling_openstacksdk_reads(
+    entry: str, expected: tuple[str, str | None, str | None], tmp_path: Path
+) -> None:
+    """Never a place other than the one the entry names: a key read by openstacksdk is read here."""
+    settings = Settings.from_sources(
+        environ=cloud_files(write(tmp_path / "c.yaml", f"clouds:\n  c:\n    {entry}\n"))
+    )
+    assert (settings.region, settings.project_name, settings.project_id) == expected
+    assert settings.auth_mode() == ("token" if "token" in entry else "aksk")
+
+
+def test_a_key_written_with_a_dash_and_an_underscore_is_written_twice(tmp_path: Path) -> None:
+    text = "clouds: {c: {auth: {ak: a, sk: b, project_name: x, project-name: y}}}"
+    with pytest.raises(ConfigurationError, match="the key 'project_name' is written twice"):
+        Settings.from_sources(environ=cloud_files(write(tmp_path / "c.yaml", text)))
 
 
 @pytest.mark.parametrize("xdg", [True, False])

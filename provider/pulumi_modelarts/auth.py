@@ -17,15 +17,18 @@ from requests.auth import AuthBase
 
 from . import signing
 from .errors import (
+    AuthenticationError,
     ConfigurationError,
     InvalidInputError,
     InvalidResponseError,
+    ModelArtsError,
+    PermissionDeniedError,
     RequestContext,
     register_secrets,
 )
 from .locks import Lock
 from .responses import error_for, invalid_response, json_object
-from .settings import SecretStr, Settings
+from .settings import KEYS_BY_FIELD, SecretStr, Settings
 from .transport import Transport, held
 from .validation import check_target, path_segment
 
@@ -33,6 +36,27 @@ from .validation import check_target, path_segment
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
 #: What to check when IAM's answer is unusable: its URL, not the ModelArts endpoint.
 _AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
+
+
+def rejected_hint(settings: Settings) -> str:
+    """What to check when ModelArts or IAM rejects these settings' credentials (a 401): those of the
+    kind in use, by their names (not where these set them: equal settings share a client), and what
+    wears out: a given token, which is never renewed, a temporary key's security token, the clock."""
+    name = {field: KEYS_BY_FIELD[field].describe() for field in KEYS_BY_FIELD}
+    mode = settings.auth_mode()
+    if mode == "token":
+        return (
+            f"The token in {name['auth_token']} is invalid or has expired (IAM tokens last 24 hours), "
+            "and a given token is never renewed: set a new one, or use an access key/secret key "
+            "or a password login"
+        )
+    if mode == "password":
+        return f"Check {name['user_name']}, {name['password']} and {name['domain_name']}"
+    temporary = f", that {name['security_token']} has not expired" if settings.security_token else ""
+    return (
+        f"Check {name['access_key']}, {name['secret_key']}{temporary} and this machine's clock "
+        "(a signature more than 15 minutes off is refused)"
+    )
 
 
 class StaticTokenAuth(AuthBase):
@@ -129,7 +153,10 @@ class IamTokenAuth(AuthBase):
         self._lock = Lock()
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
-        self._context = RequestContext("IAM token request", host, settings.project_id, invalid_hint=hint)
+        rejected: dict[type[ModelArtsError], str] = {AuthenticationError: rejected_hint(settings)}
+        self._context = RequestContext(
+            "IAM token request", host, settings.project_id, invalid_hint=hint, hints=rejected
+        )
         self._token: SecretStr | None = None  # wrapped: ``vars()`` of this object shows no token
         self._renew_at = 0.0
         self.project_id = ""  # the project the token is scoped to, once a token is fetched
@@ -256,7 +283,15 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     """``GET {auth_url}/projects?name={region}``, every page; exactly one match required."""
     name, key = settings.project_scope_name, _lookup_key(settings)
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
-    context = RequestContext("IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT)
+    # Listing IAM projects takes a permission that reading ModelArts does not: without it, name the project.
+    denied = f"Set {KEYS_BY_FIELD['project_id'].describe()} so that no lookup is needed: listing IAM projects"
+    hints: dict[type[ModelArtsError], str] = {
+        AuthenticationError: rejected_hint(settings),
+        PermissionDeniedError: f"{denied} takes a permission these credentials may not have",
+    }
+    context = RequestContext(
+        "IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT, hints=hints
+    )
     with _LOOKUPS_LOCK:
         lock = _LOOKUPS.setdefault(key, Lock())
     with held(lock, context):  # threads asking at once wait for the first one's answer

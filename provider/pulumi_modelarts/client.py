@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from .auth import IamTokenAuth, build_auth, forget_project
+from .auth import IamTokenAuth, build_auth, forget_project, rejected_hint
 from .errors import (
     AmbiguousJobNameError,
+    AuthenticationError,
     InvalidInputError,
     JobNotFoundError,
+    ModelArtsError,
     RequestContext,
     one_line,
 )
@@ -50,6 +52,7 @@ class ModelArtsClient:
         self._transport = Transport(settings)
         self._ready_lock = Lock()
         self._session: tuple[AuthBase, str] | None = None  # the auth object and the project it works in
+        self._hints: dict[type[ModelArtsError], str] = {}  # credentials rejected: those in use, once known
 
     def __repr__(self) -> str:
         return (
@@ -79,6 +82,7 @@ class ModelArtsClient:
             waiting = RequestContext("IAM authentication", urlsplit(self.settings.resolved_auth_url).netloc)
             with self._transport.deadline(), held(self._ready_lock, waiting):
                 if self._session is None:
+                    self._hints = {AuthenticationError: rejected_hint(self.settings)}
                     self._session = build_auth(self.settings, self._transport)
         return self._session
 
@@ -90,7 +94,7 @@ class ModelArtsClient:
             for again in (False, True):
                 session = auth, project_id = self._ready()
                 url = f"{self.endpoint}/v1/{path_segment(project_id)}/visualization-jobs{path}"
-                context = RequestContext(operation, self._host, project_id=project_id, job_id=job_id)
+                context = RequestContext(operation, self._host, project_id, job_id, hints=self._hints)
                 response = self._transport.send("GET", url, context=context, auth=auth)
                 if again or self.settings.project_id or not names_another_project(response):
                     break

@@ -8,7 +8,7 @@ import contextlib
 import json
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from os.path import commonprefix
 from typing import Any
@@ -461,10 +461,11 @@ _WHERE = ("host", "job_id", "operation", "project_id")
 
 
 class RequestContext:
-    """What an error about one request names, and what to check when its answer is unusable (by default
-    the endpoint). Not a dataclass: on the resource's import path one costs over half a millisecond."""
+    """What an error about one request names, what to check when its answer is unusable (by default
+    the endpoint), and when its error is of a kind in ``hints`` (credentials rejected: those in use).
+    Not a dataclass: on the resource's import path one costs over half a millisecond."""
 
-    __slots__ = (*_WHERE, "invalid_hint")
+    __slots__ = (*_WHERE, "invalid_hint", "hints")
 
     def __init__(
         self,
@@ -474,11 +475,14 @@ class RequestContext:
         job_id: int | None = None,
         *,
         invalid_hint: str | None = None,
+        hints: Mapping[type[ModelArtsError], str] | None = None,
     ) -> None:
         self.operation, self.host, self.project_id, self.job_id = operation, host, project_id, job_id
-        self.invalid_hint = invalid_hint
+        self.invalid_hint, self.hints = invalid_hint, hints
 
     def error(self, cls: type[ModelArtsError], summary: str, **extra: Any) -> ModelArtsError:
         if self.invalid_hint and cls in (InvalidResponseError, ConfigurationError):
             extra["hint"] = self.invalid_hint
+        if self.hints and cls in self.hints and extra.get("hint") is None:  # where no other is given
+            extra["hint"] = self.hints[cls]
         return cls(summary, **{name: getattr(self, name) for name in _WHERE}, **extra)

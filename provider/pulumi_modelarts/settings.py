@@ -57,15 +57,19 @@ def _setting(*env: str, default: Any = None, secret: bool = False, aliases: tupl
     return dataclasses.field(default=default, metadata={"env": env, "secret": secret, "aliases": aliases})
 
 
-#: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping or the entry), first set wins.
+#: Settings and their ``clouds.yaml`` keys (in an entry's ``auth`` mapping or the entry), first set
+#: wins; every key openstacksdk reads for them (a dash in a key read as ``_``, as there), so that an
+#: entry never names a place this package reads elsewhere.
 CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
-    **{name: (name,) for name in ("auth_url", "password", "project_id", "project_name", "security_token")},
+    **{name: (name,) for name in ("auth_url", "password", "security_token")},
+    "project_id": ("project_id", "tenant_id"),
+    "project_name": ("project_name", "tenant_name"),
     "user_name": ("username",),
     "domain_name": ("user_domain_name", "domain_name", "project_domain_name"),
-    "auth_token": ("token",),
+    "auth_token": ("token", "auth_token"),
     "access_key": ("ak", "access_key"),
     "secret_key": ("sk", "secret_key"),
-    "region": ("region_name",),
+    "region": ("regions", "region_name"),  # openstacksdk's default region is the first of ``regions``
     "ca_cert_file": ("cacert",),
     "insecure": ("insecure",),
 }
@@ -536,10 +540,10 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
 def _cloud_entry(name: str, environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     """Settings from the named entry of ``clouds.yaml``, merged with ``secure.yaml``, each with its origin."""
     clouds_path = _openstack_file("clouds", environ.get("OS_CLIENT_CONFIG_FILE"), environ)
-    clouds = _yaml_entry(clouds_path, name)
-    secure_variable = environ.get("OS_CLIENT_SECURE_FILE") or environ.get("OS_SECURE_FILE")
-    secure_path = _openstack_file("secure", secure_variable, environ)
-    secure = _yaml_entry(secure_path, name)
+    clouds = _yaml_entry(clouds_path, name, "OS_CLIENT_CONFIG_FILE", environ)
+    secure_variable = next((v for v in ("OS_CLIENT_SECURE_FILE", "OS_SECURE_FILE") if environ.get(v)), None)
+    secure_path = _openstack_file("secure", secure_variable and environ[secure_variable], environ)
+    secure = _yaml_entry(secure_path, name, secure_variable or "OS_CLIENT_SECURE_FILE", environ)
     if not clouds and not secure:
         raise ConfigurationError(
             f"cloud {name!r} is not defined in {clouds_path or 'clouds.yaml (no file found)'}",
@@ -577,7 +581,8 @@ def _openstack_file(stem: str, named: str | None, environ: Mapping[str, str]) ->
     return next((path for path in paths if os.path.isfile(path)), None)
 
 
-def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
+def _yaml_entry(path: Path | None, name: str, variable: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The entry ``name`` of the file at ``path`` (none: {}), which ``variable`` names if set."""
     if path is None:
         return {}
     import yaml  # only when clouds.yaml is in use
@@ -599,6 +604,14 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             hint = marks + ("; indent and separate with spaces, not tabs" if b"\t" in data else "")
         why = str(exc) if type(exc) is ValueError else type(exc).__name__
         why = "nested too deeply" if isinstance(exc, RecursionError) else why
+        if isinstance(exc, OSError):  # missing, a directory, unreadable: where else to point
+            named = unpadded(environ.get(variable, ""))  # else found where openstacksdk looks
+            hint = (
+                f"Point {variable} at a readable file, or unset it"
+                if named
+                else f"Make it readable, or set {variable} to another file"
+            )
+            why = exc.strerror or why
         mark = getattr(exc, "problem_mark", None)  # a YAML error's problem may quote a value: its line only
         line = mark.line + 1 if mark else getattr(exc, "lineno", None)  # or a JSONDecodeError's
         why += f" at line {line}" if line else ""
@@ -612,7 +625,19 @@ def _yaml_entry(path: Path | None, name: str) -> dict[str, Any]:
             f"cannot read {path}: not a mapping of clouds with mappings of settings",
             hint=f"Write it as clouds: {{{name}: {{auth: {{...}}, region_name: ...}}}}",
         )
+    try:  # ``project-name`` is ``project_name``, as openstacksdk reads it; both written, a key twice
+        entry, auth = (_dashless(mapping) for mapping in (entry, auth))
+    except ValueError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc}") from None
+    if isinstance(regions := entry.get("regions"), list):  # its first region, by name or {name: ...}
+        first = regions[0] if regions else None
+        entry["regions"] = first.get("name") if isinstance(first, dict) else first
     return {**entry, "auth": auth} if entry else {}
+
+
+def _dashless(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    keys = ((key.replace("-", "_") if isinstance(key, str) else key, value) for key, value in mapping.items())
+    return _unique_keys(keys)
 
 
 @functools.cache
