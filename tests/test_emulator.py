@@ -284,6 +284,10 @@ def test_add_update_and_remove_jobs() -> None:
         ),
         (lambda em: em.inject_fault("get_job", drop=True, reset=True), "drop and reset exclude each other"),
         *(
+            (lambda em, n=n: em.inject_fault("get_job", status=n, body="{}"), f"a {n} answer carries no body")
+            for n in (204, HTTPStatus.NOT_MODIFIED)
+        ),
+        *(
             (lambda em, k=k: em.inject_fault("get_job", status=500, **{k: 5}), f"{k} must be text")
             for k in ("error_code", "error_message")
         ),
@@ -543,6 +547,23 @@ def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:
     assert api.em._server is not None and api.em._server.connections
     assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in api.em._server.connections)
     connection.close()
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_answer_without_content_ends_at_its_headers(api: Api, status: int) -> None:
+    """A fault's 204 or 304 went out with a length and a body, which a client takes for the start of
+    the next answer on the kept-alive connection."""
+    api.em.inject_fault("get_job", status=status)
+    get = f"GET {jobs_path(api.em, '/197')} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {api.em.issue_token()}"
+    with socket.create_connection((api.em.host, api.em.port), timeout=5) as sock:
+        sock.sendall(f"{get}\r\n\r\n{get}\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status) and b"X-Request-Id: " in head
+    assert b"Content-Length" not in head and rest.startswith(b"HTTP/1.1 200 OK\r\n"), received
+    assert [r.status for r in api.em.requests] == [status, 200]
 
 
 @pytest.mark.parametrize(

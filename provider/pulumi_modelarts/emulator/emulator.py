@@ -86,6 +86,8 @@ class Fault:
             if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
             object.__setattr__(self, "status", int(status))
+        if self.body and self.status in (204, 304):  # HTTP ends these answers at their headers
+            raise ValueError(f"a {self.status} answer carries no body; leave out body or pick another status")
         check_seconds("delay", self.delay)
         if not isinstance(wait := self.retry_after, str | None):  # HTTP sends whole seconds (not 0.5, 1e+06)
             object.__setattr__(self, "retry_after", math.ceil(check_seconds("retry_after", wait)))
