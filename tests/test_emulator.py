@@ -270,6 +270,7 @@ def test_add_update_and_remove_jobs() -> None:
                 lambda em, v=value: setattr(em, "latency", v),
                 lambda em, v=value: ModelArtsEmulator(latency=v),
                 lambda em, v=value: ModelArtsEmulator(token_ttl=v),
+                lambda em, v=value: setattr(em, "token_ttl", v),  # else a login's HTTP 500 later
             )
         ),
         *(
