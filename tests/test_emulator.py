@@ -445,6 +445,8 @@ def test_aksk_works_in_any_project_of_the_account_and_signs_path_and_query(api: 
     assert signed_get(api.em, other + "/197").json()["error_code"] == "ModelArts.2775"
     assert signed_get(api.em, jobs_path(api.em, project_id="f" * 32)).json() == MISMATCH
     assert [record.auth for record in api.em.requests] == ["aksk"] * 4
+    with Api(api.em, OTHER_PROJECT.upper()) as upper:  # the ID as add_project takes it, in either case
+        assert upper.get(api.em.url + other, timeout=5).json()["jobs"] == []
     for signed, query, sent in [("/197", [], "/212"), ("", [("page", "1")], "?page=2")]:
         headers = signed_headers(api.em, jobs_path(api.em, signed), query)
         assert (

@@ -207,9 +207,10 @@ class Backend:
         return next((p for p in self.projects if p.name == name), None)
 
     def issue_token(self, project_id: str | None = None) -> str:
-        """A valid token scoped to a project (the emulator's by default), for static-token auth."""
+        """A valid token scoped to a project (the emulator's by default), for static-token auth; the
+        ID in either case, as ``add_project`` takes it."""
         with self.lock:
-            project = self.project(project_id or self.project_id)
+            project = self.project(check_identifier("project_id", project_id or self.project_id))
             if project is None:
                 raise ValueError(f"unknown project ID {project_id!r}")
             return self.mint(project)
