@@ -284,6 +284,24 @@ def test_add_update_and_remove_jobs() -> None:
             for v in ("no", 1, None)
         ),
         (lambda em: em.inject_fault("get_job", drop=True, reset=True), "drop and reset exclude each other"),
+        # An option the fault would never use: the fault would look served while it was not.
+        *(
+            (lambda em, o=o: em.inject_fault("get_job", **o), message)
+            for o, message in [
+                ({"drop": True, "retry_after": 0}, "drop sends no answer, so retry_after would never"),
+                (
+                    {"reset": True, "status": 503, "truncate": True},
+                    "reset sends no answer, so status, truncate",
+                ),
+                (
+                    {"error_code": "ModelArts.2775"},
+                    "error_code and error_message word a status's error answer",
+                ),
+                ({"status": 500, "body": "x", "error_message": "y"}, "error_code and error_message word"),
+                ({"content_type": "text/html"}, "content_type is the type of a body: give the body too"),
+                ({"status": 503, "content_type": "text/html"}, "content_type is the type of a body"),
+            ]
+        ),
         *(
             (lambda em, n=n: em.inject_fault("get_job", status=n, body="{}"), f"a {n} answer carries no body")
             for n in (204, HTTPStatus.NOT_MODIFIED)
