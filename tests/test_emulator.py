@@ -270,6 +270,7 @@ def test_add_update_and_remove_jobs() -> None:
                 lambda em, v=value: setattr(em, "latency", v),
                 lambda em, v=value: ModelArtsEmulator(latency=v),
                 lambda em, v=value: ModelArtsEmulator(token_ttl=v),
+                lambda em, v=value: setattr(em, "token_ttl", v),  # else a login's HTTP 500 later
             )
         ),
         *(
@@ -283,6 +284,28 @@ def test_add_update_and_remove_jobs() -> None:
             for v in ("no", 1, None)
         ),
         (lambda em: em.inject_fault("get_job", drop=True, reset=True), "drop and reset exclude each other"),
+        # An option the fault would never use: the fault would look served while it was not.
+        *(
+            (lambda em, o=o: em.inject_fault("get_job", **o), message)
+            for o, message in [
+                ({"drop": True, "retry_after": 0}, "drop sends no answer, so retry_after would never"),
+                (
+                    {"reset": True, "status": 503, "truncate": True},
+                    "reset sends no answer, so status, truncate",
+                ),
+                (
+                    {"error_code": "ModelArts.2775"},
+                    "error_code and error_message word a status's error answer",
+                ),
+                ({"status": 500, "body": "x", "error_message": "y"}, "error_code and error_message word"),
+                ({"content_type": "text/html"}, "content_type is the type of a body: give the body too"),
+                ({"status": 503, "content_type": "text/html"}, "content_type is the type of a body"),
+            ]
+        ),
+        *(
+            (lambda em, n=n: em.inject_fault("get_job", status=n, body="{}"), f"a {n} answer carries no body")
+            for n in (204, HTTPStatus.NOT_MODIFIED)
+        ),
         *(
             (lambda em, k=k: em.inject_fault("get_job", status=500, **{k: 5}), f"{k} must be text")
             for k in ("error_code", "error_message")
@@ -440,6 +463,8 @@ def test_aksk_works_in_any_project_of_the_account_and_signs_path_and_query(api: 
     assert signed_get(api.em, other + "/197").json()["error_code"] == "ModelArts.2775"
     assert signed_get(api.em, jobs_path(api.em, project_id="f" * 32)).json() == MISMATCH
     assert [record.auth for record in api.em.requests] == ["aksk"] * 4
+    with Api(api.em, OTHER_PROJECT.upper()) as upper:  # the ID as add_project takes it, in either case
+        assert upper.get(api.em.url + other, timeout=5).json()["jobs"] == []
     for signed, query, sent in [("/197", [], "/212"), ("", [("page", "1")], "?page=2")]:
         headers = signed_headers(api.em, jobs_path(api.em, signed), query)
         assert (
@@ -543,6 +568,23 @@ def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:
     assert api.em._server is not None and api.em._server.connections
     assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in api.em._server.connections)
     connection.close()
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_answer_without_content_ends_at_its_headers(api: Api, status: int) -> None:
+    """A fault's 204 or 304 went out with a length and a body, which a client takes for the start of
+    the next answer on the kept-alive connection."""
+    api.em.inject_fault("get_job", status=status)
+    get = f"GET {jobs_path(api.em, '/197')} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {api.em.issue_token()}"
+    with socket.create_connection((api.em.host, api.em.port), timeout=5) as sock:
+        sock.sendall(f"{get}\r\n\r\n{get}\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status) and b"X-Request-Id: " in head
+    assert b"Content-Length" not in head and rest.startswith(b"HTTP/1.1 200 OK\r\n"), received
+    assert [r.status for r in api.em.requests] == [status, 200]
 
 
 @pytest.mark.parametrize(

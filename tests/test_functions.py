@@ -549,7 +549,8 @@ def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
                     name: value.format(echo=echo) if isinstance(value, str) else value
                     for name, value in fault.items()
                 }
-                emulator.inject_fault(route, **({"error_message": echo} | options))
+                echoed = {} if "body" in options else {"error_message": echo}  # a body says it itself
+                emulator.inject_fault(route, **(echoed | options))
     secret = {secret_input} | ({"closed"} if secret_input == "endpoint" else set())
     program = f"VALUES, SECRET = {inputs!r}, {secret!r}\nREADS = { ({k: v[1] for k, v in reads.items()})!r}\n"
     env = {**emulator.environ(), "HW_MAX_RETRIES": "0"}  # one answer a read: the faults stay in order

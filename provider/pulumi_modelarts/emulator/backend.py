@@ -132,12 +132,21 @@ class Backend:
         if not isinstance(credentials, EmulatorCredentials | None):
             raise ValueError(f"credentials must be EmulatorCredentials, got {type(credentials).__name__}")
         self.credentials = credentials or EmulatorCredentials()
-        self.token_ttl = check_seconds("token_ttl", token_ttl, positive=True)
+        self.token_ttl = token_ttl
         self.projects = [Project(self.region, self.project_id)]
         self.tokens: dict[str, tuple[Project | None, float]] = {}  # -> project (None: global), expiry
         self.by_id: dict[int, dict[str, Any]] = {}
         self.last_id = 0
         self.lock = threading.RLock()
+
+    @property
+    def token_ttl(self) -> float:
+        """Seconds a token lasts from its issue; a change applies to tokens issued after it."""
+        return self._token_ttl
+
+    @token_ttl.setter
+    def token_ttl(self, seconds: float) -> None:
+        self._token_ttl = check_seconds("token_ttl", seconds, positive=True)
 
     def add_job(self, job_name: str, **fields: Any) -> dict[str, Any]:
         """Store a job (RUNNING unless told otherwise); returns a copy with every field."""
@@ -198,9 +207,10 @@ class Backend:
         return next((p for p in self.projects if p.name == name), None)
 
     def issue_token(self, project_id: str | None = None) -> str:
-        """A valid token scoped to a project (the emulator's by default), for static-token auth."""
+        """A valid token scoped to a project (the emulator's by default), for static-token auth; the
+        ID in either case, as ``add_project`` takes it."""
         with self.lock:
-            project = self.project(project_id or self.project_id)
+            project = self.project(check_identifier("project_id", project_id or self.project_id))
             if project is None:
                 raise ValueError(f"unknown project ID {project_id!r}")
             return self.mint(project)

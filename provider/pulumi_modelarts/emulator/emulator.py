@@ -46,6 +46,10 @@ class RequestRecord:
     auth: Literal["token", "aksk"] | None
 
 
+#: Fault options that shape an answer (``drop`` and ``reset`` send none), with ``truncate``.
+_ANSWER_OPTIONS: Final = ("status", "error_code", "error_message", "retry_after", "body", "content_type")
+
+
 @dataclasses.dataclass(frozen=True)
 class Fault:
     """How the next ``count`` answers on ``route`` (from ``wire.ROUTES``) deviate: ``status`` alone
@@ -86,12 +90,26 @@ class Fault:
             if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
             object.__setattr__(self, "status", int(status))
+        if self.body and self.status in (204, 304):  # HTTP ends these answers at their headers
+            raise ValueError(f"a {self.status} answer carries no body; leave out body or pick another status")
         check_seconds("delay", self.delay)
         if not isinstance(wait := self.retry_after, str | None):  # HTTP sends whole seconds (not 0.5, 1e+06)
             object.__setattr__(self, "retry_after", math.ceil(check_seconds("retry_after", wait)))
         for name in ("content_type", "retry_after"):  # header values: a line break would end the header
             if isinstance(text := getattr(self, name), str) and not (text.isascii() and text.isprintable()):
                 raise ValueError(f"{name} must be printable ASCII, got {text!r}")
+        # An option this fault would never use is refused, not left to look as if it had been served.
+        given = [name for name in _ANSWER_OPTIONS if getattr(self, name) is not None]
+        given += ["truncate"] * self.truncate
+        if (self.drop or self.reset) and given:
+            ending = "drop" if self.drop else "reset"
+            raise ValueError(f"{ending} sends no answer, so {', '.join(given)} would never be used")
+        if {"error_code", "error_message"} & set(given) and (self.status is None or self.body is not None):
+            raise ValueError(
+                "error_code and error_message word a status's error answer: give a status, no body"
+            )
+        if "content_type" in given and self.body is None:
+            raise ValueError("content_type is the type of a body: give the body too")
 
 
 class ModelArtsEmulator(Backend):

@@ -155,17 +155,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply, request_id: str) -> None:
         """Status line, headers and body in a single write (one segment for small replies)."""
         self.close_connection = self.close_connection or reply.action == "refuse"  # then it closes
+        empty = reply.status in (204, 304)  # ended by their headers: a body would open the next answer
         lines = [
             f"{self.protocol_version} {reply.status} {_REASONS.get(reply.status, ('Unknown',))[0]}",
             f"Server: {self.server_version}",
             f"Date: {self.date_time_string()}",
-            *([f"Content-Type: {reply.content_type}"] if reply.content_type else []),
-            f"Content-Length: {len(reply.body)}",
+            *([f"Content-Type: {reply.content_type}"] if reply.content_type and not empty else []),
+            *([] if empty else [f"Content-Length: {len(reply.body)}"]),
             f"X-Request-Id: {request_id}",
             *(f"{name}: {value}" for name, value in reply.headers.items()),
             *(["Connection: close"] if self.close_connection else []),
         ]
-        body = b"" if self.command == "HEAD" else reply.body  # HEAD: the headers alone
+        body = b"" if self.command == "HEAD" or empty else reply.body  # HEAD: the headers alone
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
 
