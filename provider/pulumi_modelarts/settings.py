@@ -71,6 +71,7 @@ CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
     "secret_key": ("sk", "secret_key"),
     "region": ("regions", "region_name"),  # openstacksdk's default region is the first of ``regions``
     "ca_cert_file": ("cacert",),
+    "endpoint": ("modelartsv1_endpoint_override",),  # its v1 service's, as otcextensions names it
     "insecure": ("insecure",),
 }
 #: Proxy variables, read as curl and requests read them (lower case first); environment only.
