@@ -180,6 +180,11 @@ INVALID["timeout"] += ["\uff11\uff10", "1\u0660"]
         ("endpoint", "http://example.com", "https://"),
         ("cloud", "bad host/x", "cloud"),
         *(("cloud", url, "cloud must be a domain name") for url in ["otc.t-systems.com/", "otc.example/v3"]),
+        # An address, which no host name made from it can end in: the cloud named, not the region.
+        *(
+            ("cloud", address, "modelarts:cloud must be a domain name")
+            for address in ["10.0.0.1", "10.0.0.1:8443"]
+        ),
         # A clouds.yaml entry's name where the cloud's domain belongs: never a host of its own.
         *(("cloud", name, "modelarts:cloudName (or OS_CLOUD)") for name in ["otc", "my-cloud", "prod:8443"]),
     ],
