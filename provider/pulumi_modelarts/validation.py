@@ -115,17 +115,19 @@ _API_VERSION = re.compile(r"v[0-9]+(\.[0-9]+)*", re.IGNORECASE)
 def _check_api_path(name: str, url: str, field: str) -> str:
     """``url``, or InvalidInputError if it holds the API path appended to it (``/v1/{project_id}`` to the
     endpoint, ``/auth/tokens`` and ``/projects`` to IAM's ``/v3``), as the Keystone catalog and API
-    pages write them: read as given, every request would go to ``/v1/.../v1/...``."""
-    segments = urlsplit(url).path.split("/")[1:]
-    if name == "endpoint" and any(_API_VERSION.fullmatch(segment) for segment in segments[-2:]):
-        raise InvalidInputError(
-            f"{field} must not end in an API version or project (/v1, /v1/{{project_id}}): "
-            "the package adds /v1/{project_id} itself",
-            hint="Give the service's base URL, e.g. https://modelarts.eu-de.otc.t-systems.com",
-        )
-    last = segments[-1] if segments else ""
-    after_version = any(_API_VERSION.fullmatch(segment) for segment in segments[:-1])
-    if name == "auth_url" and (after_version or (_API_VERSION.fullmatch(last) and last.lower() != "v3")):
+    pages write them: read as given, every request would go to ``/v1/.../v1/...``. A version inside
+    a gateway's prefix (``/api/v1/modelarts``) is none of these."""
+    segments = [segment.lower() for segment in urlsplit(url).path.split("/")[1:]] or [""]
+    if name == "endpoint":
+        if _HEX_ID.fullmatch(segments[-1]) and len(segments) > 1:
+            segments.pop()  # a project's ID, after a version
+        if _API_VERSION.fullmatch(segments[-1]):
+            raise InvalidInputError(
+                f"{field} must not end in an API version or project (/v1, /v1/{{project_id}}): "
+                "the package adds /v1/{project_id} itself",
+                hint="Give the service's base URL, e.g. https://modelarts.eu-de.otc.t-systems.com",
+            )
+    elif "v3" in segments[:-1] or (_API_VERSION.fullmatch(segments[-1]) and segments[-1] != "v3"):
         raise InvalidInputError(
             f"{field} must be IAM's Keystone v3 base URL (ending in /v3, or without a path), "
             "not an API's path or another version",
