@@ -235,6 +235,28 @@ def test_endpoint_without_the_api_is_a_configuration_error(
         client_for(endpoint=f"{emulator.url}/wrong-prefix").get_visualization_job(197)
 
 
+#: URLs holding the API path the package appends (the Keystone catalog's /v1/{project_id}, the API
+#: pages' /v3/auth/tokens), or another Keystone version: refused, no request sent.
+HOLDING_API_PATHS = {"endpoint": ["/v1", "/v1/{project}", "/V2/", "/prefix/v1.0"]}
+HOLDING_API_PATHS["auth_url"] = ["/v3/auth/tokens", "/v3/projects", "/v2.0", "/identity/v3/auth"]
+REFUSALS = {"endpoint": "^endpoint must not end in an API version", "auth_url": "^authUrl must be IAM's"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "path"), [(key, path) for key, paths in HOLDING_API_PATHS.items() for path in paths]
+)
+def test_a_url_holding_the_api_path_appended_to_it_is_refused_before_any_request(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, setting: str, path: str
+) -> None:
+    url = emulator.url + path.format(project=emulator.project_id)
+    with pytest.raises(ConfigurationError, match=REFUSALS[setting]) as caught:
+        client_for("password", **{setting: url}).get_visualization_job(197)
+    assert "\n" not in str(caught.value) and emulator.requests == []
+    # Its base, and a path that is no API's, are read.
+    base = {"endpoint": emulator.url, "auth_url": f"{emulator.url}/v3/"}[setting]
+    assert client_for("password", **{setting: base}).get_visualization_job(197).job_id == 197
+
+
 HTML = {"body": "<html><body>502 Bad Gateway</body></html>", "content_type": "text/html"}
 DENIED = {"is_success": False, "error_code": "ModelArts.0104", "error_message": "job denied"}
 FOREIGN, PW, TWO = {"project_id": "0" * 28 + "beef"}, {"auth": "password"}, {"max_retries": 2}

@@ -951,6 +951,9 @@ BAD_INPUTS += [("job_id", bad) for bad in (" 197 ", "+197", "1_97", "\u0661\u066
 BAD_INPUTS += [("project_id", bad) for bad in ("a/b", " 6f0c1b1f", "6f0c1b1f\n")]
 BAD_INPUTS += [("endpoint", bad) for bad in ("http://modelarts.example.com", "https://127.1")]
 BAD_INPUTS += [("endpoint", bad) for bad in ("https://bücher.example", " https://h.example")]
+BAD_INPUTS += [
+    ("endpoint", f"https://modelarts.eu-de.otc.t-systems.com{path}") for path in ("/v1", "/v1/" + "f" * 32)
+]
 BAD_INPUTS += [("region", bad) for bad in ("eu de", " eu-de", "eu-de\t")]
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import certifi
 import pytest
 
+from pulumi_modelarts.client import ModelArtsClient
+from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.errors import ConfigurationError, InvalidInputError
 from pulumi_modelarts.settings import (
     CREDENTIAL_FIELDS,
@@ -178,6 +180,11 @@ INVALID["timeout"] += ["\uff11\uff10", "1\u0660"]
         ("endpoint", "http://example.com", "https://"),
         ("cloud", "bad host/x", "cloud"),
         *(("cloud", url, "cloud must be a domain name") for url in ["otc.t-systems.com/", "otc.example/v3"]),
+        # An address, which no host name made from it can end in: the cloud named, not the region.
+        *(
+            ("cloud", address, "modelarts:cloud must be a domain name")
+            for address in ["10.0.0.1", "10.0.0.1:8443"]
+        ),
         # A clouds.yaml entry's name where the cloud's domain belongs: never a host of its own.
         *(("cloud", name, "modelarts:cloudName (or OS_CLOUD)") for name in ["otc", "my-cloud", "prod:8443"]),
     ],
@@ -333,6 +340,29 @@ def test_clouds_yaml_entry_is_the_last_resort(tmp_path: Path) -> None:
     assert named.auth_mode() == "aksk"
     with pytest.raises(ConfigurationError, match="cloud 'nope' is not defined"):
         Settings.from_sources(stack_config={"modelarts:cloudName": "nope"}, environ=environ)
+
+
+def test_a_clouds_yaml_endpoint_override_is_where_the_job_is_read(
+    emulator: ModelArtsEmulator, tmp_path: Path
+) -> None:
+    """openstacksdk's key for the v1 service's endpoint: never a read of the endpoint made from the region."""
+    environ = {name: value for name, value in emulator.environ().items() if name != "MODELARTS_ENDPOINT"}
+    clouds = write(
+        tmp_path / "clouds.yaml", f"clouds: {{c: {{modelartsv1_endpoint_override: '{emulator.url}/'}}}}"
+    )
+    with ModelArtsClient(Settings.from_sources(environ={**environ, **cloud_files(clouds)})) as client:
+        assert client.get_visualization_job(197).job_id == 197
+    # As otcextensions takes it, with the path the package adds: refused naming the file's key.
+    write(
+        clouds, f"clouds: {{c: {{modelartsv1_endpoint_override: '{emulator.url}/v1/{emulator.project_id}'}}}}"
+    )
+    with pytest.raises(
+        ConfigurationError, match="^modelartsv1_endpoint_override of cloud 'c' in .* must not end"
+    ):
+        Settings.from_sources(environ={**environ, **cloud_files(clouds)})
+    assert [request.path for request in emulator.requests] == [
+        f"/v1/{emulator.project_id}/visualization-jobs/197"
+    ]
 
 
 #: clouds.yaml / secure.yaml contents that cannot be used, and what the one-line error names.

@@ -156,6 +156,15 @@ def test_a_refused_endpoint_gets_the_hint_for_what_it_lacks(value: str, hint: st
         ("project_id", "MyProject", "MyProject"),  # not an ID as IAM issues them: as given
         ("project_name", "EU-DE_Sub", "EU-DE_Sub"),
         *(("job_id", job_id, 197) for job_id in ["0197", 197.0, "197"]),
+        # A gateway's prefix holding a version is no API path the package appends.
+        *(
+            ("endpoint", url, url)
+            for url in ["https://gw.example/api/v1/modelarts", "https://gw.example/v1x"]
+        ),
+        *(
+            ("auth_url", url, url)
+            for url in ["https://iam.example/identity/V3", "https://gw.example/api/v1/iam"]
+        ),
     ],
 )
 def test_a_value_naming_the_job_or_its_place_has_one_spelling(

@@ -71,6 +71,7 @@ CLOUDS_YAML_KEYS: dict[str, tuple[str, ...]] = {
     "secret_key": ("sk", "secret_key"),
     "region": ("regions", "region_name"),  # openstacksdk's default region is the first of ``regions``
     "ca_cert_file": ("cacert",),
+    "endpoint": ("modelartsv1_endpoint_override",),  # its v1 service's, as otcextensions names it
     "insecure": ("insecure",),
 }
 #: Proxy variables, read as curl and requests read them (lower case first); environment only.
@@ -251,10 +252,15 @@ class Settings:
             }
             # The URLs made from it in their one spelling: case, a default port, a final "." dropped.
             cloud = check_endpoint(f"https://{settings.cloud}", field=origins.get("cloud") or "cloud")
-            if "/" in settings.cloud or "." not in cloud:  # a path would land inside the URLs made from it
-                raise InvalidInputError(  # and a name without a dot is a clouds.yaml entry's, mistaken
+            # A path would land inside the URLs made from it, no name ends in an address (10.0.0.1),
+            # and a name without a dot is a clouds.yaml entry's, mistaken.
+            address = (urlsplit(cloud).hostname or "").rpartition(".")[2].isdigit()
+            if "/" in settings.cloud or "." not in cloud or address:
+                raise InvalidInputError(
                     f"{origins.get('cloud') or 'cloud'} must be a domain name such as otc.t-systems.com",
-                    hint="A clouds.yaml entry is named by modelarts:cloudName (or OS_CLOUD)",
+                    hint="Reach a host by its address with modelarts:endpoint and authUrl"
+                    if address
+                    else "A clouds.yaml entry is named by modelarts:cloudName (or OS_CLOUD)",
                 )
             settings = dataclasses.replace(settings, **spelt, cloud=cloud.removeprefix("https://"))
             for field, given, url in (

@@ -103,9 +103,37 @@ def check_target(name: str, value: object, field: str | None = None) -> Any:
     if name == "job_id":
         return parse_job_id(value)
     if name in ("endpoint", "auth_url"):
-        return check_endpoint(value, field=field or name)
+        return _check_api_path(name, check_endpoint(value, field=field or name), field or name)
     text = check_name(value, field=field or name)
     return text.lower() if name == "region" or (name == "project_id" and _HEX_ID.fullmatch(text)) else text
+
+
+#: A path segment naming an API version (``v1``, ``v2.0``).
+_API_VERSION = re.compile(r"v[0-9]+(\.[0-9]+)*", re.IGNORECASE)
+
+
+def _check_api_path(name: str, url: str, field: str) -> str:
+    """``url``, or InvalidInputError if it holds the API path appended to it (``/v1/{project_id}`` to the
+    endpoint, ``/auth/tokens`` and ``/projects`` to IAM's ``/v3``), as the Keystone catalog and API
+    pages write them: read as given, every request would go to ``/v1/.../v1/...``. A version inside
+    a gateway's prefix (``/api/v1/modelarts``) is none of these."""
+    segments = [segment.lower() for segment in urlsplit(url).path.split("/")[1:]] or [""]
+    if name == "endpoint":
+        if _HEX_ID.fullmatch(segments[-1]) and len(segments) > 1:
+            segments.pop()  # a project's ID, after a version
+        if _API_VERSION.fullmatch(segments[-1]):
+            raise InvalidInputError(
+                f"{field} must not end in an API version or project (/v1, /v1/{{project_id}}): "
+                "the package adds /v1/{project_id} itself",
+                hint="Give the service's base URL, e.g. https://modelarts.eu-de.otc.t-systems.com",
+            )
+    elif "v3" in segments[:-1] or (_API_VERSION.fullmatch(segments[-1]) and segments[-1] != "v3"):
+        raise InvalidInputError(
+            f"{field} must be IAM's Keystone v3 base URL (ending in /v3, or without a path), "
+            "not an API's path or another version",
+            hint="Give e.g. https://iam.eu-de.otc.t-systems.com/v3, to which /auth/tokens is added",
+        )
+    return url
 
 
 #: What a job name that no lookup by name can send is read by instead.
