@@ -62,19 +62,30 @@ def run_alone(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``command`` with stdin closed (a prompt ends at once instead of waiting) in a session of
     its own, so that one running past ``timeout`` is stopped with everything it started (the CLI's
-    language host, program and provider processes) before ``TimeoutExpired`` is raised."""
-    with subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    ) as process:
+    language host, program and provider processes) before ``TimeoutExpired`` is raised. A Ctrl-C
+    that comes while it starts, before it can be stopped, is held until it can."""
+    interrupted: list[object] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(None))
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except BaseException:
+        signal.signal(signal.SIGINT, previous)
+        raise
+    with process:
         try:
+            signal.signal(signal.SIGINT, previous)
+            if interrupted:
+                raise KeyboardInterrupt
             out, err = process.communicate(timeout=timeout)
         except (subprocess.TimeoutExpired, KeyboardInterrupt):  # Ctrl-C does not reach its session
             os.killpg(process.pid, signal.SIGKILL)

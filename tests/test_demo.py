@@ -361,3 +361,27 @@ def test_ctrl_c_ends_the_demo_in_one_line_once_pulumi_has_stopped(tmp_path: Path
         _, error = process.communicate(timeout=60)
     assert (process.returncode, error) == (130, "demo interrupted\n")
     assert log.read_text() == "cancelled\n" if phase == "pulumi up" else _ended_within(hanging, 10)
+
+
+def test_ctrl_c_while_the_version_check_starts_still_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between the `pulumi version` process's start and the wait on it (a loaded machine
+    widens that moment): the check still ends with everything it started, its session included."""
+    log, shim = tmp_path / "pid", tmp_path / "pulumi"
+    os.mkfifo(log)
+    shim.write_text(HANGS_IN_VERSION)
+    shim.chmod(0o755)
+    started = subprocess.Popen
+    hanging: list[int] = []
+
+    def interrupted_as_it_starts(*args: Any, **kwargs: Any) -> subprocess.Popen[str]:
+        process = started(*args, **kwargs)
+        hanging.append(int(log.read_text()))  # once it runs, before run_alone waits on it
+        os.kill(os.getpid(), signal.SIGINT)
+        return process
+
+    monkeypatch.setattr(subprocess, "Popen", interrupted_as_it_starts)
+    with pytest.raises(KeyboardInterrupt):
+        demo.working_pulumi({"PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin", "FAKE_PULUMI_LOG": str(log)})
+    assert _ended_within(hanging[0], 10) and signal.getsignal(signal.SIGINT) is signal.default_int_handler
