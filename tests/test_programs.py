@@ -572,6 +572,15 @@ def test_a_secret_in_stack_config_that_outputs_show_makes_every_output_secret(
         assert sorted(registered(run)[name]["secret_outputs"]) == every_output, name
 
 
+#: A project set as a secret in stack config, by its ID (the emulator's) or its name -> its value,
+#: and how a failed read names it.
+SECRET_PROJECTS = {
+    "projectId": (None, "job 999, project [secret]"),
+    "projectName": ("hidden-project-name", "no IAM project named '[secret]'"),
+}
+
+
+@pytest.mark.parametrize("key", SECRET_PROJECTS)
 @pytest.mark.parametrize(
     "call",
     [
@@ -582,14 +591,16 @@ def test_a_secret_in_stack_config_that_outputs_show_makes_every_output_secret(
     ],
 )
 def test_a_failed_read_shows_no_place_set_as_a_secret_in_stack_config(
-    tmp_path: Path, emulator: ModelArtsEmulator, call: str
+    tmp_path: Path, emulator: ModelArtsEmulator, call: str, key: str
 ) -> None:
     body = "from pulumi_modelarts import get_visualization_job, get_visualization_job_output\n"
     body += f'pulumi.export("x", {call}.job_name)\n'
-    config = {"modelarts:projectId": emulator.project_id}
+    value, named = SECRET_PROJECTS[key]
+    value = value or emulator.project_id
+    config = {f"modelarts:{key}": value}
     run = run_resources(emulator, tmp_path, body, config=config, secret_keys=list(config))
-    assert run.error is not None and "job 999, project [secret]" in run.error["message"], run.error
-    assert emulator.project_id not in run.error["traceback"]
+    assert run.error is not None and named in run.error["message"], run.error
+    assert value not in run.error["traceback"]
 
 
 def secret_of(value: Any) -> dict[str, Any]:

@@ -406,10 +406,12 @@ def _endpoint_in_map(endpoints: Any) -> str | None:
 
 
 #: Stack config naming the place a job is read in, by the input naming it too: outputs show its
-#: values (an endpoint is made of a region and cloud); credentials never reach an output.
+#: values (an endpoint is made of a region and cloud), errors a project's name, which an input
+#: project ID replaces; credentials never reach an output.
 _PLACE = ("project_id", "region", "endpoint")
 SHOWN_CONFIG: dict[str, str] = {
     **{name: field for field in _PLACE for name in KEYS_BY_FIELD[field].config_keys},
+    **dict.fromkeys(KEYS_BY_FIELD["project_name"].config_keys, "project_id"),
     **dict.fromkeys((*KEYS_BY_FIELD["cloud"].config_keys, ENDPOINTS_KEY), "endpoint"),
 }
 
