@@ -572,11 +572,11 @@ def test_a_secret_in_stack_config_that_outputs_show_makes_every_output_secret(
         assert sorted(registered(run)[name]["secret_outputs"]) == every_output, name
 
 
-#: A project set as a secret in stack config, by its ID (the emulator's) or its name -> its value,
-#: and how a failed read names it.
+#: A project set as a secret in stack config, by its ID or its name -> its value (padded as a file
+#: or shell may leave it, which is no part of it), and how a failed read names it.
 SECRET_PROJECTS = {
-    "projectId": (None, "job 999, project [secret]"),
-    "projectName": ("hidden-project-name", "no IAM project named '[secret]'"),
+    "projectId": ("\t{project}\n", "job 999, project [secret]"),
+    "projectName": (" hidden-project-name\n", "no IAM project named '[secret]'"),
 }
 
 
@@ -596,11 +596,10 @@ def test_a_failed_read_shows_no_place_set_as_a_secret_in_stack_config(
     body = "from pulumi_modelarts import get_visualization_job, get_visualization_job_output\n"
     body += f'pulumi.export("x", {call}.job_name)\n'
     value, named = SECRET_PROJECTS[key]
-    value = value or emulator.project_id
-    config = {f"modelarts:{key}": value}
+    config = {f"modelarts:{key}": value.format(project=emulator.project_id)}
     run = run_resources(emulator, tmp_path, body, config=config, secret_keys=list(config))
     assert run.error is not None and named in run.error["message"], run.error
-    assert value not in run.error["traceback"]
+    assert config[f"modelarts:{key}"].strip() not in run.error["traceback"]
 
 
 def secret_of(value: Any) -> dict[str, Any]:

@@ -279,8 +279,9 @@ def is_secret_input(value: object) -> bool:
 
 
 def _input_forms(value: object) -> set[str]:
-    """How a secret input may appear in text: as given, as parsed (``"0197"``, ``197.0``: 197), an
-    endpoint's host too; a flag (``allow_missing``) would hide every ``True`` and says nothing."""
+    """How a secret input may appear in text: as given, as used (without the padding a file or shell
+    adds), as parsed (``"0197"``, ``197.0``: 197), an endpoint's host too; a flag (``allow_missing``)
+    would hide every ``True`` and says nothing."""
     if isinstance(value, bool):
         return set()
     try:
@@ -289,6 +290,11 @@ def _input_forms(value: object) -> set[str]:
         return set()
     if isinstance(value, float) and value.is_integer():
         forms.add(str(int(value)))
+    if isinstance(value, str):
+        from .settings import unpadded  # here: settings imports this module
+
+        value = unpadded(value)
+        forms.add(value)
     if isinstance(value, str) and value.isascii() and value.isdigit():
         forms.add(str(int(value)))
     if isinstance(value, str) and "://" in value:
