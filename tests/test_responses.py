@@ -498,16 +498,22 @@ STACK_SECRETS = {
 }
 
 
+@pytest.fixture
+def no_secrets_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process's registry of secrets, empty for the test and put back as it was after."""
+    monkeypatch.setattr(errors._SECRETS, "_group_of", {})
+    monkeypatch.setattr(errors._SECRETS, "_groups", [])
+
+
+@pytest.mark.usefixtures("no_secrets_yet")
 @pytest.mark.parametrize("others", [1, 3], ids=["a cap's worth", "three"])
 @pytest.mark.parametrize("stack", STACK_SECRETS.values(), ids=STACK_SECRETS)
 def test_a_stack_that_runs_again_keeps_its_secrets_scrubbed_however_many_ran_since(
-    monkeypatch: pytest.MonkeyPatch, stack: dict[str, str], others: int
+    stack: dict[str, str], others: int
 ) -> None:
     """A long-lived host (the Automation API) resolves each run's settings, registering its secrets;
     the registry holds the most recent ones. A stack that keeps running keeps its own there, however
     many other stacks' secrets (or tokens issued) came since it first ran."""
-    monkeypatch.setattr(errors._SECRETS, "_values", dict(errors._SECRETS._values))  # put back after
-    monkeypatch.setattr(errors._SECRETS, "_matcher", None)
     proxy = {"HTTPS_PROXY": stack["https_proxy"]} if "https_proxy" in stack else {}
     args = {"endpoint": "https://modelarts.example.com", "project_id": "p", **stack, "https_proxy": None}
     first = Settings.from_sources(args=args, environ=proxy)
@@ -517,6 +523,36 @@ def test_a_stack_that_runs_again_keeps_its_secrets_scrubbed_however_many_ran_sin
         if run % 256 == 0:  # the first stack runs again, and fails with its secret echoed
             assert errors.redact(f"echoed: {secret}.") == "echoed: ***."
             assert Settings.from_sources(args=args, environ=proxy) == first
+
+
+@pytest.mark.usefixtures("no_secrets_yet")
+def test_a_new_secret_costs_the_same_however_many_the_process_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-lived host registers each run's credentials and each token issued. Each new one used to
+    rebuild the patterns of every secret held: work per secret grew with their number (0.7 s of CPU
+    for 100, 5.8 s for 300), and ``re`` kept hundreds of ever larger patterns (+80 MB at 600)."""
+    compiled: list[int] = []
+    compile_pattern = re.compile
+
+    def counted(pattern: str, flags: int = 0) -> re.Pattern[str]:
+        compiled.append(len(pattern))
+        return compile_pattern(pattern, flags)
+
+    monkeypatch.setattr(re, "compile", counted)
+    held = [f"secret-{n:04}-{n * 7919:010}" for n in range(300)]
+
+    def pattern_characters(secrets: list[str]) -> int:
+        compiled.clear()
+        for secret in secrets:
+            errors.register_secrets(secret)
+            assert errors.scrub_data(f"<{secret}>") == "<***>"
+            assert errors.redact(f"a job for {secret}.") == "a job for ***."
+        return sum(compiled)
+
+    first = pattern_characters(held[:50])
+    pattern_characters(held[50:250])
+    assert pattern_characters(held[250:]) < 2 * first
+    assert {errors.scrub_data(secret) for secret in held} == {"***"}  # every one still held
+    assert {errors.redact(f"{secret[:-1]}?") for secret in held} == {"***?"}
 
 
 @pytest.mark.reliability("echoed secrets")
@@ -661,23 +697,17 @@ def test_a_secret_echoed_in_pieces_or_a_piece_from_its_middle_is_scrubbed(
     assert "***" in text and [piece for piece in pieces(value, least) if piece in text] == []
 
 
-def test_a_secret_that_is_an_ordinary_word_is_scrubbed_wherever_the_word_stands(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("no_secrets_yet")
+def test_a_secret_that_is_an_ordinary_word_is_scrubbed_wherever_the_word_stands() -> None:
     """A word lost from a message is better than a secret shown; inside a longer word it stays."""
-    monkeypatch.setattr(errors._SECRETS, "_values", {})
-    monkeypatch.setattr(errors._SECRETS, "_matcher", None)
     errors.register_secrets("token")
     assert errors.redact("IAM token expired (tokens: token)") == "IAM *** expired (tokens: ***)"
 
 
-def test_a_run_of_few_distinct_characters_inside_a_secret_is_the_texts_own(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("no_secrets_yet")
+def test_a_run_of_few_distinct_characters_inside_a_secret_is_the_texts_own() -> None:
     """A placeholder key's zeros are not its echo: a project ID or a huge number in an error stays
     whole, while a varied run from inside the same key is scrubbed."""
-    monkeypatch.setattr(errors._SECRETS, "_values", {})
-    monkeypatch.setattr(errors._SECRETS, "_matcher", None)
     secret = "SKEXAMPLE" + "0" * 30 + "q7Rw2xZk9LmP4vNb"
     errors.register_secrets(secret)
     for own in ("project " + "0" * 28 + "beef", "got 1" + "0" * 44 + "...", "aaaaaaaaaaaaaaaaaa"):

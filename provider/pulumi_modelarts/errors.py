@@ -28,6 +28,7 @@ MIN_SECRET_FRAGMENT = 12
 _FRAGMENT_VARIETY = 6
 _MIN_SECRET_CHARS = 4
 _MAX_SECRETS = 1024
+_GROUP_SIZE = 32
 #: Text past this is dropped before it is scrubbed: every caller shows a few hundred characters.
 _MAX_REDACTED_CHARS = 1 << 16
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
@@ -143,24 +144,53 @@ def _grams(forms: set[str]) -> Grams:
     return grams
 
 
-def _fragments(folded: str, grams: Grams) -> Spans:
-    """Where in ``folded`` a run from a form is echoed for at least its least length."""
+def _fragments(folded: str, groups: list[Grams]) -> Spans:
+    """Where in ``folded`` a run from a form of one of ``groups`` is echoed for at least its least length."""
     found: Spans = []
     position = 0
     while position <= len(folded) - MIN_SECRET_PREFIX:
         end = position + 1
-        for form, start, least in grams.get(folded[position : position + MIN_SECRET_PREFIX], ()):
-            head = folded[max(0, position - start) : position]
-            before = len(commonprefix((form[:start][::-1], head[::-1])))  # noqa: RUF071
-            after = len(commonprefix((form[start:], folded[position : position + len(form) - start])))  # noqa: RUF071
-            if (
-                before + after >= least
-                and len(set(folded[position - before : position + after])) >= _FRAGMENT_VARIETY
-            ):
-                found.append((position - before, position + after))
-                end = max(end, position + after)
+        window = folded[position : position + MIN_SECRET_PREFIX]
+        for grams in groups:
+            for form, start, least in grams.get(window, ()):
+                head = folded[max(0, position - start) : position]
+                before = len(commonprefix((form[:start][::-1], head[::-1])))  # noqa: RUF071
+                after = len(commonprefix((form[start:], folded[position : position + len(form) - start])))  # noqa: RUF071
+                if (
+                    before + after >= least
+                    and len(set(folded[position - before : position + after])) >= _FRAGMENT_VARIETY
+                ):
+                    found.append((position - before, position + after))
+                    end = max(end, position + after)
         position = end
     return found
+
+
+class _Group:
+    """Up to _GROUP_SIZE secrets and the patterns that find them, built when first needed after a
+    change: a new secret rebuilds its own group's patterns, not every secret's, so the work per new
+    secret is bounded, as is each pattern ``re`` keeps in its cache of the last few hundred compiled."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.changed()
+
+    def changed(self) -> None:
+        self._redacting: tuple[Matcher, Matcher, Grams] | None = None  # prefixes; suffixes, reversed; runs
+        self._whole: Matcher | None = None  # every secret whole, raw or URL-encoded
+
+    def redacting(self) -> tuple[Matcher, Matcher, Grams]:
+        if self._redacting is None:
+            forms = {form.translate(_ASCII_FOLD) for value in self.values for form in _forms(value)}
+            self._redacting = (_matcher(forms), _matcher({form[::-1] for form in forms}), _grams(forms))
+        return self._redacting
+
+    def whole(self) -> Matcher:
+        if self._whole is None:
+            forms = {form for value in self.values for form in (value, *_url_encoded(value))}
+            forms |= {form for value in self.values for form in _base64(value.encode("utf-8", "replace"))}
+            self._whole = _matcher(forms, whole=True)
+        return self._whole
 
 
 class _Secrets:
@@ -170,38 +200,44 @@ class _Secrets:
 
     def __init__(self) -> None:
         self._lock = Lock()
-        self._values: dict[str, None] = {}  # by last registration; past the cap the oldest go first
-        self._matcher: tuple[Matcher, Matcher, Grams] | None = None  # prefixes; suffixes, reversed; runs
-        self._whole: Matcher | None = None  # every secret whole, raw or URL-encoded
+        self._group_of: dict[str, _Group] = {}  # by last registration; past the cap the oldest go first
+        self._groups: list[_Group] = []  # the last one takes new secrets
 
     def add(self, *values: str | None) -> None:
         with self._lock:
             for value in values:
                 if value and len(value) >= _MIN_SECRET_CHARS:
-                    if self._values.pop(value, False) is False:  # a new one changes the patterns
-                        self._matcher = self._whole = None
-                    self._values[value] = None  # one registered again is in use: the most recent
-            while len(self._values) > _MAX_SECRETS:
-                del self._values[next(iter(self._values))]
+                    group = self._group_of.pop(value, None)  # one registered again is in use: the most recent
+                    if group is None:
+                        if not self._groups or len(self._groups[-1].values) >= _GROUP_SIZE:
+                            self._groups.append(_Group())
+                        group = self._groups[-1]
+                        group.values.add(value)
+                        group.changed()
+                    self._group_of[value] = group
+            while len(self._group_of) > _MAX_SECRETS:
+                oldest = next(iter(self._group_of))
+                group = self._group_of.pop(oldest)
+                group.values.discard(oldest)
+                group.changed()
+                if not group.values:
+                    self._groups.remove(group)
 
     def redact(self, text: str) -> str:
         with self._lock:
-            if self._matcher is None and self._values:
-                forms = {form.translate(_ASCII_FOLD) for value in self._values for form in _forms(value)}
-                self._matcher = (_matcher(forms), _matcher({form[::-1] for form in forms}), _grams(forms))
-            matchers = self._matcher
-        if matchers is None:
+            matchers = [group.redacting() for group in self._groups]
+        if not matchers:
             return text
-        prefixes, suffixes, grams = matchers
         text = text[:_MAX_REDACTED_CHARS]
         folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
         spans: Spans = [(i, i + 1) for i in range(len(text))]  # where each character of folded is in text
         cuts: Spans = []
         for decodings in range(_DECODINGS + 1):
             size = len(folded)
-            found = _echoes(folded, *prefixes)
-            found += [(size - end, size - start) for start, end in _echoes(folded[::-1], *suffixes)]
-            found += _fragments(folded, grams)
+            found = _fragments(folded, [grams for _, _, grams in matchers])
+            for prefixes, suffixes, _ in matchers:
+                found += _echoes(folded, *prefixes)
+                found += [(size - end, size - start) for start, end in _echoes(folded[::-1], *suffixes)]
             cuts += [(spans[start][0], spans[end - 1][1]) for start, end in found]
             if decodings == _DECODINGS or not _ESCAPE.search(folded):
                 break
@@ -213,14 +249,8 @@ class _Secrets:
         error message's, a part of a secret may be ordinary text there, but a credential of this
         process never belongs in state or outputs (a server echoing the token it was sent)."""
         with self._lock:
-            if self._whole is None and self._values:
-                forms = {form for value in self._values for form in (value, *_url_encoded(value))}
-                forms |= {
-                    form for value in self._values for form in _base64(value.encode("utf-8", "replace"))
-                }
-                self._whole = _matcher(forms, whole=True)
-            whole = self._whole
-        return text if whole is None else _starred(text, _echoes(text, *whole))
+            wholes = [group.whole() for group in self._groups]
+        return _starred(text, [echo for whole in wholes for echo in _echoes(text, *whole)])
 
 
 def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[str, int]]]) -> Spans:
