@@ -186,9 +186,7 @@ def _secret_config(args: Mapping[str, Any]) -> list[Any]:
     shows it (secret then) and so may an error (as ``[secret]``)."""
     from .settings import secret_config
 
-    return [
-        value for _, value in secret_config(pulumi.runtime.get_config, pulumi.runtime.is_config_secret, args)
-    ]
+    return [value for _, value in secret_config(args)]
 
 
 def _options(opts: object) -> _Options:

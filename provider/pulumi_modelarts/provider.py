@@ -324,7 +324,7 @@ def _hidden_targets(props: Mapping[str, Any], stack_config: Mapping[str, str]) -
         return []
     from .settings import SHOWN_CONFIG, secret_config
 
-    configured = secret_config(stack_config.get, lambda key: SHOWN_CONFIG[key] in names, props)
+    configured = secret_config(props, stack_config.get, lambda key: SHOWN_CONFIG[key] in names)
     return [
         *(props.get(name) for name in names if name in TARGET_INPUTS),
         *(value for _, value in configured),

@@ -76,9 +76,7 @@ def _secret_outputs_when_secret(
     the returned ``job_id`` resolves once the list is complete."""
     from .settings import secret_config
 
-    configured = [
-        key for key, _ in secret_config(pulumi.runtime.get_config, pulumi.runtime.is_config_secret, targets)
-    ]
+    configured = [key for key, _ in secret_config(targets)]
     outputs = any(isinstance(value, pulumi.Output) for value in targets.values())
     if not (outputs or configured):
         return targets["job_id"], opts, None

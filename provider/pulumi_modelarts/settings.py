@@ -417,11 +417,18 @@ SHOWN_CONFIG: dict[str, str] = {
 
 
 def secret_config(
-    get: Callable[[str], Any], is_secret: Callable[[str], bool], given: Mapping[str, object]
+    given: Mapping[str, object],
+    get: Callable[[str], Any] | None = None,
+    is_secret: Callable[[str], bool] | None = None,
 ) -> list[tuple[str, Any]]:
     """The input and value of each ``SHOWN_CONFIG`` key ``is_secret`` names that stack config sets
     (read through ``get``; ``modelarts:endpoints`` by its endpoint) for an input ``given`` leaves to
-    it (none or blank, or an ``Output``, which may be none): outputs and errors may show them."""
+    it (none or blank, or an ``Output``, which may be none): outputs and errors may show them. By
+    default, the stack config of the program that runs."""
+    if get is None or is_secret is None:
+        import pulumi
+
+        get, is_secret = pulumi.runtime.get_config, pulumi.runtime.is_config_secret
     shown = []
     for name, target in SHOWN_CONFIG.items():
         text = given.get(target)
