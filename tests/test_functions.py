@@ -569,6 +569,33 @@ def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
     assert not any(canary in run.stdout + run.stderr for canary in canaries)
 
 
+#: How the listing of a lookup by name fails: the service, or an answer that is no listing.
+LISTING_FAULTS = [{"status": 503}, {"body": "<p>down</p>", "content_type": "text/html"}]
+
+
+@pytest.mark.parametrize("fault", LISTING_FAULTS)
+def test_a_lookup_by_name_that_fails_while_listing_names_the_name(
+    tmp_path: Path, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, fault: dict[str, Any]
+) -> None:
+    """Many lookups by name in one program: the line says which failed (before, only that a listing
+    had), and a secret name stays hidden there as everywhere else."""
+    environ = {**emulator.environ(), "HW_MAX_RETRIES": "0"}
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    emulator.inject_fault("list_jobs", **fault)
+    with pytest.raises(ModelArtsError) as caught:
+        get_visualization_job(job_name="apiTest-11", allow_missing=True)
+    assert str(caught.value).startswith("find visualization job 'apiTest-11': ")
+    emulator.inject_fault("list_jobs", **fault)
+    body = """
+        name = pulumi.Output.secret("apiTest-11")
+        pulumi.export("job", get_visualization_job_output(job_name=name, allow_missing=True).job_id)
+        """
+    run = run_program(write_program(tmp_path, body), project="functions", env=environ)
+    assert run.error is not None and run.error["message"].startswith("find visualization job '[secret]': ")
+    assert "apiTest-11" not in run.error["message"] + run.error["traceback"] + run.stdout + run.stderr
+
+
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     tmp_path: Path, emulator: ModelArtsEmulator
 ) -> None:
