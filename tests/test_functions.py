@@ -569,6 +569,20 @@ def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
     assert not any(canary in run.stdout + run.stderr for canary in canaries)
 
 
+@pytest.mark.parametrize(
+    ("place", "error"),
+    [({"region": "eu-nl"}, "no IAM project named 'eu-nl'"), ({"project_id": "0" * 32}, "does not match")],
+)
+def test_a_read_of_a_place_of_its_own_is_told_to_name_its_project_there(
+    in_env: ModelArtsEmulator, place: dict[str, Any], error: str
+) -> None:
+    """A region given to one read drops the configured project, so configuring one (the only way the
+    hint named before) could not help; a project given to one read is the one to change."""
+    with pytest.raises(ModelArtsError, match=error) as caught:
+        get_visualization_job(job_id=197, **place)
+    assert "\n" not in str(caught.value) and "a read's project_id" in caught.value.hint
+
+
 #: How the listing of a lookup by name fails: the service, or an answer that is no listing.
 LISTING_FAULTS = [{"status": 503}, {"body": "<p>down</p>", "content_type": "text/html"}]
 
