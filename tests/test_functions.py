@@ -570,14 +570,21 @@ def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
 
 
 @pytest.mark.parametrize(
-    ("place", "error"),
-    [({"region": "eu-nl"}, "no IAM project named 'eu-nl'"), ({"project_id": "0" * 32}, "does not match")],
+    ("place", "error", "denied"),
+    [
+        ({"region": "eu-nl"}, "no IAM project named 'eu-nl'", False),
+        ({"region": "eu-nl"}, "IAM project lookup: access denied", True),  # no right to list projects
+        ({"project_id": "0" * 32}, "does not match", False),
+    ],
 )
 def test_a_read_of_a_place_of_its_own_is_told_to_name_its_project_there(
-    in_env: ModelArtsEmulator, place: dict[str, Any], error: str
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, place: dict[str, Any], error: str, denied: bool
 ) -> None:
     """A region given to one read drops the configured project, so configuring one (the only way the
     hint named before) could not help; a project given to one read is the one to change."""
+    if denied:
+        monkeypatch.setenv("HW_MAX_RETRIES", "0")
+        in_env.inject_fault("iam_projects", status=403)
     with pytest.raises(ModelArtsError, match=error) as caught:
         get_visualization_job(job_id=197, **place)
     assert "\n" not in str(caught.value) and "a read's project_id" in caught.value.hint

@@ -284,7 +284,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     name, key = settings.project_scope_name, _lookup_key(settings)
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
     # Listing IAM projects takes a permission that reading ModelArts does not: without it, name the project.
-    denied = f"Set {KEYS_BY_FIELD['project_id'].describe()} so that no lookup is needed: listing IAM projects"
+    denied = f"Set {PROJECT_TO_USE} so that no lookup is needed: listing IAM projects"
     hints: dict[type[ModelArtsError], str] = {
         AuthenticationError: rejected_hint(settings),
         PermissionDeniedError: f"{denied} takes a permission these credentials may not have",

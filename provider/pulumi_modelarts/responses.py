@@ -20,6 +20,7 @@ from pydantic_core import SchemaValidator, ValidationError, core_schema, from_js
 from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
+from .settings import KEYS_BY_FIELD
 from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, readable_retry_after
 from .validation import MAX_WHOLE_NUMBER
 
@@ -34,7 +35,7 @@ THROTTLE_CODES = frozenset(
 EXCERPT_CHARS = 120
 #: Where a project is named: for every read, or for one (a read given a region of its own needs it,
 #: as that region drops the configured project).
-PROJECT_TO_USE = "modelarts:projectId (or HW_PROJECT_ID), or a read's project_id (--project-id)"
+PROJECT_TO_USE = f"{KEYS_BY_FIELD['project_id'].describe()}, or a read's project_id (--project-id)"
 _EPOCH = datetime(1970, 1, 1)  # naive: isoformat() then has no offset
 _V = TypeVar("_V", bound="_Validated")
 
