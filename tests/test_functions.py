@@ -578,7 +578,11 @@ def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
     ],
 )
 def test_a_read_of_a_place_of_its_own_is_told_to_name_its_project_there(
-    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, place: dict[str, Any], error: str, denied: bool
+    in_env: ModelArtsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    place: dict[str, Any],
+    error: str,
+    denied: bool,
 ) -> None:
     """A region given to one read drops the configured project, so configuring one (the only way the
     hint named before) could not help; a project given to one read is the one to change."""
