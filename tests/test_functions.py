@@ -136,6 +136,12 @@ REFUSED += [
     ({"job_name": name}, [NAMED, "A job whose name holds any other character is read by its ID"])
     for name in ("\u53ef\u89c6\u5316", "caf\u00e9", "cafe\u0301", " board", "board ", "x" * 65)
 ]
+# A number for a name (a job ID given as job_name): its digits are allowed, so the line says its type.
+REFUSED += [
+    ({"job_name": number}, [f"{NAMED}, got {kind} {number}", "A job is read by its number with job_id"])
+    for number, kind in ((197, "int"), (197.0, "float"))
+]
+REFUSED += [({"job_id": 197, "region": 5}, ["region may only contain", "got int 5"])]
 # A blank override names no place: refused, as the resource refuses it, not the configured one.
 REFUSED += [({"job_id": 197, "endpoint": ""}, ["endpoint must be a URL", "got ''"])]
 REFUSED += [({"job_id": 197, "project_id": ""}, ["project_id may only", "got ''"])]
