@@ -726,7 +726,7 @@ IAM_BLIPS: dict[str, tuple[str, dict[str, Any], int | str]] = {
     "project lookup denied (403)": (
         "iam_projects",
         err(403, "IAM.0002"),
-        "PermissionDeniedError: Set modelarts:projectId (or HW_PROJECT_ID) so that no lookup is needed",
+        "PermissionDeniedError: Set modelarts:projectId (or HW_PROJECT_ID), or a read's project_id (--project-id) so",
     ),
 }
 

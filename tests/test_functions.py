@@ -136,6 +136,12 @@ REFUSED += [
     ({"job_name": name}, [NAMED, "A job whose name holds any other character is read by its ID"])
     for name in ("\u53ef\u89c6\u5316", "caf\u00e9", "cafe\u0301", " board", "board ", "x" * 65)
 ]
+# A number for a name (a job ID given as job_name): its digits are allowed, so the line says its type.
+REFUSED += [
+    ({"job_name": number}, [f"{NAMED}, got {kind} {number}", "A job is read by its number with job_id"])
+    for number, kind in ((197, "int"), (197.0, "float"))
+]
+REFUSED += [({"job_id": 197, "region": 5}, ["region may only contain", "got int 5"])]
 # A blank override names no place: refused, as the resource refuses it, not the configured one.
 REFUSED += [({"job_id": 197, "endpoint": ""}, ["endpoint must be a URL", "got ''"])]
 REFUSED += [({"job_id": 197, "project_id": ""}, ["project_id may only", "got ''"])]
@@ -567,6 +573,58 @@ def test_a_secret_input_is_shown_in_no_read_error_and_a_plain_one_still_is(
             "request-id [0-9a-f]+", "", plain["line"]
         )
     assert not any(canary in run.stdout + run.stderr for canary in canaries)
+
+
+@pytest.mark.parametrize(
+    ("place", "error", "denied"),
+    [
+        ({"region": "eu-nl"}, "no IAM project named 'eu-nl'", False),
+        ({"region": "eu-nl"}, "IAM project lookup: access denied", True),  # no right to list projects
+        ({"project_id": "0" * 32}, "does not match", False),
+    ],
+)
+def test_a_read_of_a_place_of_its_own_is_told_to_name_its_project_there(
+    in_env: ModelArtsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    place: dict[str, Any],
+    error: str,
+    denied: bool,
+) -> None:
+    """A region given to one read drops the configured project, so configuring one (the only way the
+    hint named before) could not help; a project given to one read is the one to change."""
+    if denied:
+        monkeypatch.setenv("HW_MAX_RETRIES", "0")
+        in_env.inject_fault("iam_projects", status=403)
+    with pytest.raises(ModelArtsError, match=error) as caught:
+        get_visualization_job(job_id=197, **place)
+    assert "\n" not in str(caught.value) and "a read's project_id" in caught.value.hint
+
+
+#: How the listing of a lookup by name fails: the service, or an answer that is no listing.
+LISTING_FAULTS = [{"status": 503}, {"body": "<p>down</p>", "content_type": "text/html"}]
+
+
+@pytest.mark.parametrize("fault", LISTING_FAULTS)
+def test_a_lookup_by_name_that_fails_while_listing_names_the_name(
+    tmp_path: Path, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, fault: dict[str, Any]
+) -> None:
+    """Many lookups by name in one program: the line says which failed (before, only that a listing
+    had), and a secret name stays hidden there as everywhere else."""
+    environ = {**emulator.environ(), "HW_MAX_RETRIES": "0"}
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    emulator.inject_fault("list_jobs", **fault)
+    with pytest.raises(ModelArtsError) as caught:
+        get_visualization_job(job_name="apiTest-11", allow_missing=True)
+    assert str(caught.value).startswith("find visualization job 'apiTest-11': ")
+    emulator.inject_fault("list_jobs", **fault)
+    body = """
+        name = pulumi.Output.secret("apiTest-11")
+        pulumi.export("job", get_visualization_job_output(job_name=name, allow_missing=True).job_id)
+        """
+    run = run_program(write_program(tmp_path, body), project="functions", env=environ)
+    assert run.error is not None and run.error["message"].startswith("find visualization job '[secret]': ")
+    assert "apiTest-11" not in run.error["message"] + run.error["traceback"] + run.stdout + run.stderr
 
 
 def test_both_forms_read_stack_config_and_output_form_reads_overlap(

@@ -942,6 +942,15 @@ REFUSED_IN_THE_PROGRAM = {
         "job_id is an Output; get_visualization_job()",
     ),
     "direct-output-place": ("get_visualization_jobs(endpoint=pulumi.Output.from_input(ENDPOINT))", PLAIN),
+    # Other awaitables are Inputs too: refused as such, not as a value that is no job ID.
+    "direct-with-coroutine": (
+        "get_visualization_job(job_id=pulumi.Output.from_input(197).future())",
+        "job_id is awaitable; get_visualization_job() takes plain values. Use get_visualization_job_output()",
+    ),
+    "direct-with-task": (
+        "get_visualization_jobs(status=__import__('asyncio').ensure_future(pulumi.Output.from_input(8).future()))",
+        "status is awaitable; get_visualization_jobs()",
+    ),
 }
 
 

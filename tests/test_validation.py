@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pulumi_modelarts.errors import InvalidInputError
@@ -9,6 +11,7 @@ from pulumi_modelarts.outputs import JobStatus
 from pulumi_modelarts.validation import (
     check_endpoint,
     check_name,
+    check_search,
     check_target,
     is_loopback_host,
     parse_job_id,
@@ -65,6 +68,15 @@ def test_names_accept_project_ids_and_names(value: str) -> None:
 def test_names_reject_anything_path_like(value: object) -> None:
     with pytest.raises(InvalidInputError, match="job_name may only contain"):
         check_name(value, field="job_name")
+
+
+@pytest.mark.parametrize(("value", "kind"), [(5, "int"), (5.0, "float"), (b"board", "bytes")])
+def test_a_name_or_search_that_is_no_text_is_refused_naming_its_type(value: object, kind: str) -> None:
+    """Not "may only contain ... digits, got 5": 5 holds digits alone; what is wrong is its type."""
+    with pytest.raises(InvalidInputError, match=f"got {kind} {re.escape(repr(value))}$"):
+        check_name(value, field="region")
+    with pytest.raises(InvalidInputError, match=f"got {kind} {re.escape(repr(value))}$"):
+        check_search(value)
 
 
 ENDPOINTS = ["https://host:8443/prefix/v", "http://127.0.0.1:8080", "http://127.5.6.7:1"]

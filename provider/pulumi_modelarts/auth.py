@@ -27,7 +27,7 @@ from .errors import (
     register_secrets,
 )
 from .locks import Lock
-from .responses import error_for, invalid_response, json_object
+from .responses import PROJECT_TO_USE, error_for, invalid_response, json_object
 from .settings import KEYS_BY_FIELD, SecretStr, Settings
 from .transport import Transport, held
 from .validation import check_target, path_segment
@@ -284,7 +284,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     name, key = settings.project_scope_name, _lookup_key(settings)
     url = f"{settings.resolved_auth_url}/projects?name={path_segment(name)}"
     # Listing IAM projects takes a permission that reading ModelArts does not: without it, name the project.
-    denied = f"Set {KEYS_BY_FIELD['project_id'].describe()} so that no lookup is needed: listing IAM projects"
+    denied = f"Set {PROJECT_TO_USE} so that no lookup is needed: listing IAM projects"
     hints: dict[type[ModelArtsError], str] = {
         AuthenticationError: rejected_hint(settings),
         PermissionDeniedError: f"{denied} takes a permission these credentials may not have",
@@ -339,7 +339,8 @@ def _one_project(projects: list[dict[str, Any]], name: str, context: RequestCont
         return str(ids[0])
     many = f"{len(ids)} IAM projects named '{name}' ({', '.join(ids)})"
     found = many if ids else f"no IAM project named '{name}' is visible to these credentials"
-    raise ConfigurationError(found, hint="Set modelarts:projectId (or HW_PROJECT_ID) to the project to use")
+    hint = f"Set {PROJECT_TO_USE} to the project to use (a read with its own region takes only its own)"
+    raise ConfigurationError(found, hint=hint)
 
 
 def forget_project(settings: Settings, auth: AuthBase, project_id: str) -> None:

@@ -126,8 +126,10 @@ class ModelArtsClient:
         sort_by: str = "job_id",
         order: Literal["asc", "desc"] = "asc",
         per_page: int = PAGE_SIZE,
+        operation: str = "list visualization jobs",
     ) -> Iterator[JobModel]:
-        """Every matching job, sorted as asked; the pages are read, every one, when iteration starts."""
+        """Every matching job, sorted as asked; the pages are read, every one, when iteration starts.
+        Their errors name ``operation``: a lookup by name's say which name."""
         if sort_by not in SORT_KEYS:
             raise InvalidInputError(f"sort_by must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
         if order not in ("asc", "desc"):
@@ -139,9 +141,9 @@ class ModelArtsClient:
             query["status"] = str(parse_whole_number(status, field="status", hint=hint))
         if search_content is not None and search_content != "":  # "" filters nothing; 0, b"" are refused
             query["search_content"] = check_search(search_content)
-        return self._pages(query)
+        return self._pages(query, operation)
 
-    def _pages(self, query: dict[str, str]) -> Iterator[JobModel]:
+    def _pages(self, query: dict[str, str], operation: str) -> Iterator[JobModel]:
         """The service's order, kept whatever order a server sends: ties by ID, an absent value after
         every other (so first in descending order, as SQL's NULLs are)."""
         by = query["sortBy"]
@@ -150,9 +152,9 @@ class ModelArtsClient:
             value = getattr(job, by)
             return value is None, value, job.job_id
 
-        yield from sorted(self._listed(query).values(), key=key, reverse=query["order"] == "desc")
+        yield from sorted(self._listed(query, operation).values(), key=key, reverse=query["order"] == "desc")
 
-    def _listed(self, query: dict[str, str], listings: int = 1) -> dict[int, JobModel]:
+    def _listed(self, query: dict[str, str], operation: str, listings: int = 1) -> dict[int, JobModel]:
         """Each job once (as last listed), once every page is read (a server may send fewer a page
         than asked): up to ``job_total_count`` jobs, else up to an empty or shorter page, which is
         refused while counted jobs are missing, as are a page of jobs already listed (a server that
@@ -163,7 +165,7 @@ class ModelArtsClient:
         with self._transport.deadline():  # every page, every listing under the call's one deadline
             for page in range(1, MAX_PAGES + 1):
                 params = urlencode({**query, "page": page}, quote_via=quote, safe="")
-                response, context = self._get(f"?{params}", None, "list visualization jobs")
+                response, context = self._get(f"?{params}", None, operation)
                 listing, before = read_model(JobPage, response, context), len(listed)
                 stray = next((job for job in listing.jobs if status not in (None, str(job.status))), None)
                 if stray is not None:
@@ -185,7 +187,7 @@ class ModelArtsClient:
                         summary = f"the listing changed while it was read {listings} times ({counts})"
                         hint = "Jobs are being created or deleted: try again, or narrow the listing"
                         raise invalid_response(response, context, summary, hint)
-                    return self._listed(query, listings + 1)
+                    return self._listed(query, operation, listings + 1)
                 counted = total
                 if total is not None and len(listed) < total and ended:
                     read = f"{len(listed)} of the {total} jobs it counts"
@@ -207,7 +209,8 @@ class ModelArtsClient:
         (``read_by_id`` with ``{}`` for the ID)."""
         name = check_name(job_name, field="job_name")
         with self._transport.deadline():  # the listing and the read: one call, one deadline
-            listed = self.list_visualization_jobs(search_content=name)
+            operation = f"find visualization job '{name}'"  # a listing's errors say which lookup failed
+            listed = self.list_visualization_jobs(search_content=name, operation=operation)
             ids = [job.job_id for job in listed if job.job_name == name]
             context = RequestContext("find visualization job", self._host, project_id=self.project_id)
             if len(ids) > 1:

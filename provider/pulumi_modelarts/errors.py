@@ -395,7 +395,7 @@ class ModelArtsError(Exception):
     ) -> None:
         # The one place server, setting and exception text enters an error: scrubbed, then cut.
         self.summary = one_line(summary, 400)
-        self.operation, self.status = operation, status
+        self.operation, self.status = _scrubbed(operation), status  # a lookup by name names it
         hidden = job_id is not None and _without_inputs(str(job_id)) != str(job_id)
         self.job_id = "[secret]" if hidden else job_id
         self.project_id, self.host = _scrubbed(project_id, 80), _scrubbed(host, 300)

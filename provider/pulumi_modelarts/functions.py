@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import inspect
 import itertools
 import os
 import queue
@@ -172,7 +173,11 @@ def _direct(form: str, prepare: Callable[..., _Read], result: Callable[..., _R],
     Its ``opts`` are checked like the generated SDKs'."""
     with as_run_errors():
         opts = _options(args.pop("opts"))
-        waits = [f"{name} is an Output" for name, value in args.items() if isinstance(value, pulumi.Output)]
+        waits = [  # a coroutine or task is an Input too (Output.future()): the same mistake
+            f"{name} is {'an Output' if isinstance(value, pulumi.Output) else 'awaitable'}"
+            for name, value in args.items()
+            if isinstance(value, pulumi.Output) or asyncio.isfuture(value) or inspect.iscoroutine(value)
+        ]
         if isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on:
             waits.append("opts.depends_on needs waiting for resources")
         if waits:

@@ -20,6 +20,7 @@ from pydantic_core import SchemaValidator, ValidationError, core_schema, from_js
 from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
+from .settings import KEYS_BY_FIELD
 from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, readable_retry_after
 from .validation import MAX_WHOLE_NUMBER
 
@@ -32,6 +33,9 @@ THROTTLE_CODES = frozenset(
     {"modelarts.5039", "modelarts.2799", "modelarts.4206", "modelarts.6101", "apig.0308", "iam.0012"}
 )
 EXCERPT_CHARS = 120
+#: Where a project is named: for every read, or for one (a read given a region of its own needs it,
+#: as that region drops the configured project).
+PROJECT_TO_USE = f"{KEYS_BY_FIELD['project_id'].describe()}, or a read's project_id (--project-id)"
 _EPOCH = datetime(1970, 1, 1)  # naive: isoformat() then has no offset
 _V = TypeVar("_V", bound="_Validated")
 
@@ -318,7 +322,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         hint = "Point modelarts:endpoint / authUrl at the API host itself"
     elif key in PROJECT_MISMATCH_CODES:
         cls, summary = errors.PermissionDeniedError, "the project ID does not match the credentials"
-        hint = "Set modelarts:projectId to the project of these credentials, or leave it unset"
+        hint = f"Set {PROJECT_TO_USE} to the project of these credentials, or leave it unset"
     elif key in THROTTLE_CODES or status == 429:
         cls, summary = errors.ThrottledError, f"request throttled{tries}{wait}"
         if not transient:  # a throttling code in a 200 or 400: never retried, whatever maxRetries says

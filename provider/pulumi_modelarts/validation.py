@@ -136,8 +136,14 @@ def _check_api_path(name: str, url: str, field: str) -> str:
     return url
 
 
-#: What a job name that no lookup by name can send is read by instead.
+#: What a job name that no lookup by name can send is read by instead (a number given as one, too).
 _BY_ID = "A job whose name holds any other character is read by its ID"
+_BY_NUMBER = "A job is read by its number with job_id"
+
+
+def _text(value: object) -> str:
+    """``value`` as a refusal of text shows it: with its type when it is none (5 holds only digits)."""
+    return _shown(value) if isinstance(value, str) else f"{type(value).__name__} {_shown(value)}"
 
 
 def check_name(value: object, *, field: str) -> str:
@@ -145,8 +151,8 @@ def check_name(value: object, *, field: str) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInputError(
             f"{field} may only contain ASCII letters, digits, '_' and '-' (1-64 characters), "
-            f"got {_shown(value)}",
-            hint=_BY_ID if field == "job_name" else None,
+            f"got {_text(value)}",
+            hint=(_BY_NUMBER if isinstance(value, int | float) else _BY_ID) if field == "job_name" else None,
         )
     return value
 
@@ -157,7 +163,7 @@ def check_search(value: object) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 64 or not value.isprintable():
         raise InvalidInputError(
             f"search_content must be 1-64 printable characters (no line break, control or invisible one), "
-            f"got {_shown(value)}"
+            f"got {_text(value)}"
         )
     return value
 
