@@ -261,6 +261,43 @@ def test_shell_steps_run_against_the_emulator(
     assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
 
 
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_the_cloud_steps_leave_the_emulators_variables_and_stack_behind(doc: Path) -> None:
+    """Typed in the shell of the emulator walkthrough, the cloud's `pulumi up` (in a ```sh notest
+    block) runs with none of the walkthrough's exports left but those it sets again (else it reads
+    the emulator's project at its endpoint, in its demo backend), and in a stack of its own; a README
+    with both shows the cloud's `pulumi up` in a block, so that this is checked."""
+    cwd, exported, stack = doc.parent, set[str](), dict[Path, str]()
+    emulator_stacks, cloud_runs = set[tuple[Path, str]](), 0
+    for block in (block for block in fenced_blocks(doc) if block.language in SHELL_LANGUAGES - {"console"}):
+        cloud = ILLUSTRATIVE in block.flags
+        for command in shell_commands(block):
+            program, args = Path(command[0]).name, command[1:]
+            if program == "cd":
+                cwd = (cwd / args[0]).resolve()
+            elif program == "export":
+                names = {word.split("=", 1)[0] for word in args}
+                exported = exported - names if cloud else exported | names
+            elif program == "unset":
+                exported -= set(args)
+            elif command[:3] in (["pulumi", "stack", "init"], ["pulumi", "stack", "select"]):
+                stack[cwd] = next(arg for arg in args[2:] if not arg.startswith("-"))
+            elif command[:2] == ["pulumi", "up"] and not cloud:
+                emulator_stacks.add((cwd, stack.get(cwd, "dev")))
+            elif command[:2] == ["pulumi", "up"]:
+                cloud_runs += 1
+                assert not exported, (
+                    f"{block.where}: the cloud's `pulumi up` with the emulator's {sorted(exported)}"
+                )
+                assert (cwd, stack.get(cwd, "dev")) not in emulator_stacks, (
+                    f"{block.where}: the emulator's stack"
+                )
+    mentions_cloud = "## Run it against the cloud" in doc.read_text(encoding="utf-8")
+    assert cloud_runs or not (emulator_stacks and mentions_cloud), (
+        f"{doc.name}: no cloud `pulumi up` to check"
+    )
+
+
 # -- what the documents say twice, and where they point ------------------------------------------
 
 MARKDOWN = [*DOCS, REPO_ROOT / "CHANGELOG.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
