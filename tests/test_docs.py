@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 from markdown_it import MarkdownIt
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 from pulumi_modelarts import (
     ModelArtsClient,
@@ -537,3 +539,14 @@ def test_make_demo_makes_a_virtualenv_it_cannot_use_anew(tmp_path: Path, left: s
         timeout=60,
     )
     assert version.stdout.strip() == "True"
+
+
+def test_the_dev_extra_admits_only_lint_tools_make_lint_passes_with() -> None:
+    """A fresh clone's `make lint` gets the newest ruff and mypy the [dev] extra admits (or, under a
+    constraints file, an older one): ruff 0.16 and mypy 1.17 fail it, and each ruff minor release
+    adds stable rules and style, so ruff stays in the minor series of the one installed here."""
+    dev = [Requirement(r) for r in metadata.requires("pulumi-modelarts") or [] if 'extra == "dev"' in r]
+    specifiers = {requirement.name: requirement.specifier for requirement in dev}
+    ruff = Version(metadata.version("ruff"))
+    assert not specifiers["ruff"].contains("0.16.99") and not specifiers["mypy"].contains("1.17.99")
+    assert specifiers["ruff"].contains(ruff) and not specifiers["ruff"].contains(f"0.{ruff.minor + 1}.0")
