@@ -550,3 +550,12 @@ def test_the_dev_extra_admits_only_lint_tools_make_lint_passes_with() -> None:
     ruff = Version(metadata.version("ruff"))
     assert not specifiers["ruff"].contains("0.16.99") and not specifiers["mypy"].contains("1.17.99")
     assert specifiers["ruff"].contains(ruff) and not specifiers["ruff"].contains(f"0.{ruff.minor + 1}.0")
+
+
+def test_every_variable_the_package_reads_is_in_the_readme() -> None:
+    """The README names every environment variable the package reads, not only the settings' own."""
+    package = REPO_ROOT / "provider" / "pulumi_modelarts"
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted(package.rglob("*.py")))
+    read = set(re.findall(r"\"((?:HW|OS|MODELARTS)_[A-Z_]+)\"", source))
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(read) > 30 and sorted(name for name in read if f"`{name}`" not in readme) == []
