@@ -559,3 +559,16 @@ def test_every_variable_the_package_reads_is_in_the_readme() -> None:
     read = set(re.findall(r"\"((?:HW|OS|MODELARTS)_[A-Z_]+)\"", source))
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert len(read) > 30 and sorted(name for name in read if f"`{name}`" not in readme) == []
+
+
+def test_the_documents_run_the_repositorys_modules_with_its_virtualenvs_python() -> None:
+    """A clean shell has no `python` (only `python3`), and no other Python has the dependencies: a
+    module of this repository is run as `.venv/bin/python -m`, the interpreter `make` creates."""
+    ours = {path.parent.name for path in REPO_ROOT.glob("*/__main__.py")} | {"pulumi_modelarts"}
+    bare = [
+        f"{doc.name}: {prefix}python -m {module}"
+        for doc in [*DOCS, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+        for prefix, module in re.findall(r"(\S*)python3?\s+-m\s+(\w+)", doc.read_text(encoding="utf-8"))
+        if module in ours and not prefix.endswith(".venv/bin/")
+    ]
+    assert len(ours) > 2 and bare == []
