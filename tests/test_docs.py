@@ -430,6 +430,18 @@ def test_an_examples_configuration_table_is_its_pulumi_yaml(example: Path) -> No
     }
 
 
+def test_the_gitops_readme_names_the_secret_config_its_secret_is_made_from() -> None:
+    """The stack config the Kubernetes Secret takes as secrets is what Pulumi.yaml declares secret
+    (the project ID it also holds is plain config)."""
+    readme = re.sub(r"\s+", " ", (EXAMPLES_DIR / "gitops" / "README.md").read_text(encoding="utf-8"))
+    named = re.search(r"The credentials come from \*\*secret\*\* stack config \(([^)]*)\)", readme)
+    declared = yaml.safe_load((EXAMPLES_DIR / "gitops" / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    assert named, "the gitops README does not say which stack config its Secret's credentials come from"
+    assert set(re.findall(r"`(\w+)`", named[1])) == {
+        key for key, entry in declared.items() if entry.get("secret")
+    }
+
+
 @pytest.mark.parametrize(
     "project",
     [REPO_ROOT, *sorted(EXAMPLES_DIR.iterdir())],
