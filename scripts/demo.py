@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
-from pulumi_modelarts.settings import PROXY_VARIABLES, SETTING_KEYS
+from pulumi_modelarts.settings import PROXY_VARIABLES
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / ".pulumi-demo"
@@ -271,11 +271,8 @@ def main() -> int:
             f"{', '.join(str(job['job_id']) for job in emulator.jobs())}",
             flush=True,
         )
-        # Only the emulator's settings: cloud credentials of this shell must not be used, nor a CA
-        # bundle it names for other tools (REQUESTS_CA_BUNDLE, perhaps removed since): the emulator
-        # speaks plain HTTP.
-        read = {name for key in SETTING_KEYS for name in key.env}
-        for key in [key for key in os.environ if key.startswith(CLOUD_VARIABLES) or key in read]:
+        # Only the emulator's settings: cloud credentials of this shell must not be used.
+        for key in [key for key in os.environ if key.startswith(CLOUD_VARIABLES)]:
             del os.environ[key]
         os.environ.update(emulator.environ(auth="aksk"))
         # Every read is of the loopback emulator, and the CLI needs no network here: a proxy set in

@@ -300,6 +300,23 @@ def test_the_cloud_steps_leave_the_emulators_variables_and_stack_behind(doc: Pat
     )
 
 
+@pytest.mark.parametrize("bundle", ["/gone/ca.pem", "/etc/hostname"], ids=["removed", "not-pem"])
+def test_the_emulators_exports_work_in_a_shell_naming_a_ca_bundle_for_other_tools(
+    served: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, bundle: str
+) -> None:
+    """Plain HTTP speaks no TLS, so a CA bundle the shell names (removed since, or no PEM file) plays
+    no part in the walkthroughs' reads of the emulator; where TLS is spoken it is still refused."""
+    for name in [name for name in os.environ if name.startswith(CLOUD_VARIABLE_PREFIXES)]:
+        monkeypatch.delenv(name)
+    for name, value in {**served.environ(), "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": ""}.items():
+        monkeypatch.setenv(name, value)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["get", "197"], out, err) == 0, err.getvalue()
+    assert json.loads(out.getvalue())["job_name"] == "apiTest-11"
+    monkeypatch.setenv("MODELARTS_ENDPOINT", f"https://{CLOUD_HOST}")
+    assert cli.run(["get", "197"], out, err) == 2 and "REQUESTS_CA_BUNDLE" in err.getvalue()
+
+
 # -- what the documents say twice, and where they point ------------------------------------------
 
 MARKDOWN = [*DOCS, REPO_ROOT / "CHANGELOG.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
