@@ -224,7 +224,8 @@ def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_ou
 
 
 #: A proxy in the user's shell (nothing listens at it): the loopback emulator is read without it,
-#: also one the package could not use at all (SOCKS, a malformed URL).
+#: also one the package could not use at all (SOCKS, a malformed URL); so is a CA bundle the shell
+#: names for other tools, since removed or no bundle at all.
 DEAD_PROXY = "http://127.0.0.1:9"
 SHELL_PROXIES = {
     "HTTP_PROXY+HTTPS_PROXY": ("fallback", {"HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY}),
@@ -234,11 +235,13 @@ SHELL_PROXIES = {
     "all_proxy-socks5h+NO_PROXY": ("pulumi up", {"all_proxy": "socks5h://127.0.0.1:1080", "NO_PROXY": "*"}),
     "HTTP_PROXY-malformed": ("fallback", {"HTTP_PROXY": "http://[::1", "no_proxy": "localhost"}),
     "http_proxy-port-out-of-range": ("pulumi up", {"http_proxy": "http://127.0.0.1:99999"}),
+    "REQUESTS_CA_BUNDLE-not-pem": ("pulumi up", {"REQUESTS_CA_BUNDLE": "/etc/hostname"}),
+    "CURL_CA_BUNDLE-removed": ("fallback", {"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": "/gone/ca.pem"}),
 }
 
 
 @pytest.mark.parametrize("proxy", sorted(SHELL_PROXIES))
-def test_a_proxy_in_the_shell_is_not_used_for_the_emulator(
+def test_a_proxy_or_ca_bundle_in_the_shell_is_not_used_for_the_emulator(
     tmp_path: Path, proxy: str, stack_output_json: dict[str, Any]
 ) -> None:
     path, variables = SHELL_PROXIES[proxy]

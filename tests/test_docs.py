@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 from markdown_it import MarkdownIt
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 from pulumi_modelarts import (
     ModelArtsClient,
@@ -261,6 +263,60 @@ def test_shell_steps_run_against_the_emulator(
     assert [request for request in modelarts_requests(emulator) if request[0] != "GET"] == []
 
 
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_the_cloud_steps_leave_the_emulators_variables_and_stack_behind(doc: Path) -> None:
+    """Typed in the shell of the emulator walkthrough, the cloud's `pulumi up` (in a ```sh notest
+    block) runs with none of the walkthrough's exports left but those it sets again (else it reads
+    the emulator's project at its endpoint, in its demo backend), and in a stack of its own; a README
+    with both shows the cloud's `pulumi up` in a block, so that this is checked."""
+    cwd, exported, stack = doc.parent, set[str](), dict[Path, str]()
+    emulator_stacks, cloud_runs = set[tuple[Path, str]](), 0
+    for block in (block for block in fenced_blocks(doc) if block.language in SHELL_LANGUAGES - {"console"}):
+        cloud = ILLUSTRATIVE in block.flags
+        for command in shell_commands(block):
+            program, args = Path(command[0]).name, command[1:]
+            if program == "cd":
+                cwd = (cwd / args[0]).resolve()
+            elif program == "export":
+                names = {word.split("=", 1)[0] for word in args}
+                exported = exported - names if cloud else exported | names
+            elif program == "unset":
+                exported -= set(args)
+            elif command[:3] in (["pulumi", "stack", "init"], ["pulumi", "stack", "select"]):
+                stack[cwd] = next(arg for arg in args[2:] if not arg.startswith("-"))
+            elif command[:2] == ["pulumi", "up"] and not cloud:
+                emulator_stacks.add((cwd, stack.get(cwd, "dev")))
+            elif command[:2] == ["pulumi", "up"]:
+                cloud_runs += 1
+                assert not exported, (
+                    f"{block.where}: the cloud's `pulumi up` with the emulator's {sorted(exported)}"
+                )
+                assert (cwd, stack.get(cwd, "dev")) not in emulator_stacks, (
+                    f"{block.where}: the emulator's stack"
+                )
+    mentions_cloud = "## Run it against the cloud" in doc.read_text(encoding="utf-8")
+    assert cloud_runs or not (emulator_stacks and mentions_cloud), (
+        f"{doc.name}: no cloud `pulumi up` to check"
+    )
+
+
+@pytest.mark.parametrize("bundle", ["/gone/ca.pem", "/etc/hostname"], ids=["removed", "not-pem"])
+def test_the_emulators_exports_work_in_a_shell_naming_a_ca_bundle_for_other_tools(
+    served: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, bundle: str
+) -> None:
+    """Plain HTTP speaks no TLS, so a CA bundle the shell names (removed since, or no PEM file) plays
+    no part in the walkthroughs' reads of the emulator; where TLS is spoken it is still refused."""
+    for name in [name for name in os.environ if name.startswith(CLOUD_VARIABLE_PREFIXES)]:
+        monkeypatch.delenv(name)
+    for name, value in {**served.environ(), "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": ""}.items():
+        monkeypatch.setenv(name, value)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["get", "197"], out, err) == 0, err.getvalue()
+    assert json.loads(out.getvalue())["job_name"] == "apiTest-11"
+    monkeypatch.setenv("MODELARTS_ENDPOINT", f"https://{CLOUD_HOST}")
+    assert cli.run(["get", "197"], out, err) == 2 and "REQUESTS_CA_BUNDLE" in err.getvalue()
+
+
 # -- what the documents say twice, and where they point ------------------------------------------
 
 MARKDOWN = [*DOCS, REPO_ROOT / "CHANGELOG.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
@@ -391,6 +447,18 @@ def test_an_examples_configuration_table_is_its_pulumi_yaml(example: Path) -> No
     }
 
 
+def test_the_gitops_readme_names_the_secret_config_its_secret_is_made_from() -> None:
+    """The stack config the Kubernetes Secret takes as secrets is what Pulumi.yaml declares secret
+    (the project ID it also holds is plain config)."""
+    readme = re.sub(r"\s+", " ", (EXAMPLES_DIR / "gitops" / "README.md").read_text(encoding="utf-8"))
+    named = re.search(r"The credentials come from \*\*secret\*\* stack config \(([^)]*)\)", readme)
+    declared = yaml.safe_load((EXAMPLES_DIR / "gitops" / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    assert named, "the gitops README does not say which stack config its Secret's credentials come from"
+    assert set(re.findall(r"`(\w+)`", named[1])) == {
+        key for key, entry in declared.items() if entry.get("secret")
+    }
+
+
 @pytest.mark.parametrize(
     "project",
     [REPO_ROOT, *sorted(EXAMPLES_DIR.iterdir())],
@@ -500,3 +568,36 @@ def test_make_demo_makes_a_virtualenv_it_cannot_use_anew(tmp_path: Path, left: s
         timeout=60,
     )
     assert version.stdout.strip() == "True"
+
+
+def test_the_dev_extra_admits_only_lint_tools_make_lint_passes_with() -> None:
+    """A fresh clone's `make lint` gets the newest ruff and mypy the [dev] extra admits (or, under a
+    constraints file, an older one): ruff 0.16 and mypy 1.17 fail it, and each ruff minor release
+    adds stable rules and style, so ruff stays in the minor series of the one installed here."""
+    dev = [Requirement(r) for r in metadata.requires("pulumi-modelarts") or [] if 'extra == "dev"' in r]
+    specifiers = {requirement.name: requirement.specifier for requirement in dev}
+    ruff = Version(metadata.version("ruff"))
+    assert not specifiers["ruff"].contains("0.16.99") and not specifiers["mypy"].contains("1.17.99")
+    assert specifiers["ruff"].contains(ruff) and not specifiers["ruff"].contains(f"0.{ruff.minor + 1}.0")
+
+
+def test_every_variable_the_package_reads_is_in_the_readme() -> None:
+    """The README names every environment variable the package reads, not only the settings' own."""
+    package = REPO_ROOT / "provider" / "pulumi_modelarts"
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted(package.rglob("*.py")))
+    read = set(re.findall(r"\"((?:HW|OS|MODELARTS)_[A-Z_]+)\"", source))
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(read) > 30 and sorted(name for name in read if f"`{name}`" not in readme) == []
+
+
+def test_the_documents_run_the_repositorys_modules_with_its_virtualenvs_python() -> None:
+    """A clean shell has no `python` (only `python3`), and no other Python has the dependencies: a
+    module of this repository is run as `.venv/bin/python -m`, the interpreter `make` creates."""
+    ours = {path.parent.name for path in REPO_ROOT.glob("*/__main__.py")} | {"pulumi_modelarts"}
+    bare = [
+        f"{doc.name}: {prefix}python -m {module}"
+        for doc in [*DOCS, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+        for prefix, module in re.findall(r"(\S*)python3?\s+-m\s+(\w+)", doc.read_text(encoding="utf-8"))
+        if module in ours and not prefix.endswith(".venv/bin/")
+    ]
+    assert len(ours) > 2 and bare == []

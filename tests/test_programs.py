@@ -289,6 +289,15 @@ def test_gitops_takes_its_config_and_passes_credentials_as_secrets_only(
     assert "modelarts-gitops:backendCredential" in missing.error["message"] and missing.resources == []
 
 
+@needs_kubernetes
+@pytest.mark.parametrize("frequency", [0, 60])
+def test_gitops_passes_the_resync_frequency_it_is_given(frequency: int) -> None:
+    """0 is a frequency too (the operator runs every 60 s, its minimum, as for any lower one): the
+    Stack gets the one set, never the example's default of 300."""
+    _, objects = gitops_objects(backendCredential=PASSPHRASE, resyncFrequencySeconds=str(frequency))
+    assert objects["Stack"]["spec"]["resyncFrequencySeconds"] == frequency
+
+
 def test_gitops_manifest_has_what_the_operator_relies_on() -> None:
     """Periodic refresh-and-update without commits, string config, Secret references the Secret holds."""
     manifest = manifest_objects()

@@ -87,7 +87,7 @@ spec: dict[str, Any] = {
     "refresh": True,
     # ... every resyncFrequencySeconds, not only when a new commit arrives.
     "continueResyncOnCommitMatch": True,
-    "resyncFrequencySeconds": config.get_int("resyncFrequencySeconds") or 300,
+    "resyncFrequencySeconds": config.get_int("resyncFrequencySeconds", 300),
     # Deleting the Stack object must not run `pulumi destroy`; the job is only read anyway.
     "destroyOnFinalize": False,
     # A string stays a string: a bare number would be JSON config, which needs Pulumi >= 3.202

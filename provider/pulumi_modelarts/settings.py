@@ -277,16 +277,21 @@ class Settings:
                     raise InvalidInputError(exc.summary, hint=exc.hint or _REGION_HINT) from None
         except InvalidInputError as exc:
             raise ConfigurationError(exc.summary, hint=exc.hint or None) from None
+        schemes = set()
         for url in (settings.resolved_endpoint, settings.resolved_auth_url):
             # A proxy is checked for the URLs it serves, as requests and curl use one: a SOCKS
             # ALL_PROXY beside NO_PROXY=*, or a bad HTTP_PROXY beside https URLs, plays no part.
+            schemes.add(urlsplit(url).scheme)
             if (proxy := settings.proxy_for(url)) is not None:
                 field = f"{urlsplit(url).scheme}_proxy"
                 try:
                     _check_proxy(proxy)
                 except ValueError as exc:
                     raise ConfigurationError(f"invalid {_proxy_name(field)}: {exc}") from None
-        if settings.ca_cert_file is not None and not settings.insecure:
+                schemes.add(urlsplit(proxy).scheme)
+        # So is a CA bundle, where no TLS is spoken: a shell's REQUESTS_CA_BUNDLE, removed since,
+        # plays no part in reading the emulator over plain HTTP.
+        if settings.ca_cert_file is not None and not settings.insecure and "https" in schemes:
             check_ca_bundle(settings.ca_cert_file, origins.get("ca_cert_file"))
         return settings
 
