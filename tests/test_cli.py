@@ -72,6 +72,10 @@ def test_a_table_shows_a_null_and_an_empty_text_as_an_empty_cell(in_env: ModelAr
         line.rstrip() for line in out.splitlines() if line.split()[0] in {"job_desc", "remaining_duration"}
     ]
     assert (code, cells) == (0, ["job_desc", "remaining_duration"])
+    for argv in (("get", "197"), ("list",)):  # the empty cell ends its line: no trailing blanks
+        assert [
+            line for line in invoke(*argv, "--format", "table")[1].splitlines() if line != line.rstrip()
+        ] == []
 
 
 BY_ID = "A job whose name holds any other character is read by its ID"

@@ -212,7 +212,7 @@ def _read(args: argparse.Namespace) -> str:
             "  ".join(cell + " " * (w - _columns(cell)) for cell, w in row).rstrip() + "\n" for row in cells
         )
     width = max(len(key) for key in records[0])
-    return "".join(f"{key:<{width}}  {_cell(value)}\n" for key, value in records[0].items())
+    return "".join(f"{key:<{width}}  {_cell(value)}".rstrip() + "\n" for key, value in records[0].items())
 
 
 class _Unwritten(Exception):
