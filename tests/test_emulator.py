@@ -3,6 +3,7 @@ the product's client: the job calls, IAM and the gateway's checks, faults, and i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import json
@@ -24,6 +25,7 @@ import requests
 from pulumi_modelarts import JobStatus, signing
 from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, EmulatorCredentials, ModelArtsEmulator, wire
 from pulumi_modelarts.emulator.backend import JOB_FIELDS
+from pulumi_modelarts.emulator.server import EmulatorHTTPServer
 from pulumi_modelarts.errors import InvalidInputError
 from pulumi_modelarts.outputs import OUTPUTS
 from pulumi_modelarts.validation import SORT_KEYS, check_name
@@ -546,6 +548,25 @@ def test_delay_and_latency_hold_answers_back(api: Api) -> None:
 
 
 # -- the HTTP server --------------------------------------------------------------------------------
+
+
+def test_a_burst_of_connections_waits_to_be_accepted() -> None:
+    """Clients that connect together queue for the accept loop: with socketserver's backlog of 5,
+    the kernel dropped the rest of a burst, whose clients saw resets or stalls of seconds."""
+    server = EmulatorHTTPServer("127.0.0.1", 0, lambda request: wire.json_reply(200, request.path))
+    with contextlib.ExitStack() as clients:
+        clients.callback(server.server_close)
+        address = server.server_address[:2]
+        burst = [clients.enter_context(socket.create_connection(address, timeout=5)) for _ in range(64)]
+        server.start("burst")  # only now does anything accept them
+        clients.callback(server.stop, 5.0)
+        for index, sock in enumerate(burst):
+            sock.sendall(b"GET /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % index)
+        for index, sock in enumerate(burst):
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200 ") and received.endswith(b'"/%d"' % index)
 
 
 def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:

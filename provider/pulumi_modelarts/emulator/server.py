@@ -30,6 +30,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     its accept loop, woken by a self-pipe, replaces ``serve_forever``'s polling (a wait per stop)."""
 
     timeout = 0  # handle_request() must not block: the accept loop calls it only when ready
+    request_queue_size = 128  # socketserver's 5: the kernel drops the rest of a burst of clients
 
     def __init__(self, host: str, port: int, app: Callable[[Request], Reply]) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
