@@ -213,6 +213,7 @@ def test_add_update_and_remove_jobs() -> None:
     [
         (lambda em: em.add_job("x", job_id=True), "'job_id' must be an int"),
         (lambda em: em.add_job("x", colour="red"), "unknown job field"),
+        (lambda em: em.update_job(5, self=1), "unknown job field"),
         (lambda em: em.add_job("x", job_id=5), "already exists"),
         (lambda em: em.update_job(5, status="8"), "'status' must be an int"),
         # Text the client would refuse on every read is refused when seeded, naming the field.

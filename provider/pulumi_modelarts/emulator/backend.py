@@ -148,7 +148,7 @@ class Backend:
     def token_ttl(self, seconds: float) -> None:
         self._token_ttl = check_seconds("token_ttl", seconds, positive=True)
 
-    def add_job(self, job_name: str, **fields: Any) -> dict[str, Any]:
+    def add_job(self, /, job_name: str, **fields: Any) -> dict[str, Any]:
         """Store a job (RUNNING unless told otherwise); returns a copy with every field."""
         with self.lock:
             job_id = fields["job_id"] if "job_id" in fields else self.last_id + 1
@@ -163,7 +163,7 @@ class Backend:
             self.last_id = max(self.last_id, job["job_id"])  # as the service, never reused
             return copy.deepcopy(job)
 
-    def update_job(self, job_id: int, **fields: Any) -> dict[str, Any]:
+    def update_job(self, /, job_id: int, **fields: Any) -> dict[str, Any]:
         """Overwrite fields of a job (never its ID); KeyError when it does not exist."""
         with self.lock:
             job = _checked({**self.by_id[job_id], **copy.deepcopy(fields), "job_id": job_id})
