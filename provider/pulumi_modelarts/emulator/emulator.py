@@ -135,7 +135,7 @@ class ModelArtsEmulator(Backend):
             raise ValueError(f"port must be a whole number from 0 to 65535 (0: a free one), got {port!r}")
         self.host = host
         self.port = port  # the bound one once started, kept after stop so a restart reuses it
-        self.latency = latency
+        self.latency: float = latency  # seconds added to each /v1 request as it arrives; may change
         self._entered = 0  # nested ``with`` blocks: the outermost one stops the emulator
         self._faults: list[Fault] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=MAX_RECORDS)
@@ -147,15 +147,6 @@ class ModelArtsEmulator(Backend):
             if "job_name" not in job:
                 raise ValueError("a job needs a job_name")
             self.add_job(**job)
-
-    @property
-    def latency(self) -> float:
-        """Seconds added to every ModelArts (/v1) request from its arrival; may be changed while running."""
-        return self._latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self._latency = check_seconds("latency", seconds)
 
     @classmethod
     def from_seed_file(cls, path: str | Path, **kwargs: Any) -> ModelArtsEmulator:
