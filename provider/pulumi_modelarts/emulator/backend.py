@@ -189,9 +189,8 @@ class Backend:
 
     def project(self, project_id: str | None = None, name: str | None = None) -> Project | None:
         """The project with that ID, else the first one with that name, or None."""
-        if project_id is not None:
-            return next((p for p in self.projects if p.id == project_id), None)
-        return next((p for p in self.projects if p.name == name), None)
+        key, value = ("id", project_id) if project_id is not None else ("name", name)
+        return next((p for p in self.projects if getattr(p, key) == value), None)
 
     def issue_token(self, project_id: str | None = None) -> str:
         """A valid token scoped to a project (the emulator's by default), for static-token auth; the

@@ -29,6 +29,7 @@ MAX_SKEW_SECONDS: Final = 15 * 60
 _NOT_PUBLISHED: Final = "The API does not exist or has not been published in the environment"
 _PROJECT_MISMATCH: Final = "The project id in the request URL does not match the token"
 _BAD_SIGNATURE: Final = "Incorrect IAM authentication information: verify aksk signature fail"
+_IAM_ROUTES: Final = {("POST", "/v3/auth/tokens"): "iam_token", ("GET", "/v3/projects"): "iam_projects"}
 _JOB_ID = re.compile(r"[0-9]{1,19}")
 _COUNT = re.compile(r"[0-9]{1,9}")
 _FIELDS = {"Access", "SignedHeaders", "Signature"}  # of the Authorization header
@@ -110,10 +111,8 @@ class Match(NamedTuple):
 
 def route(method: str, path: str) -> Match:
     """Route exactly like the gateway (only reads, no empty segment): wrong URLs get APIG.0101."""
-    if path == "/v3/auth/tokens":
-        return Match("iam_token" if method == "POST" else "unknown")
-    if path == "/v3/projects":
-        return Match("iam_projects" if method == "GET" else "unknown")
+    if path.startswith("/v3/"):
+        return Match(_IAM_ROUTES.get((method, path), "unknown"))
     parts = [unquote(part) for part in path.split("/")]
     shape = parts[:2] == ["", "v1"] and 4 <= len(parts) <= 5 and parts[3] == "visualization-jobs"
     if method != "GET" or not shape or "" in parts[2:]:
