@@ -48,7 +48,7 @@ def signed_headers(
 ) -> dict[str, str]:
     """A signed GET's headers as huaweicloudsdkcore sends them, dated ``skew`` seconds from now;
     ``sign`` overrides ``signing.sign``'s arguments, ``project_id`` adds ``X-Project-Id``."""
-    date = time.strftime(signing.DATE_FORMAT, time.gmtime(time.time() + skew))
+    date = sign.pop("date", None) or time.strftime(signing.DATE_FORMAT, time.gmtime(time.time() + skew))
     headers = {"Content-Type": "application/json", "Host": f"{em.host}:{em.port}", "X-Sdk-Date": date}
     if project_id := sign.pop("project_id", None):
         headers["X-Project-Id"] = project_id
@@ -286,7 +286,10 @@ def test_add_update_and_remove_jobs() -> None:
             for k in ("drop", "reset", "truncate")
             for v in ("no", 1, None)
         ),
-        (lambda em: em.inject_fault("get_job", drop=True, reset=True), "drop sends no answer, so reset would"),
+        (
+            lambda em: em.inject_fault("get_job", drop=True, reset=True),
+            "drop sends no answer, so reset would",
+        ),
         # An option the fault would never use: the fault would look served while it was not.
         *(
             (lambda em, o=o: em.inject_fault("get_job", **o), message)
@@ -456,6 +459,18 @@ def test_gateway_checks(api: Api, credentials: dict[str, Any], expected: tuple[i
     assert (response.status_code, response.json().get("error_code")) == expected, response.text
     if response.status_code == 401:  # the gateway's shape, with its request ID
         assert response.json()["request_id"] == response.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("form", ["lower case", "no zero"])
+def test_an_sdk_date_is_taken_only_as_signing_writes_it(api: Api, form: str) -> None:
+    """strptime also reads 20261202t070505z and 20261202T07055Z, signed and on time: they were taken,
+    so a client that wrote its X-Sdk-Date so passed here, not at the gateway (YYYYMMDDTHHMMSSZ)."""
+    moment = time.gmtime(time.time() // 60 * 60 + 5)  # this minute's fifth second: 05, or 5 unpadded
+    date = time.strftime(signing.DATE_FORMAT, moment)
+    date = date.lower() if form == "lower case" else date.replace("05Z", "5Z")
+    headers = signed_headers(api.em, jobs_path(api.em, "/197"), date=date)
+    response = requests.get(api.em.url + jobs_path(api.em, "/197"), headers=headers, timeout=5)
+    assert (response.status_code, response.json()["error_code"]) == BAD_SIGNATURE
 
 
 def test_aksk_works_in_any_project_of_the_account_and_signs_path_and_query(api: Api) -> None:

@@ -210,5 +210,4 @@ class Backend:
     def expire_tokens(self) -> None:
         """Every token issued so far is expired from now on."""
         with self.lock:
-            now = time.time()
-            self.tokens = {token: (project, min(ends, now)) for token, (project, ends) in self.tokens.items()}
+            self.tokens = {token: (project, 0.0) for token, (project, _ends) in self.tokens.items()}

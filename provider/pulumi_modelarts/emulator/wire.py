@@ -181,17 +181,17 @@ def verify(*, secret_key: str, authorization: Authorization, **request: Any) -> 
 
 def _signed(request: Request, backend: Backend) -> bool:
     """A valid AK/SK signature of this request, dated within the tolerated skew."""
-    parsed = parse_authorization(request.headers.get("authorization") or "")
-    try:
-        signed_at = datetime.strptime(request.headers.get("x-sdk-date") or "", signing.DATE_FORMAT)
+    try:  # as signing writes it: strptime alone also reads 20261202t070505z and 20261202T07055Z
+        signed_at = datetime.strptime(date := request.headers.get("x-sdk-date") or "", signing.DATE_FORMAT)
     except ValueError:
         return False
     signed: dict[str, Any] = {"method": request.method, "path": request.path, "body": request.body}
     signed |= {"query": parse_qsl(request.query, keep_blank_values=True), "headers": request.headers}
     return (
-        parsed is not None
+        (parsed := parse_authorization(request.headers.get("authorization") or "")) is not None
         and parsed.access_key == backend.credentials.access_key
         and {"host", "x-sdk-date"} <= set(parsed.signed_headers)
+        and signed_at.strftime(signing.DATE_FORMAT) == date
         and abs(signed_at.replace(tzinfo=timezone.utc).timestamp() - time.time()) <= MAX_SKEW_SECONDS
         and verify(**signed, secret_key=backend.credentials.secret_key, authorization=parsed)
     )
