@@ -572,7 +572,7 @@ def test_a_burst_of_connections_waits_to_be_accepted() -> None:
     server = EmulatorHTTPServer("127.0.0.1", 0, lambda request: wire.json_reply(200, request.path))
     with contextlib.ExitStack() as clients:
         clients.callback(server.server_close)
-        address = server.server_address[:2]
+        address = ("127.0.0.1", server.server_port)
         burst = [clients.enter_context(socket.create_connection(address, timeout=5)) for _ in range(64)]
         server.start("burst")  # only now does anything accept them
         clients.callback(server.stop, 5.0)
