@@ -396,6 +396,7 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
         ("[1, 2]", "a job must be a JSON object with a job_name, got int"),
         ('{"jobs": [[{"job_name": "x"}]]}', "a job must be a JSON object with a job_name, got list"),
         ('{"jobs": [{"job_name": "x", "status": "8"}]}', "job field 'status' must be an int"),
+        ('[{"job_name": "x", "self": 1}]', "unknown job field(s): self"),  # was a TypeError's words
         ('{"region": 5, "jobs": []}', "region may only contain"),
         ('{"job": [{"job_name": "x"}]}', "expected a list of job objects or {'jobs': [...]}"),
         ('[{"job_name": "x", "job_id": 0}]', "'job_id' must be an int from 1 to 9007199254740991"),

@@ -3,6 +3,7 @@ the product's client: the job calls, IAM and the gateway's checks, faults, and i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import json
@@ -24,6 +25,7 @@ import requests
 from pulumi_modelarts import JobStatus, signing
 from pulumi_modelarts.emulator import DEFAULT_PROJECT_ID, EmulatorCredentials, ModelArtsEmulator, wire
 from pulumi_modelarts.emulator.backend import JOB_FIELDS
+from pulumi_modelarts.emulator.server import EmulatorHTTPServer
 from pulumi_modelarts.errors import InvalidInputError
 from pulumi_modelarts.outputs import OUTPUTS
 from pulumi_modelarts.validation import SORT_KEYS, check_name
@@ -46,7 +48,7 @@ def signed_headers(
 ) -> dict[str, str]:
     """A signed GET's headers as huaweicloudsdkcore sends them, dated ``skew`` seconds from now;
     ``sign`` overrides ``signing.sign``'s arguments, ``project_id`` adds ``X-Project-Id``."""
-    date = time.strftime(signing.DATE_FORMAT, time.gmtime(time.time() + skew))
+    date = sign.pop("date", None) or time.strftime(signing.DATE_FORMAT, time.gmtime(time.time() + skew))
     headers = {"Content-Type": "application/json", "Host": f"{em.host}:{em.port}", "X-Sdk-Date": date}
     if project_id := sign.pop("project_id", None):
         headers["X-Project-Id"] = project_id
@@ -211,6 +213,7 @@ def test_add_update_and_remove_jobs() -> None:
     [
         (lambda em: em.add_job("x", job_id=True), "'job_id' must be an int"),
         (lambda em: em.add_job("x", colour="red"), "unknown job field"),
+        (lambda em: em.update_job(5, self=1), "unknown job field"),
         (lambda em: em.add_job("x", job_id=5), "already exists"),
         (lambda em: em.update_job(5, status="8"), "'status' must be an int"),
         # Text the client would refuse on every read is refused when seeded, naming the field.
@@ -283,7 +286,10 @@ def test_add_update_and_remove_jobs() -> None:
             for k in ("drop", "reset", "truncate")
             for v in ("no", 1, None)
         ),
-        (lambda em: em.inject_fault("get_job", drop=True, reset=True), "drop and reset exclude each other"),
+        (
+            lambda em: em.inject_fault("get_job", drop=True, reset=True),
+            "drop sends no answer, so reset would",
+        ),
         # An option the fault would never use: the fault would look served while it was not.
         *(
             (lambda em, o=o: em.inject_fault("get_job", **o), message)
@@ -455,6 +461,18 @@ def test_gateway_checks(api: Api, credentials: dict[str, Any], expected: tuple[i
         assert response.json()["request_id"] == response.headers["X-Request-Id"]
 
 
+@pytest.mark.parametrize("form", ["lower case", "no zero"])
+def test_an_sdk_date_is_taken_only_as_signing_writes_it(api: Api, form: str) -> None:
+    """strptime also reads 20261202t070505z and 20261202T07055Z, signed and on time: they were taken,
+    so a client that wrote its X-Sdk-Date so passed here, not at the gateway (YYYYMMDDTHHMMSSZ)."""
+    moment = time.gmtime(time.time() // 60 * 60 + 5)  # this minute's fifth second: 05, or 5 unpadded
+    date = time.strftime(signing.DATE_FORMAT, moment)
+    date = date.lower() if form == "lower case" else date.replace("05Z", "5Z")
+    headers = signed_headers(api.em, jobs_path(api.em, "/197"), date=date)
+    response = requests.get(api.em.url + jobs_path(api.em, "/197"), headers=headers, timeout=5)
+    assert (response.status_code, response.json()["error_code"]) == BAD_SIGNATURE
+
+
 def test_aksk_works_in_any_project_of_the_account_and_signs_path_and_query(api: Api) -> None:
     query = [("search_content", "a b/c"), ("per_page", "5"), ("sortBy", "job_name")]
     assert signed_get(api.em, jobs_path(api.em), query).json()["job_total_count"] == 0
@@ -546,6 +564,25 @@ def test_delay_and_latency_hold_answers_back(api: Api) -> None:
 
 
 # -- the HTTP server --------------------------------------------------------------------------------
+
+
+def test_a_burst_of_connections_waits_to_be_accepted() -> None:
+    """Clients that connect together queue for the accept loop: with socketserver's backlog of 5,
+    the kernel dropped the rest of a burst, whose clients saw resets or stalls of seconds."""
+    server = EmulatorHTTPServer("127.0.0.1", 0, lambda request: wire.json_reply(200, request.path))
+    with contextlib.ExitStack() as clients:
+        clients.callback(server.server_close)
+        address = ("127.0.0.1", server.server_port)
+        burst = [clients.enter_context(socket.create_connection(address, timeout=5)) for _ in range(64)]
+        server.start("burst")  # only now does anything accept them
+        clients.callback(server.stop, 5.0)
+        for index, sock in enumerate(burst):
+            sock.sendall(b"GET /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % index)
+        for index, sock in enumerate(burst):
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200 ") and received.endswith(b'"/%d"' % index)
 
 
 def test_keep_alive_framing_nodelay_and_request_ids(api: Api) -> None:

@@ -18,23 +18,11 @@ from ..validation import MAX_WHOLE_NUMBER, check_target
 
 #: Project ID of the emulator's own project unless told otherwise (32 hex digits, like IAM's).
 DEFAULT_PROJECT_ID: Final = "6f0c1b1f2a3d4e5f8a9b0c1d2e3f4a5b"
-#: A job as the details call returns it (§1.4's fields, then those seen beyond it), with defaults.
-JOB_TEMPLATE: Final[dict[str, Any]] = {
-    "job_id": "per job",
-    "job_name": "per job",
-    "job_desc": "",
-    "service_url": "per job",
-    "resource_id": "per job",
-    "train_url": "per job",
-    "status": 8,  # RUNNING
-    "duration": 0,
-    "create_time": "per job",
-    "remaining_duration": None,
-    "job_type": "TensorBoard",
-    "flavor": {"code": "modelarts.vm.cpu.2u"},
-    "schedule": None,
-}
-JOB_FIELDS: Final = tuple(JOB_TEMPLATE)
+#: A job's fields in the order the details call returns them (§1.4's, then those seen beyond it).
+JOB_FIELDS: Final = (
+    *("job_id", "job_name", "job_desc", "service_url", "resource_id", "train_url", "status", "duration"),
+    *("create_time", "remaining_duration", "job_type", "flavor", "schedule"),
+)
 #: Job names, project IDs and regions: path segments, so nothing that needs escaping.
 IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONSOLE_URL: Final = "https://console.otc.t-systems.com/modelarts2"
@@ -139,31 +127,30 @@ class Backend:
         self.last_id = 0
         self.lock = threading.RLock()
 
-    @property
-    def token_ttl(self) -> float:
-        """Seconds a token lasts from its issue; a change applies to tokens issued after it."""
-        return self._token_ttl
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``token_ttl`` (seconds a token lasts, for tokens issued after) and the emulator's ``latency``
+        are refused as they are set, not on a later request."""
+        if name in ("token_ttl", "latency"):
+            value = check_seconds(name, value, positive=name == "token_ttl")
+        super().__setattr__(name, value)
 
-    @token_ttl.setter
-    def token_ttl(self, seconds: float) -> None:
-        self._token_ttl = check_seconds("token_ttl", seconds, positive=True)
-
-    def add_job(self, job_name: str, **fields: Any) -> dict[str, Any]:
+    def add_job(self, /, job_name: str, **fields: Any) -> dict[str, Any]:
         """Store a job (RUNNING unless told otherwise); returns a copy with every field."""
         with self.lock:
             job_id = fields["job_id"] if "job_id" in fields else self.last_id + 1
             kind = "mindinsight" if str(fields.get("job_type")).lower() == "mindinsight" else "tensorboard"
-            job = {"job_id": job_id, "job_name": job_name, "train_url": f"/obs/{job_name}/"}
-            job |= {"service_url": f"{CONSOLE_URL}/{kind}/{self.project_id}/{job_id}/"}
-            job |= {"resource_id": str(uuid.uuid4()), "create_time": int(time.time() * 1000)}
-            job = _checked({**copy.deepcopy(JOB_TEMPLATE), **job, **copy.deepcopy(fields)})
+            job = {"job_id": job_id, "job_name": job_name, "train_url": f"/obs/{job_name}/", "status": 8}
+            job |= {"service_url": f"{CONSOLE_URL}/{kind}/{self.project_id}/{job_id}/", "duration": 0}
+            job |= {"resource_id": str(uuid.uuid4()), "create_time": int(time.time() * 1000), "job_desc": ""}
+            job |= {"job_type": "TensorBoard", "flavor": {"code": "modelarts.vm.cpu.2u"}, "schedule": None}
+            job = _checked({**job, "remaining_duration": None, **copy.deepcopy(fields)})
             if job["job_id"] in self.by_id:
                 raise ValueError(f"job {job['job_id']} already exists")
             self.by_id[job["job_id"]] = job
             self.last_id = max(self.last_id, job["job_id"])  # as the service, never reused
             return copy.deepcopy(job)
 
-    def update_job(self, job_id: int, **fields: Any) -> dict[str, Any]:
+    def update_job(self, /, job_id: int, **fields: Any) -> dict[str, Any]:
         """Overwrite fields of a job (never its ID); KeyError when it does not exist."""
         with self.lock:
             job = _checked({**self.by_id[job_id], **copy.deepcopy(fields), "job_id": job_id})
@@ -202,9 +189,8 @@ class Backend:
 
     def project(self, project_id: str | None = None, name: str | None = None) -> Project | None:
         """The project with that ID, else the first one with that name, or None."""
-        if project_id is not None:
-            return next((p for p in self.projects if p.id == project_id), None)
-        return next((p for p in self.projects if p.name == name), None)
+        key, value = ("id", project_id) if project_id is not None else ("name", name)
+        return next((p for p in self.projects if getattr(p, key) == value), None)
 
     def issue_token(self, project_id: str | None = None) -> str:
         """A valid token scoped to a project (the emulator's by default), for static-token auth; the
@@ -224,5 +210,4 @@ class Backend:
     def expire_tokens(self) -> None:
         """Every token issued so far is expired from now on."""
         with self.lock:
-            now = time.time()
-            self.tokens = {token: (project, min(ends, now)) for token, (project, ends) in self.tokens.items()}
+            self.tokens = {token: (project, 0.0) for token, (project, _ends) in self.tokens.items()}

@@ -84,8 +84,6 @@ class Fault:
         for name in ("truncate", "drop", "reset"):  # drop="no" would drop
             if not isinstance(value := getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
-        if self.drop and self.reset:
-            raise ValueError("drop and reset exclude each other: a connection ends one way or the other")
         if (status := self.status) is not None:  # an HTTPStatus member is sent as its number
             if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
                 raise ValueError(f"status must be an HTTP status from 200 to 599, got {status!r}")
@@ -100,14 +98,12 @@ class Fault:
                 raise ValueError(f"{name} must be printable ASCII, got {text!r}")
         # An option this fault would never use is refused, not left to look as if it had been served.
         given = [name for name in _ANSWER_OPTIONS if getattr(self, name) is not None]
-        given += ["truncate"] * self.truncate
+        given += ["truncate"] * self.truncate + ["reset"] * (self.drop and self.reset)
         if (self.drop or self.reset) and given:
             ending = "drop" if self.drop else "reset"
             raise ValueError(f"{ending} sends no answer, so {', '.join(given)} would never be used")
         if {"error_code", "error_message"} & set(given) and (self.status is None or self.body is not None):
-            raise ValueError(
-                "error_code and error_message word a status's error answer: give a status, no body"
-            )
+            raise ValueError("error_code and error_message word a status's error answer: a status, no body")
         if "content_type" in given and self.body is None:
             raise ValueError("content_type is the type of a body: give the body too")
 
@@ -135,7 +131,7 @@ class ModelArtsEmulator(Backend):
             raise ValueError(f"port must be a whole number from 0 to 65535 (0: a free one), got {port!r}")
         self.host = host
         self.port = port  # the bound one once started, kept after stop so a restart reuses it
-        self.latency = latency
+        self.latency: float = latency  # seconds added to each /v1 request as it arrives; may change
         self._entered = 0  # nested ``with`` blocks: the outermost one stops the emulator
         self._faults: list[Fault] = []
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=MAX_RECORDS)
@@ -147,15 +143,6 @@ class ModelArtsEmulator(Backend):
             if "job_name" not in job:
                 raise ValueError("a job needs a job_name")
             self.add_job(**job)
-
-    @property
-    def latency(self) -> float:
-        """Seconds added to every ModelArts (/v1) request from its arrival; may be changed while running."""
-        return self._latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self._latency = check_seconds("latency", seconds)
 
     @classmethod
     def from_seed_file(cls, path: str | Path, **kwargs: Any) -> ModelArtsEmulator:
@@ -289,11 +276,9 @@ class ModelArtsEmulator(Backend):
         else:
             reply = self._faulted(request, match, fault)
         status = reply.status if reply.action == "respond" else None
-        record = RequestRecord(
-            request.method, request.path, request.params, arrived, status, match.route, request.auth
-        )
+        asked = (request.method, request.path, request.params, arrived)
         with self.lock:
-            self._log.append(record)
+            self._log.append(RequestRecord(*asked, status, match.route, request.auth))
         return reply
 
     def _take_fault(self, route: str) -> Fault | None:
@@ -334,9 +319,7 @@ def _past_the_proxy(url: str) -> dict[str, str]:
     when a proxy set there would carry reads of ``url``; nothing otherwise."""
 
     def first(field: str) -> str:  # the first variable set of those standing for ``field``
-        return next(
-            (value for name in PROXY_VARIABLES[field] if (value := unpadded(os.environ.get(name, "")))), ""
-        )
+        return next(filter(None, (unpadded(os.environ.get(name, "")) for name in PROXY_VARIABLES[field])), "")
 
     host, listed = urlsplit(url).hostname or "", first("no_proxy")
     if not first("http_proxy") or bypasses_proxy(host, listed):  # the emulator speaks plain http

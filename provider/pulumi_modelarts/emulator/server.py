@@ -5,6 +5,7 @@ connection dropped or reset when a fault asks for it."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import selectors
 import socket
 import struct
@@ -30,6 +31,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     its accept loop, woken by a self-pipe, replaces ``serve_forever``'s polling (a wait per stop)."""
 
     timeout = 0  # handle_request() must not block: the accept loop calls it only when ready
+    request_queue_size = 128  # socketserver's 5: the kernel drops the rest of a burst of clients
 
     def __init__(self, host: str, port: int, app: Callable[[Request], Reply]) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -129,14 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception:
                 traceback.print_exc()
                 reply = _refusal(500, "The emulator failed to handle the request", request_id)
-        if reply.action == "drop":
-            self.close_connection = True
-        elif reply.action == "reset":  # SO_LINGER 0: the kernel sends a TCP RST instead of a FIN
-            self.close_connection = True
+        if reply.action == "reset":  # SO_LINGER 0: the kernel sends a TCP RST instead of a FIN
             with contextlib.suppress(OSError):
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
                 self.rfile.close()  # the makefile() reference must go too before the fd really closes
+        if reply.action in ("drop", "reset"):
+            self.close_connection = True
         else:
             self._send(reply, request_id)
 
@@ -172,6 +173,4 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _refusal(status: int, message: str, request_id: str) -> Reply:
     """The gateway's APIG.0201 for a request it cannot take as it is."""
-    reply = gateway_error(status, "APIG.0201", message, request_id)
-    reply.action = "refuse"
-    return reply
+    return dataclasses.replace(gateway_error(status, "APIG.0201", message, request_id), action="refuse")

@@ -29,6 +29,7 @@ MAX_SKEW_SECONDS: Final = 15 * 60
 _NOT_PUBLISHED: Final = "The API does not exist or has not been published in the environment"
 _PROJECT_MISMATCH: Final = "The project id in the request URL does not match the token"
 _BAD_SIGNATURE: Final = "Incorrect IAM authentication information: verify aksk signature fail"
+_IAM_ROUTES: Final = {("POST", "/v3/auth/tokens"): "iam_token", ("GET", "/v3/projects"): "iam_projects"}
 _JOB_ID = re.compile(r"[0-9]{1,19}")
 _COUNT = re.compile(r"[0-9]{1,9}")
 _FIELDS = {"Access", "SignedHeaders", "Signature"}  # of the Authorization header
@@ -72,13 +73,6 @@ class Reply:
     action: Literal["respond", "refuse", "drop", "reset"] = "respond"
 
 
-class Refused(Exception):
-    """A request answered with an error; carries the reply."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-
-
 def json_reply(status: int, document: Any, headers: dict[str, str] | None = None) -> Reply:
     """Compact, deterministic JSON: repeated reads of unchanged data are byte-identical."""
     body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -89,17 +83,14 @@ def modelarts_error(status: int, code: str, message: str) -> Reply:
     return json_reply(status, {"is_success": False, "error_code": code, "error_message": message})
 
 
-def gateway_error(status: int, code: str, message: str, request_id: str) -> Reply:
-    """The API gateway's shape (APIG.xxxx), which also carries the request ID."""
-    return json_reply(status, {"error_code": code, "error_msg": message, "request_id": request_id})
+def gateway_error(status: int, code: str, message: str, request_id: str | None = None) -> Reply:
+    """The API gateway's shape (APIG.xxxx), which also carries the request ID, or IAM's, without it."""
+    body = {"error_code": code, "error_msg": message}
+    return json_reply(status, body | ({"request_id": request_id} if request_id else {}))
 
 
-def iam_error(status: int, code: str, message: str) -> Refused:
-    return Refused(json_reply(status, {"error_code": code, "error_msg": message}))
-
-
-def _bad_parameter(message: str) -> Refused:
-    return Refused(modelarts_error(400, "ModelArts.0104", message))
+def _bad_parameter(message: str) -> Reply:
+    return modelarts_error(400, "ModelArts.0104", message)
 
 
 def fault_error(route: str, status: int, code: str | None, message: str | None, request_id: str) -> Reply:
@@ -120,17 +111,13 @@ class Match(NamedTuple):
 
 def route(method: str, path: str) -> Match:
     """Route exactly like the gateway (only reads, no empty segment): wrong URLs get APIG.0101."""
-    if path == "/v3/auth/tokens":
-        return Match("iam_token" if method == "POST" else "unknown")
-    if path == "/v3/projects":
-        return Match("iam_projects" if method == "GET" else "unknown")
+    if path.startswith("/v3/"):
+        return Match(_IAM_ROUTES.get((method, path), "unknown"))
     parts = [unquote(part) for part in path.split("/")]
     shape = parts[:2] == ["", "v1"] and 4 <= len(parts) <= 5 and parts[3] == "visualization-jobs"
     if method != "GET" or not shape or "" in parts[2:]:
         return Match("unknown")
-    if len(parts) == 4:
-        return Match("list_jobs", parts[2])
-    return Match("get_job", parts[2], parts[4])
+    return Match("get_job" if len(parts) == 5 else "list_jobs", *parts[2::2])  # project, job ID
 
 
 def answer(request: Request, match: Match, backend: Backend) -> Reply:
@@ -138,38 +125,35 @@ def answer(request: Request, match: Match, backend: Backend) -> Reply:
     name, project_id, job_id = match
     if name == "unknown":
         return gateway_error(404, "APIG.0101", _NOT_PUBLISHED, request.request_id)
-    try:
-        if name == "iam_token":
-            return _issue_token(request, backend)
-        _gateway_check(request, backend, project_id)
-        if name == "iam_projects":
-            return _list_projects(request, backend)
-        own = project_id == backend.project_id
-        if name == "list_jobs":
-            return _list_jobs(request, backend, own)
-        return _get_job(job_id or "", backend, own)
-    except Refused as refused:
-        return refused.reply
+    if name == "iam_token":
+        return _issue_token(request, backend)
+    if refused := _gateway_check(request, backend, project_id):
+        return refused
+    if name == "iam_projects":
+        return _list_projects(request, backend)
+    own = project_id == backend.project_id
+    if name == "list_jobs":
+        return _list_jobs(request, backend, own)
+    return _get_job(job_id or "", backend, own)
 
 
-def _gateway_check(request: Request, backend: Backend, project_id: str | None) -> None:
-    """Token or AK/SK signature, as the gateway checks them; a token works in its own project
-    only, AK/SK in any project of the account (and ``X-Project-Id``, if sent, must match)."""
+def _gateway_check(request: Request, backend: Backend, project_id: str | None) -> Reply | None:
+    """Token or AK/SK signature, as the gateway checks them, its refusal if any; a token works in its
+    own project only, AK/SK in any project of the account (and ``X-Project-Id``, if sent, must match)."""
     token_id = request.headers.get("x-auth-token")
     if token_id:
         project, expires_at = backend.tokens.get(token_id, (None, 0.0))
         if time.time() >= expires_at:  # unknown tokens too
-            raise Refused(gateway_error(401, "APIG.0307", "The token must be updated", request.request_id))
+            return gateway_error(401, "APIG.0307", "The token must be updated", request.request_id)
         if project is None and project_id is not None:
-            raise Refused(modelarts_error(401, "ModelArts.0212", "Token does not contain a project"))
+            return modelarts_error(401, "ModelArts.0212", "Token does not contain a project")
         allowed = project_id in (None, project and project.id)
     else:
         if not _signed(request, backend):
-            raise Refused(gateway_error(401, "APIG.0301", _BAD_SIGNATURE, request.request_id))
+            return gateway_error(401, "APIG.0301", _BAD_SIGNATURE, request.request_id)
         known = backend.project(project_id) is not None  # a project of the account
         allowed = project_id is None or (known and request.headers.get("x-project-id") in (None, project_id))
-    if not allowed:
-        raise Refused(modelarts_error(403, "ModelArts.0210", _PROJECT_MISMATCH))
+    return None if allowed else modelarts_error(403, "ModelArts.0210", _PROJECT_MISMATCH)
 
 
 class Authorization(NamedTuple):
@@ -197,31 +181,25 @@ def verify(*, secret_key: str, authorization: Authorization, **request: Any) -> 
 
 def _signed(request: Request, backend: Backend) -> bool:
     """A valid AK/SK signature of this request, dated within the tolerated skew."""
-    parsed = parse_authorization(request.headers.get("authorization") or "")
-    try:
-        signed_at = datetime.strptime(request.headers.get("x-sdk-date") or "", signing.DATE_FORMAT)
+    try:  # as signing writes it: strptime alone also reads 20261202t070505z and 20261202T07055Z
+        signed_at = datetime.strptime(date := request.headers.get("x-sdk-date") or "", signing.DATE_FORMAT)
     except ValueError:
         return False
+    signed: dict[str, Any] = {"method": request.method, "path": request.path, "body": request.body}
+    signed |= {"query": parse_qsl(request.query, keep_blank_values=True), "headers": request.headers}
     return (
-        parsed is not None
+        (parsed := parse_authorization(request.headers.get("authorization") or "")) is not None
         and parsed.access_key == backend.credentials.access_key
         and {"host", "x-sdk-date"} <= set(parsed.signed_headers)
+        and signed_at.strftime(signing.DATE_FORMAT) == date
         and abs(signed_at.replace(tzinfo=timezone.utc).timestamp() - time.time()) <= MAX_SKEW_SECONDS
-        and verify(
-            method=request.method,
-            path=request.path,
-            query=parse_qsl(request.query, keep_blank_values=True),
-            headers=request.headers,
-            body=request.body,
-            secret_key=backend.credentials.secret_key,
-            authorization=parsed,
-        )
+        and verify(**signed, secret_key=backend.credentials.secret_key, authorization=parsed)
     )
 
 
 def _get_job(raw_id: str, backend: Backend, own: bool) -> Reply:
     if not _JOB_ID.fullmatch(raw_id) or int(raw_id) > 2**63 - 1:
-        raise _bad_parameter(f"Invalid parameter: job_id should be a number, got {raw_id[:64]}")
+        return _bad_parameter(f"Invalid parameter: job_id should be a number, got {raw_id[:64]}")
     if own and (job := backend.by_id.get(int(raw_id))) is not None:
         return json_reply(200, {"is_success": True, **job})
     return modelarts_error(400, "ModelArts.2775", f"training job (ID {raw_id}) not found")
@@ -241,9 +219,9 @@ def _list_jobs(request: Request, backend: Backend, own: bool) -> Reply:
         "status": status is None or _COUNT.fullmatch(status),
     }
     if not valid["search_content"]:  # the documented message, with the parameter table's bound
-        raise _bad_parameter("The length of search content should be in [0,64]")
+        return _bad_parameter("The length of search content should be in [0,64]")
     if not all(valid.values()):
-        raise _bad_parameter(f"Invalid parameter: {', '.join(name for name, ok in valid.items() if not ok)}")
+        return _bad_parameter(f"Invalid parameter: {', '.join(name for name, ok in valid.items() if not ok)}")
     wanted = None if status is None else int(status)
     found = backend.query(wanted, search, sort_by, order == "desc") if own else []
     start = (int(page) - 1) * int(per_page)
@@ -271,16 +249,16 @@ def _issue_token(request: Request, backend: Backend) -> Reply:
         wanted = (auth.get("scope") or {}).get("project") or {}
         project_id, project_name = wanted.get("id"), wanted.get("name")
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # UnicodeDecodeError too
-        raise iam_error(400, "IAM.0011", "Request parameter auth is invalid") from None
+        return gateway_error(400, "IAM.0011", "Request parameter auth is invalid")
     creds = backend.credentials
     if methods != ["password"]:
-        raise iam_error(400, "IAM.0011", "Request parameter auth.identity.methods is invalid")
+        return gateway_error(400, "IAM.0011", "Request parameter auth.identity.methods is invalid")
     if given != [creds.user_name, creds.password, creds.domain_name]:
         # One message for every mismatch, as IAM answers, so a refusal never tells which was wrong.
-        raise iam_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
+        return gateway_error(401, "IAM.0062", "Incorrect IAM user name, password or account name")
     project = backend.project(str(project_id)) if project_id else backend.project(name=str(project_name))
     if project is None and (project_id or project_name):
-        raise iam_error(400, "IAM.1109", "The project does not exist")
+        return gateway_error(400, "IAM.1109", "The project does not exist")
     token_id = backend.mint(project)
     expires = datetime.fromtimestamp(backend.tokens[token_id][1], timezone.utc)
     body: dict[str, Any] = {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
