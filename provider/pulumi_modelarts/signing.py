@@ -17,7 +17,7 @@ EMPTY_PAYLOAD_HASH = hashlib.sha256(b"").hexdigest()
 #: A path of unreserved characters only: decoding and re-encoding it changes nothing.
 _CANONICAL_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 Query = Iterable[tuple[str, str]]
-_now_formatted = (0, "")  # (second, its X-Sdk-Date): one formatting per second, not per request
+_now_formatted = (-1, "")  # (second, its X-Sdk-Date): one formatting per second, not per request
 
 
 def format_sdk_date() -> str:
