@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import socket
 import ssl
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -211,6 +212,25 @@ def test_a_retry_after_that_is_no_wait_falls_back_to_the_back_off(retry_after: s
     with RawServer(lambda _: [next(answers)]) as server:
         assert read_197(server.url, timeout=30.0, max_retries=1) == 197
     assert len(server.heads) == 2
+
+
+HEAD_503 = OK_HEAD.replace(b"200 OK", b"503 Service Unavailable")
+#: The first answer to a read retried: a 503 whose body stalls, or never ends (no length, no close).
+RETRIED_BODIES: dict[str, Callable[[], Iterable[bytes | float]]] = {
+    "stalled": lambda: [HEAD_503 + b"Content-Length: 1000\r\n\r\n{", 60.0],
+    "endless": lambda: itertools.chain([HEAD_503 + b"\r\n"], itertools.repeat(b" " * 65536)),
+}
+
+
+@pytest.mark.parametrize("first", RETRIED_BODIES.values(), ids=RETRIED_BODIES.keys())
+def test_the_body_of_an_answer_that_is_retried_is_not_read(
+    first: Callable[[], Iterable[bytes | float]],
+) -> None:
+    """Retried, a 503's body is dropped with its connection: urllib3 read it to its end first (urllib3
+    2.0 into memory), and one that stalls or never ends took the call's deadline."""
+    answers = iter([first(), [reply(200, JOB_197)]])
+    with RawServer(lambda _: next(answers)) as server:
+        assert read_197(server.url, timeout=5.0, max_retries=1) == 197
 
 
 def test_connecting_is_bounded_by_the_deadline() -> None:

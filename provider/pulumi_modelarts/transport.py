@@ -464,6 +464,8 @@ class BoundedRetry(urllib3.Retry):
                 reason = error or urllib3.exceptions.ResponseError("the call's deadline would pass")
                 raise MaxRetryError(_pool, url, reason)
             budget.retries += 1
+        if response is not None:  # dropped with its connection: urllib3 reads the body of an answer it
+            response.close()  # retries to its end first, one that stalls or never ends (2.0: into memory)
         return new_retry
 
     def sleep(self, response: Any = None) -> None:  # noqa: ARG002 - the wait is drawn already
