@@ -627,11 +627,15 @@ RAW_DEFLATE = zlib.compressobj(wbits=-15)
     ("encoding", "body"),
     [
         *((name, gzip.compress(TEXT)) for name in ["gzip", "x-gzip", "GZIP", " gzip\t", "deflate"]),
+        *((name, gzip.compress(TEXT)) for name in ["gzip,", " , gzip ,,"]),  # RFC 9110 5.6.1
         ("deflate", zlib.compress(TEXT)),
         ("deflate", RAW_DEFLATE.compress(TEXT) + RAW_DEFLATE.flush()),  # no zlib header, as many send it
         ("gzip", gzip.compress(TEXT[:9]) + gzip.compress(TEXT[9:30]) + gzip.compress(TEXT[30:])),  # members
     ],
-    ids=["gzip", "x-gzip", "GZIP", "whitespace", "deflate as gzip", "deflate", "raw deflate", "gzip members"],
+    ids=[
+        *["gzip", "x-gzip", "GZIP", "whitespace", "deflate as gzip", "gzip,", "empty elements"],
+        *["deflate", "raw deflate", "gzip members"],
+    ],
 )
 def test_compressed_answers_are_read(encoding: str, body: bytes) -> None:
     with RawServer(answering(reply(200, body, Content_Encoding=encoding))) as server:

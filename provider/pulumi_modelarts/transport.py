@@ -662,14 +662,16 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     declared = "" if response.raw.chunked else response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # ASCII digits: the framing was checked
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
-    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+    # A list, whose empty elements ("gzip,", an empty second field) count for nothing (RFC 9110 5.6.1)
+    codings = response.headers.get("Content-Encoding", "").lower().split(",")
+    encoding = ", ".join(filter(None, map(str.strip, codings))) or "identity"
+    if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
         shown = one_line(encoding, 40)
         raise refuse(f"response uses Content-Encoding '{shown}', which was not asked for")
     body: bytes | None = b""
     try:
         chunks = response.raw.stream(_CHUNK_BYTES, decode_content=False)  # a cut raises IncompleteRead
-        body = _gathered(chunks if encoding in ("identity", "") else _inflated(chunks, encoding))
+        body = _gathered(chunks if encoding == "identity" else _inflated(chunks, encoding))
     except zlib.error:
         raise refuse(f"response body is not valid {encoding} data") from None
     # ValueError: http.client takes a negative chunk size for one and fails reading it (python/cpython#150751)
