@@ -449,8 +449,16 @@ NOT_HTTP = {
     },
     **{
         f"Transfer-Encoding {coding.decode()!r}": framed(OK_HEAD, coding=coding)
-        for coding in (b"gzip, chunked", b"chunked, identity", b"x-custom")
+        for coding in (b"gzip, chunked", b"chunked, identity", b"x-custom", b"chunked, chunked", b",")
     },
+    # A coding in a second field: chunked, then gzip over it (not framed by chunks), or twice.
+    **{
+        f"Transfer-Encoding 'chunked' and {second.decode()!r}": framed(
+            OK_HEAD + b"Transfer-Encoding: chunked\r\n", coding=second
+        )
+        for second in (b"gzip", b"chunked")
+    },
+    "Content-Length ','": framed(OK_HEAD, length=b" , "),
     # A header line that is no field: http.client took the rest, Content-Length too, for the body.
     **{
         f"header line {line.decode()!r}": framed(OK_HEAD + line + b"\r\n", length=LENGTH)
@@ -475,6 +483,10 @@ ODD_BUT_HTTP = {
     "one length said twice in one field": framed(OK_HEAD, length=LENGTH + b", " + LENGTH),
     "one length in two fields": framed(OK_HEAD + b"Content-Length:  %s\r\n" % LENGTH, length=LENGTH),
     "chunked, whitespace around": framed(OK_HEAD, coding=b"Chunked \t"),
+    # Empty list elements count for nothing (RFC 9110 5.6.1): in a field, or a field of their own.
+    "a length among empty elements": framed(OK_HEAD, length=b", " + LENGTH + b" ,,"),
+    "chunked among empty elements": framed(OK_HEAD, coding=b", chunked ,"),
+    "chunked after an empty field": framed(OK_HEAD + b"Transfer-Encoding: \r\n", coding=b"chunked"),
     "chunked beside a length": framed(OK_HEAD, length=b"3", coding=b"chunked"),
     # A length beside chunked framing plays no part: in Latin-1 superscript digits ("²", which
     # str.isdigit() takes for digits and int() does not), or over the size limit.

@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.errors import MultipartInvariantViolationDefect, StartBoundaryNotFoundDefect
@@ -256,21 +256,27 @@ class _FinalResponse(_HttpClientResponse):
             if not 101 < self.status < 200:
                 break
             self.headers = None  # type: ignore[assignment] # interim: begin() reads the answer after it
-        coding = (self.headers.get("Transfer-Encoding") or "identity").strip().lower()
-        if coding == "chunked" and not self.chunked:  # "chunked ": whitespace is no part of a value
+        codings = self.headers.get_all("Transfer-Encoding", ())  # fields that name no coding: refused
+        coding = ", ".join(_listed(codings)).lower() or ("" if codings else "identity")
+        if coding == "chunked" and not self.chunked:  # "chunked ", ", chunked": no part of a value
             self.chunked, self.chunk_left, self.length = True, None, None
         fields = () if self.chunked else self.headers.get_all("Content-Length", ())
-        lengths = {length.strip() for field in fields for length in field.split(",")}
+        lengths = set(_listed(fields))
         if (
             not 200 <= self.status < 600  # 101 Switching Protocols was never asked for either
-            or (coding != "identity" and not self.chunked)
-            or len(lengths) > 1
+            or coding not in ("identity", "chunked")  # "chunked" last and once, or not at all
+            or len(lengths) != bool(fields)  # one length, however often said; a field says one
             or not all(length.isascii() and length.isdigit() for length in lengths)
             or any(not isinstance(defect, _HEADER_BLOCK_DEFECTS) for defect in self.headers.defects)
         ):
             raise HTTPException("unusable status or framing")
         if lengths and self.length is None:  # "74, 74": one length, said twice (RFC 9110 8.6)
             self.length = int(lengths.pop())
+
+
+def _listed(fields: Iterable[str]) -> list[str]:
+    """The elements of a list header's fields, whose empty ones count for nothing (RFC 9110 5.6.1)."""
+    return [element for field in fields for element in map(str.strip, field.split(",")) if element]
 
 
 class _WatchedConnection(HTTPConnection):
@@ -662,9 +668,7 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     declared = "" if response.raw.chunked else response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # ASCII digits: the framing was checked
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
-    # A list, whose empty elements ("gzip,", an empty second field) count for nothing (RFC 9110 5.6.1)
-    codings = response.headers.get("Content-Encoding", "").lower().split(",")
-    encoding = ", ".join(filter(None, map(str.strip, codings))) or "identity"
+    encoding = ", ".join(_listed([response.headers.get("Content-Encoding", "")])).lower() or "identity"
     if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
         shown = one_line(encoding, 40)
         raise refuse(f"response uses Content-Encoding '{shown}', which was not asked for")
