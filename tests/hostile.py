@@ -172,10 +172,10 @@ def self_signed(directory: Path, names: str = "IP:127.0.0.1", days: int = 2) -> 
 class TunnelProxy:
     """A proxy on loopback that opens ``CONNECT`` tunnels and records what it was asked for; it
     answers its first ``CONNECT``s with the statuses in ``refusals``, as Squid does when the endpoint
-    refuses (503). (A plain-HTTP proxy needs no class: a :class:`RawServer` answering the
-    absolute-form request is one.)"""
+    refuses (503), and sends ``interim`` (1xx answers) before the one opening a tunnel. (A plain-HTTP
+    proxy needs no class: a :class:`RawServer` answering the absolute-form request is one.)"""
 
-    def __init__(self, refusals: Iterable[int] = ()) -> None:
+    def __init__(self, refusals: Iterable[int] = (), interim: bytes = b"") -> None:
         self.requests: list[str] = []
         self.refusals = list(refusals)
         proxy = self
@@ -190,6 +190,7 @@ class TunnelProxy:
                     return
                 host, _, port = self.path.rpartition(":")
                 with socket.create_connection((host, int(port)), timeout=10) as upstream:
+                    self.wfile.write(interim)
                     self.send_response(200, "Connection established")
                     self.end_headers()
                     self.wfile.flush()

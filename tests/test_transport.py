@@ -758,6 +758,20 @@ def test_interim_answers_are_skipped_and_each_read_gets_its_own_answer(interim: 
         assert len(server.heads) == 4 and len(server.clients) == 1  # one kept-alive connection
 
 
+@pytest.mark.parametrize("interim", INTERIM_ANSWERS.values(), ids=INTERIM_ANSWERS)
+def test_interim_answers_of_a_proxy_before_it_opens_a_tunnel_are_skipped(
+    interim: list[bytes], tmp_path: Path
+) -> None:
+    """http.client took the first status a proxy answered ``CONNECT`` with for its answer."""
+    context, cert = self_signed(tmp_path)
+    with (
+        RawServer(ANSWER_197, tls=context) as server,
+        hostile.TunnelProxy(interim=b"".join(interim)) as proxy,
+    ):
+        environ = {"HTTPS_PROXY": proxy.address, "OS_CACERT": str(cert)}
+        assert read_197(server.url, environ=environ, max_retries=0) == 197
+
+
 # -- proxies and TLS ----------------------------------------------------------------------------
 PROXY_PASSWORD = "proxy-pass-7f0c9d2e4b1a"
 

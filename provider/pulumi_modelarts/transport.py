@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.errors import MultipartInvariantViolationDefect, StartBoundaryNotFoundDefect
-from http.client import BadStatusLine, HTTPException, HTTPResponse as _HttpClientResponse
+from http.client import BadStatusLine, HTTPException, HTTPResponse as _HttpClientResponse, parse_headers
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -240,22 +240,27 @@ if hasattr(os, "register_at_fork"):
 
 
 class _FinalResponse(_HttpClientResponse):
-    """The final answer: http.client skips only ``100 Continue``, so another interim answer (``102``,
-    ``103 Early Hints``; RFC 9110 15.2) was taken for it, and the real one, left on the connection,
-    was read as the next request's (python/cpython#42550, urllib3/urllib3#3336). Framing that
-    http.client would read until the server closes (an invalid ``Content-Length``, a transfer coding
-    never asked for; python/cpython#150751, a header line that is no field, after which it takes the
-    rest for the body) or a first line that is not HTTP's, which may never end (HTTP/0.9, a TLS
-    alert), is refused at once instead of waiting for the deadline."""
+    """The final answer: http.client skips only ``100 Continue`` (none before a proxy's tunnel), so
+    another interim answer (``102``, ``103 Early Hints``; RFC 9110 15.2) was taken for it, and the
+    real one, left on the connection, was read as the next request's (python/cpython#42550,
+    urllib3/urllib3#3336). Framing that http.client would read until the server closes (an invalid
+    ``Content-Length``, a transfer coding never asked for; python/cpython#150751, a header line
+    that is no field, after which it takes the rest for the body) or a first line that is not
+    HTTP's, which may never end (HTTP/0.9, a TLS alert), is refused at once instead of waiting for
+    the deadline."""
 
-    def begin(self) -> None:
+    def _read_status(self) -> tuple[str, int, str]:
+        """The final status line, past interim answers and their fields: a proxy's to ``CONNECT`` too."""
         while True:
             if not b"HTTP/".startswith(self.fp.peek(5)[:5]):
                 raise BadStatusLine("not an HTTP/1.x status line")
-            super().begin()
-            if not 101 < self.status < 200:
-                break
-            self.headers = None  # type: ignore[assignment] # interim: begin() reads the answer after it
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 100 <= status < 200 or status == 101:
+                return version, status, reason
+            parse_headers(self.fp)  # at most 100 fields of 64 KiB, as the answer's own
+
+    def begin(self) -> None:
+        super().begin()
         codings = self.headers.get_all("Transfer-Encoding", ())  # fields that name no coding: refused
         coding = ", ".join(_listed(codings)).lower() or ("" if codings else "identity")
         if coding == "chunked" and not self.chunked:  # "chunked ", ", chunked": no part of a value
