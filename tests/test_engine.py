@@ -425,6 +425,25 @@ def test_state_not_naming_its_job_is_read_as_its_resource_id(
     assert modelarts_calls(emulator) == [("GET", "get_job")]  # the replacement's Create alone
 
 
+@pytest.mark.parametrize("stored_as", ["absent", "blank"])
+def test_a_refresh_of_state_not_naming_its_job_reads_its_resource_id(
+    engine: Engine, emulator: ModelArtsEmulator, stored_as: str
+) -> None:
+    """A refresh's Diff gets the stored inputs as its news: without a ``job_id`` in them, the
+    resource ID names the job there too, and the refresh tells its drift as for any state."""
+    inputs, outputs = put_in_state(engine, emulator, "board", 212)
+    for props in (inputs, outputs):
+        props.pop("job_id") if stored_as == "absent" else props.update(job_id="")
+    emulator.update_job(212, job_desc="retrained")
+    for operation in (engine.refresh, partial(engine.up, {"board": job(212)}, refresh=True)):
+        result = operation()
+        assert result.ok, result.error
+        refresh = result.refreshes[engine.urn("board")]
+        assert refresh.diff == harness.Diff(operation == engine.refresh, [])  # drift, then none
+        assert stored(engine, "board") == fresh_state_outputs(emulator, 212)
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2  # each refresh's read, no more
+
+
 def test_an_update_naming_another_job_than_its_resource_id_is_refused_in_one_line(
     engine: Engine, emulator: ModelArtsEmulator
 ) -> None:
