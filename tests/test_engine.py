@@ -481,6 +481,27 @@ def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> 
     assert "job 4040" in missing.error.last_line and engine.state == {}
 
 
+@pytest.mark.parametrize("gone", [False, True], ids=["job there", "job gone"])
+def test_a_refresh_of_outputs_an_sdk_default_update_wiped_refreshes_them(
+    engine: Engine, emulator: ModelArtsEmulator, gone: bool
+) -> None:
+    """The SDK's default ``update`` (an early version had none) left outputs of ``__provider`` alone
+    (pulumi/pulumi#7809): a refresh fills them in and shows that, or drops a job since deleted."""
+    _, outputs = put_in_state(engine, emulator, "board", 212)
+    for key in STATE_FIELDS:
+        outputs.pop(key, None)
+    if gone:
+        emulator.remove_job(212)
+    result = engine.refresh()
+    assert result.ok, result.error
+    if gone:
+        assert result.step("board").dropped and engine.state == {}
+    else:
+        assert result.step("board").diff == harness.Diff(True, [])
+        assert stored(engine, "board") == fresh_state_outputs(emulator, 212)
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
+
+
 def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmulator) -> None:
     up_refresh = partial(engine.up, refresh=True)
     for operation, calls in ((engine.preview, ["Read"]), (engine.up, ["Read"]), (up_refresh, ["Read"] * 2)):
@@ -492,7 +513,7 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     emulator.clear_requests()
     assert engine.destroy().kinds == {"existing": "discard"}
     assert emulator.requests == [] and engine.state == {}  # external: dropped, never deleted
-    missing = engine.up({"ghost": job(None, read_id="999")})
+    missing = engine.up({"ghost": job("999", read_id="999")})  # a .get always sends its job_id
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
 
 

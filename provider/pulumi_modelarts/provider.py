@@ -274,9 +274,11 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """Refresh (props = stored outputs): one GET of job ``id_``. ``.get`` (props = inputs): the
-        same, or this process's read of the job (``up --refresh`` reads each job once)."""
-        from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
+        """Refresh (props = stored outputs): one GET of job ``id_``. ``.get`` (props = inputs, always
+        naming the job): the same, or this process's read of the job (``up --refresh`` reads each job
+        once). Outputs of ``__provider`` alone are state an SDK default ``update`` wiped (#7809)."""
+        outputs_of = (key for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
+        from_state = "job_id" not in props or any(key in props for key in outputs_of)
         named = None if from_state else props.get("job_id")  # the constructor given an id option too
         stored = {key: value for key, value in props.items() if value != ""} if from_state else props
         job_id = check_one_job(named, id_) if isinstance(named, int | float | str) else parse_job_id(id_)
