@@ -319,7 +319,8 @@ ANOTHER_VALUE: dict[str, Any] = {
 def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
     engine: Engine, emulator: ModelArtsEmulator
 ) -> None:
-    """The clock, or a target an old version did not store, is no change; a target replaces; others update."""
+    """The clock, or a target an old version did not store, is no change; a place replaces; others
+    update, a stored ``job_id`` too: the resource ID names the job."""
     assert set(ANOTHER_VALUE) == set(STATE_FIELDS)
     emulator.update_job(197, remaining_duration=3600.0)  # every field has a value
     expected = {}
@@ -327,7 +328,7 @@ def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
         _, outputs = put_in_state(engine, emulator, f"{key}-{how}", 197)
         outputs.pop(key) if how == "absent" else outputs.update({key: ANOTHER_VALUE[key]})
         outputs["field_of_another_version"] = "kept"
-        replaced = [key] if how == "changed" and key in TARGET_INPUTS else []
+        replaced = [key] if how == "changed" and key in TARGET_INPUTS[1:] else []
         replaced = ["project_id", "region"] if replaced == ["region"] else replaced
         unchanged = key in ("duration", "remaining_duration") or (how == "absent" and key in TARGET_INPUTS)
         kind = "same" if unchanged else "replace" if replaced else "update"
@@ -423,6 +424,23 @@ def test_state_not_naming_its_job_is_read_as_its_resource_id(
         assert (step.kind, step.diff) == ("replace", harness.Diff(True, ["job_id"])), step
     assert engine.state[engine.urn("board")].id == "197" and stored(engine, "board")["job_id"] == 197
     assert modelarts_calls(emulator) == [("GET", "get_job")]  # the replacement's Create alone
+
+
+@pytest.mark.parametrize(("program", "kind"), [(212, "replace"), (197, "update")])
+def test_state_naming_another_job_than_its_resource_id_is_the_job_its_id_names(
+    engine: Engine, emulator: ModelArtsEmulator, program: int, kind: str
+) -> None:
+    """Job 212's outputs and inputs under resource ID 197 (state edited by hand): a program naming 212
+    replaces it, so the ID names the job read (it kept ID 197 for good), one naming 197 updates it."""
+    put_in_state(engine, emulator, "board", 212)
+    engine.state[engine.urn("board")].id = "197"
+    replaces = ["job_id"] if kind == "replace" else []
+    for operation in (engine.preview, engine.up):
+        step = operation({"board": job(program)}).step("board")
+        assert (step.kind, step.diff) == (kind, harness.Diff(True, replaces)), step
+    assert engine.state[engine.urn("board")].id == str(program)
+    assert stored(engine, "board") == fresh_state_outputs(emulator, program)
+    assert engine.up({"board": job(program)}).kinds == {"board": "same"}
 
 
 @pytest.mark.parametrize("stored_as", ["absent", "blank"])

@@ -252,10 +252,10 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         """Replace for another job (or one unknown in preview); otherwise re-read and report drift,
         or an update when other targets are secret now: state keeps their names for a refresh's errors."""
         replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
-        if not replaces:  # state (an older version's) not naming its job, in olds or in a refresh's
-            # news (its stored inputs): the resource ID names it
+        if not replaces:  # the resource ID names its job, whatever state holds (an older version's
+            # or one edited by hand); also for a refresh's news (its stored inputs) naming none
             target = self._runtime.target({**news, "job_id": news.get("job_id") or _id})
-            replaces = _replaced({**olds, "job_id": olds.get("job_id") or _id}, target)
+            replaces = _replaced({**olds, "job_id": _id}, target)
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = self._runtime.read(target, reuse_recent=True)
