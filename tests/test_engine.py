@@ -477,6 +477,27 @@ def test_an_update_naming_another_job_than_its_resource_id_is_refused_in_one_lin
     assert "resource ID '212' name two jobs" in refused.value.last_line and emulator.requests == []
 
 
+#: Places stored in a form no read can use (state edited by hand): (output, value).
+UNUSABLE_PLACES = [("region", 5), ("region", "eu de"), ("project_id", "a/b"), ("endpoint", "ftp://x")]
+
+
+@pytest.mark.parametrize(("key", "value"), UNUSABLE_PLACES)
+def test_a_refresh_of_a_place_no_read_can_use_says_it_is_the_states_and_what_to_do(
+    engine: Engine, emulator: ModelArtsEmulator, key: str, value: Any
+) -> None:
+    """A refresh reads where state says: a place stored unusable fails it in one line, before any
+    request, saying that state holds it and that a plain ``up`` stores the place the program names."""
+    put_in_state(engine, emulator, "board", 197)[1][key] = value
+    refreshed = engine.refresh()
+    assert isinstance(refreshed.error, ProviderCallError) and emulator.requests == []
+    line = refreshed.error.details.strip()
+    assert line.startswith(f"pulumi_modelarts.errors.InvalidInputError: the state's {key} ")
+    assert "\n" not in line
+    assert line.endswith("run 'pulumi up' without --refresh to store the place the program names")
+    assert engine.up({"board": job(197)}).kinds == {"board": "replace"}
+    assert engine.refresh().ok and stored(engine, "board") == fresh_state_outputs(emulator, 197)
+
+
 def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> None:
     engine.up({"board": job(197)}).raise_error()
     emulator.remove_job(197)

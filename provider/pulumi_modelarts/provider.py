@@ -39,6 +39,11 @@ DRIFT_FIELDS: tuple[str, ...] = (*(field.name for field in OUTPUTS if not field.
 RECENT_READ_SECONDS = 60.0
 #: What to do when an update names another job than the resource's ID.
 ANOTHER_JOB = "Another job is another resource: run 'pulumi refresh', then 'pulumi up' replaces it"
+#: What to do when state holds a place no read can use (edited by hand).
+UNUSABLE_PLACE = (
+    "A refresh reads the job where its state says it is: "
+    "run 'pulumi up' without --refresh to store the place the program names"
+)
 MAX_RECENT_READS = 4096
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -282,7 +287,12 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         named = None if from_state else props.get("job_id")  # the constructor given an id option too
         stored = {key: value for key, value in props.items() if value != ""} if from_state else props
         job_id = check_one_job(named, id_) if isinstance(named, int | float | str) else parse_job_id(id_)
-        target = self._runtime.target(stored, job_id)
+        try:
+            target = self._runtime.target(stored, job_id)
+        except InvalidInputError as exc:
+            if not from_state:
+                raise
+            raise InvalidInputError(f"the state's {exc.summary}", hint=UNUSABLE_PLACE) from None
         try:
             outputs = self._runtime.read(target, reuse_recent=not from_state)
             if from_state:
