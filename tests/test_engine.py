@@ -308,6 +308,26 @@ def test_a_parallel_refresh_tells_each_resource_reading_a_job_its_drift(
     assert diffs == {**dict.fromkeys(("board", "padded", "slash"), (drift, [])), "other": (False, [])}
 
 
+def test_up_refresh_run_program_tells_each_refresh_its_drift_whatever_checks_come_between(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    """``up --refresh --run-program`` refreshes each resource as the program registers it
+    (pulumi/pulumi#19449): another resource's Check may come between a refresh's Read and its Diff."""
+    program = {"board": job(197), "other": job(212)}
+    engine.up(program).raise_error()
+    emulator.update_job(212, job_desc="retrained")  # since the last up
+    board, other = (engine.state[engine.urn(name)] for name in program)
+    with ProviderServer() as server:
+        server.configure(engine.config, SECRET_CONFIG_KEYS)
+        read_board = server.read(engine.urn("board"), "197", board.outputs, board.inputs)
+        read_other = server.read(engine.urn("other"), "212", other.outputs, other.inputs)
+        board_diff = server.diff(engine.urn("board"), "197", read_board.outputs, board.inputs, board.inputs)
+        checked = server.check(engine.urn("board"), board.inputs, board.inputs).inputs  # its up goes on
+        other_diff = server.diff(engine.urn("other"), "212", read_other.outputs, other.inputs, other.inputs)
+        up_diff = server.diff(engine.urn("board"), "197", read_board.outputs, checked, board.inputs)
+    assert (board_diff, other_diff, up_diff) == ((False, []), (True, []), (False, []))
+
+
 #: A value of each stored field that the job (197) does not have.
 ANOTHER_VALUE: dict[str, Any] = {
     **{field.name: f"other-{field.name}" for field in OUTPUTS if field.type in (str, str | None)},

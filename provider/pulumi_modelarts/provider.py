@@ -119,9 +119,9 @@ class _Runtime:
         #: Per job, held by the read of it in flight: the engine runs four RPCs at once, and those
         #: naming one job wait for that read's answer rather than send their own.
         self._reading: dict[tuple[str, str, str, int], Lock] = {}
-        #: Per job, the states refresh reads replaced, each with how many reads replaced it: equal
-        #: states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
-        self.refreshed: dict[tuple[str, str, str, int], list[list[Any]]] = {}
+        #: Per job ID, then job, the states refresh reads replaced, each with how many reads replaced
+        #: it: equal states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
+        self.refreshed: dict[int, dict[tuple[str, str, str, int], list[list[Any]]]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -141,7 +141,7 @@ class _Runtime:
 
     def keep_replaced(self, key: tuple[str, str, str, int], state: Mapping[str, Any]) -> None:
         with self._lock:
-            states = self.refreshed.setdefault(key, [])
+            states = self.refreshed.setdefault(key[3], {}).setdefault(key, [])
             if kept := next((kept for kept in states if kept[0] == state), None):
                 kept[1] += 1
             else:
@@ -149,7 +149,7 @@ class _Runtime:
 
     def replaced_by_refresh(self, key: tuple[str, str, str, int]) -> Mapping[str, Any] | None:
         with self._lock:
-            if not (states := self.refreshed.get(key)):
+            if not (states := self.refreshed.get(key[3], {}).get(key)):
                 return None
             states[-1][1] -= 1
             state: Mapping[str, Any] = states[-1][0] if states[-1][1] else states.pop()[0]
@@ -229,10 +229,10 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     @_one_line_errors
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked. A refresh
-        (``up --refresh``) is over once the program's first Check comes: a ``.get``'s refresh has no
-        Diff, and its state must not stand in for another resource's state in a later Diff."""
-        self._runtime.refreshed.clear()
+        """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked. The
+        refresh (``up --refresh``) of the job checked is over: a ``.get``'s has no Diff, and its state
+        must not stand in for this resource's in its Diff. Others may not be: ``--run-program``
+        refreshes each resource as the program registers it, while others are checked."""
         inputs = dict(news)
         missing = dynamic.CheckFailure("job_id", "job_id is required: the ID of the visualization job")
         failures = [missing] if inputs.get("job_id") is None else []
@@ -243,6 +243,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
                     inputs[key] = check_target(key, value)
                 except InvalidInputError as exc:
                     failures.append(dynamic.CheckFailure(key, str(exc)))
+        if type(inputs.get("job_id")) is int:
+            self._runtime.refreshed.pop(inputs["job_id"], None)
         return dynamic.CheckResult(inputs, failures)
 
     @_one_call
