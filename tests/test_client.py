@@ -1125,12 +1125,15 @@ def test_each_token_looks_up_its_own_project_beside_the_same_access_key() -> Non
 
 @pytest.mark.parametrize("code", ["IAM.1108", " iam.1108"])
 @pytest.mark.parametrize("project_id", [None, PROJECT], ids=["project lookup", "read"])
-def test_an_expired_security_token_is_rejected_credentials_naming_it(code: str, project_id: str | None) -> None:
+def test_an_expired_security_token_is_rejected_credentials_naming_it(
+    code: str, project_id: str | None
+) -> None:
     """IAM answers a temporary key whose security token has expired with a 400, not a 401."""
     expired = reply(400, {"error_code": code, "error_msg": "The security token has expired."})
-    with RawServer(lambda head: [expired]) as server, pytest.raises(errors.AuthenticationError) as caught:
+    with RawServer(lambda head: [expired]) as server:
         settings = FakeCloud.settings(server.url, "aksk", project_id=project_id, security_token="TEMPTOKEN1")
-        ModelArtsClient(settings).get_visualization_job(197)
+        with pytest.raises(errors.AuthenticationError) as caught:
+            ModelArtsClient(settings).get_visualization_job(197)
     assert "credentials rejected" in str(caught.value) and len(server.heads) == 1
     assert "that modelarts:securityToken (or HW_SECURITY_TOKEN) has not expired" in str(caught.value)
 
