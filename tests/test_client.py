@@ -755,6 +755,31 @@ def test_an_iam_outage_is_retried_as_a_read_is(
         assert routes(emulator, "get_job") == [200]
 
 
+def test_a_refused_login_is_not_sent_again_by_other_reads_or_threads_for_a_while(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IAM locks a user out after a few wrong passwords in a row: reads of one process, however many
+    and in whatever threads, send a refused login once; later, or with other settings, log in again."""
+    ahead, start = [0.0], time.monotonic()
+    monkeypatch.setattr(auth, "time", SimpleNamespace(monotonic=lambda: start + ahead[0], time=time.time))
+
+    def read(client: ModelArtsClient) -> str:
+        with pytest.raises(errors.AuthenticationError) as caught:
+            client.get_visualization_job(197)
+        return str(caught.value)
+
+    wrong = [client_for(**WRONG_PW) for _ in range(2)]
+    with ThreadPoolExecutor(4) as pool:
+        said = {*map(read, wrong), *pool.map(read, wrong * 4)}
+    [line] = said  # the one refusal, as IAM gave it
+    assert "IAM.0062" in line and "Check modelarts:userName" in line and WRONG_PASSWORD not in line
+    assert routes(emulator) == [("iam_token", 401)]
+    ahead[0] = auth.REFUSED_LOGIN_SECONDS
+    assert "IAM.0062" in read(wrong[0]) and routes(emulator) == [("iam_token", 401)] * 2
+    assert client_for(**PW).get_visualization_job(197).job_id == 197
+    assert routes(emulator)[2:] == [("iam_token", 201), ("get_job", 200)]
+
+
 def test_a_token_is_renewed_shortly_before_it_expires() -> None:
     """The second token comes in the first one's last tenth of life, never after a 401."""
     with ModelArtsEmulator(token_ttl=1.0) as emulator:
