@@ -780,6 +780,27 @@ def test_a_refused_login_is_not_sent_again_by_other_reads_or_threads_for_a_while
     assert routes(emulator)[2:] == [("iam_token", 201), ("get_job", 200)]
 
 
+@pytest.mark.parametrize("code", ["ModelArts.0207", "APIG.0301", "ModelArts.4201"])
+def test_a_token_iam_issued_and_modelarts_refuses_points_at_iam_and_the_project_not_the_password(
+    code: str,
+) -> None:
+    """IAM took the password (twice: the read is replayed once with a new token); a token ModelArts
+    refuses is one of another cloud's IAM or another region's project."""
+    refused = reply(
+        401, {"error_code": code, "error_msg": "Token must contain project info of current region"}
+    )
+    cloud = FakeCloud()
+
+    def script(head: bytes) -> Iterator[bytes]:
+        yield from cloud(head) if b"/v3/" in head.split(b"\r\n")[0] else [refused]
+
+    with RawServer(script) as server, pytest.raises(errors.AuthenticationError) as caught:
+        ModelArtsClient(FakeCloud.settings(server.url)).get_visualization_job(197)
+    line = str(caught.value)
+    assert "modelarts:authUrl (or HW_AUTH_URL)" in line and "modelarts:projectId" in line
+    assert "modelarts:password" not in line and cloud.paths == ["/v3/auth/tokens?nocatalog=true"] * 2
+
+
 def test_a_token_is_renewed_shortly_before_it_expires() -> None:
     """The second token comes in the first one's last tenth of life, never after a 401."""
     with ModelArtsEmulator(token_ttl=1.0) as emulator:

@@ -41,12 +41,18 @@ REFUSED_LOGIN_SECONDS = 300.0
 _AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
 
 
-def rejected_hint(settings: Settings) -> str:
+def rejected_hint(settings: Settings, *, by_modelarts: bool = False) -> str:
     """What to check when ModelArts or IAM rejects these settings' credentials (a 401): those of the
     kind in use, by their names (not where these set them: equal settings share a client), and what
-    wears out: a given token, which is never renewed, a temporary key's security token, the clock."""
+    wears out: a given token, which is never renewed, a temporary key's security token, the clock.
+    A token ModelArts refuses after IAM took the password is of another cloud's IAM or region's project."""
     name = {field: KEYS_BY_FIELD[field].describe() for field in KEYS_BY_FIELD}
     mode = settings.auth_mode()
+    if mode == "password" and by_modelarts:
+        return (
+            f"IAM took the password but ModelArts refused its token: check that {name['auth_url']}, "
+            f"{name['project_id']} and {name['region']} are of the cloud and region of {name['endpoint']}"
+        )
     if mode == "token":
         return (
             f"The token in {name['auth_token']} is invalid or has expired (IAM tokens last 24 hours), "
