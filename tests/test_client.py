@@ -801,6 +801,25 @@ def test_a_token_iam_issued_and_modelarts_refuses_points_at_iam_and_the_project_
     assert "modelarts:password" not in line and cloud.paths == ["/v3/auth/tokens?nocatalog=true"] * 2
 
 
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, "ModelArts.0212"), (400, "ModelArts.0204"), (401, "ModelArts.0207")]
+)
+def test_a_given_token_of_no_project_is_told_to_be_a_project_scoped_one(status: int, code: str) -> None:
+    """A global (domain-scoped) token lists IAM projects but ModelArts refuses it, with a 401 or a 400."""
+    refused = reply(status, {"error_code": code, "error_msg": "Token must contain projectId info"})
+    cloud = FakeCloud()
+
+    def script(head: bytes) -> Iterator[bytes]:
+        yield from cloud(head) if b"/v3/" in head.split(b"\r\n")[0] else [refused]
+
+    with RawServer(script) as server:
+        settings = FakeCloud.settings(server.url, "token", project_id=None)
+        with pytest.raises(errors.AuthenticationError) as caught:
+            ModelArtsClient(settings).get_visualization_job(197)
+    assert "set a new project-scoped one" in str(caught.value) and ISSUED_TOKEN[:8] not in str(caught.value)
+    assert cloud.paths == ["/v3/projects?name=eu-de"] and len(server.heads) == 2  # the read once
+
+
 def test_a_token_is_renewed_shortly_before_it_expires() -> None:
     """The second token comes in the first one's last tenth of life, never after a 401."""
     with ModelArtsEmulator(token_ttl=1.0) as emulator:

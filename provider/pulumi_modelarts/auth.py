@@ -56,8 +56,8 @@ def rejected_hint(settings: Settings, *, by_modelarts: bool = False) -> str:
     if mode == "token":
         return (
             f"The token in {name['auth_token']} is invalid or has expired (IAM tokens last 24 hours), "
-            "and a given token is never renewed: set a new one, or use an access key/secret key "
-            "or a password login"
+            "or is scoped to no project, and a given token is never renewed: set a new project-scoped "
+            "one, or use an access key/secret key or a password login"
         )
     if mode == "password":
         return f"Check {name['user_name']}, {name['password']} and {name['domain_name']}"

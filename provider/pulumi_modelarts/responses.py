@@ -32,8 +32,9 @@ MISSING_API_CODES = frozenset({"apig.0101", "modelarts.4204", "modelarts.2836"})
 THROTTLE_CODES = frozenset(
     {"modelarts.5039", "modelarts.2799", "modelarts.4206", "modelarts.6101", "apig.0308", "iam.0012"}
 )
-#: Credentials refused with another status than 401: IAM's 400 for a temporary key's expired security token.
-REJECTED_CODES = frozenset({"iam.1108"})
+#: Credentials refused with another status than 401: IAM's 400 for a temporary key's expired security
+#: token, ModelArts' 400 for a token scoped to no project.
+REJECTED_CODES = frozenset({"iam.1108", "modelarts.0204"})
 EXCERPT_CHARS = 120
 #: Where a project is named: for every read, or for one (a read given a region of its own needs it,
 #: as that region drops the configured project).
