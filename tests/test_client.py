@@ -755,6 +755,71 @@ def test_an_iam_outage_is_retried_as_a_read_is(
         assert routes(emulator, "get_job") == [200]
 
 
+def test_a_refused_login_is_not_sent_again_by_other_reads_or_threads_for_a_while(
+    client_for: ClientFactory, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IAM locks a user out after a few wrong passwords in a row: reads of one process, however many
+    and in whatever threads, send a refused login once; later, or with other settings, log in again."""
+    ahead, start = [0.0], time.monotonic()
+    monkeypatch.setattr(auth, "time", SimpleNamespace(monotonic=lambda: start + ahead[0], time=time.time))
+
+    def read(client: ModelArtsClient) -> str:
+        with pytest.raises(errors.AuthenticationError) as caught:
+            client.get_visualization_job(197)
+        return str(caught.value)
+
+    wrong = [client_for(**WRONG_PW) for _ in range(2)]
+    with ThreadPoolExecutor(4) as pool:
+        said = {*map(read, wrong), *pool.map(read, wrong * 4)}
+    [line] = said  # the one refusal, as IAM gave it
+    assert "IAM.0062" in line and "Check modelarts:userName" in line and WRONG_PASSWORD not in line
+    assert routes(emulator) == [("iam_token", 401)]
+    ahead[0] = auth.REFUSED_LOGIN_SECONDS
+    assert "IAM.0062" in read(wrong[0]) and routes(emulator) == [("iam_token", 401)] * 2
+    assert client_for(**PW).get_visualization_job(197).job_id == 197
+    assert routes(emulator)[2:] == [("iam_token", 201), ("get_job", 200)]
+
+
+@pytest.mark.parametrize("code", ["ModelArts.0207", "APIG.0301", "ModelArts.4201"])
+def test_a_token_iam_issued_and_modelarts_refuses_points_at_iam_and_the_project_not_the_password(
+    code: str,
+) -> None:
+    """IAM took the password (twice: the read is replayed once with a new token); a token ModelArts
+    refuses is one of another cloud's IAM or another region's project."""
+    refused = reply(
+        401, {"error_code": code, "error_msg": "Token must contain project info of current region"}
+    )
+    cloud = FakeCloud()
+
+    def script(head: bytes) -> Iterator[bytes]:
+        yield from cloud(head) if b"/v3/" in head.split(b"\r\n")[0] else [refused]
+
+    with RawServer(script) as server, pytest.raises(errors.AuthenticationError) as caught:
+        ModelArtsClient(FakeCloud.settings(server.url)).get_visualization_job(197)
+    line = str(caught.value)
+    assert "modelarts:authUrl (or HW_AUTH_URL)" in line and "modelarts:projectId" in line
+    assert "modelarts:password" not in line and cloud.paths == ["/v3/auth/tokens?nocatalog=true"] * 2
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, "ModelArts.0212"), (400, "ModelArts.0204"), (401, "ModelArts.0207")]
+)
+def test_a_given_token_of_no_project_is_told_to_be_a_project_scoped_one(status: int, code: str) -> None:
+    """A global (domain-scoped) token lists IAM projects but ModelArts refuses it, with a 401 or a 400."""
+    refused = reply(status, {"error_code": code, "error_msg": "Token must contain projectId info"})
+    cloud = FakeCloud()
+
+    def script(head: bytes) -> Iterator[bytes]:
+        yield from cloud(head) if b"/v3/" in head.split(b"\r\n")[0] else [refused]
+
+    with RawServer(script) as server:
+        settings = FakeCloud.settings(server.url, "token", project_id=None)
+        with pytest.raises(errors.AuthenticationError) as caught:
+            ModelArtsClient(settings).get_visualization_job(197)
+    assert "set a new project-scoped one" in str(caught.value) and ISSUED_TOKEN[:8] not in str(caught.value)
+    assert cloud.paths == ["/v3/projects?name=eu-de"] and len(server.heads) == 2  # the read once
+
+
 def test_a_token_is_renewed_shortly_before_it_expires() -> None:
     """The second token comes in the first one's last tenth of life, never after a 401."""
     with ModelArtsEmulator(token_ttl=1.0) as emulator:
@@ -1121,6 +1186,21 @@ def test_each_token_looks_up_its_own_project_beside_the_same_access_key() -> Non
             settings = FakeCloud.settings(server.url, "aksk", project_id=None, auth_token=token)
             assert (settings.auth_mode(), ModelArtsClient(settings).project_id) == ("token", project_id)
     assert [head.split(b" ")[1] for head in server.heads] == [b"/v3/projects?name=eu-de"] * 2
+
+
+@pytest.mark.parametrize("code", ["IAM.1108", " iam.1108"])
+@pytest.mark.parametrize("project_id", [None, PROJECT], ids=["project lookup", "read"])
+def test_an_expired_security_token_is_rejected_credentials_naming_it(
+    code: str, project_id: str | None
+) -> None:
+    """IAM answers a temporary key whose security token has expired with a 400, not a 401."""
+    expired = reply(400, {"error_code": code, "error_msg": "The security token has expired."})
+    with RawServer(lambda head: [expired]) as server:
+        settings = FakeCloud.settings(server.url, "aksk", project_id=project_id, security_token="TEMPTOKEN1")
+        with pytest.raises(errors.AuthenticationError) as caught:
+            ModelArtsClient(settings).get_visualization_job(197)
+    assert "credentials rejected" in str(caught.value) and len(server.heads) == 1
+    assert "that modelarts:securityToken (or HW_SECURITY_TOKEN) has not expired" in str(caught.value)
 
 
 @pytest.mark.parametrize("secret", [False, True])

@@ -308,6 +308,26 @@ def test_a_parallel_refresh_tells_each_resource_reading_a_job_its_drift(
     assert diffs == {**dict.fromkeys(("board", "padded", "slash"), (drift, [])), "other": (False, [])}
 
 
+def test_up_refresh_run_program_tells_each_refresh_its_drift_whatever_checks_come_between(
+    engine: Engine, emulator: ModelArtsEmulator
+) -> None:
+    """``up --refresh --run-program`` refreshes each resource as the program registers it
+    (pulumi/pulumi#19449): another resource's Check may come between a refresh's Read and its Diff."""
+    program = {"board": job(197), "other": job(212)}
+    engine.up(program).raise_error()
+    emulator.update_job(212, job_desc="retrained")  # since the last up
+    board, other = (engine.state[engine.urn(name)] for name in program)
+    with ProviderServer() as server:
+        server.configure(engine.config, SECRET_CONFIG_KEYS)
+        read_board = server.read(engine.urn("board"), "197", board.outputs, board.inputs)
+        read_other = server.read(engine.urn("other"), "212", other.outputs, other.inputs)
+        board_diff = server.diff(engine.urn("board"), "197", read_board.outputs, board.inputs, board.inputs)
+        checked = server.check(engine.urn("board"), board.inputs, board.inputs).inputs  # its up goes on
+        other_diff = server.diff(engine.urn("other"), "212", read_other.outputs, other.inputs, other.inputs)
+        up_diff = server.diff(engine.urn("board"), "197", read_board.outputs, checked, board.inputs)
+    assert (board_diff, other_diff, up_diff) == ((False, []), (True, []), (False, []))
+
+
 #: A value of each stored field that the job (197) does not have.
 ANOTHER_VALUE: dict[str, Any] = {
     **{field.name: f"other-{field.name}" for field in OUTPUTS if field.type in (str, str | None)},
@@ -319,7 +339,8 @@ ANOTHER_VALUE: dict[str, Any] = {
 def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
     engine: Engine, emulator: ModelArtsEmulator
 ) -> None:
-    """The clock, or a target an old version did not store, is no change; a target replaces; others update."""
+    """The clock, or a target an old version did not store, is no change; a place replaces; others
+    update, a stored ``job_id`` too: the resource ID names the job."""
     assert set(ANOTHER_VALUE) == set(STATE_FIELDS)
     emulator.update_job(197, remaining_duration=3600.0)  # every field has a value
     expected = {}
@@ -327,7 +348,7 @@ def test_each_stored_field_is_drift_unless_it_moves_on_its_own(
         _, outputs = put_in_state(engine, emulator, f"{key}-{how}", 197)
         outputs.pop(key) if how == "absent" else outputs.update({key: ANOTHER_VALUE[key]})
         outputs["field_of_another_version"] = "kept"
-        replaced = [key] if how == "changed" and key in TARGET_INPUTS else []
+        replaced = [key] if how == "changed" and key in TARGET_INPUTS[1:] else []
         replaced = ["project_id", "region"] if replaced == ["region"] else replaced
         unchanged = key in ("duration", "remaining_duration") or (how == "absent" and key in TARGET_INPUTS)
         kind = "same" if unchanged else "replace" if replaced else "update"
@@ -425,6 +446,42 @@ def test_state_not_naming_its_job_is_read_as_its_resource_id(
     assert modelarts_calls(emulator) == [("GET", "get_job")]  # the replacement's Create alone
 
 
+@pytest.mark.parametrize(("program", "kind"), [(212, "replace"), (197, "update")])
+def test_state_naming_another_job_than_its_resource_id_is_the_job_its_id_names(
+    engine: Engine, emulator: ModelArtsEmulator, program: int, kind: str
+) -> None:
+    """Job 212's outputs and inputs under resource ID 197 (state edited by hand): a program naming 212
+    replaces it, so the ID names the job read (it kept ID 197 for good), one naming 197 updates it."""
+    put_in_state(engine, emulator, "board", 212)
+    engine.state[engine.urn("board")].id = "197"
+    replaces = ["job_id"] if kind == "replace" else []
+    for operation in (engine.preview, engine.up):
+        step = operation({"board": job(program)}).step("board")
+        assert (step.kind, step.diff) == (kind, harness.Diff(True, replaces)), step
+    assert engine.state[engine.urn("board")].id == str(program)
+    assert stored(engine, "board") == fresh_state_outputs(emulator, program)
+    assert engine.up({"board": job(program)}).kinds == {"board": "same"}
+
+
+@pytest.mark.parametrize("stored_as", ["absent", "blank"])
+def test_a_refresh_of_state_not_naming_its_job_reads_its_resource_id(
+    engine: Engine, emulator: ModelArtsEmulator, stored_as: str
+) -> None:
+    """A refresh's Diff gets the stored inputs as its news: without a ``job_id`` in them, the
+    resource ID names the job there too, and the refresh tells its drift as for any state."""
+    inputs, outputs = put_in_state(engine, emulator, "board", 212)
+    for props in (inputs, outputs):
+        props.pop("job_id") if stored_as == "absent" else props.update(job_id="")
+    emulator.update_job(212, job_desc="retrained")
+    for operation in (engine.refresh, partial(engine.up, {"board": job(212)}, refresh=True)):
+        result = operation()
+        assert result.ok, result.error
+        refresh = result.refreshes[engine.urn("board")]
+        assert refresh.diff == harness.Diff(operation == engine.refresh, [])  # drift, then none
+        assert stored(engine, "board") == fresh_state_outputs(emulator, 212)
+    assert modelarts_calls(emulator) == [("GET", "get_job")] * 2  # each refresh's read, no more
+
+
 def test_an_update_naming_another_job_than_its_resource_id_is_refused_in_one_line(
     engine: Engine, emulator: ModelArtsEmulator
 ) -> None:
@@ -438,6 +495,27 @@ def test_an_update_naming_another_job_than_its_resource_id_is_refused_in_one_lin
     assert refused.value.details.strip() == refused.value.last_line
     assert refused.value.last_line.startswith("pulumi_modelarts.errors.InvalidInputError: job_id 197 ")
     assert "resource ID '212' name two jobs" in refused.value.last_line and emulator.requests == []
+
+
+#: Places stored in a form no read can use (state edited by hand): (output, value).
+UNUSABLE_PLACES = [("region", 5), ("region", "eu de"), ("project_id", "a/b"), ("endpoint", "ftp://x")]
+
+
+@pytest.mark.parametrize(("key", "value"), UNUSABLE_PLACES)
+def test_a_refresh_of_a_place_no_read_can_use_says_it_is_the_states_and_what_to_do(
+    engine: Engine, emulator: ModelArtsEmulator, key: str, value: Any
+) -> None:
+    """A refresh reads where state says: a place stored unusable fails it in one line, before any
+    request, saying that state holds it and that a plain ``up`` stores the place the program names."""
+    put_in_state(engine, emulator, "board", 197)[1][key] = value
+    refreshed = engine.refresh()
+    assert isinstance(refreshed.error, ProviderCallError) and emulator.requests == []
+    line = refreshed.error.details.strip()
+    assert line.startswith(f"pulumi_modelarts.errors.InvalidInputError: the state's {key} ")
+    assert "\n" not in line
+    assert line.endswith("run 'pulumi up' without --refresh to store the place the program names")
+    assert engine.up({"board": job(197)}).kinds == {"board": "replace"}
+    assert engine.refresh().ok and stored(engine, "board") == fresh_state_outputs(emulator, 197)
 
 
 def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> None:
@@ -462,6 +540,27 @@ def test_a_job_deleted_remotely(engine: Engine, emulator: ModelArtsEmulator) -> 
     assert "job 4040" in missing.error.last_line and engine.state == {}
 
 
+@pytest.mark.parametrize("gone", [False, True], ids=["job there", "job gone"])
+def test_a_refresh_of_outputs_an_sdk_default_update_wiped_refreshes_them(
+    engine: Engine, emulator: ModelArtsEmulator, gone: bool
+) -> None:
+    """The SDK's default ``update`` (an early version had none) left outputs of ``__provider`` alone
+    (pulumi/pulumi#7809): a refresh fills them in and shows that, or drops a job since deleted."""
+    _, outputs = put_in_state(engine, emulator, "board", 212)
+    for key in STATE_FIELDS:
+        outputs.pop(key, None)
+    if gone:
+        emulator.remove_job(212)
+    result = engine.refresh()
+    assert result.ok, result.error
+    if gone:
+        assert result.step("board").dropped and engine.state == {}
+    else:
+        assert result.step("board").diff == harness.Diff(True, [])
+        assert stored(engine, "board") == fresh_state_outputs(emulator, 212)
+    assert modelarts_calls(emulator) == [("GET", "get_job")]
+
+
 def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmulator) -> None:
     up_refresh = partial(engine.up, refresh=True)
     for operation, calls in ((engine.preview, ["Read"]), (engine.up, ["Read"]), (up_refresh, ["Read"] * 2)):
@@ -473,7 +572,7 @@ def test_get_reads_by_id_with_inputs_only(engine: Engine, emulator: ModelArtsEmu
     emulator.clear_requests()
     assert engine.destroy().kinds == {"existing": "discard"}
     assert emulator.requests == [] and engine.state == {}  # external: dropped, never deleted
-    missing = engine.up({"ghost": job(None, read_id="999")})
+    missing = engine.up({"ghost": job("999", read_id="999")})  # a .get always sends its job_id
     assert isinstance(missing.error, ProviderCallError) and "JobNotFoundError" in missing.error.last_line
 
 

@@ -664,6 +664,25 @@ def test_keys_and_tokens_hold_no_space_inside_and_the_other_credentials_may(
 
 
 @pytest.mark.parametrize(
+    "quoted", ['"CANARY-9f8e7d"', "'CANARY-9f8e7d'", "CANARY-9f8e7d'", "`CANARY-9f8e7d`"]
+)
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("field", sorted(CREDENTIAL_FIELDS))
+def test_keys_and_tokens_hold_no_quotes_and_the_other_credentials_may(
+    field: str, source: str, quoted: str, tmp_path: Path
+) -> None:
+    """A key or token left in the quotes of a .env file or a shell is refused before any request (the
+    gateway would only say the signature or token is wrong); a password may hold quotes."""
+    if field not in KEY_FIELDS:
+        assert value_of(resolve(field, source, quoted, tmp_path), field) == quoted
+        return
+    with pytest.raises(ConfigurationError) as caught:
+        resolve(field, source, quoted, tmp_path)
+    message = str(caught.value)
+    assert KEYS_BY_FIELD[field].config_key in message and "quote" in message and "9f8e7d" not in message
+
+
+@pytest.mark.parametrize(
     "bad", ["CANARY-head\x1btail-9f8e7d", "CANARY-head\u200btail-9f8e7d"], ids=["ESC", "ZWSP"]
 )
 @pytest.mark.parametrize("source", SOURCES[1:])

@@ -34,21 +34,30 @@ from .validation import check_target, path_segment
 
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
+#: A refused password login is not sent again for this long (nor by threads waiting on it): IAM counts
+#: each as a failed attempt and locks the user out after a few in a row. Other settings log in at once.
+REFUSED_LOGIN_SECONDS = 300.0
 #: What to check when IAM's answer is unusable: its URL, not the ModelArts endpoint.
 _AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
 
 
-def rejected_hint(settings: Settings) -> str:
+def rejected_hint(settings: Settings, *, by_modelarts: bool = False) -> str:
     """What to check when ModelArts or IAM rejects these settings' credentials (a 401): those of the
     kind in use, by their names (not where these set them: equal settings share a client), and what
-    wears out: a given token, which is never renewed, a temporary key's security token, the clock."""
+    wears out: a given token, which is never renewed, a temporary key's security token, the clock.
+    A token ModelArts refuses after IAM took the password is of another cloud's IAM or region's project."""
     name = {field: KEYS_BY_FIELD[field].describe() for field in KEYS_BY_FIELD}
     mode = settings.auth_mode()
+    if mode == "password" and by_modelarts:
+        return (
+            f"IAM took the password but ModelArts refused its token: check that {name['auth_url']}, "
+            f"{name['project_id']} and {name['region']} are of the cloud and region of {name['endpoint']}"
+        )
     if mode == "token":
         return (
             f"The token in {name['auth_token']} is invalid or has expired (IAM tokens last 24 hours), "
-            "and a given token is never renewed: set a new one, or use an access key/secret key "
-            "or a password login"
+            "or is scoped to no project, and a given token is never renewed: set a new project-scoped "
+            "one, or use an access key/secret key or a password login"
         )
     if mode == "password":
         return f"Check {name['user_name']}, {name['password']} and {name['domain_name']}"
@@ -159,19 +168,27 @@ class IamTokenAuth(AuthBase):
         )
         self._token: SecretStr | None = None  # wrapped: ``vars()`` of this object shows no token
         self._renew_at = 0.0
+        self._refused: tuple[AuthenticationError, float] | None = None  # IAM's refusal, and until when
         self.project_id = ""  # the project the token is scoped to, once a token is fetched
 
     def __repr__(self) -> str:
         return f"IamTokenAuth(user={self._settings.user_name!r}, token=***)"
 
     def token(self) -> str:
-        """A valid token; only one thread fetches when it is missing or about to expire."""
+        """A valid token; only one thread fetches when it is missing or about to expire, and none
+        while IAM's refusal of this login is recent."""
         token = self._token
         if token is not None and time.monotonic() < self._renew_at:
             return token.get_secret_value()
         with held(self._lock, self._context):
+            if self._refused and time.monotonic() < self._refused[1]:
+                raise self._refused[0].with_traceback(None)
             if self._token is None or time.monotonic() >= self._renew_at:
-                self._token = SecretStr(self._fetch())
+                try:
+                    self._token = SecretStr(self._fetch())
+                except AuthenticationError as exc:
+                    self._refused = (exc, time.monotonic() + REFUSED_LOGIN_SECONDS)
+                    raise
             return self._token.get_secret_value()
 
     def _fetch(self) -> str:

@@ -82,7 +82,7 @@ class ModelArtsClient:
             waiting = RequestContext("IAM authentication", urlsplit(self.settings.resolved_auth_url).netloc)
             with self._transport.deadline(), held(self._ready_lock, waiting):
                 if self._session is None:
-                    self._hints = {AuthenticationError: rejected_hint(self.settings)}
+                    self._hints = {AuthenticationError: rejected_hint(self.settings, by_modelarts=True)}
                     self._session = build_auth(self.settings, self._transport)
         return self._session
 

@@ -39,6 +39,11 @@ DRIFT_FIELDS: tuple[str, ...] = (*(field.name for field in OUTPUTS if not field.
 RECENT_READ_SECONDS = 60.0
 #: What to do when an update names another job than the resource's ID.
 ANOTHER_JOB = "Another job is another resource: run 'pulumi refresh', then 'pulumi up' replaces it"
+#: What to do when state holds a place no read can use (edited by hand).
+UNUSABLE_PLACE = (
+    "A refresh reads the job where its state says it is: "
+    "run 'pulumi up' without --refresh to store the place the program names"
+)
 MAX_RECENT_READS = 4096
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -114,9 +119,9 @@ class _Runtime:
         #: Per job, held by the read of it in flight: the engine runs four RPCs at once, and those
         #: naming one job wait for that read's answer rather than send their own.
         self._reading: dict[tuple[str, str, str, int], Lock] = {}
-        #: Per job, the states refresh reads replaced, each with how many reads replaced it: equal
-        #: states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
-        self.refreshed: dict[tuple[str, str, str, int], list[list[Any]]] = {}
+        #: Per job ID, then job, the states refresh reads replaced, each with how many reads replaced
+        #: it: equal states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
+        self.refreshed: dict[int, dict[tuple[str, str, str, int], list[list[Any]]]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -136,7 +141,7 @@ class _Runtime:
 
     def keep_replaced(self, key: tuple[str, str, str, int], state: Mapping[str, Any]) -> None:
         with self._lock:
-            states = self.refreshed.setdefault(key, [])
+            states = self.refreshed.setdefault(key[3], {}).setdefault(key, [])
             if kept := next((kept for kept in states if kept[0] == state), None):
                 kept[1] += 1
             else:
@@ -144,7 +149,7 @@ class _Runtime:
 
     def replaced_by_refresh(self, key: tuple[str, str, str, int]) -> Mapping[str, Any] | None:
         with self._lock:
-            if not (states := self.refreshed.get(key)):
+            if not (states := self.refreshed.get(key[3], {}).get(key)):
                 return None
             states[-1][1] -= 1
             state: Mapping[str, Any] = states[-1][0] if states[-1][1] else states.pop()[0]
@@ -224,10 +229,10 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     @_one_line_errors
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked. A refresh
-        (``up --refresh``) is over once the program's first Check comes: a ``.get``'s refresh has no
-        Diff, and its state must not stand in for another resource's state in a later Diff."""
-        self._runtime.refreshed.clear()
+        """Validate and normalise inputs without any I/O; unknowns (preview) pass unchecked. The
+        refresh (``up --refresh``) of the job checked is over: a ``.get``'s has no Diff, and its state
+        must not stand in for this resource's in its Diff. Others may not be: ``--run-program``
+        refreshes each resource as the program registers it, while others are checked."""
         inputs = dict(news)
         missing = dynamic.CheckFailure("job_id", "job_id is required: the ID of the visualization job")
         failures = [missing] if inputs.get("job_id") is None else []
@@ -238,6 +243,8 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
                     inputs[key] = check_target(key, value)
                 except InvalidInputError as exc:
                     failures.append(dynamic.CheckFailure(key, str(exc)))
+        if type(inputs.get("job_id")) is int:
+            self._runtime.refreshed.pop(inputs["job_id"], None)
         return dynamic.CheckResult(inputs, failures)
 
     @_one_call
@@ -252,9 +259,10 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
         """Replace for another job (or one unknown in preview); otherwise re-read and report drift,
         or an update when other targets are secret now: state keeps their names for a refresh's errors."""
         replaces = [key for key in TARGET_INPUTS if isinstance(news.get(key), Unknown)]
-        if not replaces:  # state (an older version's) not naming its job: the resource ID names it
-            target = self._runtime.target(news)
-            replaces = _replaced({**olds, "job_id": olds.get("job_id") or _id}, target)
+        if not replaces:  # the resource ID names its job, whatever state holds (an older version's
+            # or one edited by hand); also for a refresh's news (its stored inputs) naming none
+            target = self._runtime.target({**news, "job_id": news.get("job_id") or _id})
+            replaces = _replaced({**olds, "job_id": _id}, target)
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         current = self._runtime.read(target, reuse_recent=True)
@@ -273,13 +281,20 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     @_one_call
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """Refresh (props = stored outputs): one GET of job ``id_``. ``.get`` (props = inputs): the
-        same, or this process's read of the job (``up --refresh`` reads each job once)."""
-        from_state = any(key in props for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
+        """Refresh (props = stored outputs): one GET of job ``id_``. ``.get`` (props = inputs, always
+        naming the job): the same, or this process's read of the job (``up --refresh`` reads each job
+        once). Outputs of ``__provider`` alone are state an SDK default ``update`` wiped (#7809)."""
+        outputs_of = (key for key in OUTPUT_FIELDS if key not in TARGET_INPUTS)
+        from_state = "job_id" not in props or any(key in props for key in outputs_of)
         named = None if from_state else props.get("job_id")  # the constructor given an id option too
         stored = {key: value for key, value in props.items() if value != ""} if from_state else props
         job_id = check_one_job(named, id_) if isinstance(named, int | float | str) else parse_job_id(id_)
-        target = self._runtime.target(stored, job_id)
+        try:
+            target = self._runtime.target(stored, job_id)
+        except InvalidInputError as exc:
+            if not from_state:
+                raise
+            raise InvalidInputError(f"the state's {exc.summary}", hint=UNUSABLE_PLACE) from None
         try:
             outputs = self._runtime.read(target, reuse_recent=not from_state)
             if from_state:

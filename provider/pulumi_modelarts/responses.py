@@ -32,6 +32,9 @@ MISSING_API_CODES = frozenset({"apig.0101", "modelarts.4204", "modelarts.2836"})
 THROTTLE_CODES = frozenset(
     {"modelarts.5039", "modelarts.2799", "modelarts.4206", "modelarts.6101", "apig.0308", "iam.0012"}
 )
+#: Credentials refused with another status than 401: IAM's 400 for a temporary key's expired security
+#: token, ModelArts' 400 for a token scoped to no project.
+REJECTED_CODES = frozenset({"iam.1108", "modelarts.0204"})
 EXCERPT_CHARS = 120
 #: Where a project is named: for every read, or for one (a read given a region of its own needs it,
 #: as that region drops the configured project).
@@ -335,7 +338,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         if response.proxy:  # a forward proxy's own error page is as likely as the endpoint's
             summary += f", perhaps sent by the proxy {response.proxy} (HTTPS_PROXY / HTTP_PROXY)"
             hint = PROXY_HINT
-    elif status == 401:
+    elif status == 401 or key in REJECTED_CODES:
         cls, summary = errors.AuthenticationError, "credentials rejected"
     elif status == 403:
         cls, summary = errors.PermissionDeniedError, "access denied"

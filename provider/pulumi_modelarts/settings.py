@@ -388,7 +388,7 @@ SECRET_FIELDS: tuple[str, ...] = tuple(key.field for key in SETTING_KEYS if key.
 #: characters are refused, and those sent in HTTP headers must be ASCII.
 CREDENTIAL_FIELDS: tuple[str, ...] = (*SECRET_FIELDS, "user_name", "domain_name")
 HEADER_FIELDS = frozenset({"access_key", "security_token", "auth_token"})
-#: Keys and tokens IAM issues hold no whitespace: one inside is a copy gone wrong (a wrapped line).
+#: Keys and tokens IAM issues hold no whitespace or quotes: one inside is a copy gone wrong.
 KEY_FIELDS = HEADER_FIELDS | {"secret_key"}
 
 
@@ -496,6 +496,8 @@ def _converted(field: str, value: Any) -> Any:
             )
         if field in KEY_FIELDS and any(character.isspace() for character in text):
             raise ValueError("holds a space inside: keys and tokens are one word; set it without one")
+        if field in KEY_FIELDS and re.search("[\"'`]", text):  # those of a .env file or a shell, kept
+            raise ValueError("holds a quote, which no key or token IAM issues does; set it without quotes")
         if field in HEADER_FIELDS and not text.isascii():
             raise ValueError("must be ASCII, since it is sent in an HTTP header")
     elif field in _PROXY_URLS:  # checked where it is used (Settings.validated)
