@@ -631,6 +631,38 @@ def test_a_body_at_the_limit_is_held_once_in_every_framing_and_encoding(
     record_property("worst MiB of peak RSS growth", max(growth.values()))
 
 
+def padded(element: bytes) -> bytes:
+    """Job 197 with a field of ``element`` repeated, to just under the cap the README states."""
+    head = hostile.as_json(JOB_197)[:-1] + b', "pad": ['
+    return head + element * ((MAX_BODY_BYTES - len(head) - 3) // len(element)) + b"0]}"
+
+
+#: name -> a job padded with small values, each many times its bytes once parsed into Python objects.
+MANY_VALUES = {
+    "lists": padded(b"[],"),
+    "objects": padded(b'{"a":1},'),
+    "numbers": padded(b"1,"),
+    "decimals": padded(b"1.5,"),
+    "strings": padded(b'"ab",'),
+}
+
+
+@pytest.mark.reliability("compression bombs")
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures peak RSS in Linux /proc")
+def test_a_body_of_many_small_values_is_refused_unparsed(record_property: Callable[[str, Any], None]) -> None:
+    """Within the 10 MiB cap, ``[],`` repeated parsed to 280 MiB of lists; now counted, then refused."""
+    with contextlib.ExitStack() as stack:
+        urls = [
+            stack.enter_context(RawServer(answering(reply(200, body)))).url for body in MANY_VALUES.values()
+        ]
+        command = [sys.executable, "-c", RSS_PROBE, *urls]
+        probe = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    growth = dict(zip(MANY_VALUES, map(float, probe.stdout.split()), strict=True))
+    assert max(growth.values()) < (MAX_BODY_BYTES >> 20) + 4, growth
+    assert probe.stderr.count("more than any answer of ModelArts holds") == len(MANY_VALUES), probe.stderr
+    record_property("worst MiB of peak RSS growth", max(growth.values()))
+
+
 TEXT = b'{"job_id": 197, "job_name": "apiTest-11", "status": 8}'
 RAW_DEFLATE = zlib.compressobj(wbits=-15)
 

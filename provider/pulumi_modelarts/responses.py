@@ -250,11 +250,20 @@ def _other_charset(content_type: str) -> str | None:
     return charset
 
 
+#: A body of more JSON values than this (counted by the commas, brackets and braces that make them)
+#: is refused unparsed: each value becomes a Python object many times its bytes (10 MiB of ``[],``
+#: held 280 MiB), and a page of 100 jobs, their descriptions' commas included, holds under 30,000.
+MAX_JSON_VALUES = 100_000
+
+
 def decode_json(response: HttpResponse) -> Any:
     """The JSON value of a body, or ValueError: UTF-8 only (a leading BOM is ignored), no NaN or
-    Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these), and
-    no ``charset`` declared that reads the bytes as other text than UTF-8 does."""
+    Infinity, no lone surrogates, nesting at most 200 deep (pydantic's parser enforces these), at
+    most MAX_JSON_VALUES values, and no ``charset`` declared that reads the bytes as other text
+    than UTF-8 does."""
     body, charset = response.body, _other_charset(response.headers.get("Content-Type", ""))
+    if sum(map(body.count, (b",", b"[", b"{"))) > MAX_JSON_VALUES:
+        raise ValueError(f"over {MAX_JSON_VALUES:,} values, more than any answer of ModelArts holds")
     if charset:
         try:
             same = body.decode(charset) == body.decode("utf-8")
@@ -381,7 +390,7 @@ def json_object(response: HttpResponse, context: RequestContext) -> dict[str, An
     try:
         document = decode_json(response)
     except ValueError as exc:
-        raise _invalid(response, context, f"response is not JSON ({exc})") from None
+        raise _invalid(response, context, f"response is not readable JSON ({exc})") from None
     if not isinstance(document, dict):
         raise _invalid(response, context, f"expected a JSON object, got {type(document).__name__}")
     success, code = document.get("is_success"), _error_code(document)
