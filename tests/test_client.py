@@ -306,7 +306,12 @@ FAULTS: dict[str, tuple[dict[str, Any], dict[str, Any], str, int | None]] = {
     "dropped beyond 2 retries": ({"drop": True, "count": 50}, TWO, "ServiceError: after 3 attempt(s)", 3),
     "502 HTML beyond 1 retry": (page(502, 9), {"max_retries": 1}, "ServiceError: 502", 2),
     "HTML page (200)": (HTML, {}, "InvalidResponseError: not readable JSON", 1),
-    "truncated JSON (200, half the body)": ({"truncate": True}, {}, "InvalidResponseError: not readable JSON", 1),
+    "truncated JSON (200, half the body)": (
+        {"truncate": True},
+        {},
+        "InvalidResponseError: not readable JSON",
+        1,
+    ),
     "wrong field types (200)": (body({**JOB, "status": "running"}), {}, "InvalidResponseError: 'status'", 1),
     "a JSON list (200)": ({"body": "[1, 2]"}, {}, "InvalidResponseError: expected a JSON object", 1),
     "12 MiB body (200)": ({"body": b"{" + b" " * (12 << 20) + b"}"}, {}, "InvalidResponseError: 10 MiB", 1),
