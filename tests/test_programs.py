@@ -943,6 +943,11 @@ REFUSED_IN_THE_PROGRAM = {
         IMPORT,
     ),
     "resource-options-dict": ("VisualizationJob('o', 197, opts={'protect': True})", OPTIONS),
+    # Options given where generated SDKs take them, second: shown as what they are, not an address.
+    "options-as-job-id": (
+        "VisualizationJob('o', pulumi.ResourceOptions(protect=True))",
+        WHOLE + "9007199254740991, got <ResourceOptions object>. Use ",
+    ),
     "get-invoke-options": ("VisualizationJob.get('o', 197, pulumi.InvokeOptions())", OPTIONS),
     "function-project": ("get_visualization_job(job_id=197, project_id='a/b')", PROJECT_ID),
     "function-region": ("get_visualization_jobs(region='eu de')", "region may only contain "),
@@ -986,7 +991,7 @@ def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
     for name, (_, start) in REFUSED_IN_THE_PROGRAM.items():
         mro, message = seen[name]
         assert {"InvalidInputError", "RunError"} <= set(mro) and "\n" not in message, (name, mro, message)
-        assert message.startswith(start), (name, message)
+        assert message.startswith(start) and "0x" not in message, (name, message)
     assert "got 9007199254740993" in seen["resource-id-above-2**53"][1]  # as given, not as a double
     assert run.resources == [] and emulator.requests == []
 

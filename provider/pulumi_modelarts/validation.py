@@ -51,6 +51,8 @@ def as_utf8(text: str) -> str:
 def _shown(value: object) -> str:
     if is_secret_input(value):
         return "[secret]"
+    if type(value).__repr__ is object.__repr__:  # an address, another on every run: its type tells more
+        return f"<{type(value).__name__} object>"
     # Scrubbed before it is cut (a server's value may echo a secret past its start); cut short, a
     # quoted text keeps its closing quote; 10**400 gets none.
     text = redact(repr(value))
@@ -143,7 +145,8 @@ _BY_NUMBER = "A job is read by its number with job_id"
 
 def _text(value: object) -> str:
     """``value`` as a refusal of text shows it: with its type when it is none (5 holds only digits)."""
-    return _shown(value) if isinstance(value, str) else f"{type(value).__name__} {_shown(value)}"
+    shown = _shown(value)
+    return shown if isinstance(value, str) or shown.startswith("<") else f"{type(value).__name__} {shown}"
 
 
 def check_name(value: object, *, field: str) -> str:
