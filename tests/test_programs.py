@@ -794,6 +794,26 @@ def test_an_id_option_naming_another_job_fails_the_program_in_one_line_showing_n
     assert "\n" not in run.error["message"] and modelarts_requests(emulator) == []
 
 
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_a_field_the_job_lacks_is_unknown_in_a_preview_of_the_resource_and_none_in_the_function(
+    tmp_path: Path, emulator: ModelArtsEmulator, preview: bool
+) -> None:
+    """The SDK resolves a None output as unknown in a preview, of a job read then too (a ``.get``):
+    the README points to the function form, whose result holds None in both."""
+    added = emulator.add_job("bare-board", job_desc="", service_url=None, flavor=None, create_time=0)
+    body = [
+        "from pulumi_modelarts import get_visualization_job_output",
+        f'job = VisualizationJob.get("job", {added["job_id"]})',
+        'pulumi.export("name", job.job_name)',
+        'pulumi.export("resource", job.service_url)',
+        f'pulumi.export("function", get_visualization_job_output(job_id={added["job_id"]}).service_url)',
+    ]
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=preview))
+    assert run.value("name") == "bare-board"  # read in preview too
+    assert run.outputs["resource"] == {"known": not preview, "secret": False, "value": None}
+    assert run.outputs["function"] == {"known": True, "secret": False, "value": None}
+
+
 #: A bad ``id`` option beside a good job_id, known in the program or once an ``Output`` is.
 BAD_ID_OPTIONS = {"empty": '""', "text": '"abc"', "zero": "0", "output": 'pulumi.Output.from_input("abc")'}
 BAD_ID_OPTIONS |= {"awaitable": "pulumi.Output.from_input(-1).future()", "job-id-output": '"abc"'}
