@@ -794,6 +794,44 @@ def test_an_id_option_naming_another_job_fails_the_program_in_one_line_showing_n
     assert "\n" not in run.error["message"] and modelarts_requests(emulator) == []
 
 
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_a_field_the_job_lacks_is_unknown_in_a_preview_of_the_resource_and_none_in_the_function(
+    tmp_path: Path, emulator: ModelArtsEmulator, preview: bool
+) -> None:
+    """The SDK resolves a None output as unknown in a preview, of a job read then too (a ``.get``):
+    the README points to the function form, whose result holds None in both."""
+    added = emulator.add_job("bare-board", job_desc="", service_url=None, flavor=None, create_time=0)
+    body = [
+        "from pulumi_modelarts import get_visualization_job_output",
+        f'job = VisualizationJob.get("job", {added["job_id"]})',
+        'pulumi.export("name", job.job_name)',
+        'pulumi.export("resource", job.service_url)',
+        f'pulumi.export("function", get_visualization_job_output(job_id={added["job_id"]}).service_url)',
+    ]
+    run = succeeded(run_resources(emulator, tmp_path, body, preview=preview))
+    assert run.value("name") == "bare-board"  # read in preview too
+    assert run.outputs["resource"] == {"known": not preview, "secret": False, "value": None}
+    assert run.outputs["function"] == {"known": True, "secret": False, "value": None}
+
+
+#: A bad ``id`` option beside a good job_id, known in the program or once an ``Output`` is.
+BAD_ID_OPTIONS = {"empty": '""', "text": '"abc"', "zero": "0", "output": 'pulumi.Output.from_input("abc")'}
+BAD_ID_OPTIONS |= {"awaitable": "pulumi.Output.from_input(-1).future()", "job-id-output": '"abc"'}
+
+
+@pytest.mark.parametrize("id_", BAD_ID_OPTIONS.values(), ids=BAD_ID_OPTIONS)
+def test_a_bad_id_option_is_refused_under_its_own_name(
+    tmp_path: Path, emulator: ModelArtsEmulator, id_: str
+) -> None:
+    """Not as the job_id the program gave right (``job_id must be …, got 'abc'`` beside ``job_id=197``)."""
+    job_id = "pulumi.Output.from_input(197)" if id_ == BAD_ID_OPTIONS["job-id-output"] else "197"
+    body = f'VisualizationJob("x", {job_id}, opts=pulumi.ResourceOptions(id={id_}))\n'
+    run = run_resources(emulator, tmp_path, body)
+    assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"]), run.error
+    assert run.error["message"].startswith("id must be a whole number from 1 to 9007199254740991, got ")
+    assert "\n" not in run.error["message"] and emulator.requests == []
+
+
 @pytest.mark.parametrize(("id_", "refused"), [("212", True), ("197.0", False), ('"0197"', False)])
 def test_get_with_an_id_option_too_reads_only_when_both_name_one_job(
     tmp_path: Path, emulator: ModelArtsEmulator, id_: str, refused: bool
@@ -855,7 +893,7 @@ UNSENDABLE = {
     "fraction": ("job_id", "Fraction(197)", "VisualizationJob.get('x', {})"),
     "huge": ("job_id", "10**400", "VisualizationJob('x', job_id={})"),
     "above-2**53": ("job_id", "2**53 + 1", "VisualizationJob('x', job_id={})"),
-    "bytes-id-option": ("job_id", "b'197'", "VisualizationJob('x', 197, opts=pulumi.ResourceOptions(id={}))"),
+    "bytes-id-option": ("id", "b'197'", "VisualizationJob('x', 197, opts=pulumi.ResourceOptions(id={}))"),
     "bool": ("job_id", "True", "VisualizationJob.get('x', {})"),
     "bytes-project": ("project_id", "b'p'", "VisualizationJob('x', 197, project_id={})"),
     "decimal-region": ("region", "Decimal(1)", "VisualizationJob.get('x', 197, region={})"),
@@ -886,7 +924,7 @@ SECRET_REFUSED = {
     ),
     "id-option": (
         "VisualizationJob('x', 197, opts=pulumi.ResourceOptions(id=secret('Hidden-197')))",
-        "job_id must be a whole number",
+        "id must be a whole number",
     ),
     "function-name": (
         "get_visualization_job_output(job_name=secret('Hidden 197'))",
@@ -943,6 +981,11 @@ REFUSED_IN_THE_PROGRAM = {
         IMPORT,
     ),
     "resource-options-dict": ("VisualizationJob('o', 197, opts={'protect': True})", OPTIONS),
+    # Options given where generated SDKs take them, second: shown as what they are, not an address.
+    "options-as-job-id": (
+        "VisualizationJob('o', pulumi.ResourceOptions(protect=True))",
+        WHOLE + "9007199254740991, got <ResourceOptions object>. Use ",
+    ),
     "get-invoke-options": ("VisualizationJob.get('o', 197, pulumi.InvokeOptions())", OPTIONS),
     "function-project": ("get_visualization_job(job_id=197, project_id='a/b')", PROJECT_ID),
     "function-region": ("get_visualization_jobs(region='eu de')", "region may only contain "),
@@ -986,7 +1029,7 @@ def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
     for name, (_, start) in REFUSED_IN_THE_PROGRAM.items():
         mro, message = seen[name]
         assert {"InvalidInputError", "RunError"} <= set(mro) and "\n" not in message, (name, mro, message)
-        assert message.startswith(start), (name, message)
+        assert message.startswith(start) and "0x" not in message, (name, message)
     assert "got 9007199254740993" in seen["resource-id-above-2**53"][1]  # as given, not as a double
     assert run.resources == [] and emulator.requests == []
 

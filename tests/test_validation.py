@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+import pulumi
 import pytest
 
 from pulumi_modelarts.errors import InvalidInputError
@@ -220,6 +222,24 @@ def test_loopback_detection() -> None:
 def test_path_segments_can_never_change_the_path(segment: str) -> None:
     encoded = path_segment(segment)
     assert not {"/", "?", "#"} & set(encoded) and encoded not in (".", "..")
+
+
+@pytest.mark.parametrize("value", [object(), pulumi.ResourceOptions(protect=True), pulumi.InvokeOptions()])
+def test_an_object_shown_by_its_address_is_shown_by_its_type(value: object) -> None:
+    """``VisualizationJob(name, opts)`` gives options as the job ID: the refusal names what was given,
+    the same on every run, not an address cut short (``<pulumi.resource.ResourceOptions object at 0x...``)."""
+    shown = f"<{type(value).__name__} object>"
+    checks: list[Callable[[object], object]] = [
+        parse_job_id,
+        check_endpoint,
+        lambda value: check_name(value, field="region"),
+        check_search,
+    ]
+    for check in checks:
+        with pytest.raises(InvalidInputError) as caught:
+            check(value)
+        assert str(caught.value).split(", got ", 1)[1].startswith(shown), str(caught.value)
+        assert "0x" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

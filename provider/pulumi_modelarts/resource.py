@@ -203,10 +203,12 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
             read_id = targets["job_id"]
         elif read_id is not None:
             named = targets["job_id"]
-            if not isinstance(read_id, Awaitable | pulumi.Output) and not isinstance(named, pulumi.Output):
-                with as_run_errors():  # both known: refused at once, as other known bad inputs are
-                    check_one_job(named, read_id)
-            read_id = _checked_output("job_id", pulumi.Output.from_input(read_id))
+            if not isinstance(read_id, Awaitable | pulumi.Output):
+                _check_known({"id": read_id})  # refused under its own name, not as the job_id given
+                if not isinstance(named, pulumi.Output):
+                    with as_run_errors():  # both known: refused at once, as other known bad inputs are
+                        check_one_job(named, read_id)
+            read_id = _checked_output("id", pulumi.Output.from_input(read_id))
         job_id, opts, secret_targets = _secret_outputs_when_secret({**targets, "id": read_id}, opts)
         if read_id is not None:
             # Read without Check: the SDK's server reads the configured place for an unknown

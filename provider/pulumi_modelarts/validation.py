@@ -51,6 +51,8 @@ def as_utf8(text: str) -> str:
 def _shown(value: object) -> str:
     if is_secret_input(value):
         return "[secret]"
+    if type(value).__repr__ is object.__repr__:  # an address, another on every run: its type tells more
+        return f"<{type(value).__name__} object>"
     # Scrubbed before it is cut (a server's value may echo a secret past its start); cut short, a
     # quoted text keeps its closing quote; 10**400 gets none.
     text = redact(repr(value))
@@ -76,12 +78,12 @@ def parse_whole_number(
     return number
 
 
-def parse_job_id(value: object) -> int:
+def parse_job_id(value: object, field: str = "job_id") -> int:
     """A job ID by ``parse_whole_number``'s rule; one already parsed (an int in range) is returned as is."""
     if type(value) is int and 0 < value <= MAX_WHOLE_NUMBER:
         return value
     hint = "Use the numeric ID shown by 'modelarts-vis list' or the ModelArts console"
-    return parse_whole_number(value, field="job_id", minimum=1, hint=hint)
+    return parse_whole_number(value, field=field, minimum=1, hint=hint)
 
 
 _ONE_ID = "Give the ID once: VisualizationJob.get(name, id), or job_id without an id option"
@@ -99,9 +101,9 @@ def check_one_job(job_id: object, resource_id: object, hint: str = _ONE_ID) -> i
 
 def check_target(name: str, value: object, field: str | None = None) -> Any:
     """Check one value naming which job is read, under ``field`` or its own name, in its one spelling:
-    a region in lower case (its IAM project's name), a hex project ID too."""
-    if name == "job_id":
-        return parse_job_id(value)
+    a region in lower case (its IAM project's name), a hex project ID too. ``id``: a resource's id option."""
+    if name in ("job_id", "id"):
+        return parse_job_id(value, name)
     if name in ("endpoint", "auth_url"):
         return _check_api_path(name, check_endpoint(value, field=field or name), field or name)
     text = check_name(value, field=field or name)
@@ -143,7 +145,8 @@ _BY_NUMBER = "A job is read by its number with job_id"
 
 def _text(value: object) -> str:
     """``value`` as a refusal of text shows it: with its type when it is none (5 holds only digits)."""
-    return _shown(value) if isinstance(value, str) else f"{type(value).__name__} {_shown(value)}"
+    shown = _shown(value)
+    return shown if isinstance(value, str) or shown.startswith("<") else f"{type(value).__name__} {shown}"
 
 
 def check_name(value: object, *, field: str) -> str:
