@@ -1032,6 +1032,7 @@ def test_known_bad_inputs_fail_the_program_in_one_line_under_their_own_name(
         assert message.startswith(start) and "0x" not in message, (name, message)
     assert "got 9007199254740993" in seen["resource-id-above-2**53"][1]  # as given, not as a double
     assert run.resources == [] and emulator.requests == []
+    assert "never awaited" not in run.stderr  # a coroutine refused is closed, not left to warn
 
 
 def test_get_with_an_unknown_override_reads_nothing_in_preview(

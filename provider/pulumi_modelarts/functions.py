@@ -181,6 +181,9 @@ def _direct(form: str, prepare: Callable[..., _Read], result: Callable[..., _R],
         if isinstance(opts, pulumi.InvokeOutputOptions) and opts.depends_on:
             waits.append("opts.depends_on needs waiting for resources")
         if waits:
+            for value in args.values():  # refused, so never awaited: closed, or Python warns of it
+                if inspect.iscoroutine(value):
+                    value.close()
             raise InvalidInputError(f"{waits[0]}; {form}() takes plain values", hint=f"Use {form}_output()")
     with secret_inputs(*_secret_config(args)), as_run_errors():
         return result(**prepare(*args.values())())
