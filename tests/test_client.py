@@ -1038,6 +1038,8 @@ SHORT_LIVED = {  # issued_at and expires_at 0.1 s apart, as other servers spell 
     "lower case t and z": ("2026-01-01t00:00:00z", "2026-01-01t00:00:00.1z"),
     "nine fraction digits": ("2026-01-01T00:00:00.000000000Z", "2026-01-01T00:00:00.100000000Z"),
     "one fraction digit and an offset": ("2026-01-01 08:00:00.0+0800", "2026-01-01 08:00:00.1+0800"),
+    "an offset of hours alone": ("2026-01-01T08:00:00+08", "2026-01-01T08:00:00.1+08"),
+    "the basic format": ("20260101T000000Z", "20260101T000000.1Z"),
 }
 
 

@@ -142,9 +142,13 @@ def _mapping(value: object) -> dict[str, Any]:
 
 def _parse_expiry(value: object) -> float | None:
     """``expires_at`` (ISO 8601) as a Unix timestamp. Python 3.10 reads no Z, no offset without its colon
-    and a fraction only of 3 or 6 digits (Go and Java servers send 1 to 9): each is rewritten first."""
+    or minutes, no basic format (no dashes and colons) and a fraction only of 3 or 6 digits (Go and
+    Java servers send 1 to 9): each is rewritten first, as 3.11 reads them."""
     text = re.sub(r"\.(\d+)", lambda digits: f".{digits[1][:6]:0<6}", str(value).strip().upper())
-    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+    text = re.sub(r"^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)", r"\1-\2-\3T\4:\5:\6", text)
+    text = re.sub(
+        r"(\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?[+-]\d\d):?(\d\d)?$", lambda m: f"{m[1]}:{m[2] or '00'}", text
+    )
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
