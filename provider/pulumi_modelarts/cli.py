@@ -135,8 +135,12 @@ def _cell(value: object) -> str:
 
 
 def _columns(text: str) -> int:
-    """The columns a terminal gives ``text``: two per wide East Asian character, none per combining mark."""
-    return sum(0 if unicodedata.combining(c) else 1 + (unicodedata.east_asian_width(c) in "WF") for c in text)
+    """The columns a terminal gives ``text``: two per wide East Asian character, none per nonspacing or
+    enclosing mark (by category: a Thai vowel sign has combining class 0 but no column either)."""
+    return sum(
+        0 if unicodedata.category(c) in ("Mn", "Me") else 1 + (unicodedata.east_asian_width(c) in "WF")
+        for c in text
+    )
 
 
 _WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - listening everywhere is opt-in and announced
