@@ -266,6 +266,10 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         (("get", "197", "--end", "http://x"), "unrecognized arguments: --end http://x"),  # no abbreviations
         (("list", "--sta", "8"), "unrecognized arguments: --sta 8"),
         (("--deb", "get", "197"), "unrecognized arguments: --deb"),
+        # An unknown option's value before the command is not blamed as the command
+        (("--reg", "eu-de", "get", "197"), "unrecognized arguments: --reg (see"),
+        (("--format", "table", "--regon", "eu-de", "list"), "unrecognized arguments: --regon (see"),
+        (("--debug", "--", "get", "197"), "'--' goes after the command (get -- -1, find -- -name)"),
         # Past the 4300 digits int() takes: the same line as a long number, not argparse's "invalid _port value"
         (
             ("list", "--status", "9" * 5000),

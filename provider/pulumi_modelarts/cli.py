@@ -41,9 +41,23 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_abbrev=False, **kwargs)
+        self.argv: list[str] = []
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self.argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        if message.endswith("required: NAME"):  # find -name: argparse took the name for an option
+        if message.startswith(choice := "argument COMMAND: invalid choice: "):  # --reg eu-de get 1: argparse
+            # leaves the unknown --reg aside and takes its value, eu-de, for the command
+            bad = next((n for n, a in enumerate(self.argv) if message.startswith(f"{choice}{a!r}")), 0)
+            known = self._option_string_actions
+            unknown = [a for a in self.argv[: bad + 1] if a[:1] == "-" and a.partition("=")[0] not in known]
+            if unknown:
+                message = f"unrecognized arguments: {unknown[0]}"
+            if unknown[:1] == ["--"]:
+                message = "'--' goes after the command (get -- -1, find -- -name)"
+        elif message.endswith("required: NAME"):  # find -name: argparse took the name for an option
             message += "; a name that starts with '-' goes after '--' (find -- -name)"
         elif message.endswith(": expected one argument"):  # --search -test: the value taken for an option
             option = message.removeprefix("argument ").partition(":")[0]
