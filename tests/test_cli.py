@@ -596,6 +596,33 @@ def test_utf8_typed_or_in_the_environment_is_read_as_utf8_under_a_c_locale(tmp_p
 
 
 @pytest.mark.reliability("secrets")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [
+            b"list",
+            b"--search",
+            b"\xe9t\xe9",
+        ],  # before: "must be 1-64 printable characters (no line break ...)"
+        [b"--region", b"eu-\xe9", b"get", b"197"],
+        [b"find", b"caf\xe9"],
+        [b"get", b"19\xb7"],
+    ],
+)
+def test_an_argument_in_another_encoding_than_utf8_is_refused_as_such(
+    in_env: ModelArtsEmulator, argv: list[bytes]
+) -> None:
+    """A Latin-1 terminal's ``été`` is bytes no UTF-8 reading gives: said so, not blamed as control
+    characters or letters a check does not take, under a UTF-8 or a C locale alike."""
+    for locale in ({}, {"LC_ALL": "C", "PYTHONUTF8": "0"}):
+        env = {**os.environ, **locale}
+        proc = subprocess.run([CLI.encode(), *argv], env=env, capture_output=True, text=True, timeout=30)
+        assert (proc.returncode, proc.stdout) == (2, "") and one_line_error(
+            proc.stderr, "is not UTF-8 text"
+        ), proc.stderr
+    assert in_env.requests == []
+
+
 def test_secrets_never_printed(in_env: ModelArtsEmulator, monkeypatch: Any, leaks: LeakScanner) -> None:
     """Success, a server echoing a key, wrong credentials, and ``--debug`` tracebacks."""
     echo = {"status": 400, "error_code": "ModelArts.0104", "error_message": f"key {CANARY_SECRETS[1]}"}

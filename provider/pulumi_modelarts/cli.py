@@ -262,6 +262,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
             _write(out, shown.getvalue())
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         debug = args.debug
+        # A Latin-1 terminal's é said to be so, not misnamed by a check; a --seed path is opened as given
+        for key, value in vars(args).items():
+            if key != "seed" and any("\ud800" <= c <= "\udfff" for c in str(value)):
+                raise UsageError(f"'{value}' is not UTF-8 text (another encoding); set the terminal to UTF-8")
         if args.command == "emulator":
             return _run_emulator(args, out, err)
         _write(out, _read(args))
