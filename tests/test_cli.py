@@ -65,6 +65,19 @@ def test_get_find_and_list_print_the_pulumi_output_keys(in_env: ModelArtsEmulato
     assert "job_name            mnist-insight" in invoke("get", "212", "--format", "table")[1]
 
 
+def test_list_status_takes_every_status_name_it_prints(in_env: ModelArtsEmulator) -> None:
+    """A code newer than this release prints as ``UNKNOWN_23``: that name filters by it too, in any
+    case; the name of a code the release knows stays its own (``UNKNOWN_8`` is no RUNNING)."""
+    in_env.update_job(212, status=23)
+    code, out, _ = invoke("list", "--status", "unknown_23")
+    assert (code, [(job["job_id"], job["status_name"]) for job in json.loads(out)]) == (
+        0,
+        [(212, "UNKNOWN_23")],
+    )
+    code, _, err = invoke("list", "--status", "UNKNOWN_8")
+    assert code == 2 and one_line_error(err, "got 'UNKNOWN_8'"), err
+
+
 def test_a_table_shows_a_null_and_an_empty_text_as_an_empty_cell(in_env: ModelArtsEmulator) -> None:
     in_env.update_job(197, job_desc="")  # remaining_duration is null: the job has no auto-stop
     code, out, _ = invoke("get", "197", "--format", "table")

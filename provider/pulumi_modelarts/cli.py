@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .errors import InvalidInputError, ModelArtsError, redact
-from .outputs import JobStatus
+from .outputs import JobStatus, status_name
 from .validation import SORT_KEYS, as_utf8, is_loopback_host, parse_whole_number
 
 EXIT_OK = 0
@@ -70,6 +70,9 @@ def _status_code(text: str) -> int:
     whole number, as the functions do: a fullwidth 8 or ``-1`` is no code."""
     if text.isascii() and text.upper() in JobStatus.__members__:
         return int(JobStatus[text.upper()])
+    number = text[8:] if text.isascii() and len(text) < 30 else ""  # UNKNOWN_23: how a code newer than
+    if number.isdigit() and status_name(int(number)) == text.upper():  # JobStatus prints, read back
+        return int(number)
     if any(c.isdigit() for c in text) or not any(c.isalpha() for c in text):
         return _whole_number(text, "status", hint="Use a code, e.g. 8, or a name, e.g. RUNNING")
     raise argparse.ArgumentTypeError(
