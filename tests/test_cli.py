@@ -225,8 +225,8 @@ def test_find_and_list_against_servers_that_page_their_own_way(
 def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
     in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A terminal gives a CJK or fullwidth character two columns, a combining accent or a Thai vowel
-    sign (a mark of combining class 0) none: the widest name here takes 11 columns, and every status
+    """A terminal gives a CJK or fullwidth character two columns, a combining accent, a Thai vowel
+    sign (a mark of combining class 0) or a Hangul vowel or final jamo none: the widest name here takes 11 columns, and every status
     starts two past it."""
     names = [
         "可视化-作业",
@@ -234,14 +234,15 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         "cafe\u0301-x",
         "plain",
         "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35",
+        "\u1112\u1161\u11ab\u1100\u116e\u11a8",  # 한국 in NFD: a vowel and final jamo join the initial
     ]
-    page = {"job_total_count": 5, "jobs": [listed_job(n, name) for n, name in enumerate(names, 1)]}
+    page = {"job_total_count": 6, "jobs": [listed_job(n, name) for n, name in enumerate(names, 1)]}
     with PagingServer(lambda _: page) as server:
         monkeypatch.setenv("MODELARTS_ENDPOINT", server.url)
         code, out, _ = invoke("list", "--format", "table")
     before_status = [
         line[: line.index(word)]
-        for line, word in zip(out.splitlines(), ["status_name"] + ["RUNNING"] * 5, strict=True)
+        for line, word in zip(out.splitlines(), ["status_name"] + ["RUNNING"] * 6, strict=True)
     ]
     assert code == 0 and before_status == [
         "job_id  job_name" + " " * 5,
@@ -250,6 +251,7 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         "3       cafe\u0301-x" + " " * 7,
         "4       plain" + " " * 8,
         "5       \u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35" + " " * 9,
+        "6       \u1112\u1161\u11ab\u1100\u116e\u11a8" + " " * 9,
     ], out
 
 

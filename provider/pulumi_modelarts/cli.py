@@ -153,9 +153,12 @@ def _cell(value: object) -> str:
 
 def _columns(text: str) -> int:
     """The columns a terminal gives ``text``: two per wide East Asian character, none per nonspacing or
-    enclosing mark (by category: a Thai vowel sign has combining class 0 but no column either)."""
+    enclosing mark (by category: a Thai vowel sign has combining class 0) nor per Hangul vowel or final
+    jamo (NFD Korean: they join the initial's two columns)."""
     return sum(
-        0 if unicodedata.category(c) in ("Mn", "Me") else 1 + (unicodedata.east_asian_width(c) in "WF")
+        0
+        if unicodedata.category(c) in ("Mn", "Me") or "\u1160" <= c <= "\u11ff" or "\ud7b0" <= c <= "\ud7ff"
+        else 1 + (unicodedata.east_asian_width(c) in "WF")
         for c in text
     )
 
