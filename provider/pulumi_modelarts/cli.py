@@ -48,8 +48,8 @@ class _Parser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        if message.startswith(choice := "argument COMMAND: invalid choice: "):  # --reg eu-de get 1: argparse
-            # leaves the unknown --reg aside and takes its value, eu-de, for the command
+        if message.startswith(choice := "argument COMMAND: invalid choice: "):
+            # --reg eu-de get 1: argparse set the unknown --reg aside and took eu-de for the command
             bad = next((n for n, a in enumerate(self.argv) if message.startswith(f"{choice}{a!r}")), 0)
             known = self._option_string_actions
             unknown = [a for a in self.argv[: bad + 1] if a[:1] == "-" and a.partition("=")[0] not in known]
