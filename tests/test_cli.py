@@ -235,14 +235,15 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         "plain",
         "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35",
         "\u1112\u1161\u11ab\u1100\u116e\u11a8",  # 한국 in NFD: a vowel and final jamo join the initial
+        "\u2764\ufe0f-love",  # the emoji selector: the heart takes two columns
     ]
-    page = {"job_total_count": 6, "jobs": [listed_job(n, name) for n, name in enumerate(names, 1)]}
+    page = {"job_total_count": 7, "jobs": [listed_job(n, name) for n, name in enumerate(names, 1)]}
     with PagingServer(lambda _: page) as server:
         monkeypatch.setenv("MODELARTS_ENDPOINT", server.url)
         code, out, _ = invoke("list", "--format", "table")
     before_status = [
         line[: line.index(word)]
-        for line, word in zip(out.splitlines(), ["status_name"] + ["RUNNING"] * 6, strict=True)
+        for line, word in zip(out.splitlines(), ["status_name"] + ["RUNNING"] * 7, strict=True)
     ]
     assert code == 0 and before_status == [
         "job_id  job_name" + " " * 5,
@@ -252,6 +253,7 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         "4       plain" + " " * 8,
         "5       \u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35" + " " * 9,
         "6       \u1112\u1161\u11ab\u1100\u116e\u11a8" + " " * 9,
+        "7       \u2764\ufe0f-love" + " " * 6,
     ], out
 
 

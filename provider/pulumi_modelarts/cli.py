@@ -154,10 +154,14 @@ def _cell(value: object) -> str:
 def _columns(text: str) -> int:
     """The columns a terminal gives ``text``: two per wide East Asian character, none per nonspacing or
     enclosing mark (by category: a Thai vowel sign has combining class 0) nor per Hangul vowel or final
-    jamo (NFD Korean: they join the initial's two columns)."""
+    jamo (NFD Korean: they join the initial's two columns); the emoji selector U+FE0F keeps one, as the
+    symbol it follows (❤) takes two."""
     return sum(
         0
-        if unicodedata.category(c) in ("Mn", "Me") or "\u1160" <= c <= "\u11ff" or "\ud7b0" <= c <= "\ud7ff"
+        if c != "\ufe0f"
+        and unicodedata.category(c) in ("Mn", "Me")
+        or "\u1160" <= c <= "\u11ff"
+        or "\ud7b0" <= c <= "\ud7ff"
         else 1 + (unicodedata.east_asian_width(c) in "WF")
         for c in text
     )
