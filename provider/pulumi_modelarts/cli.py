@@ -158,8 +158,7 @@ def _columns(text: str) -> int:
     symbol it follows (❤) takes two."""
     return sum(
         0
-        if c != "\ufe0f"
-        and unicodedata.category(c) in ("Mn", "Me")
+        if (unicodedata.category(c) in ("Mn", "Me") and c != "\ufe0f")
         or "\u1160" <= c <= "\u11ff"
         or "\ud7b0" <= c <= "\ud7ff"
         else 1 + (unicodedata.east_asian_width(c) in "WF")
