@@ -65,6 +65,19 @@ def test_get_find_and_list_print_the_pulumi_output_keys(in_env: ModelArtsEmulato
     assert "job_name            mnist-insight" in invoke("get", "212", "--format", "table")[1]
 
 
+def test_list_status_takes_every_status_name_it_prints(in_env: ModelArtsEmulator) -> None:
+    """A code newer than this release prints as ``UNKNOWN_23``: that name filters by it too, in any
+    case; the name of a code the release knows stays its own (``UNKNOWN_8`` is no RUNNING)."""
+    in_env.update_job(212, status=23)
+    code, out, _ = invoke("list", "--status", "unknown_23")
+    assert (code, [(job["job_id"], job["status_name"]) for job in json.loads(out)]) == (
+        0,
+        [(212, "UNKNOWN_23")],
+    )
+    code, _, err = invoke("list", "--status", "UNKNOWN_8")
+    assert code == 2 and one_line_error(err, "got 'UNKNOWN_8'"), err
+
+
 def test_a_table_shows_a_null_and_an_empty_text_as_an_empty_cell(in_env: ModelArtsEmulator) -> None:
     in_env.update_job(197, job_desc="")  # remaining_duration is null: the job has no auto-stop
     code, out, _ = invoke("get", "197", "--format", "table")
@@ -212,16 +225,25 @@ def test_find_and_list_against_servers_that_page_their_own_way(
 def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
     in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A terminal gives a CJK or fullwidth character two columns, a combining accent none: the
-    widest name here takes 11 columns, and every status starts two past it."""
-    names = ["可视化-作业", "\uff57\uff49\uff44\uff45", "cafe\u0301-x", "plain"]
-    page = {"job_total_count": 4, "jobs": [listed_job(n, name) for n, name in enumerate(names, 1)]}
+    """A terminal gives a CJK or fullwidth character two columns, a combining accent, a Thai vowel
+    sign (a mark of combining class 0) or a Hangul vowel or final jamo none: the widest name here takes 11 columns, and every status
+    starts two past it."""
+    names = [
+        "可视化-作业",
+        "\uff57\uff49\uff44\uff45",
+        "cafe\u0301-x",
+        "plain",
+        "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35",
+        "\u1112\u1161\u11ab\u1100\u116e\u11a8",  # 한국 in NFD: a vowel and final jamo join the initial
+        "\u2764\ufe0f-love",  # the emoji selector: the heart takes two columns
+    ]
+    page = {"job_total_count": 7, "jobs": [listed_job(n, name) for n, name in enumerate(names, 1)]}
     with PagingServer(lambda _: page) as server:
         monkeypatch.setenv("MODELARTS_ENDPOINT", server.url)
         code, out, _ = invoke("list", "--format", "table")
     before_status = [
         line[: line.index(word)]
-        for line, word in zip(out.splitlines(), ["status_name"] + ["RUNNING"] * 4, strict=True)
+        for line, word in zip(out.splitlines(), ["status_name"] + ["RUNNING"] * 7, strict=True)
     ]
     assert code == 0 and before_status == [
         "job_id  job_name" + " " * 5,
@@ -229,6 +251,9 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         "2       \uff57\uff49\uff44\uff45" + " " * 5,
         "3       cafe\u0301-x" + " " * 7,
         "4       plain" + " " * 8,
+        "5       \u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35" + " " * 9,
+        "6       \u1112\u1161\u11ab\u1100\u116e\u11a8" + " " * 9,
+        "7       \u2764\ufe0f-love" + " " * 6,
     ], out
 
 
@@ -258,6 +283,10 @@ def test_a_table_keeps_its_columns_under_names_of_wide_and_combining_characters(
         (("get", "197", "--end", "http://x"), "unrecognized arguments: --end http://x"),  # no abbreviations
         (("list", "--sta", "8"), "unrecognized arguments: --sta 8"),
         (("--deb", "get", "197"), "unrecognized arguments: --deb"),
+        # An unknown option's value before the command is not blamed as the command
+        (("--reg", "eu-de", "get", "197"), "unrecognized arguments: --reg (see"),
+        (("--format", "table", "--regon", "eu-de", "list"), "unrecognized arguments: --regon (see"),
+        (("--debug", "--", "get", "197"), "'--' goes after the command (get -- -1, find -- -name)"),
         # Past the 4300 digits int() takes: the same line as a long number, not argparse's "invalid _port value"
         (
             ("list", "--status", "9" * 5000),
@@ -584,6 +613,33 @@ def test_utf8_typed_or_in_the_environment_is_read_as_utf8_under_a_c_locale(tmp_p
 
 
 @pytest.mark.reliability("secrets")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [
+            b"list",
+            b"--search",
+            b"\xe9t\xe9",
+        ],  # before: "must be 1-64 printable characters (no line break ...)"
+        [b"--region", b"eu-\xe9", b"get", b"197"],
+        [b"find", b"caf\xe9"],
+        [b"get", b"19\xb7"],
+    ],
+)
+def test_an_argument_in_another_encoding_than_utf8_is_refused_as_such(
+    in_env: ModelArtsEmulator, argv: list[bytes]
+) -> None:
+    """A Latin-1 terminal's ``été`` is bytes no UTF-8 reading gives: said so, not blamed as control
+    characters or letters a check does not take, under a UTF-8 or a C locale alike."""
+    for locale in ({}, {"LC_ALL": "C", "PYTHONUTF8": "0"}):
+        env = {**os.environ, **locale}
+        proc = subprocess.run([CLI.encode(), *argv], env=env, capture_output=True, text=True, timeout=30)
+        assert (proc.returncode, proc.stdout) == (2, "") and one_line_error(
+            proc.stderr, "is not UTF-8 text"
+        ), proc.stderr
+    assert in_env.requests == []
+
+
 def test_secrets_never_printed(in_env: ModelArtsEmulator, monkeypatch: Any, leaks: LeakScanner) -> None:
     """Success, a server echoing a key, wrong credentials, and ``--debug`` tracebacks."""
     echo = {"status": 400, "error_code": "ModelArts.0104", "error_message": f"key {CANARY_SECRETS[1]}"}
