@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="loopback address to listen on (default 127.0.0.1); 0.0.0.0 or :: also listens on "
         "every interface, e.g. inside a container",
     )
-    emulator.add_argument("--port", type=_port, default=0, help="0 picks a free port")
+    emulator.add_argument("--port", type=_port, default=0, help="port to listen on (default: 0, a free one)")
     emulator.add_argument("--seed", metavar="FILE", help="JSON file of jobs (default: bundled samples)")
     return parser
 
