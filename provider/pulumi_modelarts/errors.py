@@ -134,11 +134,12 @@ Grams = dict[str, list[tuple[str, int, int]]]
 
 def _grams(forms: set[str]) -> Grams:
     """Pieces of MIN_SECRET_PREFIX characters of each form, each with the form, where it starts and the
-    least run echoed that counts; as few as a run of that length always holds one (a long token's: few)."""
+    least run echoed that counts; as few as a run of that length always holds one, one ending at the
+    form's end too (a long token's: few)."""
     grams: Grams = {}
     for form in forms:
         least = min(ENOUGH_SECRET_PREFIX, max(MIN_SECRET_FRAGMENT, len(form) // 4))
-        for start in range(0, len(form) - least + 1, least - MIN_SECRET_PREFIX + 1):
+        for start in range(0, len(form) - MIN_SECRET_PREFIX + 1, least - MIN_SECRET_PREFIX + 1):
             places = grams.setdefault(form[start : start + MIN_SECRET_PREFIX], [])
             places += [(form, start, least)] if len(places) < 8 else []  # a repetitive secret: a few will do
     return grams
