@@ -1129,6 +1129,16 @@ def test_a_repeated_subject_token_header_is_one_token_or_refused(values: list[st
             assert not any(value and value in str(caught.value) for value in values)
 
 
+@pytest.mark.parametrize("answer", [b"not HTTP\r\n\r\n", reply(503, "busy")], ids=["not HTTP", "503"])
+def test_a_login_failing_on_its_way_holds_no_password_in_its_frames(answer: bytes) -> None:
+    """As a refused login's (above): the frames that sent it (a debugger shows their locals) too."""
+    with RawServer(lambda _: [answer]) as server, pytest.raises(errors.ServiceError) as caught:
+        ModelArtsClient(FakeCloud.settings(server.url)).get_visualization_job(197)
+    shown = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
+    ours = [frame for frame in shown.stack if "pulumi_modelarts" in frame.filename]
+    assert ours and [frame.name for frame in ours if "9e107d9d37" in repr(frame.locals)] == []
+
+
 def test_a_refused_login_with_a_flood_of_subject_tokens_keeps_the_password_scrubbed() -> None:
     """The registry of secrets holds the last 1,024: a header of more values, none of which is then
     used, pushed the password out of it, and IAM's message echoing it was shown as it was."""

@@ -138,6 +138,13 @@ class AkSkAuth(AuthBase):
         return request
 
 
+class _LoginBody(dict[str, Any]):
+    """A password login's JSON body, shown as ``{...}`` in the frames that send it."""
+
+    def __repr__(self) -> str:
+        return "{...}"
+
+
 def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -193,7 +200,7 @@ class IamTokenAuth(AuthBase):
                     raise
             return self._token.get_secret_value()
 
-    def _login(self, scope: dict[str, str]) -> dict[str, Any]:
+    def _login(self, scope: dict[str, str]) -> _LoginBody:
         """The login's body, made in a frame of its own: a refusal, kept for minutes, passes no frame
         holding the password (a debugger or a traceback with its locals shows each frame's)."""
         settings = self._settings
@@ -201,7 +208,7 @@ class IamTokenAuth(AuthBase):
         password = settings.password.get_secret_value()
         user = {"name": settings.user_name, "password": password, "domain": {"name": settings.domain_name}}
         identity = {"methods": ["password"], "password": {"user": user}}
-        return {"auth": {"identity": identity, "scope": {"project": scope}}}
+        return _LoginBody(auth={"identity": identity, "scope": {"project": scope}})
 
     def _fetch(self) -> str:
         settings, context = self._settings, self._context
