@@ -7,6 +7,7 @@ import dataclasses
 import http.client
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -1137,6 +1138,18 @@ def test_a_login_failing_on_its_way_holds_no_password_in_its_frames(answer: byte
     shown = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
     ours = [frame for frame in shown.stack if "pulumi_modelarts" in frame.filename]
     assert ours and [frame.name for frame in ours if "9e107d9d37" in repr(frame.locals)] == []
+
+
+def test_an_error_pickled_and_read_back_says_the_same(client: ModelArtsClient) -> None:
+    """A process pool sends errors pickled: read back, the hint was said twice."""
+    with pytest.raises(JobNotFoundError) as caught:
+        client.get_visualization_job(424242)
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert (type(back), str(back), back.details()) == (
+        JobNotFoundError,
+        str(caught.value),
+        caught.value.details(),
+    )
 
 
 def test_a_refused_login_with_a_flood_of_subject_tokens_keeps_the_password_scrubbed() -> None:

@@ -424,6 +424,10 @@ class ModelArtsError(Exception):
         text += f" ({', '.join(context)})" if context else ""
         super().__init__(f"{text}. {self.hint}" if self.hint else text)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Read back (from a process pool) as it was, its line not made again from the whole line."""
+        return type(self).__new__, (type(self),), {**vars(self), "args": self.args}
+
     def details(self) -> dict[str, Any]:
         """The structured context, for logs."""
         context = {key: value for key, value in vars(self).items() if key not in ("summary", "hint")}
