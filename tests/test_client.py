@@ -802,6 +802,21 @@ def test_a_refused_login_kept_and_raised_again_holds_no_password_in_its_frames(
     assert routes(emulator) == [("iam_token", 401)]
 
 
+def test_a_refused_login_raised_again_for_a_read_of_a_secret_project_shows_it_as_secret(
+    client_for: ClientFactory, emulator: ModelArtsEmulator
+) -> None:
+    """The refusal is kept from a read that named the project plainly; another resource's read, of
+    the same project given as a secret, was told it as it was."""
+    client = client_for(**WRONG_PW)
+    with pytest.raises(errors.AuthenticationError) as plain:
+        client.get_visualization_job(197)
+    with errors.secret_inputs(emulator.project_id), pytest.raises(errors.AuthenticationError) as caught:
+        client.get_visualization_job(197)
+    shown = f"{caught.value} {caught.value.details()}"
+    assert emulator.project_id in str(plain.value) and emulator.project_id not in shown
+    assert "project [secret]" in str(caught.value) and routes(emulator) == [("iam_token", 401)]
+
+
 @pytest.mark.parametrize("code", ["ModelArts.0207", "APIG.0301", "ModelArts.4201"])
 def test_a_token_iam_issued_and_modelarts_refuses_points_at_iam_and_the_project_not_the_password(
     code: str,

@@ -191,7 +191,8 @@ class IamTokenAuth(AuthBase):
             return token.get_secret_value()
         with held(self._lock, self._context):
             if self._refused and time.monotonic() < self._refused[1]:
-                raise self._refused[0].with_traceback(None)
+                refused = self._refused[0]  # made again: this read's secret inputs are [secret] in it
+                raise type(refused)(**vars(refused))
             if self._token is None or time.monotonic() >= self._renew_at:
                 try:
                     self._token = SecretStr(self._fetch())
