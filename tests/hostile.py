@@ -533,6 +533,14 @@ def _middle(text: str) -> str:
     return text[len(text) // 3 : len(text) // 3 + max(len(text) // 3, 16)]
 
 
+def _runs_near_the_end(text: str) -> str:
+    """Each run of ``text`` as short as is scrubbed (errors.py) that starts in its last two such lengths."""
+    least = min(24, max(12, len(text) // 4))
+    return "\n".join(
+        text[start : start + least] for start in range(len(text) - 2 * least, len(text) - least + 1)
+    )
+
+
 #: A whole secret echoed in pieces, or a piece from inside it alone: place -> answer carrying it.
 INNER_ECHOES: dict[str, Callable[[str], bytes]] = {
     "wrapped at 64 characters": lambda s: _error(400, "\n".join(s[i : i + 64] for i in range(0, len(s), 64))),
@@ -543,6 +551,7 @@ INNER_ECHOES: dict[str, Callable[[str], bytes]] = {
     "a third from the middle": lambda s: _error(400, f"bad {_middle(s)}"),
     "a third from the middle, URL-encoded": lambda s: _error(400, f"bad {quote(_middle(s), safe='')}"),
     "a third from the middle, \\u-escaped": lambda s: _error(400, every_character(_middle(s), "\\u{:04x}")),
+    "each run near its end alone, a line each": lambda s: _error(400, _runs_near_the_end(s)),
 }
 
 

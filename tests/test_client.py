@@ -7,6 +7,7 @@ import dataclasses
 import http.client
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from pulumi_modelarts.transport import BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests import checks
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
-from tests.hostile import ISSUED_TOKEN, JOB_197, PROJECT, FakeCloud, RawServer, header, reply
+from tests.hostile import ISSUED_TOKEN, JOB_197, PASSWORD, PROJECT, FakeCloud, RawServer, header, reply
 from tests.programs import clean_environ
 
 ClientFactory = Callable[..., ModelArtsClient]
@@ -785,6 +786,37 @@ def test_a_refused_login_is_not_sent_again_by_other_reads_or_threads_for_a_while
     assert routes(emulator)[2:] == [("iam_token", 201), ("get_job", 200)]
 
 
+def test_a_refused_login_kept_and_raised_again_holds_no_password_in_its_frames(
+    client_for: ClientFactory, emulator: ModelArtsEmulator
+) -> None:
+    """A debugger (or a traceback printed with its locals) shows every frame an error passed through:
+    the refusal is kept for minutes, so neither its first raise nor a later one passes one holding
+    the password."""
+    client = client_for(**WRONG_PW)
+    for _ in range(2):  # IAM's refusal, then the one kept
+        with pytest.raises(errors.AuthenticationError) as caught:
+            client.get_visualization_job(197)
+        shown = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
+        ours = [frame for frame in shown.stack if "pulumi_modelarts" in frame.filename]
+        assert ours and [frame.name for frame in ours if WRONG_PASSWORD in repr(frame.locals)] == []
+    assert routes(emulator) == [("iam_token", 401)]
+
+
+def test_a_refused_login_raised_again_for_a_read_of_a_secret_project_shows_it_as_secret(
+    client_for: ClientFactory, emulator: ModelArtsEmulator
+) -> None:
+    """The refusal is kept from a read that named the project plainly; another resource's read, of
+    the same project given as a secret, was told it as it was."""
+    client = client_for(**WRONG_PW)
+    with pytest.raises(errors.AuthenticationError) as plain:
+        client.get_visualization_job(197)
+    with errors.secret_inputs(emulator.project_id), pytest.raises(errors.AuthenticationError) as caught:
+        client.get_visualization_job(197)
+    shown = f"{caught.value} {caught.value.details()}"
+    assert emulator.project_id in str(plain.value) and emulator.project_id not in shown
+    assert "project [secret]" in str(caught.value) and routes(emulator) == [("iam_token", 401)]
+
+
 @pytest.mark.parametrize("code", ["ModelArts.0207", "APIG.0301", "ModelArts.4201"])
 def test_a_token_iam_issued_and_modelarts_refuses_points_at_iam_and_the_project_not_the_password(
     code: str,
@@ -1113,6 +1145,43 @@ def test_a_repeated_subject_token_header_is_one_token_or_refused(values: list[st
                 client.get_visualization_job(197)
             assert "one token header" in str(caught.value) and len(server.heads) == 1
             assert not any(value and value in str(caught.value) for value in values)
+
+
+@pytest.mark.parametrize("answer", [b"not HTTP\r\n\r\n", reply(503, "busy")], ids=["not HTTP", "503"])
+def test_a_login_failing_on_its_way_holds_no_password_in_its_frames(answer: bytes) -> None:
+    """As a refused login's (above): the frames that sent it (a debugger shows their locals) too."""
+    with RawServer(lambda _: [answer]) as server, pytest.raises(errors.ServiceError) as caught:
+        ModelArtsClient(FakeCloud.settings(server.url)).get_visualization_job(197)
+    shown = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
+    ours = [frame for frame in shown.stack if "pulumi_modelarts" in frame.filename]
+    assert ours and [frame.name for frame in ours if "9e107d9d37" in repr(frame.locals)] == []
+
+
+def test_an_error_pickled_and_read_back_says_the_same(client: ModelArtsClient) -> None:
+    """A process pool sends errors pickled: read back, the hint was said twice."""
+    with pytest.raises(JobNotFoundError) as caught:
+        client.get_visualization_job(424242)
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert (type(back), str(back), back.details()) == (
+        JobNotFoundError,
+        str(caught.value),
+        caught.value.details(),
+    )
+
+
+def test_a_refused_login_with_a_flood_of_subject_tokens_keeps_the_password_scrubbed() -> None:
+    """The registry of secrets holds the last 1,024: a header of more values, none of which is then
+    used, pushed the password out of it, and IAM's message echoing it was shown as it was."""
+    tokens = ", ".join(f"junk-token-{n:05}" for n in range(1100))
+    body = json.dumps({"error_code": "IAM.0062", "error_msg": f"wrong password {PASSWORD}"})
+    login = f"HTTP/1.1 401 X\r\nContent-Length: {len(body)}\r\nX-Subject-Token: {tokens}\r\n\r\n{body}"
+
+    def cloud(head: bytes) -> Any:
+        yield login.encode()
+
+    with RawServer(cloud) as server, pytest.raises(errors.AuthenticationError) as caught:
+        ModelArtsClient(FakeCloud.settings(server.url)).get_visualization_job(197)
+    assert "IAM.0062" in str(caught.value) and "9e107d9d37" not in str(caught.value)
 
 
 IAM_FAULTS = {  # what a proxy or gateway in front of IAM answers instead of it

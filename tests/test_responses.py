@@ -57,6 +57,7 @@ from tests.hostile import (
     RawServer,
     as_json,
     b64,
+    every_character,
     leaked_forms,
     listed_job,
     pages_of,
@@ -628,6 +629,15 @@ DATA_ECHOES: dict[str, Callable[[str], bytes]] = {
         "flavor code": lambda s: {"flavor": {"code": s}},
         "job_desc in base64": lambda s: {"job_desc": b64(s)},
         "resource_id and job_type": lambda s: {"resource_id": s, "job_type": s},
+        # Whole, in a form an error's scrubbing reads: another case, escaped once more, inside base64.
+        "job_desc upper-cased": lambda s: {"job_desc": s.upper()},
+        "resource_id lower-cased": lambda s: {"resource_id": s.lower()},
+        "train_url \\u-escaped": lambda s: {"train_url": every_character(s, "\\u{:04x}")},
+        "job_type in HTML references": lambda s: {"job_type": every_character(s, "&#{};")},
+        "service_url query, every byte percent-encoded": lambda s: {
+            "service_url": f"https://tb.example.com/?token={every_character(s, '%{:02X}')}"
+        },
+        "job_desc in base64 after a user name": lambda s: {"job_desc": b64(f"user:{s}")},
     }.items()
 }
 

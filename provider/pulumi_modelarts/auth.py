@@ -37,6 +37,8 @@ TOKEN_REFRESH_MARGIN_SECONDS = 300.0
 #: A refused password login is not sent again for this long (nor by threads waiting on it): IAM counts
 #: each as a failed attempt and locks the user out after a few in a row. Other settings log in at once.
 REFUSED_LOGIN_SECONDS = 300.0
+#: Values of a repeated X-Subject-Token header registered as secrets (IamTokenAuth._fetch).
+_SUBJECT_TOKENS_KEPT = 8
 #: What to check when IAM's answer is unusable: its URL, not the ModelArts endpoint.
 _AUTH_URL_HINT = "Check that modelarts:authUrl points at IAM's Keystone API (its /v3 base)"
 
@@ -136,6 +138,13 @@ class AkSkAuth(AuthBase):
         return request
 
 
+class _LoginBody(dict[str, Any]):
+    """A password login's JSON body, shown as ``{...}`` in the frames that send it."""
+
+    def __repr__(self) -> str:
+        return "{...}"
+
+
 def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -186,7 +195,8 @@ class IamTokenAuth(AuthBase):
             return token.get_secret_value()
         with held(self._lock, self._context):
             if self._refused and time.monotonic() < self._refused[1]:
-                raise self._refused[0].with_traceback(None)
+                refused = self._refused[0]  # made again: this read's secret inputs are [secret] in it
+                raise type(refused)(**vars(refused))
             if self._token is None or time.monotonic() >= self._renew_at:
                 try:
                     self._token = SecretStr(self._fetch())
@@ -195,21 +205,28 @@ class IamTokenAuth(AuthBase):
                     raise
             return self._token.get_secret_value()
 
-    def _fetch(self) -> str:
+    def _login(self, scope: dict[str, str]) -> _LoginBody:
+        """The login's body, made in a frame of its own: a refusal, kept for minutes, passes no frame
+        holding the password (a debugger or a traceback with its locals shows each frame's)."""
         settings = self._settings
         assert settings.password is not None
         password = settings.password.get_secret_value()
         user = {"name": settings.user_name, "password": password, "domain": {"name": settings.domain_name}}
-        scope = {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
         identity = {"methods": ["password"], "password": {"user": user}}
-        body = {"auth": {"identity": identity, "scope": {"project": scope}}}
-        context = self._context
+        return _LoginBody(auth={"identity": identity, "scope": {"project": scope}})
+
+    def _fetch(self) -> str:
+        settings, context = self._settings, self._context
+        scope = {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
         started, begun = time.time(), time.monotonic()
-        response = self.transport.send("POST", self._url, context=context, json_body=body)
-        # A header a proxy repeated arrives joined by commas (no token holds one): one value is the token.
-        tokens = {value.strip() for value in response.headers.get("X-Subject-Token", "").split(",")}
+        response = self.transport.send("POST", self._url, context=context, json_body=self._login(scope))
+        # A header a proxy repeated arrives joined by commas (no token holds one): one value is the
+        # token. Of a flood of values, none of them used, a few are registered: the registry keeps
+        # the last 1,024 secrets, and a flood would push the credentials out of it.
+        values = response.headers.get("X-Subject-Token", "").split(",")
+        tokens = list(dict.fromkeys(value.strip() for value in values))[:_SUBJECT_TOKENS_KEPT]
         register_secrets(*tokens)  # before anything of this answer can reach an error message
-        token = tokens.pop() if len(tokens) == 1 else None
+        token = tokens[0] if len(tokens) == 1 else None
         if response.status not in (200, 201):
             raise error_for(response, context)
         details = _mapping(json_object(response, context).get("token"))

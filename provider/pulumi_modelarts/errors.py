@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import re
 import string
@@ -12,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from os.path import commonprefix
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .locks import Lock
 
@@ -54,13 +55,6 @@ def _forms(secret: str) -> set[str]:
     return forms
 
 
-def _url_encoded(secret: str) -> set[str]:
-    """``secret`` URL-encoded as servers write it: every reserved character, or all but '/'
-    (JavaScript's encodeURI), a space as '+' (form encoding), in upper- or lower-case hex (.NET's)."""
-    forms = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
-    return forms | {re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), form) for form in forms}
-
-
 def _base64(data: bytes) -> set[str]:
     text = base64.b64encode(data).decode("ascii")
     return {text, text.translate(_URLSAFE)}
@@ -84,6 +78,7 @@ def _base64_forms(secret: str) -> set[str]:
     return forms
 
 
+@functools.lru_cache(maxsize=1024)  # a page of escapes repeats a few
 def _unescaped(token: str) -> str:
     if token[0] == "&":
         import html  # only once a server echoes an escape
@@ -134,11 +129,12 @@ Grams = dict[str, list[tuple[str, int, int]]]
 
 def _grams(forms: set[str]) -> Grams:
     """Pieces of MIN_SECRET_PREFIX characters of each form, each with the form, where it starts and the
-    least run echoed that counts; as few as a run of that length always holds one (a long token's: few)."""
+    least run echoed that counts; as few as a run of that length always holds one, one ending at the
+    form's end too (a long token's: few)."""
     grams: Grams = {}
     for form in forms:
         least = min(ENOUGH_SECRET_PREFIX, max(MIN_SECRET_FRAGMENT, len(form) // 4))
-        for start in range(0, len(form) - least + 1, least - MIN_SECRET_PREFIX + 1):
+        for start in range(0, len(form) - MIN_SECRET_PREFIX + 1, least - MIN_SECRET_PREFIX + 1):
             places = grams.setdefault(form[start : start + MIN_SECRET_PREFIX], [])
             places += [(form, start, least)] if len(places) < 8 else []  # a repetitive secret: a few will do
     return grams
@@ -177,7 +173,7 @@ class _Group:
 
     def changed(self) -> None:
         self._redacting: tuple[Matcher, Matcher, Grams] | None = None  # prefixes; suffixes, reversed; runs
-        self._whole: Matcher | None = None  # every secret whole, raw or URL-encoded
+        self._whole: Matcher | None = None  # every secret whole
 
     def redacting(self) -> tuple[Matcher, Matcher, Grams]:
         if self._redacting is None:
@@ -187,8 +183,7 @@ class _Group:
 
     def whole(self) -> Matcher:
         if self._whole is None:
-            forms = {form for value in self.values for form in (value, *_url_encoded(value))}
-            forms |= {form for value in self.values for form in _base64(value.encode("utf-8", "replace"))}
+            forms = {form.translate(_ASCII_FOLD) for value in self.values for form in _forms(value)}
             self._whole = _matcher(forms, whole=True)
         return self._whole
 
@@ -229,28 +224,49 @@ class _Secrets:
         if not matchers:
             return text
         text = text[:_MAX_REDACTED_CHARS]
-        folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
-        spans: Spans = [(i, i + 1) for i in range(len(text))]  # where each character of folded is in text
-        cuts: Spans = []
-        for decodings in range(_DECODINGS + 1):
-            size = len(folded)
-            found = _fragments(folded, [grams for _, _, grams in matchers])
-            for prefixes, suffixes, _ in matchers:
-                found += _echoes(folded, *prefixes)
-                found += [(size - end, size - start) for start, end in _echoes(folded[::-1], *suffixes)]
-            cuts += [(spans[start][0], spans[end - 1][1]) for start, end in found]
-            if decodings == _DECODINGS or not _ESCAPE.search(folded):
-                break
-            folded, spans = _decoded(folded, spans)
-        return _starred(text, cuts)
+        prefixes, suffixes, grams = (list(kind) for kind in zip(*matchers, strict=True))
+        return _starred(text, _found(text, prefixes, suffixes, grams))
 
     def scrub_data(self, text: str) -> str:
-        """A server's data (a job's text fields) with every whole secret replaced by ***: unlike an
-        error message's, a part of a secret may be ordinary text there, but a credential of this
-        process never belongs in state or outputs (a server echoing the token it was sent)."""
+        """A server's data (a job's text fields) with every whole secret, in any form an error's
+        scrubbing reads, replaced by ***: unlike an error message's, a part of a secret may be
+        ordinary text there, but a credential of this process never belongs in state or outputs
+        (a server echoing the token it was sent)."""
         with self._lock:
             wholes = [group.whole() for group in self._groups]
-        return _starred(text, [echo for whole in wholes for echo in _echoes(text, *whole)])
+        if not wholes:
+            return text
+        # Read in windows overlapping by half, each as long as an error's text: what decoding holds
+        # stays bounded (a body of 10 MiB of escapes held over a GiB read at once).
+        half = _MAX_REDACTED_CHARS // 2
+        starts = range(0, max(1, len(text) - half), half)
+        found = [
+            (start + a, start + b)
+            for start in starts
+            for a, b in _found(text[start : start + 2 * half], wholes, [], [])
+        ]
+        return _starred(text, found)
+
+
+def _found(text: str, prefixes: list[Matcher], suffixes: list[Matcher], grams: list[Grams]) -> Spans:
+    """Where in ``text`` a secret is echoed (by the forms of ``prefixes``, the reversed ones of
+    ``suffixes``, the runs of ``grams``): as it is or with escapes decoded, ASCII in any case."""
+    folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
+    spans: Spans | None = None  # where each character of folded is in text: its own place until decoded
+    cuts: Spans = []
+    for decodings in range(_DECODINGS + 1):
+        size = len(folded)
+        found = _fragments(folded, grams) if grams else []
+        found += [echo for matcher in prefixes for echo in _echoes(folded, *matcher)]
+        backwards = folded[::-1] if suffixes else ""
+        found += [
+            (size - end, size - start) for matcher in suffixes for start, end in _echoes(backwards, *matcher)
+        ]
+        cuts += found if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in found]
+        if decodings == _DECODINGS or not _ESCAPE.search(folded):
+            break
+        folded, spans = _decoded(folded, spans or [(i, i + 1) for i in range(len(folded))])
+    return cuts
 
 
 def _echoes(folded: str, pattern: re.Pattern[str], table: dict[str, list[tuple[str, int]]]) -> Spans:
@@ -407,6 +423,10 @@ class ModelArtsError(Exception):
         text = f"{self.operation}: {self.summary}" if self.operation else self.summary
         text += f" ({', '.join(context)})" if context else ""
         super().__init__(f"{text}. {self.hint}" if self.hint else text)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Read back (from a process pool) as it was, its line not made again from the whole line."""
+        return type(self).__new__, (type(self),), {**vars(self), "args": self.args}
 
     def details(self) -> dict[str, Any]:
         """The structured context, for logs."""
