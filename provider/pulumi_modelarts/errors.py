@@ -234,7 +234,7 @@ class _Secrets:
         (a server echoing the token it was sent)."""
         with self._lock:
             wholes = [group.whole() for group in self._groups]
-        if not wholes:
+        if not wholes or len(text) < _MIN_SECRET_CHARS:  # no secret held, or none fits
             return text
         # Read in windows overlapping by half, each as long as an error's text: what decoding holds
         # stays bounded (a body of 10 MiB of escapes held over a GiB read at once).
