@@ -121,7 +121,7 @@ class _Runtime:
         self._reading: dict[tuple[str, str, str, int], Lock] = {}
         #: Per job ID, then job, the states refresh reads replaced, each with how many reads replaced
         #: it: equal states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
-        self.refreshed: dict[int, dict[tuple[str, str, str, int], list[list[Any]]]] = {}
+        self._refreshed: dict[int, dict[tuple[str, str, str, int], list[list[Any]]]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -141,7 +141,7 @@ class _Runtime:
 
     def keep_replaced(self, key: tuple[str, str, str, int], state: Mapping[str, Any]) -> None:
         with self._lock:
-            states = self.refreshed.setdefault(key[3], {}).setdefault(key, [])
+            states = self._refreshed.setdefault(key[3], {}).setdefault(key, [])
             if kept := next((kept for kept in states if kept[0] == state), None):
                 kept[1] += 1
             else:
@@ -149,11 +149,16 @@ class _Runtime:
 
     def replaced_by_refresh(self, key: tuple[str, str, str, int]) -> Mapping[str, Any] | None:
         with self._lock:
-            if not (states := self.refreshed.get(key[3], {}).get(key)):
+            if not (states := self._refreshed.get(key[3], {}).get(key)):
                 return None
             states[-1][1] -= 1
             state: Mapping[str, Any] = states[-1][0] if states[-1][1] else states.pop()[0]
             return state
+
+    def end_refreshes(self, job_id: int) -> None:
+        """Drop the states refresh reads of job ``job_id`` replaced: its Check came, their Diffs will not."""
+        with self._lock:  # as keep_replaced, which may be filling the one dropped
+            self._refreshed.pop(job_id, None)
 
     def read(self, target: _Target, *, reuse_recent: bool) -> dict[str, Any]:
         """The job's state outputs; ``reuse_recent`` accepts this process's last read of it, or the
@@ -244,7 +249,7 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
                 except InvalidInputError as exc:
                     failures.append(dynamic.CheckFailure(key, str(exc)))
         if type(inputs.get("job_id")) is int:
-            self._runtime.refreshed.pop(inputs["job_id"], None)
+            self._runtime.end_refreshes(inputs["job_id"])
         return dynamic.CheckResult(inputs, failures)
 
     @_one_call

@@ -281,9 +281,9 @@ class Settings:
         for url in (settings.resolved_endpoint, settings.resolved_auth_url):
             # A proxy is checked for the URLs it serves, as requests and curl use one: a SOCKS
             # ALL_PROXY beside NO_PROXY=*, or a bad HTTP_PROXY beside https URLs, plays no part.
-            schemes.add(urlsplit(url).scheme)
+            schemes.add(scheme := urlsplit(url).scheme)
             if (proxy := settings.proxy_for(url)) is not None:
-                field = f"{urlsplit(url).scheme}_proxy"
+                field = f"{scheme}_proxy"
                 try:
                     _check_proxy(proxy)
                 except ValueError as exc:
