@@ -175,16 +175,19 @@ class _Group:
         self._redacting: tuple[Matcher, Matcher, Grams] | None = None  # prefixes; suffixes, reversed; runs
         self._whole: Matcher | None = None  # every secret whole
 
+    def _folded_forms(self) -> set[str]:
+        """Every form of every secret of the group, ASCII case-folded as the text searched is."""
+        return {form.translate(_ASCII_FOLD) for value in self.values for form in _forms(value)}
+
     def redacting(self) -> tuple[Matcher, Matcher, Grams]:
         if self._redacting is None:
-            forms = {form.translate(_ASCII_FOLD) for value in self.values for form in _forms(value)}
+            forms = self._folded_forms()
             self._redacting = (_matcher(forms), _matcher({form[::-1] for form in forms}), _grams(forms))
         return self._redacting
 
     def whole(self) -> Matcher:
         if self._whole is None:
-            forms = {form.translate(_ASCII_FOLD) for value in self.values for form in _forms(value)}
-            self._whole = _matcher(forms, whole=True)
+            self._whole = _matcher(self._folded_forms(), whole=True)
         return self._whole
 
 
