@@ -309,8 +309,11 @@ def test_help_and_version_print_to_stdout_and_exit_0() -> None:
     assert (code, err) == (0, "") and "get" in out and "emulator" in out
     code, out, err = invoke("--version")
     assert (code, err) == (0, "") and out.startswith("modelarts-vis ")
-    module = [sys.executable, "-m", "pulumi_modelarts.cli", "--version"]  # without the console script
-    assert subprocess.run(module, capture_output=True, text=True, timeout=30).stdout == out
+    for module in ("pulumi_modelarts.cli", "pulumi_modelarts"):  # without the console script on PATH
+        done = subprocess.run(
+            [sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=30
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, out, ""), module
     # Each place option's help names the variables it defaults to, in the order they are read.
     code, out, err = invoke("get", "--help")
     helped = " ".join(out.split())

@@ -335,5 +335,5 @@ def main() -> None:
     sys.exit(run([as_utf8(arg) for arg in sys.argv[1:]], out=out, err=err))
 
 
-if __name__ == "__main__":  # python -m pulumi_modelarts.cli, when the console script is not on PATH
+if __name__ == "__main__":  # python -m pulumi_modelarts.cli (or pulumi_modelarts: __main__.py)
     main()
