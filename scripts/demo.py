@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,27 @@ def with_pulumi(pulumi: str, env: dict[str, str]) -> None:
     _run([pulumi, "stack", "output", "--json", "--stack", STACK], env)
 
 
-def stack_outputs(program_dir: Path, config: dict[str, str]) -> dict[str, Any]:
+def project_config(program_dir: Path, config: Mapping[str, str]) -> dict[str, str]:
+    """The config the CLI runs the program in ``program_dir`` with: the `config:` its Pulumi.yaml
+    declares (a project key's default, in the long or short form, or another package's value), under
+    the stack's own ``config``; every key namespaced (a bare one is the project's) and every value
+    text, a number, boolean, list or map as JSON (`mergeConfig` in pulumi/pulumi pkg/workspace)."""
+    try:
+        project = yaml.safe_load((program_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        project = {}
+    name = project.get("name", "")
+    merged: dict[str, str] = {}
+    for key, entry in (project.get("config") or {}).items():
+        if isinstance(entry, dict):
+            entry = entry.get("value", entry.get("default"))
+        if entry is not None:
+            text = entry if isinstance(entry, str) else json.dumps(entry, separators=(",", ":"))
+            merged[key if ":" in key else f"{name}:{key}"] = text
+    return merged | {key if ":" in key else f"{name}:{key}": value for key, value in config.items()}
+
+
+def stack_outputs(program_dir: Path, config: Mapping[str, str]) -> dict[str, Any]:
     """What `pulumi stack output --json` shows after `pulumi up` of the program in ``program_dir``.
 
     The program runs in this process under Pulumi's mocks. Each dynamic resource is served by its
@@ -181,7 +202,7 @@ def stack_outputs(program_dir: Path, config: dict[str, str]) -> dict[str, Any]:
     from pulumi.runtime.sync_await import _sync_await
 
     project = yaml.safe_load((program_dir / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
-    full_config = {key if ":" in key else f"{project}:{key}": value for key, value in config.items()}
+    full_config = project_config(program_dir, config)
 
     class Mocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:

@@ -111,9 +111,12 @@ def run_program(
     stack_references: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float = 120.0,
 ) -> ProgramRun:
-    """Run ``program_dir/__main__.py``; config keys are namespaced. The program sees only the
-    credentials the test gives it (``env``, ``config``)."""
-    spec: dict[str, object] = {"project": project, "config": dict(config or {}), "secret_keys": secret_keys}
+    """Run ``program_dir/__main__.py``; config keys are namespaced, under its Pulumi.yaml's defaults
+    as the CLI merges them. The program sees only the credentials the test gives it (``env``, ``config``)."""
+    from tests.checks import demo
+
+    config = demo.project_config(program_dir, config or {})
+    spec: dict[str, object] = {"project": project, "config": config, "secret_keys": secret_keys}
     spec |= {"preview": preview, "stack_references": dict(stack_references or {})}
     command = [sys.executable, "-m", "tests.programs", json.dumps(spec)]
     env = {**clean_environ(env), "PYTHONPATH": str(REPO_ROOT)}

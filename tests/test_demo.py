@@ -388,3 +388,72 @@ def test_ctrl_c_while_the_version_check_starts_still_stops_it(
     with pytest.raises(KeyboardInterrupt):
         demo.working_pulumi({"PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin", "FAKE_PULUMI_LOG": str(log)})
     assert _ended_within(hanging[0], 10) and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+#: A project whose Pulumi.yaml declares config with defaults in each form the CLI takes, and a
+#: value for another package's key; the program exports what it reads, each under its own name.
+DEFAULTS_PROJECT = """name: defaults
+runtime: python
+config:
+  greeting:
+    type: string
+    default: hello
+  size:
+    type: integer
+    default: 3
+  loud:
+    type: boolean
+    default: false
+  tags:
+    type: array
+    items:
+      type: string
+    default: [a, b]
+  short: hi
+  required:
+    type: string
+  modelarts:region:
+    value: eu-nl
+"""
+DEFAULTS_PROGRAM = """import pulumi
+config = pulumi.Config()
+for key in ("greeting", "size", "loud", "tags", "short", "required", "unset"):
+    pulumi.export(key, config.get(key))
+pulumi.export("size_int", config.get_int("size"))
+pulumi.export("loud_bool", config.get_bool("loud"))
+pulumi.export("tags_list", config.get_object("tags"))
+pulumi.export("region", pulumi.Config("modelarts").get("region"))
+"""
+
+
+def test_the_fallback_runs_the_program_with_its_pulumi_yaml_defaults_as_the_cli_does(tmp_path: Path) -> None:
+    """The CLI merges the project's `config:` defaults (and other packages' values) into the stack's
+    config before the program runs, as text; the stack's own values win."""
+    (tmp_path / "Pulumi.yaml").write_text(DEFAULTS_PROJECT)
+    (tmp_path / "__main__.py").write_text(DEFAULTS_PROGRAM)
+    script = (
+        "import json, sys; from pathlib import Path; from tests.checks import demo; "
+        "print(demo.as_cli_json(demo.stack_outputs(Path(sys.argv[1]), {'required': 'yes', 'greeting': 'hey'})))"
+    )
+    env = clean_environ({"PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "provider")])})
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "greeting": "hey",
+        "size": "3",
+        "loud": "false",
+        "tags": '["a","b"]',
+        "short": "hi",
+        "required": "yes",
+        "size_int": 3,
+        "loud_bool": False,
+        "tags_list": ["a", "b"],
+        "region": "eu-nl",
+    }
