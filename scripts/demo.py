@@ -17,6 +17,7 @@ import json
 import os
 import re
 import runpy
+import shlex
 import shutil
 import signal
 import subprocess
@@ -47,7 +48,7 @@ DEMO_PORT = 18197
 def _run(command: list[str], env: dict[str, str]) -> None:
     """Run a `pulumi` command; on Ctrl-C, which the terminal sends it too, wait while it cancels
     cleanly (its state written, its plugins stopped) instead of killing it."""
-    print(f"$ {' '.join(command)}", flush=True)
+    print(f"$ {shlex.join(command)}", flush=True)
     with subprocess.Popen(command, cwd=REPO, env=env) as process:
         try:
             code = process.wait()
@@ -118,7 +119,7 @@ def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tup
     pulumi = shutil.which("pulumi", path=path) or shutil.which("pulumi", os.F_OK, path=path)
     if pulumi is None:
         return None, "the pulumi CLI is not on PATH"
-    asked = f"`{pulumi} version`"
+    asked = f"`{shlex.join([pulumi, 'version'])}`"
     try:
         done = run_alone([pulumi, "version"], env, timeout)
     except subprocess.TimeoutExpired:
@@ -312,9 +313,8 @@ def main() -> int:
             else:
                 without_pulumi(reason)
         except subprocess.CalledProcessError as exc:
-            print(
-                f"demo failed: `{' '.join(map(str, exc.cmd))}` exited with {exc.returncode}", file=sys.stderr
-            )
+            failed = shlex.join(map(str, exc.cmd))
+            print(f"demo failed: `{failed}` exited with {exc.returncode}", file=sys.stderr)
             return 1
         except BrokenPipeError:
             raise

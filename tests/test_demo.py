@@ -457,3 +457,27 @@ def test_the_fallback_runs_the_program_with_its_pulumi_yaml_defaults_as_the_cli_
         "tags_list": ["a", "b"],
         "region": "eu-nl",
     }
+
+
+#: A `pulumi` that works, but whose `up` fails (the program or the backend refused).
+UP_FAILS = """import sys
+if sys.argv[1:] == ["version"]:
+    print("v3.200.0")
+if sys.argv[1:2] == ["up"]:
+    print("error: update failed", file=sys.stderr)
+    sys.exit(255)
+"""
+
+
+def test_a_failing_pulumi_in_a_directory_with_a_space_is_named_as_a_shell_would_run_it(
+    tmp_path: Path,
+) -> None:
+    """`pulumi up` fails: the demo ends with one line naming the command, each command shown as it
+    can be pasted into a shell (a PATH directory such as `~/My Tools` quoted)."""
+    shim = _fake_pulumi(tmp_path / "my tools" / "pulumi", UP_FAILS)
+    done = _run_demo(_environment(f"{shim.parent}{os.pathsep}/usr/bin:/bin"))
+    up = [str(shim), "up", "--yes", "--skip-preview", "--non-interactive", "--stack", "demo"]
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"$ {shlex.join(up)}" in done.stdout.splitlines()
+    assert done.stderr.splitlines()[-1] == f"demo failed: `{shlex.join(up)}` exited with 255"
+    assert FALLBACK not in done.stdout
