@@ -40,7 +40,8 @@ lint: $(DEV)
 
 # Tests marked `slow` (over about 2 s each) are left out here; `make test-all` runs them too. Most
 # tests wait on servers, back-offs and provider processes: three workers per core (at most 8) keep
-# the cores busy (on 2 cores, six workers: about 93 s of tests, against 115-130 s with four).
+# the cores busy (on 2 cores six workers took about a quarter less time than four: 87-93 s against
+# 115-130 s when measured; the README's Development table says how long `make test` takes now).
 WORKERS := $(shell nproc 2>/dev/null | awk '{ n = 3 * $$1; print (n > 8 ? 8 : n) }')
 PYTEST := $(BIN)/pytest -q -n $(or $(WORKERS),2)
 test: lint

@@ -369,6 +369,26 @@ def test_performance_figures_quoted_twice_agree() -> None:
     assert [figure for figure in quoted if not any(rounded(m, figure) == figure for m in measured)] == []
 
 
+#: How long a measurement takes, as its report and the README say it: "4 to 6 minutes".
+MINUTES = re.compile(r"(\d+½?) to (\d+½?) minutes")
+
+
+def test_the_time_a_measurement_takes_is_what_its_report_measured() -> None:
+    """Each report says how long its command takes, in a span holding the run it reports (its
+    **Machine:** line gives that run's seconds), and the README's commands table says the same."""
+    readme = re.sub(r"\s+", " ", (REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    row = re.search(r"\| `make bench`, `make reliability` \| [^|]+ \| ([^|]+) and ([^|]+) \|", readme)
+    assert row, "the README's commands table has no row for make bench and make reliability"
+    for report, said in zip(("performance", "reliability"), row.groups(), strict=True):
+        text = re.sub(r"\s+", " ", (REPO_ROOT / "docs" / f"{report}.md").read_text(encoding="utf-8"))
+        reproduce, machine = text.split("**Reproduce:**", 1)[1].split("**Machine:**", 1)
+        span, ran = MINUTES.search(reproduce), re.search(r"(\d+) s[;)]", machine)
+        assert span and ran, f"docs/{report}.md says no time, or no run's seconds"
+        low, high = (float(limit.replace("½", ".5")) * 60 for limit in span.groups())
+        assert low <= int(ran[1]) <= high, f"docs/{report}.md: {span[0]}, but its run took {ran[1]} s"
+        assert said.strip() == span[0], f"the README says {said.strip()!r} for docs/{report}.md's {span[0]!r}"
+
+
 def quoted(doc: Path, pattern: str) -> re.Pattern[str]:
     """The message ``doc`` quotes (``pattern`` finds it, in its text on one line), as a pattern in
     which each elision (``…``, with what it cuts short) stands for one field's text, or, before a
