@@ -610,6 +610,26 @@ def test_every_variable_the_package_reads_is_in_the_readme() -> None:
     assert len(read) > 30 and sorted(name for name in read if f"`{name}`" not in readme) == []
 
 
+def test_every_setting_and_variable_a_document_names_is_one_the_package_reads() -> None:
+    """The other direction, in every document, example and project file: a `modelarts:<key>` or an
+    `HW_`/`OS_`/`MODELARTS_` variable named anywhere is one the package reads (no misspelt name)."""
+    package = REPO_ROOT / "provider" / "pulumi_modelarts"
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted(package.rglob("*.py")))
+    read = set(re.findall(r"\"((?:HW|OS|MODELARTS)_[A-Z_]+)\"", source))
+    keys = {key.config for key in settings.SETTING_KEYS} | {settings.ENDPOINTS_KEY.partition(":")[2]}
+    keys |= {alias for key in settings.SETTING_KEYS for alias in key.aliases}
+    files = [*DOCS, *sorted((REPO_ROOT / "docs").glob("*.md")), REPO_ROOT / "CHANGELOG.md"]
+    files += [REPO_ROOT / "Pulumi.yaml", REPO_ROOT / "__main__.py", REPO_ROOT / "scripts" / "demo.py"]
+    files += sorted(path for path in EXAMPLES_DIR.rglob("*") if path.suffix in (".py", ".yaml"))
+    unknown = set()
+    for path in files:
+        text = path.read_text(encoding="utf-8").replace("modelarts:VisualizationJob", "")
+        named = set(re.findall(r"\bmodelarts:([A-Za-z]\w*)", text)) - keys
+        named |= set(re.findall(r"\b((?:HW|OS|MODELARTS)_[A-Z][A-Z_]*[A-Z])\b", text)) - read
+        unknown |= {f"{path.relative_to(REPO_ROOT)}: {name}" for name in named}
+    assert len(read) > 30 and len(files) > 15 and sorted(unknown) == []
+
+
 def test_the_documents_run_the_repositorys_modules_with_its_virtualenvs_python() -> None:
     """A clean shell has no `python` (only `python3`), and no other Python has the dependencies: a
     module of this repository is run as `.venv/bin/python -m`, the interpreter `make` creates."""
