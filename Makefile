@@ -60,5 +60,9 @@ bench: $(DEV)
 reliability: $(DEV)
 	$(BIN)/python -m reliability
 
+# The demo's stack config goes only when it holds what `make demo` writes there (scripts/demo.py tells,
+# as before each demo): a stack of the user's own named `demo` keeps it, as does any without a
+# virtualenv to tell.
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .pulumi-demo Pulumi.demo.yaml
+	if [ -x $(BIN)/python ]; then $(BIN)/python scripts/demo.py --clean || :; fi
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .pulumi-demo

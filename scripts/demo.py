@@ -7,7 +7,8 @@ or `pulumi version` fails, hangs or prints no version number on stdout) it says 
 runs the same program in this process under Pulumi's mocks, with the real provider reading the
 emulator, and prints what `pulumi stack output --json` would print for it. So it does, leaving the
 file alone, when `Pulumi.demo.yaml` holds settings the demo did not write (a stack of the user's own
-named `demo`), which `pulumi config set` would change and `pulumi up` would read.
+named `demo`), which `pulumi config set` would change and `pulumi up` would read, and which
+`make clean` (`demo.py --clean`) leaves too.
 """
 
 from __future__ import annotations
@@ -155,6 +156,16 @@ def foreign_stack_config(directory: Path = REPO) -> str:
     ):
         return ""
     return f"{path.name} holds settings the demo did not write (your own stack {STACK}?), left as they are"
+
+
+def clean(directory: Path = REPO) -> None:
+    """`make clean`: the demo's state and Pulumi home, and its stack config unless that holds settings
+    the demo did not write (a stack of the user's own named `demo`, whose salt and secrets it keeps)."""
+    shutil.rmtree(directory / DEMO_DIR.name, ignore_errors=True)
+    if reason := foreign_stack_config(directory):
+        print(f"make clean: {reason}", file=sys.stderr)
+    else:
+        (directory / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
 
 
 def with_pulumi(pulumi: str, env: dict[str, str]) -> None:
@@ -326,6 +337,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--clean"]:
+        clean()
+        sys.exit(0)
     try:
         sys.exit(main())
     except BrokenPipeError:  # `make demo | head`: the reader took what it wanted

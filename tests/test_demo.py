@@ -195,6 +195,39 @@ def test_a_demo_stack_config_of_the_users_own_is_left_alone(
     assert json.loads(_printed_json(done.stdout)) == stack_output_json
 
 
+@pytest.mark.parametrize("venv", ["working", "absent"])
+@pytest.mark.parametrize("written", sorted(DEMO_STACK_CONFIGS))
+def test_make_clean_leaves_a_demo_stack_config_of_the_users_own_alone(
+    tmp_path: Path, written: str, venv: str
+) -> None:
+    """`make clean` takes the demo's state and the stack config the demo wrote, never a `Pulumi.demo.yaml`
+    of the user's own (its passphrase's salt and secrets would be lost with it), nor, with no
+    virtualenv to tell them apart, any."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for name in ("Makefile", "Pulumi.yaml", "scripts/demo.py"):
+        shutil.copy(REPO / name, checkout / name)
+    config = checkout / "Pulumi.demo.yaml"
+    config.write_text(DEMO_STACK_CONFIGS[written])
+    (checkout / ".pulumi-demo" / "state").mkdir(parents=True)
+    if venv == "working":  # this virtualenv's Python, by a script: `make clean` removes the directory
+        python = checkout / ".venv" / "bin" / "python"
+        python.parent.mkdir(parents=True)
+        python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+        python.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    command = ["make", "--no-print-directory", "clean"]
+    done = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (checkout / ".venv").exists() and not (checkout / ".pulumi-demo").exists()
+    if written == "written-by-the-demo" and venv == "working":
+        assert not config.exists() and done.stderr == ""
+        return
+    assert config.read_text() == DEMO_STACK_CONFIGS[written]
+    if venv == "working":
+        assert "make clean: Pulumi.demo.yaml holds settings the demo did not write" in done.stderr
+
+
 @pytest.mark.parametrize("broken", sorted(BROKEN_PULUMIS))
 def test_demo_without_a_working_cli_says_why_in_one_line_and_prints_the_stack_outputs(
     tmp_path: Path, broken: str, stack_output_json: dict[str, Any]
