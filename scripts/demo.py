@@ -120,6 +120,7 @@ def working_pulumi(env: dict[str, str], timeout: float = VERSION_TIMEOUT) -> tup
     pulumi = shutil.which("pulumi", path=path) or shutil.which("pulumi", os.F_OK, path=path)
     if pulumi is None:
         return None, "the pulumi CLI is not on PATH"
+    pulumi = os.path.abspath(pulumi)  # found through a relative entry (`node_modules/.bin`, or empty)
     asked = f"`{shlex.join([pulumi, 'version'])}`"
     try:
         done = run_alone([pulumi, "version"], env, timeout)

@@ -109,13 +109,15 @@ def _environment(path: str, **extra: str) -> dict[str, str]:
     return clean_environ({**CLOUD_SHELL, **extra, "PATH": path})
 
 
-def _run_demo(env: dict[str, str], script: Path = DEMO) -> subprocess.CompletedProcess[str]:
+def _run_demo(
+    env: dict[str, str], script: Path = DEMO, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """The demo as a user starts it, its stdin a terminal that stays open and never answers."""
     never_answers, held_open = os.pipe()
     try:
         command = [sys.executable, str(script)]
         return subprocess.run(
-            command, env=env, stdin=never_answers, capture_output=True, text=True, timeout=120
+            command, cwd=cwd, env=env, stdin=never_answers, capture_output=True, text=True, timeout=120
         )
     finally:
         os.close(never_answers)
@@ -514,3 +516,14 @@ def test_a_failing_pulumi_in_a_directory_with_a_space_is_named_as_a_shell_would_
     assert f"$ {shlex.join(up)}" in done.stdout.splitlines()
     assert done.stderr.splitlines()[-1] == f"demo failed: `{shlex.join(up)}` exited with 255"
     assert FALLBACK not in done.stdout
+
+
+def test_a_pulumi_found_through_a_relative_path_entry_runs_from_the_checkout(tmp_path: Path) -> None:
+    """PATH=node_modules/.bin:… (or an empty entry, the current directory), the demo started from
+    another directory: the `pulumi` found there is the one every command runs, from the checkout."""
+    fake, log = _fake_pulumi(tmp_path / "bin" / "pulumi"), tmp_path / "calls.jsonl"
+    done = _run_demo(_environment(f"bin{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log)), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    calls = [json.loads(line)["argv"] for line in log.read_text().splitlines()]
+    assert [call[0] for call in calls] == ["version", "stack", "config", "up", "stack"]
+    assert f"$ {shlex.join([str(fake), 'up'])} " in done.stdout
