@@ -467,6 +467,24 @@ def test_an_examples_configuration_table_is_its_pulumi_yaml(example: Path) -> No
     }
 
 
+def test_the_readme_names_the_quickstarts_config_as_its_pulumi_yaml_declares_it() -> None:
+    """Every key of the root Pulumi.yaml, required or with the default it declares, and no other."""
+    declared = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    readme = re.sub(r"\s+", " ", (REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    sentence = re.search(r"Project config of the quickstart: (.+?)\. ", readme)
+    assert sentence, "the README does not name the quickstart's project config"
+    named = dict(re.findall(r"`(\w+)` \(([^)]*)\)", sentence[1]))
+    assert sorted(named) == sorted(declared)
+    for key, entry in declared.items():
+        said = named[key]
+        if "default" not in entry:
+            assert said == "required", key
+        elif entry["default"] == "":
+            assert said.startswith("optional"), key
+        else:
+            assert said == f"default `{entry['default']}`", key
+
+
 def test_the_gitops_readme_names_the_secret_config_its_secret_is_made_from() -> None:
     """The stack config the Kubernetes Secret takes as secrets is what Pulumi.yaml declares secret
     (the project ID it also holds is plain config)."""
