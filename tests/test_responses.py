@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import html
 import itertools
 import json
 import math
@@ -677,6 +678,34 @@ def echo_error(
 
 def pieces(secret: str, size: int) -> set[str]:
     return {secret[start : start + size] for start in range(len(secret) - size + 1)}
+
+
+#: A password holding text that reads as percent-encoding, and characters JSON and HTML escape.
+PERCENT_PASSWORD = 'pa"ss%41w\u00f6rd<wi%2Fth>sp&ace%7emore\\9e1"07d9d37'
+#: Places echoing it with those characters escaped, and its own "%41" as it is.
+ESCAPED_ECHOES = (
+    "error_message, JSON-escaped twice",
+    "error_message, JSON-escaped as Go does",
+    "ill-typed JSON, \\u-escaped",
+    "non-API body, HTML-escaped",
+)
+
+
+@pytest.mark.parametrize("place", ESCAPED_ECHOES)
+def test_a_secret_holding_percent_escapes_echoed_json_or_html_escaped_is_scrubbed(
+    echo_server: tuple[EchoServer, RawServer], place: str
+) -> None:
+    """Every escape was decoded at once, the password's own "%41" read as "A": only its last part was
+    recognised, and its first 10 characters came back (24 of its 44, Go-escaped)."""
+    echo, raw = echo_server
+    echo.echo, echo.secret = ECHOES[place], PERCENT_PASSWORD
+    with pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(EchoServer.settings(raw.url, PERCENT_PASSWORD)).get_visualization_job(197)
+    text = html.unescape(str(caught.value))  # and the JSON escapes read back, "%41" kept
+    for _ in range(2):
+        text = re.sub(r"\\u([0-9a-f]{4})", lambda escape: chr(int(escape[1], 16)), text)
+        text = re.sub(r"\\(.)", r"\1", text)
+    assert [piece for piece in pieces(PERCENT_PASSWORD, 8) if piece in text] == [] and "***" in text, text
 
 
 @pytest.mark.reliability("echoed secrets")
