@@ -34,11 +34,11 @@ _GROUP_SIZE = 32
 _MAX_REDACTED_CHARS = 1 << 16
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
 #: Escapes a server may apply to any character it echoes, ASCII ones too, in text already
-#: case-folded: JSON's (a surrogate pair as one), HTML references, runs of percent-encoded UTF-8;
-#: and those but percent-encoding: where JSON or HTML escaped a secret, its own "%4f" is text.
-_ESCAPE_BUT_PERCENT = re.compile(r"\\ud[89ab]..\\ud[c-f]..|\\u[0-9a-f]{4}|\\[^u]|&#?[0-9a-z]{1,8};")
-_PERCENT = re.compile(r"(?:%[0-9a-f]{2})+")
-_ESCAPE = re.compile(f"{_ESCAPE_BUT_PERCENT.pattern}|{_PERCENT.pattern}")
+#: case-folded, by kind: JSON's (a surrogate pair as one), runs of percent-encoded UTF-8, HTML references.
+_ESCAPES = tuple(
+    re.compile(kind)
+    for kind in (r"\\ud[89ab]..\\ud[c-f]..|\\u[0-9a-f]{4}|\\[^u]", r"(?:%[0-9a-f]{2})+", r"&#?[0-9a-z]{1,8};")
+)
 #: Decoding rounds: an echo JSON-escaped inside JSON, or URL-encoded inside JSON, needs two.
 _DECODINGS = 2
 
@@ -98,7 +98,7 @@ def _unescaped(token: str) -> str:
 Spans = list[tuple[int, int]]
 
 
-def _decoded(text: str, spans: Spans, escape: re.Pattern[str] = _ESCAPE) -> tuple[str, Spans]:
+def _decoded(text: str, spans: Spans, escape: re.Pattern[str]) -> tuple[str, Spans]:
     """``text`` with every ``escape`` decoded once (and case-folded); ``spans`` say where each of the
     text's characters came from in the original, the result's where each decoded one did."""
     parts: list[str] = []
@@ -256,8 +256,7 @@ class _Secrets:
 
 def _found(text: str, prefixes: list[Matcher], suffixes: list[Matcher], grams: list[Grams]) -> Spans:
     """Where in ``text`` a secret is echoed (by the forms of ``prefixes``, the reversed ones of
-    ``suffixes``, the runs of ``grams``): as it is or with escapes decoded, ASCII in any case. Text
-    holding percent-encoding beside other escapes is read with it decoded and, again, kept."""
+    ``suffixes``, the runs of ``grams``): as it is or with escapes decoded, ASCII in any case."""
     # Each reading: the text (a server may change the case of hex digits) and where each of its
     # characters is in ``text`` (None: its own place, until decoded).
     readings: list[tuple[str, Spans | None]] = [(text.translate(_ASCII_FOLD), None)]
@@ -275,11 +274,12 @@ def _found(text: str, prefixes: list[Matcher], suffixes: list[Matcher], grams: l
                 for start, end in _echoes(backwards, *matcher)
             ]
             cuts += found if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in found]
-            if decodings < _DECODINGS and _ESCAPE.search(folded):
+            # Each kind of escape it holds decoded alone: where kinds mix, the others may be the
+            # secret's own text ("%41", "&amp;", "\/"), or an outer layer's escapes of its escapes.
+            kinds = [kind for kind in _ESCAPES if kind.search(folded)] if decodings < _DECODINGS else []
+            if kinds:
                 places = spans or [(i, i + 1) for i in range(len(folded))]
-                decoded.append(_decoded(folded, places))
-                if _PERCENT.search(folded) and _ESCAPE_BUT_PERCENT.search(folded):
-                    decoded.append(_decoded(folded, places, _ESCAPE_BUT_PERCENT))
+                decoded += [_decoded(folded, places, kind) for kind in kinds]
         readings = decoded
     return cuts
 
