@@ -704,9 +704,9 @@ ESCAPED_ECHOES: dict[str, Callable[[str], bytes]] = {
 def test_a_secret_holding_escapes_echoed_json_or_html_escaped_is_scrubbed(
     echo_server: tuple[EchoServer, RawServer], place: str
 ) -> None:
-    """Every escape was decoded at once, the password's own "%41" read as "A": only the part of an
-    error's echo after it was recognised (24 of its 44 characters came back, Go-escaped), and in a
-    job's field, none of it."""
+    """Every escape was decoded at once, the password's own "%41", "&amp;" and "\\/" too: only the part
+    of an error's echo after them was recognised (24 of its 44 characters came back, Go-escaped),
+    and in a job's field, none of it."""
     echo, raw = echo_server
     echo.echo, echo.secret = ESCAPED_ECHOES[place], ESCAPES_PASSWORD
     client = ModelArtsClient(EchoServer.settings(raw.url, ESCAPES_PASSWORD))
