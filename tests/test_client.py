@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
+import itertools
 import json
 import os
 import pickle
@@ -1181,6 +1182,27 @@ def test_a_refused_login_with_a_flood_of_subject_tokens_keeps_the_password_scrub
 
     with RawServer(cloud) as server, pytest.raises(errors.AuthenticationError) as caught:
         ModelArtsClient(FakeCloud.settings(server.url)).get_visualization_job(197)
+    assert "IAM.0062" in str(caught.value) and "9e107d9d37" not in str(caught.value)
+
+
+def test_logins_answered_with_new_subject_tokens_each_time_keep_the_password_scrubbed() -> None:
+    """Each unusable answer's tokens are registered, at most 8 of them: an IAM answering every login
+    with new ones, a read after another, pushed the password out of the registry's last 1,024."""
+    logins = itertools.count()
+    body = json.dumps({"error_code": "IAM.0062", "error_msg": f"wrong password {PASSWORD}"})
+
+    def cloud(_head: bytes) -> Any:
+        login = next(logins)
+        tokens = ", ".join(f"junk-token-{login:04}-{n}" for n in range(8))
+        yield reply(200 if login < 200 else 401, body if login == 200 else {}, X_Subject_Token=tokens)
+
+    with RawServer(cloud) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url))
+        for _ in range(200):  # each an InvalidResponseError: a token header of many values
+            with pytest.raises(InvalidResponseError):
+                client.get_visualization_job(197)
+        with pytest.raises(errors.AuthenticationError) as caught:
+            client.get_visualization_job(197)
     assert "IAM.0062" in str(caught.value) and "9e107d9d37" not in str(caught.value)
 
 

@@ -672,12 +672,14 @@ RAW_DEFLATE = zlib.compressobj(wbits=-15)
     [
         *((name, gzip.compress(TEXT)) for name in ["gzip", "x-gzip", "GZIP", " gzip\t", "deflate"]),
         *((name, gzip.compress(TEXT)) for name in ["gzip,", " , gzip ,,"]),  # RFC 9110 5.6.1
+        *((name, gzip.compress(TEXT)) for name in ["gzip, identity", "Identity, gzip"]),  # RFC 9110 8.4.1
         ("deflate", zlib.compress(TEXT)),
         ("deflate", RAW_DEFLATE.compress(TEXT) + RAW_DEFLATE.flush()),  # no zlib header, as many send it
         ("gzip", gzip.compress(TEXT[:9]) + gzip.compress(TEXT[9:30]) + gzip.compress(TEXT[30:])),  # members
     ],
     ids=[
         *["gzip", "x-gzip", "GZIP", "whitespace", "deflate as gzip", "gzip,", "empty elements"],
+        *["gzip, identity", "identity, gzip"],
         *["deflate", "raw deflate", "gzip members"],
     ],
 )

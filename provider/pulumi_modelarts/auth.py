@@ -222,10 +222,11 @@ class IamTokenAuth(AuthBase):
         response = self.transport.send("POST", self._url, context=context, json_body=self._login(scope))
         # A header a proxy repeated arrives joined by commas (no token holds one): one value is the
         # token. Of a flood of values, none of them used, a few are registered: the registry keeps
-        # the last 1,024 secrets, and a flood would push the credentials out of it.
+        # the last 1,024 secrets, and a flood would push the credentials out of it; so would new
+        # values at every login, which the credentials, registered again after them, outlast.
         values = response.headers.get("X-Subject-Token", "").split(",")
         tokens = list(dict.fromkeys(value.strip() for value in values))[:_SUBJECT_TOKENS_KEPT]
-        register_secrets(*tokens)  # before anything of this answer can reach an error message
+        register_secrets(*tokens, *settings.secret_values())  # before this answer can reach an error
         token = tokens[0] if len(tokens) == 1 else None
         if response.status not in (200, 201):
             raise error_for(response, context)

@@ -34,8 +34,11 @@ _GROUP_SIZE = 32
 _MAX_REDACTED_CHARS = 1 << 16
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
 #: Escapes a server may apply to any character it echoes, ASCII ones too, in text already
-#: case-folded: JSON's (a surrogate pair as one), runs of percent-encoded UTF-8, HTML references.
-_ESCAPE = re.compile(r"\\ud[89ab]..\\ud[c-f]..|\\u[0-9a-f]{4}|\\[^u]|(?:%[0-9a-f]{2})+|&#?[0-9a-z]{1,8};")
+#: case-folded, by kind: JSON's (a surrogate pair as one), runs of percent-encoded UTF-8, HTML references.
+_ESCAPES = tuple(
+    re.compile(kind)
+    for kind in (r"\\ud[89ab]..\\ud[c-f]..|\\u[0-9a-f]{4}|\\[^u]", r"(?:%[0-9a-f]{2})+", r"&#?[0-9a-z]{1,8};")
+)
 #: Decoding rounds: an echo JSON-escaped inside JSON, or URL-encoded inside JSON, needs two.
 _DECODINGS = 2
 
@@ -95,13 +98,13 @@ def _unescaped(token: str) -> str:
 Spans = list[tuple[int, int]]
 
 
-def _decoded(text: str, spans: Spans) -> tuple[str, Spans]:
-    """``text`` with every escape decoded once (and case-folded); ``spans`` say where each of the
+def _decoded(text: str, spans: Spans, escape: re.Pattern[str]) -> tuple[str, Spans]:
+    """``text`` with every ``escape`` decoded once (and case-folded); ``spans`` say where each of the
     text's characters came from in the original, the result's where each decoded one did."""
     parts: list[str] = []
     where: Spans = []
     done = 0
-    for match in _ESCAPE.finditer(text):
+    for match in escape.finditer(text):
         start, end = match.span()
         decoded = _unescaped(match.group()).translate(_ASCII_FOLD)
         parts += (text[done:start], decoded)
@@ -254,21 +257,30 @@ class _Secrets:
 def _found(text: str, prefixes: list[Matcher], suffixes: list[Matcher], grams: list[Grams]) -> Spans:
     """Where in ``text`` a secret is echoed (by the forms of ``prefixes``, the reversed ones of
     ``suffixes``, the runs of ``grams``): as it is or with escapes decoded, ASCII in any case."""
-    folded = text.translate(_ASCII_FOLD)  # a server may change the case of hex digits
-    spans: Spans | None = None  # where each character of folded is in text: its own place until decoded
+    # Each reading: the text (a server may change the case of hex digits) and where each of its
+    # characters is in ``text`` (None: its own place, until decoded).
+    readings: list[tuple[str, Spans | None]] = [(text.translate(_ASCII_FOLD), None)]
     cuts: Spans = []
     for decodings in range(_DECODINGS + 1):
-        size = len(folded)
-        found = _fragments(folded, grams) if grams else []
-        found += [echo for matcher in prefixes for echo in _echoes(folded, *matcher)]
-        backwards = folded[::-1] if suffixes else ""
-        found += [
-            (size - end, size - start) for matcher in suffixes for start, end in _echoes(backwards, *matcher)
-        ]
-        cuts += found if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in found]
-        if decodings == _DECODINGS or not _ESCAPE.search(folded):
-            break
-        folded, spans = _decoded(folded, spans or [(i, i + 1) for i in range(len(folded))])
+        decoded: list[tuple[str, Spans | None]] = []
+        for folded, spans in readings:
+            size = len(folded)
+            found = _fragments(folded, grams) if grams else []
+            found += [echo for matcher in prefixes for echo in _echoes(folded, *matcher)]
+            backwards = folded[::-1] if suffixes else ""
+            found += [
+                (size - end, size - start)
+                for matcher in suffixes
+                for start, end in _echoes(backwards, *matcher)
+            ]
+            cuts += found if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in found]
+            # Each kind of escape it holds decoded alone: where kinds mix, the others may be the
+            # secret's own text ("%41", "&amp;", "\/"), or an outer layer's escapes of its escapes.
+            kinds = [kind for kind in _ESCAPES if kind.search(folded)] if decodings < _DECODINGS else []
+            if kinds:
+                places = spans or [(i, i + 1) for i in range(len(folded))]
+                decoded += [_decoded(folded, places, kind) for kind in kinds]
+        readings = decoded
     return cuts
 
 

@@ -673,7 +673,9 @@ def _read_body(response: requests.Response, context: RequestContext, budget: Cal
     declared = "" if response.raw.chunked else response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # ASCII digits: the framing was checked
         raise refuse(f"response body of {int(declared)} bytes exceeds the {MAX_BODY_BYTES >> 20} MiB limit")
-    encoding = ", ".join(_listed([response.headers.get("Content-Encoding", "")])).lower() or "identity"
+    # "identity" means no coding (RFC 9110 8.4.1), in a list too: "gzip, identity" is gzip.
+    codings = map(str.lower, _listed([response.headers.get("Content-Encoding", "")]))
+    encoding = ", ".join(coding for coding in codings if coding != "identity") or "identity"
     if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
         shown = one_line(encoding, 40)
         raise refuse(f"response uses Content-Encoding '{shown}', which was not asked for")
