@@ -4,6 +4,7 @@ error code, request ID) and what to do; never credentials: every error is scrubb
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import functools
 import json
@@ -11,6 +12,7 @@ import re
 import string
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from os.path import commonprefix
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -83,34 +85,69 @@ def _base64_forms(secret: str) -> set[str]:
 
 @functools.lru_cache(maxsize=1024)  # a page of escapes repeats a few
 def _unescaped(token: str) -> str:
+    """An escape's text, case-folded as the text around it is."""
     if token[0] == "&":
         import html  # only once a server echoes an escape
 
-        return html.unescape(token)
-    if token[0] == "%":
-        return unquote(token)
-    try:
-        return str(json.loads(f'"{token}"'))
-    except ValueError:
-        return token
+        decoded = html.unescape(token)
+    elif token[0] == "%":
+        decoded = unquote(token)
+    else:
+        try:
+            decoded = str(json.loads(f'"{token}"'))
+        except ValueError:
+            decoded = token
+    return decoded.translate(_ASCII_FOLD)
+
+
+def _unescaped_match(match: re.Match[str]) -> str:
+    return _unescaped(match.group())
 
 
 Spans = list[tuple[int, int]]
 
 
-def _decoded(text: str, spans: Spans, escape: re.Pattern[str]) -> tuple[str, Spans]:
-    """``text`` with every ``escape`` decoded once (and case-folded); ``spans`` say where each of the
-    text's characters came from in the original, the result's where each decoded one did."""
-    parts: list[str] = []
-    where: Spans = []
-    done = 0
+@dataclass(slots=True)
+class _Reading:
+    """A reading of a text: the text itself, case-folded, or a reading of it with every escape of
+    one kind decoded once (``source``). Where a decoded character came from is worked out only for
+    what is found, so a page of escapes costs one ``re.sub`` per reading."""
+
+    text: str
+    source: tuple[_Reading, re.Pattern[str]] | None = None
+    _table: tuple[list[int], list[tuple[int, int, int]]] | None = None
+
+    def origin(self, start: int, end: int) -> tuple[int, int]:
+        """Where the characters ``start`` to ``end`` of this reading are in the original text."""
+        return self._origin_of(start)[0], self._origin_of(end - 1)[1]
+
+    def _origin_of(self, index: int) -> tuple[int, int]:
+        if self.source is None:
+            return index, index + 1
+        parent, escape = self.source
+        starts, matches = self._table = self._table or _escapes_in(parent.text, escape)
+        k = bisect.bisect_right(starts, index) - 1
+        if k < 0:
+            return parent._origin_of(index)
+        parent_start, parent_end, length = matches[k]
+        if index < starts[k] + length:  # inside the decoded escape: all of it
+            return parent.origin(parent_start, parent_end)
+        return parent._origin_of(parent_end + index - starts[k] - length)
+
+
+def _escapes_in(text: str, escape: re.Pattern[str]) -> tuple[list[int], list[tuple[int, int, int]]]:
+    """Per ``escape`` in ``text``: where its decoding starts in the decoded text, and its span and
+    decoded length in ``text``."""
+    starts: list[int] = []
+    matches: list[tuple[int, int, int]] = []
+    shift = 0
     for match in escape.finditer(text):
         start, end = match.span()
-        decoded = _unescaped(match.group()).translate(_ASCII_FOLD)
-        parts += (text[done:start], decoded)
-        where += spans[done:start] + [(spans[start][0], spans[end - 1][1])] * len(decoded)
-        done = end
-    return "".join(parts) + text[done:], where + spans[done:]
+        length = len(_unescaped(match.group()))
+        starts.append(start + shift)
+        matches.append((start, end, length))
+        shift += length - (end - start)
+    return starts, matches
 
 
 Matcher = tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]]
@@ -257,14 +294,12 @@ class _Secrets:
 def _found(text: str, prefixes: list[Matcher], suffixes: list[Matcher], grams: list[Grams]) -> Spans:
     """Where in ``text`` a secret is echoed (by the forms of ``prefixes``, the reversed ones of
     ``suffixes``, the runs of ``grams``): as it is or with escapes decoded, ASCII in any case."""
-    # Each reading: the text (a server may change the case of hex digits) and where each of its
-    # characters is in ``text`` (None: its own place, until decoded).
-    readings: list[tuple[str, Spans | None]] = [(text.translate(_ASCII_FOLD), None)]
+    readings = [_Reading(text.translate(_ASCII_FOLD))]  # a server may change the case of hex digits
     cuts: Spans = []
     for decodings in range(_DECODINGS + 1):
-        decoded: list[tuple[str, Spans | None]] = []
-        for folded, spans in readings:
-            size = len(folded)
+        decoded: list[_Reading] = []
+        for reading in readings:
+            folded, size = reading.text, len(reading.text)
             found = _fragments(folded, grams) if grams else []
             found += [echo for matcher in prefixes for echo in _echoes(folded, *matcher)]
             backwards = folded[::-1] if suffixes else ""
@@ -273,13 +308,12 @@ def _found(text: str, prefixes: list[Matcher], suffixes: list[Matcher], grams: l
                 for matcher in suffixes
                 for start, end in _echoes(backwards, *matcher)
             ]
-            cuts += found if spans is None else [(spans[start][0], spans[end - 1][1]) for start, end in found]
+            cuts += [reading.origin(start, end) for start, end in found]
             # Each kind of escape it holds decoded alone: where kinds mix, the others may be the
             # secret's own text ("%41", "&amp;", "\/"), or an outer layer's escapes of its escapes.
-            kinds = [kind for kind in _ESCAPES if kind.search(folded)] if decodings < _DECODINGS else []
-            if kinds:
-                places = spans or [(i, i + 1) for i in range(len(folded))]
-                decoded += [_decoded(folded, places, kind) for kind in kinds]
+            for kind in _ESCAPES if decodings < _DECODINGS else ():
+                text_decoded, escapes = kind.subn(_unescaped_match, folded)
+                decoded += [_Reading(text_decoded, (reading, kind))] if escapes else []
         readings = decoded
     return cuts
 
