@@ -816,6 +816,7 @@ def test_a_field_the_job_lacks_is_unknown_in_a_preview_of_the_resource_and_none_
 
 #: A bad ``id`` option beside a good job_id, known in the program or once an ``Output`` is.
 BAD_ID_OPTIONS = {"empty": '""', "text": '"abc"', "zero": "0", "output": 'pulumi.Output.from_input("abc")'}
+BAD_ID_OPTIONS |= {"output-of-none": "pulumi.Output.from_input(None)"}
 BAD_ID_OPTIONS |= {"awaitable": "pulumi.Output.from_input(-1).future()", "job-id-output": '"abc"'}
 
 
