@@ -42,12 +42,21 @@ STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR = (programs.EXAMPLES_DIR / name for 
 
 
 def run_with_credentials(
-    emulator: ModelArtsEmulator, directory: Path, project: str, settings: dict[str, str], **kwargs: Any
+    emulator: ModelArtsEmulator,
+    directory: Path,
+    project: str,
+    settings: dict[str, str],
+    secret_settings: tuple[str, ...] = (),
+    **kwargs: Any,
 ) -> ProgramRun:
-    """With the emulator's credentials in secret stack config and the environment, plus ``settings``."""
+    """With the emulator's credentials in secret stack config and the environment, plus ``settings``
+    (those named in ``secret_settings`` set as secrets)."""
     config = emulator.stack_config(include_project=False)
     config |= {f"{project}:{key}": value for key, value in settings.items()}
-    secret_keys, env = list(SECRET_CONFIG_KEYS), emulator.environ()
+    secret_keys, env = (
+        [*SECRET_CONFIG_KEYS, *(f"{project}:{key}" for key in secret_settings)],
+        emulator.environ(),
+    )
     return run_program(directory, project=project, config=config, secret_keys=secret_keys, env=env, **kwargs)
 
 
@@ -147,6 +156,23 @@ def test_quickstart_fails_with_one_line(
     assert run.outputs == {} and (job_id is None or "\n" not in run.error["message"])  # Pulumi's own is two
     assert emulator.requests == [] if job_id is None else len(modelarts_requests(emulator)) == 1
     assert_no_canaries(run)
+
+
+@pytest.mark.parametrize("key", ["jobId", "projectId", "dashboardTitle"])
+def test_quickstart_keeps_a_setting_set_as_a_secret_secret_in_every_output_showing_it(
+    emulator: ModelArtsEmulator, key: str
+) -> None:
+    """``pulumi config set --secret projectId …``: ``Config.get`` hands the value over plain."""
+    settings = {"jobId": "197", "projectId": emulator.project_id, "dashboardTitle": "Boards"}
+    project = programs.QUICKSTART_PROJECT
+    run = succeeded(run_with_credentials(emulator, QUICKSTART_DIR, project, settings, (key,)))
+    shown = {"dashboard_tile"} if key == "dashboardTitle" else set(run.outputs)
+    assert {name for name, entry in run.outputs.items() if entry["secret"]} == shown
+    assert (
+        run.value("job_name") == "apiTest-11" and run.value("dashboard_tile")["title"] == "Boards: apiTest-11"
+    )
+    job = only(run, JOB_TYPE)
+    assert sorted(job["secret_outputs"]) == (sorted(STATE_FIELDS) if key != "dashboardTitle" else [])
 
 
 # -- examples/stack-reference and examples/lookup-by-name ----------------------------------------
