@@ -37,8 +37,8 @@ def _child_pythonpath() -> str:
     """What a child process imports ``tests`` and ``pulumi_modelarts`` from: this checkout, and the
     package this process imports (found, not imported: another checkout's install is another one)."""
     spec = importlib.util.find_spec("pulumi_modelarts")
-    assert spec is not None and spec.origin is not None
-    return os.pathsep.join(dict.fromkeys((str(REPO_ROOT), str(Path(spec.origin).parents[1]))))
+    package = Path(spec.origin).parents[1] if spec is not None and spec.origin else REPO_ROOT / "provider"
+    return os.pathsep.join(dict.fromkeys((str(REPO_ROOT), str(package))))
 
 
 CHILD_PYTHONPATH = _child_pythonpath()
