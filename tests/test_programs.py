@@ -672,9 +672,9 @@ def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_ex
 ) -> None:
     """The exports the mocks record are what ``pulumi stack output`` shows: only a resource ID is plain."""
     calls = {
-        f"{form}-{source}" if "{}" in call else form: call.replace("{}", code.format(197)).replace(
-            "[]", code.format(8)
-        )
+        f"{form}-{source}" if "{}" in call or "[]" in call else form: call.replace(
+            "{}", code.format(197)
+        ).replace("[]", code.format(8))
         for form, call in SECRET_FORMS.items()
         for source, code in SECRET_SOURCES.items()
         if ("{}" in call or "[]" in call) or source == "nested"
