@@ -10,10 +10,18 @@ from pulumi_modelarts import OUTPUT_FIELDS, VisualizationJob
 
 config = pulumi.Config()
 
+
+def setting(key: str, value: str) -> pulumi.Input[str]:
+    """``value``, read as this stack's setting ``key``, kept secret if it was set with `pulumi config
+    set --secret` (``Config.get`` hands it over in plain text, and every output would show it)."""
+    return pulumi.Output.secret(value) if pulumi.runtime.is_config_secret(config.full_key(key)) else value
+
+
+project_id = config.get("projectId")  # "" (its default): modelarts:projectId, or looked up
 job = VisualizationJob(
     "visualization-job",
-    job_id=config.require("jobId"),
-    project_id=config.get("projectId") or None,
+    job_id=setting("jobId", config.require("jobId")),
+    project_id=setting("projectId", project_id) if project_id else None,
 )
 
 # One stack output per field: what `StackReference.require_output`, `pulumi stack output --json`
@@ -52,7 +60,9 @@ class DashboardTile(pulumi.ComponentResource):
 
 tile = DashboardTile(
     "tensorboard-tile",
-    title=pulumi.Output.concat(config.get("dashboardTitle") or "TensorBoard", ": ", job.job_name),
+    title=pulumi.Output.concat(
+        setting("dashboardTitle", config.get("dashboardTitle") or "TensorBoard"), ": ", job.job_name
+    ),
     url=job.service_url,
     healthy=job.is_running,
 )

@@ -6,6 +6,7 @@ inputs; a ``StackReference`` serves the outputs a test hands it."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -30,6 +31,17 @@ QUICKSTART_DIR = REPO_ROOT
 QUICKSTART_PROJECT = "modelarts-quickstart"
 EXAMPLES_DIR = REPO_ROOT / "examples"
 MARKER = "\n@@RESULT@@"
+
+
+def _child_pythonpath() -> str:
+    """What a child process imports ``tests`` and ``pulumi_modelarts`` from: this checkout, and the
+    package this process imports (found, not imported: another checkout's install is another one)."""
+    spec = importlib.util.find_spec("pulumi_modelarts")
+    package = Path(spec.origin).parents[1] if spec is not None and spec.origin else REPO_ROOT / "provider"
+    return os.pathsep.join(dict.fromkeys((str(REPO_ROOT), str(package))))
+
+
+CHILD_PYTHONPATH = _child_pythonpath()
 
 
 @dataclass
@@ -119,7 +131,7 @@ def run_program(
     spec: dict[str, object] = {"project": project, "config": config, "secret_keys": secret_keys}
     spec |= {"preview": preview, "stack_references": dict(stack_references or {})}
     command = [sys.executable, "-m", "tests.programs", json.dumps(spec)]
-    env = {**clean_environ(env), "PYTHONPATH": str(REPO_ROOT)}
+    env = {**clean_environ(env), "PYTHONPATH": CHILD_PYTHONPATH}
     done = subprocess.run(command, cwd=program_dir, env=env, capture_output=True, text=True, timeout=timeout)
     stdout, marker, payload = done.stdout.rpartition(MARKER)
     if not marker:

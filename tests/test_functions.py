@@ -43,7 +43,13 @@ from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
 from tests.checks import CANARY, AtOnce, Held, outputs_of
 from tests.hostile import PagingServer, listed_job
-from tests.programs import clean_environ, modelarts_requests, run_program, write_program as write
+from tests.programs import (
+    CHILD_PYTHONPATH,
+    clean_environ,
+    modelarts_requests,
+    run_program,
+    write_program as write,
+)
 
 #: Fields the list call does not return; the plural form leaves them None.
 NOT_IN_LISTINGS = ("job_type", "flavor_code", "remaining_duration")
@@ -899,7 +905,7 @@ def test_programs_run_one_after_another_under_mocks_each_read_with_their_own_con
             configs.append((emulator.stack_config(), emulator.environ()))
         script = tmp_path / "suite.py"
         script.write_text(MOCKS_SUITE.replace("{how}", how), encoding="utf-8")
-        env = {**clean_environ(), "PYTHONPATH": str(Path(__file__).parents[1])}
+        env = {**clean_environ(), "PYTHONPATH": CHILD_PYTHONPATH}
         command = [sys.executable, str(script), json.dumps(configs)]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

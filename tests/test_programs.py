@@ -42,12 +42,21 @@ STACK_REFERENCE_DIR, LOOKUP_DIR, GITOPS_DIR = (programs.EXAMPLES_DIR / name for 
 
 
 def run_with_credentials(
-    emulator: ModelArtsEmulator, directory: Path, project: str, settings: dict[str, str], **kwargs: Any
+    emulator: ModelArtsEmulator,
+    directory: Path,
+    project: str,
+    settings: dict[str, str],
+    secret_settings: tuple[str, ...] = (),
+    **kwargs: Any,
 ) -> ProgramRun:
-    """With the emulator's credentials in secret stack config and the environment, plus ``settings``."""
+    """With the emulator's credentials in secret stack config and the environment, plus ``settings``
+    (those named in ``secret_settings`` set as secrets)."""
     config = emulator.stack_config(include_project=False)
     config |= {f"{project}:{key}": value for key, value in settings.items()}
-    secret_keys, env = list(SECRET_CONFIG_KEYS), emulator.environ()
+    secret_keys, env = (
+        [*SECRET_CONFIG_KEYS, *(f"{project}:{key}" for key in secret_settings)],
+        emulator.environ(),
+    )
     return run_program(directory, project=project, config=config, secret_keys=secret_keys, env=env, **kwargs)
 
 
@@ -147,6 +156,23 @@ def test_quickstart_fails_with_one_line(
     assert run.outputs == {} and (job_id is None or "\n" not in run.error["message"])  # Pulumi's own is two
     assert emulator.requests == [] if job_id is None else len(modelarts_requests(emulator)) == 1
     assert_no_canaries(run)
+
+
+@pytest.mark.parametrize("key", ["jobId", "projectId", "dashboardTitle"])
+def test_quickstart_keeps_a_setting_set_as_a_secret_secret_in_every_output_showing_it(
+    emulator: ModelArtsEmulator, key: str
+) -> None:
+    """``pulumi config set --secret projectId …``: ``Config.get`` hands the value over plain."""
+    settings = {"jobId": "197", "projectId": emulator.project_id, "dashboardTitle": "Boards"}
+    project = programs.QUICKSTART_PROJECT
+    run = succeeded(run_with_credentials(emulator, QUICKSTART_DIR, project, settings, (key,)))
+    shown = {"dashboard_tile"} if key == "dashboardTitle" else set(run.outputs)
+    assert {name for name, entry in run.outputs.items() if entry["secret"]} == shown
+    assert (
+        run.value("job_name") == "apiTest-11" and run.value("dashboard_tile")["title"] == "Boards: apiTest-11"
+    )
+    job = only(run, JOB_TYPE)
+    assert sorted(job["secret_outputs"]) == (sorted(STATE_FIELDS) if key != "dashboardTitle" else [])
 
 
 # -- examples/stack-reference and examples/lookup-by-name ----------------------------------------
@@ -646,9 +672,9 @@ def test_secrets_from_every_source_stay_secret_in_every_form_and_in_the_stack_ex
 ) -> None:
     """The exports the mocks record are what ``pulumi stack output`` shows: only a resource ID is plain."""
     calls = {
-        f"{form}-{source}" if "{}" in call else form: call.replace("{}", code.format(197)).replace(
-            "[]", code.format(8)
-        )
+        f"{form}-{source}" if "{}" in call or "[]" in call else form: call.replace(
+            "{}", code.format(197)
+        ).replace("[]", code.format(8))
         for form, call in SECRET_FORMS.items()
         for source, code in SECRET_SOURCES.items()
         if ("{}" in call or "[]" in call) or source == "nested"
@@ -816,6 +842,7 @@ def test_a_field_the_job_lacks_is_unknown_in_a_preview_of_the_resource_and_none_
 
 #: A bad ``id`` option beside a good job_id, known in the program or once an ``Output`` is.
 BAD_ID_OPTIONS = {"empty": '""', "text": '"abc"', "zero": "0", "output": 'pulumi.Output.from_input("abc")'}
+BAD_ID_OPTIONS |= {"output-of-none": "pulumi.Output.from_input(None)"}
 BAD_ID_OPTIONS |= {"awaitable": "pulumi.Output.from_input(-1).future()", "job-id-output": '"abc"'}
 
 
@@ -872,17 +899,24 @@ def test_a_failed_read_in_the_resource_forms_shows_no_secret_target(
 #: What a StackReference may deliver where a job ID is meant, and no job ID can be.
 BAD_REFERENCED = {"negative": -197.0, "bool": True, "above-2**53": float(2**53 + 2)}
 BAD_IDS = ['"12a"', "19.5", str(2**53), '" 197"', '"197.0"', '"0x1"', '""', "True", '"+197"', '"1_97"']
-BAD_IDS += ['" 197 "', '"\\u0661\\u0669\\u0667"', '"\\uff11\\uff19\\uff17"']  # Arabic-Indic, fullwidth
+BAD_IDS += [
+    "None",
+    'ref.get_output("missing")',
+    '" 197 "',
+    '"\\u0661\\u0669\\u0667"',
+    '"\\uff11\\uff19\\uff17"',
+]  # Arabic-Indic, fullwidth
 
 
 @pytest.mark.parametrize("bad", [*BAD_IDS, *(f'ref.require_output("{name}")' for name in BAD_REFERENCED)])
-def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
+def test_get_with_a_bad_id_fails_with_one_line_naming_id_and_reads_nothing(
     tmp_path: Path, emulator: ModelArtsEmulator, bad: str
 ) -> None:
+    """Named as ``.get``'s argument, ``id`` (the program names no ``job_id``), as an id option is."""
     body = f'ref = pulumi.StackReference("other")\nVisualizationJob.get("seen", {bad})\n'
     run = run_resources(emulator, tmp_path, body, stack_references={"other": BAD_REFERENCED})
     assert run.error is not None and {"InvalidInputError", "RunError"} <= set(run.error["mro"])
-    assert run.error["message"].startswith(f"{WHOLE}9007199254740991, got ")
+    assert run.error["message"].startswith(f"{WHOLE_ID}9007199254740991, got ")
     assert "\n" not in run.error["message"] and emulator.requests == []
 
 
@@ -890,11 +924,11 @@ def test_get_with_a_bad_job_id_fails_with_one_line_and_reads_nothing(
 #: ``2**53 + 1`` to the double Check would show), in each form that takes one: ``{}`` the Output.
 UNSENDABLE = {
     "decimal": ("job_id", "Decimal('197')", "VisualizationJob('x', job_id={})"),
-    "fraction": ("job_id", "Fraction(197)", "VisualizationJob.get('x', {})"),
+    "fraction": ("id", "Fraction(197)", "VisualizationJob.get('x', {})"),
     "huge": ("job_id", "10**400", "VisualizationJob('x', job_id={})"),
     "above-2**53": ("job_id", "2**53 + 1", "VisualizationJob('x', job_id={})"),
     "bytes-id-option": ("id", "b'197'", "VisualizationJob('x', 197, opts=pulumi.ResourceOptions(id={}))"),
-    "bool": ("job_id", "True", "VisualizationJob.get('x', {})"),
+    "bool": ("id", "True", "VisualizationJob.get('x', {})"),
     "bytes-project": ("project_id", "b'p'", "VisualizationJob('x', 197, project_id={})"),
     "decimal-region": ("region", "Decimal(1)", "VisualizationJob.get('x', 197, region={})"),
 }
@@ -920,7 +954,7 @@ SECRET_REFUSED = {
     "resource-region": ("VisualizationJob('x', 197, region=secret('Hidden 197'))", "region may only contain"),
     "get-id-reference": (
         "VisualizationJob.get('x', ref.get_output('half'))",
-        "job_id must be a whole number",
+        "id must be a whole number",
     ),
     "id-option": (
         "VisualizationJob('x', 197, opts=pulumi.ResourceOptions(id=secret('Hidden-197')))",
@@ -958,6 +992,7 @@ def test_a_refused_secret_input_is_not_shown(
 
 
 WHOLE, PROJECT_ID = "job_id must be a whole number from 1 to ", "project_id may only contain "
+WHOLE_ID = WHOLE.removeprefix("job_")
 PLAIN = "endpoint is an Output; get_visualization_jobs() takes plain values. "
 PLAIN += "Use get_visualization_jobs_output()"
 IMPORT = "a VisualizationJob cannot be imported: Python dynamic resources do not support import_. Drop"
@@ -966,7 +1001,7 @@ OPTIONS = "opts must be a pulumi.ResourceOptions, got "
 #: name -> (call, start of the one-line message).
 REFUSED_IN_THE_PROGRAM = {
     "resource-id-above-2**53": ("VisualizationJob('big', 2**53 + 1)", WHOLE),
-    "get-id-above-2**53": ("VisualizationJob.get('big', 2**53 + 1)", WHOLE),
+    "get-id-above-2**53": ("VisualizationJob.get('big', 2**53 + 1)", WHOLE_ID),
     "resource-project": ("VisualizationJob('p', 197, project_id=5)", PROJECT_ID),
     "get-project": ("VisualizationJob.get('p', 197, project_id=5.0)", PROJECT_ID),
     "get-region": (

@@ -131,7 +131,7 @@ def _check_known(targets: Mapping[str, Any]) -> Mapping[str, Any]:
     given (over the engine ``2**53 + 1`` reads ``9007199254740992.0``, and ``.get`` has no Check)."""
     with as_run_errors():
         for key, value in targets.items():
-            if not isinstance(value, pulumi.Output) and (value is not None or key == "job_id"):
+            if not isinstance(value, pulumi.Output) and (value is not None or key in ("job_id", "id")):
                 check_target(key, value)
     return targets
 
@@ -244,6 +244,9 @@ class VisualizationJob(pulumi.dynamic.Resource, module="modelarts", name="Visual
         override is unknown (preview), so is the resource ID: nothing is read, not the configured place."""
         _check_options(opts)
         job_id: Any = pulumi.Output.from_input(id) if isinstance(id, Awaitable) else id  # read twice
+        # Refused as the argument the program gave, ``id``, before the job_id it stands for is checked.
+        job_id = _checked_output("id", job_id) if isinstance(job_id, pulumi.Output) else job_id
+        _check_known({"id": job_id})
         if opts is None or opts.id is None:  # an id option given too must name the same job
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=job_id))
         return VisualizationJob(
