@@ -41,6 +41,7 @@ _ESCAPES = tuple(
     re.compile(kind)
     for kind in (r"\\ud[89ab]..\\ud[c-f]..|\\u[0-9a-f]{4}|\\[^u]", r"(?:%[0-9a-f]{2})+", r"&#?[0-9a-z]{1,8};")
 )
+_ANY_ESCAPE = re.compile("|".join(kind.pattern for kind in _ESCAPES))  # one scan of text that holds none
 #: Decoding rounds: an echo JSON-escaped inside JSON, or URL-encoded inside JSON, needs two.
 _DECODINGS = 2
 
@@ -311,7 +312,7 @@ def _found(text: str, prefixes: list[Matcher], suffixes: list[Matcher], grams: l
             cuts += [reading.origin(start, end) for start, end in found]
             # Each kind of escape it holds decoded alone: where kinds mix, the others may be the
             # secret's own text ("%41", "&amp;", "\/"), or an outer layer's escapes of its escapes.
-            for kind in _ESCAPES if decodings < _DECODINGS else ():
+            for kind in _ESCAPES if decodings < _DECODINGS and _ANY_ESCAPE.search(folded) else ():
                 text_decoded, escapes = kind.subn(_unescaped_match, folded)
                 decoded += [_Reading(text_decoded, (reading, kind))] if escapes else []
         readings = decoded
