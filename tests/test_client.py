@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import http.client
 import json
@@ -204,6 +205,22 @@ def test_a_name_many_jobs_share_is_one_short_line_naming_the_first_ids_and_the_c
     shown = ", ".join(map(str, ids[:10]))
     assert caught.value.summary == f"300 visualization jobs are named 'dup' (IDs {shown} and 290 more)"
     assert caught.value.hint == f"Read the one you mean by its ID, e.g. get_visualization_job({ids[0]})"
+
+
+def test_a_job_read_twice_is_equal_and_shows_its_fields(
+    client: ModelArtsClient, emulator: ModelArtsEmulator
+) -> None:
+    """Before, two reads of an unchanged job (or a job and its copy) compared unequal, and a job
+    showed as ``<JobModel object at 0x...>``."""
+    job = client.get_visualization_job(197)
+    for same in (client.get_visualization_job(197), copy.deepcopy(job), pickle.loads(pickle.dumps(job))):
+        assert same == job and repr(same) == repr(job)
+    assert repr(job).startswith("JobModel(job_id=197, job_name='apiTest-11', status=8, ")
+    assert "flavor=Flavor(code='modelarts.vm.cpu.2u')" in repr(job) and " at 0x" not in repr(job)
+    emulator.update_job(197, duration=34000)
+    assert client.get_visualization_job(197) != job  # a field apart: unequal
+    [listed] = [item for item in client.list_visualization_jobs() if item.job_id == 197]
+    assert listed != job and job != 197  # the list item lacks the job's type and flavor
 
 
 # -- errors and faults ----------------------------------------------------------------------------
