@@ -223,6 +223,25 @@ def test_a_job_read_twice_is_equal_and_shows_its_fields(
     assert listed != job and job != 197  # the list item lacks the job's type and flavor
 
 
+def test_a_client_copied_is_one_of_its_own_and_pickling_one_is_refused_in_one_line(
+    client: ModelArtsClient,
+) -> None:
+    """Before, a deep copy or a pickle failed with "cannot pickle '_thread._local' object"; pickled,
+    a client would carry its credentials."""
+    client.get_visualization_job(197)
+    for copied in (copy.copy(client), copy.deepcopy(client)):
+        assert copied is not client and copied.settings is client.settings and repr(copied) == repr(client)
+        assert copied.get_visualization_job(197).job_id == 197
+        copied.close()
+    with pytest.raises(TypeError) as refused:
+        pickle.dumps(client)
+    assert str(refused.value) == (
+        "a ModelArtsClient is not pickled, as it holds credentials and connections: "
+        "make one in each process, e.g. ModelArtsClient(Settings.from_sources())"
+    )
+    assert client.get_visualization_job(197).job_id == 197
+
+
 # -- errors and faults ----------------------------------------------------------------------------
 @pytest.mark.reliability("fault matrix")
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import contextlib
 import itertools
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn, SupportsIndex
 from urllib.parse import quote, urlencode, urlsplit
 
 from .auth import IamTokenAuth, build_auth, forget_project, rejected_hint
@@ -58,6 +58,19 @@ class ModelArtsClient:
         return (
             f"ModelArtsClient(endpoint={self.endpoint!r}, region={self.region!r}, "
             f"project_id={self._session[1] if self._session else self.settings.project_id!r})"
+        )
+
+    def __copy__(self) -> ModelArtsClient:
+        """Another client of the same settings, with connections, token and project of its own."""
+        return ModelArtsClient(self.settings)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> ModelArtsClient:
+        return self.__copy__()
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        raise TypeError(
+            "a ModelArtsClient is not pickled, as it holds credentials and connections: "
+            "make one in each process, e.g. ModelArtsClient(Settings.from_sources())"
         )
 
     def __enter__(self) -> ModelArtsClient:
