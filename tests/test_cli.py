@@ -424,7 +424,7 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
         ("{not json", "Expecting property name"),
         ("\udcff", "can't decode"),
         ('"a string"', "expected a list of job objects"),
-        ('{"jobs": [{"job_id": 7}]}', "a job needs a job_name"),
+        ('{"jobs": [{"job_id": 7}]}', "a job must be a JSON object with a job_name, got one without it"),
         ("[1, 2]", "a job must be a JSON object with a job_name, got int"),
         ('{"jobs": [[{"job_name": "x"}]]}', "a job must be a JSON object with a job_name, got list"),
         ('{"jobs": [{"job_name": "x", "status": "8"}]}', "job field 'status' must be an int"),
