@@ -22,6 +22,7 @@ from .errors import (
     one_line,
 )
 from .locks import Lock
+from .outputs import some_ids
 from .responses import JobModel, JobPage, invalid_response, names_another_project, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
@@ -37,7 +38,6 @@ PAGE_SIZE = 100
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
 MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
 MAX_LISTINGS = 3  # reads of a listing whose count keeps changing between its pages
-SHOWN_IDS = 10  # of the jobs a name lookup found several of: the one line names the first ones
 #: Shared clients, one per place read, each with its token and project: this guards long-lived
 #: processes; the most recent keep their connections (one per thread each), the others reconnect.
 MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
@@ -227,9 +227,7 @@ class ModelArtsClient:
             ids = [job.job_id for job in listed if job.job_name == name]
             context = RequestContext("find visualization job", self._host, project_id=self.project_id)
             if len(ids) > 1:
-                more = f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
-                shown = f"IDs {', '.join(map(str, ids[:SHOWN_IDS]))}{more}"
-                summary = f"{len(ids)} visualization jobs are named '{name}' ({shown})"
+                summary = f"{len(ids)} visualization jobs are named '{name}' (IDs {some_ids(ids)})"
                 hint = f"Read the one you mean by its ID, e.g. {read_by_id.format(ids[0])}"
                 raise context.error(AmbiguousJobNameError, summary, hint=hint)
             with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
