@@ -195,6 +195,18 @@ def test_find_picks_the_exact_name_and_its_errors_name_the_problem(
         client.find_visualization_job("twin")
 
 
+def test_a_name_missing_but_for_its_case_names_the_job_it_differs_from(
+    client: ModelArtsClient, emulator: ModelArtsEmulator
+) -> None:
+    """Before, ``find apitest-11`` said only to check the name, though job 197 is ``apiTest-11``."""
+    with pytest.raises(JobNotFoundError) as missing:
+        client.find_visualization_job("apitest-11")
+    assert missing.value.summary == "no visualization job is named 'apitest-11'"
+    assert missing.value.hint == "Job 197 is named 'apiTest-11': a name is matched exactly, case included"
+    with pytest.raises(JobNotFoundError, match="Check the name .matched exactly, case included"):
+        client.find_visualization_job("apitest-1")  # a part of it: no job to name
+
+
 def test_a_name_many_jobs_share_is_one_short_line_naming_the_first_ids_and_the_count(
     client: ModelArtsClient, emulator: ModelArtsEmulator
 ) -> None:

@@ -223,7 +223,7 @@ class ModelArtsClient:
         name = check_name(job_name, field="job_name")
         with self._transport.deadline():  # the listing and the read: one call, one deadline
             operation = f"find visualization job '{name}'"  # a listing's errors say which lookup failed
-            listed = self.list_visualization_jobs(search_content=name, operation=operation)
+            listed = list(self.list_visualization_jobs(search_content=name, operation=operation))
             ids = [job.job_id for job in listed if job.job_name == name]
             context = RequestContext("find visualization job", self._host, project_id=self.project_id)
             if len(ids) > 1:
@@ -234,6 +234,11 @@ class ModelArtsClient:
                 if ids and (job := self.get_visualization_job(ids[0])).job_name == name:
                     return job
         hint = "Check the name (matched exactly, case included), the project and the region"
+        # A job whose name differs in case alone (the service's search ignores case) is named.
+        differs = (job for job in listed if job.job_name != name and job.job_name.lower() == name.lower())
+        if near := next(differs, None):
+            shown = f"Job {near.job_id} is named '{one_line(near.job_name)}'"
+            hint = f"{shown}: a name is matched exactly, case included"
         raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
 
 
