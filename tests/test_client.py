@@ -36,7 +36,19 @@ from pulumi_modelarts.transport import BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests import checks
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
-from tests.hostile import ISSUED_TOKEN, JOB_197, PASSWORD, PROJECT, FakeCloud, RawServer, header, reply
+from tests.hostile import (
+    ISSUED_TOKEN,
+    JOB_197,
+    PASSWORD,
+    PROJECT,
+    FakeCloud,
+    PagingServer,
+    RawServer,
+    header,
+    listed_job,
+    pages_of,
+    reply,
+)
 from tests.programs import clean_environ
 
 ClientFactory = Callable[..., ModelArtsClient]
@@ -217,6 +229,31 @@ def test_a_name_many_jobs_share_is_one_short_line_naming_the_first_ids_and_the_c
     shown = ", ".join(map(str, ids[:10]))
     assert caught.value.summary == f"300 visualization jobs are named 'dup' (IDs {shown} and 290 more)"
     assert caught.value.hint == f"Read the one you mean by its ID, e.g. get_visualization_job({ids[0]})"
+
+
+@contextlib.contextmanager
+def paged(pages: Callable[[int], Any], *jobs: dict[str, Any]) -> Iterator[ModelArtsClient]:
+    """A client of a server answering the list call's page N with ``pages(N)``, and ``jobs`` by ID."""
+    with (
+        PagingServer(pages, jobs) as server,
+        ModelArtsClient(FakeCloud.settings(server.url, "aksk")) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("empty", [{"jobs": []}, {"jobs": None}, {"job_total_count": None, "jobs": []}])
+def test_a_count_a_page_leaves_out_is_the_count_pages_before_gave(empty: dict[str, Any]) -> None:
+    """Before, a page without ``job_total_count`` (or with null) ended the listing unchecked: an empty
+    page 2 after a page 1 counting 25 handed over 10 jobs as the whole list, and a lookup by the name
+    of job 17 said that no job has it."""
+    pages, short = pages_of(10), "ended at page 2 with 10 of the 25 jobs it counts"
+    with paged(lambda page: pages(page) if page == 1 else empty, listed_job(17)) as client:
+        with pytest.raises(InvalidResponseError, match=short):
+            list(client.list_visualization_jobs())
+        with pytest.raises(InvalidResponseError, match=short):
+            client.find_visualization_job("job-17")
+    with paged(lambda page: pages(page) if page == 1 else {"jobs": pages(page)["jobs"]}) as client:
+        assert [job.job_id for job in client.list_visualization_jobs()] == list(range(1, 26))
 
 
 def test_a_job_read_twice_is_equal_and_shows_its_fields(

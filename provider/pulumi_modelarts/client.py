@@ -193,7 +193,9 @@ class ModelArtsClient:
                     raise invalid_response(
                         response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
                     )
-                total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
+                # A page that leaves the count out (or null) keeps the last one given, as if sent again.
+                total = counted if listing.job_total_count is None else listing.job_total_count
+                ended = len(listed) == before or len(listing.jobs) < size
                 if None not in (counted, total) and total != counted:
                     if listings == MAX_LISTINGS:
                         counts = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
