@@ -256,6 +256,48 @@ def test_a_count_a_page_leaves_out_is_the_count_pages_before_gave(empty: dict[st
         assert [job.job_id for job in client.list_visualization_jobs()] == list(range(1, 26))
 
 
+def moving(change: Callable[[dict[int, dict[str, Any]], int], object]) -> Callable[[int], dict[str, Any]]:
+    """Jobs 1-25 sorted by status (1-12 WAITING, the rest COMPLETED), 10 a page and counted, with
+    ``change(jobs, read)`` applied before page 2 of each reading (``read`` counts them from 1)."""
+    jobs = {n: {**listed_job(n), "status": 7 if n <= 12 else 10} for n in range(1, 26)}
+    reads = [0]
+
+    def page(number: int) -> dict[str, Any]:
+        reads[0] += number == 1
+        if number == 2:
+            change(jobs, reads[0])
+        ordered = sorted(jobs.values(), key=lambda job: (job["status"], job["job_id"]))
+        return {"job_total_count": len(jobs), "jobs": ordered[(number - 1) * 10 :][:10]}
+
+    return page
+
+
+@pytest.mark.parametrize(
+    ("job", "status"),
+    [(3, 11), (20, 0)],
+    ids=["a job read on page 1 moves past the others", "an unread job moves onto page 1"],
+)
+def test_a_job_that_moves_between_pages_has_the_listing_read_again(job: int, status: int) -> None:
+    """Its status changed while the pages sorted by status were read: the pages after it shifted, one
+    job went unread and another was listed twice, the count unchanged. Before, the listing was refused
+    ("ended at page 3 with 24 of the 25 jobs it counts") and told to check the endpoint."""
+    moved = moving(lambda jobs, read: jobs[job].update(status=status) if read == 1 else None)
+    with paged(moved) as client:
+        listed = [(item.job_id, item.status) for item in client.list_visualization_jobs(sort_by="status")]
+    assert sorted(listed) == [(n, status if n == job else 7 if n <= 12 else 10) for n in range(1, 26)]
+
+
+def test_jobs_that_move_on_every_reading_are_refused_saying_to_try_again() -> None:
+    moved = moving(lambda jobs, read: jobs[read].update(status=11))
+    with paged(moved) as client, pytest.raises(InvalidResponseError) as refused:
+        list(client.list_visualization_jobs(sort_by="status"))
+    said = "the listing changed while it was read 3 times (jobs moved from page to page, 24 of the 25 listed)"
+    assert said in str(refused.value)
+    assert (
+        refused.value.hint == "Jobs are being created, deleted or changed: try again, or narrow the listing"
+    )
+
+
 def test_a_job_read_twice_is_equal_and_shows_its_fields(
     client: ModelArtsClient, emulator: ModelArtsEmulator
 ) -> None:

@@ -173,8 +173,10 @@ class ModelArtsClient:
         refused while counted jobs are missing, as are a page of jobs already listed (a server that
         ignores ``page``, whose first page may be any part) and a job outside the status asked for.
         A count that changes between pages means jobs came or went and the pages shifted (one
-        deleted on page 1 moves a job unread onto it): the listing is read again from page 1."""
-        listed, size, status, counted = dict[int, JobModel](), 0, query.get("status"), None
+        deleted on page 1 moves a job unread onto it), as does a listing ending short after a page
+        listed a job of an earlier one beside new ones (a job whose status changed moved in a listing
+        sorted by status): the listing is read again from page 1."""
+        listed, size, status, counted, moved = dict[int, JobModel](), 0, query.get("status"), None, False
         with self._transport.deadline():  # every page, every listing under the call's one deadline
             for page in range(1, MAX_PAGES + 1):
                 params = urlencode({**query, "page": page}, quote_via=quote, safe="")
@@ -188,6 +190,7 @@ class ModelArtsClient:
                     raise invalid_response(
                         response, context, f"page {page} lists {elsewhere}, not of this one"
                     )
+                again = any(job.job_id in listed for job in listing.jobs)  # listed on an earlier page
                 listed.update((job.job_id, job) for job in listing.jobs)
                 if len(listed) > MAX_LISTED_JOBS:
                     raise invalid_response(
@@ -196,15 +199,20 @@ class ModelArtsClient:
                 # A page that leaves the count out (or null) keeps the last one given, as if sent again.
                 total = counted if listing.job_total_count is None else listing.job_total_count
                 ended = len(listed) == before or len(listing.jobs) < size
-                if None not in (counted, total) and total != counted:
+                moved = moved or (again and len(listed) > before)  # beside new jobs: the pages shifted
+                changed = None not in (counted, total) and total != counted
+                short = total is not None and len(listed) < total and ended
+                if changed or (short and moved):
                     if listings == MAX_LISTINGS:
-                        counts = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
-                        summary = f"the listing changed while it was read {listings} times ({counts})"
-                        hint = "Jobs are being created or deleted: try again, or narrow the listing"
+                        why = f"jobs moved from page to page, {len(listed)} of the {total} listed"
+                        if changed:
+                            why = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
+                        summary = f"the listing changed while it was read {listings} times ({why})"
+                        hint = "Jobs are being created, deleted or changed: try again, or narrow the listing"
                         raise invalid_response(response, context, summary, hint)
                     return self._listed(query, operation, listings + 1)
                 counted = total
-                if total is not None and len(listed) < total and ended:
+                if short:
                     read = f"{len(listed)} of the {total} jobs it counts"
                     raise invalid_response(response, context, f"the listing ended at page {page} with {read}")
                 if listing.jobs and len(listed) == before:  # without a count, a part read as the whole
