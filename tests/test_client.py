@@ -257,7 +257,8 @@ def test_a_count_a_page_leaves_out_is_the_count_pages_before_gave(empty: dict[st
 
 
 def moving(change: Callable[[dict[int, dict[str, Any]], int], object]) -> Callable[[int], dict[str, Any]]:
-    """Jobs 1-25 sorted by status (1-12 WAITING, the rest COMPLETED), 10 a page and counted, with
+    """Jobs 1-25 paged sorted by status (1-12 WAITING, the rest COMPLETED) whatever ``sortBy`` asks
+    (a server with an order of its own), 10 a page and counted, with
     ``change(jobs, read)`` applied before page 2 of each reading (``read`` counts them from 1)."""
     jobs = {n: {**listed_job(n), "status": 7 if n <= 12 else 10} for n in range(1, 26)}
     reads = [0]
@@ -285,6 +286,35 @@ def test_a_job_that_moves_between_pages_has_the_listing_read_again(job: int, sta
     with paged(moved) as client:
         listed = [(item.job_id, item.status) for item in client.list_visualization_jobs(sort_by="status")]
     assert sorted(listed) == [(n, status if n == job else 7 if n <= 12 else 10) for n in range(1, 26)]
+
+
+@pytest.mark.parametrize("sort_by", ["status", "job_name", "job_desc"])
+def test_a_listing_sorted_by_a_field_that_changes_is_paged_by_id_and_read_once(
+    client: ModelArtsClient, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, sort_by: str
+) -> None:
+    """The pages are read in the order of job IDs, which never change, and sorted as asked once all
+    are read: a job whose status (name, description) changes while they are read moves no other.
+    Before, the service was asked for pages sorted by that field: the job moved, the pages after it
+    shifted, and the listing had to be read again (or was refused)."""
+    for n in range(21):
+        emulator.add_job(f"bulk-{n:02d}", status=10, job_desc=f"bulk {n:02d}")
+    answer = emulator._answer
+
+    def changing(request: Any, match: Any) -> Any:
+        reply = answer(request, match)
+        if match.route == "list_jobs" and request.param("page") == "1":
+            emulator.update_job(197, status=11, job_name="zz-last", job_desc="zz last")
+        return reply
+
+    monkeypatch.setattr(emulator, "_answer", changing)
+    emulator.clear_requests()
+    for order in ("asc", "desc"):
+        before = emulator.jobs()  # job 197, on page 1, is listed as it was before its change
+        listed = list(client.list_visualization_jobs(sort_by=sort_by, order=order, per_page=10))
+        expected = [job["job_id"] for job in sorted(before, key=lambda job: (job[sort_by], job["job_id"]))]
+        assert [job.job_id for job in listed] == (expected if order == "asc" else expected[::-1])
+    pages = [(r.query["page"], r.query["sortBy"], r.query["order"]) for r in emulator.requests]
+    assert pages == [([str(n)], ["job_id"], ["asc"]) for n in (1, 2, 3)] * 2  # one reading each
 
 
 def test_jobs_that_move_on_every_reading_are_refused_saying_to_try_again() -> None:

@@ -142,30 +142,32 @@ class ModelArtsClient:
         operation: str = "list visualization jobs",
     ) -> Iterator[JobModel]:
         """Every matching job, sorted as asked; the pages are read, every one, when iteration starts.
-        Their errors name ``operation``: a lookup by name's say which name."""
+        They are asked for in the order of job IDs, which never change, and sorted once all are read:
+        in pages sorted by a status (name, description) that changes as they are read, the job would
+        move and shift the pages after it. Their errors name ``operation``: a lookup by name's say
+        which name."""
         if sort_by not in SORT_KEYS:
             raise InvalidInputError(f"sort_by must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
         if order not in ("asc", "desc"):
             raise InvalidInputError(f"order must be 'asc' or 'desc', got {order!r}")
         per_page = parse_whole_number(per_page, field="per_page", minimum=1, maximum=MAX_PAGE_SIZE)
-        query = {"sortBy": sort_by, "order": order, "per_page": str(per_page)}
+        query = {"sortBy": "job_id", "order": "asc", "per_page": str(per_page)}
         if status is not None:
             hint = "Use a JobStatus code, e.g. 8 (RUNNING)"
             query["status"] = str(parse_whole_number(status, field="status", hint=hint))
         if search_content is not None and search_content != "":  # "" filters nothing; 0, b"" are refused
             query["search_content"] = check_search(search_content)
-        return self._pages(query, operation)
+        return self._pages(query, operation, sort_by, order == "desc")
 
-    def _pages(self, query: dict[str, str], operation: str) -> Iterator[JobModel]:
-        """The service's order, kept whatever order a server sends: ties by ID, an absent value after
+    def _pages(self, query: dict[str, str], operation: str, by: str, desc: bool) -> Iterator[JobModel]:
+        """The service's order, whatever order a server sends: ties by ID, an absent value after
         every other (so first in descending order, as SQL's NULLs are)."""
-        by = query["sortBy"]
 
         def key(job: JobModel) -> tuple[bool, object, int]:
             value = getattr(job, by)
             return value is None, value, job.job_id
 
-        yield from sorted(self._listed(query, operation).values(), key=key, reverse=query["order"] == "desc")
+        yield from sorted(self._listed(query, operation).values(), key=key, reverse=desc)
 
     def _listed(self, query: dict[str, str], operation: str, listings: int = 1) -> dict[int, JobModel]:
         """Each job once (as last listed), once every page is read (a server may send fewer a page
@@ -174,8 +176,8 @@ class ModelArtsClient:
         ignores ``page``, whose first page may be any part) and a job outside the status asked for.
         A count that changes between pages means jobs came or went and the pages shifted (one
         deleted on page 1 moves a job unread onto it), as does a listing ending short after a page
-        listed a job of an earlier one beside new ones (a job whose status changed moved in a listing
-        sorted by status): the listing is read again from page 1."""
+        listed a job of an earlier one beside new ones (a server paging in an order of its own, in
+        which a job moved): the listing is read again from page 1."""
         listed, size, status, counted, moved = dict[int, JobModel](), 0, query.get("status"), None, False
         with self._transport.deadline():  # every page, every listing under the call's one deadline
             for page in range(1, MAX_PAGES + 1):
