@@ -37,7 +37,7 @@ MAX_PAGE_SIZE = 1000
 PAGE_SIZE = 100
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
 MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
-MAX_LISTINGS = 3  # reads of a listing whose count keeps changing between its pages
+MAX_LISTINGS = 3  # reads of a listing whose count keeps changing, or jobs moving, between its pages
 #: Shared clients, one per place read, each with its token and project: this guards long-lived
 #: processes; the most recent keep their connections (one per thread each), the others reconnect.
 MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
@@ -61,7 +61,7 @@ class ModelArtsClient:
         )
 
     def __copy__(self) -> ModelArtsClient:
-        """Another client of the same settings, with connections, token and project of its own."""
+        """Another client of the same settings, with connections of its own."""
         return ModelArtsClient(self.settings)
 
     def __deepcopy__(self, memo: dict[int, object]) -> ModelArtsClient:
@@ -160,8 +160,8 @@ class ModelArtsClient:
         return self._pages(query, operation, sort_by, order == "desc")
 
     def _pages(self, query: dict[str, str], operation: str, by: str, desc: bool) -> Iterator[JobModel]:
-        """The service's order, whatever order a server sends: ties by ID, an absent value after
-        every other (so first in descending order, as SQL's NULLs are)."""
+        """Sorted by ``by``, as the service sorts, whatever order a server sends: ties by ID, an absent
+        value after every other (so first in descending order, as SQL's NULLs are)."""
 
         def key(job: JobModel) -> tuple[bool, object, int]:
             value = getattr(job, by)
