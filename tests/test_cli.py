@@ -394,6 +394,17 @@ def test_an_empty_seed_is_announced_as_no_jobs(tmp_path: Path, monkeypatch: Any)
     assert (code, err) == (0, "") and "Jobs: none; Ctrl-C stops." in out
 
 
+def test_a_large_seed_is_announced_by_its_first_ids_and_the_count(tmp_path: Path, monkeypatch: Any) -> None:
+    """Before, every ID was listed: 50,000 jobs made a banner of 340 KB on one line."""
+    seed = tmp_path / "jobs.json"
+    seed.write_text(json.dumps([{"job_name": f"j{n}", "job_id": n} for n in range(1, 5001)]), "utf-8")
+    monkeypatch.setattr(ModelArtsEmulator, "serve_forever", lambda self: None)
+    code, out, err = invoke("emulator", "--seed", str(seed))
+    shown = ", ".join(map(str, range(1, 11)))
+    assert (code, err) == (0, "") and f"\nJobs: {shown} and 4990 more; Ctrl-C stops.\n" in out
+    assert len(out) < 2000
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # as Python's handler raises it for Ctrl-C, and the command's for SIGTERM
 
@@ -424,7 +435,7 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
         ("{not json", "Expecting property name"),
         ("\udcff", "can't decode"),
         ('"a string"', "expected a list of job objects"),
-        ('{"jobs": [{"job_id": 7}]}', "a job needs a job_name"),
+        ('{"jobs": [{"job_id": 7}]}', "a job must be a JSON object with a job_name, got one without it"),
         ("[1, 2]", "a job must be a JSON object with a job_name, got int"),
         ('{"jobs": [[{"job_name": "x"}]]}', "a job must be a JSON object with a job_name, got list"),
         ('{"jobs": [{"job_name": "x", "status": "8"}]}', "job field 'status' must be an int"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import http.client
 import itertools
@@ -36,7 +37,19 @@ from pulumi_modelarts.transport import BoundedRetry
 from pulumi_modelarts.validation import MAX_WHOLE_NUMBER
 from tests import checks
 from tests.checks import CANARY, WRONG_PASSWORD, WRONG_SECRET_KEY, LeakScanner, mismatches
-from tests.hostile import ISSUED_TOKEN, JOB_197, PASSWORD, PROJECT, FakeCloud, RawServer, header, reply
+from tests.hostile import (
+    ISSUED_TOKEN,
+    JOB_197,
+    PASSWORD,
+    PROJECT,
+    FakeCloud,
+    PagingServer,
+    RawServer,
+    header,
+    listed_job,
+    pages_of,
+    reply,
+)
 from tests.programs import clean_environ
 
 ClientFactory = Callable[..., ModelArtsClient]
@@ -195,6 +208,18 @@ def test_find_picks_the_exact_name_and_its_errors_name_the_problem(
         client.find_visualization_job("twin")
 
 
+def test_a_name_missing_but_for_its_case_names_the_job_it_differs_from(
+    client: ModelArtsClient, emulator: ModelArtsEmulator
+) -> None:
+    """Before, ``find apitest-11`` said only to check the name, though job 197 is ``apiTest-11``."""
+    with pytest.raises(JobNotFoundError) as missing:
+        client.find_visualization_job("apitest-11")
+    assert missing.value.summary == "no visualization job is named 'apitest-11'"
+    assert missing.value.hint == "Job 197 is named 'apiTest-11': a name is matched exactly, case included"
+    with pytest.raises(JobNotFoundError, match="Check the name .matched exactly, case included"):
+        client.find_visualization_job("apitest-1")  # a part of it: no job to name
+
+
 def test_a_name_many_jobs_share_is_one_short_line_naming_the_first_ids_and_the_count(
     client: ModelArtsClient, emulator: ModelArtsEmulator
 ) -> None:
@@ -205,6 +230,138 @@ def test_a_name_many_jobs_share_is_one_short_line_naming_the_first_ids_and_the_c
     shown = ", ".join(map(str, ids[:10]))
     assert caught.value.summary == f"300 visualization jobs are named 'dup' (IDs {shown} and 290 more)"
     assert caught.value.hint == f"Read the one you mean by its ID, e.g. get_visualization_job({ids[0]})"
+
+
+@contextlib.contextmanager
+def paged(pages: Callable[[int], Any], *jobs: dict[str, Any]) -> Iterator[ModelArtsClient]:
+    """A client of a server answering the list call's page N with ``pages(N)``, and ``jobs`` by ID."""
+    with (
+        PagingServer(pages, jobs) as server,
+        ModelArtsClient(FakeCloud.settings(server.url, "aksk")) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("empty", [{"jobs": []}, {"jobs": None}, {"job_total_count": None, "jobs": []}])
+def test_a_count_a_page_leaves_out_is_the_count_pages_before_gave(empty: dict[str, Any]) -> None:
+    """Before, a page without ``job_total_count`` (or with null) ended the listing unchecked: an empty
+    page 2 after a page 1 counting 25 handed over 10 jobs as the whole list, and a lookup by the name
+    of job 17 said that no job has it."""
+    pages, short = pages_of(10), "ended at page 2 with 10 of the 25 jobs it counts"
+    with paged(lambda page: pages(page) if page == 1 else empty, listed_job(17)) as client:
+        with pytest.raises(InvalidResponseError, match=short):
+            list(client.list_visualization_jobs())
+        with pytest.raises(InvalidResponseError, match=short):
+            client.find_visualization_job("job-17")
+    with paged(lambda page: pages(page) if page == 1 else {"jobs": pages(page)["jobs"]}) as client:
+        assert [job.job_id for job in client.list_visualization_jobs()] == list(range(1, 26))
+
+
+def moving(change: Callable[[dict[int, dict[str, Any]], int], object]) -> Callable[[int], dict[str, Any]]:
+    """Jobs 1-25 paged sorted by status (1-12 WAITING, the rest COMPLETED) whatever ``sortBy`` asks
+    (a server with an order of its own), 10 a page and counted, with
+    ``change(jobs, read)`` applied before page 2 of each reading (``read`` counts them from 1)."""
+    jobs = {n: {**listed_job(n), "status": 7 if n <= 12 else 10} for n in range(1, 26)}
+    reads = [0]
+
+    def page(number: int) -> dict[str, Any]:
+        reads[0] += number == 1
+        if number == 2:
+            change(jobs, reads[0])
+        ordered = sorted(jobs.values(), key=lambda job: (job["status"], job["job_id"]))
+        return {"job_total_count": len(jobs), "jobs": ordered[(number - 1) * 10 :][:10]}
+
+    return page
+
+
+@pytest.mark.parametrize(
+    ("job", "status"),
+    [(3, 11), (20, 0)],
+    ids=["a job read on page 1 moves past the others", "an unread job moves onto page 1"],
+)
+def test_a_job_that_moves_between_pages_has_the_listing_read_again(job: int, status: int) -> None:
+    """Its status changed while the pages sorted by status were read: the pages after it shifted, one
+    job went unread and another was listed twice, the count unchanged. Before, the listing was refused
+    ("ended at page 3 with 24 of the 25 jobs it counts") and told to check the endpoint."""
+    moved = moving(lambda jobs, read: jobs[job].update(status=status) if read == 1 else None)
+    with paged(moved) as client:
+        listed = [(item.job_id, item.status) for item in client.list_visualization_jobs(sort_by="status")]
+    assert sorted(listed) == [(n, status if n == job else 7 if n <= 12 else 10) for n in range(1, 26)]
+
+
+@pytest.mark.parametrize("sort_by", ["status", "job_name", "job_desc"])
+def test_a_listing_sorted_by_a_field_that_changes_is_paged_by_id_and_read_once(
+    client: ModelArtsClient, emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, sort_by: str
+) -> None:
+    """The pages are read in the order of job IDs, which never change, and sorted as asked once all
+    are read: a job whose status (name, description) changes while they are read moves no other.
+    Before, the service was asked for pages sorted by that field: the job moved, the pages after it
+    shifted, and the listing had to be read again (or was refused)."""
+    for n in range(21):
+        emulator.add_job(f"bulk-{n:02d}", status=10, job_desc=f"bulk {n:02d}")
+    answer = emulator._answer
+
+    def changing(request: Any, match: Any) -> Any:
+        reply = answer(request, match)
+        if match.route == "list_jobs" and request.param("page") == "1":
+            emulator.update_job(197, status=11, job_name="zz-last", job_desc="zz last")
+        return reply
+
+    monkeypatch.setattr(emulator, "_answer", changing)
+    emulator.clear_requests()
+    for order in ("asc", "desc"):
+        before = emulator.jobs()  # job 197, on page 1, is listed as it was before its change
+        listed = list(client.list_visualization_jobs(sort_by=sort_by, order=order, per_page=10))
+        expected = [job["job_id"] for job in sorted(before, key=lambda job: (job[sort_by], job["job_id"]))]
+        assert [job.job_id for job in listed] == (expected if order == "asc" else expected[::-1])
+    pages = [(r.query["page"], r.query["sortBy"], r.query["order"]) for r in emulator.requests]
+    assert pages == [([str(n)], ["job_id"], ["asc"]) for n in (1, 2, 3)] * 2  # one reading each
+
+
+def test_jobs_that_move_on_every_reading_are_refused_saying_to_try_again() -> None:
+    moved = moving(lambda jobs, read: jobs[read].update(status=11))
+    with paged(moved) as client, pytest.raises(InvalidResponseError) as refused:
+        list(client.list_visualization_jobs(sort_by="status"))
+    said = "the listing changed while it was read 3 times (jobs moved from page to page, 24 of the 25 listed)"
+    assert said in str(refused.value)
+    assert (
+        refused.value.hint == "Jobs are being created, deleted or changed: try again, or narrow the listing"
+    )
+
+
+def test_a_job_read_twice_is_equal_and_shows_its_fields(
+    client: ModelArtsClient, emulator: ModelArtsEmulator
+) -> None:
+    """Before, two reads of an unchanged job (or a job and its copy) compared unequal, and a job
+    showed as ``<JobModel object at 0x...>``."""
+    job = client.get_visualization_job(197)
+    for same in (client.get_visualization_job(197), copy.deepcopy(job), pickle.loads(pickle.dumps(job))):
+        assert same == job and repr(same) == repr(job)
+    assert repr(job).startswith("JobModel(job_id=197, job_name='apiTest-11', status=8, ")
+    assert "flavor=Flavor(code='modelarts.vm.cpu.2u')" in repr(job) and " at 0x" not in repr(job)
+    emulator.update_job(197, duration=34000)
+    assert client.get_visualization_job(197) != job  # a field apart: unequal
+    [listed] = [item for item in client.list_visualization_jobs() if item.job_id == 197]
+    assert listed != job and job != 197  # the list item lacks the job's type and flavor
+
+
+def test_a_client_copied_is_one_of_its_own_and_pickling_one_is_refused_in_one_line(
+    client: ModelArtsClient,
+) -> None:
+    """Before, a deep copy or a pickle failed with "cannot pickle '_thread._local' object"; pickled,
+    a client would carry its credentials."""
+    client.get_visualization_job(197)
+    for copied in (copy.copy(client), copy.deepcopy(client)):
+        assert copied is not client and copied.settings is client.settings and repr(copied) == repr(client)
+        assert copied.get_visualization_job(197).job_id == 197
+        copied.close()
+    with pytest.raises(TypeError) as refused:
+        pickle.dumps(client)
+    assert str(refused.value) == (
+        "a ModelArtsClient is not pickled, as it holds credentials and connections: "
+        "make one in each process, e.g. ModelArtsClient(Settings.from_sources())"
+    )
+    assert client.get_visualization_job(197).job_id == 197
 
 
 # -- errors and faults ----------------------------------------------------------------------------

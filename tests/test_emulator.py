@@ -229,7 +229,10 @@ def test_add_update_and_remove_jobs() -> None:
         (lambda em: em.update_job(5, service_url="\udfff"), "'service_url' must be text"),
         (lambda em: em.add_job("x", flavor={"code": "\udbff\udfff"[0]}), "'flavor' must be"),
         (lambda em: ModelArtsEmulator([{"job_name": "x", "train_url": "/\udc80"}]), "'train_url' must be"),
-        (lambda em: ModelArtsEmulator([{"job_id": 1}]), "a job needs a job_name"),
+        (
+            lambda em: ModelArtsEmulator([{"job_id": 1}]),
+            "a job must be a JSON object with a job_name, got one without it",
+        ),
         (lambda em: ModelArtsEmulator(token_ttl=0), "token_ttl"),
         (lambda em: ModelArtsEmulator(project_id="a/b"), "project_id"),
         (lambda em: em.issue_token("0" * 32), "unknown project"),
@@ -357,6 +360,22 @@ def test_seed_files(tmp_path: Path) -> None:
     em = ModelArtsEmulator.from_seed_file(seed)
     assert (em.project_id, em.region, em.jobs()) == ("abc", "eu-ch2", [])
     assert ModelArtsEmulator.from_seed_file(seed, project_id="xyz").project_id == "xyz"
+
+
+def test_a_refused_job_of_many_is_named_by_its_place_in_the_list() -> None:
+    """Before, a seed of hundreds of jobs was refused for "job field 'status' must be an int ...",
+    without saying which job."""
+    jobs: list[Any] = [{"job_name": f"ok-{n}", "job_id": n} for n in range(1, 300)]
+    refusals: list[tuple[int, Any, str]] = [
+        (120, {"job_name": "x", "status": "8"}, "job field 'status' must be an int from 0 to"),
+        (299, {"job_name": "x", "job_id": 5}, "job 5 already exists"),
+        (7, {"job_id": 900}, "a job must be a JSON object with a job_name, got one without it"),
+        (0, [{"job_name": "x"}], "a job must be a JSON object with a job_name, got list"),
+    ]
+    for index, bad, said in refusals:
+        with pytest.raises(ValueError, match=r"^jobs\[") as refused:
+            ModelArtsEmulator([*jobs[:index], bad, *jobs[index:]])
+        assert str(refused.value).startswith(f"jobs[{index}]: {said}")
 
 
 def test_describe_and_the_credentials_repr(emulator: ModelArtsEmulator) -> None:

@@ -279,7 +279,9 @@ def test_a_listing_that_keeps_changing_says_to_try_again() -> None:
     changing = LISTINGS["a count that changes on every page"][0]
     with paging(changing, max_retries=0) as (_, client), pytest.raises(InvalidResponseError) as refused:
         list(client.list_visualization_jobs())
-    assert refused.value.hint == "Jobs are being created or deleted: try again, or narrow the listing"
+    assert (
+        refused.value.hint == "Jobs are being created, deleted or changed: try again, or narrow the listing"
+    )
 
 
 def test_a_job_on_two_pages_is_taken_as_last_listed() -> None:

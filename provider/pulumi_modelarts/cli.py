@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .errors import InvalidInputError, ModelArtsError, redact
-from .outputs import JobStatus, status_name
+from .outputs import JobStatus, some_ids, status_name
 from .validation import SORT_KEYS, as_utf8, is_loopback_host, parse_whole_number
 
 EXIT_OK = 0
@@ -197,7 +197,7 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _say(err, f"warning: {warning} can use the emulator's fixed demo credentials", EXIT_OK)
         settings = emulator.environ(auth="aksk")  # past a proxy of this shell too
         exports = "".join(f"  export {name}={shlex.quote(value)}\n" for name, value in settings.items())
-        jobs = ", ".join(str(job["job_id"]) for job in emulator.jobs()) or "none"
+        jobs = some_ids([job["job_id"] for job in emulator.jobs()]) or "none"
         _write(
             out,
             f"ModelArts emulator listening on {emulator.url} (IAM {emulator.iam_url})\n"

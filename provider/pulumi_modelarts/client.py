@@ -8,7 +8,7 @@ import contextlib
 import itertools
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn, SupportsIndex
 from urllib.parse import quote, urlencode, urlsplit
 
 from .auth import IamTokenAuth, build_auth, forget_project, rejected_hint
@@ -22,6 +22,7 @@ from .errors import (
     one_line,
 )
 from .locks import Lock
+from .outputs import some_ids
 from .responses import JobModel, JobPage, invalid_response, names_another_project, read_model
 from .settings import Settings
 from .transport import HttpResponse, Transport, held
@@ -36,8 +37,7 @@ MAX_PAGE_SIZE = 1000
 PAGE_SIZE = 100
 MAX_PAGES = 1000  # a server that makes up jobs for every page asked would be read for ever
 MAX_LISTED_JOBS = 100_000  # ... or held until memory runs out (a job costs about 1 KiB)
-MAX_LISTINGS = 3  # reads of a listing whose count keeps changing between its pages
-SHOWN_IDS = 10  # of the jobs a name lookup found several of: the one line names the first ones
+MAX_LISTINGS = 3  # reads of a listing whose count keeps changing, or jobs moving, between its pages
 #: Shared clients, one per place read, each with its token and project: this guards long-lived
 #: processes; the most recent keep their connections (one per thread each), the others reconnect.
 MAX_SHARED_CLIENTS, CONNECTED_CLIENTS = 1024, 32
@@ -58,6 +58,19 @@ class ModelArtsClient:
         return (
             f"ModelArtsClient(endpoint={self.endpoint!r}, region={self.region!r}, "
             f"project_id={self._session[1] if self._session else self.settings.project_id!r})"
+        )
+
+    def __copy__(self) -> ModelArtsClient:
+        """Another client of the same settings, with connections of its own."""
+        return ModelArtsClient(self.settings)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> ModelArtsClient:
+        return self.__copy__()
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        raise TypeError(
+            "a ModelArtsClient is not pickled, as it holds credentials and connections: "
+            "make one in each process, e.g. ModelArtsClient(Settings.from_sources())"
         )
 
     def __enter__(self) -> ModelArtsClient:
@@ -129,30 +142,32 @@ class ModelArtsClient:
         operation: str = "list visualization jobs",
     ) -> Iterator[JobModel]:
         """Every matching job, sorted as asked; the pages are read, every one, when iteration starts.
-        Their errors name ``operation``: a lookup by name's say which name."""
+        They are asked for in the order of job IDs, which never change, and sorted once all are read:
+        in pages sorted by a status (name, description) that changes as they are read, the job would
+        move and shift the pages after it. Their errors name ``operation``: a lookup by name's say
+        which name."""
         if sort_by not in SORT_KEYS:
             raise InvalidInputError(f"sort_by must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
         if order not in ("asc", "desc"):
             raise InvalidInputError(f"order must be 'asc' or 'desc', got {order!r}")
         per_page = parse_whole_number(per_page, field="per_page", minimum=1, maximum=MAX_PAGE_SIZE)
-        query = {"sortBy": sort_by, "order": order, "per_page": str(per_page)}
+        query = {"sortBy": "job_id", "order": "asc", "per_page": str(per_page)}
         if status is not None:
             hint = "Use a JobStatus code, e.g. 8 (RUNNING)"
             query["status"] = str(parse_whole_number(status, field="status", hint=hint))
         if search_content is not None and search_content != "":  # "" filters nothing; 0, b"" are refused
             query["search_content"] = check_search(search_content)
-        return self._pages(query, operation)
+        return self._pages(query, operation, sort_by, order == "desc")
 
-    def _pages(self, query: dict[str, str], operation: str) -> Iterator[JobModel]:
-        """The service's order, kept whatever order a server sends: ties by ID, an absent value after
-        every other (so first in descending order, as SQL's NULLs are)."""
-        by = query["sortBy"]
+    def _pages(self, query: dict[str, str], operation: str, by: str, desc: bool) -> Iterator[JobModel]:
+        """Sorted by ``by``, as the service sorts, whatever order a server sends: ties by ID, an absent
+        value after every other (so first in descending order, as SQL's NULLs are)."""
 
         def key(job: JobModel) -> tuple[bool, object, int]:
             value = getattr(job, by)
             return value is None, value, job.job_id
 
-        yield from sorted(self._listed(query, operation).values(), key=key, reverse=query["order"] == "desc")
+        yield from sorted(self._listed(query, operation).values(), key=key, reverse=desc)
 
     def _listed(self, query: dict[str, str], operation: str, listings: int = 1) -> dict[int, JobModel]:
         """Each job once (as last listed), once every page is read (a server may send fewer a page
@@ -160,8 +175,10 @@ class ModelArtsClient:
         refused while counted jobs are missing, as are a page of jobs already listed (a server that
         ignores ``page``, whose first page may be any part) and a job outside the status asked for.
         A count that changes between pages means jobs came or went and the pages shifted (one
-        deleted on page 1 moves a job unread onto it): the listing is read again from page 1."""
-        listed, size, status, counted = dict[int, JobModel](), 0, query.get("status"), None
+        deleted on page 1 moves a job unread onto it), as does a listing ending short after a page
+        listed a job of an earlier one beside new ones (a server paging in an order of its own, in
+        which a job moved): the listing is read again from page 1."""
+        listed, size, status, counted, moved = dict[int, JobModel](), 0, query.get("status"), None, False
         with self._transport.deadline():  # every page, every listing under the call's one deadline
             for page in range(1, MAX_PAGES + 1):
                 params = urlencode({**query, "page": page}, quote_via=quote, safe="")
@@ -175,21 +192,29 @@ class ModelArtsClient:
                     raise invalid_response(
                         response, context, f"page {page} lists {elsewhere}, not of this one"
                     )
+                again = any(job.job_id in listed for job in listing.jobs)  # listed on an earlier page
                 listed.update((job.job_id, job) for job in listing.jobs)
                 if len(listed) > MAX_LISTED_JOBS:
                     raise invalid_response(
                         response, context, f"the listing holds over {MAX_LISTED_JOBS} jobs"
                     )
-                total, ended = listing.job_total_count, len(listed) == before or len(listing.jobs) < size
-                if None not in (counted, total) and total != counted:
+                # A page that leaves the count out (or null) keeps the last one given, as if sent again.
+                total = counted if listing.job_total_count is None else listing.job_total_count
+                ended = len(listed) == before or len(listing.jobs) < size
+                moved = moved or (again and len(listed) > before)  # beside new jobs: the pages shifted
+                changed = None not in (counted, total) and total != counted
+                short = total is not None and len(listed) < total and ended
+                if changed or (short and moved):
                     if listings == MAX_LISTINGS:
-                        counts = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
-                        summary = f"the listing changed while it was read {listings} times ({counts})"
-                        hint = "Jobs are being created or deleted: try again, or narrow the listing"
+                        why = f"jobs moved from page to page, {len(listed)} of the {total} listed"
+                        if changed:
+                            why = f"{counted} jobs counted on page {page - 1}, {total} on page {page}"
+                        summary = f"the listing changed while it was read {listings} times ({why})"
+                        hint = "Jobs are being created, deleted or changed: try again, or narrow the listing"
                         raise invalid_response(response, context, summary, hint)
                     return self._listed(query, operation, listings + 1)
                 counted = total
-                if total is not None and len(listed) < total and ended:
+                if short:
                     read = f"{len(listed)} of the {total} jobs it counts"
                     raise invalid_response(response, context, f"the listing ended at page {page} with {read}")
                 if listing.jobs and len(listed) == before:  # without a count, a part read as the whole
@@ -210,19 +235,22 @@ class ModelArtsClient:
         name = check_name(job_name, field="job_name")
         with self._transport.deadline():  # the listing and the read: one call, one deadline
             operation = f"find visualization job '{name}'"  # a listing's errors say which lookup failed
-            listed = self.list_visualization_jobs(search_content=name, operation=operation)
+            listed = list(self.list_visualization_jobs(search_content=name, operation=operation))
             ids = [job.job_id for job in listed if job.job_name == name]
             context = RequestContext("find visualization job", self._host, project_id=self.project_id)
             if len(ids) > 1:
-                more = f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
-                shown = f"IDs {', '.join(map(str, ids[:SHOWN_IDS]))}{more}"
-                summary = f"{len(ids)} visualization jobs are named '{name}' ({shown})"
+                summary = f"{len(ids)} visualization jobs are named '{name}' (IDs {some_ids(ids)})"
                 hint = f"Read the one you mean by its ID, e.g. {read_by_id.format(ids[0])}"
                 raise context.error(AmbiguousJobNameError, summary, hint=hint)
             with contextlib.suppress(JobNotFoundError):  # deleted or renamed since it was listed
                 if ids and (job := self.get_visualization_job(ids[0])).job_name == name:
                     return job
         hint = "Check the name (matched exactly, case included), the project and the region"
+        # A job whose name differs in case alone (the service's search ignores case) is named.
+        differs = (job for job in listed if job.job_name != name and job.job_name.lower() == name.lower())
+        if near := next(differs, None):
+            shown = f"Job {near.job_id} is named '{one_line(near.job_name)}'"
+            hint = f"{shown}: a name is matched exactly, case included"
         raise context.error(JobNotFoundError, f"no visualization job is named '{name}'", hint=hint)
 
 

@@ -1,11 +1,15 @@
-"""The job's fields as every surface exports them (Pulumi outputs, function results, CLI JSON), and its
-status codes: the one definition the others derive from. Standard library only, so the resource declares
-its outputs without pydantic; renaming a field breaks consumers' StackReferences."""
+"""The job's fields as every surface exports them (Pulumi outputs, function results, CLI JSON), its
+status codes, and how a line names many jobs: the one definition the others derive from. Standard library
+only, so the resource declares its outputs without pydantic; renaming a field breaks consumers'
+StackReferences."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 from types import UnionType
+
+SHOWN_IDS = 10  # of many jobs, the most one line names by ID
 
 
 class OutputField:
@@ -74,3 +78,9 @@ def status_name(code: int) -> str:
         return JobStatus(code).name
     except ValueError:
         return f"UNKNOWN_{code}"
+
+
+def some_ids(ids: Sequence[int]) -> str:
+    """The first :data:`SHOWN_IDS` of ``ids``, and how many more there are."""
+    more = f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else ""
+    return ", ".join(map(str, ids[:SHOWN_IDS])) + more

@@ -66,6 +66,22 @@ def _number(value: Any, *, whole: bool) -> Any:
 
 
 class _Validated:
+    """A value read from an answer: equal to another of its class with equal fields, shown by them
+    (scrubbed of secrets as every text read is); unhashable, as its fields could be changed."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in type(self).__annotations__}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._fields().items())})"
+
     @classmethod
     def model_validate(cls: type[_V], document: Any) -> _V:
         """The object a JSON value describes, by the validator :func:`_validators` made from the
@@ -73,7 +89,7 @@ class _Validated:
         return cast(_V, _validators()[cls].validate_python(document))
 
 
-class Flavor:
+class Flavor(_Validated):
     """A job's ``flavor``: the resource specification it runs on."""
 
     code: str | None

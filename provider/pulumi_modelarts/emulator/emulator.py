@@ -137,12 +137,14 @@ class ModelArtsEmulator(Backend):
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=MAX_RECORDS)
         self._server: EmulatorHTTPServer | None = None
         self._stopping = threading.Event()
-        for job in jobs:
-            if not isinstance(job, Mapping):
-                raise ValueError(f"a job must be a JSON object with a job_name, got {type(job).__name__}")
-            if "job_name" not in job:
-                raise ValueError("a job needs a job_name")
-            self.add_job(**job)
+        for index, job in enumerate(jobs):  # a refusal names the job by its place in the list: jobs[3]
+            try:
+                if not isinstance(job, Mapping) or "job_name" not in job:
+                    got = "one without it" if isinstance(job, Mapping) else type(job).__name__
+                    raise ValueError(f"a job must be a JSON object with a job_name, got {got}")
+                self.add_job(**job)
+            except ValueError as exc:
+                raise ValueError(f"jobs[{index}]: {exc}") from None
 
     @classmethod
     def from_seed_file(cls, path: str | Path, **kwargs: Any) -> ModelArtsEmulator:
