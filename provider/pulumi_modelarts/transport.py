@@ -249,6 +249,10 @@ class _FinalResponse(_HttpClientResponse):
     HTTP's, which may never end (HTTP/0.9, a TLS alert), is refused at once instead of waiting for
     the deadline."""
 
+    #: None until http.client opens the socket's file: one interrupted before (Ctrl-C) is collected,
+    #: and closed, quietly (its ``close`` reads this; Python 3.13 prints what a collected one raises).
+    fp: Any = None
+
     def _read_status(self) -> tuple[str, int, str]:
         """The final status line, past interim answers and their fields: a proxy's to ``CONNECT`` too."""
         while True:
