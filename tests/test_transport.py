@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import gzip
 import itertools
@@ -1180,3 +1181,19 @@ def test_an_answer_interrupted_as_it_is_made_closes_quietly(monkeypatch: pytest.
     gc.collect()  # Python 3.13 prints what closing it raises; earlier ones, in development mode (-X dev)
     assert interrupted and [repr(hook.exc_value) for hook in unraisable] == []
     transport._FinalResponse.__new__(transport._FinalResponse).close()  # as collecting it does, on any Python
+
+
+@pytest.mark.parametrize("step", ["release", "stop"])
+def test_the_watchdog_interrupted_as_it_takes_its_lock_leaves_it_free(step: str) -> None:
+    """Ctrl-C as a call's end (or the process's exit) takes the watchdog's lock leaves it free: the
+    watchdog thread, which ends every other thread's call at its deadline, does not wait on it for ever."""
+    from tests.test_client import _interrupted_at
+
+    for opcode in itertools.count():
+        watchdog = transport._Watchdog()
+        budget = transport.CallBudget(time.monotonic() + 60, 60)
+        steps: dict[str, Callable[[], object]] = {"release": functools.partial(watchdog.release, budget)}
+        interrupted = _interrupted_at(opcode, threading.__file__, steps.get(step, watchdog.stop))
+        assert not watchdog._wakeup._is_owned(), f"left held by an interrupt at instruction {opcode}"  # type: ignore[attr-defined]
+        if not interrupted:
+            break
