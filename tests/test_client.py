@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import http.client
 import itertools
 import json
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 from urllib3 import HTTPResponse
 
-from pulumi_modelarts import auth, errors
+from pulumi_modelarts import auth, errors, locks
 from pulumi_modelarts.client import CONNECTED_CLIENTS, MAX_PAGE_SIZE, ModelArtsClient, shared_client
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.emulator.backend import Project
@@ -762,6 +763,52 @@ def test_a_child_forked_while_another_thread_authenticates_authenticates_itself(
     assert (os.waitstatus_to_exitcode(status), read) == (0, [197])  # the parent's reader read too
     iam = "/v3/auth/tokens?nocatalog=true" if auth == "password" else "/v3/projects?name=eu-de"
     assert cloud.paths.count(iam) == 2  # the child's and the parent's
+
+
+def _interrupted_at(opcode: int, filename: str, action: Callable[[], object]) -> bool:
+    """Run ``action`` with a KeyboardInterrupt raised before its ``opcode``-th instruction of Python
+    code in ``filename``, as Ctrl-C's handler raises one at the next instruction; True if it was."""
+    seen = [0]
+
+    def instruction(frame: Any, event: str, arg: object) -> Any:
+        if event == "opcode":
+            seen[0] += 1
+            if seen[0] == opcode + 1:
+                raise KeyboardInterrupt
+        return instruction
+
+    def call(frame: Any, event: str, arg: object) -> Any:
+        if frame.f_code.co_filename != filename:
+            return None
+        frame.f_trace_opcodes, frame.f_trace = True, instruction
+        return instruction
+
+    sys.settrace(call)
+    try:
+        action()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sys.settrace(None)
+    return seen[0] > opcode
+
+
+def _taken(lock: locks.Lock) -> None:
+    with lock:
+        pass
+
+
+def test_a_lock_interrupted_as_it_is_taken_or_given_back_is_left_free() -> None:
+    """Ctrl-C (or SIGTERM, which the CLI takes for it) interrupting ``with lock:`` right after the
+    lock is taken, or before it is given back, leaves it free: cleanup, a notebook's next read, or
+    exit handlers that take it again in the same thread do not wait for ever."""
+    for opcode in itertools.count():
+        lock = locks.Lock()
+        interrupted = _interrupted_at(opcode, locks.__file__, functools.partial(_taken, lock))
+        assert lock.acquire(blocking=False), f"left held by an interrupt at instruction {opcode}"
+        lock.release()
+        if not interrupted:
+            break
 
 
 #: Programs reading as the process winds down, each printing job 197's name twice.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import gzip
 import itertools
 import socket
@@ -1157,3 +1159,41 @@ def test_insecure_mode_is_said_once_per_process_in_our_words_and_only_for_our_re
     assert len(ours) == 1 and "modelarts:insecure" in ours[0]
     # urllib3's own warning is left alone for requests that are not ours: exactly one.
     assert sum("InsecureRequestWarning" in line for line in lines) == 1, done.stderr
+
+
+class _Interrupted:
+    """A socket whose ``makefile`` is interrupted, as Ctrl-C does the first Python line it reaches."""
+
+    def makefile(self, mode: str) -> Any:
+        raise KeyboardInterrupt
+
+
+def test_an_answer_interrupted_as_it_is_made_closes_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C as http.client makes the answer's object (before it holds the socket's file) leaves
+    one half made, which is closed as it is collected: quietly, nothing printed past the CLI's line."""
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    interrupted = False
+    try:
+        transport._FinalResponse(_Interrupted())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        interrupted = True  # the traceback, and the half-made answer in it, go once this block ends
+    gc.collect()  # Python 3.13 prints what closing it raises; earlier ones, in development mode (-X dev)
+    assert interrupted and [repr(hook.exc_value) for hook in unraisable] == []
+    transport._FinalResponse.__new__(transport._FinalResponse).close()  # as collecting it does, on any Python
+
+
+@pytest.mark.parametrize("step", ["release", "stop"])
+def test_the_watchdog_interrupted_as_it_takes_its_lock_leaves_it_free(step: str) -> None:
+    """Ctrl-C as a call's end (or the process's exit) takes the watchdog's lock leaves it free: the
+    watchdog thread, which ends every other thread's call at its deadline, does not wait on it for ever."""
+    from tests.test_client import _interrupted_at
+
+    for opcode in itertools.count():
+        watchdog = transport._Watchdog()
+        budget = transport.CallBudget(time.monotonic() + 60, 60)
+        steps: dict[str, Callable[[], object]] = {"release": functools.partial(watchdog.release, budget)}
+        interrupted = _interrupted_at(opcode, threading.__file__, steps.get(step, watchdog.stop))
+        assert not watchdog._wakeup._is_owned(), f"left held by an interrupt at instruction {opcode}"  # type: ignore[attr-defined]
+        if not interrupted:
+            break

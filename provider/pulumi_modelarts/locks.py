@@ -5,9 +5,11 @@ or for ever. The state such a lock guards is whole in the child or not yet made,
 
 from __future__ import annotations
 
+import operator
 import os
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
 
 class Lock:
@@ -25,11 +27,16 @@ class Lock:
     def release(self) -> None:
         self._lock.release()
 
-    def __enter__(self) -> bool:
-        return self._lock.acquire()
+    if TYPE_CHECKING:
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.release()
+        def __enter__(self) -> bool: ...
+
+        def __exit__(self, *exc_info: object) -> None: ...
+
+    else:  # the lock's own (C) methods: no Python line runs between taking the lock and entering the
+        # ``with`` block, nor before giving it back, where Ctrl-C's KeyboardInterrupt would leave it held
+        __enter__ = property(operator.attrgetter("_lock.__enter__"))
+        __exit__ = property(operator.attrgetter("_lock.__exit__"))
 
 
 _LOCKS: weakref.WeakSet[Lock] = weakref.WeakSet()

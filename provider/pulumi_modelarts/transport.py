@@ -109,14 +109,17 @@ class _Watchdog:
     """One thread per process, started on first use, that ends the calls still running at their deadline."""
 
     def __init__(self) -> None:
-        self._wakeup = threading.Condition()
+        # Taken by ``with self._mutex``, the lock's own (C) method: Condition's Python ``__enter__`` let
+        # Ctrl-C land with the lock taken and never given back, and this thread wait for it for ever.
+        self._mutex = threading.RLock()
+        self._wakeup = threading.Condition(self._mutex)
         self._active: set[CallBudget] = set()
         self._next = float("inf")  # the deadline the thread sleeps until
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()  # set as the process exits: every call ends at once
 
     def add(self, budget: CallBudget) -> None:
-        with self._wakeup:
+        with self._mutex:
             self._active.add(budget)
             if budget.engine and self.stopping.is_set():
                 budget.expire()
@@ -131,7 +134,7 @@ class _Watchdog:
 
     def watch(self, sock: socket.socket) -> None:
         budget = _BUDGET.get()
-        with self._wakeup:
+        with self._mutex:
             if budget is not None and budget in self._active and sock not in budget.sockets:
                 budget.sockets.append(sock)
                 if budget.expired:
@@ -141,7 +144,7 @@ class _Watchdog:
         """Keep a handle open while a call still reads through it (``Connection: close`` hands the
         socket to the response); False if no call does."""
         budget = _BUDGET.get()
-        with self._wakeup:
+        with self._mutex:
             if budget is None or budget not in self._active or sock not in budget.sockets:
                 return False
             budget.closed.append(sock)
@@ -149,7 +152,7 @@ class _Watchdog:
 
     def release(self, budget: CallBudget, *, finished: bool = False) -> None:
         """Forget the call's sockets: their connections went back to the pool or are gone."""
-        with self._wakeup:
+        with self._mutex:
             if finished:
                 self._active.discard(budget)
             budget.sockets.clear()
@@ -161,14 +164,14 @@ class _Watchdog:
         """End the engine's calls now and from now on, as at their deadline: the provider process is
         exiting, which the engine kills a few seconds after SIGINT (pulumi/pulumi#19603) while Python
         waits for each worker's call. A program's own threads and atexit handlers read on."""
-        with self._wakeup:
+        with self._mutex:
             self.stopping.set()
             for budget in self._active:
                 if budget.engine:
                     budget.expire()
 
     def _run(self) -> None:
-        with self._wakeup:
+        with self._mutex:
             while True:
                 now = time.monotonic()
                 for budget in self._active:
@@ -248,6 +251,10 @@ class _FinalResponse(_HttpClientResponse):
     that is no field, after which it takes the rest for the body) or a first line that is not
     HTTP's, which may never end (HTTP/0.9, a TLS alert), is refused at once instead of waiting for
     the deadline."""
+
+    #: None until http.client opens the socket's file: one interrupted before (Ctrl-C) is collected,
+    #: and closed, quietly (its ``close`` reads this; Python 3.13 prints what a collected one raises).
+    fp: Any = None
 
     def _read_status(self) -> tuple[str, int, str]:
         """The final status line, past interim answers and their fields: a proxy's to ``CONNECT`` too."""
