@@ -172,16 +172,23 @@ DEMO_STACK_CONFIGS = {
 }
 
 
+def _checkout_with(tmp_path: Path, stack_config: str, *files: str) -> tuple[Path, Path]:
+    """A checkout of the quickstart, the demo and ``files``, whose ``Pulumi.demo.yaml`` holds
+    ``stack_config``: the checkout and that file."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "scripts/demo.py", *files):
+        shutil.copy(REPO / name, checkout / name)
+    config = checkout / "Pulumi.demo.yaml"
+    config.write_text(stack_config)
+    return checkout, config
+
+
 @pytest.mark.parametrize("written", sorted(DEMO_STACK_CONFIGS))
 def test_a_demo_stack_config_of_the_users_own_is_left_alone(
     tmp_path: Path, written: str, stack_output_json: dict[str, Any]
 ) -> None:
-    checkout = tmp_path / "checkout"
-    (checkout / "scripts").mkdir(parents=True)
-    for name in ("Pulumi.yaml", "__main__.py", "scripts/demo.py"):
-        shutil.copy(REPO / name, checkout / name)
-    config = checkout / "Pulumi.demo.yaml"
-    config.write_text(DEMO_STACK_CONFIGS[written])
+    checkout, config = _checkout_with(tmp_path, DEMO_STACK_CONFIGS[written], "__main__.py")
     fake, log = _fake_pulumi(tmp_path / "bin" / "pulumi"), tmp_path / "calls.jsonl"
     env = _environment(f"{fake.parent}{os.pathsep}/usr/bin:/bin", FAKE_PULUMI_LOG=str(log))
     done = _run_demo(env, checkout / "scripts" / "demo.py")
@@ -205,12 +212,7 @@ def test_make_clean_leaves_a_demo_stack_config_of_the_users_own_alone(
     """`make clean` takes the demo's state and the stack config the demo wrote, never a `Pulumi.demo.yaml`
     of the user's own (its passphrase's salt and secrets would be lost with it), nor, with no
     virtualenv to tell them apart, any."""
-    checkout = tmp_path / "checkout"
-    (checkout / "scripts").mkdir(parents=True)
-    for name in ("Makefile", "Pulumi.yaml", "scripts/demo.py"):
-        shutil.copy(REPO / name, checkout / name)
-    config = checkout / "Pulumi.demo.yaml"
-    config.write_text(DEMO_STACK_CONFIGS[written])
+    checkout, config = _checkout_with(tmp_path, DEMO_STACK_CONFIGS[written], "Makefile")
     (checkout / ".pulumi-demo" / "state").mkdir(parents=True)
     if venv == "working":  # this virtualenv's Python, by a script: `make clean` removes the directory
         python = checkout / ".venv" / "bin" / "python"
