@@ -308,6 +308,29 @@ def test_a_parallel_refresh_tells_each_resource_reading_a_job_its_drift(
     assert diffs == {**dict.fromkeys(("board", "padded", "slash"), (drift, [])), "other": (False, [])}
 
 
+@pytest.mark.parametrize("order", ["diffs-in-read-order", "diffs-reversed"])
+def test_a_parallel_refresh_tells_drift_of_the_resource_whose_state_drifted(
+    engine: Engine, emulator: ModelArtsEmulator, order: str
+) -> None:
+    """Resources reading one job with other states (``up --target`` updated one, a ``.get`` read it
+    later): each refresh's Diff tells the drift of its own state, not of another resource's."""
+    program = {"stale": job(197), "fresh": job(197), "seen": job("197", read_id="197")}
+    engine.up(program).raise_error()
+    emulator.update_job(197, status=10)
+    engine.up(program).raise_error()
+    # The job running still, as an up of the others alone (--target) leaves it.
+    engine.state[engine.urn("stale")].outputs.update(status=8, status_name="RUNNING", is_running=True)
+    with ProviderServer() as server:
+        server.configure(engine.config, SECRET_CONFIG_KEYS)
+        reads = {urn: server.read(urn, old.id, old.outputs, old.inputs) for urn, old in engine.state.items()}
+        managed = [engine.urn("stale"), engine.urn("fresh")]
+        diffs = {}
+        for urn in managed if order == "diffs-in-read-order" else managed[::-1]:
+            read, inputs = reads[urn], engine.state[urn].inputs
+            diffs[urn.rsplit("::", 1)[-1]] = server.diff(urn, read.id, read.outputs, inputs, inputs)
+    assert diffs == {"stale": (True, []), "fresh": (False, [])}
+
+
 def test_up_refresh_run_program_tells_each_refresh_its_drift_whatever_checks_come_between(
     engine: Engine, emulator: ModelArtsEmulator
 ) -> None:

@@ -119,9 +119,10 @@ class _Runtime:
         #: Per job, held by the read of it in flight: the engine runs four RPCs at once, and those
         #: naming one job wait for that read's answer rather than send their own.
         self._reading: dict[tuple[str, str, str, int], Lock] = {}
-        #: Per job ID, then job, the states refresh reads replaced, each with how many reads replaced
-        #: it: equal states are kept once, so reads without a diff (a ``.get``'s) cannot pile them up.
-        self._refreshed: dict[int, dict[tuple[str, str, str, int], list[list[Any]]]] = {}
+        #: Per job ID, then job and resource URN, the states refresh reads replaced, each with how many
+        #: reads replaced it: equal states are kept once, so reads without a diff (a ``.get``'s) cannot
+        #: pile them up; resources reading one job may hold other states (``up --target``).
+        self._refreshed: dict[int, dict[tuple[tuple[str, str, str, int], str], list[list[Any]]]] = {}
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -140,16 +141,18 @@ class _Runtime:
         return _Target(job_id, self.settings.with_overrides(region=region, endpoint=endpoint), project_id)
 
     def keep_replaced(self, key: tuple[str, str, str, int], state: Mapping[str, Any]) -> None:
+        of = (key, _engine_urn())
         with self._lock:
-            states = self._refreshed.setdefault(key[3], {}).setdefault(key, [])
+            states = self._refreshed.setdefault(key[3], {}).setdefault(of, [])
             if kept := next((kept for kept in states if kept[0] == state), None):
                 kept[1] += 1
             else:
                 states.append([state, 1])
 
     def replaced_by_refresh(self, key: tuple[str, str, str, int]) -> Mapping[str, Any] | None:
+        of = (key, _engine_urn())
         with self._lock:
-            if not (states := self._refreshed.get(key[3], {}).get(key)):
+            if not (states := self._refreshed.get(key[3], {}).get(of)):
                 return None
             states[-1][1] -= 1
             state: Mapping[str, Any] = states[-1][0] if states[-1][1] else states.pop()[0]
@@ -312,6 +315,18 @@ class VisualizationJobProvider(dynamic.ResourceProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Deliberately nothing: a data source never deletes the job it reads."""
+
+
+def _engine_urn() -> str:
+    """The URN of the engine's Read or Diff this thread serves ("" outside the SDK's server, which
+    passes the provider no URN): a refresh's Diff takes the state its own resource's Read replaced."""
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None:
+        request: Any = frame.f_locals.get("request")
+        if type(request).__name__ in ("ReadRequest", "DiffRequest"):
+            return str(request.urn)
+        frame = frame.f_back
+    return ""
 
 
 def _one_line_over_grpc() -> None:
