@@ -1070,6 +1070,22 @@ def test_ca_bundles_and_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> N
     assert proxy.requests == [server.url.removeprefix("https://")] and len(server.heads) == 2
 
 
+def test_a_ca_directory_serves_by_its_hashed_names_and_a_secrets_mount_is_refused(tmp_path: Path) -> None:
+    """OpenSSL looks a directory's certificates up by their subject's hash: the folder a Secret is
+    mounted as (``ca.crt``) is refused before any connection, the same folder rehashed is read."""
+    context, cert = self_signed(tmp_path)
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    (mount / "ca.crt").write_bytes(cert.read_bytes())
+    with RawServer(ANSWER_197, tls=context) as server:
+        with pytest.raises(ConfigurationError, match=r"names '.*mount', which is a directory without"):
+            read_197(server.url, environ={"REQUESTS_CA_BUNDLE": str(mount)})
+        assert server.clients == []
+        digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", cert], capture_output=True)
+        (mount / f"{digest.stdout.decode().strip()}.0").symlink_to(mount / "ca.crt")
+        assert read_197(server.url, environ={"REQUESTS_CA_BUNDLE": str(mount)}) == 197
+
+
 #: Certificates the right CA bundle still cannot verify: (names, days valid, what is said, what to check).
 UNVERIFIABLE = {
     "for another host name": (
