@@ -965,6 +965,28 @@ def test_a_proxy_that_cannot_reach_the_endpoint_for_now_is_asked_again(
     assert len(proxy.requests) == tunnels
 
 
+def test_tls_with_an_https_proxy_is_verified_and_its_failures_are_the_proxys(tmp_path: Path) -> None:
+    """An ``https://`` proxy URL over a plain-HTTP proxy (Squid on 3128), or a proxy whose certificate
+    no configured CA signed: before, both were "could not connect through the proxy", and the second
+    was sent an ``http://`` URL's request, its Proxy-Authorization too, unverified."""
+    context, cert = self_signed(tmp_path)
+    with hostile.TunnelProxy() as plain, RawServer(ANSWER_197, tls=context) as tls_proxy:
+        userinfo = f"//builder:{PROXY_PASSWORD}@"
+        proxies = {
+            f"https:{userinfo}{plain.address}": "an https:// URL in HTTPS_PROXY / HTTP_PROXY",
+            tls_proxy.url.replace("//", userinfo): "the proxy 127.0.0.1 could not be verified",
+        }
+        for proxy, said in proxies.items():
+            for url in ("https://modelarts.example", "http://127.0.0.1:9"):
+                _, error = failure(url, max_retries=0, environ={"https_proxy": proxy, "http_proxy": proxy})
+                assert isinstance(error, ServiceError) and said in str(error), str(error)
+                assert PROXY_PASSWORD not in str(error) and "builder" not in str(error)
+        assert plain.requests == [] and tls_proxy.heads == []
+        environ = {"http_proxy": proxies.popitem()[0], "OS_CACERT": str(cert)}  # its CA configured: read
+        assert read_197("http://127.0.0.1:9", environ=environ) == 197
+    assert header(tls_proxy.heads[0], "Proxy-Authorization").startswith("Basic ")
+
+
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:
     proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{closed_port}"
     _, error = failure("http://127.0.0.1:9", environ={"HTTP_PROXY": proxy})

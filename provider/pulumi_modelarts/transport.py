@@ -391,6 +391,11 @@ class _DeadlineAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
 
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:  # noqa: ARG002
+        """By the scheme of the pool, not the URL's: an ``https://`` proxy an ``http://`` URL is sent
+        through was never verified (psf/requests#6103), its Proxy-Authorization sent to any host."""
+        super().cert_verify(conn, f"{conn.scheme}:", verify, cert)  # type: ignore[no-untyped-call]
+
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
         manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = _POOL_CLASSES
@@ -834,6 +839,13 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         # Its status code only: the reason phrase is the proxy's text, which may echo its credentials.
         if status := _tunnel_status(exc):
             return _proxy_refused(status, proxies)
+        tls = getattr(reason, "original_error", None)  # TLS with an https:// proxy
+        if isinstance(tls, urllib3.exceptions.SSLError):
+            if any(isinstance(arg, ssl.SSLCertVerificationError) for arg in tls.args):
+                hint = "Set modelarts:caCertFile to a bundle with the CA that signed it (and the endpoint's)"
+                return f"the TLS certificate of the proxy {proxy} could not be verified", hint
+            hint = "A proxy spoken to in plain HTTP (most are) is set as http://host:port"
+            return f"TLS with the proxy {proxy} (an https:// URL in HTTPS_PROXY / HTTP_PROXY) failed", hint
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
