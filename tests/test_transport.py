@@ -987,6 +987,30 @@ def test_tls_with_an_https_proxy_is_verified_and_its_failures_are_the_proxys(tmp
     assert header(tls_proxy.heads[0], "Proxy-Authorization").startswith("Basic ")
 
 
+#: A proxy that never answers, for a call through it: (its scheme, settings, what the message says).
+SILENT_PROXY = {
+    "CONNECT, connect timeout": ("https", {"connect_timeout": 0.2}, "connecting or the TLS handshake"),
+    "CONNECT, the call's deadline": ("https", {"timeout": 0.5}, "within the call's timeout of 0.5 s"),
+    "forwarding, read timeout": ("http", {"read_timeout": 0.2}, "no response within the read timeout"),
+}
+
+
+@pytest.mark.parametrize(("scheme", "overrides", "said"), SILENT_PROXY.values(), ids=SILENT_PROXY)
+def test_a_proxy_that_does_not_answer_is_named_with_the_timeout_that_ended_the_call(
+    scheme: str, overrides: dict[str, float], said: str
+) -> None:
+    """The proxy is what was waited on: before, a timeout did not name it, and its answer to
+    ``CONNECT``, bounded by connectTimeout, was told as the read timeout, to be raised."""
+    with RawServer(silent) as proxy:
+        environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        url = "https://modelarts.example" if scheme == "https" else "http://127.0.0.1:9"
+        _, error = failure(url, max_retries=0, environ=environ, **overrides)
+    assert isinstance(error, ServiceError) and said in str(error)
+    assert "through the proxy 127.0.0.1 (HTTPS_PROXY" in str(error)
+    assert ("readTimeout" in str(error)) is ("read_timeout" in overrides)
+    assert PROXY_PASSWORD not in str(error) and "builder" not in str(error)
+
+
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:
     proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{closed_port}"
     _, error = failure("http://127.0.0.1:9", environ={"HTTP_PROXY": proxy})
