@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -1009,6 +1010,40 @@ def test_a_proxy_that_does_not_answer_is_named_with_the_timeout_that_ended_the_c
     assert "through the proxy 127.0.0.1 (HTTPS_PROXY" in str(error)
     assert ("readTimeout" in str(error)) is ("read_timeout" in overrides)
     assert PROXY_PASSWORD not in str(error) and "builder" not in str(error)
+
+
+def forwarded(head: bytes) -> list[bytes]:
+    """A forwarding proxy's answer: the request sent on in origin form, without Proxy-Authorization."""
+    line, _, rest = head.partition(b"\r\n")
+    method, url, version = line.split(b" ")
+    target = urlsplit(url.decode())
+    fields = [f for f in rest.split(b"\r\n") if not f.lower().startswith((b"proxy-", b"connection:"))]
+    origin = b"%s %s %s\r\nConnection: close\r\n" % (method, url.split(target.netloc.encode())[1], version)
+    with socket.create_connection((target.hostname, target.port or 80)) as upstream:
+        upstream.sendall(origin + b"\r\n".join(fields))
+        return [b"".join(iter(functools.partial(upstream.recv, 65536), b""))]
+
+
+@pytest.mark.parametrize("auth", ["password", "aksk", "token"])
+def test_iam_calls_go_through_the_proxy_of_the_environment_as_reads_do_and_no_log_shows_it(
+    emulator: ModelArtsEmulator, auth: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The password login or project lookup, then the read: each through the proxy, whose
+    credentials no DEBUG record of urllib3 or this package shows, in any form."""
+    for name in ("urllib3", "pulumi_modelarts"):  # whatever level an earlier test left
+        caplog.set_level("DEBUG", name)
+    password = quote(PROXY_PASSWORD + "@:%", safe="")
+    with RawServer(forwarded) as proxy, logged() as records:
+        environ = {**emulator.environ(auth, include_project=False)}
+        environ["HTTP_PROXY"] = proxy.url.replace("//", f"//builder:{password}@")
+        client = ModelArtsClient(Settings.from_sources(environ=environ))
+        assert client.get_visualization_job(197).job_id == 197
+    iam = "/v3/auth/tokens" if auth == "password" else "/v3/projects"
+    paths = [urlsplit(head.split(b" ")[1].decode()).path for head in proxy.heads]
+    assert paths == [iam, f"/v1/{emulator.project_id}/visualization-jobs/197"]
+    basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
+    assert basic and any(name.startswith("urllib3") for name, _ in records)
+    assert not [text for _, text in records for secret in (basic, password, PROXY_PASSWORD) if secret in text]
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:
