@@ -807,7 +807,35 @@ def test_a_ca_bundle_path_holding_a_nul_character_is_one_configuration_error(
     assert "modelarts:caCertFile" in message and "NUL" in message and "\0" not in message
 
 
+#: CA directories OpenSSL finds no certificate in: it looks them up by their subject's hash alone.
+UNHASHED_DIRECTORIES: dict[str, tuple[str, ...]] = {
+    "empty": (),
+    "a Kubernetes Secret's mount": ("..data/ca.crt", "ca.crt"),
+    "PEM files by name": ("corp-root.pem", "corp-issuing.crt", "5ad8a5d6.pem", "5AD8A5D6.0"),
+}
+
+
+@pytest.mark.parametrize("source", CA_SOURCES)
+@pytest.mark.parametrize("names", UNHASHED_DIRECTORIES.values(), ids=UNHASHED_DIRECTORIES)
+def test_a_ca_directory_without_hashed_names_is_a_configuration_error(
+    source: str, names: tuple[str, ...], tmp_path: Path
+) -> None:
+    """caCertFile set to the folder a Secret is mounted as, not the file in it: before, it was taken,
+    and every read failed certificate verification with a hint to set caCertFile."""
+    folder = tmp_path / "ca"
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(Path(certifi.where()).read_bytes())
+    folder.mkdir(exist_ok=True)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_sources(**ca_bundle_in(source, str(folder), tmp_path))
+    message = str(caught.value)
+    assert "modelarts:caCertFile" in message and f"'{folder}'" in message and "hashed names" in message
+    assert "\n" not in message
+
+
 def test_ca_bundles_that_are_directories_or_unused_are_accepted(tmp_path: Path) -> None:
+    (tmp_path / "5ad8a5d6.0").write_bytes(Path(certifi.where()).read_bytes())  # as ``openssl rehash`` names
     assert Settings.from_sources(environ={**AKSK, "OS_CACERT": str(tmp_path)}).verify == str(tmp_path)
     unused = {**AKSK, "OS_CACERT": str(tmp_path / "missing.pem"), "HW_INSECURE": "true"}
     assert Settings.from_sources(environ=unused).verify is False

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -965,6 +966,86 @@ def test_a_proxy_that_cannot_reach_the_endpoint_for_now_is_asked_again(
     assert len(proxy.requests) == tunnels
 
 
+def test_tls_with_an_https_proxy_is_verified_and_its_failures_are_the_proxys(tmp_path: Path) -> None:
+    """An ``https://`` proxy URL over a plain-HTTP proxy (Squid on 3128), or a proxy whose certificate
+    no configured CA signed: before, both were "could not connect through the proxy", and the second
+    was sent an ``http://`` URL's request, its Proxy-Authorization too, unverified."""
+    context, cert = self_signed(tmp_path)
+    with hostile.TunnelProxy() as plain, RawServer(ANSWER_197, tls=context) as tls_proxy:
+        userinfo = f"//builder:{PROXY_PASSWORD}@"
+        proxies = {
+            f"https:{userinfo}{plain.address}": "an https:// URL in HTTPS_PROXY / HTTP_PROXY",
+            tls_proxy.url.replace("//", userinfo): "the proxy 127.0.0.1 could not be verified",
+        }
+        for proxy, said in proxies.items():
+            for url in ("https://modelarts.example", "http://127.0.0.1:9"):
+                _, error = failure(url, max_retries=0, environ={"https_proxy": proxy, "http_proxy": proxy})
+                assert isinstance(error, ServiceError) and said in str(error), str(error)
+                assert PROXY_PASSWORD not in str(error) and "builder" not in str(error)
+        assert plain.requests == [] and tls_proxy.heads == []
+        environ = {"http_proxy": proxies.popitem()[0], "OS_CACERT": str(cert)}  # its CA configured: read
+        assert read_197("http://127.0.0.1:9", environ=environ) == 197
+    assert header(tls_proxy.heads[0], "Proxy-Authorization").startswith("Basic ")
+
+
+#: A proxy that never answers, for a call through it: (its scheme, settings, what the message says).
+SILENT_PROXY = {
+    "CONNECT, connect timeout": ("https", {"connect_timeout": 0.2}, "connecting or the TLS handshake"),
+    "CONNECT, the call's deadline": ("https", {"timeout": 0.5}, "within the call's timeout of 0.5 s"),
+    "forwarding, read timeout": ("http", {"read_timeout": 0.2}, "no response within the read timeout"),
+}
+
+
+@pytest.mark.parametrize(("scheme", "overrides", "said"), SILENT_PROXY.values(), ids=SILENT_PROXY)
+def test_a_proxy_that_does_not_answer_is_named_with_the_timeout_that_ended_the_call(
+    scheme: str, overrides: dict[str, float], said: str
+) -> None:
+    """The proxy is what was waited on: before, a timeout did not name it, and its answer to
+    ``CONNECT``, bounded by connectTimeout, was told as the read timeout, to be raised."""
+    with RawServer(silent) as proxy:
+        environ = {f"{scheme}_proxy": f"http://builder:{PROXY_PASSWORD}@{proxy.url.removeprefix('http://')}"}
+        url = "https://modelarts.example" if scheme == "https" else "http://127.0.0.1:9"
+        _, error = failure(url, max_retries=0, environ=environ, **overrides)
+    assert isinstance(error, ServiceError) and said in str(error)
+    assert "through the proxy 127.0.0.1 (HTTPS_PROXY" in str(error)
+    assert ("readTimeout" in str(error)) is ("read_timeout" in overrides)
+    assert PROXY_PASSWORD not in str(error) and "builder" not in str(error)
+
+
+def forwarded(head: bytes) -> list[bytes]:
+    """A forwarding proxy's answer: the request sent on in origin form, without Proxy-Authorization."""
+    line, _, rest = head.partition(b"\r\n")
+    method, url, version = line.split(b" ")
+    target = urlsplit(url.decode())
+    fields = [f for f in rest.split(b"\r\n") if not f.lower().startswith((b"proxy-", b"connection:"))]
+    origin = b"%s %s %s\r\nConnection: close\r\n" % (method, url.split(target.netloc.encode())[1], version)
+    with socket.create_connection((target.hostname, target.port or 80)) as upstream:
+        upstream.sendall(origin + b"\r\n".join(fields))
+        return [b"".join(iter(functools.partial(upstream.recv, 65536), b""))]
+
+
+@pytest.mark.parametrize("auth", ["password", "aksk", "token"])
+def test_iam_calls_go_through_the_proxy_of_the_environment_as_reads_do_and_no_log_shows_it(
+    emulator: ModelArtsEmulator, auth: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The password login or project lookup, then the read: each through the proxy, whose
+    credentials no DEBUG record of urllib3 or this package shows, in any form."""
+    for name in ("urllib3", "pulumi_modelarts"):  # whatever level an earlier test left
+        caplog.set_level("DEBUG", name)
+    password = quote(PROXY_PASSWORD + "@:%", safe="")
+    with RawServer(forwarded) as proxy, logged() as records:
+        environ = {**emulator.environ(auth, include_project=False)}
+        environ["HTTP_PROXY"] = proxy.url.replace("//", f"//builder:{password}@")
+        client = ModelArtsClient(Settings.from_sources(environ=environ))
+        assert client.get_visualization_job(197).job_id == 197
+    iam = "/v3/auth/tokens" if auth == "password" else "/v3/projects"
+    paths = [urlsplit(head.split(b" ")[1].decode()).path for head in proxy.heads]
+    assert paths == [iam, f"/v1/{emulator.project_id}/visualization-jobs/197"]
+    basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
+    assert basic and any(name.startswith("urllib3") for name, _ in records)
+    assert not [text for _, text in records for secret in (basic, password, PROXY_PASSWORD) if secret in text]
+
+
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:
     proxy = f"http://builder:{PROXY_PASSWORD}@127.0.0.1:{closed_port}"
     _, error = failure("http://127.0.0.1:9", environ={"HTTP_PROXY": proxy})
@@ -1068,6 +1149,22 @@ def test_ca_bundles_and_a_connect_tunnel_of_the_https_proxy(tmp_path: Path) -> N
         client = ModelArtsClient(settings_for(server.url, environ=environ))
         assert [client.get_visualization_job(197).job_id for _ in range(2)] == [197, 197]
     assert proxy.requests == [server.url.removeprefix("https://")] and len(server.heads) == 2
+
+
+def test_a_ca_directory_serves_by_its_hashed_names_and_a_secrets_mount_is_refused(tmp_path: Path) -> None:
+    """OpenSSL looks a directory's certificates up by their subject's hash: the folder a Secret is
+    mounted as (``ca.crt``) is refused before any connection, the same folder rehashed is read."""
+    context, cert = self_signed(tmp_path)
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    (mount / "ca.crt").write_bytes(cert.read_bytes())
+    with RawServer(ANSWER_197, tls=context) as server:
+        with pytest.raises(ConfigurationError, match=r"names '.*mount', which is a directory without"):
+            read_197(server.url, environ={"REQUESTS_CA_BUNDLE": str(mount)})
+        assert server.clients == []
+        digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", cert], capture_output=True)
+        (mount / f"{digest.stdout.decode().strip()}.0").symlink_to(mount / "ca.crt")
+        assert read_197(server.url, environ={"REQUESTS_CA_BUNDLE": str(mount)}) == 197
 
 
 #: Certificates the right CA bundle still cannot verify: (names, days valid, what is said, what to check).

@@ -98,6 +98,7 @@ _PROXY_URLS = ("https_proxy", "http_proxy")  # held as secrets: a proxy URL may 
 _PADDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+\Z")
 #: Settings used exactly as given (README): a URL or domain with padding is refused, not cleaned.
 _NEVER_CLEANED = frozenset({"endpoint", "auth_url", "cloud"})
+_HASHED_NAME = re.compile(r"[0-9a-f]{8}\.[0-9]+")  # a CA directory's names: ``openssl rehash``
 _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 #: Unicode's classes of C0/C1 controls, invisible format marks (zero-width, bidirectional, soft
 #: hyphen, tags), lone surrogates, and line and paragraph separators.
@@ -727,8 +728,10 @@ def check_ca_bundle(path: str, origin: str | None = None, *, whole: bool = False
     handshake (a pipe or a device, read whole, would hang or fill the memory)."""
     unloaded = "holds no PEM certificate that loads"
     try:
-        if os.path.isdir(path):
-            os.listdir(path)
+        if os.path.isdir(path):  # OpenSSL finds its certificates by their subject's hash alone
+            if not any(_HASHED_NAME.fullmatch(name) for name in os.listdir(path)):  # a Secret's mount
+                unloaded = "is a directory without certificates by OpenSSL's hashed names (c_rehash)"
+                raise ssl.SSLError
         else:
             stat = os.stat(path)
             if not S_ISREG(stat.st_mode):

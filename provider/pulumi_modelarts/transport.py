@@ -375,6 +375,12 @@ class _DeadlineHTTPSPool(_DeadlinePool, urllib3.HTTPSConnectionPool):
             except TimeoutError:  # the handshake, which urllib3 reports as a read timeout
                 raise urllib3.exceptions.ConnectTimeoutError(conn, "TLS handshake timed out") from None
 
+    def _prepare_proxy(self, conn: Any) -> None:
+        try:  # a proxy's answer to CONNECT, then the handshake through it: bounded by connectTimeout
+            super()._prepare_proxy(conn)
+        except TimeoutError:  # which urllib3 reports as a read timeout too
+            raise urllib3.exceptions.ConnectTimeoutError(conn, "tunnel timed out") from None
+
 
 _POOL_CLASSES = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
 
@@ -390,6 +396,11 @@ class _DeadlineAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:  # noqa: ARG002
+        """By the scheme of the pool, not the URL's: an ``https://`` proxy an ``http://`` URL is sent
+        through was never verified (psf/requests#6103), its Proxy-Authorization sent to any host."""
+        super().cert_verify(conn, f"{conn.scheme}:", verify, cert)  # type: ignore[no-untyped-call]
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
         manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
@@ -826,14 +837,23 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     """One clause saying what went wrong, and what to do about it; nothing from the URLs' userinfo."""
     inner = exc.args[0] if exc.args else None  # requests wraps urllib3's MaxRetryError
     reason = inner.reason if isinstance(inner, MaxRetryError) and inner.reason else exc
-    if budget.expired or budget.remaining() <= 0:
-        return budget.timed_out()
     proxy = _proxy_host(proxies)
+    via = f" through the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY)" if proxies else ""  # what was waited on
+    if budget.expired or budget.remaining() <= 0:
+        summary, hint = budget.timed_out()
+        return summary + via, hint
     through = f" or the proxy {proxy} (HTTPS_PROXY / HTTP_PROXY), which may have answered" if proxies else ""
     if isinstance(exc, ProxyError):
         # Its status code only: the reason phrase is the proxy's text, which may echo its credentials.
         if status := _tunnel_status(exc):
             return _proxy_refused(status, proxies)
+        tls = getattr(reason, "original_error", None)  # TLS with an https:// proxy
+        if isinstance(tls, urllib3.exceptions.SSLError):
+            if any(isinstance(arg, ssl.SSLCertVerificationError) for arg in tls.args):
+                hint = "Set modelarts:caCertFile to a bundle with the CA that signed it (and the endpoint's)"
+                return f"the TLS certificate of the proxy {proxy} could not be verified", hint
+            hint = "A proxy spoken to in plain HTTP (most are) is set as http://host:port"
+            return f"TLS with the proxy {proxy} (an https:// URL in HTTPS_PROXY / HTTP_PROXY) failed", hint
         hint = "Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY in the environment"
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
@@ -848,9 +868,9 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         hint = "Check modelarts:endpoint / authUrl and that the service is running there"
         return "connection refused", hint
     if isinstance(exc, ConnectTimeout):
-        return "connecting or the TLS handshake timed out", f"{_CHECK_ENDPOINT} (firewall, proxy)"
+        return f"connecting or the TLS handshake timed out{via}", f"{_CHECK_ENDPOINT} (firewall, proxy)"
     if isinstance(exc, ReadTimeout) or "Read timed out" in str(exc):
-        return "no response within the read timeout", _READ_TIMEOUT_HINT
+        return f"no response within the read timeout{via}", _READ_TIMEOUT_HINT
     if cause := _not_http(reason) or _not_http(exc):
         hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
