@@ -379,6 +379,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         checks = "the job ID, project" if context.job_id is not None else "the project"
         hint = None if transient else f"Check {checks} and endpoint against the service's message"
     message = _error_field(document, "error_message", "error_msg", "errorMsg", "message")
+    if not (code or message) and document:  # another convention (RFC 9457, OAuth 2): the body says it
+        message = excerpt(response)
     request_id = response.request_id or _first_text(document, "request_id")
     return context.error(
         cls, summary, hint=hint, status=status, error_code=code, error_message=message, request_id=request_id
