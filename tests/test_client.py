@@ -598,6 +598,7 @@ SAID_WAITS: dict[str, str | None] = {
     "Wed, 21 Oct 2015 07:28:00 GMT": "Wed, 21 Oct 2015 07:28:00 GMT",
 }
 SAID_WAITS |= dict.fromkeys(["soon", "-5", "1e3", "1.5", "9" * 5000, "Mon, 01 Jan 99999 00:00:00 GMT"])
+SAID_WAITS |= {"2, 2": "2 s", "2, 3": None}  # a gateway's field and the service's: one wait, said twice
 
 
 @pytest.mark.parametrize(("value", "said"), SAID_WAITS.items(), ids=lambda value: str(value)[:40])
@@ -613,7 +614,8 @@ def test_a_throttled_error_quotes_only_a_retry_after_it_heeded(
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("3600", 60), ("2", 2), ("soon", None), ("nan", None), ("inf", None), ("1e999", None), ("-1", None)],
+    [("3600", 60), ("2", 2), ("soon", None), ("nan", None), ("inf", None), ("1e999", None), ("-1", None)]
+    + [("2, 2", 2), ("3600,3600 ", 60), ("2, 3", None), ("2, soon", None)],
 )
 def test_retry_after_is_capped_at_a_minute(value: str, seconds: int | None) -> None:
     retry = BoundedRetry(total=3)

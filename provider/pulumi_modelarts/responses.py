@@ -21,7 +21,7 @@ from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .settings import KEYS_BY_FIELD
-from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, readable_retry_after
+from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, heeded_retry_after
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -337,8 +337,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     code = _error_code(document)
     key = _code_key(code)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
-    retry_after = response.headers.get("Retry-After", "")  # seconds or a date; else ignored, not quoted
-    retry_after = one_line(retry_after, 40) if readable_retry_after(retry_after) else ""
+    retry_after = one_line(heeded_retry_after(response.headers.get("Retry-After", "")) or "", 40)
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = errors.ServiceError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES
