@@ -433,7 +433,7 @@ def test_a_404_that_is_not_a_missing_job_says_so_truthfully(server: Scripted, co
 
 #: JSON error bodies of other conventions than ModelArts', the gateway's and Keystone's -> what they say.
 OTHER_ERROR_BODIES: dict[str, tuple[dict[str, Any], str]] = {
-    "RFC 9457 problem details": ({"type": "about:blank", "status": 400, "detail": "job_id too long"}, "too long"),
+    "RFC 9457 problem details": ({"type": "about:blank", "status": 400, "detail": "too long"}, "too long"),
     "OAuth 2 bearer error": ({"error": "invalid_token", "error_description": "expired"}, "invalid_token"),
     "Spring Boot": ({"timestamp": "2024-01-01T00:00Z", "status": 403, "error": "Forbidden"}, "Forbidden"),
     "Apigee fault": ({"fault": {"faultstring": "Quota violation", "detail": {}}}, "Quota violation"),
