@@ -431,6 +431,28 @@ def test_a_404_that_is_not_a_missing_job_says_so_truthfully(server: Scripted, co
         assert said in str(read.value)
 
 
+#: JSON error bodies of other conventions than ModelArts', the gateway's and Keystone's -> what they say.
+OTHER_ERROR_BODIES: dict[str, tuple[dict[str, Any], str]] = {
+    "RFC 9457 problem details": ({"type": "about:blank", "status": 400, "detail": "too long"}, "too long"),
+    "OAuth 2 bearer error": ({"error": "invalid_token", "error_description": "expired"}, "invalid_token"),
+    "Spring Boot": ({"timestamp": "2024-01-01T00:00Z", "status": 403, "error": "Forbidden"}, "Forbidden"),
+    "Apigee fault": ({"fault": {"faultstring": "Quota violation", "detail": {}}}, "Quota violation"),
+}
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 500])
+@pytest.mark.parametrize(("body", "said"), OTHER_ERROR_BODIES.values(), ids=OTHER_ERROR_BODIES)
+def test_an_error_body_of_another_convention_is_quoted_as_the_services_message(
+    server: Scripted, body: dict[str, Any], said: str, status: int
+) -> None:
+    """Before, a JSON body with no code or message field known here showed nothing of what the
+    server said, while the hint told to check the job against "the service's message"."""
+    with pytest.raises(ModelArtsError) as caught:
+        server.read(body, status, Content_Type="application/problem+json")
+    assert caught.value.error_message and said in caught.value.error_message
+    assert said in str(caught.value) and "\n" not in str(caught.value)
+
+
 @pytest.mark.parametrize("location", [b"https://login.example/f\xfcr", b"\xff\xfe", b"/ok"])
 def test_a_redirect_is_an_invalid_response_whatever_its_location_bytes(
     server: Scripted, location: bytes

@@ -27,7 +27,7 @@ from .errors import (
     register_secrets,
 )
 from .locks import Lock
-from .responses import PROJECT_TO_USE, error_for, invalid_response, json_object
+from .responses import PROJECT_TO_USE, invalid_response, json_object
 from .settings import KEYS_BY_FIELD, SecretStr, Settings
 from .transport import Transport, held
 from .validation import check_target, path_segment
@@ -228,8 +228,7 @@ class IamTokenAuth(AuthBase):
         tokens = list(dict.fromkeys(value.strip() for value in values))[:_SUBJECT_TOKENS_KEPT]
         register_secrets(*tokens, *settings.secret_values())  # before this answer can reach an error
         token = tokens[0] if len(tokens) == 1 else None
-        if response.status not in (200, 201):
-            raise error_for(response, context)
+        # Any 2xx is IAM's answer (a proxy may say 200 or 203 for Keystone's 201); any other, its error.
         details = _mapping(json_object(response, context).get("token"))
         project = _mapping(details.get("project"))
         project_id = None  # an ID modelarts:projectId would take, in its spelling, as a looked-up one

@@ -21,7 +21,7 @@ from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .settings import KEYS_BY_FIELD
-from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, readable_retry_after
+from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, heeded_retry_after
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -337,8 +337,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     code = _error_code(document)
     key = _code_key(code)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
-    retry_after = response.headers.get("Retry-After", "")  # seconds or a date; else ignored, not quoted
-    retry_after = one_line(retry_after, 40) if readable_retry_after(retry_after) else ""
+    retry_after = one_line(heeded_retry_after(response.headers.get("Retry-After", "")) or "", 40)
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = errors.ServiceError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES
@@ -379,6 +378,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         checks = "the job ID, project" if context.job_id is not None else "the project"
         hint = None if transient else f"Check {checks} and endpoint against the service's message"
     message = _error_field(document, "error_message", "error_msg", "errorMsg", "message")
+    if not (code or message) and document:  # another convention (RFC 9457, OAuth 2): the body says it
+        message = excerpt(response)
     request_id = response.request_id or _first_text(document, "request_id")
     return context.error(
         cls, summary, hint=hint, status=status, error_code=code, error_message=message, request_id=request_id

@@ -439,13 +439,16 @@ def _not_http(error: BaseException | None) -> BaseException | None:
 _UNREADABLE_RETRY_AFTER = (urllib3.exceptions.InvalidHeader, ValueError, OverflowError)
 
 
-def readable_retry_after(value: str) -> bool:
-    """Whether a ``Retry-After`` is one the retries heed (seconds or an HTTP date)."""
+def heeded_retry_after(value: str) -> str | None:
+    """The ``Retry-After`` the retries heed (seconds or an HTTP date), else None. One said in two
+    fields (a gateway's and the service's), which arrive joined, is one: ``5, 5`` is ``5``."""
+    said = set(_listed([value]))
+    value = said.pop() if len(said) == 1 else value
     try:
         urllib3.Retry().parse_retry_after(value)
     except _UNREADABLE_RETRY_AFTER:
-        return False
-    return True
+        return None
+    return value
 
 
 class BoundedRetry(urllib3.Retry):
@@ -461,10 +464,8 @@ class BoundedRetry(urllib3.Retry):
         return super()._is_connection_error(err) or _tunnel_status(err) in RETRY_STATUSES
 
     def get_retry_after(self, response: Any) -> float | None:
-        try:
-            seconds = super().get_retry_after(response)
-        except _UNREADABLE_RETRY_AFTER:
-            return None
+        value = heeded_retry_after(response.headers.get("Retry-After") or "")
+        seconds = None if value is None else self.parse_retry_after(value)
         # Capped here: urllib3's own ``retry_after_max`` came only in 2.6.3.
         return None if seconds is None else min(seconds, RETRY_AFTER_CAP_SECONDS)
 
