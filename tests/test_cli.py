@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pulumi_modelarts import cli
 from pulumi_modelarts.cli import run
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, EmulatorCredentials, ModelArtsEmulator
@@ -347,6 +349,29 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
 
 
 @pytest.mark.parametrize(
+    ("where", "argv"),
+    [("_without_credentials", ["get"]), ("redact", ["get", "4242", "--debug"])],
+    ids=["scrubbing a usage error", "writing out a traceback"],
+)
+def test_an_interrupt_as_an_error_is_made_ready_to_say_is_one_line(
+    in_env: ModelArtsEmulator, monkeypatch: Any, where: str, argv: list[str]
+) -> None:
+    """Before, Ctrl-C there (in the error's own handling) left ``run`` as a KeyboardInterrupt: a traceback."""
+    original = getattr(cli, where)
+
+    def interrupted(*args: Any) -> Any:
+        monkeypatch.setattr(cli, where, original)  # once: the line said instead may need it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, where, interrupted)
+    try:
+        said: tuple[int, str, str] | str = invoke(*argv)
+    except KeyboardInterrupt:
+        said = "escaped run()"
+    assert said == (130, "", STOPPED)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         *(
@@ -520,6 +545,65 @@ def test_a_closed_stdout_ends_quietly(in_env: ModelArtsEmulator, argv: tuple[str
     proc.stdout.close()
     err = proc.stderr.read()
     assert (proc.wait(timeout=30), err) == (0, "")
+
+
+def _full_pipe() -> tuple[int, int]:
+    """A pipe whose write end blocks at once: a reader that has stopped reading."""
+    read, write = os.pipe()
+    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(write, False)
+    with contextlib.suppress(BlockingIOError):
+        while os.write(write, b"-" * 4096):
+            pass
+    os.set_blocking(write, True)
+    return read, write
+
+
+def _blocked_writing(pid: int) -> bool:
+    """Whether the process waits in a write to a full pipe (its kernel wait channel, which no event tells)."""
+    reached = time.monotonic() + 30
+    while time.monotonic() < reached:
+        if Path(f"/proc/{pid}/wchan").read_text(encoding="ascii").endswith("pipe_write"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+#: A command whose last output (stdout) or error line (stderr) a reader that stopped reading blocks,
+#: and the line it ends with once a Ctrl-C or SIGTERM stops it.
+BLOCKED = {
+    "JSON output": ("stdout", ["get", "197"], STOPPED),
+    "table output": ("stdout", ["list", "--format", "table"], STOPPED),
+    "error line": ("stderr", ["get", "4242"], "visualization job not found (job 4242"),
+    "usage error line": ("stderr", ["get", "--status", "8"], "error: unrecognized arguments: --status"),
+    "error with --debug": ("stderr", ["get", "4242", "--debug"], "visualization job not found (job 4242"),
+}
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+@pytest.mark.parametrize(("stream", "argv", "said"), BLOCKED.values(), ids=BLOCKED.keys())
+def test_an_interrupt_as_the_last_output_or_error_line_is_written_ends_in_one_line(
+    in_env: ModelArtsEmulator, stream: str, argv: list[str], said: str, stop: signal.Signals
+) -> None:
+    """Before, Ctrl-C as the error line was written printed a traceback after it (exit -2, not 130); as
+    the output is written, it ends the CLI with one line even if the output's reader never reads again."""
+    read, write = _full_pipe()
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, stream: write}
+    env = {**clean_environ(), **in_env.environ("aksk")}
+    with subprocess.Popen([CLI, *argv], env=env, **pipes) as proc:
+        os.close(write)
+        assert _blocked_writing(proc.pid)
+        proc.send_signal(stop)
+        if stream == "stdout":  # the output's reader never reads again: the CLI ends all the same
+            assert proc.wait(timeout=30) == 130
+        with os.fdopen(read, "rb") as blocked:  # stderr: the pipe's filling, then what the CLI said
+            text = (proc.stderr or blocked).read().lstrip(b"-").decode()
+        assert proc.wait(timeout=30) == 130
+    lines = text.splitlines(keepends=True)
+    assert (
+        lines and lines[-1].startswith("modelarts-vis: ") and said in lines[-1] and lines[-1].endswith("\n")
+    )
+    assert len(lines) == 1 or ("--debug" in argv and "Traceback" in text and "KeyboardInterrupt" not in text)
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
