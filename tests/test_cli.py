@@ -93,6 +93,19 @@ def test_a_table_shows_a_null_and_an_empty_text_as_an_empty_cell(in_env: ModelAr
         ] == []
 
 
+@pytest.mark.parametrize("job_id", [197, 212, 230])  # running (true), completed and failed (false)
+def test_a_table_spells_every_value_as_the_json_view_does(in_env: ModelArtsEmulator, job_id: int) -> None:
+    """Before, a flag read True or False (Python's spelling) in a table and true or false in JSON."""
+    in_env.update_job(job_id, remaining_duration=1800.5)
+    shown = json.loads(invoke("get", str(job_id))[1])
+    rows = [
+        line.split(maxsplit=1) for line in invoke("get", str(job_id), "--format", "table")[1].splitlines()
+    ]
+    spelled = {key: value if isinstance(value, str) else json.dumps(value) for key, value in shown.items()}
+    assert dict(row for row in rows if len(row) == 2) == {k: v for k, v in spelled.items() if v != ""}
+    assert spelled["is_running"] == ("true" if job_id == 197 else "false")
+
+
 BY_ID = "A job whose name holds any other character is read by its ID"
 
 

@@ -145,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cell(value: object) -> str:
-    """A value as table text: a line break or escape sequence from the server is shown escaped, and
-    so is a backslash, or ``a\\nb`` would read as a line break."""
-    text = "" if value is None else str(value)
+    """A value as table text: a null empty, a number or flag as JSON spells it (true, not True); a line
+    break or escape sequence from the server is shown escaped, and so is a backslash, or ``a\\nb`` would
+    read as a line break."""
+    text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
     if text.isprintable() and "\\" not in text:
         return text
     return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
