@@ -149,7 +149,7 @@ BY_ID = "A job whose name holds any other character is read by its ID"
         (("get", "197", "a\nb"), None, 2, "unrecognized arguments: a\\nb"),
         (("get", "197", "--\x1b[2J"), None, 2, "unrecognized arguments: --\\x1b[2J"),
         (("get", "197", "--endpoint", f"https://{'a' * 64}.example"), None, 2, "at most 63"),
-        (("get", "197", "--project-id", "a/../b"), None, 2, "projectId may only contain"),
+        (("get", "197", "--project-id", "a/../b"), None, 2, "--project-id may only contain"),
         (("get", "197"), {"status": 401, "error_code": "APIG.0301"}, 4, "credentials rejected"),
         (("get", "197"), {"status": 500, "error_code": "ModelArts.0010", "count": 20}, 5, "service failed"),
     ],
@@ -798,6 +798,25 @@ def test_options_name_a_place_as_a_functions_arguments_do(
         assert (code, err, lookups) == (0, "", []) and json.loads(out)["project_id"] == in_env.project_id
     else:
         assert code == 2 and one_line_error(err, f"'{looked_up}'") and lookups == [[looked_up]]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--project-id", "a/b", "may only contain ASCII letters"),
+        ("--project-id", "x\ny", "may only contain ASCII letters"),
+        ("--region", "../v3", "may only contain ASCII letters"),
+        ("--endpoint", "ftp://x", "must be a URL"),
+        ("--endpoint", "http://127.0.0.1:1/v1", "must not end in an API version"),
+    ],
+)
+def test_a_refused_option_is_named_as_typed(
+    in_env: ModelArtsEmulator, option: str, value: str, fragment: str
+) -> None:
+    """Before, a refused ``--project-id`` was named projectId, the stack config key no one typed."""
+    code, out, err = invoke(option, value, "get", "197")
+    assert (code, out) == (2, "") and one_line_error(err, f"error: {option} {fragment}")
+    assert in_env.requests == []
 
 
 @pytest.mark.parametrize("source", ["--project-id", "HW_PROJECT_ID", "OS_PROJECT_ID"])

@@ -23,7 +23,7 @@ from typing import Any, NoReturn, TextIO
 from . import __version__
 from .errors import InvalidInputError, ModelArtsError, redact
 from .outputs import JobStatus, some_ids, status_name
-from .validation import SORT_KEYS, as_utf8, is_loopback_host, parse_whole_number
+from .validation import SORT_KEYS, as_utf8, check_target, is_loopback_host, parse_whole_number
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -220,12 +220,15 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _read(args: argparse.Namespace) -> str:
     """``get``, ``find`` and ``list``: the text to print, once everything was read."""
     from .client import ModelArtsClient
-    from .settings import Settings
+    from .settings import Settings, unpadded
 
     # As a function's arguments: another region drops the configured project; blank is unset.
     keys = ("region", "project_id", "endpoint")
     place = {key: value for key in keys if (value := getattr(args, key)) and value.strip()}
-    with ModelArtsClient(Settings.from_sources().with_overrides(**place)) as client:
+    settings = Settings.from_sources()  # its credentials registered first: an error quoting one scrubs it
+    for key, value in place.items():  # one refused is named as typed, as a function names its argument
+        check_target(key, unpadded(value), f"--{key.replace('_', '-')}")
+    with ModelArtsClient(settings.with_overrides(**place)) as client:
         if args.command == "list":
             query = {key: getattr(args, key) for key in ("status", "search_content", "sort_by", "order")}
             jobs = list(client.list_visualization_jobs(**query))
