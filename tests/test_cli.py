@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pulumi_modelarts import cli
 from pulumi_modelarts.cli import run
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, EmulatorCredentials, ModelArtsEmulator
@@ -91,6 +93,19 @@ def test_a_table_shows_a_null_and_an_empty_text_as_an_empty_cell(in_env: ModelAr
         ] == []
 
 
+@pytest.mark.parametrize("job_id", [197, 212, 230])  # running (true), completed and failed (false)
+def test_a_table_spells_every_value_as_the_json_view_does(in_env: ModelArtsEmulator, job_id: int) -> None:
+    """Before, a flag read True or False (Python's spelling) in a table and true or false in JSON."""
+    in_env.update_job(job_id, remaining_duration=1800.5)
+    shown = json.loads(invoke("get", str(job_id))[1])
+    rows = [
+        line.split(maxsplit=1) for line in invoke("get", str(job_id), "--format", "table")[1].splitlines()
+    ]
+    spelled = {key: value if isinstance(value, str) else json.dumps(value) for key, value in shown.items()}
+    assert dict(row for row in rows if len(row) == 2) == {k: v for k, v in spelled.items() if v != ""}
+    assert spelled["is_running"] == ("true" if job_id == 197 else "false")
+
+
 BY_ID = "A job whose name holds any other character is read by its ID"
 
 
@@ -134,7 +149,7 @@ BY_ID = "A job whose name holds any other character is read by its ID"
         (("get", "197", "a\nb"), None, 2, "unrecognized arguments: a\\nb"),
         (("get", "197", "--\x1b[2J"), None, 2, "unrecognized arguments: --\\x1b[2J"),
         (("get", "197", "--endpoint", f"https://{'a' * 64}.example"), None, 2, "at most 63"),
-        (("get", "197", "--project-id", "a/../b"), None, 2, "projectId may only contain"),
+        (("get", "197", "--project-id", "a/../b"), None, 2, "--project-id may only contain"),
         (("get", "197"), {"status": 401, "error_code": "APIG.0301"}, 4, "credentials rejected"),
         (("get", "197"), {"status": 500, "error_code": "ModelArts.0010", "count": 20}, 5, "service failed"),
     ],
@@ -347,6 +362,29 @@ def test_an_unexpected_failure_or_an_interrupt_is_one_line(
 
 
 @pytest.mark.parametrize(
+    ("where", "argv"),
+    [("_without_credentials", ["get"]), ("redact", ["get", "4242", "--debug"])],
+    ids=["scrubbing a usage error", "writing out a traceback"],
+)
+def test_an_interrupt_as_an_error_is_made_ready_to_say_is_one_line(
+    in_env: ModelArtsEmulator, monkeypatch: Any, where: str, argv: list[str]
+) -> None:
+    """Before, Ctrl-C there (in the error's own handling) left ``run`` as a KeyboardInterrupt: a traceback."""
+    original = getattr(cli, where)
+
+    def interrupted(*args: Any) -> Any:
+        monkeypatch.setattr(cli, where, original)  # once: the line said instead may need it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, where, interrupted)
+    try:
+        said: tuple[int, str, str] | str = invoke(*argv)
+    except KeyboardInterrupt:
+        said = "escaped run()"
+    assert said == (130, "", STOPPED)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         *(
@@ -520,6 +558,65 @@ def test_a_closed_stdout_ends_quietly(in_env: ModelArtsEmulator, argv: tuple[str
     proc.stdout.close()
     err = proc.stderr.read()
     assert (proc.wait(timeout=30), err) == (0, "")
+
+
+def _full_pipe() -> tuple[int, int]:
+    """A pipe whose write end blocks at once: a reader that has stopped reading."""
+    read, write = os.pipe()
+    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(write, False)
+    with contextlib.suppress(BlockingIOError):
+        while os.write(write, b"-" * 4096):
+            pass
+    os.set_blocking(write, True)
+    return read, write
+
+
+def _blocked_writing(pid: int) -> bool:
+    """Whether the process waits in a write to a full pipe (its kernel wait channel, which no event tells)."""
+    reached = time.monotonic() + 30
+    while time.monotonic() < reached:
+        if Path(f"/proc/{pid}/wchan").read_text(encoding="ascii").endswith("pipe_write"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+#: A command whose last output (stdout) or error line (stderr) a reader that stopped reading blocks,
+#: and the line it ends with once a Ctrl-C or SIGTERM stops it.
+BLOCKED = {
+    "JSON output": ("stdout", ["get", "197"], STOPPED),
+    "table output": ("stdout", ["list", "--format", "table"], STOPPED),
+    "error line": ("stderr", ["get", "4242"], "visualization job not found (job 4242"),
+    "usage error line": ("stderr", ["get", "--status", "8"], "error: unrecognized arguments: --status"),
+    "error with --debug": ("stderr", ["get", "4242", "--debug"], "visualization job not found (job 4242"),
+}
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+@pytest.mark.parametrize(("stream", "argv", "said"), BLOCKED.values(), ids=BLOCKED.keys())
+def test_an_interrupt_as_the_last_output_or_error_line_is_written_ends_in_one_line(
+    in_env: ModelArtsEmulator, stream: str, argv: list[str], said: str, stop: signal.Signals
+) -> None:
+    """Before, Ctrl-C as the error line was written printed a traceback after it (exit -2, not 130); as
+    the output is written, it ends the CLI with one line even if the output's reader never reads again."""
+    read, write = _full_pipe()
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, stream: write}
+    env = {**clean_environ(), **in_env.environ("aksk")}
+    with subprocess.Popen([CLI, *argv], env=env, **pipes) as proc:
+        os.close(write)
+        assert _blocked_writing(proc.pid)
+        proc.send_signal(stop)
+        if stream == "stdout":  # the output's reader never reads again: the CLI ends all the same
+            assert proc.wait(timeout=30) == 130
+        with os.fdopen(read, "rb") as blocked:  # stderr: the pipe's filling, then what the CLI said
+            text = (proc.stderr or blocked).read().lstrip(b"-").decode()
+        assert proc.wait(timeout=30) == 130
+    lines = text.splitlines(keepends=True)
+    assert (
+        lines and lines[-1].startswith("modelarts-vis: ") and said in lines[-1] and lines[-1].endswith("\n")
+    )
+    assert len(lines) == 1 or ("--debug" in argv and "Traceback" in text and "KeyboardInterrupt" not in text)
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
@@ -701,6 +798,25 @@ def test_options_name_a_place_as_a_functions_arguments_do(
         assert (code, err, lookups) == (0, "", []) and json.loads(out)["project_id"] == in_env.project_id
     else:
         assert code == 2 and one_line_error(err, f"'{looked_up}'") and lookups == [[looked_up]]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--project-id", "a/b", "may only contain ASCII letters"),
+        ("--project-id", "x\ny", "may only contain ASCII letters"),
+        ("--region", "../v3", "may only contain ASCII letters"),
+        ("--endpoint", "ftp://x", "must be a URL"),
+        ("--endpoint", "http://127.0.0.1:1/v1", "must not end in an API version"),
+    ],
+)
+def test_a_refused_option_is_named_as_typed(
+    in_env: ModelArtsEmulator, option: str, value: str, fragment: str
+) -> None:
+    """Before, a refused ``--project-id`` was named projectId, the stack config key no one typed."""
+    code, out, err = invoke(option, value, "get", "197")
+    assert (code, out) == (2, "") and one_line_error(err, f"error: {option} {fragment}")
+    assert in_env.requests == []
 
 
 @pytest.mark.parametrize("source", ["--project-id", "HW_PROJECT_ID", "OS_PROJECT_ID"])

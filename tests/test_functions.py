@@ -218,6 +218,47 @@ def test_jobs_filter_by_status_and_name(
     assert len(in_env.requests) == 1
 
 
+SUB = "1" * 32  # a sub-project's ID: another project, another login
+#: Reads of one process logging in with a password (no projectId set), each naming its project by ID
+#: ("id", or "sub": the sub-project's) and its region ("region") or not, or setting HW_PROJECT_NAME
+#: ("name"); a "list" reads with get_visualization_jobs. Then how many logins IAM must see.
+LOGINS = {
+    "by name, then by ID": ([{}, {"project_id": "id"}], 1),
+    "by ID, then by name": ([{"project_id": "id"}, {}], 1),
+    "by ID on some calls": ([{}, {"project_id": "id"}, {"list": 1}, {"project_id": "id", "list": 1}, {}], 1),
+    "region given, then not": ([{"region": "region"}, {"project_id": "id", "region": "region"}, {}], 1),
+    "projectName set, then an ID": ([{"name": "eu-de"}, {"project_id": "id"}, {"name": "EU-DE"}], 1),
+    "by ID, then projectName": ([{"project_id": "id", "list": 1}, {"name": "eu-de"}], 1),
+    "another project, another login": (
+        [{}, {"project_id": "sub", "list": 1}, {"name": "eu-de_sub", "list": 1}],
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize(("calls", "logins"), LOGINS.values(), ids=LOGINS)
+def test_a_project_named_by_id_or_by_name_is_one_password_login(
+    monkeypatch: pytest.MonkeyPatch, in_env: ModelArtsEmulator, calls: list[dict[str, Any]], logins: int
+) -> None:
+    """Before, a read giving ``project_id=`` logged in again for the project a login by name (the
+    region's) had found, and the reverse: one token per process and project, however it is named."""
+    in_env.add_project("eu-de_sub", SUB)
+    for name in ("HW_ACCESS_KEY", "HW_SECRET_KEY", "HW_PROJECT_ID"):
+        monkeypatch.delenv(name)
+    for name, value in in_env.environ("password", include_project=False).items():
+        monkeypatch.setenv(name, value)
+    place = {"id": in_env.project_id, "sub": SUB, "region": in_env.region}
+    for call in calls:
+        given: dict[str, Any] = {key: place[v] for key, v in call.items() if key in ("project_id", "region")}
+        with monkeypatch.context() as context:
+            if "name" in call:
+                context.setenv("HW_PROJECT_NAME", call["name"])
+            read = get_visualization_jobs(**given) if "list" in call else get_visualization_job(197, **given)
+        sub = SUB in (given.get("project_id"), call.get("name") == "eu-de_sub" and SUB)
+        assert read.project_id == (SUB if sub else in_env.project_id)
+    assert [r.route for r in in_env.requests].count("iam_token") == logins
+
+
 # -- output forms, in programs under mocks -----------------------------------------------------
 HEADER = """\
 import pulumi
@@ -654,6 +695,23 @@ def test_both_forms_read_stack_config_and_output_form_reads_overlap(
     assert [r.route for r in emulator.requests].count("iam_projects") == 1  # looked up once per process
     # The last request arrived before the first was answered: all were in flight together.
     assert sorted(int(path.rsplit("/", 1)[1]) for path in held.arrived) == sorted(job_ids)
+
+
+def test_output_reads_in_flight_together_naming_their_project_or_not_log_in_once(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """Sixteen reads on the pool, every other one giving ``project_id=``: one login by name and one
+    by ID started together before (two tokens); the second now waits for the first and takes its token."""
+    held = Held(emulator, 8)
+    body = f"""
+        reads = [get_visualization_job_output(job_id=197, project_id=None if n % 2 else {emulator.project_id!r})
+                 for n in range(16)]
+        pulumi.export("projects", pulumi.Output.all(*reads).apply(lambda rs: sorted({{r.project_id for r in rs}})))
+        """
+    config = emulator.stack_config("password", include_project=False)
+    run = succeeded(run_program(write_program(tmp_path, body), project="functions", config=config))
+    assert run.value("projects") == [emulator.project_id] and len(held.arrived) >= 8
+    assert [r.route for r in emulator.requests].count("iam_token") == 1
 
 
 def test_a_thread_the_program_starts_reads_its_stack_config_only_in_a_copy_of_its_context(

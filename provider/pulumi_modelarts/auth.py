@@ -167,12 +167,16 @@ def _parse_expiry(value: object) -> float | None:
 
 class IamTokenAuth(AuthBase):
     """A project-scoped token, fetched once however many threads start together, renewed before it
-    expires and on a 401, replaying the request once (as ``HTTPDigestAuth`` does)."""
+    expires and on a 401, replaying the request once (as ``HTTPDigestAuth`` does). ``login_lock`` is
+    shared by the logins of one user at one IAM: a project named by ID or by name is one login."""
 
-    def __init__(self, settings: Settings, transport: Transport) -> None:
+    def __init__(self, settings: Settings, transport: Transport, login_lock: Lock | None = None) -> None:
         self._settings = settings
         self.transport = transport
-        self._lock = Lock()
+        self._lock = login_lock or Lock()
+        self._scope = (
+            {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
+        )
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
         rejected: dict[type[ModelArtsError], str] = {AuthenticationError: rejected_hint(settings)}
@@ -183,6 +187,7 @@ class IamTokenAuth(AuthBase):
         self._renew_at = 0.0
         self._refused: tuple[AuthenticationError, float] | None = None  # IAM's refusal, and until when
         self.project_id = ""  # the project the token is scoped to, once a token is fetched
+        self.project_name: str | None = None  # and its name, as IAM gave it
 
     def __repr__(self) -> str:
         return f"IamTokenAuth(user={self._settings.user_name!r}, token=***)"
@@ -199,11 +204,29 @@ class IamTokenAuth(AuthBase):
                 raise type(refused)(**vars(refused))
             if self._token is None or time.monotonic() >= self._renew_at:
                 try:
-                    self._token = SecretStr(self._fetch())
+                    self._token = self._adopted() or SecretStr(self._fetch())
                 except AuthenticationError as exc:
                     self._refused = (exc, time.monotonic() + REFUSED_LOGIN_SECONDS)
                     raise
             return self._token.get_secret_value()
+
+    def _peers(self) -> list[IamTokenAuth]:
+        """The other logins of this user at this IAM (other projects, or this one named otherwise)."""
+        with _TOKEN_AUTHS_LOCK:
+            return [auth for auth in _TOKEN_AUTHS.values() if auth._lock is self._lock and auth is not self]
+
+    def _adopted(self) -> SecretStr | None:
+        """At a first login, take a peer's token that is still valid when IAM scoped it to this login's
+        project (named by ID where a login by name found it, or the reverse); a renewal (it expires, a
+        401, the project is gone) logs in anew. Called with the login lock held."""
+        (kind, wanted), now = next(iter(self._scope.items())), time.monotonic()
+        for peer in () if self.project_id else self._peers():
+            scoped = peer.project_id if kind == "id" else peer.project_name
+            if peer._token is not None and now < peer._renew_at and (scoped or "").lower() == wanted.lower():
+                self._renew_at, self.project_id = peer._renew_at, peer.project_id
+                self.project_name = peer.project_name
+                return peer._token
+        return None
 
     def _login(self, scope: dict[str, str]) -> _LoginBody:
         """The login's body, made in a frame of its own: a refusal, kept for minutes, passes no frame
@@ -216,8 +239,7 @@ class IamTokenAuth(AuthBase):
         return _LoginBody(auth={"identity": identity, "scope": {"project": scope}})
 
     def _fetch(self) -> str:
-        settings, context = self._settings, self._context
-        scope = {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
+        settings, context, scope = self._settings, self._context, self._scope
         started, begun = time.time(), time.monotonic()
         response = self.transport.send("POST", self._url, context=context, json_body=self._login(scope))
         # A header a proxy repeated arrives joined by commas (no token holds one): one value is the
@@ -246,7 +268,8 @@ class IamTokenAuth(AuthBase):
         lifetime = expires - (issued or started) if expires else 0.0
         lifetime = lifetime if lifetime > 0 else 3600.0
         self._renew_at = begun + lifetime - min(TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 10)
-        self.project_id = project_id
+        self.project_id, name = project_id, project.get("name")
+        self.project_name = name if isinstance(name, str) else None
         return token
 
     def forget(self, project_id: str) -> None:
@@ -277,8 +300,8 @@ class IamTokenAuth(AuthBase):
         return renewed
 
 
-#: Password logins of this process, by IAM URL, user, password, project scope and how IAM is reached:
-#: every place read in one project (another ModelArts endpoint too) shares one token.
+#: Password logins of this process, by IAM URL, user, password, how IAM is reached and project scope:
+#: every place read in one project (another ModelArts endpoint too, its ID or its name) shares one token.
 _TOKEN_AUTHS: OrderedDict[tuple[Any, ...], IamTokenAuth] = OrderedDict()
 _TOKEN_AUTHS_LOCK = Lock()
 MAX_TOKEN_AUTHS = 1024
@@ -289,12 +312,15 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
     assert settings.password is not None
     scope = ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
     password = hashlib.sha256(settings.password.get_secret_value().encode("utf-8", "surrogatepass")).digest()
-    login = (settings.resolved_auth_url, settings.user_name, settings.domain_name, password, scope)
+    login = (settings.resolved_auth_url, settings.user_name, settings.domain_name, password)
     reach = (settings.verify, settings.proxy_for(settings.resolved_auth_url), settings.max_retries)
-    key = (*login, reach, (settings.connect_timeout, settings.read_timeout))
+    user = (*login, reach, (settings.connect_timeout, settings.read_timeout))
     with _TOKEN_AUTHS_LOCK:
-        if (iam := _TOKEN_AUTHS.get(key)) is None:
-            iam = _TOKEN_AUTHS[key] = IamTokenAuth(settings, Transport(settings))
+        if (iam := _TOKEN_AUTHS.get(key := (*user, scope))) is None:
+            peer = next((auth for known, auth in _TOKEN_AUTHS.items() if known[:-1] == user), None)
+            iam = _TOKEN_AUTHS[key] = IamTokenAuth(
+                settings, Transport(settings), peer._lock if peer else None
+            )
             if len(_TOKEN_AUTHS) > MAX_TOKEN_AUTHS:
                 _TOKEN_AUTHS.popitem(last=False)[1].transport.close()
         _TOKEN_AUTHS.move_to_end(key)

@@ -5,6 +5,7 @@ traceback), its exit code the error class's ``exit_code`` or an ``EXIT_*``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import io
 import json
@@ -12,6 +13,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import traceback
 import unicodedata
 from collections.abc import Sequence
@@ -21,7 +23,7 @@ from typing import Any, NoReturn, TextIO
 from . import __version__
 from .errors import InvalidInputError, ModelArtsError, redact
 from .outputs import JobStatus, some_ids, status_name
-from .validation import SORT_KEYS, as_utf8, is_loopback_host, parse_whole_number
+from .validation import SORT_KEYS, as_utf8, check_target, is_loopback_host, parse_whole_number
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -143,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cell(value: object) -> str:
-    """A value as table text: a line break or escape sequence from the server is shown escaped, and
-    so is a backslash, or ``a\\nb`` would read as a line break."""
-    text = "" if value is None else str(value)
+    """A value as table text: a null empty, a number or flag as JSON spells it (true, not True); a line
+    break or escape sequence from the server is shown escaped, and so is a backslash, or ``a\\nb`` would
+    read as a line break."""
+    text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
     if text.isprintable() and "\\" not in text:
         return text
     return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
@@ -194,7 +197,9 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         if host in _WILDCARD_HOSTS:
             warning = f"listening on every interface ({host}) port {emulator.port}; anyone who can reach it"
-            _say(err, f"warning: {warning} can use the emulator's fixed demo credentials", EXIT_OK)
+            warning += " can use the emulator's fixed demo credentials"
+            if _say(err, f"warning: {warning}", EXIT_OK) == EXIT_INTERRUPTED:
+                return EXIT_OK  # Ctrl-C as it was said: the same clean stop
         settings = emulator.environ(auth="aksk")  # past a proxy of this shell too
         exports = "".join(f"  export {name}={shlex.quote(value)}\n" for name, value in settings.items())
         jobs = some_ids([job["job_id"] for job in emulator.jobs()]) or "none"
@@ -215,12 +220,15 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _read(args: argparse.Namespace) -> str:
     """``get``, ``find`` and ``list``: the text to print, once everything was read."""
     from .client import ModelArtsClient
-    from .settings import Settings
+    from .settings import Settings, unpadded
 
     # As a function's arguments: another region drops the configured project; blank is unset.
     keys = ("region", "project_id", "endpoint")
     place = {key: value for key in keys if (value := getattr(args, key)) and value.strip()}
-    with ModelArtsClient(Settings.from_sources().with_overrides(**place)) as client:
+    settings = Settings.from_sources()  # its credentials registered first: an error quoting one scrubs it
+    for key, value in place.items():  # one refused is named as typed, as a function names its argument
+        check_target(key, unpadded(value), f"--{key.replace('_', '-')}")
+    with ModelArtsClient(settings.with_overrides(**place)) as client:
         if args.command == "list":
             query = {key: getattr(args, key) for key in ("status", "search_content", "sort_by", "order")}
             jobs = list(client.list_visualization_jobs(**query))
@@ -256,12 +264,24 @@ def _write(out: TextIO, text: str) -> None:
         out.write(text)
         out.flush()
     except OSError as exc:  # Python's recipe: stdout to devnull, so the final flush cannot raise again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        _to_devnull(out)
         raise _Unwritten(exc) from exc
+
+
+def _to_devnull(stream: TextIO) -> None:
+    with contextlib.suppress(OSError, ValueError):  # a StringIO has no file; a file closed, none open
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one command; returns the exit code instead of exiting (for tests and embedding)."""
+    try:  # Ctrl-C (SIGTERM) while an error is being reported, before its line: this line instead
+        return _run(argv, out, err)
+    except KeyboardInterrupt:
+        return _say(err, "interrupted", EXIT_INTERRUPTED)
+
+
+def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     debug = False
     try:
         try:  # argparse drops what --help and --version cannot write: written here, a full disk is seen
@@ -281,8 +301,6 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
         return EXIT_OK
     except UsageError as exc:
         return _say(err, f"error: {_without_credentials(str(exc))}", EXIT_USAGE)
-    except KeyboardInterrupt:
-        return _say(err, "interrupted", EXIT_INTERRUPTED)
     except _Unwritten as exc:
         return _unwritten(exc, err, debug)
     except Exception as exc:
@@ -311,16 +329,34 @@ def _unwritten(exc: _Unwritten, err: TextIO, debug: bool) -> int:
 
 def _say(err: TextIO, text: str, code: int, debug: bool = False) -> int:
     """``modelarts-vis: <text>`` on stderr, after the traceback with ``--debug`` (scrubbed: it may quote
-    a secret); a stderr that cannot take it (``2>/dev/full``) is pointed at devnull: the exit code tells."""
+    a secret); a stderr that cannot take it (``2>/dev/full``) is pointed at devnull: the exit code tells.
+    Ctrl-C (SIGTERM) as it is written lets the line finish, then exit code 130; a second drops the rest
+    (an interrupted write loses its text: stderr is not buffered)."""
     # What argparse quotes as typed ("unrecognized arguments: ...") may hold a line break or an
     # escape sequence: shown escaped, so the line stays one and the terminal's state untouched.
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    line, stops = (redact(traceback.format_exc()) if debug else "") + f"{PROG}: {text}\n", list[int]()
+
+    def stop(signum: int, _: object) -> None:
+        if stops:
+            raise KeyboardInterrupt
+        stops.append(signum)
+
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():  # only its handlers can be set
+        handlers = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        err.write((redact(traceback.format_exc()) if debug else "") + f"{PROG}: {text}\n")
+        err.write(line)
         err.flush()
-    except OSError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), err.fileno())
-    return code
+    except (OSError, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            stops.append(signal.SIGINT)
+        _to_devnull(err)
+    finally:
+        for signum, handler in handlers.items():
+            if handler is not None:  # None: set outside Python, cannot be set back
+                signal.signal(signum, handler)
+    return EXIT_INTERRUPTED if stops else code
 
 
 def main() -> None:
@@ -332,7 +368,11 @@ def main() -> None:
         signal.signal(signum, signal.default_int_handler)  # inherited ignored (``cmd &`` in a script)
     for stream in (out, err):  # text a console's encoding (cp1252, ASCII) lacks is escaped, not a crash
         getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
-    sys.exit(run([as_utf8(arg) for arg in sys.argv[1:]], out=out, err=err))
+    try:
+        code = run([as_utf8(arg) for arg in sys.argv[1:]], out=out, err=err)
+    except KeyboardInterrupt:  # a second Ctrl-C as the first is reported: nothing more is said
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # python -m pulumi_modelarts.cli (or pulumi_modelarts: __main__.py)
