@@ -336,6 +336,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     document = document if is_api_body else {}
     code = _error_code(document)
     key = _code_key(code)
+    code = None if code and code.strip() == str(status) else code  # Keystone's "code": 401 is the status
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     retry_after = one_line(heeded_retry_after(response.headers.get("Retry-After", "")) or "", 40)
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
