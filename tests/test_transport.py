@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import gzip
@@ -32,6 +33,7 @@ from pulumi_modelarts.errors import (
     JobNotFoundError,
     ModelArtsError,
     ServiceError,
+    ThrottledError,
 )
 from pulumi_modelarts.settings import Settings, bypasses_proxy
 from pulumi_modelarts.transport import MAX_BODY_BYTES
@@ -215,6 +217,40 @@ def test_a_retry_after_that_is_no_wait_falls_back_to_the_back_off(retry_after: s
     with RawServer(lambda _: [next(answers)]) as server:
         assert read_197(server.url, timeout=30.0, max_retries=1) == 197
     assert len(server.heads) == 2
+
+
+#: Answers the retries give up on, each with a Retry-After: name -> answer for that Retry-After.
+GIVEN_UP: dict[str, Callable[[str], bytes]] = {
+    "429": lambda wait: reply(429, {"error_code": "APIG.0308", "error_msg": "slow"}, Retry_After=wait),
+    "503": lambda wait: reply(503, {"error_code": "ModelArts.4302"}, Retry_After=wait),
+    "502 page": lambda wait: reply(
+        502, "<title>Bad Gateway</title>", Content_Type="text/html", Retry_After=wait
+    ),
+}
+#: Why the retries stopped -> (Retry-After, maxRetries, timeout, attempts, the one setting that would help).
+STOPPED = {
+    "retries used up": ("0", 1, 30.0, 2, "modelarts:maxRetries"),
+    "wait past the deadline": ("30", 5, 2.0, 1, "modelarts:timeout"),
+}
+
+
+@pytest.mark.parametrize("login", [False, True], ids=["read", "IAM login"])
+@pytest.mark.parametrize("answer", GIVEN_UP)
+@pytest.mark.parametrize("why", STOPPED)
+def test_an_answer_retried_in_vain_names_the_setting_that_would_help(
+    answer: str, why: str, login: bool
+) -> None:
+    """Before, a Retry-After longer than the call had left ended with "raise modelarts:maxRetries /
+    modelarts:timeout": the retries left could not help, only more time."""
+    wait, retries, timeout, attempts, helps = STOPPED[why]
+    with RawServer(answering(GIVEN_UP[answer](wait))) as server:
+        settings = hostile.EchoServer.settings(server.url) if login else settings_for(server.url)
+        settings = dataclasses.replace(settings, max_retries=retries, timeout=timeout)
+        with pytest.raises(ModelArtsError) as caught:
+            ModelArtsClient(settings).get_visualization_job(197)
+    assert isinstance(caught.value, ServiceError | ThrottledError) and len(server.heads) == attempts
+    named = [name for name in ("modelarts:maxRetries", "modelarts:timeout") if name in caught.value.hint]
+    assert named == [helps], str(caught.value)
 
 
 HEAD_503 = OK_HEAD.replace(b"200 OK", b"503 Service Unavailable")

@@ -512,6 +512,8 @@ class HttpResponse:
     body: bytes
     attempts: int
     proxy: str = ""  #: the host of the proxy the request went through, which may have answered itself
+    #: Retries the request still had: if its answer is one retried, the call's deadline ended them.
+    retries_left: int = 0
 
     @property
     def request_id(self) -> str | None:
@@ -677,8 +679,8 @@ class Transport:
             if response.status_code == 407 and proxies:  # only a proxy asks for this: never ModelArts
                 summary, hint = _proxy_refused(407, proxies)
                 raise context.error(ServiceError, summary, status=407, hint=hint)
-            attempts = budget.retries - first + 1
-            return HttpResponse(response.status_code, response.headers, body, attempts, proxy)
+            attempts, left = budget.retries - first + 1, getattr(response.raw.retries, "total", 0) or 0
+            return HttpResponse(response.status_code, response.headers, body, attempts, proxy, left)
 
 
 def _read_body(response: requests.Response, context: RequestContext, budget: CallBudget) -> bytes:
