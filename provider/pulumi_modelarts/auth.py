@@ -239,6 +239,9 @@ class IamTokenAuth(AuthBase):
         if not (token and project_id) or elsewhere:
             summary = "IAM answered without one token header or a token scoped to the project asked for"
             raise invalid_response(response, context, summary)
+        if not re.fullmatch("[!-~]+", token):  # sent as it is, ModelArts would refuse it
+            summary = "IAM answered a token with a space, control or non-ASCII character in it, as none has"
+            raise invalid_response(response, context, summary)
         # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
         # from IAM's nor an answer dated in the past (the API reference's sample) makes every call
         # fetch a new token; a lifetime that is not positive counts as an hour.
