@@ -472,8 +472,6 @@ def framed(
 NOT_HTTP = {
     "garbage status line": b"garbage\r\n\r\n",
     "HTTP/2": b"HTTP/2 200\r\n\r\n",
-    "101 header fields": b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n",
-    "header line over 64 KiB": framed(OK_HEAD + b"X-Big: " + b"a" * 70_000 + b"\r\n", length=LENGTH),
     "two lengths": OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
     "two lengths in one field": framed(OK_HEAD, length=LENGTH + b", 1"),
     "HTTP/0.9 body": JOB_BYTES,
@@ -515,6 +513,54 @@ def test_an_answer_that_is_not_http_says_so_in_one_line_without_a_retry(answer: 
     assert len(server.heads) == 1 and "after 1 attempt(s)" in str(error)
     assert isinstance(error, ServiceError) and "the answer is not valid HTTP/1.1" in str(error)
     assert "modelarts:endpoint / authUrl name the API's scheme, host and port" in str(error)
+
+
+#: Heads past http.client's limits (100 fields, lines of 64 KiB), an interim answer's too -> what is said.
+OVER_LIMITS = {
+    "101 header fields": (b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n", "more than 100"),
+    "101 fields with a body": (
+        framed(OK_HEAD + b"Set-Cookie: a=1\r\n" * 100, length=LENGTH),
+        "more than 100",
+    ),
+    "101 fields in an interim answer": (
+        b"HTTP/1.1 103 E\r\n" + b"Link: </a>\r\n" * 101 + b"\r\n",
+        "more than 100",
+    ),
+    "header line over 64 KiB": (
+        framed(OK_HEAD + b"X-Big: " + b"a" * 70_000 + b"\r\n", length=LENGTH),
+        "a header line",
+    ),
+    "folded line over 64 KiB": (
+        framed(OK_HEAD + b"X: 1\r\n " + b"a" * 70_000 + b"\r\n", length=LENGTH),
+        "a header line",
+    ),
+    "status line over 64 KiB": (b"HTTP/1.1 200 " + b"O" * 70_000 + b"\r\n\r\n", "a status line"),
+}
+
+
+@pytest.mark.parametrize("via", ["direct", "proxy", "IAM login"])
+@pytest.mark.parametrize(("answer", "said"), OVER_LIMITS.values(), ids=OVER_LIMITS)
+def test_a_head_past_http_clients_limits_is_named_as_such_without_a_retry(
+    answer: bytes, said: str, via: str
+) -> None:
+    """Before, it was "not valid HTTP/1.1", with a hint to check the endpoint's scheme and port."""
+    with RawServer(answering(answer)) as server:
+        if via == "proxy":  # a plain-HTTP proxy: it answers the request itself
+            _, error = failure(
+                "http://127.0.0.1:9", timeout=5.0, max_retries=3, environ={"HTTP_PROXY": server.url}
+            )
+        else:
+            settings = (
+                hostile.EchoServer.settings(server.url) if via == "IAM login" else settings_for(server.url)
+            )
+            client = ModelArtsClient(dataclasses.replace(settings, max_retries=3, timeout=5.0))
+            with pytest.raises(ModelArtsError) as caught:
+                client.get_visualization_job(197)
+            error = caught.value
+    assert isinstance(error, ServiceError) and len(server.heads) == 1 and "after 1 attempt(s)" in str(error)
+    assert f"the answer's head is past HTTP clients' limits ({said}" in str(error), str(error)
+    assert "not valid HTTP" not in str(error) and "scheme" not in error.hint and "API itself" in error.hint
+    assert ("the proxy 127.0.0.1" in error.hint) is (via == "proxy")
 
 
 #: Framing HTTP allows, however unusual: each is read as its job.

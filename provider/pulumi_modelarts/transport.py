@@ -875,6 +875,12 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     if isinstance(exc, ReadTimeout) or "Read timed out" in str(exc):
         return f"no response within the read timeout{via}", _READ_TIMEOUT_HINT
     if cause := _not_http(reason) or _not_http(exc):
+        said = str(cause)  # http.client's limits: "got more than 100 headers", "... when reading header line"
+        if said.startswith("got more than "):
+            line = said.rpartition(" reading ")[2]
+            too_big = "more than 100 header fields" if line == said else f"a {line} over 64 KiB"
+            hint = f"Check that modelarts:endpoint / authUrl point at the API itself{through}"
+            return f"the answer's head is past HTTP clients' limits ({too_big})", hint
         hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
     hint = f"{_CHECK_ENDPOINT}{through}; raise modelarts:maxRetries if the connection is unreliable"
