@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from pulumi_modelarts import transport
+from pulumi_modelarts import auth, transport
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.errors import (
@@ -1126,6 +1126,25 @@ def test_iam_calls_go_through_the_proxy_of_the_environment_as_reads_do_and_no_lo
     basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
     assert basic and any(name.startswith("urllib3") for name, _ in records)
     assert not [text for _, text in records for secret in (basic, password, PROXY_PASSWORD) if secret in text]
+
+
+def test_password_logins_are_held_by_proxy_without_the_proxys_password_in_view(
+    emulator: ModelArtsEmulator,
+) -> None:
+    """Before, the process's logins were keyed by the proxy URL as set: repr() of them showed its password."""
+    canaries = [f"{PROXY_PASSWORD}-{n}" for n in range(2)]
+    with RawServer(forwarded) as first, RawServer(forwarded) as second:
+        for proxy, canary in [(first, canaries[0]), (second, canaries[1]), (first, canaries[0])]:
+            environ = emulator.environ("password")
+            environ["HTTP_PROXY"] = proxy.url.replace("//", f"//builder:{quote(canary + '@:')}@")
+            assert (
+                ModelArtsClient(Settings.from_sources(environ=environ)).get_visualization_job(197).job_id
+                == 197
+            )
+        logins = [[head for head in proxy.heads if b"/v3/auth/tokens" in head] for proxy in (first, second)]
+    shown = repr(auth._TOKEN_AUTHS) + repr(list(auth._TOKEN_AUTHS))
+    assert [len(sent) for sent in logins] == [1, 1] and len(auth._TOKEN_AUTHS) == 2  # one per proxy
+    assert [canary for canary in canaries if canary in shown or quote(canary) in shown] == []
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:

@@ -291,9 +291,16 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
     """The process's password login for these credentials at this IAM and project, made on first use."""
     assert settings.password is not None
     scope = ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
-    password = hashlib.sha256(settings.password.get_secret_value().encode("utf-8", "surrogatepass")).digest()
+    # The password and the proxy URL (which may hold one) by their digests: no key shows a credential.
+    password, proxy = (
+        hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+        for secret in (
+            settings.password.get_secret_value(),
+            settings.proxy_for(settings.resolved_auth_url) or "",
+        )
+    )
     login = (settings.resolved_auth_url, settings.user_name, settings.domain_name, password, scope)
-    reach = (settings.verify, settings.proxy_for(settings.resolved_auth_url), settings.max_retries)
+    reach = (settings.verify, proxy, settings.max_retries)
     key = (*login, reach, (settings.connect_timeout, settings.read_timeout))
     with _TOKEN_AUTHS_LOCK:
         if (iam := _TOKEN_AUTHS.get(key)) is None:
