@@ -21,7 +21,7 @@ from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .settings import KEYS_BY_FIELD
-from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, heeded_retry_after
+from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, heeded_retry_after, to_raise
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -342,10 +342,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = errors.ServiceError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES
-    # What lets the retries go on: more of them, or, with some left, time for the wait before the next.
-    more = "modelarts:maxRetries"
-    if response.retries_left:
-        more = "modelarts:timeout (the wait before the next retry would end past the call's deadline)"
+    more = to_raise(response.deadline_cut)
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
     if 300 <= status < 400:
         target = one_line(response.headers.get("Location", ""), 80)

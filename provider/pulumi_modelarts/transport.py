@@ -83,6 +83,7 @@ class CallBudget:
     seconds: float
     retries: int = 0
     refused: int = 0
+    cut: bool = False  # the deadline, not maxRetries, ended the retries of the request in progress
     expired: bool = False
     engine: bool = False  # a request from the engine, ended as its provider process exits
     reused: bool = False  # the attempt in progress was sent on a kept-alive connection
@@ -491,6 +492,7 @@ class BoundedRetry(urllib3.Retry):
         if budget is not None:
             budget.refused += _is_refused(error)
             if budget.expired or new_retry.wait >= budget.remaining() or budget.refused > REFUSED_RETRIES:
+                budget.cut = budget.refused <= REFUSED_RETRIES
                 reason = error or urllib3.exceptions.ResponseError("the call's deadline would pass")
                 raise MaxRetryError(_pool, url, reason)
             budget.retries += 1
@@ -503,6 +505,13 @@ class BoundedRetry(urllib3.Retry):
         _WATCHDOG.stopping.wait(self.wait) if budget and budget.engine else time.sleep(self.wait)
 
 
+def to_raise(cut: bool) -> str:
+    """The setting that lets retries go on: more of them, or, with some left, time for the next one."""
+    if cut:
+        return "modelarts:timeout (the wait before the next retry would end past the call's deadline)"
+    return "modelarts:maxRetries"
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     """A fully read response: status, headers and at most MAX_BODY_BYTES of (decoded) body."""
@@ -512,8 +521,7 @@ class HttpResponse:
     body: bytes
     attempts: int
     proxy: str = ""  #: the host of the proxy the request went through, which may have answered itself
-    #: Retries the request still had: if its answer is one retried, the call's deadline ended them.
-    retries_left: int = 0
+    deadline_cut: bool = False  #: the call's deadline, not maxRetries, ended the retries
 
     @property
     def request_id(self) -> str | None:
@@ -645,7 +653,7 @@ class Transport:
     ) -> HttpResponse:
         """Send one request (with retries) and read its body; transport failures become errors."""
         with self.deadline() as budget:
-            first = budget.retries
+            first, budget.cut = budget.retries, False
             proxies = self.proxies_for(url)
             retry: urllib3.Retry = self._retry
             while True:
@@ -664,7 +672,7 @@ class Transport:
                         if budget.expired or budget.remaining() <= 0:
                             summary, _ = budget.timed_out()
                         hint = (
-                            f"{_CHECK_ENDPOINT}; raise modelarts:maxRetries if the connection is unreliable"
+                            f"{_CHECK_ENDPOINT}; raise {to_raise(budget.cut)} if the connection is unreliable"
                         )
                         raise context.error(
                             ServiceError, summary, status=response.status_code, hint=hint
@@ -679,8 +687,8 @@ class Transport:
             if response.status_code == 407 and proxies:  # only a proxy asks for this: never ModelArts
                 summary, hint = _proxy_refused(407, proxies)
                 raise context.error(ServiceError, summary, status=407, hint=hint)
-            attempts, left = budget.retries - first + 1, getattr(response.raw.retries, "total", 0) or 0
-            return HttpResponse(response.status_code, response.headers, body, attempts, proxy, left)
+            attempts = budget.retries - first + 1
+            return HttpResponse(response.status_code, response.headers, body, attempts, proxy, budget.cut)
 
 
 def _read_body(response: requests.Response, context: RequestContext, budget: CallBudget) -> bytes:
@@ -883,5 +891,5 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
             return f"the answer's head is past HTTP clients' limits ({too_big})", hint
         hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
-    hint = f"{_CHECK_ENDPOINT}{through}; raise modelarts:maxRetries if the connection is unreliable"
+    hint = f"{_CHECK_ENDPOINT}{through}; raise {to_raise(budget.cut)} if the connection is unreliable"
     return "connection failed or was reset", hint
