@@ -1356,6 +1356,45 @@ def test_a_repeated_subject_token_header_is_one_token_or_refused(values: list[st
             assert not any(value and value in str(caught.value) for value in values)
 
 
+#: X-Subject-Token values as sent on the wire -> whether it is a token (Fernet's and PKI's alphabets).
+SUBJECT_TOKEN_TEXT = {
+    "a space inside": (b"MIIsecret token", False),
+    "a tab inside": (b"MIIsecret\ttoken", False),
+    "a control character": (b"MIIsecret\x01token", False),
+    "DEL": (b"MIIsecret\x7ftoken", False),
+    "a no-break space (Latin-1)": (b"MIIsecret\xa0token", False),
+    "UTF-8 text": ("MIIsecret-t\u00f6ken".encode(), False),
+    "Fernet": (b"gAAAAABsecret-token_x==", True),
+    "PKI": (b"MIIsecret+token/x==", True),
+}
+
+
+@pytest.mark.parametrize(("value", "usable"), SUBJECT_TOKEN_TEXT.values(), ids=SUBJECT_TOKEN_TEXT)
+def test_a_subject_token_no_token_could_be_is_refused_as_iams_answer(value: bytes, usable: bool) -> None:
+    """Before, it was sent as it was, and ModelArts' 401 blamed the authUrl, project and region."""
+    body = json.dumps({"token": {"project": {"id": PROJECT}}}).encode()
+    login = b"HTTP/1.1 201 X\r\nContent-Length: %d\r\nX-Subject-Token: %s\r\n\r\n%s" % (
+        len(body),
+        value,
+        body,
+    )
+
+    def cloud(head: bytes) -> Any:
+        yield login if b"/auth/tokens" in head.split(b"\r\n")[0] else reply(200, JOB_197)
+
+    with RawServer(cloud) as server:
+        client = ModelArtsClient(FakeCloud.settings(server.url))
+        if usable:
+            assert client.get_visualization_job(197).job_id == 197
+            assert header(server.heads[1], "X-Auth-Token") == value.decode()
+            return
+        with pytest.raises(InvalidResponseError) as caught:
+            client.get_visualization_job(197)
+    said = str(caught.value)
+    assert said.startswith("IAM token request: IAM answered a token with a space") and "authUrl" in said
+    assert len(server.heads) == 1 and "secret" not in said and "\n" not in said
+
+
 @pytest.mark.parametrize("status", [200, 202, 203, 204])
 def test_a_login_answered_with_another_success_status_is_read_as_one(status: int) -> None:
     """Keystone answers 201, a proxy in front of it may say 200 or 203 (a payload it transformed):

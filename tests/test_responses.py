@@ -431,6 +431,36 @@ def test_a_404_that_is_not_a_missing_job_says_so_truthfully(server: Scripted, co
         assert said in str(read.value)
 
 
+#: Error bodies whose numeric code is the HTTP status again (Keystone's, some gateways'): status -> body.
+STATUS_AS_CODE: dict[str, tuple[int, dict[str, Any]]] = {
+    "Keystone 401": (401, {"error": {"code": 401, "title": "Unauthorized", "message": "needs auth"}}),
+    "Keystone 403": (403, {"error": {"code": 403, "title": "Forbidden", "message": "needs auth"}}),
+    "Keystone 404": (404, {"error": {"code": 404, "title": "Not Found", "message": "needs auth"}}),
+    "Keystone 500": (500, {"error": {"code": 500, "title": "Internal", "message": "needs auth"}}),
+    "code as text": (401, {"error": {"code": " 401", "message": "needs auth"}}),
+    "flat code": (400, {"code": 400, "message": "needs auth"}),
+    "flat error_code": (403, {"error_code": "403", "error_msg": "needs auth"}),
+}
+
+
+@pytest.mark.parametrize("login", [False, True], ids=["ModelArts", "IAM login"])
+@pytest.mark.parametrize(("status", "body"), STATUS_AS_CODE.values(), ids=STATUS_AS_CODE)
+def test_a_code_that_is_the_http_status_again_is_said_once(
+    status: int, body: dict[str, Any], login: bool
+) -> None:
+    """Before, Keystone's 401 read "HTTP 401, 401", its status shown again as if a ModelArts code."""
+    settings = partial(EchoServer.settings) if login else partial(settings_for, max_retries=0)
+    with RawServer(lambda _: [reply(status, body)]) as raw, pytest.raises(ModelArtsError) as caught:
+        ModelArtsClient(settings(raw.url)).get_visualization_job(197)
+    assert f'HTTP {status}, "needs auth")' in str(caught.value), str(caught.value)
+    assert caught.value.error_code is None and caught.value.status == status
+
+
+def test_a_numeric_code_other_than_the_status_is_still_shown(server: Scripted) -> None:
+    with pytest.raises(ModelArtsError, match=r'HTTP 400, 1001, "bad"\)'):
+        server.read({"error": {"code": 1001, "message": "bad"}}, 400)
+
+
 #: JSON error bodies of other conventions than ModelArts', the gateway's and Keystone's -> what they say.
 OTHER_ERROR_BODIES: dict[str, tuple[dict[str, Any], str]] = {
     "RFC 9457 problem details": ({"type": "about:blank", "status": 400, "detail": "too long"}, "too long"),

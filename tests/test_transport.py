@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import gzip
@@ -23,7 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from pulumi_modelarts import transport
+from pulumi_modelarts import auth, transport
 from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
 from pulumi_modelarts.errors import (
@@ -32,6 +33,7 @@ from pulumi_modelarts.errors import (
     JobNotFoundError,
     ModelArtsError,
     ServiceError,
+    ThrottledError,
 )
 from pulumi_modelarts.settings import Settings, bypasses_proxy
 from pulumi_modelarts.transport import MAX_BODY_BYTES
@@ -215,6 +217,41 @@ def test_a_retry_after_that_is_no_wait_falls_back_to_the_back_off(retry_after: s
     with RawServer(lambda _: [next(answers)]) as server:
         assert read_197(server.url, timeout=30.0, max_retries=1) == 197
     assert len(server.heads) == 2
+
+
+#: What the retries give up on, an answer with a Retry-After or a reset: name -> steps for that Retry-After.
+GIVEN_UP: dict[str, Callable[[str], list[bytes | float]]] = {
+    "429": lambda wait: [reply(429, {"error_code": "APIG.0308", "error_msg": "slow"}, Retry_After=wait)],
+    "503": lambda wait: [reply(503, {"error_code": "ModelArts.4302"}, Retry_After=wait)],
+    "502 page": lambda wait: [reply(502, "<title>Bad</title>", Content_Type="text/html", Retry_After=wait)],
+    "connection reset": lambda _: [hostile.RESET],  # waits of the back-off alone
+}
+#: Why the retries stopped -> (Retry-After, maxRetries, timeout, attempts, the one setting that would help).
+STOPPED = {
+    "retries used up": ("0", 1, 30.0, 2, "modelarts:maxRetries"),
+    "wait past the deadline": ("30", 5, 2.0, 1, "modelarts:timeout"),
+}
+
+
+@pytest.mark.parametrize("login", [False, True], ids=["read", "IAM login"])
+@pytest.mark.parametrize("answer", GIVEN_UP)
+@pytest.mark.parametrize("why", STOPPED)
+def test_an_answer_retried_in_vain_names_the_setting_that_would_help(
+    answer: str, why: str, login: bool
+) -> None:
+    """Before, a Retry-After longer than the call had left ended with "raise modelarts:maxRetries /
+    modelarts:timeout", and resets ended by the deadline with "raise modelarts:maxRetries": the
+    retries left could not help, only more time."""
+    wait, retries, timeout, attempts, helps = STOPPED[why]
+    with RawServer(lambda _: GIVEN_UP[answer](wait)) as server:
+        settings = hostile.EchoServer.settings(server.url) if login else settings_for(server.url)
+        settings = dataclasses.replace(settings, max_retries=retries, timeout=timeout)
+        with pytest.raises(ModelArtsError) as caught:
+            ModelArtsClient(settings).get_visualization_job(197)
+    assert isinstance(caught.value, ServiceError | ThrottledError)
+    assert answer == "connection reset" or len(server.heads) == attempts  # a back-off's jitter varies them
+    named = [name for name in ("modelarts:maxRetries", "modelarts:timeout") if name in caught.value.hint]
+    assert named == [helps], str(caught.value)
 
 
 HEAD_503 = OK_HEAD.replace(b"200 OK", b"503 Service Unavailable")
@@ -436,8 +473,6 @@ def framed(
 NOT_HTTP = {
     "garbage status line": b"garbage\r\n\r\n",
     "HTTP/2": b"HTTP/2 200\r\n\r\n",
-    "101 header fields": b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n",
-    "header line over 64 KiB": framed(OK_HEAD + b"X-Big: " + b"a" * 70_000 + b"\r\n", length=LENGTH),
     "two lengths": OK_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
     "two lengths in one field": framed(OK_HEAD, length=LENGTH + b", 1"),
     "HTTP/0.9 body": JOB_BYTES,
@@ -479,6 +514,54 @@ def test_an_answer_that_is_not_http_says_so_in_one_line_without_a_retry(answer: 
     assert len(server.heads) == 1 and "after 1 attempt(s)" in str(error)
     assert isinstance(error, ServiceError) and "the answer is not valid HTTP/1.1" in str(error)
     assert "modelarts:endpoint / authUrl name the API's scheme, host and port" in str(error)
+
+
+#: Heads past http.client's limits (100 fields, lines of 64 KiB), an interim answer's too -> what is said.
+OVER_LIMITS = {
+    "101 header fields": (b"HTTP/1.1 200 OK\r\n" + b"X-Header: 1\r\n" * 101 + b"\r\n", "more than 100"),
+    "101 fields with a body": (
+        framed(OK_HEAD + b"Set-Cookie: a=1\r\n" * 100, length=LENGTH),
+        "more than 100",
+    ),
+    "101 fields in an interim answer": (
+        b"HTTP/1.1 103 E\r\n" + b"Link: </a>\r\n" * 101 + b"\r\n",
+        "more than 100",
+    ),
+    "header line over 64 KiB": (
+        framed(OK_HEAD + b"X-Big: " + b"a" * 70_000 + b"\r\n", length=LENGTH),
+        "a header line",
+    ),
+    "folded line over 64 KiB": (
+        framed(OK_HEAD + b"X: 1\r\n " + b"a" * 70_000 + b"\r\n", length=LENGTH),
+        "a header line",
+    ),
+    "status line over 64 KiB": (b"HTTP/1.1 200 " + b"O" * 70_000 + b"\r\n\r\n", "a status line"),
+}
+
+
+@pytest.mark.parametrize("via", ["direct", "proxy", "IAM login"])
+@pytest.mark.parametrize(("answer", "said"), OVER_LIMITS.values(), ids=OVER_LIMITS)
+def test_a_head_past_http_clients_limits_is_named_as_such_without_a_retry(
+    answer: bytes, said: str, via: str
+) -> None:
+    """Before, it was "not valid HTTP/1.1", with a hint to check the endpoint's scheme and port."""
+    with RawServer(answering(answer)) as server:
+        if via == "proxy":  # a plain-HTTP proxy: it answers the request itself
+            _, error = failure(
+                "http://127.0.0.1:9", timeout=5.0, max_retries=3, environ={"HTTP_PROXY": server.url}
+            )
+        else:
+            settings = (
+                hostile.EchoServer.settings(server.url) if via == "IAM login" else settings_for(server.url)
+            )
+            client = ModelArtsClient(dataclasses.replace(settings, max_retries=3, timeout=5.0))
+            with pytest.raises(ModelArtsError) as caught:
+                client.get_visualization_job(197)
+            error = caught.value
+    assert isinstance(error, ServiceError) and len(server.heads) == 1 and "after 1 attempt(s)" in str(error)
+    assert f"the answer's head is past HTTP clients' limits ({said}" in str(error), str(error)
+    assert "not valid HTTP" not in str(error) and "scheme" not in error.hint and "API itself" in error.hint
+    assert ("the proxy 127.0.0.1" in error.hint) is (via == "proxy")
 
 
 #: Framing HTTP allows, however unusual: each is read as its job.
@@ -1044,6 +1127,25 @@ def test_iam_calls_go_through_the_proxy_of_the_environment_as_reads_do_and_no_lo
     basic = header(proxy.heads[0], "Proxy-Authorization").removeprefix("Basic ")
     assert basic and any(name.startswith("urllib3") for name, _ in records)
     assert not [text for _, text in records for secret in (basic, password, PROXY_PASSWORD) if secret in text]
+
+
+def test_password_logins_are_held_by_proxy_without_the_proxys_password_in_view(
+    emulator: ModelArtsEmulator,
+) -> None:
+    """Before, the process's logins were keyed by the proxy URL as set: repr() of them showed its password."""
+    canaries = [f"{PROXY_PASSWORD}-{n}" for n in range(2)]
+    with RawServer(forwarded) as first, RawServer(forwarded) as second:
+        for proxy, canary in [(first, canaries[0]), (second, canaries[1]), (first, canaries[0])]:
+            environ = emulator.environ("password")
+            environ["HTTP_PROXY"] = proxy.url.replace("//", f"//builder:{quote(canary + '@:')}@")
+            assert (
+                ModelArtsClient(Settings.from_sources(environ=environ)).get_visualization_job(197).job_id
+                == 197
+            )
+        logins = [[head for head in proxy.heads if b"/v3/auth/tokens" in head] for proxy in (first, second)]
+    shown = repr(auth._TOKEN_AUTHS) + repr(list(auth._TOKEN_AUTHS))
+    assert [len(sent) for sent in logins] == [1, 1] and len(auth._TOKEN_AUTHS) == 2  # one per proxy
+    assert [canary for canary in canaries if canary in shown or quote(canary) in shown] == []
 
 
 def test_a_proxy_that_is_gone_is_named_without_its_credentials(closed_port: int) -> None:

@@ -261,6 +261,9 @@ class IamTokenAuth(AuthBase):
         if not (token and project_id) or elsewhere:
             summary = "IAM answered without one token header or a token scoped to the project asked for"
             raise invalid_response(response, context, summary)
+        if not re.fullmatch("[!-~]+", token):  # sent as it is, ModelArts would refuse it
+            summary = "IAM answered a token with a space, control or non-ASCII character in it, as none has"
+            raise invalid_response(response, context, summary)
         # Its lifetime by IAM's clock when it says when it issued the token: neither a clock apart
         # from IAM's nor an answer dated in the past (the API reference's sample) makes every call
         # fetch a new token; a lifetime that is not positive counts as an hour.
@@ -311,9 +314,16 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
     """The process's password login for these credentials at this IAM and project, made on first use."""
     assert settings.password is not None
     scope = ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
-    password = hashlib.sha256(settings.password.get_secret_value().encode("utf-8", "surrogatepass")).digest()
+    # The password and the proxy URL (which may hold one) by their digests: no key shows a credential.
+    password, proxy = (
+        hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+        for secret in (
+            settings.password.get_secret_value(),
+            settings.proxy_for(settings.resolved_auth_url) or "",
+        )
+    )
     login = (settings.resolved_auth_url, settings.user_name, settings.domain_name, password)
-    reach = (settings.verify, settings.proxy_for(settings.resolved_auth_url), settings.max_retries)
+    reach = (settings.verify, proxy, settings.max_retries)
     user = (*login, reach, (settings.connect_timeout, settings.read_timeout))
     with _TOKEN_AUTHS_LOCK:
         if (iam := _TOKEN_AUTHS.get(key := (*user, scope))) is None:

@@ -21,7 +21,7 @@ from . import errors
 from .errors import ModelArtsError, RequestContext, one_line, redact, scrub_data
 from .outputs import OUTPUT_FIELDS, JobStatus, status_name
 from .settings import KEYS_BY_FIELD
-from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, heeded_retry_after
+from .transport import PROXY_HINT, RETRY_STATUSES, HttpResponse, heeded_retry_after, to_raise
 from .validation import MAX_WHOLE_NUMBER
 
 #: Error codes, matched whatever their case or surrounding whitespace (``modelarts.0015 ``); the API
@@ -336,11 +336,13 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     document = document if is_api_body else {}
     code = _error_code(document)
     key = _code_key(code)
+    code = None if code and code.strip() == str(status) else code  # Keystone's "code": 401 is the status
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     retry_after = one_line(heeded_retry_after(response.headers.get("Retry-After", "")) or "", 40)
     wait = f"; server asks to wait {retry_after}{' s' * retry_after.isdigit()}" if retry_after else ""
     cls: type[ModelArtsError] = errors.ServiceError
     hint, transient = None, status >= 500 or status in RETRY_STATUSES
+    more = to_raise(response.deadline_cut)
     # Text that is cut here is scrubbed of secrets first; the error scrubs everything else.
     if 300 <= status < 400:
         target = one_line(response.headers.get("Location", ""), 80)
@@ -352,6 +354,7 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         hint = f"Set {PROJECT_TO_USE} to the project of these credentials, or leave it unset"
     elif key in THROTTLE_CODES or status == 429:
         cls, summary = errors.ThrottledError, f"request throttled{tries}{wait}"
+        hint = f"Lower the parallelism or raise {more}"
         if not transient:  # a throttling code in a 200 or 400: never retried, whatever maxRetries says
             hint = f"Lower the parallelism or try again later (an answer with HTTP {status} is not retried)"
     elif context.job_id is not None and key in NOT_FOUND_CODES and (status < 300 or status in (400, 404)):
@@ -380,6 +383,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     message = _error_field(document, "error_message", "error_msg", "errorMsg", "message")
     if not (code or message) and document:  # another convention (RFC 9457, OAuth 2): the body says it
         message = excerpt(response)
+    if transient and hint is None and cls is errors.ServiceError:
+        hint = f"Try again later; if it persists, raise {more}"
     request_id = response.request_id or _first_text(document, "request_id")
     return context.error(
         cls, summary, hint=hint, status=status, error_code=code, error_message=message, request_id=request_id

@@ -83,6 +83,7 @@ class CallBudget:
     seconds: float
     retries: int = 0
     refused: int = 0
+    cut: bool = False  # the deadline, not maxRetries, ended the retries of the request in progress
     expired: bool = False
     engine: bool = False  # a request from the engine, ended as its provider process exits
     reused: bool = False  # the attempt in progress was sent on a kept-alive connection
@@ -491,6 +492,7 @@ class BoundedRetry(urllib3.Retry):
         if budget is not None:
             budget.refused += _is_refused(error)
             if budget.expired or new_retry.wait >= budget.remaining() or budget.refused > REFUSED_RETRIES:
+                budget.cut = budget.refused <= REFUSED_RETRIES
                 reason = error or urllib3.exceptions.ResponseError("the call's deadline would pass")
                 raise MaxRetryError(_pool, url, reason)
             budget.retries += 1
@@ -503,6 +505,13 @@ class BoundedRetry(urllib3.Retry):
         _WATCHDOG.stopping.wait(self.wait) if budget and budget.engine else time.sleep(self.wait)
 
 
+def to_raise(cut: bool) -> str:
+    """The setting that lets retries go on: more of them, or, with some left, time for the next one."""
+    if cut:
+        return "modelarts:timeout (the wait before the next retry would end past the call's deadline)"
+    return "modelarts:maxRetries"
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     """A fully read response: status, headers and at most MAX_BODY_BYTES of (decoded) body."""
@@ -512,6 +521,7 @@ class HttpResponse:
     body: bytes
     attempts: int
     proxy: str = ""  #: the host of the proxy the request went through, which may have answered itself
+    deadline_cut: bool = False  #: the call's deadline, not maxRetries, ended the retries
 
     @property
     def request_id(self) -> str | None:
@@ -643,7 +653,7 @@ class Transport:
     ) -> HttpResponse:
         """Send one request (with retries) and read its body; transport failures become errors."""
         with self.deadline() as budget:
-            first = budget.retries
+            first, budget.cut = budget.retries, False
             proxies = self.proxies_for(url)
             retry: urllib3.Retry = self._retry
             while True:
@@ -662,7 +672,7 @@ class Transport:
                         if budget.expired or budget.remaining() <= 0:
                             summary, _ = budget.timed_out()
                         hint = (
-                            f"{_CHECK_ENDPOINT}; raise modelarts:maxRetries if the connection is unreliable"
+                            f"{_CHECK_ENDPOINT}; raise {to_raise(budget.cut)} if the connection is unreliable"
                         )
                         raise context.error(
                             ServiceError, summary, status=response.status_code, hint=hint
@@ -678,7 +688,7 @@ class Transport:
                 summary, hint = _proxy_refused(407, proxies)
                 raise context.error(ServiceError, summary, status=407, hint=hint)
             attempts = budget.retries - first + 1
-            return HttpResponse(response.status_code, response.headers, body, attempts, proxy)
+            return HttpResponse(response.status_code, response.headers, body, attempts, proxy, budget.cut)
 
 
 def _read_body(response: requests.Response, context: RequestContext, budget: CallBudget) -> bytes:
@@ -873,7 +883,13 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     if isinstance(exc, ReadTimeout) or "Read timed out" in str(exc):
         return f"no response within the read timeout{via}", _READ_TIMEOUT_HINT
     if cause := _not_http(reason) or _not_http(exc):
+        said = str(cause)  # http.client's limits: "got more than 100 headers", "... when reading header line"
+        if said.startswith("got more than "):
+            line = said.rpartition(" reading ")[2]
+            too_big = "more than 100 header fields" if line == said else f"a {line} over 64 KiB"
+            hint = f"Check that modelarts:endpoint / authUrl point at the API itself{through}"
+            return f"the answer's head is past HTTP clients' limits ({too_big})", hint
         hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
         return f"the answer is not valid HTTP/1.1 ({type(cause).__name__})", hint
-    hint = f"{_CHECK_ENDPOINT}{through}; raise modelarts:maxRetries if the connection is unreliable"
+    hint = f"{_CHECK_ENDPOINT}{through}; raise {to_raise(budget.cut)} if the connection is unreliable"
     return "connection failed or was reset", hint
