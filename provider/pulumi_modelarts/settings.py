@@ -470,9 +470,8 @@ def _converted(field: str, value: Any) -> Any:
     if field in _NUMBERS:
         kind, low, high = _NUMBERS[field]
         try:  # a number, or the text stack config and variables carry (" 5 ", "2.0", "1e2"), in
-            # ASCII as every number (float() also reads fullwidth and Arabic-Indic digits, and "1_0")
-            unreadable = isinstance(text, bool) or not str(text).isascii() or "_" in str(text)
-            number = math.nan if unreadable else float(text)
+            # ASCII as every number (float() also reads fullwidth and Arabic-Indic digits)
+            number = math.nan if isinstance(text, bool) or not str(text).isascii() else float(text)
         except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond any float
             number = math.nan
         if kind is int and not (number.is_integer() and low <= number <= high):
