@@ -427,6 +427,15 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
     assert stopped and stopped[0] != 0  # it listened, and was stopped
 
 
+def test_ctrl_c_or_sigterm_while_the_seed_loads_is_the_same_clean_stop(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Before, a signal while the seed was read (a large file, a FIFO not yet written) ended with
+    "interrupted" and 130: a clean stop is exit code 0 in every phase, as documented."""
+    monkeypatch.setattr("pulumi_modelarts.emulator.emulator.open", _interrupt, raising=False)
+    assert invoke("emulator", "--seed", str(tmp_path / "jobs.json")) == (0, "", "")
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
