@@ -158,7 +158,7 @@ class ModelArtsEmulator(Backend):
         document = {"jobs": document} if isinstance(document, list) else document
         shape = isinstance(document, dict) and not set(document) - {"project_id", "region", "jobs"}
         if not shape or not isinstance(jobs := document.get("jobs", []), list):
-            raise ValueError("expected a list of job objects or {'jobs': [...], 'project_id'?, 'region'?}")
+            raise ValueError("expected a list of job objects or {'jobs': [...]}, project_id, region optional")
         kwargs = {key: document[key] for key in ("project_id", "region") if key in document} | kwargs
         return cls(jobs, **kwargs)
 
