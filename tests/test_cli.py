@@ -465,6 +465,15 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
     assert stopped and stopped[0] != 0  # it listened, and was stopped
 
 
+def test_ctrl_c_or_sigterm_while_the_seed_loads_is_the_same_clean_stop(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Before, a signal while the seed was read (a large file, a FIFO not yet written) ended with
+    "interrupted" and 130: a clean stop is exit code 0 in every phase, as documented."""
+    monkeypatch.setattr("pulumi_modelarts.emulator.emulator.open", _interrupt, raising=False)
+    assert invoke("emulator", "--seed", str(tmp_path / "jobs.json")) == (0, "", "")
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
@@ -483,6 +492,11 @@ def test_ctrl_c_or_sigterm_once_the_emulator_listens_is_a_clean_stop(monkeypatch
         ('[{"job_name": "x", "job_id": 0}]', "'job_id' must be an int from 1 to 9007199254740991"),
         ('[{"job_name": "x", "job_id": 9007199254740992}]', "'job_id' must be an int from 1 to"),
         ('[{"job_name": "x", "duration": -1}]', "'duration' must be an int from 0 to"),
+        # Past int()'s 4,300 digits: the field and its range, not "use sys.set_int_max_str_digits()".
+        ('[{"job_name": "x", "job_id": ' + "9" * 5000 + "}]", "'job_id' must be an int from 1 to"),
+        ('[{"job_name": "x", "status": -' + "9" * 5000 + "}]", "'status' must be an int from 0 to"),
+        ('[{"job_name": "x", "schedule": {"duration": ' + "9" * 5000 + "}}]", "'schedule' must be JSON"),
+        ('{"project_id": ' + "1" * 4301 + ', "jobs": []}', "project_id may only contain"),
         ('[{"job_name": "x", "remaining_duration": NaN}]', "'remaining_duration' must be a finite number"),
         ('[{"job_name": "x", "remaining_duration": "5"}]', "'remaining_duration' must be a finite number"),
         ('[{"job_name": "x", "job_desc": 5}]', "'job_desc' must be text or null, got 5"),

@@ -188,6 +188,8 @@ def _run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (OSError, ValueError, TypeError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"cannot load the seed file {str(seed)!r}: {reason}") from None
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while it reads the seed: as clean a stop as later
+        return EXIT_OK
     try:
         emulator.start()
     except OSError as exc:

@@ -153,12 +153,12 @@ class ModelArtsEmulator(Backend):
             text = seed.read(_MAX_SEED_BYTES + 1)
         if len(text) > _MAX_SEED_BYTES:
             raise ValueError(f"larger than {_MAX_SEED_BYTES >> 20} MiB")
-        document = json.loads(text)  # UTF-8 (a BOM from an editor too), UTF-16, UTF-32
+        # UTF-8 (a BOM from an editor too), UTF-16, UTF-32; digits past int()'s 4,300 are infinite
+        document = json.loads(text, parse_int=lambda n: int(n) if len(n) < 4300 else float(n))
         document = {"jobs": document} if isinstance(document, list) else document
         shape = isinstance(document, dict) and not set(document) - {"project_id", "region", "jobs"}
         if not shape or not isinstance(jobs := document.get("jobs", []), list):
-            shapes = "a list of job objects or {'jobs': [...]} (project_id, region optional)"
-            raise ValueError(f"expected {shapes}")
+            raise ValueError("expected a list of job objects or {'jobs': [...]}, project_id, region optional")
         kwargs = {key: document[key] for key in ("project_id", "region") if key in document} | kwargs
         return cls(jobs, **kwargs)
 
