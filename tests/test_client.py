@@ -1332,19 +1332,25 @@ SUBJECT_HEADERS = {  # the X-Subject-Token fields of IAM's answer, as a proxy ma
 }
 
 
-@pytest.mark.parametrize(("values", "sent"), SUBJECT_HEADERS.values(), ids=SUBJECT_HEADERS)
-def test_a_repeated_subject_token_header_is_one_token_or_refused(values: list[str], sent: str | None) -> None:
-    body = json.dumps({"token": {"project": {"id": PROJECT}}})
-    fields = "".join(
-        f"{name}: {value}\r\n"
-        for name, value in zip(["X-Subject-Token", "x-subject-token"], values, strict=True)
-    )
-    login = f"HTTP/1.1 201 X\r\nContent-Length: {len(body)}\r\n{fields}\r\n{body}".encode()
+def logging_in_with(token_fields: bytes) -> Callable[[bytes], Any]:
+    """A cloud whose IAM answers a login with the raw header lines ``token_fields``, and whose
+    ModelArts answers job 197."""
+    body = json.dumps({"token": {"project": {"id": PROJECT}}}).encode()
+    login = b"HTTP/1.1 201 X\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), token_fields, body)
 
     def cloud(head: bytes) -> Any:
         yield login if b"/auth/tokens" in head.split(b"\r\n")[0] else reply(200, JOB_197)
 
-    with RawServer(cloud) as server:
+    return cloud
+
+
+@pytest.mark.parametrize(("values", "sent"), SUBJECT_HEADERS.values(), ids=SUBJECT_HEADERS)
+def test_a_repeated_subject_token_header_is_one_token_or_refused(values: list[str], sent: str | None) -> None:
+    fields = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in zip(["X-Subject-Token", "x-subject-token"], values, strict=True)
+    )
+    with RawServer(logging_in_with(fields.encode())) as server:
         client = ModelArtsClient(FakeCloud.settings(server.url))
         if sent:
             assert client.get_visualization_job(197).job_id == 197
@@ -1372,17 +1378,7 @@ SUBJECT_TOKEN_TEXT = {
 @pytest.mark.parametrize(("value", "usable"), SUBJECT_TOKEN_TEXT.values(), ids=SUBJECT_TOKEN_TEXT)
 def test_a_subject_token_no_token_could_be_is_refused_as_iams_answer(value: bytes, usable: bool) -> None:
     """Before, it was sent as it was, and ModelArts' 401 blamed the authUrl, project and region."""
-    body = json.dumps({"token": {"project": {"id": PROJECT}}}).encode()
-    login = b"HTTP/1.1 201 X\r\nContent-Length: %d\r\nX-Subject-Token: %s\r\n\r\n%s" % (
-        len(body),
-        value,
-        body,
-    )
-
-    def cloud(head: bytes) -> Any:
-        yield login if b"/auth/tokens" in head.split(b"\r\n")[0] else reply(200, JOB_197)
-
-    with RawServer(cloud) as server:
+    with RawServer(logging_in_with(b"X-Subject-Token: %s\r\n" % value)) as server:
         client = ModelArtsClient(FakeCloud.settings(server.url))
         if usable:
             assert client.get_visualization_job(197).job_id == 197
