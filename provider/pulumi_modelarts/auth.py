@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
 import time
 from collections import OrderedDict
@@ -216,13 +217,19 @@ class IamTokenAuth(AuthBase):
             return [auth for auth in _TOKEN_AUTHS.values() if auth._lock is self._lock and auth is not self]
 
     def _adopted(self) -> SecretStr | None:
-        """At a first login, take a peer's token that is still valid when IAM scoped it to this login's
-        project (named by ID where a login by name found it, or the reverse); a renewal (it expires, a
-        401, the project is gone) logs in anew. Called with the login lock held."""
+        """A peer's token that is still valid when IAM scoped it to this login's project: at a first
+        login, the project named by ID where a login by name found it, or the reverse; at a renewal (it
+        expires, a 401), one of that project a peer got since this token (a peer's first login or
+        renewal did: one login, not two), never this one. Once the project is gone (``forget``), none.
+        Called with the login lock held."""
         (kind, wanted), now = next(iter(self._scope.items())), time.monotonic()
-        for peer in () if self.project_id else self._peers():
+        for peer in self._peers():
             scoped = peer.project_id if kind == "id" else peer.project_name
-            if peer._token is not None and now < peer._renew_at and (scoped or "").lower() == wanted.lower():
+            if self.project_id:  # a renewal
+                ours = peer.project_id == self.project_id and peer._renew_at > self._renew_at
+            else:
+                ours = (scoped or "").lower() == wanted.lower()
+            if ours and peer._token is not None and now < peer._renew_at:
                 self._renew_at, self.project_id = peer._renew_at, peer.project_id
                 self.project_name = peer.project_name
                 return peer._token
@@ -279,7 +286,7 @@ class IamTokenAuth(AuthBase):
         """Log in again at next use if the token is scoped to ``project_id``, a project that is gone."""
         with held(self._lock, self._context):
             if self.project_id == project_id:
-                self._token = None
+                self._token, self._renew_at = None, math.inf  # no peer's token of it is taken either
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["X-Auth-Token"] = self.token()
