@@ -925,6 +925,35 @@ def test_an_expired_token_is_renewed_once_and_the_read_replayed(
     assert routes(emulator) == [("get_job", 401)]
 
 
+@pytest.mark.parametrize("order", ["renewal first", "peer first"])
+@pytest.mark.parametrize("why", ["ModelArts refused it", "its lifetime ran out"])
+def test_a_renewal_and_a_peers_first_login_of_its_project_log_in_once(
+    client_for: ClientFactory,
+    emulator: ModelArtsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    why: str,
+    order: str,
+) -> None:
+    """A token renewed (a 401, or its renewal time) and the project's first login by name, in either
+    order: before, both logged in (the renewal never took the token the peer had just got, and a peer
+    that took the refused token logged in again too); another project's renewal still logs in itself."""
+    ahead, start = [0.0], time.monotonic()
+    monkeypatch.setattr(auth, "time", SimpleNamespace(monotonic=lambda: start + ahead[0], time=time.time))
+    emulator.add_project("eu-de_sub", SUB := "1" * 32)
+    by_id, by_name = client_for("password"), client_for("password", include_project=False)
+    by_sub = client_for("password", project_id=SUB)
+    for client in (by_id, by_sub):
+        list(client.list_visualization_jobs())
+    if why == "ModelArts refused it":
+        emulator.expire_tokens()
+    else:
+        ahead[0] = 86400.0
+    for client in (by_id, by_name, by_sub) if order == "renewal first" else (by_name, by_id, by_sub):
+        assert bool(list(client.list_visualization_jobs())) is (client is not by_sub)  # its own jobs
+    assert [by_id.project_id, by_name.project_id, by_sub.project_id] == [emulator.project_id] * 2 + [SUB]
+    assert routes(emulator, "iam_token") == [201] * 4  # two first logins, one renewal per project
+
+
 #: An IAM outage on the way to a read (a password login; an AK/SK project lookup) is retried as the
 #: read's own failures are: fault on the route -> IAM attempts; the last one, beyond two retries, fails.
 IAM_BLIPS: dict[str, tuple[str, dict[str, Any], int | str]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import hashlib
 import html
 import itertools
 import json
@@ -22,7 +23,7 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from pulumi_modelarts import errors
+from pulumi_modelarts import errors, responses
 from pulumi_modelarts.client import MAX_LISTED_JOBS, ModelArtsClient
 from pulumi_modelarts.errors import (
     ConfigurationError,
@@ -810,6 +811,16 @@ def test_a_secret_that_is_an_ordinary_word_is_scrubbed_wherever_the_word_stands(
 
 
 @pytest.mark.usefixtures("no_secrets_yet")
+@pytest.mark.parametrize("shown", [5, 12, 23])
+def test_a_secret_straddling_where_scrubbed_text_is_cut_shows_no_prefix(shown: int) -> None:
+    """Text past 64 Ki characters (a --debug traceback, a log record) was dropped before it was
+    scrubbed: a secret cut there left its prefix, too short to know, at the end of what was shown."""
+    errors.register_secrets(ISSUED_TOKEN)
+    text = "x" * (errors._MAX_REDACTED_CHARS - shown) + ISSUED_TOKEN + " and more"
+    assert errors.redact(text).endswith("x***") and errors.redact(text, 100) == "x" * 100
+
+
+@pytest.mark.usefixtures("no_secrets_yet")
 def test_a_run_of_few_distinct_characters_inside_a_secret_is_the_texts_own() -> None:
     """A placeholder key's zeros are not its echo: a project ID or a huge number in an error stays
     whole, while a varied run from inside the same key is scrubbed."""
@@ -853,6 +864,41 @@ def test_a_secret_echoed_past_the_start_of_a_value_shown_cut_is_scrubbed_before_
     text = echo_error(echo_server, lambda value: CUT_VALUES[said]("x" * offset + value), secret)
     value = ISSUED_TOKEN if secret == "token" else PASSWORD
     assert f"{said}{'x' * offset}***" in text and value[:8].lower() not in text.lower()
+
+
+#: A token of a PKI token's length (IAM's run to several KiB): echoed once, it is three characters shown.
+PKI_TOKEN = "MIIP" + "".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(70))[:4446]
+
+
+def _straddling(before: str, secret: str, after: str, shown: int) -> str:
+    """``before``, padding, ``secret`` (its first ``shown`` bytes inside where a body is read for an
+    excerpt, the rest past it), ``after``."""
+    pad = responses._PAGE_CHARS - len(before.encode()) - shown
+    return before + "x" * pad + secret + after
+
+
+#: Bodies whose excerpt is read up to a cut that falls inside an echoed secret -> the answer.
+STRADDLING_ECHOES: dict[str, Callable[[str, int], bytes]] = {
+    "an HTML page's text after a long comment": lambda s, shown: reply(
+        502, _straddling("<html><body><!--", f"-->{s}", "</body></html>", shown + 3), Content_Type="text/html"
+    ),
+    "an RFC 9457 body after a long token's echo": lambda s, shown: reply(
+        400, _straddling(f'{{"type": "{PKI_TOKEN}", "detail": "', json.dumps(s)[1:-1], '"}', shown)
+    ),
+}
+
+
+@pytest.mark.parametrize("shown", [5, 12, 20, 23])
+@pytest.mark.parametrize("place", STRADDLING_ECHOES)
+@pytest.mark.parametrize("secret", ["token", "password"])
+def test_a_secret_straddling_where_a_body_is_cut_for_its_excerpt_shows_no_prefix(
+    echo_server: tuple[EchoServer, RawServer], place: str, secret: str, shown: int
+) -> None:
+    """The body was read up to a cut and scrubbed, its tail a secret's prefix too short to know: a page's
+    text, its markup dropped, showed it, and so did JSON once an echoed long token had shrunk to ***."""
+    value = PKI_TOKEN if secret == "token" else PASSWORD
+    text = echo_error(echo_server, lambda echoed: STRADDLING_ECHOES[place](echoed, shown), secret, PKI_TOKEN)
+    assert "***" in text and value[:5] not in text and json.dumps(value)[1:6] not in text, text
 
 
 @pytest.mark.reliability("echoed secrets")

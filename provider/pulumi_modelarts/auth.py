@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
+import math
 import re
 import time
 from collections import OrderedDict
@@ -185,6 +187,7 @@ class IamTokenAuth(AuthBase):
         )
         self._token: SecretStr | None = None  # wrapped: ``vars()`` of this object shows no token
         self._renew_at = 0.0
+        self._login_no: float = 0  # which of the process's logins got the token (_LOGINS); inf: none taken
         self._refused: tuple[AuthenticationError, float] | None = None  # IAM's refusal, and until when
         self.project_id = ""  # the project the token is scoped to, once a token is fetched
         self.project_name: str | None = None  # and its name, as IAM gave it
@@ -216,15 +219,21 @@ class IamTokenAuth(AuthBase):
             return [auth for auth in _TOKEN_AUTHS.values() if auth._lock is self._lock and auth is not self]
 
     def _adopted(self) -> SecretStr | None:
-        """At a first login, take a peer's token that is still valid when IAM scoped it to this login's
-        project (named by ID where a login by name found it, or the reverse); a renewal (it expires, a
-        401, the project is gone) logs in anew. Called with the login lock held."""
+        """A peer's token that is still valid when IAM scoped it to this login's project: at a first
+        login, the project named by ID where a login by name found it, or the reverse; at a renewal (it
+        expires, a 401), one of that project a peer got since this token (a peer's first login or
+        renewal did: one login, not two), never this one. Once the project is gone (``forget``), none.
+        Called with the login lock held."""
         (kind, wanted), now = next(iter(self._scope.items())), time.monotonic()
-        for peer in () if self.project_id else self._peers():
+        for peer in self._peers():
             scoped = peer.project_id if kind == "id" else peer.project_name
-            if peer._token is not None and now < peer._renew_at and (scoped or "").lower() == wanted.lower():
-                self._renew_at, self.project_id = peer._renew_at, peer.project_id
-                self.project_name = peer.project_name
+            if self.project_id:  # a renewal
+                ours = peer.project_id == self.project_id and peer._login_no > self._login_no
+            else:
+                ours = (scoped or "").lower() == wanted.lower()
+            if ours and peer._token is not None and now < peer._renew_at:
+                self._renew_at, self._login_no = peer._renew_at, peer._login_no
+                self.project_id, self.project_name = peer.project_id, peer.project_name
                 return peer._token
         return None
 
@@ -271,7 +280,7 @@ class IamTokenAuth(AuthBase):
         lifetime = expires - (issued or started) if expires else 0.0
         lifetime = lifetime if lifetime > 0 else 3600.0
         self._renew_at = begun + lifetime - min(TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 10)
-        self.project_id, name = project_id, project.get("name")
+        self.project_id, name, self._login_no = project_id, project.get("name"), next(_LOGINS)
         self.project_name = name if isinstance(name, str) else None
         return token
 
@@ -279,7 +288,7 @@ class IamTokenAuth(AuthBase):
         """Log in again at next use if the token is scoped to ``project_id``, a project that is gone."""
         with held(self._lock, self._context):
             if self.project_id == project_id:
-                self._token = None
+                self._token, self._login_no = None, math.inf  # no peer's token of it is taken either
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["X-Auth-Token"] = self.token()
@@ -308,6 +317,7 @@ class IamTokenAuth(AuthBase):
 _TOKEN_AUTHS: OrderedDict[tuple[Any, ...], IamTokenAuth] = OrderedDict()
 _TOKEN_AUTHS_LOCK = Lock()
 MAX_TOKEN_AUTHS = 1024
+_LOGINS = itertools.count(1)
 
 
 def shared_token_auth(settings: Settings) -> IamTokenAuth:

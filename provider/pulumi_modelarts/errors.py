@@ -34,6 +34,8 @@ _MAX_SECRETS = 1024
 _GROUP_SIZE = 32
 #: Text past this is dropped before it is scrubbed: every caller shows a few hundred characters.
 _MAX_REDACTED_CHARS = 1 << 16
+#: Text read past a cut, so that a secret straddling it is known by more than its cut prefix.
+_PAST_THE_CUT = 4096
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps every index
 #: Escapes a server may apply to any character it echoes, ASCII ones too, in text already
 #: case-folded, by kind: JSON's (a surrogate pair as one), runs of percent-encoded UTF-8, HTML references.
@@ -262,14 +264,18 @@ class _Secrets:
                 if not group.values:
                     self._groups.remove(group)
 
-    def redact(self, text: str) -> str:
+    def redact(self, text: str, keep: int | None = None) -> str:
+        """``text`` scrubbed, then cut after ``keep`` characters (at most _MAX_REDACTED_CHARS): read
+        past the cut, a secret that straddles it is starred, not left as a prefix too short to know."""
         with self._lock:
             matchers = [group.redacting() for group in self._groups]
         if not matchers:
-            return text
-        text = text[:_MAX_REDACTED_CHARS]
+            return text[:keep]
+        keep = _MAX_REDACTED_CHARS if keep is None else min(keep, _MAX_REDACTED_CHARS)
+        text = text[: keep + _PAST_THE_CUT]
         prefixes, suffixes, grams = (list(kind) for kind in zip(*matchers, strict=True))
-        return _starred(text, _found(text, prefixes, suffixes, grams))
+        cuts = _found(text, prefixes, suffixes, grams)
+        return _starred(text[:keep], [(start, min(end, keep)) for start, end in cuts if start < keep])
 
     def scrub_data(self, text: str) -> str:
         """A server's data (a job's text fields) with every whole secret, in any form an error's
@@ -413,9 +419,10 @@ def _without_inputs(text: str) -> str:
     return re.sub("|".join(alternatives), "[secret]", text, flags=re.IGNORECASE) if alternatives else text
 
 
-def redact(text: str) -> str:
-    """``text`` without a credential of this process (as ***) or a secret input (as ``[secret]``)."""
-    return _SECRETS.redact(_without_inputs(text))
+def redact(text: str, keep: int | None = None) -> str:
+    """``text`` without a credential of this process (as ***) or a secret input (as ``[secret]``),
+    cut after ``keep`` characters."""
+    return _SECRETS.redact(_without_inputs(text), keep)
 
 
 def one_line(text: object, limit: int = 200) -> str:

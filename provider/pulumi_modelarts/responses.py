@@ -36,6 +36,7 @@ THROTTLE_CODES = frozenset(
 #: token, ModelArts' 400 for a token scoped to no project.
 REJECTED_CODES = frozenset({"iam.1108", "modelarts.0204"})
 EXCERPT_CHARS = 120
+_PAGE_CHARS = EXCERPT_CHARS * 4 + 4096  # an HTML page's, read for its title or text
 #: Where a project is named: for every read, or for one (a read given a region of its own needs it,
 #: as that region drops the configured project).
 PROJECT_TO_USE = f"{KEYS_BY_FIELD['project_id'].describe()}, or a read's project_id (--project-id)"
@@ -210,13 +211,14 @@ def excerpt(response: HttpResponse) -> str:
     or UTF-32 body is decoded as such (told by its BOM or zero bytes), or an echo would escape. An
     HTML page (a proxy's or a load balancer's error page) is shown by its title, else its text."""
     body, content_type = response.body, response.headers.get("Content-Type", "")
-    head = body[: EXCERPT_CHARS * 4 + 4096]
-    text = redact(head.decode(json.detect_encoding(body), errors="pulumi_modelarts.cp1252"))
+    head = body[: (_PAGE_CHARS + 4096) * 4]  # read past each cut, made as the text is scrubbed
+    text = head.decode(json.detect_encoding(body), errors="pulumi_modelarts.cp1252")
     declared = content_type.partition(";")[0].strip().lower() in _HTML_TYPES and text.lstrip().startswith("<")
     if declared or _HTML_START.match(text):  # JSON or plain text sent as text/html is quoted as it is
-        said = one_line(_page_text(text), EXCERPT_CHARS)  # scrubbed again there: entities are decoded
+        # Scrubbed again there: entities are decoded.
+        said = one_line(_page_text(redact(text, _PAGE_CHARS)), EXCERPT_CHARS)
         return f'an HTML page ("{said}")' if said else "an HTML page"
-    return one_line(text[: EXCERPT_CHARS * 4], EXCERPT_CHARS) or "<empty>"
+    return one_line(redact(text, EXCERPT_CHARS * 4), EXCERPT_CHARS) or "<empty>"
 
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
