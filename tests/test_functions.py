@@ -10,6 +10,7 @@ import gc
 import json
 import random
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,7 @@ from pulumi_modelarts import (
 from pulumi_modelarts.emulator import SAMPLE_JOBS_PATH, ModelArtsEmulator
 from pulumi_modelarts.functions import MAX_CONCURRENT_READS, RESULT_FIELDS
 from pulumi_modelarts.outputs import OUTPUT_FIELDS
+from tests import programs
 from tests.checks import CANARY, AtOnce, Held, outputs_of
 from tests.hostile import PagingServer, listed_job
 from tests.programs import (
@@ -880,6 +882,50 @@ def test_a_program_whose_loop_closes_with_reads_in_flight_leaves_the_pool_whole(
         return [(await output.future()).job_name for output in outputs]  # type: ignore[union-attr]
 
     assert asyncio.run(asyncio.wait_for(again(), 30)) == ["mnist-insight"] * 8
+
+
+#: How a program ends while its reads wait on the server: it raises, or Ctrl-C stops a direct form's read.
+ENDINGS = {
+    "raises": "while not os.path.exists('go'):\n    time.sleep(0.01)\nraise ValueError('the program failed')",
+    "interrupted": "get_visualization_job(job_id=212)",
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_a_program_that_ends_with_reads_in_flight_ends_at_once_in_its_own_error(
+    tmp_path: Path, emulator: ModelArtsEmulator, ending: str
+) -> None:
+    """The SDK waits for every output after a program raised: reads still waiting end in its error, not
+    at their deadlines, and those not sent yet are never sent. Each held answer would come 30 s late."""
+    held = Held(emulator)
+    body = f"""
+        import os, time
+        from pulumi_modelarts import get_visualization_job
+        outputs = [get_visualization_job_output(job_id=197) for _ in range(200)]
+        pulumi.export("names", pulumi.Output.all(*outputs).apply(len))
+        {textwrap.indent(ENDINGS[ending], " " * 8).lstrip()}
+        """
+    program = write_program(tmp_path, body)
+    spec = {"project": "functions", "config": {}, "preview": False, "stack_references": {}}
+    env = {**clean_environ(emulator.environ()), "PYTHONPATH": CHILD_PYTHONPATH}
+    command = [sys.executable, "-m", "tests.programs", json.dumps(spec)]
+    with subprocess.Popen(
+        command, cwd=program, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as run:
+        try:
+            assert held.wait_for(MAX_CONCURRENT_READS + (ending == "interrupted"))
+            (program / "go").touch() if ending == "raises" else run.send_signal(signal.SIGINT)
+            stdout, stderr = run.communicate(timeout=25)  # before the first held answer would come
+        finally:
+            run.kill()
+            held.release()
+    assert len(held.arrived) == MAX_CONCURRENT_READS + (ending == "interrupted")
+    if ending == "raises":
+        error = json.loads(stdout.rpartition(programs.MARKER)[2])["error"]
+        assert (error["type"], error["message"]) == ("ValueError", "the program failed")
+    else:  # Python's own report of Ctrl-C, from the main thread alone
+        assert run.returncode == -signal.SIGINT and stderr.splitlines()[-1] == "KeyboardInterrupt"
+        assert stderr.count("Traceback") == 1 and "modelarts-read" not in stderr
 
 
 @pytest.mark.parametrize("runs", [1, 3])

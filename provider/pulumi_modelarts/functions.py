@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import pulumi
+from pulumi.runtime.stack import run_pulumi_func
 
 from .errors import InvalidInputError, JobNotFoundError, as_run_errors, secret_inputs
 from .outputs import OUTPUT_FIELDS
@@ -40,6 +41,8 @@ INLINE_WAITS = 3
 #: Shares of one core's time (process CPU over wall, every 50 ms) above which the process counts
 #: as busy (fewer threads, then inline reads) and below which as idle (more threads).
 BUSY_SHARE, IDLE_SHARE = 0.9, 0.5
+#: How often reads in flight look whether their program has raised meanwhile.
+WATCH_SECONDS = 0.1
 RESULT_FIELDS: tuple[str, ...] = ("id", "found", *OUTPUT_FIELDS)
 _R = TypeVar("_R")
 _Read = Callable[[], dict[str, Any]]
@@ -381,13 +384,39 @@ def _dependencies(opts: _Options) -> pulumi.Output[Any]:
 
 
 class _Loop:
-    """One program run's event loop: its results waiting to go back, and the count it waits for."""
+    """One program run's event loop: its results waiting to go back, and the count it waits for;
+    its reads not yet answered, and the SDK's ``run_pulumi_func`` running the program."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop, self.waiting = loop, 0
         self.done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         self.known: asyncio.Future[bool] = loop.create_future()  # what every result's output awaits
         self.known.set_result(True)
+        self.pending: set[asyncio.Future[Any]] = set()
+        self.run: Any = None  # the coroutine of the SDK's run_pulumi_func running the program
+
+    def watch(self) -> None:
+        """Once the program has raised (Ctrl-C in a direct form's read too), the SDK still waits for every
+        output before it reports the error: reads not answered by then end in it at once, not at their
+        deadlines. Its ``run_pulumi_func`` holds the error: the only place it is kept."""
+        if self.run is None or self.run.cr_frame is None:  # none yet, or a new run on this loop
+            self.run = next(filter(None, map(_running, asyncio.all_tasks(self.loop))), None)
+        error = self.run and self.run.cr_frame.f_locals.get("ex")
+        if isinstance(error, BaseException):
+            for future in list(self.pending):
+                future.set_exception(error)
+        elif self.pending:
+            self.loop.call_later(WATCH_SECONDS, self.watch)
+
+
+def _running(task: asyncio.Task[Any]) -> Any:
+    """The coroutine of ``run_pulumi_func`` if ``task`` awaits it."""
+    coroutine: Any = task.get_coro()
+    while getattr(coroutine, "cr_frame", None) is not None:
+        if coroutine.cr_code is run_pulumi_func.__code__:
+            return coroutine
+        coroutine = coroutine.cr_await
+    return None
 
 
 _Job = tuple[_Loop, asyncio.Future[Any], Callable[[], Any]]
@@ -425,6 +454,10 @@ class _Reads:
         future = loop.create_future()
         if not self._inline:
             state = self.loop(loop)
+            if not state.pending:
+                loop.call_later(WATCH_SECONDS, state.watch)
+            state.pending.add(future)
+            future.add_done_callback(state.pending.discard)
             with self._lock:
                 state.waiting += 1
                 self._busy += 1
@@ -452,7 +485,7 @@ class _Reads:
         while True:
             state, future, read = self._jobs.get()
             outcome: tuple[Any, BaseException | None] = (None, None)
-            if not (future.cancelled() or state.loop.is_closed()):  # else its program has ended
+            if not (future.done() or state.loop.is_closed()):  # else its program has ended
                 try:
                     with as_run_errors():
                         outcome = (read(), None)
@@ -493,7 +526,7 @@ class _Reads:
             batch, state.done = state.done, []
             state.waiting -= len(batch)
         for future, result, error in batch:
-            if not future.cancelled():
+            if not future.done():
                 future.set_exception(error) if error else future.set_result(result)
 
 
