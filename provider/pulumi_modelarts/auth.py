@@ -176,9 +176,7 @@ class IamTokenAuth(AuthBase):
         self._settings = settings
         self.transport = transport
         self._lock = login_lock or Lock()
-        self._scope = (
-            {"id": settings.project_id} if settings.project_id else {"name": settings.project_scope_name}
-        )
+        self._scope = _login_scope(settings)
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
         rejected: dict[type[ModelArtsError], str] = {AuthenticationError: rejected_hint(settings)}
@@ -224,7 +222,7 @@ class IamTokenAuth(AuthBase):
         expires, a 401), one of that project a peer got since this token (a peer's first login or
         renewal did: one login, not two), never this one. Once the project is gone (``forget``), none.
         Called with the login lock held."""
-        (kind, wanted), now = next(iter(self._scope.items())), time.monotonic()
+        (kind, wanted), now = self._scope, time.monotonic()
         for peer in self._peers():
             scoped = peer.project_id if kind == "id" else peer.project_name
             if self.project_id:  # a renewal
@@ -248,7 +246,7 @@ class IamTokenAuth(AuthBase):
         return _LoginBody(auth={"identity": identity, "scope": {"project": scope}})
 
     def _fetch(self) -> str:
-        settings, context, scope = self._settings, self._context, self._scope
+        settings, context, scope = self._settings, self._context, dict([self._scope])
         started, begun = time.time(), time.monotonic()
         response = self.transport.send("POST", self._url, context=context, json_body=self._login(scope))
         # A header a proxy repeated arrives joined by commas (no token holds one): one value is the
@@ -320,10 +318,15 @@ MAX_TOKEN_AUTHS = 1024
 _LOGINS = itertools.count(1)
 
 
+def _login_scope(settings: Settings) -> tuple[str, str]:
+    """The project a password login is scoped to, as IAM takes it: by ID if one is set, else by name."""
+    return ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
+
+
 def shared_token_auth(settings: Settings) -> IamTokenAuth:
     """The process's password login for these credentials at this IAM and project, made on first use."""
     assert settings.password is not None
-    scope = ("id", settings.project_id) if settings.project_id else ("name", settings.project_scope_name)
+    scope = _login_scope(settings)
     # The password and the proxy URL (which may hold one) by their digests: no key shows a credential.
     password, proxy = (
         hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
