@@ -173,6 +173,23 @@ def test_shell_steps_install_the_package_before_its_cli(doc: Path) -> None:
                 )
 
 
+#: What a reader must fill in before a command runs: ``<git host>``, ``/path/to/``.
+PLACEHOLDER = re.compile(r"<[^<>\n]+>|/path/to/")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_a_block_not_marked_notest_has_nothing_to_fill_in(doc: Path) -> None:
+    """A block is typed as it stands unless marked ```sh notest, as the README's Development section
+    says to mark one that shows placeholders."""
+    typed = [b for b in fenced_blocks(doc) if b.language in SHELL_LANGUAGES - {"console"} | {"python"}]
+    to_fill = [
+        f"{b.where}: {m[0]}"
+        for b in typed
+        if ILLUSTRATIVE not in b.flags and (m := PLACEHOLDER.search(b.code))
+    ]
+    assert to_fill == []
+
+
 @pytest.fixture
 def served() -> Iterator[ModelArtsEmulator]:
     """What `modelarts-vis emulator` serves: the sample jobs and the fixed demo credentials."""
