@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any
@@ -18,9 +19,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pulumi_modelarts import signing
 from pulumi_modelarts.auth import AkSkAuth
+from pulumi_modelarts.client import ModelArtsClient
 from pulumi_modelarts.emulator import ModelArtsEmulator
-from pulumi_modelarts.emulator.wire import parse_authorization, verify
-from pulumi_modelarts.settings import SecretStr
+from pulumi_modelarts.emulator.wire import MAX_SKEW_SECONDS, parse_authorization, verify
+from pulumi_modelarts.settings import SecretStr, Settings
 
 AK = "AKIDEXAMPLE0000000001"
 SK = "SKEXAMPLE0000000000000000000000000000001"
@@ -209,3 +211,37 @@ def test_the_emulator_accepts_every_list_query_the_client_signs_and_no_query_cha
     changed = signed.copy()
     changed.url = f"{signed.url}{'&' if '?' in (signed.url or '') else '?'}page=2"
     assert session.send(changed, timeout=5).status_code == 401
+
+
+#: Each signed call, the route it sends to the emulator (``iam_projects``: a project looked up).
+SIGNED_CALLS: dict[str, tuple[str, Callable[[ModelArtsClient], object]]] = {
+    "get": ("get_job", lambda client: client.get_visualization_job(197)),
+    "list": ("list_jobs", lambda client: list(client.list_visualization_jobs(search_content="a b/\xe4+"))),
+    "find": ("list_jobs", lambda client: client.find_visualization_job("apiTest-11")),
+    "project lookup": ("iam_projects", lambda client: client.project_id),
+}
+
+
+@pytest.mark.parametrize("token", [None, "TEMPORARYSECURITYTOKEN"], ids=["aksk", "temporary aksk"])
+@pytest.mark.parametrize("call", SIGNED_CALLS)
+def test_a_retry_later_than_the_gateway_takes_a_signature_is_signed_again(
+    call: str, token: str | None, emulator: ModelArtsEmulator
+) -> None:
+    """A call's retries resend its request as signed: after 15 minutes of them (a long
+    modelarts:timeout) the gateway refuses its date, which no key or clock of the user's explains."""
+    route, read = SIGNED_CALLS[call]
+    emulator.inject_fault(route, status=503, retry_after=1)  # the first attempt: its retry waits a second
+    began = [time.time() - MAX_SKEW_SECONDS]  # the call's first signature, 15 minutes ago; then now
+
+    def dated() -> str:
+        return time.strftime(signing.DATE_FORMAT, time.gmtime(began.pop() if began else time.time()))
+
+    environ = emulator.environ(include_project=route != "iam_projects")
+    environ |= {"HW_SECURITY_TOKEN": token} if token else {}
+    with (
+        ModelArtsClient(Settings.from_sources(environ=environ)) as client,
+        mock.patch.object(signing, "format_sdk_date", dated),
+    ):
+        read(client)
+    statuses = [record.status for record in emulator.requests if record.route == route]
+    assert statuses[:3] == [503, 401, 200]  # the stale signature refused, the request signed again

@@ -34,6 +34,9 @@ from .settings import KEYS_BY_FIELD, SecretStr, Settings
 from .transport import Transport, held
 from .validation import check_target, path_segment
 
+#: A refused signature this old is made again: the call's retries resent it as signed, and the gateway
+#: takes an X-Sdk-Date within 15 minutes of its clock (which may be some minutes ahead of this one).
+STALE_SIGNATURE_SECONDS = 300
 #: Refresh a token this long before IAM says it expires (capped to a tenth of its lifetime).
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
 #: A refused password login is not sent again for this long (nor by threads waiting on it): IAM counts
@@ -137,7 +140,21 @@ class AkSkAuth(AuthBase):
             secret_key=self._key,
             signed_headers=self._signed,
         )
+        request.hooks.setdefault("response", []).append(self._sign_stale_again)
         return request
+
+    def _sign_stale_again(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        """A 401 to a request signed long ago (retried for minutes, as signed) is signed anew and sent
+        once more: its keys and the clock may well be right."""
+        stale = time.strftime(signing.DATE_FORMAT, time.gmtime(time.time() - STALE_SIGNATURE_SECONDS))
+        if response.status_code != 401 or response.request.headers.get(signing.DATE_HEADER, "") > stale:
+            return response  # dates of this format sort as times do
+        response.close()
+        replay = response.request.copy()
+        replay.hooks = requests.hooks.default_hooks()  # copy() shares the hooks being run
+        renewed = response.connection.send(self(replay), **kwargs)
+        renewed.history.append(response)
+        return renewed
 
 
 class _LoginBody(dict[str, Any]):
