@@ -146,8 +146,10 @@ class AkSkAuth(AuthBase):
     def _sign_stale_again(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         """A 401 to a request signed long ago (retried for minutes, as signed) is signed anew and sent
         once more: its keys and the clock may well be right."""
+        if response.status_code != 401:
+            return response
         stale = time.strftime(signing.DATE_FORMAT, time.gmtime(time.time() - STALE_SIGNATURE_SECONDS))
-        if response.status_code != 401 or response.request.headers.get(signing.DATE_HEADER, "") > stale:
+        if response.request.headers.get(signing.DATE_HEADER, "") > stale:
             return response  # dates of this format sort as times do
         response.close()
         replay = response.request.copy()
