@@ -17,7 +17,7 @@ import ssl  # requests imports it too
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, NoReturn, SupportsIndex
 from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigurationError, InvalidInputError, register_secrets
@@ -113,7 +113,8 @@ def unpadded(text: str) -> str:
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class SecretStr:
-    """A credential that ``repr()`` and ``str()`` never show (the interface of pydantic's)."""
+    """A credential that ``repr()`` and ``str()`` never show (the interface of pydantic's), nor a
+    pickle holds (of :class:`Settings` too): copies in memory are the one object."""
 
     _value: str
 
@@ -122,6 +123,17 @@ class SecretStr:
 
     def __repr__(self) -> str:
         return "SecretStr('**********')"
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        raise TypeError(
+            "credentials are not pickled: make the settings in each process, e.g. Settings.from_sources()"
+        )
+
+    def __copy__(self) -> SecretStr:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SecretStr:
+        return self
 
 
 class SecretDict(dict[Any, Any]):
