@@ -441,7 +441,7 @@ BROKEN_CLOUDS = {
             f"clouds:\n  c:\n    auth:\n      password: {tag} {CANARY.password}\n".encode(),
             "ConstructorError at line 4",
         )
-        for tag in ("!!bool", "!!timestamp", "!!map", "!!set", "!!binary")
+        for tag in ("!!bool", "!!timestamp", "!!map", "!!set", "!!binary", "!!null", "!!int", "!!float")
     },
     **{
         f"an alias bomb for {key}": (

@@ -685,7 +685,7 @@ def _clouds_loader() -> type[Any]:
         def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
             try:  # a value its tag cannot take ("!!bool pw") fails with an error quoting it, and no line
                 return super().construct_object(node, deep)
-            except (LookupError, AttributeError, TypeError):
+            except (LookupError, AttributeError, TypeError, ValueError):
                 raise yaml.constructor.ConstructorError(problem_mark=node.start_mark) from None
 
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -695,8 +695,19 @@ def _clouds_loader() -> type[Any]:
             _unique_keys((key.value, key.start_mark.line + 1) for key in scalars)
             return super().construct_mapping(node, deep)
 
-    for kind in ("int", "float"):
-        Loader.add_constructor(f"tag:yaml.org,2002:{kind}", lambda _, node: node.value)
+    def as_written(loader: Loader, node: yaml.ScalarNode) -> str | None:
+        """A number as its text, once its tag takes it ("!!int pw" does not); a null only as YAML
+        spells one ("!!null pw" is refused, not read as unset)."""
+        kind = node.tag.rpartition(":")[2]
+        if kind == "null":
+            if node.value not in ("", "~", "null", "Null", "NULL"):
+                raise LookupError(kind)
+            return None
+        getattr(yaml.SafeLoader, f"construct_yaml_{kind}")(loader, node)
+        return str(node.value)
+
+    for kind in ("int", "float", "null"):
+        Loader.add_constructor(f"tag:yaml.org,2002:{kind}", as_written)
     return Loader
 
 
