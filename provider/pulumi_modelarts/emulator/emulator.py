@@ -247,9 +247,9 @@ class ModelArtsEmulator(Backend):
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """Every request so far, oldest first."""
+        """Every request so far in order of arrival, also one answered after later ones (held back)."""
         with self.lock:
-            return list(self._log)
+            return sorted(self._log, key=lambda record: record.time)
 
     def clear_requests(self) -> None:
         with self.lock:
