@@ -197,19 +197,20 @@ class IamTokenAuth(AuthBase):
         """A valid token; only one thread fetches when it is missing or about to expire, and none
         while IAM's refusal of this login is recent."""
         token = self._token
-        if token is not None and time.monotonic() < self._renew_at:
-            return token.get_secret_value()
-        with held(self._lock, self._context):
-            if self._refused and time.monotonic() < self._refused[1]:
-                refused = self._refused[0]  # made again: this read's secret inputs are [secret] in it
-                raise type(refused)(**vars(refused))
-            if self._token is None or time.monotonic() >= self._renew_at:
-                try:
-                    self._token = self._adopted() or SecretStr(self._fetch())
-                except AuthenticationError as exc:
-                    self._refused = (exc, time.monotonic() + REFUSED_LOGIN_SECONDS)
-                    raise
-            return self._token.get_secret_value()
+        if token is None or time.monotonic() >= self._renew_at:
+            with held(self._lock, self._context):
+                if self._refused and time.monotonic() < self._refused[1]:
+                    refused = self._refused[0]  # made again: this read's secret inputs are [secret] in it
+                    raise type(refused)(**vars(refused))
+                if self._token is None or time.monotonic() >= self._renew_at:
+                    try:
+                        self._token = self._adopted() or SecretStr(self._fetch())
+                    except AuthenticationError as exc:
+                        self._refused = (exc, time.monotonic() + REFUSED_LOGIN_SECONDS)
+                        raise
+                token = self._token
+        register_secrets(value := token.get_secret_value())  # in use: kept among the most recent, as in send
+        return value
 
     def _peers(self) -> list[IamTokenAuth]:
         """The other logins of this user at this IAM (other projects, or this one named otherwise)."""
