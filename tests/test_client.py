@@ -1660,6 +1660,30 @@ def test_project_lookup_reads_every_page_of_the_list_and_no_other(
     assert len(targets) == len(lookups) + isinstance(expected, str)  # the read, and only then
 
 
+@pytest.mark.parametrize("varied", ["token", "project name"])
+def test_lookups_of_ever_new_tokens_or_project_names_leave_a_bounded_cache(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, varied: str
+) -> None:
+    """A long-lived host given a new IAM token at each run, or reading ever more projects by name,
+    looks each up: every ID looked up, and a lock per lookup, used to stay for the life of the
+    process (100,000: +59 MiB). The most recent IDs are kept; a lock, while a lookup runs."""
+    monkeypatch.setattr(auth, "MAX_PROJECT_IDS", 8)
+    monkeypatch.setattr(auth, "_PROJECT_IDS", {})
+    locks_before, environ = len(auth._LOOKUPS), emulator.environ("token", include_project=False)
+    for n in range(20):
+        if varied == "token":
+            environ["HW_AUTH_TOKEN"] = emulator.issue_token()
+        else:
+            environ["HW_PROJECT_NAME"] = f"eu-de_{n}"
+            emulator.add_project(f"eu-de_{n}", f"{n + 1:032x}")
+        with ModelArtsClient(Settings.from_sources(environ=environ)) as client:
+            assert client.project_id
+    assert (len(auth._PROJECT_IDS), len(auth._LOOKUPS)) == (8, locks_before)
+    with ModelArtsClient(Settings.from_sources(environ=environ)) as client:  # the last one: not again
+        assert client.project_id
+    assert routes(emulator, "iam_projects") == [200] * 20
+
+
 def test_clients_looking_up_one_project_at_once_share_one_lookup(emulator: ModelArtsEmulator) -> None:
     environ = emulator.environ("aksk", include_project=False)
     clients = [ModelArtsClient(Settings.from_sources(environ=environ)) for _ in range(8)]

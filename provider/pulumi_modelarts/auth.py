@@ -9,6 +9,7 @@ import itertools
 import math
 import re
 import time
+import weakref
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
@@ -352,10 +353,13 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
 
 
 #: Project IDs looked up in this process, by (IAM URL, project name, hash of the credentials):
-#: one lookup per place and credentials for the life of the process, whatever client or thread asks.
+#: one lookup per place and credentials, whatever client or thread asks; the most recent
+#: MAX_PROJECT_IDS are kept (a host given a new token at each run would keep them all), and a
+#: lookup's lock while some thread uses it.
 _PROJECT_IDS: dict[tuple[str, str, str], str] = {}
-_LOOKUPS: dict[tuple[str, str, str], Lock] = {}
+_LOOKUPS: weakref.WeakValueDictionary[tuple[str, str, str], Lock] = weakref.WeakValueDictionary()
 _LOOKUPS_LOCK = Lock()
+MAX_PROJECT_IDS = 1024
 #: Pages of a project listing followed (Keystone's ``links.next``); a region has a handful of projects.
 MAX_PROJECT_PAGES = 20
 
@@ -385,7 +389,10 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     with held(lock, context):  # threads asking at once wait for the first one's answer
         if (project_id := _PROJECT_IDS.get(key)) is None:  # read once: forget_project may drop it
             project_id = _one_project(_listed_projects(url, transport, auth, context), name, context)
-            _PROJECT_IDS[key] = project_id
+            with _LOOKUPS_LOCK:
+                _PROJECT_IDS[key] = project_id
+                while len(_PROJECT_IDS) > MAX_PROJECT_IDS:
+                    del _PROJECT_IDS[next(iter(_PROJECT_IDS))]
         return project_id
 
 
