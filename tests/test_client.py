@@ -903,6 +903,31 @@ def test_more_places_than_kept_connected_still_fetch_one_token_each(
     assert connections_to(emulator.port) <= 4 * CONNECTED_CLIENTS  # ModelArts' and IAM's, each a dup
 
 
+@pytest.mark.parametrize("other", ["endpoint", "client"])
+def test_a_login_past_the_kept_ones_that_a_client_still_uses_is_shared_not_repeated(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    """Past MAX_TOKEN_AUTHS logins the least recent is let go, but a client reading with it keeps
+    it: another client of that login made a second one, against the README's one token per IAM,
+    user and project, and once IAM refused both tokens, the first client's renewal took the
+    second's, refused too, and its read failed."""
+    monkeypatch.setattr(auth, "MAX_TOKEN_AUTHS", 2)
+    configured = Settings.from_sources(environ=emulator.environ("password"))
+    first = ModelArtsClient(configured)
+    first.get_visualization_job(197)
+    for n in range(3):  # other projects' logins: the first one is let go
+        emulator.add_project(f"xx-place-{n}", project_id := f"{n + 1:032x}")
+        with pytest.raises(JobNotFoundError):  # job 197 is in the emulator's own project
+            ModelArtsClient(configured.with_overrides(project_id=project_id)).get_visualization_job(197)
+    url = emulator.url.replace("127.0.0.1", "localhost")  # another endpoint, the same login
+    second = ModelArtsClient(configured.with_overrides(endpoint=url) if other == "endpoint" else configured)
+    second.get_visualization_job(197)
+    assert routes(emulator, "iam_token") == [201] * 4
+    emulator.expire_tokens()  # IAM refuses every token issued so far
+    assert [client.get_visualization_job(197).job_id for client in (first, second)] == [197, 197]
+    assert routes(emulator, "iam_token") == [201] * 5
+
+
 @pytest.mark.reliability("fault matrix")
 def test_an_expired_token_is_renewed_once_and_the_read_replayed(
     client_for: ClientFactory, emulator: ModelArtsEmulator

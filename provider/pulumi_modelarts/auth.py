@@ -216,7 +216,7 @@ class IamTokenAuth(AuthBase):
     def _peers(self) -> list[IamTokenAuth]:
         """The other logins of this user at this IAM (other projects, or this one named otherwise)."""
         with _TOKEN_AUTHS_LOCK:
-            return [auth for auth in _TOKEN_AUTHS.values() if auth._lock is self._lock and auth is not self]
+            return [auth for _, auth in _logins() if auth._lock is self._lock and auth is not self]
 
     def _adopted(self) -> SecretStr | None:
         """A peer's token that is still valid when IAM scoped it to this login's project: at a first
@@ -315,6 +315,8 @@ class IamTokenAuth(AuthBase):
 #: Password logins of this process, by IAM URL, user, password, how IAM is reached and project scope:
 #: every place read in one project (another ModelArts endpoint too, its ID or its name) shares one token.
 _TOKEN_AUTHS: OrderedDict[tuple[Any, ...], IamTokenAuth] = OrderedDict()
+#: Those let go past MAX_TOKEN_AUTHS that a client still reads with: found again, not logged in twice.
+_LET_GO: weakref.WeakValueDictionary[tuple[Any, ...], IamTokenAuth] = weakref.WeakValueDictionary()
 _TOKEN_AUTHS_LOCK = Lock()
 MAX_TOKEN_AUTHS = 1024
 _LOGINS = itertools.count(1)
@@ -341,15 +343,21 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
     reach = (settings.verify, proxy, settings.max_retries)
     user = (*login, reach, (settings.connect_timeout, settings.read_timeout))
     with _TOKEN_AUTHS_LOCK:
-        if (iam := _TOKEN_AUTHS.get(key := (*user, scope))) is None:
-            peer = next((auth for known, auth in _TOKEN_AUTHS.items() if known[:-1] == user), None)
-            iam = _TOKEN_AUTHS[key] = IamTokenAuth(
-                settings, Transport(settings), peer._lock if peer else None
-            )
-            if len(_TOKEN_AUTHS) > MAX_TOKEN_AUTHS:
-                _TOKEN_AUTHS.popitem(last=False)[1].transport.close()
+        if (iam := _TOKEN_AUTHS.get(key := (*user, scope)) or _LET_GO.pop(key, None)) is None:
+            peer = next((auth for known, auth in _logins() if known[:-1] == user), None)
+            iam = IamTokenAuth(settings, Transport(settings), peer._lock if peer else None)
+        _TOKEN_AUTHS[key] = iam
         _TOKEN_AUTHS.move_to_end(key)
+        if len(_TOKEN_AUTHS) > MAX_TOKEN_AUTHS:
+            known, oldest = _TOKEN_AUTHS.popitem(last=False)
+            _LET_GO[known] = oldest
+            oldest.transport.close()
         return iam
+
+
+def _logins() -> list[tuple[tuple[Any, ...], IamTokenAuth]]:
+    """Every password login of this process still in use; called with _TOKEN_AUTHS_LOCK held."""
+    return [*_TOKEN_AUTHS.items(), *_LET_GO.items()]
 
 
 #: Project IDs looked up in this process, by (IAM URL, project name, hash of the credentials):
