@@ -142,7 +142,9 @@ def stack_output_json() -> dict[str, Any]:
 def _password_logins_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test logs in as a process of its own would: no IAM token from an earlier test's server."""
     from collections import OrderedDict
+    from weakref import WeakValueDictionary
 
     from pulumi_modelarts import auth
 
     monkeypatch.setattr(auth, "_TOKEN_AUTHS", OrderedDict())
+    monkeypatch.setattr(auth, "_LET_GO", WeakValueDictionary())

@@ -903,6 +903,31 @@ def test_more_places_than_kept_connected_still_fetch_one_token_each(
     assert connections_to(emulator.port) <= 4 * CONNECTED_CLIENTS  # ModelArts' and IAM's, each a dup
 
 
+@pytest.mark.parametrize("other", ["endpoint", "client"])
+def test_a_login_past_the_kept_ones_that_a_client_still_uses_is_shared_not_repeated(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    """Past MAX_TOKEN_AUTHS logins the least recent is let go, but a client reading with it keeps
+    it: another client of that login made a second one, against the README's one token per IAM,
+    user and project, and once IAM refused both tokens, the first client's renewal took the
+    second's, refused too, and its read failed."""
+    monkeypatch.setattr(auth, "MAX_TOKEN_AUTHS", 2)
+    configured = Settings.from_sources(environ=emulator.environ("password"))
+    first = ModelArtsClient(configured)
+    first.get_visualization_job(197)
+    for n in range(3):  # other projects' logins: the first one is let go
+        emulator.add_project(f"xx-place-{n}", project_id := f"{n + 1:032x}")
+        with pytest.raises(JobNotFoundError):  # job 197 is in the emulator's own project
+            ModelArtsClient(configured.with_overrides(project_id=project_id)).get_visualization_job(197)
+    url = emulator.url.replace("127.0.0.1", "localhost")  # another endpoint, the same login
+    second = ModelArtsClient(configured.with_overrides(endpoint=url) if other == "endpoint" else configured)
+    second.get_visualization_job(197)
+    assert routes(emulator, "iam_token") == [201] * 4
+    emulator.expire_tokens()  # IAM refuses every token issued so far
+    assert [client.get_visualization_job(197).job_id for client in (first, second)] == [197, 197]
+    assert routes(emulator, "iam_token") == [201] * 5
+
+
 @pytest.mark.reliability("fault matrix")
 def test_an_expired_token_is_renewed_once_and_the_read_replayed(
     client_for: ClientFactory, emulator: ModelArtsEmulator
@@ -1658,6 +1683,30 @@ def test_project_lookup_reads_every_page_of_the_list_and_no_other(
     lookups = [target for target in targets if target.startswith("/v3/projects")]
     assert lookups == ["/v3/projects?name=eu-de", *(["/v3/projects?name=eu-de&page=2"] * (len(pages) > 1))]
     assert len(targets) == len(lookups) + isinstance(expected, str)  # the read, and only then
+
+
+@pytest.mark.parametrize("varied", ["token", "project name"])
+def test_lookups_of_ever_new_tokens_or_project_names_leave_a_bounded_cache(
+    emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, varied: str
+) -> None:
+    """A long-lived host given a new IAM token at each run, or reading ever more projects by name,
+    looks each up: every ID looked up, and a lock per lookup, used to stay for the life of the
+    process (100,000: +59 MiB). The most recent IDs are kept; a lock, while a lookup runs."""
+    monkeypatch.setattr(auth, "MAX_PROJECT_IDS", 8)
+    monkeypatch.setattr(auth, "_PROJECT_IDS", {})
+    locks_before, environ = len(auth._LOOKUPS), emulator.environ("token", include_project=False)
+    for n in range(20):
+        if varied == "token":
+            environ["HW_AUTH_TOKEN"] = emulator.issue_token()
+        else:
+            environ["HW_PROJECT_NAME"] = f"eu-de_{n}"
+            emulator.add_project(f"eu-de_{n}", f"{n + 1:032x}")
+        with ModelArtsClient(Settings.from_sources(environ=environ)) as client:
+            assert client.project_id
+    assert (len(auth._PROJECT_IDS), len(auth._LOOKUPS)) == (8, locks_before)
+    with ModelArtsClient(Settings.from_sources(environ=environ)) as client:  # the last one: not again
+        assert client.project_id
+    assert routes(emulator, "iam_projects") == [200] * 20
 
 
 def test_clients_looking_up_one_project_at_once_share_one_lookup(emulator: ModelArtsEmulator) -> None:

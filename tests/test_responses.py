@@ -582,6 +582,58 @@ def test_a_stack_that_runs_again_keeps_its_secrets_scrubbed_however_many_ran_sin
             assert Settings.from_sources(args=args, environ=proxy) == first
 
 
+def _other_stacks(count: int) -> None:
+    for run in range(count):
+        Settings.from_sources(args={"auth_token": f"token-of-another-stack-{run:06}"}, environ={})
+
+
+def _flooding_iam(count: int) -> None:
+    """Logins at an IAM that answers each with a header of new tokens (refused: not one token)."""
+    issued = itertools.count()
+
+    def flood(_: bytes) -> Iterator[bytes]:
+        tokens = ", ".join(f"flood-{next(issued):08}" for _ in range(50))
+        yield reply(201, {"token": {"project": {"id": PROJECT}}}, X_Subject_Token=tokens)
+
+    with RawServer(flood) as iam:
+        client = ModelArtsClient(EchoServer.settings(iam.url))
+        for _ in range(count // 8 + 1):  # each login registers 8 of them, then its credentials
+            with pytest.raises(InvalidResponseError):
+                client.get_visualization_job(197)
+
+
+IN_USE = {**STACK_SECRETS, "issued token": STACK_SECRETS["password"]}
+
+
+@pytest.mark.usefixtures("no_secrets_yet")
+@pytest.mark.parametrize("flood", [_other_stacks, _flooding_iam], ids=["other stacks", "a flooding IAM"])
+@pytest.mark.parametrize("kind", IN_USE)
+def test_a_client_in_use_keeps_its_secrets_scrubbed_however_many_came_since(
+    kind: str, flood: Callable[[int], None]
+) -> None:
+    """The registry holds the most recent secrets. A client kept for long (a program's, a provider's
+    settings resolved once) while other stacks ran or an IAM issued floods of tokens used to lose
+    its own, and an answer echoing one, the IAM token it was sent included, showed it in the error."""
+    echoed: list[str] = []
+
+    def cloud(head: bytes) -> Iterator[bytes]:
+        if b"/auth/tokens" in head.split(b"\r\n")[0]:
+            yield reply(201, {"token": {"project": {"id": PROJECT}}}, X_Subject_Token=ISSUED_TOKEN)
+        else:
+            yield ECHOES["error_message"](echoed[0]) if echoed else reply(200, JOB_197)
+
+    with RawServer(cloud) as raw:
+        args: dict[str, Any] = {**NO_AKSK, **IN_USE[kind], "auth_url": f"{raw.url}/v3", "max_retries": 0}
+        proxy = {"HTTPS_PROXY": args.pop("https_proxy")} if "https_proxy" in args else {}  # not used
+        client = ModelArtsClient(settings_for(raw.url, environ=proxy, **args))
+        client.get_visualization_job(197)
+        flood(errors._MAX_SECRETS)
+        echoed.append(ISSUED_TOKEN if kind == "issued token" else client.settings.secret_values()[-1])
+        with pytest.raises(ModelArtsError) as caught:
+            client.get_visualization_job(197)
+    assert "***" in str(caught.value) and leaked_forms(str(caught.value), echoed[0]) == []
+
+
 @pytest.mark.usefixtures("no_secrets_yet")
 def test_a_new_secret_costs_the_same_however_many_the_process_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long-lived host registers each run's credentials and each token issued. Each new one used to

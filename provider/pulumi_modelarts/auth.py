@@ -9,6 +9,7 @@ import itertools
 import math
 import re
 import time
+import weakref
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
@@ -216,24 +217,25 @@ class IamTokenAuth(AuthBase):
         """A valid token; only one thread fetches when it is missing or about to expire, and none
         while IAM's refusal of this login is recent."""
         token = self._token
-        if token is not None and time.monotonic() < self._renew_at:
-            return token.get_secret_value()
-        with held(self._lock, self._context):
-            if self._refused and time.monotonic() < self._refused[1]:
-                refused = self._refused[0]  # made again: this read's secret inputs are [secret] in it
-                raise type(refused)(**vars(refused))
-            if self._token is None or time.monotonic() >= self._renew_at:
-                try:
-                    self._token = self._adopted() or SecretStr(self._fetch())
-                except AuthenticationError as exc:
-                    self._refused = (exc, time.monotonic() + REFUSED_LOGIN_SECONDS)
-                    raise
-            return self._token.get_secret_value()
+        if token is None or time.monotonic() >= self._renew_at:
+            with held(self._lock, self._context):
+                if self._refused and time.monotonic() < self._refused[1]:
+                    refused = self._refused[0]  # made again: this read's secret inputs are [secret] in it
+                    raise type(refused)(**vars(refused))
+                if self._token is None or time.monotonic() >= self._renew_at:
+                    try:
+                        self._token = self._adopted() or SecretStr(self._fetch())
+                    except AuthenticationError as exc:
+                        self._refused = (exc, time.monotonic() + REFUSED_LOGIN_SECONDS)
+                        raise
+                token = self._token
+        register_secrets(value := token.get_secret_value())  # in use: kept among the most recent, as in send
+        return value
 
     def _peers(self) -> list[IamTokenAuth]:
         """The other logins of this user at this IAM (other projects, or this one named otherwise)."""
         with _TOKEN_AUTHS_LOCK:
-            return [auth for auth in _TOKEN_AUTHS.values() if auth._lock is self._lock and auth is not self]
+            return [auth for _, auth in _logins() if auth._lock is self._lock and auth is not self]
 
     def _adopted(self) -> SecretStr | None:
         """A peer's token that is still valid when IAM scoped it to this login's project: at a first
@@ -332,6 +334,8 @@ class IamTokenAuth(AuthBase):
 #: Password logins of this process, by IAM URL, user, password, how IAM is reached and project scope:
 #: every place read in one project (another ModelArts endpoint too, its ID or its name) shares one token.
 _TOKEN_AUTHS: OrderedDict[tuple[Any, ...], IamTokenAuth] = OrderedDict()
+#: Those let go past MAX_TOKEN_AUTHS that a client still reads with: found again, not logged in twice.
+_LET_GO: weakref.WeakValueDictionary[tuple[Any, ...], IamTokenAuth] = weakref.WeakValueDictionary()
 _TOKEN_AUTHS_LOCK = Lock()
 MAX_TOKEN_AUTHS = 1024
 _LOGINS = itertools.count(1)
@@ -358,22 +362,31 @@ def shared_token_auth(settings: Settings) -> IamTokenAuth:
     reach = (settings.verify, proxy, settings.max_retries)
     user = (*login, reach, (settings.connect_timeout, settings.read_timeout))
     with _TOKEN_AUTHS_LOCK:
-        if (iam := _TOKEN_AUTHS.get(key := (*user, scope))) is None:
-            peer = next((auth for known, auth in _TOKEN_AUTHS.items() if known[:-1] == user), None)
-            iam = _TOKEN_AUTHS[key] = IamTokenAuth(
-                settings, Transport(settings), peer._lock if peer else None
-            )
-            if len(_TOKEN_AUTHS) > MAX_TOKEN_AUTHS:
-                _TOKEN_AUTHS.popitem(last=False)[1].transport.close()
+        if (iam := _TOKEN_AUTHS.get(key := (*user, scope)) or _LET_GO.pop(key, None)) is None:
+            peer = next((auth for known, auth in _logins() if known[:-1] == user), None)
+            iam = IamTokenAuth(settings, Transport(settings), peer._lock if peer else None)
+        _TOKEN_AUTHS[key] = iam
         _TOKEN_AUTHS.move_to_end(key)
+        if len(_TOKEN_AUTHS) > MAX_TOKEN_AUTHS:
+            known, oldest = _TOKEN_AUTHS.popitem(last=False)
+            _LET_GO[known] = oldest
+            oldest.transport.close()
         return iam
 
 
+def _logins() -> list[tuple[tuple[Any, ...], IamTokenAuth]]:
+    """Every password login of this process still in use; called with _TOKEN_AUTHS_LOCK held."""
+    return [*_TOKEN_AUTHS.items(), *_LET_GO.items()]
+
+
 #: Project IDs looked up in this process, by (IAM URL, project name, hash of the credentials):
-#: one lookup per place and credentials for the life of the process, whatever client or thread asks.
+#: one lookup per place and credentials, whatever client or thread asks; the most recent
+#: MAX_PROJECT_IDS are kept (a host given a new token at each run would keep them all), and a
+#: lookup's lock while some thread uses it.
 _PROJECT_IDS: dict[tuple[str, str, str], str] = {}
-_LOOKUPS: dict[tuple[str, str, str], Lock] = {}
+_LOOKUPS: weakref.WeakValueDictionary[tuple[str, str, str], Lock] = weakref.WeakValueDictionary()
 _LOOKUPS_LOCK = Lock()
+MAX_PROJECT_IDS = 1024
 #: Pages of a project listing followed (Keystone's ``links.next``); a region has a handful of projects.
 MAX_PROJECT_PAGES = 20
 
@@ -403,7 +416,10 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     with held(lock, context):  # threads asking at once wait for the first one's answer
         if (project_id := _PROJECT_IDS.get(key)) is None:  # read once: forget_project may drop it
             project_id = _one_project(_listed_projects(url, transport, auth, context), name, context)
-            _PROJECT_IDS[key] = project_id
+            with _LOOKUPS_LOCK:
+                _PROJECT_IDS[key] = project_id
+                while len(_PROJECT_IDS) > MAX_PROJECT_IDS:
+                    del _PROJECT_IDS[next(iter(_PROJECT_IDS))]
         return project_id
 
 

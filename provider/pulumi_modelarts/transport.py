@@ -37,7 +37,15 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error, MaxRetryError, NewConnectionError, ProtocolError
 
 from . import __version__
-from .errors import InvalidResponseError, ModelArtsError, RequestContext, ServiceError, one_line, redact
+from .errors import (
+    InvalidResponseError,
+    ModelArtsError,
+    RequestContext,
+    ServiceError,
+    one_line,
+    redact,
+    register_secrets,
+)
 from .locks import Lock
 from .settings import SecretDict, Settings, check_ca_bundle
 
@@ -567,6 +575,7 @@ class Transport:
         proxied = settings.https_proxy is not None or settings.http_proxy is not None
         self._proxy_for = settings.proxy_for if proxied else None
         self._proxies = SecretDict()  # (scheme, host): the proxies mapping requests is given, hidden too
+        self._secret_values = settings.secret_values  # registered again at each request (send)
         self._local = threading.local()
         #: Each thread's adapter lives as long as its thread: one that ends closes its connections.
         self._adapters: weakref.WeakSet[HTTPAdapter] = weakref.WeakSet()
@@ -651,7 +660,10 @@ class Transport:
         auth: AuthBase | None = None,
         json_body: Mapping[str, Any] | None = None,
     ) -> HttpResponse:
-        """Send one request (with retries) and read its body; transport failures become errors."""
+        """Send one request (with retries) and read its body; transport failures become errors. The
+        secrets it may carry are registered again first: the registry keeps the most recent, and a
+        client in use outlasts any number of other stacks' secrets or tokens a server issues."""
+        register_secrets(*self._secret_values())
         with self.deadline() as budget:
             first, budget.cut = budget.retries, False
             proxies = self.proxies_for(url)
