@@ -642,6 +642,54 @@ def test_an_endpoint_of_the_wrong_scheme_says_to_check_it(
     assert "readTimeout" not in str(error) and "caCertFile" not in str(error)
 
 
+def _refusing(context: ssl.SSLContext, alert: str) -> None:
+    """Makes ``context`` refuse a handshake from this client with ``alert``, as servers set up so do."""
+    if alert == "client certificate":  # TLS 1.2: a handshake_failure alert (1.3 has no alert it always sends)
+        context.maximum_version, context.verify_mode = ssl.TLSVersion.TLSv1_2, ssl.CERT_REQUIRED
+        context.load_default_certs()
+    elif alert == "host name":  # a server whose every site has a name: a client naming none is refused
+        context.sni_callback = lambda *_: ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+    else:  # a server held at TLS 1.1, which this client does not speak
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+
+
+#: How a TLS server refuses the handshake -> what the error says (the server speaks TLS: not "must serve TLS").
+TLS_REFUSALS = {
+    "client certificate": ("may require a client certificate", "sends no client certificate"),
+    "host name": ("serves no host of the name sent (SNI)", "an IP address sends none"),
+    "TLS version": ("shares no TLS version with this client (1.2 or later)", "Check modelarts:endpoint"),
+}
+
+
+@pytest.mark.parametrize("via", ["client", "cli"])
+@pytest.mark.parametrize(("alert", "said"), TLS_REFUSALS.items(), ids=TLS_REFUSALS)
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")  # the server's
+@pytest.mark.usefixtures("in_env")  # the CLI's credentials and project
+def test_a_tls_server_refusing_the_handshake_is_named_by_its_refusal(
+    alert: str,
+    said: tuple[str, str],
+    via: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before, each was "TLS handshake failed", with a hint that an https:// URL must serve TLS."""
+    context, cert = self_signed(tmp_path)
+    _refusing(context, alert)
+    with RawServer(answering(reply(body=JOB_BYTES)), tls=context) as server:
+        if via == "client":
+            _, error = failure(server.url, timeout=10.0, max_retries=3, ca_cert_file=str(cert))
+            assert isinstance(error, ServiceError) and "after 1 attempt(s)" in str(error)
+            text = str(error)
+        else:
+            monkeypatch.setenv("MODELARTS_TIMEOUT", "10")
+            monkeypatch.setenv("HW_CACERT_FILE", str(cert))
+            code, out, text = invoke("get", "197", "--endpoint", server.url)
+            assert (code, out, text.count("\n")) == (5, "", 1)
+    assert f"the server refused the TLS handshake: it {said[0]}" in text and said[1] in text, text
+    assert "must serve TLS" not in text and len(server.heads) == 0
+
+
 # -- bodies -------------------------------------------------------------------------------------
 #: Run as ``python -c RSS_PROBE <url>...``: prints the peak RSS growth (MiB) of reading job 197 from
 #: each URL, the peak reset before each read (Linux /proc).

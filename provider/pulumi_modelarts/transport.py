@@ -847,6 +847,25 @@ _NOT_THE_CA = {
 }
 
 
+_CLIENT_CERT = "pulumi-modelarts sends no client certificate: use an endpoint that does not require one"
+#: TLS alerts a server refuses a handshake with (OpenSSL's reasons): it speaks TLS, so the scheme is right.
+_TLS_REFUSALS = {
+    "TLSV1_UNRECOGNIZED_NAME": (
+        "it serves no host of the name sent (SNI)",
+        "Name the host in modelarts:endpoint / authUrl as its certificate does (an IP address sends none)",
+    ),
+    **dict.fromkeys(
+        ("TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"),
+        ("it shares no TLS version with this client (1.2 or later)", _CHECK_ENDPOINT),
+    ),
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": (
+        "it may require a client certificate, or share no cipher",
+        _CLIENT_CERT,
+    ),
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": ("it requires a client certificate", _CLIENT_CERT),
+}
+
+
 def _unverified(code: int) -> tuple[str, str]:
     """A failed certificate verification, said by its cause: a wrong CA bundle is only one of them."""
     if code in _NOT_THE_CA:
@@ -882,6 +901,9 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
     if isinstance(exc, SSLError):
         if failed := next((a for a in reason.args if isinstance(a, ssl.SSLCertVerificationError)), None):
             return _unverified(failed.verify_code)
+        alerts = [_TLS_REFUSALS.get(getattr(arg, "reason", None) or "") for arg in reason.args]
+        if refusal := next(filter(None, alerts), None):
+            return f"the server refused the TLS handshake: {refusal[0]}", refusal[1]
         # e.g. a plain-HTTP server behind an https:// URL
         return "TLS handshake failed", f"{_CHECK_ENDPOINT}: an https:// URL must serve TLS"
     if isinstance(reason, urllib3.exceptions.NameResolutionError):
