@@ -920,7 +920,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         said = str(cause)  # http.client's limits: "got more than 100 headers", "... when reading header line"
         if said.startswith("got more than "):
             line = said.rpartition(" reading ")[2]
-            too_big = "more than 100 header fields" if line == said else f"a {line} over 64 KiB"
+            too_big = "100 header fields or more" if line == said else f"a {line} over 64 KiB"
             hint = f"Check that modelarts:endpoint / authUrl point at the API itself{through}"
             return f"the answer's head is past HTTP clients' limits ({too_big})", hint
         hint = f"Check that modelarts:endpoint / authUrl name the API's scheme, host and port{through}"
