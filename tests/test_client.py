@@ -562,9 +562,9 @@ def test_a_throttling_code_in_an_answer_never_retried_does_not_say_to_raise_max_
 def test_a_403_without_a_project_code_is_access_denied_and_not_retried(
     client_for: ClientFactory, emulator: ModelArtsEmulator
 ) -> None:
-    emulator.inject_fault("get_job", status=403, error_code="ModelArts.0203", count=50)
+    emulator.inject_fault("get_job", status=403, error_code="ModelArts.0108", count=50)
     with pytest.raises(
-        errors.PermissionDeniedError, match=r"access denied \(.*HTTP 403, ModelArts.0203"
+        errors.PermissionDeniedError, match=r"access denied \(.*HTTP 403, ModelArts.0108"
     ) as raised:
         client_for().get_visualization_job(197)
     assert raised.value.exit_code == 4 and len(routes(emulator, "get_job")) == 1

@@ -1006,7 +1006,7 @@ REFRESH_FAULTS: dict[str, tuple[dict[str, Any], str]] = {
     "job gone, on a 200 without is_success": ({"status": 200, "body": GONE}, "dropped"),
     "a gateway's code on a 200": (
         {"status": 200, "body": '{"error_code": "APIG.0301"}'},
-        "kept: ServiceError",
+        "kept: AuthenticationError",
     ),
     "non-finite number (NaN)": (NAN, INVALID),
     "403 with a not-found code": (

@@ -462,6 +462,57 @@ def test_a_numeric_code_other_than_the_status_is_still_shown(server: Scripted) -
         server.read({"error": {"code": 1001, "message": "bad"}}, 400)
 
 
+#: Codes of the API reference's tables -> the status it gives them and the error they are, whatever
+#: status an answer carries them with: the tables give some with two, and a v1 answer may say
+#: ``is_success: false`` with a 200.
+CODE_MEANINGS: dict[str, tuple[int, type[ModelArtsError]]] = {
+    "ModelArts.0202": (401, errors.AuthenticationError),  # the token has expired
+    "ModelArts.0206": (403, errors.AuthenticationError),  # invalid AK/SK
+    "ModelArts.2784": (403, errors.AuthenticationError),  # InvalidToken
+    "APIG.0307": (401, errors.AuthenticationError),  # the token must be updated
+    "IAM.0062": (401, errors.AuthenticationError),  # incorrect password
+    "ModelArts.0108": (403, errors.PermissionDeniedError),  # not authorized to perform the operation
+    "ModelArts.6201": (401, errors.PermissionDeniedError),  # account suspended
+    "ModelArts.2838": (400, errors.PermissionDeniedError),  # WorkspacePolicyLimit
+    "APIGW.0302": (403, errors.PermissionDeniedError),  # IAM user not authorised to access the API
+    "IAM.0003": (403, errors.PermissionDeniedError),  # policy does not allow
+    "ModelArts.4395": (429, errors.ThrottledError),  # too many requests
+}
+
+
+@pytest.mark.parametrize("surface", ["read", "listing", "IAM login"])
+@pytest.mark.parametrize("status", ["documented", 200])
+@pytest.mark.parametrize(("code", "meaning"), CODE_MEANINGS.items(), ids=CODE_MEANINGS)
+def test_an_error_code_is_the_error_it_means_whatever_status_or_shape_carries_it(
+    code: str, meaning: tuple[int, type[ModelArtsError]], status: int | str, surface: str
+) -> None:
+    """Before, an auth or permission code with another status than 401 or 403 (a 200 saying
+    ``is_success: false``, ModelArts' 400 or 403) was a ServiceError, exit code 5, whose hint said
+    to check the job ID; a permission code with a 401 said to check the credentials."""
+    documented, expected = meaning
+    status = documented if status == "documented" else 200
+    bodies = [
+        {"is_success": False, "error_code": code, "error_message": "refused"},
+        {"error_code": f" {code.lower()}\t", "error_msg": "refused", "request_id": "r-1"},
+        {"error": {"code": code, "message": "refused"}},
+        {"errorCode": code, "errorMsg": "refused"},
+    ]
+    for body in bodies:
+        with RawServer(lambda _, body=body: [reply(status, body)]) as raw:  # type: ignore[misc]
+            settings = (
+                EchoServer.settings(raw.url)
+                if surface == "IAM login"
+                else settings_for(raw.url, max_retries=0)
+            )
+            with ModelArtsClient(settings) as client, pytest.raises(ModelArtsError) as caught:
+                list(
+                    client.list_visualization_jobs()
+                ) if surface == "listing" else client.get_visualization_job(197)
+        assert type(caught.value) is expected, (body, str(caught.value))
+        assert caught.value.exit_code == (5 if expected is errors.ThrottledError else 4)
+        assert f"HTTP {status}, " in str(caught.value) and "Check the job ID" not in str(caught.value)
+
+
 #: JSON error bodies of other conventions than ModelArts', the gateway's and Keystone's -> what they say.
 OTHER_ERROR_BODIES: dict[str, tuple[dict[str, Any], str]] = {
     "RFC 9457 problem details": ({"type": "about:blank", "status": 400, "detail": "too long"}, "too long"),

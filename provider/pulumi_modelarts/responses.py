@@ -30,11 +30,28 @@ NOT_FOUND_CODES = frozenset({"modelarts.0015", "modelarts.2775"})
 PROJECT_MISMATCH_CODES = frozenset({"modelarts.0210", "modelarts.2786"})
 MISSING_API_CODES = frozenset({"apig.0101", "modelarts.4204", "modelarts.2836"})
 THROTTLE_CODES = frozenset(
-    {"modelarts.5039", "modelarts.2799", "modelarts.4206", "modelarts.6101", "apig.0308", "iam.0012"}
+    {"modelarts.5039", "modelarts.2799", "modelarts.4206", "modelarts.4395", "modelarts.6101"}
+    | {"apig.0308", "iam.0012"}
 )
-#: Credentials refused with another status than 401: IAM's 400 for a temporary key's expired security
-#: token, ModelArts' 400 for a token scoped to no project.
-REJECTED_CODES = frozenset({"iam.1108", "modelarts.0204"})
+#: Codes that mean what they mean whatever status comes with them (the code tables give several with
+#: two statuses; a v1 answer may say ``is_success: false`` with a 200): credentials refused (IAM's 400
+#: for an expired security token, ModelArts' 400 for a token of no project, its 403 for a bad AK/SK)...
+REJECTED_CODES = frozenset(
+    {"modelarts.0201", "modelarts.0202", "modelarts.0203", "modelarts.0204", "modelarts.0205"}
+    | {"modelarts.0206", "modelarts.0207", "modelarts.0208", "modelarts.0209", "modelarts.0212"}
+    | {"modelarts.2784", "modelarts.3801", "modelarts.4117", "modelarts.4119", "modelarts.4127"}
+    | {"modelarts.4504", "modelarts.5001", "modelarts.5002", "modelarts.6620", "apig.0301"}
+    | {"apig.0303", "apig.0305", "apig.0307", "iam.0001", "iam.0061"}
+    | {"iam.0062", "iam.0066", "iam.0067", "iam.1108"}
+)
+#: ... and valid credentials that may not read (a policy, an account frozen or in arrears), a 401 too.
+DENIED_CODES = frozenset(
+    {"modelarts.0108", "modelarts.0112", "modelarts.1003", "modelarts.2785", "modelarts.2837"}
+    | {"modelarts.2838", "modelarts.4106", "modelarts.4116", "modelarts.4118", "modelarts.4203"}
+    | {"modelarts.4310", "modelarts.4336", "modelarts.5014", "modelarts.6201", "modelarts.6203"}
+    | {"apig.0302", "apig.0306", "apig.0310", "iam.0002", "iam.0003"}
+    | {"iam.0080", "iam.0081"}
+)
 EXCERPT_CHARS = 120
 _PAGE_CHARS = EXCERPT_CHARS * 4 + 4096  # an HTML page's, read for its title or text
 #: Where a project is named: for every read, or for one (a read given a region of its own needs it,
@@ -367,9 +384,9 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
         if response.proxy:  # a forward proxy's own error page is as likely as the endpoint's
             summary += f", perhaps sent by the proxy {response.proxy} (HTTPS_PROXY / HTTP_PROXY)"
             hint = PROXY_HINT
-    elif status == 401 or key in REJECTED_CODES:
+    elif key not in DENIED_CODES and (status == 401 or key in REJECTED_CODES):
         cls, summary = errors.AuthenticationError, "credentials rejected"
-    elif status == 403:
+    elif status in (401, 403) or key in DENIED_CODES:
         cls, summary = errors.PermissionDeniedError, "access denied"
     elif key in MISSING_API_CODES:
         cls, summary = errors.ConfigurationError, "the endpoint does not serve this API"
