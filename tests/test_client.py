@@ -1752,3 +1752,24 @@ def test_equal_settings_from_other_sources_each_name_their_own_in_a_refusal(orde
         with pytest.raises(ConfigurationError) as caught:
             shared_client(settings).get_visualization_job(197)
         assert str(caught.value).startswith(named), caught.value
+
+
+@pytest.mark.parametrize(
+    ("auth", "project_id", "named"),
+    [
+        ("password", PROJECT, "modelarts:authUrl, userName, domainName and project"),
+        ("aksk", None, "modelarts:authUrl and projectName"),
+    ],
+    ids=["login", "project lookup"],
+)
+def test_an_iam_refusal_of_no_known_kind_points_at_the_iam_settings_not_the_endpoint(
+    auth: str, project_id: str | None, named: str
+) -> None:
+    """IAM's 400 to a login or lookup (``IAM.1109``, a malformed request) is about what it was sent."""
+    refused = reply(400, {"error_code": "IAM.1109", "error_msg": "The request body is invalid."})
+    with RawServer(lambda head: [refused]) as server:
+        settings = FakeCloud.settings(server.url, auth, project_id=project_id)
+        with pytest.raises(errors.ServiceError) as caught:
+            ModelArtsClient(settings).get_visualization_job(197)
+    assert named in str(caught.value) and "IAM.1109" in str(caught.value)
+    assert "and endpoint" not in str(caught.value) and len(server.heads) == 1

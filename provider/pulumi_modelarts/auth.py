@@ -27,6 +27,7 @@ from .errors import (
     ModelArtsError,
     PermissionDeniedError,
     RequestContext,
+    ServiceError,
     register_secrets,
 )
 from .locks import Lock
@@ -199,7 +200,10 @@ class IamTokenAuth(AuthBase):
         self._scope = _login_scope(settings)
         self._url = f"{settings.resolved_auth_url}/auth/tokens?nocatalog=true"
         host, hint = urlsplit(self._url).netloc, _AUTH_URL_HINT
-        rejected: dict[type[ModelArtsError], str] = {AuthenticationError: rejected_hint(settings)}
+        rejected: dict[type[ModelArtsError], str] = {
+            AuthenticationError: rejected_hint(settings),
+            ServiceError: "Check modelarts:authUrl, userName, domainName and project against IAM's message",
+        }
         self._context = RequestContext(
             "IAM token request", host, settings.project_id, invalid_hint=hint, hints=rejected
         )
@@ -407,6 +411,7 @@ def discover_project_id(settings: Settings, transport: Transport, auth: AuthBase
     hints: dict[type[ModelArtsError], str] = {
         AuthenticationError: rejected_hint(settings),
         PermissionDeniedError: f"{denied} takes a permission these credentials may not have",
+        ServiceError: "Check modelarts:authUrl and projectName (else the region) against IAM's message",
     }
     context = RequestContext(
         "IAM project lookup", urlsplit(url).netloc, invalid_hint=_AUTH_URL_HINT, hints=hints

@@ -398,7 +398,8 @@ def error_for(response: HttpResponse, context: RequestContext) -> ModelArtsError
     else:
         summary = f"service failed{tries}{wait}" if transient else "request rejected by the service"
         checks = "the job ID, project" if context.job_id is not None else "the project"
-        hint = None if transient else f"Check {checks} and endpoint against the service's message"
+        own = errors.ServiceError in (context.hints or {})  # IAM's: its context names authUrl
+        hint = None if transient or own else f"Check {checks} and endpoint against the service's message"
     message = _error_field(document, "error_message", "error_msg", "errorMsg", "message")
     if not (code or message) and document:  # another convention (RFC 9457, OAuth 2): the body says it
         message = excerpt(response)
