@@ -169,6 +169,26 @@ def self_signed(directory: Path, names: str = "IP:127.0.0.1", days: int = 2) -> 
     return context, cert
 
 
+def ca_signed(directory: Path, ca_extensions: str, extensions: str) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 whose certificate (``extensions``, one per line) a CA signed
+    (``ca_extensions``), and the path of that CA's certificate."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    (directory / "ca.ext").write_text(f"{ca_extensions}\n")
+    (directory / "ext").write_text(f"subjectAltName=IP:127.0.0.1\n{extensions}\n")
+    key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    commands = f"""req -new {key} -subj /CN=ca -keyout ca.key -out ca.csr
+        req -new {key} -subj /CN=t -keyout key.pem -out cert.csr
+        x509 -req -days 2 -in ca.csr -signkey ca.key -extfile ca.ext -out ca.pem
+        x509 -req -days 2 -in cert.csr -CA ca.pem -CAkey ca.key -CAcreateserial -extfile ext -out cert.pem"""
+    for command in commands.splitlines():
+        subprocess.run([openssl, *command.split()], cwd=directory, check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+    return context, directory / "ca.pem"
+
+
 class TunnelProxy:
     """A proxy on loopback that opens ``CONNECT`` tunnels and records what it was asked for; it
     answers its first ``CONNECT``s with the statuses in ``refusals``, as Squid does when the endpoint

@@ -956,6 +956,86 @@ def test_the_pool_keeps_no_event_loop_of_a_run_that_has_ended(
     assert [ref() for ref in closed] == [None] * runs
 
 
+@pytest.mark.parametrize("threads", [0, 1])
+def test_reads_go_on_when_no_more_threads_may_start(
+    in_env: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """Python refuses new threads at interpreter shutdown (3.12+: atexit, a pool still reading) or at
+    the system's limit: the threads running take the reads, or with none the reads run inline."""
+    monkeypatch.setattr(functions, "_READS", functions._Reads())
+    errors: list[Any] = []
+    monkeypatch.setattr(threading, "excepthook", errors.append)
+    start, started = threading.Thread.start, list[threading.Thread]()
+
+    def refused(thread: threading.Thread) -> None:
+        if thread.name == "modelarts-read":
+            if len(started) >= threads:
+                raise RuntimeError("can't create new thread at interpreter shutdown")
+            started.append(thread)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+
+    async def program() -> list[str | None]:
+        outputs = [get_visualization_job_output(job_id=job_id) for job_id in (197, 212) * 4]
+        return [(await output.future()).job_name for output in outputs]  # type: ignore[union-attr]
+
+    assert asyncio.run(asyncio.wait_for(program(), 30)) == ["apiTest-11", "mnist-insight"] * 4
+    reads_ended()
+    assert (errors, len(started), functions._READS._threads, functions._READS._busy) == (
+        [],
+        threads,
+        threads,
+        0,
+    )
+
+
+SHUTDOWN = """
+import asyncio, atexit, time
+from pulumi_modelarts import functions, get_visualization_job_output
+
+def at_exit():  # Python refuses new threads from here on (3.12+)
+    print("exiting", flush=True)  # the first read's answer, held until now, comes
+    deadline = time.monotonic() + 30
+    while functions._READS._busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print(f"unread {functions._READS._busy}", flush=True)
+
+atexit.register(at_exit)
+functions._READS._limit = 1  # one thread, which starts another once its first read is answered
+
+async def program():
+    return [get_visualization_job_output(job_id=197) for _ in range(4)]
+
+outputs = asyncio.new_event_loop().run_until_complete(program())
+"""
+
+
+def test_a_program_ending_with_reads_in_flight_exits_without_a_thread_traceback(
+    tmp_path: Path, emulator: ModelArtsEmulator
+) -> None:
+    """A pool thread growing the pool at interpreter shutdown (refused from Python 3.12) leaves no
+    ``Exception in thread`` traceback on stderr, and the threads running read on."""
+    held = Held(emulator)
+    env = {**clean_environ(emulator.environ()), "PYTHONPATH": CHILD_PYTHONPATH}
+    with subprocess.Popen(
+        [sys.executable, "-c", SHUTDOWN],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        try:
+            assert held.wait_for(1) and child.stdout is not None and child.stdout.readline() == "exiting\n"
+            held.release()
+            stdout, stderr = child.communicate(timeout=60)
+        finally:
+            held.release()
+            child.kill()
+    assert (child.returncode, stdout, stderr) == (0, "unread 0\n", "")
+
+
 MOCKS_SUITE = """
 import json, os, sys
 import pulumi

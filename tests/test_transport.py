@@ -1350,6 +1350,50 @@ def test_a_certificate_the_ca_bundle_cannot_mend_is_told_by_its_cause(
     assert check in str(error) and "caCertFile" not in str(error) and server.heads == []
 
 
+CA = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash"
+#: A private CA's chain that breaks a rule of RFC 5280 that Python 3.13+ checks (X509_STRICT), and
+#: OpenSSL's words for it: (the CA's extensions, the server certificate's, what the message quotes).
+OFF_PROFILE = {
+    "CA without keyUsage (openssl req -x509)": (
+        CA.replace("keyUsage=critical,keyCertSign,cRLSign\n", ""),
+        "authorityKeyIdentifier=keyid",
+        "CA cert does not include key usage extension",
+    ),
+    "CA basicConstraints not critical": (
+        CA.replace("critical,CA", "CA"),
+        "",
+        "Basic Constraints of CA cert not marked critical",
+    ),
+    "server certificate without an authority key ID": (
+        CA,
+        "authorityKeyIdentifier=none",
+        "Missing Authority Key Identifier",
+    ),
+}
+
+
+@pytest.mark.parametrize(("ca", "extensions", "said"), OFF_PROFILE.values(), ids=OFF_PROFILE)
+def test_a_chain_python_313_finds_off_rfc_5280_is_told_so_not_as_a_wrong_ca_bundle(
+    tmp_path: Path, ca: str, extensions: str, said: str
+) -> None:
+    """Python 3.13 verifies with OpenSSL's X509_STRICT, which refuses chains older versions accept:
+    the CA bundle is right there, so a hint to set it would send the user the wrong way."""
+    context, ca_cert = hostile.ca_signed(tmp_path, ca, extensions)
+    with RawServer(ANSWER_197, tls=context) as server:
+        if sys.version_info < (3, 13):
+            assert read_197(server.url, ca_cert_file=str(ca_cert)) == 197
+            return
+        _, error = failure(server.url, max_retries=0, ca_cert_file=str(ca_cert))
+    assert isinstance(error, ServiceError) and f"breaks a rule of RFC 5280 ({said})" in str(error)
+    assert "Python 3.13+" in str(error) and "caCertFile" not in str(error) and server.heads == []
+
+
+def test_a_chain_to_rfc_5280_is_read_on_every_python(tmp_path: Path) -> None:
+    context, ca_cert = hostile.ca_signed(tmp_path, CA, "authorityKeyIdentifier=keyid")
+    with RawServer(ANSWER_197, tls=context) as server:
+        assert read_197(server.url, ca_cert_file=str(ca_cert)) == 197
+
+
 CA_BUNDLE_CHANGES = {
     "removed": None,
     "emptied": b"",

@@ -218,6 +218,18 @@ def test_loopback_detection() -> None:
     assert not any(is_loopback_host(host) for host in ("128.0.0.1", "localhost.evil.com"))
 
 
+MAPPED_LOOPBACK = ["::ffff:127.0.0.1", "[::ffff:127.0.0.1]", "::FFFF:7f00:1", "0:0:0:0:0:ffff:127.9.9.9"]
+
+
+@pytest.mark.parametrize("host", MAPPED_LOOPBACK)
+def test_an_ipv4_mapped_loopback_is_refused_over_plain_http_on_every_python(host: str) -> None:
+    """As the README lists them (127.0.0.0/8, ::1, localhost): Python 3.13's ``is_loopback`` also
+    counts IPv4-mapped ones, which 3.10 to 3.12 refuse, so a URL worked on some Pythons only."""
+    assert not is_loopback_host(host)
+    with pytest.raises(InvalidInputError, match="must use https://"):
+        check_endpoint(f"http://[{host.strip('[]')}]:9")
+
+
 @pytest.mark.parametrize("segment", ["..", ".", "a/b", "%2F", "?x", "#y", "a b", "é"])
 def test_path_segments_can_never_change_the_path(segment: str) -> None:
     encoded = path_segment(segment)

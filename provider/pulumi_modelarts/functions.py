@@ -452,16 +452,20 @@ class _Reads:
         """Run ``read`` on a pool thread (or inline) for a future of ``loop``, in a copy of the caller's
         context as the SDK runs its invokes: the program's settings and tracing context hold there."""
         future = loop.create_future()
-        if not self._inline:
-            state = self.loop(loop)
+        state = None if self._inline else self.loop(loop)
+        if state is not None:
+            with self._lock:
+                self._busy += 1
+                self._start_threads()
+                if self._threads:
+                    state.waiting += 1
+                else:  # none could start (at interpreter shutdown): read inline
+                    self._busy, state = self._busy - 1, None
+        if state is not None:
             if not state.pending:
                 loop.call_later(WATCH_SECONDS, state.watch)
             state.pending.add(future)
             future.add_done_callback(state.pending.discard)
-            with self._lock:
-                state.waiting += 1
-                self._busy += 1
-                self._start_threads()
             self._jobs.put((state, future, functools.partial(contextvars.copy_context().run, read)))
             return future
         wall, cpu = time.perf_counter(), time.thread_time()
@@ -478,8 +482,11 @@ class _Reads:
 
     def _start_threads(self) -> None:
         while self._threads < min(self._busy, self._limit):
+            try:
+                threading.Thread(target=self._work, name="modelarts-read", daemon=True).start()
+            except RuntimeError:  # refused at interpreter shutdown (3.12+) or the system's limit
+                return  # the threads running take the reads
             self._threads += 1
-            threading.Thread(target=self._work, name="modelarts-read", daemon=True).start()
 
     def _work(self) -> None:
         while True:

@@ -866,11 +866,16 @@ _TLS_REFUSALS = {
 }
 
 
-def _unverified(code: int) -> tuple[str, str]:
+def _unverified(failed: ssl.SSLCertVerificationError) -> tuple[str, str]:
     """A failed certificate verification, said by its cause: a wrong CA bundle is only one of them."""
+    code = failed.verify_code
     if code in _NOT_THE_CA:
         said, hint = _NOT_THE_CA[code]
         return f"TLS certificate verification failed: the server's certificate {said}", hint
+    if 80 <= code <= 94:  # RFC 5280's profile (OpenSSL's X509_STRICT), checked from Python 3.13
+        said = f"the server's certificate or its CA breaks a rule of RFC 5280 ({failed.verify_message})"
+        hint = "Python 3.13+ checks it: reissue that certificate as it says (the CA bundle is not the cause)"
+        return f"TLS certificate verification failed: {said}", hint
     hint = "Set modelarts:caCertFile to the CA bundle that signed the endpoint's certificate"
     return "TLS certificate verification failed", hint + " (or insecure, for testing only)"
 
@@ -900,7 +905,7 @@ def _describe_failure(exc: BaseException, budget: CallBudget, proxies: Mapping[s
         return f"could not connect through the proxy {proxy}", hint
     if isinstance(exc, SSLError):
         if failed := next((a for a in reason.args if isinstance(a, ssl.SSLCertVerificationError)), None):
-            return _unverified(failed.verify_code)
+            return _unverified(failed)
         alerts = [_TLS_REFUSALS.get(getattr(arg, "reason", None) or "") for arg in reason.args]
         if refusal := next(filter(None, alerts), None):
             return f"the server refused the TLS handshake: {refusal[0]}", refusal[1]

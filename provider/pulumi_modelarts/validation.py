@@ -179,10 +179,12 @@ def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: the only hosts allowed over plain http."""
+    """True for 127.0.0.0/8, ::1 and localhost: the only hosts allowed over plain http. Not for
+    ::ffff:127.0.0.1, on every Python (3.13's ``is_loopback`` counts IPv4-mapped addresses)."""
     name = host.strip("[]").lower()
     address = _ip_address(name)
-    return name in _LOOPBACK_NAMES or (address is not None and address.is_loopback)
+    mapped = isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None
+    return name in _LOOPBACK_NAMES or (address is not None and address.is_loopback and not mapped)
 
 
 def check_endpoint(value: object, *, field: str = "endpoint") -> str:
